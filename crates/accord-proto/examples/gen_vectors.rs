@@ -1,0 +1,441 @@
+//! Writes the protocol test vectors in `spec/vectors/*.json`.
+//!
+//! The vectors are committed files: the test suite reads and checks them
+//! and never writes them. Run this only when the protocol changes on
+//! purpose, then review the diff:
+//!
+//! ```sh
+//! cargo run -p accord-proto --example gen_vectors -- spec/vectors
+//! ```
+
+use accord_proto::blocklist::equivocation::EquivocationProof;
+use accord_proto::blocklist::merkle::{MerkleLog, leaf_hash};
+use accord_proto::blocklist::{Action, Category, Checkpoint, ListEntry, Target, TargetKind, target_hash};
+use accord_proto::envelope::Payload;
+use accord_proto::event::Event;
+use accord_proto::event::{EventBody, EventContent, JoinRule, Role};
+use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
+use accord_proto::report::{Report, ReportBody};
+use accord_proto::room::resolve;
+use accord_proto::{Domain, EventId, ListId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Verified};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+const T0: u64 = 1_764_000_000_000;
+
+fn key(byte: u8) -> SecretKey {
+    SecretKey::from_seed([byte; 32])
+}
+
+fn envelope_case<T: Payload>(name: &str, seed: u8, signed: &Verified<T>) -> Value {
+    let raw = signed.raw();
+    json!({
+        "name": name,
+        "seed": hex::encode([seed; 32]),
+        "domain": T::DOMAIN.tag(),
+        "body_utf8": String::from_utf8_lossy(&raw.body),
+        "body_hex": hex::encode(&raw.body),
+        "signing_input_hex": hex::encode(T::DOMAIN.signing_input(&raw.body)),
+        "signature_hex": hex::encode(raw.sig.to_bytes()),
+        "body_sha256": signed.body_hash().to_string(),
+        "envelope": raw,
+    })
+}
+
+fn event_json(e: &Event) -> Value {
+    json!({
+        "id": e.id().to_string(),
+        "author_seed": Value::Null,
+        "event": e,
+    })
+}
+
+fn write(dir: &Path, name: &str, value: &Value) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    std::fs::write(dir.join(name), text)?;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "spec/vectors".into()));
+    std::fs::create_dir_all(&dir)?;
+
+    // Keys and identifiers.
+    let keys: Vec<Value> = [1u8, 2, 3, 9, 42]
+        .iter()
+        .map(|&b| {
+            let k = key(b);
+            let p = k.public();
+            json!({
+                "seed": hex::encode([b; 32]),
+                "public_key_hex": hex::encode(p.as_bytes()),
+                "public_key_base64": p.to_string(),
+                "account_id": p.account_id().to_string(),
+                "issuer_id": accord_proto::IssuerId::from(p).to_string(),
+                "node_id": NodeId::from(p).to_string(),
+                "peer_id_bytes_hex": hex::encode(NodeId::from(p).to_peer_id_bytes()),
+            })
+        })
+        .collect();
+    let hash_ids = {
+        let h = accord_proto::Sha256Hash::digest(b"accord");
+        json!({
+            "sha256_of": "accord",
+            "sha256_hex": h.to_string(),
+            "event_id": EventId(h).to_string(),
+            "room_id": RoomId(h).to_string(),
+        })
+    };
+    let target_hashes: Vec<Value> = [
+        (TargetKind::Account, key(2).account_id().to_string()),
+        (TargetKind::Node, NodeId::from(key(9).public()).to_string()),
+        (TargetKind::Content, accord_proto::Sha256Hash::digest(b"spam spam spam").to_string()),
+    ]
+    .into_iter()
+    .map(|(kind, text)| json!({"kind": kind, "text": text, "target_hash": target_hash(kind, &text).to_string()}))
+    .collect();
+    write(
+        &dir,
+        "keys.json",
+        &json!({
+            "description": "Key seeds and the identifiers derived from them (spec/identities.md §1, spec/encoding.md §3).",
+            "keys": keys,
+            "hash_ids": hash_ids,
+            "target_hashes": target_hashes,
+        }),
+    )?;
+
+    // Identity, attestation, rotation.
+    let (alice, node) = (key(1), key(9));
+    let doc = Verified::sign(
+        IdentityDocument {
+            account: alice.account_id(),
+            handle: Handle::parse("alice@example.org")?,
+            home: NodeId::from(node.public()),
+            created: Timestamp::from_millis(T0),
+        },
+        &alice,
+    )?;
+    let att = Verified::sign(
+        Attestation {
+            account: alice.account_id(),
+            identity: doc.body_hash(),
+            node: NodeId::from(node.public()),
+            registered: Timestamp::from_millis(T0 + 5),
+            level: VerificationLevel::Invited,
+        },
+        &node,
+    )?;
+    let new_alice = key(42);
+    let rotation = SignedRotation::sign(
+        &KeyRotation {
+            old: alice.account_id(),
+            new: new_alice.account_id(),
+            ts: Timestamp::from_millis(T0 + 86_400_000),
+        },
+        &alice,
+        &new_alice,
+    )?;
+
+    // A room history: create, join, messages, a ban racing a message.
+    let bob = key(2);
+    let carol = key(3);
+    let mut events: Vec<Event> = Vec::new();
+    let mut seq = 0;
+    let mut stamp = |body: EventBody, author: &SecretKey, prev: Vec<EventId>, depth: u64| -> anyhow::Result<Event> {
+        seq += 1;
+        let signed = Verified::sign(body, author)?;
+        Ok(Event::stamp(signed, &node, seq, prev, depth, Timestamp::from_millis(T0 + 1000 + seq))?)
+    };
+    let create = stamp(
+        EventBody {
+            room: None,
+            author: alice.account_id(),
+            ts: Timestamp::from_millis(T0 + 1000),
+            content: EventContent::Create { name: "general".to_string().try_into()?, join_rule: JoinRule::Public },
+        },
+        &alice,
+        vec![],
+        0,
+    )?;
+    let room = create.room();
+    let body = |author: &SecretKey, ms: u64, content: EventContent| EventBody {
+        room: Some(room),
+        author: author.account_id(),
+        ts: Timestamp::from_millis(T0 + ms),
+        content,
+    };
+    let join_bob = stamp(body(&bob, 2000, EventContent::Join {}), &bob, vec![create.id()], 1)?;
+    let join_carol = stamp(body(&carol, 2001, EventContent::Join {}), &carol, vec![create.id()], 1)?;
+    let mod_bob = stamp(
+        body(&alice, 3000, EventContent::SetRole { target: bob.account_id(), role: Role::Moderator }),
+        &alice,
+        vec![join_bob.id(), join_carol.id()],
+        2,
+    )?;
+    let hello = stamp(
+        body(&alice, 4000, EventContent::Message { text: "hello, room".to_string().try_into()?, reply_to: None }),
+        &alice,
+        vec![mod_bob.id()],
+        3,
+    )?;
+    // Concurrent: carol's message and bob's ban of carol have the same depth;
+    // the order (depth, id) decides whether the message is accepted.
+    let carol_msg = stamp(
+        body(&carol, 5000, EventContent::Message { text: "buy pills here".to_string().try_into()?, reply_to: None }),
+        &carol,
+        vec![hello.id()],
+        4,
+    )?;
+    let ban_carol = stamp(
+        body(
+            &bob,
+            5001,
+            EventContent::Ban { target: carol.account_id(), reason: Some("drug sales".to_string().try_into()?) },
+        ),
+        &bob,
+        vec![hello.id()],
+        4,
+    )?;
+    let after = stamp(
+        body(
+            &bob,
+            6000,
+            EventContent::Message { text: "removed a spammer".to_string().try_into()?, reply_to: Some(hello.id()) },
+        ),
+        &bob,
+        vec![carol_msg.id(), ban_carol.id()],
+        5,
+    )?;
+    events.extend([create, join_bob, join_carol, mod_bob, hello, carol_msg, ban_carol, after]);
+    let timeline = resolve(room, &events).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = &timeline.state;
+
+    write(
+        &dir,
+        "envelopes.json",
+        &json!({
+            "description": "Signed envelopes: signing input = domain tag || 0x00 || body; Ed25519 over it (spec/encoding.md §2).",
+            "cases": [
+                envelope_case("identity document", 1, &doc),
+                envelope_case("attestation", 9, &att),
+                envelope_case("event body (create)", 1, events[0].body()),
+                envelope_case("origin stamp (create)", 9, events[0].stamp_part()),
+            ],
+            "rotation": {
+                "old_seed": hex::encode([1u8; 32]),
+                "new_seed": hex::encode([42u8; 32]),
+                "domain": Domain::Rotation.tag(),
+                "signed": rotation,
+            },
+        }),
+    )?;
+
+    write(
+        &dir,
+        "room.json",
+        &json!({
+            "description": "A room history with a ban racing a message; order = sort by (depth, event id bytes); history hash chain (spec/events.md §4-§6).",
+            "node_seed": hex::encode([9u8; 32]),
+            "room_id": room.to_string(),
+            "events": events.iter().map(event_json).collect::<Vec<_>>(),
+            "order": timeline.order.iter().map(|(id, v)| json!({
+                "id": id.to_string(),
+                "accepted": v.is_ok(),
+                "reason": v.as_ref().err().map(|e| e.code()),
+            })).collect::<Vec<_>>(),
+            "state": {
+                "members": state.members().iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                "bans": state.bans().iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                "roles": state.roles().iter().map(|(a, r)| json!([a.to_string(), r])).collect::<Vec<_>>(),
+                "history_hash": state.history_hash().to_string(),
+                "accepted": state.accepted(),
+            },
+        }),
+    )?;
+
+    // Merkle known answers (RFC 6962 test leaves) and proofs.
+    let kat_leaves: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0x00],
+        vec![0x10],
+        vec![0x20, 0x21],
+        vec![0x30, 0x31],
+        vec![0x40, 0x41, 0x42, 0x43],
+        vec![0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
+        (0x60..=0x6f).collect(),
+    ];
+    let mut log = MerkleLog::new();
+    let mut roots = vec![];
+    for leaf in &kat_leaves {
+        log.push(leaf);
+        roots.push(json!({"size": log.size(), "root": log.root().to_string()}));
+    }
+    let mut inclusion = vec![];
+    for (index, size) in [(0u64, 1u64), (0, 8), (5, 8), (2, 3), (1, 5)] {
+        inclusion.push(json!({
+            "index": index, "size": size,
+            "leaf_hash": leaf_hash(&kat_leaves[index as usize]).to_string(),
+            "proof": log.inclusion_proof(index, size)?.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+            "root": log.root_at(size)?.to_string(),
+        }));
+    }
+    let mut consistency = vec![];
+    for (old, new) in [(1u64, 1u64), (1, 8), (6, 8), (2, 5), (3, 7), (4, 8)] {
+        consistency.push(json!({
+            "old": old, "new": new,
+            "old_root": log.root_at(old)?.to_string(),
+            "new_root": log.root_at(new)?.to_string(),
+            "proof": log.consistency_proof(old, new)?.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+        }));
+    }
+    write(
+        &dir,
+        "merkle.json",
+        &json!({
+            "description": "RFC 9162 Merkle hashing. Leaves are the test inputs of RFC 6962's reference implementation (certificate-transparency merkle_tree_test.cc); the roots match its published values.",
+            "empty_root": accord_proto::blocklist::merkle::empty_root().to_string(),
+            "leaves_hex": kat_leaves.iter().map(hex::encode).collect::<Vec<_>>(),
+            "roots": roots,
+            "inclusion": inclusion,
+            "consistency": consistency,
+        }),
+    )?;
+
+    // A list with entries and a signed checkpoint.
+    let issuer = key(9);
+    let list = ListId { issuer: issuer.public().into(), name: "abuse".parse()? };
+    let entries = vec![
+        ListEntry::Add {
+            created: Timestamp::from_millis(T0 + 10_000),
+            target: Target::Account { id: carol.account_id() },
+            category: Category::Drugs,
+            action: Action::Reject,
+            reason: Some("drug sales in public rooms".to_string().try_into()?),
+            evidence: Some(accord_proto::Sha256Hash::digest(b"report")),
+            expires: None,
+        },
+        ListEntry::Add {
+            created: Timestamp::from_millis(T0 + 11_000),
+            target: Target::Account { id: bob.account_id() }.to_hashed(),
+            category: Category::Grooming,
+            action: Action::Quarantine,
+            reason: None,
+            evidence: None,
+            expires: Some(Timestamp::from_millis(T0 + 86_400_000)),
+        },
+        ListEntry::Add {
+            created: Timestamp::from_millis(T0 + 12_000),
+            target: Target::Content { id: accord_proto::ContentHash::of(b"buy pills here") },
+            category: Category::Spam,
+            action: Action::Reject,
+            reason: None,
+            evidence: None,
+            expires: None,
+        },
+        ListEntry::Remove {
+            created: Timestamp::from_millis(T0 + 13_000),
+            entry: 1,
+            reason: Some("mistaken identity".to_string().try_into()?),
+        },
+    ];
+    let mut list_log = MerkleLog::new();
+    let mut leaves = vec![];
+    for e in &entries {
+        let bytes = e.to_bytes()?;
+        list_log.push(&bytes);
+        leaves.push(json!({"json": String::from_utf8(bytes.clone())?, "leaf_hash": leaf_hash(&bytes).to_string()}));
+    }
+    let cp3 = Checkpoint {
+        list: list.clone(),
+        size: 3,
+        root: list_log.root_at(3)?,
+        time: Timestamp::from_millis(T0 + 12_500),
+    };
+    let cp4 =
+        Checkpoint { list: list.clone(), size: 4, root: list_log.root(), time: Timestamp::from_millis(T0 + 13_500) };
+    let signed3 = cp3.sign(&issuer)?;
+    let signed4 = cp4.sign(&issuer)?;
+    write(
+        &dir,
+        "blocklist.json",
+        &json!({
+            "description": "A list's entries (Merkle leaves), two signed checkpoints and the consistency proof between them (spec/blocklists.md).",
+            "issuer_seed": hex::encode([9u8; 32]),
+            "list_id": list.to_string(),
+            "origin": list.origin(),
+            "key_id_hex": hex::encode(accord_proto::blocklist::checkpoint::key_id(&list.issuer.to_string(), &issuer.public())),
+            "entries": leaves,
+            "checkpoints": [
+                {"size": 3, "text": cp3.to_text(), "note": signed3.note()},
+                {"size": 4, "text": cp4.to_text(), "note": signed4.note()},
+            ],
+            "consistency_3_4": list_log.consistency_proof(3, 4)?.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+            "inclusion_0_of_4": list_log.inclusion_proof(0, 4)?.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+        }),
+    )?;
+
+    // Equivocation: a forked log of size 4 that replaces the last entry.
+    let mut fork = MerkleLog::new();
+    for e in &entries[..3] {
+        fork.push(&e.to_bytes()?);
+    }
+    fork.push(b"{\"op\":\"remove\",\"created\":1764000013000,\"entry\":0}");
+    let fork4 =
+        Checkpoint { list: list.clone(), size: 4, root: fork.root(), time: Timestamp::from_millis(T0 + 13_600) }
+            .sign(&issuer)?;
+    let v4 = signed4.verify(&list)?;
+    let vf4 = fork4.verify(&list)?;
+    let same_size = EquivocationProof::build(&v4, &vf4, &fork).ok_or_else(|| anyhow::anyhow!("no proof"))?;
+    // Fork at size 2 then grown to 5: the size-3 checkpoint above is not a prefix of it.
+    let mut fork5 = MerkleLog::new();
+    for e in &entries[..2] {
+        fork5.push(&e.to_bytes()?);
+    }
+    for extra in [&entries[3], &entries[2], &entries[3]] {
+        fork5.push(&extra.to_bytes()?);
+    }
+    let fork5cp =
+        Checkpoint { list: list.clone(), size: 5, root: fork5.root(), time: Timestamp::from_millis(T0 + 14_000) }
+            .sign(&issuer)?;
+    let v3 = signed3.verify(&list)?;
+    let vf5 = fork5cp.verify(&list)?;
+    let fork_proof = EquivocationProof::build(&v3, &vf5, &fork5).ok_or_else(|| anyhow::anyhow!("no proof"))?;
+    write(
+        &dir,
+        "equivocation.json",
+        &json!({
+            "description": "Equivocation proofs: two checkpoints signed by the issuer that cannot both be true (spec/blocklists.md §6).",
+            "same_size": same_size,
+            "fork": fork_proof,
+        }),
+    )?;
+
+    // A report carrying carol's message as evidence.
+    let report = Verified::sign(
+        ReportBody {
+            reporter: alice.account_id(),
+            category: Category::Drugs,
+            subject: None,
+            evidence: vec![events[5].to_unverified()],
+            context: vec![events[4].to_unverified()],
+            comment: Some("selling drugs to members".to_string().try_into()?),
+            ts: Timestamp::from_millis(T0 + 7000),
+        },
+        &alice,
+    )?;
+    let verified = Report::verify(&report.to_unverified()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    write(
+        &dir,
+        "report.json",
+        &json!({
+            "description": "A report signed by the reporter, carrying the offending event and one event of context (spec/reports.md).",
+            "reporter_seed": hex::encode([1u8; 32]),
+            "report_id": verified.id().to_string(),
+            "accused": verified.accused().iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "signed": report,
+        }),
+    )?;
+    let _ = SignedBytes::sign;
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! Shared blocklists: entries, the Merkle log they form, signed checkpoints
+//! and equivocation proofs (spec/blocklists.md).
+
+pub mod checkpoint;
+pub mod entry;
+pub mod equivocation;
+pub mod merkle;
+
+pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
+pub use entry::{Action, Category, EntryError, ListEntry, Target, TargetKind, target_hash};
+pub use equivocation::{EquivocationError, EquivocationProof};
+pub use merkle::{MerkleLog, ProofError};

@@ -1,0 +1,10 @@
+//! Specification tests of `accord-proto`: one binary, a module per topic.
+
+mod checkpoint;
+mod envelope;
+mod fixtures;
+mod ids;
+mod merkle;
+mod report;
+mod room;
+mod vectors;

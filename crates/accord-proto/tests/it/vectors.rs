@@ -1,0 +1,390 @@
+//! The committed test vectors in `spec/vectors/` hold for this
+//! implementation, and changing any value in them is detected.
+//!
+//! The checks recompute every value from the seeds and inputs in the files
+//! (signing is deterministic) and compare; they never write the files.
+
+use accord_proto::blocklist::checkpoint::key_id;
+use accord_proto::blocklist::merkle::{MerkleLog, empty_root, leaf_hash, verify_consistency, verify_inclusion};
+use accord_proto::blocklist::{EquivocationProof, ListEntry, SignedCheckpoint, TargetKind, target_hash};
+use accord_proto::event::{EventBody, OriginStamp, UnverifiedEvent};
+use accord_proto::identity::{Attestation, IdentityDocument, SignedRotation};
+use accord_proto::report::{Report, ReportBody};
+use accord_proto::room::resolve;
+use accord_proto::{
+    AccountId, Domain, EventId, IssuerId, ListId, NodeId, RoomId, SecretKey, Sha256Hash, SignedBytes, Unverified,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+type Files = BTreeMap<String, Value>;
+type Check = Result<(), String>;
+
+fn load() -> Files {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../spec/vectors");
+    let mut files = Files::new();
+    for entry in std::fs::read_dir(&dir).expect("spec/vectors exists") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).expect("read vector");
+            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            files.insert(name, serde_json::from_str(&text).expect("vector is JSON"));
+        }
+    }
+    files
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
+    v.get(key).and_then(Value::as_str).ok_or_else(|| format!("missing string `{key}`"))
+}
+
+fn n(v: &Value, key: &str) -> Result<u64, String> {
+    v.get(key).and_then(Value::as_u64).ok_or_else(|| format!("missing number `{key}`"))
+}
+
+fn arr<'a>(v: &'a Value, key: &str) -> Result<&'a Vec<Value>, String> {
+    v.get(key).and_then(Value::as_array).ok_or_else(|| format!("missing array `{key}`"))
+}
+
+fn eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Check {
+    if got == want { Ok(()) } else { Err(format!("{what}: got {got:?}, vector says {want:?}")) }
+}
+
+fn seed_key(hex_seed: &str) -> Result<SecretKey, String> {
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(hex_seed, &mut seed).map_err(|e| e.to_string())?;
+    Ok(SecretKey::from_seed(seed))
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, String> {
+    serde_json::from_value(v.clone()).map_err(|e| e.to_string())
+}
+
+fn hashes(v: &Value, key: &str) -> Result<Vec<Sha256Hash>, String> {
+    arr(v, key)?
+        .iter()
+        .map(|h| {
+            h.as_str()
+                .ok_or("hash not a string")?
+                .parse()
+                .map_err(|e: accord_proto::hash::HashParseError| e.to_string())
+        })
+        .collect()
+}
+
+fn check_keys(f: &Value) -> Check {
+    for k in arr(f, "keys")? {
+        let key = seed_key(s(k, "seed")?)?;
+        let p = key.public();
+        eq("public key hex", hex::encode(p.as_bytes()).as_str(), s(k, "public_key_hex")?)?;
+        eq("public key base64", p.to_string().as_str(), s(k, "public_key_base64")?)?;
+        eq("account id", p.account_id().to_string().as_str(), s(k, "account_id")?)?;
+        eq("issuer id", IssuerId::from(p).to_string().as_str(), s(k, "issuer_id")?)?;
+        eq("node id", NodeId::from(p).to_string().as_str(), s(k, "node_id")?)?;
+        eq("peer id bytes", hex::encode(NodeId::from(p).to_peer_id_bytes()).as_str(), s(k, "peer_id_bytes_hex")?)?;
+        let parsed: AccountId = s(k, "account_id")?.parse().map_err(|e| format!("{e}"))?;
+        eq("parsed account", parsed, p.account_id())?;
+    }
+    let h = &f["hash_ids"];
+    let digest = Sha256Hash::digest(s(h, "sha256_of")?.as_bytes());
+    eq("sha256", digest.to_string().as_str(), s(h, "sha256_hex")?)?;
+    eq("event id", EventId(digest).to_string().as_str(), s(h, "event_id")?)?;
+    eq("room id", RoomId(digest).to_string().as_str(), s(h, "room_id")?)?;
+    for t in arr(f, "target_hashes")? {
+        let kind: TargetKind = from_value(&t["kind"])?;
+        eq("target hash", target_hash(kind, s(t, "text")?).to_string().as_str(), s(t, "target_hash")?)?;
+    }
+    Ok(())
+}
+
+fn check_envelopes(f: &Value) -> Check {
+    for case in arr(f, "cases")? {
+        let key = seed_key(s(case, "seed")?)?;
+        let body = hex::decode(s(case, "body_hex")?).map_err(|e| e.to_string())?;
+        eq("body utf8", String::from_utf8(body.clone()).map_err(|e| e.to_string())?.as_str(), s(case, "body_utf8")?)?;
+        let domain = match s(case, "domain")? {
+            "accord/v1/identity" => Domain::Identity,
+            "accord/v1/attestation" => Domain::Attestation,
+            "accord/v1/event" => Domain::Event,
+            "accord/v1/event-origin" => Domain::EventOrigin,
+            other => return Err(format!("unexpected domain {other}")),
+        };
+        let input = domain.signing_input(&body);
+        eq("signing input", hex::encode(&input).as_str(), s(case, "signing_input_hex")?)?;
+        let resigned = SignedBytes::sign(domain, body.clone(), &key);
+        eq("signature", hex::encode(resigned.sig.to_bytes()).as_str(), s(case, "signature_hex")?)?;
+        eq("body sha256", Sha256Hash::digest(&body).to_string().as_str(), s(case, "body_sha256")?)?;
+        let env: SignedBytes = from_value(&case["envelope"])?;
+        eq("envelope", &env, &resigned)?;
+        let typed = match domain {
+            Domain::Identity => Unverified::<IdentityDocument>::from_raw(env).verify().map(|_| ()),
+            Domain::Attestation => Unverified::<Attestation>::from_raw(env).verify().map(|_| ()),
+            Domain::Event => Unverified::<EventBody>::from_raw(env).verify().map(|_| ()),
+            _ => Unverified::<OriginStamp>::from_raw(env).verify().map(|_| ()),
+        };
+        typed.map_err(|e| format!("{}: {e}", s(case, "name").unwrap_or("?")))?;
+    }
+    let rot = &f["rotation"];
+    eq("rotation domain", s(rot, "domain")?, Domain::Rotation.tag())?;
+    let signed: SignedRotation = from_value(&rot["signed"])?;
+    let statement = signed.verify().map_err(|e| e.to_string())?;
+    let (old, new) = (seed_key(s(rot, "old_seed")?)?, seed_key(s(rot, "new_seed")?)?);
+    eq("rotation old", statement.old, old.account_id())?;
+    eq("rotation new", statement.new, new.account_id())?;
+    eq("rotation resigned", SignedRotation::sign(&statement, &old, &new).map_err(|e| e.to_string())?, signed)?;
+    Ok(())
+}
+
+fn check_room(f: &Value) -> Check {
+    let node = seed_key(s(f, "node_seed")?)?;
+    let mut events = Vec::new();
+    for e in arr(f, "events")? {
+        let wire: UnverifiedEvent = from_value(&e["event"])?;
+        let event = wire.verify().map_err(|e| e.to_string())?;
+        eq("event id", event.id().to_string().as_str(), s(e, "id")?)?;
+        eq("origin", event.origin(), NodeId::from(node.public()))?;
+        events.push(event);
+    }
+    let room: RoomId = s(f, "room_id")?.parse().map_err(|e| format!("{e}"))?;
+    let timeline = resolve(room, &events).map_err(|e| e.to_string())?;
+    let order = arr(f, "order")?;
+    eq("order length", timeline.order.len(), order.len())?;
+    for ((id, verdict), want) in timeline.order.iter().zip(order) {
+        eq("order id", id.to_string().as_str(), s(want, "id")?)?;
+        eq("accepted", Value::Bool(verdict.is_ok()), want["accepted"].clone())?;
+        let reason = verdict.as_ref().err().map(|e| Value::String(e.code().into())).unwrap_or(Value::Null);
+        eq("reason", reason, want["reason"].clone())?;
+    }
+    let st = &f["state"];
+    let state = &timeline.state;
+    let list =
+        |v: &std::collections::BTreeSet<AccountId>| Value::from(v.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+    eq("members", list(state.members()), st["members"].clone())?;
+    eq("bans", list(state.bans()), st["bans"].clone())?;
+    let roles: Vec<Value> = state.roles().iter().map(|(a, r)| serde_json::json!([a.to_string(), r])).collect();
+    eq("roles", Value::from(roles), st["roles"].clone())?;
+    eq("history hash", state.history_hash().to_string().as_str(), s(st, "history_hash")?)?;
+    eq("accepted count", state.accepted(), n(st, "accepted")?)?;
+    Ok(())
+}
+
+fn check_merkle(f: &Value) -> Check {
+    eq("empty root", empty_root().to_string().as_str(), s(f, "empty_root")?)?;
+    let mut log = MerkleLog::new();
+    let leaves: Vec<Vec<u8>> = arr(f, "leaves_hex")?
+        .iter()
+        .map(|l| hex::decode(l.as_str().unwrap_or("?")).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let roots = arr(f, "roots")?;
+    eq("roots count", roots.len(), leaves.len())?;
+    for (leaf, want) in leaves.iter().zip(roots) {
+        log.push(leaf);
+        eq("size", log.size(), n(want, "size")?)?;
+        eq("root", log.root().to_string().as_str(), s(want, "root")?)?;
+    }
+    for case in arr(f, "inclusion")? {
+        let (index, size) = (n(case, "index")?, n(case, "size")?);
+        let leaf: Sha256Hash = s(case, "leaf_hash")?.parse().map_err(|_| "leaf hash")?;
+        eq("leaf hash", leaf, leaf_hash(leaves.get(index as usize).ok_or("index")?))?;
+        let root: Sha256Hash = s(case, "root")?.parse().map_err(|_| "root")?;
+        let proof = hashes(case, "proof")?;
+        verify_inclusion(&leaf, index, size, &proof, &root).map_err(|e| e.to_string())?;
+        eq("inclusion proof", log.inclusion_proof(index, size).map_err(|e| e.to_string())?, proof)?;
+    }
+    for case in arr(f, "consistency")? {
+        let (old, new) = (n(case, "old")?, n(case, "new")?);
+        let old_root: Sha256Hash = s(case, "old_root")?.parse().map_err(|_| "root")?;
+        let new_root: Sha256Hash = s(case, "new_root")?.parse().map_err(|_| "root")?;
+        let proof = hashes(case, "proof")?;
+        verify_consistency(old, new, &old_root, &new_root, &proof).map_err(|e| e.to_string())?;
+        eq("consistency proof", log.consistency_proof(old, new).map_err(|e| e.to_string())?, proof)?;
+    }
+    Ok(())
+}
+
+fn check_blocklist(f: &Value) -> Check {
+    let issuer = seed_key(s(f, "issuer_seed")?)?;
+    let list: ListId = s(f, "list_id")?.parse().map_err(|e| format!("{e}"))?;
+    eq("issuer", *list.issuer.public_key(), issuer.public())?;
+    eq("origin", list.origin().as_str(), s(f, "origin")?)?;
+    eq("key id", hex::encode(key_id(&list.issuer.to_string(), &issuer.public())).as_str(), s(f, "key_id_hex")?)?;
+    let mut log = MerkleLog::new();
+    for e in arr(f, "entries")? {
+        let bytes = s(e, "json")?.as_bytes();
+        let entry = ListEntry::parse(bytes).map_err(|e| e.to_string())?;
+        eq("entry re-encodes identically", entry.to_bytes().map_err(|e| e.to_string())?.as_slice(), bytes)?;
+        eq("leaf hash", leaf_hash(bytes).to_string().as_str(), s(e, "leaf_hash")?)?;
+        log.push(bytes);
+    }
+    let mut verified = Vec::new();
+    for cp in arr(f, "checkpoints")? {
+        let signed = SignedCheckpoint::from_note(s(cp, "note")?);
+        let v = signed.verify(&list).map_err(|e| e.to_string())?;
+        eq("checkpoint size", v.checkpoint.size, n(cp, "size")?)?;
+        eq("checkpoint root", v.checkpoint.root, log.root_at(v.checkpoint.size).map_err(|e| e.to_string())?)?;
+        eq("checkpoint text", v.checkpoint.to_text().as_str(), s(cp, "text")?)?;
+        eq("re-signed note", v.checkpoint.sign(&issuer).map_err(|e| e.to_string())?.note(), s(cp, "note")?)?;
+        verified.push(v);
+    }
+    let [old, new] = verified.as_slice() else { return Err("need two checkpoints".into()) };
+    let proof = hashes(f, "consistency_3_4")?;
+    verify_consistency(old.checkpoint.size, new.checkpoint.size, &old.checkpoint.root, &new.checkpoint.root, &proof)
+        .map_err(|e| e.to_string())?;
+    let inclusion = hashes(f, "inclusion_0_of_4")?;
+    let first = leaf_hash(s(&arr(f, "entries")?[0], "json")?.as_bytes());
+    verify_inclusion(&first, 0, 4, &inclusion, &new.checkpoint.root).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn check_equivocation(f: &Value) -> Check {
+    for key in ["same_size", "fork"] {
+        let proof: EquivocationProof = from_value(&f[key])?;
+        proof.verify().map_err(|e| format!("{key}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_report(f: &Value) -> Check {
+    let reporter = seed_key(s(f, "reporter_seed")?)?;
+    let signed: Unverified<ReportBody> = from_value(&f["signed"])?;
+    let report = Report::verify(&signed).map_err(|e| e.to_string())?;
+    eq("reporter", report.body().reporter, reporter.account_id())?;
+    eq("report id", report.id().to_string().as_str(), s(f, "report_id")?)?;
+    let accused: Vec<String> = report.accused().iter().map(|a| a.to_string()).collect();
+    eq("accused", Value::from(accused), f["accused"].clone())?;
+    let resigned = SignedBytes::sign(Domain::Report, signed.raw().body.clone(), &reporter);
+    eq("report signature", &resigned, signed.raw())?;
+    Ok(())
+}
+
+fn check_all(files: &Files) -> Check {
+    let expected = [
+        "blocklist.json",
+        "envelopes.json",
+        "equivocation.json",
+        "keys.json",
+        "merkle.json",
+        "report.json",
+        "room.json",
+    ];
+    eq("vector files", files.keys().map(String::as_str).collect::<Vec<_>>(), expected.to_vec())?;
+    let get = |name: &str| files.get(name).ok_or_else(|| format!("{name} missing"));
+    check_keys(get("keys.json")?).map_err(|e| format!("keys.json: {e}"))?;
+    check_envelopes(get("envelopes.json")?).map_err(|e| format!("envelopes.json: {e}"))?;
+    check_room(get("room.json")?).map_err(|e| format!("room.json: {e}"))?;
+    check_merkle(get("merkle.json")?).map_err(|e| format!("merkle.json: {e}"))?;
+    check_blocklist(get("blocklist.json")?).map_err(|e| format!("blocklist.json: {e}"))?;
+    check_equivocation(get("equivocation.json")?).map_err(|e| format!("equivocation.json: {e}"))?;
+    check_report(get("report.json")?).map_err(|e| format!("report.json: {e}"))?;
+    Ok(())
+}
+
+#[test]
+fn the_implementation_matches_every_committed_vector() {
+    check_all(&load()).unwrap();
+}
+
+/// Every leaf value of a JSON document, as a path of keys and indexes.
+fn leaves(v: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                path.push(k.clone());
+                leaves(child, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                path.push(i.to_string());
+                leaves(child, path, out);
+                path.pop();
+            }
+        }
+        _ => out.push(path.clone()),
+    }
+}
+
+fn leaf_mut<'a>(v: &'a mut Value, path: &[String]) -> &'a mut Value {
+    path.iter().fold(v, |v, k| match v {
+        Value::Object(map) => map.get_mut(k).expect("path exists"),
+        Value::Array(items) => &mut items[k.parse::<usize>().expect("index")],
+        _ => unreachable!("leaf reached early"),
+    })
+}
+
+/// Changes one byte of a string (a character in its middle, to another of
+/// the same kind so encodings stay plausible), flips a bool, bumps a number.
+fn mutate(v: &mut Value) -> bool {
+    match v {
+        Value::String(text) if !text.is_empty() => {
+            let mut bytes = text.clone().into_bytes();
+            let i = bytes.len() / 2;
+            let i = (i..bytes.len()).chain(0..i).find(|&j| bytes[j].is_ascii_alphanumeric()).unwrap_or(i);
+            bytes[i] = match bytes[i] {
+                b'0' => b'2',
+                b'z' => b'x',
+                b'Z' => b'X',
+                b if b.is_ascii_alphanumeric() => b + 1,
+                b => b ^ 0x01,
+            };
+            match String::from_utf8(bytes) {
+                Ok(t) => {
+                    *text = t;
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+        Value::Bool(b) => {
+            *b = !*b;
+            true
+        }
+        Value::Number(num) => match num.as_u64() {
+            Some(x) => {
+                *v = Value::from(x + 1);
+                true
+            }
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+#[test]
+fn changing_any_value_of_any_vector_is_detected() {
+    let files = load();
+    let mut checked = 0;
+    for (name, doc) in &files {
+        let mut paths = Vec::new();
+        leaves(doc, &mut Vec::new(), &mut paths);
+        for path in paths {
+            if path.last().is_some_and(|k| k == "description" || k == "name") {
+                continue;
+            }
+            let mut changed = files.clone();
+            let doc = changed.get_mut(name).expect("file");
+            if !mutate(leaf_mut(doc, &path)) {
+                continue;
+            }
+            assert!(check_all(&changed).is_err(), "{name} {}: change not detected", path.join("."));
+            checked += 1;
+        }
+    }
+    assert!(checked > 200, "only {checked} values checked");
+}
+
+#[test]
+fn flipping_one_byte_of_a_vector_signature_fails_verification() {
+    let files = load();
+    let mut changed = files.clone();
+    let case = &mut changed.get_mut("envelopes.json").expect("file")["cases"][0];
+    let mut env: SignedBytes = from_value(&case["envelope"]).expect("envelope");
+    let mut sig = env.sig.to_bytes();
+    sig[10] ^= 0x01;
+    env.sig = accord_proto::Signature::from_bytes(&sig);
+    case["envelope"] = serde_json::to_value(&env).expect("json");
+    let err = check_all(&changed).unwrap_err();
+    assert!(err.contains("envelope"), "{err}");
+}
