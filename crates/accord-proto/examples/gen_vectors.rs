@@ -45,7 +45,7 @@ fn envelope_case<T: Payload>(name: &str, seed: u8, signed: &Verified<T>) -> Valu
 fn event_json(e: &Event) -> Value {
     json!({
         "id": e.id().to_string(),
-        "author_seed": Value::Null,
+
         "event": e,
     })
 }
@@ -211,6 +211,15 @@ fn main() -> anyhow::Result<()> {
     let timeline = resolve(room, &events).map_err(|e| anyhow::anyhow!("{e}"))?;
     let state = &timeline.state;
 
+    let auth = Verified::sign(
+        accord_proto::auth::AuthResponse {
+            account: alice.account_id(),
+            node: NodeId::from(node.public()),
+            challenge: "q2VhbGx5IHJhbmRvbSBjaGFsbGVuZ2UgYnl0ZXMhIQ==".into(),
+            ts: Timestamp::from_millis(T0 + 60_000),
+        },
+        &alice,
+    )?;
     write(
         &dir,
         "envelopes.json",
@@ -221,6 +230,7 @@ fn main() -> anyhow::Result<()> {
                 envelope_case("attestation", 9, &att),
                 envelope_case("event body (create)", 1, events[0].body()),
                 envelope_case("origin stamp (create)", 9, events[0].stamp_part()),
+                envelope_case("auth response", 1, &auth),
             ],
             "rotation": {
                 "old_seed": hex::encode([1u8; 32]),

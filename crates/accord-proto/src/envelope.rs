@@ -93,6 +93,10 @@ pub enum EnvelopeError {
     /// The body breaks a rule of its kind (see the message).
     #[error("invalid: {0}")]
     Invalid(String),
+    /// The body parses but is not in canonical form (spec/encoding.md §1):
+    /// every value has exactly one accepted encoding.
+    #[error("body is not in canonical form")]
+    NonCanonical,
 }
 
 impl EnvelopeError {
@@ -104,6 +108,7 @@ impl EnvelopeError {
             EnvelopeError::Malformed(_) => "malformed",
             EnvelopeError::SignerMismatch { .. } => "signer_mismatch",
             EnvelopeError::Invalid(_) => "invalid",
+            EnvelopeError::NonCanonical => "non_canonical",
         }
     }
 }
@@ -141,6 +146,13 @@ impl fmt::Debug for SignedBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignedBytes").field("signer", &self.signer).field("body_len", &self.body.len()).finish()
     }
+}
+
+/// Whether `bytes` is the canonical encoding of `value`: the compact JSON
+/// this crate writes (fields in declaration order, absent optional fields
+/// omitted, no whitespace, minimal string escapes, lowercase text forms).
+pub(crate) fn is_canonical<T: Serialize>(value: &T, bytes: &[u8]) -> bool {
+    serde_json::to_vec(value).is_ok_and(|canonical| canonical == bytes)
 }
 
 /// A kind of signed object: its domain, size limit, who must sign it and
@@ -264,6 +276,9 @@ impl<T: Payload> Unverified<T> {
     /// Parses a body whose signature was verified.
     fn parse_checked(&self) -> Result<Verified<T>, EnvelopeError> {
         let payload: T = serde_json::from_slice(&self.raw.body).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+        if !is_canonical(&payload, &self.raw.body) {
+            return Err(EnvelopeError::NonCanonical);
+        }
         let claimed = payload.expected_signer();
         if claimed != self.raw.signer {
             return Err(EnvelopeError::SignerMismatch {

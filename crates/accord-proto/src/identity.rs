@@ -176,7 +176,8 @@ pub struct KeyRotation {
 
 /// A [`KeyRotation`] signed by both keys (domain `accord/v1/rotation`).
 ///
-/// JSON: `{"body": base64, "old_sig": base64, "new_sig": base64}`; both
+/// JSON: `{"old": base64 key, "new": base64 key, "body": base64,
+/// "old_sig": base64, "new_sig": base64}`; both
 /// signatures are over the same signing input. The keys are read from the
 /// body only after both signatures verified over it with the keys the body
 /// names; a statement signed by one key alone is refused.
@@ -220,6 +221,9 @@ impl SignedRotation {
         }
         let rotation: KeyRotation =
             serde_json::from_slice(&self.body).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+        if !crate::envelope::is_canonical(&rotation, &self.body) {
+            return Err(EnvelopeError::NonCanonical);
+        }
         if *rotation.old.public_key() != self.old || *rotation.new.public_key() != self.new {
             return Err(EnvelopeError::SignerMismatch {
                 signer: format!("{} and {}", self.old, self.new),

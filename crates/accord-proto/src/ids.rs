@@ -375,7 +375,11 @@ pub(crate) fn check_name(kind: &'static str, s: &str, max: usize, allow_undersco
         b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || (allow_underscore && b == b'_')
     });
     if !ok {
-        return Err(err("may only contain a-z, 0-9, '.', '-' and '_'"));
+        return Err(err(if allow_underscore {
+            "may only contain a-z, 0-9, '.', '-' and '_'"
+        } else {
+            "may only contain a-z, 0-9, '.' and '-'"
+        }));
     }
     Ok(())
 }

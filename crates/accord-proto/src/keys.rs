@@ -28,6 +28,9 @@ pub enum KeyError {
     /// The key is of small order: anyone could forge signatures for it.
     #[error("public key is of small order (weak)")]
     WeakKey,
+    /// The point is valid but its encoding is not the canonical one.
+    #[error("public key is not canonically encoded")]
+    NonCanonical,
     /// The operating system's random source failed.
     #[error("no randomness available: {0}")]
     Randomness(String),
@@ -45,6 +48,9 @@ impl PublicKey {
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotOnCurve)?;
         if key.is_weak() {
             return Err(KeyError::WeakKey);
+        }
+        if key.to_edwards().compress().to_bytes() != *bytes {
+            return Err(KeyError::NonCanonical);
         }
         Ok(Self(key))
     }

@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod auth;
 pub mod blocklist;
 mod codec;
 pub mod envelope;

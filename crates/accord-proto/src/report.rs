@@ -106,8 +106,11 @@ impl Report {
         let body = report.verify()?;
         let all: Vec<UnverifiedEvent> = body.evidence.iter().chain(body.context.iter()).cloned().collect();
         let mut verified = Vec::with_capacity(all.len());
-        for (index, result) in UnverifiedEvent::verify_many(&all).into_iter().enumerate() {
-            verified.push(result.map_err(|source| ReportError::Evidence { index, source })?);
+        // One by one: the reporter composes this set, so batch verification
+        // (whose coefficients derive from the batch) is not used here
+        // (spec/encoding.md §2.4).
+        for (index, event) in all.iter().enumerate() {
+            verified.push(event.verify().map_err(|source| ReportError::Evidence { index, source })?);
         }
         let context = verified.split_off(body.evidence.len());
         if let Some(subject) = body.subject

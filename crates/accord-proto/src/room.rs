@@ -243,6 +243,9 @@ impl RoomState {
                 if my_power < Role::Moderator.power() || my_power <= self.power(target) {
                     return Err(AuthError::Forbidden);
                 }
+                if self.bans.contains(target) {
+                    return Err(AuthError::Target("is already banned"));
+                }
                 Ok(())
             }
             EventContent::Unban { target } => {
@@ -265,9 +268,13 @@ impl RoomState {
                 if !self.members.contains(target) {
                     return Err(AuthError::Target("is not a member"));
                 }
+                // Self-demotion is always allowed; otherwise the author must
+                // be a moderator above the target, and may grant only roles
+                // below its own, except that owners may name owners.
                 let self_demotion = *target == author && role.power() <= my_power;
-                let allowed =
-                    my_power >= Role::Moderator.power() && my_power > self.power(target) && role.power() <= my_power;
+                let allowed = my_power >= Role::Moderator.power()
+                    && my_power > self.power(target)
+                    && (role.power() < my_power || my_power == Role::Owner.power());
                 if self_demotion || allowed { Ok(()) } else { Err(AuthError::Forbidden) }
             }
         }
@@ -293,6 +300,7 @@ impl RoomState {
             EventContent::Kick { target, .. } => {
                 self.members.remove(target);
                 self.invites.remove(target);
+                self.roles.remove(target);
             }
             EventContent::Message { .. } => {
                 self.message_authors.insert(event.id(), author);
@@ -341,6 +349,15 @@ pub enum ResolveError {
     MissingCreate,
 }
 
+impl ResolveError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ResolveError::MissingCreate => "missing_create",
+        }
+    }
+}
+
 /// Orders a room's events and applies the rules to each in turn.
 ///
 /// Events of other rooms and duplicates (same id) are ignored; the result
@@ -348,7 +365,10 @@ pub enum ResolveError {
 pub fn resolve(room: RoomId, events: &[Event]) -> Result<Timeline, ResolveError> {
     let mut sorted: Vec<&Event> = events.iter().filter(|e| e.room() == room).collect();
     sorted.sort_by_key(|e| e.order_key());
-    sorted.dedup_by_key(|e| e.id());
+    // One event (id) counts once, at its first place in the order, even if
+    // it arrived with several stamps.
+    let mut seen = BTreeSet::new();
+    sorted.retain(|e| seen.insert(e.id()));
     let create_pos = sorted.iter().position(|e| e.id() == EventId(room.0)).ok_or(ResolveError::MissingCreate)?;
     let create = sorted[create_pos];
     let mut state = RoomState::from_create(create).map_err(|_| ResolveError::MissingCreate)?;

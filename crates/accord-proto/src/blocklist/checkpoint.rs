@@ -101,7 +101,11 @@ impl Checkpoint {
             .and_then(|n| n.parse::<u64>().ok())
             .and_then(|n| Timestamp::try_from(n).ok())
             .ok_or_else(|| bad("expected exactly one extension line `time MILLIS`"))?;
-        Ok(Checkpoint { list: expected.clone(), size: parsed.size(), root: Sha256Hash(parsed.hash().0), time })
+        let root = Sha256Hash(parsed.hash().0);
+        if parsed.size() == 0 && root != super::merkle::empty_root() {
+            return Err(bad("an empty tree has the root SHA-256(\"\")"));
+        }
+        Ok(Checkpoint { list: expected.clone(), size: parsed.size(), root, time })
     }
 
     /// Signs the checkpoint as a signed note with the issuer's key, which
@@ -173,7 +177,10 @@ impl SignedCheckpoint {
         let name = list.issuer.to_string();
         let want_id = key_id(&name, issuer);
         let mut found = None;
-        for (i, line) in sigs.lines().enumerate() {
+        if sigs.contains('\r') {
+            return Err(malformed("carriage return in signature lines"));
+        }
+        for (i, line) in sigs.trim_end_matches('\n').split('\n').enumerate() {
             if i >= MAX_NOTE_SIGNATURES {
                 return Err(malformed("too many signature lines"));
             }
@@ -189,6 +196,9 @@ impl SignedCheckpoint {
                 return Err(malformed("signature too short"));
             }
             if line_name == name && blob[..4] == want_id {
+                if found.is_some() {
+                    return Err(malformed("two signatures by the issuer's key"));
+                }
                 found = Some(blob);
             }
         }

@@ -265,6 +265,9 @@ impl ListEntry {
             return Err(EntryError::TooLarge { len: bytes.len(), max: MAX_LIST_ENTRY });
         }
         let entry: ListEntry = serde_json::from_slice(bytes).map_err(|e| EntryError::Invalid(e.to_string()))?;
+        if !crate::envelope::is_canonical(&entry, bytes) {
+            return Err(EntryError::Invalid("entry is not in canonical form".into()));
+        }
         if let ListEntry::Add { expires: Some(expires), created, .. } = &entry
             && expires <= created
         {

@@ -95,6 +95,9 @@ impl EquivocationProof {
         let a = self.a.verify(&self.list)?.checkpoint;
         let b = self.b.verify(&self.list)?.checkpoint;
         if a.size == b.size {
+            if !self.path.is_empty() {
+                return Err(EquivocationError::Path(ProofError::Range("same-size proofs carry no path".into())));
+            }
             return if a.root != b.root { Ok(()) } else { Err(EquivocationError::Consistent) };
         }
         let (small, large) = if a.size < b.size { (a, b) } else { (b, a) };

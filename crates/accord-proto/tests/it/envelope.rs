@@ -170,3 +170,61 @@ proptest! {
         let _ = serde_json::from_slice::<SignedRotation>(&bytes);
     }
 }
+
+#[test]
+fn only_the_canonical_encoding_of_a_body_is_accepted() {
+    let k = key(1);
+    let doc = identity(1);
+    let canonical = String::from_utf8(doc.raw().body.clone()).unwrap();
+    let home = NodeId::from(node().public()).to_string();
+    let variants = [
+        canonical.replace(",\"", ", \""),                                       // whitespace
+        canonical.replacen("{\"account\"", "{ \"account\"", 1),                 // whitespace
+        format!("[\"{}\",\"alice@example.org\",\"{home}\",5]", k.account_id()), // positional array
+        canonical.replacen("\"created\":5", "\"created\":5.0", 1),              // number form
+        canonical.replacen("alice", "\\u0061lice", 1),                          // needless escape
+    ];
+    for body in variants {
+        assert_ne!(body, canonical);
+        let raw = SignedBytes::sign(Domain::Identity, body.clone().into_bytes(), &k);
+        let err = Unverified::<IdentityDocument>::from_raw(raw).verify().unwrap_err();
+        assert!(matches!(err.code(), "non_canonical" | "malformed"), "{body}: {err:?}");
+    }
+}
+
+#[test]
+fn a_positional_array_body_is_not_canonical() {
+    let k = key(1);
+    let home = NodeId::from(node().public()).to_string();
+    let body = format!("[\"{}\",\"alice@example.org\",\"{home}\",5]", k.account_id());
+    let raw = SignedBytes::sign(Domain::Identity, body.into_bytes(), &k);
+    let err = Unverified::<IdentityDocument>::from_raw(raw).verify().unwrap_err();
+    assert_eq!(err.code(), "non_canonical");
+}
+
+#[test]
+fn non_canonical_key_encodings_are_refused() {
+    // y = p + 1 encodes the same point as y = 1 … but 1 is small order; use
+    // a valid key and add p to its y coordinate when it still fits.
+    let p_minus = |bytes: [u8; 32]| {
+        // y >= p cannot be produced by compress(); pick bytes with y = p + 3
+        let mut b = bytes;
+        b[0] = 0xf0; // (2^255 - 19) + 3 = ...fff0 in little endian low byte
+        b[1..31].fill(0xff);
+        b[31] = 0x7f | (bytes[31] & 0x80);
+        b
+    };
+    let candidate = p_minus([0u8; 32]);
+    match accord_proto::PublicKey::from_bytes(&candidate) {
+        Ok(_) => panic!("non-canonical y accepted"),
+        Err(e) => assert!(
+            matches!(
+                e,
+                accord_proto::KeyError::NonCanonical
+                    | accord_proto::KeyError::NotOnCurve
+                    | accord_proto::KeyError::WeakKey
+            ),
+            "{e:?}"
+        ),
+    }
+}

@@ -220,3 +220,73 @@ proptest! {
         prop_assert_eq!(&state, &a.state);
     }
 }
+
+#[test]
+fn an_event_stamped_twice_counts_once() {
+    let (alice, bob) = (key(1), key(2));
+    let c = create(&alice);
+    let r = Some(c.room());
+    let jb = event(&bob, r, EventContent::Join {}, 2, vec![c.id()], 1);
+    let m = event(&alice, r, message("between"), 3, vec![c.id()], 2);
+    let body = event(&bob, r, message("twice"), 4, vec![jb.id()], 2).body().clone();
+    // The same author-signed body, stamped at depth 2 and again at depth 5.
+    let first = accord_proto::event::Event::stamp(
+        body.clone(),
+        &crate::fixtures::node(),
+        4,
+        vec![jb.id()],
+        2,
+        accord_proto::Timestamp::from_millis(1),
+    )
+    .unwrap();
+    let second = accord_proto::event::Event::stamp(
+        body,
+        &crate::fixtures::node(),
+        9,
+        vec![m.id()],
+        5,
+        accord_proto::Timestamp::from_millis(2),
+    )
+    .unwrap();
+    let t = resolve(c.room(), &[c.clone(), jb.clone(), m.clone(), first.clone(), second]).unwrap();
+    assert_eq!(t.order.iter().filter(|(id, _)| *id == first.id()).count(), 1);
+    assert_eq!(t.state.accepted(), 4);
+}
+
+#[test]
+fn moderators_grant_only_roles_below_their_own_and_kicks_clear_roles() {
+    let (alice, bob, carol) = (key(1), key(2), key(3));
+    let c = create(&alice);
+    let r = Some(c.room());
+    let mut state = RoomState::from_create(&c).unwrap();
+    for (i, k) in [&bob, &carol].into_iter().enumerate() {
+        state.apply(&event(k, r, EventContent::Join {}, 2 + i as u64, vec![c.id()], 1)).unwrap();
+    }
+    let promote =
+        event(&alice, r, EventContent::SetRole { target: bob.account_id(), role: Role::Moderator }, 5, vec![c.id()], 2);
+    state.apply(&promote).unwrap();
+    let mod_makes_mod = event(
+        &bob,
+        r,
+        EventContent::SetRole { target: carol.account_id(), role: Role::Moderator },
+        6,
+        vec![promote.id()],
+        3,
+    );
+    assert_eq!(state.authorize(&mod_makes_mod), Err(AuthError::Forbidden));
+    let kick =
+        event(&alice, r, EventContent::Kick { target: bob.account_id(), reason: None }, 7, vec![promote.id()], 3);
+    state.apply(&kick).unwrap();
+    assert_eq!(state.role(&bob.account_id()), Role::Member);
+    let ban = event(&alice, r, EventContent::Ban { target: carol.account_id(), reason: None }, 8, vec![kick.id()], 4);
+    state.apply(&ban).unwrap();
+    let again = event(
+        &alice,
+        r,
+        EventContent::Ban { target: carol.account_id(), reason: Some("again".to_string().try_into().unwrap()) },
+        9,
+        vec![ban.id()],
+        5,
+    );
+    assert_eq!(state.authorize(&again).unwrap_err().code(), "bad_target");
+}

@@ -4,6 +4,7 @@
 //! The checks recompute every value from the seeds and inputs in the files
 //! (signing is deterministic) and compare; they never write the files.
 
+use accord_proto::auth::AuthResponse;
 use accord_proto::blocklist::checkpoint::key_id;
 use accord_proto::blocklist::merkle::{MerkleLog, empty_root, leaf_hash, verify_consistency, verify_inclusion};
 use accord_proto::blocklist::{EquivocationProof, ListEntry, SignedCheckpoint, TargetKind, target_hash};
@@ -108,6 +109,7 @@ fn check_envelopes(f: &Value) -> Check {
             "accord/v1/attestation" => Domain::Attestation,
             "accord/v1/event" => Domain::Event,
             "accord/v1/event-origin" => Domain::EventOrigin,
+            "accord/v1/auth" => Domain::AuthChallenge,
             other => return Err(format!("unexpected domain {other}")),
         };
         let input = domain.signing_input(&body);
@@ -121,6 +123,7 @@ fn check_envelopes(f: &Value) -> Check {
             Domain::Identity => Unverified::<IdentityDocument>::from_raw(env).verify().map(|_| ()),
             Domain::Attestation => Unverified::<Attestation>::from_raw(env).verify().map(|_| ()),
             Domain::Event => Unverified::<EventBody>::from_raw(env).verify().map(|_| ()),
+            Domain::AuthChallenge => Unverified::<AuthResponse>::from_raw(env).verify().map(|_| ()),
             _ => Unverified::<OriginStamp>::from_raw(env).verify().map(|_| ()),
         };
         typed.map_err(|e| format!("{}: {e}", s(case, "name").unwrap_or("?")))?;

@@ -1,0 +1,352 @@
+//! What the CLI prints: lines for people, or one JSON object per line.
+
+use crate::UsageError;
+use accord_sdk::{
+    AccountId, BuildError, Client, EventContent, KeyFileError, RoomId, RoomStateView, RoomSummary, SdkError,
+    SendReceipt, TimelineItem, Timestamp, VerifiedIdentity,
+};
+use chrono::{DateTime, Local};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Resolves accounts to handles through verified identity lookups,
+/// remembering the answers (and the failures) for the run.
+pub(crate) struct Names {
+    client: Client,
+    known: HashMap<AccountId, Option<String>>,
+}
+
+impl Names {
+    pub(crate) fn new(client: Client) -> Self {
+        Self { client, known: HashMap::new() }
+    }
+
+    /// The account's handle, if its identity could be found and verified.
+    pub(crate) async fn handle(&mut self, account: &AccountId) -> Option<String> {
+        if let Some(known) = self.known.get(account) {
+            return known.clone();
+        }
+        let handle = self.client.identity(account).await.ok().map(|id| id.handle().to_string());
+        self.known.insert(*account, handle.clone());
+        handle
+    }
+
+    /// The handle, or the account id if there is none.
+    pub(crate) async fn name(&mut self, account: &AccountId) -> String {
+        self.handle(account).await.unwrap_or_else(|| account.to_string())
+    }
+}
+
+/// Prints results in the chosen format.
+pub(crate) struct Printer {
+    json: bool,
+}
+
+impl Printer {
+    pub(crate) fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    fn line(&self, value: Value) {
+        println!("{value}");
+    }
+
+    /// A remark for people (on standard error); nothing in JSON mode.
+    pub(crate) fn note(&self, text: &str) {
+        if !self.json {
+            eprintln!("{text}");
+        }
+    }
+
+    pub(crate) fn error(&self, err: &anyhow::Error) {
+        let (code, message) = describe(err);
+        if self.json {
+            eprintln!("{}", json!({"error": {"code": code, "message": message}}));
+        } else {
+            eprintln!("error: {code}: {message}");
+        }
+    }
+
+    pub(crate) fn keygen(&self, account: &AccountId, path: &Path) {
+        if self.json {
+            self.line(json!({"account": account, "key_file": path.display().to_string()}));
+        } else {
+            println!("{account}");
+            eprintln!("key written to {}", path.display());
+        }
+    }
+
+    pub(crate) fn identity(&self, what: &str, id: &VerifiedIdentity) {
+        if self.json {
+            self.line(json!({
+                "account": id.account(),
+                "handle": id.handle().to_string(),
+                "home": id.home(),
+                "level": id.level(),
+                "created": id.created().as_millis(),
+                "registered": id.registered().as_millis(),
+            }));
+        } else {
+            println!("{what}: {}", id.handle());
+            println!("  account:    {}", id.account());
+            println!("  home node:  {}", id.home());
+            println!("  level:      {}", wire_name(&id.level()));
+            println!("  registered: {}", datetime(id.registered()));
+        }
+    }
+
+    pub(crate) fn receipt(&self, receipt: &SendReceipt, human: String) {
+        if self.json {
+            self.line(json!({"event_id": receipt.event_id, "room": receipt.room, "cursor": receipt.cursor}));
+        } else {
+            println!("{human}");
+        }
+    }
+
+    pub(crate) fn room_created(&self, room: RoomId) {
+        if self.json {
+            self.line(json!({"room": room}));
+        } else {
+            println!("{room}");
+        }
+    }
+
+    pub(crate) fn rooms(&self, rooms: &[RoomSummary]) {
+        for r in rooms {
+            if self.json {
+                self.line(json!({"room": r.room, "name": r.name, "role": r.role, "members": r.members}));
+            } else {
+                println!("{}  {}  ({}, {} members)", r.room, r.name, wire_name(&r.role), r.members);
+            }
+        }
+        if rooms.is_empty() {
+            self.note("no rooms");
+        }
+    }
+
+    pub(crate) async fn state(&self, state: &RoomStateView, names: &mut Names) {
+        if self.json {
+            self.line(serde_json::to_value(state).unwrap_or(Value::Null));
+            return;
+        }
+        println!("{}  \"{}\"", state.room, state.name);
+        println!("  join rule: {}", wire_name(&state.join_rule));
+        println!("  creator:   {}", names.name(&state.creator).await);
+        let mut members = Vec::new();
+        for m in &state.members {
+            let name = names.name(m).await;
+            members.push(match state.roles.get(m) {
+                Some(role) => format!("{name} ({})", wire_name(role)),
+                None => name,
+            });
+        }
+        println!("  members ({}): {}", members.len(), list(members));
+        let mut invites = Vec::new();
+        for a in &state.invites {
+            invites.push(names.name(a).await);
+        }
+        println!("  invites:   {}", list(invites));
+        let mut bans = Vec::new();
+        for a in &state.bans {
+            bans.push(names.name(a).await);
+        }
+        println!("  bans:      {}", list(bans));
+        println!("  events:    {} accepted, latest cursor {}", state.accepted, state.latest_cursor);
+        println!("  history:   {}", state.history_hash);
+    }
+
+    /// One timeline item, or the error standing in its place.
+    pub(crate) async fn item(&self, item: &Result<TimelineItem, SdkError>, names: &mut Names) {
+        match item {
+            Ok(item) => {
+                if self.json {
+                    self.line(item_json(item, names.handle(&item.author()).await));
+                } else {
+                    println!("{}", item_line(item, names).await);
+                }
+            }
+            Err(err) => {
+                if self.json {
+                    let (cursor, event) = match err {
+                        SdkError::Verification { cursor, event, .. } => (*cursor, event.map(|e| e.to_string())),
+                        _ => (None, None),
+                    };
+                    self.line(json!({
+                        "cursor": cursor, "event_id": event,
+                        "error": {"code": err.code(), "message": err.to_string()},
+                    }));
+                } else {
+                    println!("!! {err}");
+                }
+            }
+        }
+    }
+}
+
+fn list(items: Vec<String>) -> String {
+    if items.is_empty() { "-".to_owned() } else { items.join(", ") }
+}
+
+fn item_json(item: &TimelineItem, handle: Option<String>) -> Value {
+    let content = if item.redacted {
+        json!({"type": item.content().kind()})
+    } else {
+        serde_json::to_value(item.content()).unwrap_or(Value::Null)
+    };
+    json!({
+        "cursor": item.cursor,
+        "event_id": item.id(),
+        "room": item.event.room(),
+        "author": item.author(),
+        "handle": handle,
+        "origin": item.event.origin(),
+        "ts": item.ts().as_millis(),
+        "accepted": item.accepted,
+        "redacted": item.redacted,
+        "content": content,
+    })
+}
+
+/// `12:01:33 alice@node: hello`, or `12:01:34 * alice@node joined`.
+async fn item_line(item: &TimelineItem, names: &mut Names) -> String {
+    let when = datetime(item.ts());
+    let who = names.name(&item.author()).await;
+    let mut line = match item.content() {
+        EventContent::Message { text, reply_to } => {
+            let text = if item.redacted { "[redacted]" } else { text.as_str() };
+            match reply_to {
+                Some(to) => format!("{when} {who} (re {to}): {text}"),
+                None => format!("{when} {who}: {text}"),
+            }
+        }
+        EventContent::Create { name, join_rule } => {
+            format!("{when} * {who} created the room \"{name}\" ({})", wire_name(join_rule))
+        }
+        EventContent::Join {} => format!("{when} * {who} joined"),
+        EventContent::Leave {} => format!("{when} * {who} left"),
+        EventContent::Invite { target } => format!("{when} * {who} invited {}", names.name(target).await),
+        EventContent::Kick { target, reason } => {
+            format!("{when} * {who} kicked {}{}", names.name(target).await, because(reason.as_ref()))
+        }
+        EventContent::Ban { target, reason } => {
+            format!("{when} * {who} banned {}{}", names.name(target).await, because(reason.as_ref()))
+        }
+        EventContent::Unban { target } => format!("{when} * {who} unbanned {}", names.name(target).await),
+        EventContent::SetRole { target, role } => {
+            format!("{when} * {who} made {} {}", names.name(target).await, wire_name(role))
+        }
+        EventContent::Redact { target, reason } => {
+            format!("{when} * {who} redacted {target}{}", because(reason.as_ref()))
+        }
+    };
+    if !item.accepted {
+        line.push_str("  [refused by the room rules]");
+    }
+    line
+}
+
+fn because(reason: Option<&impl std::fmt::Display>) -> String {
+    reason.map(|r| format!(" ({r})")).unwrap_or_default()
+}
+
+/// The name a value has on the wire (`public`, `owner`, `invited`, …).
+fn wire_name<T: serde::Serialize + std::fmt::Debug>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(name)) => name,
+        _ => format!("{value:?}"),
+    }
+}
+
+/// Local time: `12:01:33` today, `2026-11-27 12:01:33` on other days.
+fn datetime(ts: Timestamp) -> String {
+    let Some(utc) = i64::try_from(ts.as_millis()).ok().and_then(DateTime::from_timestamp_millis) else {
+        return ts.to_string();
+    };
+    let local = utc.with_timezone(&Local);
+    if local.date_naive() == Local::now().date_naive() {
+        local.format("%H:%M:%S").to_string()
+    } else {
+        local.format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+}
+
+/// The stable code and message of an error, for printing.
+///
+/// The message is the error's own text after any context added above it;
+/// the errors of this program include their causes in their text, so the
+/// source chain is not repeated.
+pub(crate) fn describe(err: &anyhow::Error) -> (String, String) {
+    let mut context = String::new();
+    for cause in err.chain() {
+        let known = if let Some(e) = cause.downcast_ref::<SdkError>() {
+            Some(match e {
+                SdkError::Api { code, message, retry_after_ms: Some(ms), .. } => {
+                    (code.clone(), format!("{message} (retry after {ms} ms)"))
+                }
+                SdkError::Api { code, message, .. } => (code.clone(), message.clone()),
+                other => (other.code().to_owned(), other.to_string()),
+            })
+        } else if let Some(e) = cause.downcast_ref::<KeyFileError>() {
+            Some(("key_file".to_owned(), e.to_string()))
+        } else if let Some(e) = cause.downcast_ref::<BuildError>() {
+            Some(("bad_config".to_owned(), e.to_string()))
+        } else {
+            cause.downcast_ref::<UsageError>().map(|e| ("usage".to_owned(), e.to_string()))
+        };
+        if let Some((code, message)) = known {
+            return (code, format!("{context}{message}"));
+        }
+        context.push_str(&cause.to_string());
+        context.push_str(": ");
+    }
+    ("error".into(), format!("{err:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_print_the_node_code() {
+        let err = anyhow::Error::new(SdkError::Api {
+            status: 403,
+            code: "not_member".into(),
+            message: "author is not a member of this room".into(),
+            retry_after_ms: None,
+        });
+        assert_eq!(describe(&err), ("not_member".into(), "author is not a member of this room".into()));
+        let err = anyhow::Error::new(SdkError::Api {
+            status: 429,
+            code: "rate_limited".into(),
+            message: "slow down".into(),
+            retry_after_ms: Some(1500),
+        });
+        assert_eq!(describe(&err).1, "slow down (retry after 1500 ms)");
+    }
+
+    #[test]
+    fn other_errors_have_codes_too() {
+        let err = anyhow::Error::new(UsageError("no node".into()));
+        assert_eq!(describe(&err).0, "usage");
+        let err = anyhow::Error::new(SdkError::InvalidInput("empty".into()));
+        assert_eq!(describe(&err).0, "invalid_input");
+        assert_eq!(describe(&anyhow::anyhow!("plain")).0, "error");
+        let err = anyhow::Error::new(SdkError::Protocol("bad".into())).context("reading history");
+        assert_eq!(describe(&err), ("protocol".into(), "reading history: unexpected answer from the node: bad".into()));
+    }
+
+    #[test]
+    fn wire_names_are_lowercase() {
+        assert_eq!(wire_name(&accord_sdk::JoinRule::Invite), "invite");
+        assert_eq!(wire_name(&accord_sdk::Role::Moderator), "moderator");
+        assert_eq!(wire_name(&accord_sdk::VerificationLevel::Invited), "invited");
+    }
+
+    #[test]
+    fn times_are_local_and_short_today() {
+        let now = Timestamp::now();
+        assert_eq!(datetime(now).len(), "12:01:33".len());
+        assert_eq!(datetime(Timestamp::from_millis(0)).len(), "1970-01-01 00:00:00".len());
+    }
+}

@@ -1,0 +1,158 @@
+//! Login by signed challenge, and sessions (spec/client-api.md §2).
+
+use super::extract::Json;
+use super::{ApiError, AppState};
+use accord_proto::auth::AuthResponse;
+use accord_proto::{AccountId, SignedBytes, Timestamp, Unverified};
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How long a challenge may be answered.
+const CHALLENGE_MS: u64 = 60_000;
+/// How long a session lasts.
+const SESSION_MS: u64 = 24 * 3600 * 1000;
+/// Most outstanding challenges (older ones are dropped first).
+const MAX_CHALLENGES: usize = 100_000;
+
+/// Outstanding challenges and open sessions. In memory: clients log in
+/// again after a node restart.
+#[derive(Default)]
+pub struct Sessions {
+    challenges: Mutex<HashMap<String, (AccountId, Timestamp)>>,
+    tokens: Mutex<HashMap<String, (AccountId, Timestamp)>>,
+}
+
+fn random_b64() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+impl Sessions {
+    fn issue_challenge(&self, account: AccountId) -> Result<(String, Timestamp), ApiError> {
+        let now = Timestamp::now();
+        let expires = now.plus_millis(CHALLENGE_MS);
+        let challenge = random_b64()?;
+        let mut map = self.challenges.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_CHALLENGES {
+            map.retain(|_, (_, exp)| *exp > now);
+            if map.len() >= MAX_CHALLENGES {
+                return Err(ApiError::rate_limited(CHALLENGE_MS));
+            }
+        }
+        map.insert(challenge.clone(), (account, expires));
+        Ok((challenge, expires))
+    }
+
+    fn take_challenge(&self, challenge: &str, account: &AccountId) -> bool {
+        let mut map = self.challenges.lock().unwrap_or_else(|p| p.into_inner());
+        match map.remove(challenge) {
+            Some((owner, expires)) => owner == *account && expires > Timestamp::now(),
+            None => false,
+        }
+    }
+
+    fn open(&self, account: AccountId) -> Result<(String, Timestamp), ApiError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+        let token = hex::encode(bytes);
+        let expires = Timestamp::now().plus_millis(SESSION_MS);
+        let mut map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Timestamp::now();
+        if map.len() > 100_000 {
+            map.retain(|_, (_, exp)| *exp > now);
+        }
+        map.insert(token.clone(), (account, expires));
+        Ok((token, expires))
+    }
+
+    /// The account of a valid session token.
+    pub fn account(&self, token: &str) -> Option<AccountId> {
+        let map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(token).filter(|(_, exp)| *exp > Timestamp::now()).map(|(a, _)| *a)
+    }
+}
+
+/// The authenticated account of a request (bearer token, or `?token=` for
+/// WebSocket clients that cannot set headers).
+#[derive(Debug, Clone, Copy)]
+pub struct Session(pub AccountId);
+
+impl FromRequestParts<Arc<AppState>> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let query =
+            parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")).map(str::to_owned));
+        let token = header.or(query).ok_or_else(ApiError::unauthenticated)?;
+        let account = state.sessions.account(&token).ok_or_else(|| {
+            state.metrics.reject("unauthenticated");
+            ApiError::unauthenticated()
+        })?;
+        Ok(Session(account))
+    }
+}
+
+/// `POST /v1/auth/challenge` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeRequest {
+    account: AccountId,
+}
+
+/// `POST /v1/auth/challenge`
+pub async fn challenge(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<ChallengeRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let (challenge, expires) = state.sessions.issue_challenge(req.account)?;
+    Ok(axum::Json(json!({"challenge": challenge, "node": state.node_id, "expires": expires})))
+}
+
+/// `POST /v1/auth/login` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    response: SignedBytes,
+}
+
+/// `POST /v1/auth/login`
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<LoginRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let answer =
+        Unverified::<AuthResponse>::from_raw(req.response).verify().inspect_err(|e| state.metrics.reject(e.code()))?;
+    let bad = || {
+        state.metrics.reject("bad_challenge");
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_challenge",
+            "challenge unknown, expired, used, or for another node",
+        )
+    };
+    if answer.node != state.node_id {
+        return Err(bad());
+    }
+    if !state.sessions.take_challenge(&answer.challenge, &answer.account) {
+        return Err(bad());
+    }
+    if state.store.identity(&answer.account)?.is_none() {
+        state.metrics.reject("not_registered");
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "not_registered", "account is not registered on this node"));
+    }
+    let (token, expires) = state.sessions.open(answer.account)?;
+    Ok(axum::Json(json!({"token": token, "account": answer.account, "expires": expires})))
+}

@@ -1,0 +1,313 @@
+//! Registration, identities, events and rooms (spec/client-api.md §3–§5).
+
+use super::auth::Session;
+use super::extract::{Json, Query};
+use super::{ApiError, AppState};
+use crate::config::RegistrationPolicy;
+use crate::rooms::{RoomRuntime, TimelineItem, may_read};
+use accord_proto::event::{Event, EventBody, EventContent};
+use accord_proto::identity::{Attestation, IdentityDocument, VerificationLevel};
+use accord_proto::{AccountId, EventId, RoomId, SignedBytes, Timestamp, Unverified, Verified};
+use accord_store::{EventRecord, RoomRecord};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How far ahead of the node's clock an event's timestamp may be.
+const MAX_FUTURE_MS: u64 = 5 * 60 * 1000;
+/// How far behind the node's clock an event's timestamp may be.
+const MAX_PAST_MS: u64 = 24 * 3600 * 1000;
+
+fn forbidden(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, code, message)
+}
+
+/// `GET /v1/node`
+pub async fn node_info(State(state): State<Arc<AppState>>) -> axum::Json<Value> {
+    axum::Json(json!({
+        "node": state.node_id,
+        "name": state.config.node.name,
+        "version": env!("CARGO_PKG_VERSION"),
+        "registration": state.config.registration.policy,
+    }))
+}
+
+/// `POST /v1/register` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    identity: SignedBytes,
+    #[serde(default)]
+    invite: Option<String>,
+}
+
+/// `POST /v1/register`
+pub async fn register(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<RegisterRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let result = register_inner(&state, req).await;
+    if let Err(e) = &result {
+        state.metrics.reject(e.code);
+    }
+    result
+}
+
+async fn register_inner(state: &AppState, req: RegisterRequest) -> Result<axum::Json<Value>, ApiError> {
+    let doc = Unverified::<IdentityDocument>::from_raw(req.identity).verify()?;
+    if doc.home != state.node_id || doc.handle.node() != &state.config.node.name {
+        return Err(forbidden("wrong_home", "the identity document names another home node or node name"));
+    }
+    let policy = &state.config.registration;
+    let (level, invite) = match policy.policy {
+        RegistrationPolicy::Closed => {
+            return Err(forbidden("registration_closed", "this node does not accept registrations"));
+        }
+        RegistrationPolicy::Open => (VerificationLevel::Open, None),
+        RegistrationPolicy::Invite => {
+            let code = req.invite.ok_or_else(|| forbidden("bad_invite", "an invite code is required"))?;
+            if !policy.invites.contains(&code) || state.store.invite_used(&code)? {
+                return Err(forbidden("bad_invite", "unknown or already used invite code"));
+            }
+            (VerificationLevel::Invited, Some(code))
+        }
+    };
+    // One registration at a time keeps handles unique.
+    let _guard = state.registration_lock.lock().await;
+    if state.store.identity(&doc.account)?.is_some() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "already_registered", "this account is already registered"));
+    }
+    if state.handles.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&doc.handle) {
+        return Err(ApiError::new(StatusCode::CONFLICT, "handle_taken", "this handle belongs to another account"));
+    }
+    let attestation = Verified::sign(
+        Attestation {
+            account: doc.account,
+            identity: doc.body_hash(),
+            node: state.node_id,
+            registered: Timestamp::now(),
+            level,
+        },
+        &state.node_key,
+    )?;
+    state.store.put_identity(&doc.account, doc.raw(), attestation.raw(), invite.as_deref()).await?;
+    state.handles.lock().unwrap_or_else(|p| p.into_inner()).insert(doc.handle.clone(), doc.account);
+    state.metrics.registrations.inc();
+    tracing::info!(account = %doc.account, handle = %doc.handle, "registered");
+    Ok(axum::Json(json!({"attestation": attestation})))
+}
+
+/// `GET /v1/identities/{account}`
+pub async fn identity(
+    State(state): State<Arc<AppState>>,
+    Path(account): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let account: AccountId = account.parse().map_err(|e| ApiError::bad_request(format!("account: {e}")))?;
+    let (identity, attestation) = state
+        .store
+        .identity(&account)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_account", "no such account on this node"))?;
+    Ok(axum::Json(json!({"identity": identity, "attestation": attestation})))
+}
+
+/// `POST /v1/events` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    event: SignedBytes,
+}
+
+/// `POST /v1/events`
+pub async fn submit(
+    State(state): State<Arc<AppState>>,
+    session: Session,
+    Json(req): Json<SubmitRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let started = Instant::now();
+    let result = submit_inner(&state, session, req).await;
+    match &result {
+        Ok(_) => {
+            state.metrics.events_accepted.inc();
+            state.metrics.ack_seconds.observe(started.elapsed().as_secs_f64());
+        }
+        Err(e) => state.metrics.reject(e.code),
+    }
+    result
+}
+
+async fn submit_inner(
+    state: &AppState,
+    Session(account): Session,
+    req: SubmitRequest,
+) -> Result<axum::Json<Value>, ApiError> {
+    state.limits.event(&account).map_err(ApiError::rate_limited)?;
+    let body = Unverified::<EventBody>::from_raw(req.event).verify()?;
+    if body.author != account {
+        return Err(forbidden("not_session_account", "the event is signed by another account than this session's"));
+    }
+    let now = Timestamp::now();
+    if body.ts > now.plus_millis(MAX_FUTURE_MS) || body.ts.plus_millis(MAX_PAST_MS) < now {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_timestamp",
+            "event timestamp is too far from the node's clock",
+        ));
+    }
+    let id = EventId(body.body_hash());
+    if state.store.has_event(&id)? {
+        return Err(ApiError::new(StatusCode::CONFLICT, "duplicate_event", format!("event {id} is already stored")));
+    }
+    let room = body.room.unwrap_or(RoomId::from(id));
+    let is_create = matches!(body.content, EventContent::Create { .. });
+    let item = if is_create { create_room(state, body, id).await? } else { append(state, body).await? };
+    Ok(axum::Json(json!({"event_id": id, "room": room, "cursor": item.cursor, "event": item.event})))
+}
+
+async fn create_room(state: &AppState, body: Verified<EventBody>, id: EventId) -> Result<TimelineItem, ApiError> {
+    let event = Event::stamp(body, &state.node_key, 1, vec![], 0, Timestamp::now()).map_err(ApiError::internal)?;
+    let room = RoomId::from(id);
+    let runtime = RoomRuntime::from_create(&event).ok_or_else(|| ApiError::internal("create event refused"))?;
+    let memberships = runtime.membership_changes(&event);
+    let record = EventRecord {
+        event: &event,
+        cursor: 1,
+        memberships,
+        room: Some(RoomRecord { room, name: runtime.state.name().to_string() }),
+    };
+    state.store.append_event(record).await?;
+    state.rooms.insert(room, runtime);
+    Ok(TimelineItem { cursor: 1, event: event.to_unverified(), accepted: true, redacted: false })
+}
+
+async fn append(state: &AppState, body: Verified<EventBody>) -> Result<TimelineItem, ApiError> {
+    let room = body.room.ok_or_else(|| ApiError::bad_request("event names no room"))?;
+    let handle = state
+        .rooms
+        .get(&room)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_room", "no such room on this node"))?;
+    let mut rt = handle.lock().await;
+    let (depth, head) = (rt.head.0 + 1, rt.head.1);
+    let event = Event::stamp(body, &state.node_key, rt.next_seq, vec![head], depth, Timestamp::now())
+        .map_err(ApiError::internal)?;
+    rt.state.apply(&event)?;
+    let cursor = rt.cursor + 1;
+    let record = EventRecord { event: &event, cursor, memberships: rt.membership_changes(&event), room: None };
+    if let Err(e) = state.store.append_event(record).await {
+        // The runtime already applied the event: rebuild it from the store.
+        drop(rt);
+        if let Err(reload) = state.rooms.reload(&state.store, &state.node_id, room) {
+            tracing::error!("room {room} could not be reloaded after a failed write: {reload}");
+            state.rooms.remove(&room);
+        }
+        return Err(e.into());
+    }
+    rt.next_seq += 1;
+    rt.cursor = cursor;
+    rt.head = event.order_key();
+    let item = TimelineItem { cursor, event: event.to_unverified(), accepted: true, redacted: false };
+    // No receiver is fine: nobody is streaming this room.
+    let _ = rt.live.send(item.clone());
+    Ok(item)
+}
+
+/// `GET /v1/rooms`
+pub async fn my_rooms(
+    State(state): State<Arc<AppState>>,
+    Session(account): Session,
+) -> Result<axum::Json<Value>, ApiError> {
+    let mut rooms = Vec::new();
+    for (room, role) in state.store.rooms_of(&account)? {
+        if let Some(handle) = state.rooms.get(&room) {
+            let rt = handle.lock().await;
+            rooms.push(
+                json!({"room": room, "name": rt.state.name(), "role": role, "members": rt.state.members().len()}),
+            );
+        }
+    }
+    Ok(axum::Json(json!({ "rooms": rooms })))
+}
+
+fn parse_room(text: &str) -> Result<RoomId, ApiError> {
+    text.parse().map_err(|e| ApiError::bad_request(format!("room: {e}")))
+}
+
+fn unknown_room() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "unknown_room", "no such room on this node")
+}
+
+/// `GET /v1/rooms/{room}`
+pub async fn room_state(
+    State(state): State<Arc<AppState>>,
+    Session(account): Session,
+    Path(room): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let room = parse_room(&room)?;
+    let handle = state.rooms.get(&room).ok_or_else(unknown_room)?;
+    let rt = handle.lock().await;
+    let s = &rt.state;
+    if !may_read(s, &account) && !s.invites().contains(&account) {
+        return Err(forbidden("not_member", "author is not a member of this room"));
+    }
+    let roles: serde_json::Map<String, Value> = s.roles().iter().map(|(a, r)| (a.to_string(), json!(r))).collect();
+    Ok(axum::Json(json!({
+        "room": room,
+        "name": s.name(),
+        "join_rule": s.join_rule(),
+        "creator": s.creator(),
+        "members": s.members(),
+        "roles": roles,
+        "bans": s.bans(),
+        "invites": s.invites(),
+        "history_hash": s.history_hash(),
+        "accepted": s.accepted(),
+        "latest_cursor": rt.cursor,
+    })))
+}
+
+/// History query parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    after: Option<u64>,
+    before: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/rooms/{room}/events`
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    Session(account): Session,
+    Path(room): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let room = parse_room(&room)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be 1 to 500"));
+    }
+    if q.after.is_some() && q.before.is_some() {
+        return Err(ApiError::bad_request("give after or before, not both"));
+    }
+    let handle = state.rooms.get(&room).ok_or_else(unknown_room)?;
+    let redacted = {
+        let rt = handle.lock().await;
+        if !may_read(&rt.state, &account) {
+            return Err(forbidden("not_member", "author is not a member of this room"));
+        }
+        rt.state.redacted().clone()
+    };
+    let entries = state.store.timeline(&room, q.after, q.before, limit + 1)?;
+    let more = entries.len() > limit;
+    let items: Vec<TimelineItem> = entries
+        .into_iter()
+        .take(limit)
+        .map(|e| {
+            let id = e.event.claimed_id();
+            TimelineItem { cursor: e.cursor, event: e.event, accepted: true, redacted: redacted.contains(&id) }
+        })
+        .collect();
+    Ok(axum::Json(json!({"events": items, "more": more})))
+}

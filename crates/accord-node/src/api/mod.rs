@@ -1,0 +1,131 @@
+//! The client API: HTTP + WebSocket, JSON, under `/v1` (spec/client-api.md).
+
+pub mod auth;
+mod error;
+pub mod extract;
+pub mod handlers;
+pub mod limits;
+pub mod stream;
+
+pub use error::ApiError;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::rooms::Rooms;
+use accord_proto::identity::Handle;
+use accord_proto::{AccountId, NodeId, SecretKey};
+use accord_store::Store;
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio_util_compat::CancellationToken;
+
+/// A minimal cancellation token (set once, awaited by many).
+pub mod tokio_util_compat {
+    use std::sync::Arc;
+    use tokio::sync::watch;
+
+    /// Signals shutdown to every task holding a clone.
+    #[derive(Clone)]
+    pub struct CancellationToken {
+        tx: Arc<watch::Sender<bool>>,
+        rx: watch::Receiver<bool>,
+    }
+
+    impl Default for CancellationToken {
+        fn default() -> Self {
+            let (tx, rx) = watch::channel(false);
+            Self { tx: Arc::new(tx), rx }
+        }
+    }
+
+    impl CancellationToken {
+        /// Signals every waiter.
+        pub fn cancel(&self) {
+            let _ = self.tx.send(true);
+        }
+
+        /// Resolves once cancelled.
+        pub async fn cancelled(&self) {
+            let mut rx = self.rx.clone();
+            let _ = rx.wait_for(|v| *v).await;
+        }
+    }
+}
+
+pub use tokio_util_compat::CancellationToken as Shutdown;
+
+/// Everything the API handlers share.
+pub struct AppState {
+    /// The node's key (attestations, stamps).
+    pub node_key: SecretKey,
+    /// The node's id.
+    pub node_id: NodeId,
+    /// The configuration.
+    pub config: Config,
+    /// The store.
+    pub store: Store,
+    /// Rooms held here.
+    pub rooms: Rooms,
+    /// Challenges and sessions.
+    pub sessions: auth::Sessions,
+    /// Rate limiters.
+    pub limits: limits::Limits,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Handle → account of local accounts.
+    pub handles: Mutex<HashMap<Handle, AccountId>>,
+    /// Serialises registrations.
+    pub registration_lock: tokio::sync::Mutex<()>,
+    /// Fires on shutdown.
+    pub shutdown: CancellationToken,
+}
+
+async fn per_ip_limit(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match state.limits.request(addr.ip()) {
+        Ok(()) => next.run(request).await,
+        Err(ms) => {
+            state.metrics.reject("rate_limited");
+            ApiError::rate_limited(ms).into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.encode())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// The API's routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    let max_body = state.config.api.max_body_bytes;
+    Router::new()
+        .route("/v1/node", get(handlers::node_info))
+        .route("/v1/auth/challenge", post(auth::challenge))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/register", post(handlers::register))
+        .route("/v1/identities/{account}", get(handlers::identity))
+        .route("/v1/events", post(handlers::submit))
+        .route("/v1/rooms", get(handlers::my_rooms))
+        .route("/v1/rooms/{room}", get(handlers::room_state))
+        .route("/v1/rooms/{room}/events", get(handlers::history))
+        .route("/v1/stream", get(stream::stream))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), per_ip_limit))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}

@@ -1,0 +1,184 @@
+//! The live stream over WebSocket (spec/client-api.md §6).
+//!
+//! Each subscription is a task that first replays the room from the store
+//! after the client's cursor, then follows the room's live feed. If the
+//! feed overflows or skips a cursor, the task reads the gap from the store:
+//! every cursor is delivered once, in order, and nothing is skipped.
+
+use super::auth::Session;
+use super::{ApiError, AppState};
+use crate::rooms::{TimelineItem, may_read};
+use accord_proto::RoomId;
+use axum::extract::State;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+
+/// Largest frame a client may send.
+const MAX_CLIENT_FRAME: usize = 16 * 1024;
+/// Frames queued for one connection before subscription tasks wait.
+const OUTBOX: usize = 256;
+/// Events read from the store per catch-up page.
+const PAGE: usize = 200;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum ClientFrame {
+    Subscribe {
+        room: RoomId,
+        #[serde(default)]
+        after: u64,
+    },
+    Unsubscribe {
+        room: RoomId,
+    },
+}
+
+/// `GET /v1/stream`
+pub async fn stream(
+    State(state): State<Arc<AppState>>,
+    session: Session,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    Ok(ws
+        .max_message_size(MAX_CLIENT_FRAME)
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| connection(state, session, socket)))
+}
+
+async fn connection(state: Arc<AppState>, Session(account): Session, socket: WebSocket) {
+    state.metrics.streams.inc();
+    let (mut sink, mut source) = socket.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX);
+    let writer = tokio::spawn(async move {
+        while let Some(text) = out_rx.recv().await {
+            if sink.send(Message::Text(Utf8Bytes::from(text))).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let mut subs: HashMap<RoomId, JoinHandle<()>> = HashMap::new();
+    let shutdown = state.shutdown.clone();
+    loop {
+        let frame = tokio::select! {
+            frame = source.next() => frame,
+            () = shutdown.cancelled() => break,
+        };
+        let text = match frame {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+            Some(Ok(_)) => continue,
+        };
+        let send_error = |code: &str, message: String| {
+            let _ = out_tx.try_send(json!({"type": "error", "error": {"code": code, "message": message}}).to_string());
+        };
+        match serde_json::from_str::<ClientFrame>(&text) {
+            Err(e) => send_error("malformed", e.to_string()),
+            Ok(ClientFrame::Unsubscribe { room }) => {
+                if let Some(task) = subs.remove(&room) {
+                    task.abort();
+                }
+            }
+            Ok(ClientFrame::Subscribe { room, after }) => {
+                let Some(handle) = state.rooms.get(&room) else {
+                    send_error("unknown_room", format!("no room {room} on this node"));
+                    continue;
+                };
+                let live = {
+                    let rt = handle.lock().await;
+                    if !may_read(&rt.state, &account) {
+                        send_error("not_member", format!("not a member of {room}"));
+                        continue;
+                    }
+                    rt.live.subscribe()
+                };
+                if let Some(old) =
+                    subs.insert(room, tokio::spawn(follow(state.clone(), room, after, live, out_tx.clone())))
+                {
+                    old.abort();
+                }
+            }
+        }
+    }
+    for task in subs.into_values() {
+        task.abort();
+    }
+    drop(out_tx);
+    let _ = writer.await;
+    state.metrics.streams.dec();
+}
+
+fn frame(room: &RoomId, item: &TimelineItem) -> String {
+    json!({"type": "event", "room": room, "item": item}).to_string()
+}
+
+/// Delivers every cursor of `room` after `after`, once, in order.
+async fn follow(
+    state: Arc<AppState>,
+    room: RoomId,
+    mut last: u64,
+    mut live: broadcast::Receiver<TimelineItem>,
+    out: mpsc::Sender<String>,
+) {
+    loop {
+        // Catch up from the store until it has nothing newer.
+        loop {
+            let page = match state.store.timeline(&room, Some(last), None, PAGE) {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::error!("stream of {room}: {e}");
+                    return;
+                }
+            };
+            let redacted = match state.rooms.get(&room) {
+                Some(h) => h.lock().await.state.redacted().clone(),
+                None => return,
+            };
+            let full = page.len() == PAGE;
+            for entry in page {
+                let id = entry.event.claimed_id();
+                let item = TimelineItem {
+                    cursor: entry.cursor,
+                    event: entry.event,
+                    accepted: true,
+                    redacted: redacted.contains(&id),
+                };
+                if out.send(frame(&room, &item)).await.is_err() {
+                    return;
+                }
+                last = item.cursor;
+            }
+            if !full {
+                break;
+            }
+        }
+        // Follow the live feed while it is contiguous.
+        loop {
+            match live.recv().await {
+                Ok(item) if item.cursor <= last => continue,
+                Ok(item) if item.cursor == last + 1 => {
+                    if out.send(frame(&room, &item)).await.is_err() {
+                        return;
+                    }
+                    last = item.cursor;
+                }
+                Ok(_) => break, // a gap: read it from the store
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let notice = json!({"type": "lagged", "room": room, "resume_from": last}).to_string();
+                    if out.send(notice).await.is_err() {
+                        return;
+                    }
+                    break;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}

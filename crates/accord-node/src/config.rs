@@ -1,0 +1,189 @@
+//! The node's TOML configuration (`accord.toml` in the data directory).
+
+use accord_proto::identity::NodeName;
+use accord_store::SyncPolicy;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// The whole configuration. Every section and field has a default, so an
+/// empty file is a valid configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Identity of the node.
+    pub node: NodeSection,
+    /// The client API.
+    pub api: ApiSection,
+    /// The peer-to-peer network.
+    pub p2p: P2pSection,
+    /// Who may register.
+    pub registration: RegistrationSection,
+    /// Rate and size limits.
+    pub limits: LimitsSection,
+    /// Storage.
+    pub storage: StorageSection,
+    /// Logging.
+    pub log: LogSection,
+}
+
+/// `[node]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSection {
+    /// The node's name: the part after `@` in its users' handles.
+    pub name: NodeName,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        // "localhost" is a valid node name.
+        Self { name: NodeName::parse("localhost").unwrap_or_else(|_| unreachable!("valid literal")) }
+    }
+}
+
+/// `[api]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSection {
+    /// Address of the HTTP/WebSocket client API.
+    pub listen: SocketAddr,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), max_body_bytes: 64 * 1024 }
+    }
+}
+
+/// `[p2p]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct P2pSection {
+    /// Multiaddrs to listen on for federation.
+    pub listen: Vec<String>,
+    /// Peers to dial at start (multiaddrs ending in `/p2p/PEER_ID`).
+    pub bootstrap: Vec<String>,
+}
+
+impl Default for P2pSection {
+    fn default() -> Self {
+        Self { listen: vec!["/ip4/0.0.0.0/tcp/4001".into(), "/ip4/0.0.0.0/udp/4001/quic-v1".into()], bootstrap: vec![] }
+    }
+}
+
+/// How accounts are admitted.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationPolicy {
+    /// Anyone may register.
+    #[default]
+    Open,
+    /// Registration needs one of the configured invite codes (each once).
+    Invite,
+    /// Nobody may register.
+    Closed,
+}
+
+/// `[registration]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrationSection {
+    /// The policy.
+    pub policy: RegistrationPolicy,
+    /// Invite codes, usable once each, for `policy = "invite"`.
+    pub invites: Vec<String>,
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Events an account may send per second, sustained.
+    pub events_per_second: u32,
+    /// Events an account may send in a burst.
+    pub burst: u32,
+    /// Requests per second per client IP address, on every endpoint.
+    pub requests_per_second_per_ip: u32,
+    /// Burst of requests per client IP address.
+    pub ip_burst: u32,
+    /// Concurrent live-stream connections per account.
+    pub streams_per_account: usize,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        Self {
+            events_per_second: 20,
+            burst: 40,
+            requests_per_second_per_ip: 200,
+            ip_burst: 400,
+            streams_per_account: 8,
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSection {
+    /// When writes are acknowledged: `fsync` (default) or `wal`.
+    pub sync: SyncPolicy,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// A `tracing` filter (`info`, `accord_node=debug,info`, …); the
+    /// `RUST_LOG` environment variable overrides it.
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self { level: "info".into() }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not valid configuration.
+    #[error("{path}: {detail}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl Config {
+    /// Reads a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid { path: path.display().to_string(), detail: e.to_string() })
+    }
+
+    /// Writes the configuration as TOML.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| ConfigError::Invalid { path: path.display().to_string(), detail: e.to_string() })?;
+        let header = "# Accord node configuration. Every field is optional; see README.md.\n\n";
+        std::fs::write(path, format!("{header}{text}"))
+            .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })
+    }
+}

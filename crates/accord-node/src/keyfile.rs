@@ -1,0 +1,70 @@
+//! The node key file: the 32-byte ed25519 seed in hex, mode 0600. The same
+//! key signs the node's attestations and stamps and is its libp2p identity.
+
+use accord_proto::SecretKey;
+use std::io::Write;
+use std::path::Path;
+use zeroize_compat::Zeroizing;
+
+mod zeroize_compat {
+    /// Wipes a string when dropped (seed text).
+    pub(super) struct Zeroizing(pub(super) String);
+    impl Drop for Zeroizing {
+        fn drop(&mut self) {
+            // Overwrite the bytes in place before freeing them.
+            let len = self.0.len();
+            self.0.clear();
+            self.0.extend(std::iter::repeat_n('0', len));
+            self.0.clear();
+        }
+    }
+}
+
+/// Why a key file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file does not hold 64 hex digits.
+    #[error("{path}: not a key file (expected 64 hexadecimal digits)")]
+    Invalid {
+        /// The file.
+        path: String,
+    },
+}
+
+/// Reads a key file.
+pub fn read(path: &Path) -> Result<SecretKey, KeyFileError> {
+    let text = Zeroizing(
+        std::fs::read_to_string(path)
+            .map_err(|source| KeyFileError::Io { path: path.display().to_string(), source })?,
+    );
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(text.0.trim(), &mut seed)
+        .map_err(|_| KeyFileError::Invalid { path: path.display().to_string() })?;
+    let key = SecretKey::from_seed(seed);
+    seed.fill(0);
+    Ok(key)
+}
+
+/// Writes a new key file with mode 0600; fails if the file exists.
+pub fn write_new(path: &Path, key: &SecretKey) -> Result<(), KeyFileError> {
+    let io = |source| KeyFileError::Io { path: path.display().to_string(), source };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io)?;
+    let text = Zeroizing(hex::encode(*key.to_seed()) + "\n");
+    file.write_all(text.0.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
+}

@@ -1,0 +1,155 @@
+//! `accord-node`: runs an Accord node.
+//!
+//! With no arguments it runs a node on `./accord-data`, creating the
+//! directory, a default `accord.toml` and a node key on first run.
+
+use accord_node::{Config, DataDir, Node};
+use accord_proto::NodeId;
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Runs and manages an Accord node.
+#[derive(Parser)]
+#[command(name = "accord-node", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Writes a configuration and a node key into a data directory.
+    Init {
+        /// The data directory.
+        #[arg(long, default_value = "accord-data")]
+        data_dir: PathBuf,
+        /// The node name (the part after `@` in handles).
+        #[arg(long)]
+        name: Option<String>,
+        /// The client API address.
+        #[arg(long)]
+        api: Option<SocketAddr>,
+        /// A p2p listen multiaddr (repeatable).
+        #[arg(long)]
+        p2p: Vec<String>,
+    },
+    /// Runs the node (initialising the data directory if needed).
+    Run {
+        /// The data directory.
+        #[arg(long, default_value = "accord-data")]
+        data_dir: PathBuf,
+    },
+    /// Prints the node id and addresses from a data directory.
+    Info {
+        /// The data directory.
+        #[arg(long, default_value = "accord-data")]
+        data_dir: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn run(dir: DataDir) -> anyhow::Result<()> {
+    if dir.init(None)? {
+        println!("initialised {}", dir.root().display());
+    }
+    let (config, _) = dir.load()?;
+    init_logging(&config.log.level);
+    let node = Node::start(dir).await.context("starting the node")?;
+    let info = node.info();
+    println!("node id: {}", info.node_id);
+    println!("name:    {}", info.name);
+    println!("api:     http://{}", info.api);
+    for addr in &info.p2p {
+        println!("p2p:     {addr}");
+    }
+    wait_for_signal().await;
+    println!("shutting down");
+    node.shutdown().await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run { data_dir: PathBuf::from("accord-data") }) {
+        Command::Run { data_dir } => run(DataDir::new(data_dir)).await,
+        Command::Init { data_dir, name, api, p2p } => {
+            let dir = DataDir::new(&data_dir);
+            anyhow::ensure!(!dir.config().exists(), "{} already exists", dir.config().display());
+            let mut config = Config::default();
+            if let Some(name) = name {
+                config.node.name = name.parse().context("--name")?;
+            }
+            if let Some(api) = api {
+                config.api.listen = api;
+            }
+            if !p2p.is_empty() {
+                config.p2p.listen = p2p;
+            }
+            dir.init(Some(&config))?;
+            let (_, key) = dir.load()?;
+            println!("initialised {}", dir.root().display());
+            println!("node id: {}", NodeId::from(key.public()));
+            Ok(())
+        }
+        Command::Info { data_dir, json } => {
+            let dir = DataDir::new(&data_dir);
+            let (config, key) = dir.load().context("reading the data directory (run `accord-node init` first)")?;
+            let node_id = NodeId::from(key.public());
+            if json {
+                let info = serde_json::json!({
+                    "node_id": node_id,
+                    "name": config.node.name,
+                    "api": config.api.listen,
+                    "p2p": config.p2p.listen,
+                    "bootstrap": config.p2p.bootstrap,
+                    "registration": config.registration.policy,
+                    "data_dir": dir.root(),
+                });
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                println!("node id:      {node_id}");
+                println!("name:         {}", config.node.name);
+                println!("api:          http://{}", config.api.listen);
+                for addr in &config.p2p.listen {
+                    println!("p2p:          {addr}/p2p/{node_id}");
+                }
+                println!("registration: {:?}", config.registration.policy);
+                println!("data dir:     {}", dir.root().display());
+            }
+            Ok(())
+        }
+    }
+}

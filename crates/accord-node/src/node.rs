@@ -1,0 +1,224 @@
+//! Starting and stopping a node.
+
+use crate::api::{self, AppState, Shutdown};
+use crate::config::{Config, ConfigError};
+use crate::keyfile::{self, KeyFileError};
+use crate::metrics::Metrics;
+use crate::network::{Network, NetworkError};
+use crate::rooms::{LoadError, Rooms};
+use accord_proto::identity::IdentityDocument;
+use accord_proto::{NodeId, SecretKey, Unverified};
+use accord_store::{Store, StoreConfig, StoreError};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::task::JoinHandle;
+
+/// The layout of a node's data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// A data directory at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `accord.toml`
+    pub fn config(&self) -> PathBuf {
+        self.root.join("accord.toml")
+    }
+
+    /// `node.key`
+    pub fn key(&self) -> PathBuf {
+        self.root.join("node.key")
+    }
+
+    /// The RocksDB directory.
+    pub fn db(&self) -> PathBuf {
+        self.root.join("db")
+    }
+
+    /// Creates the directory, a default (or given) configuration and a node
+    /// key where they do not exist yet. Returns whether anything was made.
+    pub fn init(&self, config: Option<&Config>) -> Result<bool, NodeError> {
+        let mut created = false;
+        std::fs::create_dir_all(&self.root).map_err(|e| NodeError::Io(format!("{}: {e}", self.root.display())))?;
+        if !self.config().exists() {
+            config.cloned().unwrap_or_default().save(&self.config())?;
+            created = true;
+        }
+        if !self.key().exists() {
+            let key = SecretKey::generate().map_err(|e| NodeError::Io(e.to_string()))?;
+            keyfile::write_new(&self.key(), &key)?;
+            created = true;
+        }
+        Ok(created)
+    }
+
+    /// Reads the configuration and the node key.
+    pub fn load(&self) -> Result<(Config, SecretKey), NodeError> {
+        Ok((Config::load(&self.config())?, keyfile::read(&self.key())?))
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// File system trouble.
+    #[error("{0}")]
+    Io(String),
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Bad key file.
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Stored rooms could not be loaded.
+    #[error("rooms: {0}")]
+    Rooms(#[from] LoadError),
+    /// The network could not start.
+    #[error("network: {0}")]
+    Network(#[from] NetworkError),
+}
+
+/// What a running node tells its operator.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeInfo {
+    /// The node id (libp2p PeerId).
+    pub node_id: NodeId,
+    /// The node name.
+    pub name: String,
+    /// The client API address.
+    pub api: SocketAddr,
+    /// The p2p listen addresses.
+    pub p2p: Vec<String>,
+    /// The data directory.
+    pub data_dir: PathBuf,
+}
+
+/// A running node.
+pub struct Node {
+    state: Arc<AppState>,
+    network: Network,
+    server: JoinHandle<()>,
+    housekeeping: JoinHandle<()>,
+    api_addr: SocketAddr,
+    data_dir: DataDir,
+}
+
+impl Node {
+    /// Starts a node on an initialised data directory.
+    pub async fn start(data_dir: DataDir) -> Result<Node, NodeError> {
+        let (config, node_key) = data_dir.load()?;
+        let node_id = NodeId::from(node_key.public());
+        let store = Store::open(&StoreConfig { path: data_dir.db(), sync: config.storage.sync })?;
+        let rooms = Rooms::load(&store, &node_id)?;
+        let mut handles = HashMap::new();
+        for raw in store.identities()? {
+            if let Ok(doc) = Unverified::<IdentityDocument>::from_raw(raw).verify() {
+                handles.insert(doc.handle.clone(), doc.account);
+            }
+        }
+        let network = Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap).await?;
+        let listener = tokio::net::TcpListener::bind(config.api.listen)
+            .await
+            .map_err(|e| NodeError::Io(format!("API address {}: {e}", config.api.listen)))?;
+        let api_addr = listener.local_addr().map_err(|e| NodeError::Io(e.to_string()))?;
+        let shutdown = Shutdown::default();
+        let state = Arc::new(AppState {
+            limits: api::limits::Limits::new(&config.limits),
+            node_key,
+            node_id,
+            config,
+            store,
+            rooms,
+            sessions: api::auth::Sessions::default(),
+            metrics: Arc::new(Metrics::new()),
+            handles: Mutex::new(handles),
+            registration_lock: tokio::sync::Mutex::new(()),
+            shutdown: shutdown.clone(),
+        });
+        let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+            if let Err(e) = serve.await {
+                tracing::error!("API server failed: {e}");
+            }
+        });
+        let housekeeping_state = state.clone();
+        let housekeeping = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => housekeeping_state.limits.prune(),
+                    () = housekeeping_state.shutdown.cancelled() => break,
+                }
+            }
+        });
+        tracing::info!(node = %node_id, api = %api_addr, "node started");
+        Ok(Node { state, network, server, housekeeping, api_addr, data_dir })
+    }
+
+    /// The client API address.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// The node id.
+    pub fn node_id(&self) -> NodeId {
+        self.state.node_id
+    }
+
+    /// What the operator needs to know.
+    pub fn info(&self) -> NodeInfo {
+        NodeInfo {
+            node_id: self.state.node_id,
+            name: self.state.config.node.name.to_string(),
+            api: self.api_addr,
+            p2p: self.network.listen_addrs().iter().map(|a| format!("{a}/p2p/{}", self.state.node_id)).collect(),
+            data_dir: self.data_dir.root().to_path_buf(),
+        }
+    }
+
+    /// Stops serving, waits for in-flight requests, stops the network and
+    /// flushes the store.
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        self.state.shutdown.cancel();
+        let _ = self.server.await;
+        let _ = self.housekeeping.await;
+        self.network.shutdown().await;
+        // Wait for request handlers and streams to let go of the state, then
+        // close the store so that its directory can be opened again.
+        let mut state = self.state;
+        for _ in 0..100 {
+            match Arc::try_unwrap(state) {
+                Ok(owned) => {
+                    owned.store.close()?;
+                    tracing::info!("node stopped");
+                    return Ok(());
+                }
+                Err(shared) => {
+                    state = shared;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+        state.store.flush()?;
+        tracing::warn!("node stopped with requests still holding the store");
+        Ok(())
+    }
+}

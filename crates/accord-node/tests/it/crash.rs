@@ -1,0 +1,84 @@
+//! Acknowledged messages survive `kill -9` of the node process.
+
+use accord_proto::SecretKey;
+use accord_proto::event::JoinRule;
+use accord_sdk::{Client, HistoryQuery};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const NODE: &str = env!("CARGO_BIN_EXE_accord-node");
+
+fn spawn(dir: &std::path::Path) -> Child {
+    Command::new(NODE)
+        .args(["run", "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start accord-node")
+}
+
+async fn wait_ready(url: &str) {
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(format!("{url}/v1/node")).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("node did not come up at {url}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_messages_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = accord_testkit::free_port().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let status = Command::new(NODE)
+        .args(["init", "--data-dir"])
+        .arg(dir.path())
+        .args(["--name", "crash.local", "--api", &format!("127.0.0.1:{port}"), "--p2p", "/ip4/127.0.0.1/tcp/0"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // This test measures durability, not rate limits.
+    let config_path = dir.path().join("accord.toml");
+    let mut config = accord_node::Config::load(&config_path).unwrap();
+    config.limits.events_per_second = 10_000;
+    config.limits.burst = 10_000;
+    config.save(&config_path).unwrap();
+
+    let mut child = spawn(dir.path());
+    wait_ready(&url).await;
+    let client = Client::builder().node_url(&url).key(SecretKey::generate().unwrap()).build().unwrap();
+    client.register("writer", None).await.unwrap();
+    let room = client.create_room("durable", JoinRule::Public).await.unwrap();
+    const N: usize = 120;
+    let mut acked = Vec::new();
+    for i in 0..N {
+        let receipt = room.send_text(&format!("durable {i}")).await.unwrap();
+        acked.push(receipt.event_id);
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let mut child = spawn(dir.path());
+    wait_ready(&url).await;
+    let mut seen = Vec::new();
+    let mut query = Some(HistoryQuery::after(0).limit(500));
+    while let Some(q) = query {
+        let page = room.history(q).await.unwrap();
+        for item in &page.items {
+            seen.push(item.as_ref().unwrap().id());
+        }
+        query = page.next;
+    }
+    for id in &acked {
+        assert_eq!(seen.iter().filter(|s| *s == id).count(), 1, "acknowledged event {id} present exactly once");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

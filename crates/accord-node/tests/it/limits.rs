@@ -1,0 +1,37 @@
+//! A flooding client is slowed down with a clear error; others are not.
+
+use accord_proto::event::JoinRule;
+use accord_testkit::TestNode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_account_is_rate_limited_while_another_still_sends() {
+    let node = TestNode::start_with(|c| {
+        c.limits.events_per_second = 5;
+        c.limits.burst = 5;
+    })
+    .await
+    .unwrap();
+    let flooder = node.user("flooder").await.unwrap();
+    let calm = node.user("calm").await.unwrap();
+    let room = flooder.create_room("flood", JoinRule::Public).await.unwrap();
+    calm.room(room.id()).join().await.unwrap();
+
+    let mut limited = None;
+    for i in 0..40 {
+        if let Err(e) = room.send_text(&format!("flood {i}")).await {
+            limited = Some(e);
+            break;
+        }
+    }
+    let err = limited.expect("the flood hit the limit");
+    assert_eq!(err.code(), "rate_limited");
+    match err {
+        accord_sdk::SdkError::Api { retry_after_ms, status, .. } => {
+            assert_eq!(status, 429);
+            assert!(retry_after_ms.unwrap_or(0) > 0);
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    calm.room(room.id()).send_text("I can still talk").await.unwrap();
+    node.stop().await.unwrap();
+}

@@ -1,0 +1,315 @@
+//! Errors, one enum per area: building a client, key files, verification,
+//! and everything a client operation can run into.
+
+use accord_proto::event::EventError;
+use accord_proto::{AccountId, EnvelopeError, EventId, NodeId, RoomId};
+use std::path::PathBuf;
+
+/// The result of a client operation.
+pub type Result<T, E = SdkError> = std::result::Result<T, E>;
+
+/// Why a [`Client`](crate::Client) could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// [`ClientBuilder::node_url`](crate::ClientBuilder::node_url) was not called.
+    #[error("no node URL given")]
+    MissingNodeUrl,
+    /// [`ClientBuilder::key`](crate::ClientBuilder::key) was not called.
+    #[error("no account key given")]
+    MissingKey,
+    /// The node URL does not parse, or is not a plain `http://` base URL.
+    #[error("invalid node URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP client could not be set up.
+    #[error("cannot set up the HTTP client: {0}")]
+    Http(String),
+}
+
+/// Why a key file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyFileError {
+    /// The file exists and overwriting was not asked for.
+    #[error("key file {} already exists (refusing to overwrite it)", path.display())]
+    Exists {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// Reading, creating or writing the file failed.
+    #[error("key file {}: {source}", path.display())]
+    Io {
+        /// The key file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file does not hold a key (64 hexadecimal digits and a newline).
+    #[error("key file {} is malformed: {reason}", path.display())]
+    Malformed {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file can be read by other users than its owner.
+    #[error("key file {} is readable by others (mode {mode:o}); run `chmod 600` on it", path.display())]
+    Permissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// No fresh key could be made: the operating system's random source failed.
+    #[error("cannot generate a key: {0}")]
+    Randomness(String),
+}
+
+/// Why an object the node handed over was refused by local verification.
+///
+/// It names accounts and nodes by their typed ids, which hold decoded
+/// curve points (about 200 bytes each); [`SdkError`] carries it boxed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[allow(clippy::large_enum_variant)]
+pub enum VerificationError {
+    /// An event's signatures or structure do not verify.
+    #[error("event does not verify: {0}")]
+    Event(#[source] EventError),
+    /// An identity document does not verify.
+    #[error("identity document does not verify: {0}")]
+    IdentityDocument(#[source] EnvelopeError),
+    /// A home node's attestation does not verify.
+    #[error("attestation does not verify: {0}")]
+    Attestation(#[source] EnvelopeError),
+    /// An identity document and its attestation do not belong together, or
+    /// do not name the account or node asked for.
+    #[error("identity of {account} is inconsistent: {reason}")]
+    IdentityMismatch {
+        /// The account whose identity was checked.
+        account: AccountId,
+        /// What does not match.
+        reason: String,
+    },
+    /// The author's identity could not be found, so its home node is unknown.
+    #[error("identity of author {author} is unknown ({code}): cannot check the event's origin")]
+    UnknownAuthor {
+        /// The event's author.
+        author: AccountId,
+        /// The node's error code for the lookup.
+        code: String,
+    },
+    /// The author's identity does not verify.
+    #[error("identity of author {author} does not verify: {reason}")]
+    AuthorIdentity {
+        /// The event's author.
+        author: AccountId,
+        /// Why the identity was refused.
+        reason: Box<VerificationError>,
+    },
+    /// The event was stamped by another node than the author's home node.
+    #[error("event stamped by {origin}, but its author {author} lives on {home}")]
+    WrongOrigin {
+        /// The event's author.
+        author: AccountId,
+        /// The node that stamped the event.
+        origin: NodeId,
+        /// The author's home node, according to the author's identity.
+        home: NodeId,
+    },
+    /// The event belongs to another room than the one asked about.
+    #[error("event belongs to room {found}, expected {expected}")]
+    WrongRoom {
+        /// The room asked about.
+        expected: RoomId,
+        /// The room the event names.
+        found: RoomId,
+    },
+    /// What the node returned for a sent event is not the event that was sent.
+    #[error("receipt does not match the event sent: {0}")]
+    ReceiptMismatch(String),
+}
+
+/// An error from a client operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SdkError {
+    /// The node refused the request with one of its stable error codes
+    /// (client API §1.1), e.g. `not_member` or `rate_limited`.
+    ///
+    /// For errors reported on the live stream, which carry no HTTP status,
+    /// `status` is the one the code has in the client API's error table.
+    #[error("{code}: {message}")]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The node's stable, machine-readable error code.
+        code: String,
+        /// The node's human-readable message.
+        message: String,
+        /// For `rate_limited`: how long to wait before trying again.
+        retry_after_ms: Option<u64>,
+    },
+    /// The node could not be reached, or the connection failed.
+    #[error("{message}")]
+    Transport {
+        /// What failed, with the underlying errors' messages.
+        message: String,
+    },
+    /// The node answered something the client API does not allow (a body
+    /// that does not parse, cursors out of order, …).
+    #[error("unexpected answer from the node: {0}")]
+    Protocol(String),
+    /// An object the node handed over failed local verification. On a
+    /// stream or in a history page this is one item: the others are fine.
+    #[error("{}", verification_display(*.cursor, .event.as_ref(), .reason))]
+    Verification {
+        /// The item's cursor, for timeline items.
+        cursor: Option<u64>,
+        /// The event's id as claimed (hash of the author body), if any.
+        event: Option<EventId>,
+        /// What failed.
+        #[source]
+        reason: Box<VerificationError>,
+    },
+    /// The caller's input is not valid; nothing was sent.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The node skipped cursors on a live stream and could not serve them
+    /// from history either. The stream continues after `to`.
+    #[error("node cannot serve cursors {from} to {to} of room {room}")]
+    MissingCursors {
+        /// The room.
+        room: RoomId,
+        /// First missing cursor.
+        from: u64,
+        /// Last missing cursor.
+        to: u64,
+    },
+    /// A live stream gave up reconnecting; it ends after this item.
+    #[error("gave up reconnecting after {attempts} attempts: {last}")]
+    ReconnectFailed {
+        /// Consecutive attempts made.
+        attempts: u32,
+        /// The last attempt's error.
+        #[source]
+        last: Box<SdkError>,
+    },
+}
+
+fn verification_display(cursor: Option<u64>, event: Option<&EventId>, reason: &VerificationError) -> String {
+    match (cursor, event) {
+        (Some(c), Some(e)) => format!("verification failed for event {e} at cursor {c}: {reason}"),
+        (Some(c), None) => format!("verification failed at cursor {c}: {reason}"),
+        (None, Some(e)) => format!("verification failed for event {e}: {reason}"),
+        (None, None) => format!("verification failed: {reason}"),
+    }
+}
+
+impl SdkError {
+    /// The stable error code: the node's for [`SdkError::Api`], a fixed
+    /// client-side code otherwise (`transport`, `protocol`, `verification`,
+    /// `invalid_input`, `missing_cursors`, `reconnect_failed`).
+    pub fn code(&self) -> &str {
+        match self {
+            SdkError::Api { code, .. } => code,
+            SdkError::Transport { .. } => "transport",
+            SdkError::Protocol(_) => "protocol",
+            SdkError::Verification { .. } => "verification",
+            SdkError::InvalidInput(_) => "invalid_input",
+            SdkError::MissingCursors { .. } => "missing_cursors",
+            SdkError::ReconnectFailed { .. } => "reconnect_failed",
+        }
+    }
+
+    /// Whether trying again later may succeed: transport failures, rate
+    /// limits, expired sessions or login challenges, and server-side failures.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SdkError::Transport { .. } => true,
+            SdkError::Api { status, code, .. } => {
+                *status >= 500 || matches!(code.as_str(), "rate_limited" | "unauthenticated" | "bad_challenge")
+            }
+            _ => false,
+        }
+    }
+
+    /// A transport error from a dependency's error and its sources.
+    pub(crate) fn transport(err: &(dyn std::error::Error + 'static)) -> Self {
+        SdkError::Transport { message: crate::http::error_chain(err) }
+    }
+
+    pub(crate) fn verification(cursor: Option<u64>, event: Option<EventId>, reason: VerificationError) -> Self {
+        SdkError::Verification { cursor, event, reason: Box::new(reason) }
+    }
+
+    /// An [`SdkError::Api`] for an error reported without HTTP status (on
+    /// the live stream): the status is taken from the client API's table.
+    pub(crate) fn api_from_code(code: String, message: String, retry_after_ms: Option<u64>) -> Self {
+        SdkError::Api { status: status_for_code(&code), code, message, retry_after_ms }
+    }
+}
+
+/// The HTTP status the client API (§1.1) gives each error code.
+pub(crate) fn status_for_code(code: &str) -> u16 {
+    match code {
+        "malformed" | "bad_request" | "invalid" | "bad_signature" | "signer_mismatch" | "bad_timestamp" => 400,
+        "unauthenticated" | "bad_challenge" => 401,
+        "not_session_account"
+        | "not_registered"
+        | "registration_closed"
+        | "bad_invite"
+        | "wrong_home"
+        | "not_member"
+        | "banned"
+        | "not_invited"
+        | "forbidden"
+        | "already_member"
+        | "bad_target"
+        | "extra_create"
+        | "wrong_room" => 403,
+        "unknown_room" | "unknown_account" => 404,
+        "duplicate_event" | "already_registered" => 409,
+        "too_large" => 413,
+        "rate_limited" => 429,
+        _ => 500,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_the_table_status() {
+        assert_eq!(status_for_code("not_member"), 403);
+        assert_eq!(status_for_code("unknown_room"), 404);
+        assert_eq!(status_for_code("rate_limited"), 429);
+        assert_eq!(status_for_code("unauthenticated"), 401);
+        assert_eq!(status_for_code("duplicate_event"), 409);
+        assert_eq!(status_for_code("something_new"), 500);
+    }
+
+    #[test]
+    fn transient_errors() {
+        let api = |status, code: &str| SdkError::Api {
+            status,
+            code: code.into(),
+            message: String::new(),
+            retry_after_ms: None,
+        };
+        assert!(api(429, "rate_limited").is_transient());
+        assert!(api(500, "internal").is_transient());
+        assert!(api(401, "unauthenticated").is_transient());
+        assert!(!api(403, "not_member").is_transient());
+        assert!(!SdkError::InvalidInput("x".into()).is_transient());
+        assert_eq!(api(403, "not_member").code(), "not_member");
+        assert_eq!(SdkError::Protocol("x".into()).code(), "protocol");
+    }
+}

@@ -1,0 +1,259 @@
+//! HTTP plumbing: URL building, sending, and turning answers into typed
+//! bodies or [`SdkError::Api`]. The reqwest types stay in this module.
+
+use crate::error::{BuildError, Result, SdkError};
+use crate::wire::ErrorBody;
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use reqwest::{Method, RequestBuilder, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// The largest response body read. A history page of 500 events of the
+/// largest size is about 20 MiB of JSON.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The node's HTTP API at one base URL.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    client: reqwest::Client,
+    base: Url,
+}
+
+impl Http {
+    pub(crate) fn new(base: Url, timeout: Duration) -> Result<Self, BuildError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("accord-sdk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BuildError::Http(error_chain(&e)))?;
+        Ok(Self { client, base })
+    }
+
+    /// The base URL.
+    pub(crate) fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// `base/seg1/seg2/…`, each segment percent-encoded.
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
+        join(&self.base, segments)
+    }
+
+    /// The WebSocket URL of the live stream: `ws://…/v1/stream`.
+    pub(crate) fn stream_url(&self) -> Url {
+        let mut url = self.base.clone();
+        // The base is checked to be http:// at build time; ws is its
+        // counterpart and both are "special" schemes, so this cannot fail.
+        let _ = url.set_scheme("ws");
+        join(&url, &["v1", "stream"])
+    }
+
+    /// A request to `url`, with a JSON body if given and a bearer token if given.
+    pub(crate) fn request<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: Url,
+        token: Option<&str>,
+        body: Option<&B>,
+    ) -> RequestBuilder {
+        let mut req = self.client.request(method, url);
+        if let Some(token) = token {
+            req = req.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req
+    }
+
+    /// Sends a request and decodes a success body as `T`, or the error body
+    /// as [`SdkError::Api`].
+    pub(crate) async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
+        let mut resp = req.send().await.map_err(|e| SdkError::transport(&e))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| SdkError::transport(&e))? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(SdkError::Protocol(format!("response larger than {MAX_RESPONSE_BYTES} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if (200..300).contains(&status) {
+            decode_body(&body)
+        } else {
+            Err(decode_error(status, retry_after.as_deref(), &body))
+        }
+    }
+}
+
+/// Checks and normalises a node base URL: `http://host[:port][/prefix]`.
+pub(crate) fn parse_base_url(text: &str) -> Result<Url, BuildError> {
+    let invalid = |reason: &str| BuildError::InvalidUrl { url: text.to_owned(), reason: reason.to_owned() };
+    let url = Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
+    match url.scheme() {
+        "http" => {}
+        "https" => {
+            return Err(invalid(
+                "https is not supported yet: this build of the SDK speaks plain HTTP (use http:// to a local \
+                 node, or a local TLS-terminating proxy)",
+            ));
+        }
+        other => return Err(invalid(&format!("scheme `{other}` is not http"))),
+    }
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(invalid("not a base URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("a node URL has no query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("a node URL has no user name or password"));
+    }
+    Ok(url)
+}
+
+fn join(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
+/// Parses a success body.
+pub(crate) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| SdkError::Protocol(format!("response body does not parse: {e}")))
+}
+
+/// Turns a failed answer into [`SdkError::Api`]. A body in the client API's
+/// error shape gives the code and message; anything else (a proxy's HTML
+/// page, say) gives the code `unexpected_response` and the body's start.
+/// `retry_after_ms` comes from the body, else from the `Retry-After` header.
+pub(crate) fn decode_error(status: u16, retry_after_header: Option<&str>, body: &[u8]) -> SdkError {
+    let header_ms = retry_after_header.and_then(|v| v.trim().parse::<u64>().ok()).map(|secs| secs.saturating_mul(1000));
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody { error }) => SdkError::Api {
+            status,
+            code: error.code,
+            message: error.message,
+            retry_after_ms: error.retry_after_ms.or(header_ms),
+        },
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let mut message: String = text.trim().chars().take(200).collect();
+            if message.is_empty() {
+                message = format!("HTTP status {status} without an error body");
+            }
+            SdkError::Api { status, code: "unexpected_response".into(), message, retry_after_ms: header_ms }
+        }
+    }
+}
+
+/// An error and its sources on one line (`a: b: c`), for messages.
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(base: &str) -> Http {
+        Http::new(parse_base_url(base).expect("url"), Duration::from_secs(5)).expect("client")
+    }
+
+    #[test]
+    fn urls_join_under_the_base() {
+        let h = http("http://127.0.0.1:8080");
+        assert_eq!(h.url(&["v1", "node"]).as_str(), "http://127.0.0.1:8080/v1/node");
+        let h = http("http://127.0.0.1:8080/");
+        assert_eq!(h.url(&["v1", "node"]).as_str(), "http://127.0.0.1:8080/v1/node");
+        let h = http("http://example.org/accord/");
+        assert_eq!(
+            h.url(&["v1", "rooms", "room1abc", "events"]).as_str(),
+            "http://example.org/accord/v1/rooms/room1abc/events"
+        );
+        let h = http("http://example.org/accord");
+        assert_eq!(h.url(&["v1", "node"]).as_str(), "http://example.org/accord/v1/node");
+    }
+
+    #[test]
+    fn segments_are_escaped() {
+        let h = http("http://localhost:1");
+        assert_eq!(h.url(&["v1", "identities", "a/b?c"]).as_str(), "http://localhost:1/v1/identities/a%2Fb%3Fc");
+    }
+
+    #[test]
+    fn stream_url_is_websocket() {
+        assert_eq!(http("http://127.0.0.1:8080").stream_url().as_str(), "ws://127.0.0.1:8080/v1/stream");
+        assert_eq!(http("http://example.org/accord/").stream_url().as_str(), "ws://example.org/accord/v1/stream");
+    }
+
+    #[test]
+    fn bad_base_urls_are_refused() {
+        for bad in [
+            "not a url",
+            "https://example.org",
+            "ftp://example.org",
+            "http://example.org/?x=1",
+            "mailto:a@b",
+            "http://u:p@example.org",
+        ] {
+            assert!(matches!(parse_base_url(bad), Err(BuildError::InvalidUrl { .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn error_bodies_decode_to_api_errors() {
+        let body = br#"{"error": {"code": "not_member", "message": "author is not a member of this room"}}"#;
+        match decode_error(403, None, body) {
+            SdkError::Api { status, code, message, retry_after_ms } => {
+                assert_eq!(status, 403);
+                assert_eq!(code, "not_member");
+                assert_eq!(message, "author is not a member of this room");
+                assert_eq!(retry_after_ms, None);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rate_limits_carry_the_delay() {
+        let body = br#"{"error": {"code": "rate_limited", "message": "slow down", "retry_after_ms": 1500}}"#;
+        assert!(matches!(decode_error(429, Some("2"), body), SdkError::Api { retry_after_ms: Some(1500), .. }));
+        // Without the body field, the header (seconds) is used.
+        let body = br#"{"error": {"code": "rate_limited", "message": "slow down"}}"#;
+        assert!(matches!(decode_error(429, Some("2"), body), SdkError::Api { retry_after_ms: Some(2000), .. }));
+    }
+
+    #[test]
+    fn foreign_error_bodies_are_kept_readable() {
+        match decode_error(502, None, b"<html>Bad Gateway</html>") {
+            SdkError::Api { status: 502, code, message, .. } => {
+                assert_eq!(code, "unexpected_response");
+                assert!(message.contains("Bad Gateway"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(decode_error(500, None, b""), SdkError::Api { status: 500, .. }));
+    }
+
+    #[test]
+    fn success_bodies_that_do_not_parse_are_protocol_errors() {
+        let r: Result<crate::wire::RoomsResponse> = decode_body(b"{\"rooms\": 3}");
+        assert!(matches!(r, Err(SdkError::Protocol(_))));
+    }
+}

@@ -1,0 +1,87 @@
+//! # accord-sdk
+//!
+//! The client library for Accord, the federated, accountable chat protocol.
+//! It implements the client side of the node's client API
+//! (`docs-draft/client-api.md`, to become `spec/client-api.md`):
+//!
+//! - **Keys stay here.** Every event, identity document and login answer is
+//!   signed locally with the account's [`SecretKey`]; the node never sees it.
+//!   [`keyfile`] stores a key on disk.
+//! - **Nothing from the node is trusted.** Every event the SDK hands out —
+//!   send receipts, history pages, the live stream — has had both its
+//!   signatures checked ([`UnverifiedEvent::verify`]), and its origin node
+//!   checked against the author's home node through [`Client::identity`]
+//!   lookups (which verify the identity document and the home node's
+//!   attestation). An event that fails is surfaced as
+//!   [`SdkError::Verification`], never silently dropped.
+//! - **Streams are lossless.** [`Room::subscribe`] tracks the last cursor it
+//!   delivered, reconnects with bounded backoff when the socket drops,
+//!   resubscribes from that cursor and fills any gap through history: each
+//!   cursor is yielded exactly once, in order.
+//!
+//! The shape follows the usual SDK layering: [`Client::builder`] →
+//! [`Client`] (cheap to clone, one session shared by all clones) →
+//! [`Room`] handles → [`Subscription`] streams.
+//!
+//! ```no_run
+//! use accord_sdk::{Client, HistoryQuery, JoinRule, keyfile};
+//! use futures::StreamExt as _;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = keyfile::read("alice.key")?;
+//! let client = Client::builder().node_url("http://127.0.0.1:8080").key(key).build()?;
+//!
+//! // Once per account: bind a handle to the key on its home node.
+//! let me = client.register("alice", None).await?;
+//! println!("registered {} as {}", me.account(), me.handle());
+//!
+//! let room = client.create_room("general", JoinRule::Public).await?;
+//! let receipt = room.send_text("hello").await?;
+//! println!("sent {} at cursor {}", receipt.event_id, receipt.cursor);
+//!
+//! let page = room.history(HistoryQuery::after(0).limit(50)).await?;
+//! println!("{} events so far", page.items.len());
+//!
+//! let mut live = room.subscribe(receipt.cursor);
+//! while let Some(item) = live.next().await {
+//!     match item {
+//!         Ok(item) => println!("{}: {:?}", item.author(), item.text()),
+//!         Err(err) => eprintln!("{err}"),
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Transport is plain HTTP and WebSocket for now; a node behind a TLS
+//! terminating reverse proxy needs TLS support in the SDK, which is a
+//! planned follow-up (`https://` node URLs are refused at build time).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(unreachable_pub)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod client;
+mod clock;
+mod error;
+mod http;
+mod identity;
+pub mod keyfile;
+mod room;
+mod stream;
+mod verify;
+mod wire;
+
+pub use client::{Client, ClientBuilder};
+pub use error::{BuildError, KeyFileError, Result, SdkError, VerificationError};
+pub use identity::VerifiedIdentity;
+pub use room::{HistoryPage, HistoryQuery, Room, SendReceipt};
+pub use stream::{ReconnectPolicy, Subscription};
+pub use verify::TimelineItem;
+pub use wire::{NodeInfo, RegistrationPolicy, RoomStateView, RoomSummary};
+
+/// The protocol crate, re-exported so that applications use the same types.
+pub use accord_proto as proto;
+pub use accord_proto::event::{Event, EventContent, JoinRule, Role, UnverifiedEvent};
+pub use accord_proto::identity::{Handle, NodeName, VerificationLevel};
+pub use accord_proto::{AccountId, EventId, NodeId, RoomId, SecretKey, Timestamp};

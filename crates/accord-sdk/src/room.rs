@@ -1,0 +1,316 @@
+//! Room handles: sending signed events, reading state and history,
+//! subscribing to the live timeline.
+
+use crate::client::Client;
+use crate::error::{Result, SdkError};
+use crate::stream::Subscription;
+use crate::verify::TimelineItem;
+use crate::wire::{HistoryResponse, RoomStateView};
+use accord_proto::event::{Event, EventContent, MessageText, Reason, Role};
+use accord_proto::{AccountId, EventId, RoomId};
+use reqwest::Method;
+
+/// The largest page of history the node serves (client API §5).
+pub(crate) const MAX_HISTORY_LIMIT: u32 = 500;
+
+/// What the node answered for a sent event, verified: the node stored
+/// exactly the signed bytes, stamped as the account's home node.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SendReceipt {
+    /// The event's id (SHA-256 of the signed body).
+    pub event_id: EventId,
+    /// The room (for a `create` event, the new room).
+    pub room: RoomId,
+    /// The event's position in the node's timeline of the room.
+    pub cursor: u64,
+    /// The event with the node's stamp.
+    pub event: Event,
+}
+
+/// Which part of a room's history to read: [`HistoryQuery::after`] pages
+/// forward (ascending cursors), [`HistoryQuery::before`] backward
+/// (descending cursors). The node's default page size is 100; at most 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct HistoryQuery {
+    position: Position,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Position {
+    After(u64),
+    Before(u64),
+}
+
+impl HistoryQuery {
+    /// Events with a cursor greater than `cursor`, oldest first. `after(0)`
+    /// starts at the beginning.
+    pub fn after(cursor: u64) -> Self {
+        Self { position: Position::After(cursor), limit: None }
+    }
+
+    /// Events with a cursor less than `cursor`, newest first. To read the
+    /// latest events, pass one more than the room's latest cursor
+    /// ([`RoomStateView::latest_cursor`]).
+    pub fn before(cursor: u64) -> Self {
+        Self { position: Position::Before(cursor), limit: None }
+    }
+
+    /// At most `limit` events (1 to 500).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Whether this query pages forward.
+    pub fn is_forward(&self) -> bool {
+        matches!(self.position, Position::After(_))
+    }
+
+    /// The query string parameters.
+    pub(crate) fn params(&self) -> Result<Vec<(&'static str, String)>> {
+        let mut params = match self.position {
+            Position::After(c) => vec![("after", c.to_string())],
+            Position::Before(c) => vec![("before", c.to_string())],
+        };
+        if let Some(limit) = self.limit {
+            if !(1..=MAX_HISTORY_LIMIT).contains(&limit) {
+                return Err(SdkError::InvalidInput(format!("history limit {limit} is not between 1 and 500")));
+            }
+            params.push(("limit", limit.to_string()));
+        }
+        Ok(params)
+    }
+
+    /// Checks that `cursors` are in this query's order and range.
+    pub(crate) fn check_order(&self, cursors: impl Iterator<Item = u64>) -> Result<()> {
+        let mut bound = self.position;
+        for cursor in cursors {
+            let ok = match bound {
+                Position::After(after) => cursor > after,
+                Position::Before(before) => cursor < before && cursor > 0,
+            };
+            if !ok {
+                return Err(SdkError::Protocol(format!(
+                    "history cursor {cursor} out of order for {:?}",
+                    self.position
+                )));
+            }
+            bound = match bound {
+                Position::After(_) => Position::After(cursor),
+                Position::Before(_) => Position::Before(cursor),
+            };
+        }
+        Ok(())
+    }
+
+    /// The query for the page after one that ended at `cursor`.
+    fn continue_from(&self, cursor: u64) -> Self {
+        let position = match self.position {
+            Position::After(_) => Position::After(cursor),
+            Position::Before(_) => Position::Before(cursor),
+        };
+        Self { position, limit: self.limit }
+    }
+}
+
+impl Default for HistoryQuery {
+    /// From the beginning, with the node's default page size.
+    fn default() -> Self {
+        Self::after(0)
+    }
+}
+
+/// One page of a room's history.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct HistoryPage {
+    /// The items, in the query's order. An item that fails verification is
+    /// an [`SdkError::Verification`] in its place; the others are usable.
+    pub items: Vec<Result<TimelineItem, SdkError>>,
+    /// Whether the node has more in this direction.
+    pub more: bool,
+    /// The query for the next page in the same direction, if there is one.
+    pub next: Option<HistoryQuery>,
+}
+
+/// A handle on one room, for one client. Cheap to clone; holds no state
+/// of its own beyond the room id.
+#[derive(Debug, Clone)]
+pub struct Room {
+    client: Client,
+    id: RoomId,
+}
+
+impl Room {
+    pub(crate) fn new(client: Client, id: RoomId) -> Self {
+        Self { client, id }
+    }
+
+    /// The room id.
+    pub fn id(&self) -> RoomId {
+        self.id
+    }
+
+    /// The client this handle belongs to.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Signs `content` as an event of this room and sends it. The other
+    /// sending methods are shorthands for this one.
+    pub async fn send(&self, content: EventContent) -> Result<SendReceipt> {
+        if matches!(content, EventContent::Create { .. }) {
+            return Err(SdkError::InvalidInput("a create event makes a new room: use Client::create_room".into()));
+        }
+        self.client.send_event(Some(self.id), content).await
+    }
+
+    /// Joins the room (public rooms, or with a pending invite).
+    pub async fn join(&self) -> Result<SendReceipt> {
+        self.send(EventContent::Join {}).await
+    }
+
+    /// Leaves the room.
+    pub async fn leave(&self) -> Result<SendReceipt> {
+        self.send(EventContent::Leave {}).await
+    }
+
+    /// Invites `account`.
+    pub async fn invite(&self, account: AccountId) -> Result<SendReceipt> {
+        self.send(EventContent::Invite { target: account }).await
+    }
+
+    /// Removes `account` from the room; it may join again.
+    pub async fn kick(&self, account: AccountId, reason: Option<&str>) -> Result<SendReceipt> {
+        self.send(EventContent::Kick { target: account, reason: reason_text(reason)? }).await
+    }
+
+    /// Removes `account` and keeps it out until unbanned.
+    pub async fn ban(&self, account: AccountId, reason: Option<&str>) -> Result<SendReceipt> {
+        self.send(EventContent::Ban { target: account, reason: reason_text(reason)? }).await
+    }
+
+    /// Lifts a ban.
+    pub async fn unban(&self, account: AccountId) -> Result<SendReceipt> {
+        self.send(EventContent::Unban { target: account }).await
+    }
+
+    /// Gives a member a role.
+    pub async fn set_role(&self, account: AccountId, role: Role) -> Result<SendReceipt> {
+        self.send(EventContent::SetRole { target: account, role }).await
+    }
+
+    /// Hides the content of an event.
+    pub async fn redact(&self, event: EventId, reason: Option<&str>) -> Result<SendReceipt> {
+        self.send(EventContent::Redact { target: event, reason: reason_text(reason)? }).await
+    }
+
+    /// Sends a text message.
+    pub async fn send_text(&self, text: &str) -> Result<SendReceipt> {
+        self.send(EventContent::Message { text: message_text(text)?, reply_to: None }).await
+    }
+
+    /// Sends a text message answering `reply_to`.
+    pub async fn send_reply(&self, text: &str, reply_to: EventId) -> Result<SendReceipt> {
+        self.send(EventContent::Message { text: message_text(text)?, reply_to: Some(reply_to) }).await
+    }
+
+    /// The room's current state as the node reports it (`GET
+    /// /v1/rooms/{room}`). Not recomputed locally from the room's events.
+    pub async fn state(&self) -> Result<RoomStateView> {
+        let url = self.client.inner.http.url(&["v1", "rooms", &self.id.to_string()]);
+        let state: RoomStateView = self.client.authed::<(), _>(Method::GET, url, None).await?;
+        if state.room != self.id {
+            return Err(SdkError::Protocol(format!("asked for room {}, the node described {}", self.id, state.room)));
+        }
+        Ok(state)
+    }
+
+    /// A page of the room's history, every event verified.
+    pub async fn history(&self, query: HistoryQuery) -> Result<HistoryPage> {
+        let resp = self.fetch_history(query).await?;
+        let more = resp.more;
+        let next = resp.events.last().filter(|_| more).map(|last| query.continue_from(last.cursor));
+        let items = self.client.verify_items(self.id, resp.events).await?;
+        Ok(HistoryPage { items, more, next })
+    }
+
+    /// A page of history, checked for order but not verified.
+    pub(crate) async fn fetch_history(&self, query: HistoryQuery) -> Result<HistoryResponse> {
+        let mut url = self.client.inner.http.url(&["v1", "rooms", &self.id.to_string(), "events"]);
+        url.query_pairs_mut().extend_pairs(query.params()?);
+        let resp: HistoryResponse = self.client.authed::<(), _>(Method::GET, url, None).await?;
+        query.check_order(resp.events.iter().map(|item| item.cursor))?;
+        Ok(resp)
+    }
+
+    /// The room's live timeline from the first cursor after `after`:
+    /// lossless, in order, each cursor once, every event verified. See
+    /// [`Subscription`].
+    pub fn subscribe(&self, after: u64) -> Subscription {
+        Subscription::new(self.clone(), after)
+    }
+}
+
+fn message_text(text: &str) -> Result<MessageText> {
+    MessageText::non_empty(text).map_err(|e| SdkError::InvalidInput(format!("message text: {e}")))
+}
+
+fn reason_text(reason: Option<&str>) -> Result<Option<Reason>> {
+    reason.map(|r| Reason::new(r).map_err(|e| SdkError::InvalidInput(format!("reason: {e}")))).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::tests::offline_client;
+    use accord_proto::SecretKey;
+
+    #[test]
+    fn history_params() {
+        assert_eq!(HistoryQuery::default().params().expect("ok"), vec![("after", "0".to_string())]);
+        assert_eq!(
+            HistoryQuery::before(40).limit(10).params().expect("ok"),
+            vec![("before", "40".to_string()), ("limit", "10".to_string())]
+        );
+        assert!(HistoryQuery::after(0).limit(0).params().is_err());
+        assert!(HistoryQuery::after(0).limit(501).params().is_err());
+        assert!(HistoryQuery::after(0).limit(500).params().is_ok());
+    }
+
+    #[test]
+    fn history_order_is_checked() {
+        assert!(HistoryQuery::after(3).check_order([4, 5, 9].into_iter()).is_ok());
+        assert!(HistoryQuery::after(3).check_order([3].into_iter()).is_err());
+        assert!(HistoryQuery::after(3).check_order([5, 4].into_iter()).is_err());
+        assert!(HistoryQuery::after(3).check_order([5, 5].into_iter()).is_err());
+        assert!(HistoryQuery::before(10).check_order([9, 7, 1].into_iter()).is_ok());
+        assert!(HistoryQuery::before(10).check_order([10].into_iter()).is_err());
+        assert!(HistoryQuery::before(10).check_order([7, 8].into_iter()).is_err());
+        assert!(HistoryQuery::before(10).check_order([0].into_iter()).is_err());
+    }
+
+    #[test]
+    fn next_page_keeps_direction_and_limit() {
+        assert_eq!(HistoryQuery::after(0).limit(5).continue_from(5), HistoryQuery::after(5).limit(5));
+        assert_eq!(HistoryQuery::before(50).continue_from(41), HistoryQuery::before(41));
+    }
+
+    #[tokio::test]
+    async fn bad_input_is_refused_locally() {
+        let client = offline_client(SecretKey::from_seed([1; 32]));
+        let room = client.room(RoomId::from_bytes([1; 32]));
+        assert!(matches!(room.send_text("").await, Err(SdkError::InvalidInput(_))));
+        assert!(matches!(room.send_text("bell\u{7}").await, Err(SdkError::InvalidInput(_))));
+        assert!(matches!(room.send_text(&"x".repeat(17 * 1024)).await, Err(SdkError::InvalidInput(_))));
+        let target = SecretKey::from_seed([2; 32]).account_id();
+        assert!(matches!(room.kick(target, Some(&"r".repeat(2000))).await, Err(SdkError::InvalidInput(_))));
+        let name = "n".to_string().try_into().expect("name");
+        let create = EventContent::Create { name, join_rule: accord_proto::event::JoinRule::Public };
+        assert!(matches!(room.send(create).await, Err(SdkError::InvalidInput(_))));
+        assert!(matches!(room.history(HistoryQuery::after(0).limit(0)).await, Err(SdkError::InvalidInput(_))));
+    }
+}

@@ -1,0 +1,420 @@
+//! A typed stand-in for a node's client API, for SDK tests only.
+//!
+//! It serves the endpoints the SDK uses, signs and stamps like a node
+//! (with real keys, so the SDK's verification runs for real), and can be
+//! told to misbehave: drop the live stream, skip or repeat cursors, tamper
+//! with an event, forget its sessions. It applies no room rules and keeps
+//! everything in memory; the real node is tested end to end elsewhere.
+
+// Handlers answer errors as axum responses, which are large; this is test code.
+#![allow(clippy::result_large_err)]
+
+use accord_proto::auth::AuthResponse;
+use accord_proto::event::{Event, EventBody, EventContent};
+use accord_proto::identity::{Attestation, IdentityDocument, VerificationLevel};
+use accord_proto::{AccountId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Unverified, Verified};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// What one live-stream connection does wrong.
+#[derive(Debug, Clone)]
+pub(crate) enum StreamFault {
+    /// Closes the connection after sending this many event frames.
+    CloseAfter(usize),
+    /// Never sends this cursor on this connection.
+    Skip(u64),
+    /// Sends every event frame twice.
+    Repeat,
+    /// Refuses the subscription with this error code.
+    Refuse(&'static str),
+}
+
+pub(crate) struct MockNode {
+    pub(crate) url: String,
+    pub(crate) key: SecretKey,
+    state: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    notify: broadcast::Sender<RoomId>,
+}
+
+struct Inner {
+    key: SecretKey,
+    identities: HashMap<AccountId, (SignedBytes, SignedBytes)>,
+    challenges: Vec<String>,
+    tokens: HashMap<String, AccountId>,
+    rooms: HashMap<RoomId, Vec<Event>>,
+    stream_faults: VecDeque<Vec<StreamFault>>,
+    tampered: Vec<u64>,
+    logins: usize,
+    stream_connections: usize,
+    history_requests: usize,
+    next_token: u64,
+}
+
+pub(crate) const NODE_NAME: &str = "test.node";
+
+type Reply = Result<Json<Value>, Response>;
+
+fn error(status: StatusCode, code: &str) -> Response {
+    (status, Json(json!({"error": {"code": code, "message": format!("mock: {code}")}}))).into_response()
+}
+
+impl MockNode {
+    pub(crate) async fn start() -> MockNode {
+        let key = SecretKey::from_seed([250; 32]);
+        let (notify, _) = broadcast::channel(1024);
+        let state = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                key: key.clone(),
+                identities: HashMap::new(),
+                challenges: Vec::new(),
+                tokens: HashMap::new(),
+                rooms: HashMap::new(),
+                stream_faults: VecDeque::new(),
+                tampered: Vec::new(),
+                logins: 0,
+                stream_connections: 0,
+                history_requests: 0,
+                next_token: 0,
+            }),
+            notify,
+        });
+        let app = Router::new()
+            .route("/v1/node", get(node))
+            .route("/v1/auth/challenge", post(challenge))
+            .route("/v1/auth/login", post(login))
+            .route("/v1/register", post(register))
+            .route("/v1/identities/{account}", get(identity))
+            .route("/v1/events", post(send_event))
+            .route("/v1/rooms", get(rooms))
+            .route("/v1/rooms/{room}", get(room_state))
+            .route("/v1/rooms/{room}/events", get(history))
+            .route("/v1/stream", get(stream))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        MockNode { url, key, state, server }
+    }
+
+    pub(crate) fn node_id(&self) -> NodeId {
+        NodeId::from(self.key.public())
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        f(&mut self.state.inner.lock().expect("lock"))
+    }
+
+    /// Forgets every session token, as a node restart does.
+    pub(crate) fn forget_sessions(&self) {
+        self.with(|s| s.tokens.clear());
+    }
+
+    pub(crate) fn logins(&self) -> usize {
+        self.with(|s| s.logins)
+    }
+
+    pub(crate) fn stream_connections(&self) -> usize {
+        self.with(|s| s.stream_connections)
+    }
+
+    pub(crate) fn history_requests(&self) -> usize {
+        self.with(|s| s.history_requests)
+    }
+
+    /// The faults of the next live-stream connections, one list per connection.
+    pub(crate) fn plan_streams(&self, plan: Vec<Vec<StreamFault>>) {
+        self.with(|s| s.stream_faults = plan.into());
+    }
+
+    /// Serves the event at `cursor` with a broken author signature.
+    pub(crate) fn tamper(&self, cursor: u64) {
+        self.with(|s| s.tampered.push(cursor));
+    }
+
+    /// Registers an identity directly (for accounts of other nodes).
+    pub(crate) fn add_identity(&self, doc: &Verified<IdentityDocument>, att: &Verified<Attestation>) {
+        self.with(|s| s.identities.insert(doc.account, (doc.raw().clone(), att.raw().clone())));
+    }
+
+    /// Appends an event signed by `author` and stamped by `stamper` (which
+    /// may be another node than this one) to a room's timeline.
+    pub(crate) fn inject(&self, room: RoomId, author: &SecretKey, stamper: &SecretKey, content: EventContent) -> u64 {
+        let cursor = self.with(|s| {
+            let events = s.rooms.get_mut(&room).expect("room");
+            let body = EventBody { room: Some(room), author: author.account_id(), ts: Timestamp::now(), content };
+            let body = Verified::sign(body, author).expect("sign");
+            let last = events.last().expect("create");
+            let seq = events.len() as u64 + 1;
+            let event = Event::stamp(body, stamper, seq, vec![last.id()], last.order_key().0 + 1, Timestamp::now())
+                .expect("stamp");
+            events.push(event);
+            events.len() as u64
+        });
+        let _ = self.state.notify.send(room);
+        cursor
+    }
+}
+
+impl Drop for MockNode {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Inner {
+    fn session(&self, headers: &HeaderMap) -> Result<AccountId, Response> {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "unauthenticated"))?;
+        self.tokens.get(token).copied().ok_or_else(|| error(StatusCode::UNAUTHORIZED, "unauthenticated"))
+    }
+
+    fn item(&self, room: &RoomId, cursor: u64) -> Value {
+        let event = &self.rooms[room][cursor as usize - 1];
+        let mut event = serde_json::to_value(event).expect("encode");
+        if self.tampered.contains(&cursor) {
+            event["author"]["sig"] = event["origin"]["sig"].clone();
+        }
+        json!({"cursor": cursor, "event": event, "accepted": true, "redacted": false})
+    }
+}
+
+async fn node(State(s): State<Arc<Shared>>) -> Json<Value> {
+    let key = s.inner.lock().expect("lock").key.public();
+    Json(json!({"node": NodeId::from(key), "name": NODE_NAME, "version": "mock", "registration": "open"}))
+}
+
+async fn challenge(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Json<Value> {
+    let mut st = s.inner.lock().expect("lock");
+    st.next_token += 1;
+    let challenge = format!("Y2hhbGxlbmdl{:04}", st.next_token);
+    st.challenges.push(challenge.clone());
+    let _ = body;
+    Json(
+        json!({"challenge": challenge, "node": NodeId::from(st.key.public()), "expires": Timestamp::now().plus_millis(60_000)}),
+    )
+}
+
+async fn login(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Reply {
+    let mut st = s.inner.lock().expect("lock");
+    let raw: SignedBytes =
+        serde_json::from_value(body["response"].clone()).map_err(|_| error(StatusCode::BAD_REQUEST, "malformed"))?;
+    let answer = Unverified::<AuthResponse>::from_raw(raw)
+        .verify()
+        .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_signature"))?;
+    if answer.node != NodeId::from(st.key.public()) {
+        return Err(error(StatusCode::BAD_REQUEST, "invalid"));
+    }
+    let Some(pos) = st.challenges.iter().position(|c| *c == answer.challenge) else {
+        return Err(error(StatusCode::UNAUTHORIZED, "bad_challenge"));
+    };
+    st.challenges.remove(pos);
+    if !st.identities.contains_key(&answer.account) {
+        return Err(error(StatusCode::FORBIDDEN, "not_registered"));
+    }
+    st.next_token += 1;
+    let token = format!("token-{}", st.next_token);
+    st.tokens.insert(token.clone(), answer.account);
+    st.logins += 1;
+    Ok(Json(json!({"token": token, "account": answer.account, "expires": Timestamp::now().plus_millis(86_400_000)})))
+}
+
+async fn register(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Reply {
+    let mut st = s.inner.lock().expect("lock");
+    let raw: SignedBytes =
+        serde_json::from_value(body["identity"].clone()).map_err(|_| error(StatusCode::BAD_REQUEST, "malformed"))?;
+    let doc = Unverified::<IdentityDocument>::from_raw(raw)
+        .verify()
+        .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_signature"))?;
+    if doc.home != NodeId::from(st.key.public()) || doc.handle.node().as_str() != NODE_NAME {
+        return Err(error(StatusCode::FORBIDDEN, "wrong_home"));
+    }
+    if st.identities.contains_key(&doc.account) {
+        return Err(error(StatusCode::CONFLICT, "already_registered"));
+    }
+    let att = Attestation {
+        account: doc.account,
+        identity: doc.body_hash(),
+        node: NodeId::from(st.key.public()),
+        registered: Timestamp::now(),
+        level: VerificationLevel::Open,
+    };
+    let att = Verified::sign(att, &st.key).expect("attest");
+    st.identities.insert(doc.account, (doc.raw().clone(), att.raw().clone()));
+    Ok(Json(json!({"attestation": att.raw()})))
+}
+
+async fn identity(State(s): State<Arc<Shared>>, Path(account): Path<String>) -> Reply {
+    let st = s.inner.lock().expect("lock");
+    let account: AccountId = account.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "bad_request"))?;
+    let (doc, att) = st.identities.get(&account).ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_account"))?;
+    Ok(Json(json!({"identity": doc, "attestation": att})))
+}
+
+async fn send_event(State(s): State<Arc<Shared>>, headers: HeaderMap, Json(body): Json<Value>) -> Reply {
+    let (room, cursor, answer) = {
+        let mut st = s.inner.lock().expect("lock");
+        let account = st.session(&headers)?;
+        let raw: SignedBytes =
+            serde_json::from_value(body["event"].clone()).map_err(|_| error(StatusCode::BAD_REQUEST, "malformed"))?;
+        let body = Unverified::<EventBody>::from_raw(raw)
+            .verify()
+            .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_signature"))?;
+        if body.author != account {
+            return Err(error(StatusCode::FORBIDDEN, "not_session_account"));
+        }
+        let key = st.key.clone();
+        let event = match body.room {
+            None => Event::stamp(body, &key, 1, vec![], 0, Timestamp::now()).expect("stamp"),
+            Some(room) => {
+                let events = st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_room"))?;
+                let last = events.last().expect("create");
+                let seq = events.iter().filter(|e| e.origin() == NodeId::from(key.public())).count() as u64 + 1;
+                Event::stamp(body, &key, seq, vec![last.id()], last.order_key().0 + 1, Timestamp::now()).expect("stamp")
+            }
+        };
+        let room = event.room();
+        let events = st.rooms.entry(room).or_default();
+        if events.iter().any(|e| e.id() == event.id()) {
+            return Err(error(StatusCode::CONFLICT, "duplicate_event"));
+        }
+        events.push(event.clone());
+        let cursor = events.len() as u64;
+        (room, cursor, json!({"event_id": event.id(), "room": room, "cursor": cursor, "event": event}))
+    };
+    let _ = s.notify.send(room);
+    let _ = cursor;
+    Ok(Json(answer))
+}
+
+async fn rooms(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Reply {
+    let st = s.inner.lock().expect("lock");
+    let account = st.session(&headers)?;
+    let rooms: Vec<Value> = st
+        .rooms
+        .iter()
+        .filter(|(_, events)| events.iter().any(|e| e.author() == account))
+        .map(|(room, events)| {
+            let name = match events[0].content() {
+                EventContent::Create { name, .. } => name.to_string(),
+                _ => String::new(),
+            };
+            json!({"room": room, "name": name, "role": "member", "members": 1})
+        })
+        .collect();
+    Ok(Json(json!({"rooms": rooms})))
+}
+
+async fn room_state(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(room): Path<String>) -> Reply {
+    let st = s.inner.lock().expect("lock");
+    st.session(&headers)?;
+    let room: RoomId = room.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "bad_request"))?;
+    let events = st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_room"))?;
+    let timeline = accord_proto::room::resolve(room, events).expect("resolve");
+    let state = &timeline.state;
+    Ok(Json(json!({
+        "room": room, "name": state.name().to_string(), "join_rule": state.join_rule(), "creator": state.creator(),
+        "members": state.members(), "roles": state.roles(), "bans": state.bans(), "invites": state.invites(),
+        "history_hash": state.history_hash(), "accepted": state.accepted(), "latest_cursor": events.len(),
+    })))
+}
+
+async fn history(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(room): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Reply {
+    let mut st = s.inner.lock().expect("lock");
+    st.session(&headers)?;
+    st.history_requests += 1;
+    let room: RoomId = room.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "bad_request"))?;
+    let len = st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_room"))?.len() as u64;
+    let num = |k: &str| q.get(k).map(|v| v.parse::<u64>().map_err(|_| error(StatusCode::BAD_REQUEST, "bad_request")));
+    let limit = num("limit").transpose()?.unwrap_or(100);
+    let cursors: Vec<u64> = match num("before").transpose()? {
+        Some(before) => (1..before.min(len + 1)).rev().collect(),
+        None => ((num("after").transpose()?.unwrap_or(0) + 1)..=len).collect(),
+    };
+    let more = cursors.len() as u64 > limit;
+    let events: Vec<Value> = cursors.into_iter().take(limit as usize).map(|c| st.item(&room, c)).collect();
+    Ok(Json(json!({"events": events, "more": more})))
+}
+
+async fn stream(State(s): State<Arc<Shared>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    let faults = {
+        let mut st = s.inner.lock().expect("lock");
+        if let Err(refused) = st.session(&headers) {
+            return refused;
+        }
+        st.stream_connections += 1;
+        st.stream_faults.pop_front().unwrap_or_default()
+    };
+    ws.on_upgrade(move |socket| serve_stream(s, socket, faults))
+}
+
+async fn serve_stream(s: Arc<Shared>, mut socket: WebSocket, faults: Vec<StreamFault>) {
+    let mut notified = s.notify.subscribe();
+    let Some(Ok(Message::Text(text))) = socket.recv().await else { return };
+    let frame: Value = serde_json::from_str(text.as_str()).expect("frame");
+    let room: RoomId = frame["room"].as_str().expect("room").parse().expect("room id");
+    let mut sent_up_to = frame["after"].as_u64().expect("after");
+    for fault in &faults {
+        if let StreamFault::Refuse(code) = fault {
+            let frame = json!({"type": "error", "error": {"code": code, "message": "mock refuses"}});
+            let _ = socket.send(Message::text(frame.to_string())).await;
+            // The connection stays open, as the contract says.
+            while socket.recv().await.is_some() {}
+            return;
+        }
+    }
+    let mut frames_sent = 0;
+    loop {
+        let pending: Vec<(u64, Value)> = {
+            let st = s.inner.lock().expect("lock");
+            let len = st.rooms.get(&room).map_or(0, |e| e.len() as u64);
+            ((sent_up_to + 1)..=len).map(|c| (c, st.item(&room, c))).collect()
+        };
+        for (cursor, item) in pending {
+            sent_up_to = cursor;
+            if faults.iter().any(|f| matches!(f, StreamFault::Skip(c) if *c == cursor)) {
+                continue;
+            }
+            let copies = if faults.iter().any(|f| matches!(f, StreamFault::Repeat)) { 2 } else { 1 };
+            for _ in 0..copies {
+                let frame = json!({"type": "event", "room": room, "item": item});
+                if socket.send(Message::text(frame.to_string())).await.is_err() {
+                    return;
+                }
+            }
+            frames_sent += 1;
+            if faults.iter().any(|f| matches!(f, StreamFault::CloseAfter(n) if frames_sent >= *n)) {
+                return;
+            }
+        }
+        tokio::select! {
+            changed = notified.recv() => if changed.is_err() { return },
+            msg = socket.recv() => match msg {
+                Some(Ok(_)) => {}
+                _ => return,
+            },
+        }
+    }
+}

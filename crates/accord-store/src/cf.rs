@@ -1,0 +1,55 @@
+//! The column families: one per kind of record.
+
+/// A column family. The name is what RocksDB stores; never rename one
+/// without a schema migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cf {
+    /// Node metadata: schema version.
+    Meta,
+    /// Account → identity document (`SignedBytes` JSON).
+    Identities,
+    /// Account → home-node attestation (`SignedBytes` JSON).
+    Attestations,
+    /// Invite code → the account that used it.
+    Invites,
+    /// Event id → event (wire JSON, both envelopes).
+    Events,
+    /// Room ‖ cursor → event id: this node's timeline of each room.
+    Timeline,
+    /// Room ‖ origin node ‖ sequence → event id.
+    OriginSeq,
+    /// Account ‖ room → role: current memberships.
+    Members,
+    /// Room → room record (create event id, name).
+    Rooms,
+}
+
+impl Cf {
+    /// Every column family.
+    pub const ALL: [Cf; 9] = [
+        Cf::Meta,
+        Cf::Identities,
+        Cf::Attestations,
+        Cf::Invites,
+        Cf::Events,
+        Cf::Timeline,
+        Cf::OriginSeq,
+        Cf::Members,
+        Cf::Rooms,
+    ];
+
+    /// The RocksDB name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Meta => "meta",
+            Cf::Identities => "identities",
+            Cf::Attestations => "attestations",
+            Cf::Invites => "invites",
+            Cf::Events => "events",
+            Cf::Timeline => "timeline",
+            Cf::OriginSeq => "origin_seq",
+            Cf::Members => "members",
+            Cf::Rooms => "rooms",
+        }
+    }
+}

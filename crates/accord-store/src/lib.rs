@@ -1,0 +1,194 @@
+//! # accord-store
+//!
+//! The node's storage: RocksDB with one column family per kind of record
+//! ([`Cf`]), keys encoded in one place ([`keys`]), and every update that
+//! touches several families written as one atomic `WriteBatch` through a
+//! group-committing writer ([`writer`]).
+//!
+//! Durability: a write future resolves only after its batch is in the
+//! write-ahead log; with [`SyncPolicy::Fsync`] (the default) the WAL is also
+//! fsynced, once per group of concurrent writes.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod cf;
+pub mod keys;
+mod records;
+pub mod writer;
+
+pub use cf::Cf;
+pub use records::{EventRecord, MembershipChange, RoomRecord, TimelineEntry};
+pub use writer::{Batch, SyncPolicy};
+
+use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A raw key and value read from a column family.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// The on-disk schema version this code reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// RocksDB reported an error.
+    #[error("rocksdb: {0}")]
+    Db(String),
+    /// The database was written by another schema version.
+    #[error("database schema version {found}, this node reads {expected}")]
+    SchemaMismatch {
+        /// The version found on disk.
+        found: u32,
+        /// The version this code supports.
+        expected: u32,
+    },
+    /// A stored record does not decode: the store is damaged.
+    #[error("corrupt record in {cf}: {detail}")]
+    Corrupt {
+        /// The column family.
+        cf: &'static str,
+        /// What failed.
+        detail: String,
+    },
+    /// The writer thread has stopped (the store is shutting down).
+    #[error("store is closed")]
+    Closed,
+}
+
+impl From<rocksdb::Error> for StoreError {
+    fn from(e: rocksdb::Error) -> Self {
+        StoreError::Db(e.into_string())
+    }
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The database directory.
+    pub path: PathBuf,
+    /// When writes are acknowledged.
+    pub sync: SyncPolicy,
+}
+
+/// A handle to the node's database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<DB>,
+    writer: writer::Writer,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.db.path().display())
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `config.path` and checks
+    /// its schema version.
+    pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        opts.set_max_background_jobs(2);
+        opts.set_keep_log_file_num(4);
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        let db = Arc::new(DB::open_cf_descriptors(&opts, &config.path, cfs)?);
+        let store = Store { writer: writer::Writer::start(db.clone(), config.sync), db };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        match self.get(Cf::Meta, keys::META_SCHEMA)? {
+            Some(v) => {
+                let found = v.as_slice().try_into().map(u32::from_be_bytes).map_err(|_| StoreError::Corrupt {
+                    cf: Cf::Meta.name(),
+                    detail: "schema version is not 4 bytes".into(),
+                })?;
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::SchemaMismatch { found, expected: SCHEMA_VERSION });
+                }
+                Ok(())
+            }
+            None => {
+                // Written directly (not through the writer) so that opening
+                // a store never blocks an async runtime.
+                let mut opts = rocksdb::WriteOptions::default();
+                opts.set_sync(true);
+                self.db.put_cf_opt(self.handle(Cf::Meta)?, keys::META_SCHEMA, SCHEMA_VERSION.to_be_bytes(), &opts)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        self.db.path()
+    }
+
+    /// Writes a batch atomically; resolves once it is durable per the
+    /// store's [`SyncPolicy`]. Cancel-safe: dropping the future does not
+    /// undo or tear the write, which completes or fails as a whole.
+    pub async fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        self.writer.write(batch).await
+    }
+
+    /// Flushes and closes the database. Call on the last handle: the
+    /// writer thread ends once no other clone of this store is alive, and
+    /// RocksDB releases its lock when it has.
+    pub fn close(self) -> Result<(), StoreError> {
+        self.flush()?;
+        let Store { db, writer } = self;
+        drop(db);
+        writer.close();
+        Ok(())
+    }
+
+    /// Flushes memtables and syncs the WAL (for shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_wal(true)?;
+        for cf in Cf::ALL {
+            if let Some(h) = self.db.cf_handle(cf.name()) {
+                self.db.flush_cf(h)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db.cf_handle(cf.name()).ok_or_else(|| StoreError::Db(format!("missing column family {}", cf.name())))
+    }
+
+    /// Reads one value.
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.handle(cf)?, key)?)
+    }
+
+    /// Reads up to `limit` entries whose keys start with `prefix`, from
+    /// `start` (inclusive) in `direction`.
+    pub fn scan(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start: &[u8],
+        forward: bool,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError> {
+        let dir = if forward { Direction::Forward } else { Direction::Reverse };
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.handle(cf)?, IteratorMode::From(start, dir)) {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k.into_vec(), v.into_vec()));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,187 @@
+//! Typed records: what the node reads and writes, encoded here.
+
+use crate::{Batch, Cf, Store, StoreError, keys};
+use accord_proto::event::{Event, Role, UnverifiedEvent};
+use accord_proto::{AccountId, EventId, RoomId, SignedBytes};
+use serde::{Deserialize, Serialize};
+
+fn corrupt(cf: Cf, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { cf: cf.name(), detail: e.to_string() }
+}
+
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising these plain data types cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(cf: Cf, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt(cf, e))
+}
+
+/// What the store keeps about a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomRecord {
+    /// The room.
+    pub room: RoomId,
+    /// Its display name at creation.
+    pub name: String,
+}
+
+/// A membership row to set (`Some(role)`) or clear (`None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipChange {
+    /// The account.
+    pub account: AccountId,
+    /// Its role if it is a member after the event.
+    pub role: Option<Role>,
+}
+
+/// An event to append to a room's timeline, with the rows it changes.
+#[derive(Debug)]
+pub struct EventRecord<'a> {
+    /// The verified event.
+    pub event: &'a Event,
+    /// Its cursor in this node's timeline of the room.
+    pub cursor: u64,
+    /// Membership rows changed by it.
+    pub memberships: Vec<MembershipChange>,
+    /// The room record, for `create`.
+    pub room: Option<RoomRecord>,
+}
+
+/// One entry of a room's timeline as stored.
+#[derive(Debug, Clone)]
+pub struct TimelineEntry {
+    /// Position in this node's timeline.
+    pub cursor: u64,
+    /// The event as stored (verified when it was written).
+    pub event: UnverifiedEvent,
+}
+
+impl Store {
+    /// Registers an identity: document, attestation and (if used) the
+    /// invite code's consumption, in one atomic write.
+    pub async fn put_identity(
+        &self,
+        account: &AccountId,
+        identity: &SignedBytes,
+        attestation: &SignedBytes,
+        used_invite: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        b.put(Cf::Identities, account.as_bytes().to_vec(), json(identity));
+        b.put(Cf::Attestations, account.as_bytes().to_vec(), json(attestation));
+        if let Some(code) = used_invite {
+            b.put(Cf::Invites, code.as_bytes().to_vec(), account.as_bytes().to_vec());
+        }
+        self.write(b).await
+    }
+
+    /// An account's identity document and attestation, if registered here.
+    pub fn identity(&self, account: &AccountId) -> Result<Option<(SignedBytes, SignedBytes)>, StoreError> {
+        let Some(doc) = self.get(Cf::Identities, account.as_bytes())? else { return Ok(None) };
+        let Some(att) = self.get(Cf::Attestations, account.as_bytes())? else {
+            return Err(corrupt(Cf::Attestations, "identity without attestation"));
+        };
+        Ok(Some((decode(Cf::Identities, &doc)?, decode(Cf::Attestations, &att)?)))
+    }
+
+    /// Number of registered accounts.
+    pub fn identity_count(&self) -> Result<usize, StoreError> {
+        Ok(self.scan(Cf::Identities, b"", b"", true, usize::MAX)?.len())
+    }
+
+    /// Whether an invite code has been used (codes themselves come from
+    /// the node's configuration).
+    pub fn invite_used(&self, code: &str) -> Result<bool, StoreError> {
+        Ok(self.get(Cf::Invites, code.as_bytes())?.is_some())
+    }
+
+    /// Every registered identity document (for rebuilding indexes at start).
+    pub fn identities(&self) -> Result<Vec<SignedBytes>, StoreError> {
+        self.scan(Cf::Identities, b"", b"", true, usize::MAX)?.iter().map(|(_, v)| decode(Cf::Identities, v)).collect()
+    }
+
+    /// Appends an event to its room: the event, its timeline and sequence
+    /// index rows, membership rows and the room record, in one write.
+    pub async fn append_event(&self, rec: EventRecord<'_>) -> Result<(), StoreError> {
+        let e = rec.event;
+        let room = e.room();
+        let stamp = e.stamp_part();
+        let mut b = Batch::new();
+        b.put(Cf::Events, keys::event(&e.id()).to_vec(), json(&e.to_unverified()));
+        b.put(Cf::Timeline, keys::timeline(&room, rec.cursor).to_vec(), e.id().as_bytes().to_vec());
+        b.put(Cf::OriginSeq, keys::origin_seq(&room, &e.origin(), stamp.seq).to_vec(), e.id().as_bytes().to_vec());
+        for m in rec.memberships {
+            let key = keys::member(&m.account, &room).to_vec();
+            match m.role {
+                Some(role) => b.put(Cf::Members, key, json(&role)),
+                None => b.delete(Cf::Members, key),
+            }
+        }
+        if let Some(r) = rec.room {
+            b.put(Cf::Rooms, room.as_bytes().to_vec(), json(&r));
+        }
+        self.write(b).await
+    }
+
+    /// Whether an event is stored.
+    pub fn has_event(&self, id: &EventId) -> Result<bool, StoreError> {
+        Ok(self.get(Cf::Events, id.as_bytes())?.is_some())
+    }
+
+    /// A stored event.
+    pub fn event(&self, id: &EventId) -> Result<Option<UnverifiedEvent>, StoreError> {
+        self.get(Cf::Events, id.as_bytes())?.map(|v| decode(Cf::Events, &v)).transpose()
+    }
+
+    /// Timeline entries of `room` after `after` (ascending) or before
+    /// `before` (descending), at most `limit`.
+    pub fn timeline(
+        &self,
+        room: &RoomId,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        let (start, forward) = match (after, before) {
+            (_, Some(b)) => (keys::timeline(room, b.saturating_sub(1)), false),
+            (a, None) => (keys::timeline(room, a.unwrap_or(0).saturating_add(1)), true),
+        };
+        if before == Some(0) {
+            return Ok(Vec::new());
+        }
+        let rows = self.scan(Cf::Timeline, room.as_bytes(), &start, forward, limit)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, v) in rows {
+            let cursor = keys::timeline_cursor(&k).ok_or_else(|| corrupt(Cf::Timeline, "short key"))?;
+            let id = EventId::from_bytes(v.as_slice().try_into().map_err(|_| corrupt(Cf::Timeline, "bad id"))?);
+            let event = self.event(&id)?.ok_or_else(|| corrupt(Cf::Events, format!("timeline names missing {id}")))?;
+            out.push(TimelineEntry { cursor, event });
+        }
+        Ok(out)
+    }
+
+    /// The highest cursor of `room` (0 if empty).
+    pub fn latest_cursor(&self, room: &RoomId) -> Result<u64, StoreError> {
+        let rows = self.scan(Cf::Timeline, room.as_bytes(), &keys::timeline(room, u64::MAX), false, 1)?;
+        Ok(rows.first().and_then(|(k, _)| keys::timeline_cursor(k)).unwrap_or(0))
+    }
+
+    /// Every room stored here.
+    pub fn rooms(&self) -> Result<Vec<RoomRecord>, StoreError> {
+        self.scan(Cf::Rooms, b"", b"", true, usize::MAX)?.iter().map(|(_, v)| decode(Cf::Rooms, v)).collect()
+    }
+
+    /// The rooms `account` is a member of, with its role.
+    pub fn rooms_of(&self, account: &AccountId) -> Result<Vec<(RoomId, Role)>, StoreError> {
+        let rows = self.scan(Cf::Members, account.as_bytes(), account.as_bytes(), true, usize::MAX)?;
+        rows.iter()
+            .map(|(k, v)| {
+                let room: [u8; 32] =
+                    k.get(32..64).and_then(|r| r.try_into().ok()).ok_or_else(|| corrupt(Cf::Members, "short key"))?;
+                Ok((RoomId::from_bytes(room), decode(Cf::Members, v)?))
+            })
+            .collect()
+    }
+}

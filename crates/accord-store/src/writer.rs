@@ -1,0 +1,145 @@
+//! The group-committing writer: one thread owns the write path; concurrent
+//! batches are merged into one RocksDB write (and one fsync), then each
+//! waiter is answered.
+
+use crate::{Cf, StoreError};
+use rocksdb::{DB, WriteBatch, WriteOptions};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// When a write is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPolicy {
+    /// After the WAL is written and fsynced (survives power loss). One
+    /// fsync serves every batch of a group.
+    #[default]
+    Fsync,
+    /// After the WAL is written, without fsync (survives a crash of the
+    /// process, not of the machine).
+    Wal,
+}
+
+/// The most batches merged into one group commit.
+const MAX_GROUP: usize = 512;
+/// Pending batches before writers wait (back-pressure).
+const QUEUE: usize = 4096;
+
+#[derive(Debug)]
+enum Op {
+    Put(Cf, Vec<u8>, Vec<u8>),
+    Delete(Cf, Vec<u8>),
+}
+
+/// A set of puts and deletes across column families, written atomically.
+#[derive(Debug, Default)]
+pub struct Batch {
+    ops: Vec<Op>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `key` to `value` in `cf`.
+    pub fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Put(cf, key.into(), value.into()));
+    }
+
+    /// Deletes `key` from `cf`.
+    pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Delete(cf, key.into()));
+    }
+
+    /// Whether the batch holds no operation.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+struct Request {
+    batch: Batch,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Handle to the writer thread.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Request>,
+    thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+impl Writer {
+    pub(crate) fn start(db: Arc<DB>, sync: SyncPolicy) -> Writer {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let spawned = std::thread::Builder::new().name("accord-store-writer".into()).spawn(move || run(db, sync, rx));
+        let thread = match spawned {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                tracing::error!("cannot start the store writer thread: {e}");
+                None
+            }
+        };
+        Writer { tx, thread: Arc::new(std::sync::Mutex::new(thread)) }
+    }
+
+    /// Stops accepting writes and waits for the thread to finish the ones
+    /// queued (it exits once every handle is gone).
+    pub(crate) fn close(self) {
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(self.tx);
+        if let Some(handle) = thread {
+            let _ = handle.join();
+        }
+    }
+
+    pub(crate) async fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        let (done, rx) = oneshot::channel();
+        self.tx.send(Request { batch, done }).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn run(db: Arc<DB>, sync: SyncPolicy, mut rx: mpsc::Receiver<Request>) {
+    let mut opts = WriteOptions::default();
+    opts.set_sync(sync == SyncPolicy::Fsync);
+    let mut group: Vec<Request> = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = rx.blocking_recv() {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(req) => group.push(req),
+                Err(_) => break,
+            }
+        }
+        let result = write_group(&db, &opts, &group);
+        for req in group.drain(..) {
+            let answer = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Db(e.clone())),
+            };
+            let _ = req.done.send(answer);
+        }
+    }
+}
+
+fn write_group(db: &DB, opts: &WriteOptions, group: &[Request]) -> Result<(), String> {
+    let mut wb = WriteBatch::default();
+    for req in group {
+        for op in &req.batch.ops {
+            match op {
+                Op::Put(cf, k, v) => {
+                    let h = db.cf_handle(cf.name()).ok_or_else(|| format!("missing column family {}", cf.name()))?;
+                    wb.put_cf(h, k, v);
+                }
+                Op::Delete(cf, k) => {
+                    let h = db.cf_handle(cf.name()).ok_or_else(|| format!("missing column family {}", cf.name()))?;
+                    wb.delete_cf(h, k);
+                }
+            }
+        }
+    }
+    db.write_opt(wb, opts).map_err(|e| e.into_string())
+}

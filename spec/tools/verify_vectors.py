@@ -1,0 +1,1034 @@
+#!/usr/bin/env python3
+"""Independent verifier of the Accord protocol v1 test vectors (spec/vectors/*.json).
+
+Run from the repository root (Python 3.11+, standard library only):
+
+    python3 spec/tools/verify_vectors.py        # or: ... verify_vectors.py VECTOR_DIR
+
+Written from the specification documents (spec/*.md), not from the Rust code.
+It recomputes every value of the vectors that can be recomputed (keys, ids,
+signing inputs, deterministic Ed25519 signatures, hashes, envelopes, the room
+order, verdicts, state and history hash, Merkle roots and proofs, checkpoint
+texts and notes, equivocation proofs, the report), checks that every signed
+body and list entry is in canonical encoding (encoding.md §1.2), and finally
+("strictness") signs deliberately wrong variants with the vector keys and
+checks that they are refused with the codes the spec gives. It prints one
+line per group of checks and ends with "N passed, M failed"; the exit status
+is non-zero if any check failed.
+"""
+
+import base64
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+# ---------------------------------------------------------------- bookkeeping
+
+RESULTS = {}  # group -> [number passed, [failure messages]]
+
+def check(group, what, ok):
+    entry = RESULTS.setdefault(group, [0, []])
+    entry[0] += bool(ok)
+    entry[1] += [] if ok else [what]
+
+def check_eq(group, what, got, want):
+    check(group, f"{what}: got {got!r}, want {want!r}", got == want)
+
+class Refused(Exception):
+    """An object refused with one of the spec's stable error codes."""
+    def __init__(self, code, detail=""):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+
+def check_refused(group, what, code, fn, *args):
+    """Checks that fn(*args) is refused with `code` ("accepted" if it is not)."""
+    try:
+        fn(*args)
+        got = "accepted"
+    except Refused as e:
+        got = e.code
+    check_eq(group, what, got, code)
+
+def run(group, what, fn, *args):  # Runs fn; being refused (or any error) is a failed check.
+    try:
+        result = fn(*args)
+        check(group, what, True)
+        return result
+    except (Refused, ValueError, KeyError, TypeError) as e:
+        check(group, f"{what}: {type(e).__name__} {e}", False)
+
+def sha256(data): return hashlib.sha256(data).digest()
+
+# ------------------------------------------- Ed25519 (RFC 8032 §6, strict)
+# The RFC 8032 §6 reference code (extended coordinates) with the strict rules
+# of encoding.md §2.4: canonical point encodings, no small-order key or R,
+# S < L, and the cofactorless equation checked as encode([S]B - [k]A) == R.
+
+P = 2**255 - 19
+Q = 2**252 + 27742317777372353535851937790883648493  # the group order L
+D = -121665 * pow(121666, P - 2, P) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+IDENTITY = (0, 1, 1, 0)
+
+def point_add(p1, p2):
+    a, b = (p1[1] - p1[0]) * (p2[1] - p2[0]) % P, (p1[1] + p1[0]) * (p2[1] + p2[0]) % P
+    c, d = 2 * p1[3] * p2[3] * D % P, 2 * p1[2] * p2[2] % P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f, g * h, f * g, e * h)
+
+def point_mul(s, pt):
+    acc = IDENTITY
+    while s > 0:
+        if s & 1: acc = point_add(acc, pt)
+        pt, s = point_add(pt, pt), s >> 1
+    return acc
+
+def recover_x(y, sign):
+    if y >= P: return None  # y >= p is not canonical: refused (encoding.md §2.4 step 1)
+    x2 = (y * y - 1) * pow(D * y * y + 1, P - 2, P)
+    if x2 % P == 0: return None if sign else 0  # sign bit 1 with x = 0: refused
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P != 0: x = x * SQRT_M1 % P
+    if (x * x - x2) % P != 0: return None
+    return P - x if (x & 1) != sign else x
+
+G_Y = 4 * pow(5, P - 2, P) % P
+G_X = recover_x(G_Y, 0)
+BASE = (G_X, G_Y, 1, G_X * G_Y % P)
+
+def point_compress(pt):
+    zinv = pow(pt[2], P - 2, P)
+    x, y = pt[0] * zinv % P, pt[1] * zinv % P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+def point_decompress(b):
+    if len(b) != 32: return None
+    n = int.from_bytes(b, "little")
+    y, x = n & ((1 << 255) - 1), recover_x(n & ((1 << 255) - 1), n >> 255)
+    return None if x is None else (x, y, 1, x * y % P)
+
+def small_order(pt):  # [8]P is the identity: x = 0 and y = z
+    q = point_mul(8, pt)
+    return q[0] % P == 0 and (q[1] - q[2]) % P == 0
+
+def decode_key(b):  # A public key: the canonical encoding of a point not of small order.
+    pt = point_decompress(b)
+    if pt is None: raise ValueError("not the canonical encoding of a curve point")
+    if small_order(pt): raise ValueError("weak (small-order) key")
+    return pt
+
+def sha512_modq(data): return int.from_bytes(hashlib.sha512(data).digest(), "little") % Q
+
+def secret_expand(seed):  # RFC 8032 §5.1.5: clamped scalar and prefix
+    h = hashlib.sha512(seed).digest()
+    return int.from_bytes(h[:32], "little") & ((1 << 254) - 8) | (1 << 254), h[32:]
+
+def public_key(seed): return point_compress(point_mul(secret_expand(seed)[0], BASE))
+
+def sign(seed, msg):
+    a, prefix = secret_expand(seed)
+    r = sha512_modq(prefix + msg)
+    r_bytes = point_compress(point_mul(r, BASE))
+    s = (r + sha512_modq(r_bytes + public_key(seed) + msg) * a) % Q
+    return r_bytes + s.to_bytes(32, "little")
+
+def verify(pub, msg, sig):  # Strict single verification, encoding.md §2.4 steps 1-4.
+    a_pt, r_pt, s = point_decompress(pub), point_decompress(sig[:32]), int.from_bytes(sig[32:], "little")
+    if a_pt is None or small_order(a_pt) or len(sig) != 64 or s >= Q or r_pt is None or small_order(r_pt):
+        return False
+    ka = point_mul(sha512_modq(sig[:32] + pub + msg), a_pt)
+    neg_ka = ((-ka[0]) % P, ka[1], ka[2], (-ka[3]) % P)
+    return point_compress(point_add(point_mul(s, BASE), neg_ka)) == sig[:32]
+
+# ----------------------------------------------------------------- text forms
+
+def b64d(text):  # Canonical standard padded base64 only (encoding.md §1.3).
+    if not isinstance(text, str): raise ValueError("base64: not a string")
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw).decode() != text: raise ValueError("base64: not the canonical encoding")
+    return raw
+
+def b64e(raw): return base64.b64encode(raw).decode()
+
+BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+def bech32_polymod(values):
+    gen, chk = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3], 1
+    for v in values:
+        top, chk = chk >> 25, (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk
+
+def hrp_expand(hrp): return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+
+def bech32m_encode(hrp, data):  # identities.md §1.1 encoding: 8-to-5 bits with zero padding, bech32m checksum.
+    acc = bits = 0
+    values = []
+    for byte in data:
+        acc, bits = (acc << 8) | byte, bits + 8
+        while bits >= 5:
+            bits -= 5
+            values.append((acc >> bits) & 31)
+    if bits: values.append((acc << (5 - bits)) & 31)
+    pm = bech32_polymod(hrp_expand(hrp) + values + [0] * 6) ^ 0x2BC830A3
+    return hrp + "1" + "".join(BECH32[v] for v in values + [(pm >> 5 * (5 - i)) & 31 for i in range(6)])
+
+def bech32m_decode(hrp, text):  # identities.md §1.1 decoding steps 1-5 (the padding bits are not checked).
+    if not isinstance(text, str) or len(text) > 100 or text != text.lower():
+        raise ValueError("bech32m: not a lowercase string of at most 100 characters")
+    sep = text.rfind("1")
+    found, data = text[:sep], text[sep + 1 :]
+    if sep < 1 or len(data) < 6 or any(c not in BECH32 for c in data): raise ValueError("bech32m: syntax")
+    values = [BECH32.index(c) for c in data]
+    if bech32_polymod(hrp_expand(found) + values) != 0x2BC830A3: raise ValueError("bech32m: checksum")
+    if found != hrp: raise ValueError(f"bech32m: prefix {found!r}, expected {hrp!r}")
+    acc = bits = 0
+    out = bytearray()
+    for v in values[:-6]:
+        acc, bits = (acc << 5) | v, bits + 5
+        if bits >= 8:
+            bits -= 8
+            out.append((acc >> bits) & 0xFF)
+    if len(out) != 32: raise ValueError("bech32m: not 32 bytes")
+    return bytes(out)
+
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+PEER_PREFIX = bytes([0x00, 0x24, 0x08, 0x01, 0x12, 0x20])
+
+def b58encode(raw):
+    n, out = int.from_bytes(raw, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = B58[r] + out
+    return "1" * (len(raw) - len(raw.lstrip(b"\0"))) + out
+
+def b58decode(text):
+    n = 0
+    for c in text:
+        if c not in B58: raise ValueError("base58: bad character")
+        n = n * 58 + B58.index(c)
+    return b"\0" * (len(text) - len(text.lstrip("1"))) + (n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b"")
+
+def node_text(key): return b58encode(PEER_PREFIX + key)
+def acct(key): return bech32m_encode("acct", key)
+
+# Decoders of text inside bodies take `nc`, a list that collects why the body
+# is not canonical (encoding.md §1.2 condition (c): texts re-encode identically).
+
+def id_text(hrp, text, nc):
+    raw = bech32m_decode(hrp, text)
+    if hrp in ("acct", "iss"): decode_key(raw)
+    if bech32m_encode(hrp, raw) != text: nc.append(f"{hrp} id does not re-encode identically")
+    return raw
+
+def node_id(text, nc=None):
+    if not isinstance(text, str) or len(text) > 60: raise ValueError("node id: too long")
+    raw = b58decode(text)
+    if len(raw) != 38 or raw[:6] != PEER_PREFIX: raise ValueError("node id: not an Ed25519 PeerId")
+    decode_key(raw[6:])
+    if nc is not None and node_text(raw[6:]) != text: nc.append("node id does not re-encode identically")
+    return raw[6:]
+
+def hex64(text):
+    if not isinstance(text, str) or len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise ValueError("not 64 hex digits")
+    return bytes.fromhex(text)
+
+def hash_hex(text, nc):  # a "hash" field: either case parses, only lowercase is canonical
+    raw = hex64(text)
+    if raw.hex() != text: nc.append("hash is not lowercase hex")
+    return raw
+
+def content_hash(text):  # identities.md §1.4: lowercase only
+    if hex64(text).hex() != text: raise ValueError("content hash: not lowercase")
+    return bytes.fromhex(text)
+
+def check_name(name, limit, underscore):
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789.-" + ("_" if underscore else ""))
+    if not 1 <= len(name) <= limit or any(c not in allowed for c in name) or name[0] in ".-_":
+        raise ValueError(f"name {name!r} breaks identities.md §1.3")
+
+def handle(text):
+    name, at, node = text.partition("@")
+    if not at: raise ValueError("handle: expected name@node")
+    check_name(name, 32, True)
+    check_name(node, 253, False)
+    return text
+
+def list_id(text):
+    issuer, slash, name = text.partition("/")
+    if not slash: raise ValueError("list id: expected ISSUER/NAME")
+    check_name(name, 64, True)
+    return id_text("iss", issuer, []), name
+
+def list_text(lid): return bech32m_encode("iss", lid[0]) + "/" + lid[1]
+
+# ------------------------------------------------ strict JSON, canonical form
+
+def _pairs(pairs):
+    if len({k for k, _ in pairs}) != len(pairs): raise ValueError("a field appears twice")
+    return dict(pairs)
+
+def _int(text):
+    if text.startswith("-"): raise ValueError("negative number")
+    return int(text)
+
+def _reject(text):
+    raise ValueError(f"not an integer: {text}")
+
+def parse_json(raw):  # encoding.md §1.1 rules 1-3 and 6: UTF-8, syntax, duplicates, integers.
+    value = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs, parse_int=_int,
+                       parse_float=_reject, parse_constant=_reject)
+    json.dumps(value, ensure_ascii=False).encode("utf-8")  # escaped lone surrogates fail here
+    return value
+
+def reserialise(value):  # encoding.md §1.2 condition (a): compact, keys as received, minimal escapes.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+def fields(obj, nc, table, optional=(), defaults=()):
+    """Checks an object against its field table (names in canonical order)."""
+    if isinstance(obj, list):  # a positional array parses, but is never canonical
+        raise Refused("non_canonical", "positional array")
+    if not isinstance(obj, dict): raise ValueError("expected an object")
+    for k in obj:
+        if k not in table: raise ValueError(f"unknown field {k!r}")
+    for k in table:
+        if k not in obj and k not in optional and k not in defaults: raise ValueError(f"missing field {k!r}")
+        if obj.get(k, 0) is None:
+            if k in defaults: raise ValueError(f"{k!r} is null")
+            nc.append(f"{k!r} written as null")
+    if list(obj) != [k for k in table if k in obj]: nc.append(f"fields not in table order: {list(obj)}")
+    return {k: obj.get(k) for k in table}
+
+def integer(v, limit=2**64 - 1):
+    if type(v) is not int or not 0 <= v <= limit: raise ValueError(f"integer out of range: {v!r}")
+    return v
+
+def timestamp(v): return integer(v, 2**53 - 1)
+
+def text(v, limit):  # Bounded text (encoding.md §6.2): UTF-8 byte limit, no Cc but LF and TAB.
+    if not isinstance(v, str) or len(v.encode("utf-8")) > limit: raise ValueError("text: not a string or too long")
+    if any((ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) and c not in "\n\t" for c in v):
+        raise ValueError("text: control character")
+    return v
+
+def one_of(v, allowed):
+    if v not in allowed: raise ValueError(f"{v!r} is not one of {allowed}")
+    return v
+
+def optional(v, fn): return None if v is None else fn(v)
+
+# --------------------------------------------------------------- field tables
+
+CATEGORIES = ("child_sexual_abuse", "grooming", "sex_trafficking", "drugs", "violence", "harassment",
+              "impersonation", "spam", "other")
+ROLES = {"member": 0, "moderator": 50, "owner": 100}
+
+def p_identity(j, nc):  # identities.md §2
+    f = fields(j, nc, ["account", "handle", "home", "created"])
+    return dict(account=id_text("acct", f["account"], nc), handle=handle(f["handle"]),
+                home=node_id(f["home"], nc), created=timestamp(f["created"]))
+
+def p_attestation(j, nc):  # identities.md §3
+    f = fields(j, nc, ["account", "identity", "node", "registered", "level"])
+    return dict(account=id_text("acct", f["account"], nc), identity=hash_hex(f["identity"], nc),
+                node=node_id(f["node"], nc), registered=timestamp(f["registered"]),
+                level=one_of(f["level"], ("open", "invited", "verified")))
+
+def p_rotation(j, nc):  # identities.md §4.1
+    f = fields(j, nc, ["old", "new", "ts"])
+    return dict(old=id_text("acct", f["old"], nc), new=id_text("acct", f["new"], nc), ts=timestamp(f["ts"]))
+
+def p_auth(j, nc):  # client-api.md §2
+    f = fields(j, nc, ["account", "node", "challenge", "ts"])
+    if not isinstance(f["challenge"], str): raise ValueError("challenge: not a string")
+    return dict(account=id_text("acct", f["account"], nc), node=node_id(f["node"], nc),
+                challenge=f["challenge"], ts=timestamp(f["ts"]))
+
+def r_auth(v):
+    if not 1 <= len(v["challenge"].encode("utf-8")) <= 128: raise Refused("invalid", "challenge must be 1 to 128 bytes")
+
+# events.md §2.2: content type -> (fields after "type" in canonical order, optional ones)
+CONTENT = {"create": (["name", "join_rule"], ()), "join": ([], ()), "leave": ([], ()), "invite": (["target"], ()),
+           "kick": (["target", "reason"], ("reason",)), "message": (["text", "reply_to"], ("reply_to",)),
+           "redact": (["target", "reason"], ("reason",)), "set_role": (["target", "role"], ()),
+           "ban": (["target", "reason"], ("reason",)), "unban": (["target"], ())}
+
+def p_content(j, nc):
+    kind = j.get("type") if isinstance(j, dict) else None
+    if isinstance(j, dict) and kind not in CONTENT: raise ValueError(f"unknown content type {kind!r}")
+    names, opt = CONTENT.get(kind, ([], ()))
+    f, c = fields(j, nc, ["type"] + names, opt), dict(type=kind)
+    if kind == "create": c.update(name=text(f["name"], 128), join_rule=one_of(f["join_rule"], ("public", "invite")))
+    if "target" in names: c["target"] = id_text("ev" if kind == "redact" else "acct", f["target"], nc)
+    if kind == "message":
+        c.update(text=text(f["text"], 16384), reply_to=optional(f["reply_to"], lambda t: id_text("ev", t, nc)))
+    if "reason" in names: c["reason"] = optional(f["reason"], lambda t: text(t, 1024))
+    if kind == "set_role": c["role"] = one_of(f["role"], tuple(ROLES))
+    return c
+
+def p_event_body(j, nc):  # events.md §2.1
+    f = fields(j, nc, ["room", "author", "ts", "content"], optional=("room",))
+    return dict(room=optional(f["room"], lambda t: id_text("room", t, nc)), author=id_text("acct", f["author"], nc),
+                ts=timestamp(f["ts"]), content=p_content(f["content"], nc))
+
+def r_event_body(v):
+    if (v["content"]["type"] == "create") != (v["room"] is None):
+        raise Refused("invalid", "room must be absent exactly for create")
+    if v["content"]["type"] == "message" and v["content"]["text"] == "": raise Refused("invalid", "empty message")
+
+def p_stamp(j, nc):  # events.md §3.1
+    f = fields(j, nc, ["event", "room", "origin", "seq", "depth", "prev", "received"])
+    if not isinstance(f["prev"], list): raise ValueError("prev: not an array")
+    return dict(event=id_text("ev", f["event"], nc), room=id_text("room", f["room"], nc),
+                origin=node_id(f["origin"], nc), seq=integer(f["seq"]), depth=integer(f["depth"]),
+                prev=[id_text("ev", e, nc) for e in f["prev"]], received=timestamp(f["received"]))
+
+def r_stamp(v):
+    if v["seq"] == 0 or len(v["prev"]) > 16 or len(set(v["prev"])) != len(v["prev"]) or v["event"] in v["prev"]:
+        raise Refused("invalid", "stamp rules (seq, prev)")
+
+def p_signed_bytes(j, nc):  # encoding.md §2.1
+    f = fields(j, nc, ["signer", "body", "sig"])
+    signer, body, sig = b64d(f["signer"]), b64d(f["body"]), b64d(f["sig"])
+    decode_key(signer)
+    if len(sig) != 64: raise ValueError("signature: not 64 bytes")
+    return signer, body, sig
+
+def p_wire_event(j, nc):  # events.md §1
+    f = fields(j, nc, ["author", "origin"])
+    return p_signed_bytes(f["author"], nc), p_signed_bytes(f["origin"], nc)
+
+def p_report(j, nc):  # reports.md §2
+    f = fields(j, nc, ["reporter", "category", "subject", "evidence", "context", "comment", "ts"],
+               optional=("subject", "comment"), defaults=("evidence", "context"))
+    if "evidence" not in j: nc.append("evidence is always written")
+    if j.get("context") == []: nc.append("context is omitted when empty")
+    evidence, context = f["evidence"] or [], f["context"] or []
+    if not isinstance(evidence, list) or not isinstance(context, list): raise ValueError("evidence/context: not arrays")
+    return dict(reporter=id_text("acct", f["reporter"], nc), category=one_of(f["category"], CATEGORIES),
+                subject=optional(f["subject"], lambda t: id_text("acct", t, nc)),
+                evidence=[p_wire_event(e, nc) for e in evidence], context=[p_wire_event(e, nc) for e in context],
+                comment=optional(f["comment"], lambda t: text(t, 4096)), ts=timestamp(f["ts"]))
+
+def r_report(v):
+    if not v["evidence"] and v["subject"] is None: raise Refused("invalid", "a report needs evidence or a subject")
+    if len(v["evidence"]) > 32 or len(v["context"]) > 16: raise Refused("invalid", "too many events")
+
+# kind -> (domain tag, body limit, parser, who must sign, cross-field rules); encoding.md §2.3
+KINDS = {
+    "identity": ("accord/v1/identity", 2048, p_identity, lambda v: v["account"], None),
+    "attestation": ("accord/v1/attestation", 2048, p_attestation, lambda v: v["node"], None),
+    "event": ("accord/v1/event", 24576, p_event_body, lambda v: v["author"], r_event_body),
+    "origin": ("accord/v1/event-origin", 4096, p_stamp, lambda v: v["origin"], r_stamp),
+    "report": ("accord/v1/report", 1048576, p_report, lambda v: v["reporter"], r_report),
+    "auth": ("accord/v1/auth", 1024, p_auth, lambda v: v["account"], r_auth),
+}
+ROTATION_TAG = "accord/v1/rotation"
+
+# --------------------------------------------------------- envelopes, events
+
+def parse_canonical(body, parser, code="malformed"):
+    """Parses (failure: `code`), then requires the canonical encoding (non_canonical)."""
+    nc = []
+    try:
+        raw = parse_json(body)
+        value = parser(raw, nc)
+    except (ValueError, TypeError, AttributeError) as e:
+        raise Refused(code, str(e))
+    if reserialise(raw) != body: nc.append("not compact, or escapes not minimal")
+    if nc: raise Refused("non_canonical", "; ".join(nc))
+    return value
+
+def verify_signed(signer, body, sig, kind):  # encoding.md §2.6 steps 1-6.
+    tag, limit, parser, signer_of, rules = KINDS[kind]
+    if len(body) > limit: raise Refused("too_large")
+    if not verify(signer, tag.encode() + b"\0" + body, sig): raise Refused("bad_signature")
+    value = parse_canonical(body, parser)
+    if signer_of(value) != signer: raise Refused("signer_mismatch")
+    if rules: rules(value)
+    return value
+
+def verify_envelope(j, kind):
+    signer, body, sig = p_signed_bytes(j, [])  # a carrier: its own field order is free
+    return verify_signed(signer, body, sig, kind), body
+
+def verify_rotation(j):  # identities.md §4.3.
+    f = fields(j, [], ["old", "new", "body", "old_sig", "new_sig"])
+    old, new, body = b64d(f["old"]), b64d(f["new"]), b64d(f["body"])
+    if len(body) > 2048: raise Refused("too_large")
+    signing_input = ROTATION_TAG.encode() + b"\0" + body
+    if not (verify(old, signing_input, b64d(f["old_sig"])) and verify(new, signing_input, b64d(f["new_sig"]))):
+        raise Refused("bad_signature")
+    v = parse_canonical(body, p_rotation)
+    if v["old"] != old or v["new"] != new: raise Refused("signer_mismatch")
+    if old == new: raise Refused("invalid")
+    return v
+
+def verify_event_parts(author, origin):  # events.md §3.2: both envelopes, then assemble (inconsistent_event).
+    body, stamp = verify_signed(*author, "event"), verify_signed(*origin, "origin")
+    eid = sha256(author[1])
+    bad = stamp["event"] != eid
+    if body["content"]["type"] == "create":
+        bad = bad or stamp["room"] != eid or stamp["depth"] != 0 or stamp["prev"] or stamp["seq"] != 1
+    else:
+        bad = bad or body["room"] != stamp["room"] or stamp["depth"] == 0 or not stamp["prev"]
+    if bad: raise Refused("inconsistent_event")
+    return dict(id=eid, body=body, stamp=stamp)
+
+def verify_event(j): return verify_event_parts(*p_wire_event(j, []))
+
+# ------------------------------------------------------ room rules (events §4-§6)
+
+class RoomState:
+    def __init__(self, create):  # events.md §6.1
+        author = create["body"]["author"]
+        self.room, self.join_rule = create["id"], create["body"]["content"]["join_rule"]
+        self.members, self.roles = {author}, {author: "owner"}
+        self.bans, self.invites, self.redacted, self.message_authors = set(), set(), set(), {}
+        self.history, self.accepted = sha256(b"accord/v1/history\0" + self.room), 0
+        self.extend(create["id"])
+
+    def extend(self, eid):  # events.md §6.3
+        self.history, self.accepted = sha256(self.history + eid), self.accepted + 1
+
+    def power(self, account):
+        return ROLES[self.roles.get(account, "member")]
+
+    def authorize(self, e):  # events.md §5: None if allowed, else the code of the first failing check.
+        a, c = e["body"]["author"], e["body"]["content"]
+        kind, me, t = c["type"], self.power(a), c.get("target")
+        if e["stamp"]["room"] != self.room: return "wrong_room"
+        if a in self.bans: return "banned"
+        if kind == "create": return "extra_create"
+        if kind == "join":
+            if a in self.members: return "already_member"
+            return "not_invited" if self.join_rule == "invite" and a not in self.invites else None
+        if a not in self.members: return "not_member"
+        if kind == "invite": return "bad_target" if t in self.bans or t in self.members else None
+        if kind == "kick" and t not in self.members: return "bad_target"
+        if kind in ("kick", "ban") and (me < 50 or me <= self.power(t)): return "forbidden"
+        if kind == "ban": return "bad_target" if t in self.bans else None
+        if kind == "unban": return "forbidden" if me < 50 else "bad_target" if t not in self.bans else None
+        if kind == "redact": return None if self.message_authors.get(t) == a or me >= 50 else "forbidden"
+        if kind == "set_role":
+            if t not in self.members: return "bad_target"
+            new = ROLES[c["role"]]
+            self_demotion = t == a and new <= me
+            allowed = me >= 50 and me > self.power(t) and (new < me or me == 100)
+            return None if self_demotion or allowed else "forbidden"
+        return None  # leave, message, an allowed kick
+
+    def apply(self, e):  # events.md §6.2; returns the verdict.
+        verdict = self.authorize(e)
+        if verdict: return verdict
+        a, c = e["body"]["author"], e["body"]["content"]
+        kind, t = c["type"], c.get("target")
+        if kind == "join":
+            self.invites.discard(a)
+            self.members.add(a)
+        elif kind == "leave": self.members.discard(a)
+        elif kind == "invite": self.invites.add(t)
+        elif kind in ("kick", "ban"):  # both also clear the target's role
+            self.members.discard(t)
+            self.invites.discard(t)
+            self.roles.pop(t, None)
+            if kind == "ban": self.bans.add(t)
+        elif kind == "message": self.message_authors[e["id"]] = a
+        elif kind == "redact": self.redacted.add(t)
+        elif kind == "set_role" and c["role"] == "member": self.roles.pop(t, None)
+        elif kind == "set_role": self.roles[t] = c["role"]
+        elif kind == "unban": self.bans.discard(t)
+        self.extend(e["id"])
+        return None
+
+def resolve(room, events):  # events.md §4: sort by (depth, id bytes); each id counts once, at its first place.
+    ordered = sorted((e for e in events if e["stamp"]["room"] == room), key=lambda e: (e["stamp"]["depth"], e["id"]))
+    seen, kept = set(), []
+    for e in ordered:
+        if e["id"] not in seen:
+            seen.add(e["id"])
+            kept.append(e)
+    create = next((e for e in kept if e["id"] == room), None)
+    if create is None: raise Refused("missing_create")
+    state = RoomState(create)
+    return [(e["id"], None if e is create else state.apply(e)) for e in kept], state
+
+# ------------------------------------------------- Merkle log (blocklists §3, §5)
+
+def leaf_hash(data): return sha256(b"\0" + data)
+def node_hash(left, right): return sha256(b"\1" + left + right)
+
+def split(n):
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k  # the largest power of two strictly less than n
+
+def mth(leaves):
+    if len(leaves) <= 1: return leaf_hash(leaves[0]) if leaves else sha256(b"")
+    k = split(len(leaves))
+    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+
+def inclusion_path(m, leaves):  # RFC 9162 §2.1.3.1 PATH(m, D[n]).
+    if len(leaves) <= 1: return []
+    k = split(len(leaves))
+    if m < k: return inclusion_path(m, leaves[:k]) + [mth(leaves[k:])]
+    return inclusion_path(m - k, leaves[k:]) + [mth(leaves[:k])]
+
+def consistency_proof(m, leaves, complete=True):  # RFC 9162 §2.1.4.1 PROOF(m, D[n]) = SUBPROOF(m, D[n], true).
+    if m == len(leaves): return [] if complete else [mth(leaves)]
+    k = split(len(leaves))
+    if m <= k: return consistency_proof(m, leaves[:k], complete) + [mth(leaves[k:])]
+    return consistency_proof(m - k, leaves[k:], False) + [mth(leaves[:k])]
+
+def verify_inclusion(leaf, index, size, proof, root):  # blocklists.md §5.1.
+    if index >= size: raise Refused("proof_range")
+    if len(proof) > 64: raise Refused("proof_too_long")
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0: raise Refused("proof_mismatch")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0 or r != root: raise Refused("proof_mismatch")
+
+def consistency_roots(m, n, path):  # blocklists.md §5.3: the roots (fr, sr) that a full consistency path implies.
+    if m == 0 or m >= n: raise Refused("proof_range")
+    if len(path) > 65: raise Refused("proof_too_long")
+    if not path: raise Refused("proof_mismatch")
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0: raise Refused("proof_mismatch")
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0: raise Refused("proof_mismatch")
+    return fr, sr
+
+def verify_consistency(m, n, old_root, new_root, proof):  # blocklists.md §5.2.
+    if m > n: raise Refused("proof_range")
+    if m == n or m == 0:
+        if proof or old_root != (new_root if m == n else sha256(b"")): raise Refused("proof_mismatch")
+        return
+    if not proof: raise Refused("proof_mismatch")
+    fr, sr = consistency_roots(m, n, ([old_root] if m & (m - 1) == 0 else []) + proof)
+    if fr != old_root or sr != new_root: raise Refused("proof_mismatch")
+
+# ---------------------------------------- list entries and targets (blocklists §1-§2)
+
+def target_hash(kind, txt): return sha256(kind.encode() + b":" + txt.encode())
+
+def p_target(j, nc):
+    kind = j.get("type") if isinstance(j, dict) else None
+    if kind == "hashed":
+        f = fields(j, nc, ["type", "kind", "hash"])
+        return one_of(f["kind"], ("account", "node", "room", "content")), hash_hex(f["hash"], nc)
+    f = fields(j, nc, ["type", "id"])
+    canonical_text = dict(account=lambda t: acct(id_text("acct", t, nc)), node=lambda t: node_text(node_id(t, nc)),
+                          room=lambda t: bech32m_encode("room", id_text("room", t, nc)),
+                          content=lambda t: content_hash(t).hex())
+    if kind not in canonical_text: raise ValueError(f"unknown target type {kind!r}")
+    return kind, target_hash(kind, canonical_text[kind](f["id"]))  # the index key
+
+def p_entry(j, nc):
+    op = j.get("op") if isinstance(j, dict) else None
+    if op == "add":
+        f = fields(j, nc, ["op", "created", "target", "category", "action", "reason", "evidence", "expires"],
+                   optional=("reason", "evidence", "expires"))
+        return dict(op=op, created=timestamp(f["created"]), target=p_target(f["target"], nc),
+                    category=one_of(f["category"], CATEGORIES), action=one_of(f["action"], ("reject", "quarantine")),
+                    reason=optional(f["reason"], lambda t: text(t, 1024)),
+                    evidence=optional(f["evidence"], lambda t: hash_hex(t, nc)),
+                    expires=optional(f["expires"], timestamp))
+    if op == "remove":
+        f = fields(j, nc, ["op", "created", "entry", "reason"], optional=("reason",))
+        return dict(op=op, created=timestamp(f["created"]), entry=integer(f["entry"]),
+                    reason=optional(f["reason"], lambda t: text(t, 1024)))
+    fields(j, nc, ["op"])  # positional arrays (non_canonical), non-objects
+    raise ValueError(f"unknown op {op!r}")
+
+def parse_entry(leaf):  # blocklists.md §1.4: every refusal but the size is invalid_entry.
+    if len(leaf) > 4096: raise Refused("too_large")
+    try:
+        entry = parse_canonical(leaf, p_entry, "invalid_entry")
+    except Refused as e:
+        raise Refused("invalid_entry", str(e))
+    if entry["op"] == "add" and entry["expires"] is not None and entry["expires"] <= entry["created"]:
+        raise Refused("invalid_entry", "expires <= created")
+    return entry
+
+# -------------------------------------------- checkpoints (blocklists §4, §6)
+
+def note_key_id(name, key): return sha256(name.encode() + b"\n\x01" + key)[:4]
+
+def checkpoint_text(lid, size, root, time):
+    return f"accord/v1/list/{list_text(lid)}\n{size}\n{b64e(root)}\ntime {time}\n"
+
+def sign_note(txt, issuer_name, seed):
+    blob = note_key_id(issuer_name, public_key(seed)) + sign(seed, txt.encode())
+    return f"{txt}\n\u2014 {issuer_name} {b64e(blob)}\n"
+
+def decimal(s, limit):
+    if not (s.isascii() and s.isdigit()) or (len(s) > 1 and s[0] == "0") or int(s) > limit:
+        raise Refused("malformed_checkpoint", f"bad number {s!r}")
+    return int(s)
+
+def verify_checkpoint(note, lid):  # blocklists.md §4.3 steps 1-7.
+    issuer_key, issuer_name = lid[0], bech32m_encode("iss", lid[0])
+    if len(note.encode("utf-8")) > 8192: raise Refused("too_large")
+    at = note.rfind("\n\n")
+    if at < 0: raise Refused("malformed_note", "no blank line")
+    txt, sigs = note[: at + 1], note[at + 2 :]
+    if not sigs or not sigs.endswith("\n") or "\r" in sigs: raise Refused("malformed_note", "signature lines")
+    want, found = note_key_id(issuer_name, issuer_key), None
+    for i, line in enumerate(sigs[:-1].split("\n")):
+        name, _, blob = line[2:].partition(" ")
+        if i >= 32 or not line.startswith("\u2014 ") or not name or not blob or " " in blob:
+            raise Refused("malformed_note", "bad signature line")
+        try:
+            blob = b64d(blob)
+        except ValueError:
+            raise Refused("malformed_note", "signature not base64")
+        if len(blob) < 5: raise Refused("malformed_note", "signature too short")
+        if name == issuer_name and blob[:4] == want:
+            if found is not None: raise Refused("malformed_note", "two signatures by the issuer's key")
+            found = blob
+    if found is None: raise Refused("missing_signature")
+    if len(found) != 68 or not verify(issuer_key, txt.encode("utf-8"), found[4:]): raise Refused("bad_signature")
+    lines = txt[:-1].split("\n")
+    if len(lines) < 3 or not lines[0] or not all(lines[3:]): raise Refused("malformed_checkpoint", "lines")
+    size = decimal(lines[1], 2**64 - 1)
+    try:
+        root = b64d(lines[2])
+    except ValueError:
+        root = b""
+    if len(root) != 32: raise Refused("malformed_checkpoint", "root")
+    if lines[0] != "accord/v1/list/" + list_text(lid): raise Refused("wrong_list")
+    if len(lines) != 4 or not lines[3].startswith("time "):
+        raise Refused("malformed_checkpoint", "expected one extension line `time MILLIS`")
+    time = decimal(lines[3][5:], 2**53 - 1)
+    if size == 0 and root != sha256(b""): raise Refused("malformed_checkpoint", "size 0 needs the empty root")
+    return dict(size=size, root=root, time=time, text=txt)
+
+def verify_equivocation(j):  # blocklists.md §6.3.
+    f = fields(j, [], ["list", "a", "b", "path"], defaults=("path",))
+    lid = list_id(f["list"])
+    a, b = verify_checkpoint(f["a"], lid), verify_checkpoint(f["b"], lid)
+    path = [hash_hex(h, []) for h in f["path"] or []]  # either case: not a body
+    if a["size"] == b["size"]:
+        if path: raise Refused("proof_range", "same-size proofs carry no path")
+        if a["root"] == b["root"]: raise Refused("not_equivocation")
+        return
+    small, large = (a, b) if a["size"] < b["size"] else (b, a)
+    if small["size"] == 0: raise Refused("not_equivocation")
+    fr, sr = consistency_roots(small["size"], large["size"], path)
+    if sr != large["root"]: raise Refused("proof_mismatch")
+    if fr == small["root"]: raise Refused("not_equivocation")
+
+def verify_report(j):  # reports.md §3-§4; returns the report, its id and the accused accounts.
+    report, body = verify_envelope(j, "report")
+    events = []
+    for index, (author, origin) in enumerate(report["evidence"] + report["context"]):
+        try:  # one by one, never as a batch (reports.md §3 step 2)
+            events.append(verify_event_parts(author, origin))
+        except Refused as e:
+            raise Refused("forged_evidence", f"event {index}: {e}")
+    evidence, subject = events[: len(report["evidence"])], report["subject"]
+    if subject is not None and evidence and all(e["body"]["author"] != subject for e in evidence):
+        raise Refused("subject_mismatch")
+    accused = [subject] if subject is not None else sorted({e["body"]["author"] for e in evidence})
+    return report, sha256(body), accused
+
+# ------------------------------------------------------------ per-file checks
+
+def check_keys(f, g="keys.json"):
+    for k in f["keys"]:
+        seed = bytes.fromhex(k["seed"])
+        pub = public_key(seed)
+        check(g, "seed is 32 equal bytes", len(seed) == 32 and len(set(seed)) == 1)
+        check_eq(g, "public key hex", pub.hex(), k["public_key_hex"])
+        check_eq(g, "public key base64", b64e(pub), k["public_key_base64"])
+        check_eq(g, "account id", acct(pub), k["account_id"])
+        check_eq(g, "issuer id", bech32m_encode("iss", pub), k["issuer_id"])
+        check_eq(g, "node id", node_text(pub), k["node_id"])
+        check_eq(g, "PeerId bytes", (PEER_PREFIX + pub).hex(), k["peer_id_bytes_hex"])
+        check_eq(g, "account id decodes", run(g, "decode", id_text, "acct", k["account_id"], []), pub)
+        check_eq(g, "node id decodes", run(g, "decode", node_id, k["node_id"]), pub)
+    h = f["hash_ids"]
+    digest = sha256(h["sha256_of"].encode())
+    check_eq(g, "sha256", digest.hex(), h["sha256_hex"])
+    check_eq(g, "event id", bech32m_encode("ev", digest), h["event_id"])
+    check_eq(g, "room id", bech32m_encode("room", digest), h["room_id"])
+    check_eq(g, "room id decodes", run(g, "decode", id_text, "room", h["room_id"], []), digest)
+    canonical = {"account": lambda s: acct(id_text("acct", s, [])), "node": lambda s: node_text(node_id(s)),
+                 "content": lambda s: content_hash(s).hex()}
+    for t in f["target_hashes"]:  # blocklists.md §2: hash of the canonical text form
+        check_eq(g, f"target hash {t['kind']}", target_hash(t["kind"], t["text"]).hex(), t["target_hash"])
+        check_eq(g, f"target text {t['kind']} is canonical", canonical[t["kind"]](t["text"]), t["text"])
+    check_eq(g, "content = SHA-256('spam spam spam')", f["target_hashes"][2]["text"], sha256(b"spam spam spam").hex())
+
+def check_envelopes(f, g="envelopes.json"):
+    kind_of = {spec[0]: kind for kind, spec in KINDS.items()}
+    for c in f["cases"]:
+        seed, body, name = bytes.fromhex(c["seed"]), bytes.fromhex(c["body_hex"]), c["name"]
+        check_eq(g, f"{name}: body utf8", body.decode("utf-8"), c["body_utf8"])
+        check(g, f"{name}: known domain {c['domain']}", c["domain"] in kind_of)
+        signing_input = c["domain"].encode() + b"\0" + body
+        check_eq(g, f"{name}: signing input", signing_input.hex(), c["signing_input_hex"])
+        sig = sign(seed, signing_input)
+        check_eq(g, f"{name}: signature", sig.hex(), c["signature_hex"])
+        check_eq(g, f"{name}: body sha256", sha256(body).hex(), c["body_sha256"])
+        env = c["envelope"]
+        check_eq(g, f"{name}: envelope", (env["signer"], env["body"], env["sig"]),
+                 (b64e(public_key(seed)), b64e(body), b64e(sig)))
+        run(g, f"{name}: verifies as {c['domain']}", verify_envelope, env, kind_of.get(c["domain"]))
+    r, s = f["rotation"], f["rotation"]["signed"]
+    old, new = bytes.fromhex(r["old_seed"]), bytes.fromhex(r["new_seed"])
+    signing_input = ROTATION_TAG.encode() + b"\0" + b64d(s["body"])
+    check_eq(g, "rotation domain", r["domain"], ROTATION_TAG)
+    check_eq(g, "rotation keys", (s["old"], s["new"]), (b64e(public_key(old)), b64e(public_key(new))))
+    check_eq(g, "rotation old_sig", s["old_sig"], b64e(sign(old, signing_input)))
+    check_eq(g, "rotation new_sig", s["new_sig"], b64e(sign(new, signing_input)))
+    v = run(g, "rotation verifies", verify_rotation, s)
+    check_eq(g, "rotation statement", v and (v["old"], v["new"]), (public_key(old), public_key(new)))
+
+def check_room(f, g="room.json"):
+    node, events = public_key(bytes.fromhex(f["node_seed"])), []
+    for e in f["events"]:
+        ev = run(g, f"event {e['id'][:12]} verifies", verify_event, e["event"])
+        if ev:
+            check_eq(g, "event id", bech32m_encode("ev", ev["id"]), e["id"])
+            check_eq(g, "stamped by the node", ev["stamp"]["origin"], node)
+            events.append(ev)
+    room = id_text("room", f["room_id"], [])
+    order, state = resolve(room, events)
+    check_eq(g, "order length", len(order), len(f["order"]))
+    for (eid, verdict), want in zip(order, f["order"]):
+        check_eq(g, "order id", bech32m_encode("ev", eid), want["id"])
+        check_eq(g, f"verdict {want['id'][:12]}", (verdict is None, verdict), (want["accepted"], want["reason"]))
+    st = f["state"]  # accounts sorted by key bytes
+    check_eq(g, "members", [acct(a) for a in sorted(state.members)], st["members"])
+    check_eq(g, "bans", [acct(a) for a in sorted(state.bans)], st["bans"])
+    check_eq(g, "roles", [[acct(a), state.roles[a]] for a in sorted(state.roles)], st["roles"])
+    check_eq(g, "history hash", state.history.hex(), st["history_hash"])
+    check_eq(g, "accepted count", state.accepted, st["accepted"])
+    return events, room
+
+def check_merkle(f, g="merkle.json"):
+    leaves = [bytes.fromhex(x) for x in f["leaves_hex"]]
+    check_eq(g, "empty root", mth([]).hex(), f["empty_root"])
+    check_eq(g, "roots of 1..8 leaves", [r["size"] for r in f["roots"]], list(range(1, len(leaves) + 1)))
+    for r in f["roots"]:
+        check_eq(g, f"root of {r['size']}", mth(leaves[: r["size"]]).hex(), r["root"])
+    for c in f["inclusion"]:
+        i, n, proof = c["index"], c["size"], [bytes.fromhex(x) for x in c["proof"]]
+        check_eq(g, "leaf hash", leaf_hash(leaves[i]).hex(), c["leaf_hash"])
+        check_eq(g, "inclusion root", mth(leaves[:n]).hex(), c["root"])
+        check_eq(g, f"inclusion proof {i} of {n}", proof, inclusion_path(i, leaves[:n]))
+        run(g, f"inclusion {i} of {n} verifies", verify_inclusion, leaf_hash(leaves[i]), i, n, proof,
+            bytes.fromhex(c["root"]))
+    for c in f["consistency"]:
+        m, n, proof = c["old"], c["new"], [bytes.fromhex(x) for x in c["proof"]]
+        check_eq(g, "old root", mth(leaves[:m]).hex(), c["old_root"])
+        check_eq(g, "new root", mth(leaves[:n]).hex(), c["new_root"])
+        check_eq(g, f"consistency proof {m}->{n}", proof, consistency_proof(m, leaves[:n]))
+        run(g, f"consistency {m}->{n} verifies", verify_consistency, m, n, bytes.fromhex(c["old_root"]),
+            bytes.fromhex(c["new_root"]), proof)
+
+def check_blocklist(f, g="blocklist.json"):
+    seed, lid = bytes.fromhex(f["issuer_seed"]), list_id(f["list_id"])
+    name = bech32m_encode("iss", lid[0])
+    check_eq(g, "issuer key", lid[0], public_key(seed))
+    check_eq(g, "list id is canonical", list_text(lid), f["list_id"])
+    check_eq(g, "origin", "accord/v1/list/" + list_text(lid), f["origin"])
+    check_eq(g, "key id", note_key_id(name, lid[0]).hex(), f["key_id_hex"])
+    leaves = [e["json"].encode("utf-8") for e in f["entries"]]
+    for e, raw in zip(f["entries"], leaves):
+        run(g, "entry parses and is canonical", parse_entry, raw)
+        check_eq(g, "leaf hash", leaf_hash(raw).hex(), e["leaf_hash"])
+    # what blocklists.md §1.4 says the entries hold
+    check_eq(g, "leaf 0 evidence = SHA-256('report')", json.loads(leaves[0])["evidence"], sha256(b"report").hex())
+    check_eq(g, "leaf 1 hashes bob's account", json.loads(leaves[1])["target"]["hash"],
+             target_hash("account", acct(public_key(b"\2" * 32))).hex())
+    check_eq(g, "leaf 2 content = SHA-256('buy pills here')", json.loads(leaves[2])["target"]["id"],
+             sha256(b"buy pills here").hex())
+    check_eq(g, "leaf 3 retracts leaf 1", json.loads(leaves[3])["entry"], 1)
+    roots = []
+    for cp in f["checkpoints"]:
+        v = run(g, f"checkpoint {cp['size']} verifies", verify_checkpoint, cp["note"], lid)
+        if v:
+            check_eq(g, "checkpoint size", v["size"], cp["size"])
+            check_eq(g, "checkpoint root", v["root"], mth(leaves[: v["size"]]))
+            check_eq(g, "checkpoint text", checkpoint_text(lid, v["size"], v["root"], v["time"]), cp["text"])
+            check_eq(g, "signed note", sign_note(cp["text"], name, seed), cp["note"])
+            roots.append(v["root"])
+    proof = [bytes.fromhex(x) for x in f["consistency_3_4"]]
+    check_eq(g, "consistency 3->4 proof", proof, consistency_proof(3, leaves[:4]))
+    run(g, "consistency 3->4 verifies", verify_consistency, 3, 4, roots[0], roots[1], proof)
+    inclusion = [bytes.fromhex(x) for x in f["inclusion_0_of_4"]]
+    check_eq(g, "inclusion 0 of 4 proof", inclusion, inclusion_path(0, leaves[:4]))
+    run(g, "inclusion 0 of 4 verifies", verify_inclusion, leaf_hash(leaves[0]), 0, 4, inclusion, roots[1])
+    return lid, leaves, seed
+
+def check_equivocation(f, blocklist, g="equivocation.json"):
+    lid, leaves, seed = blocklist
+    name = bech32m_encode("iss", lid[0])
+    cps = {}
+    for key in ("same_size", "fork"):
+        run(g, f"{key} proves equivocation", verify_equivocation, f[key])
+        check_eq(g, f"{key}: list", f[key]["list"], list_text(lid))
+        for side in ("a", "b"):  # every note re-signs identically
+            cps[key, side] = cp = verify_checkpoint(f[key][side], lid)
+            check_eq(g, f"{key}.{side}: note", sign_note(cp["text"], name, seed), f[key][side])
+    # same_size: the real size-4 log against one whose 4th leaf is another `remove`
+    other = b'{"op":"remove","created":1764000013000,"entry":0}'
+    run(g, "same_size: the other 4th leaf is a valid entry", parse_entry, other)
+    a, b = cps["same_size", "a"], cps["same_size", "b"]
+    check_eq(g, "same_size: sizes and roots", (a["size"], b["size"], a["root"], b["root"]),
+             (4, 4, mth(leaves), mth(leaves[:3] + [other])))
+    check_eq(g, "same_size: empty path", f["same_size"]["path"], [])
+    # fork: the real size-3 checkpoint against a log of the entries 0, 1, 3, 2, 3
+    fork, path = [leaves[i] for i in (0, 1, 3, 2, 3)], [bytes.fromhex(h) for h in f["fork"]["path"]]
+    a, b = cps["fork", "a"], cps["fork", "b"]
+    check_eq(g, "fork: sizes and roots", (a["size"], b["size"], a["root"], b["root"]),
+             (3, 5, mth(leaves[:3]), mth(fork)))
+    check_eq(g, "fork: path = consistency proof 3->5 of the fork", path, consistency_proof(3, fork))
+    check_eq(g, "fork: implied roots", consistency_roots(3, 5, path), (mth(fork[:3]), mth(fork)))
+    check_eq(g, "fork: implied old root", b64e(mth(fork[:3])), "O0DQDE4wVpfmXEKs2W0QHLx2WtpJ++1jOiamfadbLW4=")
+
+def check_report(f, room_wire, g="report.json"):
+    seed, signed = bytes.fromhex(f["reporter_seed"]), f["signed"]
+    body = b64d(signed["body"])
+    check_eq(g, "reporter key", signed["signer"], b64e(public_key(seed)))
+    check_eq(g, "report signature", signed["sig"], b64e(sign(seed, b"accord/v1/report\0" + body)))
+    result = run(g, "report verifies", verify_report, signed)
+    if result:
+        report, rid, accused = result
+        check_eq(g, "report id", rid.hex(), f["report_id"])
+        check_eq(g, "accused", [acct(a) for a in accused], f["accused"])
+        check_eq(g, "reporter", report["reporter"], public_key(seed))
+    # reports.md §6: carol's message as evidence, alice's "hello, room" as context, verbatim
+    wire = json.loads(body)
+    by_id = {e["id"]: e["event"] for e in room_wire}
+    check_eq(g, "evidence copied from room.json", wire["evidence"],
+             [by_id["ev100q02yunten7hv9kfredq6d20y5fcdmhhtgp7yxdk327h43lh8ts3x02p5"]])
+    check_eq(g, "context copied from room.json", wire["context"],
+             [by_id["ev1dcsqqvq2j2d6kfsng6efpkc9nyaercgugajxvys2w7n2kg5l878qwtecya"]])
+
+# ------------------------------------------- strictness: what must be refused
+
+def signed_env(seed, kind, body):
+    sig = sign(seed, KINDS[kind][0].encode() + b"\0" + body)
+    return dict(signer=b64e(public_key(seed)), body=b64e(body), sig=b64e(sig))
+
+def refused_key(y):
+    if point_decompress(y.to_bytes(32, "little")) is None or small_order(point_decompress(y.to_bytes(32, "little"))):
+        raise Refused("refused")
+
+def check_strictness(vectors, room_events, room, blocklist, g="strictness"):
+    alice, node = b"\1" * 32, b"\x09" * 32
+    cases, wire = vectors["envelopes.json"]["cases"], {w["id"]: w["event"] for w in vectors["room.json"]["events"]}
+
+    def refuse(what, code, body, seed=alice, kind="identity"):  # signed correctly, then encoding.md §2.6
+        if not isinstance(body, str):
+            body = reserialise(body).decode()
+        check_refused(g, what, code, verify_envelope, signed_env(seed, kind, body.encode()), kind)
+
+    doc, j = cases[0]["body_utf8"], json.loads(cases[0]["body_utf8"])  # the identity document
+    refuse("the identity document", "accepted", doc)
+    refuse("final newline", "non_canonical", doc + "\n")
+    refuse("whitespace", "non_canonical", doc.replace(",", ", ", 1))
+    refuse("field order", "non_canonical", dict(reversed(list(j.items()))))
+    refuse("needless escape", "non_canonical", doc.replace("alice@", "\\u0061lice@"))
+    refuse("positional array", "non_canonical", list(j.values()))
+    refuse("float for an integer", "malformed", doc.replace("}", ".0}"))
+    padded = "acct132yw8ht5p8cetl2jmvknewjawt9xwzdlrk2pyxlnwjyqrdq0dawpff90ad"  # identities.md §1.1
+    check_eq(g, "non-zero padding decodes to the same key", bech32m_decode("acct", padded), public_key(alice))
+    refuse("id with non-zero padding bits", "non_canonical", doc.replace(j["account"], padded))
+    att, digest = cases[1]["body_utf8"], json.loads(cases[1]["body_utf8"])["identity"]
+    refuse("uppercase hex digest", "non_canonical", att.replace(digest, digest.upper()), node, "attestation")
+    hello = "ev1dcsqqvq2j2d6kfsng6efpkc9nyaercgugajxvys2w7n2kg5l878qwtecya"  # alice: "hello, room"
+    ev = json.loads(b64d(wire[hello]["author"]["body"]))
+    for what, content in (("optional field as null", {**ev["content"], "reply_to": None}),
+                          ("type after the fields", {"text": "hi", "type": "message"})):
+        refuse(what, "non_canonical", {**ev, "content": content}, alice, "event")
+    rep = dict(reporter=acct(public_key(alice)), category="spam", subject=acct(public_key(b"\3" * 32)))
+    refuse("report without evidence", "non_canonical", {**rep, "ts": 1}, alice, "report")
+    refuse("report with empty context", "non_canonical", {**rep, "evidence": [], "context": [], "ts": 1}, alice,
+           "report")
+    entry = blocklist[1][1].decode()
+    check_refused(g, "entry with uppercase hash", "invalid_entry", parse_entry, entry.replace("a9b7", "A9B7").encode())
+    check_refused(g, "entry as positional array", "invalid_entry", parse_entry, b'["remove",1764000013000,1]')
+    # keys (encoding.md §2.4, §8.2): y = p+3 is not canonical; y = 3 is of mixed order
+    check_refused(g, "non-canonical key y = p+3", "refused", refused_key, P + 3)
+    check_refused(g, "mixed-order key y = 3 is accepted", "accepted", refused_key, 3)
+    # checkpoints (blocklists.md §4.3) and equivocation proofs (§6.3)
+    lid, leaves, seed = blocklist
+    name = bech32m_encode("iss", lid[0])
+    note = sign_note(checkpoint_text(lid, 3, mth(leaves[:3]), 5), name, seed)
+    check_refused(g, "CR in the signature lines", "malformed_note", verify_checkpoint, note[:-1] + "\r\n", lid)
+    check_refused(g, "two issuer lines", "malformed_note", verify_checkpoint, note + note.split("\n\n")[1], lid)
+    check_refused(g, "size 0 with another root", "malformed_checkpoint", verify_checkpoint,
+                  sign_note(checkpoint_text(lid, 0, sha256(b"x"), 5), name, seed), lid)
+    eq = vectors["equivocation.json"]
+    check_refused(g, "same-size proof with a path", "proof_range", verify_equivocation,
+                  dict(eq["same_size"], path=eq["fork"]["path"]))
+    # room (events.md §4 step 3): carol's message stamped again after the last event counts once
+    carol = "ev100q02yunten7hv9kfredq6d20y5fcdmhhtgp7yxdk327h43lh8ts3x02p5"
+    last = max(room_events, key=lambda e: e["stamp"]["depth"])
+    stamp = dict(event=carol, room=bech32m_encode("room", room), origin=node_text(public_key(node)), seq=99,
+                 depth=last["stamp"]["depth"] + 1, prev=[bech32m_encode("ev", last["id"])], received=1)
+    again = verify_event(dict(author=wire[carol]["author"], origin=signed_env(node, "origin", reserialise(stamp))))
+    order, state = resolve(room, room_events + [again])
+    check_eq(g, "an event stamped twice counts once", (len(order), state.history.hex()),
+             (len(room_events), vectors["room.json"]["state"]["history_hash"]))
+    check_refused(g, "a room without its create", "missing_create", resolve, room,
+                  [e for e in room_events if e["id"] != room])
+
+# ----------------------------------------------------------------------- main
+
+FILES = ["blocklist.json", "envelopes.json", "equivocation.json", "keys.json", "merkle.json", "report.json",
+         "room.json"]
+
+def main():
+    vector_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "vectors"
+    found = sorted(p.name for p in vector_dir.glob("*.json"))
+    check_eq("files", "the set of vector files", found, FILES)
+    v = {name: json.loads((vector_dir / name).read_text(encoding="utf-8")) for name in found}
+    out = {}
+
+    def group(name, fn, *args):  # a crash fails its group, not the whole run
+        try:
+            out[name] = fn(v[name] if name in v else v, *args)
+        except Exception as e:
+            check(name, f"crashed: {type(e).__name__}: {e}", False)
+
+    for name, fn in [("keys.json", check_keys), ("envelopes.json", check_envelopes), ("room.json", check_room),
+                     ("merkle.json", check_merkle), ("blocklist.json", check_blocklist)]:
+        group(name, fn)
+    group("equivocation.json", check_equivocation, out.get("blocklist.json"))
+    group("report.json", check_report, v["room.json"]["events"])
+    group("strictness", check_strictness, *out.get("room.json", (None, None)), out.get("blocklist.json"))
+    passed = sum(ok for ok, _ in RESULTS.values())
+    failed = sum(len(failures) for _, failures in RESULTS.values())
+    for name, (ok, failures) in RESULTS.items():
+        print(f"{name}: {ok} passed" + "".join(f"\n  FAILED {msg}" for msg in failures))
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+if __name__ == "__main__":
+    sys.exit(main())
