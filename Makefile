@@ -6,9 +6,11 @@
 deps:
 	@./scripts/install-deps.sh
 
-## Runs the whole test suite.
+## Runs the whole test suite: the Rust tests, then the independent Python
+## check of the spec's test vectors (skipped where python3 is missing).
 test: deps
 	cargo test --workspace
+	@if command -v python3 >/dev/null; then python3 spec/tools/verify_vectors.py; else echo "python3 not found: vector cross-check skipped"; fi
 
 ## Runs a node with the default configuration in ./accord-data.
 run: deps

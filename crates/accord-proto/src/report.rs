@@ -108,7 +108,7 @@ impl Report {
         let mut verified = Vec::with_capacity(all.len());
         // One by one: the reporter composes this set, so batch verification
         // (whose coefficients derive from the batch) is not used here
-        // (spec/encoding.md §2.4).
+        // (spec/encoding.md §2.5, §8.1).
         for (index, event) in all.iter().enumerate() {
             verified.push(event.verify().map_err(|source| ReportError::Evidence { index, source })?);
         }
