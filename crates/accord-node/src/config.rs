@@ -111,6 +111,9 @@ pub struct LimitsSection {
     pub ip_burst: u32,
     /// Concurrent live-stream connections per account.
     pub streams_per_account: usize,
+    /// Largest message text this node accepts, in bytes (at most the
+    /// protocol's 16 KiB).
+    pub max_message_bytes: usize,
 }
 
 impl Default for LimitsSection {
@@ -121,6 +124,7 @@ impl Default for LimitsSection {
             requests_per_second_per_ip: 200,
             ip_burst: 400,
             streams_per_account: 8,
+            max_message_bytes: accord_proto::limits::MAX_MESSAGE_TEXT,
         }
     }
 }

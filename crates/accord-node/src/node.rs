@@ -150,6 +150,7 @@ impl Node {
             handles: Mutex::new(handles),
             registration_lock: tokio::sync::Mutex::new(()),
             shutdown: shutdown.clone(),
+            streams: Mutex::new(HashMap::new()),
         });
         let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();

@@ -137,7 +137,10 @@ impl Client {
         raws: Vec<RawTimelineItem>,
     ) -> Result<Vec<Result<TimelineItem>>> {
         let events: Vec<UnverifiedEvent> = raws.iter().map(|r| r.event.clone()).collect();
-        let checked = UnverifiedEvent::verify_many(&events);
+        // One by one, not batched: the node composes the page, and batch
+        // verification must not be used on sets one party composes
+        // (spec/encoding.md §2.5, §8.1).
+        let checked: Vec<_> = events.iter().map(UnverifiedEvent::verify).collect();
         let mut items = Vec::with_capacity(raws.len());
         for (raw, checked) in raws.into_iter().zip(checked) {
             let cursor = Some(raw.cursor);

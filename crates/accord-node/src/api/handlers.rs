@@ -145,6 +145,15 @@ async fn submit_inner(
 ) -> Result<axum::Json<Value>, ApiError> {
     state.limits.event(&account).map_err(ApiError::rate_limited)?;
     let body = Unverified::<EventBody>::from_raw(req.event).verify()?;
+    if let EventContent::Message { text, .. } = &body.content
+        && text.as_str().len() > state.config.limits.max_message_bytes
+    {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("messages on this node are limited to {} bytes", state.config.limits.max_message_bytes),
+        ));
+    }
     if body.author != account {
         return Err(forbidden("not_session_account", "the event is signed by another account than this session's"));
     }

@@ -84,6 +84,8 @@ pub struct AppState {
     pub registration_lock: tokio::sync::Mutex<()>,
     /// Fires on shutdown.
     pub shutdown: CancellationToken,
+    /// Open live streams per account.
+    pub streams: Mutex<HashMap<AccountId, usize>>,
 }
 
 async fn per_ip_limit(

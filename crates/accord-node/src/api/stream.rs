@@ -46,6 +46,15 @@ pub async fn stream(
     session: Session,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    {
+        let mut open = state.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(session.0).or_default();
+        if *count >= state.config.limits.streams_per_account {
+            state.metrics.reject("rate_limited");
+            return Err(ApiError::rate_limited(1000));
+        }
+        *count += 1;
+    }
     Ok(ws
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
@@ -113,6 +122,13 @@ async fn connection(state: Arc<AppState>, Session(account): Session, socket: Web
     drop(out_tx);
     let _ = writer.await;
     state.metrics.streams.dec();
+    let mut open = state.streams.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(count) = open.get_mut(&account) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            open.remove(&account);
+        }
+    }
 }
 
 fn frame(room: &RoomId, item: &TimelineItem) -> String {

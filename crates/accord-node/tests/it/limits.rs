@@ -35,3 +35,14 @@ async fn a_flooding_account_is_rate_limited_while_another_still_sends() {
     calm.room(room.id()).send_text("I can still talk").await.unwrap();
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_may_set_a_lower_message_size_limit() {
+    let node = TestNode::start_with(|c| c.limits.max_message_bytes = 100).await.unwrap();
+    let alice = node.user("alice").await.unwrap();
+    let room = alice.create_room("short", JoinRule::Public).await.unwrap();
+    room.send_text(&"x".repeat(100)).await.unwrap();
+    let err = room.send_text(&"x".repeat(101)).await.unwrap_err();
+    assert_eq!(err.code(), "too_large");
+    node.stop().await.unwrap();
+}
