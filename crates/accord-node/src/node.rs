@@ -149,6 +149,7 @@ impl Node {
             metrics: Arc::new(Metrics::new()),
             handles: Mutex::new(handles),
             registration_lock: tokio::sync::Mutex::new(()),
+            creation_lock: tokio::sync::Mutex::new(()),
             shutdown: shutdown.clone(),
             streams: Mutex::new(HashMap::new()),
         });

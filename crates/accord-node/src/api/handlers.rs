@@ -49,7 +49,12 @@ pub async fn register(
     State(state): State<Arc<AppState>>,
     Json(req): Json<RegisterRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let result = register_inner(&state, req).await;
+    // Run to completion even if the client goes away: a registration half
+    // done (stored, but not in the handle index) must not happen.
+    let task_state = state.clone();
+    let result = tokio::spawn(async move { register_inner(&task_state, req).await })
+        .await
+        .unwrap_or_else(|e| Err(ApiError::internal(e)));
     if let Err(e) = &result {
         state.metrics.reject(e.code);
     }
@@ -127,7 +132,7 @@ pub async fn submit(
     Json(req): Json<SubmitRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let started = Instant::now();
-    let result = submit_inner(&state, session, req).await;
+    let result = submit_inner(state.clone(), session, req).await;
     match &result {
         Ok(_) => {
             state.metrics.events_accepted.inc();
@@ -139,7 +144,7 @@ pub async fn submit(
 }
 
 async fn submit_inner(
-    state: &AppState,
+    state: Arc<AppState>,
     Session(account): Session,
     req: SubmitRequest,
 ) -> Result<axum::Json<Value>, ApiError> {
@@ -171,11 +176,23 @@ async fn submit_inner(
     }
     let room = body.room.unwrap_or(RoomId::from(id));
     let is_create = matches!(body.content, EventContent::Create { .. });
-    let item = if is_create { create_room(state, body, id).await? } else { append(state, body).await? };
+    // Stamping, storing and publishing run to completion in their own task:
+    // if the client disconnects mid-way, the room's cursor and sequence
+    // still advance exactly when the store write succeeds.
+    let task_state = state.clone();
+    let item = tokio::spawn(async move {
+        if is_create { create_room(&task_state, body, id).await } else { append(&task_state, body).await }
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(axum::Json(json!({"event_id": id, "room": room, "cursor": item.cursor, "event": item.event})))
 }
 
 async fn create_room(state: &AppState, body: Verified<EventBody>, id: EventId) -> Result<TimelineItem, ApiError> {
+    let _guard = state.creation_lock.lock().await;
+    if state.rooms.get(&RoomId::from(id)).is_some() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "duplicate_event", "this room already exists"));
+    }
     let event = Event::stamp(body, &state.node_key, 1, vec![], 0, Timestamp::now()).map_err(ApiError::internal)?;
     let room = RoomId::from(id);
     let runtime = RoomRuntime::from_create(&event).ok_or_else(|| ApiError::internal("create event refused"))?;
@@ -198,6 +215,11 @@ async fn append(state: &AppState, body: Verified<EventBody>) -> Result<TimelineI
         .get(&room)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_room", "no such room on this node"))?;
     let mut rt = handle.lock().await;
+    // Checked again under the room's lock: two copies of one event sent at
+    // once must not both be stored.
+    if state.store.has_event(&EventId(body.body_hash()))? {
+        return Err(ApiError::new(StatusCode::CONFLICT, "duplicate_event", "this event is already stored"));
+    }
     let (depth, head) = (rt.head.0 + 1, rt.head.1);
     let event = Event::stamp(body, &state.node_key, rt.next_seq, vec![head], depth, Timestamp::now())
         .map_err(ApiError::internal)?;

@@ -82,6 +82,8 @@ pub struct AppState {
     pub handles: Mutex<HashMap<Handle, AccountId>>,
     /// Serialises registrations.
     pub registration_lock: tokio::sync::Mutex<()>,
+    /// Serialises room creations.
+    pub creation_lock: tokio::sync::Mutex<()>,
     /// Fires on shutdown.
     pub shutdown: CancellationToken,
     /// Open live streams per account.

@@ -197,3 +197,22 @@ async fn registration_refuses_foreign_homes_and_closed_policy() {
         n.stop().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_event_sent_many_times_at_once_is_stored_once() {
+    let node = TestNode::start().await.unwrap();
+    let key = SecretKey::generate().unwrap();
+    let alice = node.client(key.clone()).unwrap();
+    alice.register("alice", None).await.unwrap();
+    let room = alice.create_room("race", JoinRule::Public).await.unwrap();
+    let raw = Raw::new(&node);
+    let token = raw.login(&key).await;
+    let event = message(&key, room.id(), "only once", Timestamp::now());
+    let sends = (0..16).map(|_| raw.send(Some(&token), event.raw()));
+    let results = futures::future::join_all(sends).await;
+    assert_eq!(results.iter().filter(|(s, _)| *s == 200).count(), 1, "{results:?}");
+    assert!(results.iter().filter(|(s, _)| *s != 200).all(|(s, c)| *s == 409 && c == "duplicate_event"));
+    let page = alice.room(room.id()).history(HistoryQuery::after(0)).await.unwrap();
+    assert_eq!(page.items.len(), 2, "create + one message");
+    node.stop().await.unwrap();
+}
