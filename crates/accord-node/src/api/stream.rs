@@ -8,7 +8,7 @@
 use super::auth::Session;
 use super::{ApiError, AppState};
 use crate::rooms::{TimelineItem, may_read};
-use accord_proto::RoomId;
+use accord_proto::{AccountId, RoomId};
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -46,19 +46,43 @@ pub async fn stream(
     session: Session,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    {
+    let slot = StreamSlot::take(&state, session.0)?;
+    Ok(ws.max_message_size(MAX_CLIENT_FRAME).max_frame_size(MAX_CLIENT_FRAME).on_upgrade(move |socket| async move {
+        connection(state, session, socket).await;
+        drop(slot);
+    }))
+}
+
+/// One of an account's live-stream slots; given back when dropped, whether
+/// the connection ended or the upgrade never completed.
+struct StreamSlot {
+    state: Arc<AppState>,
+    account: AccountId,
+}
+
+impl StreamSlot {
+    fn take(state: &Arc<AppState>, account: AccountId) -> Result<StreamSlot, ApiError> {
         let mut open = state.streams.lock().unwrap_or_else(|p| p.into_inner());
-        let count = open.entry(session.0).or_default();
+        let count = open.entry(account).or_default();
         if *count >= state.config.limits.streams_per_account {
             state.metrics.reject("rate_limited");
             return Err(ApiError::rate_limited(1000));
         }
         *count += 1;
+        Ok(StreamSlot { state: state.clone(), account })
     }
-    Ok(ws
-        .max_message_size(MAX_CLIENT_FRAME)
-        .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| connection(state, session, socket)))
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.state.streams.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.account) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.account);
+            }
+        }
+    }
 }
 
 async fn connection(state: Arc<AppState>, Session(account): Session, socket: WebSocket) {
@@ -122,13 +146,6 @@ async fn connection(state: Arc<AppState>, Session(account): Session, socket: Web
     drop(out_tx);
     let _ = writer.await;
     state.metrics.streams.dec();
-    let mut open = state.streams.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(count) = open.get_mut(&account) {
-        *count = count.saturating_sub(1);
-        if *count == 0 {
-            open.remove(&account);
-        }
-    }
 }
 
 fn frame(room: &RoomId, item: &TimelineItem) -> String {
