@@ -174,12 +174,38 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads a configuration file.
+    /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
-        toml::from_str(&text)
-            .map_err(|e| ConfigError::Invalid { path: path.display().to_string(), detail: e.to_string() })
+        let invalid = |detail: String| ConfigError::Invalid { path: path.display().to_string(), detail };
+        let config: Config = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        config.check().map_err(invalid)?;
+        Ok(config)
+    }
+
+    /// Refuses settings that cannot mean what they say.
+    pub fn check(&self) -> Result<(), String> {
+        let l = &self.limits;
+        if l.events_per_second == 0 || l.burst == 0 || l.requests_per_second_per_ip == 0 || l.ip_burst == 0 {
+            return Err("limits: rates and bursts must be at least 1".into());
+        }
+        if l.streams_per_account == 0 {
+            return Err("limits.streams_per_account must be at least 1".into());
+        }
+        if l.max_message_bytes == 0 || l.max_message_bytes > accord_proto::limits::MAX_MESSAGE_TEXT {
+            return Err(format!(
+                "limits.max_message_bytes must be 1 to {} (the protocol's limit)",
+                accord_proto::limits::MAX_MESSAGE_TEXT
+            ));
+        }
+        if self.api.max_body_bytes < 4096 {
+            return Err("api.max_body_bytes must be at least 4096".into());
+        }
+        if self.registration.policy == RegistrationPolicy::Invite && self.registration.invites.is_empty() {
+            tracing::warn!("registration.policy is \"invite\" but no invite codes are configured");
+        }
+        Ok(())
     }
 
     /// Writes the configuration as TOML.

@@ -5,7 +5,7 @@
 //! stamped, stored and published one at a time, in cursor order; events of
 //! different rooms proceed in parallel and share group commits.
 
-use accord_proto::event::{Event, EventContent, UnverifiedEvent};
+use accord_proto::event::{Event, EventContent, Role, UnverifiedEvent};
 use accord_proto::room::{RoomState, resolve};
 use accord_proto::{AccountId, EventId, NodeId, RoomId};
 use accord_store::{MembershipChange, Store, StoreError};
@@ -31,6 +31,28 @@ pub struct TimelineItem {
     pub redacted: bool,
 }
 
+/// A stored item as the live feed carries it, with the account (if any)
+/// that the event removed from the room, so that its streams end at once.
+#[derive(Debug, Clone)]
+pub struct LiveItem {
+    /// The item.
+    pub item: TimelineItem,
+    /// The account the event made a non-member (leave, kick, ban).
+    pub removed: Option<AccountId>,
+}
+
+impl LiveItem {
+    /// The live form of a stored event.
+    pub fn new(item: TimelineItem, event: &Event) -> LiveItem {
+        let removed = match event.content() {
+            EventContent::Leave {} => Some(event.author()),
+            EventContent::Kick { target, .. } | EventContent::Ban { target, .. } => Some(*target),
+            _ => None,
+        };
+        LiveItem { item, removed }
+    }
+}
+
 /// The mutable runtime of one room.
 pub struct RoomRuntime {
     /// Derived state after every accepted event.
@@ -41,39 +63,51 @@ pub struct RoomRuntime {
     pub next_seq: u64,
     /// Highest cursor stored.
     pub cursor: u64,
-    /// Live feed of newly stored timeline items.
-    pub live: broadcast::Sender<TimelineItem>,
+    /// Live feed of newly stored timeline items, made on first subscribe
+    /// (a room nobody follows costs no buffer).
+    live: Option<broadcast::Sender<LiveItem>>,
 }
 
 impl RoomRuntime {
     /// A new room from its create event (cursor 1).
     pub fn from_create(create: &Event) -> Option<RoomRuntime> {
         let state = RoomState::from_create(create).ok()?;
-        Some(RoomRuntime {
-            state,
-            head: create.order_key(),
-            next_seq: 2,
-            cursor: 1,
-            live: broadcast::channel(LIVE_FEED).0,
-        })
+        Some(RoomRuntime { state, head: create.order_key(), next_seq: 2, cursor: 1, live: None })
     }
 
-    /// Membership rows an applied event changed (for the store).
-    pub fn membership_changes(&self, event: &Event) -> Vec<MembershipChange> {
-        let mut accounts = vec![event.author()];
-        match event.content() {
-            EventContent::Kick { target, .. }
-            | EventContent::Ban { target, .. }
-            | EventContent::SetRole { target, .. } => accounts.push(*target),
-            _ => {}
+    /// A receiver of the room's live feed.
+    pub fn subscribe(&mut self) -> broadcast::Receiver<LiveItem> {
+        self.live.get_or_insert_with(|| broadcast::channel(LIVE_FEED).0).subscribe()
+    }
+
+    /// Publishes a stored item to live subscribers, if any.
+    pub fn publish(&mut self, item: LiveItem) {
+        if let Some(live) = &self.live
+            && live.send(item).is_err()
+        {
+            // Nobody is listening any more: free the buffer.
+            self.live = None;
         }
-        accounts
-            .into_iter()
-            .map(|account| MembershipChange {
-                account,
-                role: self.state.is_member(&account).then(|| self.state.role(&account)),
-            })
-            .collect()
+    }
+
+    /// The membership rows `event` will change once applied, computed
+    /// before applying it (the event must be authorized), so that the
+    /// store is written first and memory changes only after it succeeded.
+    pub fn membership_changes(&self, event: &Event) -> Vec<MembershipChange> {
+        let s = &self.state;
+        let author = event.author();
+        let row = |account, role| MembershipChange { account, role };
+        match event.content() {
+            EventContent::Create { .. } => vec![row(author, Some(Role::Owner))],
+            EventContent::Join {} => vec![row(author, Some(s.role(&author)))],
+            EventContent::Leave {} => vec![row(author, None)],
+            EventContent::Kick { target, .. } | EventContent::Ban { target, .. } => vec![row(*target, None)],
+            EventContent::SetRole { target, role } => vec![row(*target, Some(*role))],
+            EventContent::Invite { .. }
+            | EventContent::Message { .. }
+            | EventContent::Redact { .. }
+            | EventContent::Unban { .. } => vec![],
+        }
     }
 }
 
@@ -112,7 +146,7 @@ fn load_room(store: &Store, me: &NodeId, room: RoomId) -> Result<RoomRuntime, Lo
     let head = events.iter().map(Event::order_key).max().ok_or_else(|| damaged("no events".into()))?;
     let mine = events.iter().filter(|e| e.origin() == *me).count() as u64;
     let cursor = entries.last().map(|e| e.cursor).unwrap_or(0);
-    Ok(RoomRuntime { state: timeline.state, head, next_seq: mine + 1, cursor, live: broadcast::channel(LIVE_FEED).0 })
+    Ok(RoomRuntime { state: timeline.state, head, next_seq: mine + 1, cursor, live: None })
 }
 
 impl Rooms {

@@ -259,7 +259,8 @@ impl SdkError {
 /// The HTTP status the client API (§1.1) gives each error code.
 pub(crate) fn status_for_code(code: &str) -> u16 {
     match code {
-        "malformed" | "bad_request" | "invalid" | "bad_signature" | "signer_mismatch" | "bad_timestamp" => 400,
+        "malformed" | "bad_request" | "invalid" | "bad_signature" | "signer_mismatch" | "bad_timestamp"
+        | "non_canonical" => 400,
         "unauthenticated" | "bad_challenge" => 401,
         "not_session_account"
         | "not_registered"
@@ -274,8 +275,9 @@ pub(crate) fn status_for_code(code: &str) -> u16 {
         | "bad_target"
         | "extra_create"
         | "wrong_room" => 403,
-        "unknown_room" | "unknown_account" => 404,
-        "duplicate_event" | "already_registered" => 409,
+        "unknown_room" | "unknown_account" | "not_found" => 404,
+        "method_not_allowed" => 405,
+        "duplicate_event" | "already_registered" | "handle_taken" => 409,
         "too_large" => 413,
         "rate_limited" => 429,
         _ => 500,

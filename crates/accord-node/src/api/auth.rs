@@ -17,8 +17,12 @@ use std::sync::{Arc, Mutex};
 const CHALLENGE_MS: u64 = 60_000;
 /// How long a session lasts.
 const SESSION_MS: u64 = 24 * 3600 * 1000;
-/// Most outstanding challenges (older ones are dropped first).
+/// Most outstanding challenges in all.
 const MAX_CHALLENGES: usize = 100_000;
+/// Most outstanding challenges per account.
+const MAX_CHALLENGES_PER_ACCOUNT: usize = 8;
+/// Most open sessions per account (the oldest is closed first).
+const MAX_SESSIONS_PER_ACCOUNT: usize = 16;
 
 /// Outstanding challenges and open sessions. In memory: clients log in
 /// again after a node restart.
@@ -46,6 +50,9 @@ impl Sessions {
                 return Err(ApiError::rate_limited(CHALLENGE_MS));
             }
         }
+        if map.values().filter(|(a, exp)| *a == account && *exp > now).count() >= MAX_CHALLENGES_PER_ACCOUNT {
+            return Err(ApiError::rate_limited(CHALLENGE_MS));
+        }
         map.insert(challenge.clone(), (account, expires));
         Ok((challenge, expires))
     }
@@ -65,8 +72,14 @@ impl Sessions {
         let expires = Timestamp::now().plus_millis(SESSION_MS);
         let mut map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         let now = Timestamp::now();
-        if map.len() > 100_000 {
-            map.retain(|_, (_, exp)| *exp > now);
+        map.retain(|_, (_, exp)| *exp > now);
+        let mut mine: Vec<(String, Timestamp)> =
+            map.iter().filter(|(_, (a, _))| *a == account).map(|(t, (_, exp))| (t.clone(), *exp)).collect();
+        if mine.len() >= MAX_SESSIONS_PER_ACCOUNT {
+            mine.sort_by_key(|(_, exp)| *exp);
+            for (old, _) in mine.iter().take(mine.len() + 1 - MAX_SESSIONS_PER_ACCOUNT) {
+                map.remove(old);
+            }
         }
         map.insert(token.clone(), (account, expires));
         Ok((token, expires))
@@ -94,8 +107,12 @@ impl FromRequestParts<Arc<AppState>> for Session {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_owned);
-        let query =
-            parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")).map(str::to_owned));
+        // `?token=` only for the live stream, whose clients may not be able
+        // to set headers (spec/client-api.md §6).
+        let query = (parts.uri.path() == "/v1/stream")
+            .then(|| parts.uri.query())
+            .flatten()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")).map(str::to_owned));
         let token = header.or(query).ok_or_else(ApiError::unauthenticated)?;
         let account = state.sessions.account(&token).ok_or_else(|| {
             state.metrics.reject("unauthenticated");
@@ -117,6 +134,10 @@ pub async fn challenge(
     State(state): State<Arc<AppState>>,
     Json(req): Json<ChallengeRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    if state.store.identity(&req.account)?.is_none() {
+        state.metrics.reject("not_registered");
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "not_registered", "account is not registered on this node"));
+    }
     let (challenge, expires) = state.sessions.issue_challenge(req.account)?;
     Ok(axum::Json(json!({"challenge": challenge, "node": state.node_id, "expires": expires})))
 }

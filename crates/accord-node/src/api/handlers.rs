@@ -4,7 +4,7 @@ use super::auth::Session;
 use super::extract::{Json, Query};
 use super::{ApiError, AppState};
 use crate::config::RegistrationPolicy;
-use crate::rooms::{RoomRuntime, TimelineItem, may_read};
+use crate::rooms::{LiveItem, RoomRuntime, TimelineItem, may_read};
 use accord_proto::event::{Event, EventBody, EventContent};
 use accord_proto::identity::{Attestation, IdentityDocument, VerificationLevel};
 use accord_proto::{AccountId, EventId, RoomId, SignedBytes, Timestamp, Unverified, Verified};
@@ -66,6 +66,8 @@ async fn register_inner(state: &AppState, req: RegisterRequest) -> Result<axum::
     if doc.home != state.node_id || doc.handle.node() != &state.config.node.name {
         return Err(forbidden("wrong_home", "the identity document names another home node or node name"));
     }
+    // One registration at a time keeps handles unique and invites single-use.
+    let _guard = state.registration_lock.lock().await;
     let policy = &state.config.registration;
     let (level, invite) = match policy.policy {
         RegistrationPolicy::Closed => {
@@ -80,8 +82,6 @@ async fn register_inner(state: &AppState, req: RegisterRequest) -> Result<axum::
             (VerificationLevel::Invited, Some(code))
         }
     };
-    // One registration at a time keeps handles unique.
-    let _guard = state.registration_lock.lock().await;
     if state.store.identity(&doc.account)?.is_some() {
         return Err(ApiError::new(StatusCode::CONFLICT, "already_registered", "this account is already registered"));
     }
@@ -223,24 +223,21 @@ async fn append(state: &AppState, body: Verified<EventBody>) -> Result<TimelineI
     let (depth, head) = (rt.head.0 + 1, rt.head.1);
     let event = Event::stamp(body, &state.node_key, rt.next_seq, vec![head], depth, Timestamp::now())
         .map_err(ApiError::internal)?;
-    rt.state.apply(&event)?;
+    // Authorize, store, and only then change memory: a failed write leaves
+    // the room exactly as it was.
+    rt.state.authorize(&event)?;
     let cursor = rt.cursor + 1;
     let record = EventRecord { event: &event, cursor, memberships: rt.membership_changes(&event), room: None };
-    if let Err(e) = state.store.append_event(record).await {
-        // The runtime already applied the event: rebuild it from the store.
-        drop(rt);
-        if let Err(reload) = state.rooms.reload(&state.store, &state.node_id, room) {
-            tracing::error!("room {room} could not be reloaded after a failed write: {reload}");
-            state.rooms.remove(&room);
-        }
-        return Err(e.into());
+    state.store.append_event(record).await?;
+    if let Err(e) = rt.state.apply(&event) {
+        // Unreachable: authorize just accepted it and nothing ran between.
+        tracing::error!("room {room}: authorized event refused on apply: {e}");
     }
     rt.next_seq += 1;
     rt.cursor = cursor;
     rt.head = event.order_key();
     let item = TimelineItem { cursor, event: event.to_unverified(), accepted: true, redacted: false };
-    // No receiver is fine: nobody is streaming this room.
-    let _ = rt.live.send(item.clone());
+    rt.publish(LiveItem::new(item.clone(), &event));
     Ok(item)
 }
 

@@ -109,6 +109,14 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.encode())
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
@@ -129,6 +137,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/stream", get(stream::stream))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), per_ip_limit))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)

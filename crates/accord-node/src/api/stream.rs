@@ -7,7 +7,7 @@
 
 use super::auth::Session;
 use super::{ApiError, AppState};
-use crate::rooms::{TimelineItem, may_read};
+use crate::rooms::{LiveItem, TimelineItem, may_read};
 use accord_proto::{AccountId, RoomId};
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -44,8 +44,9 @@ enum ClientFrame {
 pub async fn stream(
     State(state): State<Arc<AppState>>,
     session: Session,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|e| ApiError::bad_request(format!("not a WebSocket upgrade: {}", e.body_text())))?;
     let slot = StreamSlot::take(&state, session.0)?;
     Ok(ws.max_message_size(MAX_CLIENT_FRAME).max_frame_size(MAX_CLIENT_FRAME).on_upgrade(move |socket| async move {
         connection(state, session, socket).await;
@@ -125,15 +126,15 @@ async fn connection(state: Arc<AppState>, Session(account): Session, socket: Web
                     continue;
                 };
                 let live = {
-                    let rt = handle.lock().await;
+                    let mut rt = handle.lock().await;
                     if !may_read(&rt.state, &account) {
                         send_error("not_member", format!("not a member of {room}"));
                         continue;
                     }
-                    rt.live.subscribe()
+                    rt.subscribe()
                 };
                 if let Some(old) =
-                    subs.insert(room, tokio::spawn(follow(state.clone(), room, after, live, out_tx.clone())))
+                    subs.insert(room, tokio::spawn(follow(state.clone(), account, room, after, live, out_tx.clone())))
                 {
                     old.abort();
                 }
@@ -155,11 +156,16 @@ fn frame(room: &RoomId, item: &TimelineItem) -> String {
 /// Delivers every cursor of `room` after `after`, once, in order.
 async fn follow(
     state: Arc<AppState>,
+    account: AccountId,
     room: RoomId,
     mut last: u64,
-    mut live: broadcast::Receiver<TimelineItem>,
+    mut live: broadcast::Receiver<LiveItem>,
     out: mpsc::Sender<String>,
 ) {
+    let not_member = || {
+        json!({"type": "error", "error": {"code": "not_member", "message": format!("no longer a member of {room}")}})
+            .to_string()
+    };
     loop {
         // Catch up from the store until it has nothing newer.
         loop {
@@ -171,7 +177,14 @@ async fn follow(
                 }
             };
             let redacted = match state.rooms.get(&room) {
-                Some(h) => h.lock().await.state.redacted().clone(),
+                Some(h) => {
+                    let rt = h.lock().await;
+                    if !may_read(&rt.state, &account) {
+                        let _ = out.send(not_member()).await;
+                        return;
+                    }
+                    rt.state.redacted().clone()
+                }
                 None => return,
             };
             let full = page.len() == PAGE;
@@ -195,12 +208,16 @@ async fn follow(
         // Follow the live feed while it is contiguous.
         loop {
             match live.recv().await {
-                Ok(item) if item.cursor <= last => continue,
-                Ok(item) if item.cursor == last + 1 => {
-                    if out.send(frame(&room, &item)).await.is_err() {
+                Ok(live) if live.item.cursor <= last => continue,
+                Ok(live) if live.item.cursor == last + 1 => {
+                    if out.send(frame(&room, &live.item)).await.is_err() {
                         return;
                     }
-                    last = item.cursor;
+                    last = live.item.cursor;
+                    if live.removed == Some(account) {
+                        let _ = out.send(not_member()).await;
+                        return;
+                    }
                 }
                 Ok(_) => break, // a gap: read it from the store
                 Err(broadcast::error::RecvError::Lagged(_)) => {

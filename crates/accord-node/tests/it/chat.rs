@@ -87,3 +87,32 @@ async fn invite_only_rooms_admit_invited_accounts_only() {
     assert_eq!(room.state().await.unwrap().members.len(), 2);
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_member_stops_receiving_the_room_live() {
+    let node = TestNode::start().await.unwrap();
+    let alice = node.user("alice").await.unwrap();
+    let mallory = node.user("mallory").await.unwrap();
+    let room = alice.create_room("general", JoinRule::Public).await.unwrap();
+    mallory.room(room.id()).join().await.unwrap();
+    let mut feed = mallory.room(room.id()).subscribe(0);
+    room.send_text("before the ban").await.unwrap();
+    assert_eq!(next_text(&mut feed).await, "before the ban");
+
+    room.ban(mallory.account(), Some("harassment")).await.unwrap();
+    room.send_text("after the ban").await.unwrap();
+    // Mallory sees the ban itself, then an error, and nothing after it.
+    let mut saw_error = false;
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_secs(5), feed.next()).await {
+        match item {
+            Ok(item) => assert_ne!(item.text(), Some("after the ban"), "a banned member received a message"),
+            Err(e) => {
+                assert_eq!(e.code(), "not_member");
+                saw_error = true;
+                break;
+            }
+        }
+    }
+    assert!(saw_error, "the stream said why it ended");
+    node.stop().await.unwrap();
+}
