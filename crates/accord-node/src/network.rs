@@ -8,10 +8,17 @@
 use accord_proto::SecretKey;
 use futures::StreamExt;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, Swarm, identify, identity, noise, ping, tcp, yamux};
+use libp2p::{Multiaddr, Swarm, connection_limits, identify, identity, noise, ping, tcp, yamux};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// Incoming connections being set up at once.
+const MAX_PENDING_INCOMING: u32 = 64;
+/// Established incoming connections.
+const MAX_INCOMING: u32 = 512;
+/// Established connections per peer.
+const MAX_PER_PEER: u32 = 4;
 
 /// Identify protocol version of Accord nodes.
 const PROTOCOL_VERSION: &str = "/accord/1.0.0";
@@ -21,11 +28,12 @@ pub use behaviour::{Behaviour, BehaviourEvent};
 mod behaviour {
     #![allow(missing_docs, reason = "the derive generates an undocumented event enum")]
     use libp2p::swarm::NetworkBehaviour;
-    use libp2p::{identify, ping};
+    use libp2p::{connection_limits, identify, ping};
 
     /// The node's libp2p behaviour.
     #[derive(NetworkBehaviour)]
     pub struct Behaviour {
+        pub(super) limits: connection_limits::Behaviour,
         pub(super) identify: identify::Behaviour,
         pub(super) ping: ping::Behaviour,
     }
@@ -66,6 +74,12 @@ impl Network {
             .map_err(|e| setup(&e))?
             .with_quic()
             .with_behaviour(|k| Behaviour {
+                limits: connection_limits::Behaviour::new(
+                    connection_limits::ConnectionLimits::default()
+                        .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+                        .with_max_established_incoming(Some(MAX_INCOMING))
+                        .with_max_established_per_peer(Some(MAX_PER_PEER)),
+                ),
                 identify: identify::Behaviour::new(identify::Config::new(PROTOCOL_VERSION.into(), k.public())),
                 ping: ping::Behaviour::default(),
             })

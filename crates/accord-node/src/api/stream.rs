@@ -13,9 +13,11 @@ use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
+use governor::{Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
@@ -26,6 +28,18 @@ const MAX_CLIENT_FRAME: usize = 16 * 1024;
 const OUTBOX: usize = 256;
 /// Events read from the store per catch-up page.
 const PAGE: usize = 200;
+/// Frames a client may send per second on one connection…
+const FRAMES_PER_SECOND: NonZeroU32 = match NonZeroU32::new(20) {
+    Some(n) => n,
+    None => NonZeroU32::MIN,
+};
+/// …with this burst.
+const FRAME_BURST: NonZeroU32 = match NonZeroU32::new(40) {
+    Some(n) => n,
+    None => NonZeroU32::MIN,
+};
+/// Rooms one connection may follow at once.
+const MAX_SUBSCRIPTIONS: usize = 256;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -99,6 +113,7 @@ async fn connection(state: Arc<AppState>, Session(account): Session, socket: Web
         let _ = sink.close().await;
     });
     let mut subs: HashMap<RoomId, JoinHandle<()>> = HashMap::new();
+    let frames = RateLimiter::direct(Quota::per_second(FRAMES_PER_SECOND).allow_burst(FRAME_BURST));
     let shutdown = state.shutdown.clone();
     loop {
         let frame = tokio::select! {
@@ -113,6 +128,15 @@ async fn connection(state: Arc<AppState>, Session(account): Session, socket: Web
         let send_error = |code: &str, message: String| {
             let _ = out_tx.try_send(json!({"type": "error", "error": {"code": code, "message": message}}).to_string());
         };
+        if frames.check().is_err() {
+            state.metrics.reject("rate_limited");
+            send_error("rate_limited", "too many frames; slow down".into());
+            continue;
+        }
+        if subs.len() >= MAX_SUBSCRIPTIONS && !text.contains("\"unsubscribe\"") {
+            send_error("rate_limited", format!("at most {MAX_SUBSCRIPTIONS} rooms per connection"));
+            continue;
+        }
         match serde_json::from_str::<ClientFrame>(&text) {
             Err(e) => send_error("malformed", e.to_string()),
             Ok(ClientFrame::Unsubscribe { room }) => {
