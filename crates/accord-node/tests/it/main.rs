@@ -5,3 +5,4 @@ mod chat;
 mod crash;
 mod hostile;
 mod limits;
+mod stream;
