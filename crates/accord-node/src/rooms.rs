@@ -199,8 +199,9 @@ impl Rooms {
     }
 }
 
-/// Whether `account` may read `room`'s history and state: members, and
-/// accounts with a pending invite (state only).
+/// Whether `account` may read a room's history and follow it live: its
+/// members. (Room state is also shown to accounts with a pending invite;
+/// see `api::handlers::room_state`.)
 pub fn may_read(state: &RoomState, account: &AccountId) -> bool {
     state.is_member(account)
 }
