@@ -2,7 +2,7 @@
 //!
 //! The client library for Accord, the federated, accountable chat protocol.
 //! It implements the client side of the node's client API
-//! (`docs-draft/client-api.md`, to become `spec/client-api.md`):
+//! (`spec/client-api.md` in the repository):
 //!
 //! - **Keys stay here.** Every event, identity document and login answer is
 //!   signed locally with the account's [`SecretKey`]; the node never sees it.

@@ -1,4 +1,4 @@
-//! The JSON bodies of the client API (`docs-draft/client-api.md`), apart
+//! The JSON bodies of the client API (`spec/client-api.md`), apart
 //! from the code that sends them. Responses accept unknown fields so that a
 //! newer node stays readable; everything signed stays in its signed form
 //! ([`Unverified`], [`UnverifiedEvent`]) until verified.
