@@ -82,3 +82,89 @@ async fn acknowledged_messages_survive_sigkill() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Rounds of the kill-under-load test; `ACCORD_SOAK_ROUNDS` runs more.
+fn rounds() -> usize {
+    std::env::var("ACCORD_SOAK_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(20)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_messages_survive_repeated_sigkill_under_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = accord_testkit::free_port().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let status = Command::new(NODE)
+        .args(["init", "--data-dir"])
+        .arg(dir.path())
+        .args(["--name", "soak.local", "--api", &format!("127.0.0.1:{port}"), "--p2p", "/ip4/127.0.0.1/tcp/0"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let config_path = dir.path().join("accord.toml");
+    let mut config = accord_node::Config::load(&config_path).unwrap();
+    config.limits.events_per_second = 10_000;
+    config.limits.burst = 10_000;
+    config.save(&config_path).unwrap();
+
+    let mut child = spawn(dir.path());
+    wait_ready(&url).await;
+    let writers: Vec<Client> =
+        (0..3).map(|_| Client::builder().node_url(&url).key(SecretKey::generate().unwrap()).build().unwrap()).collect();
+    for (i, w) in writers.iter().enumerate() {
+        w.register(&format!("writer{i}"), None).await.unwrap();
+    }
+    let room = writers[0].create_room("soak", JoinRule::Public).await.unwrap();
+    for w in &writers[1..] {
+        w.room(room.id()).join().await.unwrap();
+    }
+
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    for round in 0..rounds() {
+        // Several clients send as fast as the node acknowledges …
+        let tasks: Vec<_> = writers
+            .iter()
+            .enumerate()
+            .map(|(w, client)| {
+                let (room, acked) = (client.room(room.id()), acked.clone());
+                tokio::spawn(async move {
+                    for i in 0.. {
+                        match room.send_text(&format!("r{round} w{w} m{i}")).await {
+                            Ok(receipt) => acked.lock().unwrap().push(receipt.event_id),
+                            Err(_) => break, // the node died under us
+                        }
+                    }
+                })
+            })
+            .collect();
+        // … until the node is killed at a moment that varies per round.
+        tokio::time::sleep(Duration::from_millis(150 + (round as u64 * 37) % 400)).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        child = spawn(dir.path());
+        wait_ready(&url).await;
+    }
+
+    // Every acknowledged message is there exactly once.
+    let mut seen = std::collections::HashMap::new();
+    let mut query = Some(HistoryQuery::after(0).limit(500));
+    while let Some(q) = query {
+        let page = writers[0].room(room.id()).history(q).await.unwrap();
+        for item in &page.items {
+            *seen.entry(item.as_ref().unwrap().id()).or_insert(0) += 1;
+        }
+        query = page.next;
+    }
+    let acked = acked.lock().unwrap().clone();
+    eprintln!("{} messages acknowledged across {} kills; all present once", acked.len(), rounds());
+    assert!(acked.len() > rounds(), "load was applied ({} acknowledged)", acked.len());
+    for id in &acked {
+        assert_eq!(seen.get(id), Some(&1), "acknowledged event {id} present exactly once");
+    }
+    assert!(seen.values().all(|n| *n == 1), "no event appears twice");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -118,3 +118,51 @@ async fn challenges_are_only_issued_to_local_accounts() {
     assert_eq!(v["error"]["code"], "method_not_allowed");
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_does_not_hold_up_the_others() {
+    let node = TestNode::start_with(|c| {
+        c.limits.events_per_second = 100_000;
+        c.limits.burst = 100_000;
+        c.limits.requests_per_second_per_ip = 100_000;
+        c.limits.ip_burst = 100_000;
+    })
+    .await
+    .unwrap();
+    let key = SecretKey::generate().unwrap();
+    let alice = node.client(key.clone()).unwrap();
+    alice.register("alice", None).await.unwrap();
+    let bob = node.user("bob").await.unwrap();
+    let room = alice.create_room("busy", JoinRule::Public).await.unwrap();
+    bob.room(room.id()).join().await.unwrap();
+
+    // A subscriber that never reads a frame.
+    let (mut stuck, _) = tokio_tungstenite::connect_async(ws_url(&node, &token(&node, &key).await)).await.unwrap();
+    stuck
+        .send(Message::Text(json!({"type": "subscribe", "room": room.id(), "after": 0}).to_string().into()))
+        .await
+        .unwrap();
+
+    let mut feed = bob.room(room.id()).subscribe(2);
+    const N: usize = 1500;
+    let text = "x".repeat(2000);
+    let sender = {
+        let room = room.clone();
+        tokio::spawn(async move {
+            for i in 0..N {
+                room.send_text(&format!("{i} {text}")).await.unwrap();
+            }
+        })
+    };
+    for i in 0..N {
+        let item = tokio::time::timeout(Duration::from_secs(30), feed.next())
+            .await
+            .expect("bob keeps receiving")
+            .expect("stream open")
+            .expect("verifies");
+        assert!(item.text().unwrap().starts_with(&format!("{i} ")), "message {i} in order");
+    }
+    sender.await.unwrap();
+    drop(stuck);
+    node.stop().await.unwrap();
+}
