@@ -999,10 +999,34 @@ def check_strictness(vectors, room_events, room, blocklist, g="strictness"):
     check_refused(g, "a room without its create", "missing_create", resolve, room,
                   [e for e in room_events if e["id"] != room])
 
+def check_federation(f, envelopes, g="federation.json"):  # federation.md §5
+    check_eq(g, "protocol", f["protocol"], "/accord/federation/1")
+    texts = {k: f[k] for k in ("request", "response", "error")}
+    msgs = {k: json.loads(t) for k, t in texts.items()}
+    for k, t in texts.items():  # compact JSON, fields in order
+        check_eq(g, f"{k} is compact JSON", json.dumps(msgs[k], separators=(",", ":"), ensure_ascii=False), t)
+    req, resp, err = msgs["request"], msgs["response"], msgs["error"]
+    check_eq(g, "request fields", list(req), ["type", "accounts"])
+    check_eq(g, "request type", req["type"], "identities")
+    check(g, "at most 64 accounts", len(req["accounts"]) <= 64)
+    asked = [id_text("acct", a, []) for a in req["accounts"]]
+    check_eq(g, "response type", resp["type"], "identities")
+    for pair in resp["identities"]:
+        check_eq(g, "pair fields", list(pair), ["identity", "attestation"])
+        doc, doc_body = run(g, "identity verifies", verify_envelope, pair["identity"], "identity")
+        att, _ = run(g, "attestation verifies", verify_envelope, pair["attestation"], "attestation")
+        check_eq(g, "attestation names the account", att["account"], doc["account"])
+        check_eq(g, "attestation names the document", att["identity"], sha256(doc_body))
+        check_eq(g, "attestation is by the home node", att["node"], doc["home"])
+        check(g, "answers a requested account", doc["account"] in asked)
+        check_eq(g, "same document as envelopes.json", pair["identity"], envelopes["cases"][0]["envelope"])
+    check_eq(g, "error fields", list(err), ["type", "code", "message"])
+    check_eq(g, "error code", (err["type"], err["code"]), ("error", "too_many"))
+
 # ----------------------------------------------------------------------- main
 
-FILES = ["blocklist.json", "envelopes.json", "equivocation.json", "keys.json", "merkle.json", "report.json",
-         "room.json"]
+FILES = ["blocklist.json", "envelopes.json", "equivocation.json", "federation.json", "keys.json", "merkle.json",
+         "report.json", "room.json"]
 
 def main():
     vector_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "vectors"
@@ -1022,6 +1046,7 @@ def main():
         group(name, fn)
     group("equivocation.json", check_equivocation, out.get("blocklist.json"))
     group("report.json", check_report, v["room.json"]["events"])
+    group("federation.json", check_federation, v["envelopes.json"])
     group("strictness", check_strictness, *out.get("room.json", (None, None)), out.get("blocklist.json"))
     passed = sum(ok for ok, _ in RESULTS.values())
     failed = sum(len(failures) for _, failures in RESULTS.values())

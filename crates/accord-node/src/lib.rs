@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod config;
+mod federation;
 pub mod keyfile;
 pub mod metrics;
 pub mod network;

@@ -115,6 +115,7 @@ pub struct Node {
     network: Network,
     server: JoinHandle<()>,
     housekeeping: JoinHandle<()>,
+    federation: JoinHandle<()>,
     api_addr: SocketAddr,
     data_dir: DataDir,
 }
@@ -132,7 +133,8 @@ impl Node {
                 handles.insert(doc.handle.clone(), doc.account);
             }
         }
-        let network = Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap).await?;
+        let (inbound_tx, inbound) = tokio::sync::mpsc::channel(crate::network::INBOUND_QUEUE);
+        let network = Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, inbound_tx).await?;
         let listener = tokio::net::TcpListener::bind(config.api.listen)
             .await
             .map_err(|e| NodeError::Io(format!("API address {}: {e}", config.api.listen)))?;
@@ -161,6 +163,7 @@ impl Node {
                 tracing::error!("API server failed: {e}");
             }
         });
+        let federation = tokio::spawn(crate::federation::serve(state.clone(), network.clone(), inbound));
         let housekeeping_state = state.clone();
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -172,7 +175,7 @@ impl Node {
             }
         });
         tracing::info!(node = %node_id, api = %api_addr, "node started");
-        Ok(Node { state, network, server, housekeeping, api_addr, data_dir })
+        Ok(Node { state, network, server, housekeeping, federation, api_addr, data_dir })
     }
 
     /// The client API address.
@@ -183,6 +186,11 @@ impl Node {
     /// The node id.
     pub fn node_id(&self) -> NodeId {
         self.state.node_id
+    }
+
+    /// The peer-to-peer network handle.
+    pub fn network(&self) -> &Network {
+        &self.network
     }
 
     /// What the operator needs to know.
@@ -202,6 +210,7 @@ impl Node {
         self.state.shutdown.cancel();
         let _ = self.server.await;
         let _ = self.housekeeping.await;
+        let _ = self.federation.await;
         self.network.shutdown().await;
         // Wait for request handlers and streams to let go of the state, then
         // close the store so that its directory can be opened again.

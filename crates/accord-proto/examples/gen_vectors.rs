@@ -421,6 +421,30 @@ fn main() -> anyhow::Result<()> {
         }),
     )?;
 
+    // Federation: an identity fetch and its answer (spec/federation.md §5).
+    let fed_request = accord_proto::federation::FedRequest::Identities { accounts: vec![alice.account_id()] };
+    let fed_response = accord_proto::federation::FedResponse::Identities {
+        identities: vec![accord_proto::federation::IdentityPair {
+            identity: doc.raw().clone(),
+            attestation: att.raw().clone(),
+        }],
+    };
+    let fed_error = accord_proto::federation::FedResponse::Error {
+        code: "too_many".into(),
+        message: "at most 64 accounts per request".into(),
+    };
+    write(
+        &dir,
+        "federation.json",
+        &json!({
+            "description": "Node-to-node messages on /accord/federation/1: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error (spec/federation.md §5).",
+            "protocol": accord_proto::federation::PROTOCOL,
+            "request": serde_json::to_string(&fed_request)?,
+            "response": serde_json::to_string(&fed_response)?,
+            "error": serde_json::to_string(&fed_error)?,
+        }),
+    )?;
+
     // A report carrying carol's message as evidence.
     let report = Verified::sign(
         ReportBody {

@@ -39,6 +39,7 @@ pub mod blocklist;
 mod codec;
 pub mod envelope;
 pub mod event;
+pub mod federation;
 pub mod hash;
 pub mod identity;
 pub mod ids;

@@ -264,11 +264,44 @@ fn check_report(f: &Value) -> Check {
     Ok(())
 }
 
+fn check_federation(f: &Value, envelopes: &Value) -> Check {
+    use accord_proto::federation::{FedRequest, FedResponse, PROTOCOL};
+    eq("protocol", s(f, "protocol")?, PROTOCOL)?;
+    let alice = seed_key(s(&arr(envelopes, "cases")?[0], "seed")?)?;
+    let request: FedRequest = serde_json::from_str(s(f, "request")?).map_err(|e| e.to_string())?;
+    eq("request", &request, &FedRequest::Identities { accounts: vec![alice.account_id()] })?;
+    eq("request encoding", serde_json::to_string(&request).map_err(|e| e.to_string())?.as_str(), s(f, "request")?)?;
+    let response: FedResponse = serde_json::from_str(s(f, "response")?).map_err(|e| e.to_string())?;
+    eq("response encoding", serde_json::to_string(&response).map_err(|e| e.to_string())?.as_str(), s(f, "response")?)?;
+    let FedResponse::Identities { identities } = response else { return Err("not an identities answer".into()) };
+    let [pair] = identities.as_slice() else { return Err("expected one identity".into()) };
+    let (doc, att) = pair.verify().map_err(|e| e.to_string())?;
+    eq("identity account", doc.account, alice.account_id())?;
+    let cases = arr(envelopes, "cases")?;
+    eq(
+        "identity is the envelopes.json document",
+        serde_json::to_value(&pair.identity).map_err(|e| e.to_string())?,
+        cases[0]["envelope"].clone(),
+    )?;
+    eq(
+        "attestation is the envelopes.json one",
+        serde_json::to_value(&pair.attestation).map_err(|e| e.to_string())?,
+        cases[1]["envelope"].clone(),
+    )?;
+    eq("attestation node", att.node, doc.home)?;
+    let error: FedResponse = serde_json::from_str(s(f, "error")?).map_err(|e| e.to_string())?;
+    let FedResponse::Error { code, .. } = &error else { return Err("not an error".into()) };
+    eq("error code", code.as_str(), "too_many")?;
+    eq("error encoding", serde_json::to_string(&error).map_err(|e| e.to_string())?.as_str(), s(f, "error")?)?;
+    Ok(())
+}
+
 fn check_all(files: &Files) -> Check {
     let expected = [
         "blocklist.json",
         "envelopes.json",
         "equivocation.json",
+        "federation.json",
         "keys.json",
         "merkle.json",
         "report.json",
@@ -283,6 +316,7 @@ fn check_all(files: &Files) -> Check {
     check_blocklist(get("blocklist.json")?).map_err(|e| format!("blocklist.json: {e}"))?;
     check_equivocation(get("equivocation.json")?).map_err(|e| format!("equivocation.json: {e}"))?;
     check_report(get("report.json")?).map_err(|e| format!("report.json: {e}"))?;
+    check_federation(get("federation.json")?, get("envelopes.json")?).map_err(|e| format!("federation.json: {e}"))?;
     Ok(())
 }
 
