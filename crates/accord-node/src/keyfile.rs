@@ -4,21 +4,7 @@
 use accord_proto::SecretKey;
 use std::io::Write;
 use std::path::Path;
-use zeroize_compat::Zeroizing;
-
-mod zeroize_compat {
-    /// Wipes a string when dropped (seed text).
-    pub(super) struct Zeroizing(pub(super) String);
-    impl Drop for Zeroizing {
-        fn drop(&mut self) {
-            // Overwrite the bytes in place before freeing them.
-            let len = self.0.len();
-            self.0.clear();
-            self.0.extend(std::iter::repeat_n('0', len));
-            self.0.clear();
-        }
-    }
-}
+use zeroize::Zeroizing;
 
 /// Why a key file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -41,12 +27,12 @@ pub enum KeyFileError {
 
 /// Reads a key file.
 pub fn read(path: &Path) -> Result<SecretKey, KeyFileError> {
-    let text = Zeroizing(
+    let text = Zeroizing::new(
         std::fs::read_to_string(path)
             .map_err(|source| KeyFileError::Io { path: path.display().to_string(), source })?,
     );
     let mut seed = [0u8; 32];
-    hex::decode_to_slice(text.0.trim(), &mut seed)
+    hex::decode_to_slice(text.trim(), &mut seed)
         .map_err(|_| KeyFileError::Invalid { path: path.display().to_string() })?;
     let key = SecretKey::from_seed(seed);
     seed.fill(0);
@@ -64,7 +50,7 @@ pub fn write_new(path: &Path, key: &SecretKey) -> Result<(), KeyFileError> {
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(io)?;
-    let text = Zeroizing(hex::encode(*key.to_seed()) + "\n");
-    file.write_all(text.0.as_bytes()).map_err(io)?;
+    let text = Zeroizing::new(hex::encode(*key.to_seed()) + "\n");
+    file.write_all(text.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)
 }

@@ -8,7 +8,7 @@
 use accord_proto::event::{Event, EventContent, Role, UnverifiedEvent};
 use accord_proto::room::{RoomState, resolve};
 use accord_proto::{AccountId, EventId, NodeId, RoomId};
-use accord_store::{MembershipChange, Store, StoreError};
+use accord_store::{MembershipChange, Store, StoreError, TimelineEntry};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -73,6 +73,19 @@ impl RoomRuntime {
     pub fn from_create(create: &Event) -> Option<RoomRuntime> {
         let state = RoomState::from_create(create).ok()?;
         Some(RoomRuntime { state, head: create.order_key(), next_seq: 2, cursor: 1, live: None })
+    }
+
+    /// Stored timeline entries as served to clients, marked redacted where a
+    /// redaction hides them.
+    pub fn items(&self, entries: Vec<TimelineEntry>) -> Vec<TimelineItem> {
+        let redacted = self.state.redacted();
+        entries
+            .into_iter()
+            .map(|e| {
+                let hidden = redacted.contains(&e.event.claimed_id());
+                TimelineItem { cursor: e.cursor, event: e.event, accepted: true, redacted: hidden }
+            })
+            .collect()
     }
 
     /// A receiver of the room's live feed.
@@ -160,13 +173,6 @@ impl Rooms {
         Ok(rooms)
     }
 
-    /// Reloads one room from the store, replacing its runtime.
-    pub fn reload(&self, store: &Store, me: &NodeId, room: RoomId) -> Result<(), LoadError> {
-        let runtime = load_room(store, me, room)?;
-        self.insert(room, runtime);
-        Ok(())
-    }
-
     /// The room's runtime, if this node holds the room.
     pub fn get(&self, room: &RoomId) -> Option<Arc<tokio::sync::Mutex<RoomRuntime>>> {
         self.lock().get(room).cloned()
@@ -177,21 +183,6 @@ impl Rooms {
         let handle = Arc::new(tokio::sync::Mutex::new(runtime));
         self.lock().insert(room, handle.clone());
         handle
-    }
-
-    /// Removes a room (used when a failed write leaves its runtime stale).
-    pub fn remove(&self, room: &RoomId) {
-        self.lock().remove(room);
-    }
-
-    /// Number of rooms.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether the node holds no room.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Arc<tokio::sync::Mutex<RoomRuntime>>>> {

@@ -86,11 +86,6 @@ impl Store {
         Ok(Some((decode(Cf::Identities, &doc)?, decode(Cf::Attestations, &att)?)))
     }
 
-    /// Number of registered accounts.
-    pub fn identity_count(&self) -> Result<usize, StoreError> {
-        Ok(self.scan(Cf::Identities, b"", b"", true, usize::MAX)?.len())
-    }
-
     /// Whether an invite code has been used (codes themselves come from
     /// the node's configuration).
     pub fn invite_used(&self, code: &str) -> Result<bool, StoreError> {

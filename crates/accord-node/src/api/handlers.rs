@@ -320,22 +320,12 @@ pub async fn history(
         return Err(ApiError::bad_request("give after or before, not both"));
     }
     let handle = state.rooms.get(&room).ok_or_else(unknown_room)?;
-    let redacted = {
-        let rt = handle.lock().await;
-        if !may_read(&rt.state, &account) {
-            return Err(forbidden("not_member", "author is not a member of this room"));
-        }
-        rt.state.redacted().clone()
-    };
-    let entries = state.store.timeline(&room, q.after, q.before, limit + 1)?;
+    if !may_read(&handle.lock().await.state, &account) {
+        return Err(forbidden("not_member", "author is not a member of this room"));
+    }
+    let mut entries = state.store.timeline(&room, q.after, q.before, limit + 1)?;
     let more = entries.len() > limit;
-    let items: Vec<TimelineItem> = entries
-        .into_iter()
-        .take(limit)
-        .map(|e| {
-            let id = e.event.claimed_id();
-            TimelineItem { cursor: e.cursor, event: e.event, accepted: true, redacted: redacted.contains(&id) }
-        })
-        .collect();
+    entries.truncate(limit);
+    let items = handle.lock().await.items(entries);
     Ok(axum::Json(json!({"events": items, "more": more})))
 }

@@ -23,42 +23,10 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio_util_compat::CancellationToken;
+use tokio_util::sync::CancellationToken;
 
-/// A minimal cancellation token (set once, awaited by many).
-pub mod tokio_util_compat {
-    use std::sync::Arc;
-    use tokio::sync::watch;
-
-    /// Signals shutdown to every task holding a clone.
-    #[derive(Clone)]
-    pub struct CancellationToken {
-        tx: Arc<watch::Sender<bool>>,
-        rx: watch::Receiver<bool>,
-    }
-
-    impl Default for CancellationToken {
-        fn default() -> Self {
-            let (tx, rx) = watch::channel(false);
-            Self { tx: Arc::new(tx), rx }
-        }
-    }
-
-    impl CancellationToken {
-        /// Signals every waiter.
-        pub fn cancel(&self) {
-            let _ = self.tx.send(true);
-        }
-
-        /// Resolves once cancelled.
-        pub async fn cancelled(&self) {
-            let mut rx = self.rx.clone();
-            let _ = rx.wait_for(|v| *v).await;
-        }
-    }
-}
-
-pub use tokio_util_compat::CancellationToken as Shutdown;
+/// Signals shutdown to every task holding a clone.
+pub use tokio_util::sync::CancellationToken as Shutdown;
 
 /// Everything the API handlers share.
 pub struct AppState {

@@ -200,26 +200,19 @@ async fn follow(
                     return;
                 }
             };
-            let redacted = match state.rooms.get(&room) {
+            let full = page.len() == PAGE;
+            let items = match state.rooms.get(&room) {
                 Some(h) => {
                     let rt = h.lock().await;
                     if !may_read(&rt.state, &account) {
                         let _ = out.send(not_member()).await;
                         return;
                     }
-                    rt.state.redacted().clone()
+                    rt.items(page)
                 }
                 None => return,
             };
-            let full = page.len() == PAGE;
-            for entry in page {
-                let id = entry.event.claimed_id();
-                let item = TimelineItem {
-                    cursor: entry.cursor,
-                    event: entry.event,
-                    accepted: true,
-                    redacted: redacted.contains(&id),
-                };
+            for item in items {
                 if out.send(frame(&room, &item)).await.is_err() {
                     return;
                 }

@@ -31,25 +31,31 @@ async fn wait_ready(url: &str) {
     panic!("node did not come up at {url}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_messages_survive_sigkill() {
+/// A data directory made by `accord-node init` for a node named `name` on a
+/// free loopback port, with rate limits raised (these tests measure
+/// durability, not limits). Returns the directory and the API URL.
+fn init_data_dir(name: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let port = accord_testkit::free_port().unwrap();
-    let url = format!("http://127.0.0.1:{port}");
     let status = Command::new(NODE)
         .args(["init", "--data-dir"])
         .arg(dir.path())
-        .args(["--name", "crash.local", "--api", &format!("127.0.0.1:{port}"), "--p2p", "/ip4/127.0.0.1/tcp/0"])
+        .args(["--name", name, "--api", &format!("127.0.0.1:{port}"), "--p2p", "/ip4/127.0.0.1/tcp/0"])
         .stdout(Stdio::null())
         .status()
         .unwrap();
     assert!(status.success());
-    // This test measures durability, not rate limits.
     let config_path = dir.path().join("accord.toml");
     let mut config = accord_node::Config::load(&config_path).unwrap();
     config.limits.events_per_second = 10_000;
     config.limits.burst = 10_000;
     config.save(&config_path).unwrap();
+    (dir, format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_messages_survive_sigkill() {
+    let (dir, url) = init_data_dir("crash.local");
 
     let mut child = spawn(dir.path());
     wait_ready(&url).await;
@@ -90,22 +96,7 @@ fn rounds() -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_messages_survive_repeated_sigkill_under_load() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = accord_testkit::free_port().unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let status = Command::new(NODE)
-        .args(["init", "--data-dir"])
-        .arg(dir.path())
-        .args(["--name", "soak.local", "--api", &format!("127.0.0.1:{port}"), "--p2p", "/ip4/127.0.0.1/tcp/0"])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let config_path = dir.path().join("accord.toml");
-    let mut config = accord_node::Config::load(&config_path).unwrap();
-    config.limits.events_per_second = 10_000;
-    config.limits.burst = 10_000;
-    config.save(&config_path).unwrap();
+    let (dir, url) = init_data_dir("soak.local");
 
     let mut child = spawn(dir.path());
     wait_ready(&url).await;

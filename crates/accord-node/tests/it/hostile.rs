@@ -1,58 +1,12 @@
 //! Hostile client input is refused with a typed error, and nothing of it
 //! is stored.
 
-use accord_proto::auth::AuthResponse;
+use crate::raw::Raw;
 use accord_proto::event::{EventBody, EventContent, JoinRule};
-use accord_proto::{Domain, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Verified};
+use accord_proto::{Domain, RoomId, SecretKey, SignedBytes, Timestamp, Verified};
 use accord_sdk::HistoryQuery;
 use accord_testkit::TestNode;
-use serde_json::{Value, json};
-
-struct Raw {
-    http: reqwest::Client,
-    url: String,
-}
-
-impl Raw {
-    fn new(node: &TestNode) -> Raw {
-        Raw { http: reqwest::Client::new(), url: node.url() }
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Value) {
-        let mut req =
-            self.http.post(format!("{}{path}", self.url)).header("content-type", "application/json").body(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn login(&self, key: &SecretKey) -> String {
-        let (_, c) =
-            self.post("/v1/auth/challenge", None, json!({"account": key.account_id()}).to_string().into_bytes()).await;
-        let node: NodeId = c["node"].as_str().unwrap().parse().unwrap();
-        let answer = Verified::sign(
-            AuthResponse {
-                account: key.account_id(),
-                node,
-                challenge: c["challenge"].as_str().unwrap().into(),
-                ts: Timestamp::now(),
-            },
-            key,
-        )
-        .unwrap();
-        let (status, v) = self.post("/v1/auth/login", None, json!({"response": answer}).to_string().into_bytes()).await;
-        assert_eq!(status, 200, "{v}");
-        v["token"].as_str().unwrap().to_string()
-    }
-
-    async fn send(&self, token: Option<&str>, event: &SignedBytes) -> (u16, String) {
-        let (status, v) = self.post("/v1/events", token, json!({"event": event}).to_string().into_bytes()).await;
-        (status, v["error"]["code"].as_str().unwrap_or("").to_string())
-    }
-}
+use serde_json::Value;
 
 fn message(key: &SecretKey, room: RoomId, text: &str, ts: Timestamp) -> Verified<EventBody> {
     Verified::sign(

@@ -5,4 +5,5 @@ mod chat;
 mod crash;
 mod hostile;
 mod limits;
+mod raw;
 mod stream;

@@ -1,9 +1,9 @@
 //! The live stream's own limits: streams per account, frames per second,
 //! and logins only for local accounts.
 
-use accord_proto::auth::AuthResponse;
+use crate::raw::Raw;
+use accord_proto::SecretKey;
 use accord_proto::event::JoinRule;
-use accord_proto::{NodeId, SecretKey, Timestamp, Verified};
 use accord_testkit::TestNode;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -11,37 +11,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn token(node: &TestNode, key: &SecretKey) -> String {
-    let http = reqwest::Client::new();
-    let c: Value = http
-        .post(format!("{}/v1/auth/challenge", node.url()))
-        .json(&json!({"account": key.account_id()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let node_id: NodeId = c["node"].as_str().unwrap().parse().unwrap();
-    let answer = Verified::sign(
-        AuthResponse {
-            account: key.account_id(),
-            node: node_id,
-            challenge: c["challenge"].as_str().unwrap().into(),
-            ts: Timestamp::now(),
-        },
-        key,
-    )
-    .unwrap();
-    let v: Value = http
-        .post(format!("{}/v1/auth/login", node.url()))
-        .json(&json!({"response": answer}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["token"].as_str().unwrap().to_string()
+    Raw::new(node).login(key).await
 }
 
 fn ws_url(node: &TestNode, token: &str) -> String {
