@@ -1,19 +1,31 @@
 //! Messages nodes exchange over libp2p request-response
-//! (spec/federation.md §5; draft, growing with the federation work).
+//! (spec/federation.md §3).
 //!
 //! One protocol, `/accord/federation/1`, carries a tagged request and a
 //! tagged response as JSON. Every signed object inside is verified by the
 //! receiver exactly as if a client had sent it.
 
+use crate::event::UnverifiedEvent;
 use crate::identity::{Attestation, IdentityDocument};
-use crate::ids::AccountId;
+use crate::ids::{AccountId, EventId, NodeId, RoomId};
 use crate::{SignedBytes, Unverified, Verified};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The request-response protocol name.
 pub const PROTOCOL: &str = "/accord/federation/1";
 /// Most accounts one identity fetch may name.
 pub const MAX_FETCH_IDENTITIES: usize = 64;
+/// Most events in one push.
+pub const MAX_PUSH_EVENTS: usize = 64;
+/// Most event ids in one event fetch.
+pub const MAX_FETCH_EVENTS: usize = 64;
+/// Most events in one answer to a sync, join or event fetch.
+pub const MAX_EVENTS_PER_RESPONSE: usize = 256;
+/// Most identity pairs carried beside the events of one message.
+pub const MAX_IDENTITIES_PER_MESSAGE: usize = 256;
+/// Most origins one sync request may name.
+pub const MAX_SYNC_ORIGINS: usize = 1024;
 /// Largest request, in bytes.
 pub const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
 /// Largest response, in bytes.
@@ -30,6 +42,43 @@ pub enum FedRequest {
         /// The accounts (at most [`MAX_FETCH_IDENTITIES`]).
         accounts: Vec<AccountId>,
     },
+    /// New events of one room, all originated by the sender, oldest first.
+    Push {
+        /// The room.
+        room: RoomId,
+        /// The events (at most [`MAX_PUSH_EVENTS`]).
+        events: Vec<UnverifiedEvent>,
+        /// Identity pairs of the events' authors, so that the receiver can
+        /// check each author's home node without asking.
+        identities: Vec<IdentityPair>,
+    },
+    /// "For this room, here is the highest sequence number I hold without
+    /// gaps from each origin; send me what I lack."
+    Sync {
+        /// The room.
+        room: RoomId,
+        /// Origin node → highest sequence number held with no gap below it.
+        /// Origins not named count as 0.
+        held: BTreeMap<NodeId, u64>,
+    },
+    /// Events of a room by id (missing causal references).
+    Events {
+        /// The room.
+        room: RoomId,
+        /// The event ids (at most [`MAX_FETCH_EVENTS`]).
+        ids: Vec<EventId>,
+    },
+    /// A node that does not hold the room yet asks for its events so that
+    /// one of its accounts can join.
+    Join {
+        /// The room.
+        room: RoomId,
+        /// The joining account's identity, homed at the requester.
+        joiner: IdentityPair,
+        /// Continue after this position of the answering node's timeline
+        /// (0 for the first page).
+        after: u64,
+    },
 }
 
 /// A node's answer.
@@ -43,6 +92,25 @@ pub enum FedResponse {
         /// Document and attestation pairs.
         identities: Vec<IdentityPair>,
     },
+    /// One outcome per pushed event, in push order.
+    Pushed {
+        /// The outcomes.
+        outcomes: Vec<PushOutcome>,
+    },
+    /// Events answering a sync, join or event fetch, with the identity
+    /// pairs of their authors.
+    Events {
+        /// The events (at most [`MAX_EVENTS_PER_RESPONSE`]), in an order in
+        /// which every event's causal references come before it.
+        events: Vec<UnverifiedEvent>,
+        /// Identity pairs of the events' authors.
+        identities: Vec<IdentityPair>,
+        /// Whether more events are waiting: ask again (sync with the new
+        /// sequence numbers, join with `after` = `next`).
+        more: bool,
+        /// For join: the timeline position to continue after.
+        next: u64,
+    },
     /// The request was refused.
     Error {
         /// A stable code (e.g. `too_many`, `busy`).
@@ -50,6 +118,54 @@ pub enum FedResponse {
         /// A human-readable message.
         message: String,
     },
+}
+
+/// What became of one pushed event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PushOutcome {
+    /// Verified and stored.
+    Accepted {
+        /// The event.
+        event: EventId,
+    },
+    /// Already held.
+    Duplicate {
+        /// The event.
+        event: EventId,
+    },
+    /// Not stored for now; the sender should try again later (e.g.
+    /// `missing_prev` until the receiver has synced, `busy`).
+    Retry {
+        /// The event.
+        event: EventId,
+        /// Why.
+        code: String,
+    },
+    /// Refused for good: the sender must not send it again.
+    Refused {
+        /// The event.
+        event: EventId,
+        /// Why (a stable code).
+        code: String,
+    },
+}
+
+impl PushOutcome {
+    /// The event the outcome is about.
+    pub fn event(&self) -> EventId {
+        match self {
+            PushOutcome::Accepted { event }
+            | PushOutcome::Duplicate { event }
+            | PushOutcome::Retry { event, .. }
+            | PushOutcome::Refused { event, .. } => *event,
+        }
+    }
+
+    /// Whether the sender is done with the event (anything but `retry`).
+    pub fn is_final(&self) -> bool {
+        !matches!(self, PushOutcome::Retry { .. })
+    }
 }
 
 /// An identity document with its home node's attestation, as stored.
