@@ -9,7 +9,8 @@ Written from the specification documents (spec/*.md), not from the Rust code.
 It recomputes every value of the vectors that can be recomputed (keys, ids,
 signing inputs, deterministic Ed25519 signatures, hashes, envelopes, the room
 order, verdicts, state and history hash, Merkle roots and proofs, checkpoint
-texts and notes, equivocation proofs, the report), checks that every signed
+texts and notes, equivocation proofs, the report, the federation messages and
+the events and identity pairs they carry), checks that every signed
 body and list entry is in canonical encoding (encoding.md §1.2), and finally
 ("strictness") signs deliberately wrong variants with the vector keys and
 checks that they are refused with the codes the spec gives. It prints one
@@ -753,6 +754,114 @@ def verify_report(j):  # reports.md §3-§4; returns the report, its id and the 
     accused = [subject] if subject is not None else sorted({e["body"]["author"] for e in evidence})
     return report, sha256(body), accused
 
+# ------------------------------------------ federation messages (federation.md §3)
+
+FED_REQUESTS = {"identities": ["accounts"], "push": ["room", "events", "identities"], "sync": ["room", "held"],
+                "events": ["room", "ids"], "join": ["room", "joiner", "after"]}
+FED_RESPONSES = {"identities": ["identities"], "pushed": ["outcomes"], "events": ["events", "identities", "more", "next"],
+                 "error": ["code", "message"]}
+OUTCOMES = {"accepted": ["event"], "duplicate": ["event"], "retry": ["event", "code"], "refused": ["event", "code"]}
+RETRY_CODES = ("missing_prev", "busy", "internal")  # federation.md §3.2
+REFUSED_CODES = ("bad_request", "too_large", "bad_signature", "malformed", "non_canonical", "signer_mismatch", "invalid",
+                 "inconsistent_event", "wrong_room", "unknown_room", "not_home", "unknown_author", "not_origin",
+                 "equivocation", "bad_depth", "not_in_room")  # federation.md §4
+ERROR_CODES = ("too_many", "busy", "unsupported", "internal", "unknown_room", "forbidden", "not_home", "bad_request",
+               "too_large", "bad_signature", "malformed", "non_canonical", "signer_mismatch", "invalid",
+               "attestation_mismatch")  # federation.md §3.8; the last seven for a joiner's pair that does not verify
+
+def array(v, limit):  # a message array; over its count limit: too_many (federation.md §3)
+    if not isinstance(v, list): raise ValueError("expected an array")
+    if len(v) > limit: raise Refused("too_many", f"more than {limit}")
+    return v
+
+def p_pair(j):  # federation.md §3.1 (a carrier): parsed only, verified by verify_pair
+    f = fields(j, [], ["identity", "attestation"])
+    p_signed_bytes(f["identity"], [])
+    p_signed_bytes(f["attestation"], [])
+    return f
+
+def verify_pair(j):  # federation.md §3.1: both envelopes, then the attestation is for the document.
+    f = p_pair(j)
+    doc, doc_body = verify_envelope(f["identity"], "identity")
+    att, _ = verify_envelope(f["attestation"], "attestation")
+    if (att["account"], att["identity"], att["node"]) != (doc["account"], sha256(doc_body), doc["home"]):
+        raise Refused("attestation_mismatch")
+    return doc, att
+
+def wire_event(j):  # an event in a message: parsed here, verified by the checks of federation.md §4
+    p_wire_event(j, [])
+    return j
+
+def p_message(j, tables, unknown):
+    """A message: an object tagged by `type`; strict field set; field order free (a carrier)."""
+    kind = j.get("type") if isinstance(j, dict) else None
+    if kind not in tables: raise Refused(unknown, f"unknown type {kind!r}")
+    try:
+        return kind, fields(j, [], ["type"] + tables[kind])
+    except (ValueError, Refused) as e:
+        raise Refused("bad_request", str(e))
+
+def parse_request(j):  # federation.md §1.2, §3: unknown type -> unsupported, count limits -> too_many
+    kind, f = p_message(j, FED_REQUESTS, "unsupported")
+    try:
+        if kind == "identities": return kind, dict(accounts=[id_text("acct", a, []) for a in array(f["accounts"], 64)])
+        v = dict(room=id_text("room", f["room"], []))
+        if kind == "push":
+            v["events"] = [wire_event(e) for e in array(f["events"], 64)]
+            v["identities"] = [p_pair(p) for p in array(f["identities"], 256)]
+        elif kind == "sync":
+            if not isinstance(f["held"], dict): raise ValueError("held: not an object")
+            if len(f["held"]) > 1024: raise Refused("too_many", "more than 1024 origins")
+            v["held"] = {node_id(k): integer(n) for k, n in f["held"].items()}
+        elif kind == "events": v["ids"] = [id_text("ev", i, []) for i in array(f["ids"], 64)]
+        elif kind == "join": v.update(joiner=p_pair(f["joiner"]), after=integer(f["after"]))
+        return kind, v
+    except (ValueError, TypeError, AttributeError) as e:
+        raise Refused("bad_request", str(e))
+
+def parse_response(j):  # federation.md §3; a requester drops an answer that does not parse
+    kind, f = p_message(j, FED_RESPONSES, "bad_request")
+    try:
+        if kind == "identities": return kind, dict(identities=[p_pair(p) for p in array(f["identities"], 64)])
+        if kind == "error": return kind, dict(code=one_of(f["code"], ERROR_CODES), message=text(f["message"], 2**20))
+        if kind == "pushed":
+            outcomes = []
+            for o in array(f["outcomes"], 64):
+                status = o.get("status") if isinstance(o, dict) else None
+                if status not in OUTCOMES: raise ValueError(f"unknown status {status!r}")
+                of = fields(o, [], ["status"] + OUTCOMES[status])
+                code = of.get("code")
+                if code is not None: one_of(code, RETRY_CODES if status == "retry" else REFUSED_CODES)
+                outcomes.append((status, id_text("ev", of["event"], []), code))
+            return kind, dict(outcomes=outcomes)
+        if not isinstance(f["more"], bool): raise ValueError("more: not a boolean")
+        return kind, dict(events=[wire_event(e) for e in array(f["events"], 256)],
+                          identities=[p_pair(p) for p in array(f["identities"], 256)], more=f["more"],
+                          next=integer(f["next"]))
+    except (ValueError, TypeError, AttributeError) as e:
+        raise Refused("bad_request", str(e))
+
+def peer_checks(events, pairs, sender, push):
+    """federation.md §4 checks 2, 4 and 5 (those that need no stored room): per event, None or the code."""
+    homes = {}
+    for p in pairs:  # a pair that does not verify is ignored (§3.1)
+        try:
+            doc, _ = verify_pair(p)
+            homes[doc["account"]] = doc["home"]
+        except (Refused, ValueError):
+            pass
+    codes = []
+    for e in events:
+        try:
+            ev = verify_event(e)  # check 2, singly
+        except Refused as r:
+            codes.append(r.code)
+            continue
+        home = homes.get(ev["body"]["author"])
+        codes.append("unknown_author" if home is None else "not_home" if home != ev["stamp"]["origin"]
+                     else "not_origin" if push and ev["stamp"]["origin"] != sender else None)
+    return codes
+
 # ------------------------------------------------------------ per-file checks
 
 def check_keys(f, g="keys.json"):
@@ -999,7 +1108,19 @@ def check_strictness(vectors, room_events, room, blocklist, g="strictness"):
     check_refused(g, "a room without its create", "missing_create", resolve, room,
                   [e for e in room_events if e["id"] != room])
 
-def check_federation(f, envelopes, g="federation.json"):  # federation.md §5
+def check_pair(g, what, pair, account_seed, home_seed):  # verifies, and re-signs both envelopes from the seeds
+    doc, att = run(g, f"{what}: pair verifies", verify_pair, pair) or ({}, {})
+    check_eq(g, f"{what}: account and home", (doc.get("account"), doc.get("home")),
+             (public_key(account_seed), public_key(home_seed)))
+    for env, kind, seed in ((pair["identity"], "identity", account_seed), (pair["attestation"], "attestation", home_seed)):
+        check_eq(g, f"{what}: {kind} re-signed", env, signed_env(seed, kind, b64d(env["body"])))
+    return doc
+
+def causal(events):  # every event comes after those of its prev that are in the same answer (federation.md §3.7)
+    ids = [verify_event(e)["id"] for e in events]
+    return all(p not in ids[i:] for i, e in enumerate(events) for p in verify_event(e)["stamp"]["prev"])
+
+def check_federation(f, envelopes, room_file, g="federation.json"):  # federation.md §3
     check_eq(g, "protocol", f["protocol"], "/accord/federation/1")
     texts = {k: f[k] for k in ("request", "response", "error")}
     msgs = {k: json.loads(t) for k, t in texts.items()}
@@ -1022,6 +1143,112 @@ def check_federation(f, envelopes, g="federation.json"):  # federation.md §5
         check_eq(g, "same document as envelopes.json", pair["identity"], envelopes["cases"][0]["envelope"])
     check_eq(g, "error fields", list(err), ["type", "code", "message"])
     check_eq(g, "error code", (err["type"], err["code"]), ("error", "too_many"))
+    for k in ("request", "response", "error"):
+        run(g, f"{k} parses", parse_request if k == "request" else parse_response, msgs[k])
+
+    # The other messages (values; field order free), carrying room.json's events.
+    seeds = {k: bytes.fromhex(v) for k, v in f["seeds"].items()}
+    check_eq(g, "seeds", sorted(seeds), ["alice", "bob", "carol", "dave", "node", "node_b"])
+    check_eq(g, "alice's seed is envelopes.json's", f["seeds"]["alice"], envelopes["cases"][0]["seed"])
+    check_eq(g, "node seed is room.json's", f["seeds"]["node"], room_file["node_seed"])
+    node, node_b = public_key(seeds["node"]), public_key(seeds["node_b"])
+    room, wire = id_text("room", room_file["room_id"], []), [e["event"] for e in room_file["events"]]
+    ev = [verify_event(w) for w in wire]  # node 9's timeline, in the order it stored them
+    ids = [e["id"] for e in ev]
+    alice_pair = {"identity": envelopes["cases"][0]["envelope"], "attestation": envelopes["cases"][1]["envelope"]}
+    m = f["messages"]
+    check_eq(g, "messages", sorted(m), ["fetch", "join", "join_answer", "push", "pushed", "sync", "sync_answer"])
+    req = {k: run(g, f"{k} parses", parse_request, m[k]) or (None, {}) for k in ("push", "sync", "fetch", "join")}
+    resp = {k: run(g, f"{k} parses", parse_response, m[k]) or (None, {}) for k in ("pushed", "sync_answer", "join_answer")}
+    for k, kind in (("push", "push"), ("sync", "sync"), ("fetch", "events"), ("join", "join"), ("pushed", "pushed"),
+                    ("sync_answer", "events"), ("join_answer", "events")):
+        check_eq(g, f"{k}: type", (m[k]["type"], (req.get(k) or resp.get(k))[0]), (kind, kind))
+    for k in ("push", "sync", "fetch", "join"):
+        check_eq(g, f"{k}: room", req[k][1].get("room"), room)
+
+    # push (§3.2): node 9 pushes alice's "hello, room" with alice's pair; checks 2, 4, 5 pass.
+    p = m["push"]
+    check_eq(g, "push: the event is room.json's 'hello, room'", p["events"], [wire[4]])
+    check_eq(g, "push: alice's pair of envelopes.json", p["identities"], [alice_pair])
+    check_pair(g, "push: alice", p["identities"][0], seeds["alice"], seeds["node"])
+    check_eq(g, "push: checks 2, 4, 5", peer_checks(p["events"], p["identities"], node, True), [None])
+    # pushed (§3.2): one outcome of each status, one per pushed event
+    want = [("accepted", ids[4], None), ("duplicate", ids[3], None), ("retry", ids[7], "missing_prev"),
+            ("refused", ids[5], "not_home")]
+    check_eq(g, "pushed: outcomes", resp["pushed"][1].get("outcomes"), want)
+    # sync (§3.3) and its answer: node 9's events above each held number, ascending seq, at most 256
+    held = req["sync"][1].get("held", {})
+    check_eq(g, "sync: held", held, {node: 5, node_b: 2})
+    check_eq(g, "sync: held (text)", m["sync"]["held"], {node_text(node): 5, node_text(node_b): 2})
+    lacked = sorted((e for e in ev if e["stamp"]["seq"] > held.get(e["stamp"]["origin"], 0)),
+                    key=lambda e: (e["stamp"]["depth"], e["id"]))  # sent in order key order, a causal order
+    a = m["sync_answer"]
+    check_eq(g, "sync_answer: the events node B lacks", [verify_event(e)["id"] for e in a["events"]],
+             [e["id"] for e in lacked])
+    check_eq(g, "sync_answer: as in room.json", a["events"], [wire[ids.index(e["id"])] for e in lacked])
+    check(g, "sync_answer: causal order", causal(a["events"]))
+    check_eq(g, "sync_answer: more, next", (a["more"], a["next"]), (len(lacked) > 256, 0))
+    authors = list(dict.fromkeys(e["body"]["author"] for e in lacked))  # once each, by first appearance (§3.7)
+    check_eq(g, "sync_answer: one pair per author", [b64d(q["identity"]["signer"]) for q in a["identities"]], authors)
+    check_pair(g, "sync_answer: bob", a["identities"][0], seeds["bob"], seeds["node"])
+    check_pair(g, "sync_answer: carol", a["identities"][1], seeds["carol"], seeds["node"])
+    check_eq(g, "sync_answer: checks 2, 4", peer_checks(a["events"], a["identities"], node_b, False), [None] * 3)
+    # fetch (§3.4)
+    check_eq(g, "fetch: ids", req["fetch"][1].get("ids"), [ids[3], ids[4]])
+    # join (§3.5): dave, homed at node B, may join the public room in which he is not banned
+    j = m["join"]
+    dave = check_pair(g, "join: dave", j["joiner"], seeds["dave"], seeds["node_b"])
+    _, state = resolve(room, ev)
+    check(g, "join: dave may join", state.join_rule == "public" and dave.get("account") not in state.bans)
+    check_eq(g, "join: after", j["after"], 0)
+    a = m["join_answer"]
+    timeline = wire[j["after"]:][:256]
+    check_eq(g, "join_answer: node 9's timeline after position 0", a["events"], timeline)
+    check_eq(g, "join_answer: the first event is the create", verify_event(a["events"][0])["id"], room)
+    check(g, "join_answer: causal order", causal(a["events"]))
+    check_eq(g, "join_answer: more, next", (a["more"], a["next"]),
+             (j["after"] + len(timeline) < len(wire), j["after"] + len(timeline)))  # positions 1, 2, 3, ...
+    authors = list(dict.fromkeys(verify_event(e)["body"]["author"] for e in timeline))
+    pairs = {b64d(q["identity"]["signer"]): q for q in [alice_pair] + m["sync_answer"]["identities"]}
+    check_eq(g, "join_answer: one pair per author", a["identities"], [pairs.get(x) for x in authors])
+    check_eq(g, "join_answer: checks 2, 4", peer_checks(a["events"], a["identities"], node, False), [None] * 8)
+
+    # What must be refused (§1.2, §3, §4).
+    check_refused(g, "unknown request type", "unsupported", parse_request, {"type": "gossip"})
+    check_refused(g, "unknown field", "bad_request", parse_request, {**m["fetch"], "extra": 1})
+    check_refused(g, "missing field", "bad_request", parse_request, {"type": "sync", "room": m["sync"]["room"]})
+    check_refused(g, "65 events in a push", "too_many", parse_request, {**p, "events": p["events"] * 65})
+    check_refused(g, "65 ids in a fetch", "too_many", parse_request, {**m["fetch"], "ids": m["fetch"]["ids"] * 33})
+    pt, many = BASE, {}
+    for _ in range(1025):  # 1025 distinct node ids: the keys of B, 2B, 3B, ...
+        many[node_text(point_compress(pt))] = 1
+        pt = point_add(pt, BASE)
+    check_refused(g, "1025 origins in a sync", "too_many", parse_request, {**m["sync"], "held": many})
+    check_refused(g, "a retry with a refusal code", "bad_request", parse_response,
+                  {"type": "pushed", "outcomes": [{"status": "retry", "event": m["fetch"]["ids"][0], "code": "not_home"}]})
+    check_eq(g, "push from another node: not_origin", peer_checks(p["events"], p["identities"], node_b, True),
+             ["not_origin"])
+    check_eq(g, "push without the author's pair: unknown_author", peer_checks(p["events"], [], node, True),
+             ["unknown_author"])
+    moved = dict(account=acct(public_key(seeds["alice"])), handle="alice@example.net", home=node_text(node_b),
+                 created=1764000000000)  # alice's document naming node B as home, attested by node B
+    doc_env = signed_env(seeds["alice"], "identity", reserialise(moved))
+    att = dict(account=moved["account"], identity=sha256(b64d(doc_env["body"])).hex(), node=node_text(node_b),
+               registered=1764000000005, level="open")
+    elsewhere = dict(identity=doc_env, attestation=signed_env(seeds["node_b"], "attestation", reserialise(att)))
+    run(g, "alice's pair homed at node B verifies", verify_pair, elsewhere)
+    check_eq(g, "an author homed elsewhere: not_home", peer_checks(p["events"], [elsewhere], node, True), ["not_home"])
+    mismatched = dict(identity=alice_pair["identity"], attestation=elsewhere["attestation"])
+    check_refused(g, "an attestation of another document", "attestation_mismatch", verify_pair, mismatched)
+    bad = dict(p["events"][0], author=dict(p["events"][0]["author"]))
+    sig = bytearray(b64d(bad["author"]["sig"]))
+    sig[10] ^= 1
+    bad["author"]["sig"] = b64e(bytes(sig))
+    big = dict(p["events"][0], author=dict(p["events"][0]["author"], body=b64e(b"{" + b" " * 24576 + b"}")))
+    check_eq(g, "an author body over 24576 bytes: too_large", peer_checks([big], p["identities"], node, True),
+             ["too_large"])
+    check_eq(g, "a flipped signature: bad_signature", peer_checks([bad], p["identities"], node, True),
+             ["bad_signature"])
 
 # ----------------------------------------------------------------------- main
 
@@ -1046,7 +1273,7 @@ def main():
         group(name, fn)
     group("equivocation.json", check_equivocation, out.get("blocklist.json"))
     group("report.json", check_report, v["room.json"]["events"])
-    group("federation.json", check_federation, v["envelopes.json"])
+    group("federation.json", check_federation, v["envelopes.json"], v["room.json"])
     group("strictness", check_strictness, *out.get("room.json", (None, None)), out.get("blocklist.json"))
     passed = sum(ok for ok, _ in RESULTS.values())
     failed = sum(len(failures) for _, failures in RESULTS.values())

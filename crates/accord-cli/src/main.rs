@@ -116,6 +116,10 @@ enum RoomCommand {
     Join {
         /// The room id.
         room: RoomId,
+        /// A node that holds the room, if your node does not yet: its node
+        /// id or p2p address (`/ip4/…/tcp/…/p2p/NODE_ID`). Repeatable.
+        #[arg(long)]
+        via: Vec<String>,
     },
     /// Leave a room.
     Leave {
@@ -219,8 +223,8 @@ async fn room_command(
             let room = client.create_room(&name, rule).await?;
             out.room_created(room.id());
         }
-        RoomCommand::Join { room } => {
-            let receipt = client.room(room).join().await?;
+        RoomCommand::Join { room, via } => {
+            let receipt = client.room(room).join_via(&via).await?;
             out.receipt(&receipt, format!("joined {room}"));
         }
         RoomCommand::Leave { room } => {

@@ -15,6 +15,7 @@ pub mod keyfile;
 pub mod metrics;
 pub mod network;
 mod node;
+pub mod reputation;
 pub mod rooms;
 
 pub use config::Config;

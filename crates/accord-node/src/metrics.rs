@@ -28,6 +28,28 @@ pub struct Metrics {
     pub streams: Gauge,
     /// Seconds from an event's arrival to its durable acknowledgement.
     pub ack_seconds: Histogram,
+    /// Connected peers.
+    pub fed_peers: Gauge,
+    /// Peers blocked for misbehaving.
+    pub fed_blocked: Gauge,
+    /// Events pushed to peers, by outcome (`accepted`, `duplicate`,
+    /// `retry`, `refused`).
+    pub fed_pushes: Family<OutcomeLabel, Counter>,
+    /// Push attempts that failed or must be repeated.
+    pub fed_push_retries: Counter,
+    /// Sync rounds run with peers.
+    pub fed_syncs: Counter,
+    /// Events received from peers and stored.
+    pub fed_events_received: Counter,
+    /// Events and requests from peers refused, by code.
+    pub fed_rejections: Family<CodeLabel, Counter>,
+}
+
+/// Labels: a push outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    /// The outcome.
+    pub outcome: String,
 }
 
 impl Default for Metrics {
@@ -50,7 +72,49 @@ impl Metrics {
         registry.register("registrations", "Accounts registered", registrations.clone());
         registry.register("streams", "Open live streams", streams.clone());
         registry.register("event_ack_seconds", "Event arrival to durable acknowledgement", ack_seconds.clone());
-        Self { registry: Mutex::new(registry), events_accepted, rejections, registrations, streams, ack_seconds }
+        let fed_peers = Gauge::default();
+        let fed_blocked = Gauge::default();
+        let fed_pushes = Family::<OutcomeLabel, Counter>::default();
+        let fed_push_retries = Counter::default();
+        let fed_syncs = Counter::default();
+        let fed_events_received = Counter::default();
+        let fed_rejections = Family::<CodeLabel, Counter>::default();
+        registry.register("fed_peers", "Connected peers", fed_peers.clone());
+        registry.register("fed_blocked_peers", "Peers blocked for misbehaving", fed_blocked.clone());
+        registry.register("fed_pushes", "Events pushed to peers, by outcome", fed_pushes.clone());
+        registry.register(
+            "fed_push_retries",
+            "Push attempts that failed or must be repeated",
+            fed_push_retries.clone(),
+        );
+        registry.register("fed_syncs", "Sync rounds run with peers", fed_syncs.clone());
+        registry.register("fed_events_received", "Events received from peers and stored", fed_events_received.clone());
+        registry.register("fed_rejections", "Events and requests from peers refused, by code", fed_rejections.clone());
+        Self {
+            registry: Mutex::new(registry),
+            events_accepted,
+            rejections,
+            registrations,
+            streams,
+            ack_seconds,
+            fed_peers,
+            fed_blocked,
+            fed_pushes,
+            fed_push_retries,
+            fed_syncs,
+            fed_events_received,
+            fed_rejections,
+        }
+    }
+
+    /// Counts a refusal of something a peer sent.
+    pub fn fed_reject(&self, code: &str) {
+        self.fed_rejections.get_or_create(&CodeLabel { code: code.to_string() }).inc();
+    }
+
+    /// Counts a push outcome.
+    pub fn fed_push(&self, outcome: &str) {
+        self.fed_pushes.get_or_create(&OutcomeLabel { outcome: outcome.to_string() }).inc();
     }
 
     /// Counts a refusal.

@@ -3,21 +3,35 @@
 //!
 //! [`Network`] is the cheap handle the node holds: it sends [`Command`]s to
 //! the event loop and, for requests, awaits the answer on a oneshot channel.
-//! Requests from peers arrive on the [`Inbound`] channel given to
-//! [`Network::start`]; the node answers each through [`Network::respond`].
-//! Every outbound request ends, with its answer or a failure (the
-//! request-response timeout included), so no pending entry is left behind.
+//! Requests from peers and connection changes arrive as [`NetEvent`]s on
+//! the channel given to [`Network::start`]; the node answers each request
+//! through [`Network::respond`]. Every outbound request ends, with its
+//! answer or a failure (the request-response timeout included), so no
+//! pending entry is left behind.
+//!
+//! The loop also keeps peers' [`Reputation`]: the node reports what a peer
+//! sent that failed a check, and a peer past the threshold is disconnected
+//! and refused for a while. Bootstrap peers are re-dialled while
+//! disconnected; Kademlia (server mode, own protocol name, fed from
+//! identify) finds the addresses of other nodes.
 
+use crate::metrics::Metrics;
+use crate::reputation::{self, Reputation};
 use accord_proto::SecretKey;
 use accord_proto::federation::{self, FedRequest, FedResponse};
 use futures::StreamExt;
 pub use libp2p::PeerId;
+use libp2p::kad::{self, store::MemoryStore};
+use libp2p::metrics::Recorder;
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, StreamProtocol, Swarm, connection_limits, identify, identity, noise, ping, tcp, yamux};
-use std::collections::HashMap;
+use libp2p::{
+    Multiaddr, StreamProtocol, Swarm, allow_block_list, connection_limits, identify, identity, noise, ping, tcp, yamux,
+};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 pub use behaviour::{Behaviour, BehaviourEvent};
@@ -26,15 +40,18 @@ pub use libp2p::Multiaddr as Address;
 mod behaviour {
     #![allow(missing_docs, reason = "the derive generates an undocumented event enum")]
     use accord_proto::federation::{FedRequest, FedResponse};
+    use libp2p::kad::{self, store::MemoryStore};
     use libp2p::swarm::NetworkBehaviour;
-    use libp2p::{connection_limits, identify, ping, request_response};
+    use libp2p::{allow_block_list, connection_limits, identify, ping, request_response};
 
     /// The node's libp2p behaviour.
     #[derive(NetworkBehaviour)]
     pub struct Behaviour {
+        pub(super) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
         pub(super) limits: connection_limits::Behaviour,
         pub(super) identify: identify::Behaviour,
         pub(super) ping: ping::Behaviour,
+        pub(super) kad: kad::Behaviour<MemoryStore>,
         pub(super) federation: request_response::json::Behaviour<FedRequest, FedResponse>,
     }
 }
@@ -53,6 +70,15 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Identify protocol version of Accord nodes.
 const PROTOCOL_VERSION: &str = "/accord/1.0.0";
+/// Kademlia protocol name of Accord nodes.
+const KAD_PROTOCOL: &str = "/accord/kad/1.0.0";
+/// How often disconnected bootstrap peers are dialled again and blocks
+/// are expired.
+const REDIAL_EVERY: Duration = Duration::from_secs(5);
+/// How often the Kademlia routing table is refreshed.
+const KAD_BOOTSTRAP_EVERY: Duration = Duration::from_secs(30);
+/// Connections carrying no stream stay open this long.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Why the network could not start or a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +109,16 @@ pub struct Inbound {
     pub channel: ResponseChannel<FedResponse>,
 }
 
+/// What the network tells the node.
+pub enum NetEvent {
+    /// A peer asks something.
+    Request(Inbound),
+    /// The first connection to a peer was established.
+    Connected(PeerId),
+    /// The last connection to a peer closed.
+    Disconnected(PeerId),
+}
+
 /// Commands to the network task.
 pub enum Command {
     /// Send a request and report the answer.
@@ -103,6 +139,13 @@ pub enum Command {
     },
     /// Dial an address (ending in `/p2p/PEER_ID`).
     Dial(Multiaddr),
+    /// Count a refusal with this code against a peer.
+    Penalize {
+        /// The peer.
+        peer: PeerId,
+        /// The refusal's code (see [`reputation::weight`]).
+        code: String,
+    },
     /// Stop the event loop.
     Shutdown,
 }
@@ -112,18 +155,39 @@ pub enum Command {
 pub struct Network {
     commands: mpsc::Sender<Command>,
     listen_addrs: Arc<Mutex<Vec<Multiaddr>>>,
-    peers: Arc<Mutex<usize>>,
+    peers: Arc<Mutex<HashSet<PeerId>>>,
+}
+
+/// The peer id a multiaddr ends with (`…/p2p/PEER_ID`).
+pub fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|p| match p {
+        Protocol::P2p(peer) => Some(peer),
+        _ => None,
+    })
+}
+
+/// The libp2p peer id of a node.
+pub fn peer_id(node: &accord_proto::NodeId) -> PeerId {
+    // An ed25519 node id is always a valid peer id; the fallback is never
+    // taken.
+    PeerId::from_bytes(&node.to_peer_id_bytes()).unwrap_or_else(|_| PeerId::random())
+}
+
+/// The node id of a peer (None for peers whose key is not ed25519).
+pub fn node_id(peer: &PeerId) -> Option<accord_proto::NodeId> {
+    accord_proto::NodeId::from_peer_id_bytes(&peer.to_bytes()).ok()
 }
 
 impl Network {
     /// Builds the swarm from the node key, listens on `listen`, dials
-    /// `bootstrap`, and spawns the event loop. Requests from peers are
-    /// delivered on `inbound`.
+    /// `bootstrap`, and spawns the event loop. Requests from peers and
+    /// connection changes are delivered on `events`.
     pub async fn start(
         key: &SecretKey,
         listen: &[String],
         bootstrap: &[String],
-        inbound: mpsc::Sender<Inbound>,
+        events: mpsc::Sender<NetEvent>,
+        metrics: Arc<Metrics>,
     ) -> Result<Network, NetworkError> {
         let setup = |e: &dyn std::fmt::Display| NetworkError::Setup(e.to_string());
         let keypair = identity::Keypair::ed25519_from_bytes(*key.to_seed()).map_err(|e| setup(&e))?;
@@ -134,6 +198,16 @@ impl Network {
             .map_err(|e| setup(&e))?
             .with_quic()
             .with_behaviour(|k| Behaviour {
+                blocked: allow_block_list::Behaviour::default(),
+                kad: {
+                    let me = k.public().to_peer_id();
+                    let config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+                    let mut kad = kad::Behaviour::with_config(me, MemoryStore::new(me), config);
+                    // Loopback and private networks never confirm an
+                    // external address: serve the DHT regardless.
+                    kad.set_mode(Some(kad::Mode::Server));
+                    kad
+                },
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
                         .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
@@ -151,22 +225,39 @@ impl Network {
                 ),
             })
             .map_err(|e| setup(&e))?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
+            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
             .build();
         for addr in listen {
             let addr: Multiaddr = addr.parse().map_err(|e| setup(&format!("listen address {addr}: {e}")))?;
             swarm.listen_on(addr).map_err(|e| setup(&e))?;
         }
-        for addr in bootstrap {
-            let addr: Multiaddr = addr.parse().map_err(|e| setup(&format!("bootstrap address {addr}: {e}")))?;
+        let mut seeds = Vec::new();
+        for text in bootstrap {
+            let addr: Multiaddr = text.parse().map_err(|e| setup(&format!("bootstrap address {text}: {e}")))?;
+            let peer = peer_of(&addr)
+                .ok_or_else(|| setup(&format!("bootstrap address {text} must end with /p2p/<node id>")))?;
+            swarm.add_peer_address(peer, addr.clone());
+            swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
             if let Err(e) = swarm.dial(addr.clone()) {
                 tracing::warn!("cannot dial bootstrap peer {addr}: {e}");
             }
+            seeds.push((peer, addr));
         }
         let (commands, rx) = mpsc::channel(256);
         let network = Network { commands, listen_addrs: Arc::default(), peers: Arc::default() };
-        let mut event_loop =
-            EventLoop { swarm, commands: rx, inbound, pending: HashMap::new(), network: network.clone() };
+        let libp2p_metrics =
+            metrics.with_registry(|r| libp2p::metrics::Metrics::new(r.sub_registry_with_prefix("libp2p")));
+        let mut event_loop = EventLoop {
+            swarm,
+            commands: rx,
+            events,
+            pending: HashMap::new(),
+            network: network.clone(),
+            seeds,
+            reputation: Reputation::default(),
+            metrics,
+            libp2p_metrics,
+        };
         // Wait briefly for the listeners to report their addresses, so the
         // node can print them.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
@@ -185,7 +276,25 @@ impl Network {
 
     /// Number of connected peers.
     pub fn peer_count(&self) -> usize {
-        *self.peers.lock().unwrap_or_else(|p| p.into_inner())
+        self.peers.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The connected peers.
+    pub fn peers(&self) -> Vec<PeerId> {
+        self.peers.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect()
+    }
+
+    /// Whether a connection to `peer` is open.
+    pub fn is_connected(&self, peer: &PeerId) -> bool {
+        self.peers.lock().unwrap_or_else(|p| p.into_inner()).contains(peer)
+    }
+
+    /// Counts a refusal with `code` against `peer` (see
+    /// [`reputation::weight`]); enough of them disconnect and block it.
+    pub async fn penalize(&self, peer: PeerId, code: &str) {
+        if reputation::weight(code) > 0.0 {
+            let _ = self.commands.send(Command::Penalize { peer, code: code.into() }).await;
+        }
     }
 
     /// Dials a peer (`…/p2p/PEER_ID`).
@@ -216,13 +325,19 @@ impl Network {
 struct EventLoop {
     swarm: Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
-    inbound: mpsc::Sender<Inbound>,
+    events: mpsc::Sender<NetEvent>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<FedResponse, NetworkError>>>,
     network: Network,
+    seeds: Vec<(PeerId, Multiaddr)>,
+    reputation: Reputation,
+    metrics: Arc<Metrics>,
+    libp2p_metrics: libp2p::metrics::Metrics,
 }
 
 impl EventLoop {
     async fn run(mut self) {
+        let mut redial = tokio::time::interval(REDIAL_EVERY);
+        let mut kad_refresh = tokio::time::interval(KAD_BOOTSTRAP_EVERY);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.handle(event),
@@ -230,6 +345,26 @@ impl EventLoop {
                     Some(Command::Shutdown) | None => break,
                     Some(command) => self.command(command),
                 },
+                _ = redial.tick() => self.redial(),
+                _ = kad_refresh.tick() => {
+                    // Fails only while the routing table is empty.
+                    let _ = self.swarm.behaviour_mut().kad.bootstrap();
+                }
+            }
+        }
+    }
+
+    /// Dials bootstrap peers that are not connected and lifts expired
+    /// blocks.
+    fn redial(&mut self) {
+        for peer in self.reputation.expire(Instant::now()) {
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+            tracing::info!("peer {peer} is no longer blocked");
+        }
+        self.metrics.fed_blocked.set(self.reputation.blocked_count() as i64);
+        for (peer, addr) in self.seeds.clone() {
+            if !self.swarm.is_connected(&peer) && !self.reputation.is_blocked(&peer) {
+                let _ = self.swarm.dial(addr);
             }
         }
     }
@@ -245,37 +380,76 @@ impl EventLoop {
                 let _ = self.swarm.behaviour_mut().federation.send_response(channel, response);
             }
             Command::Dial(addr) => {
+                if let Some(peer) = peer_of(&addr) {
+                    self.swarm.add_peer_address(peer, addr.clone());
+                }
                 if let Err(e) = self.swarm.dial(addr.clone()) {
                     tracing::warn!("cannot dial {addr}: {e}");
                 }
             }
+            Command::Penalize { peer, code } => self.penalize(peer, &code),
             Command::Shutdown => {}
         }
     }
 
-    fn set_peer_count(&self) {
-        *self.network.peers.lock().unwrap_or_else(|p| p.into_inner()) = self.swarm.connected_peers().count();
+    fn penalize(&mut self, peer: PeerId, code: &str) {
+        if self.reputation.penalize(peer, reputation::weight(code), Instant::now()) {
+            tracing::warn!("peer {peer} misbehaved (last: {code}): disconnected and blocked");
+            self.swarm.behaviour_mut().blocked.block_peer(peer);
+            self.metrics.fed_blocked.set(self.reputation.blocked_count() as i64);
+        }
+    }
+
+    fn set_peers(&self) {
+        let peers: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
+        self.metrics.fed_peers.set(peers.len() as i64);
+        *self.network.peers.lock().unwrap_or_else(|p| p.into_inner()) = peers;
     }
 
     fn handle(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        self.libp2p_metrics.record(&event);
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!("p2p listening on {address}");
                 self.network.listen_addrs.lock().unwrap_or_else(|p| p.into_inner()).push(address);
             }
-            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+            SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } => {
                 tracing::debug!("connected to {peer_id}");
-                self.set_peer_count();
-            }
-            SwarmEvent::ConnectionClosed { peer_id, .. } => {
-                tracing::debug!("disconnected from {peer_id}");
-                self.set_peer_count();
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
-                for addr in info.listen_addrs {
-                    self.swarm.add_peer_address(peer_id, addr);
+                self.set_peers();
+                if num_established.get() == 1 {
+                    let _ = self.events.try_send(NetEvent::Connected(peer_id));
                 }
             }
+            SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
+                tracing::debug!("disconnected from {peer_id}");
+                self.set_peers();
+                if num_established == 0 {
+                    let _ = self.events.try_send(NetEvent::Disconnected(peer_id));
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(event)) => {
+                self.libp2p_metrics.record(&event);
+                if let identify::Event::Received { peer_id, info, .. } = event {
+                    for addr in info.listen_addrs {
+                        self.swarm.add_peer_address(peer_id, addr.clone());
+                        self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => {
+                self.libp2p_metrics.record(&event);
+                if let kad::Event::OutboundQueryProgressed {
+                    result: kad::QueryResult::GetClosestPeers(Ok(ok)), ..
+                } = event
+                {
+                    for info in ok.peers {
+                        for addr in info.addrs {
+                            self.swarm.add_peer_address(info.peer_id, addr);
+                        }
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(event)) => self.libp2p_metrics.record(&event),
             SwarmEvent::Behaviour(BehaviourEvent::Federation(event)) => self.federation(event),
             _ => {}
         }
@@ -285,12 +459,13 @@ impl EventLoop {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request { request, channel, .. } => {
-                    if let Err(refused) = self.inbound.try_send(Inbound { peer, request, channel }) {
+                    if let Err(refused) = self.events.try_send(NetEvent::Request(Inbound { peer, request, channel })) {
                         // Finish local work before taking more from peers:
                         // when the node is behind, say so at once.
-                        let Inbound { channel, .. } = refused.into_inner();
-                        let busy = FedResponse::Error { code: "busy".into(), message: "try again later".into() };
-                        let _ = self.swarm.behaviour_mut().federation.send_response(channel, busy);
+                        if let NetEvent::Request(Inbound { channel, .. }) = refused.into_inner() {
+                            let busy = FedResponse::Error { code: "busy".into(), message: "try again later".into() };
+                            let _ = self.swarm.behaviour_mut().federation.send_response(channel, busy);
+                        }
                     }
                 }
                 request_response::Message::Response { request_id, response } => {
@@ -300,12 +475,22 @@ impl EventLoop {
                 }
             },
             request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                if matches!(error, request_response::OutboundFailure::DialFailure) {
+                    // Look the peer up: the next attempt may know where it is.
+                    self.swarm.behaviour_mut().kad.get_closest_peers(peer);
+                }
                 if let Some(reply) = self.pending.remove(&request_id) {
                     let _ = reply.send(Err(NetworkError::Request { peer, reason: error.to_string() }));
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!("request from {peer} failed: {error}");
+                // A request that does not decode or exceeds the size limit
+                // fails its stream with an I/O error.
+                if matches!(error, request_response::InboundFailure::Io(_)) {
+                    self.metrics.fed_reject("bad_frame");
+                    self.penalize(peer, "bad_frame");
+                }
             }
             request_response::Event::ResponseSent { .. } => {}
         }

@@ -10,7 +10,7 @@ use accord_proto::identity::IdentityDocument;
 use accord_proto::{NodeId, SecretKey, Unverified};
 use accord_store::{Store, StoreConfig, StoreError};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -105,6 +105,8 @@ pub struct NodeInfo {
     pub api: SocketAddr,
     /// The p2p listen addresses.
     pub p2p: Vec<String>,
+    /// The connected peers.
+    pub peers: Vec<String>,
     /// The data directory.
     pub data_dir: PathBuf,
 }
@@ -126,15 +128,28 @@ impl Node {
         let (config, node_key) = data_dir.load()?;
         let node_id = NodeId::from(node_key.public());
         let store = Store::open(&StoreConfig { path: data_dir.db(), sync: config.storage.sync })?;
-        let rooms = Rooms::load(&store, &node_id)?;
         let mut handles = HashMap::new();
+        let mut homes = HashMap::new();
+        let mut known_identities = HashSet::new();
         for raw in store.identities()? {
             if let Ok(doc) = Unverified::<IdentityDocument>::from_raw(raw).verify() {
-                handles.insert(doc.handle.clone(), doc.account);
+                if doc.home == node_id {
+                    handles.insert(doc.handle.clone(), doc.account);
+                }
+                homes.insert(doc.account, doc.home);
+                known_identities.insert(doc.body_hash());
             }
         }
-        let (inbound_tx, inbound) = tokio::sync::mpsc::channel(crate::network::INBOUND_QUEUE);
-        let network = Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, inbound_tx).await?;
+        let rooms = Rooms::load(&store, node_id)?;
+        for room in rooms.ids() {
+            if let Some(handle) = rooms.get(&room) {
+                handle.lock().await.refresh_hosts(|a| homes.get(a).copied());
+            }
+        }
+        let metrics = Arc::new(Metrics::new());
+        let (events_tx, net_events) = tokio::sync::mpsc::channel(crate::network::INBOUND_QUEUE);
+        let network =
+            Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, events_tx, metrics.clone()).await?;
         let listener = tokio::net::TcpListener::bind(config.api.listen)
             .await
             .map_err(|e| NodeError::Io(format!("API address {}: {e}", config.api.listen)))?;
@@ -148,8 +163,13 @@ impl Node {
             store,
             rooms,
             sessions: api::auth::Sessions::default(),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             handles: Mutex::new(handles),
+            network: network.clone(),
+            homes: Mutex::new(homes),
+            known_identities: Mutex::new(known_identities),
+            outbox: Default::default(),
+            syncing: Mutex::default(),
             registration_lock: tokio::sync::Mutex::new(()),
             creation_lock: tokio::sync::Mutex::new(()),
             shutdown: shutdown.clone(),
@@ -163,7 +183,8 @@ impl Node {
                 tracing::error!("API server failed: {e}");
             }
         });
-        let federation = tokio::spawn(crate::federation::serve(state.clone(), network.clone(), inbound));
+        state.outbox.resume(&state)?;
+        let federation = tokio::spawn(crate::federation::serve(state.clone(), net_events));
         let housekeeping_state = state.clone();
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -200,6 +221,7 @@ impl Node {
             name: self.state.config.node.name.to_string(),
             api: self.api_addr,
             p2p: self.network.listen_addrs().iter().map(|a| format!("{a}/p2p/{}", self.state.node_id)).collect(),
+            peers: self.network.peers().iter().map(ToString::to_string).collect(),
             data_dir: self.data_dir.root().to_path_buf(),
         }
     }

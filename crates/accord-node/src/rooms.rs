@@ -1,16 +1,17 @@
-//! Rooms held by this node: each room's derived state, its latest events,
-//! its sequence counter and the live feed of its timeline.
+//! Rooms held by this node: each room's events in their total order, the
+//! state and verdicts derived from them, the per-origin sequence numbers,
+//! the room's hosts, and the live feed of its timeline.
 //!
 //! A room's runtime is behind its own async mutex: events of one room are
 //! stamped, stored and published one at a time, in cursor order; events of
 //! different rooms proceed in parallel and share group commits.
 
 use accord_proto::event::{Event, EventContent, Role, UnverifiedEvent};
-use accord_proto::room::{RoomState, resolve};
+use accord_proto::room::{AuthError, RoomState};
 use accord_proto::{AccountId, EventId, NodeId, RoomId};
 use accord_store::{MembershipChange, Store, StoreError, TimelineEntry};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
@@ -45,6 +46,7 @@ impl LiveItem {
     /// The live form of a stored event.
     pub fn new(item: TimelineItem, event: &Event) -> LiveItem {
         let removed = match event.content() {
+            _ if !item.accepted => None,
             EventContent::Leave {} => Some(event.author()),
             EventContent::Kick { target, .. } | EventContent::Ban { target, .. } => Some(*target),
             _ => None,
@@ -53,12 +55,53 @@ impl LiveItem {
     }
 }
 
-/// The mutable runtime of one room.
+/// One origin's events in a room, by sequence number.
+#[derive(Default)]
+struct OriginSeqs {
+    /// Sequence number → event id, for events held (or remembered as seen).
+    ids: BTreeMap<u64, EventId>,
+    /// Highest sequence number with nothing missing below it.
+    contiguous: u64,
+}
+
+impl OriginSeqs {
+    fn add(&mut self, seq: u64, id: EventId) {
+        self.ids.insert(seq, id);
+        while self.ids.contains_key(&(self.contiguous + 1)) {
+            self.contiguous += 1;
+        }
+    }
+}
+
+/// What adding an event to a room's runtime did.
+#[derive(Debug)]
+pub struct Added {
+    /// The room rules' verdict at the event's place in the order.
+    pub verdict: Result<(), AuthError>,
+    /// Membership rows that changed (to write with the event).
+    pub memberships: Vec<MembershipChange>,
+    /// Whether the state was derived anew because the event's place is
+    /// before events already held.
+    pub rederived: bool,
+}
+
+/// The mutable runtime of one room: every event held, in the room's total
+/// order, and what derives from them.
 pub struct RoomRuntime {
     /// Derived state after every accepted event.
     pub state: RoomState,
-    /// The latest accepted event (the `prev` of the next local event).
-    pub head: (u64, EventId),
+    /// Every event held, by order key.
+    events: BTreeMap<(u64, EventId), Event>,
+    /// Depth of every event held, by id.
+    depths: HashMap<EventId, u64>,
+    /// Events the rules refuse at their place, with the reason.
+    refused: HashMap<EventId, AuthError>,
+    /// Per origin node: its events by sequence number.
+    origins: HashMap<NodeId, OriginSeqs>,
+    /// Home nodes of members and pending invitees (the room's hosts).
+    hosts: BTreeSet<NodeId>,
+    /// This node: the origin whose sequence `next_seq` counts.
+    me: NodeId,
     /// Next sequence number of this node's events in the room.
     pub next_seq: u64,
     /// Highest cursor stored.
@@ -68,22 +111,157 @@ pub struct RoomRuntime {
     live: Option<broadcast::Sender<LiveItem>>,
 }
 
+/// The membership rows that differ between two states of a room.
+fn membership_diff(old: &RoomState, new: &RoomState) -> Vec<MembershipChange> {
+    let accounts: BTreeSet<&AccountId> = old.members().iter().chain(new.members()).collect();
+    let row = |s: &RoomState, a: &AccountId| s.is_member(a).then(|| s.role(a));
+    accounts
+        .into_iter()
+        .filter(|a| row(old, a) != row(new, a))
+        .map(|a| MembershipChange { account: *a, role: row(new, a) })
+        .collect()
+}
+
 impl RoomRuntime {
-    /// A new room from its create event (cursor 1).
-    pub fn from_create(create: &Event) -> Option<RoomRuntime> {
+    /// A new room from its create event (cursor 1), held by node `me`.
+    pub fn from_create(create: &Event, me: NodeId) -> Option<RoomRuntime> {
         let state = RoomState::from_create(create).ok()?;
-        Some(RoomRuntime { state, head: create.order_key(), next_seq: 2, cursor: 1, live: None })
+        let mut rt = RoomRuntime {
+            state,
+            events: BTreeMap::new(),
+            depths: HashMap::new(),
+            refused: HashMap::new(),
+            origins: HashMap::new(),
+            hosts: BTreeSet::from([create.origin()]),
+            me,
+            next_seq: 1,
+            cursor: 1,
+            live: None,
+        };
+        rt.index(create.clone());
+        Some(rt)
     }
 
-    /// Stored timeline entries as served to clients, marked redacted where a
-    /// redaction hides them.
+    fn index(&mut self, event: Event) {
+        let stamp = event.stamp_part();
+        if stamp.origin == self.me {
+            self.next_seq = self.next_seq.max(stamp.seq + 1);
+        }
+        self.depths.insert(event.id(), stamp.depth);
+        self.origins.entry(stamp.origin).or_default().add(stamp.seq, event.id());
+        self.events.insert(event.order_key(), event);
+    }
+
+    /// The latest event held (the `prev` of the next local event).
+    pub fn head(&self) -> (u64, EventId) {
+        self.events.keys().next_back().copied().unwrap_or((0, EventId(self.state.room().0)))
+    }
+
+    /// Whether the room holds the event.
+    pub fn contains(&self, id: &EventId) -> bool {
+        self.depths.contains_key(id)
+    }
+
+    /// The depth of a held event.
+    pub fn depth_of(&self, id: &EventId) -> Option<u64> {
+        self.depths.get(id).copied()
+    }
+
+    /// The event an origin numbered `seq` in this room, if held or seen.
+    pub fn at_seq(&self, origin: &NodeId, seq: u64) -> Option<EventId> {
+        self.origins.get(origin).and_then(|o| o.ids.get(&seq)).copied()
+    }
+
+    /// Per origin, the highest sequence number held with no gap below it.
+    pub fn held(&self) -> BTreeMap<NodeId, u64> {
+        self.origins.iter().map(|(o, s)| (*o, s.contiguous)).collect()
+    }
+
+    /// Remembers that an origin's event was seen and refused, so that sync
+    /// does not ask for it again (until restart).
+    pub fn remember_refused(&mut self, origin: NodeId, seq: u64, id: EventId) {
+        self.origins.entry(origin).or_default().add(seq, id);
+    }
+
+    /// The home nodes of the room's members and pending invitees.
+    pub fn hosts(&self) -> &BTreeSet<NodeId> {
+        &self.hosts
+    }
+
+    /// Recomputes the hosts from the state, with `home` giving an
+    /// account's home node where known.
+    pub fn refresh_hosts(&mut self, home: impl Fn(&AccountId) -> Option<NodeId>) {
+        let s = &self.state;
+        self.hosts = s.members().iter().chain(s.invites()).filter_map(home).collect();
+    }
+
+    /// Whether the rules accept the held event at its place.
+    pub fn is_accepted(&self, id: &EventId) -> bool {
+        !self.refused.contains_key(id)
+    }
+
+    /// Adds a verified event whose `prev` are all held. The rules judge it
+    /// at its place in the order; when that place is before events already
+    /// held, the state and every verdict are derived anew from `create`.
+    pub fn add(&mut self, event: Event) -> Added {
+        let key = event.order_key();
+        if key > self.head() {
+            let memberships =
+                if self.state.authorize(&event).is_ok() { self.membership_changes(&event) } else { vec![] };
+            let verdict = self.state.apply(&event);
+            if let Err(e) = &verdict {
+                self.refused.insert(event.id(), e.clone());
+            }
+            self.index(event);
+            return Added { verdict, memberships, rederived: false };
+        }
+        let id = event.id();
+        self.index(event);
+        let old = self.state.clone();
+        self.rederive();
+        let verdict = match self.refused.get(&id) {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        };
+        Added { verdict, memberships: membership_diff(&old, &self.state), rederived: true }
+    }
+
+    /// Replaces the runtime with one loaded from the store, keeping the
+    /// live feed and its subscribers.
+    pub fn replace_keeping_live(&mut self, fresh: RoomRuntime) {
+        let live = self.live.take();
+        *self = fresh;
+        self.live = live;
+    }
+
+    /// Derives the state and every verdict anew from the events held.
+    fn rederive(&mut self) {
+        self.refused.clear();
+        let mut events = self.events.values();
+        let Some(create) = events.next() else { return };
+        let Ok(mut state) = RoomState::from_create(create) else { return };
+        for event in events {
+            if let Err(e) = state.apply(event) {
+                self.refused.insert(event.id(), e);
+            }
+        }
+        self.state = state;
+    }
+
+    /// Stored timeline entries as served to clients, with the rules'
+    /// verdict and whether a redaction hides them.
     pub fn items(&self, entries: Vec<TimelineEntry>) -> Vec<TimelineItem> {
         let redacted = self.state.redacted();
         entries
             .into_iter()
             .map(|e| {
-                let hidden = redacted.contains(&e.event.claimed_id());
-                TimelineItem { cursor: e.cursor, event: e.event, accepted: true, redacted: hidden }
+                let id = e.event.claimed_id();
+                TimelineItem {
+                    cursor: e.cursor,
+                    accepted: self.is_accepted(&id),
+                    redacted: redacted.contains(&id),
+                    event: e.event,
+                }
             })
             .collect()
     }
@@ -104,9 +282,8 @@ impl RoomRuntime {
     }
 
     /// The membership rows `event` will change once applied, computed
-    /// before applying it (the event must be authorized), so that the
-    /// store is written first and memory changes only after it succeeded.
-    pub fn membership_changes(&self, event: &Event) -> Vec<MembershipChange> {
+    /// before applying it (the event must be authorized).
+    fn membership_changes(&self, event: &Event) -> Vec<MembershipChange> {
         let s = &self.state;
         let author = event.author();
         let row = |account, role| MembershipChange { account, role };
@@ -123,7 +300,6 @@ impl RoomRuntime {
         }
     }
 }
-
 /// Why a room could not be loaded from the store.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -147,7 +323,7 @@ pub struct Rooms {
 }
 
 /// Verifies a room's stored events and derives its runtime.
-fn load_room(store: &Store, me: &NodeId, room: RoomId) -> Result<RoomRuntime, LoadError> {
+pub fn load_room(store: &Store, me: NodeId, room: RoomId) -> Result<RoomRuntime, LoadError> {
     let damaged = |detail: String| LoadError::Damaged { room, detail };
     let entries = store.timeline(&room, None, None, usize::MAX)?;
     let wire: Vec<UnverifiedEvent> = entries.iter().map(|e| e.event.clone()).collect();
@@ -155,22 +331,35 @@ fn load_room(store: &Store, me: &NodeId, room: RoomId) -> Result<RoomRuntime, Lo
     for result in UnverifiedEvent::verify_many(&wire) {
         events.push(result.map_err(|e| damaged(e.to_string()))?);
     }
-    let timeline = resolve(room, &events).map_err(|e| damaged(e.to_string()))?;
-    let head = events.iter().map(Event::order_key).max().ok_or_else(|| damaged("no events".into()))?;
-    let mine = events.iter().filter(|e| e.origin() == *me).count() as u64;
-    let cursor = entries.last().map(|e| e.cursor).unwrap_or(0);
-    Ok(RoomRuntime { state: timeline.state, head, next_seq: mine + 1, cursor, live: None })
+    events.sort_by_key(Event::order_key);
+    let mut events = events.into_iter();
+    let create = events.next().ok_or_else(|| damaged("no events".into()))?;
+    if create.id() != EventId(room.0) {
+        return Err(damaged("the first event in the order is not the room's create event".into()));
+    }
+    let mut rt = RoomRuntime::from_create(&create, me).ok_or_else(|| damaged("create event refused".into()))?;
+    for event in events {
+        rt.index(event);
+    }
+    rt.rederive();
+    rt.cursor = entries.last().map(|e| e.cursor).unwrap_or(0);
+    Ok(rt)
 }
 
 impl Rooms {
     /// Rebuilds every room from the store: verifies its events and derives
     /// its state.
-    pub fn load(store: &Store, me: &NodeId) -> Result<Rooms, LoadError> {
+    pub fn load(store: &Store, me: NodeId) -> Result<Rooms, LoadError> {
         let rooms = Rooms::default();
         for record in store.rooms()? {
             rooms.insert(record.room, load_room(store, me, record.room)?);
         }
         Ok(rooms)
+    }
+
+    /// Every room held here.
+    pub fn ids(&self) -> Vec<RoomId> {
+        self.lock().keys().copied().collect()
     }
 
     /// The room's runtime, if this node holds the room.

@@ -14,6 +14,7 @@ use accord_proto::blocklist::{Action, Category, Checkpoint, ListEntry, Target, T
 use accord_proto::envelope::Payload;
 use accord_proto::event::Event;
 use accord_proto::event::{EventBody, EventContent, JoinRule, Role};
+use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, PushOutcome};
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
@@ -421,27 +422,114 @@ fn main() -> anyhow::Result<()> {
         }),
     )?;
 
-    // Federation: an identity fetch and its answer (spec/federation.md §5).
-    let fed_request = accord_proto::federation::FedRequest::Identities { accounts: vec![alice.account_id()] };
-    let fed_response = accord_proto::federation::FedResponse::Identities {
-        identities: vec![accord_proto::federation::IdentityPair {
-            identity: doc.raw().clone(),
-            attestation: att.raw().clone(),
-        }],
+    // Federation (spec/federation.md §3): the identity fetch of envelopes.json,
+    // then one example of every other message, carrying room.json's events.
+    let fed_request = FedRequest::Identities { accounts: vec![alice.account_id()] };
+    let pair = |d: &Verified<IdentityDocument>, a: &Verified<Attestation>| IdentityPair {
+        identity: d.raw().clone(),
+        attestation: a.raw().clone(),
     };
-    let fed_error = accord_proto::federation::FedResponse::Error {
-        code: "too_many".into(),
-        message: "at most 64 accounts per request".into(),
+    let alice_pair = pair(&doc, &att);
+    let fed_response = FedResponse::Identities { identities: vec![alice_pair.clone()] };
+    let fed_error = FedResponse::Error { code: "too_many".into(), message: "at most 64 accounts per request".into() };
+    // Identity pairs of bob and carol (homed at the room's node) and of dave,
+    // homed at a second node B that asks to join the room for him.
+    let identity_pair = |account: &SecretKey,
+                         handle: &str,
+                         home: &SecretKey,
+                         ms: u64,
+                         level: VerificationLevel|
+     -> anyhow::Result<IdentityPair> {
+        let d = Verified::sign(
+            IdentityDocument {
+                account: account.account_id(),
+                handle: Handle::parse(handle)?,
+                home: NodeId::from(home.public()),
+                created: Timestamp::from_millis(T0 + ms),
+            },
+            account,
+        )?;
+        let a = Verified::sign(
+            Attestation {
+                account: account.account_id(),
+                identity: d.body_hash(),
+                node: NodeId::from(home.public()),
+                registered: Timestamp::from_millis(T0 + ms + 5),
+                level,
+            },
+            home,
+        )?;
+        Ok(pair(&d, &a))
     };
+    let (dave, node_b) = (key(4), key(11));
+    let bob_pair = identity_pair(&bob, "bob@example.org", &node, 1, VerificationLevel::Open)?;
+    let carol_pair = identity_pair(&carol, "carol@example.org", &node, 2, VerificationLevel::Open)?;
+    let dave_pair = identity_pair(&dave, "dave@example.net", &node_b, 3, VerificationLevel::Verified)?;
+    let wire = |range: std::ops::Range<usize>| events[range].iter().map(Event::to_unverified).collect::<Vec<_>>();
+    let messages = [
+        (
+            "push",
+            serde_json::to_value(FedRequest::Push { room, events: wire(4..5), identities: vec![alice_pair.clone()] })?,
+        ),
+        (
+            "pushed",
+            serde_json::to_value(FedResponse::Pushed {
+                outcomes: vec![
+                    PushOutcome::Accepted { event: events[4].id() },
+                    PushOutcome::Duplicate { event: events[3].id() },
+                    PushOutcome::Retry { event: events[7].id(), code: "missing_prev".into() },
+                    PushOutcome::Refused { event: events[5].id(), code: "not_home".into() },
+                ],
+            })?,
+        ),
+        (
+            "sync",
+            serde_json::to_value(FedRequest::Sync {
+                room,
+                held: [(NodeId::from(node.public()), 5), (NodeId::from(node_b.public()), 2)].into_iter().collect(),
+            })?,
+        ),
+        (
+            "sync_answer",
+            // In ascending order key (depth, id), a causal order: bob's ban
+            // (seq 7) before carol's message (seq 6), of equal depth.
+            serde_json::to_value(FedResponse::Events {
+                events: [6, 5, 7].map(|i| events[i].to_unverified()).to_vec(),
+                identities: vec![bob_pair.clone(), carol_pair.clone()],
+                more: false,
+                next: 0,
+            })?,
+        ),
+        ("fetch", serde_json::to_value(FedRequest::Events { room, ids: vec![events[3].id(), events[4].id()] })?),
+        ("join", serde_json::to_value(FedRequest::Join { room, joiner: Box::new(dave_pair), after: 0 })?),
+        (
+            "join_answer",
+            serde_json::to_value(FedResponse::Events {
+                events: wire(0..8),
+                identities: vec![alice_pair, bob_pair, carol_pair],
+                more: false,
+                next: 8,
+            })?,
+        ),
+    ];
     write(
         &dir,
         "federation.json",
         &json!({
-            "description": "Node-to-node messages on /accord/federation/1: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error (spec/federation.md §5).",
+            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline.",
             "protocol": accord_proto::federation::PROTOCOL,
             "request": serde_json::to_string(&fed_request)?,
             "response": serde_json::to_string(&fed_response)?,
             "error": serde_json::to_string(&fed_error)?,
+            "seeds": {
+                "alice": hex::encode([1u8; 32]),
+                "bob": hex::encode([2u8; 32]),
+                "carol": hex::encode([3u8; 32]),
+                "dave": hex::encode([4u8; 32]),
+                "node": hex::encode([9u8; 32]),
+                "node_b": hex::encode([11u8; 32]),
+            },
+            "messages": messages.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<serde_json::Map<_, _>>(),
         }),
     )?;
 

@@ -74,7 +74,7 @@ pub enum FedRequest {
         /// The room.
         room: RoomId,
         /// The joining account's identity, homed at the requester.
-        joiner: IdentityPair,
+        joiner: Box<IdentityPair>,
         /// Continue after this position of the answering node's timeline
         /// (0 for the first page).
         after: u64,
@@ -205,6 +205,12 @@ impl PairError {
 }
 
 impl IdentityPair {
+    /// SHA-256 of the identity document's body (its identity hash), computed
+    /// without verifying.
+    pub fn identity_hash(&self) -> crate::Sha256Hash {
+        crate::Sha256Hash::digest_parts(&[&self.identity.body])
+    }
+
     /// Verifies both signatures and that the attestation names this
     /// account, this document (by body hash) and the document's home node.
     pub fn verify(&self) -> Result<(Verified<IdentityDocument>, Verified<Attestation>), PairError> {

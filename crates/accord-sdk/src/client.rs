@@ -239,11 +239,22 @@ impl Client {
     /// Signs an event with the account key and posts it; verifies what the
     /// node returns.
     pub(crate) async fn send_event(&self, room: Option<RoomId>, content: EventContent) -> Result<SendReceipt> {
+        self.send_event_via(room, content, &[]).await
+    }
+
+    /// Like [`Client::send_event`], naming nodes that hold the room in case
+    /// the home node does not hold it yet.
+    pub(crate) async fn send_event_via(
+        &self,
+        room: Option<RoomId>,
+        content: EventContent,
+        via: &[String],
+    ) -> Result<SendReceipt> {
         let body = EventBody { room, author: self.inner.account, ts: self.inner.clock.next(), content };
         let signed = Verified::sign(body, &self.inner.key).map_err(|e| SdkError::InvalidInput(e.to_string()))?;
         let url = self.inner.http.url(&["v1", "events"]);
         let resp: SendEventResponse =
-            self.authed(Method::POST, url, Some(&SendEventRequest { event: signed.raw() })).await?;
+            self.authed(Method::POST, url, Some(&SendEventRequest { event: signed.raw(), via })).await?;
         self.verify_receipt(&signed, resp).await
     }
 

@@ -173,6 +173,14 @@ impl Room {
         self.send(EventContent::Join {}).await
     }
 
+    /// Joins a room that the home node may not hold yet (it lives on other
+    /// nodes): `via` names nodes that hold it, by node id or by p2p address
+    /// ending in `/p2p/NODE_ID`. The home node fetches the room from them,
+    /// verifies it, and then sends the join.
+    pub async fn join_via(&self, via: &[String]) -> Result<SendReceipt> {
+        self.client.send_event_via(Some(self.id), EventContent::Join {}, via).await
+    }
+
     /// Leaves the room.
     pub async fn leave(&self) -> Result<SendReceipt> {
         self.send(EventContent::Leave {}).await

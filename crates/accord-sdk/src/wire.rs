@@ -145,6 +145,8 @@ pub(crate) struct IdentityResponse {
 #[derive(Debug, Serialize)]
 pub(crate) struct SendEventRequest<'a> {
     pub(crate) event: &'a SignedBytes,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub(crate) via: &'a [String],
 }
 
 #[derive(Debug, Deserialize)]

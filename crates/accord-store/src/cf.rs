@@ -22,11 +22,14 @@ pub enum Cf {
     Members,
     /// Room → room record (create event id, name).
     Rooms,
+    /// Peer node ‖ room ‖ cursor → event id: events this node must still
+    /// push to that peer.
+    Outbox,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 9] = [
+    pub const ALL: [Cf; 10] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -36,6 +39,7 @@ impl Cf {
         Cf::OriginSeq,
         Cf::Members,
         Cf::Rooms,
+        Cf::Outbox,
     ];
 
     /// The RocksDB name.
@@ -50,6 +54,7 @@ impl Cf {
             Cf::OriginSeq => "origin_seq",
             Cf::Members => "members",
             Cf::Rooms => "rooms",
+            Cf::Outbox => "outbox",
         }
     }
 }

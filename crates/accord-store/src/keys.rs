@@ -40,3 +40,12 @@ pub fn member(account: &AccountId, room: &RoomId) -> [u8; 64] {
 pub fn event(id: &EventId) -> [u8; 32] {
     *id.as_bytes()
 }
+
+/// `outbox`: peer node ‖ room ‖ cursor.
+pub fn outbox(peer: &NodeId, room: &RoomId, cursor: u64) -> [u8; 72] {
+    let mut k = [0u8; 72];
+    k[..32].copy_from_slice(peer.as_bytes());
+    k[32..64].copy_from_slice(room.as_bytes());
+    k[64..].copy_from_slice(&cursor.to_be_bytes());
+    k
+}

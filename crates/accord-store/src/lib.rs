@@ -18,7 +18,7 @@ mod records;
 pub mod writer;
 
 pub use cf::Cf;
-pub use records::{EventRecord, MembershipChange, RoomRecord, TimelineEntry};
+pub use records::{EventRecord, MembershipChange, OutboxEntry, RoomRecord, TimelineEntry};
 pub use writer::{Batch, SyncPolicy};
 
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};

@@ -2,7 +2,7 @@
 
 use crate::{Batch, Cf, Store, StoreError, keys};
 use accord_proto::event::{Event, Role, UnverifiedEvent};
-use accord_proto::{AccountId, EventId, RoomId, SignedBytes};
+use accord_proto::{AccountId, EventId, NodeId, RoomId, SignedBytes};
 use serde::{Deserialize, Serialize};
 
 fn corrupt(cf: Cf, e: impl std::fmt::Display) -> StoreError {
@@ -45,8 +45,23 @@ pub struct EventRecord<'a> {
     pub cursor: u64,
     /// Membership rows changed by it.
     pub memberships: Vec<MembershipChange>,
-    /// The room record, for `create`.
+    /// The room record, for the first event of a room held here.
     pub room: Option<RoomRecord>,
+    /// Peers the event must be pushed to (outbox entries written with it).
+    pub outbox: Vec<NodeId>,
+}
+
+/// One event waiting in the outbox for a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// The row's key (give it back to [`Store::outbox_remove`]).
+    pub key: Vec<u8>,
+    /// The room.
+    pub room: RoomId,
+    /// The event's cursor in this node's timeline of the room.
+    pub cursor: u64,
+    /// The event.
+    pub event: EventId,
 }
 
 /// One entry of a room's timeline as stored.
@@ -97,27 +112,128 @@ impl Store {
         self.scan(Cf::Identities, b"", b"", true, usize::MAX)?.iter().map(|(_, v)| decode(Cf::Identities, v)).collect()
     }
 
+    /// Stores an identity learnt from another node (document and
+    /// attestation, verified by the caller).
+    pub async fn put_remote_identity(
+        &self,
+        account: &AccountId,
+        identity: &SignedBytes,
+        attestation: &SignedBytes,
+    ) -> Result<(), StoreError> {
+        self.put_identity(account, identity, attestation, None).await
+    }
+
     /// Appends an event to its room: the event, its timeline and sequence
-    /// index rows, membership rows and the room record, in one write.
+    /// index rows, membership rows, the room record and outbox rows, in
+    /// one write.
     pub async fn append_event(&self, rec: EventRecord<'_>) -> Result<(), StoreError> {
-        let e = rec.event;
-        let room = e.room();
-        let stamp = e.stamp_part();
+        self.append_events(vec![rec]).await
+    }
+
+    /// Appends several events in one atomic write (see [`Store::append_event`]).
+    pub async fn append_events(&self, records: Vec<EventRecord<'_>>) -> Result<(), StoreError> {
         let mut b = Batch::new();
-        b.put(Cf::Events, keys::event(&e.id()).to_vec(), json(&e.to_unverified()));
-        b.put(Cf::Timeline, keys::timeline(&room, rec.cursor).to_vec(), e.id().as_bytes().to_vec());
-        b.put(Cf::OriginSeq, keys::origin_seq(&room, &e.origin(), stamp.seq).to_vec(), e.id().as_bytes().to_vec());
-        for m in rec.memberships {
-            let key = keys::member(&m.account, &room).to_vec();
+        for rec in records {
+            let e = rec.event;
+            let room = e.room();
+            let stamp = e.stamp_part();
+            let id = e.id().as_bytes().to_vec();
+            b.put(Cf::Events, keys::event(&e.id()).to_vec(), json(&e.to_unverified()));
+            b.put(Cf::Timeline, keys::timeline(&room, rec.cursor).to_vec(), id.clone());
+            b.put(Cf::OriginSeq, keys::origin_seq(&room, &e.origin(), stamp.seq).to_vec(), id.clone());
+            for m in rec.memberships {
+                let key = keys::member(&m.account, &room).to_vec();
+                match m.role {
+                    Some(role) => b.put(Cf::Members, key, json(&role)),
+                    None => b.delete(Cf::Members, key),
+                }
+            }
+            if let Some(r) = rec.room {
+                b.put(Cf::Rooms, room.as_bytes().to_vec(), json(&r));
+            }
+            for peer in rec.outbox {
+                b.put(Cf::Outbox, keys::outbox(&peer, &room, rec.cursor).to_vec(), id.clone());
+            }
+        }
+        self.write(b).await
+    }
+
+    /// Sets or clears membership rows (after a room's state was derived
+    /// anew).
+    pub async fn set_memberships(&self, room: &RoomId, changes: Vec<MembershipChange>) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        for m in changes {
+            let key = keys::member(&m.account, room).to_vec();
             match m.role {
                 Some(role) => b.put(Cf::Members, key, json(&role)),
                 None => b.delete(Cf::Members, key),
             }
         }
-        if let Some(r) = rec.room {
-            b.put(Cf::Rooms, room.as_bytes().to_vec(), json(&r));
+        if b.is_empty() { Ok(()) } else { self.write(b).await }
+    }
+
+    /// Events of `room` stamped by `origin` with a sequence number above
+    /// `after`, ascending, at most `limit`.
+    pub fn origin_events(
+        &self,
+        room: &RoomId,
+        origin: &NodeId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<UnverifiedEvent>, StoreError> {
+        let prefix = &keys::origin_seq(room, origin, 0)[..64];
+        let start = keys::origin_seq(room, origin, after.saturating_add(1));
+        let rows = self.scan(Cf::OriginSeq, prefix, &start, true, limit)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (_, v) in rows {
+            let id = EventId::from_bytes(v.as_slice().try_into().map_err(|_| corrupt(Cf::OriginSeq, "bad id"))?);
+            out.push(self.event(&id)?.ok_or_else(|| corrupt(Cf::Events, format!("origin index names missing {id}")))?);
         }
-        self.write(b).await
+        Ok(out)
+    }
+
+    /// The peers that have events waiting in the outbox.
+    pub fn outbox_peers(&self) -> Result<Vec<NodeId>, StoreError> {
+        let mut peers = Vec::new();
+        let mut start = Vec::new();
+        // One seek per peer: jump past every row of the peer just found.
+        while let Some((k, _)) = self.scan(Cf::Outbox, b"", &start, true, 1)?.into_iter().next() {
+            let bytes: [u8; 32] =
+                k.get(..32).and_then(|p| p.try_into().ok()).ok_or_else(|| corrupt(Cf::Outbox, "short key"))?;
+            let peer =
+                accord_proto::PublicKey::from_slice(&bytes).map(NodeId::from).map_err(|e| corrupt(Cf::Outbox, e))?;
+            peers.push(peer);
+            start = keys::outbox(&peer, &RoomId::from_bytes([0xff; 32]), u64::MAX).to_vec();
+            start.push(0);
+        }
+        Ok(peers)
+    }
+
+    /// Up to `limit` outbox entries of `peer`, oldest first within a room.
+    pub fn outbox(&self, peer: &NodeId, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let rows = self.scan(Cf::Outbox, peer.as_bytes(), peer.as_bytes(), true, limit)?;
+        rows.into_iter()
+            .map(|(key, v)| {
+                let room: [u8; 32] =
+                    key.get(32..64).and_then(|r| r.try_into().ok()).ok_or_else(|| corrupt(Cf::Outbox, "short key"))?;
+                let cursor = key
+                    .get(64..72)
+                    .and_then(|c| c.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| corrupt(Cf::Outbox, "short key"))?;
+                let event = EventId::from_bytes(v.as_slice().try_into().map_err(|_| corrupt(Cf::Outbox, "bad id"))?);
+                Ok(OutboxEntry { key, room: RoomId::from_bytes(room), cursor, event })
+            })
+            .collect()
+    }
+
+    /// Removes delivered outbox entries.
+    pub async fn outbox_remove(&self, keys: Vec<Vec<u8>>) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        for key in keys {
+            b.delete(Cf::Outbox, key);
+        }
+        if b.is_empty() { Ok(()) } else { self.write(b).await }
     }
 
     /// Whether an event is stored.

@@ -1,7 +1,7 @@
 //! The store: typed records, atomic batches, group commit, schema version.
 
 use accord_proto::event::{Event, EventBody, EventContent, JoinRule, Role};
-use accord_proto::{SecretKey, Timestamp, Verified};
+use accord_proto::{NodeId, SecretKey, Timestamp, Verified};
 use accord_store::{Batch, Cf, EventRecord, MembershipChange, RoomRecord, Store, StoreConfig, StoreError, SyncPolicy};
 
 fn open(dir: &std::path::Path) -> Store {
@@ -49,6 +49,7 @@ async fn events_page_forward_and_backward_and_survive_reopening() {
                 cursor: i as u64 + 1,
                 memberships: vec![MembershipChange { account: e.author(), role: Some(Role::Owner) }],
                 room: (i == 0).then(|| RoomRecord { room, name: "r".into() }),
+                outbox: vec![],
             };
             store.append_event(rec).await.unwrap();
         }
@@ -104,4 +105,77 @@ fn a_database_of_another_schema_version_is_refused() {
         Err(StoreError::SchemaMismatch { found: 99, expected: 1 }) => {}
         other => panic!("expected a schema mismatch, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn outbox_entries_are_written_with_their_event_kept_per_peer_in_order_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = room_events(4);
+    let room = events[0].room();
+    let (p1, p2): (NodeId, NodeId) =
+        (SecretKey::generate().unwrap().public().into(), SecretKey::generate().unwrap().public().into());
+    {
+        let store = open(dir.path());
+        let records = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| EventRecord {
+                event: e,
+                cursor: i as u64 + 1,
+                memberships: vec![],
+                room: (i == 0).then(|| RoomRecord { room, name: "r".into() }),
+                outbox: if i % 2 == 0 { vec![p1, p2] } else { vec![p1] },
+            })
+            .collect();
+        store.append_events(records).await.unwrap();
+        store.close().unwrap();
+    }
+    let store = open(dir.path());
+    let mut peers = store.outbox_peers().unwrap();
+    peers.sort();
+    let mut want = vec![p1, p2];
+    want.sort();
+    assert_eq!(peers, want);
+    let first = store.outbox(&p1, 100).unwrap();
+    assert_eq!(first.iter().map(|e| e.cursor).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(first.iter().map(|e| e.event).collect::<Vec<_>>(), events.iter().map(|e| e.id()).collect::<Vec<_>>());
+    assert_eq!(store.outbox(&p2, 100).unwrap().len(), 3);
+
+    store.outbox_remove(first.iter().take(4).map(|e| e.key.clone()).collect()).await.unwrap();
+    let rest = store.outbox(&p1, 100).unwrap();
+    assert_eq!(rest.iter().map(|e| e.cursor).collect::<Vec<_>>(), vec![5]);
+    store.outbox_remove(rest.into_iter().map(|e| e.key).collect()).await.unwrap();
+    assert_eq!(store.outbox_peers().unwrap(), vec![p2], "a peer with nothing left is not listed");
+}
+
+#[tokio::test]
+async fn origin_events_page_one_origins_events_by_sequence_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = room_events(5);
+    let room = events[0].room();
+    let origin = events[0].origin();
+    let store = open(dir.path());
+    for (i, e) in events.iter().enumerate() {
+        let rec = EventRecord {
+            event: e,
+            cursor: i as u64 + 1,
+            memberships: vec![],
+            room: (i == 0).then(|| RoomRecord { room, name: "r".into() }),
+            outbox: vec![],
+        };
+        store.append_event(rec).await.unwrap();
+    }
+    let seqs = |after, limit| {
+        store
+            .origin_events(&room, &origin, after, limit)
+            .unwrap()
+            .iter()
+            .map(|e| e.verify().unwrap().stamp_part().seq)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seqs(0, 100), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(seqs(4, 100), vec![5, 6]);
+    assert_eq!(seqs(1, 2), vec![2, 3]);
+    let stranger: NodeId = SecretKey::generate().unwrap().public().into();
+    assert!(store.origin_events(&room, &stranger, 0, 10).unwrap().is_empty());
 }

@@ -4,8 +4,15 @@
 //! directory (real RocksDB), with its client API and p2p listeners on
 //! loopback, and hands out SDK clients registered on them. Used by the
 //! node's tests and the repository's end-to-end tests, so no test copies
-//! node setup code.
+//! node setup code. [`hostile`] adds a libp2p peer that attacks a node over
+//! the federation protocol with crafted bytes, and helpers to craft signed
+//! identities and events.
 #![forbid(unsafe_code)]
+
+pub mod hostile;
+mod net;
+
+pub use net::TestNet;
 
 use accord_node::{Config, DataDir, Node};
 use accord_proto::SecretKey;
@@ -34,6 +41,7 @@ impl TestNode {
 
     /// Starts a node after `edit` has adjusted its configuration.
     pub async fn start_with(edit: impl FnOnce(&mut Config)) -> anyhow::Result<TestNode> {
+        init_logging();
         let dir = tempfile::tempdir()?;
         let config = test_config(edit)?;
         let api = config.api.listen;
@@ -47,14 +55,24 @@ impl TestNode {
         format!("http://{}", self.api)
     }
 
+    /// The node's first p2p address, ending in `/p2p/NODE_ID`.
+    pub fn p2p_addr(&self) -> String {
+        self.node().info().p2p.first().cloned().unwrap_or_default()
+    }
+
+    /// The node id as text.
+    pub fn node_id(&self) -> String {
+        self.node().node_id().to_string()
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
 
-    /// The running node.
+    /// The running node (panics while paused).
     pub fn node(&self) -> &Node {
-        // A TestNode always holds a node except inside `restart`.
+        // Only a paused node holds none; tests do not ask it then.
         self.node.as_ref().unwrap_or_else(|| unreachable!("node is running"))
     }
 
@@ -65,6 +83,23 @@ impl TestNode {
             node.shutdown().await?;
         }
         self.node = Some(Node::start(DataDir::new(self.dir.path())).await?);
+        Ok(())
+    }
+
+    /// Stops the node gracefully and keeps its data directory, to be
+    /// started again with [`TestNode::resume`].
+    pub async fn pause(&mut self) -> anyhow::Result<()> {
+        if let Some(node) = self.node.take() {
+            node.shutdown().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts a paused node again on the same data directory and addresses.
+    pub async fn resume(&mut self) -> anyhow::Result<()> {
+        if self.node.is_none() {
+            self.node = Some(Node::start(DataDir::new(self.dir.path())).await?);
+        }
         Ok(())
     }
 
@@ -89,13 +124,25 @@ impl TestNode {
     }
 }
 
+/// Logs of the nodes under test go to stderr when `ACCORD_TEST_LOG` holds
+/// a filter (e.g. `ACCORD_TEST_LOG=accord_node=debug`).
+pub fn init_logging() {
+    if let Ok(filter) = std::env::var("ACCORD_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// The configuration tests use: loopback addresses on free ports, open
 /// registration, `edit` applied last.
 pub fn test_config(edit: impl FnOnce(&mut Config)) -> anyhow::Result<Config> {
     let mut config = Config::default();
     config.node.name = "test.local".parse()?;
     config.api.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-    config.p2p.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
+    // A fixed port, so that a restarted node is found where it was.
+    config.p2p.listen = vec![format!("/ip4/127.0.0.1/tcp/{}", free_port()?)];
     config.log.level = "warn".into();
     edit(&mut config);
     Ok(config)

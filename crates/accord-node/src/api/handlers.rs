@@ -4,15 +4,18 @@ use super::auth::Session;
 use super::extract::{Json, Query};
 use super::{ApiError, AppState};
 use crate::config::RegistrationPolicy;
-use crate::rooms::{LiveItem, RoomRuntime, TimelineItem, may_read};
-use accord_proto::event::{Event, EventBody, EventContent};
+use crate::federation::sync::JoinError;
+use crate::network;
+use crate::rooms::{LiveItem, RoomRuntime, TimelineItem, load_room, may_read};
+use accord_proto::event::{Event, EventBody, EventContent, Role};
 use accord_proto::identity::{Attestation, IdentityDocument, VerificationLevel};
-use accord_proto::{AccountId, EventId, RoomId, SignedBytes, Timestamp, Unverified, Verified};
-use accord_store::{EventRecord, RoomRecord};
+use accord_proto::{AccountId, EventId, NodeId, RoomId, SignedBytes, Timestamp, Unverified, Verified};
+use accord_store::{EventRecord, MembershipChange, RoomRecord};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -100,6 +103,8 @@ async fn register_inner(state: &AppState, req: RegisterRequest) -> Result<axum::
     )?;
     state.store.put_identity(&doc.account, doc.raw(), attestation.raw(), invite.as_deref()).await?;
     state.handles.lock().unwrap_or_else(|p| p.into_inner()).insert(doc.handle.clone(), doc.account);
+    state.homes.lock().unwrap_or_else(|p| p.into_inner()).insert(doc.account, state.node_id);
+    state.known_identities.lock().unwrap_or_else(|p| p.into_inner()).insert(doc.body_hash());
     state.metrics.registrations.inc();
     tracing::info!(account = %doc.account, handle = %doc.handle, "registered");
     Ok(axum::Json(json!({"attestation": attestation})))
@@ -123,7 +128,15 @@ pub async fn identity(
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     event: SignedBytes,
+    /// Nodes that hold the room, for an event (a join) in a room this
+    /// node does not hold yet: node ids, or p2p addresses ending in
+    /// `/p2p/NODE_ID`.
+    #[serde(default)]
+    via: Vec<String>,
 }
+
+/// Most `via` entries of one request.
+const MAX_VIA: usize = 8;
 
 /// `POST /v1/events`
 pub async fn submit(
@@ -176,6 +189,9 @@ async fn submit_inner(
     }
     let room = body.room.unwrap_or(RoomId::from(id));
     let is_create = matches!(body.content, EventContent::Create { .. });
+    if !is_create && state.rooms.get(&room).is_none() && !req.via.is_empty() {
+        fetch_room(&state, room, &req.via, account).await?;
+    }
     // Stamping, storing and publishing run to completion in their own task:
     // if the client disconnects mid-way, the room's cursor and sequence
     // still advance exactly when the store write succeeds.
@@ -195,20 +211,68 @@ async fn create_room(state: &AppState, body: Verified<EventBody>, id: EventId) -
     }
     let event = Event::stamp(body, &state.node_key, 1, vec![], 0, Timestamp::now()).map_err(ApiError::internal)?;
     let room = RoomId::from(id);
-    let runtime = RoomRuntime::from_create(&event).ok_or_else(|| ApiError::internal("create event refused"))?;
-    let memberships = runtime.membership_changes(&event);
+    let mut runtime =
+        RoomRuntime::from_create(&event, state.node_id).ok_or_else(|| ApiError::internal("create event refused"))?;
+    runtime.refresh_hosts(|a| state.home_of(a));
     let record = EventRecord {
         event: &event,
         cursor: 1,
-        memberships,
+        memberships: vec![MembershipChange { account: event.author(), role: Some(Role::Owner) }],
         room: Some(RoomRecord { room, name: runtime.state.name().to_string() }),
+        outbox: vec![],
     };
     state.store.append_event(record).await?;
     state.rooms.insert(room, runtime);
     Ok(TimelineItem { cursor: 1, event: event.to_unverified(), accepted: true, redacted: false })
 }
 
-async fn append(state: &AppState, body: Verified<EventBody>) -> Result<TimelineItem, ApiError> {
+/// The peers a local event must be pushed to: the room's hosts before it,
+/// and the home of the account it targets (an invitee learns of the room),
+/// except this node.
+fn push_targets(state: &AppState, rt: &RoomRuntime, event: &Event) -> Vec<NodeId> {
+    let mut targets: BTreeSet<NodeId> = rt.hosts().clone();
+    let target = match event.content() {
+        EventContent::Invite { target }
+        | EventContent::Kick { target, .. }
+        | EventContent::Ban { target, .. }
+        | EventContent::Unban { target }
+        | EventContent::SetRole { target, .. } => Some(*target),
+        _ => None,
+    };
+    targets.extend(target.and_then(|t| state.home_of(&t)));
+    targets.remove(&state.node_id);
+    targets.into_iter().collect()
+}
+
+/// Fetches a room this node does not hold from the nodes in `via`.
+async fn fetch_room(state: &Arc<AppState>, room: RoomId, via: &[String], joiner: AccountId) -> Result<(), ApiError> {
+    if via.len() > MAX_VIA {
+        return Err(ApiError::bad_request(format!("at most {MAX_VIA} via entries")));
+    }
+    let mut nodes = Vec::with_capacity(via.len());
+    for text in via {
+        if let Ok(node) = text.parse::<NodeId>() {
+            nodes.push(node);
+            continue;
+        }
+        let addr: network::Address = text
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("via: {text} is neither a node id nor an address")))?;
+        let node = network::peer_of(&addr)
+            .and_then(|p| network::node_id(&p))
+            .ok_or_else(|| ApiError::bad_request(format!("via: {text} must end with /p2p/NODE_ID")))?;
+        state.network.dial(addr).await.map_err(ApiError::internal)?;
+        nodes.push(node);
+    }
+    crate::federation::sync::join_via(state, room, &nodes, joiner).await.map_err(|e| match e {
+        JoinError::Store(e) => e.into(),
+        JoinError::Refused(why) => {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_room", format!("no node named lets this account join: {why}"))
+        }
+    })
+}
+
+async fn append(state: &Arc<AppState>, body: Verified<EventBody>) -> Result<TimelineItem, ApiError> {
     let room = body.room.ok_or_else(|| ApiError::bad_request("event names no room"))?;
     let handle = state
         .rooms
@@ -220,22 +284,27 @@ async fn append(state: &AppState, body: Verified<EventBody>) -> Result<TimelineI
     if state.store.has_event(&EventId(body.body_hash()))? {
         return Err(ApiError::new(StatusCode::CONFLICT, "duplicate_event", "this event is already stored"));
     }
-    let (depth, head) = (rt.head.0 + 1, rt.head.1);
-    let event = Event::stamp(body, &state.node_key, rt.next_seq, vec![head], depth, Timestamp::now())
+    let (depth, head) = rt.head();
+    let event = Event::stamp(body, &state.node_key, rt.next_seq, vec![head], depth + 1, Timestamp::now())
         .map_err(ApiError::internal)?;
-    // Authorize, store, and only then change memory: a failed write leaves
-    // the room exactly as it was.
+    // Authorize, change memory, store; a failed write reloads the room
+    // from the store, so memory never runs ahead of it.
     rt.state.authorize(&event)?;
+    let targets = push_targets(state, &rt, &event);
+    let added = rt.add(event.clone());
     let cursor = rt.cursor + 1;
-    let record = EventRecord { event: &event, cursor, memberships: rt.membership_changes(&event), room: None };
-    state.store.append_event(record).await?;
-    if let Err(e) = rt.state.apply(&event) {
-        // Unreachable: authorize just accepted it and nothing ran between.
-        tracing::error!("room {room}: authorized event refused on apply: {e}");
+    let record =
+        EventRecord { event: &event, cursor, memberships: added.memberships, room: None, outbox: targets.clone() };
+    if let Err(e) = state.store.append_event(record).await {
+        if let Ok(fresh) = load_room(&state.store, state.node_id, room) {
+            rt.replace_keeping_live(fresh);
+            rt.refresh_hosts(|a| state.home_of(a));
+        }
+        return Err(e.into());
     }
-    rt.next_seq += 1;
     rt.cursor = cursor;
-    rt.head = event.order_key();
+    rt.refresh_hosts(|a| state.home_of(a));
+    state.outbox.wake(state, targets);
     let item = TimelineItem { cursor, event: event.to_unverified(), accepted: true, redacted: false };
     rt.publish(LiveItem::new(item.clone(), &event));
     Ok(item)

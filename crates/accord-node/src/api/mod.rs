@@ -10,17 +10,19 @@ pub mod stream;
 pub use error::ApiError;
 
 use crate::config::Config;
+use crate::federation::outbox::Outbox;
 use crate::metrics::Metrics;
+use crate::network::Network;
 use crate::rooms::Rooms;
 use accord_proto::identity::Handle;
-use accord_proto::{AccountId, NodeId, SecretKey};
+use accord_proto::{AccountId, NodeId, RoomId, SecretKey, Sha256Hash};
 use accord_store::Store;
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
@@ -56,6 +58,24 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Open live streams per account.
     pub streams: Mutex<HashMap<AccountId, usize>>,
+    /// The peer-to-peer network.
+    pub network: Network,
+    /// Home node of every account whose verified identity is stored.
+    pub homes: Mutex<HashMap<AccountId, NodeId>>,
+    /// Identity hashes of documents already verified and stored (a peer
+    /// sending them again costs no signature check).
+    pub known_identities: Mutex<HashSet<Sha256Hash>>,
+    /// Delivery of this node's events to peers.
+    pub(crate) outbox: Outbox,
+    /// Syncs running, by peer and room.
+    pub(crate) syncing: Mutex<HashSet<(NodeId, RoomId)>>,
+}
+
+impl AppState {
+    /// The home node of a known account.
+    pub fn home_of(&self, account: &AccountId) -> Option<NodeId> {
+        self.homes.lock().unwrap_or_else(|p| p.into_inner()).get(account).copied()
+    }
 }
 
 async fn per_ip_limit(

@@ -8,7 +8,8 @@ use accord_proto::auth::AuthResponse;
 use accord_proto::blocklist::checkpoint::key_id;
 use accord_proto::blocklist::merkle::{MerkleLog, empty_root, leaf_hash, verify_consistency, verify_inclusion};
 use accord_proto::blocklist::{EquivocationProof, ListEntry, SignedCheckpoint, TargetKind, target_hash};
-use accord_proto::event::{EventBody, OriginStamp, UnverifiedEvent};
+use accord_proto::event::{Event, EventBody, OriginStamp, UnverifiedEvent};
+use accord_proto::federation::IdentityPair;
 use accord_proto::identity::{Attestation, IdentityDocument, SignedRotation};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
@@ -264,8 +265,37 @@ fn check_report(f: &Value) -> Check {
     Ok(())
 }
 
-fn check_federation(f: &Value, envelopes: &Value) -> Check {
-    use accord_proto::federation::{FedRequest, FedResponse, PROTOCOL};
+/// Parses a message of `federation.json` into its Rust type and requires
+/// that serialising it gives back the same JSON value.
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(what: &str, v: &Value) -> Result<T, String> {
+    let parsed: T = from_value(v).map_err(|e| format!("{what}: {e}"))?;
+    eq(&format!("{what} round trip"), &serde_json::to_value(&parsed).map_err(|e| e.to_string())?, v)?;
+    Ok(parsed)
+}
+
+/// Verifies each event singly (spec/federation.md §4 check 2).
+fn verify_events(what: &str, events: &[UnverifiedEvent]) -> Check {
+    for (i, e) in events.iter().enumerate() {
+        e.verify().map_err(|e| format!("{what} event {i}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Verifies an identity pair, and that it is the pair of `account` homed at
+/// `home` whose two signatures re-sign identically from the seeds.
+fn check_pair(what: &str, pair: &IdentityPair, account: &SecretKey, home: &SecretKey) -> Check {
+    let (doc, att) = pair.verify().map_err(|e| format!("{what}: {e}"))?;
+    eq(&format!("{what} account"), doc.account, account.account_id())?;
+    eq(&format!("{what} home"), doc.home, NodeId::from(home.public()))?;
+    eq(&format!("{what} attesting node"), att.node, NodeId::from(home.public()))?;
+    let identity = SignedBytes::sign(Domain::Identity, pair.identity.body.clone(), account);
+    eq(&format!("{what} identity re-signed"), &identity, &pair.identity)?;
+    let attestation = SignedBytes::sign(Domain::Attestation, pair.attestation.body.clone(), home);
+    eq(&format!("{what} attestation re-signed"), &attestation, &pair.attestation)
+}
+
+fn check_federation(f: &Value, envelopes: &Value, room_file: &Value) -> Check {
+    use accord_proto::federation::{FedRequest, FedResponse, PROTOCOL, PushOutcome};
     eq("protocol", s(f, "protocol")?, PROTOCOL)?;
     let alice = seed_key(s(&arr(envelopes, "cases")?[0], "seed")?)?;
     let request: FedRequest = serde_json::from_str(s(f, "request")?).map_err(|e| e.to_string())?;
@@ -289,10 +319,93 @@ fn check_federation(f: &Value, envelopes: &Value) -> Check {
         cases[1]["envelope"].clone(),
     )?;
     eq("attestation node", att.node, doc.home)?;
+    let alice_pair = pair.clone();
     let error: FedResponse = serde_json::from_str(s(f, "error")?).map_err(|e| e.to_string())?;
     let FedResponse::Error { code, .. } = &error else { return Err("not an error".into()) };
     eq("error code", code.as_str(), "too_many")?;
     eq("error encoding", serde_json::to_string(&error).map_err(|e| e.to_string())?.as_str(), s(f, "error")?)?;
+
+    // The other messages: each parses, serialises back to the same value,
+    // and every signed object in it verifies; then each is compared with
+    // the message the story of the file's description makes of room.json.
+    let seeds = &f["seeds"];
+    let seed = |name: &str| seed_key(s(seeds, name)?);
+    let (bob, carol, dave, node, node_b) =
+        (seed("bob")?, seed("carol")?, seed("dave")?, seed("node")?, seed("node_b")?);
+    eq("alice's seed", seed("alice")?.public(), alice.public())?;
+    eq("node seed is room.json's", s(seeds, "node")?, s(room_file, "node_seed")?)?;
+    let room: RoomId = s(room_file, "room_id")?.parse().map_err(|e| format!("{e}"))?;
+    let events: Vec<UnverifiedEvent> =
+        arr(room_file, "events")?.iter().map(|e| from_value(&e["event"])).collect::<Result<_, _>>()?;
+    let id = |i: usize| events.get(i).map(UnverifiedEvent::claimed_id).ok_or("room.json has fewer events");
+    let msgs = &f["messages"];
+    eq(
+        "messages",
+        msgs.as_object().map(|m| m.keys().map(String::as_str).collect::<Vec<_>>()),
+        Some(vec!["fetch", "join", "join_answer", "push", "pushed", "sync", "sync_answer"]),
+    )?;
+
+    let push: FedRequest = round_trip("push", &msgs["push"])?;
+    let FedRequest::Push { events: pushed_events, identities, .. } = &push else { return Err("push: type".into()) };
+    verify_events("push", pushed_events)?;
+    let [pushed_pair] = identities.as_slice() else { return Err("push: expected one identity".into()) };
+    check_pair("push identity", pushed_pair, &alice, &node)?;
+    let want = FedRequest::Push { room, events: events[4..5].to_vec(), identities: vec![alice_pair.clone()] };
+    eq("push", &push, &want)?;
+
+    let pushed: FedResponse = round_trip("pushed", &msgs["pushed"])?;
+    let outcomes = vec![
+        PushOutcome::Accepted { event: id(4)? },
+        PushOutcome::Duplicate { event: id(3)? },
+        PushOutcome::Retry { event: id(7)?, code: "missing_prev".into() },
+        PushOutcome::Refused { event: id(5)?, code: "not_home".into() },
+    ];
+    eq("pushed", &pushed, &FedResponse::Pushed { outcomes })?;
+
+    let sync: FedRequest = round_trip("sync", &msgs["sync"])?;
+    let held = [(NodeId::from(node.public()), 5), (NodeId::from(node_b.public()), 2)].into_iter().collect();
+    eq("sync", &sync, &FedRequest::Sync { room, held })?;
+
+    let answer: FedResponse = round_trip("sync_answer", &msgs["sync_answer"])?;
+    let FedResponse::Events { events: answered, identities, .. } = &answer else {
+        return Err("sync_answer: type".into());
+    };
+    verify_events("sync_answer", answered)?;
+    let [bob_pair, carol_pair] = identities.as_slice() else {
+        return Err("sync_answer: expected two identities".into());
+    };
+    check_pair("sync_answer bob", bob_pair, &bob, &node)?;
+    check_pair("sync_answer carol", carol_pair, &carol, &node)?;
+    // Node 9's events above seq 5, in ascending order key (depth, id).
+    let mut lacked: Vec<Event> =
+        events[5..8].iter().map(|e| e.verify().map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+    lacked.sort_by_key(Event::order_key);
+    let want = FedResponse::Events {
+        events: lacked.iter().map(Event::to_unverified).collect(),
+        identities: vec![bob_pair.clone(), carol_pair.clone()],
+        more: false,
+        next: 0,
+    };
+    eq("sync_answer", &answer, &want)?;
+
+    let fetch: FedRequest = round_trip("fetch", &msgs["fetch"])?;
+    eq("fetch", &fetch, &FedRequest::Events { room, ids: vec![id(3)?, id(4)?] })?;
+
+    let join: FedRequest = round_trip("join", &msgs["join"])?;
+    let FedRequest::Join { joiner, .. } = &join else { return Err("join: type".into()) };
+    check_pair("joiner", joiner, &dave, &node_b)?;
+    eq("join", &join, &FedRequest::Join { room, joiner: joiner.clone(), after: 0 })?;
+
+    let answer: FedResponse = round_trip("join_answer", &msgs["join_answer"])?;
+    let FedResponse::Events { events: answered, .. } = &answer else { return Err("join_answer: type".into()) };
+    verify_events("join_answer", answered)?;
+    let want = FedResponse::Events {
+        events: events.clone(),
+        identities: vec![alice_pair, bob_pair.clone(), carol_pair.clone()],
+        more: false,
+        next: events.len() as u64,
+    };
+    eq("join_answer", &answer, &want)?;
     Ok(())
 }
 
@@ -316,7 +429,8 @@ fn check_all(files: &Files) -> Check {
     check_blocklist(get("blocklist.json")?).map_err(|e| format!("blocklist.json: {e}"))?;
     check_equivocation(get("equivocation.json")?).map_err(|e| format!("equivocation.json: {e}"))?;
     check_report(get("report.json")?).map_err(|e| format!("report.json: {e}"))?;
-    check_federation(get("federation.json")?, get("envelopes.json")?).map_err(|e| format!("federation.json: {e}"))?;
+    check_federation(get("federation.json")?, get("envelopes.json")?, get("room.json")?)
+        .map_err(|e| format!("federation.json: {e}"))?;
     Ok(())
 }
 
@@ -427,4 +541,30 @@ fn flipping_one_byte_of_a_vector_signature_fails_verification() {
     case["envelope"] = serde_json::to_value(&env).expect("json");
     let err = check_all(&changed).unwrap_err();
     assert!(err.contains("envelope"), "{err}");
+}
+
+#[test]
+fn flipping_one_byte_of_a_signature_in_a_federation_message_fails_verification() {
+    let files = load();
+    let flip = |env: &mut Value| {
+        let mut raw: SignedBytes = from_value(env).expect("envelope");
+        let mut sig = raw.sig.to_bytes();
+        sig[10] ^= 0x01;
+        raw.sig = accord_proto::Signature::from_bytes(&sig);
+        *env = serde_json::to_value(&raw).expect("json");
+    };
+    let cases: [(&[&str], &str); 4] = [
+        (&["push", "events", "0", "author"], "push event 0: author envelope"),
+        (&["sync_answer", "events", "2", "origin"], "sync_answer event 2: origin stamp"),
+        (&["join", "joiner", "attestation"], "joiner: attestation"),
+        (&["sync_answer", "identities", "0", "identity"], "sync_answer bob: identity document"),
+    ];
+    for (path, want) in cases {
+        let mut changed = files.clone();
+        let doc = changed.get_mut("federation.json").expect("file");
+        let path: Vec<String> = ["messages"].iter().chain(path).map(|k| k.to_string()).collect();
+        flip(leaf_mut(doc, &path));
+        let err = check_all(&changed).unwrap_err();
+        assert!(err.contains(want) && err.contains("signature does not verify"), "{}: {err}", path.join("."));
+    }
 }

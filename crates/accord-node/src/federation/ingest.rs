@@ -1,0 +1,324 @@
+//! Checks and stores events received from peers (spec/federation.md §4).
+//!
+//! Every event a peer sends, whatever message carried it, passes the same
+//! checks before it is stored: signatures (singly), room, the author's
+//! home is the origin, duplicates, per-origin sequence numbers, causal
+//! references and depth, and that the origin is one of the room's hosts.
+//! Once those hold, the event is stored whatever the room rules say at its
+//! place in the order; the verdict decides whether it counts.
+
+use crate::api::AppState;
+use crate::rooms::{LiveItem, RoomRuntime, TimelineItem, load_room};
+use accord_proto::event::{Event, EventContent, UnverifiedEvent};
+use accord_proto::federation::{IdentityPair, MAX_IDENTITIES_PER_MESSAGE, PushOutcome};
+use accord_proto::{AccountId, EventId, NodeId, RoomId};
+use accord_store::{EventRecord, RoomRecord, StoreError};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// How the events reached this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// Pushed by their origin.
+    Push,
+    /// In the answer to this node's sync request.
+    Sync,
+    /// In the answer to this node's join request (may create the room).
+    Join,
+}
+
+/// What became of a batch of events.
+#[derive(Debug, Default)]
+pub(crate) struct Ingested {
+    /// One outcome per event, in the order given.
+    pub outcomes: Vec<PushOutcome>,
+    /// How many were stored.
+    pub stored: usize,
+    /// Codes to count against the sending peer.
+    pub penalties: Vec<&'static str>,
+}
+
+impl Ingested {
+    /// Whether some event lacked a causal reference.
+    pub(crate) fn missing_prev(&self) -> bool {
+        self.outcomes.iter().any(|o| matches!(o, PushOutcome::Retry { code, .. } if code == "missing_prev"))
+    }
+}
+
+/// A check an event failed, or why it is not stored.
+enum Skip {
+    Duplicate,
+    MissingPrev,
+    /// Refused; `tombstone` when the origin really stamped it (so sync
+    /// need not ask again).
+    Refused {
+        code: &'static str,
+        tombstone: Option<Box<(NodeId, u64)>>,
+    },
+}
+
+/// Identities carried in a message, verified but not stored: they are
+/// kept only for authors whose events are stored.
+#[derive(Default)]
+pub(crate) struct Carried {
+    docs: HashMap<AccountId, (NodeId, IdentityPair)>,
+}
+
+impl Carried {
+    /// Verifies the pairs of a message (those not known yet); returns the
+    /// codes of pairs that failed with the verified ones.
+    pub(crate) fn verify(state: &AppState, pairs: &[IdentityPair]) -> (Carried, Vec<&'static str>) {
+        let mut carried = Carried::default();
+        let mut failures = Vec::new();
+        for pair in pairs.iter().take(MAX_IDENTITIES_PER_MESSAGE) {
+            let known =
+                state.known_identities.lock().unwrap_or_else(|p| p.into_inner()).contains(&pair.identity_hash());
+            if known {
+                continue;
+            }
+            match pair.verify() {
+                // Moving an account to another home is not part of version
+                // 1: the first home learnt stays.
+                Ok((doc, _)) if state.home_of(&doc.account).is_none() => {
+                    carried.docs.insert(doc.account, (doc.home, pair.clone()));
+                }
+                Ok(_) => {}
+                Err(e) => failures.push(e.code()),
+            }
+        }
+        (carried, failures)
+    }
+
+    /// The home of `account`, known or carried.
+    fn home(&self, state: &AppState, account: &AccountId) -> Option<NodeId> {
+        state.home_of(account).or_else(|| self.docs.get(account).map(|(home, _)| *home))
+    }
+
+    /// Stores the carried identity of `account`, if any.
+    async fn keep(&self, state: &AppState, account: &AccountId) -> Result<(), StoreError> {
+        let Some((home, pair)) = self.docs.get(account) else { return Ok(()) };
+        if state.home_of(account).is_some() {
+            return Ok(());
+        }
+        state.store.put_remote_identity(account, &pair.identity, &pair.attestation).await?;
+        state.homes.lock().unwrap_or_else(|p| p.into_inner()).insert(*account, *home);
+        state.known_identities.lock().unwrap_or_else(|p| p.into_inner()).insert(pair.identity_hash());
+        Ok(())
+    }
+}
+
+/// Checks `events` (all claiming to belong to `room`) from `peer` and
+/// stores those that pass. For answers, events whose causal references
+/// come later in the batch are retried until no more can be placed.
+pub(crate) async fn ingest(
+    state: &Arc<AppState>,
+    peer: NodeId,
+    via: Via,
+    room: RoomId,
+    events: Vec<UnverifiedEvent>,
+    carried: &Carried,
+) -> Result<Ingested, StoreError> {
+    let mut result = Ingested::default();
+    let mut outcomes: Vec<Option<PushOutcome>> = vec![None; events.len()];
+    let Some(handle) = room_for(state, via, room, &events, carried).await? else {
+        let outcomes = events
+            .iter()
+            .map(|e| PushOutcome::Refused { event: e.claimed_id(), code: "unknown_room".into() })
+            .collect();
+        return Ok(Ingested { outcomes, ..Ingested::default() });
+    };
+    let mut rt = handle.lock().await;
+    let mut records: Vec<(Event, u64, Vec<accord_store::MembershipChange>)> = Vec::new();
+    let mut pending: Vec<usize> = (0..events.len()).collect();
+    loop {
+        let mut progress = false;
+        let mut again = Vec::new();
+        for i in pending {
+            let wire = &events[i];
+            let id = wire.claimed_id();
+            match check(state, carried, &rt, peer, via, room, wire) {
+                Ok(event) => {
+                    let membership_kind = changes_hosts(event.content());
+                    let added = rt.add(event.clone());
+                    rt.cursor += 1;
+                    if membership_kind || added.rederived {
+                        rt.refresh_hosts(|a| carried.home(state, a));
+                    }
+                    records.push((event, rt.cursor, added.memberships));
+                    outcomes[i] = Some(PushOutcome::Accepted { event: id });
+                    progress = true;
+                }
+                Err(Skip::Duplicate) => outcomes[i] = Some(PushOutcome::Duplicate { event: id }),
+                Err(Skip::MissingPrev) => again.push(i),
+                Err(Skip::Refused { code, tombstone }) => {
+                    if let Some(seen) = tombstone {
+                        rt.remember_refused(seen.0, seen.1, id);
+                    }
+                    state.metrics.fed_reject(code);
+                    if via == Via::Push || forged(code) {
+                        result.penalties.push(code);
+                    }
+                    outcomes[i] = Some(PushOutcome::Refused { event: id, code: code.into() });
+                }
+            }
+        }
+        pending = again;
+        if via == Via::Push || !progress || pending.is_empty() {
+            break;
+        }
+    }
+    for i in pending {
+        outcomes[i] = Some(PushOutcome::Retry { event: events[i].claimed_id(), code: "missing_prev".into() });
+    }
+    if !records.is_empty() {
+        for (event, _, _) in &records {
+            carried.keep(state, &event.author()).await?;
+        }
+        let store_records = records
+            .iter()
+            .map(|(event, cursor, memberships)| EventRecord {
+                event,
+                cursor: *cursor,
+                memberships: memberships.clone(),
+                room: None,
+                outbox: vec![],
+            })
+            .collect();
+        if let Err(e) = state.store.append_events(store_records).await {
+            // Memory ran ahead of the store: derive the room from what is
+            // stored again.
+            if let Ok(fresh) = load_room(&state.store, state.node_id, room) {
+                rt.replace_keeping_live(fresh);
+                rt.refresh_hosts(|a| state.home_of(a));
+            }
+            return Err(e);
+        }
+        result.stored = records.len();
+        state.metrics.fed_events_received.inc_by(records.len() as u64);
+        for (event, cursor, _) in &records {
+            let item = TimelineItem {
+                cursor: *cursor,
+                event: event.to_unverified(),
+                accepted: rt.is_accepted(&event.id()),
+                redacted: false,
+            };
+            rt.publish(LiveItem::new(item, event));
+        }
+    }
+    result.outcomes = outcomes
+        .into_iter()
+        .zip(&events)
+        .map(|(o, e)| o.unwrap_or(PushOutcome::Retry { event: e.claimed_id(), code: "missing_prev".into() }))
+        .collect();
+    Ok(result)
+}
+
+/// Codes that show the sender passed on something forged (counted even
+/// against a peer that only relays).
+fn forged(code: &str) -> bool {
+    matches!(
+        code,
+        "bad_signature" | "malformed" | "signer_mismatch" | "invalid" | "non_canonical" | "inconsistent_event"
+    )
+}
+
+/// Whether an event of this kind can change the room's hosts.
+fn changes_hosts(content: &EventContent) -> bool {
+    matches!(
+        content,
+        EventContent::Join {}
+            | EventContent::Leave {}
+            | EventContent::Invite { .. }
+            | EventContent::Kick { .. }
+            | EventContent::Ban { .. }
+    )
+}
+
+/// The room's runtime; for a join answer whose batch holds the room's
+/// create event, the room is created from it first.
+async fn room_for(
+    state: &Arc<AppState>,
+    via: Via,
+    room: RoomId,
+    events: &[UnverifiedEvent],
+    carried: &Carried,
+) -> Result<Option<Arc<tokio::sync::Mutex<RoomRuntime>>>, StoreError> {
+    if let Some(handle) = state.rooms.get(&room) {
+        return Ok(Some(handle));
+    }
+    if via != Via::Join {
+        return Ok(None);
+    }
+    let Some(create) = events.iter().find(|e| e.claimed_id() == EventId(room.0)) else { return Ok(None) };
+    let Ok(create) = create.verify() else { return Ok(None) };
+    let EventContent::Create { .. } = create.content() else { return Ok(None) };
+    if carried.home(state, &create.author()) != Some(create.origin()) {
+        return Ok(None);
+    }
+    let _guard = state.creation_lock.lock().await;
+    if let Some(handle) = state.rooms.get(&room) {
+        return Ok(Some(handle));
+    }
+    let Some(mut runtime) = RoomRuntime::from_create(&create, state.node_id) else { return Ok(None) };
+    carried.keep(state, &create.author()).await?;
+    runtime.refresh_hosts(|a| state.home_of(a));
+    let record = EventRecord {
+        event: &create,
+        cursor: 1,
+        memberships: vec![],
+        room: Some(RoomRecord { room, name: runtime.state.name().to_string() }),
+        outbox: vec![],
+    };
+    state.store.append_event(record).await?;
+    Ok(Some(state.rooms.insert(room, runtime)))
+}
+
+/// The checks of spec/federation.md §4 against the room as held now.
+fn check(
+    state: &AppState,
+    carried: &Carried,
+    rt: &RoomRuntime,
+    peer: NodeId,
+    via: Via,
+    room: RoomId,
+    wire: &UnverifiedEvent,
+) -> Result<Event, Skip> {
+    let refused = |code| Skip::Refused { code, tombstone: None };
+    if rt.contains(&wire.claimed_id()) {
+        return Err(Skip::Duplicate);
+    }
+    // Singly: the sender composed this set, so a batch would let it make
+    // honest events look bad or bad ones look good.
+    let event = wire.verify().map_err(|e| refused(e.code()))?;
+    if event.room() != room || matches!(event.content(), EventContent::Create { .. }) {
+        return Err(refused("wrong_room"));
+    }
+    let stamp = event.stamp_part();
+    let origin = stamp.origin;
+    if via == Via::Push && origin != peer {
+        return Err(refused("not_origin"));
+    }
+    match carried.home(state, &event.author()) {
+        None => return Err(refused("unknown_author")),
+        Some(home) if home != origin => return Err(refused("not_home")),
+        Some(_) => {}
+    }
+    if rt.at_seq(&origin, stamp.seq).is_some_and(|other| other != event.id()) {
+        return Err(refused("equivocation"));
+    }
+    let mut max_depth = None;
+    for prev in &stamp.prev {
+        let Some(depth) = rt.depth_of(prev) else { return Err(Skip::MissingPrev) };
+        max_depth = max_depth.max(Some(depth));
+    }
+    if max_depth.map(|d| d + 1) != Some(stamp.depth) {
+        return Err(refused("bad_depth"));
+    }
+    if !rt.hosts().contains(&origin) {
+        let joins = matches!(event.content(), EventContent::Join {}) && rt.state.authorize(&event).is_ok();
+        if !joins {
+            return Err(Skip::Refused { code: "not_in_room", tombstone: Some(Box::new((origin, stamp.seq))) });
+        }
+    }
+    Ok(event)
+}

@@ -1,0 +1,185 @@
+//! Federation: answering peers' requests, delivering this node's events
+//! from the outbox, catching up by sync and joining rooms held elsewhere
+//! (spec/federation.md).
+//!
+//! One task takes [`NetEvent`]s from the network in order: each request is
+//! answered in its own task (at most [`CONCURRENT_REQUESTS`] at once, so a
+//! flood fills the network's queue and is answered `busy`); a new
+//! connection to a host of a room starts a sync of that room and wakes the
+//! outbox for that peer.
+
+pub(crate) mod ingest;
+pub(crate) mod outbox;
+pub(crate) mod sync;
+
+use crate::api::AppState;
+use crate::network::{self, Inbound, NetEvent};
+use accord_proto::event::{EventContent, UnverifiedEvent};
+use accord_proto::federation::{
+    FedRequest, FedResponse, IdentityPair, MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
+};
+use accord_proto::identity::IdentityDocument;
+use accord_proto::{AccountId, NodeId, Unverified};
+use accord_store::StoreError;
+use ingest::Via;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc};
+
+/// Peer requests answered at once.
+pub(crate) const CONCURRENT_REQUESTS: usize = 16;
+/// How often every room is synced with every connected host.
+pub(crate) const SYNC_EVERY: Duration = Duration::from_secs(30);
+
+/// Serves the network's events until the node shuts down.
+pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEvent>) {
+    let permits = Arc::new(Semaphore::new(CONCURRENT_REQUESTS));
+    let mut sync_tick = tokio::time::interval(SYNC_EVERY);
+    sync_tick.tick().await;
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = sync_tick.tick() => {
+                sync::sync_all(&state);
+                continue;
+            }
+            () = state.shutdown.cancelled() => None,
+        };
+        let Some(event) = event else { break };
+        match event {
+            NetEvent::Request(Inbound { peer, request, channel }) => {
+                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let response = match network::node_id(&peer) {
+                        Some(node) => answer(&state, node, request).await,
+                        None => error("forbidden", "only ed25519 node ids federate"),
+                    };
+                    if let FedResponse::Error { code, .. } = &response {
+                        tracing::debug!("refused a request from {peer}: {code}");
+                        state.metrics.fed_reject(code);
+                        state.network.penalize(peer, code).await;
+                    }
+                    state.network.respond(channel, response).await;
+                    drop(permit);
+                });
+            }
+            NetEvent::Connected(peer) => {
+                if let Some(node) = network::node_id(&peer) {
+                    state.outbox.connected(&state, node);
+                    sync::sync_with(&state, node);
+                }
+            }
+            NetEvent::Disconnected(_) => {}
+        }
+    }
+}
+
+fn error(code: &str, message: impl Into<String>) -> FedResponse {
+    FedResponse::Error { code: code.into(), message: message.into() }
+}
+
+fn internal(e: StoreError) -> FedResponse {
+    tracing::error!("answering a peer failed: {e}");
+    error("internal", "the node failed")
+}
+
+async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest) -> FedResponse {
+    let result = match request {
+        FedRequest::Identities { accounts } => identities(state, accounts),
+        FedRequest::Push { room, events, identities } => push(state, peer, room, events, identities).await,
+        FedRequest::Sync { room, held } => {
+            if held.len() > MAX_SYNC_ORIGINS {
+                return error("too_many", format!("at most {MAX_SYNC_ORIGINS} origins"));
+            }
+            sync::answer(state, peer, room, &held).await
+        }
+        FedRequest::Events { room, ids } => {
+            if ids.len() > MAX_FETCH_EVENTS {
+                return error("too_many", format!("at most {MAX_FETCH_EVENTS} events per request"));
+            }
+            sync::answer_fetch(state, peer, room, &ids).await
+        }
+        FedRequest::Join { room, joiner, after } => sync::answer_join(state, peer, room, &joiner, after).await,
+        _ => Ok(error("unsupported", "this node does not serve that request")),
+    };
+    result.unwrap_or_else(internal)
+}
+
+fn identities(state: &AppState, accounts: Vec<AccountId>) -> Result<FedResponse, StoreError> {
+    if accounts.len() > MAX_FETCH_IDENTITIES {
+        return Ok(error("too_many", format!("at most {MAX_FETCH_IDENTITIES} accounts per request")));
+    }
+    let mut identities = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        // Only accounts this node is home to: it attests them.
+        if state.home_of(&account) != Some(state.node_id) {
+            continue;
+        }
+        if let Some((identity, attestation)) = state.store.identity(&account)? {
+            let homed_here = Unverified::<IdentityDocument>::from_raw(identity.clone())
+                .verify()
+                .is_ok_and(|d| d.home == state.node_id);
+            if homed_here {
+                identities.push(IdentityPair { identity, attestation });
+            }
+        }
+    }
+    Ok(FedResponse::Identities { identities })
+}
+
+async fn push(
+    state: &Arc<AppState>,
+    peer: NodeId,
+    room: accord_proto::RoomId,
+    events: Vec<UnverifiedEvent>,
+    identities: Vec<IdentityPair>,
+) -> Result<FedResponse, StoreError> {
+    if events.len() > MAX_PUSH_EVENTS {
+        return Ok(error("too_many", format!("at most {MAX_PUSH_EVENTS} events per push")));
+    }
+    let libp2p_peer = network::peer_id(&peer);
+    let (carried, failures) = ingest::Carried::verify(state, &identities);
+    for code in failures {
+        state.metrics.fed_reject(code);
+        state.network.penalize(libp2p_peer, code).await;
+    }
+    if state.rooms.get(&room).is_none()
+        && let Some(invitee) = invited_here(state, peer, &events)
+    {
+        // An account here was invited to a room this node does not hold
+        // yet: fetch it from the inviting node.
+        sync::spawn_join(state, room, peer, invitee);
+    }
+    let result = ingest::ingest(state, peer, Via::Push, room, events, &carried).await?;
+    for code in &result.penalties {
+        state.network.penalize(libp2p_peer, code).await;
+    }
+    if result.missing_prev() {
+        sync::sync_room_later(state, peer, room);
+    }
+    Ok(FedResponse::Pushed { outcomes: result.outcomes })
+}
+
+/// An account homed here that one of the peer's own events invites.
+fn invited_here(state: &AppState, peer: NodeId, events: &[UnverifiedEvent]) -> Option<AccountId> {
+    events.iter().filter_map(|e| e.verify().ok()).filter(|e| e.origin() == peer).find_map(|e| match e.content() {
+        EventContent::Invite { target } if state.home_of(target) == Some(state.node_id) => Some(*target),
+        _ => None,
+    })
+}
+
+/// The identity pairs of the authors of `events`, as stored here.
+pub(crate) fn author_identities(state: &AppState, events: &[UnverifiedEvent]) -> Result<Vec<IdentityPair>, StoreError> {
+    // The author envelope's signer is the author's key (checked when the
+    // event was stored).
+    let authors: BTreeSet<AccountId> = events.iter().map(|e| e.author.raw().signer.account_id()).collect();
+    let mut pairs = Vec::with_capacity(authors.len());
+    for account in authors {
+        if let Some((identity, attestation)) = state.store.identity(&account)? {
+            pairs.push(IdentityPair { identity, attestation });
+        }
+    }
+    Ok(pairs)
+}

@@ -1,0 +1,178 @@
+//! Delivery of this node's events to the other hosts of their rooms
+//! (spec/federation.md §2).
+//!
+//! Each event is written to the outbox of every peer that must receive it
+//! in the same atomic write as the event itself, so nothing acknowledged
+//! to a client can be lost before it is delivered. One worker per peer
+//! pushes its entries oldest first, up to a push's worth of one room at a
+//! time, and removes them when the peer's answer is final; failures and
+//! `retry` answers back off exponentially. Workers resume at start from
+//! what the store holds.
+
+use crate::api::AppState;
+use crate::network;
+use accord_proto::NodeId;
+use accord_proto::federation::{FedRequest, FedResponse, MAX_PUSH_EVENTS, PushOutcome};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// First delay after a failed push.
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+/// Longest delay between attempts.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Shortest delay between failed attempts, even when a connection to the
+/// peer comes and goes quickly.
+const RETRY_FLOOR: Duration = Duration::from_millis(200);
+
+/// Wakes a peer's worker.
+#[derive(Default)]
+struct Signals {
+    /// New entries were written.
+    work: Notify,
+    /// The peer (re)connected: retry at once.
+    connected: Notify,
+}
+
+/// The outbox workers, one per peer with something to deliver.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    workers: Mutex<HashMap<NodeId, Arc<Signals>>>,
+}
+
+impl Outbox {
+    fn signals(&self, state: &Arc<AppState>, peer: NodeId) -> Arc<Signals> {
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        workers
+            .entry(peer)
+            .or_insert_with(|| {
+                let signals = Arc::new(Signals::default());
+                tokio::spawn(worker(state.clone(), peer, signals.clone()));
+                signals
+            })
+            .clone()
+    }
+
+    /// Tells the workers of `peers` that new entries are waiting.
+    pub(crate) fn wake(&self, state: &Arc<AppState>, peers: impl IntoIterator<Item = NodeId>) {
+        for peer in peers {
+            self.signals(state, peer).work.notify_one();
+        }
+    }
+
+    /// Tells the worker of `peer`, if any, to retry at once.
+    pub(crate) fn connected(&self, _state: &Arc<AppState>, peer: NodeId) {
+        let signals = self.workers.lock().unwrap_or_else(|p| p.into_inner()).get(&peer).cloned();
+        if let Some(signals) = signals {
+            signals.connected.notify_one();
+        }
+    }
+
+    /// Starts a worker for every peer with entries in the store.
+    pub(crate) fn resume(&self, state: &Arc<AppState>) -> Result<(), accord_store::StoreError> {
+        let peers = state.store.outbox_peers()?;
+        self.wake(state, peers);
+        Ok(())
+    }
+}
+
+/// Pushes `peer`'s entries until the node shuts down.
+async fn worker(state: Arc<AppState>, peer: NodeId, signals: Arc<Signals>) {
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        if state.shutdown.is_cancelled() {
+            break;
+        }
+        match push_once(&state, peer).await {
+            Ok(Delivery::Empty) => {
+                tokio::select! {
+                    () = signals.work.notified() => {}
+                    () = signals.connected.notified() => {}
+                    () = state.shutdown.cancelled() => break,
+                }
+            }
+            Ok(Delivery::Done) => backoff = BACKOFF_MIN,
+            Ok(Delivery::Retry) | Err(()) => {
+                state.metrics.fed_push_retries.inc();
+                tokio::select! {
+                    () = tokio::time::sleep(RETRY_FLOOR) => {}
+                    () = state.shutdown.cancelled() => break,
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = signals.connected.notified() => {}
+                    () = state.shutdown.cancelled() => break,
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
+}
+
+/// What one push achieved.
+enum Delivery {
+    /// Nothing was waiting.
+    Empty,
+    /// Every entry sent reached a final outcome.
+    Done,
+    /// Some entries must be sent again later.
+    Retry,
+}
+
+/// Sends the oldest entries of one room to `peer` and removes those with a
+/// final outcome.
+async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> {
+    let log = |e: &dyn std::fmt::Display| tracing::error!("outbox of {peer}: {e}");
+    let mut entries = state.store.outbox(&peer, MAX_PUSH_EVENTS).map_err(|e| log(&e))?;
+    let Some(room) = entries.first().map(|e| e.room) else { return Ok(Delivery::Empty) };
+    entries.retain(|e| e.room == room);
+    let mut events = Vec::with_capacity(entries.len());
+    let mut gone = Vec::new();
+    for entry in &entries {
+        match state.store.event(&entry.event).map_err(|e| log(&e))? {
+            Some(event) => events.push(event),
+            None => gone.push(entry.key.clone()),
+        }
+    }
+    let identities = super::author_identities(state, &events).map_err(|e| log(&e))?;
+    let request = FedRequest::Push { room, events, identities };
+    let response = state.network.request(network::peer_id(&peer), request).await.map_err(|e| {
+        tracing::debug!("push to {peer} failed: {e}");
+    })?;
+    let outcomes = match response {
+        FedResponse::Pushed { outcomes } => outcomes,
+        FedResponse::Error { code, message } => {
+            tracing::debug!("push to {peer} refused: {code}: {message}");
+            return Ok(Delivery::Retry);
+        }
+        other => {
+            tracing::warn!("push to {peer}: unexpected answer {other:?}");
+            return Ok(Delivery::Retry);
+        }
+    };
+    let by_event: HashMap<_, _> = outcomes.iter().map(|o| (o.event(), o)).collect();
+    let mut retry = false;
+    for entry in &entries {
+        match by_event.get(&entry.event) {
+            Some(outcome) if outcome.is_final() => {
+                if let PushOutcome::Refused { code, .. } = outcome {
+                    tracing::warn!("{peer} refused event {}: {code}", entry.event);
+                }
+                gone.push(entry.key.clone());
+            }
+            _ => retry = true,
+        }
+    }
+    for outcome in &outcomes {
+        let label = match outcome {
+            PushOutcome::Accepted { .. } => "accepted",
+            PushOutcome::Duplicate { .. } => "duplicate",
+            PushOutcome::Retry { .. } => "retry",
+            PushOutcome::Refused { .. } => "refused",
+        };
+        state.metrics.fed_push(label);
+    }
+    state.store.outbox_remove(gone).await.map_err(|e| log(&e))?;
+    Ok(if retry { Delivery::Retry } else { Delivery::Done })
+}

@@ -1,0 +1,288 @@
+//! Catching up: sync (what each origin's events I lack), event fetch and
+//! join (a room's events for a node that does not hold it yet), both the
+//! asking side and the answering side.
+
+use super::ingest::{self, Via};
+use super::{author_identities, error};
+use crate::api::AppState;
+use crate::network;
+use accord_proto::event::{JoinRule, UnverifiedEvent};
+use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, MAX_EVENTS_PER_RESPONSE};
+use accord_proto::{AccountId, EventId, NodeId, RoomId};
+use accord_store::StoreError;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Most sync rounds in a row with one peer for one room.
+const MAX_ROUNDS: usize = 256;
+/// Most join pages fetched for one room.
+const MAX_JOIN_PAGES: usize = 4096;
+
+/// Why a join through other nodes failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum JoinError {
+    /// No node named holds the room or lets this account join it.
+    #[error("{0}")]
+    Refused(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Answers a sync request: the events of every origin above what the
+/// requester holds, at most [`MAX_EVENTS_PER_RESPONSE`], in causal order.
+pub(crate) async fn answer(
+    state: &AppState,
+    peer: NodeId,
+    room: RoomId,
+    held: &BTreeMap<NodeId, u64>,
+) -> Result<FedResponse, StoreError> {
+    let Some(handle) = state.rooms.get(&room) else { return Ok(error("unknown_room", "no such room here")) };
+    let origins = {
+        let rt = handle.lock().await;
+        if !rt.hosts().contains(&peer) {
+            return Ok(error("forbidden", "the requester is not a host of this room"));
+        }
+        rt.held()
+    };
+    let mut events = Vec::new();
+    let mut more = false;
+    for origin in origins.keys() {
+        let remaining = MAX_EVENTS_PER_RESPONSE - events.len();
+        let after = held.get(origin).copied().unwrap_or(0);
+        let mut batch = state.store.origin_events(&room, origin, after, remaining + 1)?;
+        if batch.len() > remaining {
+            batch.truncate(remaining);
+            more = true;
+        }
+        events.extend(batch);
+        if more {
+            break;
+        }
+    }
+    causal_order(state, &room, &mut events).await;
+    let identities = author_identities(state, &events)?;
+    Ok(FedResponse::Events { events, identities, more, next: 0 })
+}
+
+/// Sorts events so that causal references come first (by depth).
+async fn causal_order(state: &AppState, room: &RoomId, events: &mut [UnverifiedEvent]) {
+    if let Some(handle) = state.rooms.get(room) {
+        let rt = handle.lock().await;
+        events.sort_by_key(|e| {
+            let id = e.claimed_id();
+            (rt.depth_of(&id).unwrap_or(u64::MAX), id)
+        });
+    }
+}
+
+/// Answers an event fetch: the events named that are held here.
+pub(crate) async fn answer_fetch(
+    state: &AppState,
+    peer: NodeId,
+    room: RoomId,
+    ids: &[EventId],
+) -> Result<FedResponse, StoreError> {
+    let Some(handle) = state.rooms.get(&room) else { return Ok(error("unknown_room", "no such room here")) };
+    let held: Vec<EventId> = {
+        let rt = handle.lock().await;
+        if !rt.hosts().contains(&peer) {
+            return Ok(error("forbidden", "the requester is not a host of this room"));
+        }
+        ids.iter().filter(|id| rt.contains(id)).copied().collect()
+    };
+    let mut events = Vec::with_capacity(held.len());
+    for id in held {
+        if let Some(event) = state.store.event(&id)? {
+            events.push(event);
+        }
+    }
+    causal_order(state, &room, &mut events).await;
+    let identities = author_identities(state, &events)?;
+    Ok(FedResponse::Events { events, identities, more: false, next: 0 })
+}
+
+/// Answers a join request: the room's timeline here after `after`, if the
+/// joiner, homed at the requester, may join.
+pub(crate) async fn answer_join(
+    state: &AppState,
+    peer: NodeId,
+    room: RoomId,
+    joiner: &IdentityPair,
+    after: u64,
+) -> Result<FedResponse, StoreError> {
+    let Some(handle) = state.rooms.get(&room) else { return Ok(error("unknown_room", "no such room here")) };
+    let doc = match joiner.verify() {
+        Ok((doc, _)) => doc,
+        Err(e) => return Ok(error(e.code(), format!("joiner identity: {e}"))),
+    };
+    if doc.home != peer {
+        return Ok(error("not_home", "the joiner is not homed at the requesting node"));
+    }
+    {
+        let rt = handle.lock().await;
+        let s = &rt.state;
+        let may = s.join_rule() == JoinRule::Public || s.invites().contains(&doc.account) || s.is_member(&doc.account);
+        if !may || s.bans().contains(&doc.account) {
+            return Ok(error("forbidden", "this account may not join the room"));
+        }
+    }
+    let mut entries = state.store.timeline(&room, Some(after), None, MAX_EVENTS_PER_RESPONSE + 1)?;
+    let more = entries.len() > MAX_EVENTS_PER_RESPONSE;
+    entries.truncate(MAX_EVENTS_PER_RESPONSE);
+    let next = entries.last().map_or(after, |e| e.cursor);
+    let events: Vec<UnverifiedEvent> = entries.into_iter().map(|e| e.event).collect();
+    let mut identities = author_identities(state, &events)?;
+    if let Some((identity, attestation)) = state.store.identity(&doc.account)? {
+        identities.push(IdentityPair { identity, attestation });
+    } else {
+        identities.push(joiner.clone());
+    }
+    Ok(FedResponse::Events { events, identities, more, next })
+}
+
+/// Syncs `room` with `peer` until nothing is missing (or nothing more can
+/// be placed). At most one sync per peer and room runs at a time.
+pub(crate) async fn sync_room(state: &Arc<AppState>, peer: NodeId, room: RoomId) {
+    if !state.syncing.lock().unwrap_or_else(|p| p.into_inner()).insert((peer, room)) {
+        return;
+    }
+    let libp2p_peer = network::peer_id(&peer);
+    for _ in 0..MAX_ROUNDS {
+        let Some(handle) = state.rooms.get(&room) else { break };
+        let held = handle.lock().await.held();
+        state.metrics.fed_syncs.inc();
+        let response = match state.network.request(libp2p_peer, FedRequest::Sync { room, held }).await {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::debug!("sync of {room} with {peer} failed: {e}");
+                break;
+            }
+        };
+        let FedResponse::Events { events, identities, more, .. } = response else { break };
+        let stored = match receive(state, peer, Via::Sync, room, events, &identities).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::error!("storing synced events failed: {e}");
+                break;
+            }
+        };
+        if !more || stored == 0 {
+            break;
+        }
+    }
+    state.syncing.lock().unwrap_or_else(|p| p.into_inner()).remove(&(peer, room));
+}
+
+/// Learns the identities and ingests the events of an answer; counts what
+/// was forged against the peer. Returns how many events were stored.
+async fn receive(
+    state: &Arc<AppState>,
+    peer: NodeId,
+    via: Via,
+    room: RoomId,
+    events: Vec<UnverifiedEvent>,
+    identities: &[IdentityPair],
+) -> Result<usize, StoreError> {
+    let libp2p_peer = network::peer_id(&peer);
+    let (carried, failures) = ingest::Carried::verify(state, identities);
+    for code in failures {
+        state.metrics.fed_reject(code);
+        state.network.penalize(libp2p_peer, code).await;
+    }
+    let events: Vec<UnverifiedEvent> = events.into_iter().take(MAX_EVENTS_PER_RESPONSE).collect();
+    let result = ingest::ingest(state, peer, via, room, events, &carried).await?;
+    for code in &result.penalties {
+        state.network.penalize(libp2p_peer, code).await;
+    }
+    Ok(result.stored)
+}
+
+/// Starts a sync of `room` with `peer` in the background.
+pub(crate) fn sync_room_later(state: &Arc<AppState>, peer: NodeId, room: RoomId) {
+    let state = state.clone();
+    tokio::spawn(async move { sync_room(&state, peer, room).await });
+}
+
+/// Syncs every room `peer` hosts with it.
+pub(crate) fn sync_with(state: &Arc<AppState>, peer: NodeId) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        for room in state.rooms.ids() {
+            let Some(handle) = state.rooms.get(&room) else { continue };
+            let hosts = handle.lock().await.hosts().contains(&peer);
+            if hosts {
+                sync_room(&state, peer, room).await;
+            }
+        }
+    });
+}
+
+/// Syncs every room with each of its connected hosts.
+pub(crate) fn sync_all(state: &Arc<AppState>) {
+    for peer in state.network.peers() {
+        if let Some(node) = network::node_id(&peer) {
+            sync_with(state, node);
+        }
+    }
+}
+
+/// Fetches a room from the nodes in `via` so that `joiner` (homed here)
+/// can join it: pages of the room's events, checked and stored as if
+/// pushed.
+pub(crate) async fn join_via(
+    state: &Arc<AppState>,
+    room: RoomId,
+    via: &[NodeId],
+    joiner: AccountId,
+) -> Result<(), JoinError> {
+    let (identity, attestation) =
+        state.store.identity(&joiner)?.ok_or_else(|| JoinError::Refused("unknown joiner".into()))?;
+    let pair = IdentityPair { identity, attestation };
+    let mut last = String::from("no node to ask");
+    for peer in via.iter().filter(|p| **p != state.node_id) {
+        let mut after = 0;
+        for _ in 0..MAX_JOIN_PAGES {
+            let request = FedRequest::Join { room, joiner: Box::new(pair.clone()), after };
+            let response = match state.network.request(network::peer_id(peer), request).await {
+                Ok(response) => response,
+                Err(e) => {
+                    last = e.to_string();
+                    break;
+                }
+            };
+            match response {
+                FedResponse::Events { events, identities, more, next } => {
+                    receive(state, *peer, Via::Join, room, events, &identities).await?;
+                    if !more || next <= after {
+                        break;
+                    }
+                    after = next;
+                }
+                FedResponse::Error { code, message } => {
+                    last = format!("{peer}: {code}: {message}");
+                    break;
+                }
+                other => {
+                    last = format!("{peer}: unexpected answer {other:?}");
+                    break;
+                }
+            }
+        }
+        if state.rooms.get(&room).is_some() {
+            return Ok(());
+        }
+    }
+    Err(JoinError::Refused(last))
+}
+
+/// Fetches a room from `peer` in the background for a local account
+/// invited to it.
+pub(crate) fn spawn_join(state: &Arc<AppState>, room: RoomId, peer: NodeId, joiner: AccountId) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = join_via(&state, room, &[peer], joiner).await {
+            tracing::debug!("fetching room {room} for invited {joiner} failed: {e}");
+        }
+    });
+}

@@ -1,0 +1,489 @@
+//! A hostile federation peer: a real libp2p peer that tests drive to attack
+//! a node over `/accord/federation/1` with crafted bytes, plus helpers to
+//! craft identities and events (correct, forged or structurally odd) from
+//! `accord_proto` alone.
+//!
+//! The peer speaks the node's transport (TCP + noise + yamux) and identify
+//! with the Accord protocol version, and opens federation streams with a
+//! raw codec: the request bytes are written as they are and the write side
+//! is closed, exactly the framing of libp2p's JSON codec that the node
+//! reads with (the body is everything up to the end of the stream). It only
+//! sends requests; it serves none.
+//!
+//! ```no_run
+//! # async fn demo(node_addr: &str) -> anyhow::Result<()> {
+//! use accord_proto::federation::{FedRequest, FedResponse};
+//! use accord_testkit::hostile::HostilePeer;
+//!
+//! let peer = HostilePeer::start(None).await?;
+//! let node = peer.connect(node_addr).await?;
+//! let answer = peer.request(node, &FedRequest::Identities { accounts: vec![] }).await?;
+//! assert!(matches!(answer, FedResponse::Identities { .. }));
+//! let refused = peer.request_raw(node, b"\xff not json".to_vec()).await;
+//! assert!(refused.is_err());
+//! # Ok(()) }
+//! ```
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+use accord_proto::envelope::Payload;
+use accord_proto::event::{EventBody, EventContent, JoinRule, MessageText, OriginStamp, RoomName, UnverifiedEvent};
+use accord_proto::federation::{self, FedRequest, FedResponse, IdentityPair};
+use accord_proto::identity::{Attestation, IdentityDocument, VerificationLevel};
+use accord_proto::{EventId, NodeId, RoomId, SecretKey, Signature, SignedBytes, Timestamp, Unverified, Verified};
+use anyhow::{Context as _, anyhow, bail};
+use futures::StreamExt;
+use futures::prelude::*;
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, identity, noise, tcp, yamux};
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Identify protocol version of Accord nodes.
+const PROTOCOL_VERSION: &str = "/accord/1.0.0";
+/// Largest response the raw codec reads.
+pub const MAX_RAW_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+/// How long a request may take before it fails with a timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long [`HostilePeer::connect`] waits for the connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections without streams are closed after this long.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+mod behaviour {
+    #![allow(missing_docs, reason = "the derive generates an undocumented event enum")]
+    use libp2p::swarm::NetworkBehaviour;
+    use libp2p::{identify, request_response};
+
+    /// The hostile peer's libp2p behaviour.
+    #[derive(NetworkBehaviour)]
+    pub(super) struct Behaviour {
+        pub(super) identify: identify::Behaviour,
+        pub(super) federation: request_response::Behaviour<super::RawCodec>,
+    }
+}
+
+use behaviour::{Behaviour, BehaviourEvent};
+
+/// A request-response codec for raw bytes, framed like libp2p's JSON codec:
+/// a message is every byte of its stream direction. The request-response
+/// handler closes the write side after `write_request`, as it does for the
+/// JSON codec, so the codec itself only writes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RawCodec;
+
+impl request_response::Codec for RawCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, _: &mut T) -> io::Result<Vec<u8>>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "the hostile peer serves no requests"))
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        let mut body = Vec::new();
+        // One byte over the limit tells a full-size answer from a longer one.
+        io.take(MAX_RAW_RESPONSE_BYTES + 1).read_to_end(&mut body).await?;
+        if body.len() as u64 > MAX_RAW_RESPONSE_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("response longer than {MAX_RAW_RESPONSE_BYTES} bytes"),
+            ));
+        }
+        Ok(body)
+    }
+
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, request: Vec<u8>) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&request).await
+    }
+
+    async fn write_response<T>(&mut self, _: &StreamProtocol, _: &mut T, _: Vec<u8>) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "the hostile peer serves no requests"))
+    }
+}
+
+/// Commands to the peer's swarm task.
+enum Command {
+    /// Dial an address and report when a connection to `peer` is open.
+    Connect { addr: Multiaddr, peer: PeerId, reply: oneshot::Sender<anyhow::Result<PeerId>> },
+    /// Send raw bytes as a federation request.
+    Request { peer: PeerId, bytes: Vec<u8>, reply: oneshot::Sender<anyhow::Result<Vec<u8>>> },
+}
+
+/// A libp2p peer that speaks `/accord/federation/1` with whatever bytes a
+/// test gives it. Its swarm runs on its own task, which stops when the
+/// `HostilePeer` is dropped.
+pub struct HostilePeer {
+    key: SecretKey,
+    node_id: NodeId,
+    commands: mpsc::Sender<Command>,
+    connected: Arc<Mutex<HashSet<PeerId>>>,
+    listen_addrs: Vec<Multiaddr>,
+}
+
+impl std::fmt::Debug for HostilePeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostilePeer").field("node_id", &self.node_id).finish_non_exhaustive()
+    }
+}
+
+impl HostilePeer {
+    /// Starts a peer with this node key (a fresh one if None) listening on
+    /// 127.0.0.1 TCP.
+    pub async fn start(key: Option<SecretKey>) -> anyhow::Result<HostilePeer> {
+        let key = match key {
+            Some(key) => key,
+            None => SecretKey::generate()?,
+        };
+        let node_id = NodeId::from(key.public());
+        // libp2p zeroizes the buffer it is given: hand it a copy.
+        let keypair = identity::Keypair::ed25519_from_bytes(*key.to_seed())?;
+        let protocol = StreamProtocol::new(federation::PROTOCOL);
+        let mut swarm: Swarm<Behaviour> = libp2p::SwarmBuilder::with_existing_identity(keypair)
+            .with_tokio()
+            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)?
+            .with_behaviour(|k| Behaviour {
+                identify: identify::Behaviour::new(identify::Config::new(PROTOCOL_VERSION.into(), k.public())),
+                federation: request_response::Behaviour::with_codec(
+                    RawCodec,
+                    [(protocol, ProtocolSupport::Outbound)],
+                    request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
+                ),
+            })?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
+            .build();
+        swarm.listen_on("/ip4/127.0.0.1/tcp/0".parse()?)?;
+        let listen_addrs = loop {
+            let event = tokio::time::timeout(Duration::from_secs(5), swarm.select_next_some())
+                .await
+                .context("the hostile peer did not start listening")?;
+            if let SwarmEvent::NewListenAddr { address, .. } = event {
+                break vec![address];
+            }
+        };
+        let (commands, rx) = mpsc::channel(64);
+        let connected = Arc::new(Mutex::new(HashSet::new()));
+        let event_loop = EventLoop {
+            swarm,
+            commands: rx,
+            connected: connected.clone(),
+            connecting: HashMap::new(),
+            pending: HashMap::new(),
+        };
+        tokio::spawn(event_loop.run());
+        Ok(HostilePeer { key, node_id, commands, connected, listen_addrs })
+    }
+
+    /// The peer's node id (its libp2p PeerId as an Accord id).
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// The peer's libp2p PeerId.
+    pub fn peer_id(&self) -> anyhow::Result<PeerId> {
+        Ok(PeerId::from_bytes(&self.node_id.to_peer_id_bytes())?)
+    }
+
+    /// The peer's node key.
+    pub fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    /// The addresses the peer listens on (without `/p2p/`).
+    pub fn listen_addrs(&self) -> &[Multiaddr] {
+        &self.listen_addrs
+    }
+
+    /// Dials `addr` (a multiaddr string ending in /p2p/PEER) and waits
+    /// until connected (≤ 10 s).
+    pub async fn connect(&self, addr: &str) -> anyhow::Result<PeerId> {
+        let addr: Multiaddr = addr.parse().with_context(|| format!("address {addr}"))?;
+        let Some(Protocol::P2p(peer)) = addr.iter().last() else {
+            bail!("address {addr} does not end in /p2p/PEER");
+        };
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Connect { addr, peer, reply }).await?;
+        tokio::time::timeout(CONNECT_TIMEOUT, answer)
+            .await
+            .map_err(|_| anyhow!("no connection to {peer} within {CONNECT_TIMEOUT:?}"))?
+            .map_err(|_| anyhow!("the hostile peer has stopped"))?
+    }
+
+    /// Sends raw bytes as a request on /accord/federation/1 and returns the
+    /// raw response bytes (or an error if the stream failed/closed).
+    ///
+    /// A stream the remote closes without writing a byte counts as closed:
+    /// the node's JSON codec never sends an empty answer, so it means the
+    /// node dropped the request (its codec refused the body).
+    pub async fn request_raw(&self, peer: PeerId, bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Request { peer, bytes, reply }).await?;
+        let response = answer.await.map_err(|_| anyhow!("the hostile peer has stopped"))??;
+        if response.is_empty() {
+            bail!("request to {peer}: the stream closed without a response");
+        }
+        Ok(response)
+    }
+
+    /// Sends a typed request (serde_json) and decodes the typed answer.
+    pub async fn request(&self, peer: PeerId, req: &FedRequest) -> anyhow::Result<FedResponse> {
+        let response = self.request_raw(peer, serde_json::to_vec(req)?).await?;
+        serde_json::from_slice(&response).context("response is not a FedResponse")
+    }
+
+    /// Whether a connection to `peer` is currently open.
+    pub fn is_connected(&self, peer: &PeerId) -> bool {
+        self.connected.lock().unwrap_or_else(|p| p.into_inner()).contains(peer)
+    }
+
+    /// Waits until no connection to `peer` is open (true) or the timeout
+    /// passes (false).
+    pub async fn wait_disconnected(&self, peer: &PeerId, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if !self.is_connected(peer) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn send(&self, command: Command) -> anyhow::Result<()> {
+        self.commands.send(command).await.map_err(|_| anyhow!("the hostile peer has stopped"))
+    }
+}
+
+/// The task that owns the swarm.
+struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    connected: Arc<Mutex<HashSet<PeerId>>>,
+    /// Callers of `connect` waiting for a connection, by peer.
+    connecting: HashMap<PeerId, Vec<oneshot::Sender<anyhow::Result<PeerId>>>>,
+    /// Requests waiting for their answer.
+    pending: HashMap<OutboundRequestId, oneshot::Sender<anyhow::Result<Vec<u8>>>>,
+}
+
+impl EventLoop {
+    async fn run(mut self) {
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.handle(event),
+                command = self.commands.recv() => match command {
+                    Some(command) => self.command(command),
+                    // The HostilePeer was dropped.
+                    None => break,
+                },
+            }
+        }
+    }
+
+    fn connected(&self) -> std::sync::MutexGuard<'_, HashSet<PeerId>> {
+        self.connected.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Connect { addr, peer, reply } => {
+                if self.swarm.is_connected(&peer) {
+                    let _ = reply.send(Ok(peer));
+                    return;
+                }
+                if let Err(e) = self.swarm.dial(addr.clone()) {
+                    let _ = reply.send(Err(anyhow!("cannot dial {addr}: {e}")));
+                    return;
+                }
+                // Forget callers that gave up meanwhile.
+                let waiting = self.connecting.entry(peer).or_default();
+                waiting.retain(|w| !w.is_closed());
+                waiting.push(reply);
+            }
+            Command::Request { peer, bytes, reply } => {
+                let id = self.swarm.behaviour_mut().federation.send_request(&peer, bytes);
+                self.pending.insert(id, reply);
+            }
+        }
+    }
+
+    fn handle(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                self.connected().insert(peer_id);
+                for reply in self.connecting.remove(&peer_id).unwrap_or_default() {
+                    let _ = reply.send(Ok(peer_id));
+                }
+            }
+            // Another connection to the peer may still be open.
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                self.connected().remove(&peer_id);
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id: Some(peer), error, .. }
+                if !self.swarm.is_connected(&peer) =>
+            {
+                for reply in self.connecting.remove(&peer).unwrap_or_default() {
+                    let _ = reply.send(Err(anyhow!("cannot connect to {peer}: {error}")));
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Federation(event)) => self.federation(event),
+            _ => {}
+        }
+    }
+
+    fn federation(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
+        match event {
+            request_response::Event::Message {
+                message: request_response::Message::Response { request_id, response },
+                ..
+            } => {
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
+            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Err(anyhow!("request to {peer} failed: {error}")));
+                }
+            }
+            // Outbound-only: no requests arrive, nothing to answer.
+            _ => {}
+        }
+    }
+}
+
+/// Signs `payload` in its domain with `key` without any check: not the
+/// size limit, not that `key` is the signer the payload names, not the
+/// payload's own rules. For crafting objects an honest signer would refuse
+/// to make (a stamp with sequence 0, a body signed by the wrong key, …).
+pub fn sign_unchecked<T: Payload>(payload: &T, key: &SecretKey) -> anyhow::Result<Unverified<T>> {
+    let body = serde_json::to_vec(payload)?;
+    Ok(Unverified::from_raw(SignedBytes::sign(T::DOMAIN, body, key)))
+}
+
+/// An identity document for the account of `account_key`, homed at
+/// `home_key`'s node with the handle `handle` (`name@node`), and that
+/// node's attestation of it (level `open`).
+pub fn identity_pair(account_key: &SecretKey, home_key: &SecretKey, handle: &str) -> anyhow::Result<IdentityPair> {
+    let now = Timestamp::now();
+    let doc = IdentityDocument {
+        account: account_key.account_id(),
+        handle: handle.parse().with_context(|| format!("handle {handle}"))?,
+        home: NodeId::from(home_key.public()),
+        created: now,
+    };
+    let doc = Verified::sign(doc, account_key)?;
+    let attestation = Attestation {
+        account: doc.account,
+        identity: doc.body_hash(),
+        node: doc.home,
+        registered: now,
+        level: VerificationLevel::Open,
+    };
+    let attestation = Verified::sign(attestation, home_key)?;
+    Ok(IdentityPair { identity: doc.raw().clone(), attestation: attestation.raw().clone() })
+}
+
+/// An event with `content` by `author`, stamped by `origin`: the body is
+/// made as the SDK makes it (`room` absent exactly for `create`, `ts` now),
+/// and both envelopes are correctly signed and pass their own checks. The
+/// rules that tie the two together (`depth` ≥ 1 and `prev` non-empty except
+/// for `create`, origin = the author's home) are left to the caller, so
+/// events that break them can be made too.
+pub fn event(
+    author: &SecretKey,
+    origin: &SecretKey,
+    room: Option<RoomId>,
+    content: EventContent,
+    seq: u64,
+    prev: Vec<EventId>,
+    depth: u64,
+) -> anyhow::Result<UnverifiedEvent> {
+    let body = EventBody { room, author: author.account_id(), ts: Timestamp::now(), content };
+    let body = Verified::sign(body, author)?;
+    let id = EventId(body.body_hash());
+    let stamp = OriginStamp {
+        event: id,
+        room: room.unwrap_or(RoomId::from(id)),
+        origin: NodeId::from(origin.public()),
+        seq,
+        depth,
+        prev,
+        received: Timestamp::now(),
+    };
+    let stamp = Verified::sign(stamp, origin)?;
+    Ok(UnverifiedEvent { author: body.to_unverified(), origin: stamp.to_unverified() })
+}
+
+/// A correctly signed `create` event of a public room named `name` by
+/// `owner`, stamped by `origin` (seq 1, depth 0, no prev). The room id is
+/// the event's id: [`RoomId::from`]`(event.claimed_id())`.
+pub fn create_event(owner: &SecretKey, origin: &SecretKey, name: &str) -> anyhow::Result<UnverifiedEvent> {
+    let name = RoomName::non_empty(name)?;
+    event(owner, origin, None, EventContent::Create { name, join_rule: JoinRule::Public }, 1, vec![], 0)
+}
+
+/// A correctly signed `join` event of `room` by `author`, stamped by
+/// `origin`.
+pub fn join_event(
+    author: &SecretKey,
+    origin: &SecretKey,
+    room: RoomId,
+    seq: u64,
+    prev: Vec<EventId>,
+    depth: u64,
+) -> anyhow::Result<UnverifiedEvent> {
+    event(author, origin, Some(room), EventContent::Join {}, seq, prev, depth)
+}
+
+/// A correctly signed message event stamped by `origin`.
+pub fn message_event(
+    author: &SecretKey,
+    origin: &SecretKey,
+    room: RoomId,
+    seq: u64,
+    prev: Vec<EventId>,
+    depth: u64,
+    text: &str,
+) -> anyhow::Result<UnverifiedEvent> {
+    let text = MessageText::non_empty(text)?;
+    event(author, origin, Some(room), EventContent::Message { text, reply_to: None }, seq, prev, depth)
+}
+
+/// The same event with one byte of the author signature flipped: the body
+/// and the stamp are unchanged, so the stamp still names the event.
+pub fn forge_signature(event: &UnverifiedEvent) -> UnverifiedEvent {
+    UnverifiedEvent { author: flip_signature(&event.author), origin: event.origin.clone() }
+}
+
+/// The same event with one byte of the origin stamp's signature flipped.
+pub fn forge_stamp_signature(event: &UnverifiedEvent) -> UnverifiedEvent {
+    UnverifiedEvent { author: event.author.clone(), origin: flip_signature(&event.origin) }
+}
+
+/// `signed` with the first byte of its signature flipped.
+pub fn flip_signature<T>(signed: &Unverified<T>) -> Unverified<T> {
+    let mut raw = signed.raw().clone();
+    let mut sig = raw.sig.to_bytes();
+    sig[0] ^= 0x01;
+    raw.sig = Signature::from_bytes(&sig);
+    Unverified::from_raw(raw)
+}

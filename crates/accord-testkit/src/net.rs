@@ -1,0 +1,58 @@
+//! Several nodes federating on loopback.
+
+use crate::TestNode;
+use std::time::Duration;
+
+/// A network of test nodes: node 0 first, every other node given node 0
+/// as its bootstrap peer, so the rest is found through Kademlia.
+pub struct TestNet {
+    /// The nodes, in start order.
+    pub nodes: Vec<TestNode>,
+}
+
+impl TestNet {
+    /// Starts `n` nodes (named `n0.test` … ) and waits until each is
+    /// connected to every other one.
+    pub async fn start(n: usize) -> anyhow::Result<TestNet> {
+        let first =
+            TestNode::start_with(|c| c.node.name = "n0.test".parse().unwrap_or_else(|_| c.node.name.clone())).await?;
+        let seed = first.p2p_addr();
+        let mut nodes = vec![first];
+        for i in 1..n {
+            let seed = seed.clone();
+            let node = TestNode::start_with(move |c| {
+                c.node.name = format!("n{i}.test").parse().unwrap_or_else(|_| c.node.name.clone());
+                c.p2p.bootstrap = vec![seed];
+            })
+            .await?;
+            nodes.push(node);
+        }
+        let net = TestNet { nodes };
+        net.wait_connected(Duration::from_secs(30)).await?;
+        Ok(net)
+    }
+
+    /// Waits until every node is connected to every other node.
+    pub async fn wait_connected(&self, timeout: Duration) -> anyhow::Result<()> {
+        let want = self.nodes.len().saturating_sub(1);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let counts: Vec<usize> = self.nodes.iter().map(|n| n.node().network().peer_count()).collect();
+            if counts.iter().all(|c| *c >= want) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("nodes not fully connected after {timeout:?}: peer counts {counts:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops every node.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        for node in self.nodes {
+            node.stop().await?;
+        }
+        Ok(())
+    }
+}
