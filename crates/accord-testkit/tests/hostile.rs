@@ -1,5 +1,5 @@
 //! The hostile peer harness against a real node: typed requests are
-//! answered, garbage and oversized bodies fail without harming the node,
+//! answered, garbage and oversized bodies are refused without harming the node,
 //! and the crafting helpers make what they promise.
 
 use accord_proto::federation::{FedRequest, FedResponse, MAX_REQUEST_BYTES};
@@ -30,14 +30,13 @@ async fn a_node_answers_typed_requests_and_survives_garbage_and_oversized_bodies
     let raw = peer.request_raw(target, serde_json::to_vec(&identities()).unwrap()).await.unwrap();
     assert_eq!(serde_json::from_slice::<FedResponse>(&raw).unwrap(), answer);
 
-    // Garbage: the node's codec refuses the body and drops the stream
-    // without a byte of answer.
-    let garbage = peer.request_raw(target, b"\xff\x00not json".to_vec()).await;
-    let err = garbage.expect_err("garbage must not be answered");
-    assert!(err.to_string().contains("closed without a response"), "{err:#}");
-    // Well-formed JSON of the wrong shape fails the same way.
-    let wrong = peer.request_raw(target, br#"{"type":"no_such_request"}"#.to_vec()).await;
-    assert!(wrong.is_err(), "{wrong:?}");
+    // Garbage, and well-formed JSON of the wrong shape: the node answers
+    // `bad_request` (and counts it against the peer).
+    for body in [b"\xff\x00not json".to_vec(), br#"{"type":"no_such_request"}"#.to_vec()] {
+        let answer = peer.request_raw(target, body).await.expect("an unreadable request is answered");
+        let refusal: FedResponse = serde_json::from_slice(&answer).unwrap();
+        assert!(matches!(&refusal, FedResponse::Error { code, .. } if code == "bad_request"), "{refusal:?}");
+    }
 
     // The node still serves: over the same connection when it kept it,
     // otherwise from a fresh peer.
@@ -50,13 +49,17 @@ async fn a_node_answers_typed_requests_and_survives_garbage_and_oversized_bodies
     };
     assert_eq!(again, FedResponse::Identities { identities: vec![] });
 
-    // A body over the node's 1 MiB request limit fails.
+    // A body over the node's 1 MiB request limit is refused: the node
+    // stops reading at the limit and answers `too_large`, or the stream
+    // fails when the node drops it.
     let big = vec![b'x'; 2 * 1024 * 1024];
     assert!(big.len() as u64 > MAX_REQUEST_BYTES);
-    let oversized = tokio::time::timeout(Duration::from_secs(15), peer.request_raw(target, big))
-        .await
-        .expect("the oversized request must end within the request timeout");
-    assert!(oversized.is_err(), "an oversized body was answered: {oversized:?}");
+    // The attacker, still writing, may never read the answer: that is its
+    // problem, so the test does not wait for it.
+    if let Ok(Ok(answer)) = tokio::time::timeout(Duration::from_secs(2), peer.request_raw(target, big)).await {
+        let refusal: FedResponse = serde_json::from_slice(&answer).unwrap();
+        assert!(matches!(&refusal, FedResponse::Error { code, .. } if code == "too_large"), "{refusal:?}");
+    }
 
     // And the node still answers after that.
     let fresh = HostilePeer::start(None).await.unwrap();

@@ -52,16 +52,21 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
                 let Ok(permit) = permits.clone().acquire_owned().await else { break };
                 let state = state.clone();
                 tokio::spawn(async move {
+                    let mut penalties = Vec::new();
                     let response = match network::node_id(&peer) {
-                        Some(node) => answer(&state, node, request).await,
+                        Some(node) => answer(&state, node, request, &mut penalties).await,
                         None => error("forbidden", "only ed25519 node ids federate"),
                     };
                     if let FedResponse::Error { code, .. } = &response {
                         tracing::debug!("refused a request from {peer}: {code}");
                         state.metrics.fed_reject(code);
-                        state.network.penalize(peer, code).await;
+                        penalties.push(code.clone());
                     }
+                    // Answer first: a peer about to be cut off still learns why.
                     state.network.respond(channel, response).await;
+                    for code in penalties {
+                        state.network.penalize(peer, &code).await;
+                    }
                     drop(permit);
                 });
             }
@@ -85,10 +90,12 @@ fn internal(e: StoreError) -> FedResponse {
     error("internal", "the node failed")
 }
 
-async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest) -> FedResponse {
+/// Answers one request; what the peer sent that counts against it is added
+/// to `penalties`.
+async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalties: &mut Vec<String>) -> FedResponse {
     let result = match request {
         FedRequest::Identities { accounts } => identities(state, accounts),
-        FedRequest::Push { room, events, identities } => push(state, peer, room, events, identities).await,
+        FedRequest::Push { room, events, identities } => push(state, peer, room, events, identities, penalties).await,
         FedRequest::Sync { room, held } => {
             if held.len() > MAX_SYNC_ORIGINS {
                 return error("too_many", format!("at most {MAX_SYNC_ORIGINS} origins"));
@@ -135,15 +142,15 @@ async fn push(
     room: accord_proto::RoomId,
     events: Vec<UnverifiedEvent>,
     identities: Vec<IdentityPair>,
+    penalties: &mut Vec<String>,
 ) -> Result<FedResponse, StoreError> {
     if events.len() > MAX_PUSH_EVENTS {
         return Ok(error("too_many", format!("at most {MAX_PUSH_EVENTS} events per push")));
     }
-    let libp2p_peer = network::peer_id(&peer);
     let (carried, failures) = ingest::Carried::verify(state, &identities);
     for code in failures {
         state.metrics.fed_reject(code);
-        state.network.penalize(libp2p_peer, code).await;
+        penalties.push(code.into());
     }
     if state.rooms.get(&room).is_none()
         && let Some(invitee) = invited_here(state, peer, &events)
@@ -153,9 +160,8 @@ async fn push(
         sync::spawn_join(state, room, peer, invitee);
     }
     let result = ingest::ingest(state, peer, Via::Push, room, events, &carried).await?;
-    for code in &result.penalties {
-        state.network.penalize(libp2p_peer, code).await;
-    }
+    tracing::debug!("push of {room} from {peer}: {} stored, outcomes {:?}", result.stored, result.outcomes);
+    penalties.extend(result.penalties.iter().map(|c| c.to_string()));
     if result.missing_prev() {
         sync::sync_room_later(state, peer, room);
     }

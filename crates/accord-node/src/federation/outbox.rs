@@ -12,6 +12,7 @@
 use crate::api::AppState;
 use crate::network;
 use accord_proto::NodeId;
+use accord_proto::event::{EventBody, EventContent, UnverifiedEvent};
 use accord_proto::federation::{FedRequest, FedResponse, MAX_PUSH_EVENTS, PushOutcome};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -136,6 +137,11 @@ async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> 
         }
     }
     let identities = super::author_identities(state, &events).map_err(|e| log(&e))?;
+    // A join of ours makes us a host of the room at the peer only once the
+    // peer accepts it: what the peer stamped before that, it did not push
+    // to us, so a sync follows an accepted join.
+    let joins: Vec<_> = events.iter().filter(|e| is_join(e)).map(UnverifiedEvent::claimed_id).collect();
+    tracing::debug!("pushing {} events of {room} to {peer}", events.len());
     let request = FedRequest::Push { room, events, identities };
     let response = state.network.request(network::peer_id(&peer), request).await.map_err(|e| {
         tracing::debug!("push to {peer} failed: {e}");
@@ -161,6 +167,10 @@ async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> 
                 }
                 gone.push(entry.key.clone());
             }
+            Some(PushOutcome::Retry { code, .. }) => {
+                tracing::debug!("{peer} asks to push event {} again later: {code}", entry.event);
+                retry = true;
+            }
             _ => retry = true,
         }
     }
@@ -174,5 +184,15 @@ async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> 
         state.metrics.fed_push(label);
     }
     state.store.outbox_remove(gone).await.map_err(|e| log(&e))?;
+    if outcomes.iter().any(|o| matches!(o, PushOutcome::Accepted { event } if joins.contains(event))) {
+        super::sync::sync_room_later(state, peer, room);
+    }
     Ok(if retry { Delivery::Retry } else { Delivery::Done })
+}
+
+/// Whether a stored event of this node is a `join` (its body was verified
+/// when it was stored).
+fn is_join(event: &UnverifiedEvent) -> bool {
+    serde_json::from_slice::<EventBody>(&event.author.raw().body)
+        .is_ok_and(|body| matches!(body.content, EventContent::Join {}))
 }

@@ -37,9 +37,13 @@ use tokio::sync::{mpsc, oneshot};
 pub use behaviour::{Behaviour, BehaviourEvent};
 pub use libp2p::Multiaddr as Address;
 
+pub mod codec;
+
+use codec::{FedCodec, Wire};
+
 mod behaviour {
     #![allow(missing_docs, reason = "the derive generates an undocumented event enum")]
-    use accord_proto::federation::{FedRequest, FedResponse};
+    use super::codec::FedCodec;
     use libp2p::kad::{self, store::MemoryStore};
     use libp2p::swarm::NetworkBehaviour;
     use libp2p::{allow_block_list, connection_limits, identify, ping, request_response};
@@ -52,7 +56,7 @@ mod behaviour {
         pub(super) identify: identify::Behaviour,
         pub(super) ping: ping::Behaviour,
         pub(super) kad: kad::Behaviour<MemoryStore>,
-        pub(super) federation: request_response::json::Behaviour<FedRequest, FedResponse>,
+        pub(super) federation: request_response::Behaviour<FedCodec>,
     }
 }
 
@@ -217,9 +221,7 @@ impl Network {
                 identify: identify::Behaviour::new(identify::Config::new(PROTOCOL_VERSION.into(), k.public())),
                 ping: ping::Behaviour::default(),
                 federation: request_response::Behaviour::with_codec(
-                    request_response::json::codec::Codec::default()
-                        .set_request_size_maximum(federation::MAX_REQUEST_BYTES)
-                        .set_response_size_maximum(federation::MAX_RESPONSE_BYTES),
+                    FedCodec,
                     [(protocol, ProtocolSupport::Full)],
                     request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
                 ),
@@ -372,7 +374,7 @@ impl EventLoop {
     fn command(&mut self, command: Command) {
         match command {
             Command::Request { peer, request, reply } => {
-                let id = self.swarm.behaviour_mut().federation.send_request(&peer, request);
+                let id = self.swarm.behaviour_mut().federation.send_request(&peer, Wire::Valid(request));
                 self.pending.insert(id, reply);
             }
             Command::Respond { channel, response } => {
@@ -430,9 +432,14 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Identify(event)) => {
                 self.libp2p_metrics.record(&event);
                 if let identify::Event::Received { peer_id, info, .. } = event {
+                    // Only peers that serve the DHT go into its routing
+                    // table, so that lookups lead to Accord nodes.
+                    let serves_kad = info.protocols.iter().any(|p| p.as_ref() == KAD_PROTOCOL);
                     for addr in info.listen_addrs {
                         self.swarm.add_peer_address(peer_id, addr.clone());
-                        self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                        if serves_kad {
+                            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                        }
                     }
                 }
             }
@@ -455,10 +462,17 @@ impl EventLoop {
         }
     }
 
-    fn federation(&mut self, event: request_response::Event<FedRequest, FedResponse>) {
+    fn federation(&mut self, event: request_response::Event<Wire, FedResponse>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request, channel, .. } => {
+                request_response::Message::Request { request: Wire::Invalid { code, detail }, channel, .. } => {
+                    tracing::debug!("unreadable request from {peer}: {detail}");
+                    self.metrics.fed_reject(code);
+                    self.penalize(peer, "bad_frame");
+                    let refusal = FedResponse::Error { code: code.into(), message: detail };
+                    let _ = self.swarm.behaviour_mut().federation.send_response(channel, refusal);
+                }
+                request_response::Message::Request { request: Wire::Valid(request), channel, .. } => {
                     if let Err(refused) = self.events.try_send(NetEvent::Request(Inbound { peer, request, channel })) {
                         // Finish local work before taking more from peers:
                         // when the node is behind, say so at once.
@@ -485,12 +499,6 @@ impl EventLoop {
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!("request from {peer} failed: {error}");
-                // A request that does not decode or exceeds the size limit
-                // fails its stream with an I/O error.
-                if matches!(error, request_response::InboundFailure::Io(_)) {
-                    self.metrics.fed_reject("bad_frame");
-                    self.penalize(peer, "bad_frame");
-                }
             }
             request_response::Event::ResponseSent { .. } => {}
         }

@@ -1,0 +1,87 @@
+//! The `/accord/federation/1` codec: a JSON request, then a JSON response,
+//! each the whole of its half of the stream (spec/federation.md §1.2).
+//!
+//! Unlike libp2p's stock JSON codec, a request that does not decode or is
+//! over the size limit is not a silent stream failure: it becomes
+//! [`Wire::Invalid`], so the node answers it with an error and counts it
+//! against the peer.
+
+use accord_proto::federation::{FedRequest, FedResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::StreamProtocol;
+use std::io;
+
+/// A request as read from a peer.
+#[derive(Debug)]
+pub enum Wire {
+    /// A well-formed request.
+    Valid(FedRequest),
+    /// A request that could not be read as one.
+    Invalid {
+        /// `too_large` or `bad_request`.
+        code: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+/// Reads and writes federation messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FedCodec;
+
+/// Reads at most `limit` bytes to the end of the stream; `None` if there
+/// were more.
+async fn read_limited<T: AsyncRead + Unpin + Send>(io: &mut T, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    io.take(limit + 1).read_to_end(&mut buf).await?;
+    Ok((buf.len() as u64 <= limit).then_some(buf))
+}
+
+impl libp2p::request_response::Codec for FedCodec {
+    type Protocol = StreamProtocol;
+    type Request = Wire;
+    type Response = FedResponse;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Wire>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        let Some(bytes) = read_limited(io, MAX_REQUEST_BYTES).await? else {
+            return Ok(Wire::Invalid {
+                code: "too_large",
+                detail: format!("requests are limited to {MAX_REQUEST_BYTES} bytes"),
+            });
+        };
+        Ok(match serde_json::from_slice(&bytes) {
+            Ok(request) => Wire::Valid(request),
+            Err(e) => Wire::Invalid { code: "bad_request", detail: e.to_string() },
+        })
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<FedResponse>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        let bytes = read_limited(io, MAX_RESPONSE_BYTES)
+            .await?
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "response over the size limit"))?;
+        serde_json::from_slice(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, request: Wire) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        let Wire::Valid(request) = request else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "only valid requests are sent"));
+        };
+        io.write_all(&serde_json::to_vec(&request)?).await
+    }
+
+    async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, response: FedResponse) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&serde_json::to_vec(&response)?).await
+    }
+}
