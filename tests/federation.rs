@@ -221,3 +221,48 @@ async fn a_request_to_an_unreachable_peer_fails_instead_of_hanging() {
     assert!(result.is_err(), "{result:?}");
     a.stop().await.unwrap();
 }
+
+/// The sum of the node's metric samples whose line starts with `prefix`.
+async fn metric(node: &TestNode, prefix: &str) -> f64 {
+    let body = reqwest::get(format!("{}/metrics", node.url())).await.expect("metrics").text().await.expect("text");
+    body.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gossip_announcements_are_checked_before_they_are_accepted() {
+    use accord_proto::blocklist::checkpoint::{Checkpoint, SignedCheckpoint};
+    use accord_proto::federation::{LISTS_TOPIC, ListAnnouncement};
+    use accord_proto::{IssuerId, ListId, Timestamp};
+
+    let net = TestNet::start(2).await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+    let issuer = SecretKey::generate().unwrap();
+    let list = ListId { issuer: IssuerId::from(issuer.public()), name: "spam".parse().unwrap() };
+    let checkpoint = Checkpoint {
+        list: list.clone(),
+        size: 0,
+        root: accord_proto::blocklist::merkle::empty_root(),
+        time: Timestamp::now(),
+    };
+    let good = ListAnnouncement { list: list.clone(), checkpoint: checkpoint.sign(&issuer).unwrap() };
+    let forged_note = good.checkpoint.note().replacen("\n0\n", "\n1\n", 1);
+    let bad = ListAnnouncement { list, checkpoint: SignedCheckpoint::from_note(forged_note) };
+
+    // Gossip needs the peers' subscriptions first: publish until it lands.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while metric(b, "accord_fed_gossip_accepted_total").await < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "a valid announcement never arrived");
+        a.node().network().publish(LISTS_TOPIC, serde_json::to_vec(&good).unwrap()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    a.node().network().publish(LISTS_TOPIC, serde_json::to_vec(&bad).unwrap()).await.unwrap();
+    while metric(b, "accord_fed_rejections_total{code=\"bad_gossip\"}").await < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "a forged announcement was not refused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(metric(b, "accord_fed_gossip_accepted_total").await, 1.0, "the forged one was not accepted");
+    net.stop().await.unwrap();
+}

@@ -199,6 +199,15 @@ impl Config {
                 accord_proto::limits::MAX_MESSAGE_TEXT
             ));
         }
+        for addr in &self.p2p.listen {
+            addr.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.listen: {addr}: {e}"))?;
+        }
+        for addr in &self.p2p.bootstrap {
+            let parsed = addr.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.bootstrap: {addr}: {e}"))?;
+            if crate::network::peer_of(&parsed).is_none() {
+                return Err(format!("p2p.bootstrap: {addr} must end with /p2p/<node id>"));
+            }
+        }
         if self.api.max_body_bytes < 4096 {
             return Err("api.max_body_bytes must be at least 4096".into());
         }

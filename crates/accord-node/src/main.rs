@@ -34,6 +34,10 @@ enum Command {
         /// A p2p listen multiaddr (repeatable).
         #[arg(long)]
         p2p: Vec<String>,
+        /// A peer to connect to at start and whenever the connection drops:
+        /// its p2p address ending in `/p2p/NODE_ID` (repeatable).
+        #[arg(long)]
+        bootstrap: Vec<String>,
     },
     /// Runs the node (initialising the data directory if needed).
     Run {
@@ -105,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run { data_dir: PathBuf::from("accord-data") }) {
         Command::Run { data_dir } => run(DataDir::new(data_dir)).await,
-        Command::Init { data_dir, name, api, p2p } => {
+        Command::Init { data_dir, name, api, p2p, bootstrap } => {
             let dir = DataDir::new(&data_dir);
             anyhow::ensure!(!dir.config().exists(), "{} already exists", dir.config().display());
             let mut config = Config::default();
@@ -118,6 +122,8 @@ async fn main() -> anyhow::Result<()> {
             if !p2p.is_empty() {
                 config.p2p.listen = p2p;
             }
+            config.p2p.bootstrap = bootstrap;
+            config.check().map_err(|e| anyhow::anyhow!("the configuration: {e}"))?;
             dir.init(Some(&config))?;
             let (_, key) = dir.load()?;
             println!("initialised {}", dir.root().display());
@@ -128,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
             let dir = DataDir::new(&data_dir);
             let (config, key) = dir.load().context("reading the data directory (run `accord-node init` first)")?;
             let node_id = NodeId::from(key.public());
+            let live = running_node(config.api.listen).await;
             if json {
                 let info = serde_json::json!({
                     "node_id": node_id,
@@ -137,6 +144,8 @@ async fn main() -> anyhow::Result<()> {
                     "bootstrap": config.p2p.bootstrap,
                     "registration": config.registration.policy,
                     "data_dir": dir.root(),
+                    "running": live.is_some(),
+                    "peers": live.as_ref().map(|l| l["peers"].clone()),
                 });
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {
@@ -148,8 +157,26 @@ async fn main() -> anyhow::Result<()> {
                 }
                 println!("registration: {:?}", config.registration.policy);
                 println!("data dir:     {}", dir.root().display());
+                match &live {
+                    None => println!("running:      no (nothing answers on the API address)"),
+                    Some(live) => {
+                        let peers = live["peers"].as_array().cloned().unwrap_or_default();
+                        println!("running:      yes, {} peer(s) connected", peers.len());
+                        for peer in peers {
+                            println!("peer:         {}", peer.as_str().unwrap_or_default());
+                        }
+                    }
+                }
             }
             Ok(())
         }
     }
+}
+
+/// What the node running on this data directory reports about itself
+/// (`GET /v1/node`), if one answers.
+async fn running_node(api: std::net::SocketAddr) -> Option<serde_json::Value> {
+    let host = if api.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], api.port())) } else { api };
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().ok()?;
+    client.get(format!("http://{host}/v1/node")).send().await.ok()?.json().await.ok()
 }

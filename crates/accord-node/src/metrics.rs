@@ -43,6 +43,8 @@ pub struct Metrics {
     pub fed_events_received: Counter,
     /// Events and requests from peers refused, by code.
     pub fed_rejections: Family<CodeLabel, Counter>,
+    /// Gossip messages accepted (and forwarded).
+    pub fed_gossip_accepted: Counter,
 }
 
 /// Labels: a push outcome.
@@ -79,6 +81,8 @@ impl Metrics {
         let fed_syncs = Counter::default();
         let fed_events_received = Counter::default();
         let fed_rejections = Family::<CodeLabel, Counter>::default();
+        let fed_gossip_accepted = Counter::default();
+        registry.register("fed_gossip_accepted", "Gossip messages accepted and forwarded", fed_gossip_accepted.clone());
         registry.register("fed_peers", "Connected peers", fed_peers.clone());
         registry.register("fed_blocked_peers", "Peers blocked for misbehaving", fed_blocked.clone());
         registry.register("fed_pushes", "Events pushed to peers, by outcome", fed_pushes.clone());
@@ -104,6 +108,7 @@ impl Metrics {
             fed_syncs,
             fed_events_received,
             fed_rejections,
+            fed_gossip_accepted,
         }
     }
 

@@ -30,7 +30,7 @@ pub fn weight(code: &str) -> f64 {
         | "not_origin"
         | "attestation_mismatch"
         | "too_large" => 50.0,
-        "not_in_room" | "bad_depth" | "unknown_author" | "bad_frame" | "wrong_room" => 25.0,
+        "not_in_room" | "bad_depth" | "unknown_author" | "bad_frame" | "wrong_room" | "bad_gossip" => 25.0,
         "bad_request" | "too_many" => 20.0,
         _ => 0.0,
     }

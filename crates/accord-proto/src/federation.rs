@@ -26,6 +26,10 @@ pub const MAX_EVENTS_PER_RESPONSE: usize = 256;
 pub const MAX_IDENTITIES_PER_MESSAGE: usize = 256;
 /// Most origins one sync request may name.
 pub const MAX_SYNC_ORIGINS: usize = 1024;
+/// The gossipsub topic of blocklist checkpoint announcements.
+pub const LISTS_TOPIC: &str = "accord/lists/1";
+/// Largest gossipsub message, in bytes.
+pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 /// Largest request, in bytes.
 pub const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
 /// Largest response, in bytes.
@@ -118,6 +122,32 @@ pub enum FedResponse {
         /// A human-readable message.
         message: String,
     },
+}
+
+/// A list's latest signed checkpoint, announced on [`LISTS_TOPIC`] so that
+/// subscribers learn of new entries within seconds (spec/federation.md §1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListAnnouncement {
+    /// The list.
+    pub list: crate::ListId,
+    /// Its checkpoint, signed by the list's issuer.
+    pub checkpoint: crate::blocklist::checkpoint::SignedCheckpoint,
+}
+
+impl ListAnnouncement {
+    /// Parses a gossip message and verifies the checkpoint's signature by
+    /// the list's issuer.
+    pub fn verify(
+        bytes: &[u8],
+    ) -> Result<(ListAnnouncement, crate::blocklist::checkpoint::VerifiedCheckpoint), String> {
+        if bytes.len() > MAX_GOSSIP_BYTES {
+            return Err("announcement too large".into());
+        }
+        let announcement: ListAnnouncement = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let verified = announcement.checkpoint.verify(&announcement.list).map_err(|e| e.code().to_string())?;
+        Ok((announcement, verified))
+    }
 }
 
 /// What became of one pushed event.

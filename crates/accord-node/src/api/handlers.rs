@@ -35,6 +35,8 @@ pub async fn node_info(State(state): State<Arc<AppState>>) -> axum::Json<Value> 
         "name": state.config.node.name,
         "version": env!("CARGO_PKG_VERSION"),
         "registration": state.config.registration.policy,
+        "p2p": state.network.listen_addrs().iter().map(|a| format!("{a}/p2p/{}", state.node_id)).collect::<Vec<_>>(),
+        "peers": state.network.peers().iter().map(ToString::to_string).collect::<Vec<_>>(),
     }))
 }
 

@@ -16,7 +16,8 @@ use crate::api::AppState;
 use crate::network::{self, Inbound, NetEvent};
 use accord_proto::event::{EventContent, UnverifiedEvent};
 use accord_proto::federation::{
-    FedRequest, FedResponse, IdentityPair, MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
+    FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement, MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES,
+    MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
 };
 use accord_proto::identity::IdentityDocument;
 use accord_proto::{AccountId, NodeId, Unverified};
@@ -77,6 +78,16 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
                 }
             }
             NetEvent::Disconnected(_) => {}
+            NetEvent::Gossip(gossip) => {
+                let valid = gossip.topic == LISTS_TOPIC && ListAnnouncement::verify(&gossip.data).is_ok();
+                if valid {
+                    state.metrics.fed_gossip_accepted.inc();
+                } else {
+                    tracing::debug!("invalid gossip from {}", gossip.source);
+                    state.metrics.fed_reject("bad_gossip");
+                }
+                state.network.validate(&gossip, valid).await;
+            }
         }
     }
 }

@@ -27,7 +27,8 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{
-    Multiaddr, StreamProtocol, Swarm, allow_block_list, connection_limits, identify, identity, noise, ping, tcp, yamux,
+    Multiaddr, StreamProtocol, Swarm, allow_block_list, connection_limits, gossipsub, identify, identity, noise, ping,
+    tcp, yamux,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -46,7 +47,7 @@ mod behaviour {
     use super::codec::FedCodec;
     use libp2p::kad::{self, store::MemoryStore};
     use libp2p::swarm::NetworkBehaviour;
-    use libp2p::{allow_block_list, connection_limits, identify, ping, request_response};
+    use libp2p::{allow_block_list, connection_limits, gossipsub, identify, ping, request_response};
 
     /// The node's libp2p behaviour.
     #[derive(NetworkBehaviour)]
@@ -57,6 +58,7 @@ mod behaviour {
         pub(super) ping: ping::Behaviour,
         pub(super) kad: kad::Behaviour<MemoryStore>,
         pub(super) federation: request_response::Behaviour<FedCodec>,
+        pub(super) gossipsub: gossipsub::Behaviour,
     }
 }
 
@@ -71,6 +73,42 @@ const MAX_PER_PEER: u32 = 4;
 pub const INBOUND_QUEUE: usize = 256;
 /// How long a request to a peer may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The gossip topics every node subscribes to: a few fixed ones (spec/federation.md §1.3).
+pub const GOSSIP_TOPICS: [&str; 1] = [federation::LISTS_TOPIC];
+
+/// Gossipsub for a small federation: messages signed by their author node,
+/// checked by the node before they are forwarded, ids by content (the same
+/// announcement from two paths is one message), and peer scoring that
+/// punishes invalid messages but not quiet topics or shared addresses.
+fn gossip_behaviour(key: &identity::Keypair) -> Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+    let config = gossipsub::ConfigBuilder::default()
+        .validate_messages()
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .max_transmit_size(federation::MAX_GOSSIP_BYTES)
+        .message_id_fn(|m: &gossipsub::Message| {
+            gossipsub::MessageId::from(accord_proto::Sha256Hash::digest_parts(&[&m.data]).0.to_vec())
+        })
+        .mesh_n_low(2)
+        .mesh_n(4)
+        .mesh_n_high(8)
+        .mesh_outbound_min(1)
+        .heartbeat_interval(Duration::from_millis(500))
+        .build()?;
+    let mut behaviour = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?;
+    let mut params = gossipsub::PeerScoreParams { ip_colocation_factor_weight: 0.0, ..Default::default() };
+    for topic in GOSSIP_TOPICS {
+        let topic_params = gossipsub::TopicScoreParams {
+            mesh_message_deliveries_weight: 0.0,
+            mesh_failure_penalty_weight: 0.0,
+            invalid_message_deliveries_weight: -100.0,
+            ..Default::default()
+        };
+        params.topics.insert(gossipsub::IdentTopic::new(topic).hash(), topic_params);
+    }
+    behaviour.with_peer_score(params, gossipsub::PeerScoreThresholds::default())?;
+    Ok(behaviour)
+}
 
 /// Identify protocol version of Accord nodes.
 const PROTOCOL_VERSION: &str = "/accord/1.0.0";
@@ -113,8 +151,23 @@ pub struct Inbound {
     pub channel: ResponseChannel<FedResponse>,
 }
 
+/// A gossip message for the node to judge with [`Network::validate`].
+pub struct Gossip {
+    /// The topic.
+    pub topic: String,
+    /// The peer that forwarded it.
+    pub source: PeerId,
+    /// Its id (for the verdict).
+    pub id: gossipsub::MessageId,
+    /// Its bytes.
+    pub data: Vec<u8>,
+}
+
 /// What the network tells the node.
 pub enum NetEvent {
+    /// A gossip message arrived; it is forwarded only once the node
+    /// accepts it.
+    Gossip(Gossip),
     /// A peer asks something.
     Request(Inbound),
     /// The first connection to a peer was established.
@@ -143,6 +196,22 @@ pub enum Command {
     },
     /// Dial an address (ending in `/p2p/PEER_ID`).
     Dial(Multiaddr),
+    /// Publish on a gossip topic.
+    Publish {
+        /// The topic.
+        topic: String,
+        /// The message.
+        data: Vec<u8>,
+    },
+    /// The node's verdict on a gossip message.
+    Validate {
+        /// The message.
+        id: gossipsub::MessageId,
+        /// The peer that forwarded it.
+        source: PeerId,
+        /// Whether it is valid.
+        valid: bool,
+    },
     /// Count a refusal with this code against a peer.
     Penalize {
         /// The peer.
@@ -201,30 +270,33 @@ impl Network {
             .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
             .map_err(|e| setup(&e))?
             .with_quic()
-            .with_behaviour(|k| Behaviour {
-                blocked: allow_block_list::Behaviour::default(),
-                kad: {
-                    let me = k.public().to_peer_id();
-                    let config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
-                    let mut kad = kad::Behaviour::with_config(me, MemoryStore::new(me), config);
-                    // Loopback and private networks never confirm an
-                    // external address: serve the DHT regardless.
-                    kad.set_mode(Some(kad::Mode::Server));
-                    kad
-                },
-                limits: connection_limits::Behaviour::new(
-                    connection_limits::ConnectionLimits::default()
-                        .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
-                        .with_max_established_incoming(Some(MAX_INCOMING))
-                        .with_max_established_per_peer(Some(MAX_PER_PEER)),
-                ),
-                identify: identify::Behaviour::new(identify::Config::new(PROTOCOL_VERSION.into(), k.public())),
-                ping: ping::Behaviour::default(),
-                federation: request_response::Behaviour::with_codec(
-                    FedCodec,
-                    [(protocol, ProtocolSupport::Full)],
-                    request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
-                ),
+            .with_behaviour(|k| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(Behaviour {
+                    blocked: allow_block_list::Behaviour::default(),
+                    kad: {
+                        let me = k.public().to_peer_id();
+                        let config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+                        let mut kad = kad::Behaviour::with_config(me, MemoryStore::new(me), config);
+                        // Loopback and private networks never confirm an
+                        // external address: serve the DHT regardless.
+                        kad.set_mode(Some(kad::Mode::Server));
+                        kad
+                    },
+                    gossipsub: gossip_behaviour(k)?,
+                    limits: connection_limits::Behaviour::new(
+                        connection_limits::ConnectionLimits::default()
+                            .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+                            .with_max_established_incoming(Some(MAX_INCOMING))
+                            .with_max_established_per_peer(Some(MAX_PER_PEER)),
+                    ),
+                    identify: identify::Behaviour::new(identify::Config::new(PROTOCOL_VERSION.into(), k.public())),
+                    ping: ping::Behaviour::default(),
+                    federation: request_response::Behaviour::with_codec(
+                        FedCodec,
+                        [(protocol, ProtocolSupport::Full)],
+                        request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
+                    ),
+                })
             })
             .map_err(|e| setup(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
@@ -244,6 +316,9 @@ impl Network {
                 tracing::warn!("cannot dial bootstrap peer {addr}: {e}");
             }
             seeds.push((peer, addr));
+        }
+        for topic in GOSSIP_TOPICS {
+            swarm.behaviour_mut().gossipsub.subscribe(&gossipsub::IdentTopic::new(topic)).map_err(|e| setup(&e))?;
         }
         let (commands, rx) = mpsc::channel(256);
         let network = Network { commands, listen_addrs: Arc::default(), peers: Arc::default() };
@@ -289,6 +364,19 @@ impl Network {
     /// Whether a connection to `peer` is open.
     pub fn is_connected(&self, peer: &PeerId) -> bool {
         self.peers.lock().unwrap_or_else(|p| p.into_inner()).contains(peer)
+    }
+
+    /// Publishes `data` on a gossip topic (best effort: peers that miss it
+    /// learn the same by request-response).
+    pub async fn publish(&self, topic: &str, data: Vec<u8>) -> Result<(), NetworkError> {
+        self.commands.send(Command::Publish { topic: topic.into(), data }).await.map_err(|_| NetworkError::Stopped)
+    }
+
+    /// Gives the node's verdict on a gossip message: valid ones are
+    /// forwarded, invalid ones count against the peer that sent them.
+    pub async fn validate(&self, gossip: &Gossip, valid: bool) {
+        let command = Command::Validate { id: gossip.id.clone(), source: gossip.source, valid };
+        let _ = self.commands.send(command).await;
     }
 
     /// Counts a refusal with `code` against `peer` (see
@@ -390,6 +478,20 @@ impl EventLoop {
                 }
             }
             Command::Penalize { peer, code } => self.penalize(peer, &code),
+            Command::Publish { topic, data } => {
+                let topic = gossipsub::IdentTopic::new(topic);
+                if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
+                    tracing::debug!("gossip not published: {e}");
+                }
+            }
+            Command::Validate { id, source, valid } => {
+                let verdict =
+                    if valid { gossipsub::MessageAcceptance::Accept } else { gossipsub::MessageAcceptance::Reject };
+                self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&id, &source, verdict);
+                if !valid {
+                    self.penalize(source, "bad_gossip");
+                }
+            }
             Command::Shutdown => {}
         }
     }
@@ -457,6 +559,27 @@ impl EventLoop {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Ping(event)) => self.libp2p_metrics.record(&event),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => {
+                self.libp2p_metrics.record(&event);
+                if let gossipsub::Event::Message { propagation_source, message_id, message } = event {
+                    let gossip = Gossip {
+                        topic: message.topic.to_string(),
+                        source: propagation_source,
+                        id: message_id,
+                        data: message.data,
+                    };
+                    if let Err(full) = self.events.try_send(NetEvent::Gossip(gossip)) {
+                        // The node is behind: neither forward nor punish.
+                        if let NetEvent::Gossip(g) = full.into_inner() {
+                            let ignore = gossipsub::MessageAcceptance::Ignore;
+                            self.swarm
+                                .behaviour_mut()
+                                .gossipsub
+                                .report_message_validation_result(&g.id, &g.source, ignore);
+                        }
+                    }
+                }
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Federation(event)) => self.federation(event),
             _ => {}
         }
