@@ -5,7 +5,7 @@
 use accord_node::network::{Address, PeerId};
 use accord_proto::federation::{FedRequest, FedResponse, MAX_FETCH_IDENTITIES};
 use accord_proto::{NodeId, SecretKey};
-use accord_sdk::{Client, EventContent, HistoryQuery, JoinRule, Room, RoomId, Subscription};
+use accord_sdk::{Client, EventContent, HistoryQuery, JoinRule, Room, Subscription};
 use accord_testkit::{TestNet, TestNode};
 use futures::StreamExt;
 use std::collections::BTreeSet;
@@ -115,7 +115,13 @@ async fn three_nodes_deliver_every_message_live_and_converge_to_one_history() {
     for room in &rooms {
         assert_eq!(texts(room).await, sent, "every node serves every message");
     }
-    let _: RoomId = rooms[0].id();
+    // Operators see it: pushes by outcome, syncs, peers, libp2p's own.
+    for node in &net.nodes {
+        assert!(metric(node, "accord_fed_pushes_total{outcome=\"accepted\"}").await >= 5.0);
+        assert!(metric(node, "accord_fed_events_received_total").await >= 10.0);
+        assert_eq!(metric(node, "accord_fed_peers ").await, 2.0);
+        assert!(metric(node, "accord_libp2p_swarm_connections_established_total").await >= 1.0);
+    }
     net.stop().await.unwrap();
 }
 

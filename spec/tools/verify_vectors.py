@@ -10,12 +10,12 @@ It recomputes every value of the vectors that can be recomputed (keys, ids,
 signing inputs, deterministic Ed25519 signatures, hashes, envelopes, the room
 order, verdicts, state and history hash, Merkle roots and proofs, checkpoint
 texts and notes, equivocation proofs, the report, the federation messages and
-the events and identity pairs they carry), checks that every signed
-body and list entry is in canonical encoding (encoding.md §1.2), and finally
-("strictness") signs deliberately wrong variants with the vector keys and
-checks that they are refused with the codes the spec gives. It prints one
-line per group of checks and ends with "N passed, M failed"; the exit status
-is non-zero if any check failed.
+the events and identity pairs they carry, the list announcement), checks that
+every signed body and list entry is in canonical encoding (encoding.md §1.2),
+and finally ("strictness") signs deliberately wrong variants with the vector
+keys and checks that they are refused with the codes the spec gives. It prints
+one line per group of checks and ends with "N passed, M failed"; the exit
+status is non-zero if any check failed.
 """
 
 import base64
@@ -841,6 +841,13 @@ def parse_response(j):  # federation.md §3; a requester drops an answer that do
     except (ValueError, TypeError, AttributeError) as e:
         raise Refused("bad_request", str(e))
 
+def verify_announcement(j):  # federation.md §1.3: a list announcement whose checkpoint verifies with the issuer key
+    if len(reserialise(j)) > 65536: raise Refused("too_large")
+    f = fields(j, [], ["list", "checkpoint"])  # a carrier: strict field set, field order free
+    lid = list_id(f["list"])
+    if not isinstance(f["checkpoint"], str): raise ValueError("checkpoint: not a string")
+    return lid, verify_checkpoint(f["checkpoint"], lid)  # blocklists.md §4.3
+
 def peer_checks(events, pairs, sender, push):
     """federation.md §4 checks 2, 4 and 5 (those that need no stored room): per event, None or the code."""
     homes = {}
@@ -1120,7 +1127,41 @@ def causal(events):  # every event comes after those of its prev that are in the
     ids = [verify_event(e)["id"] for e in events]
     return all(p not in ids[i:] for i, e in enumerate(events) for p in verify_event(e)["stamp"]["prev"])
 
-def check_federation(f, envelopes, room_file, g="federation.json"):  # federation.md §3
+def check_gossip(f, blocklist, g="federation.json"):  # federation.md §1.3
+    gs = f["gossip"]
+    check_eq(g, "gossip", sorted(gs), ["announcement", "announcement_bad_signature", "topic"])
+    check_eq(g, "gossip topic", gs["topic"], "accord/lists/1")
+    a, bad, latest = gs["announcement"], gs["announcement_bad_signature"], blocklist["checkpoints"][-1]
+    lid, cp = run(g, "announcement verifies", verify_announcement, a) or (None, {})
+    check_eq(g, "announcement: blocklist.json's list", a["list"], blocklist["list_id"])
+    check_eq(g, "announcement: list id is canonical", lid and list_text(lid), blocklist["list_id"])
+    check_eq(g, "announcement: blocklist.json's latest checkpoint", a["checkpoint"], latest["note"])
+    check_eq(g, "announcement: size", cp.get("size"), latest["size"])
+
+    def outcome(j):  # "accepted", the code it is refused with, or "unparsable"
+        try:
+            verify_announcement(j)
+            return "accepted"
+        except Refused as e:
+            return e.code
+        except (ValueError, TypeError, AttributeError):
+            return "unparsable"
+    check_eq(g, "announcement with a changed signature byte", outcome(bad), "bad_signature")
+    check_eq(g, "changed signature: the same list", bad["list"], a["list"])
+
+    def last_line(note):  # `— NAME BASE64(key id || signature)`: all before the blob, and the blob
+        head, _, blob = note[:-1].rpartition(" ")
+        return head, b64d(blob)
+    (head, blob), (bad_head, bad_blob) = last_line(a["checkpoint"]), last_line(bad["checkpoint"])
+    check_eq(g, "changed signature: the same note up to the signature", bad_head, head)
+    changed = [i for i in range(max(len(blob), len(bad_blob))) if blob[i : i + 1] != bad_blob[i : i + 1]]
+    check(g, f"changed signature: one byte after the key id differs (bytes {changed})",
+          len(changed) == 1 and changed[0] >= 4)
+    other = dict(a, list=bech32m_encode("iss", lid[0]) + "/spam") if lid else a
+    check_eq(g, "announcement for another list of the issuer", outcome(other), "wrong_list")
+    check_eq(g, "announcement with an unknown field", outcome({**a, "extra": 1}), "unparsable")
+
+def check_federation(f, envelopes, room_file, blocklist, g="federation.json"):  # federation.md §1.3, §3
     check_eq(g, "protocol", f["protocol"], "/accord/federation/1")
     texts = {k: f[k] for k in ("request", "response", "error")}
     msgs = {k: json.loads(t) for k, t in texts.items()}
@@ -1249,6 +1290,7 @@ def check_federation(f, envelopes, room_file, g="federation.json"):  # federatio
              ["too_large"])
     check_eq(g, "a flipped signature: bad_signature", peer_checks([bad], p["identities"], node, True),
              ["bad_signature"])
+    check_gossip(f, blocklist, g)
 
 # ----------------------------------------------------------------------- main
 
@@ -1273,7 +1315,7 @@ def main():
         group(name, fn)
     group("equivocation.json", check_equivocation, out.get("blocklist.json"))
     group("report.json", check_report, v["room.json"]["events"])
-    group("federation.json", check_federation, v["envelopes.json"], v["room.json"])
+    group("federation.json", check_federation, v["envelopes.json"], v["room.json"], v["blocklist.json"])
     group("strictness", check_strictness, *out.get("room.json", (None, None)), out.get("blocklist.json"))
     passed = sum(ok for ok, _ in RESULTS.values())
     failed = sum(len(failures) for _, failures in RESULTS.values())

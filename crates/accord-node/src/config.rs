@@ -114,6 +114,11 @@ pub struct LimitsSection {
     /// Largest message text this node accepts, in bytes (at most the
     /// protocol's 16 KiB).
     pub max_message_bytes: usize,
+    /// Events a peer node may push per second, sustained (a node carries
+    /// many users' traffic).
+    pub peer_events_per_second: u32,
+    /// Events a peer node may push in a burst.
+    pub peer_burst: u32,
 }
 
 impl Default for LimitsSection {
@@ -125,6 +130,8 @@ impl Default for LimitsSection {
             ip_burst: 400,
             streams_per_account: 8,
             max_message_bytes: accord_proto::limits::MAX_MESSAGE_TEXT,
+            peer_events_per_second: 2000,
+            peer_burst: 4000,
         }
     }
 }
@@ -187,7 +194,16 @@ impl Config {
     /// Refuses settings that cannot mean what they say.
     pub fn check(&self) -> Result<(), String> {
         let l = &self.limits;
-        if l.events_per_second == 0 || l.burst == 0 || l.requests_per_second_per_ip == 0 || l.ip_burst == 0 {
+        if [
+            l.events_per_second,
+            l.burst,
+            l.requests_per_second_per_ip,
+            l.ip_burst,
+            l.peer_events_per_second,
+            l.peer_burst,
+        ]
+        .contains(&0)
+        {
             return Err("limits: rates and bursts must be at least 1".into());
         }
         if l.streams_per_account == 0 {

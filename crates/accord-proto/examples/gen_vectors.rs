@@ -10,11 +10,13 @@
 
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::merkle::{MerkleLog, leaf_hash};
-use accord_proto::blocklist::{Action, Category, Checkpoint, ListEntry, Target, TargetKind, target_hash};
+use accord_proto::blocklist::{
+    Action, Category, Checkpoint, ListEntry, SignedCheckpoint, Target, TargetKind, target_hash,
+};
 use accord_proto::envelope::Payload;
 use accord_proto::event::Event;
 use accord_proto::event::{EventBody, EventContent, JoinRule, Role};
-use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, PushOutcome};
+use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, ListAnnouncement, PushOutcome};
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
@@ -49,6 +51,21 @@ fn event_json(e: &Event) -> Value {
 
         "event": e,
     })
+}
+
+/// The signed note with one byte (`index`) of its last line's Ed25519
+/// signature flipped; the key id and everything else stay as they are.
+fn flip_signature_byte(signed: &SignedCheckpoint, index: usize) -> anyhow::Result<SignedCheckpoint> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (head, blob) = signed
+        .note()
+        .strip_suffix('\n')
+        .and_then(|note| note.rsplit_once(' '))
+        .ok_or_else(|| anyhow::anyhow!("note without a signature line"))?;
+    let mut blob = b64.decode(blob)?;
+    *blob.get_mut(4 + index).ok_or_else(|| anyhow::anyhow!("signature too short"))? ^= 0x01;
+    Ok(SignedCheckpoint::from_note(format!("{head} {}\n", b64.encode(blob))))
 }
 
 fn write(dir: &Path, name: &str, value: &Value) -> anyhow::Result<()> {
@@ -512,12 +529,25 @@ fn main() -> anyhow::Result<()> {
             })?,
         ),
     ];
+    // Gossip (spec/federation.md §1.3): blocklist.json's latest checkpoint
+    // announced on the lists topic, and the same announcement with byte 10
+    // of the issuer's Ed25519 signature flipped.
+    let announcement = ListAnnouncement { list: list.clone(), checkpoint: signed4.clone() };
+    let bad_announcement = ListAnnouncement { list: list.clone(), checkpoint: flip_signature_byte(&signed4, 10)? };
+    ListAnnouncement::verify(&serde_json::to_vec(&announcement)?).map_err(|e| anyhow::anyhow!("announcement: {e}"))?;
+    let refused = ListAnnouncement::verify(&serde_json::to_vec(&bad_announcement)?).err();
+    anyhow::ensure!(refused.as_deref() == Some("bad_signature"), "bad announcement: {refused:?}");
     write(
         &dir,
         "federation.json",
         &json!({
-            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline.",
+            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline. `gossip` holds a list announcement on the gossipsub topic (spec/federation.md §1.3), a JSON value: the list and size-4 checkpoint of blocklist.json; and the same announcement with byte 10 of the issuer's Ed25519 signature flipped, which must fail verification (bad_signature).",
             "protocol": accord_proto::federation::PROTOCOL,
+            "gossip": {
+                "topic": accord_proto::federation::LISTS_TOPIC,
+                "announcement": announcement,
+                "announcement_bad_signature": bad_announcement,
+            },
             "request": serde_json::to_string(&fed_request)?,
             "response": serde_json::to_string(&fed_response)?,
             "error": serde_json::to_string(&fed_error)?,

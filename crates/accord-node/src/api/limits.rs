@@ -1,7 +1,8 @@
-//! Rate limits per account and per client address (spec/client-api.md §8),
+//! Rate limits per account and per client address (spec/client-api.md §8)
+//! and per peer node (spec/federation.md §4),
 //! with `governor`'s keyed GCRA limiters.
 
-use accord_proto::AccountId;
+use accord_proto::{AccountId, NodeId};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
@@ -11,6 +12,7 @@ use std::num::NonZeroU32;
 pub struct Limits {
     events: DefaultKeyedRateLimiter<AccountId>,
     requests: DefaultKeyedRateLimiter<IpAddr>,
+    peer_events: DefaultKeyedRateLimiter<NodeId>,
     clock: DefaultClock,
 }
 
@@ -26,6 +28,7 @@ impl Limits {
         Self {
             events: RateLimiter::keyed(quota(config.events_per_second, config.burst)),
             requests: RateLimiter::keyed(quota(config.requests_per_second_per_ip, config.ip_burst)),
+            peer_events: RateLimiter::keyed(quota(config.peer_events_per_second, config.peer_burst)),
             clock: DefaultClock::default(),
         }
     }
@@ -42,9 +45,17 @@ impl Limits {
         self.requests.check_key(&ip).map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_millis() as u64)
     }
 
+    /// Takes `n` pushed events from a peer node's allowance; false when it
+    /// has none left now (the peer retries later).
+    pub fn peer_events(&self, peer: &NodeId, n: usize) -> bool {
+        let Some(n) = NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX)) else { return true };
+        matches!(self.peer_events.check_key_n(peer, n), Ok(Ok(())))
+    }
+
     /// Forgets idle keys so the maps stay bounded.
     pub fn prune(&self) {
         self.events.retain_recent();
         self.requests.retain_recent();
+        self.peer_events.retain_recent();
     }
 }

@@ -158,6 +158,14 @@ async fn push(
     if events.len() > MAX_PUSH_EVENTS {
         return Ok(error("too_many", format!("at most {MAX_PUSH_EVENTS} events per push")));
     }
+    if !state.limits.peer_events(&peer, events.len()) {
+        state.metrics.fed_reject("busy");
+        let outcomes = events
+            .iter()
+            .map(|e| accord_proto::federation::PushOutcome::Retry { event: e.claimed_id(), code: "busy".into() })
+            .collect();
+        return Ok(FedResponse::Pushed { outcomes });
+    }
     let (carried, failures) = ingest::Carried::verify(state, &identities);
     for code in failures {
         state.metrics.fed_reject(code);

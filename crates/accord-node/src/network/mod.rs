@@ -322,8 +322,7 @@ impl Network {
         }
         let (commands, rx) = mpsc::channel(256);
         let network = Network { commands, listen_addrs: Arc::default(), peers: Arc::default() };
-        let libp2p_metrics =
-            metrics.with_registry(|r| libp2p::metrics::Metrics::new(r.sub_registry_with_prefix("libp2p")));
+        let libp2p_metrics = metrics.with_registry(libp2p::metrics::Metrics::new);
         let mut event_loop = EventLoop {
             swarm,
             commands: rx,

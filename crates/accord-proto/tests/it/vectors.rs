@@ -294,7 +294,78 @@ fn check_pair(what: &str, pair: &IdentityPair, account: &SecretKey, home: &Secre
     eq(&format!("{what} attestation re-signed"), &attestation, &pair.attestation)
 }
 
-fn check_federation(f: &Value, envelopes: &Value, room_file: &Value) -> Check {
+/// The list announcements of `federation.json` (spec/federation.md §1.3):
+/// blocklist.json's latest checkpoint announced for its list, and the same
+/// announcement with one byte of the issuer's signature changed, which
+/// must fail verification.
+fn check_gossip(f: &Value, blocklist: &Value) -> Check {
+    use accord_proto::federation::{LISTS_TOPIC, ListAnnouncement, MAX_GOSSIP_BYTES};
+    use base64::Engine as _;
+    let gossip = &f["gossip"];
+    eq(
+        "gossip",
+        gossip.as_object().map(|m| m.keys().map(String::as_str).collect::<Vec<_>>()),
+        Some(vec!["announcement", "announcement_bad_signature", "topic"]),
+    )?;
+    eq("topic", s(gossip, "topic")?, LISTS_TOPIC)?;
+    let to_vec = |v: &Value| serde_json::to_vec(v).map_err(|e| e.to_string());
+    let bytes = to_vec(&gossip["announcement"])?;
+    let (announcement, verified) = ListAnnouncement::verify(&bytes).map_err(|e| format!("announcement: {e}"))?;
+    eq(
+        "announcement round trip",
+        &serde_json::to_value(&announcement).map_err(|e| e.to_string())?,
+        &gossip["announcement"],
+    )?;
+    if bytes.len() > MAX_GOSSIP_BYTES {
+        return Err("announcement over the gossip size limit".into());
+    }
+    let list: ListId = s(blocklist, "list_id")?.parse().map_err(|e| format!("{e}"))?;
+    eq("announced list is blocklist.json's", &announcement.list, &list)?;
+    let latest = arr(blocklist, "checkpoints")?.last().ok_or("blocklist.json has no checkpoint")?;
+    eq("announced checkpoint is blocklist.json's latest", announcement.checkpoint.note(), s(latest, "note")?)?;
+    eq("announced size", verified.checkpoint.size, n(latest, "size")?)?;
+
+    // The same announcement with one byte of the signature changed.
+    let bad_value = &gossip["announcement_bad_signature"];
+    let bad: ListAnnouncement = round_trip("announcement_bad_signature", bad_value)?;
+    let refused = ListAnnouncement::verify(&to_vec(bad_value)?).err();
+    eq("announcement_bad_signature verification", refused.as_deref(), Some("bad_signature"))?;
+    eq("announcement_bad_signature list", &bad.list, &announcement.list)?;
+    // A note's last line is `— NAME BASE64(key id ‖ signature)`.
+    let split = |note: &str| -> Result<(String, Vec<u8>), String> {
+        let (head, blob) =
+            note.strip_suffix('\n').and_then(|n| n.rsplit_once(' ')).ok_or("note without a signature line")?;
+        Ok((head.to_string(), base64::engine::general_purpose::STANDARD.decode(blob).map_err(|e| e.to_string())?))
+    };
+    let (head, blob) = split(announcement.checkpoint.note())?;
+    let (bad_head, bad_blob) = split(bad.checkpoint.note())?;
+    eq("announcement_bad_signature: the note but its signature", bad_head, head)?;
+    eq("announcement_bad_signature: signature length", bad_blob.len(), blob.len())?;
+    let changed: Vec<usize> = (0..blob.len()).filter(|&i| blob[i] != bad_blob[i]).collect();
+    if changed.len() != 1 || changed[0] < 4 {
+        return Err(format!(
+            "announcement_bad_signature: bytes {changed:?} of the signature blob differ, want one after the key id"
+        ));
+    }
+
+    // An announcement naming another list of the same issuer, or carrying an
+    // unknown field, is refused too.
+    let mut other = gossip["announcement"].clone();
+    other["list"] = Value::String(format!("{}/spam", list.issuer));
+    eq(
+        "announcement for another list",
+        ListAnnouncement::verify(&to_vec(&other)?).err().as_deref(),
+        Some("wrong_list"),
+    )?;
+    let mut extra = gossip["announcement"].clone();
+    extra["extra"] = Value::from(1);
+    if ListAnnouncement::verify(&to_vec(&extra)?).is_ok() {
+        return Err("an announcement with an unknown field verifies".into());
+    }
+    Ok(())
+}
+
+fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: &Value) -> Check {
     use accord_proto::federation::{FedRequest, FedResponse, PROTOCOL, PushOutcome};
     eq("protocol", s(f, "protocol")?, PROTOCOL)?;
     let alice = seed_key(s(&arr(envelopes, "cases")?[0], "seed")?)?;
@@ -406,7 +477,7 @@ fn check_federation(f: &Value, envelopes: &Value, room_file: &Value) -> Check {
         next: events.len() as u64,
     };
     eq("join_answer", &answer, &want)?;
-    Ok(())
+    check_gossip(f, blocklist)
 }
 
 fn check_all(files: &Files) -> Check {
@@ -429,7 +500,7 @@ fn check_all(files: &Files) -> Check {
     check_blocklist(get("blocklist.json")?).map_err(|e| format!("blocklist.json: {e}"))?;
     check_equivocation(get("equivocation.json")?).map_err(|e| format!("equivocation.json: {e}"))?;
     check_report(get("report.json")?).map_err(|e| format!("report.json: {e}"))?;
-    check_federation(get("federation.json")?, get("envelopes.json")?, get("room.json")?)
+    check_federation(get("federation.json")?, get("envelopes.json")?, get("room.json")?, get("blocklist.json")?)
         .map_err(|e| format!("federation.json: {e}"))?;
     Ok(())
 }
@@ -567,4 +638,14 @@ fn flipping_one_byte_of_a_signature_in_a_federation_message_fails_verification()
         let err = check_all(&changed).unwrap_err();
         assert!(err.contains(want) && err.contains("signature does not verify"), "{}: {err}", path.join("."));
     }
+}
+
+#[test]
+fn announcing_the_checkpoint_with_a_changed_signature_byte_fails_verification() {
+    let files = load();
+    let mut changed = files.clone();
+    let gossip = &mut changed.get_mut("federation.json").expect("file")["gossip"];
+    gossip["announcement"] = gossip["announcement_bad_signature"].clone();
+    let err = check_all(&changed).unwrap_err();
+    assert!(err.contains("announcement: bad_signature"), "{err}");
 }
