@@ -11,18 +11,21 @@
 //!
 //! Output is for people by default; `--json` prints one JSON object per
 //! line instead. Errors print their stable code and message on standard
-//! error and exit with status 1 (2 for usage errors).
+//! error and exit with status 1 (2 for usage errors); a refusal because of
+//! a blocklist entry (`blocked`) also names the entry. Timeline items the
+//! node hides because of a blocklist entry print as
+//! `[hidden by ISSUER/LIST #ENTRY (CATEGORY): REASON]`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod output;
 
 use accord_sdk::keyfile;
-use accord_sdk::{AccountId, Client, HistoryQuery, JoinRule, KeyFileError, RoomId, SdkError, SecretKey};
+use accord_sdk::{AccountId, Client, HistoryQuery, JoinRule, KeyFileError, RoomId, SdkError, SecretKey, TimelineEntry};
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
-use futures::StreamExt as _;
 use output::Printer;
+use std::cmp::Reverse;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -82,7 +85,8 @@ enum NodeCommand {
         /// The message.
         text: String,
     },
-    /// Print a room's latest messages, oldest first.
+    /// Print a room's latest messages, oldest first (hidden ones as the
+    /// blocklist entry that hides them).
     History {
         /// The room id.
         room: RoomId,
@@ -245,7 +249,8 @@ async fn room_command(
     Ok(())
 }
 
-/// The latest `limit` events of a room, oldest first.
+/// The latest `limit` events of a room, oldest first. Hidden items count
+/// toward the limit: they take up cursors like the others.
 async fn history(
     client: &Client,
     room: RoomId,
@@ -255,21 +260,27 @@ async fn history(
 ) -> anyhow::Result<()> {
     let room = client.room(room);
     let latest = room.state().await?.latest_cursor;
-    let mut items = Vec::new();
+    let mut entries = Vec::new();
     let mut query = Some(HistoryQuery::before(latest.saturating_add(1)).limit(limit.min(500)));
     while let Some(q) = query {
         let page = room.history(q).await?;
-        let remaining = usize::try_from(limit).unwrap_or(usize::MAX).saturating_sub(items.len());
-        let got = page.items.len();
-        items.extend(page.items.into_iter().take(remaining));
-        query = if got < remaining { page.next } else { None };
+        let remaining = usize::try_from(limit).unwrap_or(usize::MAX).saturating_sub(entries.len());
+        let mut got: Vec<Result<TimelineEntry, SdkError>> =
+            page.items.into_iter().map(|i| i.map(TimelineEntry::Item)).collect();
+        got.extend(page.hidden.into_iter().map(|h| Ok(TimelineEntry::Hidden(h))));
+        // The page goes backward: newest first.
+        got.sort_by_key(|entry| Reverse(output::entry_cursor(entry)));
+        let count = got.len();
+        entries.extend(got.into_iter().take(remaining));
+        query = if count < remaining { page.next } else { None };
         if let Some(next) = query.as_mut() {
-            let left = u32::try_from(remaining - got).unwrap_or(500);
+            let left = u32::try_from(remaining - count).unwrap_or(500);
             *next = next.limit(left.clamp(1, 500));
         }
     }
-    for item in items.into_iter().rev() {
-        out.item(&item, names).await;
+    entries.sort_by_key(output::entry_cursor);
+    for entry in &entries {
+        out.entry(entry, names).await;
     }
     Ok(())
 }
@@ -283,13 +294,14 @@ async fn tail(client: &Client, room: RoomId, out: &Printer, names: &mut output::
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
-            next = live.next() => match next {
+            // Entries, not the plain stream: hidden items are shown too.
+            next = live.next_entry() => match next {
                 // The stream ends after any error but these two, which
                 // stand for one event or a range of cursors.
                 Some(Err(err)) if !matches!(err, SdkError::Verification { .. } | SdkError::MissingCursors { .. }) => {
                     return Err(err.into());
                 }
-                Some(item) => out.item(&item, names).await,
+                Some(entry) => out.entry(&entry, names).await,
                 None => bail!("the live stream ended"),
             },
         }

@@ -2,8 +2,8 @@
 
 use crate::UsageError;
 use accord_sdk::{
-    AccountId, BuildError, Client, EventContent, KeyFileError, RoomId, RoomStateView, RoomSummary, SdkError,
-    SendReceipt, TimelineItem, Timestamp, VerifiedIdentity,
+    AccountId, BuildError, Client, EventContent, HiddenItem, KeyFileError, Provenance, RoomId, RoomStateView,
+    RoomSummary, SdkError, SendReceipt, TimelineEntry, TimelineItem, Timestamp, VerifiedIdentity,
 };
 use chrono::{DateTime, Local};
 use serde_json::{Value, json};
@@ -62,7 +62,11 @@ impl Printer {
     pub(crate) fn error(&self, err: &anyhow::Error) {
         let (code, message) = describe(err);
         if self.json {
-            eprintln!("{}", json!({"error": {"code": code, "message": message}}));
+            let mut error = json!({"code": code, "message": message});
+            if let Some(provenance) = provenance(err) {
+                error["provenance"] = serde_json::to_value(provenance).unwrap_or(Value::Null);
+            }
+            eprintln!("{}", json!({ "error": error }));
         } else {
             eprintln!("error: {code}: {message}");
         }
@@ -156,16 +160,26 @@ impl Printer {
         println!("  history:   {}", state.history_hash);
     }
 
-    /// One timeline item, or the error standing in its place.
-    pub(crate) async fn item(&self, item: &Result<TimelineItem, SdkError>, names: &mut Names) {
-        match item {
-            Ok(item) => {
+    /// One timeline entry (an item, or a hidden one), or the error
+    /// standing in its place.
+    pub(crate) async fn entry(&self, entry: &Result<TimelineEntry, SdkError>, names: &mut Names) {
+        match entry {
+            Ok(TimelineEntry::Item(item)) => {
                 if self.json {
                     self.line(item_json(item, names.handle(&item.author()).await));
                 } else {
                     println!("{}", item_line(item, names).await);
                 }
             }
+            Ok(TimelineEntry::Hidden(hidden)) => {
+                if self.json {
+                    self.line(hidden_json(hidden));
+                } else {
+                    println!("{}", hidden_line(&hidden.provenance));
+                }
+            }
+            // A kind of entry this program does not know: nothing to show.
+            Ok(_) => {}
             Err(err) => {
                 if self.json {
                     let (cursor, event) = match err {
@@ -181,6 +195,16 @@ impl Printer {
                 }
             }
         }
+    }
+}
+
+/// The cursor of a timeline entry, or of the item an error stands for
+/// (0 for errors about no one item), for ordering.
+pub(crate) fn entry_cursor(entry: &Result<TimelineEntry, SdkError>) -> u64 {
+    match entry {
+        Ok(entry) => entry.cursor(),
+        Err(SdkError::Verification { cursor: Some(cursor), .. }) => *cursor,
+        Err(_) => 0,
     }
 }
 
@@ -206,6 +230,20 @@ fn item_json(item: &TimelineItem, handle: Option<String>) -> Value {
         "redacted": item.redacted,
         "content": content,
     })
+}
+
+/// `{"cursor": 7, "hidden": PROVENANCE}`: the client API's hidden item
+/// without the node's verdicts.
+fn hidden_json(hidden: &HiddenItem) -> Value {
+    json!({
+        "cursor": hidden.cursor,
+        "hidden": serde_json::to_value(&hidden.provenance).unwrap_or(Value::Null),
+    })
+}
+
+/// `[hidden by iss1…/spam #3 (spam): reason]`.
+fn hidden_line(provenance: &Provenance) -> String {
+    format!("[hidden by {provenance}]")
 }
 
 /// `12:01:33 alice@node: hello`, or `12:01:34 * alice@node joined`.
@@ -281,10 +319,16 @@ pub(crate) fn describe(err: &anyhow::Error) -> (String, String) {
     for cause in err.chain() {
         let known = if let Some(e) = cause.downcast_ref::<SdkError>() {
             Some(match e {
-                SdkError::Api { code, message, retry_after_ms: Some(ms), .. } => {
-                    (code.clone(), format!("{message} (retry after {ms} ms)"))
+                SdkError::Api { code, message, retry_after_ms, provenance, .. } => {
+                    let mut text = message.clone();
+                    if let Some(ms) = retry_after_ms {
+                        text.push_str(&format!(" (retry after {ms} ms)"));
+                    }
+                    if let Some(provenance) = provenance {
+                        text.push_str(&format!(" (blocked by {provenance})"));
+                    }
+                    (code.clone(), text)
                 }
-                SdkError::Api { code, message, .. } => (code.clone(), message.clone()),
                 other => (other.code().to_owned(), other.to_string()),
             })
         } else if let Some(e) = cause.downcast_ref::<KeyFileError>() {
@@ -303,9 +347,15 @@ pub(crate) fn describe(err: &anyhow::Error) -> (String, String) {
     ("error".into(), format!("{err:#}"))
 }
 
+/// The blocklist entry behind an error, if the node named one.
+fn provenance(err: &anyhow::Error) -> Option<&Provenance> {
+    err.chain().find_map(|cause| cause.downcast_ref::<SdkError>()).and_then(SdkError::provenance)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use accord_sdk::VerificationError;
 
     #[test]
     fn api_errors_print_the_node_code() {
@@ -314,6 +364,7 @@ mod tests {
             code: "not_member".into(),
             message: "author is not a member of this room".into(),
             retry_after_ms: None,
+            provenance: None,
         });
         assert_eq!(describe(&err), ("not_member".into(), "author is not a member of this room".into()));
         let err = anyhow::Error::new(SdkError::Api {
@@ -321,8 +372,63 @@ mod tests {
             code: "rate_limited".into(),
             message: "slow down".into(),
             retry_after_ms: Some(1500),
+            provenance: None,
         });
         assert_eq!(describe(&err).1, "slow down (retry after 1500 ms)");
+    }
+
+    fn provenance_of(entry: u64, reason: Option<&str>) -> (String, Provenance) {
+        let issuer = accord_sdk::proto::IssuerId::from(accord_sdk::SecretKey::from_seed([7; 32]).public());
+        let list = format!("{issuer}/spam");
+        let json = json!({"list": list, "entry": entry, "category": "spam", "action": "reject", "reason": reason});
+        (list, serde_json::from_value(json).expect("provenance"))
+    }
+
+    #[test]
+    fn blocked_errors_name_the_entry() {
+        let (list, p) = provenance_of(3, Some("bulk ads"));
+        let err = anyhow::Error::new(SdkError::Api {
+            status: 403,
+            code: "blocked".into(),
+            message: "the account is blocked".into(),
+            retry_after_ms: None,
+            provenance: Some(Box::new(p.clone())),
+        })
+        .context("sending");
+        assert_eq!(
+            describe(&err),
+            ("blocked".into(), format!("sending: the account is blocked (blocked by {list} #3 (spam): bulk ads)"))
+        );
+        assert_eq!(provenance(&err), Some(&p));
+        assert_eq!(provenance(&anyhow::anyhow!("plain")), None);
+    }
+
+    #[test]
+    fn hidden_items_print_their_provenance() {
+        let (list, p) = provenance_of(3, Some("bulk ads"));
+        assert_eq!(hidden_line(&p), format!("[hidden by {list} #3 (spam): bulk ads]"));
+        let (_, without_reason) = provenance_of(4, None);
+        assert_eq!(hidden_line(&without_reason), format!("[hidden by {list} #4 (spam)]"));
+        let hidden = HiddenItem { cursor: 7, provenance: p };
+        assert_eq!(
+            hidden_json(&hidden),
+            json!({"cursor": 7, "hidden": {"list": list, "entry": 3, "category": "spam", "action": "reject", "reason": "bulk ads"}})
+        );
+    }
+
+    #[test]
+    fn entries_order_by_cursor() {
+        let (_, p) = provenance_of(1, None);
+        let hidden: Result<TimelineEntry, SdkError> =
+            Ok(TimelineEntry::Hidden(HiddenItem { cursor: 7, provenance: p }));
+        assert_eq!(entry_cursor(&hidden), 7);
+        let failed: Result<TimelineEntry, SdkError> = Err(SdkError::Verification {
+            cursor: Some(5),
+            event: None,
+            reason: Box::new(VerificationError::ReceiptMismatch("x".into())),
+        });
+        assert_eq!(entry_cursor(&failed), 5);
+        assert_eq!(entry_cursor(&Err(SdkError::Protocol("x".into()))), 0);
     }
 
     #[test]

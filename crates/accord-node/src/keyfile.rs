@@ -41,6 +41,12 @@ pub fn read(path: &Path) -> Result<SecretKey, KeyFileError> {
 
 /// Writes a new key file with mode 0600; fails if the file exists.
 pub fn write_new(path: &Path, key: &SecretKey) -> Result<(), KeyFileError> {
+    let text = Zeroizing::new(hex::encode(*key.to_seed()) + "\n");
+    write_private(path, text.as_bytes())
+}
+
+/// Writes a new secret file (mode 0600, synced); fails if it exists.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyFileError> {
     let io = |source| KeyFileError::Io { path: path.display().to_string(), source };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -50,7 +56,6 @@ pub fn write_new(path: &Path, key: &SecretKey) -> Result<(), KeyFileError> {
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(io)?;
-    let text = Zeroizing::new(hex::encode(*key.to_seed()) + "\n");
-    file.write_all(text.as_bytes()).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
     file.sync_all().map_err(io)
 }

@@ -12,6 +12,7 @@ pub mod api;
 pub mod config;
 mod federation;
 pub mod keyfile;
+pub mod lists;
 pub mod metrics;
 pub mod network;
 mod node;

@@ -3,6 +3,8 @@
 //! With no arguments it runs a node on `./accord-data`, creating the
 //! directory, a default `accord.toml` and a node key on first run.
 
+mod admin_cli;
+
 use accord_node::{Config, DataDir, Node};
 use accord_proto::NodeId;
 use anyhow::Context as _;
@@ -44,6 +46,30 @@ enum Command {
         /// The data directory.
         #[arg(long, default_value = "accord-data")]
         data_dir: PathBuf,
+    },
+    /// Blocklists: issue, show, import, export, allow (talks to the running node).
+    List {
+        #[command(flatten)]
+        target: admin_cli::Target,
+        #[command(subcommand)]
+        command: admin_cli::ListCommand,
+    },
+    /// Enforces a list issued elsewhere (ISSUER/NAME), fetched from peers.
+    Subscribe {
+        #[command(flatten)]
+        target: admin_cli::Target,
+        /// The list.
+        list: String,
+        /// Per-category action: CATEGORY=reject|quarantine|ignore (repeatable).
+        #[arg(long = "action")]
+        actions: Vec<String>,
+    },
+    /// Stops enforcing a list.
+    Unsubscribe {
+        #[command(flatten)]
+        target: admin_cli::Target,
+        /// The list.
+        list: String,
     },
     /// Prints the node id and addresses from a data directory.
     Info {
@@ -109,6 +135,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run { data_dir: PathBuf::from("accord-data") }) {
         Command::Run { data_dir } => run(DataDir::new(data_dir)).await,
+        Command::List { target, command } => admin_cli::list(target, command).await,
+        Command::Subscribe { target, list, actions } => admin_cli::subscribe(target, list, actions).await,
+        Command::Unsubscribe { target, list } => admin_cli::unsubscribe(target, list).await,
         Command::Init { data_dir, name, api, p2p, bootstrap } => {
             let dir = DataDir::new(&data_dir);
             anyhow::ensure!(!dir.config().exists(), "{} already exists", dir.config().display());

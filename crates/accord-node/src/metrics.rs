@@ -45,6 +45,12 @@ pub struct Metrics {
     pub fed_rejections: Family<CodeLabel, Counter>,
     /// Gossip messages accepted (and forwarded).
     pub fed_gossip_accepted: Counter,
+    /// Blocklist entries received from peers, verified and applied.
+    pub list_entries_applied: Counter,
+    /// List issuers found equivocating (and distrusted).
+    pub equivocations: Counter,
+    /// Events refused or hidden by blocklists, by list category.
+    pub blocked: Family<CodeLabel, Counter>,
 }
 
 /// Labels: a push outcome.
@@ -82,6 +88,16 @@ impl Metrics {
         let fed_events_received = Counter::default();
         let fed_rejections = Family::<CodeLabel, Counter>::default();
         let fed_gossip_accepted = Counter::default();
+        let list_entries_applied = Counter::default();
+        let equivocations = Counter::default();
+        let blocked = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "list_entries_applied",
+            "Blocklist entries received, verified and applied",
+            list_entries_applied.clone(),
+        );
+        registry.register("list_equivocations", "List issuers found equivocating", equivocations.clone());
+        registry.register("blocked", "Events and requests refused by blocklists, by category", blocked.clone());
         registry.register("fed_gossip_accepted", "Gossip messages accepted and forwarded", fed_gossip_accepted.clone());
         registry.register("fed_peers", "Connected peers", fed_peers.clone());
         registry.register("fed_blocked_peers", "Peers blocked for misbehaving", fed_blocked.clone());
@@ -109,6 +125,9 @@ impl Metrics {
             fed_events_received,
             fed_rejections,
             fed_gossip_accepted,
+            list_entries_applied,
+            equivocations,
+            blocked,
         }
     }
 

@@ -43,6 +43,24 @@ impl DataDir {
         self.root.join("node.key")
     }
 
+    /// `admin.token`: the bearer token of the admin endpoint.
+    pub fn admin_token(&self) -> PathBuf {
+        self.root.join("admin.token")
+    }
+
+    /// Reads the admin token, making one (mode 0600) if there is none.
+    pub fn load_admin_token(&self) -> Result<String, NodeError> {
+        let path = self.admin_token();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return Ok(text.trim().to_string());
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| NodeError::Io(e.to_string()))?;
+        let token = hex::encode(bytes);
+        keyfile::write_private(&path, token.as_bytes())?;
+        Ok(token)
+    }
+
     /// The RocksDB directory.
     pub fn db(&self) -> PathBuf {
         self.root.join("db")
@@ -141,6 +159,8 @@ impl Node {
             }
         }
         let rooms = Rooms::load(&store, node_id)?;
+        let lists = crate::lists::Lists::load(&store, &node_key)?;
+        let admin_token = data_dir.load_admin_token()?;
         for room in rooms.ids() {
             if let Some(handle) = rooms.get(&room) {
                 handle.lock().await.refresh_hosts(|a| homes.get(a).copied());
@@ -170,6 +190,8 @@ impl Node {
             known_identities: Mutex::new(known_identities),
             outbox: Default::default(),
             syncing: Mutex::default(),
+            lists,
+            admin_token,
             registration_lock: tokio::sync::Mutex::new(()),
             creation_lock: tokio::sync::Mutex::new(()),
             shutdown: shutdown.clone(),

@@ -19,7 +19,7 @@ const HALF_LIFE: Duration = Duration::from_secs(60);
 /// references, rooms this node does not hold, being busy).
 pub fn weight(code: &str) -> f64 {
     match code {
-        "equivocation" => 100.0,
+        "equivocation" | "blocked_node" => 100.0,
         "bad_signature"
         | "malformed"
         | "signer_mismatch"
@@ -30,7 +30,9 @@ pub fn weight(code: &str) -> f64 {
         | "not_origin"
         | "attestation_mismatch"
         | "too_large" => 50.0,
-        "not_in_room" | "bad_depth" | "unknown_author" | "bad_frame" | "wrong_room" | "bad_gossip" => 25.0,
+        "not_in_room" | "bad_depth" | "unknown_author" | "bad_frame" | "wrong_room" | "bad_gossip" | "bad_range" => {
+            25.0
+        }
         "bad_request" | "too_many" => 20.0,
         _ => 0.0,
     }

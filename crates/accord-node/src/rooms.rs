@@ -24,12 +24,30 @@ pub const LIVE_FEED: usize = 1024;
 pub struct TimelineItem {
     /// Position in this node's timeline of the room.
     pub cursor: u64,
-    /// The event, both envelopes.
-    pub event: UnverifiedEvent,
+    /// The event, both envelopes; absent when a blocklist entry hides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<UnverifiedEvent>,
     /// The room rules' verdict at the event's place in the order.
     pub accepted: bool,
     /// Whether a redaction hides its content.
     pub redacted: bool,
+    /// The blocklist entry that hides the event here, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<crate::lists::Provenance>,
+}
+
+impl TimelineItem {
+    /// A stored item as served to clients: without its event when an
+    /// enforced blocklist entry matches it (retroactively, at read time).
+    pub fn served(mut self, lists: &crate::lists::Lists, store: &Store) -> TimelineItem {
+        if let Some(event) = &self.event
+            && let Some(provenance) = lists.check_wire(store, event)
+        {
+            self.event = None;
+            self.hidden = Some(provenance);
+        }
+        self
+    }
 }
 
 /// A stored item as the live feed carries it, with the account (if any)
@@ -195,6 +213,17 @@ impl RoomRuntime {
         self.hosts = s.members().iter().chain(s.invites()).filter_map(home).collect();
     }
 
+    /// This node's `create` and `join` events of accounts that are members
+    /// now: what tells another node that this node is a host of the room.
+    pub fn own_memberships(&self) -> Vec<UnverifiedEvent> {
+        self.events
+            .values()
+            .filter(|e| e.origin() == self.me && self.state.is_member(&e.author()))
+            .filter(|e| matches!(e.content(), EventContent::Create { .. } | EventContent::Join {}))
+            .map(Event::to_unverified)
+            .collect()
+    }
+
     /// Whether the rules accept the held event at its place.
     pub fn is_accepted(&self, id: &EventId) -> bool {
         !self.refused.contains_key(id)
@@ -260,7 +289,8 @@ impl RoomRuntime {
                     cursor: e.cursor,
                     accepted: self.is_accepted(&id),
                     redacted: redacted.contains(&id),
-                    event: e.event,
+                    event: Some(e.event),
+                    hidden: None,
                 }
             })
             .collect()

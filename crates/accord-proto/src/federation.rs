@@ -28,6 +28,10 @@ pub const MAX_IDENTITIES_PER_MESSAGE: usize = 256;
 pub const MAX_SYNC_ORIGINS: usize = 1024;
 /// The gossipsub topic of blocklist checkpoint announcements.
 pub const LISTS_TOPIC: &str = "accord/lists/1";
+/// The gossipsub topic of equivocation proofs against list issuers.
+pub const EQUIVOCATION_TOPIC: &str = "accord/equivocation/1";
+/// Most list entries in one answer.
+pub const MAX_LIST_ENTRIES_PER_RESPONSE: usize = 4096;
 /// Largest gossipsub message, in bytes.
 pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 /// Largest request, in bytes.
@@ -72,6 +76,16 @@ pub enum FedRequest {
         /// The event ids (at most [`MAX_FETCH_EVENTS`]).
         ids: Vec<EventId>,
     },
+    /// Entries of a blocklist the answering node holds (issues or mirrors),
+    /// from log index `from`.
+    ListEntries {
+        /// The list.
+        list: crate::ListId,
+        /// The first index wanted.
+        from: u64,
+        /// Most entries wanted (at most [`MAX_LIST_ENTRIES_PER_RESPONSE`]).
+        limit: u64,
+    },
     /// A node that does not hold the room yet asks for its events so that
     /// one of its accounts can join.
     Join {
@@ -114,6 +128,15 @@ pub enum FedResponse {
         more: bool,
         /// For join: the timeline position to continue after.
         next: u64,
+    },
+    /// Entries of a list: its latest signed checkpoint held by the
+    /// answering node and the leaves from `from` (each the entry's exact
+    /// JSON text).
+    ListEntries {
+        /// The checkpoint.
+        checkpoint: crate::blocklist::checkpoint::SignedCheckpoint,
+        /// The leaves, in log order from `from`.
+        entries: Vec<String>,
     },
     /// The request was refused.
     Error {

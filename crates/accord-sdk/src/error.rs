@@ -1,6 +1,8 @@
 //! Errors, one enum per area: building a client, key files, verification,
 //! and everything a client operation can run into.
 
+use crate::provenance::Provenance;
+use crate::wire::ErrorDetail;
 use accord_proto::event::EventError;
 use accord_proto::{AccountId, EnvelopeError, EventId, NodeId, RoomId};
 use std::path::PathBuf;
@@ -145,7 +147,10 @@ pub enum SdkError {
     ///
     /// For errors reported on the live stream, which carry no HTTP status,
     /// `status` is the one the code has in the client API's error table.
-    #[error("{code}: {message}")]
+    ///
+    /// A refusal because of a blocklist entry has the code `blocked` and
+    /// names the entry in `provenance` (also [`SdkError::provenance`]).
+    #[error("{code}: {message}{}", blocked_by(.provenance.as_deref()))]
     Api {
         /// The HTTP status.
         status: u16,
@@ -155,6 +160,9 @@ pub enum SdkError {
         message: String,
         /// For `rate_limited`: how long to wait before trying again.
         retry_after_ms: Option<u64>,
+        /// For `blocked`: the blocklist entry behind the refusal, as the
+        /// node names it.
+        provenance: Option<Box<Provenance>>,
     },
     /// The node could not be reached, or the connection failed.
     #[error("{message}")]
@@ -203,6 +211,10 @@ pub enum SdkError {
     },
 }
 
+fn blocked_by(provenance: Option<&Provenance>) -> String {
+    provenance.map(|p| format!(" (blocked by {p})")).unwrap_or_default()
+}
+
 fn verification_display(cursor: Option<u64>, event: Option<&EventId>, reason: &VerificationError) -> String {
     match (cursor, event) {
         (Some(c), Some(e)) => format!("verification failed for event {e} at cursor {c}: {reason}"),
@@ -225,6 +237,16 @@ impl SdkError {
             SdkError::InvalidInput(_) => "invalid_input",
             SdkError::MissingCursors { .. } => "missing_cursors",
             SdkError::ReconnectFailed { .. } => "reconnect_failed",
+        }
+    }
+
+    /// The blocklist entry that made the node refuse the request: set for
+    /// [`SdkError::Api`] errors with the code `blocked` when the node names
+    /// it, `None` otherwise.
+    pub fn provenance(&self) -> Option<&Provenance> {
+        match self {
+            SdkError::Api { provenance, .. } => provenance.as_deref(),
+            _ => None,
         }
     }
 
@@ -251,8 +273,9 @@ impl SdkError {
 
     /// An [`SdkError::Api`] for an error reported without HTTP status (on
     /// the live stream): the status is taken from the client API's table.
-    pub(crate) fn api_from_code(code: String, message: String, retry_after_ms: Option<u64>) -> Self {
-        SdkError::Api { status: status_for_code(&code), code, message, retry_after_ms }
+    pub(crate) fn api_from_code(detail: ErrorDetail) -> Self {
+        let ErrorDetail { code, message, retry_after_ms, provenance } = detail;
+        SdkError::Api { status: status_for_code(&code), code, message, retry_after_ms, provenance }
     }
 }
 
@@ -274,7 +297,8 @@ pub(crate) fn status_for_code(code: &str) -> u16 {
         | "already_member"
         | "bad_target"
         | "extra_create"
-        | "wrong_room" => 403,
+        | "wrong_room"
+        | "blocked" => 403,
         "unknown_room" | "unknown_account" | "not_found" => 404,
         "method_not_allowed" => 405,
         "duplicate_event" | "already_registered" | "handle_taken" => 409,
@@ -295,6 +319,7 @@ mod tests {
         assert_eq!(status_for_code("rate_limited"), 429);
         assert_eq!(status_for_code("unauthenticated"), 401);
         assert_eq!(status_for_code("duplicate_event"), 409);
+        assert_eq!(status_for_code("blocked"), 403);
         assert_eq!(status_for_code("something_new"), 500);
     }
 
@@ -305,6 +330,7 @@ mod tests {
             code: code.into(),
             message: String::new(),
             retry_after_ms: None,
+            provenance: None,
         };
         assert!(api(429, "rate_limited").is_transient());
         assert!(api(500, "internal").is_transient());
@@ -313,5 +339,27 @@ mod tests {
         assert!(!SdkError::InvalidInput("x".into()).is_transient());
         assert_eq!(api(403, "not_member").code(), "not_member");
         assert_eq!(SdkError::Protocol("x".into()).code(), "protocol");
+    }
+
+    #[test]
+    fn blocked_errors_name_the_entry() {
+        let provenance = Provenance {
+            list: crate::provenance::tests::list(),
+            entry: 3,
+            category: accord_proto::blocklist::Category::Spam,
+            action: accord_proto::blocklist::Action::Reject,
+            reason: Some("bulk ads".into()),
+        };
+        let err = SdkError::Api {
+            status: 403,
+            code: "blocked".into(),
+            message: "the account is blocked".into(),
+            retry_after_ms: None,
+            provenance: Some(Box::new(provenance.clone())),
+        };
+        assert_eq!(err.provenance(), Some(&provenance));
+        assert!(!err.is_transient());
+        assert_eq!(err.to_string(), format!("blocked: the account is blocked (blocked by {provenance})"));
+        assert_eq!(SdkError::Protocol("x".into()).provenance(), None);
     }
 }

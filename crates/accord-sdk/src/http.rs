@@ -131,7 +131,8 @@ pub(crate) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
 /// Turns a failed answer into [`SdkError::Api`]. A body in the client API's
 /// error shape gives the code and message; anything else (a proxy's HTML
 /// page, say) gives the code `unexpected_response` and the body's start.
-/// `retry_after_ms` comes from the body, else from the `Retry-After` header.
+/// `retry_after_ms` comes from the body, else from the `Retry-After` header;
+/// `provenance` (for `blocked`) from the body.
 pub(crate) fn decode_error(status: u16, retry_after_header: Option<&str>, body: &[u8]) -> SdkError {
     let header_ms = retry_after_header.and_then(|v| v.trim().parse::<u64>().ok()).map(|secs| secs.saturating_mul(1000));
     match serde_json::from_slice::<ErrorBody>(body) {
@@ -140,6 +141,7 @@ pub(crate) fn decode_error(status: u16, retry_after_header: Option<&str>, body: 
             code: error.code,
             message: error.message,
             retry_after_ms: error.retry_after_ms.or(header_ms),
+            provenance: error.provenance,
         },
         Err(_) => {
             let text = String::from_utf8_lossy(body);
@@ -147,7 +149,13 @@ pub(crate) fn decode_error(status: u16, retry_after_header: Option<&str>, body: 
             if message.is_empty() {
                 message = format!("HTTP status {status} without an error body");
             }
-            SdkError::Api { status, code: "unexpected_response".into(), message, retry_after_ms: header_ms }
+            SdkError::Api {
+                status,
+                code: "unexpected_response".into(),
+                message,
+                retry_after_ms: header_ms,
+                provenance: None,
+            }
         }
     }
 }
@@ -220,14 +228,35 @@ mod tests {
     fn error_bodies_decode_to_api_errors() {
         let body = br#"{"error": {"code": "not_member", "message": "author is not a member of this room"}}"#;
         match decode_error(403, None, body) {
-            SdkError::Api { status, code, message, retry_after_ms } => {
+            SdkError::Api { status, code, message, retry_after_ms, provenance } => {
                 assert_eq!(status, 403);
                 assert_eq!(code, "not_member");
                 assert_eq!(message, "author is not a member of this room");
                 assert_eq!(retry_after_ms, None);
+                assert_eq!(provenance, None);
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn blocked_errors_carry_the_provenance() {
+        let list = crate::provenance::tests::list();
+        let body = format!(
+            r#"{{"error": {{"code": "blocked", "message": "the room is blocked",
+                "provenance": {{"list": "{list}", "entry": 3, "category": "spam", "action": "reject"}}}}}}"#
+        );
+        let err = decode_error(403, None, body.as_bytes());
+        assert_eq!(err.code(), "blocked");
+        let provenance = err.provenance().expect("provenance");
+        assert_eq!(provenance.list, list);
+        assert_eq!(provenance.entry, 3);
+        assert_eq!(provenance.reason, None);
+        // A provenance that does not parse is dropped; the code stays.
+        let body = br#"{"error": {"code": "blocked", "message": "x", "provenance": {"list": 1}}}"#;
+        let err = decode_error(403, None, body);
+        assert_eq!(err.code(), "blocked");
+        assert_eq!(err.provenance(), None);
     }
 
     #[test]

@@ -18,6 +18,12 @@
 //!   delivered, reconnects with bounded backoff when the socket drops,
 //!   resubscribes from that cursor and fills any gap through history: each
 //!   cursor is yielded exactly once, in order.
+//! - **Blocklists show.** An item the node hides because of a blocklist
+//!   entry keeps its cursor but has no event: history pages list it in
+//!   [`HistoryPage::hidden`] with its [`Provenance`], the live stream passes
+//!   over it (or yields it through [`Subscription::next_entry`]). A request
+//!   the node refuses because of an entry fails with the code `blocked`,
+//!   and [`SdkError::provenance`] names the entry.
 //!
 //! The shape follows the usual SDK layering: [`Client::builder`] →
 //! [`Client`] (cheap to clone, one session shared by all clones) →
@@ -67,6 +73,7 @@ mod error;
 mod http;
 mod identity;
 pub mod keyfile;
+mod provenance;
 mod room;
 mod stream;
 mod verify;
@@ -75,6 +82,7 @@ mod wire;
 pub use client::{Client, ClientBuilder};
 pub use error::{BuildError, KeyFileError, Result, SdkError, VerificationError};
 pub use identity::VerifiedIdentity;
+pub use provenance::{HiddenItem, Provenance, TimelineEntry};
 pub use room::{HistoryPage, HistoryQuery, Room, SendReceipt};
 pub use stream::{ReconnectPolicy, Subscription};
 pub use verify::TimelineItem;

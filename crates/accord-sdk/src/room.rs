@@ -3,6 +3,7 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError};
+use crate::provenance::HiddenItem;
 use crate::stream::Subscription;
 use crate::verify::TimelineItem;
 use crate::wire::{HistoryResponse, RoomStateView};
@@ -124,12 +125,22 @@ impl Default for HistoryQuery {
 }
 
 /// One page of a room's history.
+///
+/// The node's page is split in two: the visible items, verified, in
+/// `items`, and the items a blocklist entry hides in `hidden`. Hidden items
+/// take up cursors like visible ones, so the cursors of `items` may skip
+/// the ones in `hidden`; together they cover the page without gaps. A
+/// page's limit counts both.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct HistoryPage {
-    /// The items, in the query's order. An item that fails verification is
-    /// an [`SdkError::Verification`] in its place; the others are usable.
+    /// The visible items, in the query's order. An item that fails
+    /// verification is an [`SdkError::Verification`] in its place; the
+    /// others are usable.
     pub items: Vec<Result<TimelineItem, SdkError>>,
+    /// The hidden items, in the query's order, each with the blocklist
+    /// entry that hides it.
+    pub hidden: Vec<HiddenItem>,
     /// Whether the node has more in this direction.
     pub more: bool,
     /// The query for the next page in the same direction, if there is one.
@@ -237,13 +248,15 @@ impl Room {
         Ok(state)
     }
 
-    /// A page of the room's history, every event verified.
+    /// A page of the room's history, every visible event verified, the
+    /// hidden items apart (see [`HistoryPage`]).
     pub async fn history(&self, query: HistoryQuery) -> Result<HistoryPage> {
         let resp = self.fetch_history(query).await?;
         let more = resp.more;
+        // The next page starts after the page's last cursor, hidden or not.
         let next = resp.events.last().filter(|_| more).map(|last| query.continue_from(last.cursor));
-        let items = self.client.verify_items(self.id, resp.events).await?;
-        Ok(HistoryPage { items, more, next })
+        let (items, hidden) = self.client.verify_items(self.id, resp.events).await?;
+        Ok(HistoryPage { items, hidden, more, next })
     }
 
     /// A page of history, checked for order but not verified.
@@ -256,7 +269,8 @@ impl Room {
     }
 
     /// The room's live timeline from the first cursor after `after`:
-    /// lossless, in order, each cursor once, every event verified. See
+    /// lossless, in order, each cursor once, every event verified; hidden
+    /// items are skipped (or yielded by [`Subscription::next_entry`]). See
     /// [`Subscription`].
     pub fn subscribe(&self, after: u64) -> Subscription {
         Subscription::new(self.clone(), after)

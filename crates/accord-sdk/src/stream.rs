@@ -6,11 +6,13 @@
 //! cursor it delivered, and when the socket drops (or goes silent) it
 //! reconnects with backoff and resubscribes from there. It checks every
 //! cursor against the last one: a repeat is skipped, a jump is filled from
-//! history before going on.
+//! history before going on. Items a blocklist entry hides take up their
+//! cursors like any other: they are not a jump.
 
 use crate::client::Client;
 use crate::error::{Result, SdkError};
 use crate::http::decode_error;
+use crate::provenance::TimelineEntry;
 use crate::room::{HistoryQuery, MAX_HISTORY_LIMIT, Room};
 use crate::verify::TimelineItem;
 use crate::wire::{ClientFrame, RawTimelineItem, ServerFrame};
@@ -89,6 +91,13 @@ impl Default for ReconnectPolicy {
 /// if the node can serve it neither live nor from history. Dropped
 /// connections are reestablished (see [`ReconnectPolicy`]).
 ///
+/// The exception is an item the node hides because of a blocklist entry
+/// (client API §5): its cursor exists but has no event, so the stream
+/// passes over it without yielding anything and without treating it as a
+/// gap; [`last_cursor`](Self::last_cursor) counts it. To see hidden items
+/// with their [`Provenance`](crate::Provenance), read the subscription with
+/// [`next_entry`](Self::next_entry) instead of as a stream.
+///
 /// The stream ends after an error it cannot recover from: the node
 /// refusing the subscription (e.g. `not_member`), or
 /// [`SdkError::ReconnectFailed`]. Connecting starts at the first poll;
@@ -96,7 +105,7 @@ impl Default for ReconnectPolicy {
 /// cancel-safe: a `select!` that drops it loses nothing.
 #[must_use = "a subscription does nothing unless polled"]
 pub struct Subscription {
-    inner: Pin<Box<dyn Stream<Item = Result<TimelineItem>> + Send>>,
+    inner: Pin<Box<dyn Stream<Item = Result<TimelineEntry>> + Send>>,
     last: Arc<AtomicU64>,
     room: RoomId,
 }
@@ -120,8 +129,8 @@ impl Subscription {
             finished: false,
         };
         let stream = futures::stream::unfold(driver, |mut driver| async move {
-            let item = driver.next_item().await?;
-            Some((item, driver))
+            let entry = driver.next_entry().await?;
+            Some((entry, driver))
         });
         Self { inner: Box::pin(stream), last, room: room_id }
     }
@@ -131,10 +140,21 @@ impl Subscription {
         self.room
     }
 
-    /// The last cursor yielded (or the starting one): where a later
-    /// subscription should resume so that nothing is missed or repeated.
+    /// The last cursor yielded or passed over as hidden (or the starting
+    /// one): where a later subscription should resume so that nothing is
+    /// missed or repeated.
     pub fn last_cursor(&self) -> u64 {
         self.last.load(Ordering::Acquire)
+    }
+
+    /// The next cursor of the timeline, hidden items included: what the
+    /// stream yields, with [`TimelineEntry::Hidden`] for each item a
+    /// blocklist entry hides. `None` when the subscription has ended.
+    ///
+    /// Reading entries and reading the stream can be mixed; each cursor is
+    /// yielded once either way. Cancel-safe, like the stream's `next()`.
+    pub async fn next_entry(&mut self) -> Option<Result<TimelineEntry>> {
+        self.inner.next().await
     }
 }
 
@@ -142,7 +162,16 @@ impl Stream for Subscription {
     type Item = Result<TimelineItem>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
+        loop {
+            return match self.inner.as_mut().poll_next(cx) {
+                // Counted in `last_cursor` by the driver; nothing to yield.
+                Poll::Ready(Some(Ok(TimelineEntry::Hidden(_)))) => continue,
+                Poll::Ready(Some(Ok(TimelineEntry::Item(item)))) => Poll::Ready(Some(Ok(item))),
+                Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
+        }
     }
 }
 
@@ -202,9 +231,12 @@ struct Driver {
     room: Room,
     policy: ReconnectPolicy,
     cursor: Continuity,
+    /// The last cursor handed out, for [`Subscription::last_cursor`].
     shared_last: Arc<AtomicU64>,
-    /// Items verified and ready to yield, in cursor order.
-    pending: VecDeque<Result<TimelineItem>>,
+    /// Entries verified and ready to yield, in cursor order, each with the
+    /// cursor that is handed out with it (none for errors that stand for
+    /// no cursor).
+    pending: VecDeque<(Option<u64>, Result<TimelineEntry>)>,
     conn: Option<Ws>,
     /// The login generation of the token the connection used.
     generation: Option<u64>,
@@ -218,11 +250,14 @@ struct Driver {
 }
 
 impl Driver {
-    async fn next_item(&mut self) -> Option<Result<TimelineItem>> {
+    async fn next_entry(&mut self) -> Option<Result<TimelineEntry>> {
         loop {
             // Whatever was verified before a failure is yielded first.
-            if let Some(item) = self.pending.pop_front() {
-                return Some(item);
+            if let Some((cursor, entry)) = self.pending.pop_front() {
+                if let Some(cursor) = cursor {
+                    self.shared_last.store(cursor, Ordering::Release);
+                }
+                return Some(entry);
             }
             if self.finished {
                 return None;
@@ -324,9 +359,7 @@ impl Driver {
                 self.failures = 0;
                 Ok(())
             }
-            ServerFrame::Error { error } => {
-                Err(SdkError::api_from_code(error.code, error.message, error.retry_after_ms))
-            }
+            ServerFrame::Error { error } => Err(SdkError::api_from_code(error)),
             ServerFrame::Unknown => Ok(()),
         }
     }
@@ -370,37 +403,30 @@ impl Driver {
                 // No progress: the node has nothing at `last + 1`.
                 let skip_to = first_unusable.map_or(to, |c| (c - 1).min(to));
                 tracing::warn!(from = last + 1, to = skip_to, "node cannot serve these cursors");
-                self.pending.push_back(Err(SdkError::MissingCursors {
-                    room: self.room.id(),
-                    from: last + 1,
-                    to: skip_to,
-                }));
-                self.advance_to(skip_to);
+                let missing = SdkError::MissingCursors { room: self.room.id(), from: last + 1, to: skip_to };
+                self.pending.push_back((Some(skip_to), Err(missing)));
+                self.cursor.advance_to(skip_to);
             }
         }
         Ok(())
     }
 
-    /// Verifies and queues the next item. A verification failure is queued
-    /// as an error item in its place; any other error leaves the cursor
-    /// undelivered (it is fetched again after reconnecting).
+    /// Verifies and queues the next item; a hidden item is queued as it
+    /// is. A verification failure is queued as an error item in its place;
+    /// any other error leaves the cursor undelivered (it is fetched again
+    /// after reconnecting).
     async fn deliver(&mut self, raw: RawTimelineItem) -> Result<()> {
         let cursor = raw.cursor;
-        match self.client.verify_item(self.room.id(), raw).await {
-            Ok(item) => self.pending.push_back(Ok(item)),
+        match self.client.verify_entry(self.room.id(), raw).await {
+            Ok(entry) => self.pending.push_back((Some(cursor), Ok(entry))),
             Err(err @ SdkError::Verification { .. }) => {
                 tracing::warn!(cursor, error = %err, "event on the live stream does not verify");
-                self.pending.push_back(Err(err));
+                self.pending.push_back((Some(cursor), Err(err)));
             }
             Err(err) => return Err(err),
         }
-        self.advance_to(cursor);
-        Ok(())
-    }
-
-    fn advance_to(&mut self, cursor: u64) {
         self.cursor.advance_to(cursor);
-        self.shared_last.store(self.cursor.last(), Ordering::Release);
+        Ok(())
     }
 
     /// Handles a failure of the connection or of what it delivered: either
@@ -416,14 +442,14 @@ impl Driver {
         }
         if !err.is_transient() && !matches!(err, SdkError::Protocol(_)) {
             self.finished = true;
-            self.pending.push_back(Err(err));
+            self.pending.push_back((None, Err(err)));
             return;
         }
         self.failures += 1;
         if self.failures > self.policy.max_attempts {
             self.finished = true;
             let attempts = self.failures - 1;
-            self.pending.push_back(Err(SdkError::ReconnectFailed { attempts, last: Box::new(err) }));
+            self.pending.push_back((None, Err(SdkError::ReconnectFailed { attempts, last: Box::new(err) })));
             return;
         }
         let mut delay = self.policy.delay(self.failures);

@@ -8,8 +8,9 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError, VerificationError};
+use crate::provenance::{HiddenItem, TimelineEntry};
 use crate::room::SendReceipt;
-use crate::wire::{RawTimelineItem, SendEventResponse};
+use crate::wire::{RawItemBody, RawTimelineItem, SendEventResponse};
 use accord_proto::event::{Event, EventBody, EventContent, UnverifiedEvent};
 use accord_proto::{AccountId, EventId, NodeId, RoomId, Timestamp, Verified};
 
@@ -111,7 +112,10 @@ impl Client {
     async fn author_home(&self, author: &AccountId) -> Result<NodeId> {
         match self.identity(author).await {
             Ok(identity) => Ok(identity.home()),
-            Err(SdkError::Api { status: 404, code, .. }) => {
+            // The node has no identity for the author, or refuses to hand
+            // it out because a blocklist entry covers it: either way the
+            // home node is unknown, which fails this event, not the page.
+            Err(SdkError::Api { status, code, .. }) if status == 404 || code == "blocked" => {
                 Err(SdkError::verification(None, None, VerificationError::UnknownAuthor { author: *author, code }))
             }
             Err(SdkError::Verification { reason, .. }) => {
@@ -121,44 +125,57 @@ impl Client {
         }
     }
 
-    /// Verifies one timeline item of `room`.
-    pub(crate) async fn verify_item(&self, room: RoomId, raw: RawTimelineItem) -> Result<TimelineItem> {
-        let event = self.verify_event_in(&raw.event, Some(room), Some(raw.cursor)).await?;
-        Ok(TimelineItem { cursor: raw.cursor, event, accepted: raw.accepted, redacted: raw.redacted })
+    /// Verifies one timeline item of `room`. A hidden item has no event
+    /// to verify and is passed on as it is.
+    pub(crate) async fn verify_entry(&self, room: RoomId, raw: RawTimelineItem) -> Result<TimelineEntry> {
+        let RawTimelineItem { cursor, body, accepted, redacted } = raw;
+        match body {
+            RawItemBody::Hidden(provenance) => {
+                Ok(TimelineEntry::Hidden(HiddenItem { cursor, provenance: *provenance }))
+            }
+            RawItemBody::Event(raw) => {
+                let event = self.verify_event_in(&raw, Some(room), Some(cursor)).await?;
+                Ok(TimelineEntry::Item(TimelineItem { cursor, event, accepted, redacted }))
+            }
+        }
     }
 
-    /// Verifies a page of timeline items with one batch signature check.
-    /// Each item that fails verification becomes an error item; an error
-    /// that is not about an item (the node could not be asked for an
-    /// identity) fails the whole page.
+    /// Verifies a page of timeline items, and sets the hidden ones apart
+    /// (both in the page's order). Each item that fails verification
+    /// becomes an error item; an error that is not about an item (the node
+    /// could not be asked for an identity) fails the whole page.
     pub(crate) async fn verify_items(
         &self,
         room: RoomId,
         raws: Vec<RawTimelineItem>,
-    ) -> Result<Vec<Result<TimelineItem>>> {
-        let events: Vec<UnverifiedEvent> = raws.iter().map(|r| r.event.clone()).collect();
-        // One by one, not batched: the node composes the page, and batch
-        // verification must not be used on sets one party composes
-        // (spec/encoding.md §2.5, §8.1).
-        let checked: Vec<_> = events.iter().map(UnverifiedEvent::verify).collect();
+    ) -> Result<(Vec<Result<TimelineItem>>, Vec<HiddenItem>)> {
         let mut items = Vec::with_capacity(raws.len());
-        for (raw, checked) in raws.into_iter().zip(checked) {
-            let cursor = Some(raw.cursor);
-            let item = match checked {
-                Err(e) => {
-                    Err(SdkError::verification(cursor, Some(raw.event.claimed_id()), VerificationError::Event(e)))
+        let mut hidden = Vec::new();
+        for raw in raws {
+            let RawTimelineItem { cursor, body, accepted, redacted } = raw;
+            let raw = match body {
+                RawItemBody::Hidden(provenance) => {
+                    hidden.push(HiddenItem { cursor, provenance: *provenance });
+                    continue;
                 }
-                Ok(event) => match self.check_event(&event, Some(room), cursor).await {
-                    Ok(()) => {
-                        Ok(TimelineItem { cursor: raw.cursor, event, accepted: raw.accepted, redacted: raw.redacted })
-                    }
+                RawItemBody::Event(raw) => raw,
+            };
+            // One by one, not batched: the node composes the page, and batch
+            // verification must not be used on sets one party composes
+            // (spec/encoding.md §2.5, §8.1).
+            let item = match raw.verify() {
+                Err(e) => {
+                    Err(SdkError::verification(Some(cursor), Some(raw.claimed_id()), VerificationError::Event(e)))
+                }
+                Ok(event) => match self.check_event(&event, Some(room), Some(cursor)).await {
+                    Ok(()) => Ok(TimelineItem { cursor, event, accepted, redacted }),
                     Err(e @ SdkError::Verification { .. }) => Err(e),
                     Err(e) => return Err(e),
                 },
             };
             items.push(item);
         }
-        Ok(items)
+        Ok((items, hidden))
     }
 
     /// Checks the node's answer to a sent event: it must hold exactly the
@@ -247,6 +264,30 @@ pub(crate) mod tests {
     pub(crate) fn raw_item(cursor: u64, event: &Event) -> RawTimelineItem {
         let json = serde_json::json!({"cursor": cursor, "event": event, "accepted": true, "redacted": false});
         serde_json::from_value(json).expect("timeline item decodes")
+    }
+
+    impl Client {
+        /// Verifies a visible timeline item; a hidden one is a test failure.
+        pub(crate) async fn verify_item(&self, room: RoomId, raw: RawTimelineItem) -> Result<TimelineItem> {
+            match self.verify_entry(room, raw).await? {
+                TimelineEntry::Item(item) => Ok(item),
+                TimelineEntry::Hidden(hidden) => panic!("unexpected hidden item {hidden:?}"),
+            }
+        }
+    }
+
+    /// The JSON a node would send for a hidden timeline item.
+    fn hidden_item_json(cursor: u64) -> serde_json::Value {
+        let list = crate::provenance::tests::list();
+        serde_json::json!({
+            "cursor": cursor, "accepted": true, "redacted": false,
+            "hidden": {"list": list, "entry": 3, "category": "spam", "action": "reject", "reason": "bulk ads"},
+        })
+    }
+
+    /// A hidden timeline item, decoded as the SDK decodes it.
+    fn hidden_item(cursor: u64) -> RawTimelineItem {
+        serde_json::from_value(hidden_item_json(cursor)).expect("hidden item decodes")
     }
 
     /// A client for `me` that knows the identities of `known`, all homed on `node`.
@@ -342,14 +383,46 @@ pub(crate) mod tests {
         let bad: RawTimelineItem =
             serde_json::from_value(serde_json::json!({"cursor": 3, "event": bad, "accepted": true, "redacted": false}))
                 .expect("decodes");
-        let items = client
+        let (items, hidden) = client
             .verify_items(create.room(), vec![raw_item(1, &create), raw_item(2, &one), bad])
             .await
             .expect("page verifies");
         assert_eq!(items.len(), 3);
+        assert!(hidden.is_empty());
         assert!(items[0].is_ok());
         assert_eq!(items[1].as_ref().expect("ok").text(), Some("one"));
         assert!(matches!(items[2], Err(SdkError::Verification { cursor: Some(3), .. })));
+    }
+
+    #[tokio::test]
+    async fn hidden_items_are_set_apart_unverified() {
+        let (alice, node) = (key(1), key(200));
+        let client = client_knowing(&alice, &node, &[&alice]);
+        let create = create(&alice, &node);
+        let one = message(&alice, &node, &create, 2, "one");
+        let (items, hidden) = client
+            .verify_items(create.room(), vec![raw_item(1, &create), hidden_item(2), raw_item(3, &one), hidden_item(4)])
+            .await
+            .expect("page verifies");
+        let cursors: Vec<u64> = items.iter().map(|i| i.as_ref().expect("ok").cursor).collect();
+        assert_eq!(cursors, vec![1, 3]);
+        assert_eq!(hidden.iter().map(|h| h.cursor).collect::<Vec<_>>(), vec![2, 4]);
+        assert_eq!(hidden[0].provenance.entry, 3);
+        assert_eq!(hidden[0].provenance.reason.as_deref(), Some("bulk ads"));
+
+        match client.verify_entry(create.room(), hidden_item(9)).await.expect("entry") {
+            TimelineEntry::Hidden(h) => assert_eq!(h.cursor, 9),
+            other => panic!("unexpected {other:?}"),
+        }
+
+        // An item that is hidden and still carries its event stays hidden.
+        let mut both = hidden_item_json(5);
+        both["event"] = serde_json::to_value(&one).expect("event");
+        let both: RawTimelineItem = serde_json::from_value(both).expect("decodes");
+        match client.verify_entry(create.room(), both).await.expect("entry") {
+            TimelineEntry::Hidden(h) => assert_eq!(h.cursor, 5),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! newer node stays readable; everything signed stays in its signed form
 //! ([`Unverified`], [`UnverifiedEvent`]) until verified.
 
+use crate::provenance::Provenance;
 use accord_proto::event::{JoinRule, Role, UnverifiedEvent};
 use accord_proto::identity::{Attestation, IdentityDocument, NodeName};
 use accord_proto::{AccountId, EventId, NodeId, RoomId, Sha256Hash, SignedBytes, Unverified};
@@ -99,6 +100,21 @@ pub(crate) struct ErrorDetail {
     pub(crate) message: String,
     #[serde(default)]
     pub(crate) retry_after_ms: Option<u64>,
+    /// For `blocked`: the blocklist entry behind the refusal. One that does
+    /// not parse is dropped, so that the code and message stay readable.
+    #[serde(default, deserialize_with = "lenient_provenance")]
+    pub(crate) provenance: Option<Box<Provenance>>,
+}
+
+fn lenient_provenance<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Box<Provenance>>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value.and_then(|v| match serde_json::from_value(v) {
+        Ok(provenance) => Some(Box::new(provenance)),
+        Err(err) => {
+            tracing::debug!(error = %err, "ignoring an error provenance that does not parse");
+            None
+        }
+    }))
 }
 
 #[derive(Debug, Serialize)]
@@ -162,15 +178,54 @@ pub(crate) struct RoomsResponse {
     pub(crate) rooms: Vec<RoomSummary>,
 }
 
-/// `TIMELINE_ITEM` before verification (client API §5).
+/// `TIMELINE_ITEM` before verification (client API §5): a visible item
+/// with its event, or a hidden one with the blocklist entry that hides it.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "TimelineItemFields")]
 pub(crate) struct RawTimelineItem {
     pub(crate) cursor: u64,
-    pub(crate) event: UnverifiedEvent,
-    #[serde(default)]
+    pub(crate) body: RawItemBody,
     pub(crate) accepted: bool,
-    #[serde(default)]
     pub(crate) redacted: bool,
+}
+
+/// What a [`RawTimelineItem`] holds at its cursor.
+#[derive(Debug, Clone)]
+pub(crate) enum RawItemBody {
+    /// A visible item: the event, not yet verified.
+    Event(Box<UnverifiedEvent>),
+    /// A hidden item: no event, the blocklist entry instead.
+    Hidden(Box<Provenance>),
+}
+
+/// The fields of `TIMELINE_ITEM` as they come. An item with `hidden` is
+/// hidden whether or not it also carries an event (the node asks for it
+/// not to be shown); an item with neither does not parse.
+#[derive(Deserialize)]
+struct TimelineItemFields {
+    cursor: u64,
+    #[serde(default)]
+    event: Option<UnverifiedEvent>,
+    #[serde(default)]
+    hidden: Option<Provenance>,
+    #[serde(default)]
+    accepted: bool,
+    #[serde(default)]
+    redacted: bool,
+}
+
+impl TryFrom<TimelineItemFields> for RawTimelineItem {
+    type Error = String;
+
+    fn try_from(fields: TimelineItemFields) -> Result<Self, Self::Error> {
+        let TimelineItemFields { cursor, event, hidden, accepted, redacted } = fields;
+        let body = match (hidden, event) {
+            (Some(provenance), _) => RawItemBody::Hidden(Box::new(provenance)),
+            (None, Some(event)) => RawItemBody::Event(Box::new(event)),
+            (None, None) => return Err(format!("timeline item at cursor {cursor} has neither `event` nor `hidden`")),
+        };
+        Ok(Self { cursor, body, accepted, redacted })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,6 +293,55 @@ mod tests {
 
         let unknown: ServerFrame = serde_json::from_str(r#"{"type":"typing","room":"x"}"#).expect("unknown");
         assert!(matches!(unknown, ServerFrame::Unknown));
+    }
+
+    #[test]
+    fn timeline_items_are_visible_or_hidden() {
+        let list = crate::provenance::tests::list();
+        let hidden = serde_json::json!({"list": list, "entry": 3, "category": "spam", "action": "reject"});
+        let item: RawTimelineItem = serde_json::from_value(
+            serde_json::json!({"cursor": 7, "accepted": true, "redacted": false, "hidden": hidden}),
+        )
+        .expect("hidden item");
+        assert_eq!(item.cursor, 7);
+        match item.body {
+            RawItemBody::Hidden(p) => {
+                assert_eq!(p.list, list);
+                assert_eq!(p.entry, 3);
+            }
+            RawItemBody::Event(_) => panic!("expected a hidden item"),
+        }
+
+        let err = serde_json::from_value::<RawTimelineItem>(serde_json::json!({"cursor": 7, "accepted": true}))
+            .expect_err("neither event nor hidden");
+        assert!(err.to_string().contains("neither"), "{err}");
+
+        let room = RoomId::from_bytes([3; 32]);
+        let frame = serde_json::json!({
+            "type": "event", "room": room,
+            "item": {"cursor": 8, "accepted": true, "redacted": false, "hidden": hidden},
+        });
+        match serde_json::from_value::<ServerFrame>(frame).expect("frame") {
+            ServerFrame::Event { item, .. } => assert!(matches!(item.body, RawItemBody::Hidden(_))),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn error_frames_carry_the_provenance() {
+        let list = crate::provenance::tests::list();
+        let frame = serde_json::json!({
+            "type": "error",
+            "error": {"code": "blocked", "message": "the room is blocked",
+                      "provenance": {"list": list, "entry": 1, "category": "violence", "action": "reject"}},
+        });
+        match serde_json::from_value::<ServerFrame>(frame).expect("frame") {
+            ServerFrame::Error { error } => {
+                assert_eq!(error.code, "blocked");
+                assert_eq!(error.provenance.expect("provenance").entry, 1);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

@@ -25,11 +25,19 @@ pub enum Cf {
     /// Peer node ‖ room ‖ cursor → event id: events this node must still
     /// push to that peer.
     Outbox,
+    /// List key → list record (issued here or subscribed, checkpoint held).
+    Lists,
+    /// List key ‖ index → leaf bytes of the list's log.
+    ListEntries,
+    /// List key ‖ index → a local exception to that entry.
+    ListExceptions,
+    /// List key ‖ proof hash → equivocation proof (JSON).
+    Equivocations,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 10] = [
+    pub const ALL: [Cf; 14] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -40,6 +48,10 @@ impl Cf {
         Cf::Members,
         Cf::Rooms,
         Cf::Outbox,
+        Cf::Lists,
+        Cf::ListEntries,
+        Cf::ListExceptions,
+        Cf::Equivocations,
     ];
 
     /// The RocksDB name.
@@ -55,6 +67,10 @@ impl Cf {
             Cf::Members => "members",
             Cf::Rooms => "rooms",
             Cf::Outbox => "outbox",
+            Cf::Lists => "lists",
+            Cf::ListEntries => "list_entries",
+            Cf::ListExceptions => "list_exceptions",
+            Cf::Equivocations => "equivocations",
         }
     }
 }

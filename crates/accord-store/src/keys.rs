@@ -1,7 +1,7 @@
 //! Key encoding for every column family, in one place. Integers are
 //! big-endian so that byte order is numeric order.
 
-use accord_proto::{AccountId, EventId, NodeId, RoomId};
+use accord_proto::{AccountId, EventId, ListId, NodeId, RoomId, Sha256Hash};
 
 /// `meta` key of the schema version.
 pub const META_SCHEMA: &[u8] = b"schema_version";
@@ -47,5 +47,18 @@ pub fn outbox(peer: &NodeId, room: &RoomId, cursor: u64) -> [u8; 72] {
     k[..32].copy_from_slice(peer.as_bytes());
     k[32..64].copy_from_slice(room.as_bytes());
     k[64..].copy_from_slice(&cursor.to_be_bytes());
+    k
+}
+
+/// The 32-byte key of a list: SHA-256 of its id's text form.
+pub fn list(list: &ListId) -> [u8; 32] {
+    Sha256Hash::digest(list.to_string().as_bytes()).0
+}
+
+/// `list_entries` and `list_exceptions`: list key ‖ index.
+pub fn list_entry(list: &ListId, index: u64) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(&self::list(list));
+    k[32..].copy_from_slice(&index.to_be_bytes());
     k
 }

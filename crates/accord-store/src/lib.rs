@@ -14,10 +14,12 @@
 
 mod cf;
 pub mod keys;
+mod lists;
 mod records;
 pub mod writer;
 
 pub use cf::Cf;
+pub use lists::{Enforce, ListRecord};
 pub use records::{EventRecord, MembershipChange, OutboxEntry, RoomRecord, TimelineEntry};
 pub use writer::{Batch, SyncPolicy};
 

@@ -60,6 +60,28 @@ impl TestNode {
         self.node().info().p2p.first().cloned().unwrap_or_default()
     }
 
+    /// Calls the node's admin endpoint (`/admin/…`) with its token, as
+    /// `accord-node list …` does; returns the JSON answer or the error body.
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let token = std::fs::read_to_string(DataDir::new(self.dir.path()).admin_token())?;
+        let method: reqwest::Method = method.parse()?;
+        let mut request =
+            reqwest::Client::new().request(method, format!("{}/admin{path}", self.url())).bearer_auth(token.trim());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let value: serde_json::Value = response.json().await?;
+        anyhow::ensure!(status.is_success(), "admin {path}: {status}: {value}");
+        Ok(value)
+    }
+
     /// The node id as text.
     pub fn node_id(&self) -> String {
         self.node().node_id().to_string()

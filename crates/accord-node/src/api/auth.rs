@@ -118,6 +118,11 @@ impl FromRequestParts<Arc<AppState>> for Session {
             state.metrics.reject("unauthenticated");
             ApiError::unauthenticated()
         })?;
+        // A session of an account blocked since it logged in ends here.
+        if let Some(p) = state.lists.check_account(&state.store, &account) {
+            state.metrics.reject("blocked");
+            return Err(ApiError::blocked(&p));
+        }
         Ok(Session(account))
     }
 }
@@ -169,6 +174,9 @@ pub async fn login(
     }
     if !state.sessions.take_challenge(&answer.challenge, &answer.account) {
         return Err(bad());
+    }
+    if let Some(p) = state.lists.check_account(&state.store, &answer.account) {
+        return Err(ApiError::blocked(&p));
     }
     if state.store.identity(&answer.account)?.is_none() {
         state.metrics.reject("not_registered");

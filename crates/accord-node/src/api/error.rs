@@ -17,12 +17,14 @@ pub struct ApiError {
     pub message: String,
     /// For `rate_limited`: when to retry.
     pub retry_after_ms: Option<u64>,
+    /// For `blocked`: the list entry that blocks it.
+    pub provenance: Option<serde_json::Value>,
 }
 
 impl ApiError {
     /// An error with the given status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_ms: None }
+        Self { status, code, message: message.into(), retry_after_ms: None, provenance: None }
     }
 
     /// `400 bad_request`.
@@ -43,6 +45,16 @@ impl ApiError {
         }
     }
 
+    /// `403 blocked`, with the list entry that blocks it.
+    pub fn blocked(provenance: &crate::lists::Provenance) -> Self {
+        let message =
+            format!("blocked by {} entry {} ({})", provenance.list, provenance.entry, provenance.category.as_str());
+        Self {
+            provenance: serde_json::to_value(provenance).ok(),
+            ..Self::new(StatusCode::FORBIDDEN, "blocked", message)
+        }
+    }
+
     /// `500 internal`; the detail goes to the log, not to the client.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {detail}");
@@ -54,6 +66,9 @@ impl ApiError {
         let mut error = json!({"code": self.code, "message": self.message});
         if let Some(ms) = self.retry_after_ms {
             error["retry_after_ms"] = json!(ms);
+        }
+        if let Some(provenance) = &self.provenance {
+            error["provenance"] = provenance.clone();
         }
         json!({ "error": error })
     }

@@ -68,6 +68,9 @@ pub async fn register(
 
 async fn register_inner(state: &AppState, req: RegisterRequest) -> Result<axum::Json<Value>, ApiError> {
     let doc = Unverified::<IdentityDocument>::from_raw(req.identity).verify()?;
+    if let Some(p) = state.lists.check_account(&state.store, &doc.account) {
+        return Err(ApiError::blocked(&p));
+    }
     if doc.home != state.node_id || doc.handle.node() != &state.config.node.name {
         return Err(forbidden("wrong_home", "the identity document names another home node or node name"));
     }
@@ -118,6 +121,9 @@ pub async fn identity(
     Path(account): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let account: AccountId = account.parse().map_err(|e| ApiError::bad_request(format!("account: {e}")))?;
+    if let Some(p) = state.lists.check_account(&state.store, &account) {
+        return Err(ApiError::blocked(&p));
+    }
     let (identity, attestation) = state
         .store
         .identity(&account)?
@@ -186,6 +192,11 @@ async fn submit_inner(
         ));
     }
     let id = EventId(body.body_hash());
+    if let Some(p) = state.lists.check_body(&state.store, &body, body.room.unwrap_or(RoomId::from(id)))
+        && p.action == accord_proto::blocklist::entry::Action::Reject
+    {
+        return Err(ApiError::blocked(&p));
+    }
     if state.store.has_event(&id)? {
         return Err(ApiError::new(StatusCode::CONFLICT, "duplicate_event", format!("event {id} is already stored")));
     }
@@ -225,7 +236,7 @@ async fn create_room(state: &AppState, body: Verified<EventBody>, id: EventId) -
     };
     state.store.append_event(record).await?;
     state.rooms.insert(room, runtime);
-    Ok(TimelineItem { cursor: 1, event: event.to_unverified(), accepted: true, redacted: false })
+    Ok(TimelineItem { cursor: 1, event: Some(event.to_unverified()), accepted: true, redacted: false, hidden: None })
 }
 
 /// The peers a local event must be pushed to: the room's hosts before it,
@@ -305,9 +316,18 @@ async fn append(state: &Arc<AppState>, body: Verified<EventBody>) -> Result<Time
         return Err(e.into());
     }
     rt.cursor = cursor;
+    let hosts_before = rt.hosts().clone();
     rt.refresh_hosts(|a| state.home_of(a));
+    let new_hosts: Vec<NodeId> = rt.hosts().difference(&hosts_before).copied().collect();
     state.outbox.wake(state, targets);
-    let item = TimelineItem { cursor, event: event.to_unverified(), accepted: true, redacted: false };
+    if matches!(event.content(), EventContent::Join {}) {
+        // A join of ours: introduce this node to every host it now knows.
+        crate::federation::sync::introduce(state, room, rt.hosts().iter().copied().collect());
+    } else if !new_hosts.is_empty() {
+        crate::federation::sync::introduce(state, room, new_hosts);
+    }
+    let item =
+        TimelineItem { cursor, event: Some(event.to_unverified()), accepted: true, redacted: false, hidden: None };
     rt.publish(LiveItem::new(item.clone(), &event));
     Ok(item)
 }
@@ -397,6 +417,7 @@ pub async fn history(
     let mut entries = state.store.timeline(&room, q.after, q.before, limit + 1)?;
     let more = entries.len() > limit;
     entries.truncate(limit);
-    let items = handle.lock().await.items(entries);
+    let items: Vec<TimelineItem> =
+        handle.lock().await.items(entries).into_iter().map(|i| i.served(&state.lists, &state.store)).collect();
     Ok(axum::Json(json!({"events": items, "more": more})))
 }

@@ -1,5 +1,6 @@
 //! The client API: HTTP + WebSocket, JSON, under `/v1` (spec/client-api.md).
 
+pub mod admin;
 pub mod auth;
 mod error;
 pub mod extract;
@@ -69,6 +70,11 @@ pub struct AppState {
     pub(crate) outbox: Outbox,
     /// Syncs running, by peer and room.
     pub(crate) syncing: Mutex<HashSet<(NodeId, RoomId)>>,
+    /// Blocklists and the enforcement index.
+    pub lists: crate::lists::Lists,
+    /// The admin endpoint's bearer token (`admin.token` in the data
+    /// directory).
+    pub admin_token: String,
 }
 
 impl AppState {
@@ -109,6 +115,19 @@ async fn not_found() -> ApiError {
     ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
+fn admin_router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/lists", post(admin::create).get(admin::status))
+        .route("/lists/{name}/entries", post(admin::add).get(admin::show))
+        .route("/lists/{name}/remove", post(admin::remove))
+        .route("/lists/{name}/import", post(admin::import))
+        .route("/lists/{name}/export", get(admin::export))
+        .route("/subscriptions", post(admin::subscribe))
+        .route("/subscriptions/remove", post(admin::unsubscribe))
+        .route("/exceptions", post(admin::exception))
+        .layer(middleware::from_fn_with_state(state, admin::guard))
+}
+
 /// The API's routes.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.config.api.max_body_bytes;
@@ -124,6 +143,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/rooms/{room}/events", get(handlers::history))
         .route("/v1/stream", get(stream::stream))
         .route("/metrics", get(metrics))
+        .nest("/admin", admin_router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), per_ip_limit))

@@ -173,7 +173,8 @@ async fn connection(state: Arc<AppState>, Session(account): Session, socket: Web
     state.metrics.streams.dec();
 }
 
-fn frame(room: &RoomId, item: &TimelineItem) -> String {
+fn frame(state: &AppState, room: &RoomId, item: &TimelineItem) -> String {
+    let item = item.clone().served(&state.lists, &state.store);
     json!({"type": "event", "room": room, "item": item}).to_string()
 }
 
@@ -213,7 +214,7 @@ async fn follow(
                 None => return,
             };
             for item in items {
-                if out.send(frame(&room, &item)).await.is_err() {
+                if out.send(frame(&state, &room, &item)).await.is_err() {
                     return;
                 }
                 last = item.cursor;
@@ -227,7 +228,7 @@ async fn follow(
             match live.recv().await {
                 Ok(live) if live.item.cursor <= last => continue,
                 Ok(live) if live.item.cursor == last + 1 => {
-                    if out.send(frame(&room, &live.item)).await.is_err() {
+                    if out.send(frame(&state, &room, &live.item)).await.is_err() {
                         return;
                     }
                     last = live.item.cursor;

@@ -128,6 +128,7 @@ pub(crate) async fn ingest(
         return Ok(Ingested { outcomes, ..Ingested::default() });
     };
     let mut rt = handle.lock().await;
+    let hosts_before = rt.hosts().clone();
     let mut records: Vec<(Event, u64, Vec<accord_store::MembershipChange>)> = Vec::new();
     let mut pending: Vec<usize> = (0..events.len()).collect();
     loop {
@@ -198,12 +199,18 @@ pub(crate) async fn ingest(
         for (event, cursor, _) in &records {
             let item = TimelineItem {
                 cursor: *cursor,
-                event: event.to_unverified(),
+                event: Some(event.to_unverified()),
                 accepted: rt.is_accepted(&event.id()),
                 redacted: false,
+                hidden: None,
             };
             rt.publish(LiveItem::new(item, event));
         }
+    }
+    let new_hosts: Vec<NodeId> = rt.hosts().difference(&hosts_before).copied().collect();
+    drop(rt);
+    if !new_hosts.is_empty() && via != Via::Join {
+        super::sync::introduce(state, room, new_hosts);
     }
     result.outcomes = outcomes
         .into_iter()
@@ -292,6 +299,14 @@ fn check(
     let event = wire.verify().map_err(|e| refused(e.code()))?;
     if event.room() != room || matches!(event.content(), EventContent::Create { .. }) {
         return Err(refused("wrong_room"));
+    }
+    // Blocklists apply at the door: a rejected author, origin node, room or
+    // content is not stored (quarantined content is, and stays hidden).
+    if let Some(p) = state.lists.check_event(&state.store, &event)
+        && p.action == accord_proto::blocklist::entry::Action::Reject
+    {
+        state.metrics.blocked.get_or_create(&crate::metrics::CodeLabel { code: p.category.as_str().into() }).inc();
+        return Err(refused("blocked"));
     }
     let stamp = event.stamp_part();
     let origin = stamp.origin;

@@ -9,15 +9,17 @@
 //! outbox for that peer.
 
 pub(crate) mod ingest;
+pub(crate) mod lists;
 pub(crate) mod outbox;
 pub(crate) mod sync;
 
 use crate::api::AppState;
 use crate::network::{self, Inbound, NetEvent};
+use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::event::{EventContent, UnverifiedEvent};
 use accord_proto::federation::{
-    FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement, MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES,
-    MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
+    EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement, MAX_FETCH_EVENTS,
+    MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
 };
 use accord_proto::identity::IdentityDocument;
 use accord_proto::{AccountId, NodeId, Unverified};
@@ -43,6 +45,7 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
             event = events.recv() => event,
             _ = sync_tick.tick() => {
                 sync::sync_all(&state);
+                lists::sync_all(&state);
                 continue;
             }
             () = state.shutdown.cancelled() => None,
@@ -79,7 +82,25 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
             }
             NetEvent::Disconnected(_) => {}
             NetEvent::Gossip(gossip) => {
-                let valid = gossip.topic == LISTS_TOPIC && ListAnnouncement::verify(&gossip.data).is_ok();
+                let valid = match gossip.topic.as_str() {
+                    LISTS_TOPIC => match ListAnnouncement::verify(&gossip.data) {
+                        Ok((_, verified)) => {
+                            let (state, source) = (state.clone(), gossip.source);
+                            tokio::spawn(async move { lists::on_announcement(&state, source, verified).await });
+                            true
+                        }
+                        Err(_) => false,
+                    },
+                    EQUIVOCATION_TOPIC => match serde_json::from_slice::<EquivocationProof>(&gossip.data) {
+                        Ok(proof) if proof.verify().is_ok() => {
+                            let state = state.clone();
+                            tokio::spawn(async move { lists::on_proof(&state, proof, false).await });
+                            true
+                        }
+                        _ => false,
+                    },
+                    _ => false,
+                };
                 if valid {
                     state.metrics.fed_gossip_accepted.inc();
                 } else {
@@ -104,6 +125,11 @@ fn internal(e: StoreError) -> FedResponse {
 /// Answers one request; what the peer sent that counts against it is added
 /// to `penalties`.
 async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalties: &mut Vec<String>) -> FedResponse {
+    if let Some(p) = state.lists.check_node(&state.store, &peer) {
+        // A node-level entry cuts the node off.
+        penalties.push("blocked_node".into());
+        return error("blocked", format!("this node is blocked by {} entry {}", p.list, p.entry));
+    }
     let result = match request {
         FedRequest::Identities { accounts } => identities(state, accounts),
         FedRequest::Push { room, events, identities } => push(state, peer, room, events, identities, penalties).await,
@@ -120,6 +146,7 @@ async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalt
             sync::answer_fetch(state, peer, room, &ids).await
         }
         FedRequest::Join { room, joiner, after } => sync::answer_join(state, peer, room, &joiner, after).await,
+        FedRequest::ListEntries { list, from, limit } => Ok(lists::answer(state, &list, from, limit).await),
         _ => Ok(error("unsupported", "this node does not serve that request")),
     };
     result.unwrap_or_else(internal)

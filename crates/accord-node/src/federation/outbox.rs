@@ -12,7 +12,6 @@
 use crate::api::AppState;
 use crate::network;
 use accord_proto::NodeId;
-use accord_proto::event::{EventBody, EventContent, UnverifiedEvent};
 use accord_proto::federation::{FedRequest, FedResponse, MAX_PUSH_EVENTS, PushOutcome};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -130,17 +129,24 @@ async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> 
     entries.retain(|e| e.room == room);
     let mut events = Vec::with_capacity(entries.len());
     let mut gone = Vec::new();
-    for entry in &entries {
+    let mut sending = Vec::with_capacity(entries.len());
+    for entry in entries {
         match state.store.event(&entry.event).map_err(|e| log(&e))? {
-            Some(event) => events.push(event),
+            // Nothing blocked here leaves here.
+            Some(event) if state.lists.check_wire(&state.store, &event).is_some() => gone.push(entry.key.clone()),
+            Some(event) => {
+                events.push(event);
+                sending.push(entry);
+            }
             None => gone.push(entry.key.clone()),
         }
     }
+    let entries = sending;
+    if events.is_empty() {
+        state.store.outbox_remove(gone).await.map_err(|e| log(&e))?;
+        return Ok(Delivery::Done);
+    }
     let identities = super::author_identities(state, &events).map_err(|e| log(&e))?;
-    // A join of ours makes us a host of the room at the peer only once the
-    // peer accepts it: what the peer stamped before that, it did not push
-    // to us, so a sync follows an accepted join.
-    let joins: Vec<_> = events.iter().filter(|e| is_join(e)).map(UnverifiedEvent::claimed_id).collect();
     tracing::debug!("pushing {} events of {room} to {peer}", events.len());
     let request = FedRequest::Push { room, events, identities };
     let response = state.network.request(network::peer_id(&peer), request).await.map_err(|e| {
@@ -184,15 +190,5 @@ async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> 
         state.metrics.fed_push(label);
     }
     state.store.outbox_remove(gone).await.map_err(|e| log(&e))?;
-    if outcomes.iter().any(|o| matches!(o, PushOutcome::Accepted { event } if joins.contains(event))) {
-        super::sync::sync_room_later(state, peer, room);
-    }
     Ok(if retry { Delivery::Retry } else { Delivery::Done })
-}
-
-/// Whether a stored event of this node is a `join` (its body was verified
-/// when it was stored).
-fn is_join(event: &UnverifiedEvent) -> bool {
-    serde_json::from_slice::<EventBody>(&event.author.raw().body)
-        .is_ok_and(|body| matches!(body.content, EventContent::Join {}))
 }

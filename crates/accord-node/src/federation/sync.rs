@@ -141,6 +141,29 @@ pub(crate) async fn answer_join(
     Ok(FedResponse::Events { events, identities, more, next })
 }
 
+/// Introduces this node to hosts of `room` it has just learnt of: pushes
+/// them its own membership events (so they count it as a host and push to
+/// it from now on), then syncs with them (to get what they stamped before
+/// they knew it). Each side does this when it learns of the other, so two
+/// hosts that joined concurrently through a third still find each other.
+pub(crate) fn introduce(state: &Arc<AppState>, room: RoomId, hosts: Vec<NodeId>) {
+    for host in hosts.into_iter().filter(|h| *h != state.node_id) {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let Some(handle) = state.rooms.get(&room) else { return };
+            let events = handle.lock().await.own_memberships();
+            if !events.is_empty() {
+                let identities = super::author_identities(&state, &events).unwrap_or_default();
+                let push = FedRequest::Push { room, events, identities };
+                if let Err(e) = state.network.request(network::peer_id(&host), push).await {
+                    tracing::debug!("introducing to {host} in {room}: {e}");
+                }
+            }
+            sync_room(&state, host, room).await;
+        });
+    }
+}
+
 /// Syncs `room` with `peer` until nothing is missing (or nothing more can
 /// be placed). At most one sync per peer and room runs at a time.
 pub(crate) async fn sync_room(state: &Arc<AppState>, peer: NodeId, room: RoomId) {
@@ -148,6 +171,7 @@ pub(crate) async fn sync_room(state: &Arc<AppState>, peer: NodeId, room: RoomId)
         return;
     }
     let libp2p_peer = network::peer_id(&peer);
+    let mut refusals = 0;
     for _ in 0..MAX_ROUNDS {
         let Some(handle) = state.rooms.get(&room) else { break };
         let held = handle.lock().await.held();
@@ -159,7 +183,17 @@ pub(crate) async fn sync_room(state: &Arc<AppState>, peer: NodeId, room: RoomId)
                 break;
             }
         };
-        let FedResponse::Events { events, identities, more, .. } = response else { break };
+        let (events, identities, more) = match response {
+            FedResponse::Events { events, identities, more, .. } => (events, identities, more),
+            // The peer may not know yet that this node is a host (its join
+            // is on the way): ask again shortly.
+            FedResponse::Error { code, .. } if code == "forbidden" && refusals < 5 => {
+                refusals += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                continue;
+            }
+            _ => break,
+        };
         let stored = match receive(state, peer, Via::Sync, room, events, &identities).await {
             Ok(stored) => stored,
             Err(e) => {

@@ -75,7 +75,7 @@ pub const INBOUND_QUEUE: usize = 256;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The gossip topics every node subscribes to: a few fixed ones (spec/federation.md §1.3).
-pub const GOSSIP_TOPICS: [&str; 1] = [federation::LISTS_TOPIC];
+pub const GOSSIP_TOPICS: [&str; 2] = [federation::LISTS_TOPIC, federation::EQUIVOCATION_TOPIC];
 
 /// Gossipsub for a small federation: messages signed by their author node,
 /// checked by the node before they are forwarded, ids by content (the same
@@ -183,7 +183,7 @@ pub enum Command {
         /// The peer.
         peer: PeerId,
         /// The request.
-        request: FedRequest,
+        request: Box<FedRequest>,
         /// Where the answer or failure goes.
         reply: oneshot::Sender<Result<FedResponse, NetworkError>>,
     },
@@ -396,7 +396,10 @@ impl Network {
     /// answer, and the event loop forgets the request when it ends.
     pub async fn request(&self, peer: PeerId, request: FedRequest) -> Result<FedResponse, NetworkError> {
         let (reply, answer) = oneshot::channel();
-        self.commands.send(Command::Request { peer, request, reply }).await.map_err(|_| NetworkError::Stopped)?;
+        self.commands
+            .send(Command::Request { peer, request: Box::new(request), reply })
+            .await
+            .map_err(|_| NetworkError::Stopped)?;
         answer.await.map_err(|_| NetworkError::Stopped)?
     }
 
@@ -461,7 +464,7 @@ impl EventLoop {
     fn command(&mut self, command: Command) {
         match command {
             Command::Request { peer, request, reply } => {
-                let id = self.swarm.behaviour_mut().federation.send_request(&peer, Wire::Valid(request));
+                let id = self.swarm.behaviour_mut().federation.send_request(&peer, Wire::Valid(*request));
                 self.pending.insert(id, reply);
             }
             Command::Respond { channel, response } => {

@@ -1,14 +1,18 @@
 //! SDK tests against a typed stand-in for the node's client API
 //! ([`mock::MockNode`]): login and re-login, registration, sending and
-//! history with local verification, and the live stream's losslessness
-//! when the connection drops, skips or repeats cursors.
+//! history with local verification, the live stream's losslessness
+//! when the connection drops, skips or repeats cursors, and items hidden or
+//! requests refused because of blocklist entries.
 
 mod mock;
 
+use accord_proto::blocklist::{Action, Category};
 use accord_proto::event::EventContent;
 use accord_proto::identity::{Attestation, IdentityDocument, VerificationLevel};
 use accord_proto::{NodeId, SecretKey, Timestamp, Verified};
-use accord_sdk::{Client, HistoryQuery, JoinRule, ReconnectPolicy, Room, SdkError, TimelineItem, VerificationError};
+use accord_sdk::{
+    Client, HistoryQuery, JoinRule, ReconnectPolicy, Room, SdkError, TimelineEntry, TimelineItem, VerificationError,
+};
 use futures::StreamExt as _;
 use mock::{MockNode, StreamFault};
 use std::time::Duration;
@@ -244,4 +248,157 @@ async fn a_refused_subscription_ends_the_stream_with_the_code() {
         other => panic!("unexpected {other:?}"),
     }
     assert!(live.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_hidden_item_in_history_is_set_apart_with_its_provenance() {
+    let node = MockNode::start().await;
+    let (_alice, room) = setup(&node).await;
+    for text in ["a", "spam", "c"] {
+        room.send_text(text).await.expect("send");
+    }
+    node.hide(3, mock::provenance(3, Some("bulk ads")));
+
+    let page = room.history(HistoryQuery::after(0)).await.expect("history");
+    assert_eq!(cursors(&page.items), vec![1, 2, 4]);
+    assert_eq!(page.hidden.len(), 1);
+    let hidden = &page.hidden[0];
+    assert_eq!(hidden.cursor, 3);
+    assert_eq!(hidden.provenance.list, mock::spam_list());
+    assert_eq!(hidden.provenance.entry, 3);
+    assert_eq!(hidden.provenance.category, Category::Spam);
+    assert_eq!(hidden.provenance.action, Action::Reject);
+    assert_eq!(hidden.provenance.reason.as_deref(), Some("bulk ads"));
+    let texts: Vec<&str> = page.items.iter().filter_map(|i| i.as_ref().ok().and_then(TimelineItem::text)).collect();
+    assert_eq!(texts, vec!["a", "c"]);
+
+    // A page that ends on a hidden item continues after it.
+    let page = room.history(HistoryQuery::after(0).limit(3)).await.expect("page 1");
+    assert_eq!(cursors(&page.items), vec![1, 2]);
+    assert_eq!(page.hidden.iter().map(|h| h.cursor).collect::<Vec<_>>(), vec![3]);
+    let page = room.history(page.next.expect("next page")).await.expect("page 2");
+    assert_eq!(cursors(&page.items), vec![4]);
+    assert!(page.hidden.is_empty());
+
+    let back = room.history(HistoryQuery::before(5)).await.expect("backward");
+    assert_eq!(cursors(&back.items), vec![4, 2, 1]);
+    assert_eq!(back.hidden[0].cursor, 3);
+}
+
+#[tokio::test]
+async fn the_stream_passes_over_hidden_items_without_a_gap() {
+    let node = MockNode::start().await;
+    let (_alice, room) = setup(&node).await;
+    room.send_text("spam").await.expect("send");
+    room.send_text("fine").await.expect("send");
+    node.hide(2, mock::provenance(7, None));
+
+    // A hidden frame, then a visible one: only the visible one is yielded,
+    // and nothing is fetched from history.
+    let mut live = room.subscribe(1);
+    let items = take(&mut live, 1).await;
+    assert_eq!(cursors(&items), vec![3]);
+    assert_eq!(items[0].as_ref().expect("ok").text(), Some("fine"));
+    assert_eq!(live.last_cursor(), 3);
+    assert_eq!(node.history_requests(), 0);
+    assert_eq!(node.stream_connections(), 1);
+
+    // Read as entries, the hidden item is there with its provenance.
+    let mut live = room.subscribe(0);
+    let mut entries = Vec::new();
+    for _ in 0..3 {
+        let entry = tokio::time::timeout(Duration::from_secs(10), live.next_entry()).await.expect("in time");
+        entries.push(entry.expect("not ended").expect("ok"));
+    }
+    assert_eq!(entries.iter().map(TimelineEntry::cursor).collect::<Vec<_>>(), vec![1, 2, 3]);
+    match &entries[1] {
+        TimelineEntry::Hidden(hidden) => {
+            assert_eq!(hidden.provenance.entry, 7);
+            assert_eq!(hidden.provenance.reason, None);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(&entries[2], TimelineEntry::Item(item) if item.text() == Some("fine")));
+    assert_eq!(live.last_cursor(), 3);
+    assert_eq!(node.history_requests(), 0);
+}
+
+#[tokio::test]
+async fn a_hidden_item_missed_live_is_filled_from_history() {
+    let node = MockNode::start().await;
+    let (_alice, room) = setup(&node).await;
+    for text in ["a", "spam", "c"] {
+        room.send_text(text).await.expect("send");
+    }
+    node.hide(3, mock::provenance(3, None));
+    node.plan_streams(vec![vec![StreamFault::Skip(3)]]);
+    let mut live = room.subscribe(0);
+    let items = take(&mut live, 3).await;
+    // Cursor 3 was skipped live; history served it hidden: no error, no repeat.
+    assert_eq!(cursors(&items), vec![1, 2, 4]);
+    assert_eq!(node.history_requests(), 1);
+    assert_eq!(live.last_cursor(), 4);
+}
+
+#[tokio::test]
+async fn a_blocked_request_exposes_the_provenance() {
+    let node = MockNode::start().await;
+    let (_alice, room) = setup(&node).await;
+    node.block_sends(mock::provenance(12, Some("known spammer")));
+    let err = room.send_text("buy now").await.unwrap_err();
+    assert!(matches!(&err, SdkError::Api { status: 403, code, .. } if code == "blocked"), "{err:?}");
+    assert!(!err.is_transient());
+    let provenance = err.provenance().expect("provenance");
+    assert_eq!(provenance.list, mock::spam_list());
+    assert_eq!(provenance.entry, 12);
+    assert_eq!(provenance.reason.as_deref(), Some("known spammer"));
+    assert!(err.to_string().contains(&format!("{}/spam #12 (spam): known spammer", mock::spam_list().issuer)), "{err}");
+
+    // Other errors name no entry.
+    let err = client(&node, 4).rooms().await.unwrap_err();
+    assert_eq!(err.provenance(), None);
+}
+
+#[tokio::test]
+async fn a_blocked_subscription_ends_the_stream_with_the_provenance() {
+    let node = MockNode::start().await;
+    let (_alice, room) = setup(&node).await;
+    node.plan_streams(vec![vec![StreamFault::RefuseBlocked(mock::provenance(5, None))]]);
+    let mut live = room.subscribe(0);
+    match tokio::time::timeout(Duration::from_secs(10), live.next()).await.expect("in time") {
+        Some(Err(err)) => {
+            assert!(matches!(&err, SdkError::Api { status: 403, code, .. } if code == "blocked"), "{err:?}");
+            assert_eq!(err.provenance().expect("provenance").entry, 5);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(live.next().await.is_none());
+}
+
+#[tokio::test]
+async fn an_author_whose_identity_is_blocked_fails_only_their_events() {
+    let node = MockNode::start().await;
+    let (alice, room) = setup(&node).await;
+    let bob = client(&node, 2);
+    bob.register("bob", None).await.expect("register bob");
+    bob.room(room.id()).send_text("from bob").await.expect("bob sends");
+    room.send_text("from alice").await.expect("alice sends");
+    node.block_identity(bob.account(), mock::provenance(9, None));
+
+    let err = alice.identity(&bob.account()).await.unwrap_err();
+    assert_eq!(err.code(), "blocked");
+    assert_eq!(err.provenance().expect("provenance").entry, 9);
+
+    let page = room.history(HistoryQuery::after(0)).await.expect("the page still loads");
+    assert_eq!(cursors(&page.items), vec![1, 2, 3]);
+    match &page.items[1] {
+        Err(SdkError::Verification { reason, .. }) => {
+            assert!(
+                matches!(&**reason, VerificationError::UnknownAuthor { code, .. } if code == "blocked"),
+                "{reason}"
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(page.items[2].as_ref().expect("alice verified").text(), Some("from alice"));
 }

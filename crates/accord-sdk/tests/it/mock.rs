@@ -3,7 +3,9 @@
 //! It serves the endpoints the SDK uses, signs and stamps like a node
 //! (with real keys, so the SDK's verification runs for real), and can be
 //! told to misbehave: drop the live stream, skip or repeat cursors, tamper
-//! with an event, forget its sessions. It applies no room rules and keeps
+//! with an event, forget its sessions. It can also act on blocklists the
+//! way a node does: hide timeline items, and refuse requests with
+//! `blocked` and the entry's provenance. It applies no room rules and keeps
 //! everything in memory; the real node is tested end to end elsewhere.
 
 // Handlers answer errors as axum responses, which are large; this is test code.
@@ -12,7 +14,9 @@
 use accord_proto::auth::AuthResponse;
 use accord_proto::event::{Event, EventBody, EventContent};
 use accord_proto::identity::{Attestation, IdentityDocument, VerificationLevel};
-use accord_proto::{AccountId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Unverified, Verified};
+use accord_proto::{
+    AccountId, IssuerId, ListId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Unverified, Verified,
+};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -35,6 +39,8 @@ pub(crate) enum StreamFault {
     Repeat,
     /// Refuses the subscription with this error code.
     Refuse(&'static str),
+    /// Refuses the subscription with `blocked` and this provenance.
+    RefuseBlocked(Value),
 }
 
 pub(crate) struct MockNode {
@@ -57,6 +63,12 @@ struct Inner {
     rooms: HashMap<RoomId, Vec<Event>>,
     stream_faults: VecDeque<Vec<StreamFault>>,
     tampered: Vec<u64>,
+    /// Cursors served hidden, with their provenance.
+    hidden: HashMap<u64, Value>,
+    /// When set, every sent event is refused as `blocked` with this provenance.
+    blocked_sends: Option<Value>,
+    /// Identities refused as `blocked`, with their provenance.
+    blocked_identities: HashMap<AccountId, Value>,
     logins: usize,
     stream_connections: usize,
     history_requests: usize,
@@ -69,6 +81,27 @@ type Reply = Result<Json<Value>, Response>;
 
 fn error(status: StatusCode, code: &str) -> Response {
     (status, Json(json!({"error": {"code": code, "message": format!("mock: {code}")}}))).into_response()
+}
+
+/// The `403 blocked` answer, naming the blocklist entry.
+fn blocked(provenance: &Value) -> Response {
+    let body = json!({"error": {"code": "blocked", "message": "mock: blocked", "provenance": provenance}});
+    (StatusCode::FORBIDDEN, Json(body)).into_response()
+}
+
+/// The list the mock's blocklist entries belong to.
+pub(crate) fn spam_list() -> ListId {
+    let issuer = IssuerId::from(SecretKey::from_seed([240; 32]).public());
+    ListId { issuer, name: "spam".parse().expect("list name") }
+}
+
+/// A provenance object naming entry `entry` of [`spam_list`].
+pub(crate) fn provenance(entry: u64, reason: Option<&str>) -> Value {
+    let mut p = json!({"list": spam_list(), "entry": entry, "category": "spam", "action": "reject"});
+    if let Some(reason) = reason {
+        p["reason"] = json!(reason);
+    }
+    p
 }
 
 impl MockNode {
@@ -84,6 +117,9 @@ impl MockNode {
                 rooms: HashMap::new(),
                 stream_faults: VecDeque::new(),
                 tampered: Vec::new(),
+                hidden: HashMap::new(),
+                blocked_sends: None,
+                blocked_identities: HashMap::new(),
                 logins: 0,
                 stream_connections: 0,
                 history_requests: 0,
@@ -146,6 +182,21 @@ impl MockNode {
         self.with(|s| s.tampered.push(cursor));
     }
 
+    /// Serves the item at `cursor` hidden, with this provenance.
+    pub(crate) fn hide(&self, cursor: u64, provenance: Value) {
+        self.with(|s| s.hidden.insert(cursor, provenance));
+    }
+
+    /// Refuses every sent event as `blocked` with this provenance.
+    pub(crate) fn block_sends(&self, provenance: Value) {
+        self.with(|s| s.blocked_sends = Some(provenance));
+    }
+
+    /// Refuses lookups of `account`'s identity as `blocked`.
+    pub(crate) fn block_identity(&self, account: AccountId, provenance: Value) {
+        self.with(|s| s.blocked_identities.insert(account, provenance));
+    }
+
     /// Registers an identity directly (for accounts of other nodes).
     pub(crate) fn add_identity(&self, doc: &Verified<IdentityDocument>, att: &Verified<Attestation>) {
         self.with(|s| s.identities.insert(doc.account, (doc.raw().clone(), att.raw().clone())));
@@ -187,6 +238,9 @@ impl Inner {
     }
 
     fn item(&self, room: &RoomId, cursor: u64) -> Value {
+        if let Some(provenance) = self.hidden.get(&cursor) {
+            return json!({"cursor": cursor, "accepted": true, "redacted": false, "hidden": provenance});
+        }
         let event = &self.rooms[room][cursor as usize - 1];
         let mut event = serde_json::to_value(event).expect("encode");
         if self.tampered.contains(&cursor) {
@@ -264,6 +318,9 @@ async fn register(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Repl
 async fn identity(State(s): State<Arc<Shared>>, Path(account): Path<String>) -> Reply {
     let st = s.inner.lock().expect("lock");
     let account: AccountId = account.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "bad_request"))?;
+    if let Some(provenance) = st.blocked_identities.get(&account) {
+        return Err(blocked(provenance));
+    }
     let (doc, att) = st.identities.get(&account).ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_account"))?;
     Ok(Json(json!({"identity": doc, "attestation": att})))
 }
@@ -272,6 +329,9 @@ async fn send_event(State(s): State<Arc<Shared>>, headers: HeaderMap, Json(body)
     let (room, cursor, answer) = {
         let mut st = s.inner.lock().expect("lock");
         let account = st.session(&headers)?;
+        if let Some(provenance) = &st.blocked_sends {
+            return Err(blocked(provenance));
+        }
         let raw: SignedBytes =
             serde_json::from_value(body["event"].clone()).map_err(|_| error(StatusCode::BAD_REQUEST, "malformed"))?;
         let body = Unverified::<EventBody>::from_raw(raw)
@@ -377,13 +437,18 @@ async fn serve_stream(s: Arc<Shared>, mut socket: WebSocket, faults: Vec<StreamF
     let room: RoomId = frame["room"].as_str().expect("room").parse().expect("room id");
     let mut sent_up_to = frame["after"].as_u64().expect("after");
     for fault in &faults {
-        if let StreamFault::Refuse(code) = fault {
-            let frame = json!({"type": "error", "error": {"code": code, "message": "mock refuses"}});
-            let _ = socket.send(Message::text(frame.to_string())).await;
-            // The connection stays open, as the contract says.
-            while socket.recv().await.is_some() {}
-            return;
-        }
+        let error = match fault {
+            StreamFault::Refuse(code) => json!({"code": code, "message": "mock refuses"}),
+            StreamFault::RefuseBlocked(provenance) => {
+                json!({"code": "blocked", "message": "mock: blocked", "provenance": provenance})
+            }
+            _ => continue,
+        };
+        let frame = json!({"type": "error", "error": error});
+        let _ = socket.send(Message::text(frame.to_string())).await;
+        // The connection stays open, as the contract says.
+        while socket.recv().await.is_some() {}
+        return;
     }
     let mut frames_sent = 0;
     loop {

@@ -1,0 +1,316 @@
+//! `accord-node list …`, `subscribe`, `unsubscribe`: the operator's
+//! commands, sent to the running node's admin endpoint with the token from
+//! its data directory.
+
+use accord_node::DataDir;
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+/// Where the node is and how to reach it.
+#[derive(Args, Clone)]
+pub(crate) struct Target {
+    /// The data directory of the running node.
+    #[arg(long, default_value = "accord-data", global = true)]
+    data_dir: PathBuf,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+/// List commands.
+#[derive(Subcommand)]
+pub(crate) enum ListCommand {
+    /// Creates a list issued by this node.
+    Create {
+        /// The list's name.
+        name: String,
+    },
+    /// Adds an entry (one new signed checkpoint).
+    Add {
+        /// The list's name.
+        name: String,
+        /// Block an account.
+        #[arg(long, group = "target")]
+        account: Option<String>,
+        /// Block a node.
+        #[arg(long, group = "target")]
+        node: Option<String>,
+        /// Block a room.
+        #[arg(long, group = "target")]
+        room: Option<String>,
+        /// Block content by its SHA-256 (hex).
+        #[arg(long, group = "target")]
+        content: Option<String>,
+        /// Publish only the target's hash.
+        #[arg(long)]
+        hashed: bool,
+        /// The category (e.g. spam, harassment, child_sexual_abuse).
+        #[arg(long)]
+        category: String,
+        /// reject or quarantine.
+        #[arg(long, default_value = "reject")]
+        action: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// SHA-256 of the evidence (e.g. a report).
+        #[arg(long)]
+        evidence: Option<String>,
+        /// How long the entry applies: e.g. 30d, 12h, 90m, 45s.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// Retracts an entry.
+    Remove {
+        /// The list's name.
+        name: String,
+        /// The entry's index.
+        entry: u64,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Shows a list's entries (NAME of this node's list, or ISSUER/NAME).
+    Show {
+        /// The list.
+        list: String,
+    },
+    /// Shows every list held: size, subscription, distrust.
+    Status,
+    /// Overrides one entry of a list here, without leaving the list.
+    Allow {
+        /// The list (ISSUER/NAME).
+        list: String,
+        /// The entry's index.
+        entry: u64,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Lift the exception instead.
+        #[arg(long)]
+        lift: bool,
+    },
+    /// Imports entries from a file (one checkpoint for all).
+    Import {
+        /// The list's name.
+        name: String,
+        /// The file.
+        file: PathBuf,
+        /// mastodon-csv, matrix-policy or plain.
+        #[arg(long)]
+        format: String,
+        /// Category of entries whose format has none.
+        #[arg(long, default_value = "other")]
+        category: String,
+    },
+    /// Exports the list's active entries.
+    Export {
+        /// The list's name.
+        name: String,
+        /// mastodon-csv, matrix-policy or plain.
+        #[arg(long)]
+        format: String,
+    },
+}
+
+struct Admin {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Admin {
+    fn new(dir: &DataDir) -> anyhow::Result<Admin> {
+        let (config, _) = dir.load().context("reading the data directory")?;
+        let token = std::fs::read_to_string(dir.admin_token())
+            .with_context(|| format!("reading {} (has the node run once?)", dir.admin_token().display()))?;
+        let api = config.api.listen;
+        let host =
+            if api.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], api.port())) } else { api };
+        Ok(Admin {
+            base: format!("http://{host}/admin"),
+            token: token.trim().to_string(),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.context("is the node running? (accord-node run)")?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            let v: Value = serde_json::from_str(&text).unwrap_or(json!({"error": {"message": text}}));
+            bail!(
+                "{} ({})",
+                v["error"]["message"].as_str().unwrap_or("failed"),
+                v["error"]["code"].as_str().unwrap_or("")
+            );
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+fn duration_secs(text: &str) -> anyhow::Result<u64> {
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = n.parse().with_context(|| format!("duration {text}"))?;
+    Ok(n * match unit {
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => bail!("duration {text}: use s, m, h, d or w"),
+    })
+}
+
+fn print(json_out: bool, value: &Value, human: impl FnOnce(&Value)) {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        human(value);
+    }
+}
+
+/// Runs a list command.
+pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result<()> {
+    let admin = Admin::new(&DataDir::new(&target.data_dir))?;
+    let (get, post) = (reqwest::Method::GET, reqwest::Method::POST);
+    match command {
+        ListCommand::Create { name } => {
+            let v = admin.call(post, "/lists", Some(json!({"name": name}))).await?;
+            print(target.json, &v, |v| println!("created {}", v["list"].as_str().unwrap_or_default()));
+        }
+        ListCommand::Add {
+            name,
+            account,
+            node,
+            room,
+            content,
+            hashed,
+            category,
+            action,
+            reason,
+            evidence,
+            expires,
+        } => {
+            let (kind, id) = match (account, node, room, content) {
+                (Some(id), ..) => ("account", id),
+                (_, Some(id), ..) => ("node", id),
+                (_, _, Some(id), _) => ("room", id),
+                (_, _, _, Some(id)) => ("content", id),
+                _ => bail!("name a target: --account, --node, --room or --content"),
+            };
+            let expires_in = expires.as_deref().map(duration_secs).transpose()?;
+            let body = json!({"kind": kind, "id": id, "hashed": hashed, "category": category, "action": action,
+                "reason": reason, "evidence": evidence, "expires_in": expires_in});
+            let v = admin.call(post, &format!("/lists/{name}/entries"), Some(body)).await?;
+            print(target.json, &v, |v| {
+                println!("entry {} added to {}", v["first"], v["list"].as_str().unwrap_or_default())
+            });
+        }
+        ListCommand::Remove { name, entry, reason } => {
+            let v = admin
+                .call(post, &format!("/lists/{name}/remove"), Some(json!({"entry": entry, "reason": reason})))
+                .await?;
+            print(target.json, &v, |v| println!("entry {entry} retracted by entry {}", v["first"]));
+        }
+        ListCommand::Show { list } => {
+            let path = if list.contains('/') {
+                format!("/lists/-/entries?list={list}")
+            } else {
+                format!("/lists/{list}/entries")
+            };
+            let v = admin.call(get, &path, None).await?;
+            print(target.json, &v, |v| {
+                println!("{}  ({} entries)", v["list"].as_str().unwrap_or_default(), v["size"]);
+                for e in v["entries"].as_array().into_iter().flatten() {
+                    println!("{:>6}  {}", e["index"], e["entry"]);
+                }
+            });
+        }
+        ListCommand::Status => {
+            let v = admin.call(get, "/lists", None).await?;
+            print(target.json, &v, |v| {
+                for l in v["lists"].as_array().into_iter().flatten() {
+                    let role = if l["own"].as_bool() == Some(true) { "issued here" } else { "subscribed" };
+                    let trust = match l["distrusted"].as_str() {
+                        Some(why) => format!("  DISTRUSTED: {why}"),
+                        None => String::new(),
+                    };
+                    println!("{}  size {}  {role}{trust}", l["list"].as_str().unwrap_or_default(), l["size"]);
+                }
+                println!("{} entries enforced", v["indexed"]);
+            });
+        }
+        ListCommand::Allow { list, entry, reason, lift } => {
+            let body = json!({"list": list, "entry": entry, "reason": reason, "lift": lift});
+            let v = admin.call(post, "/exceptions", Some(body)).await?;
+            print(target.json, &v, |_| {
+                println!("{} entry {entry}: {}", list, if lift { "enforced again" } else { "not enforced here" })
+            });
+        }
+        ListCommand::Import { name, file, format, category } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            eprintln!("importing {} bytes…", text.len());
+            let body = json!({"format": format, "text": text, "category": category});
+            let v = admin.call(post, &format!("/lists/{name}/import"), Some(body)).await?;
+            print(target.json, &v, |v| {
+                println!("imported {} entries into {}", v["count"], v["list"].as_str().unwrap_or_default());
+                for s in v["skipped"].as_array().into_iter().flatten() {
+                    println!(
+                        "skipped line {}: {} ({})",
+                        s["line"],
+                        s["text"].as_str().unwrap_or_default(),
+                        s["why"].as_str().unwrap_or_default()
+                    );
+                }
+            });
+        }
+        ListCommand::Export { name, format } => {
+            let v = admin.call(get, &format!("/lists/{name}/export?format={format}"), None).await?;
+            print!("{}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// `accord-node subscribe LIST [--action CATEGORY=ACTION …]`.
+pub(crate) async fn subscribe(target: Target, list: String, actions: Vec<String>) -> anyhow::Result<()> {
+    let admin = Admin::new(&DataDir::new(&target.data_dir))?;
+    let mut map = serde_json::Map::new();
+    for a in actions {
+        let (category, action) = a.split_once('=').with_context(|| format!("--action {a}: use CATEGORY=ACTION"))?;
+        map.insert(category.to_string(), json!(action));
+    }
+    let v = admin.call(reqwest::Method::POST, "/subscriptions", Some(json!({"list": list, "actions": map}))).await?;
+    print(target.json, &v, |_| println!("subscribed to {list}"));
+    Ok(())
+}
+
+/// `accord-node unsubscribe LIST`.
+pub(crate) async fn unsubscribe(target: Target, list: String) -> anyhow::Result<()> {
+    let admin = Admin::new(&DataDir::new(&target.data_dir))?;
+    let v = admin.call(reqwest::Method::POST, "/subscriptions/remove", Some(json!({"list": list}))).await?;
+    print(target.json, &v, |_| println!("unsubscribed from {list}"));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_secs;
+
+    #[test]
+    fn durations_read_in_common_units() {
+        assert_eq!(duration_secs("45s").unwrap(), 45);
+        assert_eq!(duration_secs("90m").unwrap(), 5400);
+        assert_eq!(duration_secs("30d").unwrap(), 30 * 86_400);
+        assert!(duration_secs("3y").is_err());
+        assert!(duration_secs("d").is_err());
+    }
+}

@@ -1,0 +1,376 @@
+//! The operator's admin endpoint (spec/blocklists.md §10): issuing lists,
+//! subscriptions and local exceptions. Served under `/admin` on the API
+//! address, only to loopback clients bearing the token in the data
+//! directory's `admin.token` (what `accord-node list …` sends).
+
+use super::extract::Json;
+use super::{ApiError, AppState};
+use crate::federation::lists as distribution;
+use crate::lists::{ListError, target_of};
+use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target, TargetKind};
+use accord_proto::blocklist::formats::{self, Format};
+use accord_proto::text::Reason;
+use accord_proto::{ListId, ListName, Sha256Hash, Timestamp};
+use accord_store::Enforce;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+impl From<ListError> for ApiError {
+    fn from(e: ListError) -> Self {
+        let status = match &e {
+            ListError::UnknownList => StatusCode::NOT_FOUND,
+            ListError::Exists => StatusCode::CONFLICT,
+            ListError::Store(_) => return ApiError::internal(e),
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+/// Lets through loopback clients with the admin token only.
+pub async fn guard(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let token = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let token_ok = token.is_some_and(|t| constant_time_eq(t.as_bytes(), state.admin_token.as_bytes()));
+    if !addr.ip().is_loopback() || !token_ok {
+        state.metrics.reject("forbidden");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the admin endpoint takes local requests with the admin token",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn own(state: &AppState, name: &str) -> Result<ListId, ApiError> {
+    let name: ListName = name.parse().map_err(|e| ApiError::bad_request(format!("list name: {e}")))?;
+    Ok(state.lists.own_list(name))
+}
+
+/// `POST /admin/lists` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    name: String,
+}
+
+/// `POST /admin/lists`: a new list issued by this node.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<CreateRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let name: ListName = req.name.parse().map_err(|e| ApiError::bad_request(format!("list name: {e}")))?;
+    let record = state.lists.create(&state.store, name).await?;
+    distribution::announce(&state, &record.list).await;
+    Ok(axum::Json(json!({"list": record.list, "size": record.size, "checkpoint": record.checkpoint})))
+}
+
+/// `GET /admin/lists`: every list held, with its status.
+pub async fn status(State(state): State<Arc<AppState>>) -> axum::Json<Value> {
+    let lists: Vec<Value> = state
+        .lists
+        .records()
+        .await
+        .into_iter()
+        .map(|r| {
+            json!({
+                "list": r.list, "own": r.own, "subscribed": r.subscribed, "size": r.size,
+                "actions": r.actions, "distrusted": r.distrusted, "checkpoint": r.checkpoint,
+            })
+        })
+        .collect();
+    axum::Json(json!({"lists": lists, "indexed": state.lists.indexed()}))
+}
+
+/// `POST /admin/lists/{name}/entries` body: one entry to add.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddRequest {
+    kind: TargetKind,
+    id: String,
+    #[serde(default)]
+    hashed: bool,
+    category: Category,
+    #[serde(default = "reject")]
+    action: Action,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    evidence: Option<Sha256Hash>,
+    /// Seconds from now.
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+fn reject() -> Action {
+    Action::Reject
+}
+
+fn reason(text: Option<String>) -> Result<Option<Reason>, ApiError> {
+    text.map(|t| Reason::new(t).map_err(|e| ApiError::bad_request(format!("reason: {e}")))).transpose()
+}
+
+/// `POST /admin/lists/{name}/entries`
+pub async fn add(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Json(req): Json<AddRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let list = own(&state, &name)?;
+    let mut target = target_of(req.kind, &req.id).map_err(ApiError::bad_request)?;
+    if req.hashed {
+        target = target.to_hashed();
+    }
+    let created = Timestamp::now();
+    let expires = req.expires_in.map(|s| created.plus_millis(s.saturating_mul(1000)));
+    let entry = ListEntry::Add {
+        created,
+        target,
+        category: req.category,
+        action: req.action,
+        reason: reason(req.reason)?,
+        evidence: req.evidence,
+        expires,
+    };
+    append(&state, &list, vec![entry]).await
+}
+
+/// `POST /admin/lists/{name}/remove` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveRequest {
+    entry: u64,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /admin/lists/{name}/remove`: retracts an entry.
+pub async fn remove(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Json(req): Json<RemoveRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let list = own(&state, &name)?;
+    let entry = ListEntry::Remove { created: Timestamp::now(), entry: req.entry, reason: reason(req.reason)? };
+    append(&state, &list, vec![entry]).await
+}
+
+async fn append(state: &Arc<AppState>, list: &ListId, entries: Vec<ListEntry>) -> Result<axum::Json<Value>, ApiError> {
+    let count = entries.len();
+    let (first, checkpoint) = state.lists.append_own(&state.store, list, &entries).await?;
+    distribution::announce(state, list).await;
+    tracing::info!("list {list}: {count} entries from {first}");
+    Ok(axum::Json(json!({"list": list, "first": first, "count": count, "checkpoint": checkpoint})))
+}
+
+/// `GET /admin/lists/{name}/entries` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowQuery {
+    #[serde(default)]
+    list: Option<ListId>,
+    #[serde(default)]
+    from: u64,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /admin/lists/{name}/entries`: the entries, parsed, with indexes
+/// (`name` `-` with `?list=ISSUER/NAME` for a subscribed list).
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let list = match q.list {
+        Some(list) => list,
+        None => own(&state, &name)?,
+    };
+    let record = state.lists.record(&list).await.ok_or(ListError::UnknownList)?;
+    let limit = q.limit.unwrap_or(1000).min(100_000);
+    let leaves = state.store.list_leaves(&list, q.from, limit)?;
+    let entries: Vec<Value> = leaves
+        .iter()
+        .enumerate()
+        .map(|(i, leaf)| match ListEntry::parse(leaf) {
+            Ok(entry) => json!({"index": q.from + i as u64, "entry": entry}),
+            Err(e) => json!({"index": q.from + i as u64, "error": e.to_string()}),
+        })
+        .collect();
+    Ok(axum::Json(json!({"list": list, "size": record.size, "checkpoint": record.checkpoint, "entries": entries})))
+}
+
+/// `POST /admin/lists/{name}/import` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    format: String,
+    text: String,
+    #[serde(default = "other")]
+    category: Category,
+}
+
+fn other() -> Category {
+    Category::Other
+}
+
+/// `POST /admin/lists/{name}/import`: many entries, one checkpoint.
+pub async fn import(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Json(req): Json<ImportRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let list = own(&state, &name)?;
+    let imported = formats::import(format(&req.format)?, &req.text, req.category)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
+    let created = Timestamp::now();
+    let entries: Vec<ListEntry> = imported
+        .entries
+        .into_iter()
+        .map(|i| ListEntry::Add {
+            created,
+            target: i.target,
+            category: i.category,
+            action: i.action,
+            reason: i.reason,
+            evidence: None,
+            expires: None,
+        })
+        .collect();
+    let skipped: Vec<Value> =
+        imported.skipped.iter().map(|s| json!({"line": s.line, "text": s.text, "why": s.why})).collect();
+    if entries.is_empty() {
+        return Ok(axum::Json(json!({"list": list, "count": 0, "skipped": skipped})));
+    }
+    let axum::Json(mut out) = append(&state, &list, entries).await?;
+    out["skipped"] = json!(skipped);
+    Ok(axum::Json(out))
+}
+
+/// `GET /admin/lists/{name}/export` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    format: String,
+}
+
+fn format(text: &str) -> Result<Format, ApiError> {
+    text.parse().map_err(|e: formats::FormatError| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))
+}
+
+/// `GET /admin/lists/{name}/export`: the list's active entries in a
+/// format other systems read.
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<String, ApiError> {
+    let list = own(&state, &name)?;
+    let record = state.lists.record(&list).await.ok_or(ListError::UnknownList)?;
+    let mut active: BTreeMap<u64, (Target, Category, Action, Option<Reason>)> = BTreeMap::new();
+    let mut at = 0;
+    while at < record.size {
+        let leaves = state.store.list_leaves(&list, at, 65_536)?;
+        if leaves.is_empty() {
+            break;
+        }
+        for leaf in leaves {
+            match ListEntry::parse(&leaf) {
+                Ok(ListEntry::Add { target, category, action, reason, .. }) => {
+                    active.insert(at, (target, category, action, reason));
+                }
+                Ok(ListEntry::Remove { entry, .. }) => {
+                    active.remove(&entry);
+                }
+                Err(_) => {}
+            }
+            at += 1;
+        }
+    }
+    let entries: Vec<_> = active.into_values().collect();
+    Ok(formats::export(format(&q.format)?, &entries))
+}
+
+/// `POST /admin/subscriptions` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeRequest {
+    list: ListId,
+    #[serde(default)]
+    actions: BTreeMap<Category, Enforce>,
+}
+
+/// `POST /admin/subscriptions`: enforce a list here (fetched from peers).
+pub async fn subscribe(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<SubscribeRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let record = state.lists.subscribe(&state.store, &req.list, req.actions).await?;
+    let (task_state, list) = (state.clone(), req.list.clone());
+    tokio::spawn(async move {
+        if let Err(e) = distribution::fetch(&task_state, &list, None).await {
+            tracing::info!("list {list}: not fetched yet ({e}); will retry");
+        }
+    });
+    Ok(axum::Json(json!({"list": record.list, "subscribed": true, "size": record.size, "actions": record.actions})))
+}
+
+/// `POST /admin/subscriptions/remove` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnsubscribeRequest {
+    list: ListId,
+}
+
+/// `POST /admin/subscriptions/remove`
+pub async fn unsubscribe(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<UnsubscribeRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    state.lists.unsubscribe(&state.store, &req.list).await?;
+    Ok(axum::Json(json!({"list": req.list, "subscribed": false})))
+}
+
+/// `POST /admin/exceptions` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionRequest {
+    list: ListId,
+    entry: u64,
+    /// Why (to set an exception); absent with `lift` to remove it.
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    lift: bool,
+}
+
+/// `POST /admin/exceptions`: overrides (or stops overriding) one entry.
+pub async fn exception(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<ExceptionRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let why = if req.lift { None } else { Some(req.reason.unwrap_or_else(|| "local exception".into())) };
+    state.lists.set_exception(&state.store, &req.list, req.entry, why.as_deref()).await?;
+    Ok(axum::Json(json!({"list": req.list, "entry": req.entry, "excepted": !req.lift})))
+}

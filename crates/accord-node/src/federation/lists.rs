@@ -1,0 +1,171 @@
+//! Blocklist distribution (spec/blocklists.md): announcing checkpoints,
+//! fetching and verifying missing ranges from peers, and spreading
+//! equivocation proofs.
+
+use crate::api::AppState;
+use crate::lists::{ListError, Observation};
+use crate::network::PeerId;
+use accord_proto::ListId;
+use accord_proto::blocklist::checkpoint::VerifiedCheckpoint;
+use accord_proto::blocklist::equivocation::EquivocationProof;
+use accord_proto::federation::{
+    EQUIVOCATION_TOPIC, FedRequest, FedResponse, LISTS_TOPIC, ListAnnouncement, MAX_LIST_ENTRIES_PER_RESPONSE,
+};
+use std::sync::Arc;
+
+/// Most entries fetched in one go (a larger list is fetched in several).
+const MAX_FETCH: u64 = 2_000_000;
+
+/// Announces a list's latest checkpoint to the network.
+pub(crate) async fn announce(state: &AppState, list: &ListId) {
+    let Some(record) = state.lists.record(list).await else { return };
+    let Some(checkpoint) = record.checkpoint else { return };
+    let announcement = ListAnnouncement { list: list.clone(), checkpoint };
+    if let Ok(bytes) = serde_json::to_vec(&announcement) {
+        let _ = state.network.publish(LISTS_TOPIC, bytes).await;
+    }
+}
+
+/// A valid announcement arrived from `source`.
+pub(crate) async fn on_announcement(state: &Arc<AppState>, source: PeerId, verified: VerifiedCheckpoint) {
+    match state.lists.observe(&verified).await {
+        Observation::Behind(_) => {
+            if let Err(e) = fetch(state, &verified.checkpoint.list, Some(source)).await {
+                tracing::debug!("fetching {}: {e}", verified.checkpoint.list);
+            }
+        }
+        Observation::Equivocation(proof) => on_proof(state, *proof, true).await,
+        Observation::Known | Observation::NotHeld | Observation::Distrusted => {}
+    }
+}
+
+/// Brings a held list up to the newest checkpoint a peer has: `first`,
+/// then every connected peer, until one serves a range that verifies.
+/// Returns how many entries were applied.
+pub(crate) async fn fetch(state: &Arc<AppState>, list: &ListId, first: Option<PeerId>) -> Result<usize, ListError> {
+    let mut peers: Vec<PeerId> = first.into_iter().collect();
+    peers.extend(state.network.peers().into_iter().filter(|p| Some(*p) != first));
+    let mut last = ListError::UnknownList;
+    for peer in peers {
+        match fetch_from(state, list, peer).await {
+            Ok(n) => return Ok(n),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+async fn fetch_from(state: &Arc<AppState>, list: &ListId, peer: PeerId) -> Result<usize, ListError> {
+    let held = state.lists.record(list).await.ok_or(ListError::UnknownList)?;
+    let from = held.size;
+    let mut target: Option<VerifiedCheckpoint> = None;
+    let mut leaves: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let request = FedRequest::ListEntries {
+            list: list.clone(),
+            from: from + leaves.len() as u64,
+            limit: MAX_LIST_ENTRIES_PER_RESPONSE as u64,
+        };
+        let response = state.network.request(peer, request).await.map_err(|_| ListError::UnknownList)?;
+        let FedResponse::ListEntries { checkpoint, entries } = response else { return Err(ListError::UnknownList) };
+        let verified = checkpoint.verify(list).map_err(|e| {
+            state.metrics.fed_reject(e.code());
+            ListError::BadCheckpoint(e.to_string())
+        })?;
+        let goal = match &target {
+            Some(t) => t.checkpoint.size,
+            None => {
+                match state.lists.observe(&verified).await {
+                    Observation::Behind(_) => {}
+                    Observation::Equivocation(proof) => {
+                        on_proof(state, *proof, true).await;
+                        return Err(ListError::Distrusted("equivocation".into()));
+                    }
+                    Observation::Distrusted => return Err(ListError::Distrusted("equivocation".into())),
+                    Observation::Known | Observation::NotHeld => return Ok(0),
+                }
+                if verified.checkpoint.size - from > MAX_FETCH {
+                    return Err(ListError::BadRange);
+                }
+                target = Some(verified.clone());
+                verified.checkpoint.size
+            }
+        };
+        if entries.is_empty() {
+            return Err(ListError::BadRange);
+        }
+        leaves.extend(entries.into_iter().map(String::into_bytes));
+        if from + leaves.len() as u64 >= goal {
+            break;
+        }
+    }
+    let Some(target) = target else { return Ok(0) };
+    leaves.truncate((target.checkpoint.size - from) as usize);
+    match state.lists.apply_range(&state.store, &target, from, &leaves).await {
+        Ok(n) => {
+            tracing::info!("list {list}: {n} entries applied (size {})", target.checkpoint.size);
+            state.metrics.list_entries_applied.inc_by(n as u64);
+            Ok(n)
+        }
+        Err(ListError::BadRange) => {
+            // The peer served entries that do not make the signed root.
+            state.metrics.fed_reject("bad_range");
+            state.network.penalize(peer, "bad_range").await;
+            Err(ListError::BadRange)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A verified (or to be verified) equivocation proof: distrust the
+/// issuer, keep the proof and tell the network.
+pub(crate) async fn on_proof(state: &AppState, proof: EquivocationProof, publish: bool) {
+    if let Err(e) = proof.verify() {
+        state.metrics.fed_reject(e.code());
+        return;
+    }
+    let issuer = proof.list.issuer;
+    let Ok(bytes) = serde_json::to_vec(&proof) else { return };
+    match state.lists.distrust(&state.store, &issuer, "the issuer signed two incompatible checkpoints").await {
+        Ok(lists) if !lists.is_empty() => {
+            tracing::warn!("issuer {issuer} equivocated on {}: its lists are distrusted", proof.list);
+            state.metrics.equivocations.inc();
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!("distrusting {issuer}: {e}"),
+    }
+    if let Err(e) = state.store.put_equivocation(&proof.list, &bytes).await {
+        tracing::error!("keeping an equivocation proof: {e}");
+    }
+    if publish {
+        let _ = state.network.publish(EQUIVOCATION_TOPIC, bytes).await;
+    }
+}
+
+/// Checks every held list against connected peers (catch-up when gossip
+/// was missed).
+pub(crate) fn sync_all(state: &Arc<AppState>) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        for record in state.lists.records().await {
+            if !record.own && record.subscribed && record.distrusted.is_none() {
+                let _ = fetch(&state, &record.list, None).await;
+            }
+        }
+    });
+}
+
+/// Answers a peer's request for a list's entries.
+pub(crate) async fn answer(state: &AppState, list: &ListId, from: u64, limit: u64) -> FedResponse {
+    let limit = limit.min(MAX_LIST_ENTRIES_PER_RESPONSE as u64) as usize;
+    match state.lists.leaves(&state.store, list, from, limit).await {
+        Ok(Some((checkpoint, leaves))) => {
+            let entries = leaves.into_iter().filter_map(|l| String::from_utf8(l).ok()).collect();
+            FedResponse::ListEntries { checkpoint, entries }
+        }
+        Ok(None) => {
+            FedResponse::Error { code: "unknown_list".into(), message: "this node does not hold that list".into() }
+        }
+        Err(e) => FedResponse::Error { code: e.code().into(), message: e.to_string() },
+    }
+}

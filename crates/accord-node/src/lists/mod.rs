@@ -1,0 +1,520 @@
+//! Shared blocklists on this node (spec/blocklists.md): lists it issues,
+//! lists it subscribes to, their verified logs, local exceptions, distrust
+//! of equivocating issuers, and the enforcement index every entry point
+//! consults.
+//!
+//! Logs are kept in memory as Merkle trees of their leaves (32 bytes a
+//! node), so that a new range is verified by recomputing the signed root
+//! over the leaves held plus the new ones: that proves the range and its
+//! consistency with everything applied before. Nothing from a range is
+//! applied unless the whole range verifies.
+
+pub mod index;
+
+use accord_proto::blocklist::checkpoint::{Checkpoint, SignedCheckpoint, VerifiedCheckpoint};
+use accord_proto::blocklist::entry::{ListEntry, Target, TargetKind, target_hash};
+use accord_proto::blocklist::equivocation::EquivocationProof;
+use accord_proto::blocklist::merkle::MerkleLog;
+use accord_proto::event::{Event, EventBody, EventContent, OriginStamp, UnverifiedEvent};
+use accord_proto::{AccountId, IssuerId, ListId, ListName, NodeId, RoomId, SecretKey, Sha256Hash, Timestamp};
+use accord_store::{Enforce, ListRecord, Store, StoreError};
+pub use index::{Index, Match, Policy, Provenance};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+
+/// Why a list operation failed. Each variant has a stable [`code`](Self::code).
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// No such list here.
+    #[error("no such list on this node")]
+    UnknownList,
+    /// A list of that name exists already.
+    #[error("a list of that name exists already")]
+    Exists,
+    /// Only the issuer can append to a list.
+    #[error("this node is not the list's issuer")]
+    NotIssuer,
+    /// An entry is invalid (see the message).
+    #[error("invalid entry: {0}")]
+    BadEntry(String),
+    /// A checkpoint does not verify or does not match.
+    #[error("checkpoint refused: {0}")]
+    BadCheckpoint(String),
+    /// A range of leaves does not lead to the signed root.
+    #[error("the entries do not match the signed checkpoint")]
+    BadRange,
+    /// The list's issuer equivocated; nothing of it is applied.
+    #[error("the list's issuer is distrusted: {0}")]
+    Distrusted(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ListError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ListError::UnknownList => "unknown_list",
+            ListError::Exists => "list_exists",
+            ListError::NotIssuer => "not_issuer",
+            ListError::BadEntry(_) => "invalid_entry",
+            ListError::BadCheckpoint(_) => "bad_checkpoint",
+            ListError::BadRange => "bad_range",
+            ListError::Distrusted(_) => "distrusted",
+            ListError::Store(_) => "internal",
+        }
+    }
+}
+
+/// What a received checkpoint means for a list held here.
+#[derive(Debug)]
+pub enum Observation {
+    /// Not a list this node holds.
+    NotHeld,
+    /// Nothing new.
+    Known,
+    /// The list has grown: fetch from this index on.
+    Behind(u64),
+    /// The issuer signed a checkpoint incompatible with the log held.
+    Equivocation(Box<EquivocationProof>),
+    /// The issuer is distrusted.
+    Distrusted,
+}
+
+struct ListLog {
+    record: ListRecord,
+    log: MerkleLog,
+}
+
+/// The lists of this node and the enforcement index.
+pub struct Lists {
+    logs: tokio::sync::Mutex<HashMap<ListId, ListLog>>,
+    index: RwLock<Index>,
+    key: SecretKey,
+}
+
+fn policy(record: &ListRecord) -> Policy {
+    Policy {
+        enforced: (record.own || record.subscribed) && record.distrusted.is_none(),
+        actions: record.actions.clone(),
+    }
+}
+
+/// Indexes one leaf (already verified to be in the signed log).
+fn index_leaf(index: &mut Index, list: &ListId, at: u64, leaf: &[u8]) {
+    match ListEntry::parse(leaf) {
+        Ok(ListEntry::Add { target, category, action, expires, .. }) => {
+            index.add(list, at, target.index_key(), category, action, expires);
+        }
+        Ok(ListEntry::Remove { entry, .. }) => index.remove(list, entry),
+        Err(e) => tracing::warn!("list {list}: leaf {at} does not parse: {e}"),
+    }
+}
+
+impl Lists {
+    /// Loads every list from the store and builds the index. `key` is the
+    /// node key, which issues this node's own lists.
+    pub fn load(store: &Store, key: &SecretKey) -> Result<Lists, StoreError> {
+        let mut logs = HashMap::new();
+        let mut index = Index::default();
+        for record in store.lists()? {
+            let mut log = MerkleLog::new();
+            let mut at = 0;
+            while at < record.size {
+                let leaves = store.list_leaves(&record.list, at, 65_536)?;
+                if leaves.is_empty() {
+                    break;
+                }
+                for leaf in &leaves {
+                    log.push(leaf);
+                    index_leaf(&mut index, &record.list, at, leaf);
+                    at += 1;
+                }
+            }
+            for entry in store.exceptions(&record.list)? {
+                index.set_exception(&record.list, entry, true);
+            }
+            index.set_policy(&record.list, policy(&record));
+            logs.insert(record.list.clone(), ListLog { record, log });
+        }
+        Ok(Lists { logs: tokio::sync::Mutex::new(logs), index: RwLock::new(index), key: key.clone() })
+    }
+
+    /// The issuer id of this node's own lists.
+    pub fn issuer(&self) -> IssuerId {
+        IssuerId::from(self.key.public())
+    }
+
+    /// The id of this node's list called `name`.
+    pub fn own_list(&self, name: ListName) -> ListId {
+        ListId { issuer: self.issuer(), name }
+    }
+
+    fn index(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn sign(&self, list: &ListId, log: &MerkleLog) -> Result<SignedCheckpoint, ListError> {
+        let checkpoint = Checkpoint { list: list.clone(), size: log.size(), root: log.root(), time: Timestamp::now() };
+        checkpoint.sign(&self.key).map_err(|e| ListError::BadCheckpoint(e.to_string()))
+    }
+
+    /// Creates a list issued by this node (enforced here) with its first,
+    /// empty checkpoint.
+    pub async fn create(&self, store: &Store, name: ListName) -> Result<ListRecord, ListError> {
+        let list = self.own_list(name);
+        let mut logs = self.logs.lock().await;
+        if logs.contains_key(&list) {
+            return Err(ListError::Exists);
+        }
+        let log = MerkleLog::new();
+        let record = ListRecord {
+            list: list.clone(),
+            own: true,
+            subscribed: true,
+            actions: BTreeMap::new(),
+            size: 0,
+            checkpoint: Some(self.sign(&list, &log)?),
+            distrusted: None,
+        };
+        store.put_list(&record).await?;
+        self.index().set_policy(&list, policy(&record));
+        logs.insert(list, ListLog { record: record.clone(), log });
+        Ok(record)
+    }
+
+    /// Appends entries to a list this node issues; one new checkpoint for
+    /// the whole batch. Returns the first new index and the checkpoint.
+    pub async fn append_own(
+        &self,
+        store: &Store,
+        list: &ListId,
+        entries: &[ListEntry],
+    ) -> Result<(u64, SignedCheckpoint), ListError> {
+        let mut logs = self.logs.lock().await;
+        let held = logs.get_mut(list).ok_or(ListError::UnknownList)?;
+        if !held.record.own {
+            return Err(ListError::NotIssuer);
+        }
+        let first = held.record.size;
+        let mut leaves = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            if let ListEntry::Remove { entry: target, .. } = entry {
+                let is_add = *target < first + i as u64
+                    && match store.list_leaf(list, *target)? {
+                        Some(leaf) => matches!(ListEntry::parse(&leaf), Ok(ListEntry::Add { .. })),
+                        None => leaves
+                            .get((*target - first) as usize)
+                            .is_some_and(|l: &Vec<u8>| matches!(ListEntry::parse(l), Ok(ListEntry::Add { .. }))),
+                    };
+                if !is_add {
+                    return Err(ListError::BadEntry(format!("entry {target} is not an add entry of this list")));
+                }
+            }
+            let bytes = entry.to_bytes().map_err(|e| ListError::BadEntry(e.to_string()))?;
+            ListEntry::parse(&bytes).map_err(|e| ListError::BadEntry(e.to_string()))?;
+            leaves.push(bytes);
+        }
+        let mut log = held.log.clone();
+        for leaf in &leaves {
+            log.push(leaf);
+        }
+        let checkpoint = self.sign(list, &log)?;
+        let mut record = held.record.clone();
+        record.size = log.size();
+        record.checkpoint = Some(checkpoint.clone());
+        store.append_list(&record, first, &leaves).await?;
+        {
+            let mut index = self.index();
+            for (i, leaf) in leaves.iter().enumerate() {
+                index_leaf(&mut index, list, first + i as u64, leaf);
+            }
+        }
+        held.log = log;
+        held.record = record;
+        Ok((first, checkpoint))
+    }
+
+    /// Every list record.
+    pub async fn records(&self) -> Vec<ListRecord> {
+        let mut out: Vec<ListRecord> = self.logs.lock().await.values().map(|l| l.record.clone()).collect();
+        out.sort_by(|a, b| a.list.cmp(&b.list));
+        out
+    }
+
+    /// One list's record.
+    pub async fn record(&self, list: &ListId) -> Option<ListRecord> {
+        self.logs.lock().await.get(list).map(|l| l.record.clone())
+    }
+
+    /// Subscribes to a list (or changes the per-category actions).
+    pub async fn subscribe(
+        &self,
+        store: &Store,
+        list: &ListId,
+        actions: BTreeMap<accord_proto::blocklist::entry::Category, Enforce>,
+    ) -> Result<ListRecord, ListError> {
+        let mut logs = self.logs.lock().await;
+        let held = logs.entry(list.clone()).or_insert_with(|| ListLog {
+            record: ListRecord {
+                list: list.clone(),
+                own: false,
+                subscribed: true,
+                actions: BTreeMap::new(),
+                size: 0,
+                checkpoint: None,
+                distrusted: None,
+            },
+            log: MerkleLog::new(),
+        });
+        held.record.subscribed = true;
+        held.record.actions = actions;
+        store.put_list(&held.record).await?;
+        self.index().set_policy(list, policy(&held.record));
+        Ok(held.record.clone())
+    }
+
+    /// Stops enforcing a list; a list not issued here is forgotten.
+    pub async fn unsubscribe(&self, store: &Store, list: &ListId) -> Result<(), ListError> {
+        let mut logs = self.logs.lock().await;
+        let held = logs.get_mut(list).ok_or(ListError::UnknownList)?;
+        if held.record.own {
+            return Err(ListError::NotIssuer);
+        }
+        store.delete_list(list).await?;
+        logs.remove(list);
+        let mut index = self.index();
+        index.clear_list(list);
+        index.set_policy(list, Policy::default());
+        Ok(())
+    }
+
+    /// Sets (`Some(reason)`) or lifts a local exception to one entry.
+    pub async fn set_exception(
+        &self,
+        store: &Store,
+        list: &ListId,
+        entry: u64,
+        reason: Option<&str>,
+    ) -> Result<(), ListError> {
+        let logs = self.logs.lock().await;
+        let held = logs.get(list).ok_or(ListError::UnknownList)?;
+        if entry >= held.record.size {
+            return Err(ListError::BadEntry(format!("the list has no entry {entry}")));
+        }
+        store.set_exception(list, entry, reason).await?;
+        self.index().set_exception(list, entry, reason.is_some());
+        Ok(())
+    }
+
+    /// What a verified checkpoint means for the list held here.
+    pub async fn observe(&self, verified: &VerifiedCheckpoint) -> Observation {
+        let logs = self.logs.lock().await;
+        let Some(held) = logs.get(&verified.checkpoint.list) else { return Observation::NotHeld };
+        if held.record.distrusted.is_some() {
+            return Observation::Distrusted;
+        }
+        let size = verified.checkpoint.size;
+        if size > held.record.size {
+            return Observation::Behind(held.record.size);
+        }
+        if held.log.root_at(size).ok() == Some(verified.checkpoint.root) {
+            return Observation::Known;
+        }
+        // Signed by the issuer, yet not the log held: build the proof from
+        // the checkpoint held (or, for the larger side, this one).
+        let Some(ours) = held.record.checkpoint.as_ref().and_then(|c| c.verify(&held.record.list).ok()) else {
+            return Observation::Known;
+        };
+        match EquivocationProof::build(&ours, verified, &held.log)
+            .or_else(|| EquivocationProof::build(verified, &ours, &held.log))
+        {
+            Some(proof) => Observation::Equivocation(Box::new(proof)),
+            None => Observation::Known,
+        }
+    }
+
+    /// Applies a range of leaves `from..` that, with the leaves held, must
+    /// make exactly the signed checkpoint's tree. All or nothing.
+    pub async fn apply_range(
+        &self,
+        store: &Store,
+        verified: &VerifiedCheckpoint,
+        from: u64,
+        leaves: &[Vec<u8>],
+    ) -> Result<usize, ListError> {
+        let list = &verified.checkpoint.list;
+        let mut logs = self.logs.lock().await;
+        let held = logs.get_mut(list).ok_or(ListError::UnknownList)?;
+        if let Some(why) = &held.record.distrusted {
+            return Err(ListError::Distrusted(why.clone()));
+        }
+        if from != held.record.size || from + leaves.len() as u64 != verified.checkpoint.size {
+            return Err(ListError::BadRange);
+        }
+        let mut log = held.log.clone();
+        for leaf in leaves {
+            ListEntry::parse(leaf).map_err(|e| ListError::BadEntry(e.to_string()))?;
+            log.push(leaf);
+        }
+        if log.root() != verified.checkpoint.root {
+            return Err(ListError::BadRange);
+        }
+        let mut record = held.record.clone();
+        record.size = log.size();
+        record.checkpoint = Some(verified.signed.clone());
+        store.append_list(&record, from, leaves).await?;
+        {
+            let mut index = self.index();
+            for (i, leaf) in leaves.iter().enumerate() {
+                index_leaf(&mut index, list, from + i as u64, leaf);
+            }
+        }
+        held.log = log;
+        held.record = record;
+        Ok(leaves.len())
+    }
+
+    /// Stops trusting every list of `issuer`: nothing of them is enforced
+    /// or applied any more. Returns the lists affected.
+    pub async fn distrust(&self, store: &Store, issuer: &IssuerId, why: &str) -> Result<Vec<ListId>, ListError> {
+        let mut logs = self.logs.lock().await;
+        let mut affected = Vec::new();
+        for held in logs.values_mut().filter(|l| &l.record.list.issuer == issuer && l.record.distrusted.is_none()) {
+            held.record.distrusted = Some(why.to_string());
+            store.put_list(&held.record).await?;
+            self.index().set_policy(&held.record.list, policy(&held.record));
+            affected.push(held.record.list.clone());
+        }
+        Ok(affected)
+    }
+
+    /// Leaves `from..from+limit` of a list and its checkpoint (for peers).
+    pub async fn leaves(
+        &self,
+        store: &Store,
+        list: &ListId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Option<(SignedCheckpoint, Vec<Vec<u8>>)>, ListError> {
+        let checkpoint = {
+            let logs = self.logs.lock().await;
+            match logs.get(list).and_then(|l| l.record.checkpoint.clone().map(|c| (c, l.record.size))) {
+                Some((c, size)) if from <= size => c,
+                _ => return Ok(None),
+            }
+        };
+        Ok(Some((checkpoint, store.list_leaves(list, from, limit)?)))
+    }
+
+    /// The strongest match for a target.
+    pub fn lookup(&self, kind: TargetKind, text: &str) -> Option<Match> {
+        self.lookup_hash(kind, &target_hash(kind, text))
+    }
+
+    fn lookup_hash(&self, kind: TargetKind, hash: &Sha256Hash) -> Option<Match> {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).lookup(kind, hash, Timestamp::now())
+    }
+
+    /// The provenance of a match, with the entry's reason from the store.
+    pub fn provenance(&self, store: &Store, m: Match) -> Option<Provenance> {
+        let list = self.index.read().unwrap_or_else(|p| p.into_inner()).list(m.list)?.clone();
+        let reason = store.list_leaf(&list, m.entry).ok().flatten().and_then(|leaf| match ListEntry::parse(&leaf) {
+            Ok(ListEntry::Add { reason, .. }) => reason.map(|r| r.as_str().to_string()),
+            _ => None,
+        });
+        Some(Provenance { list, entry: m.entry, category: m.category, action: m.action, reason })
+    }
+
+    /// Whether an account is blocked here, and by what.
+    pub fn check_account(&self, store: &Store, account: &AccountId) -> Option<Provenance> {
+        self.lookup(TargetKind::Account, &account.to_string()).and_then(|m| self.provenance(store, m))
+    }
+
+    /// Whether a node is blocked here, and by what.
+    pub fn check_node(&self, store: &Store, node: &NodeId) -> Option<Provenance> {
+        self.lookup(TargetKind::Node, &node.to_string()).and_then(|m| self.provenance(store, m))
+    }
+
+    /// Whether a room is blocked here, and by what.
+    pub fn check_room(&self, store: &Store, room: &RoomId) -> Option<Provenance> {
+        self.lookup(TargetKind::Room, &room.to_string()).and_then(|m| self.provenance(store, m))
+    }
+
+    /// Whether an event is blocked here (its author, its origin node, its
+    /// room or its content), and by what: the strongest match.
+    pub fn check_event(&self, store: &Store, event: &Event) -> Option<Provenance> {
+        let origin = event.origin();
+        self.strongest(store, &event.author(), Some(&origin), &event.room(), event.content_hash())
+    }
+
+    /// Whether an event body about to be sent is blocked here (its author,
+    /// its room, its content), and by what.
+    pub fn check_body(&self, store: &Store, body: &EventBody, room: RoomId) -> Option<Provenance> {
+        let content = match &body.content {
+            EventContent::Message { text, .. } => Some(Sha256Hash::digest(text.as_str().as_bytes())),
+            _ => None,
+        };
+        self.strongest(store, &body.author, None, &room, content)
+    }
+
+    /// Whether a stored event is blocked here, read from its wire form
+    /// without verifying it again (it was verified when stored).
+    pub fn check_wire(&self, store: &Store, event: &UnverifiedEvent) -> Option<Provenance> {
+        let body: EventBody = serde_json::from_slice(&event.author.raw().body).ok()?;
+        let stamp: OriginStamp = serde_json::from_slice(&event.origin.raw().body).ok()?;
+        let content = match &body.content {
+            EventContent::Message { text, .. } => Some(Sha256Hash::digest(text.as_str().as_bytes())),
+            _ => None,
+        };
+        self.strongest(store, &body.author, Some(&stamp.origin), &stamp.room, content)
+    }
+
+    fn strongest(
+        &self,
+        store: &Store,
+        author: &AccountId,
+        origin: Option<&NodeId>,
+        room: &RoomId,
+        content: Option<Sha256Hash>,
+    ) -> Option<Provenance> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut candidates = vec![
+            self.lookup(TargetKind::Account, &author.to_string()),
+            self.lookup(TargetKind::Room, &room.to_string()),
+        ];
+        if let Some(origin) = origin {
+            candidates.push(self.lookup(TargetKind::Node, &origin.to_string()));
+        }
+        if let Some(hash) = content {
+            candidates.push(self.lookup(TargetKind::Content, &hash.to_string()));
+        }
+        let best = candidates
+            .into_iter()
+            .flatten()
+            .min_by_key(|m| if m.action == accord_proto::blocklist::entry::Action::Reject { 0 } else { 1 })?;
+        self.provenance(store, best)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).is_empty()
+    }
+
+    /// Number of active entries enforced.
+    pub fn indexed(&self) -> usize {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// The plain target of a typed id, for admin commands.
+pub fn target_of(kind: TargetKind, text: &str) -> Result<Target, String> {
+    Ok(match kind {
+        TargetKind::Account => Target::Account { id: text.parse().map_err(|e| format!("{e}"))? },
+        TargetKind::Node => Target::Node { id: text.parse().map_err(|e| format!("{e}"))? },
+        TargetKind::Room => Target::Room { id: text.parse().map_err(|e| format!("{e}"))? },
+        TargetKind::Content => Target::Content { id: text.parse().map_err(|e| format!("{e}"))? },
+    })
+}

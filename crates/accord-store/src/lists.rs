@@ -1,0 +1,141 @@
+//! Blocklists: records of the lists this node issues or subscribes to,
+//! their logs' leaves, local exceptions and equivocation proofs.
+
+use crate::{Batch, Cf, Store, StoreError, keys};
+use accord_proto::ListId;
+use accord_proto::blocklist::checkpoint::SignedCheckpoint;
+use accord_proto::blocklist::entry::Category;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a subscriber does with a category's entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enforce {
+    /// Refuse matching content.
+    Reject,
+    /// Hold matching content for review instead of delivering it.
+    Quarantine,
+    /// Do nothing.
+    Ignore,
+}
+
+/// What the store keeps about one list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListRecord {
+    /// The list.
+    pub list: ListId,
+    /// Issued by this node (its key signs the checkpoints).
+    pub own: bool,
+    /// Enforced here.
+    pub subscribed: bool,
+    /// Per-category choices; a category not named follows each entry's
+    /// recommended action.
+    #[serde(default)]
+    pub actions: BTreeMap<Category, Enforce>,
+    /// Number of leaves held (and verified).
+    pub size: u64,
+    /// The issuer's signed checkpoint of `size` leaves, once there is one.
+    pub checkpoint: Option<SignedCheckpoint>,
+    /// Why the issuer is not trusted any more (an equivocation), if so.
+    #[serde(default)]
+    pub distrusted: Option<String>,
+}
+
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn corrupt(cf: Cf, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { cf: cf.name(), detail: e.to_string() }
+}
+
+impl Store {
+    /// Writes a list record.
+    pub async fn put_list(&self, record: &ListRecord) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        b.put(Cf::Lists, keys::list(&record.list).to_vec(), json(record));
+        self.write(b).await
+    }
+
+    /// Removes a list: its record, leaves and exceptions.
+    pub async fn delete_list(&self, list: &ListId) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        b.delete(Cf::Lists, keys::list(list).to_vec());
+        for (k, _) in self.scan(Cf::ListEntries, &keys::list(list), &keys::list(list), true, usize::MAX)? {
+            b.delete(Cf::ListEntries, k);
+        }
+        for (k, _) in self.scan(Cf::ListExceptions, &keys::list(list), &keys::list(list), true, usize::MAX)? {
+            b.delete(Cf::ListExceptions, k);
+        }
+        self.write(b).await
+    }
+
+    /// Every list record.
+    pub fn lists(&self) -> Result<Vec<ListRecord>, StoreError> {
+        self.scan(Cf::Lists, b"", b"", true, usize::MAX)?
+            .iter()
+            .map(|(_, v)| serde_json::from_slice(v).map_err(|e| corrupt(Cf::Lists, e)))
+            .collect()
+    }
+
+    /// Appends leaves to a list's log and writes its updated record (with
+    /// the new size and checkpoint) in one atomic write.
+    pub async fn append_list(&self, record: &ListRecord, first: u64, leaves: &[Vec<u8>]) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        for (i, leaf) in leaves.iter().enumerate() {
+            b.put(Cf::ListEntries, keys::list_entry(&record.list, first + i as u64).to_vec(), leaf.clone());
+        }
+        b.put(Cf::Lists, keys::list(&record.list).to_vec(), json(record));
+        self.write(b).await
+    }
+
+    /// Up to `limit` leaves of a list from index `from`.
+    pub fn list_leaves(&self, list: &ListId, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = self.scan(Cf::ListEntries, &keys::list(list), &keys::list_entry(list, from), true, limit)?;
+        Ok(rows.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// One leaf of a list.
+    pub fn list_leaf(&self, list: &ListId, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(Cf::ListEntries, &keys::list_entry(list, index))
+    }
+
+    /// Sets (`Some(reason)`) or clears a local exception to one entry.
+    pub async fn set_exception(&self, list: &ListId, entry: u64, reason: Option<&str>) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        let key = keys::list_entry(list, entry).to_vec();
+        match reason {
+            Some(reason) => b.put(Cf::ListExceptions, key, json(&reason)),
+            None => b.delete(Cf::ListExceptions, key),
+        }
+        self.write(b).await
+    }
+
+    /// The entries of a list that have a local exception.
+    pub fn exceptions(&self, list: &ListId) -> Result<Vec<u64>, StoreError> {
+        let rows = self.scan(Cf::ListExceptions, &keys::list(list), &keys::list(list), true, usize::MAX)?;
+        rows.iter()
+            .map(|(k, _)| {
+                k.get(32..40)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| corrupt(Cf::ListExceptions, "short key"))
+            })
+            .collect()
+    }
+
+    /// Keeps an equivocation proof (JSON) against a list's issuer.
+    pub async fn put_equivocation(&self, list: &ListId, proof: &[u8]) -> Result<(), StoreError> {
+        let mut key = keys::list(list).to_vec();
+        key.extend_from_slice(&accord_proto::Sha256Hash::digest(proof).0);
+        let mut b = Batch::new();
+        b.put(Cf::Equivocations, key, proof.to_vec());
+        self.write(b).await
+    }
+
+    /// Every equivocation proof kept (JSON).
+    pub fn equivocations(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self.scan(Cf::Equivocations, b"", b"", true, usize::MAX)?.into_iter().map(|(_, v)| v).collect())
+    }
+}

@@ -1,0 +1,176 @@
+//! Shared blocklists across real nodes: an issuer publishes, subscribers
+//! verify and enforce within seconds, retroactively, with provenance;
+//! removals and local exceptions bring content back (spec/blocklists.md).
+
+use accord_sdk::{Client, EventContent, HistoryQuery, JoinRule, Room, SdkError};
+use accord_testkit::{TestNet, TestNode};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// How long enforcement may take to reach every node.
+const WITHIN: Duration = Duration::from_secs(5);
+
+/// Visible message texts and hidden cursors of a room on a client's node
+/// (nothing while the client itself is refused).
+async fn view(room: &Room) -> (BTreeSet<String>, Vec<(u64, String)>) {
+    let Ok(page) = room.history(HistoryQuery::after(0).limit(500)).await else { return Default::default() };
+    let texts = page
+        .items
+        .into_iter()
+        .filter_map(|i| match i.expect("verified").event.content() {
+            EventContent::Message { text, .. } => Some(text.as_str().to_owned()),
+            _ => None,
+        })
+        .collect();
+    let hidden = page.hidden.iter().map(|h| (h.cursor, h.provenance.list.to_string())).collect();
+    (texts, hidden)
+}
+
+/// Waits until `check` holds (polling), or fails with `what`.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "not within {WITHIN:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn is_blocked(e: &SdkError) -> bool {
+    e.provenance().is_some()
+}
+
+async fn subscribe(node: &TestNode, list: &str) {
+    node.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.expect("subscribe");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_account_blocked_by_an_issuer_is_refused_and_hidden_everywhere_until_the_entry_is_removed() {
+    // Arrange: A issues a list; X lives on B; a room spans A, B and C.
+    let net = TestNet::start(3).await.unwrap();
+    let (a, b, c) = (&net.nodes[0], &net.nodes[1], &net.nodes[2]);
+    let alice = a.user("alice").await.unwrap();
+    let x_key = accord_proto::SecretKey::generate().unwrap();
+    let x: Client = b.client(x_key.clone()).unwrap();
+    x.register("x", None).await.unwrap();
+    let carol = c.user("carol").await.unwrap();
+    let bystander = b.user("bystander").await.unwrap();
+    let room = alice.create_room("town square", JoinRule::Public).await.unwrap();
+    let via = [a.node_id()];
+    x.room(room.id()).join_via(&via).await.unwrap();
+    carol.room(room.id()).join_via(&via).await.unwrap();
+    bystander.room(room.id()).join_via(&via).await.unwrap();
+    // One reader per node: A, B, C.
+    let rooms = [room.clone(), bystander.room(room.id()), carol.room(room.id())];
+    x.room(room.id()).send_text("x before the block").await.unwrap();
+    for r in &rooms {
+        eventually("x's message everywhere", || async { view(r).await.0.contains("x before the block") }).await;
+    }
+    assert!(!view(&x.room(room.id())).await.0.is_empty());
+
+    let created = a.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await.unwrap();
+    let list = created["list"].as_str().unwrap().to_owned();
+    subscribe(c, &list).await;
+
+    // Act: the issuer blocks X.
+    let added = a
+        .admin(
+            "POST",
+            "/lists/abuse/entries",
+            Some(json!({"kind": "account", "id": x.account().to_string(), "category": "harassment", "reason": "threats"})),
+        )
+        .await
+        .unwrap();
+    let entry = added["first"].as_u64().unwrap();
+
+    // B does not enforce yet: X can still send there, but A and C refuse
+    // what B pushes, and hide what they held, with provenance.
+    x.room(room.id()).send_text("x after the block").await.unwrap();
+    for r in [&rooms[0], &rooms[2]] {
+        eventually("x's earlier message hidden on A and C", || async {
+            let (texts, hidden) = view(r).await;
+            !texts.contains("x before the block") && hidden.iter().any(|(_, l)| *l == list)
+        })
+        .await;
+        assert!(!view(r).await.0.contains("x after the block"), "A and C refused x's new message");
+    }
+
+    // B subscribes: within seconds X can neither send nor log in there.
+    subscribe(b, &list).await;
+    eventually("x refused on its home node", || async {
+        matches!(x.room(room.id()).send_text("x again").await, Err(e) if is_blocked(&e))
+    })
+    .await;
+    let relog = b.client(x_key.clone()).unwrap();
+    let err = relog.login().await.expect_err("a blocked account cannot log in");
+    let p = err.provenance().expect("with provenance");
+    assert_eq!(p.list.to_string(), list);
+    assert_eq!(p.entry, entry);
+    assert_eq!(p.reason.as_deref(), Some("threats"));
+    eventually("hidden on B too", || async {
+        let (texts, hidden) = view(&rooms[1]).await;
+        !texts.contains("x before the block") && !hidden.is_empty()
+    })
+    .await;
+
+    // A local exception on C restores X's messages on C only.
+    c.admin("POST", "/exceptions", Some(json!({"list": list, "entry": entry, "reason": "we know x"}))).await.unwrap();
+    assert!(view(&rooms[2]).await.0.contains("x before the block"), "restored on C");
+    assert!(!view(&rooms[0]).await.0.contains("x before the block"), "still hidden on A");
+
+    // Removing the entry restores them everywhere.
+    a.admin("POST", "/lists/abuse/remove", Some(json!({"entry": entry, "reason": "appeal granted"}))).await.unwrap();
+    for (i, r) in rooms.iter().enumerate() {
+        eventually(&format!("restored after removal on node {i}"), || async {
+            view(r).await.0.contains("x before the block")
+        })
+        .await;
+    }
+    x.room(room.id()).send_text("x is back").await.unwrap();
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_content_hash_entry_stops_that_message_everywhere_and_lists_survive_restart() {
+    let mut net = TestNet::start(3).await.unwrap();
+    let alice = net.nodes[0].user("alice").await.unwrap();
+    let bob = net.nodes[1].user("bob").await.unwrap();
+    let room = alice.create_room("market", JoinRule::Public).await.unwrap();
+    bob.room(room.id()).join_via(&[net.nodes[0].node_id()]).await.unwrap();
+    let spam = "buy pills at example dot com";
+    let hash = accord_proto::Sha256Hash::digest(spam.as_bytes()).to_string();
+
+    let list = net.nodes[0].admin("POST", "/lists", Some(json!({"name": "spam"}))).await.unwrap()["list"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for node in &net.nodes[1..] {
+        subscribe(node, &list).await;
+    }
+    net.nodes[0]
+        .admin("POST", "/lists/spam/entries", Some(json!({"kind": "content", "id": hash, "category": "spam"})))
+        .await
+        .unwrap();
+
+    for client in [&alice, &bob] {
+        eventually("the content is refused", || async {
+            matches!(client.room(room.id()).send_text(spam).await, Err(e) if is_blocked(&e))
+        })
+        .await;
+    }
+    bob.room(room.id()).send_text("something else").await.unwrap();
+
+    // Restart keeps the subscription and the index.
+    net.nodes[1].restart().await.unwrap();
+    net.wait_connected(Duration::from_secs(30)).await.unwrap();
+    let status = net.nodes[1].admin("GET", "/lists", None).await.unwrap();
+    assert_eq!(status["lists"][0]["list"].as_str(), Some(list.as_str()));
+    assert_eq!(status["lists"][0]["size"].as_u64(), Some(1));
+    let err = bob.room(room.id()).send_text(spam).await.expect_err("still enforced after restart");
+    assert!(is_blocked(&err));
+    net.stop().await.unwrap();
+}
