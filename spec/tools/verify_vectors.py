@@ -10,7 +10,8 @@ It recomputes every value of the vectors that can be recomputed (keys, ids,
 signing inputs, deterministic Ed25519 signatures, hashes, envelopes, the room
 order, verdicts, state and history hash, Merkle roots and proofs, checkpoint
 texts and notes, equivocation proofs, the report, the federation messages and
-the events and identity pairs they carry, the list announcement), checks that
+the events and identity pairs they carry, the list range fetch, the list
+announcement and the equivocation gossip message), checks that
 every signed body and list entry is in canonical encoding (encoding.md §1.2),
 and finally ("strictness") signs deliberately wrong variants with the vector
 keys and checks that they are refused with the codes the spec gives. It prints
@@ -757,17 +758,20 @@ def verify_report(j):  # reports.md §3-§4; returns the report, its id and the 
 # ------------------------------------------ federation messages (federation.md §3)
 
 FED_REQUESTS = {"identities": ["accounts"], "push": ["room", "events", "identities"], "sync": ["room", "held"],
-                "events": ["room", "ids"], "join": ["room", "joiner", "after"]}
+                "events": ["room", "ids"], "join": ["room", "joiner", "after"],
+                "list_entries": ["list", "from", "limit"]}
 FED_RESPONSES = {"identities": ["identities"], "pushed": ["outcomes"], "events": ["events", "identities", "more", "next"],
-                 "error": ["code", "message"]}
+                 "list_entries": ["checkpoint", "entries"], "error": ["code", "message"]}
 OUTCOMES = {"accepted": ["event"], "duplicate": ["event"], "retry": ["event", "code"], "refused": ["event", "code"]}
 RETRY_CODES = ("missing_prev", "busy", "internal")  # federation.md §3.2
 REFUSED_CODES = ("bad_request", "too_large", "bad_signature", "malformed", "non_canonical", "signer_mismatch", "invalid",
                  "inconsistent_event", "wrong_room", "unknown_room", "not_home", "unknown_author", "not_origin",
-                 "equivocation", "bad_depth", "not_in_room")  # federation.md §4
-ERROR_CODES = ("too_many", "busy", "unsupported", "internal", "unknown_room", "forbidden", "not_home", "bad_request",
-               "too_large", "bad_signature", "malformed", "non_canonical", "signer_mismatch", "invalid",
-               "attestation_mismatch")  # federation.md §3.8; the last seven for a joiner's pair that does not verify
+                 "equivocation", "bad_depth", "not_in_room", "blocked")  # federation.md §4
+ERROR_CODES = ("too_many", "busy", "unsupported", "internal", "unknown_room", "forbidden", "not_home", "blocked",
+               "unknown_list", "bad_request", "too_large", "bad_signature", "malformed", "non_canonical",
+               "signer_mismatch", "invalid", "attestation_mismatch")  # federation.md §3.8; the last seven for a
+                                                                       # joiner's pair that does not verify
+MAX_LIST_ENTRIES = 4096  # federation.md §3: entries of a list_entries answer
 
 def array(v, limit):  # a message array; over its count limit: too_many (federation.md §3)
     if not isinstance(v, list): raise ValueError("expected an array")
@@ -805,6 +809,8 @@ def parse_request(j):  # federation.md §1.2, §3: unknown type -> unsupported, 
     kind, f = p_message(j, FED_REQUESTS, "unsupported")
     try:
         if kind == "identities": return kind, dict(accounts=[id_text("acct", a, []) for a in array(f["accounts"], 64)])
+        if kind == "list_entries":  # §3.9: no count limit; a larger `limit` is served as 4096
+            return kind, dict(list=list_id(f["list"]), frm=integer(f["from"]), limit=integer(f["limit"]))
         v = dict(room=id_text("room", f["room"], []))
         if kind == "push":
             v["events"] = [wire_event(e) for e in array(f["events"], 64)]
@@ -824,6 +830,11 @@ def parse_response(j):  # federation.md §3; a requester drops an answer that do
     try:
         if kind == "identities": return kind, dict(identities=[p_pair(p) for p in array(f["identities"], 64)])
         if kind == "error": return kind, dict(code=one_of(f["code"], ERROR_CODES), message=text(f["message"], 2**20))
+        if kind == "list_entries":  # §3.9: a signed note and leaf texts
+            if not isinstance(f["checkpoint"], str): raise ValueError("checkpoint: not a string")
+            entries = array(f["entries"], MAX_LIST_ENTRIES)
+            if not all(isinstance(e, str) for e in entries): raise ValueError("entries: not strings")
+            return kind, dict(checkpoint=f["checkpoint"], entries=entries)
         if kind == "pushed":
             outcomes = []
             for o in array(f["outcomes"], 64):
@@ -847,6 +858,28 @@ def verify_announcement(j):  # federation.md §1.3: a list announcement whose ch
     lid = list_id(f["list"])
     if not isinstance(f["checkpoint"], str): raise ValueError("checkpoint: not a string")
     return lid, verify_checkpoint(f["checkpoint"], lid)  # blocklists.md §4.3
+
+def apply_range(lid, held, frm, checkpoint, entries):
+    """blocklists.md §10.4: the leaves a subscriber holds after a list_entries answer, all or nothing.
+
+    `held` are the leaves held (their tree is the held checkpoint's), `frm` the index asked from, `checkpoint`
+    and `entries` the answer's; entries past the checkpoint's size are ignored (§10.3)."""
+    cp = verify_checkpoint(checkpoint, lid)  # §4.3
+    new = [e.encode("utf-8") for e in entries][: max(cp["size"] - frm, 0)]
+    if frm != len(held) or frm + len(new) != cp["size"]: raise Refused("bad_range", "not the missing range")
+    for leaf in new:
+        try:
+            parse_entry(leaf)  # §1.4
+        except Refused as e:
+            raise Refused("invalid_entry", str(e))
+    if mth(held + new) != cp["root"]: raise Refused("bad_range", "not the signed root")
+    return held + new
+
+def observe(held, held_cp, cp):
+    """blocklists.md §10.2, §10.6: what a verified checkpoint means for a held, trusted list."""
+    if cp["size"] > held_cp["size"]: return "behind"
+    if mth(held[: cp["size"]]) == cp["root"]: return "known"
+    return "equivocation"
 
 def peer_checks(events, pairs, sender, push):
     """federation.md §4 checks 2, 4 and 5 (those that need no stored room): per event, None or the code."""
@@ -1127,9 +1160,10 @@ def causal(events):  # every event comes after those of its prev that are in the
     ids = [verify_event(e)["id"] for e in events]
     return all(p not in ids[i:] for i, e in enumerate(events) for p in verify_event(e)["stamp"]["prev"])
 
-def check_gossip(f, blocklist, g="federation.json"):  # federation.md §1.3
+def check_gossip(f, blocklist, equivocation, g="federation.json"):  # federation.md §1.3
     gs = f["gossip"]
-    check_eq(g, "gossip", sorted(gs), ["announcement", "announcement_bad_signature", "topic"])
+    check_eq(g, "gossip", sorted(gs), ["announcement", "announcement_bad_signature", "equivocation",
+                                      "equivocation_topic", "topic"])
     check_eq(g, "gossip topic", gs["topic"], "accord/lists/1")
     a, bad, latest = gs["announcement"], gs["announcement_bad_signature"], blocklist["checkpoints"][-1]
     lid, cp = run(g, "announcement verifies", verify_announcement, a) or (None, {})
@@ -1161,7 +1195,76 @@ def check_gossip(f, blocklist, g="federation.json"):  # federation.md §1.3
     check_eq(g, "announcement for another list of the issuer", outcome(other), "wrong_list")
     check_eq(g, "announcement with an unknown field", outcome({**a, "extra": 1}), "unparsable")
 
-def check_federation(f, envelopes, room_file, blocklist, g="federation.json"):  # federation.md §1.3, §3
+    # The equivocation topic (§1.3, blocklists.md §10.6): a proof that verifies, at most 64 KiB; here
+    # equivocation.json's fork, as the node holding the forked log of size 5 publishes it when it sees the
+    # real size-3 checkpoint.
+    check_eq(g, "equivocation topic", gs["equivocation_topic"], "accord/equivocation/1")
+    proof = gs["equivocation"]
+    run(g, "equivocation gossip verifies", verify_equivocation, proof)
+    check(g, "equivocation gossip within 64 KiB", len(reserialise(proof)) <= 65536)
+    check_eq(g, "equivocation gossip is equivocation.json's fork", proof, equivocation["fork"])
+    def gossiped(j):  # "accepted", the code it is refused with, or "unparsable" (the strict field set)
+        try:
+            verify_equivocation(j)
+            return "accepted"
+        except Refused as e:
+            return e.code
+        except (ValueError, TypeError, AttributeError):
+            return "unparsable"
+    check_eq(g, "equivocation gossip with an unknown field", gossiped({**proof, "extra": 1}), "unparsable")
+    check_eq(g, "equivocation gossip of two consistent checkpoints", gossiped({**proof, "b": proof["a"], "path": []}),
+             "not_equivocation")
+    lid_e = list_id(proof["list"])
+    small, large = verify_checkpoint(proof["a"], lid_e), verify_checkpoint(proof["b"], lid_e)
+    leaves = [e["json"].encode("utf-8") for e in blocklist["entries"]]
+    fork = [leaves[i] for i in (0, 1, 3, 2, 3)]
+    check_eq(g, "equivocation: the fork's holder sees the smaller checkpoint as equivocation",
+             observe(fork, large, small), "equivocation")
+    check_eq(g, "equivocation: its path is the fork's consistency proof 3->5",
+             [bytes.fromhex(h) for h in proof["path"]], consistency_proof(small["size"], fork))
+
+def check_list_entries(m, blocklist, g="federation.json"):  # federation.md §3.9, blocklists.md §10.3-§10.4
+    lid = list_id(blocklist["list_id"])
+    leaves = [e["json"].encode("utf-8") for e in blocklist["entries"]]
+    first, latest = blocklist["checkpoints"][0], blocklist["checkpoints"][-1]
+    req, ans = m["list_entries"], m["list_entries_answer"]
+    kind, r = run(g, "list_entries parses", parse_request, req) or (None, {})
+    check_eq(g, "list_entries: type", (req["type"], kind), ("list_entries", "list_entries"))
+    check_eq(g, "list_entries: blocklist.json's list", r.get("list"), lid)
+    # A subscriber holding the entries of blocklist.json's first checkpoint asks from its held size,
+    # for as many entries as an answer may hold.
+    held = leaves[: first["size"]]
+    held_cp = verify_checkpoint(first["note"], lid)
+    check_eq(g, "list_entries: from the held size", r.get("frm"), len(held))
+    check_eq(g, "list_entries: limit", r.get("limit"), MAX_LIST_ENTRIES)
+    kind, a = run(g, "list_entries_answer parses", parse_response, ans) or (None, {})
+    check_eq(g, "list_entries_answer: type", (ans["type"], kind), ("list_entries", "list_entries"))
+    check_eq(g, "list_entries_answer: blocklist.json's latest checkpoint", ans["checkpoint"], latest["note"])
+    cp = run(g, "list_entries_answer: checkpoint verifies", verify_checkpoint, ans["checkpoint"], lid) or {}
+    check_eq(g, "list_entries_answer: the announced checkpoint is ahead", observe(held, held_cp, cp), "behind")
+    after = run(g, "list_entries_answer: held + answered leaves make the signed root", apply_range, lid, held,
+                r.get("frm"), ans["checkpoint"], ans["entries"])
+    check_eq(g, "list_entries_answer: the subscriber now holds blocklist.json's log", after, leaves[: cp.get("size")])
+    check_eq(g, "list_entries_answer: entries are the exact leaf texts",
+             ans["entries"], [e["json"] for e in blocklist["entries"][r.get("frm", 0) : cp.get("size")]])
+    # What a subscriber refuses (blocklists.md §10.4): nothing of such a range is applied.
+    other = '{"op":"remove","created":1764000013000,"entry":0}'
+    check_refused(g, "a range with another valid leaf", "bad_range", apply_range, lid, held, len(held),
+                  ans["checkpoint"], [other])
+    check_refused(g, "a range missing its leaf", "bad_range", apply_range, lid, held, len(held), ans["checkpoint"], [])
+    check_refused(g, "a range asked from another index", "bad_range", apply_range, lid, held[:2], 2,
+                  ans["checkpoint"], ans["entries"])
+    check_refused(g, "a range with a leaf that is no entry", "invalid_entry", apply_range, lid, held, len(held),
+                  ans["checkpoint"], ['{"op":"block"}'])
+    check_refused(g, "a range under another list's checkpoint", "wrong_list", apply_range,
+                  (lid[0], "spam"), held, len(held), ans["checkpoint"], ans["entries"])
+    check_eq(g, "entries past the checkpoint are ignored",
+             apply_range(lid, held, len(held), ans["checkpoint"], ans["entries"] + [other]), leaves)
+    check_refused(g, "4097 entries in an answer", "too_many", parse_response,
+                  {**ans, "entries": ans["entries"] * (MAX_LIST_ENTRIES + 1)})
+    check_eq(g, "a checkpoint the subscriber already holds", observe(held, held_cp, held_cp), "known")
+
+def check_federation(f, envelopes, room_file, blocklist, equivocation, g="federation.json"):  # federation.md §1.3, §3
     check_eq(g, "protocol", f["protocol"], "/accord/federation/1")
     texts = {k: f[k] for k in ("request", "response", "error")}
     msgs = {k: json.loads(t) for k, t in texts.items()}
@@ -1198,7 +1301,8 @@ def check_federation(f, envelopes, room_file, blocklist, g="federation.json"):  
     ids = [e["id"] for e in ev]
     alice_pair = {"identity": envelopes["cases"][0]["envelope"], "attestation": envelopes["cases"][1]["envelope"]}
     m = f["messages"]
-    check_eq(g, "messages", sorted(m), ["fetch", "join", "join_answer", "push", "pushed", "sync", "sync_answer"])
+    check_eq(g, "messages", sorted(m), ["fetch", "join", "join_answer", "list_entries", "list_entries_answer", "push",
+                                        "pushed", "sync", "sync_answer"])
     req = {k: run(g, f"{k} parses", parse_request, m[k]) or (None, {}) for k in ("push", "sync", "fetch", "join")}
     resp = {k: run(g, f"{k} parses", parse_response, m[k]) or (None, {}) for k in ("pushed", "sync_answer", "join_answer")}
     for k, kind in (("push", "push"), ("sync", "sync"), ("fetch", "events"), ("join", "join"), ("pushed", "pushed"),
@@ -1290,7 +1394,8 @@ def check_federation(f, envelopes, room_file, blocklist, g="federation.json"):  
              ["too_large"])
     check_eq(g, "a flipped signature: bad_signature", peer_checks([bad], p["identities"], node, True),
              ["bad_signature"])
-    check_gossip(f, blocklist, g)
+    check_list_entries(m, blocklist, g)
+    check_gossip(f, blocklist, equivocation, g)
 
 # ----------------------------------------------------------------------- main
 
@@ -1315,7 +1420,8 @@ def main():
         group(name, fn)
     group("equivocation.json", check_equivocation, out.get("blocklist.json"))
     group("report.json", check_report, v["room.json"]["events"])
-    group("federation.json", check_federation, v["envelopes.json"], v["room.json"], v["blocklist.json"])
+    group("federation.json", check_federation, v["envelopes.json"], v["room.json"], v["blocklist.json"],
+          v["equivocation.json"])
     group("strictness", check_strictness, *out.get("room.json", (None, None)), out.get("blocklist.json"))
     passed = sum(ok for ok, _ in RESULTS.values())
     failed = sum(len(failures) for _, failures in RESULTS.values())

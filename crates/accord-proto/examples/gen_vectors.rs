@@ -16,7 +16,10 @@ use accord_proto::blocklist::{
 use accord_proto::envelope::Payload;
 use accord_proto::event::Event;
 use accord_proto::event::{EventBody, EventContent, JoinRule, Role};
-use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, ListAnnouncement, PushOutcome};
+use accord_proto::federation::{
+    EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, ListAnnouncement, MAX_GOSSIP_BYTES,
+    MAX_LIST_ENTRIES_PER_RESPONSE, PushOutcome,
+};
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
@@ -529,6 +532,30 @@ fn main() -> anyhow::Result<()> {
             })?,
         ),
     ];
+    // A list range fetch (spec/federation.md §3.9, spec/blocklists.md §10):
+    // a subscriber holding blocklist.json's first three entries (its size-3
+    // checkpoint) asks from index 3 and gets the size-4 checkpoint with the
+    // fourth leaf. Nothing new is signed: the leaves held plus the one
+    // answered make the signed root.
+    let held = cp3.size;
+    let leaf_texts: Vec<String> =
+        entries.iter().map(|e| Ok(String::from_utf8(e.to_bytes()?)?)).collect::<anyhow::Result<_>>()?;
+    let range_request =
+        FedRequest::ListEntries { list: list.clone(), from: held, limit: MAX_LIST_ENTRIES_PER_RESPONSE as u64 };
+    let range_answer =
+        FedResponse::ListEntries { checkpoint: signed4.clone(), entries: leaf_texts[held as usize..].to_vec() };
+    let mut subscriber = MerkleLog::new();
+    for leaf in leaf_texts[..held as usize].iter().chain(&leaf_texts[held as usize..]) {
+        subscriber.push(leaf.as_bytes());
+    }
+    anyhow::ensure!(
+        subscriber.size() == cp4.size && subscriber.root() == cp4.root,
+        "the answered range does not make the signed root"
+    );
+    let messages = messages.into_iter().chain([
+        ("list_entries", serde_json::to_value(range_request)?),
+        ("list_entries_answer", serde_json::to_value(range_answer)?),
+    ]);
     // Gossip (spec/federation.md §1.3): blocklist.json's latest checkpoint
     // announced on the lists topic, and the same announcement with byte 10
     // of the issuer's Ed25519 signature flipped.
@@ -537,16 +564,23 @@ fn main() -> anyhow::Result<()> {
     ListAnnouncement::verify(&serde_json::to_vec(&announcement)?).map_err(|e| anyhow::anyhow!("announcement: {e}"))?;
     let refused = ListAnnouncement::verify(&serde_json::to_vec(&bad_announcement)?).err();
     anyhow::ensure!(refused.as_deref() == Some("bad_signature"), "bad announcement: {refused:?}");
+    // The fork proof of equivocation.json, as a node that detected it
+    // publishes it on the equivocation topic (spec/blocklists.md §10.6).
+    let proof_bytes = serde_json::to_vec(&fork_proof)?;
+    anyhow::ensure!(proof_bytes.len() <= MAX_GOSSIP_BYTES, "equivocation proof over the gossip limit");
+    serde_json::from_slice::<EquivocationProof>(&proof_bytes)?.verify()?;
     write(
         &dir,
         "federation.json",
         &json!({
-            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline. `gossip` holds a list announcement on the gossipsub topic (spec/federation.md §1.3), a JSON value: the list and size-4 checkpoint of blocklist.json; and the same announcement with byte 10 of the issuer's Ed25519 signature flipped, which must fail verification (bad_signature).",
+            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline; a subscriber of blocklist.json's list that holds its first three entries asks for the entries from index 3 (`list_entries`) and gets the size-4 checkpoint and the fourth leaf (`list_entries_answer`), which with the three held make the signed root (spec/blocklists.md §10). `gossip` holds a list announcement on the gossipsub topic (spec/federation.md §1.3), a JSON value: the list and size-4 checkpoint of blocklist.json; the same announcement with byte 10 of the issuer's Ed25519 signature flipped, which must fail verification (bad_signature); and, on the equivocation topic, the `fork` proof of equivocation.json as a node that detected it publishes it.",
             "protocol": accord_proto::federation::PROTOCOL,
             "gossip": {
                 "topic": accord_proto::federation::LISTS_TOPIC,
                 "announcement": announcement,
                 "announcement_bad_signature": bad_announcement,
+                "equivocation_topic": EQUIVOCATION_TOPIC,
+                "equivocation": fork_proof,
             },
             "request": serde_json::to_string(&fed_request)?,
             "response": serde_json::to_string(&fed_response)?,

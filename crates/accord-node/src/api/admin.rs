@@ -59,6 +59,9 @@ pub async fn guard(
     next.run(request).await
 }
 
+/// Largest admin request body (a bulk import).
+pub const MAX_IMPORT_BODY: usize = 80 * 1024 * 1024;
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

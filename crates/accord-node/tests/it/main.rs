@@ -5,5 +5,6 @@ mod chat;
 mod crash;
 mod hostile;
 mod limits;
+mod lists;
 mod raw;
 mod stream;

@@ -298,14 +298,14 @@ fn check_pair(what: &str, pair: &IdentityPair, account: &SecretKey, home: &Secre
 /// blocklist.json's latest checkpoint announced for its list, and the same
 /// announcement with one byte of the issuer's signature changed, which
 /// must fail verification.
-fn check_gossip(f: &Value, blocklist: &Value) -> Check {
-    use accord_proto::federation::{LISTS_TOPIC, ListAnnouncement, MAX_GOSSIP_BYTES};
+fn check_gossip(f: &Value, blocklist: &Value, equivocation: &Value) -> Check {
+    use accord_proto::federation::{EQUIVOCATION_TOPIC, LISTS_TOPIC, ListAnnouncement, MAX_GOSSIP_BYTES};
     use base64::Engine as _;
     let gossip = &f["gossip"];
     eq(
         "gossip",
         gossip.as_object().map(|m| m.keys().map(String::as_str).collect::<Vec<_>>()),
-        Some(vec!["announcement", "announcement_bad_signature", "topic"]),
+        Some(vec!["announcement", "announcement_bad_signature", "equivocation", "equivocation_topic", "topic"]),
     )?;
     eq("topic", s(gossip, "topic")?, LISTS_TOPIC)?;
     let to_vec = |v: &Value| serde_json::to_vec(v).map_err(|e| e.to_string());
@@ -362,10 +362,67 @@ fn check_gossip(f: &Value, blocklist: &Value) -> Check {
     if ListAnnouncement::verify(&to_vec(&extra)?).is_ok() {
         return Err("an announcement with an unknown field verifies".into());
     }
+
+    // An equivocation proof on its own topic (spec/blocklists.md §10.6):
+    // equivocation.json's fork, as the node that detected it publishes it.
+    eq("equivocation topic", s(gossip, "equivocation_topic")?, EQUIVOCATION_TOPIC)?;
+    let proof: EquivocationProof = round_trip("equivocation", &gossip["equivocation"])?;
+    let published = serde_json::to_vec(&proof).map_err(|e| e.to_string())?;
+    if published.len() > MAX_GOSSIP_BYTES {
+        return Err("equivocation proof over the gossip size limit".into());
+    }
+    let received: EquivocationProof = serde_json::from_slice(&published).map_err(|e| e.to_string())?;
+    received.verify().map_err(|e| format!("equivocation: {e}"))?;
+    eq("equivocation is equivocation.json's fork", &proof, &from_value::<EquivocationProof>(&equivocation["fork"])?)?;
+    eq("equivocation proof is about the announced list", &proof.list, &announcement.list)?;
     Ok(())
 }
 
-fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: &Value) -> Check {
+/// The list range fetch of `federation.json` (spec/federation.md §3.9,
+/// spec/blocklists.md §10): a subscriber holding blocklist.json's entries
+/// up to its first checkpoint asks for the rest and gets the latest
+/// checkpoint with the missing leaves, which, appended to the leaves held,
+/// make exactly the signed root.
+fn check_list_entries(msgs: &Value, blocklist: &Value) -> Check {
+    use accord_proto::federation::{FedRequest, FedResponse, MAX_LIST_ENTRIES_PER_RESPONSE};
+    let list: ListId = s(blocklist, "list_id")?.parse().map_err(|e| format!("{e}"))?;
+    let leaves: Vec<&str> = arr(blocklist, "entries")?.iter().map(|e| s(e, "json")).collect::<Result<_, _>>()?;
+    let checkpoints = arr(blocklist, "checkpoints")?;
+    let (held, latest) = match checkpoints.as_slice() {
+        [first, .., last] => (n(first, "size")?, last),
+        _ => return Err("blocklist.json needs two checkpoints".into()),
+    };
+
+    let request: FedRequest = round_trip("list_entries", &msgs["list_entries"])?;
+    let want = FedRequest::ListEntries { list: list.clone(), from: held, limit: MAX_LIST_ENTRIES_PER_RESPONSE as u64 };
+    eq("list_entries", &request, &want)?;
+
+    let answer: FedResponse = round_trip("list_entries_answer", &msgs["list_entries_answer"])?;
+    let FedResponse::ListEntries { checkpoint, entries } = &answer else {
+        return Err("list_entries_answer: type".into());
+    };
+    let verified = checkpoint.verify(&list).map_err(|e| format!("list_entries_answer checkpoint: {e}"))?;
+    eq("list_entries_answer checkpoint is blocklist.json's latest", checkpoint.note(), s(latest, "note")?)?;
+    if entries.len() > MAX_LIST_ENTRIES_PER_RESPONSE {
+        return Err("list_entries_answer: too many entries".into());
+    }
+    // The leaves held plus the leaves answered make the signed tree.
+    let mut log = MerkleLog::new();
+    for leaf in &leaves[..held as usize] {
+        log.push(leaf.as_bytes());
+    }
+    for (i, leaf) in entries.iter().enumerate() {
+        ListEntry::parse(leaf.as_bytes()).map_err(|e| format!("list_entries_answer entry {i}: {e}"))?;
+        log.push(leaf.as_bytes());
+    }
+    eq("list_entries_answer: held + answered size", log.size(), verified.checkpoint.size)?;
+    eq("list_entries_answer: root recomputed over held + answered leaves", log.root(), verified.checkpoint.root)?;
+    let missing: Vec<&str> = leaves[held as usize..verified.checkpoint.size as usize].to_vec();
+    eq("list_entries_answer entries", entries.iter().map(String::as_str).collect::<Vec<_>>(), missing)?;
+    Ok(())
+}
+
+fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: &Value, equivocation: &Value) -> Check {
     use accord_proto::federation::{FedRequest, FedResponse, PROTOCOL, PushOutcome};
     eq("protocol", s(f, "protocol")?, PROTOCOL)?;
     let alice = seed_key(s(&arr(envelopes, "cases")?[0], "seed")?)?;
@@ -413,7 +470,17 @@ fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: 
     eq(
         "messages",
         msgs.as_object().map(|m| m.keys().map(String::as_str).collect::<Vec<_>>()),
-        Some(vec!["fetch", "join", "join_answer", "push", "pushed", "sync", "sync_answer"]),
+        Some(vec![
+            "fetch",
+            "join",
+            "join_answer",
+            "list_entries",
+            "list_entries_answer",
+            "push",
+            "pushed",
+            "sync",
+            "sync_answer",
+        ]),
     )?;
 
     let push: FedRequest = round_trip("push", &msgs["push"])?;
@@ -477,7 +544,8 @@ fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: 
         next: events.len() as u64,
     };
     eq("join_answer", &answer, &want)?;
-    check_gossip(f, blocklist)
+    check_list_entries(msgs, blocklist)?;
+    check_gossip(f, blocklist, equivocation)
 }
 
 fn check_all(files: &Files) -> Check {
@@ -500,8 +568,14 @@ fn check_all(files: &Files) -> Check {
     check_blocklist(get("blocklist.json")?).map_err(|e| format!("blocklist.json: {e}"))?;
     check_equivocation(get("equivocation.json")?).map_err(|e| format!("equivocation.json: {e}"))?;
     check_report(get("report.json")?).map_err(|e| format!("report.json: {e}"))?;
-    check_federation(get("federation.json")?, get("envelopes.json")?, get("room.json")?, get("blocklist.json")?)
-        .map_err(|e| format!("federation.json: {e}"))?;
+    check_federation(
+        get("federation.json")?,
+        get("envelopes.json")?,
+        get("room.json")?,
+        get("blocklist.json")?,
+        get("equivocation.json")?,
+    )
+    .map_err(|e| format!("federation.json: {e}"))?;
     Ok(())
 }
 
@@ -648,4 +722,27 @@ fn announcing_the_checkpoint_with_a_changed_signature_byte_fails_verification() 
     gossip["announcement"] = gossip["announcement_bad_signature"].clone();
     let err = check_all(&changed).unwrap_err();
     assert!(err.contains("announcement: bad_signature"), "{err}");
+}
+
+#[test]
+fn a_list_entries_answer_with_a_changed_leaf_does_not_make_the_signed_root() {
+    let files = load();
+    let mut changed = files.clone();
+    let answer = &mut changed.get_mut("federation.json").expect("file")["messages"]["list_entries_answer"];
+    // Another valid entry in place of the one the issuer logged.
+    answer["entries"][0] = Value::from(r#"{"op":"remove","created":1764000013000,"entry":0}"#);
+    let err = check_all(&changed).unwrap_err();
+    assert!(err.contains("root recomputed over held + answered leaves"), "{err}");
+}
+
+#[test]
+fn an_equivocation_gossip_message_that_proves_nothing_fails_verification() {
+    let files = load();
+    let mut changed = files.clone();
+    let proof = &mut changed.get_mut("federation.json").expect("file")["gossip"]["equivocation"];
+    // Two identical checkpoints are consistent: no equivocation.
+    proof["b"] = proof["a"].clone();
+    proof["path"] = Value::Array(vec![]);
+    let err = check_all(&changed).unwrap_err();
+    assert!(err.contains("equivocation: the checkpoints are consistent"), "{err}");
 }
