@@ -103,6 +103,12 @@ async fn an_account_blocked_by_an_issuer_is_refused_and_hidden_everywhere_until_
         .await;
         assert!(!view(r).await.0.contains("x after the block"), "A and C refused x's new message");
     }
+    // What follows a refused event in the room still flows.
+    rooms[1].send_text("bystander after x").await.unwrap();
+    for r in [&rooms[0], &rooms[2]] {
+        eventually("later messages are not stalled", || async { view(r).await.0.contains("bystander after x") }).await;
+        assert!(!view(r).await.0.contains("x after the block"));
+    }
 
     // B subscribes: within seconds X can neither send nor log in there.
     subscribe(b, &list).await;

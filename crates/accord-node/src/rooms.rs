@@ -201,6 +201,14 @@ impl RoomRuntime {
         self.origins.entry(origin).or_default().add(seq, id);
     }
 
+    /// Remembers an event refused by a blocklist as seen, with its depth,
+    /// so that later events may name it as a causal reference (and a copy
+    /// of it is a duplicate) although it is not stored (until restart).
+    pub fn remember_blocked(&mut self, origin: NodeId, seq: u64, id: EventId, depth: u64) {
+        self.depths.insert(id, depth);
+        self.remember_refused(origin, seq, id);
+    }
+
     /// The home nodes of the room's members and pending invitees.
     pub fn hosts(&self) -> &BTreeSet<NodeId> {
         &self.hosts

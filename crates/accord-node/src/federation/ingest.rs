@@ -55,6 +55,9 @@ enum Skip {
         code: &'static str,
         tombstone: Option<Box<(NodeId, u64)>>,
     },
+    /// Refused by a blocklist: remembered as seen, with its depth, so
+    /// that what descends from it can still be placed.
+    Blocked(Box<(NodeId, u64, u64)>),
 }
 
 /// Identities carried in a message, verified but not stored: they are
@@ -151,6 +154,11 @@ pub(crate) async fn ingest(
                 }
                 Err(Skip::Duplicate) => outcomes[i] = Some(PushOutcome::Duplicate { event: id }),
                 Err(Skip::MissingPrev) => again.push(i),
+                Err(Skip::Blocked(seen)) => {
+                    rt.remember_blocked(seen.0, seen.1, id, seen.2);
+                    outcomes[i] = Some(PushOutcome::Refused { event: id, code: "blocked".into() });
+                    progress = true;
+                }
                 Err(Skip::Refused { code, tombstone }) => {
                     if let Some(seen) = tombstone {
                         rt.remember_refused(seen.0, seen.1, id);
@@ -306,7 +314,8 @@ fn check(
         && p.action == accord_proto::blocklist::entry::Action::Reject
     {
         state.metrics.blocked.get_or_create(&crate::metrics::CodeLabel { code: p.category.as_str().into() }).inc();
-        return Err(refused("blocked"));
+        let stamp = event.stamp_part();
+        return Err(Skip::Blocked(Box::new((stamp.origin, stamp.seq, stamp.depth))));
     }
     let stamp = event.stamp_part();
     let origin = stamp.origin;

@@ -13,8 +13,11 @@ use accord_proto::federation::{
 };
 use std::sync::Arc;
 
-/// Most entries fetched in one go (a larger list is fetched in several).
+/// Most entries a subscriber takes in one range (the import limit).
 const MAX_FETCH: u64 = 2_000_000;
+/// Bytes of leaves in one answer (escaping at most doubles them; the
+/// response limit is 8 MiB).
+const ANSWER_BUDGET: usize = 3 * 1024 * 1024;
 
 /// Announces a list's latest checkpoint to the network.
 pub(crate) async fn announce(state: &AppState, list: &ListId) {
@@ -46,13 +49,15 @@ pub(crate) async fn fetch(state: &Arc<AppState>, list: &ListId, first: Option<Pe
     let mut peers: Vec<PeerId> = first.into_iter().collect();
     peers.extend(state.network.peers().into_iter().filter(|p| Some(*p) != first));
     let mut last = ListError::UnknownList;
+    let mut applied = None;
     for peer in peers {
         match fetch_from(state, list, peer).await {
+            Ok(0) => applied = applied.or(Some(0)),
             Ok(n) => return Ok(n),
             Err(e) => last = e,
         }
     }
-    Err(last)
+    applied.ok_or(last)
 }
 
 async fn fetch_from(state: &Arc<AppState>, list: &ListId, peer: PeerId) -> Result<usize, ListError> {
@@ -160,7 +165,19 @@ pub(crate) async fn answer(state: &AppState, list: &ListId, from: u64, limit: u6
     let limit = limit.min(MAX_LIST_ENTRIES_PER_RESPONSE as u64) as usize;
     match state.lists.leaves(&state.store, list, from, limit).await {
         Ok(Some((checkpoint, leaves))) => {
-            let entries = leaves.into_iter().filter_map(|l| String::from_utf8(l).ok()).collect();
+            // Whole leaves up to a budget that keeps the answer, escaped as
+            // JSON strings, well under the response limit.
+            let mut budget = ANSWER_BUDGET;
+            let entries = leaves
+                .into_iter()
+                .filter_map(|l| String::from_utf8(l).ok())
+                .take_while(|l| {
+                    let cost = l.len() * 2 + 8;
+                    let fits = cost <= budget;
+                    budget = budget.saturating_sub(cost);
+                    fits
+                })
+                .collect();
             FedResponse::ListEntries { checkpoint, entries }
         }
         Ok(None) => {

@@ -152,11 +152,12 @@ pub(crate) fn introduce(state: &Arc<AppState>, room: RoomId, hosts: Vec<NodeId>)
         tokio::spawn(async move {
             let Some(handle) = state.rooms.get(&room) else { return };
             let events = handle.lock().await.own_memberships();
-            if !events.is_empty() {
-                let identities = super::author_identities(&state, &events).unwrap_or_default();
-                let push = FedRequest::Push { room, events, identities };
+            for chunk in events.chunks(accord_proto::federation::MAX_PUSH_EVENTS) {
+                let identities = super::author_identities(&state, chunk).unwrap_or_default();
+                let push = FedRequest::Push { room, events: chunk.to_vec(), identities };
                 if let Err(e) = state.network.request(network::peer_id(&host), push).await {
                     tracing::debug!("introducing to {host} in {room}: {e}");
+                    break;
                 }
             }
             sync_room(&state, host, room).await;

@@ -355,12 +355,13 @@ impl Lists {
         }
         let mut log = held.log.clone();
         for leaf in leaves {
-            ListEntry::parse(leaf).map_err(|e| ListError::BadEntry(e.to_string()))?;
             log.push(leaf);
         }
         if log.root() != verified.checkpoint.root {
             return Err(ListError::BadRange);
         }
+        // In the signed log: a leaf that does not parse is the issuer's
+        // mistake, skipped by the index (spec/blocklists.md §1.4).
         let mut record = held.record.clone();
         record.size = log.size();
         record.checkpoint = Some(verified.signed.clone());
@@ -427,14 +428,19 @@ impl Lists {
         Some(Provenance { list, entry: m.entry, category: m.category, action: m.action, reason })
     }
 
-    /// Whether an account is blocked here, and by what.
+    /// Whether an account is refused here (a `reject` entry; a quarantine
+    /// entry holds its content instead), and by what.
     pub fn check_account(&self, store: &Store, account: &AccountId) -> Option<Provenance> {
-        self.lookup(TargetKind::Account, &account.to_string()).and_then(|m| self.provenance(store, m))
+        self.lookup(TargetKind::Account, &account.to_string())
+            .filter(|m| m.action == accord_proto::blocklist::entry::Action::Reject)
+            .and_then(|m| self.provenance(store, m))
     }
 
-    /// Whether a node is blocked here, and by what.
+    /// Whether a node is cut off here (a `reject` entry), and by what.
     pub fn check_node(&self, store: &Store, node: &NodeId) -> Option<Provenance> {
-        self.lookup(TargetKind::Node, &node.to_string()).and_then(|m| self.provenance(store, m))
+        self.lookup(TargetKind::Node, &node.to_string())
+            .filter(|m| m.action == accord_proto::blocklist::entry::Action::Reject)
+            .and_then(|m| self.provenance(store, m))
     }
 
     /// Whether a room is blocked here, and by what.
