@@ -362,3 +362,90 @@ async fn mastodon_and_matrix_lists_import_and_export_round_trips() {
     assert_eq!(again["count"].as_u64(), Some(2));
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_that_does_not_enforce_a_required_list_is_refused_federation() {
+    let _machine = MACHINE.read().await;
+    // Node 2 requires peers to enforce node 0's list "required".
+    let net = TestNet::start_with(3, |i, started, config| {
+        if i == 2 {
+            let issuer = accord_proto::IssuerId::from(*started[0].node().node_id().public_key());
+            let list = accord_proto::ListId { issuer, name: "required".parse().unwrap() };
+            config.p2p.require_lists = vec![accord_node::config::RequiredList { list, max_lag: 0 }];
+        }
+    })
+    .await
+    .unwrap();
+    let (a, b, c) = (&net.nodes[0], &net.nodes[1], &net.nodes[2]);
+    let list = a.admin("POST", "/lists", Some(json!({"name": "required"}))).await.unwrap()["list"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    subscribe(c, &list).await;
+    let ask = |from: &TestNode, to: &TestNode| {
+        let request = accord_proto::federation::FedRequest::Sync {
+            room: accord_proto::RoomId::from(accord_proto::EventId(accord_proto::Sha256Hash::digest(b"r"))),
+            held: Default::default(),
+        };
+        let (network, peer) = (from.node().network().clone(), accord_node::network::peer_id(&to.node().node_id()));
+        async move { network.request(peer, request).await }
+    };
+    // A enforces its own list; B does not: C refuses B and tells it why.
+    eventually("B refused by C for policy", || async {
+        matches!(ask(b, c).await, Ok(accord_proto::federation::FedResponse::Error { code, message }) if code == "policy" && message.contains("required"))
+    })
+    .await;
+    eventually("A federates with C", || async {
+        matches!(ask(a, c).await, Ok(accord_proto::federation::FedResponse::Error { code, .. }) if code == "unknown_room")
+    })
+    .await;
+    // Once B subscribes (and says so in its manifest), C federates with it.
+    subscribe(b, &list).await;
+    eventually("B accepted once it enforces the list", || async {
+        matches!(ask(b, c).await, Ok(accord_proto::federation::FedResponse::Error { code, .. }) if code == "unknown_room")
+    })
+    .await;
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_that_relays_what_its_declared_list_blocks_leaves_signed_evidence() {
+    let _machine = MACHINE.read().await;
+    let net = TestNet::start(2).await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+    let alice = a.user("alice").await.unwrap();
+    let spammer = b.user("spammer").await.unwrap();
+    let room = alice.create_room("r", JoinRule::Public).await.unwrap();
+    spammer.room(room.id()).join_via(&[a.node_id()]).await.unwrap();
+    let list =
+        a.admin("POST", "/lists", Some(json!({"name": "spam"}))).await.unwrap()["list"].as_str().unwrap().to_owned();
+    // B subscribes (so it declares the list) but ignores the spam category.
+    b.admin("POST", "/subscriptions", Some(json!({"list": list, "actions": {"spam": "ignore"}}))).await.unwrap();
+    a.admin(
+        "POST",
+        "/lists/spam/entries",
+        Some(json!({"kind": "account", "id": spammer.account().to_string(), "category": "spam"})),
+    )
+    .await
+    .unwrap();
+    eventually("B holds the entry and declares it", || async {
+        b.admin("GET", "/lists", None).await.map(|s| s["lists"][0]["size"].as_u64() == Some(1)).unwrap_or(false)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await; // B's manifest announcement
+    spammer.room(room.id()).send_text("spam relayed by b").await.unwrap();
+    eventually("evidence against B recorded on A", || async {
+        a.admin("GET", "/evidence", None)
+            .await
+            .map(|e| e["evidence"].as_array().is_some_and(|v| !v.is_empty()))
+            .unwrap_or(false)
+    })
+    .await;
+    let evidence = a.admin("GET", "/evidence", None).await.unwrap();
+    let item = &evidence["evidence"][0];
+    assert_eq!(item["peer"].as_str(), Some(b.node_id().as_str()));
+    assert_eq!(item["provenance"]["list"].as_str(), Some(list.as_str()));
+    assert!(item["manifest"]["sig"].is_string(), "the peer's own signed manifest is part of the evidence");
+    assert!(!view(&room).await.0.contains("spam relayed by b"), "and the event was refused");
+    net.stop().await.unwrap();
+}

@@ -66,11 +66,33 @@ pub struct P2pSection {
     pub listen: Vec<String>,
     /// Peers to dial at start (multiaddrs ending in `/p2p/PEER_ID`).
     pub bootstrap: Vec<String>,
+    /// Lists a peer must declare it enforces (in its signed policy
+    /// manifest) to be federated with.
+    pub require_lists: Vec<RequiredList>,
+    /// Cut off (for ten minutes) a peer that relays an event of an account
+    /// blocked on a list the peer declares.
+    pub block_relaying_nodes: bool,
+}
+
+/// A list peers must enforce.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredList {
+    /// The list (`ISSUER/NAME`).
+    pub list: accord_proto::ListId,
+    /// How many entries the peer may be behind this node's copy.
+    #[serde(default)]
+    pub max_lag: u64,
 }
 
 impl Default for P2pSection {
     fn default() -> Self {
-        Self { listen: vec!["/ip4/0.0.0.0/tcp/4001".into(), "/ip4/0.0.0.0/udp/4001/quic-v1".into()], bootstrap: vec![] }
+        Self {
+            listen: vec!["/ip4/0.0.0.0/tcp/4001".into(), "/ip4/0.0.0.0/udp/4001/quic-v1".into()],
+            bootstrap: vec![],
+            require_lists: vec![],
+            block_relaying_nodes: false,
+        }
     }
 }
 

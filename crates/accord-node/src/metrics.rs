@@ -51,6 +51,9 @@ pub struct Metrics {
     pub equivocations: Counter,
     /// Events refused or hidden by blocklists, by list category.
     pub blocked: Family<CodeLabel, Counter>,
+    /// Evidence recorded against peers that relayed what their declared
+    /// lists block.
+    pub fed_evidence: Counter,
 }
 
 /// Labels: a push outcome.
@@ -91,6 +94,12 @@ impl Metrics {
         let list_entries_applied = Counter::default();
         let equivocations = Counter::default();
         let blocked = Family::<CodeLabel, Counter>::default();
+        let fed_evidence = Counter::default();
+        registry.register(
+            "fed_evidence",
+            "Evidence recorded against peers relaying blocked content",
+            fed_evidence.clone(),
+        );
         registry.register(
             "list_entries_applied",
             "Blocklist entries received, verified and applied",
@@ -128,6 +137,7 @@ impl Metrics {
             list_entries_applied,
             equivocations,
             blocked,
+            fed_evidence,
         }
     }
 

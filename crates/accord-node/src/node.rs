@@ -136,6 +136,7 @@ pub struct Node {
     server: JoinHandle<()>,
     housekeeping: JoinHandle<()>,
     federation: JoinHandle<()>,
+    publisher: JoinHandle<()>,
     api_addr: SocketAddr,
     data_dir: DataDir,
 }
@@ -192,6 +193,7 @@ impl Node {
             syncing: Mutex::default(),
             lists,
             admin_token,
+            manifests: Mutex::default(),
             registration_lock: tokio::sync::Mutex::new(()),
             creation_lock: tokio::sync::Mutex::new(()),
             shutdown: shutdown.clone(),
@@ -206,6 +208,7 @@ impl Node {
             }
         });
         state.outbox.resume(&state)?;
+        let publisher = crate::federation::policy::spawn_publisher(state.clone());
         let federation = tokio::spawn(crate::federation::serve(state.clone(), net_events));
         let housekeeping_state = state.clone();
         let housekeeping = tokio::spawn(async move {
@@ -218,7 +221,7 @@ impl Node {
             }
         });
         tracing::info!(node = %node_id, api = %api_addr, "node started");
-        Ok(Node { state, network, server, housekeeping, federation, api_addr, data_dir })
+        Ok(Node { state, network, server, housekeeping, federation, publisher, api_addr, data_dir })
     }
 
     /// The client API address.
@@ -255,6 +258,7 @@ impl Node {
         let _ = self.server.await;
         let _ = self.housekeeping.await;
         let _ = self.federation.await;
+        let _ = self.publisher.await;
         self.network.shutdown().await;
         // Wait for request handlers and streams to let go of the state, then
         // close the store so that its directory can be opened again.

@@ -19,7 +19,7 @@ const HALF_LIFE: Duration = Duration::from_secs(60);
 /// references, rooms this node does not hold, being busy).
 pub fn weight(code: &str) -> f64 {
     match code {
-        "equivocation" | "blocked_node" => 100.0,
+        "equivocation" | "blocked_node" | "relayed_blocked" => 100.0,
         "bad_signature"
         | "malformed"
         | "signer_mismatch"

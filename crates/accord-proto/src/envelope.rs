@@ -36,6 +36,8 @@ pub enum Domain {
     Report,
     /// A client's answer to a node's login challenge.
     AuthChallenge,
+    /// A node's policy manifest, signed by the node.
+    Manifest,
 }
 
 impl Domain {
@@ -49,6 +51,7 @@ impl Domain {
             Domain::EventOrigin => "accord/v1/event-origin",
             Domain::Report => "accord/v1/report",
             Domain::AuthChallenge => "accord/v1/auth",
+            Domain::Manifest => "accord/v1/manifest",
         }
     }
 

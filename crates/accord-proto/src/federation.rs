@@ -28,6 +28,8 @@ pub const MAX_IDENTITIES_PER_MESSAGE: usize = 256;
 pub const MAX_SYNC_ORIGINS: usize = 1024;
 /// The gossipsub topic of blocklist checkpoint announcements.
 pub const LISTS_TOPIC: &str = "accord/lists/1";
+/// The gossipsub topic of nodes' signed policy manifests.
+pub const MANIFESTS_TOPIC: &str = "accord/manifests/1";
 /// The gossipsub topic of equivocation proofs against list issuers.
 pub const EQUIVOCATION_TOPIC: &str = "accord/equivocation/1";
 /// Most list entries in one answer.
@@ -86,6 +88,8 @@ pub enum FedRequest {
         /// Most entries wanted (at most [`MAX_LIST_ENTRIES_PER_RESPONSE`]).
         limit: u64,
     },
+    /// The answering node's signed policy manifest.
+    Manifest {},
     /// A node that does not hold the room yet asks for its events so that
     /// one of its accounts can join.
     Join {
@@ -137,6 +141,11 @@ pub enum FedResponse {
         checkpoint: crate::blocklist::checkpoint::SignedCheckpoint,
         /// The leaves, in log order from `from`.
         entries: Vec<String>,
+    },
+    /// The node's signed policy manifest ([`crate::policy::PolicyManifest`]).
+    Manifest {
+        /// The manifest.
+        manifest: SignedBytes,
     },
     /// The request was refused.
     Error {

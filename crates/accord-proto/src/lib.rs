@@ -45,6 +45,7 @@ pub mod identity;
 pub mod ids;
 pub mod keys;
 pub mod limits;
+pub mod policy;
 pub mod report;
 pub mod room;
 pub mod text;

@@ -33,11 +33,14 @@ pub enum Cf {
     ListExceptions,
     /// List key ‖ proof hash → equivocation proof (JSON).
     Equivocations,
+    /// Peer node ‖ event id → evidence that the peer relayed an event its
+    /// own declared lists block (JSON).
+    Evidence,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 14] = [
+    pub const ALL: [Cf; 15] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -52,6 +55,7 @@ impl Cf {
         Cf::ListEntries,
         Cf::ListExceptions,
         Cf::Equivocations,
+        Cf::Evidence,
     ];
 
     /// The RocksDB name.
@@ -71,6 +75,7 @@ impl Cf {
             Cf::ListEntries => "list_entries",
             Cf::ListExceptions => "list_exceptions",
             Cf::Equivocations => "equivocations",
+            Cf::Evidence => "evidence",
         }
     }
 }

@@ -139,3 +139,25 @@ impl Store {
         Ok(self.scan(Cf::Equivocations, b"", b"", true, usize::MAX)?.into_iter().map(|(_, v)| v).collect())
     }
 }
+
+impl Store {
+    /// Keeps evidence (JSON) that `peer` relayed event `event` although a
+    /// list it declares blocks it.
+    pub async fn put_evidence(
+        &self,
+        peer: &accord_proto::NodeId,
+        event: &accord_proto::EventId,
+        evidence: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut key = peer.as_bytes().to_vec();
+        key.extend_from_slice(event.as_bytes());
+        let mut b = Batch::new();
+        b.put(Cf::Evidence, key, evidence.to_vec());
+        self.write(b).await
+    }
+
+    /// Every piece of evidence kept (JSON), at most `limit`.
+    pub fn evidence(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self.scan(Cf::Evidence, b"", b"", true, limit)?.into_iter().map(|(_, v)| v).collect())
+    }
+}

@@ -1,6 +1,7 @@
 //! Several nodes federating on loopback.
 
 use crate::TestNode;
+use accord_node::Config;
 use std::time::Duration;
 
 /// A network of test nodes: node 0 first, every other node given node 0
@@ -14,15 +15,20 @@ impl TestNet {
     /// Starts `n` nodes (named `n0.test` … ) and waits until each is
     /// connected to every other one.
     pub async fn start(n: usize) -> anyhow::Result<TestNet> {
-        let first =
-            TestNode::start_with(|c| c.node.name = "n0.test".parse().unwrap_or_else(|_| c.node.name.clone())).await?;
-        let seed = first.p2p_addr();
-        let mut nodes = vec![first];
-        for i in 1..n {
-            let seed = seed.clone();
-            let node = TestNode::start_with(move |c| {
+        Self::start_with(n, |_, _, _| {}).await
+    }
+
+    /// Like [`TestNet::start`], with `edit(i, nodes started so far,
+    /// config)` applied to node `i`'s configuration.
+    pub async fn start_with(n: usize, edit: impl Fn(usize, &[TestNode], &mut Config)) -> anyhow::Result<TestNet> {
+        let mut nodes: Vec<TestNode> = Vec::new();
+        for i in 0..n {
+            let seed = nodes.first().map(TestNode::p2p_addr);
+            let started = &nodes;
+            let node = TestNode::start_with(|c| {
                 c.node.name = format!("n{i}.test").parse().unwrap_or_else(|_| c.node.name.clone());
-                c.p2p.bootstrap = vec![seed];
+                c.p2p.bootstrap = seed.into_iter().collect();
+                edit(i, started, c);
             })
             .await?;
             nodes.push(node);

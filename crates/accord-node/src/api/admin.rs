@@ -377,3 +377,11 @@ pub async fn exception(
     state.lists.set_exception(&state.store, &req.list, req.entry, why.as_deref()).await?;
     Ok(axum::Json(json!({"list": req.list, "entry": req.entry, "excepted": !req.lift})))
 }
+
+/// `GET /admin/evidence`: what peers relayed although the lists they
+/// declare block it, with the signed proof.
+pub async fn evidence(State(state): State<Arc<AppState>>) -> Result<axum::Json<Value>, ApiError> {
+    let items: Vec<Value> =
+        state.store.evidence(10_000)?.iter().filter_map(|bytes| serde_json::from_slice(bytes).ok()).collect();
+    Ok(axum::Json(json!({ "evidence": items })))
+}

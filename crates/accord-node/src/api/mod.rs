@@ -75,6 +75,8 @@ pub struct AppState {
     /// The admin endpoint's bearer token (`admin.token` in the data
     /// directory).
     pub admin_token: String,
+    /// Peers' latest verified policy manifests.
+    pub manifests: Mutex<HashMap<NodeId, accord_proto::Verified<accord_proto::policy::PolicyManifest>>>,
 }
 
 impl AppState {
@@ -125,6 +127,7 @@ fn admin_router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/subscriptions", post(admin::subscribe))
         .route("/subscriptions/remove", post(admin::unsubscribe))
         .route("/exceptions", post(admin::exception))
+        .route("/evidence", get(admin::evidence))
         // Bulk imports are large; only the local operator gets here.
         .layer(DefaultBodyLimit::max(admin::MAX_IMPORT_BODY))
         .layer(middleware::from_fn_with_state(state, admin::guard))

@@ -57,7 +57,7 @@ enum Skip {
     },
     /// Refused by a blocklist: remembered as seen, with its depth, so
     /// that what descends from it can still be placed.
-    Blocked(Box<(NodeId, u64, u64)>),
+    Blocked(Box<(NodeId, u64, u64, crate::lists::Provenance)>),
 }
 
 /// Identities carried in a message, verified but not stored: they are
@@ -134,6 +134,7 @@ pub(crate) async fn ingest(
     let hosts_before = rt.hosts().clone();
     let mut records: Vec<(Event, u64, Vec<accord_store::MembershipChange>)> = Vec::new();
     let mut pending: Vec<usize> = (0..events.len()).collect();
+    let mut relayed = Vec::new();
     loop {
         let mut progress = false;
         let mut again = Vec::new();
@@ -156,6 +157,9 @@ pub(crate) async fn ingest(
                 Err(Skip::MissingPrev) => again.push(i),
                 Err(Skip::Blocked(seen)) => {
                     rt.remember_blocked(seen.0, seen.1, id, seen.2);
+                    if via == Via::Push {
+                        relayed.push((wire.clone(), seen.3));
+                    }
                     outcomes[i] = Some(PushOutcome::Refused { event: id, code: "blocked".into() });
                     progress = true;
                 }
@@ -217,6 +221,9 @@ pub(crate) async fn ingest(
     }
     let new_hosts: Vec<NodeId> = rt.hosts().difference(&hosts_before).copied().collect();
     drop(rt);
+    for (wire, provenance) in &relayed {
+        super::policy::relayed_blocked(state, peer, wire, provenance).await;
+    }
     if !new_hosts.is_empty() && via != Via::Join {
         super::sync::introduce(state, room, new_hosts);
     }
@@ -315,7 +322,7 @@ fn check(
     {
         state.metrics.blocked.get_or_create(&crate::metrics::CodeLabel { code: p.category.as_str().into() }).inc();
         let stamp = event.stamp_part();
-        return Err(Skip::Blocked(Box::new((stamp.origin, stamp.seq, stamp.depth))));
+        return Err(Skip::Blocked(Box::new((stamp.origin, stamp.seq, stamp.depth, p))));
     }
     let stamp = event.stamp_part();
     let origin = stamp.origin;

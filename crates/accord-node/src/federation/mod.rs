@@ -11,6 +11,7 @@
 pub(crate) mod ingest;
 pub(crate) mod lists;
 pub(crate) mod outbox;
+pub(crate) mod policy;
 pub(crate) mod sync;
 
 use crate::api::AppState;
@@ -18,8 +19,8 @@ use crate::network::{self, Inbound, NetEvent};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::event::{EventContent, UnverifiedEvent};
 use accord_proto::federation::{
-    EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement, MAX_FETCH_EVENTS,
-    MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
+    EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement, MANIFESTS_TOPIC,
+    MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
 };
 use accord_proto::identity::IdentityDocument;
 use accord_proto::{AccountId, NodeId, Unverified};
@@ -44,6 +45,10 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
         let event = tokio::select! {
             event = events.recv() => event,
             _ = sync_tick.tick() => {
+                for peer in state.network.peers().iter().filter_map(network::node_id) {
+                    let state = state.clone();
+                    tokio::spawn(async move { policy::refresh(&state, peer).await });
+                }
                 sync::sync_all(&state);
                 lists::sync_all(&state);
                 continue;
@@ -76,8 +81,12 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
             }
             NetEvent::Connected(peer) => {
                 if let Some(node) = network::node_id(&peer) {
-                    state.outbox.connected(&state, node);
-                    sync::sync_with(&state, node);
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        policy::refresh(&state, node).await;
+                        state.outbox.connected(&state, node);
+                        sync::sync_with(&state, node);
+                    });
                 }
             }
             NetEvent::Disconnected(_) => {}
@@ -91,6 +100,10 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
                         }
                         Err(_) => false,
                     },
+                    MANIFESTS_TOPIC => serde_json::from_slice(&gossip.data)
+                        .ok()
+                        .and_then(|signed| policy::accept(&state, signed))
+                        .is_some(),
                     EQUIVOCATION_TOPIC => match serde_json::from_slice::<EquivocationProof>(&gossip.data) {
                         Ok(proof) if proof.verify().is_ok() => {
                             let state = state.clone();
@@ -130,7 +143,23 @@ async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalt
         penalties.push("blocked_node".into());
         return error("blocked", format!("this node is blocked by {} entry {}", p.list, p.entry));
     }
+    // Rooms are shared only with nodes that meet this node's policy.
+    if matches!(
+        request,
+        FedRequest::Push { .. } | FedRequest::Sync { .. } | FedRequest::Events { .. } | FedRequest::Join { .. }
+    ) {
+        if state.manifests.lock().unwrap_or_else(|p| p.into_inner()).get(&peer).is_none() {
+            policy::refresh(state, peer).await;
+        }
+        if let Err(why) = policy::meets(state, &peer).await {
+            return error("policy", why);
+        }
+    }
     let result = match request {
+        FedRequest::Manifest {} => Ok(match policy::own(state).await {
+            Some(signed) => FedResponse::Manifest { manifest: signed.raw().clone() },
+            None => error("internal", "the node failed"),
+        }),
         FedRequest::Identities { accounts } => identities(state, accounts),
         FedRequest::Push { room, events, identities } => push(state, peer, room, events, identities, penalties).await,
         FedRequest::Sync { room, held } => {

@@ -124,6 +124,11 @@ enum Delivery {
 /// final outcome.
 async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> {
     let log = |e: &dyn std::fmt::Display| tracing::error!("outbox of {peer}: {e}");
+    if let Err(why) = super::policy::meets(state, &peer).await {
+        // Not federated with until it meets this node's policy; kept.
+        tracing::debug!("not pushing to {peer}: {why}");
+        return Ok(Delivery::Retry);
+    }
     let mut entries = state.store.outbox(&peer, MAX_PUSH_EVENTS).map_err(|e| log(&e))?;
     let Some(room) = entries.first().map(|e| e.room) else { return Ok(Delivery::Empty) };
     entries.retain(|e| e.room == room);

@@ -168,6 +168,9 @@ pub(crate) fn introduce(state: &Arc<AppState>, room: RoomId, hosts: Vec<NodeId>)
 /// Syncs `room` with `peer` until nothing is missing (or nothing more can
 /// be placed). At most one sync per peer and room runs at a time.
 pub(crate) async fn sync_room(state: &Arc<AppState>, peer: NodeId, room: RoomId) {
+    if super::policy::meets(state, &peer).await.is_err() {
+        return;
+    }
     if !state.syncing.lock().unwrap_or_else(|p| p.into_inner()).insert((peer, room)) {
         return;
     }

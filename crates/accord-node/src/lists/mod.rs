@@ -509,6 +509,19 @@ impl Lists {
         self.index.read().unwrap_or_else(|p| p.into_inner()).is_empty()
     }
 
+    /// What this node declares in its policy manifest: the lists it
+    /// enforces (issued or subscribed, issuer trusted) and their sizes.
+    pub async fn declared(&self) -> Vec<accord_proto::policy::DeclaredList> {
+        let logs = self.logs.lock().await;
+        let mut out: Vec<_> = logs
+            .values()
+            .filter(|l| (l.record.own || l.record.subscribed) && l.record.distrusted.is_none())
+            .map(|l| accord_proto::policy::DeclaredList { list: l.record.list.clone(), size: l.record.size })
+            .collect();
+        out.sort_by(|a, b| a.list.cmp(&b.list));
+        out
+    }
+
     /// Number of active entries enforced.
     pub fn indexed(&self) -> usize {
         self.index.read().unwrap_or_else(|p| p.into_inner()).len()

@@ -75,7 +75,8 @@ pub const INBOUND_QUEUE: usize = 256;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The gossip topics every node subscribes to: a few fixed ones (spec/federation.md §1.3).
-pub const GOSSIP_TOPICS: [&str; 2] = [federation::LISTS_TOPIC, federation::EQUIVOCATION_TOPIC];
+pub const GOSSIP_TOPICS: [&str; 3] =
+    [federation::LISTS_TOPIC, federation::EQUIVOCATION_TOPIC, federation::MANIFESTS_TOPIC];
 
 /// Gossipsub for a small federation: messages signed by their author node,
 /// checked by the node before they are forwarded, ids by content (the same

@@ -1,0 +1,134 @@
+//! Accountable nodes (spec/federation.md §7): signed policy manifests,
+//! required lists, and evidence against peers that relay what the lists
+//! they declare block.
+
+use crate::api::AppState;
+use crate::lists::Provenance;
+use crate::network;
+use accord_proto::event::UnverifiedEvent;
+use accord_proto::federation::{FedRequest, FedResponse, MANIFESTS_TOPIC};
+use accord_proto::policy::PolicyManifest;
+use accord_proto::{NodeId, SignedBytes, Timestamp, Unverified, Verified};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the node checks whether its manifest changed (and announces
+/// it).
+const PUBLISH_EVERY: Duration = Duration::from_secs(2);
+
+/// This node's manifest, signed now.
+pub(crate) async fn own(state: &AppState) -> Option<Verified<PolicyManifest>> {
+    let manifest = PolicyManifest { node: state.node_id, lists: state.lists.declared().await, time: Timestamp::now() };
+    Verified::sign(manifest, &state.node_key).ok()
+}
+
+/// Keeps a peer's manifest if it verifies and is newer than the one held;
+/// returns the node it is about.
+pub(crate) fn accept(state: &AppState, signed: SignedBytes) -> Option<NodeId> {
+    let manifest = Unverified::<PolicyManifest>::from_raw(signed).verify().ok()?;
+    let node = manifest.node;
+    if node == state.node_id {
+        return Some(node);
+    }
+    let mut held = state.manifests.lock().unwrap_or_else(|p| p.into_inner());
+    if held.get(&node).is_none_or(|old| old.time < manifest.time) {
+        held.insert(node, manifest);
+    }
+    Some(node)
+}
+
+/// Asks a peer for its manifest.
+pub(crate) async fn refresh(state: &AppState, peer: NodeId) {
+    match state.network.request(network::peer_id(&peer), FedRequest::Manifest {}).await {
+        Ok(FedResponse::Manifest { manifest }) => {
+            if accept(state, manifest) != Some(peer) {
+                state.metrics.fed_reject("bad_manifest");
+            }
+        }
+        Ok(_) | Err(_) => {}
+    }
+}
+
+/// Whether a peer meets this node's `require_lists`; if not, why.
+pub(crate) async fn meets(state: &AppState, peer: &NodeId) -> Result<(), String> {
+    let required = &state.config.p2p.require_lists;
+    if required.is_empty() {
+        return Ok(());
+    }
+    let declared = state.manifests.lock().unwrap_or_else(|p| p.into_inner()).get(peer).cloned();
+    let Some(declared) = declared else {
+        return Err("no policy manifest from this node yet".into());
+    };
+    for req in required {
+        let ours = state.lists.record(&req.list).await.map_or(0, |r| r.size);
+        match declared.declared(&req.list) {
+            None => return Err(format!("this node requires peers to enforce {}", req.list)),
+            Some(size) if size + req.max_lag < ours => {
+                return Err(format!("{} is {} entries behind on {}", peer, ours - size, req.list));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Announces this node's manifest whenever the lists it declares change.
+pub(crate) fn spawn_publisher(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = None;
+        let mut tick = tokio::time::interval(PUBLISH_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = state.shutdown.cancelled() => break,
+            }
+            let declared = state.lists.declared().await;
+            if last.as_ref() == Some(&declared) {
+                continue;
+            }
+            if let Some(signed) = own(&state).await
+                && let Ok(bytes) = serde_json::to_vec(signed.raw())
+            {
+                let _ = state.network.publish(MANIFESTS_TOPIC, bytes).await;
+            }
+            last = Some(declared);
+        }
+    })
+}
+
+/// A peer relayed an event that a list it declares blocks, as of an entry
+/// it held: keep the signed evidence (the event stamped by the peer, the
+/// entry, the peer's signed manifest), count it, and cut the peer off if
+/// configured to.
+pub(crate) async fn relayed_blocked(state: &AppState, peer: NodeId, event: &UnverifiedEvent, provenance: &Provenance) {
+    let manifest = state.manifests.lock().unwrap_or_else(|p| p.into_inner()).get(&peer).cloned();
+    let Some(manifest) = manifest else { return };
+    let Some(size) = manifest.declared(&provenance.list) else { return };
+    if provenance.entry >= size {
+        // The peer had not received the entry yet: no fault.
+        return;
+    }
+    let evidence = json!({
+        "peer": peer,
+        "event": event,
+        "provenance": provenance,
+        "manifest": manifest.raw(),
+        "recorded": Timestamp::now(),
+    });
+    let Ok(bytes) = serde_json::to_vec(&evidence) else { return };
+    if let Err(e) = state.store.put_evidence(&peer, &event.claimed_id(), &bytes).await {
+        tracing::error!("keeping evidence against {peer}: {e}");
+        return;
+    }
+    state.metrics.fed_evidence.inc();
+    tracing::warn!(
+        "{peer} relayed event {} blocked by {} entry {} that it declares enforcing",
+        event.claimed_id(),
+        provenance.list,
+        provenance.entry
+    );
+    if state.config.p2p.block_relaying_nodes {
+        state.network.penalize(network::peer_id(&peer), "relayed_blocked").await;
+    }
+}
