@@ -145,7 +145,7 @@ pub enum FedResponse {
     /// The node's signed policy manifest ([`crate::policy::PolicyManifest`]).
     Manifest {
         /// The manifest.
-        manifest: SignedBytes,
+        manifest: Box<SignedBytes>,
     },
     /// The request was refused.
     Error {

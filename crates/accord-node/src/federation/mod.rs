@@ -157,7 +157,7 @@ async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalt
     }
     let result = match request {
         FedRequest::Manifest {} => Ok(match policy::own(state).await {
-            Some(signed) => FedResponse::Manifest { manifest: signed.raw().clone() },
+            Some(signed) => FedResponse::Manifest { manifest: Box::new(signed.raw().clone()) },
             None => error("internal", "the node failed"),
         }),
         FedRequest::Identities { accounts } => identities(state, accounts),

@@ -40,13 +40,11 @@ pub(crate) fn accept(state: &AppState, signed: SignedBytes) -> Option<NodeId> {
 
 /// Asks a peer for its manifest.
 pub(crate) async fn refresh(state: &AppState, peer: NodeId) {
-    match state.network.request(network::peer_id(&peer), FedRequest::Manifest {}).await {
-        Ok(FedResponse::Manifest { manifest }) => {
-            if accept(state, manifest) != Some(peer) {
-                state.metrics.fed_reject("bad_manifest");
-            }
-        }
-        Ok(_) | Err(_) => {}
+    if let Ok(FedResponse::Manifest { manifest }) =
+        state.network.request(network::peer_id(&peer), FedRequest::Manifest {}).await
+        && accept(state, *manifest) != Some(peer)
+    {
+        state.metrics.fed_reject("bad_manifest");
     }
 }
 
