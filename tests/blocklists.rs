@@ -56,7 +56,7 @@ async fn subscribe(node: &TestNode, list: &str) {
 async fn an_account_blocked_by_an_issuer_is_refused_and_hidden_everywhere_until_the_entry_is_removed() {
     let _machine = MACHINE.read().await;
     // Arrange: A issues a list; X lives on B; a room spans A, B and C.
-    let net = TestNet::start(3).await.unwrap();
+    let mut net = TestNet::start(3).await.unwrap();
     let (a, b, c) = (&net.nodes[0], &net.nodes[1], &net.nodes[2]);
     let alice = a.user("alice").await.unwrap();
     let x_key = accord_proto::SecretKey::generate().unwrap();
@@ -77,6 +77,7 @@ async fn an_account_blocked_by_an_issuer_is_refused_and_hidden_everywhere_until_
     }
     assert!(!view(&x.room(room.id())).await.0.is_empty());
 
+    let mut x_live = x.room(room.id()).subscribe(0);
     let created = a.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await.unwrap();
     let list = created["list"].as_str().unwrap().to_owned();
     subscribe(c, &list).await;
@@ -116,6 +117,21 @@ async fn an_account_blocked_by_an_issuer_is_refused_and_hidden_everywhere_until_
         matches!(x.room(room.id()).send_text("x again").await, Err(e) if is_blocked(&e))
     })
     .await;
+    // X's open live stream ends with the reason at the next event.
+    alice.room(room.id()).send_text("while x is blocked").await.unwrap();
+    let ended = tokio::time::timeout(WITHIN, async {
+        use futures::StreamExt;
+        loop {
+            match x_live.next().await {
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Some(e),
+                None => return None,
+            }
+        }
+    })
+    .await
+    .expect("x's stream ends");
+    assert!(ended.is_some_and(|e| is_blocked(&e)), "with the blocklist's provenance");
     let relog = b.client(x_key.clone()).unwrap();
     let err = relog.login().await.expect_err("a blocked account cannot log in");
     let p = err.provenance().expect("with provenance");
@@ -132,6 +148,17 @@ async fn an_account_blocked_by_an_issuer_is_refused_and_hidden_everywhere_until_
     c.admin("POST", "/exceptions", Some(json!({"list": list, "entry": entry, "reason": "we know x"}))).await.unwrap();
     assert!(view(&rooms[2]).await.0.contains("x before the block"), "restored on C");
     assert!(!view(&rooms[0]).await.0.contains("x before the block"), "still hidden on A");
+
+    // Restarts keep lists, subscriptions, exceptions, the index and so what
+    // is hidden.
+    net.nodes[1].restart().await.unwrap();
+    net.nodes[2].restart().await.unwrap();
+    net.wait_connected(Duration::from_secs(30)).await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+    let (texts, hidden) = view(&rooms[1]).await;
+    assert!(!texts.contains("x before the block") && !hidden.is_empty(), "still hidden on B after restart");
+    assert!(view(&rooms[2]).await.0.contains("x before the block"), "the exception on C survives restart");
+    assert!(matches!(b.client(x_key.clone()).unwrap().login().await, Err(e) if is_blocked(&e)));
 
     // Removing the entry restores them everywhere.
     a.admin("POST", "/lists/abuse/remove", Some(json!({"entry": entry, "reason": "appeal granted"}))).await.unwrap();

@@ -169,6 +169,33 @@ fn duration_secs(text: &str) -> anyhow::Result<u64> {
     })
 }
 
+/// Runs `work`, showing on a terminal that it is under way: the node
+/// parses, appends, signs one checkpoint and stores, then answers.
+async fn with_progress<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
+    use std::io::{IsTerminal, Write};
+    if !std::io::stderr().is_terminal() {
+        return work.await;
+    }
+    let started = std::time::Instant::now();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+    let frames = ['|', '/', '-', '\\'];
+    tokio::pin!(work);
+    let mut i = 0;
+    loop {
+        tokio::select! {
+            out = &mut work => {
+                eprintln!("\r{what}: done in {:.1?}          ", started.elapsed());
+                return out;
+            }
+            _ = tick.tick() => {
+                eprint!("\r{what} {} {:.0?}", frames[i % frames.len()], started.elapsed());
+                let _ = std::io::stderr().flush();
+                i += 1;
+            }
+        }
+    }
+}
+
 fn print(json_out: bool, value: &Value, human: impl FnOnce(&Value)) {
     if json_out {
         println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
@@ -257,9 +284,13 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
         }
         ListCommand::Import { name, file, format, category } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            eprintln!("importing {} bytes…", text.len());
+            let lines = text.lines().count();
             let body = json!({"format": format, "text": text, "category": category});
-            let v = admin.call(post, &format!("/lists/{name}/import"), Some(body)).await?;
+            let v = with_progress(
+                &format!("importing {lines} lines"),
+                admin.call(post, &format!("/lists/{name}/import"), Some(body)),
+            )
+            .await?;
             print(target.json, &v, |v| {
                 println!("imported {} entries into {}", v["count"], v["list"].as_str().unwrap_or_default());
                 for s in v["skipped"].as_array().into_iter().flatten() {

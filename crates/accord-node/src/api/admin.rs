@@ -1,4 +1,4 @@
-//! The operator's admin endpoint (spec/blocklists.md §10): issuing lists,
+//! The operator's admin endpoint (spec/blocklists.md §12): issuing lists,
 //! subscriptions and local exceptions. Served under `/admin` on the API
 //! address, only to loopback clients bearing the token in the data
 //! directory's `admin.token` (what `accord-node list …` sends).
@@ -8,6 +8,7 @@ use super::{ApiError, AppState};
 use crate::federation::lists as distribution;
 use crate::lists::{ListError, target_of};
 use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target, TargetKind};
+use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::formats::{self, Format};
 use accord_proto::text::Reason;
 use accord_proto::{ListId, ListName, Sha256Hash, Timestamp};
@@ -329,14 +330,25 @@ pub async fn subscribe(
     State(state): State<Arc<AppState>>,
     Json(req): Json<SubscribeRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let record = state.lists.subscribe(&state.store, &req.list, req.actions).await?;
+    let mut record = state.lists.subscribe(&state.store, &req.list, req.actions).await?;
+    // An issuer once caught equivocating stays distrusted.
+    let caught = state.store.equivocations()?.iter().any(|bytes| {
+        serde_json::from_slice::<EquivocationProof>(bytes).is_ok_and(|p| p.list.issuer == req.list.issuer)
+    });
+    if caught {
+        state.lists.distrust(&state.store, &req.list.issuer, "the issuer signed two incompatible checkpoints").await?;
+        record = state.lists.record(&req.list).await.ok_or(ListError::UnknownList)?;
+    }
     let (task_state, list) = (state.clone(), req.list.clone());
     tokio::spawn(async move {
         if let Err(e) = distribution::fetch(&task_state, &list, None).await {
             tracing::info!("list {list}: not fetched yet ({e}); will retry");
         }
     });
-    Ok(axum::Json(json!({"list": record.list, "subscribed": true, "size": record.size, "actions": record.actions})))
+    Ok(axum::Json(json!({
+        "list": record.list, "subscribed": true, "size": record.size, "actions": record.actions,
+        "distrusted": record.distrusted,
+    })))
 }
 
 /// `POST /admin/subscriptions/remove` body.

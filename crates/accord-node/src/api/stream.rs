@@ -191,6 +191,13 @@ async fn follow(
         json!({"type": "error", "error": {"code": "not_member", "message": format!("no longer a member of {room}")}})
             .to_string()
     };
+    // A stream of an account blocked since it opened ends with the reason.
+    let blocked = || {
+        state.lists.check_account(&state.store, &account).map(|p| {
+            json!({"type": "error", "error": {"code": "blocked", "message": "refused by a blocklist this node enforces", "provenance": p}})
+                .to_string()
+        })
+    };
     loop {
         // Catch up from the store until it has nothing newer.
         loop {
@@ -213,6 +220,10 @@ async fn follow(
                 }
                 None => return,
             };
+            if let Some(refusal) = blocked() {
+                let _ = out.send(refusal).await;
+                return;
+            }
             for item in items {
                 if out.send(frame(&state, &room, &item)).await.is_err() {
                     return;
@@ -228,6 +239,10 @@ async fn follow(
             match live.recv().await {
                 Ok(live) if live.item.cursor <= last => continue,
                 Ok(live) if live.item.cursor == last + 1 => {
+                    if let Some(refusal) = blocked() {
+                        let _ = out.send(refusal).await;
+                        return;
+                    }
                     if out.send(frame(&state, &room, &live.item)).await.is_err() {
                         return;
                     }
