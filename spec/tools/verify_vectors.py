@@ -11,7 +11,8 @@ signing inputs, deterministic Ed25519 signatures, hashes, envelopes, the room
 order, verdicts, state and history hash, Merkle roots and proofs, checkpoint
 texts and notes, equivocation proofs, the report, the federation messages and
 the events and identity pairs they carry, the list range fetch, the list
-announcement and the equivocation gossip message), checks that
+announcement and the equivocation gossip message, the policy manifest exchange),
+checks that
 every signed body and list entry is in canonical encoding (encoding.md §1.2),
 and finally ("strictness") signs deliberately wrong variants with the vector
 keys and checks that they are refused with the codes the spec gives. It prints
@@ -419,6 +420,28 @@ def r_report(v):
     if not v["evidence"] and v["subject"] is None: raise Refused("invalid", "a report needs evidence or a subject")
     if len(v["evidence"]) > 32 or len(v["context"]) > 16: raise Refused("invalid", "too many events")
 
+MAX_MANIFEST_LISTS = 1024  # federation.md §7.1
+
+def p_manifest(j, nc):  # federation.md §7.1
+    f = fields(j, nc, ["node", "lists", "time"])
+    if not isinstance(f["lists"], list): raise ValueError("lists: not an array")
+    lists = []
+    for d in f["lists"]:
+        df = fields(d, nc, ["list", "size"])
+        if not isinstance(df["list"], str): raise ValueError("list: not a string")
+        issuer, slash, name = df["list"].partition("/")
+        if not slash: raise ValueError("list id: expected ISSUER/NAME")
+        check_name(name, 64, True)
+        lists.append(((id_text("iss", issuer, nc), name), integer(df["size"])))
+    return dict(node=node_id(f["node"], nc), lists=lists, time=timestamp(f["time"]))
+
+def r_manifest(v):  # at most 1024 lists, each once, in ascending order of (issuer key bytes, name bytes)
+    ids = [lid for lid, _ in v["lists"]]
+    if len(ids) > MAX_MANIFEST_LISTS: raise Refused("invalid", "more than 1024 lists")
+    if len(set(ids)) != len(ids): raise Refused("invalid", "a list is declared twice")
+    key = lambda lid: (lid[0], lid[1].encode())
+    if any(key(a) >= key(b) for a, b in zip(ids, ids[1:])): raise Refused("invalid", "lists not ordered by list id")
+
 # kind -> (domain tag, body limit, parser, who must sign, cross-field rules); encoding.md §2.3
 KINDS = {
     "identity": ("accord/v1/identity", 2048, p_identity, lambda v: v["account"], None),
@@ -427,6 +450,7 @@ KINDS = {
     "origin": ("accord/v1/event-origin", 4096, p_stamp, lambda v: v["origin"], r_stamp),
     "report": ("accord/v1/report", 1048576, p_report, lambda v: v["reporter"], r_report),
     "auth": ("accord/v1/auth", 1024, p_auth, lambda v: v["account"], r_auth),
+    "manifest": ("accord/v1/manifest", 262144, p_manifest, lambda v: v["node"], r_manifest),
 }
 ROTATION_TAG = "accord/v1/rotation"
 
@@ -759,16 +783,16 @@ def verify_report(j):  # reports.md §3-§4; returns the report, its id and the 
 
 FED_REQUESTS = {"identities": ["accounts"], "push": ["room", "events", "identities"], "sync": ["room", "held"],
                 "events": ["room", "ids"], "join": ["room", "joiner", "after"],
-                "list_entries": ["list", "from", "limit"]}
+                "list_entries": ["list", "from", "limit"], "manifest": []}
 FED_RESPONSES = {"identities": ["identities"], "pushed": ["outcomes"], "events": ["events", "identities", "more", "next"],
-                 "list_entries": ["checkpoint", "entries"], "error": ["code", "message"]}
+                 "list_entries": ["checkpoint", "entries"], "manifest": ["manifest"], "error": ["code", "message"]}
 OUTCOMES = {"accepted": ["event"], "duplicate": ["event"], "retry": ["event", "code"], "refused": ["event", "code"]}
 RETRY_CODES = ("missing_prev", "busy", "internal")  # federation.md §3.2
 REFUSED_CODES = ("bad_request", "too_large", "bad_signature", "malformed", "non_canonical", "signer_mismatch", "invalid",
                  "inconsistent_event", "wrong_room", "unknown_room", "not_home", "unknown_author", "not_origin",
                  "equivocation", "bad_depth", "not_in_room", "blocked")  # federation.md §4
 ERROR_CODES = ("too_many", "busy", "unsupported", "internal", "unknown_room", "forbidden", "not_home", "blocked",
-               "unknown_list", "bad_request", "too_large", "bad_signature", "malformed", "non_canonical",
+               "policy", "unknown_list", "bad_request", "too_large", "bad_signature", "malformed", "non_canonical",
                "signer_mismatch", "invalid", "attestation_mismatch")  # federation.md §3.8; the last seven for a
                                                                        # joiner's pair that does not verify
 MAX_LIST_ENTRIES = 4096  # federation.md §3: entries of a list_entries answer
@@ -811,6 +835,7 @@ def parse_request(j):  # federation.md §1.2, §3: unknown type -> unsupported, 
         if kind == "identities": return kind, dict(accounts=[id_text("acct", a, []) for a in array(f["accounts"], 64)])
         if kind == "list_entries":  # §3.9: no count limit; a larger `limit` is served as 4096
             return kind, dict(list=list_id(f["list"]), frm=integer(f["from"]), limit=integer(f["limit"]))
+        if kind == "manifest": return kind, {}  # §7.2: no field but `type`
         v = dict(room=id_text("room", f["room"], []))
         if kind == "push":
             v["events"] = [wire_event(e) for e in array(f["events"], 64)]
@@ -830,6 +855,7 @@ def parse_response(j):  # federation.md §3; a requester drops an answer that do
     try:
         if kind == "identities": return kind, dict(identities=[p_pair(p) for p in array(f["identities"], 64)])
         if kind == "error": return kind, dict(code=one_of(f["code"], ERROR_CODES), message=text(f["message"], 2**20))
+        if kind == "manifest": return kind, dict(manifest=p_signed_bytes(f["manifest"], []))  # §7.2, verified after
         if kind == "list_entries":  # §3.9: a signed note and leaf texts
             if not isinstance(f["checkpoint"], str): raise ValueError("checkpoint: not a string")
             entries = array(f["entries"], MAX_LIST_ENTRIES)
@@ -1147,6 +1173,34 @@ def check_strictness(vectors, room_events, room, blocklist, g="strictness"):
              (len(room_events), vectors["room.json"]["state"]["history_hash"]))
     check_refused(g, "a room without its create", "missing_create", resolve, room,
                   [e for e in room_events if e["id"] != room])
+    # policy manifests (federation.md §7.1), signed by node B, the node they name
+    node_b = b"\x0b" * 32
+    man = next(c for c in cases if c["domain"] == "accord/v1/manifest")
+    mj = json.loads(man["body_utf8"])
+    declared = mj["lists"][0]
+    issuer = declared["list"].split("/")[0]
+    named = lambda name: dict(list=f"{issuer}/{name}", size=1)
+    def manifest(what, code, lists, seed=node_b, body=None):
+        refuse(what, code, body if body is not None else dict(mj, lists=lists), seed, "manifest")
+    manifest("node B's manifest", "accepted", mj["lists"])
+    manifest("no list declared", "accepted", [])
+    manifest("two lists of one issuer, by name", "accepted", [declared, named("spam")])
+    manifest("two lists of one issuer, out of order", "invalid", [named("spam"), declared])
+    manifest("a list declared twice", "invalid", [declared, declared])
+    # Issuer keys 66be… (node B) < fd17… (09…09) as bytes, but iss1v6l8… > iss1l5tj… as text: bytes decide.
+    own = dict(list=bech32m_encode("iss", public_key(node_b)) + "/local", size=1)
+    check(g, "node B's issuer id sorts after 09…09's as text", own["list"] > declared["list"])
+    manifest("lists ordered by issuer key bytes", "accepted", [own, declared])
+    manifest("lists ordered by the text of their ids", "invalid", [declared, own])
+    manifest("1024 lists", "accepted", [named(f"l{i:04}") for i in range(1024)])
+    manifest("1025 lists", "invalid", [named(f"l{i:04}") for i in range(1025)])
+    manifest("signed by another node than the one named", "signer_mismatch", mj["lists"], node)
+    manifest("fields out of order", "non_canonical", None, body=dict(reversed(list(mj.items()))))
+    manifest("a size as a string", "malformed", [dict(declared, size="4")])
+    manifest("an unknown field", "malformed", None, body=dict(mj, actions={}))
+    manifest("a body over 256 KiB", "too_large", None, body="{" + " " * 262144 + "}")
+    check_refused(g, "a manifest signed in another domain", "bad_signature", verify_envelope,
+                  dict(signed_env(node_b, "identity", man["body_utf8"].encode())), "manifest")
 
 def check_pair(g, what, pair, account_seed, home_seed):  # verifies, and re-signs both envelopes from the seeds
     doc, att = run(g, f"{what}: pair verifies", verify_pair, pair) or ({}, {})
@@ -1163,8 +1217,9 @@ def causal(events):  # every event comes after those of its prev that are in the
 def check_gossip(f, blocklist, equivocation, g="federation.json"):  # federation.md §1.3
     gs = f["gossip"]
     check_eq(g, "gossip", sorted(gs), ["announcement", "announcement_bad_signature", "equivocation",
-                                      "equivocation_topic", "topic"])
+                                      "equivocation_topic", "manifests_topic", "topic"])
     check_eq(g, "gossip topic", gs["topic"], "accord/lists/1")
+    check_eq(g, "manifests topic", gs["manifests_topic"], "accord/manifests/1")  # §1.3: a manifest envelope
     a, bad, latest = gs["announcement"], gs["announcement_bad_signature"], blocklist["checkpoints"][-1]
     lid, cp = run(g, "announcement verifies", verify_announcement, a) or (None, {})
     check_eq(g, "announcement: blocklist.json's list", a["list"], blocklist["list_id"])
@@ -1222,6 +1277,55 @@ def check_gossip(f, blocklist, equivocation, g="federation.json"):  # federation
              observe(fork, large, small), "equivocation")
     check_eq(g, "equivocation: its path is the fork's consistency proof 3->5",
              [bytes.fromhex(h) for h in proof["path"]], consistency_proof(small["size"], fork))
+
+def meets(manifest, required, ours):
+    """federation.md §7.3: None if a peer whose verified manifest is `manifest` meets `required` (a list of
+    (list id, max_lag)), else why; `ours` maps a list id to this node's held size (0 if not held)."""
+    if not required: return None
+    if manifest is None: return "no manifest"
+    declared = dict(manifest["lists"])
+    for lid, max_lag in required:
+        if lid not in declared: return "not declared"
+        if declared[lid] + max_lag < ours.get(lid, 0): return "behind"
+    return None
+
+def is_evidence(manifest, provenance_list, provenance_entry):
+    """federation.md §7.4: a pushed event refused by entry `provenance_entry` (a reject entry) of list
+    `provenance_list` is evidence against the pusher when its manifest declares the list with a larger size."""
+    size = dict(manifest["lists"]).get(provenance_list)
+    return size is not None and provenance_entry < size
+
+def check_manifest(m, envelopes, blocklist, seeds, g="federation.json"):  # federation.md §7
+    req, ans = m["manifest"], m["manifest_answer"]
+    kind, _ = run(g, "manifest parses", parse_request, req) or (None, {})
+    check_eq(g, "manifest: type", (req["type"], kind), ("manifest", "manifest"))
+    check_eq(g, "manifest: no field but type", sorted(req), ["type"])
+    kind, a = run(g, "manifest_answer parses", parse_response, ans) or (None, {})
+    check_eq(g, "manifest_answer: type", (ans["type"], kind), ("manifest", "manifest"))
+    env = ans["manifest"]
+    v, body = run(g, "manifest_answer: verifies as a policy manifest", verify_envelope, env, "manifest") or ({}, b"")
+    check_eq(g, "manifest_answer: names node B", v.get("node"), public_key(seeds["node_b"]))
+    check_eq(g, "manifest_answer: re-signed by node B", env, signed_env(seeds["node_b"], "manifest", body))
+    lid, latest = list_id(blocklist["list_id"]), blocklist["checkpoints"][-1]
+    check_eq(g, "manifest_answer: declares blocklist.json's list with its latest size", v.get("lists"),
+             [(lid, latest["size"])])
+    case = next((c for c in envelopes["cases"] if c["domain"] == "accord/v1/manifest"), {})
+    check_eq(g, "manifest_answer: the envelope of envelopes.json's policy manifest", env, case.get("envelope"))
+    check(g, "manifest: fits a gossip message (64 KiB)", len(reserialise(env)) <= 65536)
+    if not v: return
+    # require_lists (§7.3) against node B's manifest, for a node holding `ours` entries of the list.
+    other = (lid[0], "spam")
+    for required, ours, want in (([], {}, None), ([(lid, 0)], {lid: 4}, None), ([(lid, 0)], {lid: 3}, None),
+                                 ([(lid, 0)], {lid: 5}, "behind"), ([(lid, 1)], {lid: 5}, None),
+                                 ([(lid, 1)], {lid: 6}, "behind"), ([(lid, 0), (other, 0)], {lid: 4}, "not declared")):
+        check_eq(g, f"require_lists {[(list_text(l), n) for l, n in required]}, held {list(ours.values())}",
+                 meets(v, required, ours), want)
+    check_eq(g, "require_lists without the peer's manifest", meets(None, [(lid, 0)], {}), "no manifest")
+    # Evidence (§7.4): node B declares 4 entries, so a pushed event refused by entry 0 (carol, drugs, reject) is
+    # evidence against it; by an entry it does not declare holding, or of another list, it is not.
+    check_eq(g, "evidence: entry 0 of the declared list", is_evidence(v, lid, 0), True)
+    check_eq(g, "evidence: entry 4, beyond the declared size", is_evidence(v, lid, 4), False)
+    check_eq(g, "evidence: a list not declared", is_evidence(v, other, 0), False)
 
 def check_list_entries(m, blocklist, g="federation.json"):  # federation.md §3.9, blocklists.md §10.3-§10.4
     lid = list_id(blocklist["list_id"])
@@ -1301,8 +1405,8 @@ def check_federation(f, envelopes, room_file, blocklist, equivocation, g="federa
     ids = [e["id"] for e in ev]
     alice_pair = {"identity": envelopes["cases"][0]["envelope"], "attestation": envelopes["cases"][1]["envelope"]}
     m = f["messages"]
-    check_eq(g, "messages", sorted(m), ["fetch", "join", "join_answer", "list_entries", "list_entries_answer", "push",
-                                        "pushed", "sync", "sync_answer"])
+    check_eq(g, "messages", sorted(m), ["fetch", "join", "join_answer", "list_entries", "list_entries_answer", "manifest",
+                                        "manifest_answer", "push", "pushed", "sync", "sync_answer"])
     req = {k: run(g, f"{k} parses", parse_request, m[k]) or (None, {}) for k in ("push", "sync", "fetch", "join")}
     resp = {k: run(g, f"{k} parses", parse_response, m[k]) or (None, {}) for k in ("pushed", "sync_answer", "join_answer")}
     for k, kind in (("push", "push"), ("sync", "sync"), ("fetch", "events"), ("join", "join"), ("pushed", "pushed"),
@@ -1395,6 +1499,7 @@ def check_federation(f, envelopes, room_file, blocklist, equivocation, g="federa
     check_eq(g, "a flipped signature: bad_signature", peer_checks([bad], p["identities"], node, True),
              ["bad_signature"])
     check_list_entries(m, blocklist, g)
+    check_manifest(m, envelopes, blocklist, seeds, g)
     check_gossip(f, blocklist, equivocation, g)
 
 # ----------------------------------------------------------------------- main

@@ -79,6 +79,9 @@ pub(crate) enum ListCommand {
     },
     /// Shows every list held: size, subscription, distrust.
     Status,
+    /// Shows the evidence kept against peers that relayed what the lists
+    /// they declare block.
+    Evidence,
     /// Overrides one entry of a list here, without leaving the list.
     Allow {
         /// The list (ISSUER/NAME).
@@ -273,6 +276,20 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                     println!("{}  size {}  {role}{trust}", l["list"].as_str().unwrap_or_default(), l["size"]);
                 }
                 println!("{} entries enforced", v["indexed"]);
+            });
+        }
+        ListCommand::Evidence => {
+            let v = admin.call(get, "/evidence", None).await?;
+            print(target.json, &v, |v| {
+                for e in v["evidence"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}  relayed {} blocked by {} entry {}",
+                        e["peer"].as_str().unwrap_or_default(),
+                        e["event"]["author"]["signer"].as_str().unwrap_or_default(),
+                        e["provenance"]["list"].as_str().unwrap_or_default(),
+                        e["provenance"]["entry"]
+                    );
+                }
             });
         }
         ListCommand::Allow { list, entry, reason, lift } => {

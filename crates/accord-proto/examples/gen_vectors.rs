@@ -17,10 +17,11 @@ use accord_proto::envelope::Payload;
 use accord_proto::event::Event;
 use accord_proto::event::{EventBody, EventContent, JoinRule, Role};
 use accord_proto::federation::{
-    EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, ListAnnouncement, MAX_GOSSIP_BYTES,
+    EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, ListAnnouncement, MANIFESTS_TOPIC, MAX_GOSSIP_BYTES,
     MAX_LIST_ENTRIES_PER_RESPONSE, PushOutcome,
 };
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
+use accord_proto::policy::{DeclaredList, PolicyManifest};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
 use accord_proto::{Domain, EventId, ListId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Verified};
@@ -241,6 +242,21 @@ fn main() -> anyhow::Result<()> {
         },
         &alice,
     )?;
+    // Node B's policy manifest (spec/federation.md §7): it declares that it
+    // enforces the list of blocklist.json (issuer 09…09, name `abuse`) and
+    // holds all four of its entries; checked against that list below.
+    let node_b = key(11);
+    let manifest = Verified::sign(
+        PolicyManifest {
+            node: NodeId::from(node_b.public()),
+            lists: vec![DeclaredList {
+                list: ListId { issuer: node.public().into(), name: "abuse".parse()? },
+                size: 4,
+            }],
+            time: Timestamp::from_millis(T0 + 20_000),
+        },
+        &node_b,
+    )?;
     write(
         &dir,
         "envelopes.json",
@@ -252,6 +268,7 @@ fn main() -> anyhow::Result<()> {
                 envelope_case("event body (create)", 1, events[0].body()),
                 envelope_case("origin stamp (create)", 9, events[0].stamp_part()),
                 envelope_case("auth response", 1, &auth),
+                envelope_case("policy manifest", 11, &manifest),
             ],
             "rotation": {
                 "old_seed": hex::encode([1u8; 32]),
@@ -387,6 +404,10 @@ fn main() -> anyhow::Result<()> {
         Checkpoint { list: list.clone(), size: 4, root: list_log.root(), time: Timestamp::from_millis(T0 + 13_500) };
     let signed3 = cp3.sign(&issuer)?;
     let signed4 = cp4.sign(&issuer)?;
+    anyhow::ensure!(
+        manifest.lists == [DeclaredList { list: list.clone(), size: cp4.size }],
+        "node B's manifest must declare blocklist.json's list with its size"
+    );
     write(
         &dir,
         "blocklist.json",
@@ -481,7 +502,7 @@ fn main() -> anyhow::Result<()> {
         )?;
         Ok(pair(&d, &a))
     };
-    let (dave, node_b) = (key(4), key(11));
+    let dave = key(4);
     let bob_pair = identity_pair(&bob, "bob@example.org", &node, 1, VerificationLevel::Open)?;
     let carol_pair = identity_pair(&carol, "carol@example.org", &node, 2, VerificationLevel::Open)?;
     let dave_pair = identity_pair(&dave, "dave@example.net", &node_b, 3, VerificationLevel::Verified)?;
@@ -552,9 +573,19 @@ fn main() -> anyhow::Result<()> {
         subscriber.size() == cp4.size && subscriber.root() == cp4.root,
         "the answered range does not make the signed root"
     );
+    // Node 9 asks node B for its policy manifest (spec/federation.md §7.2);
+    // the same envelope is what node B publishes on the manifests topic.
+    let manifest_bytes = serde_json::to_vec(manifest.raw())?;
+    anyhow::ensure!(manifest_bytes.len() <= MAX_GOSSIP_BYTES, "manifest over the gossip limit");
+    accord_proto::Unverified::<PolicyManifest>::from_raw(serde_json::from_slice(&manifest_bytes)?).verify()?;
     let messages = messages.into_iter().chain([
         ("list_entries", serde_json::to_value(range_request)?),
         ("list_entries_answer", serde_json::to_value(range_answer)?),
+        ("manifest", serde_json::to_value(FedRequest::Manifest {})?),
+        (
+            "manifest_answer",
+            serde_json::to_value(FedResponse::Manifest { manifest: Box::new(manifest.raw().clone()) })?,
+        ),
     ]);
     // Gossip (spec/federation.md §1.3): blocklist.json's latest checkpoint
     // announced on the lists topic, and the same announcement with byte 10
@@ -573,7 +604,7 @@ fn main() -> anyhow::Result<()> {
         &dir,
         "federation.json",
         &json!({
-            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline; a subscriber of blocklist.json's list that holds its first three entries asks for the entries from index 3 (`list_entries`) and gets the size-4 checkpoint and the fourth leaf (`list_entries_answer`), which with the three held make the signed root (spec/blocklists.md §10). `gossip` holds a list announcement on the gossipsub topic (spec/federation.md §1.3), a JSON value: the list and size-4 checkpoint of blocklist.json; the same announcement with byte 10 of the issuer's Ed25519 signature flipped, which must fail verification (bad_signature); and, on the equivocation topic, the `fork` proof of equivocation.json as a node that detected it publishes it.",
+            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline; a subscriber of blocklist.json's list that holds its first three entries asks for the entries from index 3 (`list_entries`) and gets the size-4 checkpoint and the fourth leaf (`list_entries_answer`), which with the three held make the signed root (spec/blocklists.md §10); node 9 asks node B for its policy manifest (`manifest`) and gets it (`manifest_answer`): signed by node B in domain accord/v1/manifest, it declares blocklist.json's list with its size, 4 (spec/federation.md §7; the same envelope is the `policy manifest` case of envelopes.json). `gossip` holds a list announcement on the gossipsub topic (spec/federation.md §1.3), a JSON value: the list and size-4 checkpoint of blocklist.json; the same announcement with byte 10 of the issuer's Ed25519 signature flipped, which must fail verification (bad_signature); on the equivocation topic, the `fork` proof of equivocation.json as a node that detected it publishes it; and the manifests topic, on which a node publishes its signed manifest envelope, as in `manifest_answer`.",
             "protocol": accord_proto::federation::PROTOCOL,
             "gossip": {
                 "topic": accord_proto::federation::LISTS_TOPIC,
@@ -581,6 +612,7 @@ fn main() -> anyhow::Result<()> {
                 "announcement_bad_signature": bad_announcement,
                 "equivocation_topic": EQUIVOCATION_TOPIC,
                 "equivocation": fork_proof,
+                "manifests_topic": MANIFESTS_TOPIC,
             },
             "request": serde_json::to_string(&fed_request)?,
             "response": serde_json::to_string(&fed_response)?,

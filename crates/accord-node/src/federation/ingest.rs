@@ -315,15 +315,6 @@ fn check(
     if event.room() != room || matches!(event.content(), EventContent::Create { .. }) {
         return Err(refused("wrong_room"));
     }
-    // Blocklists apply at the door: a rejected author, origin node, room or
-    // content is not stored (quarantined content is, and stays hidden).
-    if let Some(p) = state.lists.check_event(&state.store, &event)
-        && p.action == accord_proto::blocklist::entry::Action::Reject
-    {
-        state.metrics.blocked.get_or_create(&crate::metrics::CodeLabel { code: p.category.as_str().into() }).inc();
-        let stamp = event.stamp_part();
-        return Err(Skip::Blocked(Box::new((stamp.origin, stamp.seq, stamp.depth, p))));
-    }
     let stamp = event.stamp_part();
     let origin = stamp.origin;
     if via == Via::Push && origin != peer {
@@ -333,6 +324,14 @@ fn check(
         None => return Err(refused("unknown_author")),
         Some(home) if home != origin => return Err(refused("not_home")),
         Some(_) => {}
+    }
+    // Blocklists apply at the door: a rejected author, origin node, room or
+    // content is not stored (quarantined content is, and stays hidden).
+    if let Some(p) = state.lists.check_event(&state.store, &event)
+        && p.action == accord_proto::blocklist::entry::Action::Reject
+    {
+        state.metrics.blocked.get_or_create(&crate::metrics::CodeLabel { code: p.category.as_str().into() }).inc();
+        return Err(Skip::Blocked(Box::new((stamp.origin, stamp.seq, stamp.depth, p))));
     }
     if rt.at_seq(&origin, stamp.seq).is_some_and(|other| other != event.id()) {
         return Err(refused("equivocation"));

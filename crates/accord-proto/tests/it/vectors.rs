@@ -11,6 +11,7 @@ use accord_proto::blocklist::{EquivocationProof, ListEntry, SignedCheckpoint, Ta
 use accord_proto::event::{Event, EventBody, OriginStamp, UnverifiedEvent};
 use accord_proto::federation::IdentityPair;
 use accord_proto::identity::{Attestation, IdentityDocument, SignedRotation};
+use accord_proto::policy::{DeclaredList, MAX_MANIFEST_LISTS, PolicyManifest};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
 use accord_proto::{
@@ -114,6 +115,7 @@ fn check_envelopes(f: &Value) -> Check {
             "accord/v1/event" => Domain::Event,
             "accord/v1/event-origin" => Domain::EventOrigin,
             "accord/v1/auth" => Domain::AuthChallenge,
+            "accord/v1/manifest" => Domain::Manifest,
             other => return Err(format!("unexpected domain {other}")),
         };
         let input = domain.signing_input(&body);
@@ -128,6 +130,7 @@ fn check_envelopes(f: &Value) -> Check {
             Domain::Attestation => Unverified::<Attestation>::from_raw(env).verify().map(|_| ()),
             Domain::Event => Unverified::<EventBody>::from_raw(env).verify().map(|_| ()),
             Domain::AuthChallenge => Unverified::<AuthResponse>::from_raw(env).verify().map(|_| ()),
+            Domain::Manifest => Unverified::<PolicyManifest>::from_raw(env).verify().map(|_| ()),
             _ => Unverified::<OriginStamp>::from_raw(env).verify().map(|_| ()),
         };
         typed.map_err(|e| format!("{}: {e}", s(case, "name").unwrap_or("?")))?;
@@ -305,9 +308,17 @@ fn check_gossip(f: &Value, blocklist: &Value, equivocation: &Value) -> Check {
     eq(
         "gossip",
         gossip.as_object().map(|m| m.keys().map(String::as_str).collect::<Vec<_>>()),
-        Some(vec!["announcement", "announcement_bad_signature", "equivocation", "equivocation_topic", "topic"]),
+        Some(vec![
+            "announcement",
+            "announcement_bad_signature",
+            "equivocation",
+            "equivocation_topic",
+            "manifests_topic",
+            "topic",
+        ]),
     )?;
     eq("topic", s(gossip, "topic")?, LISTS_TOPIC)?;
+    eq("manifests topic", s(gossip, "manifests_topic")?, accord_proto::federation::MANIFESTS_TOPIC)?;
     let to_vec = |v: &Value| serde_json::to_vec(v).map_err(|e| e.to_string());
     let bytes = to_vec(&gossip["announcement"])?;
     let (announcement, verified) = ListAnnouncement::verify(&bytes).map_err(|e| format!("announcement: {e}"))?;
@@ -476,6 +487,8 @@ fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: 
             "join_answer",
             "list_entries",
             "list_entries_answer",
+            "manifest",
+            "manifest_answer",
             "push",
             "pushed",
             "sync",
@@ -545,7 +558,44 @@ fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: 
     };
     eq("join_answer", &answer, &want)?;
     check_list_entries(msgs, blocklist)?;
+    check_manifest(msgs, envelopes, blocklist, &node_b)?;
     check_gossip(f, blocklist, equivocation)
+}
+
+/// The manifest exchange of `federation.json` (spec/federation.md §7.2):
+/// node B's policy manifest, signed by node B in `accord/v1/manifest`,
+/// declaring blocklist.json's list with its latest size; the same envelope
+/// as the `policy manifest` case of envelopes.json.
+fn check_manifest(msgs: &Value, envelopes: &Value, blocklist: &Value, node_b: &SecretKey) -> Check {
+    use accord_proto::federation::{FedRequest, FedResponse, MAX_GOSSIP_BYTES};
+    let request: FedRequest = round_trip("manifest", &msgs["manifest"])?;
+    eq("manifest", &request, &FedRequest::Manifest {})?;
+    let answer: FedResponse = round_trip("manifest_answer", &msgs["manifest_answer"])?;
+    let FedResponse::Manifest { manifest: raw } = answer else { return Err("manifest_answer: type".into()) };
+    let manifest =
+        Unverified::<PolicyManifest>::from_raw(*raw.clone()).verify().map_err(|e| format!("manifest_answer: {e}"))?;
+    eq("manifest_answer node", manifest.node, NodeId::from(node_b.public()))?;
+    let list: ListId = s(blocklist, "list_id")?.parse().map_err(|e| format!("{e}"))?;
+    let latest = arr(blocklist, "checkpoints")?.last().ok_or("blocklist.json has no checkpoint")?;
+    let declared = vec![DeclaredList { list: list.clone(), size: n(latest, "size")? }];
+    eq("manifest_answer lists", &manifest.lists, &declared)?;
+    eq("manifest_answer declared size", manifest.declared(&list), Some(n(latest, "size")?))?;
+    let resigned = SignedBytes::sign(Domain::Manifest, raw.body.clone(), node_b);
+    eq("manifest_answer re-signed", &resigned, &*raw)?;
+    let case = arr(envelopes, "cases")?
+        .iter()
+        .find(|c| c.get("domain").and_then(Value::as_str) == Some(Domain::Manifest.tag()))
+        .ok_or("envelopes.json has no manifest case")?;
+    eq(
+        "manifest_answer is envelopes.json's manifest",
+        &serde_json::to_value(&*raw).map_err(|e| e.to_string())?,
+        &case["envelope"],
+    )?;
+    // Published as is on the manifests topic (spec/federation.md §1.3).
+    if serde_json::to_vec(&*raw).map_err(|e| e.to_string())?.len() > MAX_GOSSIP_BYTES {
+        return Err("manifest over the gossip size limit".into());
+    }
+    Ok(())
 }
 
 fn check_all(files: &Files) -> Check {
@@ -698,11 +748,12 @@ fn flipping_one_byte_of_a_signature_in_a_federation_message_fails_verification()
         raw.sig = accord_proto::Signature::from_bytes(&sig);
         *env = serde_json::to_value(&raw).expect("json");
     };
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (&["push", "events", "0", "author"], "push event 0: author envelope"),
         (&["sync_answer", "events", "2", "origin"], "sync_answer event 2: origin stamp"),
         (&["join", "joiner", "attestation"], "joiner: attestation"),
         (&["sync_answer", "identities", "0", "identity"], "sync_answer bob: identity document"),
+        (&["manifest_answer", "manifest"], "manifest_answer"),
     ];
     for (path, want) in cases {
         let mut changed = files.clone();
@@ -745,4 +796,52 @@ fn an_equivocation_gossip_message_that_proves_nothing_fails_verification() {
     proof["path"] = Value::Array(vec![]);
     let err = check_all(&changed).unwrap_err();
     assert!(err.contains("equivocation: the checkpoints are consistent"), "{err}");
+}
+
+/// Node B's manifest of `federation.json`, changed and signed again by node
+/// B: the rules of spec/federation.md §7.1 (signer, list order, uniqueness,
+/// the list count and size limits) refuse it with the envelope codes.
+#[test]
+fn a_manifest_breaking_a_rule_is_refused_even_when_signed_by_its_node() {
+    use accord_proto::envelope::EnvelopeError;
+    let files = load();
+    let fed = &files["federation.json"];
+    let node_b = seed_key(s(&fed["seeds"], "node_b").unwrap()).unwrap();
+    let raw: SignedBytes = from_value(&fed["messages"]["manifest_answer"]["manifest"]).unwrap();
+    let manifest = Unverified::<PolicyManifest>::from_raw(raw).verify().unwrap().payload().clone();
+    let declared = manifest.lists[0].clone();
+    let verify = |m: &PolicyManifest, key: &SecretKey| {
+        let body = serde_json::to_vec(m).unwrap();
+        Unverified::<PolicyManifest>::from_raw(SignedBytes::sign(Domain::Manifest, body, key)).verify().map(|_| ())
+    };
+    let with = |lists: Vec<DeclaredList>| PolicyManifest { lists, ..manifest.clone() };
+    let named = |name: &str| DeclaredList {
+        list: ListId { issuer: declared.list.issuer, name: name.parse().unwrap() },
+        size: 1,
+    };
+    assert_eq!(verify(&manifest, &node_b), Ok(()));
+    assert_eq!(verify(&with(vec![]), &node_b), Ok(()), "a node may declare no list");
+    // Ordered by list id: issuer key bytes, then name bytes.
+    assert_eq!(verify(&with(vec![declared.clone(), named("spam")]), &node_b), Ok(()));
+    let invalid = |r: Result<(), EnvelopeError>| matches!(r, Err(EnvelopeError::Invalid(_)));
+    assert!(invalid(verify(&with(vec![named("spam"), declared.clone()]), &node_b)), "out of order");
+    assert!(invalid(verify(&with(vec![declared.clone(), declared.clone()]), &node_b)), "twice");
+    let other = accord_proto::IssuerId::from(node_b.public());
+    let mut issuers = [declared.list.issuer, other];
+    issuers.sort_by_key(|i| *i.public_key().as_bytes());
+    let by_issuer: Vec<DeclaredList> = issuers
+        .iter()
+        .map(|&issuer| DeclaredList { list: ListId { issuer, ..declared.list.clone() }, size: 1 })
+        .collect();
+    assert_eq!(verify(&with(by_issuer.clone()), &node_b), Ok(()));
+    assert!(invalid(verify(&with(by_issuer.into_iter().rev().collect()), &node_b)), "issuers out of order");
+    let many = |count: usize| with((0..count).map(|i| named(&format!("l{i:04}"))).collect());
+    assert_eq!(verify(&many(MAX_MANIFEST_LISTS), &node_b), Ok(()));
+    assert!(invalid(verify(&many(MAX_MANIFEST_LISTS + 1), &node_b)), "over the list limit");
+    // Signed by another node than the one it names.
+    let node = seed_key(s(&fed["seeds"], "node").unwrap()).unwrap();
+    assert!(matches!(verify(&manifest, &node), Err(EnvelopeError::SignerMismatch { .. })));
+    // Over 256 KiB: refused before the signature is checked.
+    let big = SignedBytes::sign(Domain::Manifest, vec![b' '; accord_proto::policy::MAX_MANIFEST_BODY + 1], &node_b);
+    assert!(matches!(Unverified::<PolicyManifest>::from_raw(big).verify(), Err(EnvelopeError::TooLarge { .. })));
 }
