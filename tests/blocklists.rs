@@ -476,3 +476,88 @@ async fn a_node_that_relays_what_its_declared_list_blocks_leaves_signed_evidence
     assert!(!view(&room).await.0.contains("spam relayed by b"), "and the event was refused");
     net.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantined_content_is_held_for_a_moderator_who_can_release_it() {
+    let _machine = MACHINE.read().await;
+    let node = TestNode::start().await.unwrap();
+    let alice = node.user("alice").await.unwrap();
+    let suspect = node.user("suspect").await.unwrap();
+    let room = alice.create_room("r", JoinRule::Public).await.unwrap();
+    suspect.room(room.id()).join().await.unwrap();
+    node.admin("POST", "/lists", Some(json!({"name": "watch"}))).await.unwrap();
+    node.admin(
+        "POST",
+        "/lists/watch/entries",
+        Some(json!({"kind": "account", "id": suspect.account().to_string(), "category": "grooming", "action": "quarantine"})),
+    )
+    .await
+    .unwrap();
+
+    // Accepted from the sender, but not delivered: held for review.
+    let sent = suspect.room(room.id()).send_text("held for review").await.expect("a quarantined account may send");
+    let (texts, hidden) = view(&room).await;
+    assert!(!texts.contains("held for review"));
+    assert_eq!(hidden.len(), 2, "the suspect's join and message are held");
+    let queue = node.admin("GET", "/quarantine", None).await.unwrap();
+    let held = queue["quarantine"].as_array().unwrap().clone();
+    let message = held
+        .iter()
+        .find(|q| q["event_id"].as_str() == Some(sent.event_id.to_string().as_str()))
+        .expect("the message is in the review queue");
+    assert_eq!(message["provenance"]["category"].as_str(), Some("grooming"));
+
+    // The moderator releases it: delivered from now on.
+    node.admin("POST", "/quarantine/release", Some(json!({"event": sent.event_id.to_string(), "reason": "fine"})))
+        .await
+        .unwrap();
+    assert!(view(&room).await.0.contains("held for review"));
+    assert_eq!(node.admin("GET", "/quarantine", None).await.unwrap()["quarantine"].as_array().unwrap().len(), 1);
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_of_a_purge_category_are_deleted_not_only_hidden() {
+    use accord_proto::blocklist::entry::Category;
+    let _machine = MACHINE.read().await;
+    let mut node = TestNode::start_with(|c| c.lists.purge = vec![Category::ChildSexualAbuse]).await.unwrap();
+    let alice = node.user("alice").await.unwrap();
+    let abuser = node.user("abuser").await.unwrap();
+    let room = alice.create_room("r", JoinRule::Public).await.unwrap();
+    abuser.room(room.id()).join().await.unwrap();
+    abuser.room(room.id()).send_text("abusive material").await.unwrap();
+    alice.room(room.id()).send_text("an innocent reply").await.unwrap();
+    node.admin("POST", "/lists", Some(json!({"name": "csam"}))).await.unwrap();
+    let entry = node
+        .admin(
+            "POST",
+            "/lists/csam/entries",
+            Some(json!({"kind": "account", "id": abuser.account().to_string(), "category": "child_sexual_abuse"})),
+        )
+        .await
+        .unwrap()["first"]
+        .as_u64()
+        .unwrap();
+    eventually("purged", || async {
+        reqwest::get(format!("{}/metrics", node.url()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("accord_purged_total 1")
+    })
+    .await;
+    let (texts, hidden) = view(&room).await;
+    assert!(!texts.contains("abusive material") && texts.contains("an innocent reply"));
+    assert!(hidden.len() >= 2, "the abuser's join (hidden) and the purged message keep their cursors: {hidden:?}");
+
+    // Retracting the entry brings back what was hidden, not what was deleted.
+    node.admin("POST", "/lists/csam/remove", Some(json!({"entry": entry}))).await.unwrap();
+    node.restart().await.unwrap();
+    let (texts, hidden) = view(&room).await;
+    assert!(!texts.contains("abusive material"), "deleted for good");
+    assert_eq!(hidden.len(), 1, "the purged message's cursor, with why");
+    assert!(texts.contains("an innocent reply"));
+    node.stop().await.unwrap();
+}

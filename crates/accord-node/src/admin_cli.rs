@@ -82,6 +82,16 @@ pub(crate) enum ListCommand {
     /// Shows the evidence kept against peers that relayed what the lists
     /// they declare block.
     Evidence,
+    /// Shows events held for review by quarantine entries.
+    Quarantine,
+    /// Releases a quarantined event (it is delivered from now on).
+    Release {
+        /// The event id.
+        event: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Overrides one entry of a list here, without leaving the list.
     Allow {
         /// The list (ISSUER/NAME).
@@ -277,6 +287,25 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                 }
                 println!("{} entries enforced", v["indexed"]);
             });
+        }
+        ListCommand::Quarantine => {
+            let v = admin.call(get, "/quarantine", None).await?;
+            print(target.json, &v, |v| {
+                for q in v["quarantine"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}  room {} #{}  held by {} entry {}",
+                        q["event_id"].as_str().unwrap_or_default(),
+                        q["room"].as_str().unwrap_or_default(),
+                        q["cursor"],
+                        q["provenance"]["list"].as_str().unwrap_or_default(),
+                        q["provenance"]["entry"]
+                    );
+                }
+            });
+        }
+        ListCommand::Release { event, reason } => {
+            let v = admin.call(post, "/quarantine/release", Some(json!({"event": event, "reason": reason}))).await?;
+            print(target.json, &v, |_| println!("{event} released"));
         }
         ListCommand::Evidence => {
             let v = admin.call(get, "/evidence", None).await?;

@@ -23,8 +23,20 @@ pub struct Config {
     pub limits: LimitsSection,
     /// Storage.
     pub storage: StorageSection,
+    /// Blocklist enforcement.
+    #[serde(default)]
+    pub lists: ListsSection,
     /// Logging.
     pub log: LogSection,
+}
+
+/// `[lists]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListsSection {
+    /// Categories whose matching stored messages are deleted (not only
+    /// hidden) when a `reject` entry arrives, e.g. `["child_sexual_abuse"]`.
+    pub purge: Vec<accord_proto::blocklist::entry::Category>,
 }
 
 /// `[node]`

@@ -54,6 +54,8 @@ pub struct Metrics {
     /// Evidence recorded against peers that relayed what their declared
     /// lists block.
     pub fed_evidence: Counter,
+    /// Stored messages deleted by entries of categories configured to purge.
+    pub purged: Counter,
 }
 
 /// Labels: a push outcome.
@@ -95,6 +97,8 @@ impl Metrics {
         let equivocations = Counter::default();
         let blocked = Family::<CodeLabel, Counter>::default();
         let fed_evidence = Counter::default();
+        let purged = Counter::default();
+        registry.register("purged", "Stored messages deleted by blocklist entries of purge categories", purged.clone());
         registry.register(
             "fed_evidence",
             "Evidence recorded against peers relaying blocked content",
@@ -138,6 +142,7 @@ impl Metrics {
             equivocations,
             blocked,
             fed_evidence,
+            purged,
         }
     }
 

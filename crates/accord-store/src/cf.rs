@@ -36,11 +36,16 @@ pub enum Cf {
     /// Peer node ‖ event id → evidence that the peer relayed an event its
     /// own declared lists block (JSON).
     Evidence,
+    /// Event id → a moderator's release of a quarantined event (JSON).
+    Released,
+    /// Event id → why the event's content was purged (JSON); the event
+    /// itself is deleted, its timeline and sequence rows stay.
+    Purged,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 15] = [
+    pub const ALL: [Cf; 17] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -56,6 +61,8 @@ impl Cf {
         Cf::ListExceptions,
         Cf::Equivocations,
         Cf::Evidence,
+        Cf::Released,
+        Cf::Purged,
     ];
 
     /// The RocksDB name.
@@ -76,6 +83,8 @@ impl Cf {
             Cf::ListExceptions => "list_exceptions",
             Cf::Equivocations => "equivocations",
             Cf::Evidence => "evidence",
+            Cf::Released => "released",
+            Cf::Purged => "purged",
         }
     }
 }

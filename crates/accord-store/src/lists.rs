@@ -161,3 +161,25 @@ impl Store {
         Ok(self.scan(Cf::Evidence, b"", b"", true, limit)?.into_iter().map(|(_, v)| v).collect())
     }
 }
+
+impl Store {
+    /// Records a moderator's release of a quarantined event.
+    pub async fn put_release(&self, event: &accord_proto::EventId, reason: &str) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        b.put(Cf::Released, event.as_bytes().to_vec(), json(&reason));
+        self.write(b).await
+    }
+
+    /// Every released event.
+    pub fn releases(&self) -> Result<Vec<accord_proto::EventId>, StoreError> {
+        self.scan(Cf::Released, b"", b"", true, usize::MAX)?
+            .iter()
+            .map(|(k, _)| {
+                k.as_slice()
+                    .try_into()
+                    .map(accord_proto::EventId::from_bytes)
+                    .map_err(|_| corrupt(Cf::Released, "bad key"))
+            })
+            .collect()
+    }
+}

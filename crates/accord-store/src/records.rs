@@ -187,7 +187,11 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for (_, v) in rows {
             let id = EventId::from_bytes(v.as_slice().try_into().map_err(|_| corrupt(Cf::OriginSeq, "bad id"))?);
-            out.push(self.event(&id)?.ok_or_else(|| corrupt(Cf::Events, format!("origin index names missing {id}")))?);
+            match self.event(&id)? {
+                Some(event) => out.push(event),
+                None if self.is_purged(&id)? => {}
+                None => return Err(corrupt(Cf::Events, format!("origin index names missing {id}"))),
+            }
         }
         Ok(out)
     }
@@ -236,6 +240,29 @@ impl Store {
         if b.is_empty() { Ok(()) } else { self.write(b).await }
     }
 
+    /// Deletes stored events' content for good, keeping why (JSON) in
+    /// their place; their timeline and sequence rows stay, and readers skip
+    /// them.
+    pub async fn purge_events(&self, events: &[(EventId, Vec<u8>)]) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        for (id, why) in events {
+            b.delete(Cf::Events, keys::event(id).to_vec());
+            b.put(Cf::Purged, keys::event(id).to_vec(), why.clone());
+        }
+        if b.is_empty() { Ok(()) } else { self.write(b).await }
+    }
+
+    /// Why the event at `cursor` of a room was purged (JSON), if it was.
+    pub fn purged_at(&self, room: &RoomId, cursor: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(id) = self.get(Cf::Timeline, &keys::timeline(room, cursor))? else { return Ok(None) };
+        self.get(Cf::Purged, &id)
+    }
+
+    /// Whether an event's content was purged.
+    pub fn is_purged(&self, id: &EventId) -> Result<bool, StoreError> {
+        Ok(self.get(Cf::Purged, id.as_bytes())?.is_some())
+    }
+
     /// Whether an event is stored.
     pub fn has_event(&self, id: &EventId) -> Result<bool, StoreError> {
         Ok(self.get(Cf::Events, id.as_bytes())?.is_some())
@@ -267,8 +294,11 @@ impl Store {
         for (k, v) in rows {
             let cursor = keys::timeline_cursor(&k).ok_or_else(|| corrupt(Cf::Timeline, "short key"))?;
             let id = EventId::from_bytes(v.as_slice().try_into().map_err(|_| corrupt(Cf::Timeline, "bad id"))?);
-            let event = self.event(&id)?.ok_or_else(|| corrupt(Cf::Events, format!("timeline names missing {id}")))?;
-            out.push(TimelineEntry { cursor, event });
+            match self.event(&id)? {
+                Some(event) => out.push(TimelineEntry { cursor, event }),
+                None if self.is_purged(&id)? => {}
+                None => return Err(corrupt(Cf::Events, format!("timeline names missing {id}"))),
+            }
         }
         Ok(out)
     }

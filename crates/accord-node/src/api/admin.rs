@@ -184,6 +184,7 @@ async fn append(state: &Arc<AppState>, list: &ListId, entries: Vec<ListEntry>) -
     let count = entries.len();
     let (first, checkpoint) = state.lists.append_own(&state.store, list, &entries).await?;
     distribution::announce(state, list).await;
+    distribution::purge_later(state);
     tracing::info!("list {list}: {count} entries from {first}");
     Ok(axum::Json(json!({"list": list, "first": first, "count": count, "checkpoint": checkpoint})))
 }
@@ -396,4 +397,52 @@ pub async fn evidence(State(state): State<Arc<AppState>>) -> Result<axum::Json<V
     let items: Vec<Value> =
         state.store.evidence(10_000)?.iter().filter_map(|bytes| serde_json::from_slice(bytes).ok()).collect();
     Ok(axum::Json(json!({ "evidence": items })))
+}
+
+/// `GET /admin/quarantine`: events held for review (a `quarantine` entry
+/// matches them), with the event for the moderator to judge.
+pub async fn quarantine(State(state): State<Arc<AppState>>) -> Result<axum::Json<Value>, ApiError> {
+    let mut held = Vec::new();
+    'rooms: for room in state.rooms.ids() {
+        let mut after = 0;
+        loop {
+            let page = state.store.timeline(&room, Some(after), None, 1000)?;
+            let Some(last) = page.last().map(|e| e.cursor) else { break };
+            for entry in page {
+                if let Some(p) = state.lists.check_wire(&state.store, &entry.event)
+                    && p.action == Action::Quarantine
+                {
+                    held.push(json!({
+                        "room": room, "cursor": entry.cursor, "event_id": entry.event.claimed_id(),
+                        "event": entry.event, "provenance": p,
+                    }));
+                    if held.len() >= 1000 {
+                        break 'rooms;
+                    }
+                }
+            }
+            after = last;
+        }
+    }
+    Ok(axum::Json(json!({ "quarantine": held })))
+}
+
+/// `POST /admin/quarantine/release` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    event: accord_proto::EventId,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /admin/quarantine/release`: a moderator lets a held event through.
+pub async fn release(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<ReleaseRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let reason = req.reason.unwrap_or_else(|| "released by a moderator".into());
+    state.lists.release(&state.store, req.event, &reason).await?;
+    tracing::info!("quarantined event {} released: {reason}", req.event);
+    Ok(axum::Json(json!({"event": req.event, "released": true})))
 }

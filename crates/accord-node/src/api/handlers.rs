@@ -417,7 +417,26 @@ pub async fn history(
     let mut entries = state.store.timeline(&room, q.after, q.before, limit + 1)?;
     let more = entries.len() > limit;
     entries.truncate(limit);
-    let items: Vec<TimelineItem> =
+    let mut items: Vec<TimelineItem> =
         handle.lock().await.items(entries).into_iter().map(|i| i.served(&state.lists, &state.store)).collect();
+    // Purged events keep their cursors: show them as hidden, with why.
+    let cursors: Vec<u64> = items.iter().map(|i| i.cursor).collect();
+    if let (Some(lo), Some(hi)) = (cursors.iter().min(), cursors.iter().max()) {
+        let start = q.after.map_or(*lo, |a| a + 1);
+        for cursor in start..*hi {
+            if cursors.contains(&cursor) {
+                continue;
+            }
+            if let Some(why) = state.store.purged_at(&room, cursor)? {
+                let hidden = serde_json::from_slice(&why).ok();
+                items.push(TimelineItem { cursor, event: None, accepted: false, redacted: false, hidden });
+            }
+        }
+        if q.before.is_some() {
+            items.sort_by_key(|i| std::cmp::Reverse(i.cursor));
+        } else {
+            items.sort_by_key(|i| i.cursor);
+        }
+    }
     Ok(axum::Json(json!({"events": items, "more": more})))
 }

@@ -128,6 +128,8 @@ fn admin_router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/subscriptions/remove", post(admin::unsubscribe))
         .route("/exceptions", post(admin::exception))
         .route("/evidence", get(admin::evidence))
+        .route("/quarantine", get(admin::quarantine))
+        .route("/quarantine/release", post(admin::release))
         // Bulk imports are large; only the local operator gets here.
         .layer(DefaultBodyLimit::max(admin::MAX_IMPORT_BODY))
         .layer(middleware::from_fn_with_state(state, admin::guard))

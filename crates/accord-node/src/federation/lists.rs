@@ -110,6 +110,7 @@ async fn fetch_from(state: &Arc<AppState>, list: &ListId, peer: PeerId) -> Resul
         Ok(n) => {
             tracing::info!("list {list}: {n} entries applied (size {})", target.checkpoint.size);
             state.metrics.list_entries_applied.inc_by(n as u64);
+            purge_later(state);
             Ok(n)
         }
         Err(ListError::BadRange) => {
@@ -185,4 +186,62 @@ pub(crate) async fn answer(state: &AppState, list: &ListId, from: u64, limit: u6
         }
         Err(e) => FedResponse::Error { code: e.code().into(), message: e.to_string() },
     }
+}
+
+/// Deletes, in the background, stored messages that a `reject` entry of a
+/// category configured to purge (`[lists] purge`) matches; the rooms
+/// holding them are derived again from what remains. Runs after each
+/// change to the lists.
+pub(crate) fn purge_later(state: &Arc<AppState>) {
+    if state.config.lists.purge.is_empty() {
+        return;
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = purge(&state).await {
+            tracing::error!("purging blocked content: {e}");
+        }
+    });
+}
+
+async fn purge(state: &Arc<AppState>) -> Result<(), accord_store::StoreError> {
+    let purge = &state.config.lists.purge;
+    for room in state.rooms.ids() {
+        let mut doomed = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = state.store.timeline(&room, Some(after), None, 1000)?;
+            let Some(last) = page.last().map(|e| e.cursor) else { break };
+            for entry in page {
+                let is_message =
+                    serde_json::from_slice::<accord_proto::event::EventBody>(&entry.event.author.raw().body)
+                        .is_ok_and(|b| matches!(b.content, accord_proto::event::EventContent::Message { .. }));
+                if !is_message {
+                    continue;
+                }
+                if let Some(p) = state.lists.check_wire(&state.store, &entry.event)
+                    && p.action == accord_proto::blocklist::entry::Action::Reject
+                    && purge.contains(&p.category)
+                {
+                    let why = serde_json::to_vec(&p).unwrap_or_default();
+                    doomed.push((entry.event.claimed_id(), why));
+                }
+            }
+            after = last;
+        }
+        if doomed.is_empty() {
+            continue;
+        }
+        state.store.purge_events(&doomed).await?;
+        state.metrics.purged.inc_by(doomed.len() as u64);
+        tracing::warn!("room {room}: {} messages purged by blocklist entries", doomed.len());
+        if let Some(handle) = state.rooms.get(&room) {
+            let mut rt = handle.lock().await;
+            if let Ok(fresh) = crate::rooms::load_room(&state.store, state.node_id, room) {
+                rt.replace_keeping_live(fresh);
+                rt.refresh_hosts(|a| state.home_of(a));
+            }
+        }
+    }
+    Ok(())
 }

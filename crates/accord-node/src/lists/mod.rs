@@ -92,6 +92,8 @@ pub struct Lists {
     logs: tokio::sync::Mutex<HashMap<ListId, ListLog>>,
     index: RwLock<Index>,
     key: SecretKey,
+    /// Quarantined events a moderator released.
+    released: RwLock<std::collections::HashSet<accord_proto::EventId>>,
 }
 
 fn policy(record: &ListRecord) -> Policy {
@@ -138,7 +140,8 @@ impl Lists {
             index.set_policy(&record.list, policy(&record));
             logs.insert(record.list.clone(), ListLog { record, log });
         }
-        Ok(Lists { logs: tokio::sync::Mutex::new(logs), index: RwLock::new(index), key: key.clone() })
+        let released = RwLock::new(store.releases()?.into_iter().collect());
+        Ok(Lists { logs: tokio::sync::Mutex::new(logs), index: RwLock::new(index), key: key.clone(), released })
     }
 
     /// The issuer id of this node's own lists.
@@ -465,8 +468,9 @@ impl Lists {
         self.strongest(store, &body.author, None, &room, content)
     }
 
-    /// Whether a stored event is blocked here, read from its wire form
-    /// without verifying it again (it was verified when stored).
+    /// Whether a stored event is blocked or held here, read from its wire
+    /// form without verifying it again (it was verified when stored). A
+    /// quarantined event a moderator released is not held.
     pub fn check_wire(&self, store: &Store, event: &UnverifiedEvent) -> Option<Provenance> {
         let body: EventBody = serde_json::from_slice(&event.author.raw().body).ok()?;
         let stamp: OriginStamp = serde_json::from_slice(&event.origin.raw().body).ok()?;
@@ -474,7 +478,19 @@ impl Lists {
             EventContent::Message { text, .. } => Some(Sha256Hash::digest(text.as_str().as_bytes())),
             _ => None,
         };
-        self.strongest(store, &body.author, Some(&stamp.origin), &stamp.room, content)
+        let found = self.strongest(store, &body.author, Some(&stamp.origin), &stamp.room, content)?;
+        let released = || self.released.read().unwrap_or_else(|p| p.into_inner()).contains(&event.claimed_id());
+        if found.action == accord_proto::blocklist::entry::Action::Quarantine && released() {
+            return None;
+        }
+        Some(found)
+    }
+
+    /// A moderator releases a quarantined event: it is delivered from now on.
+    pub async fn release(&self, store: &Store, event: accord_proto::EventId, reason: &str) -> Result<(), ListError> {
+        store.put_release(&event, reason).await?;
+        self.released.write().unwrap_or_else(|p| p.into_inner()).insert(event);
+        Ok(())
     }
 
     fn strongest(
