@@ -561,3 +561,31 @@ async fn messages_of_a_purge_category_are_deleted_not_only_hidden() {
     assert!(texts.contains("an innocent reply"));
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_subscription_in_the_configuration_is_followed_from_start() {
+    let _machine = MACHINE.read().await;
+    let net = TestNet::start_with(2, |i, started, config| {
+        if i == 1 {
+            let issuer = accord_proto::IssuerId::from(*started[0].node().node_id().public_key());
+            let list = accord_proto::ListId { issuer, name: "configured".parse().unwrap() };
+            config.lists.subscribe = vec![accord_node::config::Subscription { list, actions: Default::default() }];
+        }
+    })
+    .await
+    .unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+    a.admin("POST", "/lists", Some(json!({"name": "configured"}))).await.unwrap();
+    let hash = accord_proto::Sha256Hash::digest(b"configured spam").to_string();
+    a.admin("POST", "/lists/configured/entries", Some(json!({"kind": "content", "id": hash, "category": "spam"})))
+        .await
+        .unwrap();
+    eventually("the configured subscription is enforced", || async {
+        b.admin("GET", "/lists", None).await.map(|s| s["lists"][0]["size"].as_u64() == Some(1)).unwrap_or(false)
+    })
+    .await;
+    let bob = b.user("bob").await.unwrap();
+    let room = bob.create_room("r", JoinRule::Public).await.unwrap();
+    assert!(matches!(room.send_text("configured spam").await, Err(e) if is_blocked(&e)));
+    net.stop().await.unwrap();
+}

@@ -182,29 +182,46 @@ fn duration_secs(text: &str) -> anyhow::Result<u64> {
     })
 }
 
-/// Runs `work`, showing on a terminal that it is under way: the node
-/// parses, appends, signs one checkpoint and stores, then answers.
-async fn with_progress<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
-    use std::io::{IsTerminal, Write};
-    if !std::io::stderr().is_terminal() {
-        return work.await;
+/// Entries sent to the node per staging request of a bulk import.
+const STAGE_CHUNK: usize = 5000;
+
+/// A progress bar on stderr, drawn only on a terminal.
+struct Progress {
+    what: String,
+    done: usize,
+    total: usize,
+    draw: bool,
+}
+
+impl Progress {
+    fn new(what: &str, total: usize) -> Progress {
+        use std::io::IsTerminal;
+        let mut p = Progress { what: what.into(), done: 0, total, draw: std::io::stderr().is_terminal() };
+        p.advance(0);
+        p
     }
-    let started = std::time::Instant::now();
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
-    let frames = ['|', '/', '-', '\\'];
-    tokio::pin!(work);
-    let mut i = 0;
-    loop {
-        tokio::select! {
-            out = &mut work => {
-                eprintln!("\r{what}: done in {:.1?}          ", started.elapsed());
-                return out;
-            }
-            _ = tick.tick() => {
-                eprint!("\r{what} {} {:.0?}", frames[i % frames.len()], started.elapsed());
-                let _ = std::io::stderr().flush();
-                i += 1;
-            }
+
+    fn advance(&mut self, n: usize) {
+        use std::io::Write;
+        self.done += n;
+        if self.draw {
+            let width = 30;
+            let filled = (self.done * width).checked_div(self.total).unwrap_or(width);
+            eprint!(
+                "\r{} [{}{}] {}/{}",
+                self.what,
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                self.done,
+                self.total
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn finish(&self) {
+        if self.draw {
+            eprintln!();
         }
     }
 }
@@ -329,25 +346,29 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             });
         }
         ListCommand::Import { name, file, format, category } => {
+            use accord_proto::blocklist::formats;
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let lines = text.lines().count();
-            let body = json!({"format": format, "text": text, "category": category});
-            let v = with_progress(
-                &format!("importing {lines} lines"),
-                admin.call(post, &format!("/lists/{name}/import"), Some(body)),
-            )
-            .await?;
+            let format: formats::Format = format.parse().map_err(|e: formats::FormatError| anyhow::anyhow!("{e}"))?;
+            let category = category.parse().map_err(|e| anyhow::anyhow!("--category: {e}"))?;
+            let parsed = formats::import(format, &text, category).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let total = parsed.entries.len();
+            let mut bar = Progress::new(&format!("importing into {name}"), total);
+            for chunk in parsed.entries.chunks(STAGE_CHUNK) {
+                admin.call(post.clone(), &format!("/lists/{name}/stage"), Some(json!({"entries": chunk}))).await?;
+                bar.advance(chunk.len());
+            }
+            let v = admin.call(post, &format!("/lists/{name}/commit"), None).await?;
+            bar.finish();
             print(target.json, &v, |v| {
-                println!("imported {} entries into {}", v["count"], v["list"].as_str().unwrap_or_default());
-                for s in v["skipped"].as_array().into_iter().flatten() {
-                    println!(
-                        "skipped line {}: {} ({})",
-                        s["line"],
-                        s["text"].as_str().unwrap_or_default(),
-                        s["why"].as_str().unwrap_or_default()
-                    );
-                }
+                println!(
+                    "imported {} entries into {} (one checkpoint)",
+                    v["count"],
+                    v["list"].as_str().unwrap_or_default()
+                );
             });
+            for s in &parsed.skipped {
+                eprintln!("skipped line {}: {} ({})", s.line, s.text, s.why);
+            }
         }
         ListCommand::Export { name, format } => {
             let v = admin.call(get, &format!("/lists/{name}/export?format={format}"), None).await?;

@@ -37,6 +37,19 @@ pub struct ListsSection {
     /// Categories whose matching stored messages are deleted (not only
     /// hidden) when a `reject` entry arrives, e.g. `["child_sexual_abuse"]`.
     pub purge: Vec<accord_proto::blocklist::entry::Category>,
+    /// Lists to enforce, subscribed at start (as `accord-node subscribe`).
+    pub subscribe: Vec<Subscription>,
+}
+
+/// A list subscribed from the configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    /// The list (`ISSUER/NAME`).
+    pub list: accord_proto::ListId,
+    /// Per-category actions (`reject`, `quarantine`, `ignore`).
+    #[serde(default)]
+    pub actions: std::collections::BTreeMap<accord_proto::blocklist::entry::Category, accord_store::Enforce>,
 }
 
 /// `[node]`

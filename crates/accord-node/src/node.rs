@@ -194,6 +194,7 @@ impl Node {
             lists,
             admin_token,
             manifests: Mutex::default(),
+            staged: Mutex::default(),
             registration_lock: tokio::sync::Mutex::new(()),
             creation_lock: tokio::sync::Mutex::new(()),
             shutdown: shutdown.clone(),
@@ -208,6 +209,17 @@ impl Node {
             }
         });
         state.outbox.resume(&state)?;
+        for sub in &state.config.lists.subscribe {
+            let held = state.lists.record(&sub.list).await;
+            if held.as_ref().is_none_or(|r| !r.subscribed || r.actions != sub.actions) {
+                state
+                    .lists
+                    .subscribe(&state.store, &sub.list, sub.actions.clone())
+                    .await
+                    .map_err(|e| NodeError::Io(format!("subscribing to {} from the configuration: {e}", sub.list)))?;
+                tracing::info!("subscribed to {} (configuration)", sub.list);
+            }
+        }
         let publisher = crate::federation::policy::spawn_publisher(state.clone());
         let federation = tokio::spawn(crate::federation::serve(state.clone(), net_events));
         let housekeeping_state = state.clone();

@@ -446,3 +446,58 @@ pub async fn release(
     tracing::info!("quarantined event {} released: {reason}", req.event);
     Ok(axum::Json(json!({"event": req.event, "released": true})))
 }
+
+/// `POST /admin/lists/{name}/stage` body: a part of a bulk import, parsed
+/// by the command line (so that it can show progress); nothing is logged
+/// until `commit`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageRequest {
+    entries: Vec<accord_proto::blocklist::formats::Imported>,
+}
+
+/// Most entries staged for one list.
+const MAX_STAGED: usize = 2_000_000;
+
+/// `POST /admin/lists/{name}/stage`
+pub async fn stage(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Json(req): Json<StageRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let list = own(&state, &name)?;
+    let mut staged = state.staged.lock().unwrap_or_else(|p| p.into_inner());
+    let held = staged.entry(list.clone()).or_default();
+    if held.len() + req.entries.len() > MAX_STAGED {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "at most 2,000,000 entries per import"));
+    }
+    held.extend(req.entries);
+    Ok(axum::Json(json!({"list": list, "staged": held.len()})))
+}
+
+/// `POST /admin/lists/{name}/commit`: appends everything staged, one
+/// checkpoint.
+pub async fn commit(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let list = own(&state, &name)?;
+    let staged = state.staged.lock().unwrap_or_else(|p| p.into_inner()).remove(&list).unwrap_or_default();
+    if staged.is_empty() {
+        return Ok(axum::Json(json!({"list": list, "count": 0})));
+    }
+    let created = Timestamp::now();
+    let entries: Vec<ListEntry> = staged
+        .into_iter()
+        .map(|i| ListEntry::Add {
+            created,
+            target: i.target,
+            category: i.category,
+            action: i.action,
+            reason: i.reason,
+            evidence: None,
+            expires: None,
+        })
+        .collect();
+    append(&state, &list, entries).await
+}

@@ -47,6 +47,12 @@ impl ApiError {
 
     /// `403 blocked`, with the list entry that blocks it.
     pub fn blocked(provenance: &crate::lists::Provenance) -> Self {
+        tracing::info!(
+            list = %provenance.list,
+            entry = provenance.entry,
+            category = provenance.category.as_str(),
+            "request refused by a blocklist"
+        );
         let message =
             format!("blocked by {} entry {} ({})", provenance.list, provenance.entry, provenance.category.as_str());
         Self {

@@ -75,6 +75,8 @@ pub struct AppState {
     /// The admin endpoint's bearer token (`admin.token` in the data
     /// directory).
     pub admin_token: String,
+    /// Bulk imports being staged, by list.
+    pub(crate) staged: Mutex<HashMap<accord_proto::ListId, Vec<accord_proto::blocklist::formats::Imported>>>,
     /// Peers' latest verified policy manifests.
     pub manifests: Mutex<HashMap<NodeId, accord_proto::Verified<accord_proto::policy::PolicyManifest>>>,
 }
@@ -123,6 +125,8 @@ fn admin_router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/lists/{name}/entries", post(admin::add).get(admin::show))
         .route("/lists/{name}/remove", post(admin::remove))
         .route("/lists/{name}/import", post(admin::import))
+        .route("/lists/{name}/stage", post(admin::stage))
+        .route("/lists/{name}/commit", post(admin::commit))
         .route("/lists/{name}/export", get(admin::export))
         .route("/subscriptions", post(admin::subscribe))
         .route("/subscriptions/remove", post(admin::unsubscribe))

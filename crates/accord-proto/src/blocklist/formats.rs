@@ -120,8 +120,10 @@ const MAX_SKIPPED_TEXT: usize = 512;
 /// Longest piece of input quoted in a [`Skipped::why`], in bytes.
 const MAX_QUOTED: usize = 80;
 
-/// One entry to add, as read from an external format.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One entry to add, as read from an external format. JSON:
+/// `{"target": TARGET, "category": C, "action": A, "reason"?: TEXT}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Imported {
     /// What to block.
     pub target: Target,
