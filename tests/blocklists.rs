@@ -262,6 +262,13 @@ async fn an_equivocating_issuer_is_detected_on_every_node_and_distrusted() {
     }
     // Its entries stop applying: bob may log in again.
     bob.login().await.expect("a distrusted issuer's entries are not enforced");
+    let status = c.admin("GET", "/lists", None).await.unwrap();
+    assert!(status["lists"][0]["distrusted"].is_string(), "operators see it");
+
+    // Until the operator decides to trust the issuer again.
+    let issuer = list.split('/').next().unwrap().to_owned();
+    b.admin("POST", "/trust", Some(json!({"issuer": issuer}))).await.unwrap();
+    assert!(matches!(bob.login().await, Err(e) if is_blocked(&e)), "enforced again on B");
     net.stop().await.unwrap();
 }
 

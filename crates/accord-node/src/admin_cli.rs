@@ -84,6 +84,11 @@ pub(crate) enum ListCommand {
     Evidence,
     /// Shows events held for review by quarantine entries.
     Quarantine,
+    /// Trusts an issuer again after it was caught equivocating.
+    Trust {
+        /// The issuer (iss1…).
+        issuer: String,
+    },
     /// Releases a quarantined event (it is delivered from now on).
     Release {
         /// The event id.
@@ -304,6 +309,10 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                 }
                 println!("{} entries enforced", v["indexed"]);
             });
+        }
+        ListCommand::Trust { issuer } => {
+            let v = admin.call(post, "/trust", Some(json!({"issuer": issuer}))).await?;
+            print(target.json, &v, |v| println!("{issuer} trusted again: {}", v["lists"]));
         }
         ListCommand::Quarantine => {
             let v = admin.call(get, "/quarantine", None).await?;

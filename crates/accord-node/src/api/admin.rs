@@ -331,11 +331,14 @@ pub async fn subscribe(
     State(state): State<Arc<AppState>>,
     Json(req): Json<SubscribeRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    let known = state.lists.record(&req.list).await.is_some();
     let mut record = state.lists.subscribe(&state.store, &req.list, req.actions).await?;
-    // An issuer once caught equivocating stays distrusted.
-    let caught = state.store.equivocations()?.iter().any(|bytes| {
-        serde_json::from_slice::<EquivocationProof>(bytes).is_ok_and(|p| p.list.issuer == req.list.issuer)
-    });
+    // An issuer once caught equivocating stays distrusted (a list already
+    // held keeps the operator's decision, see `trust`).
+    let caught = !known
+        && state.store.equivocations()?.iter().any(|bytes| {
+            serde_json::from_slice::<EquivocationProof>(bytes).is_ok_and(|p| p.list.issuer == req.list.issuer)
+        });
     if caught {
         state.lists.distrust(&state.store, &req.list.issuer, "the issuer signed two incompatible checkpoints").await?;
         record = state.lists.record(&req.list).await.ok_or(ListError::UnknownList)?;
@@ -500,4 +503,26 @@ pub async fn commit(
         })
         .collect();
     append(&state, &list, entries).await
+}
+
+/// `POST /admin/trust` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustRequest {
+    issuer: accord_proto::IssuerId,
+}
+
+/// `POST /admin/trust`: the operator trusts an issuer again after an
+/// equivocation (its proof stays stored).
+pub async fn trust(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<TrustRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let lists = state.lists.trust(&state.store, &req.issuer).await?;
+    tracing::warn!("issuer {} trusted again by the operator ({} lists)", req.issuer, lists.len());
+    for list in &lists {
+        let (task_state, list) = (state.clone(), list.clone());
+        tokio::spawn(async move { distribution::fetch(&task_state, &list, None).await });
+    }
+    Ok(axum::Json(json!({"issuer": req.issuer, "lists": lists})))
 }

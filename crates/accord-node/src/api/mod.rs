@@ -132,6 +132,7 @@ fn admin_router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/subscriptions/remove", post(admin::unsubscribe))
         .route("/exceptions", post(admin::exception))
         .route("/evidence", get(admin::evidence))
+        .route("/trust", post(admin::trust))
         .route("/quarantine", get(admin::quarantine))
         .route("/quarantine/release", post(admin::release))
         // Bulk imports are large; only the local operator gets here.

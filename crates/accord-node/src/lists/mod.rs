@@ -394,6 +394,20 @@ impl Lists {
         Ok(affected)
     }
 
+    /// The operator's decision to trust an issuer again after an
+    /// equivocation: its lists are enforced and followed again.
+    pub async fn trust(&self, store: &Store, issuer: &IssuerId) -> Result<Vec<ListId>, ListError> {
+        let mut logs = self.logs.lock().await;
+        let mut affected = Vec::new();
+        for held in logs.values_mut().filter(|l| &l.record.list.issuer == issuer && l.record.distrusted.is_some()) {
+            held.record.distrusted = None;
+            store.put_list(&held.record).await?;
+            self.index().set_policy(&held.record.list, policy(&held.record));
+            affected.push(held.record.list.clone());
+        }
+        Ok(affected)
+    }
+
     /// Leaves `from..from+limit` of a list and its checkpoint (for peers).
     pub async fn leaves(
         &self,
