@@ -180,6 +180,23 @@ pub async fn remove(
     append(&state, &list, vec![entry]).await
 }
 
+/// `add` entries, made now, for imported targets.
+fn add_entries(imported: Vec<accord_proto::blocklist::formats::Imported>) -> Vec<ListEntry> {
+    let created = Timestamp::now();
+    imported
+        .into_iter()
+        .map(|i| ListEntry::Add {
+            created,
+            target: i.target,
+            category: i.category,
+            action: i.action,
+            reason: i.reason,
+            evidence: None,
+            expires: None,
+        })
+        .collect()
+}
+
 async fn append(state: &Arc<AppState>, list: &ListId, entries: Vec<ListEntry>) -> Result<axum::Json<Value>, ApiError> {
     let count = entries.len();
     let (first, checkpoint) = state.lists.append_own(&state.store, list, &entries).await?;
@@ -249,20 +266,7 @@ pub async fn import(
     let list = own(&state, &name)?;
     let imported = formats::import(format(&req.format)?, &req.text, req.category)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
-    let created = Timestamp::now();
-    let entries: Vec<ListEntry> = imported
-        .entries
-        .into_iter()
-        .map(|i| ListEntry::Add {
-            created,
-            target: i.target,
-            category: i.category,
-            action: i.action,
-            reason: i.reason,
-            evidence: None,
-            expires: None,
-        })
-        .collect();
+    let entries = add_entries(imported.entries);
     let skipped: Vec<Value> =
         imported.skipped.iter().map(|s| json!({"line": s.line, "text": s.text, "why": s.why})).collect();
     if entries.is_empty() {
@@ -489,20 +493,7 @@ pub async fn commit(
     if staged.is_empty() {
         return Ok(axum::Json(json!({"list": list, "count": 0})));
     }
-    let created = Timestamp::now();
-    let entries: Vec<ListEntry> = staged
-        .into_iter()
-        .map(|i| ListEntry::Add {
-            created,
-            target: i.target,
-            category: i.category,
-            action: i.action,
-            reason: i.reason,
-            evidence: None,
-            expires: None,
-        })
-        .collect();
-    append(&state, &list, entries).await
+    append(&state, &list, add_entries(staged)).await
 }
 
 /// `POST /admin/trust` body.
