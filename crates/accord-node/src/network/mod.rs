@@ -118,7 +118,9 @@ const KAD_PROTOCOL: &str = "/accord/kad/1.0.0";
 /// How often disconnected bootstrap peers are dialled again and blocks
 /// are expired.
 const REDIAL_EVERY: Duration = Duration::from_secs(5);
-/// How often the Kademlia routing table is refreshed.
+/// How often the Kademlia routing table is refreshed, at most. Right after
+/// start it is refreshed after 1 s, then 2, 4, … : peers that started at
+/// the same moment find each other in seconds, not after a full period.
 const KAD_BOOTSTRAP_EVERY: Duration = Duration::from_secs(30);
 /// Connections carrying no stream stay open this long.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -430,7 +432,9 @@ struct EventLoop {
 impl EventLoop {
     async fn run(mut self) {
         let mut redial = tokio::time::interval(REDIAL_EVERY);
-        let mut kad_refresh = tokio::time::interval(KAD_BOOTSTRAP_EVERY);
+        let mut kad_delay = Duration::from_secs(1);
+        let kad_refresh = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(kad_refresh);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.handle(event),
@@ -439,9 +443,11 @@ impl EventLoop {
                     Some(command) => self.command(command),
                 },
                 _ = redial.tick() => self.redial(),
-                _ = kad_refresh.tick() => {
+                () = &mut kad_refresh => {
                     // Fails only while the routing table is empty.
                     let _ = self.swarm.behaviour_mut().kad.bootstrap();
+                    kad_refresh.as_mut().reset(tokio::time::Instant::now() + kad_delay);
+                    kad_delay = (kad_delay * 2).min(KAD_BOOTSTRAP_EVERY);
                 }
             }
         }
