@@ -144,9 +144,7 @@ impl Admin {
         let (config, _) = dir.load().context("reading the data directory")?;
         let token = std::fs::read_to_string(dir.admin_token())
             .with_context(|| format!("reading {} (has the node run once?)", dir.admin_token().display()))?;
-        let api = config.api.listen;
-        let host =
-            if api.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], api.port())) } else { api };
+        let host = local_api(config.api.listen);
         Ok(Admin {
             base: format!("http://{host}/admin"),
             token: token.trim().to_string(),
@@ -172,6 +170,12 @@ impl Admin {
         }
         Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
+}
+
+/// Where a command on this machine reaches the node's API: its listen
+/// address, or loopback when it listens on every interface.
+pub(crate) fn local_api(api: std::net::SocketAddr) -> std::net::SocketAddr {
+    if api.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], api.port())) } else { api }
 }
 
 fn duration_secs(text: &str) -> anyhow::Result<u64> {

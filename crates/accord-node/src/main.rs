@@ -205,7 +205,7 @@ async fn main() -> anyhow::Result<()> {
 /// What the node running on this data directory reports about itself
 /// (`GET /v1/node`), if one answers.
 async fn running_node(api: std::net::SocketAddr) -> Option<serde_json::Value> {
-    let host = if api.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], api.port())) } else { api };
+    let host = admin_cli::local_api(api);
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().ok()?;
     client.get(format!("http://{host}/v1/node")).send().await.ok()?.json().await.ok()
 }

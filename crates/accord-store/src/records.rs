@@ -112,17 +112,6 @@ impl Store {
         self.scan(Cf::Identities, b"", b"", true, usize::MAX)?.iter().map(|(_, v)| decode(Cf::Identities, v)).collect()
     }
 
-    /// Stores an identity learnt from another node (document and
-    /// attestation, verified by the caller).
-    pub async fn put_remote_identity(
-        &self,
-        account: &AccountId,
-        identity: &SignedBytes,
-        attestation: &SignedBytes,
-    ) -> Result<(), StoreError> {
-        self.put_identity(account, identity, attestation, None).await
-    }
-
     /// Appends an event to its room: the event, its timeline and sequence
     /// index rows, membership rows, the room record and outbox rows, in
     /// one write.

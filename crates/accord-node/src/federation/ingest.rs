@@ -103,7 +103,7 @@ impl Carried {
         if state.home_of(account).is_some() {
             return Ok(());
         }
-        state.store.put_remote_identity(account, &pair.identity, &pair.attestation).await?;
+        state.store.put_identity(account, &pair.identity, &pair.attestation, None).await?;
         state.homes.lock().unwrap_or_else(|p| p.into_inner()).insert(*account, *home);
         state.known_identities.lock().unwrap_or_else(|p| p.into_inner()).insert(pair.identity_hash());
         Ok(())

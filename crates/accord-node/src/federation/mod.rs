@@ -22,8 +22,7 @@ use accord_proto::federation::{
     EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement, MANIFESTS_TOPIC,
     MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
 };
-use accord_proto::identity::IdentityDocument;
-use accord_proto::{AccountId, NodeId, Unverified};
+use accord_proto::{AccountId, NodeId};
 use accord_store::StoreError;
 use ingest::Via;
 use std::collections::BTreeSet;
@@ -187,17 +186,13 @@ fn identities(state: &AppState, accounts: Vec<AccountId>) -> Result<FedResponse,
     }
     let mut identities = Vec::with_capacity(accounts.len());
     for account in accounts {
-        // Only accounts this node is home to: it attests them.
+        // Only accounts this node is home to: it attests them. (`homes` is
+        // built from verified documents only.)
         if state.home_of(&account) != Some(state.node_id) {
             continue;
         }
         if let Some((identity, attestation)) = state.store.identity(&account)? {
-            let homed_here = Unverified::<IdentityDocument>::from_raw(identity.clone())
-                .verify()
-                .is_ok_and(|d| d.home == state.node_id);
-            if homed_here {
-                identities.push(IdentityPair { identity, attestation });
-            }
+            identities.push(IdentityPair { identity, attestation });
         }
     }
     Ok(FedResponse::Identities { identities })
