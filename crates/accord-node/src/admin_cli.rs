@@ -13,10 +13,10 @@ use std::path::PathBuf;
 pub(crate) struct Target {
     /// The data directory of the running node.
     #[arg(long, default_value = "accord-data", global = true)]
-    data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// Machine-readable output.
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// List commands.
@@ -133,14 +133,14 @@ pub(crate) enum ListCommand {
     },
 }
 
-struct Admin {
+pub(crate) struct Admin {
     base: String,
     token: String,
     http: reqwest::Client,
 }
 
 impl Admin {
-    fn new(dir: &DataDir) -> anyhow::Result<Admin> {
+    pub(crate) fn new(dir: &DataDir) -> anyhow::Result<Admin> {
         let (config, _) = dir.load().context("reading the data directory")?;
         let token = std::fs::read_to_string(dir.admin_token())
             .with_context(|| format!("reading {} (has the node run once?)", dir.admin_token().display()))?;
@@ -152,7 +152,7 @@ impl Admin {
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
         let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(&body);
@@ -235,7 +235,7 @@ impl Progress {
     }
 }
 
-fn print(json_out: bool, value: &Value, human: impl FnOnce(&Value)) {
+pub(crate) fn print(json_out: bool, value: &Value, human: impl FnOnce(&Value)) {
     if json_out {
         println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
     } else {

@@ -26,8 +26,58 @@ pub struct Config {
     /// Blocklist enforcement.
     #[serde(default)]
     pub lists: ListsSection,
+    /// Reports and moderation.
+    #[serde(default)]
+    pub reports: ReportsSection,
     /// Logging.
     pub log: LogSection,
+}
+
+/// `[reports]`: reports, moderators and the measures against abuse of
+/// reporting (spec/reports.md §7–§9).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsSection {
+    /// Moderator accounts of this node (more can be added with
+    /// `accord-node moderators add`).
+    pub moderators: Vec<accord_proto::AccountId>,
+    /// Reports one reporter may file per hour.
+    pub per_reporter_per_hour: u32,
+    /// Reports one reporter may file at once.
+    pub per_reporter_burst: u32,
+    /// Reports one peer may forward per minute.
+    pub peer_per_minute: u32,
+    /// Nodes every report is also forwarded to (e.g. a list issuer that
+    /// accepts reports).
+    pub forward_to: Vec<accord_proto::NodeId>,
+    /// Nodes reports are never forwarded to.
+    pub never_forward_to: Vec<accord_proto::NodeId>,
+    /// Nodes whose forwarded reports are refused.
+    pub refuse_from: Vec<accord_proto::NodeId>,
+    /// Accounts whose reports count towards quarantine pending review.
+    pub trusted_reporters: Vec<accord_proto::AccountId>,
+    /// Distinct trusted reporters of one case that quarantine its content
+    /// pending review (0: never).
+    pub quarantine_after: u32,
+    /// The list (issued here) that quarantine entries go to.
+    pub quarantine_list: accord_proto::ListName,
+}
+
+impl Default for ReportsSection {
+    fn default() -> Self {
+        Self {
+            moderators: vec![],
+            per_reporter_per_hour: 20,
+            per_reporter_burst: 5,
+            peer_per_minute: 120,
+            forward_to: vec![],
+            never_forward_to: vec![],
+            refuse_from: vec![],
+            trusted_reporters: vec![],
+            quarantine_after: 0,
+            quarantine_list: accord_proto::ListName::parse("reports").unwrap_or_else(|_| unreachable!("valid literal")),
+        }
+    }
 }
 
 /// `[lists]`
@@ -252,6 +302,10 @@ impl Config {
         .contains(&0)
         {
             return Err("limits: rates and bursts must be at least 1".into());
+        }
+        let r = &self.reports;
+        if [r.per_reporter_per_hour, r.per_reporter_burst, r.peer_per_minute].contains(&0) {
+            return Err("reports: rates and bursts must be at least 1".into());
         }
         if l.streams_per_account == 0 {
             return Err("limits.streams_per_account must be at least 1".into());

@@ -16,6 +16,7 @@ pub mod lists;
 pub mod metrics;
 pub mod network;
 mod node;
+pub mod reports;
 pub mod reputation;
 pub mod rooms;
 

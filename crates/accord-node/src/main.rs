@@ -4,6 +4,7 @@
 //! directory, a default `accord.toml` and a node key on first run.
 
 mod admin_cli;
+mod mod_cli;
 
 use accord_node::{Config, DataDir, Node};
 use accord_proto::NodeId;
@@ -53,6 +54,27 @@ enum Command {
         target: admin_cli::Target,
         #[command(subcommand)]
         command: admin_cli::ListCommand,
+    },
+    /// Reports: the moderator queue, cases, resolutions (talks to the running node).
+    Reports {
+        #[command(flatten)]
+        target: admin_cli::Target,
+        #[command(subcommand)]
+        command: mod_cli::ReportsCommand,
+    },
+    /// Moderator accounts of this node.
+    Moderators {
+        #[command(flatten)]
+        target: admin_cli::Target,
+        #[command(subcommand)]
+        command: mod_cli::ModeratorsCommand,
+    },
+    /// The signed moderation audit log: export, verify.
+    Audit {
+        #[command(flatten)]
+        target: admin_cli::Target,
+        #[command(subcommand)]
+        command: mod_cli::AuditCommand,
     },
     /// Enforces a list issued elsewhere (ISSUER/NAME), fetched from peers.
     Subscribe {
@@ -136,6 +158,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Run { data_dir: PathBuf::from("accord-data") }) {
         Command::Run { data_dir } => run(DataDir::new(data_dir)).await,
         Command::List { target, command } => admin_cli::list(target, command).await,
+        Command::Reports { target, command } => mod_cli::reports(target, command).await,
+        Command::Moderators { target, command } => mod_cli::moderators(target, command).await,
+        Command::Audit { target, command } => mod_cli::audit(target, command).await,
         Command::Subscribe { target, list, actions } => admin_cli::subscribe(target, list, actions).await,
         Command::Unsubscribe { target, list } => admin_cli::unsubscribe(target, list).await,
         Command::Init { data_dir, name, api, p2p, bootstrap } => {

@@ -56,6 +56,10 @@ pub struct Metrics {
     pub fed_evidence: Counter,
     /// Stored messages deleted by entries of categories configured to purge.
     pub purged: Counter,
+    /// Reports verified and queued (filed here or forwarded).
+    pub reports: Counter,
+    /// Moderation actions taken, by action.
+    pub mod_actions: Family<OutcomeLabel, Counter>,
 }
 
 /// Labels: a push outcome.
@@ -98,6 +102,10 @@ impl Metrics {
         let blocked = Family::<CodeLabel, Counter>::default();
         let fed_evidence = Counter::default();
         let purged = Counter::default();
+        let reports = Counter::default();
+        let mod_actions = Family::<OutcomeLabel, Counter>::default();
+        registry.register("reports", "Reports verified and queued", reports.clone());
+        registry.register("mod_actions", "Moderation actions taken, by action", mod_actions.clone());
         registry.register("purged", "Stored messages deleted by blocklist entries of purge categories", purged.clone());
         registry.register(
             "fed_evidence",
@@ -143,6 +151,8 @@ impl Metrics {
             blocked,
             fed_evidence,
             purged,
+            reports,
+            mod_actions,
         }
     }
 
@@ -154,6 +164,11 @@ impl Metrics {
     /// Counts a push outcome.
     pub fn fed_push(&self, outcome: &str) {
         self.fed_pushes.get_or_create(&OutcomeLabel { outcome: outcome.to_string() }).inc();
+    }
+
+    /// Counts a moderation action.
+    pub fn mod_action(&self, action: &str) {
+        self.mod_actions.get_or_create(&OutcomeLabel { outcome: action.to_string() }).inc();
     }
 
     /// Counts a refusal.

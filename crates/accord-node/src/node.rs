@@ -137,6 +137,7 @@ pub struct Node {
     housekeeping: JoinHandle<()>,
     federation: JoinHandle<()>,
     publisher: JoinHandle<()>,
+    forwarder: JoinHandle<()>,
     api_addr: SocketAddr,
     data_dir: DataDir,
 }
@@ -161,6 +162,7 @@ impl Node {
         }
         let rooms = Rooms::load(&store, node_id)?;
         let lists = crate::lists::Lists::load(&store, &node_key)?;
+        let reports = crate::reports::Reports::load(&store, &config.reports)?;
         let admin_token = data_dir.load_admin_token()?;
         for room in rooms.ids() {
             if let Some(handle) = rooms.get(&room) {
@@ -177,7 +179,7 @@ impl Node {
         let api_addr = listener.local_addr().map_err(|e| NodeError::Io(e.to_string()))?;
         let shutdown = Shutdown::default();
         let state = Arc::new(AppState {
-            limits: api::limits::Limits::new(&config.limits),
+            limits: api::limits::Limits::new(&config.limits, &config.reports),
             node_key,
             node_id,
             config,
@@ -192,6 +194,7 @@ impl Node {
             outbox: Default::default(),
             syncing: Mutex::default(),
             lists,
+            reports,
             admin_token,
             manifests: Mutex::default(),
             staged: Mutex::default(),
@@ -221,6 +224,7 @@ impl Node {
             }
         }
         let publisher = crate::federation::policy::spawn_publisher(state.clone());
+        let forwarder = crate::reports::forward::spawn(state.clone());
         let federation = tokio::spawn(crate::federation::serve(state.clone(), net_events));
         let housekeeping_state = state.clone();
         let housekeeping = tokio::spawn(async move {
@@ -233,7 +237,7 @@ impl Node {
             }
         });
         tracing::info!(node = %node_id, api = %api_addr, "node started");
-        Ok(Node { state, network, server, housekeeping, federation, publisher, api_addr, data_dir })
+        Ok(Node { state, network, server, housekeeping, federation, publisher, forwarder, api_addr, data_dir })
     }
 
     /// The client API address.
@@ -271,6 +275,7 @@ impl Node {
         let _ = self.housekeeping.await;
         let _ = self.federation.await;
         let _ = self.publisher.await;
+        let _ = self.forwarder.await;
         self.network.shutdown().await;
         // Wait for request handlers and streams to let go of the state, then
         // close the store so that its directory can be opened again.

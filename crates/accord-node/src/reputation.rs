@@ -29,6 +29,8 @@ pub fn weight(code: &str) -> f64 {
         | "not_home"
         | "not_origin"
         | "attestation_mismatch"
+        | "forged_evidence"
+        | "subject_mismatch"
         | "too_large" => 50.0,
         "not_in_room" | "bad_depth" | "unknown_author" | "bad_frame" | "wrong_room" | "bad_gossip" | "bad_range" => {
             25.0

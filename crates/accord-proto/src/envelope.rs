@@ -38,6 +38,10 @@ pub enum Domain {
     AuthChallenge,
     /// A node's policy manifest, signed by the node.
     Manifest,
+    /// A moderator's action on a report case, signed by the moderator.
+    ModAction,
+    /// The signed head of a node's moderation audit log, signed by the node.
+    AuditHead,
 }
 
 impl Domain {
@@ -52,6 +56,8 @@ impl Domain {
             Domain::Report => "accord/v1/report",
             Domain::AuthChallenge => "accord/v1/auth",
             Domain::Manifest => "accord/v1/manifest",
+            Domain::ModAction => "accord/v1/mod-action",
+            Domain::AuditHead => "accord/v1/audit-head",
         }
     }
 

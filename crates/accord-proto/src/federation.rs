@@ -26,6 +26,8 @@ pub const MAX_EVENTS_PER_RESPONSE: usize = 256;
 pub const MAX_IDENTITIES_PER_MESSAGE: usize = 256;
 /// Most origins one sync request may name.
 pub const MAX_SYNC_ORIGINS: usize = 1024;
+/// Most report ids one report outcome may name.
+pub const MAX_OUTCOME_REPORTS: usize = 256;
 /// The gossipsub topic of blocklist checkpoint announcements.
 pub const LISTS_TOPIC: &str = "accord/lists/1";
 /// The gossipsub topic of nodes' signed policy manifests.
@@ -37,7 +39,7 @@ pub const MAX_LIST_ENTRIES_PER_RESPONSE: usize = 4096;
 /// Largest gossipsub message, in bytes.
 pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 /// Largest request, in bytes.
-pub const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
+pub const MAX_REQUEST_BYTES: u64 = 2 * 1024 * 1024;
 /// Largest response, in bytes.
 pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -101,6 +103,23 @@ pub enum FedRequest {
         /// (0 for the first page).
         after: u64,
     },
+    /// A report a user of the sending node made, forwarded to the home node
+    /// of an accused account or to a node that accepts reports
+    /// (spec/reports.md §5). The receiver verifies it as the reporter's
+    /// home node did.
+    Report {
+        /// The report ([`crate::report::ReportBody`], signed by the reporter).
+        report: Box<SignedBytes>,
+    },
+    /// What became of reports the receiver forwarded: the moderator's
+    /// signed action on the case that holds them.
+    ReportOutcome {
+        /// The action ([`crate::audit::ModAction`], signed by its
+        /// moderator), naming the sender as its node.
+        action: Box<SignedBytes>,
+        /// The ids of the receiver's reports it settles.
+        reports: Vec<crate::Sha256Hash>,
+    },
 }
 
 /// A node's answer.
@@ -147,6 +166,14 @@ pub enum FedResponse {
         /// The manifest.
         manifest: Box<SignedBytes>,
     },
+    /// A forwarded report was verified and queued for the receiver's
+    /// moderators (also when it was already held).
+    ReportQueued {
+        /// The report id.
+        id: crate::Sha256Hash,
+    },
+    /// A report outcome was taken into account.
+    Noted {},
     /// The request was refused.
     Error {
         /// A stable code (e.g. `too_many`, `busy`).

@@ -2,7 +2,8 @@
 //!
 //! The Accord protocol as pure data: identities, signed envelopes, room
 //! events and the room rules, shared blocklists (entries, Merkle log,
-//! signed checkpoints, equivocation proofs) and reports.
+//! signed checkpoints, equivocation proofs), reports and the moderation
+//! audit log.
 //!
 //! This crate performs no I/O and depends on no runtime, network or storage
 //! library. Every type here is specified byte for byte in the repository's
@@ -34,6 +35,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod audit;
 pub mod auth;
 pub mod blocklist;
 mod codec;

@@ -35,3 +35,7 @@ pub const MAX_NOTE_SIGNATURES: usize = 32;
 pub const MAX_PROOF_HASHES: usize = 64;
 /// Largest signed authentication challenge response.
 pub const MAX_AUTH_BODY: usize = 1024;
+/// Largest moderator action body.
+pub const MAX_MOD_ACTION_BODY: usize = 4 * 1024;
+/// Largest audit head body.
+pub const MAX_AUDIT_HEAD_BODY: usize = 1024;

@@ -41,11 +41,19 @@ pub enum Cf {
     /// Event id → why the event's content was purged (JSON); the event
     /// itself is deleted, its timeline and sequence rows stay.
     Purged,
+    /// Report id → report record (JSON): the signed report and its forwards.
+    Reports,
+    /// Case id → case record (JSON): reports about the same thing.
+    Cases,
+    /// Index (u64 BE) → moderator action (`SignedBytes` JSON): the audit log.
+    Audit,
+    /// Account → moderator record (JSON): moderators added by the operator.
+    Moderators,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 17] = [
+    pub const ALL: [Cf; 21] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -63,6 +71,10 @@ impl Cf {
         Cf::Evidence,
         Cf::Released,
         Cf::Purged,
+        Cf::Reports,
+        Cf::Cases,
+        Cf::Audit,
+        Cf::Moderators,
     ];
 
     /// The RocksDB name.
@@ -85,6 +97,10 @@ impl Cf {
             Cf::Evidence => "evidence",
             Cf::Released => "released",
             Cf::Purged => "purged",
+            Cf::Reports => "reports",
+            Cf::Cases => "cases",
+            Cf::Audit => "audit",
+            Cf::Moderators => "moderators",
         }
     }
 }

@@ -16,11 +16,13 @@ mod cf;
 pub mod keys;
 mod lists;
 mod records;
+mod reports;
 pub mod writer;
 
 pub use cf::Cf;
 pub use lists::{Enforce, ListRecord};
 pub use records::{EventRecord, MembershipChange, OutboxEntry, RoomRecord, TimelineEntry};
+pub use reports::{CaseRecord, Forward, ForwardState, ModeratorRecord, ReportRecord, ReportSource, Resolution};
 pub use writer::{Batch, SyncPolicy};
 
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};

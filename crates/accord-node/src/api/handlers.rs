@@ -128,7 +128,34 @@ pub async fn identity(
         .store
         .identity(&account)?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_account", "no such account on this node"))?;
-    Ok(axum::Json(json!({"identity": identity, "attestation": attestation})))
+    let trust = trust_signals(&state, &account, &attestation).await;
+    Ok(axum::Json(json!({"identity": identity, "attestation": attestation, "trust": trust})))
+}
+
+/// What helps a user judge an account before trusting it
+/// (spec/reports.md §13), from the stored, verified attestation.
+async fn trust_signals(state: &AppState, account: &AccountId, attestation: &SignedBytes) -> Value {
+    // Stored identities were verified when stored; a record that does not
+    // read back gives no signals rather than an error.
+    let Ok(att) = Unverified::<Attestation>::from_raw(attestation.clone()).verify() else {
+        return Value::Null;
+    };
+    let now = Timestamp::now();
+    let flags: Vec<_> = state
+        .lists
+        .lookup(accord_proto::blocklist::entry::TargetKind::Account, &account.to_string())
+        .filter(|m| m.action == accord_proto::blocklist::entry::Action::Quarantine)
+        .and_then(|m| state.lists.provenance(&state.store, m))
+        .into_iter()
+        .collect();
+    json!({
+        "home": att.node,
+        "level": att.level,
+        "registered": att.registered,
+        "age_ms": now.as_millis().saturating_sub(att.registered.as_millis()),
+        "flags": flags,
+        "reports": state.reports.open_cases_accusing(account).await,
+    })
 }
 
 /// `POST /v1/events` body.

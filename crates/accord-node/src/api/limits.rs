@@ -13,6 +13,8 @@ pub struct Limits {
     events: DefaultKeyedRateLimiter<AccountId>,
     requests: DefaultKeyedRateLimiter<IpAddr>,
     peer_events: DefaultKeyedRateLimiter<NodeId>,
+    reports: DefaultKeyedRateLimiter<AccountId>,
+    peer_reports: DefaultKeyedRateLimiter<NodeId>,
     clock: DefaultClock,
 }
 
@@ -24,8 +26,13 @@ fn quota(per_second: u32, burst: u32) -> Quota {
 
 impl Limits {
     /// Limiters from the configured rates.
-    pub fn new(config: &crate::config::LimitsSection) -> Self {
+    pub fn new(config: &crate::config::LimitsSection, reports: &crate::config::ReportsSection) -> Self {
+        let per_hour = NonZeroU32::new(reports.per_reporter_per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
+        let per_minute = NonZeroU32::new(reports.peer_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(reports.per_reporter_burst.max(1)).unwrap_or(NonZeroU32::MIN);
         Self {
+            reports: RateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst)),
+            peer_reports: RateLimiter::keyed(Quota::per_minute(per_minute)),
             events: RateLimiter::keyed(quota(config.events_per_second, config.burst)),
             requests: RateLimiter::keyed(quota(config.requests_per_second_per_ip, config.ip_burst)),
             peer_events: RateLimiter::keyed(quota(config.peer_events_per_second, config.peer_burst)),
@@ -52,10 +59,25 @@ impl Limits {
         matches!(self.peer_events.check_key_n(peer, n), Ok(Ok(())))
     }
 
+    /// Takes one report from `reporter`'s allowance; `Err(ms)` says when to
+    /// retry.
+    pub fn report(&self, reporter: &AccountId) -> Result<(), u64> {
+        self.reports
+            .check_key(reporter)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_millis() as u64)
+    }
+
+    /// Takes one forwarded report from a peer's allowance.
+    pub fn peer_report(&self, peer: &NodeId) -> bool {
+        self.peer_reports.check_key(peer).is_ok()
+    }
+
     /// Forgets idle keys so the maps stay bounded.
     pub fn prune(&self) {
         self.events.retain_recent();
         self.requests.retain_recent();
         self.peer_events.retain_recent();
+        self.reports.retain_recent();
+        self.peer_reports.retain_recent();
     }
 }

@@ -6,6 +6,7 @@ mod error;
 pub mod extract;
 pub mod handlers;
 pub mod limits;
+pub mod reports;
 pub mod stream;
 
 pub use error::ApiError;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub admin_token: String,
     /// Bulk imports being staged, by list.
     pub(crate) staged: Mutex<HashMap<accord_proto::ListId, Vec<accord_proto::blocklist::formats::Imported>>>,
+    /// Reports, cases, moderators and the audit log.
+    pub reports: crate::reports::Reports,
     /// Peers' latest verified policy manifests.
     pub manifests: Mutex<HashMap<NodeId, accord_proto::Verified<accord_proto::policy::PolicyManifest>>>,
 }
@@ -135,6 +138,13 @@ fn admin_router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/trust", post(admin::trust))
         .route("/quarantine", get(admin::quarantine))
         .route("/quarantine/release", post(admin::release))
+        .route("/reports", get(reports::admin_cases))
+        .route("/reports/{case}", get(reports::admin_case))
+        .route("/reports/{case}/resolve", post(reports::admin_resolve))
+        .route("/moderators", get(reports::moderators).post(reports::add_moderator))
+        .route("/moderators/remove", post(reports::remove_moderator))
+        .route("/audit", get(reports::audit))
+        .route("/audit/verify", get(reports::audit_verify))
         // Bulk imports are large; only the local operator gets here.
         .layer(DefaultBodyLimit::max(admin::MAX_IMPORT_BODY))
         .layer(middleware::from_fn_with_state(state, admin::guard))
@@ -154,6 +164,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/rooms/{room}", get(handlers::room_state))
         .route("/v1/rooms/{room}/events", get(handlers::history))
         .route("/v1/stream", get(stream::stream))
+        .route(
+            "/v1/reports",
+            post(reports::file).get(reports::mine).layer(DefaultBodyLimit::max(reports::MAX_REPORT_REQUEST)),
+        )
+        .route("/v1/mod/cases", get(reports::cases))
+        .route("/v1/mod/cases/{case}", get(reports::case))
+        .route("/v1/mod/actions", post(reports::act))
+        .route("/v1/audit", get(reports::audit))
         .route("/metrics", get(metrics))
         .nest("/admin", admin_router(state.clone()))
         .fallback(not_found)

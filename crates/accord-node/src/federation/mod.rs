@@ -175,6 +175,21 @@ async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalt
         }
         FedRequest::Join { room, joiner, after } => sync::answer_join(state, peer, room, &joiner, after).await,
         FedRequest::ListEntries { list, from, limit } => Ok(lists::answer(state, &list, from, limit).await),
+        FedRequest::Report { report } => Ok(match crate::reports::receive(state, peer, *report).await {
+            Ok(id) => FedResponse::ReportQueued { id },
+            // The refusal code is the penalty: a report that does not
+            // verify weighs like a bad signature (reputation.rs).
+            Err(e) => error(e.code(), e.to_string()),
+        }),
+        FedRequest::ReportOutcome { action, reports } => {
+            if reports.len() > accord_proto::federation::MAX_OUTCOME_REPORTS {
+                return error("too_many", "too many reports in one outcome");
+            }
+            Ok(match crate::reports::actions::on_outcome(state, peer, *action, &reports).await {
+                Ok(()) => FedResponse::Noted {},
+                Err(e) => error(e.code(), e.to_string()),
+            })
+        }
         _ => Ok(error("unsupported", "this node does not serve that request")),
     };
     result.unwrap_or_else(internal)

@@ -1,0 +1,273 @@
+//! Moderator actions: checking them, writing the list entries they call
+//! for, appending them to the audit log (spec/reports.md §9–§10).
+
+use super::{Book, ReportsError, case_events};
+use crate::api::AppState;
+use crate::federation::lists as distribution;
+use accord_proto::audit::{AuditHead, ModAction, Moderator, Verdict};
+use accord_proto::blocklist::entry::{Action, ListEntry, Target};
+use accord_proto::blocklist::merkle::MerkleLog;
+use accord_proto::event::Event;
+use accord_proto::text::Reason;
+use accord_proto::{ContentHash, ListId, ListName, NodeId, Sha256Hash, SignedBytes, Timestamp};
+use accord_proto::{Unverified, Verified};
+use accord_store::{ReportSource, Resolution};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Where an accepted action went.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionReceipt {
+    /// Its index in the audit log.
+    pub index: u64,
+    /// The list entries it wrote.
+    pub entries: Vec<EntryRef>,
+}
+
+/// A list entry written by an action.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryRef {
+    /// The list.
+    pub list: ListId,
+    /// The entry's index in the list's log.
+    pub index: u64,
+}
+
+/// Signs the audit head over `tree`.
+pub(crate) fn sign_head(state: &AppState, tree: &MerkleLog) -> Result<Verified<AuditHead>, ReportsError> {
+    let head = AuditHead { node: state.node_id, size: tree.size(), root: tree.root(), ts: Timestamp::now() };
+    Verified::sign(head, &state.node_key).map_err(ReportsError::Action)
+}
+
+/// Takes an action signed by a moderator account (`POST /v1/mod/actions`).
+pub async fn resolve(state: &Arc<AppState>, raw: SignedBytes) -> Result<ActionReceipt, ReportsError> {
+    let action = Unverified::<ModAction>::from_raw(raw).verify().map_err(ReportsError::Action)?;
+    let mut book = state.reports.book.lock().await;
+    apply(state, &mut book, action).await
+}
+
+/// The operator resolves a case through the admin endpoint: the node signs
+/// the action as its own moderator.
+pub async fn resolve_as_node(
+    state: &Arc<AppState>,
+    case: Sha256Hash,
+    verdict: Verdict,
+    list: Option<ListName>,
+    reason: Option<Reason>,
+    days: Option<u64>,
+) -> Result<ActionReceipt, ReportsError> {
+    let ts = Timestamp::now();
+    let expires =
+        (verdict == Verdict::Suspend).then(|| ts.plus_millis(days.unwrap_or(7).max(1).saturating_mul(86_400_000)));
+    let action = ModAction {
+        node: state.node_id,
+        moderator: Moderator::Node(state.node_id),
+        case,
+        action: verdict,
+        list: list.map(|name| state.lists.own_list(name)),
+        reason,
+        expires,
+        ts,
+    };
+    let action = Verified::sign(action, &state.node_key).map_err(ReportsError::Action)?;
+    let mut book = state.reports.book.lock().await;
+    apply(state, &mut book, action).await
+}
+
+/// The list entries an action calls for (spec/reports.md §9).
+fn entries_for(
+    action: &ModAction,
+    book: &Book,
+    case: &accord_store::CaseRecord,
+) -> Result<Vec<ListEntry>, ReportsError> {
+    let (evidence, _, _) = case_events(book, case);
+    let add = |target: Target, what: Action, expires: Option<Timestamp>| ListEntry::Add {
+        created: action.ts,
+        target,
+        category: case.category,
+        action: what,
+        reason: action.reason.clone(),
+        evidence: Some(case.id),
+        expires,
+    };
+    let contents = || {
+        let mut hashes: Vec<Sha256Hash> = evidence.iter().filter_map(Event::content_hash).collect();
+        hashes.sort();
+        hashes.dedup();
+        hashes
+    };
+    let entries: Vec<ListEntry> = match action.action {
+        Verdict::Dismiss => vec![],
+        Verdict::Hide | Verdict::Quarantine => {
+            let what = if action.action == Verdict::Hide { Action::Reject } else { Action::Quarantine };
+            contents().into_iter().map(|h| add(Target::Content { id: ContentHash(h) }, what, None)).collect()
+        }
+        Verdict::Suspend | Verdict::Block => {
+            case.accused.iter().map(|a| add(Target::Account { id: *a }, Action::Reject, action.expires)).collect()
+        }
+    };
+    if action.action.needs_list() && entries.is_empty() {
+        return Err(ReportsError::Invalid(format!("the case has nothing to {}", action.action)));
+    }
+    Ok(entries)
+}
+
+/// Checks an action and carries it out: list entries first, then the audit
+/// log, the case and its reports in one store write.
+pub(crate) async fn apply(
+    state: &Arc<AppState>,
+    book: &mut Book,
+    action: Verified<ModAction>,
+) -> Result<ActionReceipt, ReportsError> {
+    if let Some(e) = &book.broken {
+        return Err(ReportsError::AuditTampered(e.clone()));
+    }
+    if action.node != state.node_id {
+        return Err(ReportsError::Invalid("the action names another node".into()));
+    }
+    match action.moderator {
+        Moderator::Node(node) if node == state.node_id => {}
+        Moderator::Account(account) if state.reports.is_moderator(&account) => {}
+        _ => return Err(ReportsError::NotModerator),
+    }
+    let mut case = book.cases.get(&action.case).cloned().ok_or(ReportsError::UnknownCase)?;
+    if case.resolution.is_some() {
+        return Err(ReportsError::Resolved);
+    }
+    if action.action == Verdict::Quarantine && !case.quarantine.is_empty() {
+        return Err(ReportsError::Invalid("the case is quarantined already".into()));
+    }
+    if let Some(list) = &action.list
+        && !state.lists.record(list).await.is_some_and(|r| r.own)
+    {
+        return Err(ReportsError::UnknownList);
+    }
+    let entries = entries_for(&action, book, &case)?;
+    let mut written = Vec::new();
+    if let Some(list) = &action.list {
+        let (first, _) = state.lists.append_own(&state.store, list, &entries).await?;
+        distribution::announce(state, list).await;
+        distribution::purge_later(state);
+        written.extend((first..first + entries.len() as u64).map(|index| EntryRef { list: list.clone(), index }));
+    }
+    if action.action == Verdict::Dismiss {
+        // Dismissing lifts the quarantine pending review.
+        let mut by_list: BTreeMap<ListId, Vec<ListEntry>> = BTreeMap::new();
+        for (list, entry) in &case.quarantine {
+            by_list.entry(list.clone()).or_default().push(ListEntry::Remove {
+                created: action.ts,
+                entry: *entry,
+                reason: action.reason.clone(),
+            });
+        }
+        for (list, removals) in by_list {
+            let (first, _) = state.lists.append_own(&state.store, &list, &removals).await?;
+            distribution::announce(state, &list).await;
+            written.extend((first..first + removals.len() as u64).map(|index| EntryRef { list: list.clone(), index }));
+        }
+    }
+    let index = book.tree.size();
+    let mut tree = book.tree.clone();
+    tree.push(&action.raw().body);
+    let head = sign_head(state, &tree)?;
+    let mut reports = Vec::new();
+    if action.action == Verdict::Quarantine {
+        case.quarantine = written.iter().map(|e| (e.list.clone(), e.index)).collect();
+    } else {
+        case.resolution = Some(Resolution { index, action: action.action });
+        for id in &case.reports {
+            if let Some(record) = book.reports.get(id) {
+                let mut record = record.clone();
+                if record.outcome.is_none() {
+                    record.outcome = Some(action.raw().clone());
+                }
+                reports.push(record);
+            }
+        }
+    }
+    let report_refs: Vec<_> = reports.iter().collect();
+    state.store.append_audit(index, action.raw(), head.raw(), &case, &report_refs).await?;
+    tracing::info!(case = %case.id, action = %action.action, moderator = %action.moderator, index, "moderation action");
+    state.metrics.mod_action(action.action.as_str());
+    book.tree = tree;
+    book.actions.push(action.raw().clone());
+    for record in reports {
+        book.reports.insert(record.id, record);
+    }
+    book.cases.insert(case.id, case);
+    state.reports.wake.notify_one();
+    Ok(ActionReceipt { index, entries: written })
+}
+
+/// When enough trusted reporters reported a case, the node quarantines its
+/// content pending review (spec/reports.md §7.2). Never blocks an account.
+pub(crate) async fn quarantine_if_trusted(state: &Arc<AppState>, book: &mut Book, case: Sha256Hash) {
+    let config = &state.config.reports;
+    let Some(record) = book.cases.get(&case) else { return };
+    let trusted = record.reporters.iter().filter(|r| config.trusted_reporters.contains(r)).count();
+    if config.quarantine_after == 0
+        || trusted < config.quarantine_after as usize
+        || record.resolution.is_some()
+        || !record.quarantine.is_empty()
+    {
+        return;
+    }
+    let name = config.quarantine_list.clone();
+    let list = state.lists.own_list(name.clone());
+    if state.lists.record(&list).await.is_none()
+        && let Err(e) = state.lists.create(&state.store, name).await
+    {
+        tracing::error!("creating the quarantine list {list}: {e}");
+        return;
+    }
+    let reason = Reason::new(format!("{trusted} trusted reporters; pending review")).ok();
+    let action = ModAction {
+        node: state.node_id,
+        moderator: Moderator::Node(state.node_id),
+        case,
+        action: Verdict::Quarantine,
+        list: Some(list),
+        reason,
+        expires: None,
+        ts: Timestamp::now(),
+    };
+    let result = match Verified::sign(action, &state.node_key) {
+        Ok(action) => apply(state, book, action).await.map(|_| ()),
+        Err(e) => Err(ReportsError::Action(e)),
+    };
+    match result {
+        Ok(()) => tracing::info!(%case, trusted, "case content quarantined pending review"),
+        Err(e) => tracing::warn!(%case, "could not quarantine: {e}"),
+    }
+}
+
+/// A peer tells this node what became of reports it forwarded there.
+pub async fn on_outcome(
+    state: &AppState,
+    peer: NodeId,
+    raw: SignedBytes,
+    reports: &[Sha256Hash],
+) -> Result<(), ReportsError> {
+    let action = Unverified::<ModAction>::from_raw(raw).verify().map_err(ReportsError::Action)?;
+    if action.node != peer {
+        return Err(ReportsError::Invalid("the action names another node than the sender".into()));
+    }
+    let mut book = state.reports.book.lock().await;
+    let mut changed = Vec::new();
+    for id in reports {
+        let Some(record) = book.reports.get(id) else { continue };
+        let forwarded_there = record.forwards.iter().any(|f| f.node == peer);
+        if forwarded_there && record.outcome.is_none() && record.from == ReportSource::Local {
+            let mut record = record.clone();
+            record.outcome = Some(action.raw().clone());
+            changed.push(record);
+        }
+    }
+    state.store.put_reports(&changed.iter().collect::<Vec<_>>(), &[]).await?;
+    for record in changed {
+        tracing::info!(report = %record.id, %peer, action = %action.action, "report outcome received");
+        book.reports.insert(record.id, record);
+    }
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! Delivery of reports to other nodes, and of outcomes back to the nodes
+//! that forwarded reports here (spec/reports.md §7). Both are read from the
+//! store's records, so they resume after a restart; each (report, node)
+//! pair backs off from 1 s to 60 s while it fails.
+
+use crate::api::AppState;
+use crate::network;
+use accord_proto::federation::{FedRequest, FedResponse, MAX_OUTCOME_REPORTS};
+use accord_proto::{NodeId, Sha256Hash, SignedBytes};
+use accord_store::{ForwardState, ReportSource};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often pending deliveries are looked at without a wake-up.
+const TICK: Duration = Duration::from_secs(2);
+/// Longest pause between two attempts of one delivery.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Codes after which a delivery is tried again.
+fn is_transient(code: &str) -> bool {
+    matches!(code, "busy" | "internal" | "unreachable")
+}
+
+/// One delivery to make.
+enum Work {
+    Report { id: Sha256Hash, node: NodeId, report: SignedBytes },
+    Outcome { node: NodeId, action: SignedBytes, reports: Vec<Sha256Hash> },
+}
+
+impl Work {
+    fn key(&self) -> (NodeId, Sha256Hash) {
+        match self {
+            Work::Report { id, node, .. } => (*node, *id),
+            Work::Outcome { node, reports, .. } => (*node, reports.first().copied().unwrap_or(Sha256Hash([0; 32]))),
+        }
+    }
+}
+
+/// Runs deliveries until the node shuts down.
+pub(crate) fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut backoff: HashMap<(NodeId, Sha256Hash), (Duration, Instant)> = HashMap::new();
+        loop {
+            tokio::select! {
+                () = state.reports.wake.notified() => {}
+                () = tokio::time::sleep(TICK) => {}
+                () = state.shutdown.cancelled() => break,
+            }
+            let now = Instant::now();
+            let work: Vec<Work> = pending(&state)
+                .await
+                .into_iter()
+                .filter(|w| backoff.get(&w.key()).is_none_or(|(_, at)| *at <= now))
+                .collect();
+            let mut tasks = tokio::task::JoinSet::new();
+            for work in work {
+                let state = state.clone();
+                tasks.spawn(async move {
+                    let key = work.key();
+                    (key, deliver(&state, work).await)
+                });
+            }
+            while let Some(Ok((key, delivered))) = tasks.join_next().await {
+                if delivered {
+                    backoff.remove(&key);
+                } else {
+                    let pause = backoff.get(&key).map_or(Duration::from_secs(1), |(p, _)| (*p * 2).min(MAX_BACKOFF));
+                    backoff.insert(key, (pause, Instant::now() + pause));
+                }
+            }
+        }
+    })
+}
+
+/// Deliveries not made yet.
+async fn pending(state: &AppState) -> Vec<Work> {
+    let book = state.reports.book.lock().await;
+    let mut work = Vec::new();
+    let mut outcomes: BTreeMap<(NodeId, Sha256Hash), (SignedBytes, Vec<Sha256Hash>)> = BTreeMap::new();
+    for record in book.reports.values() {
+        for forward in record.forwards.iter().filter(|f| f.state == ForwardState::Pending) {
+            work.push(Work::Report { id: record.id, node: forward.node, report: record.report.clone() });
+        }
+        if let (ReportSource::Peer(node), Some(action), false) = (record.from, &record.outcome, record.outcome_sent) {
+            let group =
+                outcomes.entry((node, Sha256Hash::digest(&action.body))).or_insert_with(|| (action.clone(), vec![]));
+            group.1.push(record.id);
+        }
+    }
+    for ((node, _), (action, mut reports)) in outcomes {
+        reports.sort();
+        for chunk in reports.chunks(MAX_OUTCOME_REPORTS) {
+            work.push(Work::Outcome { node, action: action.clone(), reports: chunk.to_vec() });
+        }
+    }
+    work
+}
+
+/// Makes one delivery and records its result; true when done for good.
+async fn deliver(state: &AppState, work: Work) -> bool {
+    match work {
+        Work::Report { id, node, report } => {
+            let request = FedRequest::Report { report: Box::new(report) };
+            let (next, code) = match state.network.request(network::peer_id(&node), request).await {
+                Ok(FedResponse::ReportQueued { .. }) => (ForwardState::Delivered, None),
+                Ok(FedResponse::Error { code, .. }) if is_transient(&code) => (ForwardState::Pending, Some(code)),
+                Ok(FedResponse::Error { code, .. }) => (ForwardState::Refused, Some(code)),
+                Ok(_) => (ForwardState::Refused, Some("unexpected_answer".to_string())),
+                Err(_) => (ForwardState::Pending, Some("unreachable".to_string())),
+            };
+            tracing::debug!(report = %id, %node, ?next, ?code, "report forward");
+            let mut book = state.reports.book.lock().await;
+            let Some(record) = book.reports.get(&id) else { return true };
+            let mut record = record.clone();
+            for forward in record.forwards.iter_mut().filter(|f| f.node == node) {
+                forward.state = next;
+                forward.code = code.clone();
+            }
+            if let Err(e) = state.store.put_reports(&[&record], &[]).await {
+                tracing::error!("recording a report forward: {e}");
+                return false;
+            }
+            book.reports.insert(id, record);
+            next != ForwardState::Pending
+        }
+        Work::Outcome { node, action, reports } => {
+            let request = FedRequest::ReportOutcome { action: Box::new(action), reports: reports.clone() };
+            let done = match state.network.request(network::peer_id(&node), request).await {
+                Ok(FedResponse::Noted {}) => true,
+                Ok(FedResponse::Error { code, .. }) => !is_transient(&code),
+                Ok(_) => true,
+                Err(_) => false,
+            };
+            if !done {
+                return false;
+            }
+            let mut book = state.reports.book.lock().await;
+            let changed: Vec<_> = reports
+                .iter()
+                .filter_map(|id| book.reports.get(id).cloned())
+                .map(|mut r| {
+                    r.outcome_sent = true;
+                    r
+                })
+                .collect();
+            if let Err(e) = state.store.put_reports(&changed.iter().collect::<Vec<_>>(), &[]).await {
+                tracing::error!("recording a report outcome delivery: {e}");
+                return false;
+            }
+            for record in changed {
+                book.reports.insert(record.id, record);
+            }
+            true
+        }
+    }
+}

@@ -1,0 +1,647 @@
+//! Reports and moderation (spec/reports.md §7–§13): users' signed reports,
+//! the cases they merge into, the moderator queue, moderators' signed
+//! actions and the audit log that holds them.
+//!
+//! Every report is verified before it is stored, whoever gave it to this
+//! node; every action is signed by the moderator who took it (or by the
+//! node, for its operator and its automatic measures) and is appended to
+//! the audit log in the same store write as the case it settles. Blocking
+//! only ever follows from an action: reports alone write no `reject` entry.
+//! All reports and cases are held in memory behind one lock (they are few
+//! next to messages) and written through to the store.
+
+pub mod actions;
+pub(crate) mod forward;
+
+use crate::api::AppState;
+use crate::config::ReportsSection;
+use crate::lists::ListError;
+use accord_proto::audit::{AuditError, AuditHead, AuditLog, ModAction, Moderator, Verdict, audit_tree};
+use accord_proto::blocklist::entry::Category;
+use accord_proto::blocklist::merkle::MerkleLog;
+use accord_proto::event::Event;
+use accord_proto::report::{Report, ReportBody, ReportError};
+use accord_proto::{AccountId, EnvelopeError, EventId, ListId, NodeId, Sha256Hash, SignedBytes, Timestamp};
+use accord_proto::{Unverified, Verified};
+use accord_store::{CaseRecord, Forward, ForwardState, ModeratorRecord, ReportRecord, ReportSource, Store, StoreError};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+
+/// Why a report or a moderation request was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportsError {
+    /// The report does not verify (spec/reports.md §5).
+    #[error("{0}")]
+    Report(#[from] ReportError),
+    /// The session's account is not the report's reporter.
+    #[error("the report is signed by another account than the session's")]
+    NotReporter,
+    /// The reporter has filed too many reports; retry after the delay (ms).
+    #[error("too many reports")]
+    RateLimited(u64),
+    /// The account is not a moderator of this node.
+    #[error("only moderators of this node may do that")]
+    NotModerator,
+    /// No such case.
+    #[error("no such case")]
+    UnknownCase,
+    /// The case is resolved already.
+    #[error("the case is already resolved")]
+    Resolved,
+    /// The action names a list this node does not issue.
+    #[error("no such list issued by this node")]
+    UnknownList,
+    /// The request is not valid (see the message).
+    #[error("{0}")]
+    Invalid(String),
+    /// The action's envelope was refused.
+    #[error("action: {0}")]
+    Action(EnvelopeError),
+    /// The stored audit log does not verify: nothing more is appended.
+    #[error("the audit log does not verify: {0}")]
+    AuditTampered(AuditError),
+    /// A forwarded report was refused by this node's policy (`refused`) or
+    /// rate (`busy`).
+    #[error("{1}")]
+    Refused(&'static str, String),
+    /// Writing list entries failed.
+    #[error(transparent)]
+    List(#[from] ListError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ReportsError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReportsError::Report(e) => e.code(),
+            ReportsError::NotReporter => "not_reporter",
+            ReportsError::RateLimited(_) => "rate_limited",
+            ReportsError::NotModerator => "not_moderator",
+            ReportsError::UnknownCase => "unknown_case",
+            ReportsError::Resolved => "resolved",
+            ReportsError::UnknownList => "unknown_list",
+            ReportsError::Invalid(_) => "invalid",
+            ReportsError::Action(e) => e.code(),
+            ReportsError::AuditTampered(_) => "audit_tampered",
+            ReportsError::Refused(code, _) => code,
+            ReportsError::List(e) => e.code(),
+            ReportsError::Store(_) => "internal",
+        }
+    }
+}
+
+/// Which cases a queue listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseFilter {
+    /// Open cases (the queue).
+    #[default]
+    Open,
+    /// Resolved cases.
+    Resolved,
+    /// Every case.
+    All,
+}
+
+/// A case as moderators see it in the queue (spec/reports.md §11).
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseSummary {
+    /// The case id.
+    pub id: Sha256Hash,
+    /// Its most severe category.
+    pub category: Category,
+    /// `open` or `resolved`.
+    pub state: &'static str,
+    /// When it was opened.
+    pub opened: Timestamp,
+    /// Number of reports.
+    pub reports: usize,
+    /// Number of distinct reporters.
+    pub reporters: usize,
+    /// The accounts reported.
+    pub accused: Vec<AccountId>,
+    /// The evidence events.
+    pub evidence: Vec<EventId>,
+    /// Whether its content is quarantined pending review.
+    pub quarantined: bool,
+    /// How it was resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<ActionView>,
+}
+
+/// A moderator action, read back for display.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionView {
+    /// Its index in the audit log.
+    pub index: u64,
+    /// The decision.
+    pub action: Verdict,
+    /// Who decided.
+    pub moderator: Moderator,
+    /// The list written to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<ListId>,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When.
+    pub ts: Timestamp,
+}
+
+/// The outcome of a report, as its reporter sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutcomeView {
+    /// The node whose moderator acted.
+    pub node: NodeId,
+    /// Who decided.
+    pub moderator: Moderator,
+    /// The decision.
+    pub action: Verdict,
+    /// The list written to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<ListId>,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When.
+    pub ts: Timestamp,
+    /// The signed action, for the client to verify.
+    pub signed: SignedBytes,
+}
+
+/// A report's status, as its reporter sees it (spec/reports.md §11).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportStatus {
+    /// The report id.
+    pub id: Sha256Hash,
+    /// Its case here.
+    pub case: Sha256Hash,
+    /// The harm reported.
+    pub category: Category,
+    /// The accounts reported.
+    pub accused: Vec<AccountId>,
+    /// When this node received it.
+    pub received: Timestamp,
+    /// `open` or `resolved`.
+    pub state: &'static str,
+    /// Its forwards.
+    pub forwards: Vec<Forward>,
+    /// The action that settled it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<OutcomeView>,
+}
+
+/// One report of a case, for moderators.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseReport {
+    /// The report id.
+    pub id: Sha256Hash,
+    /// The reporter.
+    pub reporter: AccountId,
+    /// The harm reported.
+    pub category: Category,
+    /// The reporter's comment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// When the reporter made it.
+    pub ts: Timestamp,
+    /// `local`, or the node that forwarded it.
+    pub from: String,
+    /// The signed report.
+    pub report: SignedBytes,
+}
+
+/// A case with its reports and their events, for moderators.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseDetail {
+    /// The case.
+    pub case: CaseSummary,
+    /// Its reports.
+    pub reports: Vec<CaseReport>,
+    /// The evidence events (verified), without duplicates.
+    pub evidence: Vec<Event>,
+    /// The context events (verified), without duplicates.
+    pub context: Vec<Event>,
+}
+
+/// Where a moderator account comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeratorSource {
+    /// The configuration's `reports.moderators`.
+    Config,
+    /// Added through the admin endpoint.
+    Admin,
+}
+
+/// A moderator account, for the admin endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeratorView {
+    /// The account.
+    pub account: AccountId,
+    /// Since when (for configured ones: since the node started).
+    pub since: Timestamp,
+    /// Where it comes from.
+    pub source: ModeratorSource,
+}
+
+/// Reports, cases and the audit log, in memory and written through.
+pub(crate) struct Book {
+    pub(crate) reports: HashMap<Sha256Hash, ReportRecord>,
+    pub(crate) cases: HashMap<Sha256Hash, CaseRecord>,
+    /// The audit log's actions, in order.
+    pub(crate) actions: Vec<SignedBytes>,
+    pub(crate) tree: MerkleLog,
+    /// Why the stored log does not verify, if it does not.
+    pub(crate) broken: Option<AuditError>,
+}
+
+/// This node's reports service.
+pub struct Reports {
+    pub(crate) book: tokio::sync::Mutex<Book>,
+    moderators: RwLock<BTreeMap<AccountId, (Timestamp, ModeratorSource)>>,
+    /// Wakes the forwarder.
+    pub(crate) wake: tokio::sync::Notify,
+}
+
+/// Severity rank of a category: 0 is the most severe.
+pub(crate) fn severity(category: Category) -> usize {
+    Category::ALL.iter().position(|c| *c == category).unwrap_or(Category::ALL.len())
+}
+
+/// Verifies a stored audit log against its stored head.
+fn check_log(head: Option<&SignedBytes>, actions: &[SignedBytes]) -> Result<(), AuditError> {
+    match head {
+        Some(head) => AuditLog { head: head.clone(), actions: actions.to_vec() }.verify().map(|_| ()),
+        None if actions.is_empty() => Ok(()),
+        None => Err(AuditError::Head(EnvelopeError::Malformed("the audit head is missing".into()))),
+    }
+}
+
+impl Reports {
+    /// Loads reports, cases, the audit log and moderators from the store,
+    /// and checks the audit log against its signed head.
+    pub fn load(store: &Store, config: &ReportsSection) -> Result<Reports, StoreError> {
+        let reports = store.reports()?.into_iter().map(|r| (r.id, r)).collect();
+        let cases = store.cases()?.into_iter().map(|c| (c.id, c)).collect();
+        let (actions, broken) = match store.audit_actions() {
+            Ok(actions) => {
+                let broken = check_log(store.audit_head()?.as_ref(), &actions).err();
+                (actions, broken)
+            }
+            Err(e) => (vec![], Some(AuditError::Head(EnvelopeError::Malformed(e.to_string())))),
+        };
+        if let Some(e) = &broken {
+            tracing::error!("the stored audit log does not verify ({e}): moderation actions are refused");
+        }
+        let tree = audit_tree(&actions);
+        let now = Timestamp::now();
+        let mut moderators: BTreeMap<_, _> =
+            config.moderators.iter().map(|a| (*a, (now, ModeratorSource::Config))).collect();
+        for ModeratorRecord { account, since } in store.moderators()? {
+            moderators.entry(account).or_insert((since, ModeratorSource::Admin));
+        }
+        Ok(Reports {
+            book: tokio::sync::Mutex::new(Book { reports, cases, actions, tree, broken }),
+            moderators: RwLock::new(moderators),
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Whether an account moderates this node.
+    pub fn is_moderator(&self, account: &AccountId) -> bool {
+        self.moderators.read().unwrap_or_else(|p| p.into_inner()).contains_key(account)
+    }
+
+    /// The moderator accounts.
+    pub fn moderators(&self) -> Vec<ModeratorView> {
+        self.moderators
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(account, (since, source))| ModeratorView { account: *account, since: *since, source: *source })
+            .collect()
+    }
+
+    /// Adds a moderator account.
+    pub async fn add_moderator(&self, store: &Store, account: AccountId) -> Result<(), StoreError> {
+        let since = Timestamp::now();
+        store.put_moderator(&ModeratorRecord { account, since }).await?;
+        self.moderators
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(account)
+            .or_insert((since, ModeratorSource::Admin));
+        Ok(())
+    }
+
+    /// Removes a moderator account added through the admin endpoint.
+    pub async fn remove_moderator(&self, store: &Store, account: &AccountId) -> Result<bool, ReportsError> {
+        let source = self.moderators.read().unwrap_or_else(|p| p.into_inner()).get(account).map(|(_, s)| *s);
+        match source {
+            None => Ok(false),
+            Some(ModeratorSource::Config) => Err(ReportsError::Invalid(
+                "this moderator is in the configuration (reports.moderators): remove it there".into(),
+            )),
+            Some(ModeratorSource::Admin) => {
+                store.delete_moderator(account).await?;
+                self.moderators.write().unwrap_or_else(|p| p.into_inner()).remove(account);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Open cases at this node that accuse an account.
+    pub async fn open_cases_accusing(&self, account: &AccountId) -> usize {
+        let book = self.book.lock().await;
+        book.cases.values().filter(|c| c.resolution.is_none() && c.accused.contains(account)).count()
+    }
+}
+
+/// The nodes a report filed here goes to (spec/reports.md §7).
+fn forward_targets(state: &AppState, report: &Report) -> Vec<NodeId> {
+    let config = &state.config.reports;
+    let mut nodes = BTreeSet::new();
+    for accused in report.accused() {
+        // A node stamps only its own accounts' events: the origin of an
+        // evidence event is its author's home.
+        let home = report.evidence().iter().find(|e| e.author() == accused).map(Event::origin);
+        if let Some(home) = home.or_else(|| state.home_of(&accused)) {
+            nodes.insert(home);
+        }
+    }
+    nodes.extend(config.forward_to.iter().copied());
+    nodes.into_iter().filter(|n| *n != state.node_id && !config.never_forward_to.contains(n)).collect()
+}
+
+/// Files a report made by `reporter`, an account of this node.
+pub async fn file(state: &Arc<AppState>, reporter: AccountId, raw: SignedBytes) -> Result<ReportStatus, ReportsError> {
+    // The limit comes first: verifying a report costs two signature checks
+    // per embedded event.
+    state.limits.report(&reporter).map_err(ReportsError::RateLimited)?;
+    let report = Report::verify(&Unverified::<ReportBody>::from_raw(raw))?;
+    if report.body().reporter != reporter {
+        return Err(ReportsError::NotReporter);
+    }
+    let forwards = forward_targets(state, &report)
+        .into_iter()
+        .map(|node| Forward { node, state: ForwardState::Pending, code: None })
+        .collect();
+    let id = take(state, report, ReportSource::Local, forwards).await?;
+    state.reports.wake.notify_one();
+    status(state, &id).await.ok_or(ReportsError::UnknownCase)
+}
+
+/// Takes a report forwarded by a peer node.
+pub async fn receive(state: &Arc<AppState>, peer: NodeId, raw: SignedBytes) -> Result<Sha256Hash, ReportsError> {
+    if state.config.reports.refuse_from.contains(&peer) {
+        return Err(ReportsError::Refused("refused", "this node does not take reports from yours".into()));
+    }
+    if !state.limits.peer_report(&peer) {
+        return Err(ReportsError::Refused("busy", "too many reports from your node; retry later".into()));
+    }
+    let report = Report::verify(&Unverified::<ReportBody>::from_raw(raw))?;
+    take(state, report, ReportSource::Peer(peer), vec![]).await
+}
+
+/// Stores a verified report and puts it in a case; quarantines the case's
+/// content when enough trusted reporters reported it.
+async fn take(
+    state: &Arc<AppState>,
+    report: Report,
+    from: ReportSource,
+    forwards: Vec<Forward>,
+) -> Result<Sha256Hash, ReportsError> {
+    let id = report.id();
+    let mut book = state.reports.book.lock().await;
+    if book.reports.contains_key(&id) {
+        return Ok(id);
+    }
+    let evidence: BTreeSet<EventId> = report.evidence().iter().map(Event::id).collect();
+    let accused: BTreeSet<AccountId> = report.accused().into_iter().collect();
+    let body = report.body();
+    let joined = book
+        .cases
+        .values()
+        .filter(|c| c.resolution.is_none())
+        .find(|c| {
+            if evidence.is_empty() {
+                c.evidence.is_empty() && c.accused == accused
+            } else {
+                !c.evidence.is_disjoint(&evidence)
+            }
+        })
+        .map(|c| c.id);
+    let mut case = match joined.and_then(|c| book.cases.get(&c)) {
+        Some(case) => case.clone(),
+        None => CaseRecord {
+            id,
+            category: body.category,
+            opened: Timestamp::now(),
+            reports: vec![],
+            reporters: BTreeSet::new(),
+            accused: BTreeSet::new(),
+            evidence: BTreeSet::new(),
+            quarantine: vec![],
+            resolution: None,
+        },
+    };
+    case.reports.push(id);
+    case.reporters.insert(body.reporter);
+    case.accused.extend(accused.iter().copied());
+    case.evidence.extend(evidence);
+    if severity(body.category) < severity(case.category) {
+        case.category = body.category;
+    }
+    let record = ReportRecord {
+        id,
+        case: case.id,
+        report: body.raw().clone(),
+        reporter: body.reporter,
+        category: body.category,
+        accused: accused.into_iter().collect(),
+        received: Timestamp::now(),
+        from,
+        forwards,
+        outcome: None,
+        outcome_sent: false,
+    };
+    state.store.put_reports(&[&record], &[&case]).await?;
+    tracing::info!(report = %id, case = %case.id, category = %body.category, "report queued");
+    state.metrics.reports.inc();
+    let case_id = case.id;
+    book.reports.insert(id, record);
+    book.cases.insert(case_id, case);
+    actions::quarantine_if_trusted(state, &mut book, case_id).await;
+    Ok(id)
+}
+
+fn outcome_view(raw: &SignedBytes) -> Option<OutcomeView> {
+    // Outcomes are verified before they are stored.
+    let action = Unverified::<ModAction>::from_raw(raw.clone()).verify().ok()?;
+    Some(OutcomeView {
+        node: action.node,
+        moderator: action.moderator,
+        action: action.action,
+        list: action.list.clone(),
+        reason: action.reason.as_ref().map(|r| r.as_str().to_string()),
+        ts: action.ts,
+        signed: raw.clone(),
+    })
+}
+
+fn status_of(record: &ReportRecord, case: Option<&CaseRecord>) -> ReportStatus {
+    let resolved = record.outcome.is_some() || case.is_some_and(|c| c.resolution.is_some());
+    ReportStatus {
+        id: record.id,
+        case: record.case,
+        category: record.category,
+        accused: record.accused.clone(),
+        received: record.received,
+        state: if resolved { "resolved" } else { "open" },
+        forwards: record.forwards.clone(),
+        outcome: record.outcome.as_ref().and_then(outcome_view),
+    }
+}
+
+/// One report's status.
+pub async fn status(state: &AppState, id: &Sha256Hash) -> Option<ReportStatus> {
+    let book = state.reports.book.lock().await;
+    let record = book.reports.get(id)?;
+    Some(status_of(record, book.cases.get(&record.case)))
+}
+
+/// The reports an account of this node filed, newest first.
+pub async fn statuses(state: &AppState, reporter: &AccountId) -> Vec<ReportStatus> {
+    let book = state.reports.book.lock().await;
+    let mut out: Vec<_> = book
+        .reports
+        .values()
+        .filter(|r| r.reporter == *reporter && r.from == ReportSource::Local)
+        .map(|r| status_of(r, book.cases.get(&r.case)))
+        .collect();
+    out.sort_by(|a, b| b.received.cmp(&a.received).then(a.id.cmp(&b.id)));
+    out
+}
+
+fn action_view(book: &Book, index: u64) -> Option<ActionView> {
+    let raw = book.actions.get(usize::try_from(index).ok()?)?;
+    let action: ModAction = serde_json::from_slice(&raw.body).ok()?;
+    Some(ActionView {
+        index,
+        action: action.action,
+        moderator: action.moderator,
+        list: action.list,
+        reason: action.reason.map(|r| r.as_str().to_string()),
+        ts: action.ts,
+    })
+}
+
+fn summary(book: &Book, case: &CaseRecord) -> CaseSummary {
+    CaseSummary {
+        id: case.id,
+        category: case.category,
+        state: if case.resolution.is_some() { "resolved" } else { "open" },
+        opened: case.opened,
+        reports: case.reports.len(),
+        reporters: case.reporters.len(),
+        accused: case.accused.iter().copied().collect(),
+        evidence: case.evidence.iter().copied().collect(),
+        quarantined: !case.quarantine.is_empty(),
+        resolution: case.resolution.as_ref().and_then(|r| action_view(book, r.index)),
+    }
+}
+
+/// The moderator queue: most severe category first, then oldest first.
+pub async fn queue(state: &AppState, filter: CaseFilter) -> Vec<CaseSummary> {
+    let book = state.reports.book.lock().await;
+    let mut cases: Vec<&CaseRecord> = book
+        .cases
+        .values()
+        .filter(|c| match filter {
+            CaseFilter::Open => c.resolution.is_none(),
+            CaseFilter::Resolved => c.resolution.is_some(),
+            CaseFilter::All => true,
+        })
+        .collect();
+    cases.sort_by(|a, b| (severity(a.category), a.opened, a.id).cmp(&(severity(b.category), b.opened, b.id)));
+    cases.into_iter().map(|c| summary(&book, c)).collect()
+}
+
+/// The verified events of a case's reports: evidence and context, each
+/// without duplicates, in report order.
+pub(crate) fn case_events(book: &Book, case: &CaseRecord) -> (Vec<Event>, Vec<Event>, Vec<CaseReport>) {
+    let (mut evidence, mut context, mut reports) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen = BTreeSet::new();
+    for id in &case.reports {
+        let Some(record) = book.reports.get(id) else { continue };
+        // Verified when received; verified again here so that nothing read
+        // back from disk is shown to a moderator unchecked.
+        let Ok(report) = Report::verify(&Unverified::<ReportBody>::from_raw(record.report.clone())) else {
+            tracing::error!(report = %id, "a stored report does not verify any more");
+            continue;
+        };
+        for e in report.evidence() {
+            if seen.insert(e.id()) {
+                evidence.push(e.clone());
+            }
+        }
+        for e in report.context() {
+            if seen.insert(e.id()) {
+                context.push(e.clone());
+            }
+        }
+        let body = report.body();
+        reports.push(CaseReport {
+            id: *id,
+            reporter: body.reporter,
+            category: body.category,
+            comment: body.comment.as_ref().map(|c| c.as_str().to_string()),
+            ts: body.ts,
+            from: match record.from {
+                ReportSource::Local => "local".into(),
+                ReportSource::Peer(node) => node.to_string(),
+            },
+            report: record.report.clone(),
+        });
+    }
+    (evidence, context, reports)
+}
+
+/// One case with its reports and events.
+pub async fn case_detail(state: &AppState, id: &Sha256Hash) -> Result<CaseDetail, ReportsError> {
+    let book = state.reports.book.lock().await;
+    let case = book.cases.get(id).ok_or(ReportsError::UnknownCase)?;
+    let (evidence, context, reports) = case_events(&book, case);
+    Ok(CaseDetail { case: summary(&book, case), reports, evidence, context })
+}
+
+/// The audit log as exported (spec/reports.md §10).
+pub async fn export_audit(state: &AppState) -> Result<AuditLog, ReportsError> {
+    let book = state.reports.book.lock().await;
+    let head = match state.store.audit_head()? {
+        Some(head) => head,
+        None => actions::sign_head(state, &book.tree)?.raw().clone(),
+    };
+    Ok(AuditLog { head, actions: book.actions.clone() })
+}
+
+/// Verifies the audit log as stored now (re-read from disk).
+pub async fn verify_audit(state: &AppState) -> Result<Verified<AuditHead>, AuditError> {
+    let _book = state.reports.book.lock().await;
+    let actions = state.store.audit_actions().map_err(|e| AuditError::Head(EnvelopeError::Malformed(e.to_string())))?;
+    let head = state.store.audit_head().map_err(|e| AuditError::Head(EnvelopeError::Malformed(e.to_string())))?;
+    match head {
+        Some(head) => AuditLog { head, actions }.verify().map(|(head, _)| head),
+        None => {
+            check_log(None, &actions)?;
+            let tree = audit_tree(&actions);
+            actions::sign_head(state, &tree).map_err(|e| AuditError::Head(EnvelopeError::Malformed(e.to_string())))
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Reports, the cases they form, the moderation audit log and the node's
+//! moderator accounts (spec/reports.md §7–§10).
+
+use crate::{Batch, Cf, Store, StoreError};
+use accord_proto::blocklist::entry::Category;
+use accord_proto::{AccountId, EventId, ListId, NodeId, SignedBytes, Timestamp};
+use accord_proto::{Sha256Hash, audit::Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// `meta` key of the audit log's latest signed head.
+const META_AUDIT_HEAD: &[u8] = b"audit_head";
+
+/// Where a report came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportSource {
+    /// Filed by an account of this node.
+    Local,
+    /// Forwarded by a peer node.
+    Peer(NodeId),
+}
+
+/// How far the forward of a report to one node got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardState {
+    /// Not delivered yet; retried.
+    Pending,
+    /// The node verified and queued it.
+    Delivered,
+    /// The node refused it for good.
+    Refused,
+}
+
+/// The forward of a report to one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forward {
+    /// The node.
+    pub node: NodeId,
+    /// How far it got.
+    pub state: ForwardState,
+    /// The refusal code, if refused (or the last failure, if pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// What the store keeps about one report (verified when received).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportRecord {
+    /// The report id.
+    pub id: Sha256Hash,
+    /// The case it belongs to.
+    pub case: Sha256Hash,
+    /// The report as the reporter signed it.
+    pub report: SignedBytes,
+    /// The reporter.
+    pub reporter: AccountId,
+    /// The harm reported.
+    pub category: Category,
+    /// The accounts reported.
+    pub accused: Vec<AccountId>,
+    /// When this node received it.
+    pub received: Timestamp,
+    /// Who gave it to this node.
+    pub from: ReportSource,
+    /// Its forwards to other nodes.
+    #[serde(default)]
+    pub forwards: Vec<Forward>,
+    /// The action that settled it (here, or at a node it was forwarded to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<SignedBytes>,
+    /// For a forwarded report settled here: whether the outcome reached the
+    /// node that forwarded it.
+    #[serde(default)]
+    pub outcome_sent: bool,
+}
+
+/// How a case was resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// The action's index in the audit log.
+    pub index: u64,
+    /// The decision.
+    pub action: Verdict,
+}
+
+/// Reports about the same thing, seen by moderators as one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    /// The case id: its first report's id.
+    pub id: Sha256Hash,
+    /// The most severe category of its reports.
+    pub category: Category,
+    /// When it was opened.
+    pub opened: Timestamp,
+    /// Its reports, in arrival order.
+    pub reports: Vec<Sha256Hash>,
+    /// The distinct reporters.
+    pub reporters: BTreeSet<AccountId>,
+    /// The accounts reported.
+    pub accused: BTreeSet<AccountId>,
+    /// The evidence events.
+    pub evidence: BTreeSet<EventId>,
+    /// Quarantine entries written for it, pending review.
+    #[serde(default)]
+    pub quarantine: Vec<(ListId, u64)>,
+    /// The action that resolved it, once resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
+}
+
+/// A moderator account of this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeratorRecord {
+    /// The account.
+    pub account: AccountId,
+    /// Since when.
+    pub since: Timestamp,
+}
+
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(cf: Cf, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { cf: cf.name(), detail: e.to_string() })
+}
+
+impl Store {
+    /// Writes reports and cases together (a new report and the case it
+    /// opened or joined; a forward's progress; an outcome).
+    pub async fn put_reports(&self, reports: &[&ReportRecord], cases: &[&CaseRecord]) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        for r in reports {
+            b.put(Cf::Reports, r.id.0.to_vec(), json(r));
+        }
+        for c in cases {
+            b.put(Cf::Cases, c.id.0.to_vec(), json(c));
+        }
+        self.write(b).await
+    }
+
+    /// Every report.
+    pub fn reports(&self) -> Result<Vec<ReportRecord>, StoreError> {
+        self.scan(Cf::Reports, b"", b"", true, usize::MAX)?.iter().map(|(_, v)| decode(Cf::Reports, v)).collect()
+    }
+
+    /// Every case.
+    pub fn cases(&self) -> Result<Vec<CaseRecord>, StoreError> {
+        self.scan(Cf::Cases, b"", b"", true, usize::MAX)?.iter().map(|(_, v)| decode(Cf::Cases, v)).collect()
+    }
+
+    /// Appends an action to the audit log at `index` with the new signed
+    /// head, and writes the case (and reports) it changed, atomically.
+    pub async fn append_audit(
+        &self,
+        index: u64,
+        action: &SignedBytes,
+        head: &SignedBytes,
+        case: &CaseRecord,
+        reports: &[&ReportRecord],
+    ) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        b.put(Cf::Audit, index.to_be_bytes().to_vec(), json(action));
+        b.put(Cf::Meta, META_AUDIT_HEAD.to_vec(), json(head));
+        b.put(Cf::Cases, case.id.0.to_vec(), json(case));
+        for r in reports {
+            b.put(Cf::Reports, r.id.0.to_vec(), json(r));
+        }
+        self.write(b).await
+    }
+
+    /// The audit log's actions, in order. An entry that does not read
+    /// back (corrupted on disk) is an error naming the column family.
+    pub fn audit_actions(&self) -> Result<Vec<SignedBytes>, StoreError> {
+        self.scan(Cf::Audit, b"", b"", true, usize::MAX)?.iter().map(|(_, v)| decode(Cf::Audit, v)).collect()
+    }
+
+    /// The audit log's latest signed head.
+    pub fn audit_head(&self) -> Result<Option<SignedBytes>, StoreError> {
+        self.get(Cf::Meta, META_AUDIT_HEAD)?.map(|v| decode(Cf::Meta, &v)).transpose()
+    }
+
+    /// Overwrites one stored audit action, bypassing every check: for tests
+    /// that show tampering is detected.
+    #[doc(hidden)]
+    pub async fn overwrite_audit_action(&self, index: u64, action: &SignedBytes) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        b.put(Cf::Audit, index.to_be_bytes().to_vec(), json(action));
+        self.write(b).await
+    }
+
+    /// Adds a moderator account.
+    pub async fn put_moderator(&self, record: &ModeratorRecord) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        b.put(Cf::Moderators, record.account.as_bytes().to_vec(), json(record));
+        self.write(b).await
+    }
+
+    /// Removes a moderator account.
+    pub async fn delete_moderator(&self, account: &AccountId) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        b.delete(Cf::Moderators, account.as_bytes().to_vec());
+        self.write(b).await
+    }
+
+    /// The moderator accounts added through the admin endpoint.
+    pub fn moderators(&self) -> Result<Vec<ModeratorRecord>, StoreError> {
+        self.scan(Cf::Moderators, b"", b"", true, usize::MAX)?.iter().map(|(_, v)| decode(Cf::Moderators, v)).collect()
+    }
+}
