@@ -11,7 +11,8 @@ signing inputs, deterministic Ed25519 signatures, hashes, envelopes, the room
 order, verdicts, state and history hash, Merkle roots and proofs, checkpoint
 texts and notes, equivocation proofs, the report, the federation messages and
 the events and identity pairs they carry, the list range fetch, the list
-announcement and the equivocation gossip message, the policy manifest exchange),
+announcement and the equivocation gossip message, the policy manifest exchange,
+the moderator actions and the audit log export with its tampered variants),
 checks that
 every signed body and list entry is in canonical encoding (encoding.md §1.2),
 and finally ("strictness") signs deliberately wrong variants with the vector
@@ -442,6 +443,38 @@ def r_manifest(v):  # at most 1024 lists, each once, in ascending order of (issu
     key = lambda lid: (lid[0], lid[1].encode())
     if any(key(a) >= key(b) for a, b in zip(ids, ids[1:])): raise Refused("invalid", "lists not ordered by list id")
 
+VERDICTS = ("dismiss", "hide", "suspend", "block", "quarantine")  # reports.md §9
+
+def moderator_id(v, nc):  # reports.md §9: a moderator account id, or a node id
+    return id_text("acct", v, nc) if isinstance(v, str) and v.startswith("acct1") else node_id(v, nc)
+
+def p_mod_action(j, nc):  # reports.md §9
+    f = fields(j, nc, ["node", "moderator", "case", "action", "list", "reason", "expires", "ts"],
+               optional=("list", "reason", "expires"))
+    lid = None
+    if f["list"] is not None:
+        if not isinstance(f["list"], str): raise ValueError("list: not a string")
+        issuer, slash, name = f["list"].partition("/")
+        if not slash: raise ValueError("list id: expected ISSUER/NAME")
+        check_name(name, 64, True)
+        lid = (id_text("iss", issuer, nc), name)
+    return dict(node=node_id(f["node"], nc), moderator=moderator_id(f["moderator"], nc),
+                case=hash_hex(f["case"], nc), action=one_of(f["action"], VERDICTS), list=lid,
+                reason=optional(f["reason"], lambda t: text(t, 1024)), expires=optional(f["expires"], timestamp),
+                ts=timestamp(f["ts"]))
+
+def r_mod_action(v):  # reports.md §9 table rules
+    if (v["list"] is None) != (v["action"] == "dismiss"):
+        raise Refused("invalid", "a list is present exactly when the action is not dismiss")
+    if v["list"] is not None and v["list"][0] != v["node"]: raise Refused("invalid", "the list is not the node's")
+    if (v["expires"] is None) == (v["action"] == "suspend"): raise Refused("invalid", "expires is for suspend only")
+    if v["expires"] is not None and v["expires"] <= v["ts"]: raise Refused("invalid", "expires is not after ts")
+
+def p_audit_head(j, nc):  # reports.md §10
+    f = fields(j, nc, ["node", "size", "root", "ts"])
+    return dict(node=node_id(f["node"], nc), size=integer(f["size"]), root=hash_hex(f["root"], nc),
+                ts=timestamp(f["ts"]))
+
 # kind -> (domain tag, body limit, parser, who must sign, cross-field rules); encoding.md §2.3
 KINDS = {
     "identity": ("accord/v1/identity", 2048, p_identity, lambda v: v["account"], None),
@@ -451,6 +484,8 @@ KINDS = {
     "report": ("accord/v1/report", 1048576, p_report, lambda v: v["reporter"], r_report),
     "auth": ("accord/v1/auth", 1024, p_auth, lambda v: v["account"], r_auth),
     "manifest": ("accord/v1/manifest", 262144, p_manifest, lambda v: v["node"], r_manifest),
+    "mod_action": ("accord/v1/mod-action", 4096, p_mod_action, lambda v: v["moderator"], r_mod_action),
+    "audit_head": ("accord/v1/audit-head", 1024, p_audit_head, lambda v: v["node"], None),
 }
 ROTATION_TAG = "accord/v1/rotation"
 
@@ -1104,6 +1139,156 @@ def check_report(f, room_wire, g="report.json"):
     check_eq(g, "context copied from room.json", wire["context"],
              [by_id["ev1dcsqqvq2j2d6kfsng6efpkc9nyaercgugajxvys2w7n2kg5l878qwtecya"]])
 
+def audit_outcome(j):  # reports.md §10: the checks of an export in order, as a `tampered` case's fields
+    f = fields(j, [], ["head", "actions"])
+    try:
+        head, _ = verify_envelope(f["head"], "audit_head")
+    except Refused as e:
+        return dict(code="bad_head", detail=e.code)
+    bodies = []
+    for i, a in enumerate(f["actions"]):
+        try:
+            action, body = verify_envelope(a, "mod_action")
+        except Refused as e:
+            return dict(code="bad_action", index=i, detail=e.code)
+        if action["node"] != head["node"]: return dict(code="wrong_node", index=i)
+        bodies.append(body)
+    if len(bodies) != head["size"] or mth(bodies) != head["root"]:
+        return dict(code="root_mismatch", size=len(bodies), root=mth(bodies).hex())
+    return dict(code="accepted")
+
+def check_audit(f, report, g="audit.json"):  # reports.md §9, §10, §14
+    seeds = [bytes.fromhex(f[k]) for k in ("node_seed", "moderator_seed", "other_node_seed")]
+    check_eq(g, "seeds 05…05, 06…06 and room.json's node 09…09", seeds, [b"\5" * 32, b"\6" * 32, b"\x09" * 32])
+    node_seed, mod_seed, other_seed = seeds
+    node, mod, other = (public_key(x) for x in seeds)
+    lid = (node, "abuse")
+    check_eq(g, "node id", node_text(node), f["node_id"])
+    check_eq(g, "moderator account", acct(mod), f["moderator_account"])
+    check_eq(g, "list id: the node's list `abuse`", list_text(lid), f["list_id"])
+    check_eq(g, "the blocked case is report.json's report id", f["report_case"], report["report_id"])
+    check_eq(g, "other case = SHA-256(other_case_sha256_of)", sha256(f["other_case_sha256_of"].encode()).hex(),
+             f["other_case"])
+
+    def action_body(node_key, case, verb, lst, reason, ts, expires=None):  # the §9 field order, optionals omitted
+        obj = dict(node=node_text(node_key), moderator=acct(mod), case=case, action=verb)
+        if lst is not None: obj["list"] = list_text(lst)
+        if reason is not None: obj["reason"] = reason
+        if expires is not None: obj["expires"] = expires
+        obj["ts"] = ts
+        return reserialise(obj)
+
+    # The two actions: the reasons and times are the vector's choice, the rest is §14's.
+    free = [json.loads(a["body_utf8"]) for a in f["actions"]]
+    free = [(x.get("reason"), x.get("ts")) for x in free]
+    want = [(f["report_case"], "block", lid), (f["other_case"], "dismiss", None)]
+    check_eq(g, "two actions", len(f["actions"]), 2)
+    bodies = []
+    for i, (a, (case, verb, lst), (reason, ts)) in enumerate(zip(f["actions"], want, free)):
+        body = a["body_utf8"].encode()
+        check_eq(g, f"action {i}: body", body, action_body(node, case, verb, lst, reason, ts))
+        env = signed_env(mod_seed, "mod_action", body)
+        check_eq(g, f"action {i}: envelope re-signed by the moderator", a["envelope"], env)
+        check_eq(g, f"action {i}: body sha256", sha256(body).hex(), a["body_sha256"])
+        check_eq(g, f"action {i}: leaf hash", leaf_hash(body).hex(), a["leaf_hash"])
+        check_eq(g, f"action {i}: export action {i}", f["export"]["actions"][i], env)
+        run(g, f"action {i}: verifies as accord/v1/mod-action", verify_envelope, a["envelope"], "mod_action")
+        bodies.append(body)
+    check_eq(g, "export holds the two actions", len(f["export"]["actions"]), 2)
+    check(g, "actions in time order", free[0][1] < free[1][1])
+
+    # The head over them, signed by the node.
+    head_ts = json.loads(f["head"]["body_utf8"])["ts"]
+    check(g, "head signed after the actions", head_ts >= free[1][1])
+    head_body = reserialise(dict(node=node_text(node), size=2, root=mth(bodies).hex(), ts=head_ts))
+    check_eq(g, "head body", f["head"]["body_utf8"].encode(), head_body)
+    head_env = signed_env(node_seed, "audit_head", head_body)
+    check_eq(g, "head envelope re-signed by the node", f["head"]["envelope"], head_env)
+    check_eq(g, "export head", f["export"]["head"], head_env)
+    check_eq(g, "size", f["size"], 2)
+    check_eq(g, "root", mth(bodies).hex(), f["root"])
+    check_eq(g, "root from the leaf hashes", node_hash(*[bytes.fromhex(a["leaf_hash"]) for a in f["actions"]]).hex(),
+             f["root"])
+    check_eq(g, "export verifies", audit_outcome(f["export"]), dict(code="accepted"))
+    check_eq(g, "export fields", list(f["export"]), ["actions", "head"])
+
+    # The tampered exports: each refused with its code, and each is the export with exactly its one defect.
+    tampered = {t["code"]: t for t in f["tampered"]}
+    check_eq(g, "tampered cases", [t["code"] for t in f["tampered"]],
+             ["bad_action", "root_mismatch", "bad_head", "wrong_node"])
+    for t in f["tampered"]:
+        got = run(g, f"{t['name']}: outcome", audit_outcome, t["export"])
+        check_eq(g, f"{t['name']}: refused as the vector says", got,
+                 {k: v for k, v in t.items() if k not in ("name", "export")})
+    ex = f["export"]
+    t = tampered.get("bad_action", {}).get("export", {})
+    check_eq(g, "bad_action: head and action 0 unchanged", (t.get("head"), t.get("actions", [None])[0]),
+             (ex["head"], ex["actions"][0]))
+    altered, original = t.get("actions", [None, {}])[1], ex["actions"][1]
+    check_eq(g, "bad_action: action 1's signer and signature kept", (altered["signer"], altered["sig"]),
+             (original["signer"], original["sig"]))
+    a_body, o_body = json.loads(b64d(altered["body"])), json.loads(b64d(original["body"]))
+    check(g, "bad_action: action 1's reason changed, nothing else",
+          a_body["reason"] != o_body["reason"] and {**a_body, "reason": None} == {**o_body, "reason": None})
+    check_eq(g, "bad_action: the altered body is canonical", b64d(altered["body"]), reserialise(a_body))
+    check_eq(g, "root_mismatch: the actions reversed", tampered["root_mismatch"]["export"],
+             dict(actions=ex["actions"][::-1], head=ex["head"]))
+    t = tampered["bad_head"]["export"]
+    check_eq(g, "bad_head: the head body signed by the moderator", t,
+             dict(actions=ex["actions"], head=signed_env(mod_seed, "audit_head", head_body)))
+    foreign = action_body(other, f["other_case"], "dismiss", None, free[1][0], free[1][1])
+    foreign_head = reserialise(dict(node=node_text(node), size=2, root=mth([bodies[0], foreign]).hex(), ts=head_ts))
+    check_eq(g, "wrong_node: action 1 names room.json's node, the node's head is over it",
+             tampered["wrong_node"]["export"],
+             dict(actions=[ex["actions"][0], signed_env(mod_seed, "mod_action", foreign)],
+                  head=signed_env(node_seed, "audit_head", foreign_head)))
+
+    # Actions breaking the §9 rules, signed correctly by the moderator.
+    (r0, t0), (r1, t1) = free
+    invalid = [action_body(node, f["report_case"], "block", None, r0, t0),
+               action_body(node, f["report_case"], "suspend", lid, r0, t0),
+               action_body(node, f["other_case"], "dismiss", lid, r1, t1)]
+    check_eq(g, "three invalid actions", len(f["invalid_actions"]), len(invalid))
+    for case, body in zip(f["invalid_actions"], invalid):
+        check_eq(g, f"{case['name']}: body", case["body_utf8"].encode(), body)
+        check_eq(g, f"{case['name']}: envelope", case["envelope"], signed_env(mod_seed, "mod_action", body))
+        check_refused(g, f"{case['name']}: refused", case["code"], verify_envelope, case["envelope"], "mod_action")
+        check_eq(g, f"{case['name']}: code", case["code"], "invalid")
+
+    # Further rules of §9 and §10, on variants signed here.
+    def outcome(body, seed=mod_seed, kind="mod_action"):
+        try:
+            verify_envelope(signed_env(seed, kind, body), kind)
+            return "accepted"
+        except Refused as e:
+            return e.code
+    variants = [
+        ("suspend with expires after ts", "accepted", action_body(node, f["report_case"], "suspend", lid, r0, t0, t0 + 1)),
+        ("suspend with expires = ts", "invalid", action_body(node, f["report_case"], "suspend", lid, r0, t0, t0)),
+        ("block with expires", "invalid", action_body(node, f["report_case"], "block", lid, r0, t0, t0 + 1)),
+        ("block on a list of another issuer", "invalid", action_body(node, f["report_case"], "block", (mod, "abuse"), r0, t0)),
+        ("hide on the node's list", "accepted", action_body(node, f["report_case"], "hide", lid, None, t0)),
+        ("an unknown action", "malformed", action_body(node, f["report_case"], "ban", lid, r0, t0)),
+        ("fields out of order", "non_canonical", reserialise(dict(reversed(list(json.loads(bodies[0]).items()))))),
+        ("reason over 1024 bytes", "malformed", action_body(node, f["other_case"], "dismiss", None, "x" * 1025, t1)),
+        ("over 4096 bytes", "too_large", bodies[1] + b" " * (4097 - len(bodies[1]))),
+    ]
+    for what, code, body in variants:
+        check_eq(g, f"variant {what}", outcome(body), code)
+    own = reserialise({**json.loads(bodies[1]), "moderator": node_text(node)})
+    check_eq(g, "variant: the node as its own moderator", outcome(own, node_seed), "accepted")
+    check_eq(g, "variant: the node signing an action of the moderator account", outcome(bodies[1], node_seed),
+             "signer_mismatch")
+    check_eq(g, "variant: a mod-action signature is not an audit-head one", outcome(bodies[1], mod_seed, "audit_head"),
+             "malformed")
+    check_eq(g, "variant: head signed in the wrong domain",
+             audit_outcome(dict(head=dict(f["export"]["head"], sig=signed_env(node_seed, "mod_action", head_body)["sig"]),
+                                actions=ex["actions"])), dict(code="bad_head", detail="bad_signature"))
+    check_eq(g, "variant: an action removed", audit_outcome(dict(head=ex["head"], actions=ex["actions"][:1])),
+             dict(code="root_mismatch", size=1, root=mth(bodies[:1]).hex()))
+    check_eq(g, "variant: an action added", audit_outcome(dict(head=ex["head"], actions=ex["actions"] * 2)),
+             dict(code="root_mismatch", size=4, root=mth(bodies * 2).hex()))
+
 # ------------------------------------------- strictness: what must be refused
 
 def signed_env(seed, kind, body):
@@ -1504,7 +1689,7 @@ def check_federation(f, envelopes, room_file, blocklist, equivocation, g="federa
 
 # ----------------------------------------------------------------------- main
 
-FILES = ["blocklist.json", "envelopes.json", "equivocation.json", "federation.json", "keys.json", "merkle.json",
+FILES = ["audit.json", "blocklist.json", "envelopes.json", "equivocation.json", "federation.json", "keys.json", "merkle.json",
          "report.json", "room.json"]
 
 def main():
@@ -1525,6 +1710,7 @@ def main():
         group(name, fn)
     group("equivocation.json", check_equivocation, out.get("blocklist.json"))
     group("report.json", check_report, v["room.json"]["events"])
+    group("audit.json", check_audit, v["report.json"])
     group("federation.json", check_federation, v["envelopes.json"], v["room.json"], v["blocklist.json"],
           v["equivocation.json"])
     group("strictness", check_strictness, *out.get("room.json", (None, None)), out.get("blocklist.json"))

@@ -80,6 +80,7 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
             }
             NetEvent::Connected(peer) => {
                 if let Some(node) = network::node_id(&peer) {
+                    state.reports.peer_connected(node);
                     let state = state.clone();
                     tokio::spawn(async move {
                         policy::refresh(&state, node).await;

@@ -47,6 +47,8 @@ pub(crate) fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
                 () = tokio::time::sleep(TICK) => {}
                 () = state.shutdown.cancelled() => break,
             }
+            let reconnected = std::mem::take(&mut *state.reports.connected.lock().unwrap_or_else(|p| p.into_inner()));
+            backoff.retain(|(node, _), _| !reconnected.contains(node));
             let now = Instant::now();
             let work: Vec<Work> = pending(&state)
                 .await

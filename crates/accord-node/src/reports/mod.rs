@@ -267,6 +267,9 @@ pub struct Reports {
     moderators: RwLock<BTreeMap<AccountId, (Timestamp, ModeratorSource)>>,
     /// Wakes the forwarder.
     pub(crate) wake: tokio::sync::Notify,
+    /// Peers connected since the forwarder last looked: their deliveries
+    /// are tried again at once.
+    pub(crate) connected: std::sync::Mutex<Vec<NodeId>>,
 }
 
 /// Severity rank of a category: 0 is the most severe.
@@ -310,6 +313,7 @@ impl Reports {
             book: tokio::sync::Mutex::new(Book { reports, cases, actions, tree, broken }),
             moderators: RwLock::new(moderators),
             wake: tokio::sync::Notify::new(),
+            connected: std::sync::Mutex::default(),
         })
     }
 
@@ -354,6 +358,13 @@ impl Reports {
                 Ok(true)
             }
         }
+    }
+
+    /// A peer connected: deliveries to it waiting out a backoff are tried
+    /// now.
+    pub fn peer_connected(&self, node: NodeId) {
+        self.connected.lock().unwrap_or_else(|p| p.into_inner()).push(node);
+        self.wake.notify_one();
     }
 
     /// Open cases at this node that accuse an account.

@@ -4,6 +4,7 @@
 //! The checks recompute every value from the seeds and inputs in the files
 //! (signing is deterministic) and compare; they never write the files.
 
+use accord_proto::audit::{AuditError, AuditHead, AuditLog, ModAction, Moderator, Verdict, audit_tree};
 use accord_proto::auth::AuthResponse;
 use accord_proto::blocklist::checkpoint::key_id;
 use accord_proto::blocklist::merkle::{MerkleLog, empty_root, leaf_hash, verify_consistency, verify_inclusion};
@@ -15,7 +16,8 @@ use accord_proto::policy::{DeclaredList, MAX_MANIFEST_LISTS, PolicyManifest};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
 use accord_proto::{
-    AccountId, Domain, EventId, IssuerId, ListId, NodeId, RoomId, SecretKey, Sha256Hash, SignedBytes, Unverified,
+    AccountId, Domain, EventId, IssuerId, ListId, NodeId, RoomId, SecretKey, Sha256Hash, SignedBytes, Timestamp,
+    Unverified,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -598,8 +600,243 @@ fn check_manifest(msgs: &Value, envelopes: &Value, blocklist: &Value, node_b: &S
     Ok(())
 }
 
+/// The inputs of `audit.json` (spec/reports.md §14) besides the seeds: the
+/// actions' and the head's times, the reasons, and the text whose SHA-256
+/// is the id of the dismissed case.
+const AUDIT_TS: [u64; 3] = [1_764_000_100_000, 1_764_000_200_000, 1_764_000_300_000];
+const AUDIT_REASONS: [&str; 3] = ["sells drugs in the room", "a quote of the offer, not an offer", "no abuse found"];
+const AUDIT_OTHER_CASE: &str = "another case";
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, String> {
+    serde_json::to_value(v).map_err(|e| e.to_string())
+}
+
+/// Signs an action (or head) as it is, valid or not: the rules are checked
+/// by the verifier, not here.
+fn sign_json<T: serde::Serialize>(domain: Domain, v: &T, key: &SecretKey) -> Result<SignedBytes, String> {
+    Ok(SignedBytes::sign(domain, serde_json::to_vec(v).map_err(|e| e.to_string())?, key))
+}
+
+/// An export of `actions` whose head, over exactly these actions, is signed
+/// by `signer` (the node, except for the `bad_head` case).
+fn audit_export(node: &SecretKey, actions: Vec<SignedBytes>, signer: &SecretKey) -> Result<AuditLog, String> {
+    let tree = audit_tree(&actions);
+    let head = AuditHead {
+        node: NodeId::from(node.public()),
+        size: tree.size(),
+        root: tree.root(),
+        ts: Timestamp::from_millis(AUDIT_TS[2]),
+    };
+    Ok(AuditLog { head: sign_json(Domain::AuditHead, &head, signer)?, actions })
+}
+
+fn signed_case(name: &str, env: &SignedBytes) -> Result<Value, String> {
+    Ok(serde_json::json!({
+        "name": name,
+        "body_utf8": String::from_utf8(env.body.clone()).map_err(|e| e.to_string())?,
+        "envelope": to_json(env)?,
+    }))
+}
+
+/// `audit.json` as spec/reports.md §14 and the seeds make it: every value
+/// but the description is recomputed here (signing is deterministic), and
+/// the expected refusal codes are the spec's (§9, §10).
+fn build_audit(report: &Value) -> Result<Value, String> {
+    let node = SecretKey::from_seed([5; 32]);
+    let moderator = SecretKey::from_seed([6; 32]);
+    let other_node = SecretKey::from_seed([9; 32]);
+    let node_id = NodeId::from(node.public());
+    let list = ListId { issuer: IssuerId::from(node.public()), name: "abuse".parse().map_err(|e| format!("{e}"))? };
+    let case: Sha256Hash = s(report, "report_id")?.parse().map_err(|_| "report.json report_id")?;
+    let other_case = Sha256Hash::digest(AUDIT_OTHER_CASE.as_bytes());
+    let reason = |i: usize| accord_proto::text::Reason::new(AUDIT_REASONS[i]).map_err(|e| e.to_string());
+    let block = ModAction {
+        node: node_id,
+        moderator: Moderator::Account(moderator.account_id()),
+        case,
+        action: Verdict::Block,
+        list: Some(list.clone()),
+        reason: Some(reason(0)?),
+        expires: None,
+        ts: Timestamp::from_millis(AUDIT_TS[0]),
+    };
+    let dismiss = ModAction {
+        case: other_case,
+        action: Verdict::Dismiss,
+        list: None,
+        reason: Some(reason(1)?),
+        ts: Timestamp::from_millis(AUDIT_TS[1]),
+        ..block.clone()
+    };
+    let signed =
+        [sign_json(Domain::ModAction, &block, &moderator)?, sign_json(Domain::ModAction, &dismiss, &moderator)?];
+    let mut actions = Vec::new();
+    for (name, env) in ["block the case of report.json", "dismiss another case"].iter().zip(&signed) {
+        let mut case = signed_case(name, env)?;
+        case["body_sha256"] = Value::from(Sha256Hash::digest(&env.body).to_string());
+        case["leaf_hash"] = Value::from(leaf_hash(&env.body).to_string());
+        actions.push(case);
+    }
+    let export = audit_export(&node, signed.to_vec(), &node)?;
+
+    // The refused exports (spec/reports.md §10), each with one defect.
+    let mut altered = export.clone();
+    let edited = ModAction { reason: Some(reason(2)?), ..dismiss.clone() };
+    altered.actions[1].body = serde_json::to_vec(&edited).map_err(|e| e.to_string())?;
+    let mut reordered = export.clone();
+    reordered.actions.reverse();
+    let reordered_root = audit_tree(&reordered.actions).root();
+    let foreign = ModAction { node: NodeId::from(other_node.public()), ..dismiss.clone() };
+    let foreign_log =
+        audit_export(&node, vec![signed[0].clone(), sign_json(Domain::ModAction, &foreign, &moderator)?], &node)?;
+    let bad_head = audit_export(&node, signed.to_vec(), &moderator)?;
+    let tampered = serde_json::json!([
+        {"name": "action 1 altered after signing (another reason)", "export": to_json(&altered)?,
+         "code": "bad_action", "index": 1, "detail": "bad_signature"},
+        {"name": "the actions reordered", "export": to_json(&reordered)?,
+         "code": "root_mismatch", "size": 2, "root": reordered_root.to_string()},
+        {"name": "the head signed by the moderator key instead of the node's", "export": to_json(&bad_head)?,
+         "code": "bad_head", "detail": "signer_mismatch"},
+        {"name": "action 1 names another node (the head is over it)", "export": to_json(&foreign_log)?,
+         "code": "wrong_node", "index": 1},
+    ]);
+
+    // Actions breaking the rules of §9, each signed by the moderator.
+    let suspend = ModAction { action: Verdict::Suspend, ..block.clone() };
+    let invalid = [
+        ("block without a list", ModAction { list: None, ..block.clone() }),
+        ("suspend without expires", suspend),
+        ("dismiss with a list", ModAction { list: Some(list.clone()), ..dismiss.clone() }),
+    ];
+    let mut invalid_actions = Vec::new();
+    for (name, action) in &invalid {
+        let mut case = signed_case(name, &sign_json(Domain::ModAction, action, &moderator)?)?;
+        case["code"] = Value::from("invalid");
+        invalid_actions.push(case);
+    }
+
+    let hex_seed = |b: u8| hex::encode([b; 32]);
+    let tree = audit_tree(&export.actions);
+    Ok(serde_json::json!({
+        "node_seed": hex_seed(5),
+        "moderator_seed": hex_seed(6),
+        "other_node_seed": hex_seed(9),
+        "node_id": node_id.to_string(),
+        "moderator_account": moderator.account_id().to_string(),
+        "list_id": list.to_string(),
+        "report_case": case.to_string(),
+        "other_case": other_case.to_string(),
+        "other_case_sha256_of": AUDIT_OTHER_CASE,
+        "actions": actions,
+        "head": signed_case("head over the two actions", &export.head)?,
+        "size": tree.size(),
+        "root": tree.root().to_string(),
+        "export": to_json(&export)?,
+        "tampered": tampered,
+        "invalid_actions": invalid_actions,
+    }))
+}
+
+/// Compares two JSON values, naming the first path where they differ;
+/// `description` keys are not compared.
+fn same(path: &str, got: &Value, want: &Value) -> Check {
+    match (got, want) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys = |m: &serde_json::Map<String, Value>| {
+                m.keys().filter(|k| *k != "description").cloned().collect::<Vec<_>>()
+            };
+            eq(&format!("{path} keys"), keys(a), keys(b))?;
+            keys(a).iter().try_for_each(|k| same(&format!("{path}.{k}"), &a[k], &b[k]))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            eq(&format!("{path} length"), a.len(), b.len())?;
+            a.iter().zip(b).enumerate().try_for_each(|(i, (x, y))| same(&format!("{path}.{i}"), x, y))
+        }
+        _ => eq(path, got, want),
+    }
+}
+
+/// The outcome of verifying an export, as the fields of a `tampered` case
+/// of `audit.json`: its code, and the action index, envelope code, or the
+/// actions' size and root when the error has them.
+fn audit_outcome(log: &AuditLog) -> Value {
+    let e = match log.verify() {
+        Ok(_) => return serde_json::json!({"code": "accepted"}),
+        Err(e) => e,
+    };
+    let mut out = serde_json::json!({"code": e.code()});
+    match &e {
+        AuditError::Head(source) => out["detail"] = Value::from(source.code()),
+        AuditError::Action { index, source } => {
+            out["index"] = Value::from(*index);
+            out["detail"] = Value::from(source.code());
+        }
+        AuditError::WrongNode { index } => out["index"] = Value::from(*index),
+        AuditError::Mismatch { size, root } => {
+            out["size"] = Value::from(*size);
+            out["root"] = Value::from(root.to_string());
+        }
+        _ => {}
+    }
+    out
+}
+
+/// `audit.json` (spec/reports.md §14): the export verifies, its head is
+/// over the actions' leaves, each tampered export is refused with its code
+/// (and index), each invalid action with `invalid`; and every value is the
+/// one the seeds make.
+fn check_audit(f: &Value, report: &Value) -> Check {
+    let node = seed_key(s(f, "node_seed")?)?;
+    let moderator = seed_key(s(f, "moderator_seed")?)?;
+    let export: AuditLog = from_value(&f["export"])?;
+    let (head, verified) = export.verify().map_err(|e| format!("export: {}: {e}", e.code()))?;
+    eq("head node", head.node, NodeId::from(node.public()))?;
+    eq("head size", head.size, n(f, "size")?)?;
+    eq("head root", head.root.to_string().as_str(), s(f, "root")?)?;
+    eq("head envelope", to_json(&export.head)?, f["head"]["envelope"].clone())?;
+    let cases = arr(f, "actions")?;
+    eq("actions", verified.len(), cases.len())?;
+    for ((action, raw), case) in verified.iter().zip(&export.actions).zip(cases) {
+        eq("action envelope", to_json(raw)?, case["envelope"].clone())?;
+        eq("action body", raw.body.as_slice(), s(case, "body_utf8")?.as_bytes())?;
+        eq("action signer", *action.moderator.public_key(), moderator.public())?;
+        eq("action leaf hash", leaf_hash(&raw.body).to_string().as_str(), s(case, "leaf_hash")?)?;
+    }
+    eq("block case", verified[0].case.to_string().as_str(), s(report, "report_id")?)?;
+    for case in arr(f, "tampered")? {
+        let name = s(case, "name")?;
+        let log: AuditLog = from_value(&case["export"])?;
+        let mut want = case.clone();
+        if let Some(m) = want.as_object_mut() {
+            m.remove("name");
+            m.remove("export");
+        }
+        eq(&format!("{name}: outcome"), audit_outcome(&log), want)?;
+    }
+    for case in arr(f, "invalid_actions")? {
+        let name = s(case, "name")?;
+        let raw: SignedBytes = from_value(&case["envelope"])?;
+        eq(&format!("{name}: body"), raw.body.as_slice(), s(case, "body_utf8")?.as_bytes())?;
+        let code = Unverified::<ModAction>::from_raw(raw).verify().err().map(|e| e.code());
+        eq(&format!("{name}: code"), code, Some(s(case, "code")?))?;
+    }
+    same("audit.json", &build_audit(report)?, f)
+}
+
+/// Prints `audit.json` as `build_audit` makes it (how the file was made):
+/// `cargo test -p accord-proto --test it print_audit_vector -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn print_audit_vector() {
+    let files = load();
+    let mut doc = build_audit(&files["report.json"]).unwrap();
+    doc["description"] = files.get("audit.json").map(|f| f["description"].clone()).unwrap_or_default();
+    println!("{}", serde_json::to_string_pretty(&doc).unwrap());
+}
+
 fn check_all(files: &Files) -> Check {
     let expected = [
+        "audit.json",
         "blocklist.json",
         "envelopes.json",
         "equivocation.json",
@@ -618,6 +855,7 @@ fn check_all(files: &Files) -> Check {
     check_blocklist(get("blocklist.json")?).map_err(|e| format!("blocklist.json: {e}"))?;
     check_equivocation(get("equivocation.json")?).map_err(|e| format!("equivocation.json: {e}"))?;
     check_report(get("report.json")?).map_err(|e| format!("report.json: {e}"))?;
+    check_audit(get("audit.json")?, get("report.json")?).map_err(|e| format!("audit.json: {e}"))?;
     check_federation(
         get("federation.json")?,
         get("envelopes.json")?,
@@ -844,4 +1082,28 @@ fn a_manifest_breaking_a_rule_is_refused_even_when_signed_by_its_node() {
     // Over 256 KiB: refused before the signature is checked.
     let big = SignedBytes::sign(Domain::Manifest, vec![b' '; accord_proto::policy::MAX_MANIFEST_BODY + 1], &node_b);
     assert!(matches!(Unverified::<PolicyManifest>::from_raw(big).verify(), Err(EnvelopeError::TooLarge { .. })));
+}
+
+/// Each tampered export of `audit.json` put in place of the export is
+/// refused with its code (spec/reports.md §10), before any value is
+/// compared with the rebuilt file.
+#[test]
+fn an_audit_export_with_one_defect_is_refused_with_its_code() {
+    let files = load();
+    let audit = &files["audit.json"];
+    let cases = arr(audit, "tampered").unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        let mut changed = files.clone();
+        changed.get_mut("audit.json").expect("file")["export"] = case["export"].clone();
+        let err = check_all(&changed).unwrap_err();
+        let want = format!("audit.json: export: {}:", s(case, "code").unwrap());
+        assert!(err.starts_with(&want), "{}: {err}", s(case, "name").unwrap());
+    }
+    // An invalid action signed in place of the first action of the export.
+    let mut changed = files.clone();
+    let doc = changed.get_mut("audit.json").expect("file");
+    doc["export"]["actions"][0] = doc["invalid_actions"][0]["envelope"].clone();
+    let err = check_all(&changed).unwrap_err();
+    assert!(err.starts_with("audit.json: export: bad_action: action 0: invalid"), "{err}");
 }
