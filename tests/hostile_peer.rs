@@ -127,7 +127,7 @@ async fn a_hostile_peer_is_refused_stores_nothing_is_disconnected_and_honest_tra
     let node_b = h2.connect(&b.p2p_addr()).await.unwrap();
     let trudy = SecretKey::generate().unwrap();
     let trudy_pair = hostile::identity_pair(&trudy, h2.key(), "trudy@evil.test").unwrap();
-    let oversized = vec![b'x'; 2 * 1024 * 1024];
+    let oversized = vec![b'x'; accord_proto::federation::MAX_REQUEST_BYTES as usize + 1024];
     // The node stops reading at the limit and answers `too_large`; the
     // attacker, still writing, may never read it, which is its problem.
     if let Ok(Ok(answer)) = tokio::time::timeout(Duration::from_secs(2), h2.request_raw(node_b, oversized)).await {
