@@ -7,7 +7,15 @@
 //! accord room create general            # prints the room id
 //! accord send room1… "hello"            # prints the event id
 //! accord tail room1…                    # live, until Ctrl-C
+//! accord report ev1… --category spam     # report a message to your node
+//! accord whois acct1…                    # identity and trust signals
 //! ```
+//!
+//! Before trust is given: `whois` prints an account's trust signals and
+//! warns when it is younger than `--min-age-days` (default 7) or flagged;
+//! `tail` and `history` print the same warning on first contact with an
+//! author (the authors already seen are kept next to the key file, in
+//! `KEYFILE.seen`).
 //!
 //! Output is for people by default; `--json` prints one JSON object per
 //! line instead. Errors print their stable code and message on standard
@@ -18,16 +26,22 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod contact;
 mod output;
 
 use accord_sdk::keyfile;
-use accord_sdk::{AccountId, Client, HistoryQuery, JoinRule, KeyFileError, RoomId, SdkError, SecretKey, TimelineEntry};
+use accord_sdk::proto::event::Role;
+use accord_sdk::{
+    AccountId, CaseFilter, Category, Client, EventId, HistoryQuery, JoinRule, KeyFileError, ListName, RoomId, SdkError,
+    SecretKey, Sha256Hash, TimelineEntry, Verdict,
+};
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 use output::Printer;
 use std::cmp::Reverse;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// The Accord command-line client.
 #[derive(Debug, Parser)]
@@ -50,6 +64,10 @@ struct Global {
     /// Print machine-readable JSON, one object per line.
     #[arg(long, global = true)]
     json: bool,
+    /// Warn about accounts younger than this many days (`whois`, and first
+    /// contact in `tail` and `history`).
+    #[arg(long, global = true, env = "ACCORD_MIN_AGE_DAYS", value_name = "DAYS", default_value_t = 7)]
+    min_age_days: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,11 +117,78 @@ enum NodeCommand {
         /// The room id.
         room: RoomId,
     },
-    /// Show an account's verified identity.
+    /// Show an account's verified identity and trust signals (age, home
+    /// node, attestation level, first seen, flags, open reports).
     Whois {
         /// The account id (`acct1…`).
         account: AccountId,
     },
+    /// Report messages (by event id) or an account to your node.
+    Report(ReportArgs),
+    /// List your reports: where they were forwarded, how they ended.
+    Reports,
+    /// Moderators of the node: the report queue, cases, actions, audit log.
+    #[command(subcommand)]
+    Mod(ModCommand),
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// The offending events (`ev1…`), from rooms you are a member of.
+    #[arg(required_unless_present = "account")]
+    events: Vec<EventId>,
+    /// Report this account (as well as, or instead of, events).
+    #[arg(long, value_name = "ACCOUNT")]
+    account: Option<AccountId>,
+    /// The harm: child_sexual_abuse, grooming, sex_trafficking, violence,
+    /// drugs, harassment, impersonation, spam or other.
+    #[arg(long, value_name = "CATEGORY")]
+    category: Category,
+    /// What you want the moderators to know.
+    #[arg(long, value_name = "TEXT")]
+    comment: Option<String>,
+    /// How many messages before the first event to include as context.
+    #[arg(long, value_name = "N", default_value_t = accord_sdk::DEFAULT_REPORT_CONTEXT as u8,
+          value_parser = clap::value_parser!(u8).range(0..=16))]
+    context: u8,
+    /// The room of the events, if known (otherwise your rooms are searched).
+    #[arg(long, value_name = "ROOM")]
+    room: Option<RoomId>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModCommand {
+    /// The open cases, most severe first.
+    Queue {
+        /// Resolved cases too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// One case: its reports and the verified evidence.
+    Show {
+        /// The case id (64 hex digits).
+        case: Sha256Hash,
+    },
+    /// Resolve a case with a signed action.
+    Resolve {
+        /// The case id (64 hex digits).
+        case: Sha256Hash,
+        /// dismiss, hide (the messages' content), suspend or block (the
+        /// accused accounts).
+        #[arg(long, value_name = "ACTION", value_parser = parse_verdict)]
+        action: Verdict,
+        /// The node's list to write entries to (not for dismiss).
+        #[arg(long, value_name = "NAME")]
+        list: Option<ListName>,
+        /// Why, for the audit log and the list entries.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// For suspend: how many days.
+        #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=36_500))]
+        days: u64,
+    },
+    /// Fetch and verify the node's audit log; print each action.
+    Audit,
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +229,67 @@ enum RoomCommand {
         /// The room id.
         room: RoomId,
     },
+    /// Remove a member from a room (they may join again).
+    Kick {
+        /// The room id.
+        room: RoomId,
+        /// The account id.
+        account: AccountId,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Remove an account from a room and keep it out.
+    Ban {
+        /// The room id.
+        room: RoomId,
+        /// The account id.
+        account: AccountId,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Lift a ban.
+    Unban {
+        /// The room id.
+        room: RoomId,
+        /// The account id.
+        account: AccountId,
+    },
+    /// Hide the content of a message.
+    Redact {
+        /// The room id.
+        room: RoomId,
+        /// The event id.
+        event: EventId,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Give a member a role: member, moderator or owner.
+    Role {
+        /// The room id.
+        room: RoomId,
+        /// The account id.
+        account: AccountId,
+        /// member, moderator or owner.
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+/// A room role by its wire name.
+fn parse_role(text: &str) -> Result<Role, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| format!("unknown role `{text}` (member, moderator, owner)"))
+}
+
+/// A moderator's verdict; `quarantine` is the node's own measure.
+fn parse_verdict(text: &str) -> Result<Verdict, String> {
+    match text.parse::<Verdict>()? {
+        Verdict::Quarantine => Err("quarantine is taken by the node itself (dismiss, hide, suspend, block)".into()),
+        verdict => Ok(verdict),
+    }
 }
 
 /// A usage mistake found after parsing (a missing option); exit status 2.
@@ -173,7 +319,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, out: &Printer) -> anyhow::Result<()> {
-    let Global { node, key, .. } = cli.global;
+    let Global { node, key, min_age_days, .. } = cli.global;
+    let min_age = Duration::from_secs(min_age_days.saturating_mul(86_400));
     let key_path = key.ok_or_else(|| UsageError("no key file: pass --key FILE or set ACCORD_KEY".into()))?;
     let command = match cli.command {
         Command::Keygen { force } => return keygen(&key_path, force, out),
@@ -182,7 +329,8 @@ async fn run(cli: Cli, out: &Printer) -> anyhow::Result<()> {
     let node = node.ok_or_else(|| UsageError("no node: pass --node URL or set ACCORD_NODE".into()))?;
     let key = keyfile::read(&key_path)?;
     let client = Client::builder().node_url(node).key(key).build()?;
-    let mut names = output::Names::new(client.clone());
+    let contacts = contact::FirstContact::load(contact::seen_file(&key_path), client.account(), min_age);
+    let mut names = output::Names::new(client.clone()).with_first_contact(contacts);
 
     match command {
         NodeCommand::Register { handle, invite } => {
@@ -197,9 +345,57 @@ async fn run(cli: Cli, out: &Printer) -> anyhow::Result<()> {
         NodeCommand::History { room, limit } => history(&client, room, limit, out, &mut names).await?,
         NodeCommand::Tail { room } => tail(&client, room, out, &mut names).await?,
         NodeCommand::Whois { account } => {
-            let identity = client.identity(&account).await?;
-            out.identity("identity", &identity);
+            let identity = client.refresh_identity(&account).await?;
+            out.whois(&identity, min_age);
         }
+        NodeCommand::Report(args) => report(&client, args, out, &mut names).await?,
+        NodeCommand::Reports => out.reports(&client.my_reports().await?, &mut names).await,
+        NodeCommand::Mod(cmd) => mod_command(&client, cmd, out, &mut names).await?,
+    }
+    Ok(())
+}
+
+async fn report(client: &Client, args: ReportArgs, out: &Printer, names: &mut output::Names) -> anyhow::Result<()> {
+    let ReportArgs { events, account, category, comment, context, room } = args;
+    let mut builder = match account {
+        Some(account) => client.report_account(account, category),
+        None => client.report(category),
+    };
+    for event in events {
+        builder = match room {
+            Some(room) => builder.event_in(room, event),
+            None => builder.event(event),
+        };
+    }
+    builder = builder.context(usize::from(context));
+    if let Some(comment) = comment {
+        builder = builder.comment(comment);
+    }
+    let status = builder.await?;
+    out.report_status(&status, names).await;
+    Ok(())
+}
+
+async fn mod_command(client: &Client, cmd: ModCommand, out: &Printer, names: &mut output::Names) -> anyhow::Result<()> {
+    match cmd {
+        ModCommand::Queue { all } => {
+            let filter = if all { CaseFilter::All } else { CaseFilter::Open };
+            out.cases(&client.mod_cases(filter).await?, names).await;
+        }
+        ModCommand::Show { case } => out.case_detail(&client.mod_case(case).await?, names).await,
+        ModCommand::Resolve { case, action, list, reason, days } => {
+            if action.needs_list() && list.is_none() {
+                return Err(UsageError(format!(
+                    "`{action}` writes entries to one of the node's lists: pass --list NAME"
+                ))
+                .into());
+            }
+            let list = if action.needs_list() { list } else { None };
+            let suspend_for = (action == Verdict::Suspend).then(|| Duration::from_secs(days.saturating_mul(86_400)));
+            let receipt = client.mod_resolve(case, action, list, reason.as_deref(), suspend_for).await?;
+            out.action_receipt(&receipt);
+        }
+        ModCommand::Audit => out.audit(&client.audit().await?, names).await,
     }
     Ok(())
 }
@@ -244,6 +440,27 @@ async fn room_command(
         RoomCommand::State { room } => {
             let state = client.room(room).state().await?;
             out.state(&state, names).await;
+        }
+        RoomCommand::Kick { room, account, reason } => {
+            let receipt = client.room(room).kick(account, reason.as_deref()).await?;
+            out.receipt(&receipt, format!("kicked {} from {room}", names.name(&account).await));
+        }
+        RoomCommand::Ban { room, account, reason } => {
+            let receipt = client.room(room).ban(account, reason.as_deref()).await?;
+            out.receipt(&receipt, format!("banned {} from {room}", names.name(&account).await));
+        }
+        RoomCommand::Unban { room, account } => {
+            let receipt = client.room(room).unban(account).await?;
+            out.receipt(&receipt, format!("unbanned {} in {room}", names.name(&account).await));
+        }
+        RoomCommand::Redact { room, event, reason } => {
+            let receipt = client.room(room).redact(event, reason.as_deref()).await?;
+            out.receipt(&receipt, format!("redacted {event}"));
+        }
+        RoomCommand::Role { room, account, role } => {
+            let receipt = client.room(room).set_role(account, role).await?;
+            let role = serde_json::to_value(role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            out.receipt(&receipt, format!("made {} {role} in {room}", names.name(&account).await));
         }
     }
     Ok(())
@@ -305,5 +522,82 @@ async fn tail(client: &Client, room: RoomId, out: &Printer, names: &mut output::
                 None => bail!("the live stream ended"),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("accord").chain(args.iter().copied()))
+    }
+
+    fn event_id() -> String {
+        EventId::from_bytes([4; 32]).to_string()
+    }
+
+    #[test]
+    fn a_report_names_events_or_an_account_and_a_category() {
+        let ev = event_id();
+        let cli = parse(&["report", &ev, &ev, "--category", "drugs", "--context", "3", "--comment", "pills"])
+            .expect("events");
+        let Command::Node(node) = cli.command else { panic!("not a node command") };
+        let NodeCommand::Report(args) = *node else { panic!("not a report") };
+        assert_eq!(args.events.len(), 2);
+        assert_eq!(args.category, Category::Drugs);
+        assert_eq!(args.context, 3);
+        assert_eq!(args.comment.as_deref(), Some("pills"));
+
+        let account = SecretKey::from_seed([2; 32]).account_id().to_string();
+        let cli = parse(&["report", "--account", &account, "--category", "impersonation"]).expect("account");
+        let Command::Node(node) = cli.command else { panic!("not a node command") };
+        let NodeCommand::Report(args) = *node else { panic!("not a report") };
+        assert!(args.events.is_empty());
+        assert_eq!(args.context, 5, "the default context");
+
+        assert!(parse(&["report", "--category", "spam"]).is_err(), "neither events nor an account");
+        assert!(parse(&["report", &ev]).is_err(), "no category");
+        assert!(parse(&["report", &ev, "--category", "gossip"]).is_err(), "unknown category");
+        assert!(parse(&["report", &ev, "--category", "spam", "--context", "17"]).is_err(), "too much context");
+    }
+
+    #[test]
+    fn moderators_resolve_with_one_of_four_actions() {
+        let case = "ab".repeat(32);
+        let cli = parse(&["mod", "resolve", &case, "--action", "suspend", "--list", "abuse", "--days", "3"])
+            .expect("suspend");
+        let Command::Node(node) = cli.command else { panic!("not a node command") };
+        let NodeCommand::Mod(ModCommand::Resolve { action, list, days, .. }) = *node else { panic!("not resolve") };
+        assert_eq!(action, Verdict::Suspend);
+        assert_eq!(list.expect("list").as_str(), "abuse");
+        assert_eq!(days, 3);
+        assert!(parse(&["mod", "resolve", &case, "--action", "dismiss"]).is_ok());
+        assert!(parse(&["mod", "resolve", &case, "--action", "quarantine", "--list", "x"]).is_err());
+        assert!(parse(&["mod", "resolve", "not-a-case", "--action", "dismiss"]).is_err());
+        assert!(parse(&["mod", "queue", "--all", "--json"]).is_ok());
+        assert!(parse(&["mod", "audit"]).is_ok());
+    }
+
+    #[test]
+    fn room_moderation_commands_parse() {
+        let room = RoomId::from_bytes([1; 32]).to_string();
+        let account = SecretKey::from_seed([2; 32]).account_id().to_string();
+        let ev = event_id();
+        assert!(parse(&["room", "kick", &room, &account, "--reason", "flooding"]).is_ok());
+        assert!(parse(&["room", "ban", &room, &account]).is_ok());
+        assert!(parse(&["room", "unban", &room, &account]).is_ok());
+        assert!(parse(&["room", "redact", &room, &ev, "--reason", "spam"]).is_ok());
+        let cli = parse(&["room", "role", &room, &account, "moderator"]).expect("role");
+        let Command::Node(node) = cli.command else { panic!("not a node command") };
+        assert!(matches!(*node, NodeCommand::Room(RoomCommand::Role { role: Role::Moderator, .. })));
+        assert!(parse(&["room", "role", &room, &account, "king"]).is_err());
+    }
+
+    #[test]
+    fn the_minimum_age_defaults_to_a_week() {
+        let account = SecretKey::from_seed([2; 32]).account_id().to_string();
+        assert_eq!(parse(&["whois", &account]).expect("whois").global.min_age_days, 7);
+        assert_eq!(parse(&["whois", &account, "--min-age-days", "30"]).expect("whois").global.min_age_days, 30);
     }
 }

@@ -1,25 +1,62 @@
 //! What the CLI prints: lines for people, or one JSON object per line.
 
 use crate::UsageError;
+use crate::contact::{self, FirstContact};
+use accord_sdk::proto::event::Event;
 use accord_sdk::{
-    AccountId, BuildError, Client, EventContent, HiddenItem, KeyFileError, Provenance, RoomId, RoomStateView,
-    RoomSummary, SdkError, SendReceipt, TimelineEntry, TimelineItem, Timestamp, VerifiedIdentity,
+    AccountId, ActionReceipt, BuildError, CaseDetail, CaseSummary, Client, EventContent, HiddenItem, KeyFileError,
+    ModAction, Outcome, Provenance, ReportStatus, RoomId, RoomStateView, RoomSummary, SdkError, SendReceipt,
+    TimelineEntry, TimelineItem, Timestamp, VerifiedAuditLog, VerifiedIdentity,
 };
 use chrono::{DateTime, Local};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 /// Resolves accounts to handles through verified identity lookups,
 /// remembering the answers (and the failures) for the run.
 pub(crate) struct Names {
     client: Client,
     known: HashMap<AccountId, Option<String>>,
+    contacts: Option<FirstContact>,
+}
+
+/// A warning about an author met for the first time.
+pub(crate) struct Contact {
+    account: AccountId,
+    handle: String,
+    concerns: Vec<String>,
 }
 
 impl Names {
     pub(crate) fn new(client: Client) -> Self {
-        Self { client, known: HashMap::new() }
+        Self { client, known: HashMap::new(), contacts: None }
+    }
+
+    /// Also checks authors on first contact ([`Names::first_contact`]).
+    pub(crate) fn with_first_contact(mut self, contacts: FirstContact) -> Self {
+        self.contacts = Some(contacts);
+        self
+    }
+
+    /// On the first message from `author` (ever, for this key): looks the
+    /// account up and returns what is worrying about it, if anything.
+    /// `None` for authors seen before, and when the lookup fails (the
+    /// author is then tried again next time).
+    pub(crate) async fn first_contact(&mut self, author: &AccountId) -> Option<Contact> {
+        let contacts = self.contacts.as_mut()?;
+        if !contacts.is_first(author) {
+            return None;
+        }
+        let min_age = contacts.min_age();
+        let identity = self.client.identity(author).await.ok()?;
+        contacts.remember(author);
+        let concerns = contact::concerns(&identity, min_age, Timestamp::now());
+        if concerns.is_empty() {
+            return None;
+        }
+        Some(Contact { account: *author, handle: identity.handle().to_string(), concerns })
     }
 
     /// The account's handle, if its identity could be found and verified.
@@ -100,6 +137,216 @@ impl Printer {
         }
     }
 
+    /// A warning about an author met for the first time: a line of the
+    /// timeline for people, a JSON object on standard error.
+    fn first_contact(&self, contact: &Contact) {
+        if self.json {
+            eprintln!(
+                "{}",
+                json!({"warning": {"code": "first_contact", "account": contact.account, "handle": contact.handle,
+                                   "concerns": contact.concerns}})
+            );
+        } else {
+            println!("!! first contact with {}: {}", contact.handle, contact.concerns.join("; "));
+        }
+    }
+
+    /// An identity with its trust signals, and a warning when the account
+    /// is younger than `min_age` or flagged.
+    pub(crate) fn whois(&self, id: &VerifiedIdentity, min_age: Duration) {
+        let now = Timestamp::now();
+        let concerns = contact::concerns(id, min_age, now);
+        let age = contact::account_age(id, now);
+        if self.json {
+            self.line(json!({
+                "account": id.account(),
+                "handle": id.handle().to_string(),
+                "home": id.home(),
+                "level": id.level(),
+                "created": id.created().as_millis(),
+                "registered": id.registered().as_millis(),
+                "age_days": age.as_secs() / 86_400,
+                "trust": id.trust(),
+                "warnings": concerns,
+            }));
+            return;
+        }
+        println!("identity: {}", id.handle());
+        println!("  account:      {}", id.account());
+        println!("  home node:    {}", id.home());
+        println!("  level:        {}", wire_name(&id.level()));
+        println!("  registered:   {}", datetime(id.registered()));
+        println!("  age:          {}", contact::human_age(age));
+        match id.trust() {
+            Some(trust) => {
+                let flags: Vec<String> = trust.flags.iter().map(ToString::to_string).collect();
+                println!("  flags:        {}", list(flags));
+                println!("  open reports: {}", trust.reports);
+            }
+            None => println!("  (the node gives no trust signals)"),
+        }
+        for concern in &concerns {
+            println!("warning: {concern}");
+        }
+    }
+
+    /// One report's status.
+    pub(crate) async fn report_status(&self, status: &ReportStatus, names: &mut Names) {
+        if self.json {
+            let mut value = serde_json::to_value(status).unwrap_or(Value::Null);
+            if let Some(outcome) = &status.outcome {
+                value["outcome"]["verified"] = Value::Bool(outcome.verify().is_ok());
+            }
+            self.line(value);
+            return;
+        }
+        println!(
+            "report {}  {}  {}  received {}",
+            status.id,
+            status.category,
+            status.state.as_str(),
+            datetime(status.received)
+        );
+        if status.case != status.id {
+            println!("  case:      {}", status.case);
+        }
+        let mut accused = Vec::new();
+        for a in &status.accused {
+            accused.push(names.name(a).await);
+        }
+        println!("  accused:   {}", list(accused));
+        let forwards: Vec<String> = status
+            .forwards
+            .iter()
+            .map(|f| {
+                let state = wire_name(&f.state);
+                match &f.code {
+                    Some(code) => format!("{} {state} ({code})", f.node),
+                    None => format!("{} {state}", f.node),
+                }
+            })
+            .collect();
+        println!("  forwarded: {}", list(forwards));
+        match &status.outcome {
+            Some(outcome) => println!("  outcome:   {}", outcome_line(outcome, names).await),
+            None => println!("  outcome:   none yet"),
+        }
+    }
+
+    /// The account's reports.
+    pub(crate) async fn reports(&self, reports: &[ReportStatus], names: &mut Names) {
+        for status in reports {
+            self.report_status(status, names).await;
+        }
+        if reports.is_empty() {
+            self.note("no reports");
+        }
+    }
+
+    /// The moderator queue.
+    pub(crate) async fn cases(&self, cases: &[CaseSummary], names: &mut Names) {
+        for case in cases {
+            if self.json {
+                self.line(serde_json::to_value(case).unwrap_or(Value::Null));
+            } else {
+                println!("{}", case_line(case, names).await);
+            }
+        }
+        if cases.is_empty() {
+            self.note("no cases");
+        }
+    }
+
+    /// One case: its reports, evidence and context.
+    pub(crate) async fn case_detail(&self, detail: &CaseDetail, names: &mut Names) {
+        if self.json {
+            let reports: Vec<Value> = detail
+                .reports
+                .iter()
+                .map(|r| {
+                    json!({"id": r.id(), "reporter": r.reporter(), "category": r.category(), "comment": r.comment(),
+                           "ts": r.ts().as_millis(), "from": r.from, "accused": r.report.accused()})
+                })
+                .collect();
+            let context: Vec<Value> = detail
+                .context
+                .iter()
+                .map(|c| match c {
+                    Ok(event) => event_json(event),
+                    Err(err) => json!({"error": {"code": err.code(), "message": err.to_string()}}),
+                })
+                .collect();
+            self.line(json!({
+                "case": detail.case, "reports": reports,
+                "evidence": detail.evidence.iter().map(event_json).collect::<Vec<_>>(), "context": context,
+            }));
+            return;
+        }
+        println!("{}", case_line(&detail.case, names).await);
+        println!("reports:");
+        for r in &detail.reports {
+            let comment = r.comment().map(|c| format!(": \"{c}\"")).unwrap_or_default();
+            println!(
+                "  {} {} by {} ({}){comment}",
+                datetime(r.ts()),
+                r.category(),
+                names.name(&r.reporter()).await,
+                r.from
+            );
+        }
+        println!("context:");
+        for c in &detail.context {
+            match c {
+                Ok(event) => println!("  {}", event_line(event, names).await),
+                Err(err) => println!("  !! {err}"),
+            }
+        }
+        println!("evidence (signatures verified):");
+        for event in &detail.evidence {
+            println!("  {}  [{}]", event_line(event, names).await, event.id());
+        }
+    }
+
+    /// An accepted moderation action.
+    pub(crate) fn action_receipt(&self, receipt: &ActionReceipt) {
+        let action = &receipt.action;
+        if self.json {
+            self.line(json!({
+                "case": action.case, "action": action.action, "list": action.list,
+                "index": receipt.index, "entries": receipt.entries,
+            }));
+            return;
+        }
+        println!("case {}: {} (audit log #{})", action.case, action.action, receipt.index);
+        for entry in &receipt.entries {
+            println!("  wrote {} #{}", entry.list, entry.index);
+        }
+    }
+
+    /// A verified audit log, one action per line.
+    pub(crate) async fn audit(&self, log: &VerifiedAuditLog, names: &mut Names) {
+        let head = &log.head;
+        if self.json {
+            self.line(json!({"node": head.node, "size": head.size, "root": head.root, "ts": head.ts.as_millis(), "verified": true}));
+            for (index, action) in log.actions.iter().enumerate() {
+                let mut value = serde_json::to_value(action.payload()).unwrap_or(Value::Null);
+                value["index"] = json!(index);
+                self.line(value);
+            }
+            return;
+        }
+        println!(
+            "audit log of {}: {} actions, root {}, signed {} (verified)",
+            head.node,
+            head.size,
+            head.root,
+            datetime(head.ts)
+        );
+        for (index, action) in log.actions.iter().enumerate() {
+            println!("  #{index} {}", action_line(action, names).await);
+        }
+    }
+
     pub(crate) fn receipt(&self, receipt: &SendReceipt, human: String) {
         if self.json {
             self.line(json!({"event_id": receipt.event_id, "room": receipt.room, "cursor": receipt.cursor}));
@@ -170,6 +417,11 @@ impl Printer {
                 } else {
                     println!("{}", item_line(item, names).await);
                 }
+                if matches!(item.content(), EventContent::Message { .. })
+                    && let Some(contact) = names.first_contact(&item.author()).await
+                {
+                    self.first_contact(&contact);
+                }
             }
             Ok(TimelineEntry::Hidden(hidden)) => {
                 if self.json {
@@ -206,6 +458,81 @@ pub(crate) fn entry_cursor(entry: &Result<TimelineEntry, SdkError>) -> u64 {
         Err(SdkError::Verification { cursor: Some(cursor), .. }) => *cursor,
         Err(_) => 0,
     }
+}
+
+/// `CASE  drugs  open  opened …  2 reports from 2 reporters  accused: …`.
+async fn case_line(case: &CaseSummary, names: &mut Names) -> String {
+    let mut accused = Vec::new();
+    for a in &case.accused {
+        accused.push(names.name(a).await);
+    }
+    let mut line = format!(
+        "{}  {}  {}  opened {}  {} from {}  accused: {}",
+        case.id,
+        case.category,
+        case.state.as_str(),
+        datetime(case.opened),
+        plural(case.reports, "report"),
+        plural(case.reporters, "reporter"),
+        list(accused)
+    );
+    if case.quarantined {
+        line.push_str("  [quarantined]");
+    }
+    if let Some(r) = &case.resolution {
+        let on = r.list.as_ref().map(|l| format!(" on {l}")).unwrap_or_default();
+        line.push_str(&format!("  -> {}{on} (audit #{})", r.action, r.index));
+    }
+    line
+}
+
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+}
+
+/// `block on ISSUER/abuse by mod@node at …: reason (signature verified)`.
+async fn outcome_line(outcome: &Outcome, names: &mut Names) -> String {
+    let on = outcome.list.as_ref().map(|l| format!(" on {l}")).unwrap_or_default();
+    let by = moderator_name(&outcome.moderator, names).await;
+    let why = outcome.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+    let check = match outcome.verify() {
+        Ok(_) => "signature verified".to_owned(),
+        Err(err) => format!("DOES NOT VERIFY: {err}"),
+    };
+    format!("{}{on} by {by} at {}{why} ({check})", outcome.action, datetime(outcome.ts))
+}
+
+/// `2026-11-27 12:01:33 mod@node block case … on ISSUER/abuse: reason`.
+async fn action_line(action: &ModAction, names: &mut Names) -> String {
+    let on = action.list.as_ref().map(|l| format!(" on {l}")).unwrap_or_default();
+    let until = action.expires.map(|e| format!(" until {}", datetime(e))).unwrap_or_default();
+    let why = action.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+    let by = moderator_name(&action.moderator, names).await;
+    format!("{} {by} {} case {}{on}{until}{why}", datetime(action.ts), action.action, action.case)
+}
+
+async fn moderator_name(moderator: &accord_sdk::Moderator, names: &mut Names) -> String {
+    match moderator {
+        accord_sdk::Moderator::Account(account) => names.name(account).await,
+        accord_sdk::Moderator::Node(node) => format!("node {node}"),
+    }
+}
+
+/// A verified event outside a timeline (a report's evidence or context).
+async fn event_line(event: &Event, names: &mut Names) -> String {
+    let who = names.name(&event.author()).await;
+    let what = match event.content() {
+        EventContent::Message { text, .. } => text.as_str().to_owned(),
+        other => format!("* {}", other.kind()),
+    };
+    format!("{} {who}: {what}", datetime(event.body().ts))
+}
+
+fn event_json(event: &Event) -> Value {
+    json!({
+        "event_id": event.id(), "room": event.room(), "author": event.author(), "origin": event.origin(),
+        "ts": event.body().ts.as_millis(), "content": serde_json::to_value(event.content()).unwrap_or(Value::Null),
+    })
 }
 
 fn list(items: Vec<String>) -> String {

@@ -3,7 +3,7 @@
 use crate::clock::EventClock;
 use crate::error::{BuildError, Result, SdkError, VerificationError};
 use crate::http::{Http, parse_base_url};
-use crate::identity::VerifiedIdentity;
+use crate::identity::{RawTrust, VerifiedIdentity};
 use crate::room::{Room, SendReceipt};
 use crate::stream::ReconnectPolicy;
 use crate::wire::{
@@ -150,6 +150,11 @@ impl Client {
         self.inner.account
     }
 
+    /// The account key, for signing.
+    pub(crate) fn key(&self) -> &SecretKey {
+        &self.inner.key
+    }
+
     /// The node's base URL.
     pub fn node_url(&self) -> &str {
         self.inner.http.base().as_str()
@@ -211,6 +216,15 @@ impl Client {
         if let Some(found) = self.cached_identity(account) {
             return Ok(found);
         }
+        let identity = self.fetch_identity(account).await?;
+        self.cache_identity(identity.clone());
+        Ok(identity)
+    }
+
+    /// Like [`Client::identity`], but asks the node even when the identity
+    /// is cached, for fresh [`TrustSignals`](crate::TrustSignals)
+    /// ([`VerifiedIdentity::trust`]); the answer replaces the cached one.
+    pub async fn refresh_identity(&self, account: &AccountId) -> Result<VerifiedIdentity> {
         let identity = self.fetch_identity(account).await?;
         self.cache_identity(identity.clone());
         Ok(identity)
@@ -349,7 +363,15 @@ impl Client {
         let resp: IdentityResponse = http.send(http.request::<()>(Method::GET, url, None, None)).await?;
         let identity = VerifiedIdentity::verify(&resp.identity, &resp.attestation)
             .map_err(|reason| SdkError::verification(None, None, reason))?;
-        identity.expect_account(account).map_err(|reason| SdkError::verification(None, None, reason))
+        let identity = identity.expect_account(account).map_err(|reason| SdkError::verification(None, None, reason))?;
+        Ok(match resp.trust.map(serde_json::from_value::<RawTrust>) {
+            Some(Ok(trust)) => identity.with_trust(trust),
+            Some(Err(err)) => {
+                tracing::warn!(%account, error = %err, "ignoring trust signals that do not parse");
+                identity
+            }
+            None => identity,
+        })
     }
 
     fn cached_identity(&self, account: &AccountId) -> Option<VerifiedIdentity> {

@@ -3,7 +3,9 @@
 
 use crate::provenance::Provenance;
 use crate::wire::ErrorDetail;
+use accord_proto::audit::AuditError;
 use accord_proto::event::EventError;
+use accord_proto::report::ReportError;
 use accord_proto::{AccountId, EnvelopeError, EventId, NodeId, RoomId};
 use std::path::PathBuf;
 
@@ -136,6 +138,20 @@ pub enum VerificationError {
     /// What the node returned for a sent event is not the event that was sent.
     #[error("receipt does not match the event sent: {0}")]
     ReceiptMismatch(String),
+    /// A report the node handed over (in a moderator's case) does not
+    /// verify (spec/reports.md §3).
+    #[error("report does not verify: {0}")]
+    Report(#[source] ReportError),
+    /// A moderator's signed action (a report's outcome) does not verify.
+    #[error("moderation action does not verify: {0}")]
+    ModAction(#[source] EnvelopeError),
+    /// A node's audit log does not verify (spec/reports.md §10).
+    #[error("audit log does not verify: {0}")]
+    Audit(#[source] AuditError),
+    /// What the node says about a signed object does not match the object
+    /// (an outcome's fields, a report's id, an audit log's node).
+    #[error("the node's description does not match the signed object: {0}")]
+    Inconsistent(String),
 }
 
 /// An error from a client operation.
@@ -250,6 +266,15 @@ impl SdkError {
         }
     }
 
+    /// For a `rate_limited` refusal (or another that says): how long to
+    /// wait before trying again.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            SdkError::Api { retry_after_ms: Some(ms), .. } => Some(std::time::Duration::from_millis(*ms)),
+            _ => None,
+        }
+    }
+
     /// Whether trying again later may succeed: transport failures, rate
     /// limits, expired sessions or login challenges, and server-side failures.
     pub fn is_transient(&self) -> bool {
@@ -283,7 +308,7 @@ impl SdkError {
 pub(crate) fn status_for_code(code: &str) -> u16 {
     match code {
         "malformed" | "bad_request" | "invalid" | "bad_signature" | "signer_mismatch" | "bad_timestamp"
-        | "non_canonical" => 400,
+        | "non_canonical" | "forged_evidence" | "subject_mismatch" => 400,
         "unauthenticated" | "bad_challenge" => 401,
         "not_session_account"
         | "not_registered"
@@ -298,10 +323,12 @@ pub(crate) fn status_for_code(code: &str) -> u16 {
         | "bad_target"
         | "extra_create"
         | "wrong_room"
-        | "blocked" => 403,
-        "unknown_room" | "unknown_account" | "not_found" => 404,
+        | "blocked"
+        | "not_reporter"
+        | "not_moderator" => 403,
+        "unknown_room" | "unknown_account" | "not_found" | "unknown_case" | "unknown_list" => 404,
         "method_not_allowed" => 405,
-        "duplicate_event" | "already_registered" | "handle_taken" => 409,
+        "duplicate_event" | "already_registered" | "handle_taken" | "resolved" => 409,
         "too_large" => 413,
         "rate_limited" => 429,
         _ => 500,
@@ -338,6 +365,15 @@ mod tests {
         assert!(!api(403, "not_member").is_transient());
         assert!(!SdkError::InvalidInput("x".into()).is_transient());
         assert_eq!(api(403, "not_member").code(), "not_member");
+        assert_eq!(api(429, "rate_limited").retry_after(), None);
+        let limited = SdkError::Api {
+            status: 429,
+            code: "rate_limited".into(),
+            message: String::new(),
+            retry_after_ms: Some(1500),
+            provenance: None,
+        };
+        assert_eq!(limited.retry_after(), Some(std::time::Duration::from_millis(1500)));
         assert_eq!(SdkError::Protocol("x".into()).code(), "protocol");
     }
 

@@ -6,16 +6,79 @@
 #![allow(clippy::result_large_err)]
 
 use crate::error::VerificationError;
+use crate::provenance::Provenance;
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, VerificationLevel};
 use accord_proto::{AccountId, NodeId, Timestamp, Unverified, Verified};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// An account's identity, verified: the identity document signed by the
 /// account and the attestation signed by the home node the document names,
 /// attesting exactly that document.
+///
+/// An identity fetched from the node ([`Client::identity`](crate::Client::identity))
+/// also carries the node's [`TrustSignals`] about the account, when the
+/// node gives them.
 #[derive(Debug, Clone)]
 pub struct VerifiedIdentity {
     document: Verified<IdentityDocument>,
     attestation: Verified<Attestation>,
+    trust: Option<TrustSignals>,
+}
+
+/// What the answering node knows about an account before anyone trusts
+/// it: the `trust` object of `GET /v1/identities/{account}`
+/// (spec/reports.md §13).
+///
+/// `home`, `level` and `registered` are taken from the verified identity
+/// document and attestation, not from the node's word; `age`, `flags`
+/// and `reports` are the node's view, as of the lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TrustSignals {
+    /// The account's home node.
+    pub home: NodeId,
+    /// What the home node checked about the account (its attestation level).
+    pub level: VerificationLevel,
+    /// When the home node registered the account (the home node's clock).
+    pub registered: Timestamp,
+    /// How old the account is: the answering node's clock minus `registered`.
+    #[serde(rename = "age_ms", serialize_with = "millis")]
+    pub age: Duration,
+    /// The blocklist entries enforced at the answering node that put the
+    /// account under quarantine. (An account under a `reject` entry is not
+    /// answered at all: the lookup fails with `blocked`.)
+    pub flags: Vec<Provenance>,
+    /// How many open report cases at the answering node accuse the
+    /// account: context for moderators, not a verdict.
+    pub reports: u64,
+}
+
+impl TrustSignals {
+    /// Whether the account is younger than `min_age`.
+    pub fn is_younger_than(&self, min_age: Duration) -> bool {
+        self.age < min_age
+    }
+
+    /// Whether a blocklist entry puts the account under quarantine.
+    pub fn is_flagged(&self) -> bool {
+        !self.flags.is_empty()
+    }
+}
+
+fn millis<S: serde::Serializer>(age: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(age.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The `trust` object as the node sends it; the fields that the verified
+/// identity proves are not read from it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawTrust {
+    age_ms: u64,
+    #[serde(default)]
+    flags: Vec<Provenance>,
+    #[serde(default)]
+    reports: u64,
 }
 
 impl VerifiedIdentity {
@@ -52,7 +115,21 @@ impl VerifiedIdentity {
                 document.home, attestation.node
             ));
         }
-        Ok(Self { document, attestation })
+        Ok(Self { document, attestation, trust: None })
+    }
+
+    /// Attaches the node's trust signals, completed from the verified
+    /// document and attestation.
+    pub(crate) fn with_trust(mut self, raw: RawTrust) -> Self {
+        self.trust = Some(TrustSignals {
+            home: self.home(),
+            level: self.level(),
+            registered: self.registered(),
+            age: Duration::from_millis(raw.age_ms),
+            flags: raw.flags,
+            reports: raw.reports,
+        });
+        self
     }
 
     /// Checks that this is the identity of `account`.
@@ -105,6 +182,15 @@ impl VerifiedIdentity {
     pub fn attestation(&self) -> &Verified<Attestation> {
         &self.attestation
     }
+
+    /// The trust signals the node gave with this identity, as of the
+    /// lookup; `None` when the node gives none (an older node), or for an
+    /// identity that did not come from a lookup (registration). Identities
+    /// are cached: [`Client::refresh_identity`](crate::Client::refresh_identity)
+    /// asks again.
+    pub fn trust(&self) -> Option<&TrustSignals> {
+        self.trust.as_ref()
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +240,40 @@ pub(crate) mod tests {
         assert!(id.clone().expect_account(&alice.account_id()).is_ok());
         let bob = SecretKey::from_seed([2; 32]).account_id();
         assert!(matches!(id.expect_account(&bob), Err(VerificationError::IdentityMismatch { .. })));
+    }
+
+    #[test]
+    fn trust_signals_take_the_proven_fields_from_the_identity() {
+        let alice = SecretKey::from_seed([1; 32]);
+        let node = SecretKey::from_seed([200; 32]);
+        let list = crate::provenance::tests::list();
+        let raw: RawTrust = serde_json::from_value(serde_json::json!({
+            // The node's claims about home, level and registration are ignored.
+            "home": "nonsense", "level": "verified", "registered": 1,
+            "age_ms": 3 * 86_400_000u64,
+            "flags": [{"list": list, "entry": 4, "category": "spam", "action": "quarantine"}],
+            "reports": 2, "something_new": true,
+        }))
+        .expect("trust decodes");
+        let id = identity(&alice, &node, "alice@example.org").with_trust(raw);
+        let trust = id.trust().expect("trust");
+        assert_eq!(trust.home, NodeId::from(node.public()));
+        assert_eq!(trust.level, VerificationLevel::Invited);
+        assert_eq!(trust.registered, id.registered());
+        assert_eq!(trust.age, Duration::from_secs(3 * 86_400));
+        assert_eq!(trust.reports, 2);
+        assert!(trust.is_flagged());
+        assert!(trust.is_younger_than(Duration::from_secs(7 * 86_400)));
+        assert!(!trust.is_younger_than(Duration::from_secs(86_400)));
+        let json = serde_json::to_value(trust).expect("encodes");
+        assert_eq!(json["age_ms"], 3 * 86_400_000u64);
+        assert_eq!(json["level"], "invited");
+    }
+
+    #[test]
+    fn an_identity_without_trust_has_none() {
+        let id = identity(&SecretKey::from_seed([1; 32]), &SecretKey::from_seed([200; 32]), "alice@example.org");
+        assert!(id.trust().is_none());
     }
 
     #[test]

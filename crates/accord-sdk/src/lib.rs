@@ -24,6 +24,15 @@
 //!   over it (or yields it through [`Subscription::next_entry`]). A request
 //!   the node refuses because of an entry fails with the code `blocked`,
 //!   and [`SdkError::provenance`] names the entry.
+//! - **Reports carry their evidence.** [`Client::report`] files a report
+//!   signed by the account that holds the offending events exactly as
+//!   their authors signed them; [`Client::my_reports`] follows it, with
+//!   the moderator's signed [`Outcome`]. A node's moderators work its
+//!   queue with [`Client::mod_cases`], [`Client::mod_case`] (every report
+//!   and evidence event verified) and [`Client::mod_resolve`] (a signed
+//!   action); anyone can verify the node's audit log with
+//!   [`Client::audit`]. Identity lookups carry the node's
+//!   [`TrustSignals`] (account age, quarantine flags, open reports).
 //!
 //! The shape follows the usual SDK layering: [`Client::builder`] →
 //! [`Client`] (cheap to clone, one session shared by all clones) →
@@ -73,7 +82,9 @@ mod error;
 mod http;
 mod identity;
 pub mod keyfile;
+mod moderation;
 mod provenance;
+mod report;
 mod room;
 mod stream;
 mod verify;
@@ -81,8 +92,13 @@ mod wire;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{BuildError, KeyFileError, Result, SdkError, VerificationError};
-pub use identity::VerifiedIdentity;
+pub use identity::{TrustSignals, VerifiedIdentity};
+pub use moderation::{
+    ActionReceipt, CaseDetail, CaseFilter, CaseReport, CaseSummary, ReportSource, Resolution, VerifiedAuditLog,
+    WrittenEntry,
+};
 pub use provenance::{HiddenItem, Provenance, TimelineEntry};
+pub use report::{CaseState, DEFAULT_REPORT_CONTEXT, Forward, ForwardState, Outcome, ReportBuilder, ReportStatus};
 pub use room::{HistoryPage, HistoryQuery, Room, SendReceipt};
 pub use stream::{ReconnectPolicy, Subscription};
 pub use verify::TimelineItem;
@@ -90,6 +106,8 @@ pub use wire::{NodeInfo, RegistrationPolicy, RoomStateView, RoomSummary};
 
 /// The protocol crate, re-exported so that applications use the same types.
 pub use accord_proto as proto;
+pub use accord_proto::audit::{ModAction, Moderator, Verdict};
+pub use accord_proto::blocklist::Category;
 pub use accord_proto::event::{Event, EventContent, JoinRule, Role, UnverifiedEvent};
 pub use accord_proto::identity::{Handle, NodeName, VerificationLevel};
-pub use accord_proto::{AccountId, EventId, NodeId, RoomId, SecretKey, Timestamp};
+pub use accord_proto::{AccountId, EventId, ListName, NodeId, RoomId, SecretKey, Sha256Hash, Timestamp};

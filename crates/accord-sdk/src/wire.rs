@@ -156,6 +156,10 @@ pub(crate) struct RegisterResponse {
 pub(crate) struct IdentityResponse {
     pub(crate) identity: Unverified<IdentityDocument>,
     pub(crate) attestation: Unverified<Attestation>,
+    /// The trust signals (spec/reports.md §13), kept as JSON: one that does
+    /// not parse is dropped, not the identity.
+    #[serde(default)]
+    pub(crate) trust: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -171,6 +175,53 @@ pub(crate) struct SendEventResponse {
     pub(crate) room: RoomId,
     pub(crate) cursor: u64,
     pub(crate) event: UnverifiedEvent,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ReportRequest<'a> {
+    pub(crate) report: &'a SignedBytes,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReportsResponse {
+    pub(crate) reports: Vec<crate::report::ReportStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CasesResponse {
+    pub(crate) cases: Vec<crate::moderation::CaseSummary>,
+}
+
+/// `GET /v1/mod/cases/{case}` before verification.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CaseResponse {
+    pub(crate) case: crate::moderation::CaseSummary,
+    #[serde(default)]
+    pub(crate) reports: Vec<RawCaseReport>,
+    #[serde(default)]
+    pub(crate) evidence: Vec<UnverifiedEvent>,
+    #[serde(default)]
+    pub(crate) context: Vec<UnverifiedEvent>,
+}
+
+/// One report of a case, before verification.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawCaseReport {
+    pub(crate) id: Sha256Hash,
+    pub(crate) from: crate::moderation::ReportSource,
+    pub(crate) report: Unverified<accord_proto::report::ReportBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ModActionRequest<'a> {
+    pub(crate) action: &'a SignedBytes,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ModActionResponse {
+    pub(crate) index: u64,
+    #[serde(default)]
+    pub(crate) entries: Vec<crate::moderation::WrittenEntry>,
 }
 
 #[derive(Debug, Deserialize)]

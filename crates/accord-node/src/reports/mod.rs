@@ -580,7 +580,7 @@ pub async fn queue(state: &AppState, filter: CaseFilter) -> Vec<CaseSummary> {
             CaseFilter::All => true,
         })
         .collect();
-    cases.sort_by(|a, b| (severity(a.category), a.opened, a.id).cmp(&(severity(b.category), b.opened, b.id)));
+    cases.sort_by_key(|c| (severity(c.category), c.opened, c.id));
     cases.into_iter().map(|c| summary(&book, c)).collect()
 }
 

@@ -2,9 +2,11 @@
 //! ([`mock::MockNode`]): login and re-login, registration, sending and
 //! history with local verification, the live stream's losslessness
 //! when the connection drops, skips or repeats cursors, and items hidden or
-//! requests refused because of blocklist entries.
+//! requests refused because of blocklist entries. [`reports`] runs against
+//! real nodes ([`accord_testkit::TestNode`]).
 
 mod mock;
+mod reports;
 
 use accord_proto::blocklist::{Action, Category};
 use accord_proto::event::EventContent;

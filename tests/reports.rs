@@ -1,0 +1,398 @@
+//! Reports and moderation across real nodes (spec/reports.md): a victim's
+//! signed report travels to the offender's home node, a moderator there
+//! blocks the offender with a list entry citing the report, and every
+//! subscriber enforces it; forged evidence is refused everywhere; the audit
+//! log is verifiable; reporting is rate limited and never blocks by itself.
+
+use accord_proto::audit::{AuditLog, Verdict};
+use accord_proto::blocklist::entry::Category;
+use accord_proto::event::UnverifiedEvent;
+use accord_proto::federation::{FedRequest, FedResponse};
+use accord_proto::report::ReportBody;
+use accord_proto::{EventId, SecretKey, SignedBytes, Timestamp, Unverified};
+use accord_sdk::{CaseFilter, Client, EventContent, HistoryQuery, JoinRule, Room};
+use accord_testkit::hostile::HostilePeer;
+use accord_testkit::{TestNet, TestNode};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// How long anything that crosses the network may take.
+const WITHIN: Duration = Duration::from_secs(10);
+
+/// Waits until `check` holds (polling), or fails with `what`.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "not within {WITHIN:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Visible message texts of a room and the lists that hide the rest.
+async fn view(room: &Room) -> (BTreeSet<String>, BTreeSet<String>) {
+    let Ok(page) = room.history(HistoryQuery::after(0).limit(500)).await else { return Default::default() };
+    let texts = page
+        .items
+        .into_iter()
+        .filter_map(|i| match i.ok()?.event.content() {
+            EventContent::Message { text, .. } => Some(text.as_str().to_owned()),
+            _ => None,
+        })
+        .collect();
+    let hiding = page.hidden.iter().map(|h| h.provenance.list.to_string()).collect();
+    (texts, hiding)
+}
+
+/// The wire form of the message `text` in a room, as a reader got it.
+async fn wire_of(room: &Room, text: &str) -> UnverifiedEvent {
+    let page = room.history(HistoryQuery::after(0).limit(500)).await.expect("history");
+    page.items
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|i| matches!(i.event.content(), EventContent::Message { text: t, .. } if t.as_str() == text))
+        .map(|i| i.event.to_unverified())
+        .expect("the message is in the history")
+}
+
+/// A report of `evidence` signed by `reporter`, with no checks.
+fn signed_report(reporter: &SecretKey, evidence: Vec<UnverifiedEvent>) -> Unverified<ReportBody> {
+    let body = ReportBody {
+        reporter: reporter.account_id(),
+        category: Category::Drugs,
+        subject: None,
+        evidence,
+        context: vec![],
+        comment: None,
+        ts: Timestamp::now(),
+    };
+    accord_testkit::hostile::sign_unchecked(&body, reporter).expect("sign")
+}
+
+/// `evidence` with its text changed after its author signed it.
+fn altered(event: &UnverifiedEvent) -> UnverifiedEvent {
+    let mut raw = event.author.raw().clone();
+    let text = String::from_utf8(raw.body.clone()).expect("utf-8 body");
+    raw.body = text.replace("buy pills here", "buy cakes here").into_bytes();
+    UnverifiedEvent { author: Unverified::from_raw(raw), origin: event.origin.clone() }
+}
+
+async fn queue_len(node: &TestNode) -> usize {
+    let v = node.admin("GET", "/reports?state=all", None).await.expect("queue");
+    v["cases"].as_array().map_or(0, Vec::len)
+}
+
+/// Alice (A) and carol (B) and dave (C) in one room made on A; carol sells
+/// drugs. Returns the three room handles (A, B, C) and the message id.
+async fn room_with_offender(net: &TestNet, alice: &Client, carol: &Client, dave: &Client) -> ([Room; 3], EventId) {
+    let room = alice.create_room("town square", JoinRule::Public).await.unwrap();
+    let via = [net.nodes[0].node_id()];
+    carol.room(room.id()).join_via(&via).await.unwrap();
+    dave.room(room.id()).join_via(&via).await.unwrap();
+    alice.room(room.id()).send_text("hello, room").await.unwrap();
+    let sent = carol.room(room.id()).send_text("buy pills here").await.unwrap();
+    let rooms = [room.clone(), carol.room(room.id()), dave.room(room.id())];
+    for r in &rooms {
+        eventually("carol's message everywhere", || async { view(r).await.0.contains("buy pills here") }).await;
+    }
+    (rooms, sent.event.id())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_report_on_one_node_ends_in_a_block_enforced_across_the_network() {
+    // Arrange: A, B, C; B's moderator is an account configured on B.
+    let moderator_key = SecretKey::generate().unwrap();
+    let moderator_account = moderator_key.account_id();
+    let net = TestNet::start_with(3, |i, _, config| {
+        if i == 1 {
+            config.reports.moderators = vec![moderator_account];
+        }
+    })
+    .await
+    .unwrap();
+    let (a, b, c) = (&net.nodes[0], &net.nodes[1], &net.nodes[2]);
+    let alice = a.user("alice").await.unwrap();
+    let carol = b.user("carol").await.unwrap();
+    let dave = c.user("dave").await.unwrap();
+    let moderator = b.client(moderator_key).unwrap();
+    moderator.register("mod", None).await.unwrap();
+    let created = b.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await.unwrap();
+    let list = created["list"].as_str().unwrap().to_owned();
+    for node in [a, c] {
+        node.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
+    }
+    let (rooms, offending) = room_with_offender(&net, &alice, &carol, &dave).await;
+
+    // Act 1: alice reports carol's message on A, with context.
+    let filed = alice.report(Category::Drugs).event(offending).context(2).comment("selling drugs").await.unwrap();
+    assert_eq!(filed.accused, vec![carol.account()]);
+
+    // Assert 1: B's moderator sees the case with verified evidence.
+    eventually("the report reaches B's queue", || async {
+        moderator.mod_cases(CaseFilter::Open).await.is_ok_and(|cases| cases.iter().any(|c| c.id == filed.case))
+    })
+    .await;
+    let case = moderator.mod_case(filed.case).await.unwrap();
+    assert_eq!(case.case.category, Category::Drugs);
+    assert_eq!(case.case.accused, vec![carol.account()]);
+    assert_eq!(case.reports.len(), 1);
+    assert_eq!(case.reports[0].report.body().reporter, alice.account());
+    let evidence: Vec<EventId> = case.evidence.iter().map(|e| e.id()).collect();
+    assert_eq!(evidence, vec![offending]);
+    assert!(
+        matches!(case.evidence[0].content(), EventContent::Message { text, .. } if text.as_str() == "buy pills here")
+    );
+    assert!(!case.context.is_empty(), "the context travelled with the report");
+
+    // Act 2: the moderator blocks carol on B's list.
+    let receipt = moderator
+        .mod_resolve(filed.case, Verdict::Block, Some("abuse".parse().unwrap()), Some("sells drugs to members"), None)
+        .await
+        .unwrap();
+
+    // Assert 2: the entry cites the report's case; A and C enforce it.
+    assert_eq!(receipt.entries.len(), 1);
+    assert_eq!(receipt.entries[0].list.to_string(), list);
+    let shown = b.admin("GET", "/lists/abuse/entries", None).await.unwrap();
+    let entry = &shown["entries"][receipt.entries[0].index as usize];
+    assert_eq!(entry["entry"]["evidence"].as_str(), Some(filed.case.to_string().as_str()), "{shown}");
+    assert_eq!(entry["entry"]["target"]["id"].as_str(), Some(carol.account().to_string().as_str()));
+    let started = std::time::Instant::now();
+    for r in [&rooms[0], &rooms[2]] {
+        eventually("carol's message hidden on A and C", || async {
+            let (texts, hiding) = view(r).await;
+            !texts.contains("buy pills here") && hiding.contains(&list)
+        })
+        .await;
+    }
+    println!("report → network-wide block enforced on A and C in {:?}", started.elapsed());
+    let refused = carol.room(rooms[1].id()).send_text("more pills").await.expect_err("carol is blocked at home");
+    assert_eq!(refused.provenance().map(|p| p.list.to_string()), Some(list.clone()));
+
+    // The reporter sees where the report went and what became of it.
+    eventually("alice sees the outcome", || async {
+        alice.my_reports().await.is_ok_and(|r| r.first().is_some_and(|s| s.outcome.is_some()))
+    })
+    .await;
+    let status = alice.my_reports().await.unwrap().remove(0);
+    assert_eq!(status.id, filed.id);
+    assert!(status.forwards.iter().any(|f| f.node.to_string() == b.node_id()));
+    let outcome = status.outcome.unwrap();
+    assert_eq!(outcome.action, Verdict::Block);
+    assert_eq!(outcome.node.to_string(), b.node_id());
+    outcome.verify().expect("the outcome is the moderator's signed action");
+
+    // The audit log of B holds the action, signed by the moderator.
+    let audit = moderator.audit().await.unwrap();
+    assert_eq!(audit.actions.len(), 1);
+    assert_eq!(audit.actions[0].moderator.to_string(), moderator_account.to_string());
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_report_with_altered_or_forged_evidence_is_refused_at_every_node() {
+    // Arrange: a reporter on each node, and carol's message as they got it.
+    let net = TestNet::start(3).await.unwrap();
+    let alice = net.nodes[0].user("alice").await.unwrap();
+    let carol = net.nodes[1].user("carol").await.unwrap();
+    let dave = net.nodes[2].user("dave").await.unwrap();
+    let (rooms, _) = room_with_offender(&net, &alice, &carol, &dave).await;
+    let genuine = wire_of(&rooms[0], "buy pills here").await;
+    let impostor = SecretKey::generate().unwrap();
+    let forged = accord_testkit::hostile::forge_signature(&genuine);
+    let attacker = HostilePeer::start(Some(impostor)).await.unwrap();
+
+    for (i, node) in net.nodes.iter().enumerate() {
+        let key = SecretKey::generate().unwrap();
+        let reporter = node.client(key.clone()).unwrap();
+        reporter.register(&format!("reporter{i}"), None).await.unwrap();
+        for (what, evidence) in [("altered", altered(&genuine)), ("forged", forged.clone())] {
+            // Act: a user files it; a peer forwards it.
+            let report = signed_report(&key, vec![evidence]);
+            let by_user = reporter.file_report(report.clone()).await.expect_err(what);
+            let peer = attacker.connect(&node.p2p_addr()).await.unwrap();
+            let by_peer =
+                attacker.request(peer, &FedRequest::Report { report: Box::new(report.into_raw()) }).await.unwrap();
+
+            // Assert: both refused as forged evidence.
+            assert_eq!(by_user.code(), "forged_evidence", "{what} evidence at node {i}: {by_user}");
+            assert!(
+                matches!(&by_peer, FedResponse::Error { code, .. } if code == "forged_evidence"),
+                "{what} evidence forwarded to node {i}: {by_peer:?}"
+            );
+        }
+        assert_eq!(queue_len(node).await, 0, "node {i} stored no forged report");
+    }
+    // The genuine event still makes a valid report.
+    let key = SecretKey::generate().unwrap();
+    let honest = net.nodes[2].client(key.clone()).unwrap();
+    honest.register("honest", None).await.unwrap();
+    honest.file_report(signed_report(&key, vec![genuine])).await.expect("an unaltered report is accepted");
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_audit_log_verifies_end_to_end_and_tampering_with_a_stored_action_is_detected() {
+    // Arrange: a node with a moderator, a list and three reported messages.
+    let moderator_key = SecretKey::generate().unwrap();
+    let moderator_account = moderator_key.account_id();
+    let mut node = TestNode::start_with(|c| c.reports.moderators = vec![moderator_account]).await.unwrap();
+    let moderator = node.client(moderator_key).unwrap();
+    moderator.register("mod", None).await.unwrap();
+    node.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await.unwrap();
+    let reporter = node.user("reporter").await.unwrap();
+    let offender = node.user("offender").await.unwrap();
+    let room = reporter.create_room("room", JoinRule::Public).await.unwrap();
+    offender.room(room.id()).join().await.unwrap();
+    let mut cases = Vec::new();
+    for text in ["spam one", "spam two", "spam three"] {
+        let sent = offender.room(room.id()).send_text(text).await.unwrap();
+        cases.push(reporter.report(Category::Spam).event(sent.event.id()).await.unwrap().case);
+    }
+
+    // Act: a moderator and the operator act; the log is exported.
+    moderator.mod_resolve(cases[0], Verdict::Dismiss, None, Some("not spam"), None).await.unwrap();
+    moderator.mod_resolve(cases[1], Verdict::Hide, Some("abuse".parse().unwrap()), Some("spam"), None).await.unwrap();
+    let resolved = node
+        .admin(
+            "POST",
+            &format!("/reports/{}/resolve", cases[2]),
+            Some(json!({"action": "suspend", "list": "abuse", "days": 3})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resolved["index"], 2);
+
+    // Assert: the export verifies, by the SDK and by the protocol crate.
+    let verified = reporter.audit().await.unwrap();
+    assert_eq!(verified.actions.len(), 3);
+    let export: AuditLog = serde_json::from_value(node.admin("GET", "/audit", None).await.unwrap()).unwrap();
+    let (head, actions) = export.verify().unwrap();
+    assert_eq!((head.size, actions[2].action), (3, Verdict::Suspend));
+    assert_eq!(node.admin("GET", "/audit/verify", None).await.unwrap()["size"], 3);
+    // An altered export does not verify.
+    let mut altered_export = export.clone();
+    altered_export.actions[1].body = String::from_utf8(altered_export.actions[1].body.clone())
+        .unwrap()
+        .replace("\"hide\"", "\"dismiss\"")
+        .into_bytes();
+    assert_eq!(altered_export.verify().unwrap_err().code(), "bad_action");
+
+    // Act: someone with disk access rewrites action 0's reason, keeping
+    // the moderator's signature.
+    node.pause().await.unwrap();
+    {
+        let store = accord_store::Store::open(&accord_store::StoreConfig {
+            path: node.data_dir().join("db"),
+            sync: accord_store::SyncPolicy::default(),
+        })
+        .unwrap();
+        let mut action: SignedBytes = store.audit_actions().unwrap().remove(0);
+        action.body = String::from_utf8(action.body).unwrap().replace("not spam", "was spam").into_bytes();
+        store.overwrite_audit_action(0, &action).await.unwrap();
+        store.close().unwrap();
+    }
+    node.resume().await.unwrap();
+
+    // Assert: the node reports it, clients refuse the log, no more actions.
+    let verify = node.admin("GET", "/audit/verify", None).await.expect_err("tampered");
+    assert!(verify.to_string().contains("audit_tampered"), "{verify}");
+    assert!(reporter.audit().await.is_err(), "the SDK refuses a tampered log");
+    let newcomer = node.user("newcomer").await.unwrap();
+    newcomer.room(room.id()).join().await.unwrap();
+    let another = newcomer.room(room.id()).send_text("spam four").await.unwrap();
+    let case = reporter.report(Category::Spam).event(another.event.id()).await.unwrap().case;
+    let refused = moderator.mod_resolve(case, Verdict::Dismiss, None, None, None).await.expect_err("log is broken");
+    assert_eq!(refused.code(), "audit_tampered");
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reports_are_rate_limited_per_reporter_and_never_block_by_themselves() {
+    // Arrange: 3 reports an hour per reporter; two trusted reporters
+    // quarantine content pending review.
+    let (trusted_1, trusted_2) = (SecretKey::generate().unwrap(), SecretKey::generate().unwrap());
+    let trusted = vec![trusted_1.account_id(), trusted_2.account_id()];
+    let node = TestNode::start_with(|c| {
+        c.reports.per_reporter_per_hour = 3;
+        c.reports.per_reporter_burst = 3;
+        c.reports.trusted_reporters = trusted.clone();
+        c.reports.quarantine_after = 2;
+    })
+    .await
+    .unwrap();
+    let offender = node.user("offender").await.unwrap();
+    let room = offender.create_room("room", JoinRule::Public).await.unwrap();
+    let angry = node.user("angry").await.unwrap();
+    angry.room(room.id()).join().await.unwrap();
+    let mut sent = Vec::new();
+    for i in 0..5 {
+        sent.push(offender.room(room.id()).send_text(&format!("message {i}")).await.unwrap().event.id());
+    }
+
+    // Act + assert: the fourth report of one reporter is refused.
+    for event in &sent[..3] {
+        angry.report(Category::Harassment).event(*event).await.unwrap();
+    }
+    let limited = angry.report(Category::Harassment).event(sent[3]).await.expect_err("over the limit");
+    assert_eq!(limited.code(), "rate_limited");
+    assert!(limited.retry_after().is_some());
+
+    // Reports alone block nobody: the offender still sends and is seen.
+    offender.room(room.id()).send_text("still here").await.unwrap();
+    let (texts, hiding) = view(&angry.room(room.id())).await;
+    assert!(texts.contains("message 0") && texts.contains("still here") && hiding.is_empty());
+
+    // Two trusted reporters: the message is held for review, the account
+    // is not blocked.
+    let mut filed = None;
+    for (i, key) in [trusted_1, trusted_2].into_iter().enumerate() {
+        let reporter = node.client(key).unwrap();
+        reporter.register(&format!("trusted{i}"), None).await.unwrap();
+        reporter.room(room.id()).join().await.unwrap();
+        filed = Some(reporter.report(Category::Harassment).event(sent[4]).await.unwrap());
+    }
+    let case = filed.unwrap().case;
+    let quarantined = node.admin("GET", &format!("/reports/{case}"), None).await.unwrap();
+    assert_eq!(quarantined["case"]["quarantined"], true, "{quarantined}");
+    assert_eq!(quarantined["case"]["reporters"], 2);
+    let (texts, hiding) = view(&angry.room(room.id())).await;
+    assert!(!texts.contains("message 4"), "held for review");
+    assert!(hiding.iter().any(|l| l.ends_with("/reports")));
+    offender.room(room.id()).send_text("not blocked").await.expect("quarantine never blocks the account");
+
+    // A moderator dismisses the case: the message is delivered again.
+    node.admin("POST", &format!("/reports/{case}/resolve"), Some(json!({"action": "dismiss"}))).await.unwrap();
+    let room_of_angry = angry.room(room.id());
+    eventually("the dismissed message is back", || async { view(&room_of_angry).await.0.contains("message 4") }).await;
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identity_lookups_give_the_trust_signals_of_a_remote_account() {
+    // Arrange: carol on B shares a room with alice on A.
+    let net = TestNet::start(2).await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+    let alice = a.user("alice").await.unwrap();
+    let carol = b.user("carol").await.unwrap();
+    let room = alice.create_room("room", JoinRule::Public).await.unwrap();
+    carol.room(room.id()).join_via(&[a.node_id()]).await.unwrap();
+    carol.room(room.id()).send_text("hi alice").await.unwrap();
+    eventually("carol's message reaches A", || async { view(&room).await.0.contains("hi alice") }).await;
+
+    // Act: alice looks carol up on her own node.
+    let identity = alice.identity(&carol.account()).await.unwrap();
+
+    // Assert: home, level, age, flags and reports are given.
+    let trust = identity.trust().expect("trust signals");
+    assert_eq!(trust.home.to_string(), b.node_id());
+    assert_eq!(trust.level, accord_proto::identity::VerificationLevel::Open);
+    assert!(trust.age < Duration::from_secs(600), "a new account: {:?}", trust.age);
+    assert!(trust.flags.is_empty());
+    assert_eq!(trust.reports, 0);
+    net.stop().await.unwrap();
+}
