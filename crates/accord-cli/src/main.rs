@@ -118,7 +118,7 @@ enum NodeCommand {
         room: RoomId,
     },
     /// Show an account's verified identity and trust signals (age, home
-    /// node, attestation level, first seen, flags, open reports).
+    /// node, attestation level, flags, open reports).
     Whois {
         /// The account id (`acct1…`).
         account: AccountId,

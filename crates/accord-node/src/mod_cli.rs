@@ -108,12 +108,20 @@ fn print_case_line(c: &Value) {
     }
 }
 
+/// One event of a case, verified again here: author and what it says.
 fn print_event(e: &Value) {
-    println!(
-        "    {}  {}",
-        text(e, "id"),
-        serde_json::to_string(e).unwrap_or_default().chars().take(160).collect::<String>()
-    );
+    let event = serde_json::from_value::<accord_proto::event::UnverifiedEvent>(e.clone()).ok().map(|e| e.verify());
+    match event {
+        Some(Ok(event)) => {
+            let what = match event.content() {
+                accord_proto::event::EventContent::Message { text, .. } => format!("\"{}\"", text.as_str()),
+                other => format!("* {}", other.kind()),
+            };
+            println!("    {}  {}: {what}", event.id(), event.author());
+        }
+        Some(Err(err)) => println!("    an event that does not verify: {err}"),
+        None => println!("    an event that does not parse"),
+    }
 }
 
 /// Runs a reports command.
