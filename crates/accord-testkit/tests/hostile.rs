@@ -49,10 +49,10 @@ async fn a_node_answers_typed_requests_and_survives_garbage_and_oversized_bodies
     };
     assert_eq!(again, FedResponse::Identities { identities: vec![] });
 
-    // A body over the node's 1 MiB request limit is refused: the node
+    // A body over the node's request limit is refused: the node
     // stops reading at the limit and answers `too_large`, or the stream
     // fails when the node drops it.
-    let big = vec![b'x'; 2 * 1024 * 1024];
+    let big = vec![b'x'; MAX_REQUEST_BYTES as usize + 1024];
     assert!(big.len() as u64 > MAX_REQUEST_BYTES);
     // The attacker, still writing, may never read the answer: that is its
     // problem, so the test does not wait for it.
