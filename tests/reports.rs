@@ -86,11 +86,11 @@ async fn queue_len(node: &TestNode) -> usize {
     v["cases"].as_array().map_or(0, Vec::len)
 }
 
-/// Alice (A) and carol (B) and dave (C) in one room made on A; carol sells
-/// drugs. Returns the three room handles (A, B, C) and the message id.
-async fn room_with_offender(net: &TestNet, alice: &Client, carol: &Client, dave: &Client) -> ([Room; 3], EventId) {
+/// Alice (on `host`), carol and dave in one room made by alice; carol
+/// sells drugs. Returns the three room handles (A, B, C) and the message id.
+async fn room_with_offender(host: &TestNode, alice: &Client, carol: &Client, dave: &Client) -> ([Room; 3], EventId) {
     let room = alice.create_room("town square", JoinRule::Public).await.unwrap();
-    let via = [net.nodes[0].node_id()];
+    let via = [host.node_id()];
     carol.room(room.id()).join_via(&via).await.unwrap();
     dave.room(room.id()).join_via(&via).await.unwrap();
     alice.room(room.id()).send_text("hello, room").await.unwrap();
@@ -125,7 +125,7 @@ async fn a_report_on_one_node_ends_in_a_block_enforced_across_the_network() {
     for node in [a, c] {
         node.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
     }
-    let (rooms, offending) = room_with_offender(&net, &alice, &carol, &dave).await;
+    let (rooms, offending) = room_with_offender(&net.nodes[0], &alice, &carol, &dave).await;
 
     // Act 1: alice reports carol's message on A, with context.
     let filed = alice.report(Category::Drugs).event(offending).context(2).comment("selling drugs").await.unwrap();
@@ -200,7 +200,7 @@ async fn a_report_with_altered_or_forged_evidence_is_refused_at_every_node() {
     let alice = net.nodes[0].user("alice").await.unwrap();
     let carol = net.nodes[1].user("carol").await.unwrap();
     let dave = net.nodes[2].user("dave").await.unwrap();
-    let (rooms, _) = room_with_offender(&net, &alice, &carol, &dave).await;
+    let (rooms, _) = room_with_offender(&net.nodes[0], &alice, &carol, &dave).await;
     let genuine = wire_of(&rooms[0], "buy pills here").await;
     let impostor = SecretKey::generate().unwrap();
     let forged = accord_testkit::hostile::forge_signature(&genuine);
@@ -394,5 +394,52 @@ async fn identity_lookups_give_the_trust_signals_of_a_remote_account() {
     assert!(trust.age < Duration::from_secs(600), "a new account: {:?}", trust.age);
     assert!(trust.flags.is_empty());
     assert_eq!(trust.reports, 0);
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn operators_choose_where_reports_go_and_whose_they_take() {
+    // Arrange: C issues a list and takes reports; A forwards every report
+    // to C as well; B, the offender's home, refuses reports from A.
+    let net = TestNet::start_with(3, |i, started, config| {
+        if i == 1 {
+            config.reports.forward_to = vec![started[0].node_id().parse().unwrap()];
+        }
+        if i == 2 {
+            config.reports.refuse_from = vec![started[1].node_id().parse().unwrap()];
+        }
+    })
+    .await
+    .unwrap();
+    let (c, a, b) = (&net.nodes[0], &net.nodes[1], &net.nodes[2]);
+    let alice = a.user("alice").await.unwrap();
+    let carol = b.user("carol").await.unwrap();
+    let dave = c.user("dave").await.unwrap();
+    let (_, offending) = room_with_offender(a, &alice, &carol, &dave).await;
+
+    // Act: alice reports carol.
+    let filed = alice.report(Category::Drugs).event(offending).await.unwrap();
+
+    // Assert: C queued it, B refused it, and alice sees both.
+    let forward_to = |node: &TestNode| {
+        let id = node.node_id();
+        let alice = alice.clone();
+        async move {
+            let reports = alice.my_reports().await.unwrap_or_default();
+            reports.into_iter().find(|s| s.id == filed.id)?.forwards.into_iter().find(|f| f.node.to_string() == id)
+        }
+    };
+    eventually("C takes the report", || async {
+        forward_to(c).await.is_some_and(|f| f.state == accord_sdk::ForwardState::Delivered)
+    })
+    .await;
+    eventually("B refuses the report", || async {
+        forward_to(b)
+            .await
+            .is_some_and(|f| f.state == accord_sdk::ForwardState::Refused && f.code.as_deref() == Some("refused"))
+    })
+    .await;
+    assert_eq!(queue_len(c).await, 1, "C's moderators see the case");
+    assert_eq!(queue_len(b).await, 0, "B took nothing from A");
     net.stop().await.unwrap();
 }
