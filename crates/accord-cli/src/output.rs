@@ -120,14 +120,7 @@ impl Printer {
 
     pub(crate) fn identity(&self, what: &str, id: &VerifiedIdentity) {
         if self.json {
-            self.line(json!({
-                "account": id.account(),
-                "handle": id.handle().to_string(),
-                "home": id.home(),
-                "level": id.level(),
-                "created": id.created().as_millis(),
-                "registered": id.registered().as_millis(),
-            }));
+            self.line(identity_json(id));
         } else {
             println!("{what}: {}", id.handle());
             println!("  account:    {}", id.account());
@@ -158,17 +151,11 @@ impl Printer {
         let concerns = contact::concerns(id, min_age, now);
         let age = contact::account_age(id, now);
         if self.json {
-            self.line(json!({
-                "account": id.account(),
-                "handle": id.handle().to_string(),
-                "home": id.home(),
-                "level": id.level(),
-                "created": id.created().as_millis(),
-                "registered": id.registered().as_millis(),
-                "age_days": age.as_secs() / 86_400,
-                "trust": id.trust(),
-                "warnings": concerns,
-            }));
+            let mut value = identity_json(id);
+            value["age_days"] = json!(age.as_secs() / 86_400);
+            value["trust"] = json!(id.trust());
+            value["warnings"] = json!(concerns);
+            self.line(value);
             return;
         }
         println!("identity: {}", id.handle());
@@ -677,6 +664,18 @@ pub(crate) fn describe(err: &anyhow::Error) -> (String, String) {
 /// The blocklist entry behind an error, if the node named one.
 fn provenance(err: &anyhow::Error) -> Option<&Provenance> {
     err.chain().find_map(|cause| cause.downcast_ref::<SdkError>()).and_then(SdkError::provenance)
+}
+
+/// The verified facts of an identity, as JSON.
+fn identity_json(id: &VerifiedIdentity) -> Value {
+    json!({
+        "account": id.account(),
+        "handle": id.handle().to_string(),
+        "home": id.home(),
+        "level": id.level(),
+        "created": id.created().as_millis(),
+        "registered": id.registered().as_millis(),
+    })
 }
 
 #[cfg(test)]
