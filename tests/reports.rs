@@ -443,3 +443,39 @@ async fn operators_choose_where_reports_go_and_whose_they_take() {
     assert_eq!(queue_len(b).await, 0, "B took nothing from A");
     net.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_queue_merges_reports_of_the_same_events_and_puts_the_most_severe_first() {
+    // Arrange: three messages, reported as spam, grooming and harassment;
+    // the spam message by two reporters.
+    let node = TestNode::start().await.unwrap();
+    let offender = node.user("offender").await.unwrap();
+    let room = offender.create_room("room", JoinRule::Public).await.unwrap();
+    let (first, second) = (node.user("first").await.unwrap(), node.user("second").await.unwrap());
+    for r in [&first, &second] {
+        r.room(room.id()).join().await.unwrap();
+    }
+    let mut ids = Vec::new();
+    for text in ["cheap watches", "how old are you, send pics", "you are worthless"] {
+        ids.push(offender.room(room.id()).send_text(text).await.unwrap().event.id());
+    }
+
+    // Act
+    let spam = first.report(Category::Spam).event(ids[0]).await.unwrap();
+    let again = second.report(Category::Spam).event(ids[0]).comment("me too").await.unwrap();
+    let grooming = first.report(Category::Grooming).event(ids[1]).await.unwrap();
+    let harassment = second.report(Category::Harassment).event(ids[2]).await.unwrap();
+
+    // Assert: one case per harm, most severe first, then oldest.
+    assert_eq!(again.case, spam.case, "a second report of the same message joins its case");
+    let queue = node.admin("GET", "/reports", None).await.unwrap();
+    let order: Vec<(String, u64)> = queue["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap().to_owned(), c["reports"].as_u64().unwrap()))
+        .collect();
+    let expected = vec![(grooming.case.to_string(), 1), (harassment.case.to_string(), 1), (spam.case.to_string(), 2)];
+    assert_eq!(order, expected);
+    node.stop().await.unwrap();
+}
