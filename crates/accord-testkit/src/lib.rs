@@ -11,6 +11,7 @@
 
 pub mod hostile;
 mod net;
+pub mod observe;
 
 pub use net::TestNet;
 
@@ -80,6 +81,24 @@ impl TestNode {
         let value: serde_json::Value = response.json().await?;
         anyhow::ensure!(status.is_success(), "admin {path}: {status}: {value}");
         Ok(value)
+    }
+
+    /// Cuts this node off from `other` with the operator's firewall
+    /// (`POST /admin/peers/block`, spec/federation.md §9).
+    pub async fn block_peer(&self, other: &TestNode) -> anyhow::Result<()> {
+        self.admin("POST", "/peers/block", Some(serde_json::json!({"node": other.node_id()}))).await?;
+        Ok(())
+    }
+
+    /// Lifts [`TestNode::block_peer`].
+    pub async fn unblock_peer(&self, other: &TestNode) -> anyhow::Result<()> {
+        self.admin("POST", "/peers/unblock", Some(serde_json::json!({"node": other.node_id()}))).await?;
+        Ok(())
+    }
+
+    /// Whether a libp2p connection to `other` is open.
+    pub fn is_connected_to(&self, other: &TestNode) -> bool {
+        self.node().network().is_connected(&accord_node::network::peer_id(&other.node().node_id()))
     }
 
     /// The node id as text.

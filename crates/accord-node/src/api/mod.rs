@@ -6,6 +6,7 @@ mod error;
 pub mod extract;
 pub mod handlers;
 pub mod limits;
+pub mod peers;
 pub mod stream;
 
 pub use error::ApiError;
@@ -135,6 +136,9 @@ fn admin_router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/trust", post(admin::trust))
         .route("/quarantine", get(admin::quarantine))
         .route("/quarantine/release", post(admin::release))
+        .route("/peers", get(peers::blocked))
+        .route("/peers/block", post(peers::block))
+        .route("/peers/unblock", post(peers::unblock))
         // Bulk imports are large; only the local operator gets here.
         .layer(DefaultBodyLimit::max(admin::MAX_IMPORT_BODY))
         .layer(middleware::from_fn_with_state(state, admin::guard))
