@@ -12,8 +12,10 @@
 pub mod hostile;
 mod net;
 pub mod observe;
+mod process;
 
 pub use net::TestNet;
+pub use process::NodeProcess;
 
 use accord_node::{Config, DataDir, Node};
 use accord_proto::SecretKey;
@@ -69,18 +71,7 @@ impl TestNode {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> anyhow::Result<serde_json::Value> {
-        let token = std::fs::read_to_string(DataDir::new(self.dir.path()).admin_token())?;
-        let method: reqwest::Method = method.parse()?;
-        let mut request =
-            reqwest::Client::new().request(method, format!("{}/admin{path}", self.url())).bearer_auth(token.trim());
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        let value: serde_json::Value = response.json().await?;
-        anyhow::ensure!(status.is_success(), "admin {path}: {status}: {value}");
-        Ok(value)
+        admin_request(&self.url(), self.dir.path(), method, path, body).await
     }
 
     /// Cuts this node off from `other` with the operator's firewall
@@ -163,6 +154,28 @@ impl TestNode {
         }
         Ok(())
     }
+}
+
+/// Sends an admin request (`/admin/…`) to the node at `url` with the
+/// token of the data directory `dir`; the JSON answer, or the error body.
+pub async fn admin_request(
+    url: &str,
+    dir: &std::path::Path,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<serde_json::Value> {
+    let token = std::fs::read_to_string(DataDir::new(dir).admin_token())?;
+    let method: reqwest::Method = method.parse()?;
+    let mut request = reqwest::Client::new().request(method, format!("{url}/admin{path}")).bearer_auth(token.trim());
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let value: serde_json::Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "admin {path}: {status}: {value}");
+    Ok(value)
 }
 
 /// Logs of the nodes under test go to stderr when `ACCORD_TEST_LOG` holds
