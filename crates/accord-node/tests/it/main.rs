@@ -4,6 +4,7 @@
 mod chat;
 mod crash;
 mod hostile;
+mod hostile_clients;
 mod limits;
 mod lists;
 mod raw;
