@@ -8,4 +8,5 @@ mod hostile_clients;
 mod limits;
 mod lists;
 mod raw;
+mod robustness;
 mod stream;
