@@ -151,6 +151,25 @@ async fn both_sides_of_a_partition_keep_chatting_and_converge_with_the_lists_enf
     .unwrap();
     // The healed network keeps working.
     rooms[3].send_text("after the heal").await.unwrap();
-    converged(&rooms, 1 + 3 + 8 + 20 + 1, PATIENCE).await.unwrap();
+    let mut accepted = 1 + 3 + 8 + 20 + 1;
+    converged(&rooms, accepted, PATIENCE).await.unwrap();
+
+    // Soak (`ACCORD_SOAK=1`): more splits along every line, each healed.
+    let splits: [[&[usize]; 2]; 3] = [[&[0], &[1, 2, 3]], [&[0, 2], &[1, 3]], [&[0, 3], &[1, 2]]];
+    for cycle in 0..soak_cycles() {
+        let groups = splits[cycle % splits.len()];
+        net.partition(&groups, PATIENCE).await.unwrap();
+        let sides = groups.map(|g| g.iter().map(|i| rooms[*i].clone()).collect::<Vec<_>>());
+        let labels = [format!("cycle {cycle} side 0"), format!("cycle {cycle} side 1")];
+        let (one, other) = futures::join!(chat(&sides[0], &labels[0], 3), chat(&sides[1], &labels[1], 3));
+        accepted += (one.len() + other.len()) as u64;
+        net.heal(PATIENCE).await.unwrap();
+        converged(&rooms, accepted, PATIENCE).await.unwrap();
+    }
     net.stop().await.unwrap();
+}
+
+/// Extra split-and-heal cycles: none, or 30 with `ACCORD_SOAK=1`.
+fn soak_cycles() -> usize {
+    if std::env::var("ACCORD_SOAK").is_ok_and(|v| v == "1") { 30 } else { 0 }
 }

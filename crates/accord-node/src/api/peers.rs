@@ -42,8 +42,9 @@ pub async fn unblock(
 /// `GET /admin/peers`: the nodes connected and the nodes the operator
 /// blocked.
 pub async fn blocked(State(state): State<Arc<AppState>>) -> Result<axum::Json<Value>, ApiError> {
-    let blocked: Vec<NodeId> =
+    let mut blocked: Vec<NodeId> =
         state.network.blocked().await.map_err(ApiError::internal)?.iter().filter_map(network::node_id).collect();
+    blocked.sort();
     let mut connected: Vec<NodeId> = state.network.peers().iter().filter_map(network::node_id).collect();
     connected.sort();
     Ok(axum::Json(json!({"connected": connected, "blocked": blocked})))
