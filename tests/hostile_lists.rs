@@ -165,3 +165,29 @@ async fn checkpoints_of_one_size_with_different_roots_make_the_node_distrust_the
     assert!(logs_in(b, &other).await);
     net.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_named_by_a_node_entry_is_refused_and_cut_off_at_its_first_request() {
+    // Arrange: a hostile peer, and a list of its issuer node naming it.
+    let net = TestNet::start(1).await.unwrap();
+    let a = &net.nodes[0];
+    let hostile = HostilePeer::start(None).await.unwrap();
+    a.admin("POST", "/lists", Some(json!({"name": "nodes"}))).await.unwrap();
+    let entry = json!({"kind": "node", "id": hostile.node_id().to_string(), "category": "spam", "reason": "rogue"});
+    a.admin("POST", "/lists/nodes/entries", Some(entry)).await.unwrap();
+
+    // Act: the peer connects and asks something harmless.
+    let node = hostile.connect(&a.p2p_addr()).await.unwrap();
+    let answer = hostile.request(node, &FedRequest::Identities { accounts: vec![] }).await;
+
+    // Assert: refused as blocked (when the answer arrives before the cut),
+    // then disconnected, and kept out.
+    if let Ok(answer) = answer {
+        assert!(matches!(&answer, FedResponse::Error { code, .. } if code == "blocked"), "{answer:?}");
+    }
+    assert!(hostile.wait_disconnected(&node, PATIENCE).await, "the blocked peer is cut off");
+    if hostile.connect(&a.p2p_addr()).await.is_ok() {
+        assert!(hostile.wait_disconnected(&node, PATIENCE).await, "and stays cut off");
+    }
+    net.stop().await.unwrap();
+}
