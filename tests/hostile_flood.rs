@@ -41,7 +41,11 @@ async fn attack(
     stop: Arc<std::sync::atomic::AtomicBool>,
     seen: Arc<Mutex<BTreeMap<String, usize>>>,
 ) {
+    // Made once: the attacker's own work is not what is measured.
     let mallory = SecretKey::generate().unwrap();
+    let strangers: Vec<_> = (0..50).map(|_| SecretKey::generate().unwrap().account_id()).collect();
+    let forged =
+        hostile::forge_signature(&hostile::message_event(&mallory, peer.key(), room, 1, vec![], 1, "forged").unwrap());
     let mut n = 0u64;
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         n += 1;
@@ -49,8 +53,8 @@ async fn attack(
             // Valid but useless: identities of unknown accounts, syncs of
             // rooms the peer is not in.
             0 => {
-                let accounts = (0..50).map(|_| SecretKey::generate().unwrap().account_id()).collect();
-                peer.request(node, &FedRequest::Identities { accounts }).await.map(|_| "answered".to_owned())
+                let request = FedRequest::Identities { accounts: strangers.clone() };
+                peer.request(node, &request).await.map(|_| "answered".to_owned())
             }
             1 => {
                 let request = FedRequest::Sync { room, held: BTreeMap::new() };
@@ -71,9 +75,7 @@ async fn attack(
             }
             // Forged events.
             _ => {
-                let event = hostile::message_event(&mallory, peer.key(), room, n, vec![], 1, "forged").unwrap();
-                let forged = hostile::forge_signature(&event);
-                let request = FedRequest::Push { room, events: vec![forged], identities: vec![] };
+                let request = FedRequest::Push { room, events: vec![forged.clone()], identities: vec![] };
                 peer.request(node, &request).await.map(|_| "answered".to_owned())
             }
         };
