@@ -5,8 +5,11 @@
 //! loopback, and hands out SDK clients registered on them. Used by the
 //! node's tests and the repository's end-to-end tests, so no test copies
 //! node setup code. [`hostile`] adds a libp2p peer that attacks a node over
-//! the federation protocol with crafted bytes, and helpers to craft signed
-//! identities and events.
+//! the federation protocol with crafted bytes (and answers its requests
+//! with crafted bytes), and helpers to craft signed identities and events.
+//! [`NodeProcess`] runs a node as its own `accord-node` process, for tests
+//! that kill it; [`TestNet::partition`] splits nodes with their own
+//! firewall; [`observe`] waits for rooms to converge.
 #![forbid(unsafe_code)]
 
 pub mod hostile;
