@@ -37,6 +37,7 @@ use futures::prelude::*;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, identity, noise, tcp, yamux};
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -330,7 +331,11 @@ impl EventLoop {
                     let _ = reply.send(Ok(peer));
                     return;
                 }
-                if let Err(e) = self.swarm.dial(addr.clone()) {
+                // A new local port for every dial: reusing the listening
+                // port can collide with the 4-tuple of a connection still
+                // closing (`Address already in use`).
+                let opts = DialOpts::peer_id(peer).addresses(vec![addr.clone()]).allocate_new_port().build();
+                if let Err(e) = self.swarm.dial(opts) {
                     let _ = reply.send(Err(anyhow!("cannot dial {addr}: {e}")));
                     return;
                 }
