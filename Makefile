@@ -1,7 +1,7 @@
 # The two commands of the README, plus the checks CI runs.
 # Each first installs what a fresh Debian machine lacks (libclang).
 
-.PHONY: deps test run check bench
+.PHONY: deps test run check bench fuzz
 
 deps:
 	@./scripts/install-deps.sh
@@ -24,3 +24,12 @@ check: deps
 ## Micro-benchmarks.
 bench: deps
 	cargo bench -p accord-proto
+
+## Runs every fuzz target for FUZZ_SECONDS (default 60) each, seeded with
+## the spec's test vectors; needs nightly and cargo-fuzz (CONTRIBUTING.md).
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd fuzz && for t in $$(cargo +nightly fuzz list); do \
+		mkdir -p corpus/$$t && \
+		cargo +nightly fuzz run -O $$t corpus/$$t ../spec/vectors -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done

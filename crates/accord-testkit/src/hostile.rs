@@ -7,8 +7,9 @@
 //! with the Accord protocol version, and opens federation streams with a
 //! raw codec: the request bytes are written as they are and the write side
 //! is closed, exactly the framing of libp2p's JSON codec that the node
-//! reads with (the body is everything up to the end of the stream). It only
-//! sends requests; it serves none.
+//! reads with (the body is everything up to the end of the stream). It
+//! answers the node's requests only when a test gives it a responder
+//! ([`HostilePeer::serve`]), with whatever bytes the responder makes.
 //!
 //! ```no_run
 //! # async fn demo(node_addr: &str) -> anyhow::Result<()> {
@@ -36,6 +37,7 @@ use futures::prelude::*;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, identity, noise, tcp, yamux};
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -81,11 +83,13 @@ impl request_response::Codec for RawCodec {
     type Request = Vec<u8>;
     type Response = Vec<u8>;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, _: &mut T) -> io::Result<Vec<u8>>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
     where
         T: AsyncRead + Unpin + Send,
     {
-        Err(io::Error::new(io::ErrorKind::Unsupported, "the hostile peer serves no requests"))
+        let mut body = Vec::new();
+        io.take(federation::MAX_REQUEST_BYTES).read_to_end(&mut body).await?;
+        Ok(body)
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
@@ -111,13 +115,16 @@ impl request_response::Codec for RawCodec {
         io.write_all(&request).await
     }
 
-    async fn write_response<T>(&mut self, _: &StreamProtocol, _: &mut T, _: Vec<u8>) -> io::Result<()>
+    async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, response: Vec<u8>) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        Err(io::Error::new(io::ErrorKind::Unsupported, "the hostile peer serves no requests"))
+        io.write_all(&response).await
     }
 }
+
+/// Makes the answer to a request's raw bytes; `None` leaves it unanswered.
+pub type Responder = Arc<dyn Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync>;
 
 /// Commands to the peer's swarm task.
 enum Command {
@@ -125,6 +132,8 @@ enum Command {
     Connect { addr: Multiaddr, peer: PeerId, reply: oneshot::Sender<anyhow::Result<PeerId>> },
     /// Send raw bytes as a federation request.
     Request { peer: PeerId, bytes: Vec<u8>, reply: oneshot::Sender<anyhow::Result<Vec<u8>>> },
+    /// Answer requests with this responder from now on.
+    Serve(Responder),
 }
 
 /// A libp2p peer that speaks `/accord/federation/1` with whatever bytes a
@@ -163,7 +172,7 @@ impl HostilePeer {
                 identify: identify::Behaviour::new(identify::Config::new(PROTOCOL_VERSION.into(), k.public())),
                 federation: request_response::Behaviour::with_codec(
                     RawCodec,
-                    [(protocol, ProtocolSupport::Outbound)],
+                    [(protocol, ProtocolSupport::Full)],
                     request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
                 ),
             })?
@@ -186,6 +195,7 @@ impl HostilePeer {
             connected: connected.clone(),
             connecting: HashMap::new(),
             pending: HashMap::new(),
+            responder: None,
         };
         tokio::spawn(event_loop.run());
         Ok(HostilePeer { key, node_id, commands, connected, listen_addrs })
@@ -248,6 +258,16 @@ impl HostilePeer {
         serde_json::from_slice(&response).context("response is not a FedResponse")
     }
 
+    /// Answers every request a node sends this peer from now on with what
+    /// `responder` makes of its raw bytes (`None`: the stream is closed
+    /// without an answer, as for every request while no responder is set).
+    pub async fn serve(
+        &self,
+        responder: impl Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+    ) -> anyhow::Result<()> {
+        self.send(Command::Serve(Arc::new(responder))).await
+    }
+
     /// Whether a connection to `peer` is currently open.
     pub fn is_connected(&self, peer: &PeerId) -> bool {
         self.connected.lock().unwrap_or_else(|p| p.into_inner()).contains(peer)
@@ -282,6 +302,8 @@ struct EventLoop {
     connecting: HashMap<PeerId, Vec<oneshot::Sender<anyhow::Result<PeerId>>>>,
     /// Requests waiting for their answer.
     pending: HashMap<OutboundRequestId, oneshot::Sender<anyhow::Result<Vec<u8>>>>,
+    /// What answers the requests of nodes.
+    responder: Option<Responder>,
 }
 
 impl EventLoop {
@@ -309,7 +331,11 @@ impl EventLoop {
                     let _ = reply.send(Ok(peer));
                     return;
                 }
-                if let Err(e) = self.swarm.dial(addr.clone()) {
+                // A new local port for every dial: reusing the listening
+                // port can collide with the 4-tuple of a connection still
+                // closing (`Address already in use`).
+                let opts = DialOpts::peer_id(peer).addresses(vec![addr.clone()]).allocate_new_port().build();
+                if let Err(e) = self.swarm.dial(opts) {
                     let _ = reply.send(Err(anyhow!("cannot dial {addr}: {e}")));
                     return;
                 }
@@ -322,6 +348,7 @@ impl EventLoop {
                 let id = self.swarm.behaviour_mut().federation.send_request(&peer, bytes);
                 self.pending.insert(id, reply);
             }
+            Command::Serve(responder) => self.responder = Some(responder),
         }
     }
 
@@ -364,7 +391,15 @@ impl EventLoop {
                     let _ = reply.send(Err(anyhow!("request to {peer} failed: {error}")));
                 }
             }
-            // Outbound-only: no requests arrive, nothing to answer.
+            request_response::Event::Message {
+                message: request_response::Message::Request { request, channel, .. },
+                ..
+            } => {
+                if let Some(answer) = self.responder.as_ref().and_then(|r| r(&request)) {
+                    // Fails only if the node went away meanwhile.
+                    let _ = self.swarm.behaviour_mut().federation.send_response(channel, answer);
+                }
+            }
             _ => {}
         }
     }

@@ -5,14 +5,20 @@
 //! loopback, and hands out SDK clients registered on them. Used by the
 //! node's tests and the repository's end-to-end tests, so no test copies
 //! node setup code. [`hostile`] adds a libp2p peer that attacks a node over
-//! the federation protocol with crafted bytes, and helpers to craft signed
-//! identities and events.
+//! the federation protocol with crafted bytes (and answers its requests
+//! with crafted bytes), and helpers to craft signed identities and events.
+//! [`NodeProcess`] runs a node as its own `accord-node` process, for tests
+//! that kill it; [`TestNet::partition`] splits nodes with their own
+//! firewall; [`observe`] waits for rooms to converge.
 #![forbid(unsafe_code)]
 
 pub mod hostile;
 mod net;
+pub mod observe;
+mod process;
 
 pub use net::TestNet;
+pub use process::NodeProcess;
 
 use accord_node::{Config, DataDir, Node};
 use accord_proto::SecretKey;
@@ -68,18 +74,25 @@ impl TestNode {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> anyhow::Result<serde_json::Value> {
-        let token = std::fs::read_to_string(DataDir::new(self.dir.path()).admin_token())?;
-        let method: reqwest::Method = method.parse()?;
-        let mut request =
-            reqwest::Client::new().request(method, format!("{}/admin{path}", self.url())).bearer_auth(token.trim());
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        let value: serde_json::Value = response.json().await?;
-        anyhow::ensure!(status.is_success(), "admin {path}: {status}: {value}");
-        Ok(value)
+        admin_request(&self.url(), self.dir.path(), method, path, body).await
+    }
+
+    /// Cuts this node off from `other` with the operator's firewall
+    /// (`POST /admin/peers/block`, spec/federation.md §9).
+    pub async fn block_peer(&self, other: &TestNode) -> anyhow::Result<()> {
+        self.admin("POST", "/peers/block", Some(serde_json::json!({"node": other.node_id()}))).await?;
+        Ok(())
+    }
+
+    /// Lifts [`TestNode::block_peer`].
+    pub async fn unblock_peer(&self, other: &TestNode) -> anyhow::Result<()> {
+        self.admin("POST", "/peers/unblock", Some(serde_json::json!({"node": other.node_id()}))).await?;
+        Ok(())
+    }
+
+    /// Whether a libp2p connection to `other` is open.
+    pub fn is_connected_to(&self, other: &TestNode) -> bool {
+        self.node().network().is_connected(&accord_node::network::peer_id(&other.node().node_id()))
     }
 
     /// The node id as text.
@@ -144,6 +157,28 @@ impl TestNode {
         }
         Ok(())
     }
+}
+
+/// Sends an admin request (`/admin/…`) to the node at `url` with the
+/// token of the data directory `dir`; the JSON answer, or the error body.
+pub async fn admin_request(
+    url: &str,
+    dir: &std::path::Path,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<serde_json::Value> {
+    let token = std::fs::read_to_string(DataDir::new(dir).admin_token())?;
+    let method: reqwest::Method = method.parse()?;
+    let mut request = reqwest::Client::new().request(method, format!("{url}/admin{path}")).bearer_auth(token.trim());
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let value: serde_json::Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "admin {path}: {status}: {value}");
+    Ok(value)
 }
 
 /// Logs of the nodes under test go to stderr when `ACCORD_TEST_LOG` holds

@@ -54,6 +54,50 @@ impl TestNet {
         }
     }
 
+    /// Splits the network into `groups` (indices into [`TestNet::nodes`]):
+    /// every node blocks every node of the other groups with its own
+    /// firewall, and this waits until no connection crosses a group.
+    pub async fn partition(&self, groups: &[&[usize]], timeout: Duration) -> anyhow::Result<()> {
+        let crossing = |i: usize, j: usize| {
+            let group = |k: usize| groups.iter().position(|g| g.contains(&k));
+            group(i) != group(j)
+        };
+        for (i, a) in self.nodes.iter().enumerate() {
+            for (j, b) in self.nodes.iter().enumerate() {
+                if crossing(i, j) {
+                    a.block_peer(b).await?;
+                }
+            }
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let open: Vec<(usize, usize)> = (0..self.nodes.len())
+                .flat_map(|i| (0..self.nodes.len()).map(move |j| (i, j)))
+                .filter(|&(i, j)| crossing(i, j) && self.nodes[i].is_connected_to(&self.nodes[j]))
+                .collect();
+            if open.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("connections still cross the partition after {timeout:?}: {open:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Lifts every block [`TestNet::partition`] set and waits until every
+    /// node is connected to every other one again.
+    pub async fn heal(&self, timeout: Duration) -> anyhow::Result<()> {
+        for a in &self.nodes {
+            for b in &self.nodes {
+                if a.node_id() != b.node_id() {
+                    a.unblock_peer(b).await?;
+                }
+            }
+        }
+        self.wait_connected(timeout).await
+    }
+
     /// Stops every node.
     pub async fn stop(self) -> anyhow::Result<()> {
         for node in self.nodes {

@@ -4,13 +4,14 @@ use super::extract::Json;
 use super::{ApiError, AppState};
 use accord_proto::auth::AuthResponse;
 use accord_proto::{AccountId, SignedBytes, Timestamp, Unverified};
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 /// How long a challenge may be answered.
@@ -19,7 +20,9 @@ const CHALLENGE_MS: u64 = 60_000;
 const SESSION_MS: u64 = 24 * 3600 * 1000;
 /// Most outstanding challenges in all.
 const MAX_CHALLENGES: usize = 100_000;
-/// Most outstanding challenges per account.
+/// Most outstanding challenges per account and client address (per
+/// address, so that others cannot lock an account's owner out by asking
+/// for its challenges).
 const MAX_CHALLENGES_PER_ACCOUNT: usize = 8;
 /// Most open sessions per account (the oldest is closed first).
 const MAX_SESSIONS_PER_ACCOUNT: usize = 16;
@@ -28,7 +31,7 @@ const MAX_SESSIONS_PER_ACCOUNT: usize = 16;
 /// again after a node restart.
 #[derive(Default)]
 pub struct Sessions {
-    challenges: Mutex<HashMap<String, (AccountId, Timestamp)>>,
+    challenges: Mutex<HashMap<String, (AccountId, Timestamp, IpAddr)>>,
     tokens: Mutex<HashMap<String, (AccountId, Timestamp)>>,
 }
 
@@ -39,28 +42,29 @@ fn random_b64() -> Result<String, ApiError> {
 }
 
 impl Sessions {
-    fn issue_challenge(&self, account: AccountId) -> Result<(String, Timestamp), ApiError> {
+    fn issue_challenge(&self, account: AccountId, client: IpAddr) -> Result<(String, Timestamp), ApiError> {
         let now = Timestamp::now();
         let expires = now.plus_millis(CHALLENGE_MS);
         let challenge = random_b64()?;
         let mut map = self.challenges.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_CHALLENGES {
-            map.retain(|_, (_, exp)| *exp > now);
+            map.retain(|_, (_, exp, _)| *exp > now);
             if map.len() >= MAX_CHALLENGES {
                 return Err(ApiError::rate_limited(CHALLENGE_MS));
             }
         }
-        if map.values().filter(|(a, exp)| *a == account && *exp > now).count() >= MAX_CHALLENGES_PER_ACCOUNT {
+        let outstanding = map.values().filter(|(a, exp, ip)| *a == account && *ip == client && *exp > now).count();
+        if outstanding >= MAX_CHALLENGES_PER_ACCOUNT {
             return Err(ApiError::rate_limited(CHALLENGE_MS));
         }
-        map.insert(challenge.clone(), (account, expires));
+        map.insert(challenge.clone(), (account, expires, client));
         Ok((challenge, expires))
     }
 
     fn take_challenge(&self, challenge: &str, account: &AccountId) -> bool {
         let mut map = self.challenges.lock().unwrap_or_else(|p| p.into_inner());
         match map.remove(challenge) {
-            Some((owner, expires)) => owner == *account && expires > Timestamp::now(),
+            Some((owner, expires, _)) => owner == *account && expires > Timestamp::now(),
             None => false,
         }
     }
@@ -137,13 +141,14 @@ pub struct ChallengeRequest {
 /// `POST /v1/auth/challenge`
 pub async fn challenge(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Json(req): Json<ChallengeRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     if state.store.identity(&req.account)?.is_none() {
         state.metrics.reject("not_registered");
         return Err(ApiError::new(StatusCode::FORBIDDEN, "not_registered", "account is not registered on this node"));
     }
-    let (challenge, expires) = state.sessions.issue_challenge(req.account)?;
+    let (challenge, expires) = state.sessions.issue_challenge(req.account, client.ip())?;
     Ok(axum::Json(json!({"challenge": challenge, "node": state.node_id, "expires": expires})))
 }
 

@@ -6,6 +6,7 @@ mod error;
 pub mod extract;
 pub mod handlers;
 pub mod limits;
+pub mod peers;
 pub mod reports;
 pub mod stream;
 
@@ -145,6 +146,9 @@ fn admin_router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/moderators/remove", post(reports::remove_moderator))
         .route("/audit", get(reports::audit))
         .route("/audit/verify", get(reports::audit_verify))
+        .route("/peers", get(peers::blocked))
+        .route("/peers/block", post(peers::block))
+        .route("/peers/unblock", post(peers::unblock))
         // Bulk imports are large; only the local operator gets here.
         .layer(DefaultBodyLimit::max(admin::MAX_IMPORT_BODY))
         .layer(middleware::from_fn_with_state(state, admin::guard))

@@ -161,6 +161,19 @@ pub(crate) fn sync_all(state: &Arc<AppState>) {
     });
 }
 
+/// Checks every held list against one newly connected peer (catch-up
+/// after an outage or a partition heals).
+pub(crate) fn sync_with(state: &Arc<AppState>, peer: PeerId) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        for record in state.lists.records().await {
+            if !record.own && record.subscribed && record.distrusted.is_none() {
+                let _ = fetch_from(&state, &record.list, peer).await;
+            }
+        }
+    });
+}
+
 /// Answers a peer's request for a list's entries.
 pub(crate) async fn answer(state: &AppState, list: &ListId, from: u64, limit: u64) -> FedResponse {
     let limit = limit.min(MAX_LIST_ENTRIES_PER_RESPONSE as u64) as usize;

@@ -86,6 +86,7 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
                         policy::refresh(&state, node).await;
                         state.outbox.connected(&state, node);
                         sync::sync_with(&state, node);
+                        lists::sync_with(&state, peer);
                     });
                 }
             }

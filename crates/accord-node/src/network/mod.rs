@@ -222,6 +222,13 @@ pub enum Command {
         /// The refusal's code (see [`reputation::weight`]).
         code: String,
     },
+    /// Refuse and drop every connection to a peer until
+    /// [`Command::Unblock`] (the operator's firewall, `/admin/peers/block`).
+    Block(PeerId),
+    /// Lift an operator's block and dial the peer again.
+    Unblock(PeerId),
+    /// Report the peers the operator blocked.
+    Blocked(oneshot::Sender<Vec<PeerId>>),
     /// Stop the event loop.
     Shutdown,
 }
@@ -334,6 +341,7 @@ impl Network {
             network: network.clone(),
             seeds,
             reputation: Reputation::default(),
+            operator_blocked: HashSet::new(),
             metrics,
             libp2p_metrics,
         };
@@ -411,6 +419,26 @@ impl Network {
         let _ = self.commands.send(Command::Respond { channel, response }).await;
     }
 
+    /// Refuses and drops every connection to `peer` until
+    /// [`Network::unblock`]: the operator's own firewall
+    /// (`POST /admin/peers/block`). Independent of the blocks that
+    /// misbehaviour earns, which expire.
+    pub async fn block(&self, peer: PeerId) -> Result<(), NetworkError> {
+        self.commands.send(Command::Block(peer)).await.map_err(|_| NetworkError::Stopped)
+    }
+
+    /// Lifts an operator's block on `peer` and dials it again.
+    pub async fn unblock(&self, peer: PeerId) -> Result<(), NetworkError> {
+        self.commands.send(Command::Unblock(peer)).await.map_err(|_| NetworkError::Stopped)
+    }
+
+    /// The peers the operator blocked.
+    pub async fn blocked(&self) -> Result<Vec<PeerId>, NetworkError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(Command::Blocked(reply)).await.map_err(|_| NetworkError::Stopped)?;
+        answer.await.map_err(|_| NetworkError::Stopped)
+    }
+
     /// Stops the event loop.
     pub async fn shutdown(&self) {
         let _ = self.commands.send(Command::Shutdown).await;
@@ -425,6 +453,8 @@ struct EventLoop {
     network: Network,
     seeds: Vec<(PeerId, Multiaddr)>,
     reputation: Reputation,
+    /// Peers the operator blocked; never expired.
+    operator_blocked: HashSet<PeerId>,
     metrics: Arc<Metrics>,
     libp2p_metrics: libp2p::metrics::Metrics,
 }
@@ -457,12 +487,15 @@ impl EventLoop {
     /// blocks.
     fn redial(&mut self) {
         for peer in self.reputation.expire(Instant::now()) {
-            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
-            tracing::info!("peer {peer} is no longer blocked");
+            if !self.operator_blocked.contains(&peer) {
+                self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+                tracing::info!("peer {peer} is no longer blocked");
+            }
         }
         self.metrics.fed_blocked.set(self.reputation.blocked_count() as i64);
         for (peer, addr) in self.seeds.clone() {
-            if !self.swarm.is_connected(&peer) && !self.reputation.is_blocked(&peer) {
+            let blocked = self.reputation.is_blocked(&peer) || self.operator_blocked.contains(&peer);
+            if !self.swarm.is_connected(&peer) && !blocked {
                 let _ = self.swarm.dial(addr);
             }
         }
@@ -500,6 +533,26 @@ impl EventLoop {
                 if !valid {
                     self.penalize(source, "bad_gossip");
                 }
+            }
+            Command::Block(peer) => {
+                tracing::info!("operator blocked peer {peer}");
+                self.operator_blocked.insert(peer);
+                // Closes the open connections too.
+                self.swarm.behaviour_mut().blocked.block_peer(peer);
+            }
+            Command::Unblock(peer) => {
+                if self.operator_blocked.remove(&peer) && !self.reputation.is_blocked(&peer) {
+                    tracing::info!("operator unblocked peer {peer}");
+                    self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+                    // Fails only when no address of the peer is known; the
+                    // DHT and redials find it later then.
+                    let _ = self.swarm.dial(peer);
+                }
+            }
+            Command::Blocked(reply) => {
+                let mut peers: Vec<PeerId> = self.operator_blocked.iter().copied().collect();
+                peers.sort();
+                let _ = reply.send(peers);
             }
             Command::Shutdown => {}
         }

@@ -4,7 +4,9 @@
 mod chat;
 mod crash;
 mod hostile;
+mod hostile_clients;
 mod limits;
 mod lists;
 mod raw;
+mod robustness;
 mod stream;

@@ -6,5 +6,6 @@ mod fixtures;
 mod ids;
 mod merkle;
 mod report;
+mod robustness;
 mod room;
 mod vectors;

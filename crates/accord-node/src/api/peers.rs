@@ -1,0 +1,51 @@
+//! The operator's firewall of federation peers (spec/federation.md §9):
+//! `/admin/peers/block` refuses and drops every connection to a node until
+//! `/admin/peers/unblock`. Behind the same loopback-and-token guard as the
+//! rest of `/admin`.
+
+use super::extract::Json;
+use super::{ApiError, AppState};
+use crate::network;
+use accord_proto::NodeId;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// `POST /admin/peers/block` and `/admin/peers/unblock` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerRequest {
+    node: NodeId,
+}
+
+/// `POST /admin/peers/block`: refuse and drop connections to a node.
+pub async fn block(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<PeerRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    state.network.block(network::peer_id(&req.node)).await.map_err(ApiError::internal)?;
+    tracing::warn!("the operator blocked node {}", req.node);
+    blocked(State(state)).await
+}
+
+/// `POST /admin/peers/unblock`: accept a node again and dial it.
+pub async fn unblock(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<PeerRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    state.network.unblock(network::peer_id(&req.node)).await.map_err(ApiError::internal)?;
+    tracing::warn!("the operator unblocked node {}", req.node);
+    blocked(State(state)).await
+}
+
+/// `GET /admin/peers`: the nodes connected and the nodes the operator
+/// blocked.
+pub async fn blocked(State(state): State<Arc<AppState>>) -> Result<axum::Json<Value>, ApiError> {
+    let mut blocked: Vec<NodeId> =
+        state.network.blocked().await.map_err(ApiError::internal)?.iter().filter_map(network::node_id).collect();
+    blocked.sort();
+    let mut connected: Vec<NodeId> = state.network.peers().iter().filter_map(network::node_id).collect();
+    connected.sort();
+    Ok(axum::Json(json!({"connected": connected, "blocked": blocked})))
+}

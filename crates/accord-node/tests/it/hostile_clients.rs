@@ -1,0 +1,327 @@
+//! Hostile clients against the client API: malformed and huge JSON, huge
+//! WebSocket frames, thousands of idle connections, login brute force and
+//! registration floods. The limits hold, errors are typed, and other users
+//! keep being served (spec/client-api.md §8).
+//!
+//! Attackers connect from 127.0.0.2 and 127.0.0.3 (all of 127.0.0.0/8 is
+//! loopback on Linux), honest users from 127.0.0.1, so that per-address
+//! limits apply to the attackers only.
+
+use crate::raw::Raw;
+use accord_proto::auth::AuthResponse;
+use accord_proto::identity::IdentityDocument;
+use accord_proto::{NodeId, SecretKey, Timestamp, Verified};
+use accord_sdk::JoinRule;
+use accord_testkit::TestNode;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// An HTTP client whose connections come from `source` (a loopback
+/// address).
+fn from(source: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::from(source)))
+        .build()
+        .expect("an HTTP client bound to a loopback address")
+}
+
+/// POSTs `body` as JSON; the status and the error code of the answer.
+async fn post(http: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, String) {
+    let resp = http.post(url).header("content-type", "application/json").body(body).send().await.expect("an answer");
+    let status = resp.status().as_u16();
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    (status, value["error"]["code"].as_str().unwrap_or("").to_owned())
+}
+
+/// The resident memory of this process (the node runs in it), in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The soft limit of open files of this process (`/proc/self/limits`).
+fn open_files_limit() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024)
+}
+
+/// A registration request for a fresh account `name@<node>`.
+fn registration(node_name: &str, home: NodeId, name: &str) -> Vec<u8> {
+    let key = SecretKey::generate().unwrap();
+    let doc = IdentityDocument {
+        account: key.account_id(),
+        handle: format!("{name}@{node_name}").parse().unwrap(),
+        home,
+        created: Timestamp::now(),
+    };
+    let doc = Verified::sign(doc, &key).unwrap();
+    json!({"identity": doc.raw()}).to_string().into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_huge_json_on_every_endpoint_is_refused_with_typed_errors() {
+    let node = TestNode::start().await.unwrap();
+    let alice = node.user("alice").await.unwrap();
+    let room = alice.create_room("calm", JoinRule::Public).await.unwrap();
+    let http = from([127, 0, 0, 2]);
+    let deep = "[".repeat(60_000).into_bytes();
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("truncated", b"{\"identity\": {".to_vec()),
+        ("not UTF-8", vec![0xff, 0xfe, 0x00, 0x7b]),
+        ("deeply nested", deep),
+        ("wrong shape", b"[1,2,3]".to_vec()),
+        ("unknown field", b"{\"account\": \"x\", \"extra\": 1}".to_vec()),
+        ("huge number", format!("{{\"account\": {}}}", "9".repeat(10_000)).into_bytes()),
+        ("long string", format!("{{\"account\": \"{}\"}}", "a".repeat(60_000)).into_bytes()),
+        ("null bytes", b"{\"account\": \"\\u0000\"}".to_vec()),
+    ];
+    for path in ["/v1/register", "/v1/auth/challenge", "/v1/auth/login", "/v1/events"] {
+        for (what, body) in &bodies {
+            let (status, code) = post(&http, &format!("{}{path}", node.url()), body.clone()).await;
+            assert!((400..500).contains(&status), "{what} on {path}: a client error, not {status}");
+            assert!(!code.is_empty(), "{what} on {path}: a typed error ({status})");
+        }
+    }
+    // Non-JSON content type, and a path and query that are not ids.
+    let resp = http.post(format!("{}/v1/register", node.url())).body("{}").send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400, "a body that is not declared JSON");
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["error"]["code"].is_string(), "is refused with a typed error: {v}");
+    let bad = http.get(format!("{}/v1/rooms/%00%ff/events?after=-1&limit=abc", node.url())).send().await.unwrap();
+    assert!((400..500).contains(&bad.status().as_u16()));
+    // The node serves its users as before.
+    room.send_text("still here").await.unwrap();
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_websocket_frame_ends_that_stream_and_no_other() {
+    let node = TestNode::start().await.unwrap();
+    let key = SecretKey::generate().unwrap();
+    let alice = node.client(key.clone()).unwrap();
+    alice.register("alice", None).await.unwrap();
+    let bob = node.user("bob").await.unwrap();
+    let room = alice.create_room("frames", JoinRule::Public).await.unwrap();
+    bob.room(room.id()).join().await.unwrap();
+    let mut feed = bob.room(room.id()).subscribe(0);
+
+    let token = Raw::new(&node).login(&key).await;
+    let url = format!("{}/v1/stream?token={token}", node.url().replacen("http", "ws", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    // A 1 MiB text frame, and one of garbage bytes.
+    let _ = ws.send(Message::Text("x".repeat(1024 * 1024).into())).await;
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return true,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    assert!(ended, "the node closes a stream that sends a frame over its limit");
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    ws.send(Message::Binary(vec![0xff; 1000].into())).await.unwrap();
+    ws.send(Message::Text("{\"type\": \"subscribe\", \"room\": 7}".into())).await.unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap();
+    match answer {
+        Some(Ok(Message::Text(t))) => {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            assert_eq!(v["type"], "error", "a malformed frame is answered with a typed error: {v}");
+            assert!(v["error"]["code"].is_string());
+        }
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+    // Bob's stream and alice's sending are untouched.
+    room.send_text("after the huge frame").await.unwrap();
+    let mut got = Vec::new();
+    while !got.iter().any(|t: &String| t == "after the huge frame") {
+        let item = tokio::time::timeout(Duration::from_secs(10), feed.next()).await.unwrap().unwrap().unwrap();
+        got.extend(item.text().map(str::to_owned));
+    }
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_idle_and_half_open_connections_do_not_stop_others_being_served() {
+    let node = TestNode::start_with(|c| {
+        c.limits.events_per_second = 10_000;
+        c.limits.burst = 10_000;
+    })
+    .await
+    .unwrap();
+    let alice = node.user("alice").await.unwrap();
+    let room = alice.create_room("busy", JoinRule::Public).await.unwrap();
+    room.send_text("warm up").await.unwrap();
+    let api: std::net::SocketAddr = node.url().trim_start_matches("http://").parse().unwrap();
+    let quiet = time_sends(&room, "quiet", 50).await;
+    let before = rss_kib();
+
+    // 2000 connections (fewer if this process may not open that many
+    // files: each takes one here and one in the node) from another
+    // address: half never send a byte, half send the start of a request
+    // and stop.
+    let connections = 2000.min(open_files_limit().saturating_sub(300) / 2);
+    let mut held = Vec::with_capacity(connections);
+    for i in 0..connections {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(std::net::SocketAddr::from(([127, 0, 0, 2], 0))).unwrap();
+        let mut stream = socket.connect(api).await.expect("the node accepts connections");
+        if i % 2 == 1 {
+            use tokio::io::AsyncWriteExt;
+            stream.write_all(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n").await.unwrap();
+        }
+        held.push(stream);
+    }
+    let loaded = time_sends(&room, "loaded", 50).await;
+    let during = rss_kib();
+    // New clients are served too.
+    let carol = node.user("carol").await.expect("a new user registers while the connections are held");
+    carol.room(room.id()).join().await.unwrap();
+    assert_eq!(
+        accord_testkit::observe::texts(&room).await.unwrap().len(),
+        1 + 50 + 50,
+        "every message of the honest user was stored"
+    );
+    drop(held);
+    eprintln!(
+        "{connections} idle connections: honest send p50 {:?} -> {:?}, p99 {:?} -> {:?}; RSS {} KiB -> {} KiB (+{} KiB)",
+        quiet.0,
+        loaded.0,
+        quiet.1,
+        loaded.1,
+        before,
+        during,
+        during.saturating_sub(before)
+    );
+    node.stop().await.unwrap();
+}
+
+/// Sends `n` messages one after the other; the median and 99th percentile
+/// of their acknowledgement times.
+async fn time_sends(room: &accord_sdk::Room, label: &str, n: usize) -> (Duration, Duration) {
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let start = Instant::now();
+        room.send_text(&format!("{label} {i}")).await.expect("an honest send is served");
+        times.push(start.elapsed());
+    }
+    times.sort();
+    (times[n / 2], times[(n * 99 / 100).min(n - 1)])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_brute_force_is_refused_typed_and_rate_limited_while_the_owner_logs_in() {
+    let node = TestNode::start_with(|c| {
+        c.limits.requests_per_second_per_ip = 20;
+        c.limits.ip_burst = 40;
+    })
+    .await
+    .unwrap();
+    let key = SecretKey::generate().unwrap();
+    let alice = node.client(key.clone()).unwrap();
+    alice.register("alice", None).await.unwrap();
+    let attacker = from([127, 0, 0, 2]);
+    let forger = SecretKey::generate().unwrap();
+    let url = node.url();
+
+    // The attacker asks for challenges for alice and answers them with
+    // signatures by another key, as fast as it can.
+    let mut codes = std::collections::BTreeMap::new();
+    for _ in 0..200 {
+        let challenge = json!({"account": key.account_id()}).to_string().into_bytes();
+        let resp = attacker
+            .post(format!("{url}/v1/auth/challenge"))
+            .header("content-type", "application/json")
+            .body(challenge)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let c: Value = resp.json().await.unwrap_or(Value::Null);
+        if status != 200 {
+            *codes.entry(format!("challenge {status} {}", c["error"]["code"].as_str().unwrap_or(""))).or_insert(0) += 1;
+            continue;
+        }
+        let answer = AuthResponse {
+            account: key.account_id(),
+            node: c["node"].as_str().unwrap().parse().unwrap(),
+            challenge: c["challenge"].as_str().unwrap().into(),
+            ts: Timestamp::now(),
+        };
+        let forged = accord_testkit::hostile::sign_unchecked(&answer, &forger).unwrap();
+        let body = json!({"response": forged}).to_string().into_bytes();
+        let (status, code) = post(&attacker, &format!("{url}/v1/auth/login"), body).await;
+        *codes.entry(format!("login {status} {code}")).or_insert(0) += 1;
+    }
+    eprintln!("brute force answers: {codes:?}");
+    assert!(!codes.keys().any(|k| k.starts_with("login 200")), "no forged answer logs in");
+    assert!(codes.keys().all(|k| !k.contains(" 5")), "every refusal is a client error");
+    assert!(codes.keys().any(|k| k.contains("429 rate_limited")), "the attacker's address is rate limited");
+    assert!(codes.keys().any(|k| k.starts_with("login 401") || k.starts_with("login 400")), "refusals are typed");
+
+    // Meanwhile the owner, from another address, logs in and talks.
+    alice.login().await.expect("the owner logs in during the attack");
+    alice.create_room("mine", JoinRule::Public).await.unwrap().send_text("hello").await.unwrap();
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attacker_asking_challenges_for_an_account_does_not_lock_its_owner_out() {
+    let node = TestNode::start().await.unwrap();
+    let key = SecretKey::generate().unwrap();
+    let alice = node.client(key.clone()).unwrap();
+    alice.register("alice", None).await.unwrap();
+    let attacker = from([127, 0, 0, 2]);
+    let challenge = json!({"account": key.account_id()}).to_string().into_bytes();
+    let mut refused = 0;
+    for _ in 0..50 {
+        let (status, _) = post(&attacker, &format!("{}/v1/auth/challenge", node.url()), challenge.clone()).await;
+        refused += usize::from(status == 429);
+    }
+    assert!(refused > 0, "the attacker's unanswered challenges are capped");
+    alice.login().await.expect("the owner still gets a challenge and logs in");
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_flood_is_rate_limited_and_others_still_register() {
+    let node = TestNode::start_with(|c| {
+        c.limits.requests_per_second_per_ip = 10;
+        c.limits.ip_burst = 20;
+    })
+    .await
+    .unwrap();
+    let info: Value = reqwest::get(format!("{}/v1/node", node.url())).await.unwrap().json().await.unwrap();
+    let (name, home) = (info["name"].as_str().unwrap().to_owned(), info["node"].as_str().unwrap().parse().unwrap());
+    let flooders = [from([127, 0, 0, 2]), from([127, 0, 0, 3])];
+    let mut outcomes = std::collections::BTreeMap::new();
+    for i in 0..150 {
+        let http = &flooders[i % 2];
+        let (status, code) =
+            post(http, &format!("{}/v1/register", node.url()), registration(&name, home, &format!("sybil{i}"))).await;
+        *outcomes.entry(format!("{status} {code}")).or_insert(0) += 1;
+    }
+    eprintln!("registration flood answers: {outcomes:?}");
+    let registered = outcomes.get("200 ").copied().unwrap_or(0);
+    assert!(registered > 0 && registered < 150, "some registrations pass, then the limit holds ({registered})");
+    assert!(outcomes.keys().all(|k| k == "200 " || k == "429 rate_limited"), "only typed rate limiting: {outcomes:?}");
+    // A user from another address registers and talks.
+    let dave = node.user("dave").await.expect("an honest registration during the flood");
+    dave.create_room("hello", JoinRule::Public).await.unwrap();
+    node.stop().await.unwrap();
+}

@@ -1,0 +1,124 @@
+//! A node run as its own `accord-node` process, so that a test can kill it
+//! with SIGKILL at any moment and start it again on the same data
+//! directory.
+
+use crate::free_port;
+use accord_node::{Config, DataDir};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// An `accord-node` process on a temporary data directory made by
+/// `accord-node init`, its API and p2p listeners on fixed loopback ports
+/// (the same after every restart).
+pub struct NodeProcess {
+    binary: PathBuf,
+    dir: tempfile::TempDir,
+    api: String,
+    p2p: String,
+    child: Option<Child>,
+}
+
+impl NodeProcess {
+    /// Runs `BINARY init` for a node named `name` on free loopback ports,
+    /// then applies `edit` to the configuration it wrote. The node is not
+    /// started.
+    pub fn init(binary: &Path, name: &str, edit: impl FnOnce(&mut Config)) -> anyhow::Result<NodeProcess> {
+        let dir = tempfile::tempdir()?;
+        let api = format!("127.0.0.1:{}", free_port()?);
+        let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
+        let status = Command::new(binary)
+            .args(["init", "--data-dir"])
+            .arg(dir.path())
+            .args(["--name", name, "--api", &api, "--p2p", &p2p])
+            .stdout(Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "accord-node init failed: {status}");
+        let path = DataDir::new(dir.path()).config();
+        let mut config = Config::load(&path)?;
+        edit(&mut config);
+        config.save(&path)?;
+        Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None })
+    }
+
+    /// Starts `accord-node run` and waits until its API answers. A node
+    /// that does not answer within `timeout`, or whose process exits,
+    /// is an error.
+    pub async fn start(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let child = Command::new(&self.binary)
+            .args(["run", "--data-dir"])
+            .arg(self.dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(r) = reqwest::get(format!("{}/v1/node", self.url())).await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                anyhow::bail!("accord-node exited while starting: {status}");
+            }
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "the node did not come up within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind) and reaps
+    /// it.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the process is running (it has not exited by itself).
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// The client API base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.api)
+    }
+
+    /// The p2p listen address (without `/p2p/…`).
+    pub fn p2p_listen(&self) -> &str {
+        &self.p2p
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The node id, as `GET /v1/node` reports it.
+    pub async fn node_id(&self) -> anyhow::Result<String> {
+        let info: serde_json::Value = reqwest::get(format!("{}/v1/node", self.url())).await?.json().await?;
+        info["node"].as_str().map(str::to_owned).ok_or_else(|| anyhow::anyhow!("no node id in {info}"))
+    }
+
+    /// Calls the node's admin endpoint, as [`crate::TestNode::admin`].
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        crate::admin_request(&self.url(), self.dir.path(), method, path, body).await
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}

@@ -1,0 +1,193 @@
+//! Hostile peers serving blocklists: a range that does not make the signed
+//! root is refused and counted against the peer, and two checkpoints of
+//! one size with different roots make the node distrust the issuer; the
+//! node keeps the genuine list and enforces it (spec/blocklists.md §10).
+
+use accord_proto::blocklist::checkpoint::Checkpoint;
+use accord_proto::blocklist::merkle::MerkleLog;
+use accord_proto::federation::{FedRequest, FedResponse};
+use accord_proto::{IssuerId, ListId, SecretKey, Timestamp};
+use accord_testkit::hostile::HostilePeer;
+use accord_testkit::observe::eventually;
+use accord_testkit::{TestNet, TestNode};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// How long a test waits for the network.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The node's record of `list`, if it holds it.
+async fn record(node: &TestNode, list: &str) -> Option<Value> {
+    let status = node.admin("GET", "/lists", None).await.ok()?;
+    status["lists"].as_array()?.iter().find(|r| r["list"] == list).cloned()
+}
+
+/// The number in the node's metrics line starting with `needle`.
+async fn metric(node: &TestNode, needle: &str) -> f64 {
+    let body = reqwest::get(format!("{}/metrics", node.url())).await.unwrap().text().await.unwrap();
+    body.lines()
+        .find(|l| l.starts_with(needle))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Whether `key`'s account may log in on `node`.
+async fn logs_in(node: &TestNode, key: &SecretKey) -> bool {
+    node.client(key.clone()).unwrap().login().await.is_ok()
+}
+
+/// A registered account on `node`.
+async fn account(node: &TestNode, name: &str) -> SecretKey {
+    let key = SecretKey::generate().unwrap();
+    node.client(key.clone()).unwrap().register(name, None).await.unwrap();
+    key
+}
+
+/// The answer a peer makes to a `list_entries` request of `list`: the
+/// checkpoint and `entries` from the requested index on.
+fn answer(
+    request: &[u8],
+    list: &ListId,
+    checkpoint: &accord_proto::blocklist::SignedCheckpoint,
+    entries: &[String],
+) -> Option<Vec<u8>> {
+    match serde_json::from_slice::<FedRequest>(request).ok()? {
+        FedRequest::ListEntries { list: asked, from, .. } if asked == *list => {
+            let entries = entries.iter().skip(from as usize).cloned().collect();
+            serde_json::to_vec(&FedResponse::ListEntries { checkpoint: checkpoint.clone(), entries }).ok()
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_serving_a_forged_range_is_refused_and_the_genuine_list_still_arrives() {
+    // Arrange: A issues a list that B follows; y and z live on B.
+    let net = TestNet::start(2).await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+    let (y, z) = (account(b, "y").await, account(b, "z").await);
+    let list =
+        a.admin("POST", "/lists", Some(json!({"name": "l"}))).await.unwrap()["list"].as_str().unwrap().to_owned();
+    b.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
+    let entry = |k: &SecretKey| json!({"kind": "account", "id": k.account_id().to_string(), "category": "spam"});
+    a.admin("POST", "/lists/l/entries", Some(entry(&SecretKey::generate().unwrap()))).await.unwrap();
+    eventually("B follows the list", PATIENCE, || async { record(b, &list).await.is_some_and(|r| r["size"] == 1) })
+        .await
+        .unwrap();
+
+    // B is cut off from A while A blocks y.
+    b.block_peer(a).await.unwrap();
+    eventually("B is cut off from A", PATIENCE, || async { !b.is_connected_to(a) }).await.unwrap();
+    a.admin("POST", "/lists/l/entries", Some(entry(&y))).await.unwrap();
+
+    // Act: a hostile peer fetches the genuine checkpoint from A and serves
+    // it to B with the new entry naming z instead of y.
+    let hostile = HostilePeer::start(None).await.unwrap();
+    let node_a = hostile.connect(&a.p2p_addr()).await.unwrap();
+    let list_id: ListId = list.parse().unwrap();
+    let genuine =
+        hostile.request(node_a, &FedRequest::ListEntries { list: list_id.clone(), from: 0, limit: 100 }).await.unwrap();
+    let FedResponse::ListEntries { checkpoint, mut entries } = genuine else { panic!("A serves its list") };
+    assert_eq!(entries.len(), 2);
+    entries[1] = entries[1].replace(&y.account_id().to_string(), &z.account_id().to_string());
+    hostile.serve(move |request| answer(request, &list_id, &checkpoint, &entries)).await.unwrap();
+    hostile.connect(&b.p2p_addr()).await.unwrap();
+
+    // Assert: B refuses the range and counts it; nothing of it applies.
+    eventually("B refuses the forged range", PATIENCE, || async {
+        metric(b, "accord_fed_rejections_total{code=\"bad_range\"}").await >= 1.0
+    })
+    .await
+    .unwrap();
+    assert_eq!(record(b, &list).await.unwrap()["size"], 1, "the forged range was not applied");
+    assert!(logs_in(b, &z).await, "z, named only by the forgery, is not blocked");
+
+    // Once B reaches A again, the genuine entry arrives and is enforced.
+    b.unblock_peer(a).await.unwrap();
+    eventually("B catches up with A", PATIENCE, || async { record(b, &list).await.is_some_and(|r| r["size"] == 2) })
+        .await
+        .unwrap();
+    eventually("y is blocked on B", PATIENCE, || async { !logs_in(b, &y).await }).await.unwrap();
+    assert!(logs_in(b, &z).await, "z is still not blocked");
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn checkpoints_of_one_size_with_different_roots_make_the_node_distrust_the_issuer() {
+    // Arrange: an issuer whose key the attackers hold; two hostile peers
+    // serve its list, each with its own one-entry log.
+    let net = TestNet::start(1).await.unwrap();
+    let b = &net.nodes[0];
+    let (victim, other) = (account(b, "victim").await, account(b, "other").await);
+    let issuer = SecretKey::generate().unwrap();
+    let list = ListId { issuer: IssuerId::from(issuer.public()), name: "forked".parse().unwrap() };
+    let leaf = |k: &SecretKey| {
+        format!(
+            r#"{{"op":"add","created":{},"target":{{"type":"account","id":"{}"}},"category":"spam","action":"reject"}}"#,
+            Timestamp::now().as_millis(),
+            k.account_id()
+        )
+    };
+    let fork = |leaf: String| {
+        let mut log = MerkleLog::new();
+        log.push(leaf.as_bytes());
+        let checkpoint = Checkpoint { list: list.clone(), size: 1, root: log.root(), time: Timestamp::now() };
+        (checkpoint.sign(&issuer).unwrap(), vec![leaf])
+    };
+    let (first, second) = (fork(leaf(&victim)), fork(leaf(&other)));
+    let h1 = HostilePeer::start(None).await.unwrap();
+    let h2 = HostilePeer::start(None).await.unwrap();
+    let served = list.clone();
+    h1.serve(move |request| answer(request, &served, &first.0, &first.1)).await.unwrap();
+    let served = list.clone();
+    h2.serve(move |request| answer(request, &served, &second.0, &second.1)).await.unwrap();
+
+    // Act: B follows the list through the first peer …
+    h1.connect(&b.p2p_addr()).await.unwrap();
+    b.admin("POST", "/subscriptions", Some(json!({"list": list.to_string()}))).await.unwrap();
+    eventually("B applies the first log", PATIENCE, || async {
+        record(b, &list.to_string()).await.is_some_and(|r| r["size"] == 1)
+    })
+    .await
+    .unwrap();
+    eventually("the victim is blocked", PATIENCE, || async { !logs_in(b, &victim).await }).await.unwrap();
+    // … then the second peer shows it the other log.
+    h2.connect(&b.p2p_addr()).await.unwrap();
+
+    // Assert: the issuer is distrusted and its entries stop applying.
+    eventually("B distrusts the issuer", PATIENCE, || async {
+        record(b, &list.to_string()).await.is_some_and(|r| r["distrusted"].is_string())
+    })
+    .await
+    .unwrap();
+    assert!(logs_in(b, &victim).await, "a distrusted issuer's entries are not enforced");
+    assert!(logs_in(b, &other).await);
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_named_by_a_node_entry_is_refused_and_cut_off_at_its_first_request() {
+    // Arrange: a hostile peer, and a list of its issuer node naming it.
+    let net = TestNet::start(1).await.unwrap();
+    let a = &net.nodes[0];
+    let hostile = HostilePeer::start(None).await.unwrap();
+    a.admin("POST", "/lists", Some(json!({"name": "nodes"}))).await.unwrap();
+    let entry = json!({"kind": "node", "id": hostile.node_id().to_string(), "category": "spam", "reason": "rogue"});
+    a.admin("POST", "/lists/nodes/entries", Some(entry)).await.unwrap();
+
+    // Act: the peer connects and asks something harmless.
+    let node = hostile.connect(&a.p2p_addr()).await.unwrap();
+    let answer = hostile.request(node, &FedRequest::Identities { accounts: vec![] }).await;
+
+    // Assert: refused as blocked (when the answer arrives before the cut),
+    // then disconnected, and kept out.
+    if let Ok(answer) = answer {
+        assert!(matches!(&answer, FedResponse::Error { code, .. } if code == "blocked"), "{answer:?}");
+    }
+    assert!(hostile.wait_disconnected(&node, PATIENCE).await, "the blocked peer is cut off");
+    if hostile.connect(&a.p2p_addr()).await.is_ok() {
+        assert!(hostile.wait_disconnected(&node, PATIENCE).await, "and stays cut off");
+    }
+    net.stop().await.unwrap();
+}
