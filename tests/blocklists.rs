@@ -32,16 +32,8 @@ async fn view(room: &Room) -> (BTreeSet<String>, Vec<(u64, String)>) {
 }
 
 /// Waits until `check` holds (polling), or fails with `what`.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "not within {WITHIN:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn eventually<F: FnMut() -> Fut, Fut: std::future::Future<Output = bool>>(what: &str, check: F) {
+    accord_testkit::observe::eventually(what, WITHIN, check).await.unwrap();
 }
 
 fn is_blocked(e: &SdkError) -> bool {

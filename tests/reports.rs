@@ -21,16 +21,8 @@ use std::time::Duration;
 const WITHIN: Duration = Duration::from_secs(10);
 
 /// Waits until `check` holds (polling), or fails with `what`.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "not within {WITHIN:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn eventually<F: FnMut() -> Fut, Fut: std::future::Future<Output = bool>>(what: &str, check: F) {
+    accord_testkit::observe::eventually(what, WITHIN, check).await.unwrap();
 }
 
 /// Visible message texts of a room and the lists that hide the rest.
