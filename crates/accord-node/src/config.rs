@@ -216,6 +216,12 @@ pub struct LimitsSection {
     pub peer_events_per_second: u32,
     /// Events a peer node may push in a burst.
     pub peer_burst: u32,
+    /// Federation requests a peer node may make per second, sustained;
+    /// beyond it they are answered `busy` without being looked at, and a
+    /// peer that keeps flooding is cut off.
+    pub peer_requests_per_second: u32,
+    /// Federation requests a peer node may make in a burst.
+    pub peer_request_burst: u32,
 }
 
 impl Default for LimitsSection {
@@ -229,6 +235,8 @@ impl Default for LimitsSection {
             max_message_bytes: accord_proto::limits::MAX_MESSAGE_TEXT,
             peer_events_per_second: 2000,
             peer_burst: 4000,
+            peer_requests_per_second: 200,
+            peer_request_burst: 400,
         }
     }
 }
@@ -298,6 +306,8 @@ impl Config {
             l.ip_burst,
             l.peer_events_per_second,
             l.peer_burst,
+            l.peer_requests_per_second,
+            l.peer_request_burst,
         ]
         .contains(&0)
         {

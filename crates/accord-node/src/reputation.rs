@@ -36,6 +36,7 @@ pub fn weight(code: &str) -> f64 {
             25.0
         }
         "bad_request" | "too_many" => 20.0,
+        "flood" => 10.0,
         _ => 0.0,
     }
 }

@@ -13,6 +13,7 @@ pub struct Limits {
     events: DefaultKeyedRateLimiter<AccountId>,
     requests: DefaultKeyedRateLimiter<IpAddr>,
     peer_events: DefaultKeyedRateLimiter<NodeId>,
+    peer_requests: DefaultKeyedRateLimiter<NodeId>,
     reports: DefaultKeyedRateLimiter<AccountId>,
     peer_reports: DefaultKeyedRateLimiter<NodeId>,
     clock: DefaultClock,
@@ -36,6 +37,7 @@ impl Limits {
             events: RateLimiter::keyed(quota(config.events_per_second, config.burst)),
             requests: RateLimiter::keyed(quota(config.requests_per_second_per_ip, config.ip_burst)),
             peer_events: RateLimiter::keyed(quota(config.peer_events_per_second, config.peer_burst)),
+            peer_requests: RateLimiter::keyed(quota(config.peer_requests_per_second, config.peer_request_burst)),
             clock: DefaultClock::default(),
         }
     }
@@ -59,6 +61,12 @@ impl Limits {
         matches!(self.peer_events.check_key_n(peer, n), Ok(Ok(())))
     }
 
+    /// Takes one federation request from a peer's allowance; false when it
+    /// has none left now.
+    pub fn peer_request(&self, peer: &NodeId) -> bool {
+        self.peer_requests.check_key(peer).is_ok()
+    }
+
     /// Takes one report from `reporter`'s allowance; `Err(ms)` says when to
     /// retry.
     pub fn report(&self, reporter: &AccountId) -> Result<(), u64> {
@@ -77,6 +85,7 @@ impl Limits {
         self.events.retain_recent();
         self.requests.retain_recent();
         self.peer_events.retain_recent();
+        self.peer_requests.retain_recent();
         self.reports.retain_recent();
         self.peer_reports.retain_recent();
     }

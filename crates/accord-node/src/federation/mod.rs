@@ -57,6 +57,19 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
         let Some(event) = event else { break };
         match event {
             NetEvent::Request(Inbound { peer, request, channel }) => {
+                // A flood is answered `busy` before anything else is done
+                // with it; a peer that keeps flooding is cut off.
+                if let Some(node) = network::node_id(&peer)
+                    && !state.limits.peer_request(&node)
+                {
+                    state.metrics.fed_reject("flood");
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        state.network.respond(channel, error("busy", "too many requests; slow down")).await;
+                        state.network.penalize(peer, "flood").await;
+                    });
+                    continue;
+                }
                 let Ok(permit) = permits.clone().acquire_owned().await else { break };
                 let state = state.clone();
                 tokio::spawn(async move {
