@@ -155,6 +155,12 @@ pub(crate) async fn drain(collectors: &[Collector], tag: &str, expected: usize, 
     }
 }
 
+/// Sends in flight at most during an offered load.
+const MAX_IN_FLIGHT: usize = 1024;
+
+/// How long after its span an offered load may still start sends.
+const GRACE: Duration = Duration::from_secs(1);
+
 /// The outcome of an offered load.
 #[derive(Debug, Default)]
 pub(crate) struct Offered {
@@ -164,24 +170,36 @@ pub(crate) struct Offered {
     pub(crate) failed: usize,
     /// The first failure.
     pub(crate) first_error: Option<String>,
+    /// Messages never sent: the node had not acknowledged enough earlier
+    /// ones by the end of the span.
+    pub(crate) unsent: u64,
     /// Acknowledged messages per second over the offer's span.
     pub(crate) rate: f64,
 }
 
 /// Offers `rate` messages per second of run `tag` for `span`, open loop:
 /// message `i` is due at `start + i / rate` and sent then whatever is
-/// still in flight (up to `max_in_flight`; beyond that the sender waits,
+/// still in flight (up to [`MAX_IN_FLIGHT`]; beyond that the sender waits,
 /// and the wait counts in the message's latency). Senders take turns.
 pub(crate) async fn offer(senders: &[Room], tag: &str, rate: f64, span: Duration) -> Offered {
     let total = (rate * span.as_secs_f64()).round().max(1.0) as u64;
     epoch();
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(4096));
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
+    let mut out = Offered::default();
     for seq in 0..total {
         let due = start + Duration::from_secs_f64(seq as f64 / rate);
         tokio::time::sleep_until(due.into()).await;
-        let Ok(permit) = in_flight.clone().acquire_owned().await else { break };
+        // A node that cannot keep up does not stretch the run: what could
+        // not be sent within the span (and a second of grace) is counted
+        // as not sent.
+        let Ok(Ok(permit)) =
+            tokio::time::timeout_at((start + span + GRACE).into(), in_flight.clone().acquire_owned()).await
+        else {
+            out.unsent = total - seq;
+            break;
+        };
         let room = senders[seq as usize % senders.len()].clone();
         let text = timed_text(tag, seq, due);
         tasks.spawn(async move {
@@ -190,7 +208,6 @@ pub(crate) async fn offer(senders: &[Room], tag: &str, rate: f64, span: Duration
             result.map(|_| ()).map_err(|e| e.to_string())
         });
     }
-    let mut out = Offered::default();
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok(Ok(())) => out.accepted += 1,

