@@ -68,10 +68,19 @@ struct Args {
     /// One JSON object per figure instead of `key=value` lines.
     #[arg(long)]
     json: bool,
+    /// Internal: builds an enforcement index of this many entries in this
+    /// fresh process and prints the bytes it took per entry (the lookup
+    /// scenario runs it, so that no memory freed earlier is reused).
+    #[arg(long, hide = true)]
+    index_memory: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(n) = args.index_memory {
+        println!("{}", lookup::index_bytes_per_entry(n)?);
+        return Ok(());
+    }
     let mut scenarios = args.scenarios.clone();
     if scenarios.is_empty() {
         scenarios = Scenario::value_variants().to_vec();
