@@ -191,6 +191,7 @@ impl Node {
             known_identities: Mutex::new(known_identities),
             outbox: Default::default(),
             syncing: Mutex::default(),
+            appends: Mutex::default(),
             lists,
             admin_token,
             manifests: Mutex::default(),
