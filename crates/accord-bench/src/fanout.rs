@@ -55,7 +55,7 @@ async fn measure(
     let mut best = 0;
     for &rate in rates {
         let tag = format!("{name}{rate}");
-        let offered = offer(&sending, &tag, f64::from(rate), span).await;
+        let offered = offer(&sending, &tag, f64::from(rate), span, quick).await;
         drain(&collectors, &tag, offered.accepted, Duration::from_secs(10)).await?;
         let mut samples = Samples::default();
         let mut delivered = 0;

@@ -17,7 +17,7 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
     eprintln!("scale: {size} nodes up and in one room in {:.1} s", started.elapsed().as_secs_f64());
     let collectors: Vec<Collector> = rooms.iter().map(|r| Collector::spawn(r.subscribe(0))).collect();
     let tag = "scale";
-    let offered = offer(&rooms, tag, rate, span).await;
+    let offered = offer(&rooms, tag, rate, span, quick).await;
     drain(&collectors, tag, offered.accepted, Duration::from_secs(15)).await?;
     let mut samples = Samples::default();
     let mut delivered = 0;
