@@ -21,9 +21,12 @@ check: deps
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## Micro-benchmarks.
+## Benchmarks (BENCHMARKS.md): every load scenario on real nodes, each
+## figure beside a ceiling measured in the same run, then the criterion
+## micro-benchmarks. `make bench SCENARIOS="ingest fanout"` runs a few.
 bench: deps
-	cargo bench -p accord-proto
+	cargo run --release -p accord-bench -- $(SCENARIOS)
+	cargo bench -p accord-proto -p accord-bench
 
 ## Runs every fuzz target for FUZZ_SECONDS (default 60) each, seeded with
 ## the spec's test vectors; needs nightly and cargo-fuzz (CONTRIBUTING.md).

@@ -193,6 +193,7 @@ impl Node {
             known_identities: Mutex::new(known_identities),
             outbox: Default::default(),
             syncing: Mutex::default(),
+            appends: Mutex::default(),
             lists,
             reports,
             admin_token,

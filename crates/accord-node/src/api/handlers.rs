@@ -312,51 +312,133 @@ async fn fetch_room(state: &Arc<AppState>, room: RoomId, via: &[String], joiner:
     })
 }
 
+/// A local event waiting for its room's next store write, and where its
+/// outcome goes.
+pub(crate) type PendingAppend = (Verified<EventBody>, tokio::sync::oneshot::Sender<Result<TimelineItem, ApiError>>);
+
+/// Appends a local event to its room. Concurrent senders to one room share
+/// one store write (and one fsync): each queues its event, then takes the
+/// room's lock, and whoever holds it writes every event queued by then.
+/// The room's memory still never runs ahead of the store: the events are
+/// applied, written and published under the lock, in cursor order.
 async fn append(state: &Arc<AppState>, body: Verified<EventBody>) -> Result<TimelineItem, ApiError> {
     let room = body.room.ok_or_else(|| ApiError::bad_request("event names no room"))?;
     let handle = state
         .rooms
         .get(&room)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_room", "no such room on this node"))?;
-    let mut rt = handle.lock().await;
-    // Checked again under the room's lock: two copies of one event sent at
-    // once must not both be stored.
-    if state.store.has_event(&EventId(body.body_hash()))? {
-        return Err(ApiError::new(StatusCode::CONFLICT, "duplicate_event", "this event is already stored"));
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    state.appends.lock().unwrap_or_else(|p| p.into_inner()).entry(room).or_default().push((body, done));
+    {
+        let mut rt = handle.lock().await;
+        // Empty when an earlier holder of the lock wrote this event.
+        let queued = state.appends.lock().unwrap_or_else(|p| p.into_inner()).remove(&room).unwrap_or_default();
+        if !queued.is_empty() {
+            append_group(state, room, &mut rt, queued).await;
+        }
     }
-    let (depth, head) = rt.head();
-    let event = Event::stamp(body, &state.node_key, rt.next_seq, vec![head], depth + 1, Timestamp::now())
-        .map_err(ApiError::internal)?;
+    outcome.await.map_err(ApiError::internal)?
+}
+
+/// An event stamped and applied, waiting for the group's write.
+struct Staged {
+    event: Event,
+    cursor: u64,
+    memberships: Vec<MembershipChange>,
+    targets: Vec<NodeId>,
+    done: tokio::sync::oneshot::Sender<Result<TimelineItem, ApiError>>,
+}
+
+/// Stamps, authorizes and applies each queued event in turn, writes all
+/// that passed in one store write, then publishes them and answers each
+/// sender. Runs under the room's lock.
+async fn append_group(state: &Arc<AppState>, room: RoomId, rt: &mut RoomRuntime, queued: Vec<PendingAppend>) {
+    let mut staged: Vec<Staged> = Vec::with_capacity(queued.len());
+    let mut ids = BTreeSet::new();
+    let mut new_hosts: BTreeSet<NodeId> = BTreeSet::new();
+    for (body, done) in queued {
+        let id = EventId(body.body_hash());
+        // Checked again under the room's lock (and within the group): two
+        // copies of one event sent at once must not both be stored.
+        match state.store.has_event(&id) {
+            Ok(false) if ids.insert(id) => {}
+            Ok(_) => {
+                let _ = done.send(Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "duplicate_event",
+                    "this event is already stored",
+                )));
+                continue;
+            }
+            Err(e) => {
+                let _ = done.send(Err(e.into()));
+                continue;
+            }
+        }
+        let (depth, head) = rt.head();
+        let stamped = Event::stamp(body, &state.node_key, rt.next_seq, vec![head], depth + 1, Timestamp::now())
+            .map_err(ApiError::internal);
+        let event = match stamped.and_then(|event| rt.state.authorize(&event).map(|()| event).map_err(ApiError::from)) {
+            Ok(event) => event,
+            Err(e) => {
+                let _ = done.send(Err(e));
+                continue;
+            }
+        };
+        let targets = push_targets(state, rt, &event);
+        let added = rt.add(event.clone());
+        let hosts_before = rt.hosts().clone();
+        rt.refresh_hosts(|a| state.home_of(a));
+        new_hosts.extend(rt.hosts().difference(&hosts_before).copied());
+        let cursor = rt.cursor + 1 + staged.len() as u64;
+        staged.push(Staged { event, cursor, memberships: added.memberships, targets, done });
+    }
+    if staged.is_empty() {
+        return;
+    }
     // Authorize, change memory, store; a failed write reloads the room
     // from the store, so memory never runs ahead of it.
-    rt.state.authorize(&event)?;
-    let targets = push_targets(state, &rt, &event);
-    let added = rt.add(event.clone());
-    let cursor = rt.cursor + 1;
-    let record =
-        EventRecord { event: &event, cursor, memberships: added.memberships, room: None, outbox: targets.clone() };
-    if let Err(e) = state.store.append_event(record).await {
+    let records = staged
+        .iter()
+        .map(|s| EventRecord {
+            event: &s.event,
+            cursor: s.cursor,
+            memberships: s.memberships.clone(),
+            room: None,
+            outbox: s.targets.clone(),
+        })
+        .collect();
+    if let Err(e) = state.store.append_events(records).await {
         if let Ok(fresh) = load_room(&state.store, state.node_id, room) {
             rt.replace_keeping_live(fresh);
             rt.refresh_hosts(|a| state.home_of(a));
         }
-        return Err(e.into());
+        let error = ApiError::from(e);
+        for s in staged {
+            let _ = s.done.send(Err(error.clone()));
+        }
+        return;
     }
-    rt.cursor = cursor;
-    let hosts_before = rt.hosts().clone();
-    rt.refresh_hosts(|a| state.home_of(a));
-    let new_hosts: Vec<NodeId> = rt.hosts().difference(&hosts_before).copied().collect();
+    rt.cursor += staged.len() as u64;
+    let targets: BTreeSet<NodeId> = staged.iter().flat_map(|s| s.targets.iter().copied()).collect();
     state.outbox.wake(state, targets);
-    if matches!(event.content(), EventContent::Join {}) {
+    if staged.iter().any(|s| matches!(s.event.content(), EventContent::Join {})) {
         // A join of ours: introduce this node to every host it now knows.
         crate::federation::sync::introduce(state, room, rt.hosts().iter().copied().collect());
     } else if !new_hosts.is_empty() {
-        crate::federation::sync::introduce(state, room, new_hosts);
+        crate::federation::sync::introduce(state, room, new_hosts.into_iter().collect());
     }
-    let item =
-        TimelineItem { cursor, event: Some(event.to_unverified()), accepted: true, redacted: false, hidden: None };
-    rt.publish(LiveItem::new(item.clone(), &event));
-    Ok(item)
+    for s in staged {
+        let item = TimelineItem {
+            cursor: s.cursor,
+            event: Some(s.event.to_unverified()),
+            accepted: true,
+            redacted: false,
+            hidden: None,
+        };
+        rt.publish(LiveItem::new(item.clone(), &s.event));
+        let _ = s.done.send(Ok(item));
+    }
 }
 
 /// `GET /v1/rooms`

@@ -72,6 +72,8 @@ pub struct AppState {
     pub(crate) outbox: Outbox,
     /// Syncs running, by peer and room.
     pub(crate) syncing: Mutex<HashSet<(NodeId, RoomId)>>,
+    /// Local events waiting for their room's next store write.
+    pub(crate) appends: Mutex<HashMap<RoomId, Vec<handlers::PendingAppend>>>,
     /// Blocklists and the enforcement index.
     pub lists: crate::lists::Lists,
     /// The admin endpoint's bearer token (`admin.token` in the data

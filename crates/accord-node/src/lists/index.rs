@@ -24,14 +24,16 @@ pub struct Provenance {
     pub reason: Option<String>,
 }
 
-/// One active entry.
+/// One active entry: 16 bytes, so that a million-entry list stays small.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
-    list: u32,
     entry: u64,
+    list: u32,
+    kind: TargetKind,
     category: Category,
     action: Action,
-    expires: Option<Timestamp>,
+    /// Whether the entry has an expiry time (in `Index::expiry`).
+    expires: bool,
 }
 
 /// How a list is enforced here.
@@ -44,14 +46,27 @@ pub struct Policy {
 }
 
 /// The index.
+///
+/// Laid out for millions of entries: the table maps a target hash (which
+/// already names the kind of target) to a 4-byte slot in an arena of
+/// 16-byte hits, about 90 bytes an entry with the table's free space. The
+/// rare second hit of one target (several lists name it) is kept apart.
 #[derive(Debug, Default)]
 pub struct Index {
     lists: Vec<ListId>,
     slots: HashMap<ListId, u32>,
     policies: Vec<Policy>,
-    hits: HashMap<(TargetKind, Sha256Hash), Vec<Hit>>,
-    keys_of: HashMap<(u32, u64), (TargetKind, Sha256Hash)>,
+    /// The first hit of each target hash: a slot in `arena`.
+    first: HashMap<Sha256Hash, u32>,
+    /// Hits of a target hash after the first one.
+    more: HashMap<Sha256Hash, Vec<Hit>>,
+    arena: Vec<Hit>,
+    /// Arena slots free for reuse.
+    free: Vec<u32>,
+    /// Expiry times, by `(list, entry)`, of the entries that have one.
+    expiry: HashMap<(u32, u64), Timestamp>,
     exceptions: HashSet<(u32, u64)>,
+    len: usize,
 }
 
 /// A match: the entry and the action this node takes.
@@ -102,19 +117,58 @@ impl Index {
         expires: Option<Timestamp>,
     ) {
         let slot = self.slot(list);
-        self.hits.entry(key).or_default().push(Hit { list: slot, entry, category, action, expires });
-        self.keys_of.insert((slot, entry), key);
+        let hit = Hit { entry, list: slot, kind: key.0, category, action, expires: expires.is_some() };
+        if let Some(at) = expires {
+            self.expiry.insert((slot, entry), at);
+        }
+        self.len += 1;
+        if self.first.contains_key(&key.1) {
+            self.more.entry(key.1).or_default().push(hit);
+            return;
+        }
+        let at = match self.free.pop() {
+            Some(at) => {
+                self.arena[at as usize] = hit;
+                at
+            }
+            None => {
+                self.arena.push(hit);
+                (self.arena.len() - 1) as u32
+            }
+        };
+        self.first.insert(key.1, at);
     }
 
-    /// Retracts an entry (a `remove` entry).
-    pub fn remove(&mut self, list: &ListId, entry: u64) {
+    /// Retracts entry `entry` of a list (a `remove` entry); `key` is the
+    /// retracted entry's target.
+    pub fn remove(&mut self, list: &ListId, entry: u64, key: (TargetKind, Sha256Hash)) {
         let slot = self.slot(list);
-        if let Some(key) = self.keys_of.remove(&(slot, entry))
-            && let Some(hits) = self.hits.get_mut(&key)
+        let is_it = |h: &Hit| h.list == slot && h.entry == entry;
+        self.expiry.remove(&(slot, entry));
+        if let Some(more) = self.more.get_mut(&key.1) {
+            let before = more.len();
+            more.retain(|h| !is_it(h));
+            self.len -= before - more.len();
+        }
+        if let Some(&at) = self.first.get(&key.1)
+            && is_it(&self.arena[at as usize])
         {
-            hits.retain(|h| !(h.list == slot && h.entry == entry));
-            if hits.is_empty() {
-                self.hits.remove(&key);
+            self.len -= 1;
+            self.promote_or_free(key.1, at);
+        }
+        if self.more.get(&key.1).is_some_and(Vec::is_empty) {
+            self.more.remove(&key.1);
+        }
+    }
+
+    /// The first hit of `hash`, in arena slot `at`, is gone: the next hit
+    /// of the hash takes its slot, or the slot is freed.
+    fn promote_or_free(&mut self, hash: Sha256Hash, at: u32) {
+        match self.more.get_mut(&hash).and_then(Vec::pop) {
+            Some(next) => self.arena[at as usize] = next,
+            None => {
+                self.first.remove(&hash);
+                self.free.push(at);
             }
         }
     }
@@ -122,11 +176,31 @@ impl Index {
     /// Forgets every entry of a list (before it is indexed anew).
     pub fn clear_list(&mut self, list: &ListId) {
         let slot = self.slot(list);
-        self.keys_of.retain(|(s, _), _| *s != slot);
-        self.hits.retain(|_, hits| {
+        self.more.retain(|_, hits| {
             hits.retain(|h| h.list != slot);
             !hits.is_empty()
         });
+        let (arena, more, free) = (&mut self.arena, &mut self.more, &mut self.free);
+        self.first.retain(|hash, at| {
+            if arena[*at as usize].list != slot {
+                return true;
+            }
+            match more.get_mut(hash).and_then(Vec::pop) {
+                Some(next) => {
+                    arena[*at as usize] = next;
+                    if more.get(hash).is_some_and(Vec::is_empty) {
+                        more.remove(hash);
+                    }
+                    true
+                }
+                None => {
+                    free.push(*at);
+                    false
+                }
+            }
+        });
+        self.len = self.first.len() + self.more.values().map(Vec::len).sum::<usize>();
+        self.expiry.retain(|(s, _), _| *s != slot);
         self.exceptions.retain(|(s, _)| *s != slot);
     }
 
@@ -143,14 +217,18 @@ impl Index {
     /// The strongest action that applies to a target: reject before
     /// quarantine; none when nothing applies.
     pub fn lookup(&self, kind: TargetKind, hash: &Sha256Hash, now: Timestamp) -> Option<Match> {
-        let hits = self.hits.get(&(kind, *hash))?;
+        let first = self.arena.get(*self.first.get(hash)? as usize);
+        let more = self.more.get(hash).map(Vec::as_slice).unwrap_or_default();
         let mut best: Option<Match> = None;
-        for h in hits {
-            let Some(policy) = self.policies.get(h.list as usize) else { continue };
-            if !policy.enforced || self.exceptions.contains(&(h.list, h.entry)) {
+        for h in first.into_iter().chain(more) {
+            if h.kind != kind {
                 continue;
             }
-            if h.expires.is_some_and(|e| e <= now) {
+            let Some(policy) = self.policies.get(h.list as usize) else { continue };
+            if !policy.enforced || (!self.exceptions.is_empty() && self.exceptions.contains(&(h.list, h.entry))) {
+                continue;
+            }
+            if h.expires && self.expiry.get(&(h.list, h.entry)).is_some_and(|e| *e <= now) {
                 continue;
             }
             let action = match policy.actions.get(&h.category) {
@@ -172,12 +250,12 @@ impl Index {
 
     /// Number of active entries indexed.
     pub fn len(&self) -> usize {
-        self.keys_of.len()
+        self.len
     }
 
     /// Whether nothing is indexed.
     pub fn is_empty(&self) -> bool {
-        self.keys_of.is_empty()
+        self.len == 0
     }
 }
 
@@ -210,7 +288,7 @@ mod tests {
         assert!(index.lookup(key.0, &key.1, now).is_none(), "the subscriber ignores the category");
         index.set_policy(&l, Policy { enforced: true, actions: BTreeMap::new() });
 
-        index.remove(&l, 0);
+        index.remove(&l, 0, key);
         assert!(index.lookup(key.0, &key.1, now).is_none(), "a remove entry retracts it");
 
         index.add(&l, 2, key, Category::Spam, Action::Quarantine, Some(Timestamp::from_millis(500)));
@@ -227,5 +305,30 @@ mod tests {
         assert_eq!(index.lookup(key.0, &key.1, now).map(|m| m.action), Some(Action::Quarantine));
         index.set_policy(&b, Policy { enforced: true, actions: BTreeMap::new() });
         assert_eq!(index.lookup(key.0, &key.1, now).map(|m| m.action), Some(Action::Reject));
+    }
+
+    #[test]
+    fn a_shared_target_keeps_its_other_hits_when_one_is_removed_or_its_list_cleared() {
+        let (mut index, a, b, now) = (Index::default(), list("a"), list("b"), Timestamp::from_millis(1));
+        let key = (TargetKind::Account, target_hash(TargetKind::Account, "acct1x"));
+        let other = (TargetKind::Account, target_hash(TargetKind::Account, "acct1y"));
+        for l in [&a, &b] {
+            index.set_policy(l, Policy { enforced: true, actions: BTreeMap::new() });
+        }
+        index.add(&a, 0, key, Category::Spam, Action::Reject, None);
+        index.add(&b, 5, key, Category::Spam, Action::Quarantine, None);
+        index.add(&a, 1, other, Category::Spam, Action::Reject, None);
+        assert_eq!(index.len(), 3);
+        assert!(index.lookup(TargetKind::Room, &key.1, now).is_none(), "the kind must match too");
+
+        index.remove(&a, 0, key);
+        assert_eq!(index.lookup(key.0, &key.1, now).map(|m| (m.entry, m.action)), Some((5, Action::Quarantine)));
+        index.add(&a, 2, key, Category::Spam, Action::Reject, None);
+        index.clear_list(&b);
+        assert_eq!(index.lookup(key.0, &key.1, now).map(|m| m.entry), Some(2));
+        assert_eq!(index.len(), 2);
+        index.clear_list(&a);
+        assert!(index.is_empty());
+        assert!(index.lookup(key.0, &key.1, now).is_none() && index.lookup(other.0, &other.1, now).is_none());
     }
 }

@@ -94,6 +94,21 @@ pub struct Lists {
     key: SecretKey,
     /// Quarantined events a moderator released.
     released: RwLock<std::collections::HashSet<accord_proto::EventId>>,
+    /// Index keys of ids checked recently (see [`Lists::id_key`]).
+    id_keys: RwLock<HashMap<(TargetKind, [u8; 32]), Sha256Hash>>,
+}
+
+/// Most ids whose index keys are remembered; the memory is forgotten
+/// whole when full (about 5 MB at most).
+const ID_KEYS_MAX: usize = 65_536;
+
+/// The index key of a content hash, `target_hash(content, hex)`, without
+/// allocating the hex text.
+fn content_key(hash: &Sha256Hash) -> Sha256Hash {
+    let mut hex = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(hash.0, &mut hex);
+    Sha256Hash::digest_parts(&[TargetKind::Content.as_str().as_bytes(), b":", &hex])
 }
 
 fn policy(record: &ListRecord) -> Policy {
@@ -103,13 +118,20 @@ fn policy(record: &ListRecord) -> Policy {
     }
 }
 
-/// Indexes one leaf (already verified to be in the signed log).
-fn index_leaf(index: &mut Index, list: &ListId, at: u64, leaf: &[u8]) {
+/// Indexes one leaf (already verified to be in the signed log and
+/// stored). A `remove` entry retracts the `add` entry it names, whose
+/// target is read back from `store`.
+fn index_leaf(index: &mut Index, store: &Store, list: &ListId, at: u64, leaf: &[u8]) {
     match ListEntry::parse(leaf) {
         Ok(ListEntry::Add { target, category, action, expires, .. }) => {
             index.add(list, at, target.index_key(), category, action, expires);
         }
-        Ok(ListEntry::Remove { entry, .. }) => index.remove(list, entry),
+        Ok(ListEntry::Remove { entry, .. }) => {
+            match store.list_leaf(list, entry).ok().flatten().map(|l| ListEntry::parse(&l)) {
+                Some(Ok(ListEntry::Add { target, .. })) => index.remove(list, entry, target.index_key()),
+                _ => tracing::warn!("list {list}: leaf {at} retracts entry {entry}, which is not an add entry"),
+            }
+        }
         Err(e) => tracing::warn!("list {list}: leaf {at} does not parse: {e}"),
     }
 }
@@ -130,7 +152,7 @@ impl Lists {
                 }
                 for leaf in &leaves {
                     log.push(leaf);
-                    index_leaf(&mut index, &record.list, at, leaf);
+                    index_leaf(&mut index, store, &record.list, at, leaf);
                     at += 1;
                 }
             }
@@ -141,7 +163,13 @@ impl Lists {
             logs.insert(record.list.clone(), ListLog { record, log });
         }
         let released = RwLock::new(store.releases()?.into_iter().collect());
-        Ok(Lists { logs: tokio::sync::Mutex::new(logs), index: RwLock::new(index), key: key.clone(), released })
+        Ok(Lists {
+            logs: tokio::sync::Mutex::new(logs),
+            index: RwLock::new(index),
+            key: key.clone(),
+            released,
+            id_keys: RwLock::default(),
+        })
     }
 
     /// The issuer id of this node's own lists.
@@ -231,7 +259,7 @@ impl Lists {
         {
             let mut index = self.index();
             for (i, leaf) in leaves.iter().enumerate() {
-                index_leaf(&mut index, list, first + i as u64, leaf);
+                index_leaf(&mut index, store, list, first + i as u64, leaf);
             }
         }
         held.log = log;
@@ -372,7 +400,7 @@ impl Lists {
         {
             let mut index = self.index();
             for (i, leaf) in leaves.iter().enumerate() {
-                index_leaf(&mut index, list, from + i as u64, leaf);
+                index_leaf(&mut index, store, list, from + i as u64, leaf);
             }
         }
         held.log = log;
@@ -435,6 +463,35 @@ impl Lists {
         self.index.read().unwrap_or_else(|p| p.into_inner()).lookup(kind, hash, Timestamp::now())
     }
 
+    /// The index key of an account, node or room id. Making one prints
+    /// the id (bech32m or base58) and hashes the text, which costs more
+    /// than the lookup itself; the ids of a node's traffic repeat, so the
+    /// keys of recent ones are remembered.
+    fn id_key(&self, kind: TargetKind, id: &[u8; 32], text: impl FnOnce() -> String) -> Sha256Hash {
+        if let Some(key) = self.id_keys.read().unwrap_or_else(|p| p.into_inner()).get(&(kind, *id)) {
+            return *key;
+        }
+        let key = target_hash(kind, &text());
+        let mut keys = self.id_keys.write().unwrap_or_else(|p| p.into_inner());
+        if keys.len() >= ID_KEYS_MAX {
+            keys.clear();
+        }
+        keys.insert((kind, *id), key);
+        key
+    }
+
+    fn account_key(&self, account: &AccountId) -> Sha256Hash {
+        self.id_key(TargetKind::Account, account.as_bytes(), || account.to_string())
+    }
+
+    fn node_key(&self, node: &NodeId) -> Sha256Hash {
+        self.id_key(TargetKind::Node, node.as_bytes(), || node.to_string())
+    }
+
+    fn room_key(&self, room: &RoomId) -> Sha256Hash {
+        self.id_key(TargetKind::Room, room.as_bytes(), || room.to_string())
+    }
+
     /// The provenance of a match, with the entry's reason from the store.
     pub fn provenance(&self, store: &Store, m: Match) -> Option<Provenance> {
         let list = self.index.read().unwrap_or_else(|p| p.into_inner()).list(m.list)?.clone();
@@ -448,21 +505,21 @@ impl Lists {
     /// Whether an account is refused here (a `reject` entry; a quarantine
     /// entry holds its content instead), and by what.
     pub fn check_account(&self, store: &Store, account: &AccountId) -> Option<Provenance> {
-        self.lookup(TargetKind::Account, &account.to_string())
+        self.lookup_hash(TargetKind::Account, &self.account_key(account))
             .filter(|m| m.action == accord_proto::blocklist::entry::Action::Reject)
             .and_then(|m| self.provenance(store, m))
     }
 
     /// Whether a node is cut off here (a `reject` entry), and by what.
     pub fn check_node(&self, store: &Store, node: &NodeId) -> Option<Provenance> {
-        self.lookup(TargetKind::Node, &node.to_string())
+        self.lookup_hash(TargetKind::Node, &self.node_key(node))
             .filter(|m| m.action == accord_proto::blocklist::entry::Action::Reject)
             .and_then(|m| self.provenance(store, m))
     }
 
     /// Whether a room is blocked here, and by what.
     pub fn check_room(&self, store: &Store, room: &RoomId) -> Option<Provenance> {
-        self.lookup(TargetKind::Room, &room.to_string()).and_then(|m| self.provenance(store, m))
+        self.lookup_hash(TargetKind::Room, &self.room_key(room)).and_then(|m| self.provenance(store, m))
     }
 
     /// Whether an event is blocked here (its author, its origin node, its
@@ -523,20 +580,21 @@ impl Lists {
         if self.is_empty() {
             return None;
         }
-        let mut candidates = vec![
-            self.lookup(TargetKind::Account, &author.to_string()),
-            self.lookup(TargetKind::Room, &room.to_string()),
+        let keys = [
+            Some((TargetKind::Account, self.account_key(author))),
+            Some((TargetKind::Room, self.room_key(room))),
+            origin.map(|o| (TargetKind::Node, self.node_key(o))),
+            content.map(|h| (TargetKind::Content, content_key(&h))),
         ];
-        if let Some(origin) = origin {
-            candidates.push(self.lookup(TargetKind::Node, &origin.to_string()));
-        }
-        if let Some(hash) = content {
-            candidates.push(self.lookup(TargetKind::Content, &hash.to_string()));
-        }
-        let best = candidates
-            .into_iter()
-            .flatten()
-            .min_by_key(|m| if m.action == accord_proto::blocklist::entry::Action::Reject { 0 } else { 1 })?;
+        // One read lock for every probe of the event.
+        let best = {
+            let index = self.index.read().unwrap_or_else(|p| p.into_inner());
+            let now = Timestamp::now();
+            keys.into_iter()
+                .flatten()
+                .filter_map(|(kind, key)| index.lookup(kind, &key, now))
+                .min_by_key(|m| if m.action == accord_proto::blocklist::entry::Action::Reject { 0 } else { 1 })?
+        };
         self.provenance(store, best)
     }
 
@@ -571,4 +629,15 @@ pub fn target_of(kind: TargetKind, text: &str) -> Result<Target, String> {
         TargetKind::Room => Target::Room { id: text.parse().map_err(|e| format!("{e}"))? },
         TargetKind::Content => Target::Content { id: text.parse().map_err(|e| format!("{e}"))? },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_content_key_is_the_target_hash_of_the_hex_text() {
+        let hash = Sha256Hash::digest(b"some message");
+        assert_eq!(content_key(&hash), target_hash(TargetKind::Content, &hash.to_string()));
+    }
 }

@@ -1,0 +1,131 @@
+//! # accord-bench
+//!
+//! How fast Accord is, next to what the hardware allows: every scenario
+//! drives real nodes (real RocksDB with the node's durability setting, real
+//! libp2p on loopback, the real client API through the SDK), and every
+//! figure is printed beside a ceiling measured by this binary on the same
+//! machine in the same run (ed25519 verification on all cores, raw SHA-256
+//! over the same number of Merkle nodes).
+//!
+//! ```sh
+//! cargo run --release -p accord-bench                 # every scenario, full size
+//! cargo run --release -p accord-bench -- ingest fanout
+//! cargo run -p accord-bench -- --quick                # the CI smoke run
+//! ```
+//!
+//! Each figure is one line on stdout:
+//! `bench=<name> value=<v> unit=<u> ceiling=<c> ratio=<r>` (`-` where a
+//! figure has no ceiling), or one JSON object per line with `--json`.
+//! Progress goes to stderr. The process exits non-zero when a scenario
+//! breaks (a message lost, a node error), never because of a timing.
+#![forbid(unsafe_code)]
+
+mod ceiling;
+mod fanout;
+mod ingest;
+mod listsync;
+mod lookup;
+mod net;
+mod propagation;
+mod report;
+mod scale;
+mod stats;
+
+use clap::{Parser, ValueEnum};
+use report::Report;
+use std::time::Instant;
+
+/// The scenarios, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+enum Scenario {
+    /// ed25519 verification (single, batch) on all cores and raw SHA-256.
+    Ceilings,
+    /// One node, K clients sending signed messages into rooms.
+    Ingest,
+    /// Three nodes: send-to-receive latency at offered rates.
+    Fanout,
+    /// A large list: build, checkpoint, fresh subscriber sync.
+    Listsync,
+    /// Enforcement check cost per event, memory per entry.
+    Lookup,
+    /// A list entry published until enforced on every node.
+    Propagation,
+    /// Twenty nodes, one room spanning all.
+    Scale,
+}
+
+/// Benchmarks Accord nodes against ceilings measured in the same run.
+#[derive(Debug, Parser)]
+#[command(name = "accord-bench", version)]
+struct Args {
+    /// Scenarios to run (all when none are named).
+    #[arg(value_enum)]
+    scenarios: Vec<Scenario>,
+    /// Small sizes and short durations: a smoke test that checks every
+    /// scenario still works (what CI runs).
+    #[arg(long)]
+    quick: bool,
+    /// One JSON object per figure instead of `key=value` lines.
+    #[arg(long)]
+    json: bool,
+    /// Internal: builds an enforcement index of this many entries in this
+    /// fresh process and prints the bytes it took per entry (the lookup
+    /// scenario runs it, so that no memory freed earlier is reused).
+    #[arg(long, hide = true)]
+    index_memory: Option<u64>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if let Some(n) = args.index_memory {
+        println!("{}", lookup::index_bytes_per_entry(n)?);
+        return Ok(());
+    }
+    let mut scenarios = args.scenarios.clone();
+    if scenarios.is_empty() {
+        scenarios = Scenario::value_variants().to_vec();
+    }
+    scenarios.sort();
+    scenarios.dedup();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut report = Report::new(args.json);
+    let started = Instant::now();
+    // Ceilings are measured first, with no node running, so that nothing
+    // else competes for the cores; the scenarios that compare against one
+    // measure it when it was not asked for.
+    let mut ceilings = ceiling::Ceilings::default();
+    let mut failed = Vec::new();
+    for scenario in scenarios {
+        let t = Instant::now();
+        eprintln!("== {scenario:?}");
+        let result = runtime.block_on(run(scenario, args.quick, &mut ceilings, &mut report));
+        match result {
+            Ok(()) => eprintln!("== {scenario:?} done in {:.1} s", t.elapsed().as_secs_f64()),
+            Err(e) => {
+                eprintln!("== {scenario:?} FAILED: {e:#}");
+                failed.push(format!("{scenario:?}"));
+            }
+        }
+    }
+    eprintln!("all done in {:.1} s", started.elapsed().as_secs_f64());
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    anyhow::ensure!(failed.is_empty(), "scenarios failed: {}", failed.join(", "));
+    Ok(())
+}
+
+async fn run(
+    scenario: Scenario,
+    quick: bool,
+    ceilings: &mut ceiling::Ceilings,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    match scenario {
+        Scenario::Ceilings => ceilings.measure_all(quick, report),
+        Scenario::Ingest => ingest::run(quick, ceilings, report).await,
+        Scenario::Fanout => fanout::run(quick, report).await,
+        Scenario::Listsync => listsync::run(quick, ceilings, report).await,
+        Scenario::Lookup => lookup::run(quick, report).await,
+        Scenario::Propagation => propagation::run(quick, report).await,
+        Scenario::Scale => scale::run(quick, report).await,
+    }
+}

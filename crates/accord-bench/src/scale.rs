@@ -1,0 +1,51 @@
+//! Scale: many nodes on one machine, one room spanning all of them, a user
+//! on every node sending in turn at an offered rate, a live subscription
+//! on every node: the share of messages every node delivered, and the
+//! send-to-receive latency.
+
+use crate::net::{Collector, drain, offer, room_across, start_net};
+use crate::report::Report;
+use crate::stats::Samples;
+use std::time::Duration;
+
+pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> {
+    let (size, rate, span) =
+        if quick { (5, 20.0, Duration::from_secs(2)) } else { (20, 100.0, Duration::from_secs(20)) };
+    let started = std::time::Instant::now();
+    let net = start_net(size).await?;
+    let (clients, rooms) = room_across(&net.nodes).await?;
+    eprintln!("scale: {size} nodes up and in one room in {:.1} s", started.elapsed().as_secs_f64());
+    let collectors: Vec<Collector> = rooms.iter().map(|r| Collector::spawn(r.subscribe(0))).collect();
+    let tag = "scale";
+    let offered = offer(&rooms, tag, rate, span, quick).await;
+    drain(&collectors, tag, offered.accepted, Duration::from_secs(15)).await?;
+    let mut samples = Samples::default();
+    let mut delivered = 0;
+    for c in &collectors {
+        for latency in c.latencies(tag) {
+            samples.push(latency);
+        }
+        delivered += c.count(tag);
+    }
+    let expected = offered.accepted * collectors.len();
+    eprintln!(
+        "scale: {} accepted ({:.0}/s), {} not sent, {} failed, {delivered}/{expected} delivered",
+        offered.accepted, offered.rate, offered.unsent, offered.failed
+    );
+    let share = if expected == 0 { 0.0 } else { delivered as f64 / expected as f64 };
+    let r = rate as u32;
+    report.figure(&format!("scale_{size}_nodes_{r}_delivered"), share * 100.0, "%", Some(100.0));
+    report.figure(&format!("scale_{size}_nodes_{r}_p50"), samples.percentile_ms(50.0), "ms", None);
+    report.figure(&format!("scale_{size}_nodes_{r}_p99"), samples.percentile_ms(99.0), "ms", None);
+    drop(collectors);
+    drop(clients);
+    net.stop().await?;
+    // In the smoke run's small network a lost message is a bug; at full
+    // size it is the figure above.
+    if quick {
+        anyhow::ensure!(offered.failed == 0, "sends failed: {:?}", offered.first_error);
+        anyhow::ensure!(offered.unsent == 0, "{} messages could not be sent in time", offered.unsent);
+        anyhow::ensure!(delivered == expected, "messages lost: {delivered}/{expected} delivered");
+    }
+    Ok(())
+}
