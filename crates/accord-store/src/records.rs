@@ -121,30 +121,15 @@ impl Store {
 
     /// Appends several events in one atomic write (see [`Store::append_event`]).
     pub async fn append_events(&self, records: Vec<EventRecord<'_>>) -> Result<(), StoreError> {
-        let mut b = Batch::new();
-        for rec in records {
-            let e = rec.event;
-            let room = e.room();
-            let stamp = e.stamp_part();
-            let id = e.id().as_bytes().to_vec();
-            b.put(Cf::Events, keys::event(&e.id()).to_vec(), json(&e.to_unverified()));
-            b.put(Cf::Timeline, keys::timeline(&room, rec.cursor).to_vec(), id.clone());
-            b.put(Cf::OriginSeq, keys::origin_seq(&room, &e.origin(), stamp.seq).to_vec(), id.clone());
-            for m in rec.memberships {
-                let key = keys::member(&m.account, &room).to_vec();
-                match m.role {
-                    Some(role) => b.put(Cf::Members, key, json(&role)),
-                    None => b.delete(Cf::Members, key),
-                }
-            }
-            if let Some(r) = rec.room {
-                b.put(Cf::Rooms, room.as_bytes().to_vec(), json(&r));
-            }
-            for peer in rec.outbox {
-                b.put(Cf::Outbox, keys::outbox(&peer, &room, rec.cursor).to_vec(), id.clone());
-            }
-        }
-        self.write(b).await
+        self.write(events_batch(records)).await
+    }
+
+    /// Writes events received from peers like [`Store::append_events`],
+    /// without waiting for an fsync: their origin still holds them, and a
+    /// node that loses them in a machine crash fetches them again by sync
+    /// ([`Batch::recoverable`]).
+    pub async fn append_received_events(&self, records: Vec<EventRecord<'_>>) -> Result<(), StoreError> {
+        self.write(events_batch(records).recoverable()).await
     }
 
     /// Sets or clears membership rows (after a room's state was derived
@@ -314,4 +299,33 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The rows of stored events: event, timeline, origin sequence,
+/// memberships, room record and outbox rows.
+fn events_batch(records: Vec<EventRecord<'_>>) -> Batch {
+    let mut b = Batch::new();
+    for rec in records {
+        let e = rec.event;
+        let room = e.room();
+        let stamp = e.stamp_part();
+        let id = e.id().as_bytes().to_vec();
+        b.put(Cf::Events, keys::event(&e.id()).to_vec(), json(&e.to_unverified()));
+        b.put(Cf::Timeline, keys::timeline(&room, rec.cursor).to_vec(), id.clone());
+        b.put(Cf::OriginSeq, keys::origin_seq(&room, &e.origin(), stamp.seq).to_vec(), id.clone());
+        for m in rec.memberships {
+            let key = keys::member(&m.account, &room).to_vec();
+            match m.role {
+                Some(role) => b.put(Cf::Members, key, json(&role)),
+                None => b.delete(Cf::Members, key),
+            }
+        }
+        if let Some(r) = rec.room {
+            b.put(Cf::Rooms, room.as_bytes().to_vec(), json(&r));
+        }
+        for peer in rec.outbox {
+            b.put(Cf::Outbox, keys::outbox(&peer, &room, rec.cursor).to_vec(), id.clone());
+        }
+    }
+    b
 }

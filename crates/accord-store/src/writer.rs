@@ -32,15 +32,34 @@ enum Op {
 }
 
 /// A set of puts and deletes across column families, written atomically.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Batch {
     ops: Vec<Op>,
+    /// Whether the write waits for fsync (under [`SyncPolicy::Fsync`]).
+    fsync: bool,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Self { ops: Vec::new(), fsync: true }
+    }
 }
 
 impl Batch {
     /// An empty batch.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Marks the batch as holding data that another node still holds and
+    /// gives again on request (events received from peers): it is written
+    /// to the WAL, which survives a crash of the process, without waiting
+    /// for an fsync. A later fsynced write makes it durable too (the WAL is
+    /// written in order); a machine crash before that loses it here, and
+    /// sync fetches it again.
+    pub fn recoverable(mut self) -> Self {
+        self.fsync = false;
+        self
     }
 
     /// Sets `key` to `value` in `cf`.
@@ -103,8 +122,9 @@ impl Writer {
 }
 
 fn run(db: Arc<DB>, sync: SyncPolicy, mut rx: mpsc::Receiver<Request>) {
-    let mut opts = WriteOptions::default();
-    opts.set_sync(sync == SyncPolicy::Fsync);
+    let mut durable = WriteOptions::default();
+    durable.set_sync(sync == SyncPolicy::Fsync);
+    let relaxed = WriteOptions::default();
     let mut group: Vec<Request> = Vec::with_capacity(MAX_GROUP);
     while let Some(first) = rx.blocking_recv() {
         group.push(first);
@@ -114,7 +134,9 @@ fn run(db: Arc<DB>, sync: SyncPolicy, mut rx: mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        let result = write_group(&db, &opts, &group);
+        // One fsync serves the group when any of its batches needs one.
+        let opts = if group.iter().any(|r| r.batch.fsync) { &durable } else { &relaxed };
+        let result = write_group(&db, opts, &group);
         for req in group.drain(..) {
             let answer = match &result {
                 Ok(()) => Ok(()),

@@ -197,7 +197,7 @@ pub(crate) async fn ingest(
                 outbox: vec![],
             })
             .collect();
-        if let Err(e) = state.store.append_events(store_records).await {
+        if let Err(e) = state.store.append_received_events(store_records).await {
             // Memory ran ahead of the store: derive the room from what is
             // stored again.
             if let Ok(fresh) = load_room(&state.store, state.node_id, room) {
