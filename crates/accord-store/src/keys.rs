@@ -57,8 +57,14 @@ pub fn list(list: &ListId) -> [u8; 32] {
 
 /// `list_entries` and `list_exceptions`: list key ‖ index.
 pub fn list_entry(list: &ListId, index: u64) -> [u8; 40] {
+    list_entry_at(&self::list(list), index)
+}
+
+/// [`list_entry`] from the list's key, for loops over many entries (making
+/// the list key prints and hashes the list id).
+pub fn list_entry_at(list_key: &[u8; 32], index: u64) -> [u8; 40] {
     let mut k = [0u8; 40];
-    k[..32].copy_from_slice(&self::list(list));
+    k[..32].copy_from_slice(list_key);
     k[32..].copy_from_slice(&index.to_be_bytes());
     k
 }

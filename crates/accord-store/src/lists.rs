@@ -83,8 +83,9 @@ impl Store {
     /// the new size and checkpoint) in one atomic write.
     pub async fn append_list(&self, record: &ListRecord, first: u64, leaves: &[Vec<u8>]) -> Result<(), StoreError> {
         let mut b = Batch::new();
+        let list_key = keys::list(&record.list);
         for (i, leaf) in leaves.iter().enumerate() {
-            b.put(Cf::ListEntries, keys::list_entry(&record.list, first + i as u64).to_vec(), leaf.clone());
+            b.put(Cf::ListEntries, keys::list_entry_at(&list_key, first + i as u64).to_vec(), leaf.clone());
         }
         b.put(Cf::Lists, keys::list(&record.list).to_vec(), json(record));
         self.write(b).await
