@@ -322,6 +322,9 @@ pub struct Event {
     author: Verified<EventBody>,
     origin: Verified<OriginStamp>,
     id: EventId,
+    /// The blocklist index key of a message's content, made once here:
+    /// every enforcement check of the event reads it.
+    content_key: Option<Sha256Hash>,
 }
 
 impl Event {
@@ -348,7 +351,13 @@ impl Event {
                 return bad("only a create event has depth 0 or no prev");
             }
         }
-        Ok(Event { author, origin, id })
+        let content_key = match &author.content {
+            EventContent::Message { text, .. } => {
+                Some(crate::blocklist::entry::content_target_hash(&Sha256Hash::digest(text.as_str().as_bytes())))
+            }
+            _ => None,
+        };
+        Ok(Event { author, origin, id, content_key })
     }
 
     /// Stamps an author-signed body as its origin node.
@@ -412,6 +421,14 @@ impl Event {
     /// The wire form.
     pub fn to_unverified(&self) -> UnverifiedEvent {
         UnverifiedEvent { author: self.author.to_unverified(), origin: self.origin.to_unverified() }
+    }
+
+    /// The blocklist index key of the message's content
+    /// (`SHA-256("content:" ‖ hex(SHA-256(text)))`, spec/blocklists.md §2),
+    /// made when the event was assembled; `None` for events that carry no
+    /// text.
+    pub fn content_key(&self) -> Option<Sha256Hash> {
+        self.content_key
     }
 
     /// SHA-256 of the message text, for content-hash enforcement; `None`

@@ -45,6 +45,11 @@ pub struct Policy {
     pub actions: BTreeMap<Category, Enforce>,
 }
 
+/// The tables' hasher: the keys are SHA-256 outputs, so a fast hash with a
+/// random per-process seed keeps flooding resistance at a fraction of
+/// SipHash's cost.
+type Keyed = foldhash::fast::RandomState;
+
 /// The index.
 ///
 /// Laid out for millions of entries: the table maps a target hash (which
@@ -57,9 +62,9 @@ pub struct Index {
     slots: HashMap<ListId, u32>,
     policies: Vec<Policy>,
     /// The first hit of each target hash: a slot in `arena`.
-    first: HashMap<Sha256Hash, u32>,
+    first: HashMap<Sha256Hash, u32, Keyed>,
     /// Hits of a target hash after the first one.
-    more: HashMap<Sha256Hash, Vec<Hit>>,
+    more: HashMap<Sha256Hash, Vec<Hit>, Keyed>,
     arena: Vec<Hit>,
     /// Arena slots free for reuse.
     free: Vec<u32>,

@@ -95,21 +95,12 @@ pub struct Lists {
     /// Quarantined events a moderator released.
     released: RwLock<std::collections::HashSet<accord_proto::EventId>>,
     /// Index keys of ids checked recently (see [`Lists::id_key`]).
-    id_keys: RwLock<HashMap<(TargetKind, [u8; 32]), Sha256Hash>>,
+    id_keys: RwLock<HashMap<(TargetKind, [u8; 32]), Sha256Hash, foldhash::fast::RandomState>>,
 }
 
 /// Most ids whose index keys are remembered; the memory is forgotten
 /// whole when full (about 5 MB at most).
 const ID_KEYS_MAX: usize = 65_536;
-
-/// The index key of a content hash, `target_hash(content, hex)`, without
-/// allocating the hex text.
-fn content_key(hash: &Sha256Hash) -> Sha256Hash {
-    let mut hex = [0u8; 64];
-    // 32 bytes always fit 64 hex digits.
-    let _ = hex::encode_to_slice(hash.0, &mut hex);
-    Sha256Hash::digest_parts(&[TargetKind::Content.as_str().as_bytes(), b":", &hex])
-}
 
 fn policy(record: &ListRecord) -> Policy {
     Policy {
@@ -526,14 +517,16 @@ impl Lists {
     /// room or its content), and by what: the strongest match.
     pub fn check_event(&self, store: &Store, event: &Event) -> Option<Provenance> {
         let origin = event.origin();
-        self.strongest(store, &event.author(), Some(&origin), &event.room(), event.content_hash())
+        self.strongest(store, &event.author(), Some(&origin), &event.room(), event.content_key())
     }
 
     /// Whether an event body about to be sent is blocked here (its author,
     /// its room, its content), and by what.
     pub fn check_body(&self, store: &Store, body: &EventBody, room: RoomId) -> Option<Provenance> {
         let content = match &body.content {
-            EventContent::Message { text, .. } => Some(Sha256Hash::digest(text.as_str().as_bytes())),
+            EventContent::Message { text, .. } => {
+                Some(accord_proto::blocklist::entry::content_target_hash(&Sha256Hash::digest(text.as_str().as_bytes())))
+            }
             _ => None,
         };
         self.strongest(store, &body.author, None, &room, content)
@@ -551,7 +544,9 @@ impl Lists {
         let body: EventBody = serde_json::from_slice(&event.author.raw().body).ok()?;
         let stamp: OriginStamp = serde_json::from_slice(&event.origin.raw().body).ok()?;
         let content = match &body.content {
-            EventContent::Message { text, .. } => Some(Sha256Hash::digest(text.as_str().as_bytes())),
+            EventContent::Message { text, .. } => {
+                Some(accord_proto::blocklist::entry::content_target_hash(&Sha256Hash::digest(text.as_str().as_bytes())))
+            }
             _ => None,
         };
         let found = self.strongest(store, &body.author, Some(&stamp.origin), &stamp.room, content)?;
@@ -575,7 +570,7 @@ impl Lists {
         author: &AccountId,
         origin: Option<&NodeId>,
         room: &RoomId,
-        content: Option<Sha256Hash>,
+        content_key: Option<Sha256Hash>,
     ) -> Option<Provenance> {
         if self.is_empty() {
             return None;
@@ -584,7 +579,7 @@ impl Lists {
             Some((TargetKind::Account, self.account_key(author))),
             Some((TargetKind::Room, self.room_key(room))),
             origin.map(|o| (TargetKind::Node, self.node_key(o))),
-            content.map(|h| (TargetKind::Content, content_key(&h))),
+            content_key.map(|k| (TargetKind::Content, k)),
         ];
         // One read lock for every probe of the event.
         let best = {
@@ -638,6 +633,9 @@ mod tests {
     #[test]
     fn the_content_key_is_the_target_hash_of_the_hex_text() {
         let hash = Sha256Hash::digest(b"some message");
-        assert_eq!(content_key(&hash), target_hash(TargetKind::Content, &hash.to_string()));
+        assert_eq!(
+            accord_proto::blocklist::entry::content_target_hash(&hash),
+            target_hash(TargetKind::Content, &hash.to_string())
+        );
     }
 }

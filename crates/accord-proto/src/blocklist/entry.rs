@@ -151,6 +151,15 @@ pub enum Target {
     },
 }
 
+/// The index key of content with SHA-256 `hash`: [`target_hash`] of
+/// `content` and the hash's hex text, without allocating the text.
+pub fn content_target_hash(hash: &Sha256Hash) -> Sha256Hash {
+    let mut hex = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(hash.0, &mut hex);
+    Sha256Hash::digest_parts(&[TargetKind::Content.as_str().as_bytes(), b":", &hex])
+}
+
 /// The hash that names a target in a hashed entry, and the key every entry
 /// is indexed by: `SHA-256(kind ‖ ":" ‖ text form)`, e.g.
 /// `SHA-256("account:acct1…")`.
