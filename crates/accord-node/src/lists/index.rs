@@ -262,6 +262,11 @@ impl Index {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// Whether any active entry has an expiry (lookups need the time).
+    pub fn has_expiring(&self) -> bool {
+        !self.expiry.is_empty()
+    }
 }
 
 #[cfg(test)]

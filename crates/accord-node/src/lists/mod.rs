@@ -572,19 +572,20 @@ impl Lists {
         room: &RoomId,
         content_key: Option<Sha256Hash>,
     ) -> Option<Provenance> {
-        if self.is_empty() {
-            return None;
-        }
-        let keys = [
-            Some((TargetKind::Account, self.account_key(author))),
-            Some((TargetKind::Room, self.room_key(room))),
-            origin.map(|o| (TargetKind::Node, self.node_key(o))),
-            content_key.map(|k| (TargetKind::Content, k)),
-        ];
-        // One read lock for every probe of the event.
+        // One read lock of the index for the whole check.
         let best = {
             let index = self.index.read().unwrap_or_else(|p| p.into_inner());
-            let now = Timestamp::now();
+            if index.is_empty() {
+                return None;
+            }
+            let keys = [
+                Some((TargetKind::Account, self.account_key(author))),
+                Some((TargetKind::Room, self.room_key(room))),
+                origin.map(|o| (TargetKind::Node, self.node_key(o))),
+                content_key.map(|k| (TargetKind::Content, k)),
+            ];
+            // The clock is read only when an entry may have expired.
+            let now = if index.has_expiring() { Timestamp::now() } else { Timestamp::MAX };
             keys.into_iter()
                 .flatten()
                 .filter_map(|(kind, key)| index.lookup(kind, &key, now))
