@@ -42,9 +42,33 @@ pub enum KeyError {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PublicKey(VerifyingKey);
 
+/// Keys decoded and checked recently. Decoding a key costs a square root
+/// and an inversion in the field (the canonical-encoding check), more than
+/// half a signature check, and the same few keys (a room's members, its
+/// nodes) come in every message. Only keys that passed every check are
+/// kept; the memory is forgotten whole when full.
+static RECENT_KEYS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<[u8; 32], VerifyingKey>>> =
+    std::sync::OnceLock::new();
+/// Most keys remembered (about 300 KB).
+const RECENT_KEYS_MAX: usize = 4096;
+
 impl PublicKey {
     /// Decodes 32 bytes, rejecting invalid and small-order points.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        let recent = RECENT_KEYS.get_or_init(Default::default);
+        if let Some(key) = recent.lock().unwrap_or_else(|p| p.into_inner()).get(bytes) {
+            return Ok(Self(*key));
+        }
+        let key = Self::decode(bytes)?;
+        let mut recent = recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.len() >= RECENT_KEYS_MAX {
+            recent.clear();
+        }
+        recent.insert(*bytes, key.0);
+        Ok(key)
+    }
+
+    fn decode(bytes: &[u8; 32]) -> Result<Self, KeyError> {
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotOnCurve)?;
         if key.is_weak() {
             return Err(KeyError::WeakKey);
