@@ -5,7 +5,8 @@
 use accord_node::network::{Address, PeerId};
 use accord_proto::federation::{FedRequest, FedResponse, MAX_FETCH_IDENTITIES};
 use accord_proto::{NodeId, SecretKey};
-use accord_sdk::{Client, EventContent, HistoryQuery, JoinRule, Room, Subscription};
+use accord_sdk::{Client, EventContent, JoinRule, Room, Subscription};
+use accord_testkit::observe::{converged, send_from_each, texts};
 use accord_testkit::{TestNet, TestNode};
 use futures::StreamExt;
 use std::collections::BTreeSet;
@@ -13,44 +14,6 @@ use std::time::Duration;
 
 /// How long a test waits for the network to deliver or converge.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-/// Every message text in the room as the client's node serves it (each
-/// event verified by the SDK).
-async fn texts(room: &Room) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut query = Some(HistoryQuery::after(0).limit(500));
-    while let Some(q) = query {
-        let page = room.history(q).await.expect("history");
-        for item in page.items {
-            let item = item.expect("every event verifies");
-            if let EventContent::Message { text, .. } = item.event.content() {
-                out.insert(text.as_str().to_owned());
-            }
-        }
-        query = page.next;
-    }
-    out
-}
-
-/// Waits until every client's node holds the room with the same history
-/// hash and `accepted` events; returns the hash.
-async fn converged(rooms: &[Room], accepted: u64) -> String {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let mut seen = Vec::new();
-        for room in rooms {
-            match room.state().await {
-                Ok(s) => seen.push((s.history_hash.to_string(), s.accepted)),
-                Err(e) => seen.push((e.to_string(), 0)),
-            }
-        }
-        if seen.iter().all(|s| s.1 == accepted && s.0 == seen[0].0) {
-            return seen[0].0.clone();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no convergence: {seen:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Reads a subscription until it has yielded every text in `want`.
 async fn receive_all(sub: &mut Subscription, want: &BTreeSet<String>) {
@@ -86,34 +49,21 @@ async fn room_across(net: &TestNet) -> (Vec<Client>, Vec<Room>) {
     (clients, rooms)
 }
 
-async fn send_all(rooms: &[Room], label: &str, count: usize) -> BTreeSet<String> {
-    let sends = rooms.iter().enumerate().map(|(i, room)| async move {
-        let mut sent = Vec::new();
-        for k in 0..count {
-            let text = format!("{label} from {i} #{k}");
-            room.send_text(&text).await.expect("send");
-            sent.push(text);
-        }
-        sent
-    });
-    futures::future::join_all(sends).await.into_iter().flatten().collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_deliver_every_message_live_and_converge_to_one_history() {
     let net = TestNet::start(3).await.unwrap();
     let (_clients, rooms) = room_across(&net).await;
     let mut subs: Vec<Subscription> = rooms.iter().map(|r| r.subscribe(0)).collect();
 
-    let sent = send_all(&rooms, "hello", 5).await;
+    let sent = send_from_each(&rooms, "hello", 5).await;
 
     for sub in &mut subs {
         receive_all(sub, &sent).await;
     }
     // create + 2 joins + 15 messages, in the same order everywhere.
-    converged(&rooms, 18).await;
+    converged(&rooms, 18, PATIENCE).await.unwrap();
     for room in &rooms {
-        assert_eq!(texts(room).await, sent, "every node serves every message");
+        assert_eq!(texts(room).await.unwrap(), sent, "every node serves every message");
     }
     // Operators see it: pushes by outcome, syncs, peers, libp2p's own.
     for node in &net.nodes {
@@ -132,19 +82,19 @@ async fn a_node_that_was_down_catches_up_and_its_users_messages_reach_peers_that
 
     // Node 2 is down while nodes 0 and 1 chat.
     net.nodes[2].pause().await.unwrap();
-    let mut sent = send_all(&rooms[..2], "while 2 was down", 4).await;
+    let mut sent = send_from_each(&rooms[..2], "while 2 was down", 4).await;
     net.nodes[2].resume().await.unwrap();
-    converged(&rooms, 1 + 2 + 8).await;
+    converged(&rooms, 1 + 2 + 8, PATIENCE).await.unwrap();
 
     // Node 0 (everyone's bootstrap peer) is down while 1 and 2 chat: their
     // outboxes keep the messages for it.
     net.nodes[0].pause().await.unwrap();
-    sent.extend(send_all(&rooms[1..], "while 0 was down", 4).await);
+    sent.extend(send_from_each(&rooms[1..], "while 0 was down", 4).await);
     net.nodes[0].resume().await.unwrap();
 
-    converged(&rooms, 1 + 2 + 16).await;
+    converged(&rooms, 1 + 2 + 16, PATIENCE).await.unwrap();
     for room in &rooms {
-        assert_eq!(texts(room).await, sent, "nothing lost on any side");
+        assert_eq!(texts(room).await.unwrap(), sent, "nothing lost on any side");
     }
     net.stop().await.unwrap();
 }
@@ -153,12 +103,12 @@ async fn a_node_that_was_down_catches_up_and_its_users_messages_reach_peers_that
 async fn a_room_spanning_ten_nodes_converges() {
     let net = TestNet::start(10).await.unwrap();
     let (_clients, rooms) = room_across(&net).await;
-    let sent = send_all(&rooms, "ten", 3).await;
+    let sent = send_from_each(&rooms, "ten", 3).await;
     // create + 9 joins + 30 messages.
-    let hash = converged(&rooms, 1 + 9 + 30).await;
+    let hash = converged(&rooms, 1 + 9 + 30, PATIENCE).await.unwrap();
     assert!(!hash.is_empty());
     for room in &rooms {
-        assert_eq!(texts(room).await, sent);
+        assert_eq!(texts(room).await.unwrap(), sent);
     }
     net.stop().await.unwrap();
 }

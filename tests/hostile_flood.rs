@@ -8,29 +8,16 @@
 use accord_node::network::PeerId;
 use accord_proto::SecretKey;
 use accord_proto::federation::{FedRequest, FedResponse};
-use accord_sdk::{JoinRule, Room};
+use accord_sdk::JoinRule;
 use accord_testkit::hostile::{self, HostilePeer};
-use accord_testkit::observe::{converged, texts};
+use accord_testkit::observe::{converged, send_latencies, texts};
 use accord_testkit::{TestNet, TestNode};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long the network may take to converge.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-/// Acknowledgement times of `n` messages sent one after the other: p50
-/// and p99.
-async fn latencies(room: &Room, label: &str, n: usize) -> (Duration, Duration) {
-    let mut times = Vec::with_capacity(n);
-    for i in 0..n {
-        let start = Instant::now();
-        room.send_text(&format!("{label} {i}")).await.expect("an honest send is served");
-        times.push(start.elapsed());
-    }
-    times.sort();
-    (times[n / 2], times[(n * 99 / 100).min(n - 1)])
-}
 
 /// What one attacker keeps sending until told to stop; the outcomes seen.
 async fn attack(
@@ -112,8 +99,8 @@ async fn a_node_flooded_by_hostile_peers_keeps_serving_honest_users_and_cuts_off
     let bob = b.user("bob").await.unwrap();
     let room = alice.create_room("under attack", JoinRule::Public).await.unwrap();
     bob.room(room.id()).join_via(&[a.node_id()]).await.unwrap();
-    latencies(&room, "warm up", 20).await;
-    let quiet = latencies(&room, "quiet", 200).await;
+    send_latencies(&room, "warm up", 20).await;
+    let quiet = send_latencies(&room, "quiet", 200).await;
 
     // Act: five attackers, one per kind, flood node A while alice sends.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -134,7 +121,7 @@ async fn a_node_flooded_by_hostile_peers_keeps_serving_honest_users_and_cuts_off
         attackers.push((peer, node, kind));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let loud = latencies(&room, "under attack", 200).await;
+    let loud = send_latencies(&room, "under attack", 200).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for t in tasks {
         t.await.unwrap();

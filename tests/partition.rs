@@ -5,28 +5,13 @@
 
 use accord_proto::SecretKey;
 use accord_sdk::{Client, JoinRule, Room};
-use accord_testkit::observe::{converged, eventually, texts};
+use accord_testkit::observe::{converged, eventually, send_from_each, texts};
 use accord_testkit::{TestNet, TestNode};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// How long a test waits for the network to split, heal or converge.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-/// `count` messages from each room's client, all at once; their texts.
-async fn chat(rooms: &[Room], label: &str, count: usize) -> BTreeSet<String> {
-    let sends = rooms.iter().enumerate().map(|(i, room)| async move {
-        let mut sent = Vec::new();
-        for k in 0..count {
-            let text = format!("{label} from {i} #{k}");
-            room.send_text(&text).await.expect("send");
-            sent.push(text);
-        }
-        sent
-    });
-    futures::future::join_all(sends).await.into_iter().flatten().collect()
-}
 
 /// The node's record of `list` (`GET /admin/lists`): size and checkpoint.
 async fn list_status(node: &TestNode, list: &str) -> Option<(u64, Value)> {
@@ -82,14 +67,16 @@ async fn both_sides_of_a_partition_keep_chatting_and_converge_with_the_lists_enf
     // in the west and will be blocked by the east's.
     let (_x, x_key) = bystander(&net.nodes[2], "x").await;
     let (_y, y_key) = bystander(&net.nodes[1], "y").await;
-    let mut sent = chat(&rooms, "before", 2).await;
+    let mut sent = send_from_each(&rooms, "before", 2).await;
     converged(&rooms, 1 + 3 + 8, PATIENCE).await.unwrap();
 
     // Act: split {0, 1} | {2, 3}; both sides chat and each issuer blocks
     // an account of the other side.
     net.partition(&[&[0, 1], &[2, 3]], PATIENCE).await.unwrap();
-    let both =
-        futures::join!(chat(&rooms[..2], "west during the split", 5), chat(&rooms[2..], "east during the split", 5),);
+    let both = futures::join!(
+        send_from_each(&rooms[..2], "west during the split", 5),
+        send_from_each(&rooms[2..], "east during the split", 5),
+    );
     sent.extend(both.0);
     sent.extend(both.1);
     let block = |id: String| json!({"kind": "account", "id": id, "category": "harassment", "reason": "split"});
@@ -161,7 +148,8 @@ async fn both_sides_of_a_partition_keep_chatting_and_converge_with_the_lists_enf
         net.partition(&groups, PATIENCE).await.unwrap();
         let sides = groups.map(|g| g.iter().map(|i| rooms[*i].clone()).collect::<Vec<_>>());
         let labels = [format!("cycle {cycle} side 0"), format!("cycle {cycle} side 1")];
-        let (one, other) = futures::join!(chat(&sides[0], &labels[0], 3), chat(&sides[1], &labels[1], 3));
+        let (one, other) =
+            futures::join!(send_from_each(&sides[0], &labels[0], 3), send_from_each(&sides[1], &labels[1], 3));
         accepted += (one.len() + other.len()) as u64;
         net.heal(PATIENCE).await.unwrap();
         converged(&rooms, accepted, PATIENCE).await.unwrap();

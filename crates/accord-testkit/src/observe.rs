@@ -3,7 +3,7 @@
 
 use accord_sdk::{EventContent, HistoryQuery, Room};
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Every message text of a room as the client's node serves it, each
 /// event verified by the SDK.
@@ -60,4 +60,32 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(())
+}
+
+/// `count` messages from each room's client, all clients at once; the texts
+/// sent (`"{label} from {i} #{k}"`).
+pub async fn send_from_each(rooms: &[Room], label: &str, count: usize) -> BTreeSet<String> {
+    let sends = rooms.iter().enumerate().map(|(i, room)| async move {
+        let mut sent = Vec::new();
+        for k in 0..count {
+            let text = format!("{label} from {i} #{k}");
+            room.send_text(&text).await.expect("send");
+            sent.push(text);
+        }
+        sent
+    });
+    futures::future::join_all(sends).await.into_iter().flatten().collect()
+}
+
+/// Sends `n` messages one after the other; the median and 99th percentile
+/// of their acknowledgement times.
+pub async fn send_latencies(room: &Room, label: &str, n: usize) -> (Duration, Duration) {
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let start = Instant::now();
+        room.send_text(&format!("{label} {i}")).await.expect("an honest send is served");
+        times.push(start.elapsed());
+    }
+    times.sort();
+    (times[n / 2], times[(n * 99 / 100).min(n - 1)])
 }

@@ -16,7 +16,7 @@ use accord_testkit::TestNode;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 /// An HTTP client whose connections come from `source` (a loopback
@@ -179,7 +179,7 @@ async fn thousands_of_idle_and_half_open_connections_do_not_stop_others_being_se
     let room = alice.create_room("busy", JoinRule::Public).await.unwrap();
     room.send_text("warm up").await.unwrap();
     let api: std::net::SocketAddr = node.url().trim_start_matches("http://").parse().unwrap();
-    let quiet = time_sends(&room, "quiet", 50).await;
+    let quiet = accord_testkit::observe::send_latencies(&room, "quiet", 50).await;
     let before = rss_kib();
 
     // 2000 connections (fewer if this process may not open that many
@@ -198,7 +198,7 @@ async fn thousands_of_idle_and_half_open_connections_do_not_stop_others_being_se
         }
         held.push(stream);
     }
-    let loaded = time_sends(&room, "loaded", 50).await;
+    let loaded = accord_testkit::observe::send_latencies(&room, "loaded", 50).await;
     let during = rss_kib();
     // New clients are served too.
     let carol = node.user("carol").await.expect("a new user registers while the connections are held");
@@ -220,19 +220,6 @@ async fn thousands_of_idle_and_half_open_connections_do_not_stop_others_being_se
         during.saturating_sub(before)
     );
     node.stop().await.unwrap();
-}
-
-/// Sends `n` messages one after the other; the median and 99th percentile
-/// of their acknowledgement times.
-async fn time_sends(room: &accord_sdk::Room, label: &str, n: usize) -> (Duration, Duration) {
-    let mut times = Vec::with_capacity(n);
-    for i in 0..n {
-        let start = Instant::now();
-        room.send_text(&format!("{label} {i}")).await.expect("an honest send is served");
-        times.push(start.elapsed());
-    }
-    times.sort();
-    (times[n / 2], times[(n * 99 / 100).min(n - 1)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
