@@ -26,10 +26,36 @@ use accord_sdk::Client;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// A free TCP port on 127.0.0.1 (bound, then released).
+/// A free TCP port on 127.0.0.1 (bound, then released) for a listener
+/// that must keep its port across restarts.
+///
+/// A port the kernel hands out for `:0` comes from the ephemeral range,
+/// where any outgoing connection of a concurrent test may take it before
+/// the node binds it. Ports are therefore drawn below that range
+/// ([`LOW_PORTS`]), starting at a point that differs per process and
+/// moving on at every call, and one that is taken is skipped.
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = u32::from(LOW_PORTS.end - LOW_PORTS.start);
+    if NEXT.load(Ordering::Relaxed) == u32::MAX {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let seed = std::process::id().wrapping_mul(7919).wrapping_add(nanos) % span;
+        let _ = NEXT.compare_exchange(u32::MAX, seed, Ordering::Relaxed, Ordering::Relaxed);
+    }
+    for _ in 0..span {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % span;
+        let port = LOW_PORTS.start + u16::try_from(offset)?;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free port in {LOW_PORTS:?}")
 }
+
+/// Where [`free_port`] draws ports: below Linux's default ephemeral range
+/// (32768–60999), above the well-known services.
+pub const LOW_PORTS: std::ops::Range<u16> = 20_000..32_000;
 
 /// A node on loopback with a temporary data directory.
 pub struct TestNode {
@@ -49,11 +75,23 @@ impl TestNode {
     pub async fn start_with(edit: impl FnOnce(&mut Config)) -> anyhow::Result<TestNode> {
         init_logging();
         let dir = tempfile::tempdir()?;
-        let config = test_config(edit)?;
-        let api = config.api.listen;
+        let mut config = test_config(edit)?;
         DataDir::new(dir.path()).init(Some(&config))?;
-        let node = Node::start(DataDir::new(dir.path())).await?;
-        Ok(TestNode { node: Some(node), dir, api })
+        let mut attempts = 0;
+        loop {
+            match Node::start(DataDir::new(dir.path())).await {
+                Ok(node) => return Ok(TestNode { node: Some(node), dir, api: config.api.listen }),
+                // Another process took a port between its draw and the bind:
+                // draw fresh ones.
+                Err(e) if attempts < 3 && e.to_string().contains("in use") => {
+                    attempts += 1;
+                    config.api.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+                    config.p2p.listen = vec![format!("/ip4/127.0.0.1/tcp/{}", free_port()?)];
+                    config.save(&DataDir::new(dir.path()).config())?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// The client API base URL.
