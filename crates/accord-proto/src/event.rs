@@ -273,6 +273,19 @@ impl UnverifiedEvent {
         Event::assemble(author, origin)
     }
 
+    /// Verifies the stamp of an event whose author envelope is `author`,
+    /// already verified: the author who signed it needs no second check
+    /// when the node hands back the same envelope (a send receipt). The
+    /// author envelope given must equal this event's, bytes and signature,
+    /// or the event is refused as inconsistent.
+    pub fn verify_stamp_of(&self, author: &Verified<EventBody>) -> Result<Event, EventError> {
+        if self.author.raw() != author.raw() {
+            return Err(EventError::Inconsistent("the author envelope is not the one given".into()));
+        }
+        let origin = self.origin.verify().map_err(EventError::Origin)?;
+        Event::assemble(author.clone(), origin)
+    }
+
     /// Verifies many events with one batch signature check.
     pub fn verify_many(events: &[UnverifiedEvent]) -> Vec<Result<Event, EventError>> {
         // Fast path: both signatures of every event in one batch; on any

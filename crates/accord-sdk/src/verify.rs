@@ -193,7 +193,13 @@ impl Client {
         if resp.cursor == 0 {
             return Err(SdkError::Protocol("the node returned cursor 0 (cursors start at 1)".into()));
         }
-        let event = self.verify_event_in(&resp.event, Some(room), Some(resp.cursor)).await?;
+        // The author envelope is the one signed here (checked above): only
+        // the stamp needs its signature checked.
+        let event = resp
+            .event
+            .verify_stamp_of(sent)
+            .map_err(|e| SdkError::verification(Some(resp.cursor), Some(id), VerificationError::Event(e)))?;
+        self.check_event(&event, Some(room), Some(resp.cursor)).await?;
         Ok(SendReceipt { event_id: id, room, cursor: resp.cursor, event })
     }
 }

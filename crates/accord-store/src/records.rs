@@ -205,13 +205,16 @@ impl Store {
             .collect()
     }
 
-    /// Removes delivered outbox entries.
+    /// Removes delivered outbox entries. The removal does not wait for an
+    /// fsync: an entry a machine crash brings back is pushed again and
+    /// answered `duplicate` (spec/federation.md §2), so the next push to
+    /// the peer need not wait for the disk.
     pub async fn outbox_remove(&self, keys: Vec<Vec<u8>>) -> Result<(), StoreError> {
         let mut b = Batch::new();
         for key in keys {
             b.delete(Cf::Outbox, key);
         }
-        if b.is_empty() { Ok(()) } else { self.write(b).await }
+        if b.is_empty() { Ok(()) } else { self.write(b.recoverable()).await }
     }
 
     /// Deletes stored events' content for good, keeping why (JSON) in

@@ -51,12 +51,12 @@ impl Batch {
         Self::default()
     }
 
-    /// Marks the batch as holding data that another node still holds and
-    /// gives again on request (events received from peers): it is written
-    /// to the WAL, which survives a crash of the process, without waiting
-    /// for an fsync. A later fsynced write makes it durable too (the WAL is
-    /// written in order); a machine crash before that loses it here, and
-    /// sync fetches it again.
+    /// Marks the batch as one whose loss in a machine crash is repaired
+    /// by the protocol (events received from peers, which sync fetches
+    /// again; removals of delivered outbox entries, which are pushed again
+    /// as duplicates): it is written to the WAL, which survives a crash of
+    /// the process, without waiting for an fsync. A later fsynced write
+    /// makes it durable too (the WAL is written in order).
     pub fn recoverable(mut self) -> Self {
         self.fsync = false;
         self

@@ -89,6 +89,33 @@ fn a_stamp_for_another_event_does_not_fit() {
 }
 
 #[test]
+fn a_receipt_checks_the_stamp_of_the_author_envelope_it_was_given() {
+    let k = key(1);
+    let c = create(&k);
+    let body = EventBody {
+        room: Some(c.room()),
+        author: k.account_id(),
+        ts: Timestamp::from_millis(5),
+        content: message("mine"),
+    };
+    let signed = Verified::sign(body, &k).unwrap();
+    let stamped =
+        accord_proto::event::Event::stamp(signed.clone(), &node(), 2, vec![c.id()], 1, Timestamp::from_millis(6))
+            .unwrap()
+            .to_unverified();
+    assert_eq!(stamped.verify_stamp_of(&signed).unwrap().id(), stamped.verify().unwrap().id());
+
+    let other = event(&k, Some(c.room()), message("not mine"), 3, vec![c.id()], 1).to_unverified();
+    assert_eq!(other.verify_stamp_of(&signed).unwrap_err().code(), "inconsistent_event");
+
+    let mut forged = stamped.clone();
+    let mut raw = forged.origin.raw().clone();
+    raw.sig = other.origin.raw().sig;
+    forged.origin = Unverified::from_raw(raw);
+    assert!(matches!(forged.verify_stamp_of(&signed), Err(accord_proto::event::EventError::Origin(_))));
+}
+
+#[test]
 fn batch_verification_pinpoints_the_bad_event() {
     let k = key(1);
     let c = create(&k);
