@@ -187,9 +187,45 @@ impl Store {
         Ok(peers)
     }
 
+    /// The rooms with entries waiting in the outbox of `peer`.
+    pub fn outbox_rooms(&self, peer: &NodeId) -> Result<Vec<RoomId>, StoreError> {
+        let mut rooms = Vec::new();
+        let mut start = peer.as_bytes().to_vec();
+        // One seek per room: jump past every row of the room just found.
+        while let Some((k, _)) = self.scan(Cf::Outbox, peer.as_bytes(), &start, true, 1)?.into_iter().next() {
+            let room: [u8; 32] =
+                k.get(32..64).and_then(|r| r.try_into().ok()).ok_or_else(|| corrupt(Cf::Outbox, "short key"))?;
+            let room = RoomId::from_bytes(room);
+            rooms.push(room);
+            start = keys::outbox(peer, &room, u64::MAX).to_vec();
+            start.push(0);
+        }
+        Ok(rooms)
+    }
+
+    /// Up to `limit` outbox entries of `peer` in `room` from cursor `from`
+    /// on, oldest first. Starting past the entries already removed skips
+    /// their tombstones, which a scan from the room's start would step
+    /// over one by one until compaction.
+    pub fn outbox_in(
+        &self,
+        peer: &NodeId,
+        room: &RoomId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let start = keys::outbox(peer, room, from);
+        let rows = self.scan(Cf::Outbox, &start[..64], &start, true, limit)?;
+        Self::outbox_entries(rows)
+    }
+
     /// Up to `limit` outbox entries of `peer`, oldest first within a room.
     pub fn outbox(&self, peer: &NodeId, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         let rows = self.scan(Cf::Outbox, peer.as_bytes(), peer.as_bytes(), true, limit)?;
+        Self::outbox_entries(rows)
+    }
+
+    fn outbox_entries(rows: Vec<crate::KeyValue>) -> Result<Vec<OutboxEntry>, StoreError> {
         rows.into_iter()
             .map(|(key, v)| {
                 let room: [u8; 32] =

@@ -421,7 +421,7 @@ async fn append_group(state: &Arc<AppState>, room: RoomId, rt: &mut RoomRuntime,
     }
     rt.cursor += staged.len() as u64;
     let targets: BTreeSet<NodeId> = staged.iter().flat_map(|s| s.targets.iter().copied()).collect();
-    state.outbox.wake(state, targets);
+    state.outbox.wake(state, room, targets);
     if staged.iter().any(|s| matches!(s.event.content(), EventContent::Join {})) {
         // A join of ours: introduce this node to every host it now knows.
         crate::federation::sync::introduce(state, room, rt.hosts().iter().copied().collect());

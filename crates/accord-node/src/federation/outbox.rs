@@ -11,9 +11,9 @@
 
 use crate::api::AppState;
 use crate::network;
-use accord_proto::NodeId;
 use accord_proto::federation::{FedRequest, FedResponse, MAX_PUSH_EVENTS, PushOutcome};
-use std::collections::HashMap;
+use accord_proto::{NodeId, RoomId};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -31,6 +31,8 @@ const RETRY_FLOOR: Duration = Duration::from_millis(200);
 struct Signals {
     /// New entries were written.
     work: Notify,
+    /// The rooms of the entries written since the worker last looked.
+    rooms: Mutex<BTreeSet<RoomId>>,
     /// The peer (re)connected: retry at once.
     connected: Notify,
 }
@@ -54,10 +56,13 @@ impl Outbox {
             .clone()
     }
 
-    /// Tells the workers of `peers` that new entries are waiting.
-    pub(crate) fn wake(&self, state: &Arc<AppState>, peers: impl IntoIterator<Item = NodeId>) {
+    /// Tells the workers of `peers` that new entries of `room` are
+    /// waiting.
+    pub(crate) fn wake(&self, state: &Arc<AppState>, room: RoomId, peers: impl IntoIterator<Item = NodeId>) {
         for peer in peers {
-            self.signals(state, peer).work.notify_one();
+            let signals = self.signals(state, peer);
+            signals.rooms.lock().unwrap_or_else(|p| p.into_inner()).insert(room);
+            signals.work.notify_one();
         }
     }
 
@@ -71,20 +76,54 @@ impl Outbox {
 
     /// Starts a worker for every peer with entries in the store.
     pub(crate) fn resume(&self, state: &Arc<AppState>) -> Result<(), accord_store::StoreError> {
-        let peers = state.store.outbox_peers()?;
-        self.wake(state, peers);
+        for peer in state.store.outbox_peers()? {
+            let rooms = state.store.outbox_rooms(&peer)?;
+            let signals = self.signals(state, peer);
+            signals.rooms.lock().unwrap_or_else(|p| p.into_inner()).extend(rooms);
+            signals.work.notify_one();
+        }
         Ok(())
+    }
+}
+
+/// Where a worker stands: the rooms with entries that may be waiting, each
+/// with the lowest cursor not known to be delivered, and the room pushed
+/// last (rooms take turns).
+#[derive(Default)]
+struct Queue {
+    rooms: BTreeMap<RoomId, u64>,
+    last: Option<RoomId>,
+}
+
+impl Queue {
+    /// Takes in the rooms announced since the last look.
+    fn take_announced(&mut self, signals: &Signals) {
+        let announced = std::mem::take(&mut *signals.rooms.lock().unwrap_or_else(|p| p.into_inner()));
+        for room in announced {
+            self.rooms.entry(room).or_insert(0);
+        }
+    }
+
+    /// The rooms in turn, starting after the one pushed last.
+    fn turn(&self) -> Vec<RoomId> {
+        let after = self.last.map_or(Vec::new(), |last| {
+            self.rooms.range((std::ops::Bound::Excluded(last), std::ops::Bound::Unbounded)).map(|(r, _)| *r).collect()
+        });
+        let before = self.rooms.keys().copied().filter(|r| !after.contains(r));
+        after.iter().copied().chain(before).collect()
     }
 }
 
 /// Pushes `peer`'s entries until the node shuts down.
 async fn worker(state: Arc<AppState>, peer: NodeId, signals: Arc<Signals>) {
     let mut backoff = BACKOFF_MIN;
+    let mut queue = Queue::default();
     loop {
         if state.shutdown.is_cancelled() {
             break;
         }
-        match push_once(&state, peer).await {
+        queue.take_announced(&signals);
+        match push_once(&state, peer, &mut queue).await {
             Ok(Delivery::Empty) => {
                 tokio::select! {
                     () = signals.work.notified() => {}
@@ -120,18 +159,31 @@ enum Delivery {
     Retry,
 }
 
-/// Sends the oldest entries of one room to `peer` and removes those with a
-/// final outcome.
-async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> {
+/// Sends the oldest entries of the next room with entries waiting to
+/// `peer` and removes those with a final outcome.
+async fn push_once(state: &Arc<AppState>, peer: NodeId, queue: &mut Queue) -> Result<Delivery, ()> {
     let log = |e: &dyn std::fmt::Display| tracing::error!("outbox of {peer}: {e}");
     if let Err(why) = super::policy::meets(state, &peer).await {
         // Not federated with until it meets this node's policy; kept.
         tracing::debug!("not pushing to {peer}: {why}");
         return Ok(Delivery::Retry);
     }
-    let mut entries = state.store.outbox(&peer, MAX_PUSH_EVENTS).map_err(|e| log(&e))?;
-    let Some(room) = entries.first().map(|e| e.room) else { return Ok(Delivery::Empty) };
-    entries.retain(|e| e.room == room);
+    let mut found = None;
+    for room in queue.turn() {
+        let from = queue.rooms.get(&room).copied().unwrap_or(0);
+        let entries = state.store.outbox_in(&peer, &room, from, MAX_PUSH_EVENTS).map_err(|e| log(&e))?;
+        if entries.is_empty() {
+            // Nothing left; a later write announces the room again.
+            queue.rooms.remove(&room);
+        } else {
+            found = Some((room, entries));
+            break;
+        }
+    }
+    let Some((room, entries)) = found else { return Ok(Delivery::Empty) };
+    queue.last = Some(room);
+    // Past every entry scanned, unless one stays (below).
+    let past = entries.last().map_or(0, |e| e.cursor.saturating_add(1));
     let mut events = Vec::with_capacity(entries.len());
     let mut gone = Vec::new();
     let mut sending = Vec::with_capacity(entries.len());
@@ -149,6 +201,7 @@ async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> 
     let entries = sending;
     if events.is_empty() {
         state.store.outbox_remove(gone).await.map_err(|e| log(&e))?;
+        queue.rooms.insert(room, past);
         return Ok(Delivery::Done);
     }
     let identities = super::author_identities(state, &events).map_err(|e| log(&e))?;
@@ -169,7 +222,7 @@ async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> 
         }
     };
     let by_event: HashMap<_, _> = outcomes.iter().map(|o| (o.event(), o)).collect();
-    let mut retry = false;
+    let mut stays: Option<u64> = None;
     for entry in &entries {
         match by_event.get(&entry.event) {
             Some(outcome) if outcome.is_final() => {
@@ -177,13 +230,14 @@ async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> 
                     tracing::warn!("{peer} refused event {}: {code}", entry.event);
                 }
                 gone.push(entry.key.clone());
+                continue;
             }
             Some(PushOutcome::Retry { code, .. }) => {
                 tracing::debug!("{peer} asks to push event {} again later: {code}", entry.event);
-                retry = true;
             }
-            _ => retry = true,
+            _ => {}
         }
+        stays = Some(stays.map_or(entry.cursor, |c| c.min(entry.cursor)));
     }
     for outcome in &outcomes {
         let label = match outcome {
@@ -195,5 +249,6 @@ async fn push_once(state: &Arc<AppState>, peer: NodeId) -> Result<Delivery, ()> 
         state.metrics.fed_push(label);
     }
     state.store.outbox_remove(gone).await.map_err(|e| log(&e))?;
-    Ok(if retry { Delivery::Retry } else { Delivery::Done })
+    queue.rooms.insert(room, stays.unwrap_or(past));
+    Ok(if stays.is_some() { Delivery::Retry } else { Delivery::Done })
 }
