@@ -9,6 +9,7 @@ use crate::rooms::{LoadError, Rooms};
 use accord_proto::identity::IdentityDocument;
 use accord_proto::{NodeId, SecretKey, Unverified};
 use accord_store::{Store, StoreConfig, StoreError};
+use axum::serve::ListenerExt as _;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -207,6 +208,14 @@ impl Node {
         let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
+            // Small frames (live items, acknowledgements) go out at once:
+            // with Nagle's algorithm each could wait for the client's
+            // delayed ACK (40 ms on Linux).
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!("TCP_NODELAY on a client connection: {e}");
+                }
+            });
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
             if let Err(e) = serve.await {
                 tracing::error!("API server failed: {e}");

@@ -287,7 +287,8 @@ impl Driver {
         request.headers_mut().insert(AUTHORIZATION, bearer);
         let config =
             WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
-        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
+        // `true`: no Nagle delay on the client's small frames.
+        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         let mut ws = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
             Err(_) => {
                 return Err(SdkError::Transport { message: "timed out opening the live stream".into() });

@@ -86,8 +86,33 @@ struct Request {
 /// Handle to the writer thread.
 #[derive(Clone)]
 pub(crate) struct Writer {
+    /// Dropped before `thread` (fields drop in order): once the last
+    /// handle's sender is gone, the thread finishes and is joined.
     tx: mpsc::Sender<Request>,
-    thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
+    thread: Arc<Joiner>,
+}
+
+/// Joins the writer thread when the last handle goes, so that the
+/// database it holds is closed before the store's owner moves on (a
+/// process that exits while RocksDB still closes on another thread
+/// aborts).
+struct Joiner(std::sync::Mutex<Option<std::thread::JoinHandle<()>>>);
+
+impl Joiner {
+    fn join(&self) {
+        let thread = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = thread
+            && handle.thread().id() != std::thread::current().id()
+        {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Joiner {
+    fn drop(&mut self) {
+        self.join();
+    }
 }
 
 impl Writer {
@@ -101,17 +126,15 @@ impl Writer {
                 None
             }
         };
-        Writer { tx, thread: Arc::new(std::sync::Mutex::new(thread)) }
+        Writer { tx, thread: Arc::new(Joiner(std::sync::Mutex::new(thread))) }
     }
 
     /// Stops accepting writes and waits for the thread to finish the ones
     /// queued (it exits once every handle is gone).
     pub(crate) fn close(self) {
-        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-        drop(self.tx);
-        if let Some(handle) = thread {
-            let _ = handle.join();
-        }
+        let Writer { tx, thread } = self;
+        drop(tx);
+        thread.join();
     }
 
     pub(crate) async fn write(&self, batch: Batch) -> Result<(), StoreError> {
