@@ -59,7 +59,12 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
             NetEvent::Request(Inbound { peer, request, channel }) => {
                 // A flood is answered `busy` before anything else is done
                 // with it; a peer that keeps flooding is cut off.
-                if let Some(node) = network::node_id(&peer)
+                // A push of events is paced by the per-peer event rate
+                // instead (check 1): a busy origin pushes small batches
+                // often, and that is no flood.
+                let counted = !matches!(&request, FedRequest::Push { events, .. } if !events.is_empty());
+                if counted
+                    && let Some(node) = network::node_id(&peer)
                     && !state.limits.peer_request(&node)
                 {
                     state.metrics.fed_reject("flood");
