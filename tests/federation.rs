@@ -100,6 +100,45 @@ async fn a_node_that_was_down_catches_up_and_its_users_messages_reach_peers_that
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_outbox_of_several_rooms_is_found_again_after_a_restart_and_delivers_every_room() {
+    let mut net = TestNet::start(2).await.unwrap();
+    let alice = net.nodes[0].user("alice").await.unwrap();
+    let bob = net.nodes[1].user("bob").await.unwrap();
+    let via = vec![net.nodes[0].node_id()];
+    let mut pairs = Vec::new();
+    for name in ["one", "two", "three"] {
+        let ours = alice.create_room(name, JoinRule::Public).await.unwrap();
+        let theirs = bob.room(ours.id());
+        theirs.join_via(&via).await.unwrap();
+        pairs.push((ours, theirs));
+    }
+    converged(&[pairs[2].0.clone(), pairs[2].1.clone()], 2, PATIENCE).await.unwrap();
+
+    // Node 1 is down: node 0's outbox keeps every room's messages for it,
+    // and node 0 restarts with them waiting in its store.
+    net.nodes[1].pause().await.unwrap();
+    for (ours, _) in &pairs {
+        send_from_each(std::slice::from_ref(ours), "while 1 was down", 3).await;
+    }
+    net.nodes[0].pause().await.unwrap();
+    net.nodes[0].resume().await.unwrap();
+    net.nodes[1].resume().await.unwrap();
+
+    for (ours, theirs) in &pairs {
+        converged(&[ours.clone(), theirs.clone()], 2 + 3, PATIENCE).await.unwrap();
+        assert_eq!(texts(theirs).await.unwrap(), texts(ours).await.unwrap(), "every room's messages arrive");
+    }
+    // Pushed since the restart, accepted or (where a sync was first)
+    // duplicate: the outbox delivered every entry it found again.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while metric(&net.nodes[0], "accord_fed_pushes_total").await < 9.0 {
+        assert!(tokio::time::Instant::now() < deadline, "the outbox did not push all nine messages");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_room_spanning_ten_nodes_converges() {
     let net = TestNet::start(10).await.unwrap();
     let (_clients, rooms) = room_across(&net).await;
