@@ -216,16 +216,6 @@ impl Store {
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let start = keys::outbox(peer, room, from);
         let rows = self.scan(Cf::Outbox, &start[..64], &start, true, limit)?;
-        Self::outbox_entries(rows)
-    }
-
-    /// Up to `limit` outbox entries of `peer`, oldest first within a room.
-    pub fn outbox(&self, peer: &NodeId, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
-        let rows = self.scan(Cf::Outbox, peer.as_bytes(), peer.as_bytes(), true, limit)?;
-        Self::outbox_entries(rows)
-    }
-
-    fn outbox_entries(rows: Vec<crate::KeyValue>) -> Result<Vec<OutboxEntry>, StoreError> {
         rows.into_iter()
             .map(|(key, v)| {
                 let room: [u8; 32] =

@@ -37,6 +37,14 @@ struct Signals {
     connected: Notify,
 }
 
+impl Signals {
+    /// Tells the worker that `rooms` have new entries.
+    fn announce(&self, rooms: impl IntoIterator<Item = RoomId>) {
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner()).extend(rooms);
+        self.work.notify_one();
+    }
+}
+
 /// The outbox workers, one per peer with something to deliver.
 #[derive(Default)]
 pub(crate) struct Outbox {
@@ -60,9 +68,7 @@ impl Outbox {
     /// waiting.
     pub(crate) fn wake(&self, state: &Arc<AppState>, room: RoomId, peers: impl IntoIterator<Item = NodeId>) {
         for peer in peers {
-            let signals = self.signals(state, peer);
-            signals.rooms.lock().unwrap_or_else(|p| p.into_inner()).insert(room);
-            signals.work.notify_one();
+            self.signals(state, peer).announce([room]);
         }
     }
 
@@ -78,9 +84,7 @@ impl Outbox {
     pub(crate) fn resume(&self, state: &Arc<AppState>) -> Result<(), accord_store::StoreError> {
         for peer in state.store.outbox_peers()? {
             let rooms = state.store.outbox_rooms(&peer)?;
-            let signals = self.signals(state, peer);
-            signals.rooms.lock().unwrap_or_else(|p| p.into_inner()).extend(rooms);
-            signals.work.notify_one();
+            self.signals(state, peer).announce(rooms);
         }
         Ok(())
     }
@@ -106,11 +110,8 @@ impl Queue {
 
     /// The rooms in turn, starting after the one pushed last.
     fn turn(&self) -> Vec<RoomId> {
-        let after = self.last.map_or(Vec::new(), |last| {
-            self.rooms.range((std::ops::Bound::Excluded(last), std::ops::Bound::Unbounded)).map(|(r, _)| *r).collect()
-        });
-        let before = self.rooms.keys().copied().filter(|r| !after.contains(r));
-        after.iter().copied().chain(before).collect()
+        let (after, rest): (Vec<RoomId>, Vec<RoomId>) = self.rooms.keys().copied().partition(|r| Some(*r) > self.last);
+        after.into_iter().chain(rest).collect()
     }
 }
 
