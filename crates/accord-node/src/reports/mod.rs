@@ -134,11 +134,9 @@ pub struct CaseSummary {
     pub resolution: Option<ActionView>,
 }
 
-/// A moderator action, read back for display.
+/// A moderator's decision, as the views below show it.
 #[derive(Debug, Clone, Serialize)]
-pub struct ActionView {
-    /// Its index in the audit log.
-    pub index: u64,
+pub struct Decision {
     /// The decision.
     pub action: Verdict,
     /// Who decided.
@@ -153,23 +151,36 @@ pub struct ActionView {
     pub ts: Timestamp,
 }
 
+impl From<ModAction> for Decision {
+    fn from(action: ModAction) -> Decision {
+        Decision {
+            action: action.action,
+            moderator: action.moderator,
+            list: action.list,
+            reason: action.reason.map(|r| r.as_str().to_string()),
+            ts: action.ts,
+        }
+    }
+}
+
+/// A moderator action, read back for display.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionView {
+    /// Its index in the audit log.
+    pub index: u64,
+    /// What was decided.
+    #[serde(flatten)]
+    pub decision: Decision,
+}
+
 /// The outcome of a report, as its reporter sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutcomeView {
     /// The node whose moderator acted.
     pub node: NodeId,
-    /// Who decided.
-    pub moderator: Moderator,
-    /// The decision.
-    pub action: Verdict,
-    /// The list written to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub list: Option<ListId>,
-    /// Why.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// When.
-    pub ts: Timestamp,
+    /// What was decided.
+    #[serde(flatten)]
+    pub decision: Decision,
     /// The signed action, for the client to verify.
     pub signed: SignedBytes,
 }
@@ -493,17 +504,9 @@ async fn take(
 }
 
 fn outcome_view(raw: &SignedBytes) -> Option<OutcomeView> {
-    // Outcomes are verified before they are stored.
-    let action = Unverified::<ModAction>::from_raw(raw.clone()).verify().ok()?;
-    Some(OutcomeView {
-        node: action.node,
-        moderator: action.moderator,
-        action: action.action,
-        list: action.list.clone(),
-        reason: action.reason.as_ref().map(|r| r.as_str().to_string()),
-        ts: action.ts,
-        signed: raw.clone(),
-    })
+    // Outcomes are verified before they are stored: read, not verified again.
+    let action: ModAction = serde_json::from_slice(&raw.body).ok()?;
+    Some(OutcomeView { node: action.node, decision: action.into(), signed: raw.clone() })
 }
 
 fn status_of(record: &ReportRecord, case: Option<&CaseRecord>) -> ReportStatus {
@@ -543,14 +546,7 @@ pub async fn statuses(state: &AppState, reporter: &AccountId) -> Vec<ReportStatu
 fn action_view(book: &Book, index: u64) -> Option<ActionView> {
     let raw = book.actions.get(usize::try_from(index).ok()?)?;
     let action: ModAction = serde_json::from_slice(&raw.body).ok()?;
-    Some(ActionView {
-        index,
-        action: action.action,
-        moderator: action.moderator,
-        list: action.list,
-        reason: action.reason.map(|r| r.as_str().to_string()),
-        ts: action.ts,
-    })
+    Some(ActionView { index, decision: action.into() })
 }
 
 fn summary(book: &Book, case: &CaseRecord) -> CaseSummary {
