@@ -131,7 +131,8 @@ fn reject() -> Action {
     Action::Reject
 }
 
-fn reason(text: Option<String>) -> Result<Option<Reason>, ApiError> {
+/// An optional reason from a request body, checked (`bad_request` if not).
+pub(crate) fn reason(text: Option<String>) -> Result<Option<Reason>, ApiError> {
     text.map(|t| Reason::new(t).map_err(|e| ApiError::bad_request(format!("reason: {e}")))).transpose()
 }
 

@@ -5,7 +5,6 @@
 use super::{ApiError, AppState, auth::Session};
 use crate::reports::{self, CaseFilter, ReportsError, actions};
 use accord_proto::audit::Verdict;
-use accord_proto::text::Reason;
 use accord_proto::{AccountId, ListName, Sha256Hash, SignedBytes};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -162,7 +161,7 @@ pub async fn admin_resolve(
     Path(id): Path<String>,
     Json(req): Json<ResolveRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let reason = req.reason.map(Reason::new).transpose().map_err(|e| ApiError::bad_request(format!("reason: {e}")))?;
+    let reason = super::admin::reason(req.reason)?;
     if req.action.needs_list() && req.list.is_none() {
         return Err(ApiError::bad_request(format!("`{}` needs a list (--list NAME)", req.action)));
     }
