@@ -1,24 +1,26 @@
 //! # accord-node
 //!
 //! The Accord node as a library: [`Node::start`] opens the data directory
-//! (RocksDB store, node key, configuration), serves the client API and
-//! joins the peer-to-peer network. The `accord-node` binary is a thin
-//! command line over it, and tests start real nodes through it.
+//! (RocksDB store, node key, configuration), assembles the node's
+//! [`core`] and opens its doors onto it — the client API ([`api`]), the
+//! operator's endpoint ([`admin`]) and the federation protocol's handlers
+//! — over the peer-to-peer [`network`]. The `accord-node` binary is a
+//! thin command line over it, and tests start real nodes through it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod admin;
 pub mod api;
 pub mod config;
+pub mod core;
 mod federation;
 pub mod keyfile;
-pub mod lists;
 pub mod metrics;
 pub mod network;
 mod node;
-pub mod reports;
 pub mod reputation;
-pub mod rooms;
 
+pub use crate::core::{lists, reports, rooms};
 pub use config::Config;
 pub use node::{DataDir, Node, NodeError, NodeInfo};

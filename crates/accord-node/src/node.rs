@@ -1,21 +1,23 @@
 //! Starting and stopping a node.
 
-use crate::api::{self, AppState, Shutdown};
+use crate::admin::{self, AdminState};
+use crate::api::{self, ApiState};
 use crate::config::{Config, ConfigError};
+use crate::core::accounts::Accounts;
+use crate::core::lists::Lists;
+use crate::core::reports::Reports;
+use crate::core::rooms::{LoadError, Rooms};
+use crate::core::{self, Core};
 use crate::keyfile::{self, KeyFileError};
 use crate::metrics::Metrics;
 use crate::network::{Network, NetworkError};
-use crate::rooms::{LoadError, Rooms};
-use accord_proto::identity::IdentityDocument;
-use accord_proto::{NodeId, SecretKey, Unverified};
+use accord_proto::{NodeId, SecretKey};
 use accord_store::{Store, StoreConfig, StoreError};
 use axum::serve::ListenerExt as _;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use tokio::task::JoinHandle;
+use std::sync::Arc;
 
 /// The layout of a node's data directory.
 #[derive(Debug, Clone)]
@@ -130,15 +132,10 @@ pub struct NodeInfo {
     pub data_dir: PathBuf,
 }
 
-/// A running node.
+/// A running node: its core, and the doors open onto it (the client API
+/// with the admin endpoint, and the federation handlers).
 pub struct Node {
-    state: Arc<AppState>,
-    network: Network,
-    server: JoinHandle<()>,
-    housekeeping: JoinHandle<()>,
-    federation: JoinHandle<()>,
-    publisher: JoinHandle<()>,
-    forwarder: JoinHandle<()>,
+    core: Arc<Core>,
     api_addr: SocketAddr,
     data_dir: DataDir,
 }
@@ -149,25 +146,14 @@ impl Node {
         let (config, node_key) = data_dir.load()?;
         let node_id = NodeId::from(node_key.public());
         let store = Store::open(&StoreConfig { path: data_dir.db(), sync: config.storage.sync })?;
-        let mut handles = HashMap::new();
-        let mut homes = HashMap::new();
-        let mut known_identities = HashSet::new();
-        for raw in store.identities()? {
-            if let Ok(doc) = Unverified::<IdentityDocument>::from_raw(raw).verify() {
-                if doc.home == node_id {
-                    handles.insert(doc.handle.clone(), doc.account);
-                }
-                homes.insert(doc.account, doc.home);
-                known_identities.insert(doc.body_hash());
-            }
-        }
+        let accounts = Accounts::load(&store, node_id)?;
         let rooms = Rooms::load(&store, node_id)?;
-        let lists = crate::lists::Lists::load(&store, &node_key)?;
-        let reports = crate::reports::Reports::load(&store, &config.reports)?;
+        let lists = Lists::load(&store, &node_key)?;
+        let reports = Reports::load(&store, &config.reports)?;
         let admin_token = data_dir.load_admin_token()?;
         for room in rooms.ids() {
             if let Some(handle) = rooms.get(&room) {
-                handle.lock().await.refresh_hosts(|a| homes.get(a).copied());
+                handle.lock().await.refresh_hosts(|a| accounts.home_of(a));
             }
         }
         let metrics = Arc::new(Metrics::new());
@@ -178,36 +164,23 @@ impl Node {
             .await
             .map_err(|e| NodeError::Io(format!("API address {}: {e}", config.api.listen)))?;
         let api_addr = listener.local_addr().map_err(|e| NodeError::Io(e.to_string()))?;
-        let shutdown = Shutdown::default();
-        let state = Arc::new(AppState {
-            limits: api::limits::Limits::new(&config.limits, &config.reports),
+        let core = Arc::new(Core::new(core::Parts {
             node_key,
-            node_id,
             config,
             store,
-            rooms,
-            sessions: api::auth::Sessions::default(),
+            network,
             metrics,
-            handles: Mutex::new(handles),
-            network: network.clone(),
-            homes: Mutex::new(homes),
-            known_identities: Mutex::new(known_identities),
-            outbox: Default::default(),
-            syncing: Mutex::default(),
-            appends: Mutex::default(),
+            accounts,
+            rooms,
             lists,
             reports,
-            admin_token,
-            manifests: Mutex::default(),
-            staged: Mutex::default(),
-            registration_lock: tokio::sync::Mutex::new(()),
-            creation_lock: tokio::sync::Mutex::new(()),
-            shutdown: shutdown.clone(),
-            streams: Mutex::new(HashMap::new()),
-        });
-        let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
+        }));
+        let admin = admin::router(AdminState::new(core.clone(), admin_token));
+        let app = api::router(ApiState::new(core.clone()), admin).into_make_service_with_connect_info::<SocketAddr>();
+        let stop = core.tasks().shutdown().clone();
+        // The server ends by itself at shutdown, once its requests are
+        // answered.
+        core.tasks().spawn_to_completion(async move {
             // Small frames (live items, acknowledgements) go out at once:
             // with Nagle's algorithm each could wait for the client's
             // delayed ACK (40 ms on Linux).
@@ -221,33 +194,30 @@ impl Node {
                 tracing::error!("API server failed: {e}");
             }
         });
-        state.outbox.resume(&state)?;
-        for sub in &state.config.lists.subscribe {
-            let held = state.lists.record(&sub.list).await;
+        core.outbox.resume(&core)?;
+        for sub in &core.config.lists.subscribe {
+            let held = core.lists.record(&sub.list).await;
             if held.as_ref().is_none_or(|r| !r.subscribed || r.actions != sub.actions) {
-                state
-                    .lists
-                    .subscribe(&state.store, &sub.list, sub.actions.clone())
+                core.lists
+                    .subscribe(&core.store, &sub.list, sub.actions.clone())
                     .await
                     .map_err(|e| NodeError::Io(format!("subscribing to {} from the configuration: {e}", sub.list)))?;
                 tracing::info!("subscribed to {} (configuration)", sub.list);
             }
         }
-        let publisher = crate::federation::policy::spawn_publisher(state.clone());
-        let forwarder = crate::reports::forward::spawn(state.clone());
-        let federation = tokio::spawn(crate::federation::serve(state.clone(), net_events));
-        let housekeeping_state = state.clone();
-        let housekeeping = tokio::spawn(async move {
+        core::policy::spawn_publisher(core.clone());
+        core::reports::forward::spawn(core.clone());
+        core.tasks().spawn(crate::federation::serve(core.clone(), net_events));
+        let housekeeping = core.clone();
+        core.tasks().spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
-                tokio::select! {
-                    _ = tick.tick() => housekeeping_state.limits.prune(),
-                    () = housekeeping_state.shutdown.cancelled() => break,
-                }
+                tick.tick().await;
+                housekeeping.limits.prune();
             }
         });
         tracing::info!(node = %node_id, api = %api_addr, "node started");
-        Ok(Node { state, network, server, housekeeping, federation, publisher, forwarder, api_addr, data_dir })
+        Ok(Node { core, api_addr, data_dir })
     }
 
     /// The client API address.
@@ -257,54 +227,42 @@ impl Node {
 
     /// The node id.
     pub fn node_id(&self) -> NodeId {
-        self.state.node_id
+        self.core.node_id
     }
 
     /// The peer-to-peer network handle.
     pub fn network(&self) -> &Network {
-        &self.network
+        &self.core.network
     }
 
     /// What the operator needs to know.
     pub fn info(&self) -> NodeInfo {
+        let network = &self.core.network;
         NodeInfo {
-            node_id: self.state.node_id,
-            name: self.state.config.node.name.to_string(),
+            node_id: self.core.node_id,
+            name: self.core.config.node.name.to_string(),
             api: self.api_addr,
-            p2p: self.network.listen_addrs().iter().map(|a| format!("{a}/p2p/{}", self.state.node_id)).collect(),
-            peers: self.network.peers().iter().map(ToString::to_string).collect(),
+            p2p: network.listen_addrs().iter().map(|a| format!("{a}/p2p/{}", self.core.node_id)).collect(),
+            peers: network.peers().iter().map(ToString::to_string).collect(),
             data_dir: self.data_dir.root().to_path_buf(),
         }
     }
 
-    /// Stops serving, waits for in-flight requests, stops the network and
-    /// flushes the store.
+    /// Stops the node: cancels its tasks and waits for them (the API server
+    /// answers the requests in flight first), stops the network, then
+    /// closes the store.
     pub async fn shutdown(self) -> Result<(), NodeError> {
-        self.state.shutdown.cancel();
-        let _ = self.server.await;
-        let _ = self.housekeeping.await;
-        let _ = self.federation.await;
-        let _ = self.publisher.await;
-        let _ = self.forwarder.await;
-        self.network.shutdown().await;
-        // Wait for request handlers and streams to let go of the state, then
-        // close the store so that its directory can be opened again.
-        let mut state = self.state;
-        for _ in 0..100 {
-            match Arc::try_unwrap(state) {
-                Ok(owned) => {
-                    owned.store.close()?;
-                    tracing::info!("node stopped");
-                    return Ok(());
-                }
-                Err(shared) => {
-                    state = shared;
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
+        self.core.tasks().stop().await;
+        self.core.network.shutdown().await;
+        // Every task that held the core has ended.
+        match Arc::try_unwrap(self.core) {
+            Ok(core) => core.store.close()?,
+            Err(core) => {
+                tracing::error!("the core is still shared after every task ended; flushing the store");
+                core.store.flush()?;
             }
         }
-        state.store.flush()?;
-        tracing::warn!("node stopped with requests still holding the store");
+        tracing::info!("node stopped");
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Login by signed challenge, and sessions (spec/client-api.md §2).
 
 use super::extract::Json;
-use super::{ApiError, AppState};
+use super::{ApiError, ApiState};
 use accord_proto::auth::AuthResponse;
 use accord_proto::{AccountId, SignedBytes, Timestamp, Unverified};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// How long a challenge may be answered.
 const CHALLENGE_MS: u64 = 60_000;
@@ -101,10 +101,10 @@ impl Sessions {
 #[derive(Debug, Clone, Copy)]
 pub struct Session(pub AccountId);
 
-impl FromRequestParts<Arc<AppState>> for Session {
+impl FromRequestParts<ApiState> for Session {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, api: &ApiState) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -118,7 +118,8 @@ impl FromRequestParts<Arc<AppState>> for Session {
             .flatten()
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")).map(str::to_owned));
         let token = header.or(query).ok_or_else(ApiError::unauthenticated)?;
-        let account = state.sessions.account(&token).ok_or_else(|| {
+        let state = &api.core;
+        let account = api.sessions.account(&token).ok_or_else(|| {
             state.metrics.reject("unauthenticated");
             ApiError::unauthenticated()
         })?;
@@ -140,15 +141,16 @@ pub struct ChallengeRequest {
 
 /// `POST /v1/auth/challenge`
 pub async fn challenge(
-    State(state): State<Arc<AppState>>,
+    State(api): State<ApiState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Json(req): Json<ChallengeRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    let state = &api.core;
     if state.store.identity(&req.account)?.is_none() {
         state.metrics.reject("not_registered");
         return Err(ApiError::new(StatusCode::FORBIDDEN, "not_registered", "account is not registered on this node"));
     }
-    let (challenge, expires) = state.sessions.issue_challenge(req.account, client.ip())?;
+    let (challenge, expires) = api.sessions.issue_challenge(req.account, client.ip())?;
     Ok(axum::Json(json!({"challenge": challenge, "node": state.node_id, "expires": expires})))
 }
 
@@ -160,10 +162,8 @@ pub struct LoginRequest {
 }
 
 /// `POST /v1/auth/login`
-pub async fn login(
-    State(state): State<Arc<AppState>>,
-    Json(req): Json<LoginRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+pub async fn login(State(api): State<ApiState>, Json(req): Json<LoginRequest>) -> Result<axum::Json<Value>, ApiError> {
+    let state = &api.core;
     let answer =
         Unverified::<AuthResponse>::from_raw(req.response).verify().inspect_err(|e| state.metrics.reject(e.code()))?;
     let bad = || {
@@ -177,7 +177,7 @@ pub async fn login(
     if answer.node != state.node_id {
         return Err(bad());
     }
-    if !state.sessions.take_challenge(&answer.challenge, &answer.account) {
+    if !api.sessions.take_challenge(&answer.challenge, &answer.account) {
         return Err(bad());
     }
     if let Some(p) = state.lists.check_account(&state.store, &answer.account) {
@@ -187,6 +187,6 @@ pub async fn login(
         state.metrics.reject("not_registered");
         return Err(ApiError::new(StatusCode::FORBIDDEN, "not_registered", "account is not registered on this node"));
     }
-    let (token, expires) = state.sessions.open(answer.account)?;
+    let (token, expires) = api.sessions.open(answer.account)?;
     Ok(axum::Json(json!({"token": token, "account": answer.account, "expires": expires})))
 }

@@ -1,6 +1,9 @@
 //! API errors: an HTTP status, a stable machine code and a human message
 //! (spec/client-api.md §1.1).
 
+use crate::core::accounts::{LookupError, RegisterError};
+use crate::core::lists::Provenance;
+use crate::core::rooms::append::SubmitError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -46,7 +49,7 @@ impl ApiError {
     }
 
     /// `403 blocked`, with the list entry that blocks it.
-    pub fn blocked(provenance: &crate::lists::Provenance) -> Self {
+    pub fn blocked(provenance: &Provenance) -> Self {
         tracing::info!(
             list = %provenance.list,
             entry = provenance.entry,
@@ -96,6 +99,45 @@ impl From<accord_store::StoreError> for ApiError {
 impl From<accord_proto::room::AuthError> for ApiError {
     fn from(e: accord_proto::room::AuthError) -> Self {
         Self::new(StatusCode::FORBIDDEN, e.code(), e.to_string())
+    }
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(e: RegisterError) -> Self {
+        let status = match &e {
+            RegisterError::Identity(e) => return e.clone().into(),
+            RegisterError::Blocked(p) => return Self::blocked(p),
+            RegisterError::Sign(_) | RegisterError::Store(_) => return Self::internal(e),
+            RegisterError::AlreadyRegistered | RegisterError::HandleTaken => StatusCode::CONFLICT,
+            _ => StatusCode::FORBIDDEN,
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<LookupError> for ApiError {
+    fn from(e: LookupError) -> Self {
+        match &e {
+            LookupError::Blocked(p) => Self::blocked(p),
+            LookupError::Unknown => Self::new(StatusCode::NOT_FOUND, e.code(), e.to_string()),
+            _ => Self::internal(e),
+        }
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        let status = match &e {
+            SubmitError::Envelope(e) => return e.clone().into(),
+            SubmitError::Blocked(p) => return Self::blocked(p),
+            SubmitError::Store(_) | SubmitError::Internal(_) => return Self::internal(e),
+            SubmitError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            SubmitError::NotSubmitter | SubmitError::Auth(_) => StatusCode::FORBIDDEN,
+            SubmitError::Duplicate(_) => StatusCode::CONFLICT,
+            SubmitError::UnknownRoom | SubmitError::JoinRefused(_) => StatusCode::NOT_FOUND,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, e.code(), e.to_string())
     }
 }
 

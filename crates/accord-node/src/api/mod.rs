@@ -1,101 +1,54 @@
-//! The client API: HTTP + WebSocket, JSON, under `/v1` (spec/client-api.md).
+//! The client API door: HTTP + WebSocket, JSON, under `/v1`
+//! (spec/client-api.md). Handlers parse and authenticate a request, call
+//! the core and translate its errors into API errors with stable codes.
 
-pub mod admin;
 pub mod auth;
 mod error;
 pub mod extract;
 pub mod handlers;
-pub mod limits;
-pub mod peers;
 pub mod reports;
 pub mod stream;
 
 pub use error::ApiError;
 
-use crate::config::Config;
-use crate::federation::outbox::Outbox;
-use crate::metrics::Metrics;
-use crate::network::Network;
-use crate::rooms::Rooms;
-use accord_proto::identity::Handle;
-use accord_proto::{AccountId, NodeId, RoomId, SecretKey, Sha256Hash};
-use accord_store::Store;
+use crate::core::Core;
+use accord_proto::AccountId;
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio_util::sync::CancellationToken;
 
-/// Signals shutdown to every task holding a clone.
-pub use tokio_util::sync::CancellationToken as Shutdown;
-
-/// Everything the API handlers share.
-pub struct AppState {
-    /// The node's key (attestations, stamps).
-    pub node_key: SecretKey,
-    /// The node's id.
-    pub node_id: NodeId,
-    /// The configuration.
-    pub config: Config,
-    /// The store.
-    pub store: Store,
-    /// Rooms held here.
-    pub rooms: Rooms,
+/// What the client API holds besides the core: sessions and open streams.
+/// In memory: clients log in again after a node restart.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The node.
+    pub core: Arc<Core>,
     /// Challenges and sessions.
-    pub sessions: auth::Sessions,
-    /// Rate limiters.
-    pub limits: limits::Limits,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// Handle → account of local accounts.
-    pub handles: Mutex<HashMap<Handle, AccountId>>,
-    /// Serialises registrations.
-    pub registration_lock: tokio::sync::Mutex<()>,
-    /// Serialises room creations.
-    pub creation_lock: tokio::sync::Mutex<()>,
-    /// Fires on shutdown.
-    pub shutdown: CancellationToken,
+    pub sessions: Arc<auth::Sessions>,
     /// Open live streams per account.
-    pub streams: Mutex<HashMap<AccountId, usize>>,
-    /// The peer-to-peer network.
-    pub network: Network,
-    /// Home node of every account whose verified identity is stored.
-    pub homes: Mutex<HashMap<AccountId, NodeId>>,
-    /// Identity hashes of documents already verified and stored (a peer
-    /// sending them again costs no signature check).
-    pub known_identities: Mutex<HashSet<Sha256Hash>>,
-    /// Delivery of this node's events to peers.
-    pub(crate) outbox: Outbox,
-    /// Syncs running, by peer and room.
-    pub(crate) syncing: Mutex<HashSet<(NodeId, RoomId)>>,
-    /// Local events waiting for their room's next store write.
-    pub(crate) appends: Mutex<HashMap<RoomId, Vec<handlers::PendingAppend>>>,
-    /// Blocklists and the enforcement index.
-    pub lists: crate::lists::Lists,
-    /// The admin endpoint's bearer token (`admin.token` in the data
-    /// directory).
-    pub admin_token: String,
-    /// Bulk imports being staged, by list.
-    pub(crate) staged: Mutex<HashMap<accord_proto::ListId, Vec<accord_proto::blocklist::formats::Imported>>>,
-    /// Reports, cases, moderators and the audit log.
-    pub reports: crate::reports::Reports,
-    /// Peers' latest verified policy manifests.
-    pub manifests: Mutex<HashMap<NodeId, accord_proto::Verified<accord_proto::policy::PolicyManifest>>>,
+    streams: Arc<Mutex<HashMap<AccountId, usize>>>,
 }
 
-impl AppState {
-    /// The home node of a known account.
-    pub fn home_of(&self, account: &AccountId) -> Option<NodeId> {
-        self.homes.lock().unwrap_or_else(|p| p.into_inner()).get(account).copied()
+impl ApiState {
+    /// The client API of `core`.
+    pub fn new(core: Arc<Core>) -> Self {
+        Self { core, sessions: Arc::default(), streams: Arc::default() }
+    }
+}
+
+impl FromRef<ApiState> for Arc<Core> {
+    fn from_ref(state: &ApiState) -> Self {
+        state.core.clone()
     }
 }
 
 async fn per_ip_limit(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
@@ -109,7 +62,7 @@ async fn per_ip_limit(
     }
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+async fn metrics(State(state): State<Arc<Core>>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.encode())
 }
 
@@ -125,40 +78,10 @@ async fn not_found() -> ApiError {
     ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
-fn admin_router(state: Arc<AppState>) -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/lists", post(admin::create).get(admin::status))
-        .route("/lists/{name}/entries", post(admin::add).get(admin::show))
-        .route("/lists/{name}/remove", post(admin::remove))
-        .route("/lists/{name}/import", post(admin::import))
-        .route("/lists/{name}/stage", post(admin::stage))
-        .route("/lists/{name}/commit", post(admin::commit))
-        .route("/lists/{name}/export", get(admin::export))
-        .route("/subscriptions", post(admin::subscribe))
-        .route("/subscriptions/remove", post(admin::unsubscribe))
-        .route("/exceptions", post(admin::exception))
-        .route("/evidence", get(admin::evidence))
-        .route("/trust", post(admin::trust))
-        .route("/quarantine", get(admin::quarantine))
-        .route("/quarantine/release", post(admin::release))
-        .route("/reports", get(reports::admin_cases))
-        .route("/reports/{case}", get(reports::admin_case))
-        .route("/reports/{case}/resolve", post(reports::admin_resolve))
-        .route("/moderators", get(reports::moderators).post(reports::add_moderator))
-        .route("/moderators/remove", post(reports::remove_moderator))
-        .route("/audit", get(reports::audit))
-        .route("/audit/verify", get(reports::audit_verify))
-        .route("/peers", get(peers::blocked))
-        .route("/peers/block", post(peers::block))
-        .route("/peers/unblock", post(peers::unblock))
-        // Bulk imports are large; only the local operator gets here.
-        .layer(DefaultBodyLimit::max(admin::MAX_IMPORT_BODY))
-        .layer(middleware::from_fn_with_state(state, admin::guard))
-}
-
-/// The API's routes.
-pub fn router(state: Arc<AppState>) -> Router {
-    let max_body = state.config.api.max_body_bytes;
+/// The API's routes, with the operator's routes (`admin`) nested under
+/// `/admin`: one listener serves both, under one per-address rate limit.
+pub fn router(state: ApiState, admin: Router<ApiState>) -> Router {
+    let max_body = state.core.config.api.max_body_bytes;
     Router::new()
         .route("/v1/node", get(handlers::node_info))
         .route("/v1/auth/challenge", post(auth::challenge))
@@ -179,10 +102,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/mod/actions", post(reports::act))
         .route("/v1/audit", get(reports::audit))
         .route("/metrics", get(metrics))
-        .nest("/admin", admin_router(state.clone()))
+        .nest("/admin", admin)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), per_ip_limit))
+        .layer(middleware::from_fn_with_state(state.core.clone(), per_ip_limit))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

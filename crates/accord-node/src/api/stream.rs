@@ -6,8 +6,9 @@
 //! every cursor is delivered once, in order, and nothing is skipped.
 
 use super::auth::Session;
-use super::{ApiError, AppState};
-use crate::rooms::{LiveItem, TimelineItem, may_read};
+use super::{ApiError, ApiState};
+use crate::core::Core;
+use crate::core::rooms::{LiveItem, TimelineItem, may_read};
 use accord_proto::{AccountId, RoomId};
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -20,7 +21,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinSet};
 
 /// Largest frame a client may send.
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
@@ -56,41 +57,47 @@ enum ClientFrame {
 
 /// `GET /v1/stream`
 pub async fn stream(
-    State(state): State<Arc<AppState>>,
+    State(api): State<ApiState>,
     session: Session,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::bad_request(format!("not a WebSocket upgrade: {}", e.body_text())))?;
-    let slot = StreamSlot::take(&state, session.0)?;
-    Ok(ws.max_message_size(MAX_CLIENT_FRAME).max_frame_size(MAX_CLIENT_FRAME).on_upgrade(move |socket| async move {
-        connection(state, session, socket).await;
-        drop(slot);
+    let slot = StreamSlot::take(&api, session.0)?;
+    let state = api.core.clone();
+    // The server hands the connection over: the node's tasks track it, so
+    // shutdown waits for it to close.
+    let tasks = state.tasks().clone();
+    Ok(ws.max_message_size(MAX_CLIENT_FRAME).max_frame_size(MAX_CLIENT_FRAME).on_upgrade(move |socket| {
+        tasks.track(async move {
+            connection(state, session, socket).await;
+            drop(slot);
+        })
     }))
 }
 
 /// One of an account's live-stream slots; given back when dropped, whether
 /// the connection ended or the upgrade never completed.
 struct StreamSlot {
-    state: Arc<AppState>,
+    api: ApiState,
     account: AccountId,
 }
 
 impl StreamSlot {
-    fn take(state: &Arc<AppState>, account: AccountId) -> Result<StreamSlot, ApiError> {
-        let mut open = state.streams.lock().unwrap_or_else(|p| p.into_inner());
+    fn take(api: &ApiState, account: AccountId) -> Result<StreamSlot, ApiError> {
+        let mut open = api.streams.lock().unwrap_or_else(|p| p.into_inner());
         let count = open.entry(account).or_default();
-        if *count >= state.config.limits.streams_per_account {
-            state.metrics.reject("rate_limited");
+        if *count >= api.core.config.limits.streams_per_account {
+            api.core.metrics.reject("rate_limited");
             return Err(ApiError::rate_limited(1000));
         }
         *count += 1;
-        Ok(StreamSlot { state: state.clone(), account })
+        Ok(StreamSlot { api: api.clone(), account })
     }
 }
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        let mut open = self.state.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = self.api.streams.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(count) = open.get_mut(&self.account) {
             *count = count.saturating_sub(1);
             if *count == 0 {
@@ -100,11 +107,12 @@ impl Drop for StreamSlot {
     }
 }
 
-async fn connection(state: Arc<AppState>, Session(account): Session, socket: WebSocket) {
+async fn connection(state: Arc<Core>, Session(account): Session, socket: WebSocket) {
     state.metrics.streams.inc();
     let (mut sink, mut source) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX);
-    let writer = tokio::spawn(async move {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(async move {
         while let Some(text) = out_rx.recv().await {
             if sink.send(Message::Text(Utf8Bytes::from(text))).await.is_err() {
                 break;
@@ -112,9 +120,9 @@ async fn connection(state: Arc<AppState>, Session(account): Session, socket: Web
         }
         let _ = sink.close().await;
     });
-    let mut subs: HashMap<RoomId, JoinHandle<()>> = HashMap::new();
+    let mut subs: HashMap<RoomId, AbortHandle> = HashMap::new();
     let frames = RateLimiter::direct(Quota::per_second(FRAMES_PER_SECOND).allow_burst(FRAME_BURST));
-    let shutdown = state.shutdown.clone();
+    let shutdown = state.tasks().shutdown().clone();
     loop {
         let frame = tokio::select! {
             frame = source.next() => frame,
@@ -157,30 +165,33 @@ async fn connection(state: Arc<AppState>, Session(account): Session, socket: Web
                     }
                     rt.subscribe()
                 };
-                if let Some(old) =
-                    subs.insert(room, tokio::spawn(follow(state.clone(), account, room, after, live, out_tx.clone())))
-                {
+                // Forget followers that have ended (unsubscribed, or no
+                // longer members).
+                while tasks.try_join_next().is_some() {}
+                let follower = tasks.spawn(follow(state.clone(), account, room, after, live, out_tx.clone()));
+                if let Some(old) = subs.insert(room, follower) {
                     old.abort();
                 }
             }
         }
     }
+    // Followers end now; the writer ends once it has sent what they queued.
     for task in subs.into_values() {
         task.abort();
     }
     drop(out_tx);
-    let _ = writer.await;
+    while tasks.join_next().await.is_some() {}
     state.metrics.streams.dec();
 }
 
-fn frame(state: &AppState, room: &RoomId, item: &TimelineItem) -> String {
+fn frame(state: &Core, room: &RoomId, item: &TimelineItem) -> String {
     let item = item.clone().served(&state.lists, &state.store);
     json!({"type": "event", "room": room, "item": item}).to_string()
 }
 
 /// Delivers every cursor of `room` after `after`, once, in order.
 async fn follow(
-    state: Arc<AppState>,
+    state: Arc<Core>,
     account: AccountId,
     room: RoomId,
     mut last: u64,

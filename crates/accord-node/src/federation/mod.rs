@@ -1,6 +1,8 @@
-//! Federation: answering peers' requests, delivering this node's events
-//! from the outbox, catching up by sync and joining rooms held elsewhere
-//! (spec/federation.md).
+//! The federation door: answers peers' requests and checks their gossip
+//! (spec/federation.md). What a request asks for is done by the core
+//! (ingest, sync and join answers, list entries, reports); this module
+//! paces peers, turns core refusals into error responses and penalises
+//! what counts against a peer.
 //!
 //! One task takes [`NetEvent`]s from the network in order: each request is
 //! answered in its own task (at most [`CONCURRENT_REQUESTS`] at once, so a
@@ -8,13 +10,11 @@
 //! connection to a host of a room starts a sync of that room and wakes the
 //! outbox for that peer.
 
-pub(crate) mod ingest;
-pub(crate) mod lists;
-pub(crate) mod outbox;
-pub(crate) mod policy;
-pub(crate) mod sync;
-
-use crate::api::AppState;
+use crate::core::Core;
+use crate::core::lists::distribution as lists;
+use crate::core::policy;
+use crate::core::rooms::ingest::{self, Via};
+use crate::core::rooms::sync::{self, AnswerError};
 use crate::network::{self, Inbound, NetEvent};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::event::{EventContent, UnverifiedEvent};
@@ -24,8 +24,6 @@ use accord_proto::federation::{
 };
 use accord_proto::{AccountId, NodeId};
 use accord_store::StoreError;
-use ingest::Via;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
@@ -36,7 +34,7 @@ pub(crate) const CONCURRENT_REQUESTS: usize = 16;
 pub(crate) const SYNC_EVERY: Duration = Duration::from_secs(30);
 
 /// Serves the network's events until the node shuts down.
-pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEvent>) {
+pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>) {
     let permits = Arc::new(Semaphore::new(CONCURRENT_REQUESTS));
     let mut sync_tick = tokio::time::interval(SYNC_EVERY);
     sync_tick.tick().await;
@@ -46,13 +44,13 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
             _ = sync_tick.tick() => {
                 for peer in state.network.peers().iter().filter_map(network::node_id) {
                     let state = state.clone();
-                    tokio::spawn(async move { policy::refresh(&state, peer).await });
+                    state.tasks.clone().spawn(async move { policy::refresh(&state, peer).await });
                 }
                 sync::sync_all(&state);
                 lists::sync_all(&state);
                 continue;
             }
-            () = state.shutdown.cancelled() => None,
+            () = state.tasks.shutdown().cancelled() => None,
         };
         let Some(event) = event else { break };
         match event {
@@ -69,7 +67,7 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
                 {
                     state.metrics.fed_reject("flood");
                     let state = state.clone();
-                    tokio::spawn(async move {
+                    state.tasks.clone().spawn(async move {
                         state.network.respond(channel, error("busy", "too many requests; slow down")).await;
                         state.network.penalize(peer, "flood").await;
                     });
@@ -77,7 +75,7 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
                 }
                 let Ok(permit) = permits.clone().acquire_owned().await else { break };
                 let state = state.clone();
-                tokio::spawn(async move {
+                state.tasks.clone().spawn(async move {
                     let mut penalties = Vec::new();
                     let response = match network::node_id(&peer) {
                         Some(node) => answer(&state, node, request, &mut penalties).await,
@@ -100,7 +98,7 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
                 if let Some(node) = network::node_id(&peer) {
                     state.reports.peer_connected(node);
                     let state = state.clone();
-                    tokio::spawn(async move {
+                    state.tasks.clone().spawn(async move {
                         policy::refresh(&state, node).await;
                         state.outbox.connected(&state, node);
                         sync::sync_with(&state, node);
@@ -114,7 +112,10 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
                     LISTS_TOPIC => match ListAnnouncement::verify(&gossip.data) {
                         Ok((_, verified)) => {
                             let (state, source) = (state.clone(), gossip.source);
-                            tokio::spawn(async move { lists::on_announcement(&state, source, verified).await });
+                            state
+                                .tasks
+                                .clone()
+                                .spawn(async move { lists::on_announcement(&state, source, verified).await });
                             true
                         }
                         Err(_) => false,
@@ -126,7 +127,7 @@ pub(crate) async fn serve(state: Arc<AppState>, mut events: mpsc::Receiver<NetEv
                     EQUIVOCATION_TOPIC => match serde_json::from_slice::<EquivocationProof>(&gossip.data) {
                         Ok(proof) if proof.verify().is_ok() => {
                             let state = state.clone();
-                            tokio::spawn(async move { lists::on_proof(&state, proof, false).await });
+                            state.tasks.clone().spawn(async move { lists::on_proof(&state, proof, false).await });
                             true
                         }
                         _ => false,
@@ -154,9 +155,18 @@ fn internal(e: StoreError) -> FedResponse {
     error("internal", "the node failed")
 }
 
+/// A core answer, or its refusal as an error response.
+fn answered(result: Result<FedResponse, AnswerError>) -> Result<FedResponse, StoreError> {
+    match result {
+        Ok(response) => Ok(response),
+        Err(AnswerError::Store(e)) => Err(e),
+        Err(e) => Ok(error(e.code(), e.to_string())),
+    }
+}
+
 /// Answers one request; what the peer sent that counts against it is added
 /// to `penalties`.
-async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalties: &mut Vec<String>) -> FedResponse {
+async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties: &mut Vec<String>) -> FedResponse {
     if let Some(p) = state.lists.check_node(&state.store, &peer) {
         // A node-level entry cuts the node off.
         penalties.push("blocked_node".into());
@@ -167,7 +177,7 @@ async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalt
         request,
         FedRequest::Push { .. } | FedRequest::Sync { .. } | FedRequest::Events { .. } | FedRequest::Join { .. }
     ) {
-        if state.manifests.lock().unwrap_or_else(|p| p.into_inner()).get(&peer).is_none() {
+        if state.policy.get(&peer).is_none() {
             policy::refresh(state, peer).await;
         }
         if let Err(why) = policy::meets(state, &peer).await {
@@ -185,17 +195,19 @@ async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalt
             if held.len() > MAX_SYNC_ORIGINS {
                 return error("too_many", format!("at most {MAX_SYNC_ORIGINS} origins"));
             }
-            sync::answer(state, peer, room, &held).await
+            answered(sync::answer(state, peer, room, &held).await)
         }
         FedRequest::Events { room, ids } => {
             if ids.len() > MAX_FETCH_EVENTS {
                 return error("too_many", format!("at most {MAX_FETCH_EVENTS} events per request"));
             }
-            sync::answer_fetch(state, peer, room, &ids).await
+            answered(sync::answer_fetch(state, peer, room, &ids).await)
         }
-        FedRequest::Join { room, joiner, after } => sync::answer_join(state, peer, room, &joiner, after).await,
+        FedRequest::Join { room, joiner, after } => {
+            answered(sync::answer_join(state, peer, room, &joiner, after).await)
+        }
         FedRequest::ListEntries { list, from, limit } => Ok(lists::answer(state, &list, from, limit).await),
-        FedRequest::Report { report } => Ok(match crate::reports::receive(state, peer, *report).await {
+        FedRequest::Report { report } => Ok(match crate::core::reports::receive(state, peer, *report).await {
             Ok(id) => FedResponse::ReportQueued { id },
             // The refusal code is the penalty: a report that does not
             // verify weighs like a bad signature (reputation.rs).
@@ -205,7 +217,7 @@ async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalt
             if reports.len() > accord_proto::federation::MAX_OUTCOME_REPORTS {
                 return error("too_many", "too many reports in one outcome");
             }
-            Ok(match crate::reports::actions::on_outcome(state, peer, *action, &reports).await {
+            Ok(match crate::core::reports::actions::on_outcome(state, peer, *action, &reports).await {
                 Ok(()) => FedResponse::Noted {},
                 Err(e) => error(e.code(), e.to_string()),
             })
@@ -215,7 +227,7 @@ async fn answer(state: &Arc<AppState>, peer: NodeId, request: FedRequest, penalt
     result.unwrap_or_else(internal)
 }
 
-fn identities(state: &AppState, accounts: Vec<AccountId>) -> Result<FedResponse, StoreError> {
+fn identities(state: &Core, accounts: Vec<AccountId>) -> Result<FedResponse, StoreError> {
     if accounts.len() > MAX_FETCH_IDENTITIES {
         return Ok(error("too_many", format!("at most {MAX_FETCH_IDENTITIES} accounts per request")));
     }
@@ -234,7 +246,7 @@ fn identities(state: &AppState, accounts: Vec<AccountId>) -> Result<FedResponse,
 }
 
 async fn push(
-    state: &Arc<AppState>,
+    state: &Arc<Core>,
     peer: NodeId,
     room: accord_proto::RoomId,
     events: Vec<UnverifiedEvent>,
@@ -274,23 +286,9 @@ async fn push(
 }
 
 /// An account homed here that one of the peer's own events invites.
-fn invited_here(state: &AppState, peer: NodeId, events: &[UnverifiedEvent]) -> Option<AccountId> {
+fn invited_here(state: &Core, peer: NodeId, events: &[UnverifiedEvent]) -> Option<AccountId> {
     events.iter().filter_map(|e| e.verify().ok()).filter(|e| e.origin() == peer).find_map(|e| match e.content() {
         EventContent::Invite { target } if state.home_of(target) == Some(state.node_id) => Some(*target),
         _ => None,
     })
-}
-
-/// The identity pairs of the authors of `events`, as stored here.
-pub(crate) fn author_identities(state: &AppState, events: &[UnverifiedEvent]) -> Result<Vec<IdentityPair>, StoreError> {
-    // The author envelope's signer is the author's key (checked when the
-    // event was stored).
-    let authors: BTreeSet<AccountId> = events.iter().map(|e| e.author.raw().signer.account_id()).collect();
-    let mut pairs = Vec::with_capacity(authors.len());
-    for account in authors {
-        if let Some((identity, attestation)) = state.store.identity(&account)? {
-            pairs.push(IdentityPair { identity, attestation });
-        }
-    }
-    Ok(pairs)
 }

@@ -9,7 +9,7 @@
 //! `retry` answers back off exponentially. Workers resume at start from
 //! what the store holds.
 
-use crate::api::AppState;
+use crate::core::Core;
 use crate::network;
 use accord_proto::federation::{FedRequest, FedResponse, MAX_PUSH_EVENTS, PushOutcome};
 use accord_proto::{NodeId, RoomId};
@@ -52,13 +52,13 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    fn signals(&self, state: &Arc<AppState>, peer: NodeId) -> Arc<Signals> {
+    fn signals(&self, state: &Arc<Core>, peer: NodeId) -> Arc<Signals> {
         let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
         workers
             .entry(peer)
             .or_insert_with(|| {
                 let signals = Arc::new(Signals::default());
-                tokio::spawn(worker(state.clone(), peer, signals.clone()));
+                state.tasks.clone().spawn(worker(state.clone(), peer, signals.clone()));
                 signals
             })
             .clone()
@@ -66,14 +66,14 @@ impl Outbox {
 
     /// Tells the workers of `peers` that new entries of `room` are
     /// waiting.
-    pub(crate) fn wake(&self, state: &Arc<AppState>, room: RoomId, peers: impl IntoIterator<Item = NodeId>) {
+    pub(crate) fn wake(&self, state: &Arc<Core>, room: RoomId, peers: impl IntoIterator<Item = NodeId>) {
         for peer in peers {
             self.signals(state, peer).announce([room]);
         }
     }
 
     /// Tells the worker of `peer`, if any, to retry at once.
-    pub(crate) fn connected(&self, _state: &Arc<AppState>, peer: NodeId) {
+    pub(crate) fn connected(&self, _state: &Arc<Core>, peer: NodeId) {
         let signals = self.workers.lock().unwrap_or_else(|p| p.into_inner()).get(&peer).cloned();
         if let Some(signals) = signals {
             signals.connected.notify_one();
@@ -81,7 +81,7 @@ impl Outbox {
     }
 
     /// Starts a worker for every peer with entries in the store.
-    pub(crate) fn resume(&self, state: &Arc<AppState>) -> Result<(), accord_store::StoreError> {
+    pub(crate) fn resume(&self, state: &Arc<Core>) -> Result<(), accord_store::StoreError> {
         for peer in state.store.outbox_peers()? {
             let rooms = state.store.outbox_rooms(&peer)?;
             self.signals(state, peer).announce(rooms);
@@ -116,11 +116,11 @@ impl Queue {
 }
 
 /// Pushes `peer`'s entries until the node shuts down.
-async fn worker(state: Arc<AppState>, peer: NodeId, signals: Arc<Signals>) {
+async fn worker(state: Arc<Core>, peer: NodeId, signals: Arc<Signals>) {
     let mut backoff = BACKOFF_MIN;
     let mut queue = Queue::default();
     loop {
-        if state.shutdown.is_cancelled() {
+        if state.tasks.shutdown().is_cancelled() {
             break;
         }
         queue.take_announced(&signals);
@@ -129,7 +129,7 @@ async fn worker(state: Arc<AppState>, peer: NodeId, signals: Arc<Signals>) {
                 tokio::select! {
                     () = signals.work.notified() => {}
                     () = signals.connected.notified() => {}
-                    () = state.shutdown.cancelled() => break,
+                    () = state.tasks.shutdown().cancelled() => break,
                 }
             }
             Ok(Delivery::Done) => backoff = BACKOFF_MIN,
@@ -137,12 +137,12 @@ async fn worker(state: Arc<AppState>, peer: NodeId, signals: Arc<Signals>) {
                 state.metrics.fed_push_retries.inc();
                 tokio::select! {
                     () = tokio::time::sleep(RETRY_FLOOR) => {}
-                    () = state.shutdown.cancelled() => break,
+                    () = state.tasks.shutdown().cancelled() => break,
                 }
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     () = signals.connected.notified() => {}
-                    () = state.shutdown.cancelled() => break,
+                    () = state.tasks.shutdown().cancelled() => break,
                 }
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
@@ -162,9 +162,9 @@ enum Delivery {
 
 /// Sends the oldest entries of the next room with entries waiting to
 /// `peer` and removes those with a final outcome.
-async fn push_once(state: &Arc<AppState>, peer: NodeId, queue: &mut Queue) -> Result<Delivery, ()> {
+async fn push_once(state: &Arc<Core>, peer: NodeId, queue: &mut Queue) -> Result<Delivery, ()> {
     let log = |e: &dyn std::fmt::Display| tracing::error!("outbox of {peer}: {e}");
-    if let Err(why) = super::policy::meets(state, &peer).await {
+    if let Err(why) = crate::core::policy::meets(state, &peer).await {
         // Not federated with until it meets this node's policy; kept.
         tracing::debug!("not pushing to {peer}: {why}");
         return Ok(Delivery::Retry);
@@ -205,7 +205,7 @@ async fn push_once(state: &Arc<AppState>, peer: NodeId, queue: &mut Queue) -> Re
         queue.rooms.insert(room, past);
         return Ok(Delivery::Done);
     }
-    let identities = super::author_identities(state, &events).map_err(|e| log(&e))?;
+    let identities = super::rooms::author_identities(&state.store, &events).map_err(|e| log(&e))?;
     tracing::debug!("pushing {} events of {room} to {peer}", events.len());
     let request = FedRequest::Push { room, events, identities };
     let response = state.network.request(network::peer_id(&peer), request).await.map_err(|e| {

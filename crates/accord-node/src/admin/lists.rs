@@ -1,26 +1,23 @@
-//! The operator's admin endpoint (spec/blocklists.md §12): issuing lists,
-//! subscriptions and local exceptions. Served under `/admin` on the API
-//! address, only to loopback clients bearing the token in the data
-//! directory's `admin.token` (what `accord-node list …` sends).
+//! Lists at the admin endpoint (spec/blocklists.md §12): issuing lists,
+//! bulk imports, subscriptions, local exceptions, evidence and quarantine.
 
-use super::extract::Json;
-use super::{ApiError, AppState};
-use crate::federation::lists as distribution;
-use crate::lists::{ListError, target_of};
+use super::AdminState;
+use crate::api::ApiError;
+use crate::api::extract::Json;
+use crate::core::Core;
+use crate::core::lists::distribution;
+use crate::core::lists::{ListError, target_of};
 use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target, TargetKind};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::formats::{self, Format};
 use accord_proto::text::Reason;
 use accord_proto::{ListId, ListName, Sha256Hash, Timestamp};
 use accord_store::Enforce;
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 impl From<ListError> for ApiError {
@@ -35,39 +32,10 @@ impl From<ListError> for ApiError {
     }
 }
 
-/// Lets through loopback clients with the admin token only.
-pub async fn guard(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let token = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let token_ok = token.is_some_and(|t| constant_time_eq(t.as_bytes(), state.admin_token.as_bytes()));
-    if !addr.ip().is_loopback() || !token_ok {
-        state.metrics.reject("forbidden");
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the admin endpoint takes local requests with the admin token",
-        )
-        .into_response();
-    }
-    next.run(request).await
-}
-
 /// Largest admin request body (a bulk import).
 pub const MAX_IMPORT_BODY: usize = 80 * 1024 * 1024;
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn own(state: &AppState, name: &str) -> Result<ListId, ApiError> {
+fn own(state: &Core, name: &str) -> Result<ListId, ApiError> {
     let name: ListName = name.parse().map_err(|e| ApiError::bad_request(format!("list name: {e}")))?;
     Ok(state.lists.own_list(name))
 }
@@ -81,7 +49,7 @@ pub struct CreateRequest {
 
 /// `POST /admin/lists`: a new list issued by this node.
 pub async fn create(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Json(req): Json<CreateRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let name: ListName = req.name.parse().map_err(|e| ApiError::bad_request(format!("list name: {e}")))?;
@@ -91,7 +59,7 @@ pub async fn create(
 }
 
 /// `GET /admin/lists`: every list held, with its status.
-pub async fn status(State(state): State<Arc<AppState>>) -> axum::Json<Value> {
+pub async fn status(State(state): State<Arc<Core>>) -> axum::Json<Value> {
     let lists: Vec<Value> = state
         .lists
         .records()
@@ -138,7 +106,7 @@ pub(crate) fn reason(text: Option<String>) -> Result<Option<Reason>, ApiError> {
 
 /// `POST /admin/lists/{name}/entries`
 pub async fn add(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Path(name): Path<String>,
     Json(req): Json<AddRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
@@ -172,7 +140,7 @@ pub struct RemoveRequest {
 
 /// `POST /admin/lists/{name}/remove`: retracts an entry.
 pub async fn remove(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Path(name): Path<String>,
     Json(req): Json<RemoveRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
@@ -198,7 +166,7 @@ fn add_entries(imported: Vec<accord_proto::blocklist::formats::Imported>) -> Vec
         .collect()
 }
 
-async fn append(state: &Arc<AppState>, list: &ListId, entries: Vec<ListEntry>) -> Result<axum::Json<Value>, ApiError> {
+async fn append(state: &Arc<Core>, list: &ListId, entries: Vec<ListEntry>) -> Result<axum::Json<Value>, ApiError> {
     let count = entries.len();
     let (first, checkpoint) = state.lists.append_own(&state.store, list, &entries).await?;
     distribution::announce(state, list).await;
@@ -222,7 +190,7 @@ pub struct ShowQuery {
 /// `GET /admin/lists/{name}/entries`: the entries, parsed, with indexes
 /// (`name` `-` with `?list=ISSUER/NAME` for a subscribed list).
 pub async fn show(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Path(name): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
@@ -260,7 +228,7 @@ fn other() -> Category {
 
 /// `POST /admin/lists/{name}/import`: many entries, one checkpoint.
 pub async fn import(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Path(name): Path<String>,
     Json(req): Json<ImportRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
@@ -292,7 +260,7 @@ fn format(text: &str) -> Result<Format, ApiError> {
 /// `GET /admin/lists/{name}/export`: the list's active entries in a
 /// format other systems read.
 pub async fn export(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Path(name): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> Result<String, ApiError> {
@@ -333,7 +301,7 @@ pub struct SubscribeRequest {
 
 /// `POST /admin/subscriptions`: enforce a list here (fetched from peers).
 pub async fn subscribe(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Json(req): Json<SubscribeRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let known = state.lists.record(&req.list).await.is_some();
@@ -349,7 +317,7 @@ pub async fn subscribe(
         record = state.lists.record(&req.list).await.ok_or(ListError::UnknownList)?;
     }
     let (task_state, list) = (state.clone(), req.list.clone());
-    tokio::spawn(async move {
+    state.tasks().spawn(async move {
         if let Err(e) = distribution::fetch(&task_state, &list, None).await {
             tracing::info!("list {list}: not fetched yet ({e}); will retry");
         }
@@ -369,7 +337,7 @@ pub struct UnsubscribeRequest {
 
 /// `POST /admin/subscriptions/remove`
 pub async fn unsubscribe(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Json(req): Json<UnsubscribeRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     state.lists.unsubscribe(&state.store, &req.list).await?;
@@ -391,7 +359,7 @@ pub struct ExceptionRequest {
 
 /// `POST /admin/exceptions`: overrides (or stops overriding) one entry.
 pub async fn exception(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Json(req): Json<ExceptionRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let why = if req.lift { None } else { Some(req.reason.unwrap_or_else(|| "local exception".into())) };
@@ -401,7 +369,7 @@ pub async fn exception(
 
 /// `GET /admin/evidence`: what peers relayed although the lists they
 /// declare block it, with the signed proof.
-pub async fn evidence(State(state): State<Arc<AppState>>) -> Result<axum::Json<Value>, ApiError> {
+pub async fn evidence(State(state): State<Arc<Core>>) -> Result<axum::Json<Value>, ApiError> {
     let items: Vec<Value> =
         state.store.evidence(10_000)?.iter().filter_map(|bytes| serde_json::from_slice(bytes).ok()).collect();
     Ok(axum::Json(json!({ "evidence": items })))
@@ -409,7 +377,7 @@ pub async fn evidence(State(state): State<Arc<AppState>>) -> Result<axum::Json<V
 
 /// `GET /admin/quarantine`: events held for review (a `quarantine` entry
 /// matches them), with the event for the moderator to judge.
-pub async fn quarantine(State(state): State<Arc<AppState>>) -> Result<axum::Json<Value>, ApiError> {
+pub async fn quarantine(State(state): State<Arc<Core>>) -> Result<axum::Json<Value>, ApiError> {
     let mut held = Vec::new();
     'rooms: for room in state.rooms.ids() {
         let mut after = 0;
@@ -446,7 +414,7 @@ pub struct ReleaseRequest {
 
 /// `POST /admin/quarantine/release`: a moderator lets a held event through.
 pub async fn release(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Json(req): Json<ReleaseRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let reason = req.reason.unwrap_or_else(|| "released by a moderator".into());
@@ -469,12 +437,12 @@ const MAX_STAGED: usize = 2_000_000;
 
 /// `POST /admin/lists/{name}/stage`
 pub async fn stage(
-    State(state): State<Arc<AppState>>,
+    State(admin): State<AdminState>,
     Path(name): Path<String>,
     Json(req): Json<StageRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let list = own(&state, &name)?;
-    let mut staged = state.staged.lock().unwrap_or_else(|p| p.into_inner());
+    let list = own(&admin.core, &name)?;
+    let mut staged = admin.staged.lock().unwrap_or_else(|p| p.into_inner());
     let held = staged.entry(list.clone()).or_default();
     if held.len() + req.entries.len() > MAX_STAGED {
         return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "at most 2,000,000 entries per import"));
@@ -485,16 +453,14 @@ pub async fn stage(
 
 /// `POST /admin/lists/{name}/commit`: appends everything staged, one
 /// checkpoint.
-pub async fn commit(
-    State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    let list = own(&state, &name)?;
-    let staged = state.staged.lock().unwrap_or_else(|p| p.into_inner()).remove(&list).unwrap_or_default();
+pub async fn commit(State(admin): State<AdminState>, Path(name): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+    let state = &admin.core;
+    let list = own(state, &name)?;
+    let staged = admin.staged.lock().unwrap_or_else(|p| p.into_inner()).remove(&list).unwrap_or_default();
     if staged.is_empty() {
         return Ok(axum::Json(json!({"list": list, "count": 0})));
     }
-    append(&state, &list, add_entries(staged)).await
+    append(state, &list, add_entries(staged)).await
 }
 
 /// `POST /admin/trust` body.
@@ -507,14 +473,16 @@ pub struct TrustRequest {
 /// `POST /admin/trust`: the operator trusts an issuer again after an
 /// equivocation (its proof stays stored).
 pub async fn trust(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Json(req): Json<TrustRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let lists = state.lists.trust(&state.store, &req.issuer).await?;
     tracing::warn!("issuer {} trusted again by the operator ({} lists)", req.issuer, lists.len());
     for list in &lists {
         let (task_state, list) = (state.clone(), list.clone());
-        tokio::spawn(async move { distribution::fetch(&task_state, &list, None).await });
+        state.tasks().spawn(async move {
+            let _ = distribution::fetch(&task_state, &list, None).await;
+        });
     }
     Ok(axum::Json(json!({"issuer": req.issuer, "lists": lists})))
 }

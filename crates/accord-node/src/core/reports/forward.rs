@@ -3,7 +3,7 @@
 //! store's records, so they resume after a restart; each (report, node)
 //! pair backs off from 1 s to 60 s while it fails.
 
-use crate::api::AppState;
+use crate::core::Core;
 use crate::network;
 use accord_proto::federation::{FedRequest, FedResponse, MAX_OUTCOME_REPORTS};
 use accord_proto::{NodeId, Sha256Hash, SignedBytes};
@@ -38,14 +38,14 @@ impl Work {
 }
 
 /// Runs deliveries until the node shuts down.
-pub(crate) fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+pub(crate) fn spawn(state: Arc<Core>) {
+    state.tasks.clone().spawn(async move {
         let mut backoff: HashMap<(NodeId, Sha256Hash), (Duration, Instant)> = HashMap::new();
         loop {
             tokio::select! {
                 () = state.reports.wake.notified() => {}
                 () = tokio::time::sleep(TICK) => {}
-                () = state.shutdown.cancelled() => break,
+                () = state.tasks.shutdown().cancelled() => break,
             }
             let reconnected = std::mem::take(&mut *state.reports.connected.lock().unwrap_or_else(|p| p.into_inner()));
             backoff.retain(|(node, _), _| !reconnected.contains(node));
@@ -72,11 +72,11 @@ pub(crate) fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
                 }
             }
         }
-    })
+    });
 }
 
 /// Deliveries not made yet.
-async fn pending(state: &AppState) -> Vec<Work> {
+async fn pending(state: &Core) -> Vec<Work> {
     let book = state.reports.book.lock().await;
     let mut work = Vec::new();
     let mut outcomes: BTreeMap<(NodeId, Sha256Hash), (SignedBytes, Vec<Sha256Hash>)> = BTreeMap::new();
@@ -100,7 +100,7 @@ async fn pending(state: &AppState) -> Vec<Work> {
 }
 
 /// Makes one delivery and records its result; true when done for good.
-async fn deliver(state: &AppState, work: Work) -> bool {
+async fn deliver(state: &Core, work: Work) -> bool {
     match work {
         Work::Report { id, node, report } => {
             let request = FedRequest::Report { report: Box::new(report) };

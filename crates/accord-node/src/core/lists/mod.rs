@@ -9,6 +9,7 @@
 //! consistency with everything applied before. Nothing from a range is
 //! applied unless the whole range verifies.
 
+pub(crate) mod distribution;
 pub mod index;
 
 use accord_proto::blocklist::checkpoint::{Checkpoint, SignedCheckpoint, VerifiedCheckpoint};

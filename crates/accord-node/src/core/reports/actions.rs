@@ -2,8 +2,8 @@
 //! for, appending them to the audit log (spec/reports.md §9–§10).
 
 use super::{Book, ReportsError, case_events};
-use crate::api::AppState;
-use crate::federation::lists as distribution;
+use crate::core::Core;
+use crate::core::lists::distribution;
 use accord_proto::audit::{AuditHead, ModAction, Moderator, Verdict};
 use accord_proto::blocklist::entry::{Action, ListEntry, Target};
 use accord_proto::blocklist::merkle::MerkleLog;
@@ -35,13 +35,13 @@ pub struct EntryRef {
 }
 
 /// Signs the audit head over `tree`.
-pub(crate) fn sign_head(state: &AppState, tree: &MerkleLog) -> Result<Verified<AuditHead>, ReportsError> {
+pub(crate) fn sign_head(state: &Core, tree: &MerkleLog) -> Result<Verified<AuditHead>, ReportsError> {
     let head = AuditHead { node: state.node_id, size: tree.size(), root: tree.root(), ts: Timestamp::now() };
     Verified::sign(head, &state.node_key).map_err(ReportsError::Action)
 }
 
 /// Takes an action signed by a moderator account (`POST /v1/mod/actions`).
-pub async fn resolve(state: &Arc<AppState>, raw: SignedBytes) -> Result<ActionReceipt, ReportsError> {
+pub async fn resolve(state: &Arc<Core>, raw: SignedBytes) -> Result<ActionReceipt, ReportsError> {
     let action = Unverified::<ModAction>::from_raw(raw).verify().map_err(ReportsError::Action)?;
     let mut book = state.reports.book.lock().await;
     apply(state, &mut book, action).await
@@ -50,7 +50,7 @@ pub async fn resolve(state: &Arc<AppState>, raw: SignedBytes) -> Result<ActionRe
 /// The operator resolves a case through the admin endpoint: the node signs
 /// the action as its own moderator.
 pub async fn resolve_as_node(
-    state: &Arc<AppState>,
+    state: &Arc<Core>,
     case: Sha256Hash,
     verdict: Verdict,
     list: Option<ListName>,
@@ -116,7 +116,7 @@ fn entries_for(
 /// Checks an action and carries it out: list entries first, then the audit
 /// log, the case and its reports in one store write.
 pub(crate) async fn apply(
-    state: &Arc<AppState>,
+    state: &Arc<Core>,
     book: &mut Book,
     action: Verified<ModAction>,
 ) -> Result<ActionReceipt, ReportsError> {
@@ -202,7 +202,7 @@ pub(crate) async fn apply(
 
 /// When enough trusted reporters reported a case, the node quarantines its
 /// content pending review (spec/reports.md §7.2). Never blocks an account.
-pub(crate) async fn quarantine_if_trusted(state: &Arc<AppState>, book: &mut Book, case: Sha256Hash) {
+pub(crate) async fn quarantine_if_trusted(state: &Arc<Core>, book: &mut Book, case: Sha256Hash) {
     let config = &state.config.reports;
     let Some(record) = book.cases.get(&case) else { return };
     let trusted = record.reporters.iter().filter(|r| config.trusted_reporters.contains(r)).count();
@@ -244,7 +244,7 @@ pub(crate) async fn quarantine_if_trusted(state: &Arc<AppState>, book: &mut Book
 
 /// A peer tells this node what became of reports it forwarded there.
 pub async fn on_outcome(
-    state: &AppState,
+    state: &Core,
     peer: NodeId,
     raw: SignedBytes,
     reports: &[Sha256Hash],

@@ -3,8 +3,9 @@
 //! `/admin/peers/unblock`. Behind the same loopback-and-token guard as the
 //! rest of `/admin`.
 
-use super::extract::Json;
-use super::{ApiError, AppState};
+use crate::api::ApiError;
+use crate::api::extract::Json;
+use crate::core::Core;
 use crate::network;
 use accord_proto::NodeId;
 use axum::extract::State;
@@ -21,7 +22,7 @@ pub struct PeerRequest {
 
 /// `POST /admin/peers/block`: refuse and drop connections to a node.
 pub async fn block(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Json(req): Json<PeerRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     state.network.block(network::peer_id(&req.node)).await.map_err(ApiError::internal)?;
@@ -31,7 +32,7 @@ pub async fn block(
 
 /// `POST /admin/peers/unblock`: accept a node again and dial it.
 pub async fn unblock(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Core>>,
     Json(req): Json<PeerRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     state.network.unblock(network::peer_id(&req.node)).await.map_err(ApiError::internal)?;
@@ -41,7 +42,7 @@ pub async fn unblock(
 
 /// `GET /admin/peers`: the nodes connected and the nodes the operator
 /// blocked.
-pub async fn blocked(State(state): State<Arc<AppState>>) -> Result<axum::Json<Value>, ApiError> {
+pub async fn blocked(State(state): State<Arc<Core>>) -> Result<axum::Json<Value>, ApiError> {
     let mut blocked: Vec<NodeId> =
         state.network.blocked().await.map_err(ApiError::internal)?.iter().filter_map(network::node_id).collect();
     blocked.sort();

@@ -1,19 +1,14 @@
-//! Rooms held by this node: each room's events in their total order, the
-//! state and verdicts derived from them, the per-origin sequence numbers,
-//! the room's hosts, and the live feed of its timeline.
-//!
-//! A room's runtime is behind its own async mutex: events of one room are
-//! stamped, stored and published one at a time, in cursor order; events of
-//! different rooms proceed in parallel and share group commits.
+//! One room's runtime: its events in their total order, the state and
+//! verdicts derived from them, the per-origin sequence numbers, the room's
+//! hosts, and the live feed of its timeline.
 
 use accord_proto::event::{Event, EventContent, Role, UnverifiedEvent};
 use accord_proto::room::{AuthError, RoomState, chain_history, history_seed};
-use accord_proto::{AccountId, EventId, NodeId, RoomId, Sha256Hash};
-use accord_store::{MembershipChange, Store, StoreError, TimelineEntry};
+use accord_proto::{AccountId, EventId, NodeId, Sha256Hash};
+use accord_store::{MembershipChange, Store, TimelineEntry};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
-use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 /// Capacity of each room's live feed; a subscriber further behind is told
@@ -34,13 +29,13 @@ pub struct TimelineItem {
     pub redacted: bool,
     /// The blocklist entry that hides the event here, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hidden: Option<crate::lists::Provenance>,
+    pub hidden: Option<crate::core::lists::Provenance>,
 }
 
 impl TimelineItem {
     /// A stored item as served to clients: without its event when an
     /// enforced blocklist entry matches it (retroactively, at read time).
-    pub fn served(mut self, lists: &crate::lists::Lists, store: &Store) -> TimelineItem {
+    pub fn served(mut self, lists: &crate::core::lists::Lists, store: &Store) -> TimelineItem {
         if let Some(event) = &self.event
             && let Some(provenance) = lists.check_wire(store, event)
         {
@@ -169,7 +164,7 @@ impl RoomRuntime {
         Some(rt)
     }
 
-    fn index(&mut self, event: Event) {
+    pub(super) fn index(&mut self, event: Event) {
         let stamp = event.stamp_part();
         if stamp.origin == self.me {
             self.next_seq = self.next_seq.max(stamp.seq + 1);
@@ -317,7 +312,7 @@ impl RoomRuntime {
     }
 
     /// Derives the state and every verdict anew from the events held.
-    fn rederive(&mut self) {
+    pub(super) fn rederive(&mut self) {
         self.refused.clear();
         self.chain.clear();
         let mut events = self.events.values();
@@ -390,98 +385,13 @@ impl RoomRuntime {
         }
     }
 }
-/// Why a room could not be loaded from the store.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A stored event no longer verifies or the room has no create event.
-    #[error("room {room}: {detail}")]
-    Damaged {
-        /// The room.
-        room: RoomId,
-        /// What is wrong.
-        detail: String,
-    },
-}
-
-/// Every room of the node.
-#[derive(Default)]
-pub struct Rooms {
-    rooms: Mutex<HashMap<RoomId, Arc<tokio::sync::Mutex<RoomRuntime>>>>,
-}
-
-/// Verifies a room's stored events and derives its runtime.
-pub fn load_room(store: &Store, me: NodeId, room: RoomId) -> Result<RoomRuntime, LoadError> {
-    let damaged = |detail: String| LoadError::Damaged { room, detail };
-    let entries = store.timeline(&room, None, None, usize::MAX)?;
-    let wire: Vec<UnverifiedEvent> = entries.iter().map(|e| e.event.clone()).collect();
-    let mut events = Vec::with_capacity(wire.len());
-    for result in UnverifiedEvent::verify_many(&wire) {
-        events.push(result.map_err(|e| damaged(e.to_string()))?);
-    }
-    events.sort_by_key(Event::order_key);
-    let mut events = events.into_iter();
-    let create = events.next().ok_or_else(|| damaged("no events".into()))?;
-    if create.id() != EventId(room.0) {
-        return Err(damaged("the first event in the order is not the room's create event".into()));
-    }
-    let mut rt = RoomRuntime::from_create(&create, me).ok_or_else(|| damaged("create event refused".into()))?;
-    for event in events {
-        rt.index(event);
-    }
-    rt.rederive();
-    rt.cursor = entries.last().map(|e| e.cursor).unwrap_or(0);
-    Ok(rt)
-}
-
-impl Rooms {
-    /// Rebuilds every room from the store: verifies its events and derives
-    /// its state.
-    pub fn load(store: &Store, me: NodeId) -> Result<Rooms, LoadError> {
-        let rooms = Rooms::default();
-        for record in store.rooms()? {
-            rooms.insert(record.room, load_room(store, me, record.room)?);
-        }
-        Ok(rooms)
-    }
-
-    /// Every room held here.
-    pub fn ids(&self) -> Vec<RoomId> {
-        self.lock().keys().copied().collect()
-    }
-
-    /// The room's runtime, if this node holds the room.
-    pub fn get(&self, room: &RoomId) -> Option<Arc<tokio::sync::Mutex<RoomRuntime>>> {
-        self.lock().get(room).cloned()
-    }
-
-    /// Adds a room.
-    pub fn insert(&self, room: RoomId, runtime: RoomRuntime) -> Arc<tokio::sync::Mutex<RoomRuntime>> {
-        let handle = Arc::new(tokio::sync::Mutex::new(runtime));
-        self.lock().insert(room, handle.clone());
-        handle
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Arc<tokio::sync::Mutex<RoomRuntime>>>> {
-        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Whether `account` may read a room's history and follow it live: its
-/// members. (Room state is also shown to accounts with a pending invite;
-/// see `api::handlers::room_state`.)
-pub fn may_read(state: &RoomState, account: &AccountId) -> bool {
-    state.is_member(account)
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use accord_proto::event::{EventBody, JoinRule};
     use accord_proto::room::resolve;
-    use accord_proto::{SecretKey, Timestamp, Verified};
+    use accord_proto::{RoomId, SecretKey, Timestamp, Verified};
     use proptest::prelude::*;
 
     fn key(byte: u8) -> SecretKey {

@@ -13,9 +13,9 @@
 pub mod actions;
 pub(crate) mod forward;
 
-use crate::api::AppState;
 use crate::config::ReportsSection;
-use crate::lists::ListError;
+use crate::core::Core;
+use crate::core::lists::ListError;
 use accord_proto::audit::{AuditError, AuditHead, AuditLog, ModAction, Moderator, Verdict, audit_tree};
 use accord_proto::blocklist::entry::Category;
 use accord_proto::blocklist::merkle::MerkleLog;
@@ -386,7 +386,7 @@ impl Reports {
 }
 
 /// The nodes a report filed here goes to (spec/reports.md §7).
-fn forward_targets(state: &AppState, report: &Report) -> Vec<NodeId> {
+fn forward_targets(state: &Core, report: &Report) -> Vec<NodeId> {
     let config = &state.config.reports;
     let mut nodes = BTreeSet::new();
     for accused in report.accused() {
@@ -402,7 +402,7 @@ fn forward_targets(state: &AppState, report: &Report) -> Vec<NodeId> {
 }
 
 /// Files a report made by `reporter`, an account of this node.
-pub async fn file(state: &Arc<AppState>, reporter: AccountId, raw: SignedBytes) -> Result<ReportStatus, ReportsError> {
+pub async fn file(state: &Arc<Core>, reporter: AccountId, raw: SignedBytes) -> Result<ReportStatus, ReportsError> {
     // The limit comes first: verifying a report costs two signature checks
     // per embedded event.
     state.limits.report(&reporter).map_err(ReportsError::RateLimited)?;
@@ -420,7 +420,7 @@ pub async fn file(state: &Arc<AppState>, reporter: AccountId, raw: SignedBytes) 
 }
 
 /// Takes a report forwarded by a peer node.
-pub async fn receive(state: &Arc<AppState>, peer: NodeId, raw: SignedBytes) -> Result<Sha256Hash, ReportsError> {
+pub async fn receive(state: &Arc<Core>, peer: NodeId, raw: SignedBytes) -> Result<Sha256Hash, ReportsError> {
     if state.config.reports.refuse_from.contains(&peer) {
         return Err(ReportsError::Refused("refused", "this node does not take reports from yours".into()));
     }
@@ -434,7 +434,7 @@ pub async fn receive(state: &Arc<AppState>, peer: NodeId, raw: SignedBytes) -> R
 /// Stores a verified report and puts it in a case; quarantines the case's
 /// content when enough trusted reporters reported it.
 async fn take(
-    state: &Arc<AppState>,
+    state: &Arc<Core>,
     report: Report,
     from: ReportSource,
     forwards: Vec<Forward>,
@@ -524,14 +524,14 @@ fn status_of(record: &ReportRecord, case: Option<&CaseRecord>) -> ReportStatus {
 }
 
 /// One report's status.
-pub async fn status(state: &AppState, id: &Sha256Hash) -> Option<ReportStatus> {
+pub async fn status(state: &Core, id: &Sha256Hash) -> Option<ReportStatus> {
     let book = state.reports.book.lock().await;
     let record = book.reports.get(id)?;
     Some(status_of(record, book.cases.get(&record.case)))
 }
 
 /// The reports an account of this node filed, newest first.
-pub async fn statuses(state: &AppState, reporter: &AccountId) -> Vec<ReportStatus> {
+pub async fn statuses(state: &Core, reporter: &AccountId) -> Vec<ReportStatus> {
     let book = state.reports.book.lock().await;
     let mut out: Vec<_> = book
         .reports
@@ -565,7 +565,7 @@ fn summary(book: &Book, case: &CaseRecord) -> CaseSummary {
 }
 
 /// The moderator queue: most severe category first, then oldest first.
-pub async fn queue(state: &AppState, filter: CaseFilter) -> Vec<CaseSummary> {
+pub async fn queue(state: &Core, filter: CaseFilter) -> Vec<CaseSummary> {
     let book = state.reports.book.lock().await;
     let mut cases: Vec<&CaseRecord> = book
         .cases
@@ -621,7 +621,7 @@ pub(crate) fn case_events(book: &Book, case: &CaseRecord) -> (Vec<Event>, Vec<Ev
 }
 
 /// One case with its reports and events.
-pub async fn case_detail(state: &AppState, id: &Sha256Hash) -> Result<CaseDetail, ReportsError> {
+pub async fn case_detail(state: &Core, id: &Sha256Hash) -> Result<CaseDetail, ReportsError> {
     let book = state.reports.book.lock().await;
     let case = book.cases.get(id).ok_or(ReportsError::UnknownCase)?;
     let (evidence, context, reports) = case_events(&book, case);
@@ -629,7 +629,7 @@ pub async fn case_detail(state: &AppState, id: &Sha256Hash) -> Result<CaseDetail
 }
 
 /// The audit log as exported (spec/reports.md §10).
-pub async fn export_audit(state: &AppState) -> Result<AuditLog, ReportsError> {
+pub async fn export_audit(state: &Core) -> Result<AuditLog, ReportsError> {
     let book = state.reports.book.lock().await;
     let head = match state.store.audit_head()? {
         Some(head) => head,
@@ -639,7 +639,7 @@ pub async fn export_audit(state: &AppState) -> Result<AuditLog, ReportsError> {
 }
 
 /// Verifies the audit log as stored now (re-read from disk).
-pub async fn verify_audit(state: &AppState) -> Result<Verified<AuditHead>, AuditError> {
+pub async fn verify_audit(state: &Core) -> Result<Verified<AuditHead>, AuditError> {
     let _book = state.reports.book.lock().await;
     let actions = state.store.audit_actions().map_err(|e| AuditError::Head(EnvelopeError::Malformed(e.to_string())))?;
     let head = state.store.audit_head().map_err(|e| AuditError::Head(EnvelopeError::Malformed(e.to_string())))?;

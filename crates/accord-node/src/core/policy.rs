@@ -2,44 +2,65 @@
 //! required lists, and evidence against peers that relay what the lists
 //! they declare block.
 
-use crate::api::AppState;
-use crate::lists::Provenance;
+use crate::core::Core;
+use crate::core::lists::Provenance;
 use crate::network;
 use accord_proto::event::UnverifiedEvent;
 use accord_proto::federation::{FedRequest, FedResponse, MANIFESTS_TOPIC};
 use accord_proto::policy::PolicyManifest;
 use accord_proto::{NodeId, SignedBytes, Timestamp, Unverified, Verified};
 use serde_json::json;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How often the node checks whether its manifest changed (and announces
 /// it).
 const PUBLISH_EVERY: Duration = Duration::from_secs(2);
 
+/// Peers' latest verified policy manifests.
+#[derive(Default)]
+pub(crate) struct Manifests(Mutex<HashMap<NodeId, Verified<PolicyManifest>>>);
+
+impl Manifests {
+    /// The latest manifest held from `node`.
+    pub(crate) fn get(&self, node: &NodeId) -> Option<Verified<PolicyManifest>> {
+        self.lock().get(node).cloned()
+    }
+
+    /// Keeps `manifest` unless a newer one from its node is held.
+    fn keep(&self, manifest: Verified<PolicyManifest>) {
+        let mut held = self.lock();
+        if held.get(&manifest.node).is_none_or(|old| old.time < manifest.time) {
+            held.insert(manifest.node, manifest);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NodeId, Verified<PolicyManifest>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// This node's manifest, signed now.
-pub(crate) async fn own(state: &AppState) -> Option<Verified<PolicyManifest>> {
+pub(crate) async fn own(state: &Core) -> Option<Verified<PolicyManifest>> {
     let manifest = PolicyManifest { node: state.node_id, lists: state.lists.declared().await, time: Timestamp::now() };
     Verified::sign(manifest, &state.node_key).ok()
 }
 
 /// Keeps a peer's manifest if it verifies and is newer than the one held;
 /// returns the node it is about.
-pub(crate) fn accept(state: &AppState, signed: SignedBytes) -> Option<NodeId> {
+pub(crate) fn accept(state: &Core, signed: SignedBytes) -> Option<NodeId> {
     let manifest = Unverified::<PolicyManifest>::from_raw(signed).verify().ok()?;
     let node = manifest.node;
     if node == state.node_id {
         return Some(node);
     }
-    let mut held = state.manifests.lock().unwrap_or_else(|p| p.into_inner());
-    if held.get(&node).is_none_or(|old| old.time < manifest.time) {
-        held.insert(node, manifest);
-    }
+    state.policy.keep(manifest);
     Some(node)
 }
 
 /// Asks a peer for its manifest.
-pub(crate) async fn refresh(state: &AppState, peer: NodeId) {
+pub(crate) async fn refresh(state: &Core, peer: NodeId) {
     if let Ok(FedResponse::Manifest { manifest }) =
         state.network.request(network::peer_id(&peer), FedRequest::Manifest {}).await
         && accept(state, *manifest) != Some(peer)
@@ -49,12 +70,12 @@ pub(crate) async fn refresh(state: &AppState, peer: NodeId) {
 }
 
 /// Whether a peer meets this node's `require_lists`; if not, why.
-pub(crate) async fn meets(state: &AppState, peer: &NodeId) -> Result<(), String> {
+pub(crate) async fn meets(state: &Core, peer: &NodeId) -> Result<(), String> {
     let required = &state.config.p2p.require_lists;
     if required.is_empty() {
         return Ok(());
     }
-    let declared = state.manifests.lock().unwrap_or_else(|p| p.into_inner()).get(peer).cloned();
+    let declared = state.policy.get(peer);
     let Some(declared) = declared else {
         return Err("no policy manifest from this node yet".into());
     };
@@ -72,14 +93,14 @@ pub(crate) async fn meets(state: &AppState, peer: &NodeId) -> Result<(), String>
 }
 
 /// Announces this node's manifest whenever the lists it declares change.
-pub(crate) fn spawn_publisher(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+pub(crate) fn spawn_publisher(state: Arc<Core>) {
+    state.tasks.clone().spawn(async move {
         let mut last = None;
         let mut tick = tokio::time::interval(PUBLISH_EVERY);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                () = state.shutdown.cancelled() => break,
+                () = state.tasks.shutdown().cancelled() => break,
             }
             let declared = state.lists.declared().await;
             if last.as_ref() == Some(&declared) {
@@ -92,15 +113,15 @@ pub(crate) fn spawn_publisher(state: Arc<AppState>) -> tokio::task::JoinHandle<(
             }
             last = Some(declared);
         }
-    })
+    });
 }
 
 /// A peer relayed an event that a list it declares blocks, as of an entry
 /// it held: keep the signed evidence (the event stamped by the peer, the
 /// entry, the peer's signed manifest), count it, and cut the peer off if
 /// configured to.
-pub(crate) async fn relayed_blocked(state: &AppState, peer: NodeId, event: &UnverifiedEvent, provenance: &Provenance) {
-    let manifest = state.manifests.lock().unwrap_or_else(|p| p.into_inner()).get(&peer).cloned();
+pub(crate) async fn relayed_blocked(state: &Core, peer: NodeId, event: &UnverifiedEvent, provenance: &Provenance) {
+    let manifest = state.policy.get(&peer);
     let Some(manifest) = manifest else { return };
     let Some(size) = manifest.declared(&provenance.list) else { return };
     if provenance.entry >= size {

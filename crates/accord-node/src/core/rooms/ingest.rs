@@ -7,8 +7,8 @@
 //! Once those hold, the event is stored whatever the room rules say at its
 //! place in the order; the verdict decides whether it counts.
 
-use crate::api::AppState;
-use crate::rooms::{LiveItem, RoomRuntime, TimelineItem, load_room};
+use crate::core::Core;
+use crate::core::rooms::{LiveItem, RoomRuntime, TimelineItem, load_room};
 use accord_proto::event::{Event, EventContent, UnverifiedEvent};
 use accord_proto::federation::{IdentityPair, MAX_IDENTITIES_PER_MESSAGE, PushOutcome};
 use accord_proto::{AccountId, EventId, NodeId, RoomId};
@@ -57,7 +57,7 @@ enum Skip {
     },
     /// Refused by a blocklist: remembered as seen, with its depth, so
     /// that what descends from it can still be placed.
-    Blocked(Box<(NodeId, u64, u64, crate::lists::Provenance)>),
+    Blocked(Box<(NodeId, u64, u64, crate::core::lists::Provenance)>),
 }
 
 /// Identities carried in a message, verified but not stored: they are
@@ -70,12 +70,11 @@ pub(crate) struct Carried {
 impl Carried {
     /// Verifies the pairs of a message (those not known yet); returns the
     /// codes of pairs that failed with the verified ones.
-    pub(crate) fn verify(state: &AppState, pairs: &[IdentityPair]) -> (Carried, Vec<&'static str>) {
+    pub(crate) fn verify(state: &Core, pairs: &[IdentityPair]) -> (Carried, Vec<&'static str>) {
         let mut carried = Carried::default();
         let mut failures = Vec::new();
         for pair in pairs.iter().take(MAX_IDENTITIES_PER_MESSAGE) {
-            let known =
-                state.known_identities.lock().unwrap_or_else(|p| p.into_inner()).contains(&pair.identity_hash());
+            let known = state.accounts.knows(&pair.identity_hash());
             if known {
                 continue;
             }
@@ -93,19 +92,18 @@ impl Carried {
     }
 
     /// The home of `account`, known or carried.
-    fn home(&self, state: &AppState, account: &AccountId) -> Option<NodeId> {
+    fn home(&self, state: &Core, account: &AccountId) -> Option<NodeId> {
         state.home_of(account).or_else(|| self.docs.get(account).map(|(home, _)| *home))
     }
 
     /// Stores the carried identity of `account`, if any.
-    async fn keep(&self, state: &AppState, account: &AccountId) -> Result<(), StoreError> {
+    async fn keep(&self, state: &Core, account: &AccountId) -> Result<(), StoreError> {
         let Some((home, pair)) = self.docs.get(account) else { return Ok(()) };
         if state.home_of(account).is_some() {
             return Ok(());
         }
         state.store.put_identity(account, &pair.identity, &pair.attestation, None).await?;
-        state.homes.lock().unwrap_or_else(|p| p.into_inner()).insert(*account, *home);
-        state.known_identities.lock().unwrap_or_else(|p| p.into_inner()).insert(pair.identity_hash());
+        state.accounts.learn(*account, *home, pair.identity_hash());
         Ok(())
     }
 }
@@ -114,7 +112,7 @@ impl Carried {
 /// stores those that pass. For answers, events whose causal references
 /// come later in the batch are retried until no more can be placed.
 pub(crate) async fn ingest(
-    state: &Arc<AppState>,
+    state: &Arc<Core>,
     peer: NodeId,
     via: Via,
     room: RoomId,
@@ -222,7 +220,7 @@ pub(crate) async fn ingest(
     let new_hosts: Vec<NodeId> = rt.hosts().difference(&hosts_before).copied().collect();
     drop(rt);
     for (wire, provenance) in &relayed {
-        super::policy::relayed_blocked(state, peer, wire, provenance).await;
+        crate::core::policy::relayed_blocked(state, peer, wire, provenance).await;
     }
     if !new_hosts.is_empty() && via != Via::Join {
         super::sync::introduce(state, room, new_hosts);
@@ -259,7 +257,7 @@ fn changes_hosts(content: &EventContent) -> bool {
 /// The room's runtime; for a join answer whose batch holds the room's
 /// create event, the room is created from it first.
 async fn room_for(
-    state: &Arc<AppState>,
+    state: &Arc<Core>,
     via: Via,
     room: RoomId,
     events: &[UnverifiedEvent],
@@ -277,7 +275,7 @@ async fn room_for(
     if carried.home(state, &create.author()) != Some(create.origin()) {
         return Ok(None);
     }
-    let _guard = state.creation_lock.lock().await;
+    let _guard = state.rooms.creation.lock().await;
     if let Some(handle) = state.rooms.get(&room) {
         return Ok(Some(handle));
     }
@@ -297,7 +295,7 @@ async fn room_for(
 
 /// The checks of spec/federation.md §4 against the room as held now.
 fn check(
-    state: &AppState,
+    state: &Core,
     carried: &Carried,
     rt: &RoomRuntime,
     peer: NodeId,

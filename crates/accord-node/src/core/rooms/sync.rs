@@ -2,9 +2,9 @@
 //! join (a room's events for a node that does not hold it yet), both the
 //! asking side and the answering side.
 
+use super::author_identities;
 use super::ingest::{self, Via};
-use super::{author_identities, error};
-use crate::api::AppState;
+use crate::core::Core;
 use crate::network;
 use accord_proto::event::{JoinRule, UnverifiedEvent};
 use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, MAX_EVENTS_PER_RESPONSE};
@@ -29,19 +29,60 @@ pub(crate) enum JoinError {
     Store(#[from] StoreError),
 }
 
+/// Why a peer's sync, event fetch or join request is refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AnswerError {
+    /// This node does not hold the room.
+    #[error("no such room here")]
+    UnknownRoom,
+    /// The requester is not a host of the room.
+    #[error("the requester is not a host of this room")]
+    NotHost,
+    /// The joiner's identity does not verify.
+    #[error("joiner identity: {message}")]
+    Joiner {
+        /// The verification failure's code.
+        code: &'static str,
+        /// What failed.
+        message: String,
+    },
+    /// The joiner is not homed at the requester.
+    #[error("the joiner is not homed at the requesting node")]
+    NotHome,
+    /// The joiner may not join the room.
+    #[error("this account may not join the room")]
+    MayNotJoin,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AnswerError {
+    /// The stable code of the refusal (spec/federation.md).
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            AnswerError::UnknownRoom => "unknown_room",
+            AnswerError::NotHost | AnswerError::MayNotJoin => "forbidden",
+            AnswerError::Joiner { code, .. } => code,
+            AnswerError::NotHome => "not_home",
+            AnswerError::Store(_) => "internal",
+        }
+    }
+}
+
 /// Answers a sync request: the events of every origin above what the
 /// requester holds, at most [`MAX_EVENTS_PER_RESPONSE`], in causal order.
 pub(crate) async fn answer(
-    state: &AppState,
+    state: &Core,
     peer: NodeId,
     room: RoomId,
     held: &BTreeMap<NodeId, u64>,
-) -> Result<FedResponse, StoreError> {
-    let Some(handle) = state.rooms.get(&room) else { return Ok(error("unknown_room", "no such room here")) };
+) -> Result<FedResponse, AnswerError> {
+    let handle = state.rooms.get(&room).ok_or(AnswerError::UnknownRoom)?;
     let origins = {
         let rt = handle.lock().await;
         if !rt.hosts().contains(&peer) {
-            return Ok(error("forbidden", "the requester is not a host of this room"));
+            return Err(AnswerError::NotHost);
         }
         rt.held()
     };
@@ -61,12 +102,12 @@ pub(crate) async fn answer(
         }
     }
     causal_order(state, &room, &mut events).await;
-    let identities = author_identities(state, &events)?;
+    let identities = author_identities(&state.store, &events)?;
     Ok(FedResponse::Events { events, identities, more, next: 0 })
 }
 
 /// Sorts events so that causal references come first (by depth).
-async fn causal_order(state: &AppState, room: &RoomId, events: &mut [UnverifiedEvent]) {
+async fn causal_order(state: &Core, room: &RoomId, events: &mut [UnverifiedEvent]) {
     if let Some(handle) = state.rooms.get(room) {
         let rt = handle.lock().await;
         events.sort_by_key(|e| {
@@ -78,16 +119,16 @@ async fn causal_order(state: &AppState, room: &RoomId, events: &mut [UnverifiedE
 
 /// Answers an event fetch: the events named that are held here.
 pub(crate) async fn answer_fetch(
-    state: &AppState,
+    state: &Core,
     peer: NodeId,
     room: RoomId,
     ids: &[EventId],
-) -> Result<FedResponse, StoreError> {
-    let Some(handle) = state.rooms.get(&room) else { return Ok(error("unknown_room", "no such room here")) };
+) -> Result<FedResponse, AnswerError> {
+    let handle = state.rooms.get(&room).ok_or(AnswerError::UnknownRoom)?;
     let held: Vec<EventId> = {
         let rt = handle.lock().await;
         if !rt.hosts().contains(&peer) {
-            return Ok(error("forbidden", "the requester is not a host of this room"));
+            return Err(AnswerError::NotHost);
         }
         ids.iter().filter(|id| rt.contains(id)).copied().collect()
     };
@@ -98,33 +139,33 @@ pub(crate) async fn answer_fetch(
         }
     }
     causal_order(state, &room, &mut events).await;
-    let identities = author_identities(state, &events)?;
+    let identities = author_identities(&state.store, &events)?;
     Ok(FedResponse::Events { events, identities, more: false, next: 0 })
 }
 
 /// Answers a join request: the room's timeline here after `after`, if the
 /// joiner, homed at the requester, may join.
 pub(crate) async fn answer_join(
-    state: &AppState,
+    state: &Core,
     peer: NodeId,
     room: RoomId,
     joiner: &IdentityPair,
     after: u64,
-) -> Result<FedResponse, StoreError> {
-    let Some(handle) = state.rooms.get(&room) else { return Ok(error("unknown_room", "no such room here")) };
+) -> Result<FedResponse, AnswerError> {
+    let handle = state.rooms.get(&room).ok_or(AnswerError::UnknownRoom)?;
     let doc = match joiner.verify() {
         Ok((doc, _)) => doc,
-        Err(e) => return Ok(error(e.code(), format!("joiner identity: {e}"))),
+        Err(e) => return Err(AnswerError::Joiner { code: e.code(), message: e.to_string() }),
     };
     if doc.home != peer {
-        return Ok(error("not_home", "the joiner is not homed at the requesting node"));
+        return Err(AnswerError::NotHome);
     }
     {
         let rt = handle.lock().await;
         let s = &rt.state;
         let may = s.join_rule() == JoinRule::Public || s.invites().contains(&doc.account) || s.is_member(&doc.account);
         if !may || s.bans().contains(&doc.account) {
-            return Ok(error("forbidden", "this account may not join the room"));
+            return Err(AnswerError::MayNotJoin);
         }
     }
     let mut entries = state.store.timeline(&room, Some(after), None, MAX_EVENTS_PER_RESPONSE + 1)?;
@@ -132,7 +173,7 @@ pub(crate) async fn answer_join(
     entries.truncate(MAX_EVENTS_PER_RESPONSE);
     let next = entries.last().map_or(after, |e| e.cursor);
     let events: Vec<UnverifiedEvent> = entries.into_iter().map(|e| e.event).collect();
-    let mut identities = author_identities(state, &events)?;
+    let mut identities = author_identities(&state.store, &events)?;
     if let Some((identity, attestation)) = state.store.identity(&doc.account)? {
         identities.push(IdentityPair { identity, attestation });
     } else {
@@ -146,14 +187,14 @@ pub(crate) async fn answer_join(
 /// it from now on), then syncs with them (to get what they stamped before
 /// they knew it). Each side does this when it learns of the other, so two
 /// hosts that joined concurrently through a third still find each other.
-pub(crate) fn introduce(state: &Arc<AppState>, room: RoomId, hosts: Vec<NodeId>) {
+pub(crate) fn introduce(state: &Arc<Core>, room: RoomId, hosts: Vec<NodeId>) {
     for host in hosts.into_iter().filter(|h| *h != state.node_id) {
         let state = state.clone();
-        tokio::spawn(async move {
+        state.tasks.clone().spawn(async move {
             let Some(handle) = state.rooms.get(&room) else { return };
             let events = handle.lock().await.own_memberships();
             for chunk in events.chunks(accord_proto::federation::MAX_PUSH_EVENTS) {
-                let identities = super::author_identities(&state, chunk).unwrap_or_default();
+                let identities = super::author_identities(&state.store, chunk).unwrap_or_default();
                 let push = FedRequest::Push { room, events: chunk.to_vec(), identities };
                 if let Err(e) = state.network.request(network::peer_id(&host), push).await {
                     tracing::debug!("introducing to {host} in {room}: {e}");
@@ -167,11 +208,11 @@ pub(crate) fn introduce(state: &Arc<AppState>, room: RoomId, hosts: Vec<NodeId>)
 
 /// Syncs `room` with `peer` until nothing is missing (or nothing more can
 /// be placed). At most one sync per peer and room runs at a time.
-pub(crate) async fn sync_room(state: &Arc<AppState>, peer: NodeId, room: RoomId) {
-    if super::policy::meets(state, &peer).await.is_err() {
+pub(crate) async fn sync_room(state: &Arc<Core>, peer: NodeId, room: RoomId) {
+    if crate::core::policy::meets(state, &peer).await.is_err() {
         return;
     }
-    if !state.syncing.lock().unwrap_or_else(|p| p.into_inner()).insert((peer, room)) {
+    if !state.rooms.start_sync(peer, room) {
         return;
     }
     let libp2p_peer = network::peer_id(&peer);
@@ -209,13 +250,13 @@ pub(crate) async fn sync_room(state: &Arc<AppState>, peer: NodeId, room: RoomId)
             break;
         }
     }
-    state.syncing.lock().unwrap_or_else(|p| p.into_inner()).remove(&(peer, room));
+    state.rooms.end_sync(peer, room);
 }
 
 /// Learns the identities and ingests the events of an answer; counts what
 /// was forged against the peer. Returns how many events were stored.
 async fn receive(
-    state: &Arc<AppState>,
+    state: &Arc<Core>,
     peer: NodeId,
     via: Via,
     room: RoomId,
@@ -237,15 +278,15 @@ async fn receive(
 }
 
 /// Starts a sync of `room` with `peer` in the background.
-pub(crate) fn sync_room_later(state: &Arc<AppState>, peer: NodeId, room: RoomId) {
+pub(crate) fn sync_room_later(state: &Arc<Core>, peer: NodeId, room: RoomId) {
     let state = state.clone();
-    tokio::spawn(async move { sync_room(&state, peer, room).await });
+    state.tasks.clone().spawn(async move { sync_room(&state, peer, room).await });
 }
 
 /// Syncs every room `peer` hosts with it.
-pub(crate) fn sync_with(state: &Arc<AppState>, peer: NodeId) {
+pub(crate) fn sync_with(state: &Arc<Core>, peer: NodeId) {
     let state = state.clone();
-    tokio::spawn(async move {
+    state.tasks.clone().spawn(async move {
         for room in state.rooms.ids() {
             let Some(handle) = state.rooms.get(&room) else { continue };
             let hosts = handle.lock().await.hosts().contains(&peer);
@@ -257,7 +298,7 @@ pub(crate) fn sync_with(state: &Arc<AppState>, peer: NodeId) {
 }
 
 /// Syncs every room with each of its connected hosts.
-pub(crate) fn sync_all(state: &Arc<AppState>) {
+pub(crate) fn sync_all(state: &Arc<Core>) {
     for peer in state.network.peers() {
         if let Some(node) = network::node_id(&peer) {
             sync_with(state, node);
@@ -269,7 +310,7 @@ pub(crate) fn sync_all(state: &Arc<AppState>) {
 /// can join it: pages of the room's events, checked and stored as if
 /// pushed.
 pub(crate) async fn join_via(
-    state: &Arc<AppState>,
+    state: &Arc<Core>,
     room: RoomId,
     via: &[NodeId],
     joiner: AccountId,
@@ -316,9 +357,9 @@ pub(crate) async fn join_via(
 
 /// Fetches a room from `peer` in the background for a local account
 /// invited to it.
-pub(crate) fn spawn_join(state: &Arc<AppState>, room: RoomId, peer: NodeId, joiner: AccountId) {
+pub(crate) fn spawn_join(state: &Arc<Core>, room: RoomId, peer: NodeId, joiner: AccountId) {
     let state = state.clone();
-    tokio::spawn(async move {
+    state.tasks.clone().spawn(async move {
         if let Err(e) = join_via(&state, room, &[peer], joiner).await {
             tracing::debug!("fetching room {room} for invited {joiner} failed: {e}");
         }

@@ -2,8 +2,8 @@
 //! fetching and verifying missing ranges from peers, and spreading
 //! equivocation proofs.
 
-use crate::api::AppState;
-use crate::lists::{ListError, Observation};
+use crate::core::Core;
+use crate::core::lists::{ListError, Observation};
 use crate::network::PeerId;
 use accord_proto::ListId;
 use accord_proto::blocklist::checkpoint::VerifiedCheckpoint;
@@ -20,7 +20,7 @@ const MAX_FETCH: u64 = 2_000_000;
 const ANSWER_BUDGET: usize = 3 * 1024 * 1024;
 
 /// Announces a list's latest checkpoint to the network.
-pub(crate) async fn announce(state: &AppState, list: &ListId) {
+pub(crate) async fn announce(state: &Core, list: &ListId) {
     let Some(record) = state.lists.record(list).await else { return };
     let Some(checkpoint) = record.checkpoint else { return };
     let announcement = ListAnnouncement { list: list.clone(), checkpoint };
@@ -30,7 +30,7 @@ pub(crate) async fn announce(state: &AppState, list: &ListId) {
 }
 
 /// A valid announcement arrived from `source`.
-pub(crate) async fn on_announcement(state: &Arc<AppState>, source: PeerId, verified: VerifiedCheckpoint) {
+pub(crate) async fn on_announcement(state: &Arc<Core>, source: PeerId, verified: VerifiedCheckpoint) {
     match state.lists.observe(&verified).await {
         Observation::Behind(_) => {
             if let Err(e) = fetch(state, &verified.checkpoint.list, Some(source)).await {
@@ -45,7 +45,7 @@ pub(crate) async fn on_announcement(state: &Arc<AppState>, source: PeerId, verif
 /// Brings a held list up to the newest checkpoint a peer has: `first`,
 /// then every connected peer, until one serves a range that verifies.
 /// Returns how many entries were applied.
-pub(crate) async fn fetch(state: &Arc<AppState>, list: &ListId, first: Option<PeerId>) -> Result<usize, ListError> {
+pub(crate) async fn fetch(state: &Arc<Core>, list: &ListId, first: Option<PeerId>) -> Result<usize, ListError> {
     let mut peers: Vec<PeerId> = first.into_iter().collect();
     peers.extend(state.network.peers().into_iter().filter(|p| Some(*p) != first));
     let mut last = ListError::UnknownList;
@@ -60,7 +60,7 @@ pub(crate) async fn fetch(state: &Arc<AppState>, list: &ListId, first: Option<Pe
     applied.ok_or(last)
 }
 
-async fn fetch_from(state: &Arc<AppState>, list: &ListId, peer: PeerId) -> Result<usize, ListError> {
+async fn fetch_from(state: &Arc<Core>, list: &ListId, peer: PeerId) -> Result<usize, ListError> {
     let held = state.lists.record(list).await.ok_or(ListError::UnknownList)?;
     let from = held.size;
     let mut target: Option<VerifiedCheckpoint> = None;
@@ -125,7 +125,7 @@ async fn fetch_from(state: &Arc<AppState>, list: &ListId, peer: PeerId) -> Resul
 
 /// A verified (or to be verified) equivocation proof: distrust the
 /// issuer, keep the proof and tell the network.
-pub(crate) async fn on_proof(state: &AppState, proof: EquivocationProof, publish: bool) {
+pub(crate) async fn on_proof(state: &Core, proof: EquivocationProof, publish: bool) {
     if let Err(e) = proof.verify() {
         state.metrics.fed_reject(e.code());
         return;
@@ -150,9 +150,9 @@ pub(crate) async fn on_proof(state: &AppState, proof: EquivocationProof, publish
 
 /// Checks every held list against connected peers (catch-up when gossip
 /// was missed).
-pub(crate) fn sync_all(state: &Arc<AppState>) {
+pub(crate) fn sync_all(state: &Arc<Core>) {
     let state = state.clone();
-    tokio::spawn(async move {
+    state.tasks.clone().spawn(async move {
         for record in state.lists.records().await {
             if !record.own && record.subscribed && record.distrusted.is_none() {
                 let _ = fetch(&state, &record.list, None).await;
@@ -163,9 +163,9 @@ pub(crate) fn sync_all(state: &Arc<AppState>) {
 
 /// Checks every held list against one newly connected peer (catch-up
 /// after an outage or a partition heals).
-pub(crate) fn sync_with(state: &Arc<AppState>, peer: PeerId) {
+pub(crate) fn sync_with(state: &Arc<Core>, peer: PeerId) {
     let state = state.clone();
-    tokio::spawn(async move {
+    state.tasks.clone().spawn(async move {
         for record in state.lists.records().await {
             if !record.own && record.subscribed && record.distrusted.is_none() {
                 let _ = fetch_from(&state, &record.list, peer).await;
@@ -175,7 +175,7 @@ pub(crate) fn sync_with(state: &Arc<AppState>, peer: PeerId) {
 }
 
 /// Answers a peer's request for a list's entries.
-pub(crate) async fn answer(state: &AppState, list: &ListId, from: u64, limit: u64) -> FedResponse {
+pub(crate) async fn answer(state: &Core, list: &ListId, from: u64, limit: u64) -> FedResponse {
     let limit = limit.min(MAX_LIST_ENTRIES_PER_RESPONSE as u64) as usize;
     match state.lists.leaves(&state.store, list, from, limit).await {
         Ok(Some((checkpoint, leaves))) => {
@@ -205,19 +205,19 @@ pub(crate) async fn answer(state: &AppState, list: &ListId, from: u64, limit: u6
 /// category configured to purge (`[lists] purge`) matches; the rooms
 /// holding them are derived again from what remains. Runs after each
 /// change to the lists.
-pub(crate) fn purge_later(state: &Arc<AppState>) {
+pub(crate) fn purge_later(state: &Arc<Core>) {
     if state.config.lists.purge.is_empty() {
         return;
     }
     let state = state.clone();
-    tokio::spawn(async move {
+    state.tasks.clone().spawn(async move {
         if let Err(e) = purge(&state).await {
             tracing::error!("purging blocked content: {e}");
         }
     });
 }
 
-async fn purge(state: &Arc<AppState>) -> Result<(), accord_store::StoreError> {
+async fn purge(state: &Arc<Core>) -> Result<(), accord_store::StoreError> {
     let purge = &state.config.lists.purge;
     for room in state.rooms.ids() {
         let mut doomed = Vec::new();
@@ -250,7 +250,7 @@ async fn purge(state: &Arc<AppState>) -> Result<(), accord_store::StoreError> {
         tracing::warn!("room {room}: {} messages purged by blocklist entries", doomed.len());
         if let Some(handle) = state.rooms.get(&room) {
             let mut rt = handle.lock().await;
-            if let Ok(fresh) = crate::rooms::load_room(&state.store, state.node_id, room) {
+            if let Ok(fresh) = crate::core::rooms::load_room(&state.store, state.node_id, room) {
                 rt.replace_keeping_live(fresh);
                 rt.refresh_hosts(|a| state.home_of(a));
             }

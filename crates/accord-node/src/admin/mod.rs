@@ -1,0 +1,107 @@
+//! The operator's door (spec/blocklists.md §12, spec/reports.md §12):
+//! lists, subscriptions, exceptions, evidence, quarantine, the report
+//! queue, moderators, the audit log and the peer firewall. Served under
+//! `/admin` on the API address, only to loopback clients bearing the token
+//! in the data directory's `admin.token` (what `accord-node list …`
+//! sends).
+
+pub mod lists;
+pub mod peers;
+pub mod reports;
+
+use crate::api::ApiError;
+use crate::core::Core;
+use accord_proto::ListId;
+use accord_proto::blocklist::formats::Imported;
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use subtle::ConstantTimeEq as _;
+
+/// What the admin door holds besides the core.
+#[derive(Clone)]
+pub struct AdminState {
+    /// The node.
+    pub core: Arc<Core>,
+    /// The bearer token (`admin.token` in the data directory).
+    token: Arc<str>,
+    /// Bulk imports being staged, by list.
+    staged: Arc<Mutex<HashMap<ListId, Vec<Imported>>>>,
+}
+
+impl AdminState {
+    /// The admin door of `core`, opened by `token`.
+    pub fn new(core: Arc<Core>, token: String) -> Self {
+        Self { core, token: token.into(), staged: Arc::default() }
+    }
+}
+
+impl FromRef<AdminState> for Arc<Core> {
+    fn from_ref(state: &AdminState) -> Self {
+        state.core.clone()
+    }
+}
+
+/// Lets through loopback clients with the admin token only.
+async fn guard(
+    State(admin): State<AdminState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let token = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let token_ok = token.is_some_and(|t| bool::from(t.as_bytes().ct_eq(admin.token.as_bytes())));
+    if !addr.ip().is_loopback() || !token_ok {
+        admin.core.metrics.reject("forbidden");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the admin endpoint takes local requests with the admin token",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// The admin routes, to be nested under `/admin` in a router of any state.
+pub fn router<S: Clone + Send + Sync + 'static>(state: AdminState) -> Router<S> {
+    Router::new()
+        .route("/lists", post(lists::create).get(lists::status))
+        .route("/lists/{name}/entries", post(lists::add).get(lists::show))
+        .route("/lists/{name}/remove", post(lists::remove))
+        .route("/lists/{name}/import", post(lists::import))
+        .route("/lists/{name}/stage", post(lists::stage))
+        .route("/lists/{name}/commit", post(lists::commit))
+        .route("/lists/{name}/export", get(lists::export))
+        .route("/subscriptions", post(lists::subscribe))
+        .route("/subscriptions/remove", post(lists::unsubscribe))
+        .route("/exceptions", post(lists::exception))
+        .route("/evidence", get(lists::evidence))
+        .route("/trust", post(lists::trust))
+        .route("/quarantine", get(lists::quarantine))
+        .route("/quarantine/release", post(lists::release))
+        .route("/reports", get(reports::cases))
+        .route("/reports/{case}", get(reports::case))
+        .route("/reports/{case}/resolve", post(reports::resolve))
+        .route("/moderators", get(reports::moderators).post(reports::add_moderator))
+        .route("/moderators/remove", post(reports::remove_moderator))
+        .route("/audit", get(crate::api::reports::audit))
+        .route("/audit/verify", get(reports::audit_verify))
+        .route("/peers", get(peers::blocked))
+        .route("/peers/block", post(peers::block))
+        .route("/peers/unblock", post(peers::unblock))
+        // Bulk imports are large; only the local operator gets here.
+        .layer(DefaultBodyLimit::max(lists::MAX_IMPORT_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}

@@ -1,0 +1,107 @@
+//! Reports at the admin endpoint (spec/reports.md §12): the operator's
+//! queue, resolutions signed by the node, moderator accounts, and a check
+//! of the stored audit log.
+
+use crate::api::ApiError;
+use crate::api::extract::Json;
+use crate::api::reports::{QueueQuery, case_id};
+use crate::core::Core;
+use crate::core::reports::{self, actions};
+use accord_proto::audit::Verdict;
+use accord_proto::{AccountId, ListName};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// `GET /admin/reports`: the queue.
+pub async fn cases(State(state): State<Arc<Core>>, Query(q): Query<QueueQuery>) -> axum::Json<Value> {
+    axum::Json(json!({"cases": reports::queue(&state, q.state).await}))
+}
+
+/// `GET /admin/reports/{case}`: one case.
+pub async fn case(State(state): State<Arc<Core>>, Path(id): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+    Ok(axum::Json(json!(reports::case_detail(&state, &case_id(&id)?).await?)))
+}
+
+/// `POST /admin/reports/{case}/resolve` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    action: Verdict,
+    #[serde(default)]
+    list: Option<ListName>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    days: Option<u64>,
+}
+
+/// `POST /admin/reports/{case}/resolve`: the operator resolves a case; the
+/// node signs the action.
+pub async fn resolve(
+    State(state): State<Arc<Core>>,
+    Path(id): Path<String>,
+    Json(req): Json<ResolveRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let reason = super::lists::reason(req.reason)?;
+    if req.action.needs_list() && req.list.is_none() {
+        return Err(ApiError::bad_request(format!("`{}` needs a list (--list NAME)", req.action)));
+    }
+    let list = if req.action.needs_list() { req.list } else { None };
+    let receipt = actions::resolve_as_node(&state, case_id(&id)?, req.action, list, reason, req.days).await?;
+    Ok(axum::Json(json!(receipt)))
+}
+
+/// `POST /admin/moderators` and `/admin/moderators/remove` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeratorRequest {
+    account: AccountId,
+}
+
+/// `GET /admin/moderators`.
+pub async fn moderators(State(state): State<Arc<Core>>) -> axum::Json<Value> {
+    axum::Json(json!({"moderators": state.reports.moderators()}))
+}
+
+/// `POST /admin/moderators`: adds a moderator account.
+pub async fn add_moderator(
+    State(state): State<Arc<Core>>,
+    Json(req): Json<ModeratorRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    state.reports.add_moderator(&state.store, req.account).await?;
+    tracing::info!(account = %req.account, "moderator added");
+    Ok(axum::Json(json!({"moderators": state.reports.moderators()})))
+}
+
+/// `POST /admin/moderators/remove`: removes a moderator account.
+pub async fn remove_moderator(
+    State(state): State<Arc<Core>>,
+    Json(req): Json<ModeratorRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if !state.reports.remove_moderator(&state.store, &req.account).await? {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_moderator", "that account is not a moderator here"));
+    }
+    tracing::info!(account = %req.account, "moderator removed");
+    Ok(axum::Json(json!({"moderators": state.reports.moderators()})))
+}
+
+/// `GET /admin/audit/verify`: checks the stored audit log.
+pub async fn audit_verify(State(state): State<Arc<Core>>) -> Result<axum::Json<Value>, ApiError> {
+    match reports::verify_audit(&state).await {
+        Ok(head) => Ok(axum::Json(json!({"ok": true, "size": head.size, "root": head.root}))),
+        Err(e) => {
+            let index = match &e {
+                accord_proto::audit::AuditError::Action { index, .. }
+                | accord_proto::audit::AuditError::WrongNode { index } => Some(*index),
+                _ => None,
+            };
+            let mut error = ApiError::new(StatusCode::CONFLICT, "audit_tampered", e.to_string());
+            error.message =
+                format!("{} ({}{})", e, e.code(), index.map(|i| format!(", action {i}")).unwrap_or_default());
+            Err(error)
+        }
+    }
+}

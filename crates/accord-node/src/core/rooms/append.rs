@@ -1,0 +1,346 @@
+//! Local events: a member's signed event is checked, stamped by this node
+//! as its origin, stored with its outbox entries in one write, published
+//! to the room's live feed and handed to the outbox (spec/client-api.md §5,
+//! spec/events.md).
+
+use super::{LiveItem, RoomRuntime, TimelineItem, load_room};
+use crate::core::Core;
+use crate::core::lists::Provenance;
+use crate::network;
+use accord_proto::blocklist::entry::Action;
+use accord_proto::event::{Event, EventBody, EventContent, Role};
+use accord_proto::room::AuthError;
+use accord_proto::{AccountId, EnvelopeError, EventId, NodeId, RoomId, SignedBytes, Timestamp, Unverified, Verified};
+use accord_store::{EventRecord, MembershipChange, RoomRecord, StoreError};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// How far ahead of the node's clock an event's timestamp may be.
+const MAX_FUTURE_MS: u64 = 5 * 60 * 1000;
+/// How far behind the node's clock an event's timestamp may be.
+const MAX_PAST_MS: u64 = 24 * 3600 * 1000;
+/// Most `via` entries of one submission.
+pub const MAX_VIA: usize = 8;
+
+/// Why a local event was refused.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// The event's envelope does not verify.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// A message over the node's size limit.
+    #[error("messages on this node are limited to {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The event is signed by another account than the submitter.
+    #[error("the event is signed by another account than this session's")]
+    NotSubmitter,
+    /// The event's timestamp is too far from the node's clock.
+    #[error("event timestamp is too far from the node's clock")]
+    BadTimestamp,
+    /// A blocklist this node enforces rejects the event.
+    #[error("blocked by {} entry {} ({})", .0.list, .0.entry, .0.category.as_str())]
+    Blocked(Box<Provenance>),
+    /// The event, or the room it creates, is stored already.
+    #[error("event {0} is already stored")]
+    Duplicate(EventId),
+    /// The event names no room.
+    #[error("event names no room")]
+    NoRoom,
+    /// This node does not hold the room.
+    #[error("no such room on this node")]
+    UnknownRoom,
+    /// None of the nodes named lets the account join the room.
+    #[error("no node named lets this account join: {0}")]
+    JoinRefused(String),
+    /// A `via` entry is neither a node id nor an address ending in one, or
+    /// there are too many.
+    #[error("via: {0}")]
+    BadVia(String),
+    /// The room's rules refuse the event.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The store failed; nothing was stored.
+    #[error("store: {0}")]
+    Store(String),
+    /// The node failed; nothing was stored.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for SubmitError {
+    fn from(e: StoreError) -> Self {
+        SubmitError::Store(e.to_string())
+    }
+}
+
+impl SubmitError {
+    /// The stable error code (spec/client-api.md §1.1).
+    pub fn code(&self) -> &'static str {
+        match self {
+            SubmitError::Envelope(e) => e.code(),
+            SubmitError::TooLarge { .. } => "too_large",
+            SubmitError::NotSubmitter => "not_session_account",
+            SubmitError::BadTimestamp => "bad_timestamp",
+            SubmitError::Blocked(_) => "blocked",
+            SubmitError::Duplicate(_) => "duplicate_event",
+            SubmitError::NoRoom | SubmitError::BadVia(_) => "bad_request",
+            SubmitError::UnknownRoom | SubmitError::JoinRefused(_) => "unknown_room",
+            SubmitError::Auth(e) => e.code(),
+            SubmitError::Store(_) | SubmitError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// What the node did with a local event.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The event's id.
+    pub event_id: EventId,
+    /// Its room.
+    pub room: RoomId,
+    /// Its timeline item here (cursor and stamped event).
+    pub item: TimelineItem,
+}
+
+/// Takes a signed event from `account`, homed here: checks it, fetches
+/// its room from the nodes in `via` if this node does not hold it yet (a
+/// join), then stamps, stores and publishes it. The store write and what
+/// follows it run to completion even if the caller goes away.
+pub async fn submit(
+    core: &Arc<Core>,
+    account: AccountId,
+    event: SignedBytes,
+    via: &[String],
+) -> Result<Submitted, SubmitError> {
+    let body = Unverified::<EventBody>::from_raw(event).verify()?;
+    let limit = core.config.limits.max_message_bytes;
+    if let EventContent::Message { text, .. } = &body.content
+        && text.as_str().len() > limit
+    {
+        return Err(SubmitError::TooLarge { limit });
+    }
+    if body.author != account {
+        return Err(SubmitError::NotSubmitter);
+    }
+    let now = Timestamp::now();
+    if body.ts > now.plus_millis(MAX_FUTURE_MS) || body.ts.plus_millis(MAX_PAST_MS) < now {
+        return Err(SubmitError::BadTimestamp);
+    }
+    let id = EventId(body.body_hash());
+    let room = body.room.unwrap_or(RoomId::from(id));
+    if let Some(p) = core.lists.check_body(&core.store, &body, room)
+        && p.action == Action::Reject
+    {
+        return Err(SubmitError::Blocked(Box::new(p)));
+    }
+    if core.store.has_event(&id)? {
+        return Err(SubmitError::Duplicate(id));
+    }
+    let is_create = matches!(body.content, EventContent::Create { .. });
+    if !is_create && core.rooms.get(&room).is_none() && !via.is_empty() {
+        fetch_room(core, room, via, account).await?;
+    }
+    let task_core = core.clone();
+    let item = core
+        .tasks
+        .spawn_to_completion(async move {
+            if is_create { create_room(&task_core, body, id).await } else { append(&task_core, body).await }
+        })
+        .await
+        .map_err(|e| SubmitError::Internal(e.to_string()))??;
+    Ok(Submitted { event_id: id, room, item })
+}
+
+async fn create_room(core: &Core, body: Verified<EventBody>, id: EventId) -> Result<TimelineItem, SubmitError> {
+    let _guard = core.rooms.creation.lock().await;
+    let room = RoomId::from(id);
+    if core.rooms.get(&room).is_some() {
+        return Err(SubmitError::Duplicate(id));
+    }
+    let event = Event::stamp(body, &core.node_key, 1, vec![], 0, Timestamp::now())
+        .map_err(|e| SubmitError::Internal(e.to_string()))?;
+    let mut runtime = RoomRuntime::from_create(&event, core.node_id)
+        .ok_or_else(|| SubmitError::Internal("create event refused".into()))?;
+    runtime.refresh_hosts(|a| core.home_of(a));
+    let record = EventRecord {
+        event: &event,
+        cursor: 1,
+        memberships: vec![MembershipChange { account: event.author(), role: Some(Role::Owner) }],
+        room: Some(RoomRecord { room, name: runtime.state.name().to_string() }),
+        outbox: vec![],
+    };
+    core.store.append_event(record).await?;
+    core.rooms.insert(room, runtime);
+    Ok(TimelineItem { cursor: 1, event: Some(event.to_unverified()), accepted: true, redacted: false, hidden: None })
+}
+
+/// The peers a local event must be pushed to: the room's hosts before it,
+/// and the home of the account it targets (an invitee learns of the room),
+/// except this node.
+fn push_targets(core: &Core, rt: &RoomRuntime, event: &Event) -> Vec<NodeId> {
+    let mut targets: BTreeSet<NodeId> = rt.hosts().clone();
+    let target = match event.content() {
+        EventContent::Invite { target }
+        | EventContent::Kick { target, .. }
+        | EventContent::Ban { target, .. }
+        | EventContent::Unban { target }
+        | EventContent::SetRole { target, .. } => Some(*target),
+        _ => None,
+    };
+    targets.extend(target.and_then(|t| core.home_of(&t)));
+    targets.remove(&core.node_id);
+    targets.into_iter().collect()
+}
+
+/// Fetches a room this node does not hold from the nodes in `via`: node
+/// ids, or p2p addresses ending in `/p2p/NODE_ID` (dialled first).
+async fn fetch_room(core: &Arc<Core>, room: RoomId, via: &[String], joiner: AccountId) -> Result<(), SubmitError> {
+    if via.len() > MAX_VIA {
+        return Err(SubmitError::BadVia(format!("at most {MAX_VIA} entries")));
+    }
+    let mut nodes = Vec::with_capacity(via.len());
+    for text in via {
+        if let Ok(node) = text.parse::<NodeId>() {
+            nodes.push(node);
+            continue;
+        }
+        let addr: network::Address =
+            text.parse().map_err(|_| SubmitError::BadVia(format!("{text} is neither a node id nor an address")))?;
+        let node = network::peer_of(&addr)
+            .and_then(|p| network::node_id(&p))
+            .ok_or_else(|| SubmitError::BadVia(format!("{text} must end with /p2p/NODE_ID")))?;
+        core.network.dial(addr).await.map_err(|e| SubmitError::Internal(e.to_string()))?;
+        nodes.push(node);
+    }
+    super::sync::join_via(core, room, &nodes, joiner).await.map_err(|e| match e {
+        super::sync::JoinError::Store(e) => e.into(),
+        super::sync::JoinError::Refused(why) => SubmitError::JoinRefused(why),
+    })
+}
+
+/// A local event waiting for its room's next store write, and where its
+/// outcome goes.
+pub(crate) type PendingAppend = (Verified<EventBody>, oneshot::Sender<Result<TimelineItem, SubmitError>>);
+
+/// Appends a local event to its room. Concurrent senders to one room share
+/// one store write (and one fsync): each queues its event, then takes the
+/// room's lock, and whoever holds it writes every event queued by then.
+/// The room's memory still never runs ahead of the store: the events are
+/// applied, written and published under the lock, in cursor order.
+async fn append(core: &Arc<Core>, body: Verified<EventBody>) -> Result<TimelineItem, SubmitError> {
+    let room = body.room.ok_or(SubmitError::NoRoom)?;
+    let handle = core.rooms.get(&room).ok_or(SubmitError::UnknownRoom)?;
+    let (done, outcome) = oneshot::channel();
+    core.rooms.queue_append(room, (body, done));
+    {
+        let mut rt = handle.lock().await;
+        // Empty when an earlier holder of the lock wrote this event.
+        let queued = core.rooms.take_appends(&room);
+        if !queued.is_empty() {
+            append_group(core, room, &mut rt, queued).await;
+        }
+    }
+    outcome.await.map_err(|e| SubmitError::Internal(e.to_string()))?
+}
+
+/// An event stamped and applied, waiting for the group's write.
+struct Staged {
+    event: Event,
+    cursor: u64,
+    memberships: Vec<MembershipChange>,
+    targets: Vec<NodeId>,
+    done: oneshot::Sender<Result<TimelineItem, SubmitError>>,
+}
+
+/// Stamps, authorizes and applies each queued event in turn, writes all
+/// that passed in one store write, then publishes them and answers each
+/// sender. Runs under the room's lock.
+async fn append_group(core: &Arc<Core>, room: RoomId, rt: &mut RoomRuntime, queued: Vec<PendingAppend>) {
+    let mut staged: Vec<Staged> = Vec::with_capacity(queued.len());
+    let mut ids = BTreeSet::new();
+    let mut new_hosts: BTreeSet<NodeId> = BTreeSet::new();
+    for (body, done) in queued {
+        let id = EventId(body.body_hash());
+        // Checked again under the room's lock (and within the group): two
+        // copies of one event sent at once must not both be stored.
+        match core.store.has_event(&id) {
+            Ok(false) if ids.insert(id) => {}
+            Ok(_) => {
+                let _ = done.send(Err(SubmitError::Duplicate(id)));
+                continue;
+            }
+            Err(e) => {
+                let _ = done.send(Err(e.into()));
+                continue;
+            }
+        }
+        let (depth, head) = rt.head();
+        let stamped = Event::stamp(body, &core.node_key, rt.next_seq, vec![head], depth + 1, Timestamp::now())
+            .map_err(|e| SubmitError::Internal(e.to_string()));
+        let event = match stamped.and_then(|event| rt.state.authorize(&event).map(|()| event).map_err(Into::into)) {
+            Ok(event) => event,
+            Err(e) => {
+                let _ = done.send(Err(e));
+                continue;
+            }
+        };
+        let targets = push_targets(core, rt, &event);
+        let added = rt.add(event.clone());
+        let hosts_before = rt.hosts().clone();
+        rt.refresh_hosts(|a| core.home_of(a));
+        new_hosts.extend(rt.hosts().difference(&hosts_before).copied());
+        let cursor = rt.cursor + 1 + staged.len() as u64;
+        staged.push(Staged { event, cursor, memberships: added.memberships, targets, done });
+    }
+    if staged.is_empty() {
+        return;
+    }
+    // Authorize, change memory, store; a failed write reloads the room
+    // from the store, so memory never runs ahead of it.
+    let records = staged
+        .iter()
+        .map(|s| EventRecord {
+            event: &s.event,
+            cursor: s.cursor,
+            memberships: s.memberships.clone(),
+            room: None,
+            outbox: s.targets.clone(),
+        })
+        .collect();
+    if let Err(e) = core.store.append_events(records).await {
+        if let Ok(fresh) = load_room(&core.store, core.node_id, room) {
+            rt.replace_keeping_live(fresh);
+            rt.refresh_hosts(|a| core.home_of(a));
+        }
+        let error = SubmitError::from(e);
+        for s in staged {
+            let _ = s.done.send(Err(error.clone()));
+        }
+        return;
+    }
+    rt.cursor += staged.len() as u64;
+    let targets: BTreeSet<NodeId> = staged.iter().flat_map(|s| s.targets.iter().copied()).collect();
+    core.outbox.wake(core, room, targets);
+    if staged.iter().any(|s| matches!(s.event.content(), EventContent::Join {})) {
+        // A join of ours: introduce this node to every host it now knows.
+        super::sync::introduce(core, room, rt.hosts().iter().copied().collect());
+    } else if !new_hosts.is_empty() {
+        super::sync::introduce(core, room, new_hosts.into_iter().collect());
+    }
+    for s in staged {
+        let item = TimelineItem {
+            cursor: s.cursor,
+            event: Some(s.event.to_unverified()),
+            accepted: true,
+            redacted: false,
+            hidden: None,
+        };
+        rt.publish(LiveItem::new(item.clone(), &s.event));
+        let _ = s.done.send(Ok(item));
+    }
+}
