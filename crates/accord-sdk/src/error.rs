@@ -7,7 +7,6 @@ use accord_proto::audit::AuditError;
 use accord_proto::event::EventError;
 use accord_proto::report::ReportError;
 use accord_proto::{AccountId, EnvelopeError, EventId, NodeId, RoomId};
-use std::path::PathBuf;
 
 /// The result of a client operation.
 pub type Result<T, E = SdkError> = std::result::Result<T, E>;
@@ -35,45 +34,7 @@ pub enum BuildError {
     Http(String),
 }
 
-/// Why a key file could not be written or read.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyFileError {
-    /// The file exists and overwriting was not asked for.
-    #[error("key file {} already exists (refusing to overwrite it)", path.display())]
-    Exists {
-        /// The key file.
-        path: PathBuf,
-    },
-    /// Reading, creating or writing the file failed.
-    #[error("key file {}: {source}", path.display())]
-    Io {
-        /// The key file.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file does not hold a key (64 hexadecimal digits and a newline).
-    #[error("key file {} is malformed: {reason}", path.display())]
-    Malformed {
-        /// The key file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The file can be read by other users than its owner.
-    #[error("key file {} is readable by others (mode {mode:o}); run `chmod 600` on it", path.display())]
-    Permissions {
-        /// The key file.
-        path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
-    },
-    /// No fresh key could be made: the operating system's random source failed.
-    #[error("cannot generate a key: {0}")]
-    Randomness(String),
-}
+pub use accord_keyfile::KeyFileError;
 
 /// Why an object the node handed over was refused by local verification.
 ///

@@ -63,6 +63,7 @@ fn answer(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_peer_serving_a_forged_range_is_refused_and_the_genuine_list_still_arrives() {
+    let _machine = crate::shared().await;
     // Arrange: A issues a list that B follows; y and z live on B.
     let net = TestNet::start(2).await.unwrap();
     let (a, b) = (&net.nodes[0], &net.nodes[1]);
@@ -115,6 +116,7 @@ async fn a_peer_serving_a_forged_range_is_refused_and_the_genuine_list_still_arr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn checkpoints_of_one_size_with_different_roots_make_the_node_distrust_the_issuer() {
+    let _machine = crate::shared().await;
     // Arrange: an issuer whose key the attackers hold; two hostile peers
     // serve its list, each with its own one-entry log.
     let net = TestNet::start(1).await.unwrap();
@@ -168,6 +170,7 @@ async fn checkpoints_of_one_size_with_different_roots_make_the_node_distrust_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_peer_named_by_a_node_entry_is_refused_and_cut_off_at_its_first_request() {
+    let _machine = crate::shared().await;
     // Arrange: a hostile peer, and a list of its issuer node naming it.
     let net = TestNet::start(1).await.unwrap();
     let a = &net.nodes[0];

@@ -51,6 +51,7 @@ async fn room_across(net: &TestNet) -> (Vec<Client>, Vec<Room>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_deliver_every_message_live_and_converge_to_one_history() {
+    let _machine = crate::shared().await;
     let net = TestNet::start(3).await.unwrap();
     let (_clients, rooms) = room_across(&net).await;
     let mut subs: Vec<Subscription> = rooms.iter().map(|r| r.subscribe(0)).collect();
@@ -77,6 +78,7 @@ async fn three_nodes_deliver_every_message_live_and_converge_to_one_history() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_that_was_down_catches_up_and_its_users_messages_reach_peers_that_were_down() {
+    let _machine = crate::shared().await;
     let mut net = TestNet::start(3).await.unwrap();
     let (_clients, rooms) = room_across(&net).await;
 
@@ -101,6 +103,7 @@ async fn a_node_that_was_down_catches_up_and_its_users_messages_reach_peers_that
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_outbox_of_several_rooms_is_found_again_after_a_restart_and_delivers_every_room() {
+    let _machine = crate::shared().await;
     let mut net = TestNet::start(2).await.unwrap();
     let alice = net.nodes[0].user("alice").await.unwrap();
     let bob = net.nodes[1].user("bob").await.unwrap();
@@ -140,6 +143,7 @@ async fn an_outbox_of_several_rooms_is_found_again_after_a_restart_and_delivers_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_room_spanning_ten_nodes_converges() {
+    let _machine = crate::shared().await;
     let net = TestNet::start(10).await.unwrap();
     let (_clients, rooms) = room_across(&net).await;
     let sent = send_from_each(&rooms, "ten", 3).await;
@@ -167,6 +171,7 @@ async fn connect(from: &TestNode, to: &TestNode) -> PeerId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_fetches_a_remote_accounts_identity_over_libp2p_and_verifies_it() {
+    let _machine = crate::shared().await;
     let (a, b) = (TestNode::start().await.unwrap(), TestNode::start().await.unwrap());
     let alice = a.user("alice").await.unwrap();
     let peer = connect(&b, &a).await;
@@ -199,6 +204,7 @@ async fn a_node_fetches_a_remote_accounts_identity_over_libp2p_and_verifies_it()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_identity_request_is_refused_with_a_code() {
+    let _machine = crate::shared().await;
     let (a, b) = (TestNode::start().await.unwrap(), TestNode::start().await.unwrap());
     let peer = connect(&b, &a).await;
     let accounts = (0..=MAX_FETCH_IDENTITIES).map(|_| SecretKey::generate().unwrap().account_id()).collect();
@@ -210,6 +216,7 @@ async fn an_oversized_identity_request_is_refused_with_a_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_to_an_unreachable_peer_fails_instead_of_hanging() {
+    let _machine = crate::shared().await;
     let a = TestNode::start().await.unwrap();
     let nobody = PeerId::from_bytes(&NodeId::from(SecretKey::generate().unwrap().public()).to_peer_id_bytes()).unwrap();
     let result = a.node().network().request(nobody, FedRequest::Identities { accounts: vec![] }).await;
@@ -228,6 +235,7 @@ async fn metric(node: &TestNode, prefix: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn gossip_announcements_are_checked_before_they_are_accepted() {
+    let _machine = crate::shared().await;
     use accord_proto::blocklist::checkpoint::{Checkpoint, SignedCheckpoint};
     use accord_proto::federation::{LISTS_TOPIC, ListAnnouncement};
     use accord_proto::{IssuerId, ListId, Timestamp};

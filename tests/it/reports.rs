@@ -96,6 +96,7 @@ async fn room_with_offender(host: &TestNode, alice: &Client, carol: &Client, dav
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_report_on_one_node_ends_in_a_block_enforced_across_the_network() {
+    let _machine = crate::shared().await;
     // Arrange: A, B, C; B's moderator is an account configured on B.
     let moderator_key = SecretKey::generate().unwrap();
     let moderator_account = moderator_key.account_id();
@@ -187,6 +188,7 @@ async fn a_report_on_one_node_ends_in_a_block_enforced_across_the_network() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_report_with_altered_or_forged_evidence_is_refused_at_every_node() {
+    let _machine = crate::shared().await;
     // Arrange: a reporter on each node, and carol's message as they got it.
     let net = TestNet::start(3).await.unwrap();
     let alice = net.nodes[0].user("alice").await.unwrap();
@@ -229,6 +231,7 @@ async fn a_report_with_altered_or_forged_evidence_is_refused_at_every_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_audit_log_verifies_end_to_end_and_tampering_with_a_stored_action_is_detected() {
+    let _machine = crate::shared().await;
     // Arrange: a node with a moderator, a list and three reported messages.
     let moderator_key = SecretKey::generate().unwrap();
     let moderator_account = moderator_key.account_id();
@@ -305,6 +308,7 @@ async fn the_audit_log_verifies_end_to_end_and_tampering_with_a_stored_action_is
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reports_are_rate_limited_per_reporter_and_never_block_by_themselves() {
+    let _machine = crate::shared().await;
     // Arrange: 3 reports an hour per reporter; two trusted reporters
     // quarantine content pending review.
     let (trusted_1, trusted_2) = (SecretKey::generate().unwrap(), SecretKey::generate().unwrap());
@@ -366,6 +370,7 @@ async fn reports_are_rate_limited_per_reporter_and_never_block_by_themselves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn identity_lookups_give_the_trust_signals_of_a_remote_account() {
+    let _machine = crate::shared().await;
     // Arrange: carol on B shares a room with alice on A.
     let net = TestNet::start(2).await.unwrap();
     let (a, b) = (&net.nodes[0], &net.nodes[1]);
@@ -391,6 +396,7 @@ async fn identity_lookups_give_the_trust_signals_of_a_remote_account() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn operators_choose_where_reports_go_and_whose_they_take() {
+    let _machine = crate::shared().await;
     // Arrange: C issues a list and takes reports; A forwards every report
     // to C as well; B, the offender's home, refuses reports from A.
     let net = TestNet::start_with(3, |i, started, config| {
@@ -438,6 +444,7 @@ async fn operators_choose_where_reports_go_and_whose_they_take() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_queue_merges_reports_of_the_same_events_and_puts_the_most_severe_first() {
+    let _machine = crate::shared().await;
     // Arrange: three messages, reported as spam, grooming and harassment;
     // the spam message by two reporters.
     let node = TestNode::start().await.unwrap();

@@ -68,6 +68,7 @@ async fn metric(node: &TestNode, needle: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hostile_peer_is_refused_stores_nothing_is_disconnected_and_honest_traffic_flows() {
+    let _machine = crate::shared().await;
     // Arrange: two honest nodes with a room between them; bob's key is
     // known to the test so that the attacker can use it as a stolen key.
     let net = TestNet::start(2).await.unwrap();

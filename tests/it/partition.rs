@@ -39,6 +39,7 @@ async fn refused_by(node: &TestNode, key: &SecretKey, list: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn both_sides_of_a_partition_keep_chatting_and_converge_with_the_lists_enforced_after_healing() {
+    let _machine = crate::shared().await;
     // Arrange: four nodes, a room spanning all of them, and two lists: one
     // issued by node 0 (west side), one by node 3 (east side), each
     // followed by every other node.

@@ -87,6 +87,7 @@ async fn attack(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_flooded_by_hostile_peers_keeps_serving_honest_users_and_cuts_off_bad_peers() {
+    let _machine = crate::shared().await;
     // Arrange: two honest nodes with a room between them.
     let net = TestNet::start_with(2, |_, _, c| {
         c.limits.events_per_second = 10_000;

@@ -11,10 +11,6 @@ use std::time::Duration;
 /// How long enforcement may take to reach every node.
 const WITHIN: Duration = Duration::from_secs(5);
 
-/// The 100,000-entry test keeps both cores busy: it runs alone, so that
-/// the others measure enforcement delays, not a starved machine.
-static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
 /// Visible message texts and hidden cursors of a room on a client's node
 /// (nothing while the client itself is refused).
 async fn view(room: &Room) -> (BTreeSet<String>, Vec<(u64, String)>) {
@@ -46,7 +42,7 @@ async fn subscribe(node: &TestNode, list: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_account_blocked_by_an_issuer_is_refused_and_hidden_everywhere_until_the_entry_is_removed() {
-    let _machine = MACHINE.read().await;
+    let _machine = crate::shared().await;
     // Arrange: A issues a list; X lives on B; a room spans A, B and C.
     let mut net = TestNet::start(3).await.unwrap();
     let (a, b, c) = (&net.nodes[0], &net.nodes[1], &net.nodes[2]);
@@ -166,7 +162,7 @@ async fn an_account_blocked_by_an_issuer_is_refused_and_hidden_everywhere_until_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_content_hash_entry_stops_that_message_everywhere_and_lists_survive_restart() {
-    let _machine = MACHINE.read().await;
+    let _machine = crate::shared().await;
     let mut net = TestNet::start(3).await.unwrap();
     let alice = net.nodes[0].user("alice").await.unwrap();
     let bob = net.nodes[1].user("bob").await.unwrap();
@@ -208,7 +204,7 @@ async fn a_content_hash_entry_stops_that_message_everywhere_and_lists_survive_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_equivocating_issuer_is_detected_on_every_node_and_distrusted() {
-    let _machine = MACHINE.read().await;
+    let _machine = crate::shared().await;
     use accord_proto::blocklist::checkpoint::Checkpoint;
     use accord_proto::blocklist::merkle::MerkleLog;
     use accord_proto::federation::{LISTS_TOPIC, ListAnnouncement};
@@ -266,7 +262,7 @@ async fn an_equivocating_issuer_is_detected_on_every_node_and_distrusted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_level_entry_cuts_the_node_off() {
-    let _machine = MACHINE.read().await;
+    let _machine = crate::shared().await;
     let net = TestNet::start(3).await.unwrap();
     let (a, c) = (&net.nodes[0], &net.nodes[2]);
     let list =
@@ -301,7 +297,7 @@ async fn a_node_level_entry_cuts_the_node_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_thousand_entry_list_syncs_to_a_fresh_subscriber_and_is_enforced() {
-    let _machine = MACHINE.write().await;
+    let _machine = crate::alone().await;
     let net = TestNet::start(2).await.unwrap();
     let (a, b) = (&net.nodes[0], &net.nodes[1]);
     let list =
@@ -340,7 +336,7 @@ async fn a_hundred_thousand_entry_list_syncs_to_a_fresh_subscriber_and_is_enforc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mastodon_and_matrix_lists_import_and_export_round_trips() {
-    let _machine = MACHINE.read().await;
+    let _machine = crate::shared().await;
     let node = TestNode::start().await.unwrap();
     node.admin("POST", "/lists", Some(json!({"name": "imported"}))).await.unwrap();
     let peer = accord_proto::NodeId::from(accord_proto::SecretKey::generate().unwrap().public()).to_string();
@@ -391,7 +387,7 @@ async fn mastodon_and_matrix_lists_import_and_export_round_trips() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_that_does_not_enforce_a_required_list_is_refused_federation() {
-    let _machine = MACHINE.read().await;
+    let _machine = crate::shared().await;
     // Node 2 requires peers to enforce node 0's list "required".
     let net = TestNet::start_with(3, |i, started, config| {
         if i == 2 {
@@ -436,7 +432,7 @@ async fn a_node_that_does_not_enforce_a_required_list_is_refused_federation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_that_relays_what_its_declared_list_blocks_leaves_signed_evidence() {
-    let _machine = MACHINE.read().await;
+    let _machine = crate::shared().await;
     let net = TestNet::start(2).await.unwrap();
     let (a, b) = (&net.nodes[0], &net.nodes[1]);
     let alice = a.user("alice").await.unwrap();
@@ -478,7 +474,7 @@ async fn a_node_that_relays_what_its_declared_list_blocks_leaves_signed_evidence
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quarantined_content_is_held_for_a_moderator_who_can_release_it() {
-    let _machine = MACHINE.read().await;
+    let _machine = crate::shared().await;
     let node = TestNode::start().await.unwrap();
     let alice = node.user("alice").await.unwrap();
     let suspect = node.user("suspect").await.unwrap();
@@ -518,7 +514,7 @@ async fn quarantined_content_is_held_for_a_moderator_who_can_release_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_of_a_purge_category_are_deleted_not_only_hidden() {
     use accord_proto::blocklist::entry::Category;
-    let _machine = MACHINE.read().await;
+    let _machine = crate::shared().await;
     let mut node = TestNode::start_with(|c| c.lists.purge = vec![Category::ChildSexualAbuse]).await.unwrap();
     let alice = node.user("alice").await.unwrap();
     let abuser = node.user("abuser").await.unwrap();
@@ -563,7 +559,7 @@ async fn messages_of_a_purge_category_are_deleted_not_only_hidden() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_subscription_in_the_configuration_is_followed_from_start() {
-    let _machine = MACHINE.read().await;
+    let _machine = crate::shared().await;
     let net = TestNet::start_with(2, |i, started, config| {
         if i == 1 {
             let issuer = accord_proto::IssuerId::from(*started[0].node().node_id().public_key());

@@ -1,0 +1,30 @@
+//! End-to-end tests of several real nodes: federation over libp2p on
+//! loopback, shared blocklists, reports and moderation, a network split and
+//! hostile peers. One module per subject; one test binary, so that RocksDB
+//! and libp2p are linked once.
+
+mod blocklists;
+mod federation;
+mod hostile_flood;
+mod hostile_lists;
+mod hostile_peer;
+mod partition;
+mod reports;
+
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The machine the tests share. A test that keeps every core busy holds it
+/// alone ([`alone`]), so that the others, which hold it together
+/// ([`shared`]), measure delivery and enforcement delays, not a starved
+/// machine.
+static MACHINE: RwLock<()> = RwLock::const_new(());
+
+/// Waits until no test holds the machine alone; the others may run.
+pub(crate) async fn shared() -> RwLockReadGuard<'static, ()> {
+    MACHINE.read().await
+}
+
+/// Waits until no other test runs, and keeps them waiting.
+pub(crate) async fn alone() -> RwLockWriteGuard<'static, ()> {
+    MACHINE.write().await
+}
