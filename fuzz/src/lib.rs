@@ -8,6 +8,7 @@
 //! also fed with the bytes as a body correctly signed by a fixed key, so
 //! that the parsers behind the signature check are reached.
 
+use accord_api::ErrorBody;
 use accord_api::auth::{ChallengeRequest, LoginRequest};
 use accord_api::events::SendEventRequest;
 use accord_api::identities::IdentityResponse;
@@ -17,7 +18,6 @@ use accord_api::register::RegisterRequest;
 use accord_api::reports::{ReportRequest, ReportsResponse};
 use accord_api::rooms::{HistoryQuery, HistoryResponse};
 use accord_api::stream::{ClientFrame, ServerFrame};
-use accord_api::ErrorBody;
 use accord_proto::auth::AuthResponse;
 use accord_proto::blocklist::checkpoint::{SignedCheckpoint, key_id};
 use accord_proto::blocklist::equivocation::EquivocationProof;

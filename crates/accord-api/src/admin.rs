@@ -11,7 +11,9 @@ use accord_proto::blocklist::checkpoint::SignedCheckpoint;
 use accord_proto::blocklist::formats::Imported;
 use accord_proto::blocklist::{Action, Category, ListEntry, TargetKind};
 use accord_proto::event::UnverifiedEvent;
-use accord_proto::{AccountId, EventId, IssuerId, ListId, ListName, NodeId, RoomId, Sha256Hash, SignedBytes, Timestamp};
+use accord_proto::{
+    AccountId, EventId, IssuerId, ListId, ListName, NodeId, RoomId, Sha256Hash, SignedBytes, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -270,7 +270,7 @@ pub struct ErrorDetail {
     /// (spec/client-api.md §1.2). Read leniently: one that does not parse
     /// is dropped, so that the code and message stay readable.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::lenient::option")]
-    pub provenance: Option<Provenance>,
+    pub provenance: Option<Box<Provenance>>,
 }
 
 impl ErrorDetail {
@@ -287,7 +287,7 @@ impl ErrorDetail {
 
     /// With the blocklist entry that blocks the request.
     pub fn with_provenance(mut self, provenance: Provenance) -> Self {
-        self.provenance = Some(provenance);
+        self.provenance = Some(Box::new(provenance));
         self
     }
 }

@@ -102,7 +102,7 @@ impl Printer {
         if self.json {
             // The node's error body, with the CLI's own codes beside the node's.
             let mut detail = ErrorDetail::new(ErrorCode::from_code(&code), message);
-            detail.provenance = provenance(err).cloned();
+            detail.provenance = provenance(err).cloned().map(Box::new);
             eprintln!("{}", serde_json::to_string(&ErrorBody::from(detail)).unwrap_or_default());
         } else {
             eprintln!("error: {code}: {message}");

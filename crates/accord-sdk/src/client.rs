@@ -269,8 +269,9 @@ impl Client {
         let body = EventBody { room, author: self.inner.account, ts: self.inner.clock.next(), content };
         let signed = Verified::sign(body, &self.inner.key).map_err(|e| SdkError::InvalidInput(e.to_string()))?;
         let url = self.inner.http.url(&["v1", "events"]);
-        let resp: SendEventResponse =
-            self.authed(Method::POST, url, Some(&SendEventRequest { event: signed.raw().clone(), via: via.to_vec() })).await?;
+        let resp: SendEventResponse = self
+            .authed(Method::POST, url, Some(&SendEventRequest { event: signed.raw().clone(), via: via.to_vec() }))
+            .await?;
         self.verify_receipt(&signed, resp).await
     }
 

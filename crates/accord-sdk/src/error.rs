@@ -300,7 +300,7 @@ impl SdkError {
     pub(crate) fn api(status: Option<u16>, detail: ErrorDetail) -> Self {
         let ErrorDetail { code, message, retry_after_ms, provenance } = detail;
         let status = status.unwrap_or_else(|| code.status());
-        SdkError::Api { status, code, message, retry_after_ms, provenance: provenance.map(Box::new) }
+        SdkError::Api { status, code, message, retry_after_ms, provenance }
     }
 }
 

@@ -7,9 +7,9 @@
 
 use crate::error::VerificationError;
 use accord_api::Provenance;
+use accord_api::identities::TrustSignals as WireTrust;
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, VerificationLevel};
 use accord_proto::{AccountId, NodeId, Timestamp, Unverified, Verified};
-use accord_api::identities::TrustSignals as WireTrust;
 use serde::Serialize;
 use std::time::Duration;
 

@@ -3,8 +3,8 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError};
-use crate::timeline::HiddenItem;
 use crate::stream::Subscription;
+use crate::timeline::HiddenItem;
 use crate::verify::TimelineItem;
 use accord_api::rooms::{HistoryResponse, RoomState as RoomStateView};
 use accord_proto::event::{Event, EventContent, MessageText, Reason, Role};

@@ -12,8 +12,8 @@
 use crate::client::Client;
 use crate::error::{Result, SdkError};
 use crate::http::decode_error;
-use crate::timeline::TimelineEntry;
 use crate::room::{HistoryQuery, MAX_HISTORY_LIMIT, Room};
+use crate::timeline::TimelineEntry;
 use crate::verify::TimelineItem;
 use accord_api::rooms::TimelineItem as RawTimelineItem;
 use accord_api::stream::{ClientFrame, ServerFrame};

@@ -8,8 +8,8 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError, VerificationError};
-use crate::timeline::{HiddenItem, TimelineEntry};
 use crate::room::SendReceipt;
+use crate::timeline::{HiddenItem, TimelineEntry};
 use accord_api::ErrorCode;
 use accord_api::events::SendEventResponse;
 use accord_api::rooms::{ItemContent as RawItemBody, TimelineItem as RawTimelineItem};

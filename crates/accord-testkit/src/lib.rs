@@ -134,12 +134,12 @@ impl TestNode {
     /// Cuts this node off from `other` with the operator's firewall
     /// (`POST /admin/peers/block`, spec/federation.md §9).
     pub async fn block_peer(&self, other: &TestNode) -> anyhow::Result<PeersResponse> {
-        self.admin_call::<BlockPeer>(&[], &PeerRequest { node: other.node_id() }).await
+        self.admin_call::<BlockPeer>(&[], &PeerRequest { node: other.node().node_id() }).await
     }
 
     /// Lifts [`TestNode::block_peer`].
     pub async fn unblock_peer(&self, other: &TestNode) -> anyhow::Result<PeersResponse> {
-        self.admin_call::<UnblockPeer>(&[], &PeerRequest { node: other.node_id() }).await
+        self.admin_call::<UnblockPeer>(&[], &PeerRequest { node: other.node().node_id() }).await
     }
 
     /// Whether a libp2p connection to `other` is open.

@@ -3,5 +3,6 @@
 
 mod errors;
 mod fixtures;
+mod live;
 mod node_shapes;
 mod spec_examples;

@@ -21,11 +21,11 @@ use accord_api::rooms::{HistoryResponse, RoomsResponse};
 use accord_api::stream::ServerFrame;
 use accord_api::{ErrorBody, ErrorCode};
 use accord_proto::audit::{ModAction, Moderator, Verdict};
-use accord_proto::blocklist::checkpoint::SignedCheckpoint;
 use accord_proto::blocklist::ListEntry;
+use accord_proto::blocklist::checkpoint::SignedCheckpoint;
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, VerificationLevel};
 use accord_proto::report::ReportBody;
-use accord_proto::{Sha256Hash, Timestamp, Verified};
+use accord_proto::{IssuerId, ListId, Sha256Hash, Timestamp, Verified};
 use serde_json::{Value, json};
 
 const TS: u64 = 1_764_000_000_000;
@@ -58,7 +58,7 @@ fn signed_action() -> Verified<ModAction> {
         moderator: Moderator::Account(account(6)),
         case: Sha256Hash::digest(b"case"),
         action: Verdict::Block,
-        list: Some(list()),
+        list: Some(ListId { issuer: IssuerId::from(key(200).public()), name: "abuse".parse().expect("name") }),
         reason: Some("sells drugs".to_string().try_into().expect("reason")),
         expires: None,
         ts: Timestamp::from_millis(TS),
@@ -152,7 +152,7 @@ fn reports_and_their_outcome() {
     let action = signed_action();
     // The node flattens the decision into the outcome (`OutcomeView`).
     let outcome = json!({
-        "node": node(200), "action": "block", "moderator": account(6), "list": list(), "reason": "sells drugs",
+        "node": node(200), "action": "block", "moderator": account(6), "list": action.list, "reason": "sells drugs",
         "ts": TS, "signed": action.raw(),
     });
     let status = json!({

@@ -16,15 +16,19 @@ use accord_api::events::{SendEventRequest, SendEventResponse};
 use accord_api::identities::IdentityResponse;
 use accord_api::node::{NodeInfo, RegistrationPolicy};
 use accord_api::register::{RegisterRequest, RegisterResponse};
-use accord_api::rooms::{HistoryQuery, HistoryResponse, ItemContent, RoomState, RoomSummary, RoomsResponse, TimelineItem};
+use accord_api::rooms::{
+    HistoryQuery, HistoryResponse, ItemContent, RoomState, RoomSummary, RoomsResponse, TimelineItem,
+};
 use accord_api::stream::{ClientFrame, ServerFrame};
 use accord_api::{ErrorBody, ErrorCode, ErrorDetail, Provenance};
 use accord_proto::auth::AuthResponse;
-use accord_proto::event::{Event, EventBody, EventContent, Role};
-use accord_proto::identity::{Attestation, IdentityDocument, VerificationLevel};
 use accord_proto::blocklist::{Action, Category};
 use accord_proto::event::UnverifiedEvent;
-use accord_proto::{AccountId, IssuerId, ListId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Unverified, Verified};
+use accord_proto::event::{Event, EventBody, EventContent, Role};
+use accord_proto::identity::{Attestation, IdentityDocument, VerificationLevel};
+use accord_proto::{
+    AccountId, IssuerId, ListId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Unverified, Verified,
+};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -367,8 +371,7 @@ async fn send_event(
         let event = match body.room {
             None => Event::stamp(body, &key, 1, vec![], 0, Timestamp::now()).expect("stamp"),
             Some(room) => {
-                let events =
-                    st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, ErrorCode::UnknownRoom))?;
+                let events = st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, ErrorCode::UnknownRoom))?;
                 let last = events.last().expect("create");
                 let seq = events.iter().filter(|e| e.origin() == NodeId::from(key.public())).count() as u64 + 1;
                 Event::stamp(body, &key, seq, vec![last.id()], last.order_key().0 + 1, Timestamp::now()).expect("stamp")
@@ -406,11 +409,7 @@ async fn rooms(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Reply<RoomsR
     Ok(Json(RoomsResponse { rooms }))
 }
 
-async fn room_state(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(room): Path<String>,
-) -> Reply<RoomState> {
+async fn room_state(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(room): Path<String>) -> Reply<RoomState> {
     let st = s.inner.lock().expect("lock");
     st.session(&headers)?;
     let room: RoomId = room.parse().map_err(|_| error(StatusCode::BAD_REQUEST, ErrorCode::BadRequest))?;
