@@ -157,7 +157,7 @@ async fn the_node_answers_exactly_what_the_types_hold() -> anyhow::Result<()> {
     api.refused::<GetRoom>(&["room1nothing"], &(), ErrorCode::BadRequest).await?;
     let unknown = accord_proto::RoomId::from_bytes([9; 32]).to_string();
     api.refused::<GetRoom>(&[&unknown], &(), ErrorCode::UnknownRoom).await?;
-    let replay = SendEventRequest { event: sent.event.to_unverified().author, via: vec![] };
+    let replay = SendEventRequest { event: sent.event.to_unverified().author.raw().clone(), via: vec![] };
     api.refused::<SendEvent>(&[], &replay, ErrorCode::DuplicateEvent).await?;
     let outsider = Api { http: api.http.clone(), url: api.url.clone(), session: None, admin: String::new() };
     outsider.refused::<ListRooms>(&[], &(), ErrorCode::Unauthenticated).await?;

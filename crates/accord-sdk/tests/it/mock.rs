@@ -257,7 +257,9 @@ impl Inner {
             None => {
                 let mut event: UnverifiedEvent = self.rooms[room][cursor as usize - 1].to_unverified();
                 if self.tampered.contains(&cursor) {
-                    event.author.sig = event.origin.sig.clone();
+                    let mut author = event.author.raw().clone();
+                    author.sig = event.origin.raw().sig.clone();
+                    event.author = Unverified::from_raw(author);
                 }
                 ItemContent::Event(Box::new(event))
             }
