@@ -51,7 +51,7 @@ pub(crate) enum StreamFault {
     /// Refuses the subscription with this error code.
     Refuse(&'static str),
     /// Refuses the subscription with `blocked` and this provenance.
-    RefuseBlocked(Provenance),
+    RefuseBlocked(Box<Provenance>),
 }
 
 pub(crate) struct MockNode {
@@ -258,7 +258,7 @@ impl Inner {
                 let mut event: UnverifiedEvent = self.rooms[room][cursor as usize - 1].to_unverified();
                 if self.tampered.contains(&cursor) {
                     let mut author = event.author.raw().clone();
-                    author.sig = event.origin.raw().sig.clone();
+                    author.sig = event.origin.raw().sig;
                     event.author = Unverified::from_raw(author);
                 }
                 ItemContent::Event(Box::new(event))
@@ -475,7 +475,7 @@ async fn serve_stream(s: Arc<Shared>, mut socket: WebSocket, faults: Vec<StreamF
         let error = match fault {
             StreamFault::Refuse(code) => ErrorDetail::new(ErrorCode::from_code(code), "mock refuses"),
             StreamFault::RefuseBlocked(provenance) => {
-                ErrorDetail::new(ErrorCode::Blocked, "mock: blocked").with_provenance(provenance.clone())
+                ErrorDetail::new(ErrorCode::Blocked, "mock: blocked").with_provenance((**provenance).clone())
             }
             _ => continue,
         };
