@@ -243,8 +243,8 @@ fn verify_audit(node: NodeId, log: &AuditLog) -> Result<VerifiedAuditLog> {
 mod tests {
     use super::*;
     use crate::verify::tests::{create, key, message};
-    use accord_proto::SecretKey;
     use accord_api::reports::CaseState;
+    use accord_proto::SecretKey;
     use accord_proto::audit::audit_tree;
     use accord_proto::report::ReportBody;
 
