@@ -8,6 +8,16 @@
 //! also fed with the bytes as a body correctly signed by a fixed key, so
 //! that the parsers behind the signature check are reached.
 
+use accord_api::ErrorBody;
+use accord_api::auth::{ChallengeRequest, LoginRequest};
+use accord_api::events::SendEventRequest;
+use accord_api::identities::IdentityResponse;
+use accord_api::moderation::{ActionRequest, CaseDetail};
+use accord_api::node::NodeInfo;
+use accord_api::register::RegisterRequest;
+use accord_api::reports::{ReportRequest, ReportsResponse};
+use accord_api::rooms::{HistoryQuery, HistoryResponse};
+use accord_api::stream::{ClientFrame, ServerFrame};
 use accord_proto::auth::AuthResponse;
 use accord_proto::blocklist::checkpoint::{SignedCheckpoint, key_id};
 use accord_proto::blocklist::equivocation::EquivocationProof;
@@ -212,27 +222,57 @@ pub fn federation(data: &[u8]) {
     let _ = text.parse::<ListId>();
 }
 
-/// What clients send to the API: the signed payloads of registration,
-/// login and sending, as JSON bodies and as signed bodies.
+/// What clients send to the API, and what a client reads from a node:
+/// every request body and live-stream frame of the client API
+/// (`accord_api`), decoded as the node decodes them, with the signed
+/// payloads they carry verified; the node's answers decoded as the SDK
+/// decodes them; and the signed payloads of registration, login and
+/// sending as signed bodies.
 pub fn client_request(data: &[u8]) {
     signed::<AuthResponse>(Domain::AuthChallenge, data);
     signed::<IdentityDocument>(Domain::Identity, data);
     signed::<EventBody>(Domain::Event, data);
-    #[derive(serde::Deserialize)]
-    #[allow(dead_code)]
-    struct Body {
-        identity: Option<SignedBytes>,
-        response: Option<SignedBytes>,
-        event: Option<SignedBytes>,
-        invite: Option<String>,
-        account: Option<AccountId>,
+    let mut carried = Vec::new();
+    if let Ok(body) = serde_json::from_slice::<RegisterRequest>(data) {
+        carried.push(body.identity);
     }
-    if let Ok(body) = serde_json::from_slice::<Body>(data) {
-        for raw in [body.identity, body.response, body.event].into_iter().flatten() {
-            typed(Unverified::<IdentityDocument>::from_raw(raw.clone()).verify());
-            typed(Unverified::<AuthResponse>::from_raw(raw.clone()).verify());
-            typed(Unverified::<EventBody>::from_raw(raw).verify());
+    if let Ok(body) = serde_json::from_slice::<LoginRequest>(data) {
+        carried.push(body.response);
+    }
+    if let Ok(body) = serde_json::from_slice::<SendEventRequest>(data) {
+        carried.push(body.event);
+    }
+    if let Ok(body) = serde_json::from_slice::<ReportRequest>(data) {
+        carried.push(body.report);
+    }
+    if let Ok(body) = serde_json::from_slice::<ActionRequest>(data) {
+        carried.push(body.action);
+    }
+    for raw in carried {
+        typed(Unverified::<IdentityDocument>::from_raw(raw.clone()).verify());
+        typed(Unverified::<AuthResponse>::from_raw(raw.clone()).verify());
+        typed(Unverified::<EventBody>::from_raw(raw.clone()).verify());
+        typed(Report::verify(&Unverified::<ReportBody>::from_raw(raw)));
+    }
+    let _ = serde_json::from_slice::<ChallengeRequest>(data);
+    let _ = serde_json::from_slice::<ClientFrame>(data);
+    let _ = serde_json::from_slice::<HistoryQuery>(data);
+    // Answers, as a client reads them: each one that decodes encodes again.
+    fn reencodes<T: serde::Serialize + serde::de::DeserializeOwned>(data: &[u8]) {
+        if let Ok(value) = serde_json::from_slice::<T>(data) {
+            assert!(serde_json::to_vec(&value).is_ok(), "a decoded answer does not encode");
         }
+    }
+    reencodes::<ErrorBody>(data);
+    reencodes::<NodeInfo>(data);
+    reencodes::<IdentityResponse>(data);
+    reencodes::<HistoryResponse>(data);
+    reencodes::<ReportsResponse>(data);
+    reencodes::<CaseDetail>(data);
+    if let Ok(frame) = serde_json::from_slice::<ServerFrame>(data)
+        && !matches!(frame, ServerFrame::Unknown)
+    {
+        assert!(serde_json::to_vec(&frame).is_ok(), "a decoded frame does not encode");
     }
 }
 

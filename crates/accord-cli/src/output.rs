@@ -2,6 +2,7 @@
 
 use crate::UsageError;
 use crate::contact::{self, FirstContact};
+use accord_sdk::api::{ErrorBody, ErrorCode, ErrorDetail};
 use accord_sdk::proto::event::Event;
 use accord_sdk::{
     AccountId, ActionReceipt, BuildError, CaseDetail, CaseSummary, Client, EventContent, HiddenItem, KeyFileError,
@@ -99,11 +100,10 @@ impl Printer {
     pub(crate) fn error(&self, err: &anyhow::Error) {
         let (code, message) = describe(err);
         if self.json {
-            let mut error = json!({"code": code, "message": message});
-            if let Some(provenance) = provenance(err) {
-                error["provenance"] = serde_json::to_value(provenance).unwrap_or(Value::Null);
-            }
-            eprintln!("{}", json!({ "error": error }));
+            // The node's error body, with the CLI's own codes beside the node's.
+            let mut detail = ErrorDetail::new(ErrorCode::from_code(&code), message);
+            detail.provenance = provenance(err).cloned().map(Box::new);
+            eprintln!("{}", serde_json::to_string(&ErrorBody::from(detail)).unwrap_or_default());
         } else {
             eprintln!("error: {code}: {message}");
         }
@@ -641,7 +641,7 @@ pub(crate) fn describe(err: &anyhow::Error) -> (String, String) {
                     if let Some(provenance) = provenance {
                         text.push_str(&format!(" (blocked by {provenance})"));
                     }
-                    (code.clone(), text)
+                    (code.to_string(), text)
                 }
                 other => (other.code().to_owned(), other.to_string()),
             })

@@ -3,13 +3,15 @@
 use crate::clock::EventClock;
 use crate::error::{BuildError, Result, SdkError, VerificationError};
 use crate::http::{Http, parse_base_url};
-use crate::identity::{RawTrust, VerifiedIdentity};
+use crate::identity::VerifiedIdentity;
 use crate::room::{Room, SendReceipt};
 use crate::stream::ReconnectPolicy;
-use crate::wire::{
-    ChallengeRequest, ChallengeResponse, IdentityResponse, LoginRequest, LoginResponse, NodeInfo, RegisterRequest,
-    RegisterResponse, RoomSummary, RoomsResponse, SendEventRequest, SendEventResponse,
-};
+use accord_api::auth::{ChallengeRequest, ChallengeResponse, LoginRequest, LoginResponse};
+use accord_api::events::{SendEventRequest, SendEventResponse};
+use accord_api::identities::IdentityResponse;
+use accord_api::node::NodeInfo;
+use accord_api::register::{RegisterRequest, RegisterResponse};
+use accord_api::rooms::{RoomSummary, RoomsResponse};
 use accord_proto::auth::AuthResponse;
 use accord_proto::event::{EventBody, EventContent, JoinRule, RoomName};
 use accord_proto::identity::{Handle, IdentityDocument, NodeName};
@@ -196,7 +198,7 @@ impl Client {
         let doc = IdentityDocument { account: self.inner.account, handle, home: info.node, created: Timestamp::now() };
         let doc = Verified::sign(doc, &self.inner.key).map_err(|e| SdkError::InvalidInput(e.to_string()))?;
         let http = &self.inner.http;
-        let body = RegisterRequest { identity: doc.raw(), invite };
+        let body = RegisterRequest { identity: doc.raw().clone(), invite: invite.map(str::to_owned) };
         let resp: RegisterResponse =
             http.send(http.request(Method::POST, http.url(&["v1", "register"]), None, Some(&body))).await?;
         let attestation = resp
@@ -267,8 +269,9 @@ impl Client {
         let body = EventBody { room, author: self.inner.account, ts: self.inner.clock.next(), content };
         let signed = Verified::sign(body, &self.inner.key).map_err(|e| SdkError::InvalidInput(e.to_string()))?;
         let url = self.inner.http.url(&["v1", "events"]);
-        let resp: SendEventResponse =
-            self.authed(Method::POST, url, Some(&SendEventRequest { event: signed.raw(), via })).await?;
+        let resp: SendEventResponse = self
+            .authed(Method::POST, url, Some(&SendEventRequest { event: signed.raw().clone(), via: via.to_vec() }))
+            .await?;
         self.verify_receipt(&signed, resp).await
     }
 
@@ -326,7 +329,7 @@ impl Client {
                 Method::POST,
                 http.url(&["v1", "auth", "challenge"]),
                 None,
-                Some(&ChallengeRequest { account: &account }),
+                Some(&ChallengeRequest { account }),
             ))
             .await?;
         if challenge.node != node {
@@ -343,13 +346,13 @@ impl Client {
                 Method::POST,
                 http.url(&["v1", "auth", "login"]),
                 None,
-                Some(&LoginRequest { response: signed.raw() }),
+                Some(&LoginRequest { response: signed.raw().clone() }),
             ))
             .await?;
         if login.account != account {
             return Err(SdkError::Protocol(format!("logged in as {account}, but the node says {}", login.account)));
         }
-        let lifetime = Duration::from_millis(login.expires.saturating_sub(Timestamp::now().as_millis()));
+        let lifetime = Duration::from_millis(login.expires.as_millis().saturating_sub(Timestamp::now().as_millis()));
         let lifetime =
             if lifetime > 2 * SESSION_MARGIN { lifetime - SESSION_MARGIN } else { SESSION_FALLBACK_LIFETIME };
         tracing::debug!(%account, "logged in");
@@ -364,12 +367,8 @@ impl Client {
         let identity = VerifiedIdentity::verify(&resp.identity, &resp.attestation)
             .map_err(|reason| SdkError::verification(None, None, reason))?;
         let identity = identity.expect_account(account).map_err(|reason| SdkError::verification(None, None, reason))?;
-        Ok(match resp.trust.map(serde_json::from_value::<RawTrust>) {
-            Some(Ok(trust)) => identity.with_trust(trust),
-            Some(Err(err)) => {
-                tracing::warn!(%account, error = %err, "ignoring trust signals that do not parse");
-                identity
-            }
+        Ok(match resp.trust {
+            Some(trust) => identity.with_trust(trust),
             None => identity,
         })
     }

@@ -1,8 +1,8 @@
 //! Errors, one enum per area: building a client, key files, verification,
 //! and everything a client operation can run into.
 
-use crate::provenance::Provenance;
-use crate::wire::ErrorDetail;
+use accord_api::reports::OutcomeError;
+use accord_api::{ErrorCode, ErrorDetail, Provenance};
 use accord_proto::audit::AuditError;
 use accord_proto::event::EventError;
 use accord_proto::report::ReportError;
@@ -123,7 +123,8 @@ pub enum SdkError {
     /// (client API §1.1), e.g. `not_member` or `rate_limited`.
     ///
     /// For errors reported on the live stream, which carry no HTTP status,
-    /// `status` is the one the code has in the client API's error table.
+    /// `status` is the one the node answers the code with
+    /// ([`ErrorCode::status`]).
     ///
     /// A refusal because of a blocklist entry has the code `blocked` and
     /// names the entry in `provenance` (also [`SdkError::provenance`]).
@@ -132,7 +133,7 @@ pub enum SdkError {
         /// The HTTP status.
         status: u16,
         /// The node's stable, machine-readable error code.
-        code: String,
+        code: ErrorCode,
         /// The node's human-readable message.
         message: String,
         /// For `rate_limited`: how long to wait before trying again.
@@ -207,7 +208,7 @@ impl SdkError {
     /// `invalid_input`, `missing_cursors`, `reconnect_failed`).
     pub fn code(&self) -> &str {
         match self {
-            SdkError::Api { code, .. } => code,
+            SdkError::Api { code, .. } => code.as_str(),
             SdkError::Transport { .. } => "transport",
             SdkError::Protocol(_) => "protocol",
             SdkError::Verification { .. } => "verification",
@@ -241,9 +242,7 @@ impl SdkError {
     pub fn is_transient(&self) -> bool {
         match self {
             SdkError::Transport { .. } => true,
-            SdkError::Api { status, code, .. } => {
-                *status >= 500 || matches!(code.as_str(), "rate_limited" | "unauthenticated" | "bad_challenge")
-            }
+            SdkError::Api { status, code, .. } => *status >= 500 || code.is_transient(),
             _ => false,
         }
     }
@@ -257,42 +256,21 @@ impl SdkError {
         SdkError::Verification { cursor, event, reason: Box::new(reason) }
     }
 
-    /// An [`SdkError::Api`] for an error reported without HTTP status (on
-    /// the live stream): the status is taken from the client API's table.
-    pub(crate) fn api_from_code(detail: ErrorDetail) -> Self {
+    /// An [`SdkError::Api`] from the node's error object; without an HTTP
+    /// status (on the live stream) the status is the code's.
+    pub(crate) fn api(status: Option<u16>, detail: ErrorDetail) -> Self {
         let ErrorDetail { code, message, retry_after_ms, provenance } = detail;
-        SdkError::Api { status: status_for_code(&code), code, message, retry_after_ms, provenance }
+        let status = status.unwrap_or_else(|| code.status());
+        SdkError::Api { status, code, message, retry_after_ms, provenance }
     }
 }
 
-/// The HTTP status the client API (§1.1) gives each error code.
-pub(crate) fn status_for_code(code: &str) -> u16 {
-    match code {
-        "malformed" | "bad_request" | "invalid" | "bad_signature" | "signer_mismatch" | "bad_timestamp"
-        | "non_canonical" | "forged_evidence" | "subject_mismatch" => 400,
-        "unauthenticated" | "bad_challenge" => 401,
-        "not_session_account"
-        | "not_registered"
-        | "registration_closed"
-        | "bad_invite"
-        | "wrong_home"
-        | "not_member"
-        | "banned"
-        | "not_invited"
-        | "forbidden"
-        | "already_member"
-        | "bad_target"
-        | "extra_create"
-        | "wrong_room"
-        | "blocked"
-        | "not_reporter"
-        | "not_moderator" => 403,
-        "unknown_room" | "unknown_account" | "not_found" | "unknown_case" | "unknown_list" => 404,
-        "method_not_allowed" => 405,
-        "duplicate_event" | "already_registered" | "handle_taken" | "resolved" => 409,
-        "too_large" => 413,
-        "rate_limited" => 429,
-        _ => 500,
+impl From<OutcomeError> for VerificationError {
+    fn from(e: OutcomeError) -> Self {
+        match e {
+            OutcomeError::Signature(e) => VerificationError::ModAction(e),
+            other => VerificationError::Inconsistent(other.to_string()),
+        }
     }
 }
 
@@ -301,14 +279,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_map_to_the_table_status() {
-        assert_eq!(status_for_code("not_member"), 403);
-        assert_eq!(status_for_code("unknown_room"), 404);
-        assert_eq!(status_for_code("rate_limited"), 429);
-        assert_eq!(status_for_code("unauthenticated"), 401);
-        assert_eq!(status_for_code("duplicate_event"), 409);
-        assert_eq!(status_for_code("blocked"), 403);
-        assert_eq!(status_for_code("something_new"), 500);
+    fn stream_errors_take_the_status_of_their_code() {
+        let detail = |code: &str| ErrorDetail::new(ErrorCode::from_code(code), "x");
+        assert!(matches!(SdkError::api(None, detail("not_member")), SdkError::Api { status: 403, .. }));
+        assert!(matches!(SdkError::api(None, detail("rate_limited")), SdkError::Api { status: 429, .. }));
+        assert!(matches!(SdkError::api(None, detail("something_new")), SdkError::Api { status: 500, .. }));
+        assert!(matches!(SdkError::api(Some(418), detail("not_member")), SdkError::Api { status: 418, .. }));
     }
 
     #[test]
@@ -341,7 +317,7 @@ mod tests {
     #[test]
     fn blocked_errors_name_the_entry() {
         let provenance = Provenance {
-            list: crate::provenance::tests::list(),
+            list: crate::timeline::tests::list(),
             entry: 3,
             category: accord_proto::blocklist::Category::Spam,
             action: accord_proto::blocklist::Action::Reject,

@@ -2,7 +2,7 @@
 //! bodies or [`SdkError::Api`]. The reqwest types stay in this module.
 
 use crate::error::{BuildError, Result, SdkError};
-use crate::wire::ErrorBody;
+use accord_api::{ErrorBody, ErrorCode};
 use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, Url};
 use serde::Serialize;
@@ -136,13 +136,10 @@ pub(crate) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
 pub(crate) fn decode_error(status: u16, retry_after_header: Option<&str>, body: &[u8]) -> SdkError {
     let header_ms = retry_after_header.and_then(|v| v.trim().parse::<u64>().ok()).map(|secs| secs.saturating_mul(1000));
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(ErrorBody { error }) => SdkError::Api {
-            status,
-            code: error.code,
-            message: error.message,
-            retry_after_ms: error.retry_after_ms.or(header_ms),
-            provenance: error.provenance,
-        },
+        Ok(ErrorBody { mut error }) => {
+            error.retry_after_ms = error.retry_after_ms.or(header_ms);
+            SdkError::api(Some(status), error)
+        }
         Err(_) => {
             let text = String::from_utf8_lossy(body);
             let mut message: String = text.trim().chars().take(200).collect();
@@ -151,7 +148,7 @@ pub(crate) fn decode_error(status: u16, retry_after_header: Option<&str>, body: 
             }
             SdkError::Api {
                 status,
-                code: "unexpected_response".into(),
+                code: ErrorCode::from_code("unexpected_response"),
                 message,
                 retry_after_ms: header_ms,
                 provenance: None,
@@ -241,7 +238,7 @@ mod tests {
 
     #[test]
     fn blocked_errors_carry_the_provenance() {
-        let list = crate::provenance::tests::list();
+        let list = crate::timeline::tests::list();
         let body = format!(
             r#"{{"error": {{"code": "blocked", "message": "the room is blocked",
                 "provenance": {{"list": "{list}", "entry": 3, "category": "spam", "action": "reject"}}}}}}"#
@@ -282,7 +279,7 @@ mod tests {
 
     #[test]
     fn success_bodies_that_do_not_parse_are_protocol_errors() {
-        let r: Result<crate::wire::RoomsResponse> = decode_body(b"{\"rooms\": 3}");
+        let r: Result<accord_api::rooms::RoomsResponse> = decode_body(b"{\"rooms\": 3}");
         assert!(matches!(r, Err(SdkError::Protocol(_))));
     }
 }

@@ -6,10 +6,11 @@
 #![allow(clippy::result_large_err)]
 
 use crate::error::VerificationError;
-use crate::provenance::Provenance;
+use accord_api::Provenance;
+use accord_api::identities::TrustSignals as WireTrust;
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, VerificationLevel};
 use accord_proto::{AccountId, NodeId, Timestamp, Unverified, Verified};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::time::Duration;
 
 /// An account's identity, verified: the identity document signed by the
@@ -70,17 +71,6 @@ fn millis<S: serde::Serializer>(age: &Duration, s: S) -> Result<S::Ok, S::Error>
     s.serialize_u64(u64::try_from(age.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// The `trust` object as the node sends it; the fields that the verified
-/// identity proves are not read from it.
-#[derive(Debug, Deserialize)]
-pub(crate) struct RawTrust {
-    age_ms: u64,
-    #[serde(default)]
-    flags: Vec<Provenance>,
-    #[serde(default)]
-    reports: u64,
-}
-
 impl VerifiedIdentity {
     /// Verifies a document and an attestation and checks that they belong
     /// together: the attestation names the document's account and the hash
@@ -120,7 +110,7 @@ impl VerifiedIdentity {
 
     /// Attaches the node's trust signals, completed from the verified
     /// document and attestation.
-    pub(crate) fn with_trust(mut self, raw: RawTrust) -> Self {
+    pub(crate) fn with_trust(mut self, raw: WireTrust) -> Self {
         self.trust = Some(TrustSignals {
             home: self.home(),
             level: self.level(),
@@ -246,10 +236,10 @@ pub(crate) mod tests {
     fn trust_signals_take_the_proven_fields_from_the_identity() {
         let alice = SecretKey::from_seed([1; 32]);
         let node = SecretKey::from_seed([200; 32]);
-        let list = crate::provenance::tests::list();
-        let raw: RawTrust = serde_json::from_value(serde_json::json!({
+        let list = crate::timeline::tests::list();
+        let raw: WireTrust = serde_json::from_value(serde_json::json!({
             // The node's claims about home, level and registration are ignored.
-            "home": "nonsense", "level": "verified", "registered": 1,
+            "home": NodeId::from(SecretKey::from_seed([9; 32]).public()), "level": "verified", "registered": 1,
             "age_ms": 3 * 86_400_000u64,
             "flags": [{"list": list, "entry": 4, "category": "spam", "action": "quarantine"}],
             "reports": 2, "something_new": true,

@@ -83,26 +83,30 @@ mod http;
 mod identity;
 pub mod keyfile;
 mod moderation;
-mod provenance;
 mod report;
 mod room;
 mod stream;
+mod timeline;
 mod verify;
-mod wire;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{BuildError, KeyFileError, Result, SdkError, VerificationError};
 pub use identity::{TrustSignals, VerifiedIdentity};
-pub use moderation::{
-    ActionReceipt, CaseDetail, CaseFilter, CaseReport, CaseSummary, ReportSource, Resolution, VerifiedAuditLog,
-    WrittenEntry,
-};
-pub use provenance::{HiddenItem, Provenance, TimelineEntry};
-pub use report::{CaseState, DEFAULT_REPORT_CONTEXT, Forward, ForwardState, Outcome, ReportBuilder, ReportStatus};
+pub use moderation::{ActionReceipt, CaseDetail, CaseReport, VerifiedAuditLog};
+pub use report::{DEFAULT_REPORT_CONTEXT, ReportBuilder};
 pub use room::{HistoryPage, HistoryQuery, Room, SendReceipt};
 pub use stream::{ReconnectPolicy, Subscription};
+pub use timeline::{HiddenItem, TimelineEntry};
 pub use verify::TimelineItem;
-pub use wire::{NodeInfo, RegistrationPolicy, RoomStateView, RoomSummary};
+
+/// The client API's wire types, re-exported: the SDK reads and sends
+/// exactly these.
+pub use accord_api as api;
+pub use accord_api::moderation::{CaseFilter, CaseSummary, ReportSource, Resolution, WrittenEntry};
+pub use accord_api::node::{NodeInfo, RegistrationPolicy};
+pub use accord_api::reports::{CaseState, Forward, ForwardState, Outcome, OutcomeError, ReportStatus};
+pub use accord_api::rooms::{RoomState as RoomStateView, RoomSummary};
+pub use accord_api::{ErrorCode, Provenance};
 
 /// The protocol crate, re-exported so that applications use the same types.
 pub use accord_proto as proto;

@@ -8,133 +8,17 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError, VerificationError};
-use crate::report::CaseState;
-use crate::wire::{CaseResponse, CasesResponse, ModActionRequest, ModActionResponse, RawCaseReport};
+use accord_api::moderation::{
+    ActionReceipt as ModActionResponse, ActionRequest, CaseDetail as CaseResponse, CaseFilter,
+    CaseReport as RawCaseReport, CaseSummary, CasesResponse, ReportSource, WrittenEntry,
+};
 use accord_proto::audit::{AuditHead, AuditLog, ModAction, Moderator, Verdict};
 use accord_proto::blocklist::Category;
 use accord_proto::event::{Event, Reason};
 use accord_proto::report::Report;
-use accord_proto::{AccountId, EventId, IssuerId, ListId, ListName, NodeId, Sha256Hash, Timestamp, Verified};
+use accord_proto::{AccountId, IssuerId, ListId, ListName, NodeId, Sha256Hash, Timestamp, Verified};
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
-
-/// Which cases [`Client::mod_cases`] lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum CaseFilter {
-    /// Cases waiting for a moderator (the queue).
-    #[default]
-    Open,
-    /// Cases already resolved.
-    Resolved,
-    /// Both.
-    All,
-}
-
-impl CaseFilter {
-    /// The value of the `state` query parameter.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CaseFilter::Open => "open",
-            CaseFilter::Resolved => "resolved",
-            CaseFilter::All => "all",
-        }
-    }
-}
-
-/// How a resolved case was resolved: the audit log entry of its action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Resolution {
-    /// The action's index in the node's audit log.
-    pub index: u64,
-    /// What was decided.
-    pub action: Verdict,
-    /// Who decided.
-    pub moderator: Moderator,
-    /// The list written to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub list: Option<ListId>,
-    /// Why.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// When.
-    pub ts: Timestamp,
-}
-
-/// A case as the moderator queue lists it (spec/reports.md §8, §11): the
-/// reports about one harm, merged. As the node reports it; the evidence
-/// itself is verified by [`Client::mod_case`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CaseSummary {
-    /// The case id (the id of its first report).
-    pub id: Sha256Hash,
-    /// The most severe category of its reports.
-    pub category: Category,
-    /// Open or resolved.
-    pub state: CaseState,
-    /// When the case was opened.
-    pub opened: Timestamp,
-    /// How many reports it holds.
-    pub reports: u64,
-    /// How many distinct accounts reported it.
-    pub reporters: u64,
-    /// The accounts its reports accuse.
-    #[serde(default)]
-    pub accused: Vec<AccountId>,
-    /// Its evidence events.
-    #[serde(default)]
-    pub evidence: Vec<EventId>,
-    /// Whether its content is held in quarantine pending review.
-    #[serde(default)]
-    pub quarantined: bool,
-    /// For a resolved case: the action that resolved it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolution: Option<Resolution>,
-}
-
-/// Where a node got a report from: one of its own accounts, or another
-/// node that forwarded it. Text form: `local`, or the node id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReportSource {
-    /// Filed by one of the node's accounts.
-    Local,
-    /// Forwarded by this node.
-    Node(NodeId),
-}
-
-impl fmt::Display for ReportSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReportSource::Local => f.write_str("local"),
-            ReportSource::Node(node) => node.fmt(f),
-        }
-    }
-}
-
-impl FromStr for ReportSource {
-    type Err = accord_proto::ParseIdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "local" { Ok(ReportSource::Local) } else { s.parse().map(ReportSource::Node) }
-    }
-}
-
-impl Serialize for ReportSource {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for ReportSource {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
 
 /// One report of a case, verified: the reporter's signature and every
 /// evidence and context event it carries.
@@ -190,16 +74,6 @@ pub struct CaseDetail {
     /// event that does not verify is an [`SdkError::Verification`] in its
     /// place.
     pub context: Vec<Result<Event, SdkError>>,
-}
-
-/// A list entry a moderator's action wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct WrittenEntry {
-    /// The list.
-    pub list: ListId,
-    /// The entry's index in the list's log.
-    pub index: u64,
 }
 
 /// What the node answered for an accepted action: [`Client::mod_resolve`].
@@ -270,7 +144,7 @@ impl Client {
         let signed = self.sign(action)?;
         let url = self.inner.http.url(&["v1", "mod", "actions"]);
         let resp: ModActionResponse =
-            self.authed(Method::POST, url, Some(&ModActionRequest { action: signed.raw() })).await?;
+            self.authed(Method::POST, url, Some(&ActionRequest { action: signed.raw().clone() })).await?;
         Ok(ActionReceipt { action: signed, index: resp.index, entries: resp.entries })
     }
 
@@ -369,6 +243,7 @@ fn verify_audit(node: NodeId, log: &AuditLog) -> Result<VerifiedAuditLog> {
 mod tests {
     use super::*;
     use crate::verify::tests::{create, key, message};
+    use accord_api::reports::CaseState;
     use accord_proto::SecretKey;
     use accord_proto::audit::audit_tree;
     use accord_proto::report::ReportBody;

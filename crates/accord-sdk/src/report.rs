@@ -10,18 +10,15 @@
 use crate::client::Client;
 use crate::error::{Result, SdkError, VerificationError};
 use crate::room::{HistoryQuery, MAX_HISTORY_LIMIT};
-use crate::wire::{RawItemBody, ReportRequest, ReportsResponse};
-use accord_proto::audit::{ModAction, Moderator, Verdict};
+use accord_api::reports::{ReportRequest, ReportStatus, ReportsResponse};
+use accord_api::rooms::ItemContent as RawItemBody;
 use accord_proto::blocklist::Category;
 use accord_proto::event::{Event, UnverifiedEvent};
 use accord_proto::limits::{MAX_REPORT_CONTEXT, MAX_REPORT_EVIDENCE};
 use accord_proto::report::{Comment, ReportBody};
-use accord_proto::{
-    AccountId, EventId, ListId, NodeId, RoomId, Sha256Hash, SignedBytes, Timestamp, Unverified, Verified,
-};
+use accord_proto::{AccountId, EventId, RoomId, Timestamp, Unverified, Verified};
 use futures::future::{BoxFuture, FutureExt as _};
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::IntoFuture;
 
@@ -190,7 +187,7 @@ impl Client {
     pub async fn file_report(&self, report: Unverified<ReportBody>) -> Result<ReportStatus> {
         let url = self.inner.http.url(&["v1", "reports"]);
         let status: ReportStatus =
-            self.authed(Method::POST, url, Some(&ReportRequest { report: report.raw() })).await?;
+            self.authed(Method::POST, url, Some(&ReportRequest { report: report.raw().clone() })).await?;
         if status.id != report.body_hash() {
             return Err(SdkError::Protocol(format!(
                 "filed report {}, the node answered the status of {}",
@@ -287,7 +284,7 @@ impl Client {
                 .filter(|_| page.more)
                 .map(|last| HistoryQuery::before(last.cursor).limit(MAX_HISTORY_LIMIT));
             for item in page.events {
-                let RawItemBody::Event(raw) = item.body else { continue };
+                let RawItemBody::Event(raw) = item.content else { continue };
                 if !ids.contains(&raw.claimed_id()) {
                     continue;
                 }
@@ -316,7 +313,7 @@ impl Client {
         let page = self.room(room).fetch_history(HistoryQuery::before(cursor).limit(limit)).await?;
         let mut context = Vec::with_capacity(count);
         for item in page.events {
-            let RawItemBody::Event(raw) = item.body else { continue };
+            let RawItemBody::Event(raw) = item.content else { continue };
             match verify_evidence(&raw, room, Some(item.cursor)) {
                 Ok(event) if !evidence.contains(&event.id()) => context.push(event),
                 Ok(_) => {}
@@ -341,142 +338,14 @@ pub(crate) fn verify_evidence(raw: &UnverifiedEvent, room: RoomId, cursor: Optio
     Ok(event)
 }
 
-/// Whether a report's case is still open or was resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum CaseState {
-    /// Waiting for a moderator.
-    Open,
-    /// A moderator's action resolved it.
-    Resolved,
-}
-
-impl CaseState {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CaseState::Open => "open",
-            CaseState::Resolved => "resolved",
-        }
-    }
-}
-
-/// Where the home node is with forwarding a report to another node
-/// (spec/reports.md §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ForwardState {
-    /// Not delivered yet; retried with backoff.
-    Pending,
-    /// The receiver queued the report.
-    Delivered,
-    /// The receiver refused it for good (see [`Forward::code`]).
-    Refused,
-}
-
-/// One node a report is forwarded to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Forward {
-    /// The receiving node.
-    pub node: NodeId,
-    /// How far forwarding got.
-    pub state: ForwardState,
-    /// For a refusal: the receiver's error code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-}
-
-/// The moderator's action that resolved a report's case, at the home node
-/// or at a node the report was forwarded to: as the node describes it, and
-/// signed ([`Outcome::verify`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Outcome {
-    /// The node whose moderator acted.
-    pub node: NodeId,
-    /// Who acted: a moderator account, or the node itself.
-    pub moderator: Moderator,
-    /// What was decided.
-    pub action: Verdict,
-    /// The list the action wrote entries to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub list: Option<ListId>,
-    /// Why, in the moderator's words.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// When the action was taken.
-    pub ts: Timestamp,
-    /// The signed action.
-    pub signed: SignedBytes,
-}
-
-impl Outcome {
-    /// Verifies the signed action (signature in `accord/v1/mod-action`,
-    /// canonical form, rules) and checks that it is the action described
-    /// by the other fields.
-    pub fn verify(&self) -> Result<Verified<ModAction>, VerificationError> {
-        let action =
-            Unverified::<ModAction>::from_raw(self.signed.clone()).verify().map_err(VerificationError::ModAction)?;
-        let mismatch = |field: &str| {
-            Err(VerificationError::Inconsistent(format!("the outcome's `{field}` is not the signed action's")))
-        };
-        if action.node != self.node {
-            return mismatch("node");
-        }
-        if action.moderator != self.moderator {
-            return mismatch("moderator");
-        }
-        if action.action != self.action {
-            return mismatch("action");
-        }
-        if action.list != self.list {
-            return mismatch("list");
-        }
-        if action.reason.as_ref().map(|r| r.as_str()) != self.reason.as_deref() {
-            return mismatch("reason");
-        }
-        if action.ts != self.ts {
-            return mismatch("ts");
-        }
-        Ok(action)
-    }
-}
-
-/// A report as its home node keeps it for the reporter: `GET /v1/reports`
-/// and `POST /v1/reports` (spec/reports.md §11).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ReportStatus {
-    /// The report id: SHA-256 of the signed report body.
-    pub id: Sha256Hash,
-    /// The case the report joined at the home node.
-    pub case: Sha256Hash,
-    /// The harm reported.
-    pub category: Category,
-    /// The accounts the report accuses.
-    #[serde(default)]
-    pub accused: Vec<AccountId>,
-    /// When the home node received it.
-    pub received: Timestamp,
-    /// Whether its case is open or resolved.
-    pub state: CaseState,
-    /// The nodes it is forwarded to.
-    #[serde(default)]
-    pub forwards: Vec<Forward>,
-    /// The action that resolved its case, once there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<Outcome>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::client::tests::offline_client;
     use crate::verify::tests::{create, key, message};
-    use accord_proto::IssuerId;
+    use accord_api::reports::{CaseState, ForwardState, Outcome, OutcomeError};
+    use accord_proto::audit::{ModAction, Moderator, Verdict};
+    use accord_proto::{IssuerId, ListId, NodeId, Sha256Hash};
 
     fn outcome(node: &accord_proto::SecretKey, moderator: &accord_proto::SecretKey) -> (Outcome, Verified<ModAction>) {
         let node_id = NodeId::from(node.public());
@@ -541,13 +410,13 @@ mod tests {
         let (good, _) = outcome(&node, &moderator);
         let mut wrong = good.clone();
         wrong.action = Verdict::Dismiss;
-        assert!(matches!(wrong.verify(), Err(VerificationError::Inconsistent(_))));
+        assert!(matches!(wrong.verify(), Err(OutcomeError::Mismatch(_))));
         let mut wrong = good.clone();
         wrong.reason = Some("something else".into());
-        assert!(matches!(wrong.verify(), Err(VerificationError::Inconsistent(_))));
+        assert!(matches!(wrong.verify(), Err(OutcomeError::Mismatch(_))));
         let mut forged = good;
         forged.signed.body[5] ^= 1;
-        assert!(matches!(forged.verify(), Err(VerificationError::ModAction(_))));
+        assert!(matches!(forged.verify(), Err(OutcomeError::Signature(_))));
     }
 
     #[test]

@@ -3,10 +3,10 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError};
-use crate::provenance::HiddenItem;
 use crate::stream::Subscription;
+use crate::timeline::HiddenItem;
 use crate::verify::TimelineItem;
-use crate::wire::{HistoryResponse, RoomStateView};
+use accord_api::rooms::{HistoryResponse, RoomState as RoomStateView};
 use accord_proto::event::{Event, EventContent, MessageText, Reason, Role};
 use accord_proto::{AccountId, EventId, RoomId};
 use reqwest::Method;

@@ -12,10 +12,11 @@
 use crate::client::Client;
 use crate::error::{Result, SdkError};
 use crate::http::decode_error;
-use crate::provenance::TimelineEntry;
 use crate::room::{HistoryQuery, MAX_HISTORY_LIMIT, Room};
+use crate::timeline::TimelineEntry;
 use crate::verify::TimelineItem;
-use crate::wire::{ClientFrame, RawTimelineItem, ServerFrame};
+use accord_api::rooms::TimelineItem as RawTimelineItem;
+use accord_api::stream::{ClientFrame, ServerFrame};
 use accord_proto::RoomId;
 use futures::{SinkExt as _, Stream, StreamExt as _};
 use std::collections::VecDeque;
@@ -360,7 +361,7 @@ impl Driver {
                 self.failures = 0;
                 Ok(())
             }
-            ServerFrame::Error { error } => Err(SdkError::api_from_code(error)),
+            ServerFrame::Error { error } => Err(SdkError::api(None, error)),
             ServerFrame::Unknown => Ok(()),
         }
     }

@@ -8,9 +8,11 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError, VerificationError};
-use crate::provenance::{HiddenItem, TimelineEntry};
 use crate::room::SendReceipt;
-use crate::wire::{RawItemBody, RawTimelineItem, SendEventResponse};
+use crate::timeline::{HiddenItem, TimelineEntry};
+use accord_api::ErrorCode;
+use accord_api::events::SendEventResponse;
+use accord_api::rooms::{ItemContent as RawItemBody, TimelineItem as RawTimelineItem};
 use accord_proto::event::{Event, EventBody, EventContent, UnverifiedEvent};
 use accord_proto::{AccountId, EventId, NodeId, RoomId, Timestamp, Verified};
 
@@ -115,7 +117,8 @@ impl Client {
             // The node has no identity for the author, or refuses to hand
             // it out because a blocklist entry covers it: either way the
             // home node is unknown, which fails this event, not the page.
-            Err(SdkError::Api { status, code, .. }) if status == 404 || code == "blocked" => {
+            Err(SdkError::Api { status, code, .. }) if status == 404 || code == ErrorCode::Blocked => {
+                let code = code.to_string();
                 Err(SdkError::verification(None, None, VerificationError::UnknownAuthor { author: *author, code }))
             }
             Err(SdkError::Verification { reason, .. }) => {
@@ -128,7 +131,7 @@ impl Client {
     /// Verifies one timeline item of `room`. A hidden item has no event
     /// to verify and is passed on as it is.
     pub(crate) async fn verify_entry(&self, room: RoomId, raw: RawTimelineItem) -> Result<TimelineEntry> {
-        let RawTimelineItem { cursor, body, accepted, redacted } = raw;
+        let RawTimelineItem { cursor, content: body, accepted, redacted } = raw;
         match body {
             RawItemBody::Hidden(provenance) => {
                 Ok(TimelineEntry::Hidden(HiddenItem { cursor, provenance: *provenance }))
@@ -152,7 +155,7 @@ impl Client {
         let mut items = Vec::with_capacity(raws.len());
         let mut hidden = Vec::new();
         for raw in raws {
-            let RawTimelineItem { cursor, body, accepted, redacted } = raw;
+            let RawTimelineItem { cursor, content: body, accepted, redacted } = raw;
             let raw = match body {
                 RawItemBody::Hidden(provenance) => {
                     hidden.push(HiddenItem { cursor, provenance: *provenance });
@@ -284,7 +287,7 @@ pub(crate) mod tests {
 
     /// The JSON a node would send for a hidden timeline item.
     fn hidden_item_json(cursor: u64) -> serde_json::Value {
-        let list = crate::provenance::tests::list();
+        let list = crate::timeline::tests::list();
         serde_json::json!({
             "cursor": cursor, "accepted": true, "redacted": false,
             "hidden": {"list": list, "entry": 3, "category": "spam", "action": "reject", "reason": "bulk ads"},

@@ -20,9 +20,13 @@ mod process;
 pub use net::TestNet;
 pub use process::NodeProcess;
 
+use accord_api::admin::{BlockPeer, PeerRequest, PeersResponse, UnblockPeer};
+use accord_api::{Access, Endpoint, ErrorBody, Method};
 use accord_node::{Config, DataDir, Node};
 use accord_proto::SecretKey;
 use accord_sdk::Client;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -115,17 +119,27 @@ impl TestNode {
         admin_request(&self.url(), self.dir.path(), method, path, body).await
     }
 
+    /// Calls one endpoint of the node's admin endpoint with its token, typed
+    /// by its accord-api [`Endpoint`]: `params` fill the path's parameters
+    /// in order; the answer, or the node's error.
+    pub async fn admin_call<E>(&self, params: &[&str], request: &E::Request) -> anyhow::Result<E::Response>
+    where
+        E: Endpoint,
+        E::Request: Serialize,
+        E::Response: DeserializeOwned,
+    {
+        admin_call::<E>(&self.url(), self.dir.path(), params, request).await
+    }
+
     /// Cuts this node off from `other` with the operator's firewall
     /// (`POST /admin/peers/block`, spec/federation.md §9).
-    pub async fn block_peer(&self, other: &TestNode) -> anyhow::Result<()> {
-        self.admin("POST", "/peers/block", Some(serde_json::json!({"node": other.node_id()}))).await?;
-        Ok(())
+    pub async fn block_peer(&self, other: &TestNode) -> anyhow::Result<PeersResponse> {
+        self.admin_call::<BlockPeer>(&[], &PeerRequest { node: other.node().node_id() }).await
     }
 
     /// Lifts [`TestNode::block_peer`].
-    pub async fn unblock_peer(&self, other: &TestNode) -> anyhow::Result<()> {
-        self.admin("POST", "/peers/unblock", Some(serde_json::json!({"node": other.node_id()}))).await?;
-        Ok(())
+    pub async fn unblock_peer(&self, other: &TestNode) -> anyhow::Result<PeersResponse> {
+        self.admin_call::<UnblockPeer>(&[], &PeerRequest { node: other.node().node_id() }).await
     }
 
     /// Whether a libp2p connection to `other` is open.
@@ -217,6 +231,57 @@ pub async fn admin_request(
     let value: serde_json::Value = response.json().await?;
     anyhow::ensure!(status.is_success(), "admin {path}: {status}: {value}");
     Ok(value)
+}
+
+/// Calls one admin endpoint (`/admin/…`) of the node at `url` with the
+/// token of the data directory `dir`, typed by its accord-api [`Endpoint`]:
+/// a `POST` sends `request` as its JSON body, a `GET` as its query.
+pub async fn admin_call<E>(
+    url: &str,
+    dir: &std::path::Path,
+    params: &[&str],
+    request: &E::Request,
+) -> anyhow::Result<E::Response>
+where
+    E: Endpoint,
+    E::Request: Serialize,
+    E::Response: DeserializeOwned,
+{
+    let metadata = E::METADATA;
+    anyhow::ensure!(metadata.access == Access::Admin, "{} is not an admin endpoint", metadata.path);
+    let token = std::fs::read_to_string(DataDir::new(dir).admin_token())?;
+    let mut target = reqwest::Url::parse(url)?;
+    target
+        .path_segments_mut()
+        .map_err(|()| anyhow::anyhow!("{url} is not a base URL"))?
+        .pop_if_empty()
+        .extend(metadata.segments(params));
+    let client = reqwest::Client::new();
+    let request = match metadata.method {
+        Method::Post => client.post(target).json(request),
+        Method::Get => {
+            if let serde_json::Value::Object(fields) = serde_json::to_value(request)? {
+                let mut query = target.query_pairs_mut();
+                for (name, value) in fields {
+                    match value {
+                        serde_json::Value::String(text) => query.append_pair(&name, &text),
+                        other => query.append_pair(&name, &other.to_string()),
+                    };
+                }
+            }
+            client.get(target)
+        }
+    };
+    let response = request.bearer_auth(token.trim()).send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    if status.is_success() {
+        return Ok(serde_json::from_slice(&body)?);
+    }
+    match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(ErrorBody { error }) => Err(anyhow::Error::new(error).context(format!("admin {}: {status}", metadata.path))),
+        Err(_) => anyhow::bail!("admin {}: {status}: {}", metadata.path, String::from_utf8_lossy(&body)),
+    }
 }
 
 /// Logs of the nodes under test go to stderr when `ACCORD_TEST_LOG` holds

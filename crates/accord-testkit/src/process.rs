@@ -102,8 +102,8 @@ impl NodeProcess {
 
     /// The node id, as `GET /v1/node` reports it.
     pub async fn node_id(&self) -> anyhow::Result<String> {
-        let info: serde_json::Value = reqwest::get(format!("{}/v1/node", self.url())).await?.json().await?;
-        info["node"].as_str().map(str::to_owned).ok_or_else(|| anyhow::anyhow!("no node id in {info}"))
+        let info: accord_api::node::NodeInfo = reqwest::get(format!("{}/v1/node", self.url())).await?.json().await?;
+        Ok(info.node.to_string())
     }
 
     /// Calls the node's admin endpoint, as [`crate::TestNode::admin`].

@@ -365,7 +365,7 @@ async fn a_blocked_request_exposes_the_provenance() {
 async fn a_blocked_subscription_ends_the_stream_with_the_provenance() {
     let node = MockNode::start().await;
     let (_alice, room) = setup(&node).await;
-    node.plan_streams(vec![vec![StreamFault::RefuseBlocked(mock::provenance(5, None))]]);
+    node.plan_streams(vec![vec![StreamFault::RefuseBlocked(Box::new(mock::provenance(5, None)))]]);
     let mut live = room.subscribe(0);
     match tokio::time::timeout(Duration::from_secs(10), live.next()).await.expect("in time") {
         Some(Err(err)) => {

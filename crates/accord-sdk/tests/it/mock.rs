@@ -11,8 +11,20 @@
 // Handlers answer errors as axum responses, which are large; this is test code.
 #![allow(clippy::result_large_err)]
 
+use accord_api::auth::{ChallengeRequest, ChallengeResponse, LoginRequest, LoginResponse};
+use accord_api::events::{SendEventRequest, SendEventResponse};
+use accord_api::identities::IdentityResponse;
+use accord_api::node::{NodeInfo, RegistrationPolicy};
+use accord_api::register::{RegisterRequest, RegisterResponse};
+use accord_api::rooms::{
+    HistoryQuery, HistoryResponse, ItemContent, RoomState, RoomSummary, RoomsResponse, TimelineItem,
+};
+use accord_api::stream::{ClientFrame, ServerFrame};
+use accord_api::{ErrorBody, ErrorCode, ErrorDetail, Provenance};
 use accord_proto::auth::AuthResponse;
-use accord_proto::event::{Event, EventBody, EventContent};
+use accord_proto::blocklist::{Action, Category};
+use accord_proto::event::UnverifiedEvent;
+use accord_proto::event::{Event, EventBody, EventContent, Role};
 use accord_proto::identity::{Attestation, IdentityDocument, VerificationLevel};
 use accord_proto::{
     AccountId, IssuerId, ListId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Unverified, Verified,
@@ -23,7 +35,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -40,7 +51,7 @@ pub(crate) enum StreamFault {
     /// Refuses the subscription with this error code.
     Refuse(&'static str),
     /// Refuses the subscription with `blocked` and this provenance.
-    RefuseBlocked(Value),
+    RefuseBlocked(Box<Provenance>),
 }
 
 pub(crate) struct MockNode {
@@ -64,11 +75,11 @@ struct Inner {
     stream_faults: VecDeque<Vec<StreamFault>>,
     tampered: Vec<u64>,
     /// Cursors served hidden, with their provenance.
-    hidden: HashMap<u64, Value>,
+    hidden: HashMap<u64, Provenance>,
     /// When set, every sent event is refused as `blocked` with this provenance.
-    blocked_sends: Option<Value>,
+    blocked_sends: Option<Provenance>,
     /// Identities refused as `blocked`, with their provenance.
-    blocked_identities: HashMap<AccountId, Value>,
+    blocked_identities: HashMap<AccountId, Provenance>,
     logins: usize,
     stream_connections: usize,
     history_requests: usize,
@@ -77,16 +88,17 @@ struct Inner {
 
 pub(crate) const NODE_NAME: &str = "test.node";
 
-type Reply = Result<Json<Value>, Response>;
+type Reply<T> = Result<Json<T>, Response>;
 
-fn error(status: StatusCode, code: &str) -> Response {
-    (status, Json(json!({"error": {"code": code, "message": format!("mock: {code}")}}))).into_response()
+fn error(status: StatusCode, code: ErrorCode) -> Response {
+    let message = format!("mock: {code}");
+    (status, Json(ErrorBody::from(ErrorDetail::new(code, message)))).into_response()
 }
 
 /// The `403 blocked` answer, naming the blocklist entry.
-fn blocked(provenance: &Value) -> Response {
-    let body = json!({"error": {"code": "blocked", "message": "mock: blocked", "provenance": provenance}});
-    (StatusCode::FORBIDDEN, Json(body)).into_response()
+fn blocked(provenance: &Provenance) -> Response {
+    let detail = ErrorDetail::new(ErrorCode::Blocked, "mock: blocked").with_provenance(provenance.clone());
+    (StatusCode::FORBIDDEN, Json(ErrorBody::from(detail))).into_response()
 }
 
 /// The list the mock's blocklist entries belong to.
@@ -95,13 +107,15 @@ pub(crate) fn spam_list() -> ListId {
     ListId { issuer, name: "spam".parse().expect("list name") }
 }
 
-/// A provenance object naming entry `entry` of [`spam_list`].
-pub(crate) fn provenance(entry: u64, reason: Option<&str>) -> Value {
-    let mut p = json!({"list": spam_list(), "entry": entry, "category": "spam", "action": "reject"});
-    if let Some(reason) = reason {
-        p["reason"] = json!(reason);
+/// A provenance naming entry `entry` of [`spam_list`].
+pub(crate) fn provenance(entry: u64, reason: Option<&str>) -> Provenance {
+    Provenance {
+        list: spam_list(),
+        entry,
+        category: Category::Spam,
+        action: Action::Reject,
+        reason: reason.map(str::to_owned),
     }
-    p
 }
 
 impl MockNode {
@@ -183,17 +197,17 @@ impl MockNode {
     }
 
     /// Serves the item at `cursor` hidden, with this provenance.
-    pub(crate) fn hide(&self, cursor: u64, provenance: Value) {
+    pub(crate) fn hide(&self, cursor: u64, provenance: Provenance) {
         self.with(|s| s.hidden.insert(cursor, provenance));
     }
 
     /// Refuses every sent event as `blocked` with this provenance.
-    pub(crate) fn block_sends(&self, provenance: Value) {
+    pub(crate) fn block_sends(&self, provenance: Provenance) {
         self.with(|s| s.blocked_sends = Some(provenance));
     }
 
     /// Refuses lookups of `account`'s identity as `blocked`.
-    pub(crate) fn block_identity(&self, account: AccountId, provenance: Value) {
+    pub(crate) fn block_identity(&self, account: AccountId, provenance: Provenance) {
         self.with(|s| s.blocked_identities.insert(account, provenance));
     }
 
@@ -233,75 +247,83 @@ impl Inner {
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "unauthenticated"))?;
-        self.tokens.get(token).copied().ok_or_else(|| error(StatusCode::UNAUTHORIZED, "unauthenticated"))
+            .ok_or_else(|| error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated))?;
+        self.tokens.get(token).copied().ok_or_else(|| error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated))
     }
 
-    fn item(&self, room: &RoomId, cursor: u64) -> Value {
-        if let Some(provenance) = self.hidden.get(&cursor) {
-            return json!({"cursor": cursor, "accepted": true, "redacted": false, "hidden": provenance});
-        }
-        let event = &self.rooms[room][cursor as usize - 1];
-        let mut event = serde_json::to_value(event).expect("encode");
-        if self.tampered.contains(&cursor) {
-            event["author"]["sig"] = event["origin"]["sig"].clone();
-        }
-        json!({"cursor": cursor, "event": event, "accepted": true, "redacted": false})
+    fn item(&self, room: &RoomId, cursor: u64) -> TimelineItem {
+        let content = match self.hidden.get(&cursor) {
+            Some(provenance) => ItemContent::Hidden(Box::new(provenance.clone())),
+            None => {
+                let mut event: UnverifiedEvent = self.rooms[room][cursor as usize - 1].to_unverified();
+                if self.tampered.contains(&cursor) {
+                    let mut author = event.author.raw().clone();
+                    author.sig = event.origin.raw().sig;
+                    event.author = Unverified::from_raw(author);
+                }
+                ItemContent::Event(Box::new(event))
+            }
+        };
+        TimelineItem { cursor, content, accepted: true, redacted: false }
     }
 }
 
-async fn node(State(s): State<Arc<Shared>>) -> Json<Value> {
+async fn node(State(s): State<Arc<Shared>>) -> Json<NodeInfo> {
     let key = s.inner.lock().expect("lock").key.public();
-    Json(json!({"node": NodeId::from(key), "name": NODE_NAME, "version": "mock", "registration": "open"}))
+    Json(NodeInfo {
+        node: NodeId::from(key),
+        name: NODE_NAME.parse().expect("node name"),
+        version: "mock".into(),
+        registration: RegistrationPolicy::Open,
+        p2p: vec![],
+        peers: vec![],
+    })
 }
 
-async fn challenge(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Json<Value> {
+async fn challenge(State(s): State<Arc<Shared>>, Json(_): Json<ChallengeRequest>) -> Json<ChallengeResponse> {
     let mut st = s.inner.lock().expect("lock");
     st.next_token += 1;
     let challenge = format!("Y2hhbGxlbmdl{:04}", st.next_token);
     st.challenges.push(challenge.clone());
-    let _ = body;
-    Json(
-        json!({"challenge": challenge, "node": NodeId::from(st.key.public()), "expires": Timestamp::now().plus_millis(60_000)}),
-    )
+    Json(ChallengeResponse {
+        challenge,
+        node: NodeId::from(st.key.public()),
+        expires: Timestamp::now().plus_millis(60_000),
+    })
 }
 
-async fn login(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Reply {
+async fn login(State(s): State<Arc<Shared>>, Json(body): Json<LoginRequest>) -> Reply<LoginResponse> {
     let mut st = s.inner.lock().expect("lock");
-    let raw: SignedBytes =
-        serde_json::from_value(body["response"].clone()).map_err(|_| error(StatusCode::BAD_REQUEST, "malformed"))?;
-    let answer = Unverified::<AuthResponse>::from_raw(raw)
+    let answer = Unverified::<AuthResponse>::from_raw(body.response)
         .verify()
-        .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_signature"))?;
+        .map_err(|_| error(StatusCode::BAD_REQUEST, ErrorCode::BadSignature))?;
     if answer.node != NodeId::from(st.key.public()) {
-        return Err(error(StatusCode::BAD_REQUEST, "invalid"));
+        return Err(error(StatusCode::BAD_REQUEST, ErrorCode::Invalid));
     }
     let Some(pos) = st.challenges.iter().position(|c| *c == answer.challenge) else {
-        return Err(error(StatusCode::UNAUTHORIZED, "bad_challenge"));
+        return Err(error(StatusCode::UNAUTHORIZED, ErrorCode::BadChallenge));
     };
     st.challenges.remove(pos);
     if !st.identities.contains_key(&answer.account) {
-        return Err(error(StatusCode::FORBIDDEN, "not_registered"));
+        return Err(error(StatusCode::FORBIDDEN, ErrorCode::NotRegistered));
     }
     st.next_token += 1;
     let token = format!("token-{}", st.next_token);
     st.tokens.insert(token.clone(), answer.account);
     st.logins += 1;
-    Ok(Json(json!({"token": token, "account": answer.account, "expires": Timestamp::now().plus_millis(86_400_000)})))
+    Ok(Json(LoginResponse { token, account: answer.account, expires: Timestamp::now().plus_millis(86_400_000) }))
 }
 
-async fn register(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Reply {
+async fn register(State(s): State<Arc<Shared>>, Json(body): Json<RegisterRequest>) -> Reply<RegisterResponse> {
     let mut st = s.inner.lock().expect("lock");
-    let raw: SignedBytes =
-        serde_json::from_value(body["identity"].clone()).map_err(|_| error(StatusCode::BAD_REQUEST, "malformed"))?;
-    let doc = Unverified::<IdentityDocument>::from_raw(raw)
+    let doc = Unverified::<IdentityDocument>::from_raw(body.identity)
         .verify()
-        .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_signature"))?;
+        .map_err(|_| error(StatusCode::BAD_REQUEST, ErrorCode::BadSignature))?;
     if doc.home != NodeId::from(st.key.public()) || doc.handle.node().as_str() != NODE_NAME {
-        return Err(error(StatusCode::FORBIDDEN, "wrong_home"));
+        return Err(error(StatusCode::FORBIDDEN, ErrorCode::WrongHome));
     }
     if st.identities.contains_key(&doc.account) {
-        return Err(error(StatusCode::CONFLICT, "already_registered"));
+        return Err(error(StatusCode::CONFLICT, ErrorCode::AlreadyRegistered));
     }
     let att = Attestation {
         account: doc.account,
@@ -312,39 +334,46 @@ async fn register(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Repl
     };
     let att = Verified::sign(att, &st.key).expect("attest");
     st.identities.insert(doc.account, (doc.raw().clone(), att.raw().clone()));
-    Ok(Json(json!({"attestation": att.raw()})))
+    Ok(Json(RegisterResponse { attestation: att.to_unverified() }))
 }
 
-async fn identity(State(s): State<Arc<Shared>>, Path(account): Path<String>) -> Reply {
+async fn identity(State(s): State<Arc<Shared>>, Path(account): Path<String>) -> Reply<IdentityResponse> {
     let st = s.inner.lock().expect("lock");
-    let account: AccountId = account.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "bad_request"))?;
+    let account: AccountId = account.parse().map_err(|_| error(StatusCode::BAD_REQUEST, ErrorCode::BadRequest))?;
     if let Some(provenance) = st.blocked_identities.get(&account) {
         return Err(blocked(provenance));
     }
-    let (doc, att) = st.identities.get(&account).ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_account"))?;
-    Ok(Json(json!({"identity": doc, "attestation": att})))
+    let (doc, att) =
+        st.identities.get(&account).ok_or_else(|| error(StatusCode::NOT_FOUND, ErrorCode::UnknownAccount))?;
+    Ok(Json(IdentityResponse {
+        identity: Unverified::from_raw(doc.clone()),
+        attestation: Unverified::from_raw(att.clone()),
+        trust: None,
+    }))
 }
 
-async fn send_event(State(s): State<Arc<Shared>>, headers: HeaderMap, Json(body): Json<Value>) -> Reply {
+async fn send_event(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(body): Json<SendEventRequest>,
+) -> Reply<SendEventResponse> {
     let (room, cursor, answer) = {
         let mut st = s.inner.lock().expect("lock");
         let account = st.session(&headers)?;
         if let Some(provenance) = &st.blocked_sends {
             return Err(blocked(provenance));
         }
-        let raw: SignedBytes =
-            serde_json::from_value(body["event"].clone()).map_err(|_| error(StatusCode::BAD_REQUEST, "malformed"))?;
-        let body = Unverified::<EventBody>::from_raw(raw)
+        let body = Unverified::<EventBody>::from_raw(body.event)
             .verify()
-            .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_signature"))?;
+            .map_err(|_| error(StatusCode::BAD_REQUEST, ErrorCode::BadSignature))?;
         if body.author != account {
-            return Err(error(StatusCode::FORBIDDEN, "not_session_account"));
+            return Err(error(StatusCode::FORBIDDEN, ErrorCode::NotSessionAccount));
         }
         let key = st.key.clone();
         let event = match body.room {
             None => Event::stamp(body, &key, 1, vec![], 0, Timestamp::now()).expect("stamp"),
             Some(room) => {
-                let events = st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_room"))?;
+                let events = st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, ErrorCode::UnknownRoom))?;
                 let last = events.last().expect("create");
                 let seq = events.iter().filter(|e| e.origin() == NodeId::from(key.public())).count() as u64 + 1;
                 Event::stamp(body, &key, seq, vec![last.id()], last.order_key().0 + 1, Timestamp::now()).expect("stamp")
@@ -353,21 +382,21 @@ async fn send_event(State(s): State<Arc<Shared>>, headers: HeaderMap, Json(body)
         let room = event.room();
         let events = st.rooms.entry(room).or_default();
         if events.iter().any(|e| e.id() == event.id()) {
-            return Err(error(StatusCode::CONFLICT, "duplicate_event"));
+            return Err(error(StatusCode::CONFLICT, ErrorCode::DuplicateEvent));
         }
         events.push(event.clone());
         let cursor = events.len() as u64;
-        (room, cursor, json!({"event_id": event.id(), "room": room, "cursor": cursor, "event": event}))
+        (room, cursor, SendEventResponse { event_id: event.id(), room, cursor, event: event.to_unverified() })
     };
     let _ = s.notify.send(room);
     let _ = cursor;
     Ok(Json(answer))
 }
 
-async fn rooms(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Reply {
+async fn rooms(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Reply<RoomsResponse> {
     let st = s.inner.lock().expect("lock");
     let account = st.session(&headers)?;
-    let rooms: Vec<Value> = st
+    let rooms: Vec<RoomSummary> = st
         .rooms
         .iter()
         .filter(|(_, events)| events.iter().any(|e| e.author() == account))
@@ -376,46 +405,53 @@ async fn rooms(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Reply {
                 EventContent::Create { name, .. } => name.to_string(),
                 _ => String::new(),
             };
-            json!({"room": room, "name": name, "role": "member", "members": 1})
+            RoomSummary { room: *room, name, role: Role::Member, members: 1 }
         })
         .collect();
-    Ok(Json(json!({"rooms": rooms})))
+    Ok(Json(RoomsResponse { rooms }))
 }
 
-async fn room_state(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(room): Path<String>) -> Reply {
+async fn room_state(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(room): Path<String>) -> Reply<RoomState> {
     let st = s.inner.lock().expect("lock");
     st.session(&headers)?;
-    let room: RoomId = room.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "bad_request"))?;
-    let events = st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_room"))?;
+    let room: RoomId = room.parse().map_err(|_| error(StatusCode::BAD_REQUEST, ErrorCode::BadRequest))?;
+    let events = st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, ErrorCode::UnknownRoom))?;
     let timeline = accord_proto::room::resolve(room, events).expect("resolve");
     let state = &timeline.state;
-    Ok(Json(json!({
-        "room": room, "name": state.name().to_string(), "join_rule": state.join_rule(), "creator": state.creator(),
-        "members": state.members(), "roles": state.roles(), "bans": state.bans(), "invites": state.invites(),
-        "history_hash": state.history_hash(), "accepted": state.accepted(), "latest_cursor": events.len(),
-    })))
+    Ok(Json(RoomState {
+        room,
+        name: state.name().to_string(),
+        join_rule: state.join_rule(),
+        creator: state.creator(),
+        members: state.members().iter().copied().collect(),
+        roles: state.roles().clone(),
+        bans: state.bans().iter().copied().collect(),
+        invites: state.invites().iter().copied().collect(),
+        history_hash: state.history_hash(),
+        accepted: state.accepted(),
+        latest_cursor: events.len() as u64,
+    }))
 }
 
 async fn history(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(room): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Reply {
+    Query(q): Query<HistoryQuery>,
+) -> Reply<HistoryResponse> {
     let mut st = s.inner.lock().expect("lock");
     st.session(&headers)?;
     st.history_requests += 1;
-    let room: RoomId = room.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "bad_request"))?;
-    let len = st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, "unknown_room"))?.len() as u64;
-    let num = |k: &str| q.get(k).map(|v| v.parse::<u64>().map_err(|_| error(StatusCode::BAD_REQUEST, "bad_request")));
-    let limit = num("limit").transpose()?.unwrap_or(100);
-    let cursors: Vec<u64> = match num("before").transpose()? {
+    let room: RoomId = room.parse().map_err(|_| error(StatusCode::BAD_REQUEST, ErrorCode::BadRequest))?;
+    let len = st.rooms.get(&room).ok_or_else(|| error(StatusCode::NOT_FOUND, ErrorCode::UnknownRoom))?.len() as u64;
+    let limit = q.limit.unwrap_or(100);
+    let cursors: Vec<u64> = match q.before {
         Some(before) => (1..before.min(len + 1)).rev().collect(),
-        None => ((num("after").transpose()?.unwrap_or(0) + 1)..=len).collect(),
+        None => ((q.after.unwrap_or(0) + 1)..=len).collect(),
     };
-    let more = cursors.len() as u64 > limit;
-    let events: Vec<Value> = cursors.into_iter().take(limit as usize).map(|c| st.item(&room, c)).collect();
-    Ok(Json(json!({"events": events, "more": more})))
+    let more = cursors.len() > limit;
+    let events: Vec<TimelineItem> = cursors.into_iter().take(limit).map(|c| st.item(&room, c)).collect();
+    Ok(Json(HistoryResponse { events, more }))
 }
 
 async fn stream(State(s): State<Arc<Shared>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
@@ -433,26 +469,25 @@ async fn stream(State(s): State<Arc<Shared>>, headers: HeaderMap, ws: WebSocketU
 async fn serve_stream(s: Arc<Shared>, mut socket: WebSocket, faults: Vec<StreamFault>) {
     let mut notified = s.notify.subscribe();
     let Some(Ok(Message::Text(text))) = socket.recv().await else { return };
-    let frame: Value = serde_json::from_str(text.as_str()).expect("frame");
-    let room: RoomId = frame["room"].as_str().expect("room").parse().expect("room id");
-    let mut sent_up_to = frame["after"].as_u64().expect("after");
+    let frame: ClientFrame = serde_json::from_str(text.as_str()).expect("frame");
+    let ClientFrame::Subscribe { room, after: mut sent_up_to } = frame else { return };
     for fault in &faults {
         let error = match fault {
-            StreamFault::Refuse(code) => json!({"code": code, "message": "mock refuses"}),
+            StreamFault::Refuse(code) => ErrorDetail::new(ErrorCode::from_code(code), "mock refuses"),
             StreamFault::RefuseBlocked(provenance) => {
-                json!({"code": "blocked", "message": "mock: blocked", "provenance": provenance})
+                ErrorDetail::new(ErrorCode::Blocked, "mock: blocked").with_provenance((**provenance).clone())
             }
             _ => continue,
         };
-        let frame = json!({"type": "error", "error": error});
-        let _ = socket.send(Message::text(frame.to_string())).await;
+        let frame = serde_json::to_string(&ServerFrame::Error { error }).expect("frame");
+        let _ = socket.send(Message::text(frame)).await;
         // The connection stays open, as the contract says.
         while socket.recv().await.is_some() {}
         return;
     }
     let mut frames_sent = 0;
     loop {
-        let pending: Vec<(u64, Value)> = {
+        let pending: Vec<(u64, TimelineItem)> = {
             let st = s.inner.lock().expect("lock");
             let len = st.rooms.get(&room).map_or(0, |e| e.len() as u64);
             ((sent_up_to + 1)..=len).map(|c| (c, st.item(&room, c))).collect()
@@ -464,8 +499,9 @@ async fn serve_stream(s: Arc<Shared>, mut socket: WebSocket, faults: Vec<StreamF
             }
             let copies = if faults.iter().any(|f| matches!(f, StreamFault::Repeat)) { 2 } else { 1 };
             for _ in 0..copies {
-                let frame = json!({"type": "event", "room": room, "item": item});
-                if socket.send(Message::text(frame.to_string())).await.is_err() {
+                let frame = ServerFrame::Event { room, item: Box::new(item.clone()) };
+                let frame = serde_json::to_string(&frame).expect("frame");
+                if socket.send(Message::text(frame)).await.is_err() {
                     return;
                 }
             }

@@ -1,0 +1,594 @@
+//! The operator's admin endpoint under `/admin` (loopback, bearer token):
+//! blocklists, subscriptions, exceptions, evidence, trust and quarantine
+//! (spec/blocklists.md §12), reports, moderators and the audit log
+//! (spec/reports.md §12), and the federation firewall (spec/federation.md
+//! §9).
+
+use crate::moderation::{ActionReceipt, CaseDetail, CasesQuery, CasesResponse};
+use crate::provenance::Provenance;
+use accord_proto::audit::{AuditLog, Verdict};
+use accord_proto::blocklist::checkpoint::SignedCheckpoint;
+use accord_proto::blocklist::formats::Imported;
+use accord_proto::blocklist::{Action, Category, ListEntry, TargetKind};
+use accord_proto::event::UnverifiedEvent;
+use accord_proto::{
+    AccountId, EventId, IssuerId, ListId, ListName, NodeId, RoomId, Sha256Hash, SignedBytes, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+crate::endpoint! {
+    /// `POST /admin/lists`: a new list issued by the node (spec/blocklists.md §12.2).
+    CreateList = Post "/admin/lists", Admin, CreateListRequest => ListCreated
+}
+crate::endpoint! {
+    /// `GET /admin/lists`: every list held (spec/blocklists.md §12.2).
+    ListStatuses = Get "/admin/lists", Admin, () => ListsResponse
+}
+crate::endpoint! {
+    /// `POST /admin/lists/{name}/entries`: logs one `add` entry (spec/blocklists.md §12.2).
+    AddEntry = Post "/admin/lists/{name}/entries", Admin, AddEntryRequest => Appended
+}
+crate::endpoint! {
+    /// `GET /admin/lists/{name}/entries`: a list's entries, parsed (spec/blocklists.md §12.2).
+    ShowEntries = Get "/admin/lists/{name}/entries", Admin, ShowQuery => EntriesResponse
+}
+crate::endpoint! {
+    /// `POST /admin/lists/{name}/remove`: retracts an entry (spec/blocklists.md §12.2).
+    RemoveEntry = Post "/admin/lists/{name}/remove", Admin, RemoveEntryRequest => Appended
+}
+crate::endpoint! {
+    /// `POST /admin/lists/{name}/import`: many entries, one checkpoint (spec/blocklists.md §12.2).
+    Import = Post "/admin/lists/{name}/import", Admin, ImportRequest => ImportResponse
+}
+crate::endpoint! {
+    /// `POST /admin/lists/{name}/stage`: part of a bulk import (spec/blocklists.md §12.2a).
+    Stage = Post "/admin/lists/{name}/stage", Admin, StageRequest => Staged
+}
+crate::endpoint! {
+    /// `POST /admin/lists/{name}/commit`: appends everything staged, one
+    /// checkpoint (spec/blocklists.md §12.2a).
+    Commit = Post "/admin/lists/{name}/commit", Admin, () => Appended
+}
+crate::endpoint! {
+    /// `GET /admin/lists/{name}/export?format=`: the list's active entries
+    /// as `text/plain` (spec/blocklists.md §12.2).
+    Export = Get "/admin/lists/{name}/export", Admin, ExportQuery => String
+}
+crate::endpoint! {
+    /// `POST /admin/subscriptions` (spec/blocklists.md §12.2).
+    Subscribe = Post "/admin/subscriptions", Admin, SubscribeRequest => Subscribed
+}
+crate::endpoint! {
+    /// `POST /admin/subscriptions/remove` (spec/blocklists.md §12.2).
+    Unsubscribe = Post "/admin/subscriptions/remove", Admin, UnsubscribeRequest => Unsubscribed
+}
+crate::endpoint! {
+    /// `POST /admin/exceptions`: sets or lifts a local exception (spec/blocklists.md §12.2).
+    SetException = Post "/admin/exceptions", Admin, ExceptionRequest => ExceptionSet
+}
+crate::endpoint! {
+    /// `GET /admin/evidence` (spec/blocklists.md §12.2).
+    ListEvidence = Get "/admin/evidence", Admin, () => EvidenceResponse
+}
+crate::endpoint! {
+    /// `POST /admin/trust`: trusts an equivocating issuer again (spec/blocklists.md §12.2a).
+    Trust = Post "/admin/trust", Admin, TrustRequest => Trusted
+}
+crate::endpoint! {
+    /// `GET /admin/quarantine`: events held for review (spec/blocklists.md §12.2a).
+    ListQuarantine = Get "/admin/quarantine", Admin, () => QuarantineResponse
+}
+crate::endpoint! {
+    /// `POST /admin/quarantine/release` (spec/blocklists.md §12.2a).
+    Release = Post "/admin/quarantine/release", Admin, ReleaseRequest => Released
+}
+crate::endpoint! {
+    /// `GET /admin/reports?state=`: the queue (spec/reports.md §12).
+    AdminCases = Get "/admin/reports", Admin, CasesQuery => CasesResponse
+}
+crate::endpoint! {
+    /// `GET /admin/reports/{case}`: one case (spec/reports.md §12).
+    AdminCase = Get "/admin/reports/{case}", Admin, () => CaseDetail
+}
+crate::endpoint! {
+    /// `POST /admin/reports/{case}/resolve`: the node signs the action (spec/reports.md §12).
+    Resolve = Post "/admin/reports/{case}/resolve", Admin, ResolveRequest => ActionReceipt
+}
+crate::endpoint! {
+    /// `GET /admin/moderators` (spec/reports.md §12).
+    ListModerators = Get "/admin/moderators", Admin, () => ModeratorsResponse
+}
+crate::endpoint! {
+    /// `POST /admin/moderators`: adds a moderator account (spec/reports.md §12).
+    AddModerator = Post "/admin/moderators", Admin, ModeratorRequest => ModeratorsResponse
+}
+crate::endpoint! {
+    /// `POST /admin/moderators/remove` (spec/reports.md §12); `404
+    /// unknown_moderator` for an account that is not one.
+    RemoveModerator = Post "/admin/moderators/remove", Admin, ModeratorRequest => ModeratorsResponse
+}
+crate::endpoint! {
+    /// `GET /admin/audit`: the audit log export (spec/reports.md §12).
+    AdminAudit = Get "/admin/audit", Admin, () => AuditLog
+}
+crate::endpoint! {
+    /// `GET /admin/audit/verify` (spec/reports.md §12); `409
+    /// audit_tampered` when the stored log does not verify.
+    VerifyAudit = Get "/admin/audit/verify", Admin, () => AuditVerified
+}
+crate::endpoint! {
+    /// `GET /admin/peers`: connected and blocked nodes (spec/federation.md §9).
+    ListPeers = Get "/admin/peers", Admin, () => PeersResponse
+}
+crate::endpoint! {
+    /// `POST /admin/peers/block`: refuses and drops a node (spec/federation.md §9).
+    BlockPeer = Post "/admin/peers/block", Admin, PeerRequest => PeersResponse
+}
+crate::endpoint! {
+    /// `POST /admin/peers/unblock`: accepts a node again (spec/federation.md §9).
+    UnblockPeer = Post "/admin/peers/unblock", Admin, PeerRequest => PeersResponse
+}
+
+/// What a subscriber does with a category's entries (spec/blocklists.md §11.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enforce {
+    /// Refuse matching content.
+    Reject,
+    /// Hold matching content for review instead of delivering it.
+    Quarantine,
+    /// Do nothing.
+    Ignore,
+}
+
+/// `POST /admin/lists` body (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateListRequest {
+    /// The list name (`400 bad_request` if it is not one).
+    pub name: String,
+}
+
+/// `POST /admin/lists` answer (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListCreated {
+    /// The new list's id.
+    pub list: ListId,
+    /// Its size, 0.
+    pub size: u64,
+    /// Its first checkpoint.
+    pub checkpoint: Option<SignedCheckpoint>,
+}
+
+/// `GET /admin/lists` answer (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListsResponse {
+    /// Every list held, by list id.
+    pub lists: Vec<ListStatus>,
+    /// `add` entries indexed that no `remove` retracted, over all lists.
+    pub indexed: u64,
+}
+
+/// `STATUS`, one list of `GET /admin/lists` (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListStatus {
+    /// The list.
+    pub list: ListId,
+    /// Issued by this node.
+    pub own: bool,
+    /// Subscribed (`true` for own lists).
+    pub subscribed: bool,
+    /// The held size.
+    pub size: u64,
+    /// Per-category choices (§11.1).
+    #[serde(default)]
+    pub actions: BTreeMap<Category, Enforce>,
+    /// Why the issuer is distrusted, or `null`.
+    pub distrusted: Option<String>,
+    /// The held checkpoint, or `null`.
+    pub checkpoint: Option<SignedCheckpoint>,
+}
+
+fn reject() -> Action {
+    Action::Reject
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// `ADD`, the `POST /admin/lists/{name}/entries` body (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddEntryRequest {
+    /// What kind of target.
+    pub kind: TargetKind,
+    /// The target's text form (64 hex digits for `content`).
+    pub id: String,
+    /// Log the hashed form of the target.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hashed: bool,
+    /// The harm.
+    pub category: Category,
+    /// The recommended action (default `reject`).
+    #[serde(default = "reject")]
+    pub action: Action,
+    /// Why (at most 1024 bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A hash of the evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Sha256Hash>,
+    /// Seconds from now until the entry expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+}
+
+/// `APPENDED` (spec/blocklists.md §12.2): what an append logged. An empty
+/// `commit` logs nothing and answers only `list` and `count` (0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appended {
+    /// The list.
+    pub list: ListId,
+    /// The index of the first entry logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<u64>,
+    /// How many entries were logged.
+    pub count: u64,
+    /// The new checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<SignedCheckpoint>,
+}
+
+/// `POST /admin/lists/{name}/remove` body (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveEntryRequest {
+    /// The index of the `add` entry to retract.
+    pub entry: u64,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `GET /admin/lists/{name}/entries` query (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowQuery {
+    /// Any list held, instead of the own list `{name}` (then `-`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<ListId>,
+    /// The first index (default 0).
+    #[serde(default)]
+    pub from: u64,
+    /// How many at most (default 1000, at most 100000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// `ENTRIES`, the `GET /admin/lists/{name}/entries` answer (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntriesResponse {
+    /// The list.
+    pub list: ListId,
+    /// Its held size.
+    pub size: u64,
+    /// Its held checkpoint, or `null`.
+    pub checkpoint: Option<SignedCheckpoint>,
+    /// One element per leaf from `from`.
+    pub entries: Vec<ShownEntry>,
+}
+
+/// One leaf of [`EntriesResponse`]: the entry parsed, or why it does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownEntry {
+    /// The leaf's index.
+    pub index: u64,
+    /// The entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<ListEntry>,
+    /// For a leaf that does not parse: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn other() -> Category {
+    Category::Other
+}
+
+/// `POST /admin/lists/{name}/import` body (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// `plain`, `mastodon-csv` or `matrix-policy` (§9).
+    pub format: String,
+    /// The document.
+    pub text: String,
+    /// The category of rows that name none (default `other`).
+    #[serde(default = "other")]
+    pub category: Category,
+}
+
+/// `POST /admin/lists/{name}/import` answer: `APPENDED` with `skipped`
+/// (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportResponse {
+    /// What was logged.
+    #[serde(flatten)]
+    pub appended: Appended,
+    /// The rows not imported.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+}
+
+/// A row an import could not map, and why (spec/blocklists.md §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The line the row starts on, from 1.
+    pub line: u64,
+    /// The row.
+    pub text: String,
+    /// Why it was not imported.
+    pub why: String,
+}
+
+/// `GET /admin/lists/{name}/export` query (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// The format (§9).
+    pub format: String,
+}
+
+/// `POST /admin/lists/{name}/stage` body (spec/blocklists.md §12.2a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageRequest {
+    /// Entries parsed by the caller.
+    pub entries: Vec<Imported>,
+}
+
+/// `POST /admin/lists/{name}/stage` answer (spec/blocklists.md §12.2a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staged {
+    /// The list.
+    pub list: ListId,
+    /// How many entries are staged now.
+    pub staged: u64,
+}
+
+/// `POST /admin/subscriptions` body (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeRequest {
+    /// The list.
+    pub list: ListId,
+    /// Per-category choices (default none).
+    #[serde(default)]
+    pub actions: BTreeMap<Category, Enforce>,
+}
+
+/// `POST /admin/subscriptions` answer (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscribed {
+    /// The list.
+    pub list: ListId,
+    /// `true`.
+    pub subscribed: bool,
+    /// The size held now (entries are fetched in the background).
+    pub size: u64,
+    /// The per-category choices recorded.
+    #[serde(default)]
+    pub actions: BTreeMap<Category, Enforce>,
+    /// Why the issuer is distrusted, or `null`.
+    #[serde(default)]
+    pub distrusted: Option<String>,
+}
+
+/// `POST /admin/subscriptions/remove` body (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnsubscribeRequest {
+    /// The list.
+    pub list: ListId,
+}
+
+/// `POST /admin/subscriptions/remove` answer (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unsubscribed {
+    /// The list.
+    pub list: ListId,
+    /// `false`.
+    pub subscribed: bool,
+}
+
+/// `POST /admin/exceptions` body (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionRequest {
+    /// The list.
+    pub list: ListId,
+    /// The entry overridden.
+    pub entry: u64,
+    /// Why (default `local exception`); not used with `lift`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Lift the exception instead of setting it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lift: bool,
+}
+
+/// `POST /admin/exceptions` answer (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionSet {
+    /// The list.
+    pub list: ListId,
+    /// The entry.
+    pub entry: u64,
+    /// Whether an exception applies now.
+    pub excepted: bool,
+}
+
+/// `GET /admin/evidence` answer (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceResponse {
+    /// At most 10,000 records, by peer, then event id.
+    pub evidence: Vec<Evidence>,
+}
+
+/// `EVIDENCE` (spec/federation.md §7.4): a peer relayed an event that a
+/// list it declares blocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The peer.
+    pub peer: NodeId,
+    /// The event as the peer pushed it.
+    pub event: UnverifiedEvent,
+    /// The entry that blocks it.
+    pub provenance: Provenance,
+    /// The peer's signed policy manifest declaring the list.
+    pub manifest: SignedBytes,
+    /// When the node recorded it.
+    pub recorded: Timestamp,
+}
+
+/// `POST /admin/trust` body (spec/blocklists.md §12.2a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustRequest {
+    /// The issuer trusted again.
+    pub issuer: IssuerId,
+}
+
+/// `POST /admin/trust` answer (spec/blocklists.md §12.2a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trusted {
+    /// The issuer.
+    pub issuer: IssuerId,
+    /// Its lists held, enforced again.
+    pub lists: Vec<ListId>,
+}
+
+/// `GET /admin/quarantine` answer (spec/blocklists.md §12.2a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineResponse {
+    /// At most 1000 events held.
+    pub quarantine: Vec<Held>,
+}
+
+/// One event held for review (spec/blocklists.md §12.2a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    /// Its room.
+    pub room: RoomId,
+    /// Its cursor there.
+    pub cursor: u64,
+    /// Its id.
+    pub event_id: EventId,
+    /// The event.
+    pub event: UnverifiedEvent,
+    /// The `quarantine` entry that holds it.
+    pub provenance: Provenance,
+}
+
+/// `POST /admin/quarantine/release` body (spec/blocklists.md §12.2a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    /// The event let through.
+    pub event: EventId,
+    /// Why (default `released by a moderator`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `POST /admin/quarantine/release` answer (spec/blocklists.md §12.2a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Released {
+    /// The event.
+    pub event: EventId,
+    /// `true`.
+    pub released: bool,
+}
+
+/// `POST /admin/reports/{case}/resolve` body (spec/reports.md §12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// The decision.
+    pub action: Verdict,
+    /// The own list written to, for actions that write entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<ListName>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// How long a `suspend` lasts (default 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u64>,
+}
+
+/// `POST /admin/moderators` and `/admin/moderators/remove` body (spec/reports.md §12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeratorRequest {
+    /// The account.
+    pub account: AccountId,
+}
+
+/// The moderators answer (spec/reports.md §12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeratorsResponse {
+    /// Every moderator account.
+    pub moderators: Vec<ModeratorEntry>,
+}
+
+/// Where a moderator account comes from (spec/reports.md §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeratorSource {
+    /// The configuration's `reports.moderators`.
+    Config,
+    /// Added through the admin endpoint.
+    Admin,
+}
+
+/// One moderator account (spec/reports.md §12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeratorEntry {
+    /// The account.
+    pub account: AccountId,
+    /// Since when (for configured ones: since the node started).
+    pub since: Timestamp,
+    /// Where it comes from.
+    pub source: ModeratorSource,
+}
+
+/// `GET /admin/audit/verify` answer for a log that verifies (spec/reports.md §12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerified {
+    /// `true`.
+    pub ok: bool,
+    /// Number of actions.
+    pub size: u64,
+    /// Their Merkle root.
+    pub root: Sha256Hash,
+}
+
+/// `POST /admin/peers/block` and `/admin/peers/unblock` body (spec/federation.md §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerRequest {
+    /// The node.
+    pub node: NodeId,
+}
+
+/// The peers answer (spec/federation.md §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeersResponse {
+    /// The nodes connected now, sorted.
+    pub connected: Vec<NodeId>,
+    /// The nodes the operator blocked, sorted.
+    pub blocked: Vec<NodeId>,
+}

@@ -1,0 +1,65 @@
+//! The live stream's WebSocket frames (spec/client-api.md §6).
+
+use crate::error::ErrorDetail;
+use crate::rooms::TimelineItem;
+use accord_proto::RoomId;
+use serde::{Deserialize, Serialize};
+
+crate::endpoint! {
+    /// `GET /v1/stream`: upgrades to a WebSocket carrying [`ClientFrame`]s
+    /// and [`ServerFrame`]s as JSON text (spec/client-api.md §6). The
+    /// session token may also be given as `?token=TOKEN` here.
+    Stream = Get "/v1/stream", Session, () => ()
+}
+
+/// Client → node frames (spec/client-api.md §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Send every event of the room with a cursor greater than `after`,
+    /// then every new one as it is stored.
+    Subscribe {
+        /// The room.
+        room: RoomId,
+        /// The last cursor the client holds (default 0).
+        #[serde(default)]
+        after: u64,
+    },
+    /// Stop sending the room's events.
+    Unsubscribe {
+        /// The room.
+        room: RoomId,
+    },
+}
+
+/// Node → client frames (spec/client-api.md §6). A frame type this crate
+/// does not know reads as [`ServerFrame::Unknown`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// One cursor of a subscribed room, in ascending order per room, each
+    /// exactly once, hidden items included.
+    Event {
+        /// The room.
+        room: RoomId,
+        /// The item.
+        item: Box<TimelineItem>,
+    },
+    /// The client fell behind the live feed; the node continues from its
+    /// store after `resume_from`, skipping nothing.
+    Lagged {
+        /// The room.
+        room: RoomId,
+        /// The last cursor sent before the node went back to its store.
+        resume_from: u64,
+    },
+    /// A refusal; the connection stays open. `not_member` after the
+    /// account left a subscribed room ends that room's events.
+    Error {
+        /// What went wrong.
+        error: ErrorDetail,
+    },
+    /// A frame of a type this crate does not know (never sent).
+    #[serde(other, skip_serializing)]
+    Unknown,
+}

@@ -1,0 +1,265 @@
+//! The JSON the node answers today, built here as its handlers build it
+//! (`json!` over the same fields, `crates/accord-node/src/api/`): each
+//! accord-api type reads it and, written back through `serde_json::Value`
+//! as the node writes its answers, gives the same bytes: no field dropped,
+//! added, renamed or made optional by mistake.
+
+use crate::fixtures::{account, create, key, list, node, reads_the_node};
+use accord_api::admin::{
+    Appended, AuditVerified, EntriesResponse, EvidenceResponse, ExceptionSet, ImportResponse, ListCreated,
+    ListsResponse, ModeratorsResponse, PeersResponse, QuarantineResponse, Released, Staged, Subscribed, Trusted,
+    Unsubscribed,
+};
+use accord_api::auth::{ChallengeResponse, LoginResponse};
+use accord_api::events::SendEventResponse;
+use accord_api::identities::IdentityResponse;
+use accord_api::moderation::{ActionReceipt, CaseDetail, CasesResponse, ReportSource};
+use accord_api::node::{NodeInfo, RegistrationPolicy};
+use accord_api::register::RegisterResponse;
+use accord_api::reports::{CaseState, ReportStatus, ReportsResponse};
+use accord_api::rooms::{HistoryResponse, RoomsResponse};
+use accord_api::stream::ServerFrame;
+use accord_api::{ErrorBody, ErrorCode};
+use accord_proto::audit::{ModAction, Moderator, Verdict};
+use accord_proto::blocklist::ListEntry;
+use accord_proto::blocklist::checkpoint::SignedCheckpoint;
+use accord_proto::identity::{Attestation, Handle, IdentityDocument, VerificationLevel};
+use accord_proto::report::ReportBody;
+use accord_proto::{IssuerId, ListId, Sha256Hash, Timestamp, Verified};
+use serde_json::{Value, json};
+
+const TS: u64 = 1_764_000_000_000;
+
+fn provenance() -> Value {
+    json!({"list": list(), "entry": 3, "category": "spam", "action": "quarantine", "reason": "bulk ads"})
+}
+
+fn signed_identity() -> (Verified<IdentityDocument>, Verified<Attestation>) {
+    let doc = IdentityDocument {
+        account: account(1),
+        handle: Handle::parse("alice@example.org").expect("handle"),
+        home: node(200),
+        created: Timestamp::from_millis(TS),
+    };
+    let doc = Verified::sign(doc, &key(1)).expect("sign");
+    let att = Attestation {
+        account: account(1),
+        identity: doc.body_hash(),
+        node: node(200),
+        registered: Timestamp::from_millis(TS),
+        level: VerificationLevel::Open,
+    };
+    (doc, Verified::sign(att, &key(200)).expect("attest"))
+}
+
+fn signed_action() -> Verified<ModAction> {
+    let action = ModAction {
+        node: node(200),
+        moderator: Moderator::Account(account(6)),
+        case: Sha256Hash::digest(b"case"),
+        action: Verdict::Block,
+        list: Some(ListId { issuer: IssuerId::from(key(200).public()), name: "abuse".parse().expect("name") }),
+        reason: Some("sells drugs".to_string().try_into().expect("reason")),
+        expires: None,
+        ts: Timestamp::from_millis(TS),
+    };
+    Verified::sign(action, &key(6)).expect("sign")
+}
+
+fn checkpoint() -> SignedCheckpoint {
+    SignedCheckpoint::from_note("example.org/spam\n1\nq83vEjVVpBi4sQ4gx0Ad4r7kyyCNi9NTSN8NE9MPJ1w=\n\n— key sig\n")
+}
+
+#[test]
+fn node_info() {
+    let info: NodeInfo = reads_the_node(json!({
+        "node": node(200), "name": "example.org", "version": "0.1.0", "registration": "invite",
+        "p2p": [format!("/ip4/127.0.0.1/tcp/9101/p2p/{}", node(200))], "peers": [node(201).to_string()],
+    }));
+    assert_eq!(info.registration, RegistrationPolicy::Invite);
+}
+
+#[test]
+fn login() {
+    let challenge: ChallengeResponse =
+        reads_the_node(json!({"challenge": "q2VhbGx5IHJhbmRvbQ==", "node": node(200), "expires": TS}));
+    assert_eq!(challenge.expires, Timestamp::from_millis(TS));
+    reads_the_node::<LoginResponse>(json!({"token": "ab".repeat(32), "account": account(1), "expires": TS}));
+}
+
+#[test]
+fn registration_and_identities() {
+    let (doc, att) = signed_identity();
+    let answer: RegisterResponse = reads_the_node(json!({"attestation": att.raw()}));
+    assert!(answer.attestation.verify().is_ok());
+    let trust = json!({
+        "home": att.node, "level": att.level, "registered": att.registered, "age_ms": 86_400_000u64,
+        "flags": [provenance()], "reports": 2,
+    });
+    let found: IdentityResponse =
+        reads_the_node(json!({"identity": doc.raw(), "attestation": att.raw(), "trust": trust}));
+    assert_eq!(found.trust.expect("trust").flags[0].entry, 3);
+    // A stored attestation that does not read back gives no signals: `null`.
+    let found: IdentityResponse =
+        reads_the_node(json!({"identity": doc.raw(), "attestation": att.raw(), "trust": Value::Null}));
+    assert!(found.trust.is_none());
+}
+
+#[test]
+fn events_and_rooms() {
+    let event = create();
+    let sent: SendEventResponse = reads_the_node(
+        json!({"event_id": event.id(), "room": event.room(), "cursor": 1, "event": event.to_unverified()}),
+    );
+    assert_eq!(sent.event.claimed_id(), event.id());
+    reads_the_node::<RoomsResponse>(
+        json!({"rooms": [{"room": event.room(), "name": "general", "role": "owner", "members": 1}]}),
+    );
+    let history: HistoryResponse = reads_the_node(json!({"events": [
+        {"cursor": 1, "event": event.to_unverified(), "accepted": true, "redacted": false},
+        {"cursor": 2, "accepted": false, "redacted": false, "hidden": provenance()},
+    ], "more": true}));
+    assert!(history.events[0].event().is_some() && history.events[1].hidden().is_some());
+}
+
+#[test]
+fn live_stream_frames() {
+    let event = create();
+    let item = json!({"cursor": 1, "event": event.to_unverified(), "accepted": true, "redacted": false});
+    let frame: ServerFrame = reads_the_node(json!({"type": "event", "room": event.room(), "item": item}));
+    assert!(matches!(frame, ServerFrame::Event { .. }));
+    reads_the_node::<ServerFrame>(json!({"type": "lagged", "room": event.room(), "resume_from": 41}));
+    let frame: ServerFrame = reads_the_node(
+        json!({"type": "error", "error": {"code": "not_member", "message": format!("not a member of {}", event.room())}}),
+    );
+    assert!(matches!(frame, ServerFrame::Error { error } if error.code == ErrorCode::NotMember));
+    reads_the_node::<ServerFrame>(json!({"type": "error", "error": {"code": "blocked",
+        "message": "refused by a blocklist this node enforces", "provenance": provenance()}}));
+}
+
+#[test]
+fn api_errors() {
+    let limited: ErrorBody = reads_the_node(
+        json!({"error": {"code": "rate_limited", "message": "too many requests", "retry_after_ms": 250}}),
+    );
+    assert_eq!(limited.error.retry_after_ms, Some(250));
+    reads_the_node::<ErrorBody>(json!({"error": {"code": "blocked",
+        "message": format!("blocked by {} entry 3 (spam)", list()), "provenance": provenance()}}));
+}
+
+#[test]
+fn reports_and_their_outcome() {
+    let action = signed_action();
+    // The node flattens the decision into the outcome (`OutcomeView`).
+    let outcome = json!({
+        "node": node(200), "action": "block", "moderator": account(6), "list": action.list, "reason": "sells drugs",
+        "ts": TS, "signed": action.raw(),
+    });
+    let status = json!({
+        "id": Sha256Hash::digest(b"report"), "case": Sha256Hash::digest(b"case"), "category": "drugs",
+        "accused": [account(3)], "received": TS, "state": "resolved",
+        "forwards": [{"node": node(201), "state": "delivered"}, {"node": node(202), "state": "pending", "code": "unreachable"}],
+        "outcome": outcome,
+    });
+    let status: ReportStatus = reads_the_node(status);
+    assert_eq!(status.state, CaseState::Resolved);
+    assert_eq!(status.outcome.expect("outcome").verify().expect("verifies").action, Verdict::Block);
+    let open = json!({
+        "id": Sha256Hash::digest(b"report"), "case": Sha256Hash::digest(b"report"), "category": "spam",
+        "accused": [], "received": TS, "state": "open", "forwards": [],
+    });
+    reads_the_node::<ReportsResponse>(json!({"reports": [open]}));
+}
+
+#[test]
+fn moderation() {
+    let summary = json!({
+        "id": Sha256Hash::digest(b"case"), "category": "drugs", "state": "resolved", "opened": TS, "reports": 2,
+        "reporters": 1, "accused": [account(3)], "evidence": [create().id()], "quarantined": false,
+        "resolution": {"index": 0, "action": "block", "moderator": account(6), "list": list(),
+                       "reason": "sells drugs", "ts": TS},
+    });
+    reads_the_node::<CasesResponse>(json!({"cases": [summary.clone()]}));
+    let body = ReportBody {
+        reporter: account(2),
+        category: accord_proto::blocklist::Category::Drugs,
+        subject: Some(account(1)),
+        evidence: vec![create().to_unverified()],
+        context: vec![],
+        comment: None,
+        ts: Timestamp::from_millis(TS),
+    };
+    let report = Verified::sign(body, &key(2)).expect("sign");
+    let detail: CaseDetail = reads_the_node(json!({
+        "case": summary,
+        "reports": [{"id": report.body_hash(), "reporter": account(2), "category": "drugs", "ts": TS,
+                     "from": node(201).to_string(), "report": report.raw()}],
+        "evidence": [create()], "context": [],
+    }));
+    assert_eq!(detail.reports[0].from, ReportSource::Node(node(201)));
+    let receipt: ActionReceipt = reads_the_node(json!({"index": 0, "entries": [{"list": list(), "index": 4}]}));
+    assert_eq!(receipt.entries[0].index, 4);
+}
+
+#[test]
+fn admin_lists() {
+    let (list, checkpoint) = (list(), checkpoint());
+    reads_the_node::<ListCreated>(json!({"list": list, "size": 0, "checkpoint": checkpoint}));
+    let status = json!({
+        "list": list, "own": false, "subscribed": true, "size": 4, "actions": {"spam": "quarantine"},
+        "distrusted": Value::Null, "checkpoint": checkpoint,
+    });
+    let unheld = json!({
+        "list": list, "own": false, "subscribed": true, "size": 0, "actions": {},
+        "distrusted": "the issuer signed two incompatible checkpoints", "checkpoint": Value::Null,
+    });
+    reads_the_node::<ListsResponse>(json!({"lists": [status, unheld], "indexed": 4}));
+    let appended: Appended = reads_the_node(json!({"list": list, "first": 4, "count": 2, "checkpoint": checkpoint}));
+    assert_eq!(appended.first, Some(4));
+    // An empty commit.
+    reads_the_node::<Appended>(json!({"list": list, "count": 0}));
+    let skipped = json!([{"line": 3, "text": "bad,row", "why": "no such category"}]);
+    let imported: ImportResponse = reads_the_node(
+        json!({"list": list, "first": 4, "count": 2, "checkpoint": checkpoint, "skipped": skipped.clone()}),
+    );
+    assert_eq!(imported.skipped[0].line, 3);
+    reads_the_node::<ImportResponse>(json!({"list": list, "count": 0, "skipped": skipped}));
+    let entry = ListEntry::Remove { created: Timestamp::from_millis(TS), entry: 0, reason: None };
+    reads_the_node::<EntriesResponse>(json!({
+        "list": list, "size": 2, "checkpoint": checkpoint,
+        "entries": [{"index": 0, "error": "not an entry"}, {"index": 1, "entry": entry}],
+    }));
+    reads_the_node::<Staged>(json!({"list": list, "staged": 5000}));
+}
+
+#[test]
+fn admin_subscriptions_and_enforcement() {
+    let (list, event) = (list(), create());
+    reads_the_node::<Subscribed>(json!({
+        "list": list, "subscribed": true, "size": 0, "actions": {"spam": "ignore"}, "distrusted": Value::Null,
+    }));
+    reads_the_node::<Unsubscribed>(json!({"list": list, "subscribed": false}));
+    reads_the_node::<ExceptionSet>(json!({"list": list, "entry": 3, "excepted": true}));
+    reads_the_node::<Trusted>(json!({"issuer": list.issuer, "lists": [list]}));
+    let evidence = json!({
+        "peer": node(201), "event": event.to_unverified(), "provenance": provenance(),
+        "manifest": signed_action().raw(), "recorded": TS,
+    });
+    reads_the_node::<EvidenceResponse>(json!({"evidence": [evidence]}));
+    let held = json!({
+        "room": event.room(), "cursor": 1, "event_id": event.id(), "event": event.to_unverified(),
+        "provenance": provenance(),
+    });
+    reads_the_node::<QuarantineResponse>(json!({"quarantine": [held]}));
+    reads_the_node::<Released>(json!({"event": event.id(), "released": true}));
+}
+
+#[test]
+fn admin_moderators_audit_and_peers() {
+    reads_the_node::<ModeratorsResponse>(json!({"moderators": [
+        {"account": account(6), "since": TS, "source": "config"},
+        {"account": account(7), "since": TS, "source": "admin"},
+    ]}));
+    reads_the_node::<AuditVerified>(json!({"ok": true, "size": 3, "root": Sha256Hash::digest(b"root")}));
+    reads_the_node::<PeersResponse>(json!({"connected": [node(201)], "blocked": [node(202)]}));
+}
