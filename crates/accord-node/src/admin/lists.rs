@@ -7,6 +7,7 @@ use crate::api::extract::Json;
 use crate::core::Core;
 use crate::core::lists::distribution;
 use crate::core::lists::{ListError, target_of};
+use accord_api::ErrorCode;
 use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target, TargetKind};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::formats::{self, Format};
@@ -22,13 +23,10 @@ use std::sync::Arc;
 
 impl From<ListError> for ApiError {
     fn from(e: ListError) -> Self {
-        let status = match &e {
-            ListError::UnknownList => StatusCode::NOT_FOUND,
-            ListError::Exists => StatusCode::CONFLICT,
-            ListError::Store(_) => return ApiError::internal(e),
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(status, e.code(), e.to_string())
+        match &e {
+            ListError::Store(_) => ApiError::internal(e),
+            _ => ApiError::new(e.code(), e.to_string()),
+        }
     }
 }
 
@@ -234,7 +232,7 @@ pub async fn import(
 ) -> Result<axum::Json<Value>, ApiError> {
     let list = own(&state, &name)?;
     let imported = formats::import(format(&req.format)?, &req.text, req.category)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
+        .map_err(|e| ApiError::with_status(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
     let entries = add_entries(imported.entries);
     let skipped: Vec<Value> =
         imported.skipped.iter().map(|s| json!({"line": s.line, "text": s.text, "why": s.why})).collect();
@@ -254,7 +252,8 @@ pub struct ExportQuery {
 }
 
 fn format(text: &str) -> Result<Format, ApiError> {
-    text.parse().map_err(|e: formats::FormatError| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))
+    text.parse()
+        .map_err(|e: formats::FormatError| ApiError::with_status(StatusCode::BAD_REQUEST, e.code(), e.to_string()))
 }
 
 /// `GET /admin/lists/{name}/export`: the list's active entries in a
@@ -445,7 +444,7 @@ pub async fn stage(
     let mut staged = admin.staged.lock().unwrap_or_else(|p| p.into_inner());
     let held = staged.entry(list.clone()).or_default();
     if held.len() + req.entries.len() > MAX_STAGED {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "at most 2,000,000 entries per import"));
+        return Err(ApiError::new(ErrorCode::TooLarge, "at most 2,000,000 entries per import"));
     }
     held.extend(req.entries);
     Ok(axum::Json(json!({"list": list, "staged": held.len()})))

@@ -11,11 +11,11 @@ pub mod reports;
 
 use crate::api::ApiError;
 use crate::core::Core;
+use accord_api::ErrorCode;
 use accord_proto::ListId;
 use accord_proto::blocklist::formats::Imported;
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
-use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -63,12 +63,8 @@ async fn guard(
     let token_ok = token.is_some_and(|t| bool::from(t.as_bytes().ct_eq(admin.token.as_bytes())));
     if !addr.ip().is_loopback() || !token_ok {
         admin.core.metrics.reject("forbidden");
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the admin endpoint takes local requests with the admin token",
-        )
-        .into_response();
+        return ApiError::new(ErrorCode::Forbidden, "the admin endpoint takes local requests with the admin token")
+            .into_response();
     }
     next.run(request).await
 }

@@ -7,10 +7,10 @@ use crate::api::extract::Json;
 use crate::api::reports::{QueueQuery, case_id};
 use crate::core::Core;
 use crate::core::reports::{self, actions};
+use accord_api::ErrorCode;
 use accord_proto::audit::Verdict;
 use accord_proto::{AccountId, ListName};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -82,7 +82,7 @@ pub async fn remove_moderator(
     Json(req): Json<ModeratorRequest>,
 ) -> Result<axum::Json<Value>, ApiError> {
     if !state.reports.remove_moderator(&state.store, &req.account).await? {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_moderator", "that account is not a moderator here"));
+        return Err(ApiError::new(ErrorCode::UnknownModerator, "that account is not a moderator here"));
     }
     tracing::info!(account = %req.account, "moderator removed");
     Ok(axum::Json(json!({"moderators": state.reports.moderators()})))
@@ -98,10 +98,8 @@ pub async fn audit_verify(State(state): State<Arc<Core>>) -> Result<axum::Json<V
                 | accord_proto::audit::AuditError::WrongNode { index } => Some(*index),
                 _ => None,
             };
-            let mut error = ApiError::new(StatusCode::CONFLICT, "audit_tampered", e.to_string());
-            error.message =
-                format!("{} ({}{})", e, e.code(), index.map(|i| format!(", action {i}")).unwrap_or_default());
-            Err(error)
+            let message = format!("{} ({}{})", e, e.code(), index.map(|i| format!(", action {i}")).unwrap_or_default());
+            Err(ApiError::new(ErrorCode::AuditTampered, message))
         }
     }
 }

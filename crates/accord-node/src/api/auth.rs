@@ -2,10 +2,10 @@
 
 use super::extract::Json;
 use super::{ApiError, ApiState};
+use accord_api::ErrorCode;
 use accord_proto::auth::AuthResponse;
 use accord_proto::{AccountId, SignedBytes, Timestamp, Unverified};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use serde::Deserialize;
@@ -148,7 +148,7 @@ pub async fn challenge(
     let state = &api.core;
     if state.store.identity(&req.account)?.is_none() {
         state.metrics.reject("not_registered");
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "not_registered", "account is not registered on this node"));
+        return Err(ApiError::new(ErrorCode::NotRegistered, "account is not registered on this node"));
     }
     let (challenge, expires) = api.sessions.issue_challenge(req.account, client.ip())?;
     Ok(axum::Json(json!({"challenge": challenge, "node": state.node_id, "expires": expires})))
@@ -168,11 +168,7 @@ pub async fn login(State(api): State<ApiState>, Json(req): Json<LoginRequest>) -
         Unverified::<AuthResponse>::from_raw(req.response).verify().inspect_err(|e| state.metrics.reject(e.code()))?;
     let bad = || {
         state.metrics.reject("bad_challenge");
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_challenge",
-            "challenge unknown, expired, used, or for another node",
-        )
+        ApiError::new(ErrorCode::BadChallenge, "challenge unknown, expired, used, or for another node")
     };
     if answer.node != state.node_id {
         return Err(bad());
@@ -185,7 +181,7 @@ pub async fn login(State(api): State<ApiState>, Json(req): Json<LoginRequest>) -
     }
     if state.store.identity(&answer.account)?.is_none() {
         state.metrics.reject("not_registered");
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "not_registered", "account is not registered on this node"));
+        return Err(ApiError::new(ErrorCode::NotRegistered, "account is not registered on this node"));
     }
     let (token, expires) = api.sessions.open(answer.account)?;
     Ok(axum::Json(json!({"token": token, "account": answer.account, "expires": expires})))

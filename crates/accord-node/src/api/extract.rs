@@ -2,6 +2,7 @@
 //! instead of axum's plain-text ones.
 
 use super::ApiError;
+use accord_api::ErrorCode;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -18,9 +19,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "request body is too large"))
+                Err(ApiError::new(ErrorCode::TooLarge, "request body is too large"))
             }
-            Err(rejection) => Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())),
+            Err(rejection) => Err(ApiError::new(ErrorCode::Malformed, rejection.body_text())),
         }
     }
 }

@@ -6,16 +6,16 @@ use super::extract::{Json, Query};
 use crate::core::Core;
 use crate::core::accounts;
 use crate::core::rooms::{TimelineItem, append, may_read};
+use accord_api::ErrorCode;
 use accord_proto::{AccountId, RoomId, SignedBytes};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Instant;
 
 fn forbidden(code: &'static str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, code, message)
+    ApiError::new(code, message)
 }
 
 /// `GET /v1/node`
@@ -54,7 +54,7 @@ pub async fn register(
         .map_err(ApiError::internal)
         .and_then(|r| r.map_err(ApiError::from));
     if let Err(e) = &result {
-        state.metrics.reject(e.code);
+        state.metrics.reject(e.code().as_str());
     }
     Ok(axum::Json(json!({"attestation": result?})))
 }
@@ -97,7 +97,7 @@ pub async fn submit(
             state.metrics.events_accepted.inc();
             state.metrics.ack_seconds.observe(started.elapsed().as_secs_f64());
         }
-        Err(e) => state.metrics.reject(e.code),
+        Err(e) => state.metrics.reject(e.code().as_str()),
     }
     let done = result?;
     Ok(axum::Json(json!({
@@ -127,7 +127,7 @@ fn parse_room(text: &str) -> Result<RoomId, ApiError> {
 }
 
 fn unknown_room() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "unknown_room", "no such room on this node")
+    ApiError::new(ErrorCode::UnknownRoom, "no such room on this node")
 }
 
 /// `GET /v1/rooms/{room}`

@@ -12,6 +12,7 @@ pub mod stream;
 pub use error::ApiError;
 
 use crate::core::Core;
+use accord_api::ErrorCode;
 use accord_proto::AccountId;
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
@@ -67,15 +68,11 @@ async fn metrics(State(state): State<Arc<Core>>) -> impl IntoResponse {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this endpoint does not take that method",
-    )
+    ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    ApiError::new(ErrorCode::NotFound, "no such endpoint")
 }
 
 /// The API's routes, with the operator's routes (`admin`) nested under

@@ -18,17 +18,15 @@ pub const MAX_REPORT_REQUEST: usize = 2 * 1024 * 1024;
 
 impl From<ReportsError> for ApiError {
     fn from(e: ReportsError) -> Self {
-        let status = match &e {
-            ReportsError::RateLimited(ms) => return ApiError::rate_limited(*ms),
-            ReportsError::Store(e) => return ApiError::internal(e),
-            ReportsError::NotReporter | ReportsError::NotModerator => StatusCode::FORBIDDEN,
-            ReportsError::UnknownCase | ReportsError::UnknownList => StatusCode::NOT_FOUND,
-            ReportsError::Resolved | ReportsError::AuditTampered(_) => StatusCode::CONFLICT,
-            e if e.code() == "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-            ReportsError::List(e) if e.code() == "internal" => return ApiError::internal(e),
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(status, e.code(), e.to_string())
+        match &e {
+            ReportsError::RateLimited(ms) => ApiError::rate_limited(*ms),
+            ReportsError::Store(e) => ApiError::internal(e),
+            ReportsError::List(e) if e.code() == "internal" => ApiError::internal(e),
+            // A moderator's action whose list entries fail answers the
+            // list's code with 400 (accord-api's `ErrorCode::status`).
+            ReportsError::List(_) => ApiError::with_status(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
+            _ => ApiError::new(e.code(), e.to_string()),
+        }
     }
 }
 

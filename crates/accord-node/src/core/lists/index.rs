@@ -5,24 +5,9 @@
 use accord_proto::blocklist::entry::{Action, Category, TargetKind};
 use accord_proto::{ListId, Sha256Hash, Timestamp};
 use accord_store::Enforce;
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Why something is refused or hidden: which list, which entry, what for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Provenance {
-    /// The list.
-    pub list: ListId,
-    /// The entry's index in the list's log.
-    pub entry: u64,
-    /// The entry's category.
-    pub category: Category,
-    /// What this node does about it.
-    pub action: Action,
-    /// The issuer's reason, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
+pub use accord_api::Provenance;
 
 /// One active entry: 16 bytes, so that a million-entry list stays small.
 #[derive(Debug, Clone, Copy)]
