@@ -19,6 +19,7 @@ mod node;
 pub mod reports;
 pub mod reputation;
 pub mod rooms;
+pub mod tls;
 
 pub use config::Config;
 pub use node::{DataDir, Node, NodeError, NodeInfo};

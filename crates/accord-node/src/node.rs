@@ -9,7 +9,6 @@ use crate::rooms::{LoadError, Rooms};
 use accord_proto::identity::IdentityDocument;
 use accord_proto::{NodeId, SecretKey, Unverified};
 use accord_store::{Store, StoreConfig, StoreError};
-use axum::serve::ListenerExt as _;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -122,6 +121,8 @@ pub struct NodeInfo {
     pub name: String,
     /// The client API address.
     pub api: SocketAddr,
+    /// The client API's base URL: `https://…` when the node serves TLS.
+    pub api_url: String,
     /// The p2p listen addresses.
     pub p2p: Vec<String>,
     /// The connected peers.
@@ -174,6 +175,12 @@ impl Node {
         let (events_tx, net_events) = tokio::sync::mpsc::channel(crate::network::INBOUND_QUEUE);
         let network =
             Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, events_tx, metrics.clone()).await?;
+        let tls = match &config.api.tls {
+            Some(files) => Some(crate::tls::server_config(files, data_dir.root()).map_err(|e| {
+                ConfigError::Invalid { path: data_dir.config().display().to_string(), detail: format!("api.tls: {e}") }
+            })?),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(config.api.listen)
             .await
             .map_err(|e| NodeError::Io(format!("API address {}: {e}", config.api.listen)))?;
@@ -205,22 +212,7 @@ impl Node {
             shutdown: shutdown.clone(),
             streams: Mutex::new(HashMap::new()),
         });
-        let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
-            // Small frames (live items, acknowledgements) go out at once:
-            // with Nagle's algorithm each could wait for the client's
-            // delayed ACK (40 ms on Linux).
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!("TCP_NODELAY on a client connection: {e}");
-                }
-            });
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
-            if let Err(e) = serve.await {
-                tracing::error!("API server failed: {e}");
-            }
-        });
+        let server = tokio::spawn(api::serve::serve(listener, api::router(state.clone()), tls, shutdown.clone()));
         state.outbox.resume(&state)?;
         for sub in &state.config.lists.subscribe {
             let held = state.lists.record(&sub.list).await;
@@ -271,6 +263,7 @@ impl Node {
             node_id: self.state.node_id,
             name: self.state.config.node.name.to_string(),
             api: self.api_addr,
+            api_url: format!("{}://{}", self.state.config.api.scheme(), self.api_addr),
             p2p: self.network.listen_addrs().iter().map(|a| format!("{a}/p2p/{}", self.state.node_id)).collect(),
             peers: self.network.peers().iter().map(ToString::to_string).collect(),
             data_dir: self.data_dir.root().to_path_buf(),

@@ -68,9 +68,11 @@
 //! # }
 //! ```
 //!
-//! Transport is plain HTTP and WebSocket for now; a node behind a TLS
-//! terminating reverse proxy needs TLS support in the SDK, which is a
-//! planned follow-up (`https://` node URLs are refused at build time).
+//! Transport is HTTP and WebSocket, over TLS (rustls) for `https://` node
+//! URLs (the live stream then uses `wss://`). The webpki roots are trusted;
+//! a private CA is added with [`ClientBuilder::add_root_certificate_pem`].
+//! A request the node refuses with `rate_limited` is retried after the
+//! delay the node names when it is safe to repeat ([`RetryPolicy`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(unreachable_pub)]
@@ -85,8 +87,10 @@ pub mod keyfile;
 mod moderation;
 mod provenance;
 mod report;
+mod retry;
 mod room;
 mod stream;
+mod tls;
 mod verify;
 mod wire;
 
@@ -99,6 +103,7 @@ pub use moderation::{
 };
 pub use provenance::{HiddenItem, Provenance, TimelineEntry};
 pub use report::{CaseState, DEFAULT_REPORT_CONTEXT, Forward, ForwardState, Outcome, ReportBuilder, ReportStatus};
+pub use retry::RetryPolicy;
 pub use room::{HistoryPage, HistoryQuery, Room, SendReceipt};
 pub use stream::{ReconnectPolicy, Subscription};
 pub use verify::TimelineItem;

@@ -8,6 +8,7 @@ pub mod handlers;
 pub mod limits;
 pub mod peers;
 pub mod reports;
+pub mod serve;
 pub mod stream;
 
 pub use error::ApiError;
