@@ -10,3 +10,4 @@ mod lists;
 mod raw;
 mod robustness;
 mod stream;
+mod tls;
