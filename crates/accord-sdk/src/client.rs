@@ -469,9 +469,10 @@ pub(crate) mod tests {
         assert!(matches!(Client::builder().build(), Err(BuildError::MissingNodeUrl)));
         assert!(matches!(Client::builder().node_url("http://localhost:1").build(), Err(BuildError::MissingKey)));
         assert!(matches!(
-            Client::builder().node_url("https://example.org").key(SecretKey::from_seed([1; 32])).build(),
+            Client::builder().node_url("ftp://example.org").key(SecretKey::from_seed([1; 32])).build(),
             Err(BuildError::InvalidUrl { .. })
         ));
+        assert!(Client::builder().node_url("https://example.org").key(SecretKey::from_seed([1; 32])).build().is_ok());
         let client = offline_client(SecretKey::from_seed([1; 32]));
         assert_eq!(client.account(), SecretKey::from_seed([1; 32]).account_id());
         assert_eq!(client.node_url(), "http://127.0.0.1:9/");
