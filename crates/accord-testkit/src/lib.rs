@@ -245,7 +245,11 @@ pub async fn admin_request(
 ) -> anyhow::Result<serde_json::Value> {
     let token = std::fs::read_to_string(DataDir::new(dir).admin_token())?;
     let method: reqwest::Method = method.parse()?;
-    let mut request = reqwest::Client::new().request(method, format!("{url}/admin{path}")).bearer_auth(token.trim());
+    // As `accord-node list …` does: over TLS to a node serving it, trusting
+    // the certificate the node is configured with.
+    let (config, _) = DataDir::new(dir).load()?;
+    let http = accord_node::tls::local_client(&config, dir, None)?;
+    let mut request = http.request(method, format!("{url}/admin{path}")).bearer_auth(token.trim());
     if let Some(body) = body {
         request = request.json(&body);
     }

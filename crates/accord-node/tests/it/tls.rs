@@ -26,6 +26,8 @@ async fn info_and_admin_commands_reach_a_node_serving_tls() {
     let listed = accord_node(&["list", "status", "--data-dir", dir, "--json"]).await;
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
     assert!(String::from_utf8_lossy(&listed.stdout).contains("spam"));
+    let lists = node.admin("GET", "/lists", None).await.unwrap();
+    assert!(lists.to_string().contains("spam"), "{lists}");
     node.stop().await.unwrap();
 }
 
