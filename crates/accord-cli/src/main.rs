@@ -23,6 +23,11 @@
 //! a blocklist entry (`blocked`) also names the entry. Timeline items the
 //! node hides because of a blocklist entry print as
 //! `[hidden by ISSUER/LIST #ENTRY (CATEGORY): REASON]`.
+//!
+//! An `https://` node is reached over TLS; `--ca-cert FILE` (or
+//! `ACCORD_CA_CERT`) trusts a private CA's certificate besides the public
+//! ones. Requests the node refuses with `rate_limited` are retried after
+//! the delay it names, a few times, before the error is printed.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

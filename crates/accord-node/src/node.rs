@@ -148,6 +148,12 @@ impl Node {
     /// Starts a node on an initialised data directory.
     pub async fn start(data_dir: DataDir) -> Result<Node, NodeError> {
         let (config, node_key) = data_dir.load()?;
+        let tls = match &config.api.tls {
+            Some(files) => Some(crate::tls::server_config(files, data_dir.root()).map_err(|e| {
+                ConfigError::Invalid { path: data_dir.config().display().to_string(), detail: format!("api.tls: {e}") }
+            })?),
+            None => None,
+        };
         let node_id = NodeId::from(node_key.public());
         let store = Store::open(&StoreConfig { path: data_dir.db(), sync: config.storage.sync })?;
         let mut handles = HashMap::new();
@@ -175,12 +181,6 @@ impl Node {
         let (events_tx, net_events) = tokio::sync::mpsc::channel(crate::network::INBOUND_QUEUE);
         let network =
             Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, events_tx, metrics.clone()).await?;
-        let tls = match &config.api.tls {
-            Some(files) => Some(crate::tls::server_config(files, data_dir.root()).map_err(|e| {
-                ConfigError::Invalid { path: data_dir.config().display().to_string(), detail: format!("api.tls: {e}") }
-            })?),
-            None => None,
-        };
         let listener = tokio::net::TcpListener::bind(config.api.listen)
             .await
             .map_err(|e| NodeError::Io(format!("API address {}: {e}", config.api.listen)))?;
