@@ -23,6 +23,11 @@
 //! a blocklist entry (`blocked`) also names the entry. Timeline items the
 //! node hides because of a blocklist entry print as
 //! `[hidden by ISSUER/LIST #ENTRY (CATEGORY): REASON]`.
+//!
+//! An `https://` node is reached over TLS; `--ca-cert FILE` (or
+//! `ACCORD_CA_CERT`) trusts a private CA's certificate besides the public
+//! ones. Requests the node refuses with `rate_limited` are retried after
+//! the delay it names, a few times, before the error is printed.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -35,7 +40,7 @@ use accord_sdk::{
     AccountId, CaseFilter, Category, Client, EventId, HistoryQuery, JoinRule, KeyFileError, ListName, RoomId, SdkError,
     SecretKey, Sha256Hash, TimelineEntry, Verdict,
 };
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 use output::Printer;
 use std::cmp::Reverse;
@@ -55,9 +60,13 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct Global {
-    /// The node's base URL, e.g. http://127.0.0.1:8080.
+    /// The node's base URL, e.g. http://127.0.0.1:8080 or https://chat.example.org.
     #[arg(long, global = true, env = "ACCORD_NODE", value_name = "URL")]
     node: Option<String>,
+    /// A CA certificate (PEM) to trust for an https:// node, besides the
+    /// usual public CAs: for a node whose certificate a private CA signed.
+    #[arg(long, global = true, env = "ACCORD_CA_CERT", value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// The account's key file.
     #[arg(long, global = true, env = "ACCORD_KEY", value_name = "FILE")]
     key: Option<PathBuf>,
@@ -319,7 +328,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, out: &Printer) -> anyhow::Result<()> {
-    let Global { node, key, min_age_days, .. } = cli.global;
+    let Global { node, key, ca_cert, min_age_days, .. } = cli.global;
     let min_age = Duration::from_secs(min_age_days.saturating_mul(86_400));
     let key_path = key.ok_or_else(|| UsageError("no key file: pass --key FILE or set ACCORD_KEY".into()))?;
     let command = match cli.command {
@@ -328,7 +337,12 @@ async fn run(cli: Cli, out: &Printer) -> anyhow::Result<()> {
     };
     let node = node.ok_or_else(|| UsageError("no node: pass --node URL or set ACCORD_NODE".into()))?;
     let key = keyfile::read(&key_path)?;
-    let client = Client::builder().node_url(node).key(key).build()?;
+    let mut builder = Client::builder().node_url(node).key(key);
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(&path).with_context(|| format!("reading the CA certificate {}", path.display()))?;
+        builder = builder.add_root_certificate_pem(pem);
+    }
+    let client = builder.build()?;
     let contacts = contact::FirstContact::load(contact::seen_file(&key_path), client.account(), min_age);
     let mut names = output::Names::new(client.clone()).with_first_contact(contacts);
 

@@ -145,11 +145,9 @@ impl Admin {
         let token = std::fs::read_to_string(dir.admin_token())
             .with_context(|| format!("reading {} (has the node run once?)", dir.admin_token().display()))?;
         let host = local_api(config.api.listen);
-        Ok(Admin {
-            base: format!("http://{host}/admin"),
-            token: token.trim().to_string(),
-            http: reqwest::Client::new(),
-        })
+        let http = accord_node::tls::local_client(&config, dir.root(), None)
+            .context("setting up the connection to the node")?;
+        Ok(Admin { base: format!("{}://{host}/admin", config.api.scheme()), token: token.trim().to_string(), http })
     }
 
     pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {

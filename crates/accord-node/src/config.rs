@@ -4,7 +4,7 @@ use accord_proto::identity::NodeName;
 use accord_store::SyncPolicy;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The whole configuration. Every section and field has a default, so an
 /// empty file is a valid configuration.
@@ -125,11 +125,47 @@ pub struct ApiSection {
     pub listen: SocketAddr,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// `[api.tls]`: serve the API over TLS with this certificate and key.
+    /// Without it the API is plain HTTP (for loopback, or behind a
+    /// TLS-terminating reverse proxy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSection>,
+}
+
+impl ApiSection {
+    /// The URL scheme the API is served with: `https` with `[api.tls]`,
+    /// `http` without.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
 }
 
 impl Default for ApiSection {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), max_body_bytes: 64 * 1024 }
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), max_body_bytes: 64 * 1024, tls: None }
+    }
+}
+
+/// `[api.tls]`: the certificate and private key the client API is served
+/// with. Relative paths are relative to the data directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// The certificate chain (PEM), the node's own certificate first.
+    pub cert: PathBuf,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+impl TlsSection {
+    /// The certificate file, for a node whose data directory is `root`.
+    pub fn cert_path(&self, root: &Path) -> PathBuf {
+        root.join(&self.cert)
+    }
+
+    /// The key file, for a node whose data directory is `root`.
+    pub fn key_path(&self, root: &Path) -> PathBuf {
+        root.join(&self.key)
     }
 }
 

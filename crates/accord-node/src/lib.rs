@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod network;
 mod node;
 pub mod reputation;
+pub mod tls;
 
 pub use crate::core::{lists, reports, rooms};
 pub use config::Config;

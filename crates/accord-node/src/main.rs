@@ -120,7 +120,7 @@ async fn run(dir: DataDir) -> anyhow::Result<()> {
     let info = node.info();
     println!("node id: {}", info.node_id);
     println!("name:    {}", info.name);
-    println!("api:     http://{}", info.api);
+    println!("api:     {}", info.api_url);
     for addr in &info.p2p {
         println!("p2p:     {addr}");
     }
@@ -188,12 +188,14 @@ async fn main() -> anyhow::Result<()> {
             let dir = DataDir::new(&data_dir);
             let (config, key) = dir.load().context("reading the data directory (run `accord-node init` first)")?;
             let node_id = NodeId::from(key.public());
-            let live = running_node(config.api.listen).await;
+            let live = running_node(&config, dir.root()).await;
+            let api_url = format!("{}://{}", config.api.scheme(), config.api.listen);
             if json {
                 let info = serde_json::json!({
                     "node_id": node_id,
                     "name": config.node.name,
                     "api": config.api.listen,
+                    "api_url": api_url,
                     "p2p": config.p2p.listen,
                     "bootstrap": config.p2p.bootstrap,
                     "registration": config.registration.policy,
@@ -205,7 +207,7 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 println!("node id:      {node_id}");
                 println!("name:         {}", config.node.name);
-                println!("api:          http://{}", config.api.listen);
+                println!("api:          {api_url}");
                 for addr in &config.p2p.listen {
                     println!("p2p:          {addr}/p2p/{node_id}");
                 }
@@ -229,8 +231,8 @@ async fn main() -> anyhow::Result<()> {
 
 /// What the node running on this data directory reports about itself
 /// (`GET /v1/node`), if one answers.
-async fn running_node(api: std::net::SocketAddr) -> Option<serde_json::Value> {
-    let host = admin_cli::local_api(api);
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().ok()?;
-    client.get(format!("http://{host}/v1/node")).send().await.ok()?.json().await.ok()
+async fn running_node(config: &Config, root: &std::path::Path) -> Option<serde_json::Value> {
+    let host = admin_cli::local_api(config.api.listen);
+    let client = accord_node::tls::local_client(config, root, Some(std::time::Duration::from_secs(2))).ok()?;
+    client.get(format!("{}://{host}/v1/node", config.api.scheme())).send().await.ok()?.json().await.ok()
 }

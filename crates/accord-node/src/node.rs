@@ -13,7 +13,6 @@ use crate::metrics::Metrics;
 use crate::network::{Network, NetworkError};
 use accord_proto::{NodeId, SecretKey};
 use accord_store::{Store, StoreConfig, StoreError};
-use axum::serve::ListenerExt as _;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -124,6 +123,8 @@ pub struct NodeInfo {
     pub name: String,
     /// The client API address.
     pub api: SocketAddr,
+    /// The client API's base URL: `https://…` when the node serves TLS.
+    pub api_url: String,
     /// The p2p listen addresses.
     pub p2p: Vec<String>,
     /// The connected peers.
@@ -144,6 +145,12 @@ impl Node {
     /// Starts a node on an initialised data directory.
     pub async fn start(data_dir: DataDir) -> Result<Node, NodeError> {
         let (config, node_key) = data_dir.load()?;
+        let tls = match &config.api.tls {
+            Some(files) => Some(crate::tls::server_config(files, data_dir.root()).map_err(|e| {
+                ConfigError::Invalid { path: data_dir.config().display().to_string(), detail: format!("api.tls: {e}") }
+            })?),
+            None => None,
+        };
         let node_id = NodeId::from(node_key.public());
         let store = Store::open(&StoreConfig { path: data_dir.db(), sync: config.storage.sync })?;
         let accounts = Accounts::load(&store, node_id)?;
@@ -176,24 +183,10 @@ impl Node {
             reports,
         }));
         let admin = admin::router(AdminState::new(core.clone(), admin_token));
-        let app = api::router(ApiState::new(core.clone()), admin).into_make_service_with_connect_info::<SocketAddr>();
-        let stop = core.tasks().shutdown().clone();
+        let app = api::router(ApiState::new(core.clone()), admin);
         // The server ends by itself at shutdown, once its requests are
         // answered.
-        core.tasks().spawn_to_completion(async move {
-            // Small frames (live items, acknowledgements) go out at once:
-            // with Nagle's algorithm each could wait for the client's
-            // delayed ACK (40 ms on Linux).
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!("TCP_NODELAY on a client connection: {e}");
-                }
-            });
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
-            if let Err(e) = serve.await {
-                tracing::error!("API server failed: {e}");
-            }
-        });
+        core.tasks().spawn_to_completion(api::serve::serve(listener, app, tls, core.tasks().clone()));
         core.outbox.resume(&core)?;
         for sub in &core.config.lists.subscribe {
             let held = core.lists.record(&sub.list).await;
@@ -242,6 +235,7 @@ impl Node {
             node_id: self.core.node_id,
             name: self.core.config.node.name.to_string(),
             api: self.api_addr,
+            api_url: format!("{}://{}", self.core.config.api.scheme(), self.api_addr),
             p2p: network.listen_addrs().iter().map(|a| format!("{a}/p2p/{}", self.core.node_id)).collect(),
             peers: network.peers().iter().map(ToString::to_string).collect(),
             data_dir: self.data_dir.root().to_path_buf(),

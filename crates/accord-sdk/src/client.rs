@@ -4,6 +4,7 @@ use crate::clock::EventClock;
 use crate::error::{BuildError, Result, SdkError, VerificationError};
 use crate::http::{Http, parse_base_url};
 use crate::identity::VerifiedIdentity;
+use crate::retry::RetryPolicy;
 use crate::room::{Room, SendReceipt};
 use crate::stream::ReconnectPolicy;
 use accord_api::auth::{ChallengeRequest, ChallengeResponse, LoginRequest, LoginResponse};
@@ -40,11 +41,16 @@ pub struct ClientBuilder {
     key: Option<SecretKey>,
     request_timeout: Duration,
     reconnect: ReconnectPolicy,
+    retry: RetryPolicy,
+    /// CA certificates (PEM) trusted besides the webpki roots.
+    roots: Vec<Vec<u8>>,
 }
 
 impl ClientBuilder {
-    /// The node's base URL, e.g. `http://127.0.0.1:8080`. A path prefix is
-    /// kept (`http://host/accord/` serves `http://host/accord/v1/…`).
+    /// The node's base URL, e.g. `http://127.0.0.1:8080` or
+    /// `https://chat.example.org`. A path prefix is kept
+    /// (`http://host/accord/` serves `http://host/accord/v1/…`). An
+    /// `https://` node is reached over TLS and its live stream over `wss://`.
     pub fn node_url(mut self, url: impl Into<String>) -> Self {
         self.node_url = Some(url.into());
         self
@@ -68,12 +74,28 @@ impl ClientBuilder {
         self
     }
 
+    /// How requests refused with `rate_limited` are retried (default:
+    /// [`RetryPolicy::default`]; [`RetryPolicy::never`] turns retries off).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Trusts the CA certificate(s) in `pem` for `https://` nodes, besides
+    /// the webpki roots (Mozilla's root program): for a node whose
+    /// certificate a private CA signed. Checked by [`build`](Self::build).
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.roots.push(pem.into());
+        self
+    }
+
     /// Checks the settings and builds the client. Nothing is sent yet: the
     /// client logs in on its first authenticated request.
     pub fn build(self) -> Result<Client, BuildError> {
         let url = self.node_url.ok_or(BuildError::MissingNodeUrl)?;
         let key = self.key.ok_or(BuildError::MissingKey)?;
-        let http = Http::new(parse_base_url(&url)?, self.request_timeout)?;
+        let tls = crate::tls::client_config(&self.roots)?;
+        let http = Http::new(parse_base_url(&url)?, self.request_timeout, tls, self.retry)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -144,6 +166,8 @@ impl Client {
             key: None,
             request_timeout: Duration::from_secs(30),
             reconnect: ReconnectPolicy::default(),
+            retry: RetryPolicy::default(),
+            roots: Vec::new(),
         }
     }
 
@@ -260,6 +284,11 @@ impl Client {
 
     /// Like [`Client::send_event`], naming nodes that hold the room in case
     /// the home node does not hold it yet.
+    ///
+    /// The submission is safe to repeat, so a `rate_limited` refusal is
+    /// retried; a `duplicate_event` answer means an earlier attempt of this
+    /// very event was stored (its id is the hash of what was signed here),
+    /// and the stored event is returned as the receipt.
     pub(crate) async fn send_event_via(
         &self,
         room: Option<RoomId>,
@@ -269,28 +298,48 @@ impl Client {
         let body = EventBody { room, author: self.inner.account, ts: self.inner.clock.next(), content };
         let signed = Verified::sign(body, &self.inner.key).map_err(|e| SdkError::InvalidInput(e.to_string()))?;
         let url = self.inner.http.url(&["v1", "events"]);
-        let resp: SendEventResponse = self
-            .authed(Method::POST, url, Some(&SendEventRequest { event: signed.raw().clone(), via: via.to_vec() }))
-            .await?;
-        self.verify_receipt(&signed, resp).await
+        let sent: Result<SendEventResponse> = self
+            .authed_with(
+                Method::POST,
+                url,
+                Some(&SendEventRequest { event: signed.raw().clone(), via: via.to_vec() }),
+                true,
+            )
+            .await;
+        match sent {
+            Ok(resp) => self.verify_receipt(&signed, resp).await,
+            Err(err) if err.code() == "duplicate_event" => self.stored_receipt(&signed, err).await,
+            Err(err) => Err(err),
+        }
     }
 
     /// Sends an authenticated request; on `401 unauthenticated` logs in
-    /// again once and repeats it.
+    /// again once and repeats it. A `GET` is retried after `rate_limited`.
     pub(crate) async fn authed<B, T>(&self, method: Method, url: Url, body: Option<&B>) -> Result<T>
     where
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
+        self.authed_with(method, url, body, false).await
+    }
+
+    /// [`Client::authed`]; `repeatable` says that the request is safe to
+    /// repeat whatever its method, so that `rate_limited` is retried.
+    async fn authed_with<B, T>(&self, method: Method, url: Url, body: Option<&B>, repeatable: bool) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
         let http = &self.inner.http;
+        let repeatable = repeatable || method == Method::GET;
         let (token, generation) = self.session_token().await?;
-        let first = http.send(http.request(method.clone(), url.clone(), Some(&token), body)).await;
+        let first = http.send_as(http.request(method.clone(), url.clone(), Some(&token), body), repeatable).await;
         match first {
             Err(SdkError::Api { status: 401, code, .. }) if code == "unauthenticated" => {
                 tracing::debug!("session refused by the node; logging in again");
                 self.invalidate_session(generation).await;
                 let (token, _) = self.session_token().await?;
-                http.send(http.request(method, url, Some(&token), body)).await
+                http.send_as(http.request(method, url, Some(&token), body), repeatable).await
             }
             other => other,
         }
@@ -324,13 +373,17 @@ impl Client {
         let node = self.node_info().await?.node;
         let http = &self.inner.http;
         let account = self.inner.account;
+        // A refused challenge or login was not acted on: both are repeatable.
         let challenge: ChallengeResponse = http
-            .send(http.request(
-                Method::POST,
-                http.url(&["v1", "auth", "challenge"]),
-                None,
-                Some(&ChallengeRequest { account }),
-            ))
+            .send_as(
+                http.request(
+                    Method::POST,
+                    http.url(&["v1", "auth", "challenge"]),
+                    None,
+                    Some(&ChallengeRequest { account }),
+                ),
+                true,
+            )
             .await?;
         if challenge.node != node {
             return Err(SdkError::Protocol(format!(
@@ -342,12 +395,15 @@ impl Client {
         let signed = Verified::sign(answer, &self.inner.key)
             .map_err(|e| SdkError::Protocol(format!("cannot answer the login challenge: {e}")))?;
         let login: LoginResponse = http
-            .send(http.request(
-                Method::POST,
-                http.url(&["v1", "auth", "login"]),
-                None,
-                Some(&LoginRequest { response: signed.raw().clone() }),
-            ))
+            .send_as(
+                http.request(
+                    Method::POST,
+                    http.url(&["v1", "auth", "login"]),
+                    None,
+                    Some(&LoginRequest { response: signed.raw().clone() }),
+                ),
+                true,
+            )
             .await?;
         if login.account != account {
             return Err(SdkError::Protocol(format!("logged in as {account}, but the node says {}", login.account)));
@@ -417,9 +473,10 @@ pub(crate) mod tests {
         assert!(matches!(Client::builder().build(), Err(BuildError::MissingNodeUrl)));
         assert!(matches!(Client::builder().node_url("http://localhost:1").build(), Err(BuildError::MissingKey)));
         assert!(matches!(
-            Client::builder().node_url("https://example.org").key(SecretKey::from_seed([1; 32])).build(),
+            Client::builder().node_url("ftp://example.org").key(SecretKey::from_seed([1; 32])).build(),
             Err(BuildError::InvalidUrl { .. })
         ));
+        assert!(Client::builder().node_url("https://example.org").key(SecretKey::from_seed([1; 32])).build().is_ok());
         let client = offline_client(SecretKey::from_seed([1; 32]));
         assert_eq!(client.account(), SecretKey::from_seed([1; 32]).account_id());
         assert_eq!(client.node_url(), "http://127.0.0.1:9/");

@@ -21,7 +21,7 @@ pub enum BuildError {
     /// [`ClientBuilder::key`](crate::ClientBuilder::key) was not called.
     #[error("no account key given")]
     MissingKey,
-    /// The node URL does not parse, or is not a plain `http://` base URL.
+    /// The node URL does not parse, or is not an `http://` or `https://` base URL.
     #[error("invalid node URL `{url}`: {reason}")]
     InvalidUrl {
         /// The URL as given.
@@ -32,6 +32,11 @@ pub enum BuildError {
     /// The HTTP client could not be set up.
     #[error("cannot set up the HTTP client: {0}")]
     Http(String),
+    /// A CA certificate given with
+    /// [`ClientBuilder::add_root_certificate_pem`](crate::ClientBuilder::add_root_certificate_pem)
+    /// cannot be used.
+    #[error("invalid CA certificate: {0}")]
+    Certificate(String),
 }
 
 pub use accord_keyfile::KeyFileError;
@@ -148,6 +153,14 @@ pub enum SdkError {
         /// What failed, with the underlying errors' messages.
         message: String,
     },
+    /// The TLS handshake with an `https://` node failed, most often because
+    /// its certificate is not signed by a trusted CA. Not transient: the
+    /// same connection fails the same way until the trust is configured.
+    #[error("{message}")]
+    Tls {
+        /// What failed and, for an untrusted certificate, what to do.
+        message: String,
+    },
     /// The node answered something the client API does not allow (a body
     /// that does not parse, cursors out of order, …).
     #[error("unexpected answer from the node: {0}")]
@@ -204,12 +217,13 @@ fn verification_display(cursor: Option<u64>, event: Option<&EventId>, reason: &V
 
 impl SdkError {
     /// The stable error code: the node's for [`SdkError::Api`], a fixed
-    /// client-side code otherwise (`transport`, `protocol`, `verification`,
+    /// client-side code otherwise (`transport`, `tls`, `protocol`, `verification`,
     /// `invalid_input`, `missing_cursors`, `reconnect_failed`).
     pub fn code(&self) -> &str {
         match self {
             SdkError::Api { code, .. } => code.as_str(),
             SdkError::Transport { .. } => "transport",
+            SdkError::Tls { .. } => "tls",
             SdkError::Protocol(_) => "protocol",
             SdkError::Verification { .. } => "verification",
             SdkError::InvalidInput(_) => "invalid_input",
@@ -247,9 +261,13 @@ impl SdkError {
         }
     }
 
-    /// A transport error from a dependency's error and its sources.
+    /// A transport error from a dependency's error and its sources
+    /// ([`SdkError::Tls`] if a TLS failure is among them).
     pub(crate) fn transport(err: &(dyn std::error::Error + 'static)) -> Self {
-        SdkError::Transport { message: crate::http::error_chain(err) }
+        match crate::tls::tls_failure(err) {
+            Some(message) => SdkError::Tls { message },
+            None => SdkError::Transport { message: crate::http::error_chain(err) },
+        }
     }
 
     pub(crate) fn verification(cursor: Option<u64>, event: Option<EventId>, reason: VerificationError) -> Self {

@@ -1,13 +1,18 @@
-//! HTTP plumbing: URL building, sending, and turning answers into typed
-//! bodies or [`SdkError::Api`]. The reqwest types stay in this module.
+//! HTTP plumbing: URL building, sending (over TLS for `https://` nodes,
+//! retrying `rate_limited` refusals of requests that are safe to repeat),
+//! and turning answers into typed bodies or [`SdkError::Api`]. The reqwest
+//! types stay in this module.
 
 use crate::error::{BuildError, Result, SdkError};
+use crate::retry::RetryPolicy;
 use accord_api::{ErrorBody, ErrorCode};
 use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio_tungstenite::Connector;
 
 /// The largest response body read. A history page of 500 events of the
 /// largest size is about 20 MiB of JSON.
@@ -18,17 +23,26 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 pub(crate) struct Http {
     client: reqwest::Client,
     base: Url,
+    /// The TLS configuration, shared with the live stream's connections.
+    tls: Arc<rustls::ClientConfig>,
+    retry: RetryPolicy,
 }
 
 impl Http {
-    pub(crate) fn new(base: Url, timeout: Duration) -> Result<Self, BuildError> {
+    pub(crate) fn new(
+        base: Url,
+        timeout: Duration,
+        tls: Arc<rustls::ClientConfig>,
+        retry: RetryPolicy,
+    ) -> Result<Self, BuildError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("accord-sdk/", env!("CARGO_PKG_VERSION")))
+            .tls_backend_preconfigured(rustls::ClientConfig::clone(&tls))
             .build()
             .map_err(|e| BuildError::Http(error_chain(&e)))?;
-        Ok(Self { client, base })
+        Ok(Self { client, base, tls, retry })
     }
 
     /// The base URL.
@@ -41,13 +55,20 @@ impl Http {
         join(&self.base, segments)
     }
 
-    /// The WebSocket URL of the live stream: `ws://…/v1/stream`.
+    /// The WebSocket URL of the live stream: `ws://…/v1/stream`, or
+    /// `wss://…` for an `https://` node.
     pub(crate) fn stream_url(&self) -> Url {
         let mut url = self.base.clone();
-        // The base is checked to be http:// at build time; ws is its
-        // counterpart and both are "special" schemes, so this cannot fail.
-        let _ = url.set_scheme("ws");
+        // The base is checked to be http:// or https:// at build time; ws
+        // and wss are their counterparts and all four are "special" schemes,
+        // so this cannot fail.
+        let _ = url.set_scheme(if self.base.scheme() == "https" { "wss" } else { "ws" });
         join(&url, &["v1", "stream"])
+    }
+
+    /// The live stream's TLS connector (used for `wss://` only).
+    pub(crate) fn ws_connector(&self) -> Connector {
+        Connector::Rustls(self.tls.clone())
     }
 
     /// A request to `url`, with a JSON body if given and a bearer token if given.
@@ -69,8 +90,32 @@ impl Http {
     }
 
     /// Sends a request and decodes a success body as `T`, or the error body
-    /// as [`SdkError::Api`].
+    /// as [`SdkError::Api`]. A `GET` refused with `rate_limited` is sent
+    /// again as the [`RetryPolicy`] allows; other methods are sent once.
     pub(crate) async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
+        let read_only = req.try_clone().and_then(|r| r.build().ok()).is_some_and(|r| *r.method() == Method::GET);
+        self.send_as(req, read_only).await
+    }
+
+    /// Sends a request; if `repeatable` (the request is safe to repeat
+    /// whatever its method), it is sent again after each `rate_limited`
+    /// refusal, as the [`RetryPolicy`] allows.
+    pub(crate) async fn send_as<T: DeserializeOwned>(&self, mut req: RequestBuilder, repeatable: bool) -> Result<T> {
+        let mut retried = 0;
+        loop {
+            let spare = if repeatable { req.try_clone() } else { None };
+            let result = self.send_once(req).await;
+            let (Err(err), Some(next)) = (&result, spare) else { return result };
+            let Some(wait) = self.retry.wait(err, retried) else { return result };
+            tracing::debug!(?wait, retried, "rate limited by the node; sending again");
+            tokio::time::sleep(wait).await;
+            retried += 1;
+            req = next;
+        }
+    }
+
+    /// Sends a request once.
+    async fn send_once<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
         let mut resp = req.send().await.map_err(|e| SdkError::transport(&e))?;
         let status = resp.status().as_u16();
         let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -89,19 +134,13 @@ impl Http {
     }
 }
 
-/// Checks and normalises a node base URL: `http://host[:port][/prefix]`.
+/// Checks and normalises a node base URL: `http[s]://host[:port][/prefix]`.
 pub(crate) fn parse_base_url(text: &str) -> Result<Url, BuildError> {
     let invalid = |reason: &str| BuildError::InvalidUrl { url: text.to_owned(), reason: reason.to_owned() };
     let url = Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
     match url.scheme() {
-        "http" => {}
-        "https" => {
-            return Err(invalid(
-                "https is not supported yet: this build of the SDK speaks plain HTTP (use http:// to a local \
-                 node, or a local TLS-terminating proxy)",
-            ));
-        }
-        other => return Err(invalid(&format!("scheme `{other}` is not http"))),
+        "http" | "https" => {}
+        other => return Err(invalid(&format!("scheme `{other}` is neither http nor https"))),
     }
     if url.cannot_be_a_base() || url.host().is_none() {
         return Err(invalid("not a base URL with a host"));
@@ -177,7 +216,9 @@ mod tests {
     use super::*;
 
     fn http(base: &str) -> Http {
-        Http::new(parse_base_url(base).expect("url"), Duration::from_secs(5)).expect("client")
+        let tls = crate::tls::client_config(&[]).expect("tls");
+        Http::new(parse_base_url(base).expect("url"), Duration::from_secs(5), tls, RetryPolicy::default())
+            .expect("client")
     }
 
     #[test]
@@ -205,14 +246,16 @@ mod tests {
     fn stream_url_is_websocket() {
         assert_eq!(http("http://127.0.0.1:8080").stream_url().as_str(), "ws://127.0.0.1:8080/v1/stream");
         assert_eq!(http("http://example.org/accord/").stream_url().as_str(), "ws://example.org/accord/v1/stream");
+        assert_eq!(http("https://example.org:8443").stream_url().as_str(), "wss://example.org:8443/v1/stream");
+        assert_eq!(http("https://example.org/accord/").stream_url().as_str(), "wss://example.org/accord/v1/stream");
     }
 
     #[test]
     fn bad_base_urls_are_refused() {
         for bad in [
             "not a url",
-            "https://example.org",
             "ftp://example.org",
+            "ws://example.org",
             "http://example.org/?x=1",
             "mailto:a@b",
             "http://u:p@example.org",

@@ -68,9 +68,11 @@
 //! # }
 //! ```
 //!
-//! Transport is plain HTTP and WebSocket for now; a node behind a TLS
-//! terminating reverse proxy needs TLS support in the SDK, which is a
-//! planned follow-up (`https://` node URLs are refused at build time).
+//! Transport is HTTP and WebSocket, over TLS (rustls) for `https://` node
+//! URLs (the live stream then uses `wss://`). The webpki roots are trusted;
+//! a private CA is added with [`ClientBuilder::add_root_certificate_pem`].
+//! A request the node refuses with `rate_limited` is retried after the
+//! delay the node names when it is safe to repeat ([`RetryPolicy`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(unreachable_pub)]
@@ -84,9 +86,11 @@ mod identity;
 pub mod keyfile;
 mod moderation;
 mod report;
+mod retry;
 mod room;
 mod stream;
 mod timeline;
+mod tls;
 mod verify;
 
 pub use client::{Client, ClientBuilder};
@@ -94,6 +98,7 @@ pub use error::{BuildError, KeyFileError, Result, SdkError, VerificationError};
 pub use identity::{TrustSignals, VerifiedIdentity};
 pub use moderation::{ActionReceipt, CaseDetail, CaseReport, VerifiedAuditLog};
 pub use report::{DEFAULT_REPORT_CONTEXT, ReportBuilder};
+pub use retry::RetryPolicy;
 pub use room::{HistoryPage, HistoryQuery, Room, SendReceipt};
 pub use stream::{ReconnectPolicy, Subscription};
 pub use timeline::{HiddenItem, TimelineEntry};

@@ -289,7 +289,8 @@ impl Driver {
         let config =
             WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
         // `true`: no Nagle delay on the client's small frames.
-        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        let connector = Some(self.client.inner.http.ws_connector());
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector);
         let mut ws = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
             Err(_) => {
                 return Err(SdkError::Transport { message: "timed out opening the live stream".into() });

@@ -9,13 +9,16 @@
 //! with crafted bytes), and helpers to craft signed identities and events.
 //! [`NodeProcess`] runs a node as its own `accord-node` process, for tests
 //! that kill it; [`TestNet::partition`] splits nodes with their own
-//! firewall; [`observe`] waits for rooms to converge.
+//! firewall; [`observe`] waits for rooms to converge. [`tls`] makes
+//! certificates and a TLS-terminating proxy; [`TestNode::start_tls`]
+//! starts a node that serves its API over TLS itself.
 #![forbid(unsafe_code)]
 
 pub mod hostile;
 mod net;
 pub mod observe;
 mod process;
+pub mod tls;
 
 pub use net::TestNet;
 pub use process::NodeProcess;
@@ -66,6 +69,8 @@ pub struct TestNode {
     node: Option<Node>,
     dir: tempfile::TempDir,
     api: SocketAddr,
+    /// For a node serving TLS: the CA certificate (PEM) its clients trust.
+    ca: Option<String>,
 }
 
 impl TestNode {
@@ -79,12 +84,34 @@ impl TestNode {
     pub async fn start_with(edit: impl FnOnce(&mut Config)) -> anyhow::Result<TestNode> {
         init_logging();
         let dir = tempfile::tempdir()?;
-        let mut config = test_config(edit)?;
+        let config = test_config(edit)?;
+        Self::start_in(dir, config, None).await
+    }
+
+    /// Starts a node that serves its API over TLS with a certificate for
+    /// 127.0.0.1 that `ca` signs (`[api.tls]` naming files in the data
+    /// directory, by relative paths), after `edit`. Its
+    /// [`client`](Self::client)s trust `ca`.
+    pub async fn start_tls(ca: &tls::TestCa, edit: impl FnOnce(&mut Config)) -> anyhow::Result<TestNode> {
+        init_logging();
+        let dir = tempfile::tempdir()?;
+        let issued = ca.issue_loopback()?;
+        std::fs::write(dir.path().join("api-cert.pem"), &issued.cert_pem)?;
+        std::fs::write(dir.path().join("api-key.pem"), &issued.key_pem)?;
+        let config = test_config(|config| {
+            config.api.tls =
+                Some(accord_node::config::TlsSection { cert: "api-cert.pem".into(), key: "api-key.pem".into() });
+            edit(config);
+        })?;
+        Self::start_in(dir, config, Some(ca.cert_pem())).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, mut config: Config, ca: Option<String>) -> anyhow::Result<TestNode> {
         DataDir::new(dir.path()).init(Some(&config))?;
         let mut attempts = 0;
         loop {
             match Node::start(DataDir::new(dir.path())).await {
-                Ok(node) => return Ok(TestNode { node: Some(node), dir, api: config.api.listen }),
+                Ok(node) => return Ok(TestNode { node: Some(node), dir, api: config.api.listen, ca }),
                 // Another process took a port between its draw and the bind:
                 // draw fresh ones.
                 Err(e) if attempts < 3 && e.to_string().contains("in use") => {
@@ -98,9 +125,15 @@ impl TestNode {
         }
     }
 
-    /// The client API base URL.
+    /// The client API base URL (`https://` for a node serving TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.api)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.api)
+    }
+
+    /// The client API's address.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api
     }
 
     /// The node's first p2p address, ending in `/p2p/NODE_ID`.
@@ -192,7 +225,11 @@ impl TestNode {
 
     /// An SDK client for `key` (not registered).
     pub fn client(&self, key: SecretKey) -> anyhow::Result<Client> {
-        Ok(Client::builder().node_url(self.url()).key(key).build()?)
+        let mut builder = Client::builder().node_url(self.url()).key(key);
+        if let Some(ca) = &self.ca {
+            builder = builder.add_root_certificate_pem(ca.as_bytes());
+        }
+        Ok(builder.build()?)
     }
 
     /// A fresh account registered as `name@<node name>`, and its client.
@@ -222,7 +259,11 @@ pub async fn admin_request(
 ) -> anyhow::Result<serde_json::Value> {
     let token = std::fs::read_to_string(DataDir::new(dir).admin_token())?;
     let method: reqwest::Method = method.parse()?;
-    let mut request = reqwest::Client::new().request(method, format!("{url}/admin{path}")).bearer_auth(token.trim());
+    // As `accord-node list …` does: over TLS to a node serving it, trusting
+    // the certificate the node is configured with.
+    let (config, _) = DataDir::new(dir).load()?;
+    let http = accord_node::tls::local_client(&config, dir, None)?;
+    let mut request = http.request(method, format!("{url}/admin{path}")).bearer_auth(token.trim());
     if let Some(body) = body {
         request = request.json(&body);
     }

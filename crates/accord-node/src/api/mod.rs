@@ -7,6 +7,7 @@ mod error;
 pub mod extract;
 pub mod handlers;
 pub mod reports;
+pub mod serve;
 pub mod stream;
 
 pub use error::ApiError;

@@ -11,7 +11,14 @@ async fn a_flooding_account_is_rate_limited_while_another_still_sends() {
     })
     .await
     .unwrap();
-    let flooder = node.user("flooder").await.unwrap();
+    // The SDK waits out rate limits by default; this flooder does not.
+    let flooder = accord_sdk::Client::builder()
+        .node_url(node.url())
+        .key(accord_proto::SecretKey::generate().unwrap())
+        .retry_policy(accord_sdk::RetryPolicy::never())
+        .build()
+        .unwrap();
+    flooder.register("flooder", None).await.unwrap();
     let calm = node.user("calm").await.unwrap();
     let room = flooder.create_room("flood", JoinRule::Public).await.unwrap();
     calm.room(room.id()).join().await.unwrap();

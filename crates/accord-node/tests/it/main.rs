@@ -11,3 +11,4 @@ mod lists;
 mod raw;
 mod robustness;
 mod stream;
+mod tls;

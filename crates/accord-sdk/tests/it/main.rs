@@ -2,11 +2,13 @@
 //! ([`mock::MockNode`]): login and re-login, registration, sending and
 //! history with local verification, the live stream's losslessness
 //! when the connection drops, skips or repeats cursors, and items hidden or
-//! requests refused because of blocklist entries. [`reports`] runs against
-//! real nodes ([`accord_testkit::TestNode`]).
+//! requests refused because of blocklist entries. [`reports`], [`retry`]
+//! and [`tls`] run against real nodes ([`accord_testkit::TestNode`]).
 
 mod mock;
 mod reports;
+mod retry;
+mod tls;
 
 use accord_proto::blocklist::{Action, Category};
 use accord_proto::event::EventContent;
