@@ -80,7 +80,7 @@ pub struct AppState {
     /// directory).
     pub admin_token: String,
     /// Bulk imports being staged, by list.
-    pub(crate) staged: Mutex<HashMap<accord_proto::ListId, Vec<accord_proto::blocklist::formats::Imported>>>,
+    pub(crate) staged: Mutex<HashMap<accord_proto::ListId, Vec<accord_formats::Imported>>>,
     /// Reports, cases, moderators and the audit log.
     pub reports: crate::reports::Reports,
     /// Peers' latest verified policy manifests.
