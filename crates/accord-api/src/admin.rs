@@ -6,9 +6,9 @@
 
 use crate::moderation::{ActionReceipt, CaseDetail, CasesQuery, CasesResponse};
 use crate::provenance::Provenance;
+use accord_formats::Imported;
 use accord_proto::audit::{AuditLog, Verdict};
 use accord_proto::blocklist::checkpoint::SignedCheckpoint;
-use accord_proto::blocklist::formats::Imported;
 use accord_proto::blocklist::{Action, Category, ListEntry, TargetKind};
 use accord_proto::event::UnverifiedEvent;
 use accord_proto::{

@@ -357,7 +357,7 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             });
         }
         ListCommand::Import { name, file, format, category } => {
-            use accord_proto::blocklist::formats;
+            use accord_formats as formats;
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let format: formats::Format = format.parse().map_err(|e: formats::FormatError| anyhow::anyhow!("{e}"))?;
             let category = category.parse().map_err(|e| anyhow::anyhow!("--category: {e}"))?;

@@ -8,9 +8,9 @@ use crate::core::Core;
 use crate::core::lists::distribution;
 use crate::core::lists::{ListError, target_of};
 use accord_api::ErrorCode;
+use accord_formats::{self as formats, Format};
 use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target, TargetKind};
 use accord_proto::blocklist::equivocation::EquivocationProof;
-use accord_proto::blocklist::formats::{self, Format};
 use accord_proto::text::Reason;
 use accord_proto::{ListId, ListName, Sha256Hash, Timestamp};
 use accord_store::Enforce;
@@ -148,7 +148,7 @@ pub async fn remove(
 }
 
 /// `add` entries, made now, for imported targets.
-fn add_entries(imported: Vec<accord_proto::blocklist::formats::Imported>) -> Vec<ListEntry> {
+fn add_entries(imported: Vec<accord_formats::Imported>) -> Vec<ListEntry> {
     let created = Timestamp::now();
     imported
         .into_iter()
@@ -428,7 +428,7 @@ pub async fn release(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageRequest {
-    entries: Vec<accord_proto::blocklist::formats::Imported>,
+    entries: Vec<accord_formats::Imported>,
 }
 
 /// Most entries staged for one list.

@@ -4,7 +4,6 @@
 pub mod checkpoint;
 pub mod entry;
 pub mod equivocation;
-pub mod formats;
 pub mod merkle;
 
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};

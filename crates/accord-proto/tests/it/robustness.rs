@@ -1,10 +1,12 @@
 //! Robustness: every decoder of untrusted input, fed arbitrary bytes and
 //! mutations of valid objects (the spec's test vectors), never panics and
 //! refuses with typed errors. The decoders are those the `cargo fuzz`
-//! targets call (`fuzz/src/lib.rs`, included here), so CI runs the same
-//! harness the fuzzer does. `PROPTEST_CASES` runs more cases.
+//! targets call (`fuzz/src/protocol.rs`, included here), so CI runs the same
+//! harness the fuzzer does. `PROPTEST_CASES` runs more cases. (The
+//! blocklist import formats have their own: `accord-formats`'
+//! `tests/it/robustness.rs`.)
 
-#[path = "../../../../fuzz/src/lib.rs"]
+#[path = "../../../../fuzz/src/protocol.rs"]
 #[allow(unreachable_pub, dead_code)]
 mod decoders;
 
