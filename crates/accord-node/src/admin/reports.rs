@@ -4,10 +4,11 @@
 
 use crate::api::ApiError;
 use crate::api::extract::Json;
-use crate::api::reports::{QueueQuery, case_id};
+use crate::api::reports::case_id;
 use crate::core::Core;
 use crate::core::reports::{self, actions};
 use accord_api::ErrorCode;
+use accord_api::moderation::CasesQuery;
 use accord_proto::audit::Verdict;
 use accord_proto::{AccountId, ListName};
 use axum::extract::{Path, Query, State};
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// `GET /admin/reports`: the queue.
-pub async fn cases(State(state): State<Arc<Core>>, Query(q): Query<QueueQuery>) -> axum::Json<Value> {
+pub async fn cases(State(state): State<Arc<Core>>, Query(q): Query<CasesQuery>) -> axum::Json<Value> {
     axum::Json(json!({"cases": reports::queue(&state, q.state).await}))
 }
 

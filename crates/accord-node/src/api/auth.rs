@@ -1,15 +1,15 @@
 //! Login by signed challenge, and sessions (spec/client-api.md §2).
 
 use super::extract::Json;
+use super::reply::Reply;
 use super::{ApiError, ApiState};
 use accord_api::ErrorCode;
+use accord_api::auth::{ChallengeRequest, ChallengeResponse, LoginRequest, LoginResponse};
 use accord_proto::auth::AuthResponse;
-use accord_proto::{AccountId, SignedBytes, Timestamp, Unverified};
+use accord_proto::{AccountId, Timestamp, Unverified};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use base64::Engine as _;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
@@ -132,37 +132,26 @@ impl FromRequestParts<ApiState> for Session {
     }
 }
 
-/// `POST /v1/auth/challenge` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChallengeRequest {
-    account: AccountId,
-}
-
 /// `POST /v1/auth/challenge`
 pub async fn challenge(
     State(api): State<ApiState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Json(req): Json<ChallengeRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<ChallengeResponse>, ApiError> {
     let state = &api.core;
     if state.store.identity(&req.account)?.is_none() {
         state.metrics.reject("not_registered");
         return Err(ApiError::new(ErrorCode::NotRegistered, "account is not registered on this node"));
     }
     let (challenge, expires) = api.sessions.issue_challenge(req.account, client.ip())?;
-    Ok(axum::Json(json!({"challenge": challenge, "node": state.node_id, "expires": expires})))
-}
-
-/// `POST /v1/auth/login` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    response: SignedBytes,
+    Ok(Reply(ChallengeResponse { challenge, node: state.node_id, expires }))
 }
 
 /// `POST /v1/auth/login`
-pub async fn login(State(api): State<ApiState>, Json(req): Json<LoginRequest>) -> Result<axum::Json<Value>, ApiError> {
+pub async fn login(
+    State(api): State<ApiState>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Reply<LoginResponse>, ApiError> {
     let state = &api.core;
     let answer =
         Unverified::<AuthResponse>::from_raw(req.response).verify().inspect_err(|e| state.metrics.reject(e.code()))?;
@@ -184,5 +173,5 @@ pub async fn login(State(api): State<ApiState>, Json(req): Json<LoginRequest>) -
         return Err(ApiError::new(ErrorCode::NotRegistered, "account is not registered on this node"));
     }
     let (token, expires) = api.sessions.open(answer.account)?;
-    Ok(axum::Json(json!({"token": token, "account": answer.account, "expires": expires})))
+    Ok(Reply(LoginResponse { token, account: answer.account, expires }))
 }

@@ -3,14 +3,19 @@
 use super::ApiError;
 use super::auth::Session;
 use super::extract::{Json, Query};
+use super::reply::{Reply, wire_item};
+use crate::config::RegistrationPolicy;
 use crate::core::Core;
 use crate::core::accounts;
 use crate::core::rooms::{TimelineItem, append, may_read};
 use accord_api::ErrorCode;
-use accord_proto::{AccountId, RoomId, SignedBytes};
+use accord_api::events::{SendEventRequest, SendEventResponse};
+use accord_api::identities::{IdentityResponse, TrustSignals};
+use accord_api::node::{self, NodeInfo};
+use accord_api::register::{RegisterRequest, RegisterResponse};
+use accord_api::rooms::{HistoryQuery, HistoryResponse, RoomState, RoomSummary, RoomsResponse};
+use accord_proto::{AccountId, RoomId, Unverified};
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,31 +24,27 @@ fn forbidden(code: &'static str, message: &str) -> ApiError {
 }
 
 /// `GET /v1/node`
-pub async fn node_info(State(state): State<Arc<Core>>) -> axum::Json<Value> {
-    axum::Json(json!({
-        "node": state.node_id,
-        "name": state.config.node.name,
-        "version": env!("CARGO_PKG_VERSION"),
-        "registration": state.config.registration.policy,
-        "p2p": state.network.listen_addrs().iter().map(|a| format!("{a}/p2p/{}", state.node_id)).collect::<Vec<_>>(),
-        "peers": state.network.peers().iter().map(ToString::to_string).collect::<Vec<_>>(),
-    }))
-}
-
-/// `POST /v1/register` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterRequest {
-    identity: SignedBytes,
-    #[serde(default)]
-    invite: Option<String>,
+pub async fn node_info(State(state): State<Arc<Core>>) -> Reply<NodeInfo> {
+    let registration = match state.config.registration.policy {
+        RegistrationPolicy::Open => node::RegistrationPolicy::Open,
+        RegistrationPolicy::Invite => node::RegistrationPolicy::Invite,
+        RegistrationPolicy::Closed => node::RegistrationPolicy::Closed,
+    };
+    Reply(NodeInfo {
+        node: state.node_id,
+        name: state.config.node.name.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        registration,
+        p2p: state.network.listen_addrs().iter().map(|a| format!("{a}/p2p/{}", state.node_id)).collect(),
+        peers: state.network.peers().iter().map(ToString::to_string).collect(),
+    })
 }
 
 /// `POST /v1/register`
 pub async fn register(
     State(state): State<Arc<Core>>,
     Json(req): Json<RegisterRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<RegisterResponse>, ApiError> {
     // Run to completion even if the client goes away: a registration half
     // done (stored, but not in the handle index) must not happen.
     let core = state.clone();
@@ -56,37 +57,37 @@ pub async fn register(
     if let Err(e) = &result {
         state.metrics.reject(e.code().as_str());
     }
-    Ok(axum::Json(json!({"attestation": result?})))
+    Ok(Reply(RegisterResponse { attestation: result?.to_unverified() }))
 }
 
 /// `GET /v1/identities/{account}`
 pub async fn identity(
     State(state): State<Arc<Core>>,
     Path(account): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<IdentityResponse>, ApiError> {
     let account: AccountId = account.parse().map_err(|e| ApiError::bad_request(format!("account: {e}")))?;
     let found = accounts::lookup(&state, &account).await?;
-    Ok(axum::Json(json!({"identity": found.identity, "attestation": found.attestation, "trust": found.trust})))
-}
-
-/// `POST /v1/events` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubmitRequest {
-    event: SignedBytes,
-    /// Nodes that hold the room, for an event (a join) in a room this
-    /// node does not hold yet: node ids, or p2p addresses ending in
-    /// `/p2p/NODE_ID`.
-    #[serde(default)]
-    via: Vec<String>,
+    let trust = found.trust.map(|t| TrustSignals {
+        home: t.home,
+        level: t.level,
+        registered: t.registered,
+        age_ms: t.age_ms,
+        flags: t.flags,
+        reports: t.reports as u64,
+    });
+    Ok(Reply(IdentityResponse {
+        identity: Unverified::from_raw(found.identity),
+        attestation: Unverified::from_raw(found.attestation),
+        trust,
+    }))
 }
 
 /// `POST /v1/events`
 pub async fn submit(
     State(state): State<Arc<Core>>,
     Session(account): Session,
-    Json(req): Json<SubmitRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+    Json(req): Json<SendEventRequest>,
+) -> Result<Reply<SendEventResponse>, ApiError> {
     let started = Instant::now();
     let result = match state.limits.event(&account) {
         Ok(()) => append::submit(&state, account, req.event, &req.via).await.map_err(ApiError::from),
@@ -100,26 +101,24 @@ pub async fn submit(
         Err(e) => state.metrics.reject(e.code().as_str()),
     }
     let done = result?;
-    Ok(axum::Json(json!({
-        "event_id": done.event_id, "room": done.room, "cursor": done.item.cursor, "event": done.item.event,
-    })))
+    let event = done.item.event.ok_or_else(|| ApiError::internal("a stored event without its envelopes"))?;
+    Ok(Reply(SendEventResponse { event_id: done.event_id, room: done.room, cursor: done.item.cursor, event }))
 }
 
 /// `GET /v1/rooms`
 pub async fn my_rooms(
     State(state): State<Arc<Core>>,
     Session(account): Session,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<RoomsResponse>, ApiError> {
     let mut rooms = Vec::new();
     for (room, role) in state.store.rooms_of(&account)? {
         if let Some(handle) = state.rooms.get(&room) {
             let rt = handle.lock().await;
-            rooms.push(
-                json!({"room": room, "name": rt.state.name(), "role": role, "members": rt.state.members().len()}),
-            );
+            let members = rt.state.members().len() as u64;
+            rooms.push(RoomSummary { room, name: rt.state.name().to_string(), role, members });
         }
     }
-    Ok(axum::Json(json!({ "rooms": rooms })))
+    Ok(Reply(RoomsResponse { rooms }))
 }
 
 fn parse_room(text: &str) -> Result<RoomId, ApiError> {
@@ -135,7 +134,7 @@ pub async fn room_state(
     State(state): State<Arc<Core>>,
     Session(account): Session,
     Path(room): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<RoomState>, ApiError> {
     let room = parse_room(&room)?;
     let handle = state.rooms.get(&room).ok_or_else(unknown_room)?;
     let rt = handle.lock().await;
@@ -143,29 +142,19 @@ pub async fn room_state(
     if !may_read(s, &account) && !s.invites().contains(&account) {
         return Err(forbidden("not_member", "author is not a member of this room"));
     }
-    let roles: serde_json::Map<String, Value> = s.roles().iter().map(|(a, r)| (a.to_string(), json!(r))).collect();
-    Ok(axum::Json(json!({
-        "room": room,
-        "name": s.name(),
-        "join_rule": s.join_rule(),
-        "creator": s.creator(),
-        "members": s.members(),
-        "roles": roles,
-        "bans": s.bans(),
-        "invites": s.invites(),
-        "history_hash": s.history_hash(),
-        "accepted": s.accepted(),
-        "latest_cursor": rt.cursor,
-    })))
-}
-
-/// History query parameters.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HistoryQuery {
-    after: Option<u64>,
-    before: Option<u64>,
-    limit: Option<usize>,
+    Ok(Reply(RoomState {
+        room,
+        name: s.name().to_string(),
+        join_rule: s.join_rule(),
+        creator: s.creator(),
+        members: s.members().iter().copied().collect(),
+        roles: s.roles().iter().map(|(a, r)| (*a, *r)).collect(),
+        bans: s.bans().iter().copied().collect(),
+        invites: s.invites().iter().copied().collect(),
+        history_hash: s.history_hash(),
+        accepted: s.accepted() as u64,
+        latest_cursor: rt.cursor,
+    }))
 }
 
 /// `GET /v1/rooms/{room}/events`
@@ -174,7 +163,7 @@ pub async fn history(
     Session(account): Session,
     Path(room): Path<String>,
     Query(q): Query<HistoryQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<HistoryResponse>, ApiError> {
     let room = parse_room(&room)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
@@ -211,5 +200,5 @@ pub async fn history(
             items.sort_by_key(|i| i.cursor);
         }
     }
-    Ok(axum::Json(json!({"events": items, "more": more})))
+    Ok(Reply(HistoryResponse { events: items.into_iter().filter_map(wire_item).collect(), more }))
 }

@@ -6,6 +6,7 @@ pub mod auth;
 mod error;
 pub mod extract;
 pub mod handlers;
+pub mod reply;
 pub mod reports;
 pub mod serve;
 pub mod stream;

@@ -4,12 +4,13 @@
 
 use super::{ApiError, auth::Session};
 use crate::core::Core;
-use crate::core::reports::{self, CaseFilter, ReportsError, actions};
-use accord_proto::{Sha256Hash, SignedBytes};
+use crate::core::reports::{self, ReportsError, actions};
+use accord_api::moderation::{ActionRequest, CasesQuery};
+use accord_api::reports::ReportRequest;
+use accord_proto::Sha256Hash;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -38,13 +39,6 @@ fn moderator(state: &Core, session: &Session) -> Result<(), ApiError> {
     if state.reports.is_moderator(&session.0) { Ok(()) } else { Err(ReportsError::NotModerator.into()) }
 }
 
-/// `POST /v1/reports` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportRequest {
-    report: SignedBytes,
-}
-
 /// `POST /v1/reports`: files a report.
 pub async fn file(
     State(state): State<Arc<Core>>,
@@ -60,19 +54,11 @@ pub async fn mine(State(state): State<Arc<Core>>, session: Session) -> Json<Valu
     Json(json!({"reports": reports::statuses(&state, &session.0).await}))
 }
 
-/// `?state=` of queue listings.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QueueQuery {
-    #[serde(default)]
-    pub(crate) state: CaseFilter,
-}
-
 /// `GET /v1/mod/cases`: the queue (moderators).
 pub async fn cases(
     State(state): State<Arc<Core>>,
     session: Session,
-    Query(q): Query<QueueQuery>,
+    Query(q): Query<CasesQuery>,
 ) -> Result<Json<Value>, ApiError> {
     moderator(&state, &session)?;
     Ok(Json(json!({"cases": reports::queue(&state, q.state).await})))
@@ -86,13 +72,6 @@ pub async fn case(
 ) -> Result<Json<Value>, ApiError> {
     moderator(&state, &session)?;
     Ok(Json(json!(reports::case_detail(&state, &case_id(&id)?).await?)))
-}
-
-/// `POST /v1/mod/actions` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ActionRequest {
-    action: SignedBytes,
 }
 
 /// `POST /v1/mod/actions`: a moderator's signed action.

@@ -6,17 +6,18 @@
 //! every cursor is delivered once, in order, and nothing is skipped.
 
 use super::auth::Session;
+use super::reply::wire_item;
 use super::{ApiError, ApiState};
 use crate::core::Core;
 use crate::core::rooms::{LiveItem, TimelineItem, may_read};
+use accord_api::stream::{ClientFrame, ServerFrame};
+use accord_api::{ErrorCode, ErrorDetail};
 use accord_proto::{AccountId, RoomId};
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
-use serde::Deserialize;
-use serde_json::json;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -41,19 +42,6 @@ const FRAME_BURST: NonZeroU32 = match NonZeroU32::new(40) {
 };
 /// Rooms one connection may follow at once.
 const MAX_SUBSCRIPTIONS: usize = 256;
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum ClientFrame {
-    Subscribe {
-        room: RoomId,
-        #[serde(default)]
-        after: u64,
-    },
-    Unsubscribe {
-        room: RoomId,
-    },
-}
 
 /// `GET /v1/stream`
 pub async fn stream(
@@ -133,20 +121,20 @@ async fn connection(state: Arc<Core>, Session(account): Session, socket: WebSock
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
             Some(Ok(_)) => continue,
         };
-        let send_error = |code: &str, message: String| {
-            let _ = out_tx.try_send(json!({"type": "error", "error": {"code": code, "message": message}}).to_string());
+        let send_error = |code: ErrorCode, message: String| {
+            let _ = out_tx.try_send(text_frame(&ServerFrame::Error { error: ErrorDetail::new(code, message) }));
         };
         if frames.check().is_err() {
             state.metrics.reject("rate_limited");
-            send_error("rate_limited", "too many frames; slow down".into());
+            send_error(ErrorCode::RateLimited, "too many frames; slow down".into());
             continue;
         }
         if subs.len() >= MAX_SUBSCRIPTIONS && !text.contains("\"unsubscribe\"") {
-            send_error("rate_limited", format!("at most {MAX_SUBSCRIPTIONS} rooms per connection"));
+            send_error(ErrorCode::RateLimited, format!("at most {MAX_SUBSCRIPTIONS} rooms per connection"));
             continue;
         }
         match serde_json::from_str::<ClientFrame>(&text) {
-            Err(e) => send_error("malformed", e.to_string()),
+            Err(e) => send_error(ErrorCode::Malformed, e.to_string()),
             Ok(ClientFrame::Unsubscribe { room }) => {
                 if let Some(task) = subs.remove(&room) {
                     task.abort();
@@ -154,13 +142,13 @@ async fn connection(state: Arc<Core>, Session(account): Session, socket: WebSock
             }
             Ok(ClientFrame::Subscribe { room, after }) => {
                 let Some(handle) = state.rooms.get(&room) else {
-                    send_error("unknown_room", format!("no room {room} on this node"));
+                    send_error(ErrorCode::UnknownRoom, format!("no room {room} on this node"));
                     continue;
                 };
                 let live = {
                     let mut rt = handle.lock().await;
                     if !may_read(&rt.state, &account) {
-                        send_error("not_member", format!("not a member of {room}"));
+                        send_error(ErrorCode::NotMember, format!("not a member of {room}"));
                         continue;
                     }
                     rt.subscribe()
@@ -184,9 +172,16 @@ async fn connection(state: Arc<Core>, Session(account): Session, socket: WebSock
     state.metrics.streams.dec();
 }
 
-fn frame(state: &Core, room: &RoomId, item: &TimelineItem) -> String {
-    let item = item.clone().served(&state.lists, &state.store);
-    json!({"type": "event", "room": room, "item": item}).to_string()
+/// A frame as text, written as the node writes all its JSON (keys sorted).
+fn text_frame(frame: &ServerFrame) -> String {
+    serde_json::to_value(frame).map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The event frame of an item, as served to this connection; `None` for an
+/// item the wire cannot carry (see `wire_item`).
+fn frame(state: &Core, room: &RoomId, item: &TimelineItem) -> Option<String> {
+    let item = wire_item(item.clone().served(&state.lists, &state.store))?;
+    Some(text_frame(&ServerFrame::Event { room: *room, item: Box::new(item) }))
 }
 
 /// Delivers every cursor of `room` after `after`, once, in order.
@@ -199,14 +194,15 @@ async fn follow(
     out: mpsc::Sender<String>,
 ) {
     let not_member = || {
-        json!({"type": "error", "error": {"code": "not_member", "message": format!("no longer a member of {room}")}})
-            .to_string()
+        let error = ErrorDetail::new(ErrorCode::NotMember, format!("no longer a member of {room}"));
+        text_frame(&ServerFrame::Error { error })
     };
     // A stream of an account blocked since it opened ends with the reason.
     let blocked = || {
         state.lists.check_account(&state.store, &account).map(|p| {
-            json!({"type": "error", "error": {"code": "blocked", "message": "refused by a blocklist this node enforces", "provenance": p}})
-                .to_string()
+            let error =
+                ErrorDetail::new(ErrorCode::Blocked, "refused by a blocklist this node enforces").with_provenance(p);
+            text_frame(&ServerFrame::Error { error })
         })
     };
     loop {
@@ -236,7 +232,9 @@ async fn follow(
                 return;
             }
             for item in items {
-                if out.send(frame(&state, &room, &item)).await.is_err() {
+                if let Some(text) = frame(&state, &room, &item)
+                    && out.send(text).await.is_err()
+                {
                     return;
                 }
                 last = item.cursor;
@@ -254,7 +252,9 @@ async fn follow(
                         let _ = out.send(refusal).await;
                         return;
                     }
-                    if out.send(frame(&state, &room, &live.item)).await.is_err() {
+                    if let Some(text) = frame(&state, &room, &live.item)
+                        && out.send(text).await.is_err()
+                    {
                         return;
                     }
                     last = live.item.cursor;
@@ -265,7 +265,7 @@ async fn follow(
                 }
                 Ok(_) => break, // a gap: read it from the store
                 Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let notice = json!({"type": "lagged", "room": room, "resume_from": last}).to_string();
+                    let notice = text_frame(&ServerFrame::Lagged { room, resume_from: last });
                     if out.send(notice).await.is_err() {
                         return;
                     }

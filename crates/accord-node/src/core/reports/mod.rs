@@ -95,18 +95,7 @@ impl ReportsError {
     }
 }
 
-/// Which cases a queue listing shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseFilter {
-    /// Open cases (the queue).
-    #[default]
-    Open,
-    /// Resolved cases.
-    Resolved,
-    /// Every case.
-    All,
-}
+pub use accord_api::moderation::CaseFilter;
 
 /// A case as moderators see it in the queue (spec/reports.md §11).
 #[derive(Debug, Clone, Serialize)]
@@ -573,7 +562,8 @@ pub async fn queue(state: &Core, filter: CaseFilter) -> Vec<CaseSummary> {
         .filter(|c| match filter {
             CaseFilter::Open => c.resolution.is_none(),
             CaseFilter::Resolved => c.resolution.is_some(),
-            CaseFilter::All => true,
+            // `All`, and any filter a newer client names.
+            _ => true,
         })
         .collect();
     cases.sort_by_key(|c| (severity(c.category), c.opened, c.id));
