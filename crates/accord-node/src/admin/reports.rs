@@ -4,39 +4,27 @@
 
 use crate::api::ApiError;
 use crate::api::extract::Json;
+use crate::api::reply::Reply;
 use crate::api::reports::case_id;
 use crate::core::Core;
 use crate::core::reports::{self, actions};
 use accord_api::ErrorCode;
-use accord_api::moderation::CasesQuery;
-use accord_proto::audit::Verdict;
-use accord_proto::{AccountId, ListName};
+use accord_api::admin::ResolveRequest;
+use accord_api::moderation::{ActionReceipt, CaseDetail, CasesQuery, CasesResponse};
+use accord_proto::AccountId;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// `GET /admin/reports`: the queue.
-pub async fn cases(State(state): State<Arc<Core>>, Query(q): Query<CasesQuery>) -> axum::Json<Value> {
-    axum::Json(json!({"cases": reports::queue(&state, q.state).await}))
+pub async fn cases(State(state): State<Arc<Core>>, Query(q): Query<CasesQuery>) -> Reply<CasesResponse> {
+    Reply(CasesResponse { cases: reports::queue(&state, q.state).await })
 }
 
 /// `GET /admin/reports/{case}`: one case.
-pub async fn case(State(state): State<Arc<Core>>, Path(id): Path<String>) -> Result<axum::Json<Value>, ApiError> {
-    Ok(axum::Json(json!(reports::case_detail(&state, &case_id(&id)?).await?)))
-}
-
-/// `POST /admin/reports/{case}/resolve` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResolveRequest {
-    action: Verdict,
-    #[serde(default)]
-    list: Option<ListName>,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    days: Option<u64>,
+pub async fn case(State(state): State<Arc<Core>>, Path(id): Path<String>) -> Result<Reply<CaseDetail>, ApiError> {
+    Ok(Reply(reports::case_detail(&state, &case_id(&id)?).await?))
 }
 
 /// `POST /admin/reports/{case}/resolve`: the operator resolves a case; the
@@ -45,14 +33,14 @@ pub async fn resolve(
     State(state): State<Arc<Core>>,
     Path(id): Path<String>,
     Json(req): Json<ResolveRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<ActionReceipt>, ApiError> {
     let reason = super::lists::reason(req.reason)?;
     if req.action.needs_list() && req.list.is_none() {
         return Err(ApiError::bad_request(format!("`{}` needs a list (--list NAME)", req.action)));
     }
     let list = if req.action.needs_list() { req.list } else { None };
     let receipt = actions::resolve_as_node(&state, case_id(&id)?, req.action, list, reason, req.days).await?;
-    Ok(axum::Json(json!(receipt)))
+    Ok(Reply(receipt))
 }
 
 /// `POST /admin/moderators` and `/admin/moderators/remove` body.

@@ -2,16 +2,17 @@
 //! reports and following them, the moderator queue and actions, and the
 //! audit log.
 
+use super::extract::Json;
+use super::reply::Reply;
 use super::{ApiError, auth::Session};
 use crate::core::Core;
 use crate::core::reports::{self, ReportsError, actions};
-use accord_api::moderation::{ActionRequest, CasesQuery};
-use accord_api::reports::ReportRequest;
+use accord_api::moderation::{ActionReceipt, ActionRequest, CaseDetail, CasesQuery, CasesResponse};
+use accord_api::reports::{ReportRequest, ReportStatus, ReportsResponse};
 use accord_proto::Sha256Hash;
-use axum::Json;
+use accord_proto::audit::AuditLog;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// Largest `POST /v1/reports` body: a report of up to 1 MiB, base64 in JSON.
@@ -44,14 +45,14 @@ pub async fn file(
     State(state): State<Arc<Core>>,
     session: Session,
     Json(req): Json<ReportRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Reply<ReportStatus>, ApiError> {
     let status = reports::file(&state, session.0, req.report).await.inspect_err(|e| state.metrics.reject(e.code()))?;
-    Ok(Json(json!(status)))
+    Ok(Reply(status))
 }
 
 /// `GET /v1/reports`: the session account's reports.
-pub async fn mine(State(state): State<Arc<Core>>, session: Session) -> Json<Value> {
-    Json(json!({"reports": reports::statuses(&state, &session.0).await}))
+pub async fn mine(State(state): State<Arc<Core>>, session: Session) -> Reply<ReportsResponse> {
+    Reply(ReportsResponse { reports: reports::statuses(&state, &session.0).await })
 }
 
 /// `GET /v1/mod/cases`: the queue (moderators).
@@ -59,9 +60,9 @@ pub async fn cases(
     State(state): State<Arc<Core>>,
     session: Session,
     Query(q): Query<CasesQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Reply<CasesResponse>, ApiError> {
     moderator(&state, &session)?;
-    Ok(Json(json!({"cases": reports::queue(&state, q.state).await})))
+    Ok(Reply(CasesResponse { cases: reports::queue(&state, q.state).await }))
 }
 
 /// `GET /v1/mod/cases/{case}`: one case (moderators).
@@ -69,9 +70,9 @@ pub async fn case(
     State(state): State<Arc<Core>>,
     session: Session,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Reply<CaseDetail>, ApiError> {
     moderator(&state, &session)?;
-    Ok(Json(json!(reports::case_detail(&state, &case_id(&id)?).await?)))
+    Ok(Reply(reports::case_detail(&state, &case_id(&id)?).await?))
 }
 
 /// `POST /v1/mod/actions`: a moderator's signed action.
@@ -79,13 +80,13 @@ pub async fn act(
     State(state): State<Arc<Core>>,
     session: Session,
     Json(req): Json<ActionRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Reply<ActionReceipt>, ApiError> {
     moderator(&state, &session)?;
     let receipt = actions::resolve(&state, req.action).await.inspect_err(|e| state.metrics.reject(e.code()))?;
-    Ok(Json(json!(receipt)))
+    Ok(Reply(receipt))
 }
 
 /// `GET /v1/audit` (and `GET /admin/audit`): the audit log export.
-pub async fn audit(State(state): State<Arc<Core>>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(reports::export_audit(&state).await?)))
+pub async fn audit(State(state): State<Arc<Core>>) -> Result<Reply<AuditLog>, ApiError> {
+    Ok(Reply(reports::export_audit(&state).await?))
 }

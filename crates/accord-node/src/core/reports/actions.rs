@@ -12,27 +12,10 @@ use accord_proto::text::Reason;
 use accord_proto::{ContentHash, ListId, ListName, NodeId, Sha256Hash, SignedBytes, Timestamp};
 use accord_proto::{Unverified, Verified};
 use accord_store::{ReportSource, Resolution};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Where an accepted action went.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActionReceipt {
-    /// Its index in the audit log.
-    pub index: u64,
-    /// The list entries it wrote.
-    pub entries: Vec<EntryRef>,
-}
-
-/// A list entry written by an action.
-#[derive(Debug, Clone, Serialize)]
-pub struct EntryRef {
-    /// The list.
-    pub list: ListId,
-    /// The entry's index in the list's log.
-    pub index: u64,
-}
+pub use accord_api::moderation::{ActionReceipt, WrittenEntry};
 
 /// Signs the audit head over `tree`.
 pub(crate) fn sign_head(state: &Core, tree: &MerkleLog) -> Result<Verified<AuditHead>, ReportsError> {
@@ -149,7 +132,7 @@ pub(crate) async fn apply(
         let (first, _) = state.lists.append_own(&state.store, list, &entries).await?;
         distribution::announce(state, list).await;
         distribution::purge_later(state);
-        written.extend((first..first + entries.len() as u64).map(|index| EntryRef { list: list.clone(), index }));
+        written.extend((first..first + entries.len() as u64).map(|index| WrittenEntry { list: list.clone(), index }));
     }
     if action.action == Verdict::Dismiss {
         // Dismissing lifts the quarantine pending review.
@@ -164,7 +147,8 @@ pub(crate) async fn apply(
         for (list, removals) in by_list {
             let (first, _) = state.lists.append_own(&state.store, &list, &removals).await?;
             distribution::announce(state, &list).await;
-            written.extend((first..first + removals.len() as u64).map(|index| EntryRef { list: list.clone(), index }));
+            written
+                .extend((first..first + removals.len() as u64).map(|index| WrittenEntry { list: list.clone(), index }));
         }
     }
     let index = book.tree.size();

@@ -16,12 +16,12 @@ pub(crate) mod forward;
 use crate::config::ReportsSection;
 use crate::core::Core;
 use crate::core::lists::ListError;
-use accord_proto::audit::{AuditError, AuditHead, AuditLog, ModAction, Moderator, Verdict, audit_tree};
+use accord_proto::audit::{AuditError, AuditHead, AuditLog, ModAction, audit_tree};
 use accord_proto::blocklist::entry::Category;
 use accord_proto::blocklist::merkle::MerkleLog;
 use accord_proto::event::Event;
 use accord_proto::report::{Report, ReportBody, ReportError};
-use accord_proto::{AccountId, EnvelopeError, EventId, ListId, NodeId, Sha256Hash, SignedBytes, Timestamp};
+use accord_proto::{AccountId, EnvelopeError, EventId, NodeId, Sha256Hash, SignedBytes, Timestamp};
 use accord_proto::{Unverified, Verified};
 use accord_store::{CaseRecord, Forward, ForwardState, ModeratorRecord, ReportRecord, ReportSource, Store, StoreError};
 use serde::Serialize;
@@ -97,137 +97,8 @@ impl ReportsError {
 
 pub use accord_api::moderation::CaseFilter;
 
-/// A case as moderators see it in the queue (spec/reports.md §11).
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseSummary {
-    /// The case id.
-    pub id: Sha256Hash,
-    /// Its most severe category.
-    pub category: Category,
-    /// `open` or `resolved`.
-    pub state: &'static str,
-    /// When it was opened.
-    pub opened: Timestamp,
-    /// Number of reports.
-    pub reports: usize,
-    /// Number of distinct reporters.
-    pub reporters: usize,
-    /// The accounts reported.
-    pub accused: Vec<AccountId>,
-    /// The evidence events.
-    pub evidence: Vec<EventId>,
-    /// Whether its content is quarantined pending review.
-    pub quarantined: bool,
-    /// How it was resolved.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolution: Option<ActionView>,
-}
-
-/// A moderator's decision, as the views below show it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Decision {
-    /// The decision.
-    pub action: Verdict,
-    /// Who decided.
-    pub moderator: Moderator,
-    /// The list written to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub list: Option<ListId>,
-    /// Why.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// When.
-    pub ts: Timestamp,
-}
-
-impl From<ModAction> for Decision {
-    fn from(action: ModAction) -> Decision {
-        Decision {
-            action: action.action,
-            moderator: action.moderator,
-            list: action.list,
-            reason: action.reason.map(|r| r.as_str().to_string()),
-            ts: action.ts,
-        }
-    }
-}
-
-/// A moderator action, read back for display.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActionView {
-    /// Its index in the audit log.
-    pub index: u64,
-    /// What was decided.
-    #[serde(flatten)]
-    pub decision: Decision,
-}
-
-/// The outcome of a report, as its reporter sees it.
-#[derive(Debug, Clone, Serialize)]
-pub struct OutcomeView {
-    /// The node whose moderator acted.
-    pub node: NodeId,
-    /// What was decided.
-    #[serde(flatten)]
-    pub decision: Decision,
-    /// The signed action, for the client to verify.
-    pub signed: SignedBytes,
-}
-
-/// A report's status, as its reporter sees it (spec/reports.md §11).
-#[derive(Debug, Clone, Serialize)]
-pub struct ReportStatus {
-    /// The report id.
-    pub id: Sha256Hash,
-    /// Its case here.
-    pub case: Sha256Hash,
-    /// The harm reported.
-    pub category: Category,
-    /// The accounts reported.
-    pub accused: Vec<AccountId>,
-    /// When this node received it.
-    pub received: Timestamp,
-    /// `open` or `resolved`.
-    pub state: &'static str,
-    /// Its forwards.
-    pub forwards: Vec<Forward>,
-    /// The action that settled it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<OutcomeView>,
-}
-
-/// One report of a case, for moderators.
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseReport {
-    /// The report id.
-    pub id: Sha256Hash,
-    /// The reporter.
-    pub reporter: AccountId,
-    /// The harm reported.
-    pub category: Category,
-    /// The reporter's comment.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    /// When the reporter made it.
-    pub ts: Timestamp,
-    /// `local`, or the node that forwarded it.
-    pub from: String,
-    /// The signed report.
-    pub report: SignedBytes,
-}
-
-/// A case with its reports and their events, for moderators.
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseDetail {
-    /// The case.
-    pub case: CaseSummary,
-    /// Its reports.
-    pub reports: Vec<CaseReport>,
-    /// The evidence events (verified), without duplicates.
-    pub evidence: Vec<Event>,
-    /// The context events (verified), without duplicates.
-    pub context: Vec<Event>,
-}
+pub use accord_api::moderation::{CaseDetail, CaseReport, CaseSummary, Resolution};
+pub use accord_api::reports::{CaseState, Outcome, ReportStatus};
 
 /// Where a moderator account comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -492,10 +363,25 @@ async fn take(
     Ok(id)
 }
 
-fn outcome_view(raw: &SignedBytes) -> Option<OutcomeView> {
+fn outcome_view(raw: &SignedBytes) -> Option<Outcome> {
     // Outcomes are verified before they are stored: read, not verified again.
     let action: ModAction = serde_json::from_slice(&raw.body).ok()?;
-    Some(OutcomeView { node: action.node, decision: action.into(), signed: raw.clone() })
+    Some(Outcome::describe(&action, raw.clone()))
+}
+
+fn case_state(resolved: bool) -> CaseState {
+    if resolved { CaseState::Resolved } else { CaseState::Open }
+}
+
+/// A stored forward as the wire shows it.
+fn wire_forward(forward: &Forward) -> accord_api::reports::Forward {
+    use accord_api::reports::ForwardState as Wire;
+    let state = match forward.state {
+        ForwardState::Pending => Wire::Pending,
+        ForwardState::Delivered => Wire::Delivered,
+        ForwardState::Refused => Wire::Refused,
+    };
+    accord_api::reports::Forward { node: forward.node, state, code: forward.code.clone() }
 }
 
 fn status_of(record: &ReportRecord, case: Option<&CaseRecord>) -> ReportStatus {
@@ -506,8 +392,8 @@ fn status_of(record: &ReportRecord, case: Option<&CaseRecord>) -> ReportStatus {
         category: record.category,
         accused: record.accused.clone(),
         received: record.received,
-        state: if resolved { "resolved" } else { "open" },
-        forwards: record.forwards.clone(),
+        state: case_state(resolved),
+        forwards: record.forwards.iter().map(wire_forward).collect(),
         outcome: record.outcome.as_ref().and_then(outcome_view),
     }
 }
@@ -532,20 +418,20 @@ pub async fn statuses(state: &Core, reporter: &AccountId) -> Vec<ReportStatus> {
     out
 }
 
-fn action_view(book: &Book, index: u64) -> Option<ActionView> {
+fn action_view(book: &Book, index: u64) -> Option<Resolution> {
     let raw = book.actions.get(usize::try_from(index).ok()?)?;
     let action: ModAction = serde_json::from_slice(&raw.body).ok()?;
-    Some(ActionView { index, decision: action.into() })
+    Some(Resolution::describe(index, &action))
 }
 
 fn summary(book: &Book, case: &CaseRecord) -> CaseSummary {
     CaseSummary {
         id: case.id,
         category: case.category,
-        state: if case.resolution.is_some() { "resolved" } else { "open" },
+        state: case_state(case.resolution.is_some()),
         opened: case.opened,
-        reports: case.reports.len(),
-        reporters: case.reporters.len(),
+        reports: case.reports.len() as u64,
+        reporters: case.reporters.len() as u64,
         accused: case.accused.iter().copied().collect(),
         evidence: case.evidence.iter().copied().collect(),
         quarantined: !case.quarantine.is_empty(),
@@ -601,10 +487,10 @@ pub(crate) fn case_events(book: &Book, case: &CaseRecord) -> (Vec<Event>, Vec<Ev
             comment: body.comment.as_ref().map(|c| c.as_str().to_string()),
             ts: body.ts,
             from: match record.from {
-                ReportSource::Local => "local".into(),
-                ReportSource::Peer(node) => node.to_string(),
+                ReportSource::Local => accord_api::moderation::ReportSource::Local,
+                ReportSource::Peer(node) => accord_api::moderation::ReportSource::Node(node),
             },
-            report: record.report.clone(),
+            report: Unverified::from_raw(record.report.clone()),
         });
     }
     (evidence, context, reports)
@@ -615,6 +501,8 @@ pub async fn case_detail(state: &Core, id: &Sha256Hash) -> Result<CaseDetail, Re
     let book = state.reports.book.lock().await;
     let case = book.cases.get(id).ok_or(ReportsError::UnknownCase)?;
     let (evidence, context, reports) = case_events(&book, case);
+    let (evidence, context) =
+        (evidence.iter().map(Event::to_unverified).collect(), context.iter().map(Event::to_unverified).collect());
     Ok(CaseDetail { case: summary(&book, case), reports, evidence, context })
 }
 
