@@ -8,17 +8,7 @@ use accord_proto::blocklist::entry::Category;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// What a subscriber does with a category's entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Enforce {
-    /// Refuse matching content.
-    Reject,
-    /// Hold matching content for review instead of delivering it.
-    Quarantine,
-    /// Do nothing.
-    Ignore,
-}
+pub use accord_api::admin::Enforce;
 
 /// What the store keeps about one list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,20 +4,24 @@
 use super::AdminState;
 use crate::api::ApiError;
 use crate::api::extract::Json;
+use crate::api::reply::Reply;
 use crate::core::Core;
 use crate::core::lists::distribution;
 use crate::core::lists::{ListError, target_of};
 use accord_api::ErrorCode;
+use accord_api::admin::{
+    AddEntryRequest, Appended, CreateListRequest, EntriesResponse, EvidenceResponse, ExceptionRequest, ExceptionSet,
+    ExportQuery, Held, ImportRequest, ImportResponse, ListCreated, ListStatus, ListsResponse, QuarantineResponse,
+    ReleaseRequest, Released, RemoveEntryRequest, ShowQuery, ShownEntry, Skipped, StageRequest, Staged,
+    SubscribeRequest, Subscribed, TrustRequest, Trusted, UnsubscribeRequest, Unsubscribed,
+};
 use accord_formats::{self as formats, Format};
-use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target, TargetKind};
+use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::text::Reason;
-use accord_proto::{ListId, ListName, Sha256Hash, Timestamp};
-use accord_store::Enforce;
+use accord_proto::{ListId, ListName, Timestamp};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -38,63 +42,35 @@ fn own(state: &Core, name: &str) -> Result<ListId, ApiError> {
     Ok(state.lists.own_list(name))
 }
 
-/// `POST /admin/lists` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRequest {
-    name: String,
-}
-
 /// `POST /admin/lists`: a new list issued by this node.
 pub async fn create(
     State(state): State<Arc<Core>>,
-    Json(req): Json<CreateRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+    Json(req): Json<CreateListRequest>,
+) -> Result<Reply<ListCreated>, ApiError> {
     let name: ListName = req.name.parse().map_err(|e| ApiError::bad_request(format!("list name: {e}")))?;
     let record = state.lists.create(&state.store, name).await?;
     distribution::announce(&state, &record.list).await;
-    Ok(axum::Json(json!({"list": record.list, "size": record.size, "checkpoint": record.checkpoint})))
+    Ok(Reply(ListCreated { list: record.list, size: record.size, checkpoint: record.checkpoint }))
 }
 
 /// `GET /admin/lists`: every list held, with its status.
-pub async fn status(State(state): State<Arc<Core>>) -> axum::Json<Value> {
-    let lists: Vec<Value> = state
+pub async fn status(State(state): State<Arc<Core>>) -> Reply<ListsResponse> {
+    let lists = state
         .lists
         .records()
         .await
         .into_iter()
-        .map(|r| {
-            json!({
-                "list": r.list, "own": r.own, "subscribed": r.subscribed, "size": r.size,
-                "actions": r.actions, "distrusted": r.distrusted, "checkpoint": r.checkpoint,
-            })
+        .map(|r| ListStatus {
+            list: r.list,
+            own: r.own,
+            subscribed: r.subscribed,
+            size: r.size,
+            actions: r.actions,
+            distrusted: r.distrusted,
+            checkpoint: r.checkpoint,
         })
         .collect();
-    axum::Json(json!({"lists": lists, "indexed": state.lists.indexed()}))
-}
-
-/// `POST /admin/lists/{name}/entries` body: one entry to add.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddRequest {
-    kind: TargetKind,
-    id: String,
-    #[serde(default)]
-    hashed: bool,
-    category: Category,
-    #[serde(default = "reject")]
-    action: Action,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    evidence: Option<Sha256Hash>,
-    /// Seconds from now.
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
-
-fn reject() -> Action {
-    Action::Reject
+    Reply(ListsResponse { lists, indexed: state.lists.indexed() as u64 })
 }
 
 /// An optional reason from a request body, checked (`bad_request` if not).
@@ -106,8 +82,8 @@ pub(crate) fn reason(text: Option<String>) -> Result<Option<Reason>, ApiError> {
 pub async fn add(
     State(state): State<Arc<Core>>,
     Path(name): Path<String>,
-    Json(req): Json<AddRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+    Json(req): Json<AddEntryRequest>,
+) -> Result<Reply<Appended>, ApiError> {
     let list = own(&state, &name)?;
     let mut target = target_of(req.kind, &req.id).map_err(ApiError::bad_request)?;
     if req.hashed {
@@ -124,27 +100,18 @@ pub async fn add(
         evidence: req.evidence,
         expires,
     };
-    append(&state, &list, vec![entry]).await
-}
-
-/// `POST /admin/lists/{name}/remove` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RemoveRequest {
-    entry: u64,
-    #[serde(default)]
-    reason: Option<String>,
+    Ok(Reply(append(&state, &list, vec![entry]).await?))
 }
 
 /// `POST /admin/lists/{name}/remove`: retracts an entry.
 pub async fn remove(
     State(state): State<Arc<Core>>,
     Path(name): Path<String>,
-    Json(req): Json<RemoveRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+    Json(req): Json<RemoveEntryRequest>,
+) -> Result<Reply<Appended>, ApiError> {
     let list = own(&state, &name)?;
     let entry = ListEntry::Remove { created: Timestamp::now(), entry: req.entry, reason: reason(req.reason)? };
-    append(&state, &list, vec![entry]).await
+    Ok(Reply(append(&state, &list, vec![entry]).await?))
 }
 
 /// `add` entries, made now, for imported targets.
@@ -164,25 +131,13 @@ fn add_entries(imported: Vec<accord_formats::Imported>) -> Vec<ListEntry> {
         .collect()
 }
 
-async fn append(state: &Arc<Core>, list: &ListId, entries: Vec<ListEntry>) -> Result<axum::Json<Value>, ApiError> {
+async fn append(state: &Arc<Core>, list: &ListId, entries: Vec<ListEntry>) -> Result<Appended, ApiError> {
     let count = entries.len();
     let (first, checkpoint) = state.lists.append_own(&state.store, list, &entries).await?;
     distribution::announce(state, list).await;
     distribution::purge_later(state);
     tracing::info!("list {list}: {count} entries from {first}");
-    Ok(axum::Json(json!({"list": list, "first": first, "count": count, "checkpoint": checkpoint})))
-}
-
-/// `GET /admin/lists/{name}/entries` query.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShowQuery {
-    #[serde(default)]
-    list: Option<ListId>,
-    #[serde(default)]
-    from: u64,
-    #[serde(default)]
-    limit: Option<usize>,
+    Ok(Appended { list: list.clone(), first: Some(first), count: count as u64, checkpoint: Some(checkpoint) })
 }
 
 /// `GET /admin/lists/{name}/entries`: the entries, parsed, with indexes
@@ -191,7 +146,7 @@ pub async fn show(
     State(state): State<Arc<Core>>,
     Path(name): Path<String>,
     Query(q): Query<ShowQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<EntriesResponse>, ApiError> {
     let list = match q.list {
         Some(list) => list,
         None => own(&state, &name)?,
@@ -199,29 +154,18 @@ pub async fn show(
     let record = state.lists.record(&list).await.ok_or(ListError::UnknownList)?;
     let limit = q.limit.unwrap_or(1000).min(100_000);
     let leaves = state.store.list_leaves(&list, q.from, limit)?;
-    let entries: Vec<Value> = leaves
+    let entries = leaves
         .iter()
         .enumerate()
-        .map(|(i, leaf)| match ListEntry::parse(leaf) {
-            Ok(entry) => json!({"index": q.from + i as u64, "entry": entry}),
-            Err(e) => json!({"index": q.from + i as u64, "error": e.to_string()}),
+        .map(|(i, leaf)| {
+            let index = q.from + i as u64;
+            match ListEntry::parse(leaf) {
+                Ok(entry) => ShownEntry { index, entry: Some(entry), error: None },
+                Err(e) => ShownEntry { index, entry: None, error: Some(e.to_string()) },
+            }
         })
         .collect();
-    Ok(axum::Json(json!({"list": list, "size": record.size, "checkpoint": record.checkpoint, "entries": entries})))
-}
-
-/// `POST /admin/lists/{name}/import` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImportRequest {
-    format: String,
-    text: String,
-    #[serde(default = "other")]
-    category: Category,
-}
-
-fn other() -> Category {
-    Category::Other
+    Ok(Reply(EntriesResponse { list, size: record.size, checkpoint: record.checkpoint, entries }))
 }
 
 /// `POST /admin/lists/{name}/import`: many entries, one checkpoint.
@@ -229,26 +173,22 @@ pub async fn import(
     State(state): State<Arc<Core>>,
     Path(name): Path<String>,
     Json(req): Json<ImportRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<ImportResponse>, ApiError> {
     let list = own(&state, &name)?;
     let imported = formats::import(format(&req.format)?, &req.text, req.category)
         .map_err(|e| ApiError::with_status(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
     let entries = add_entries(imported.entries);
-    let skipped: Vec<Value> =
-        imported.skipped.iter().map(|s| json!({"line": s.line, "text": s.text, "why": s.why})).collect();
-    if entries.is_empty() {
-        return Ok(axum::Json(json!({"list": list, "count": 0, "skipped": skipped})));
-    }
-    let axum::Json(mut out) = append(&state, &list, entries).await?;
-    out["skipped"] = json!(skipped);
-    Ok(axum::Json(out))
-}
-
-/// `GET /admin/lists/{name}/export` query.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExportQuery {
-    format: String,
+    let skipped = imported
+        .skipped
+        .into_iter()
+        .map(|s| Skipped { line: s.line as u64, text: s.text, why: s.why.to_string() })
+        .collect();
+    let appended = if entries.is_empty() {
+        Appended { list, first: None, count: 0, checkpoint: None }
+    } else {
+        append(&state, &list, entries).await?
+    };
+    Ok(Reply(ImportResponse { appended, skipped }))
 }
 
 fn format(text: &str) -> Result<Format, ApiError> {
@@ -289,20 +229,11 @@ pub async fn export(
     Ok(formats::export(format(&q.format)?, &entries))
 }
 
-/// `POST /admin/subscriptions` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubscribeRequest {
-    list: ListId,
-    #[serde(default)]
-    actions: BTreeMap<Category, Enforce>,
-}
-
 /// `POST /admin/subscriptions`: enforce a list here (fetched from peers).
 pub async fn subscribe(
     State(state): State<Arc<Core>>,
     Json(req): Json<SubscribeRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<Subscribed>, ApiError> {
     let known = state.lists.record(&req.list).await.is_some();
     let mut record = state.lists.subscribe(&state.store, &req.list, req.actions).await?;
     // An issuer once caught equivocating stays distrusted (a list already
@@ -321,62 +252,45 @@ pub async fn subscribe(
             tracing::info!("list {list}: not fetched yet ({e}); will retry");
         }
     });
-    Ok(axum::Json(json!({
-        "list": record.list, "subscribed": true, "size": record.size, "actions": record.actions,
-        "distrusted": record.distrusted,
-    })))
-}
-
-/// `POST /admin/subscriptions/remove` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UnsubscribeRequest {
-    list: ListId,
+    Ok(Reply(Subscribed {
+        list: record.list,
+        subscribed: true,
+        size: record.size,
+        actions: record.actions,
+        distrusted: record.distrusted,
+    }))
 }
 
 /// `POST /admin/subscriptions/remove`
 pub async fn unsubscribe(
     State(state): State<Arc<Core>>,
     Json(req): Json<UnsubscribeRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<Unsubscribed>, ApiError> {
     state.lists.unsubscribe(&state.store, &req.list).await?;
-    Ok(axum::Json(json!({"list": req.list, "subscribed": false})))
-}
-
-/// `POST /admin/exceptions` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExceptionRequest {
-    list: ListId,
-    entry: u64,
-    /// Why (to set an exception); absent with `lift` to remove it.
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    lift: bool,
+    Ok(Reply(Unsubscribed { list: req.list, subscribed: false }))
 }
 
 /// `POST /admin/exceptions`: overrides (or stops overriding) one entry.
 pub async fn exception(
     State(state): State<Arc<Core>>,
     Json(req): Json<ExceptionRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<ExceptionSet>, ApiError> {
     let why = if req.lift { None } else { Some(req.reason.unwrap_or_else(|| "local exception".into())) };
     state.lists.set_exception(&state.store, &req.list, req.entry, why.as_deref()).await?;
-    Ok(axum::Json(json!({"list": req.list, "entry": req.entry, "excepted": !req.lift})))
+    Ok(Reply(ExceptionSet { list: req.list, entry: req.entry, excepted: !req.lift }))
 }
 
 /// `GET /admin/evidence`: what peers relayed although the lists they
 /// declare block it, with the signed proof.
-pub async fn evidence(State(state): State<Arc<Core>>) -> Result<axum::Json<Value>, ApiError> {
-    let items: Vec<Value> =
+pub async fn evidence(State(state): State<Arc<Core>>) -> Result<Reply<EvidenceResponse>, ApiError> {
+    let evidence =
         state.store.evidence(10_000)?.iter().filter_map(|bytes| serde_json::from_slice(bytes).ok()).collect();
-    Ok(axum::Json(json!({ "evidence": items })))
+    Ok(Reply(EvidenceResponse { evidence }))
 }
 
 /// `GET /admin/quarantine`: events held for review (a `quarantine` entry
 /// matches them), with the event for the moderator to judge.
-pub async fn quarantine(State(state): State<Arc<Core>>) -> Result<axum::Json<Value>, ApiError> {
+pub async fn quarantine(State(state): State<Arc<Core>>) -> Result<Reply<QuarantineResponse>, ApiError> {
     let mut held = Vec::new();
     'rooms: for room in state.rooms.ids() {
         let mut after = 0;
@@ -387,10 +301,8 @@ pub async fn quarantine(State(state): State<Arc<Core>>) -> Result<axum::Json<Val
                 if let Some(p) = state.lists.check_wire(&state.store, &entry.event)
                     && p.action == Action::Quarantine
                 {
-                    held.push(json!({
-                        "room": room, "cursor": entry.cursor, "event_id": entry.event.claimed_id(),
-                        "event": entry.event, "provenance": p,
-                    }));
+                    let event_id = entry.event.claimed_id();
+                    held.push(Held { room, cursor: entry.cursor, event_id, event: entry.event, provenance: p });
                     if held.len() >= 1000 {
                         break 'rooms;
                     }
@@ -399,36 +311,18 @@ pub async fn quarantine(State(state): State<Arc<Core>>) -> Result<axum::Json<Val
             after = last;
         }
     }
-    Ok(axum::Json(json!({ "quarantine": held })))
-}
-
-/// `POST /admin/quarantine/release` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReleaseRequest {
-    event: accord_proto::EventId,
-    #[serde(default)]
-    reason: Option<String>,
+    Ok(Reply(QuarantineResponse { quarantine: held }))
 }
 
 /// `POST /admin/quarantine/release`: a moderator lets a held event through.
 pub async fn release(
     State(state): State<Arc<Core>>,
     Json(req): Json<ReleaseRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<Released>, ApiError> {
     let reason = req.reason.unwrap_or_else(|| "released by a moderator".into());
     state.lists.release(&state.store, req.event, &reason).await?;
     tracing::info!("quarantined event {} released: {reason}", req.event);
-    Ok(axum::Json(json!({"event": req.event, "released": true})))
-}
-
-/// `POST /admin/lists/{name}/stage` body: a part of a bulk import, parsed
-/// by the command line (so that it can show progress); nothing is logged
-/// until `commit`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StageRequest {
-    entries: Vec<accord_formats::Imported>,
+    Ok(Reply(Released { event: req.event, released: true }))
 }
 
 /// Most entries staged for one list.
@@ -439,7 +333,7 @@ pub async fn stage(
     State(admin): State<AdminState>,
     Path(name): Path<String>,
     Json(req): Json<StageRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<Staged>, ApiError> {
     let list = own(&admin.core, &name)?;
     let mut staged = admin.staged.lock().unwrap_or_else(|p| p.into_inner());
     let held = staged.entry(list.clone()).or_default();
@@ -447,34 +341,24 @@ pub async fn stage(
         return Err(ApiError::new(ErrorCode::TooLarge, "at most 2,000,000 entries per import"));
     }
     held.extend(req.entries);
-    Ok(axum::Json(json!({"list": list, "staged": held.len()})))
+    Ok(Reply(Staged { list, staged: held.len() as u64 }))
 }
 
 /// `POST /admin/lists/{name}/commit`: appends everything staged, one
 /// checkpoint.
-pub async fn commit(State(admin): State<AdminState>, Path(name): Path<String>) -> Result<axum::Json<Value>, ApiError> {
+pub async fn commit(State(admin): State<AdminState>, Path(name): Path<String>) -> Result<Reply<Appended>, ApiError> {
     let state = &admin.core;
     let list = own(state, &name)?;
     let staged = admin.staged.lock().unwrap_or_else(|p| p.into_inner()).remove(&list).unwrap_or_default();
     if staged.is_empty() {
-        return Ok(axum::Json(json!({"list": list, "count": 0})));
+        return Ok(Reply(Appended { list, first: None, count: 0, checkpoint: None }));
     }
-    append(state, &list, add_entries(staged)).await
-}
-
-/// `POST /admin/trust` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrustRequest {
-    issuer: accord_proto::IssuerId,
+    Ok(Reply(append(state, &list, add_entries(staged)).await?))
 }
 
 /// `POST /admin/trust`: the operator trusts an issuer again after an
 /// equivocation (its proof stays stored).
-pub async fn trust(
-    State(state): State<Arc<Core>>,
-    Json(req): Json<TrustRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+pub async fn trust(State(state): State<Arc<Core>>, Json(req): Json<TrustRequest>) -> Result<Reply<Trusted>, ApiError> {
     let lists = state.lists.trust(&state.store, &req.issuer).await?;
     tracing::warn!("issuer {} trusted again by the operator ({} lists)", req.issuer, lists.len());
     for list in &lists {
@@ -483,5 +367,5 @@ pub async fn trust(
             let _ = distribution::fetch(&task_state, &list, None).await;
         });
     }
-    Ok(axum::Json(json!({"issuer": req.issuer, "lists": lists})))
+    Ok(Reply(Trusted { issuer: req.issuer, lists }))
 }

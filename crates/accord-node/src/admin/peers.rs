@@ -5,26 +5,19 @@
 
 use crate::api::ApiError;
 use crate::api::extract::Json;
+use crate::api::reply::Reply;
 use crate::core::Core;
 use crate::network;
+use accord_api::admin::{PeerRequest, PeersResponse};
 use accord_proto::NodeId;
 use axum::extract::State;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use std::sync::Arc;
-
-/// `POST /admin/peers/block` and `/admin/peers/unblock` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PeerRequest {
-    node: NodeId,
-}
 
 /// `POST /admin/peers/block`: refuse and drop connections to a node.
 pub async fn block(
     State(state): State<Arc<Core>>,
     Json(req): Json<PeerRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<PeersResponse>, ApiError> {
     state.network.block(network::peer_id(&req.node)).await.map_err(ApiError::internal)?;
     tracing::warn!("the operator blocked node {}", req.node);
     blocked(State(state)).await
@@ -34,7 +27,7 @@ pub async fn block(
 pub async fn unblock(
     State(state): State<Arc<Core>>,
     Json(req): Json<PeerRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<PeersResponse>, ApiError> {
     state.network.unblock(network::peer_id(&req.node)).await.map_err(ApiError::internal)?;
     tracing::warn!("the operator unblocked node {}", req.node);
     blocked(State(state)).await
@@ -42,11 +35,11 @@ pub async fn unblock(
 
 /// `GET /admin/peers`: the nodes connected and the nodes the operator
 /// blocked.
-pub async fn blocked(State(state): State<Arc<Core>>) -> Result<axum::Json<Value>, ApiError> {
+pub async fn blocked(State(state): State<Arc<Core>>) -> Result<Reply<PeersResponse>, ApiError> {
     let mut blocked: Vec<NodeId> =
         state.network.blocked().await.map_err(ApiError::internal)?.iter().filter_map(network::node_id).collect();
     blocked.sort();
     let mut connected: Vec<NodeId> = state.network.peers().iter().filter_map(network::node_id).collect();
     connected.sort();
-    Ok(axum::Json(json!({"connected": connected, "blocked": blocked})))
+    Ok(Reply(PeersResponse { connected, blocked }))
 }

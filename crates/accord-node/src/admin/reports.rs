@@ -9,12 +9,9 @@ use crate::api::reports::case_id;
 use crate::core::Core;
 use crate::core::reports::{self, actions};
 use accord_api::ErrorCode;
-use accord_api::admin::ResolveRequest;
+use accord_api::admin::{AuditVerified, ModeratorRequest, ModeratorsResponse, ResolveRequest};
 use accord_api::moderation::{ActionReceipt, CaseDetail, CasesQuery, CasesResponse};
-use accord_proto::AccountId;
 use axum::extract::{Path, Query, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// `GET /admin/reports`: the queue.
@@ -43,44 +40,37 @@ pub async fn resolve(
     Ok(Reply(receipt))
 }
 
-/// `POST /admin/moderators` and `/admin/moderators/remove` body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModeratorRequest {
-    account: AccountId,
-}
-
 /// `GET /admin/moderators`.
-pub async fn moderators(State(state): State<Arc<Core>>) -> axum::Json<Value> {
-    axum::Json(json!({"moderators": state.reports.moderators()}))
+pub async fn moderators(State(state): State<Arc<Core>>) -> Reply<ModeratorsResponse> {
+    Reply(ModeratorsResponse { moderators: state.reports.moderators() })
 }
 
 /// `POST /admin/moderators`: adds a moderator account.
 pub async fn add_moderator(
     State(state): State<Arc<Core>>,
     Json(req): Json<ModeratorRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<ModeratorsResponse>, ApiError> {
     state.reports.add_moderator(&state.store, req.account).await?;
     tracing::info!(account = %req.account, "moderator added");
-    Ok(axum::Json(json!({"moderators": state.reports.moderators()})))
+    Ok(Reply(ModeratorsResponse { moderators: state.reports.moderators() }))
 }
 
 /// `POST /admin/moderators/remove`: removes a moderator account.
 pub async fn remove_moderator(
     State(state): State<Arc<Core>>,
     Json(req): Json<ModeratorRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Reply<ModeratorsResponse>, ApiError> {
     if !state.reports.remove_moderator(&state.store, &req.account).await? {
         return Err(ApiError::new(ErrorCode::UnknownModerator, "that account is not a moderator here"));
     }
     tracing::info!(account = %req.account, "moderator removed");
-    Ok(axum::Json(json!({"moderators": state.reports.moderators()})))
+    Ok(Reply(ModeratorsResponse { moderators: state.reports.moderators() }))
 }
 
 /// `GET /admin/audit/verify`: checks the stored audit log.
-pub async fn audit_verify(State(state): State<Arc<Core>>) -> Result<axum::Json<Value>, ApiError> {
+pub async fn audit_verify(State(state): State<Arc<Core>>) -> Result<Reply<AuditVerified>, ApiError> {
     match reports::verify_audit(&state).await {
-        Ok(head) => Ok(axum::Json(json!({"ok": true, "size": head.size, "root": head.root}))),
+        Ok(head) => Ok(Reply(AuditVerified { ok: true, size: head.size, root: head.root })),
         Err(e) => {
             let index = match &e {
                 accord_proto::audit::AuditError::Action { index, .. }

@@ -24,7 +24,6 @@ use accord_proto::report::{Report, ReportBody, ReportError};
 use accord_proto::{AccountId, EnvelopeError, EventId, NodeId, Sha256Hash, SignedBytes, Timestamp};
 use accord_proto::{Unverified, Verified};
 use accord_store::{CaseRecord, Forward, ForwardState, ModeratorRecord, ReportRecord, ReportSource, Store, StoreError};
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
@@ -100,26 +99,7 @@ pub use accord_api::moderation::CaseFilter;
 pub use accord_api::moderation::{CaseDetail, CaseReport, CaseSummary, Resolution};
 pub use accord_api::reports::{CaseState, Outcome, ReportStatus};
 
-/// Where a moderator account comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ModeratorSource {
-    /// The configuration's `reports.moderators`.
-    Config,
-    /// Added through the admin endpoint.
-    Admin,
-}
-
-/// A moderator account, for the admin endpoint.
-#[derive(Debug, Clone, Serialize)]
-pub struct ModeratorView {
-    /// The account.
-    pub account: AccountId,
-    /// Since when (for configured ones: since the node started).
-    pub since: Timestamp,
-    /// Where it comes from.
-    pub source: ModeratorSource,
-}
+pub use accord_api::admin::{ModeratorEntry as ModeratorView, ModeratorSource};
 
 /// Reports, cases and the audit log, in memory and written through.
 pub(crate) struct Book {
