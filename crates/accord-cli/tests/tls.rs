@@ -1,9 +1,10 @@
-//! The `accord` binary against a node serving TLS with a private CA's
-//! certificate: trusted with `--ca-cert` (or `ACCORD_CA_CERT`), refused
-//! with a clear error without it.
+//! The `accord` binary over HTTPS with a private CA's certificate, against
+//! a node serving TLS itself and against a node behind a TLS-terminating
+//! proxy: trusted with `--ca-cert` (or `ACCORD_CA_CERT`), refused with a
+//! clear error without it.
 
 use accord_testkit::TestNode;
-use accord_testkit::tls::TestCa;
+use accord_testkit::tls::{TestCa, TlsProxy};
 use std::path::Path;
 use std::process::Output;
 
@@ -22,14 +23,14 @@ fn stdout(output: &Output) -> anyhow::Result<String> {
     Ok(String::from_utf8(output.stdout.clone())?.trim().to_owned())
 }
 
-#[tokio::test]
-async fn the_cli_chats_over_https_with_a_private_ca() -> anyhow::Result<()> {
-    let ca = TestCa::new()?;
-    let node = TestNode::start_tls(&ca, |_| {}).await?;
+/// A new account registers, creates a room, sends and reads history at
+/// `url` (`https://`, certificate issued by `ca`); without the CA, the CLI
+/// says the certificate is not trusted.
+async fn chats_over_https(url: &str, ca: &TestCa) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let ca_file = ca.write_cert(dir.path())?;
     let key = dir.path().join("alice.key");
-    let url = node.url();
+    let url = url.to_string();
     assert!(url.starts_with("https://"), "{url}");
     let ca_arg = ca_file.to_str().ok_or_else(|| anyhow::anyhow!("path"))?;
 
@@ -45,5 +46,22 @@ async fn the_cli_chats_over_https_with_a_private_ca() -> anyhow::Result<()> {
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("tls") && stderr.contains("not trusted"), "{stderr}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_cli_chats_with_a_node_serving_tls_itself() -> anyhow::Result<()> {
+    let ca = TestCa::new()?;
+    let node = TestNode::start_tls(&ca, |_| {}).await?;
+    chats_over_https(&node.url(), &ca).await?;
+    node.stop().await
+}
+
+#[tokio::test]
+async fn the_cli_chats_with_a_node_behind_a_tls_terminating_proxy() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let ca = TestCa::new()?;
+    let proxy = TlsProxy::start(node.api_addr(), &ca.issue_loopback()?).await?;
+    chats_over_https(&proxy.url(), &ca).await?;
     node.stop().await
 }
