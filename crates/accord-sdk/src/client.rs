@@ -4,9 +4,8 @@ use crate::clock::EventClock;
 use crate::error::{BuildError, Result, SdkError, VerificationError};
 use crate::http::{Http, parse_base_url};
 use crate::identity::VerifiedIdentity;
-use crate::retry::RetryPolicy;
-use crate::room::{Room, SendReceipt};
-use crate::stream::ReconnectPolicy;
+use crate::policy::{ReconnectPolicy, RetryPolicy};
+use crate::timeline::SendReceipt;
 use accord_api::auth::{ChallengeRequest, ChallengeResponse, LoginRequest, LoginResponse};
 use accord_api::events::{SendEventRequest, SendEventResponse};
 use accord_api::identities::IdentityResponse;
@@ -14,7 +13,7 @@ use accord_api::node::NodeInfo;
 use accord_api::register::{RegisterRequest, RegisterResponse};
 use accord_api::rooms::{RoomSummary, RoomsResponse};
 use accord_proto::auth::AuthResponse;
-use accord_proto::event::{EventBody, EventContent, JoinRule, RoomName};
+use accord_proto::event::{EventBody, EventContent};
 use accord_proto::identity::{Handle, IdentityDocument, NodeName};
 use accord_proto::{AccountId, RoomId, SecretKey, Timestamp, Verified};
 use reqwest::{Method, Url};
@@ -256,18 +255,6 @@ impl Client {
         Ok(identity)
     }
 
-    /// Creates a room with the account as owner and returns its handle.
-    pub async fn create_room(&self, name: &str, join_rule: JoinRule) -> Result<Room> {
-        let name = RoomName::non_empty(name).map_err(|e| SdkError::InvalidInput(format!("room name: {e}")))?;
-        let receipt = self.send_event(None, EventContent::Create { name, join_rule }).await?;
-        Ok(self.room(receipt.room))
-    }
-
-    /// A handle on a room. Nothing is sent until a method of it is called.
-    pub fn room(&self, room: RoomId) -> Room {
-        Room::new(self.clone(), room)
-    }
-
     /// The rooms the account is a member of (`GET /v1/rooms`), as the node
     /// reports them.
     pub async fn rooms(&self) -> Result<Vec<RoomSummary>> {
@@ -462,6 +449,7 @@ fn full_handle(given: &str, node: &NodeName) -> Result<Handle> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use accord_proto::event::JoinRule;
 
     /// A client for `key` that is never connected anywhere.
     pub(crate) fn offline_client(key: SecretKey) -> Client {

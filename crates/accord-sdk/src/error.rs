@@ -261,15 +261,6 @@ impl SdkError {
         }
     }
 
-    /// A transport error from a dependency's error and its sources
-    /// ([`SdkError::Tls`] if a TLS failure is among them).
-    pub(crate) fn transport(err: &(dyn std::error::Error + 'static)) -> Self {
-        match crate::tls::tls_failure(err) {
-            Some(message) => SdkError::Tls { message },
-            None => SdkError::Transport { message: crate::http::error_chain(err) },
-        }
-    }
-
     pub(crate) fn verification(cursor: Option<u64>, event: Option<EventId>, reason: VerificationError) -> Self {
         SdkError::Verification { cursor, event, reason: Box::new(reason) }
     }
@@ -335,7 +326,10 @@ mod tests {
     #[test]
     fn blocked_errors_name_the_entry() {
         let provenance = Provenance {
-            list: crate::timeline::tests::list(),
+            list: accord_proto::ListId {
+                issuer: accord_proto::IssuerId::from(accord_proto::SecretKey::from_seed([7; 32]).public()),
+                name: "spam".parse().expect("name"),
+            },
             entry: 3,
             category: accord_proto::blocklist::Category::Spam,
             action: accord_proto::blocklist::Action::Reject,

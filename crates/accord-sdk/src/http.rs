@@ -4,7 +4,7 @@
 //! types stay in this module.
 
 use crate::error::{BuildError, Result, SdkError};
-use crate::retry::RetryPolicy;
+use crate::policy::RetryPolicy;
 use accord_api::{ErrorBody, ErrorCode};
 use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder, Url};
@@ -116,11 +116,11 @@ impl Http {
 
     /// Sends a request once.
     async fn send_once<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
-        let mut resp = req.send().await.map_err(|e| SdkError::transport(&e))?;
+        let mut resp = req.send().await.map_err(|e| transport(&e))?;
         let status = resp.status().as_u16();
         let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| SdkError::transport(&e))? {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&e))? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
                 return Err(SdkError::Protocol(format!("response larger than {MAX_RESPONSE_BYTES} bytes")));
             }
@@ -193,6 +193,15 @@ pub(crate) fn decode_error(status: u16, retry_after_header: Option<&str>, body: 
                 provenance: None,
             }
         }
+    }
+}
+
+/// A transport error from a dependency's error and its sources
+/// ([`SdkError::Tls`] if a TLS failure is among them).
+pub(crate) fn transport(err: &(dyn std::error::Error + 'static)) -> SdkError {
+    match crate::tls::tls_failure(err) {
+        Some(message) => SdkError::Tls { message },
+        None => SdkError::Transport { message: error_chain(err) },
     }
 }
 

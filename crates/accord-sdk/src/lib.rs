@@ -85,6 +85,7 @@ mod http;
 mod identity;
 pub mod keyfile;
 mod moderation;
+mod policy;
 mod report;
 mod retry;
 mod room;
@@ -97,12 +98,11 @@ pub use client::{Client, ClientBuilder};
 pub use error::{BuildError, KeyFileError, Result, SdkError, VerificationError};
 pub use identity::{TrustSignals, VerifiedIdentity};
 pub use moderation::{ActionReceipt, CaseDetail, CaseReport, VerifiedAuditLog};
+pub use policy::{ReconnectPolicy, RetryPolicy};
 pub use report::{DEFAULT_REPORT_CONTEXT, ReportBuilder};
-pub use retry::RetryPolicy;
-pub use room::{HistoryPage, HistoryQuery, Room, SendReceipt};
-pub use stream::{ReconnectPolicy, Subscription};
-pub use timeline::{HiddenItem, TimelineEntry};
-pub use verify::TimelineItem;
+pub use room::{HistoryPage, Room};
+pub use stream::Subscription;
+pub use timeline::{HiddenItem, HistoryQuery, SendReceipt, TimelineEntry, TimelineItem};
 
 /// The client API's wire types, re-exported: the SDK reads and sends
 /// exactly these.
@@ -120,3 +120,72 @@ pub use accord_proto::blocklist::Category;
 pub use accord_proto::event::{Event, EventContent, JoinRule, Role, UnverifiedEvent};
 pub use accord_proto::identity::{Handle, NodeName, VerificationLevel};
 pub use accord_proto::{AccountId, EventId, ListName, NodeId, RoomId, SecretKey, Sha256Hash, Timestamp};
+
+#[cfg(test)]
+mod layers {
+    //! The modules are layers: types, then transport, then the client,
+    //! then rooms, streams, reports and moderation. No module reaches,
+    //! directly or through others, back to one that reaches it.
+
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// Each module of `src/` and the modules it names (`crate::NAME`),
+    /// comments left out.
+    fn graph() -> BTreeMap<String, BTreeSet<String>> {
+        let dir = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("src");
+        let mut graph = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir).expect("src/") {
+            let path = entry.expect("entry").path();
+            let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
+            if name == "lib" || path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("source");
+            let mut uses = BTreeSet::new();
+            for line in text.lines().map(str::trim_start).filter(|l| !l.starts_with("//")) {
+                for part in line.split("crate::").skip(1) {
+                    let module: String = part.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                    if !module.is_empty() && module != name {
+                        uses.insert(module);
+                    }
+                }
+            }
+            graph.insert(name, uses);
+        }
+        graph
+    }
+
+    /// A cycle through `from`, if there is one.
+    fn cycle(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> Option<Vec<String>> {
+        let mut stack = vec![(from.to_owned(), vec![from.to_owned()])];
+        let mut seen = BTreeSet::new();
+        while let Some((module, path)) = stack.pop() {
+            for next in graph.get(&module).into_iter().flatten() {
+                if next == from {
+                    return Some([path.clone(), vec![next.clone()]].concat());
+                }
+                if seen.insert(next.clone()) {
+                    stack.push((next.clone(), [path.clone(), vec![next.clone()]].concat()));
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn the_cycle_check_finds_a_cycle() {
+        let mut graph = BTreeMap::new();
+        graph.insert("a".to_owned(), BTreeSet::from(["b".to_owned()]));
+        graph.insert("b".to_owned(), BTreeSet::from(["a".to_owned()]));
+        assert_eq!(cycle(&graph, "a"), Some(vec!["a".to_owned(), "b".to_owned(), "a".to_owned()]));
+    }
+
+    #[test]
+    fn no_module_imports_one_that_imports_it() {
+        let graph = graph();
+        assert!(graph.len() >= 10, "expected the SDK's modules, found {graph:?}");
+        assert!(graph["room"].contains("client"), "the scan sees imports: {graph:?}");
+        let cycles: Vec<_> = graph.keys().filter_map(|m| cycle(&graph, m)).collect();
+        assert!(cycles.is_empty(), "import cycles: {cycles:?}");
+    }
+}

@@ -9,7 +9,7 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError, VerificationError};
-use crate::room::{HistoryQuery, MAX_HISTORY_LIMIT};
+use crate::timeline::{HistoryQuery, MAX_HISTORY_LIMIT};
 use accord_api::reports::{ReportRequest, ReportStatus, ReportsResponse};
 use accord_api::rooms::ItemContent as RawItemBody;
 use accord_proto::blocklist::Category;

@@ -3,126 +3,11 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError};
-use crate::stream::Subscription;
-use crate::timeline::HiddenItem;
-use crate::verify::TimelineItem;
+use crate::timeline::{HiddenItem, HistoryQuery, SendReceipt, TimelineItem};
 use accord_api::rooms::{HistoryResponse, RoomState as RoomStateView};
-use accord_proto::event::{Event, EventContent, MessageText, Reason, Role};
+use accord_proto::event::{EventContent, JoinRule, MessageText, Reason, Role, RoomName};
 use accord_proto::{AccountId, EventId, RoomId};
 use reqwest::Method;
-
-/// The largest page of history the node serves (client API §5).
-pub(crate) const MAX_HISTORY_LIMIT: u32 = 500;
-
-/// What the node answered for a sent event, verified: the node stored
-/// exactly the signed bytes, stamped as the account's home node.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct SendReceipt {
-    /// The event's id (SHA-256 of the signed body).
-    pub event_id: EventId,
-    /// The room (for a `create` event, the new room).
-    pub room: RoomId,
-    /// The event's position in the node's timeline of the room.
-    pub cursor: u64,
-    /// The event with the node's stamp.
-    pub event: Event,
-}
-
-/// Which part of a room's history to read: [`HistoryQuery::after`] pages
-/// forward (ascending cursors), [`HistoryQuery::before`] backward
-/// (descending cursors). The node's default page size is 100; at most 500.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use]
-pub struct HistoryQuery {
-    position: Position,
-    limit: Option<u32>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Position {
-    After(u64),
-    Before(u64),
-}
-
-impl HistoryQuery {
-    /// Events with a cursor greater than `cursor`, oldest first. `after(0)`
-    /// starts at the beginning.
-    pub fn after(cursor: u64) -> Self {
-        Self { position: Position::After(cursor), limit: None }
-    }
-
-    /// Events with a cursor less than `cursor`, newest first. To read the
-    /// latest events, pass one more than the room's latest cursor
-    /// ([`RoomStateView::latest_cursor`]).
-    pub fn before(cursor: u64) -> Self {
-        Self { position: Position::Before(cursor), limit: None }
-    }
-
-    /// At most `limit` events (1 to 500).
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Whether this query pages forward.
-    pub fn is_forward(&self) -> bool {
-        matches!(self.position, Position::After(_))
-    }
-
-    /// The query string parameters.
-    pub(crate) fn params(&self) -> Result<Vec<(&'static str, String)>> {
-        let mut params = match self.position {
-            Position::After(c) => vec![("after", c.to_string())],
-            Position::Before(c) => vec![("before", c.to_string())],
-        };
-        if let Some(limit) = self.limit {
-            if !(1..=MAX_HISTORY_LIMIT).contains(&limit) {
-                return Err(SdkError::InvalidInput(format!("history limit {limit} is not between 1 and 500")));
-            }
-            params.push(("limit", limit.to_string()));
-        }
-        Ok(params)
-    }
-
-    /// Checks that `cursors` are in this query's order and range.
-    pub(crate) fn check_order(&self, cursors: impl Iterator<Item = u64>) -> Result<()> {
-        let mut bound = self.position;
-        for cursor in cursors {
-            let ok = match bound {
-                Position::After(after) => cursor > after,
-                Position::Before(before) => cursor < before && cursor > 0,
-            };
-            if !ok {
-                return Err(SdkError::Protocol(format!(
-                    "history cursor {cursor} out of order for {:?}",
-                    self.position
-                )));
-            }
-            bound = match bound {
-                Position::After(_) => Position::After(cursor),
-                Position::Before(_) => Position::Before(cursor),
-            };
-        }
-        Ok(())
-    }
-
-    /// The query for the page after one that ended at `cursor`.
-    fn continue_from(&self, cursor: u64) -> Self {
-        let position = match self.position {
-            Position::After(_) => Position::After(cursor),
-            Position::Before(_) => Position::Before(cursor),
-        };
-        Self { position, limit: self.limit }
-    }
-}
-
-impl Default for HistoryQuery {
-    /// From the beginning, with the node's default page size.
-    fn default() -> Self {
-        Self::after(0)
-    }
-}
 
 /// One page of a room's history.
 ///
@@ -153,6 +38,20 @@ pub struct HistoryPage {
 pub struct Room {
     client: Client,
     id: RoomId,
+}
+
+impl Client {
+    /// Creates a room with the account as owner and returns its handle.
+    pub async fn create_room(&self, name: &str, join_rule: JoinRule) -> Result<Room> {
+        let name = RoomName::non_empty(name).map_err(|e| SdkError::InvalidInput(format!("room name: {e}")))?;
+        let receipt = self.send_event(None, EventContent::Create { name, join_rule }).await?;
+        Ok(self.room(receipt.room))
+    }
+
+    /// A handle on a room. Nothing is sent until a method of it is called.
+    pub fn room(&self, room: RoomId) -> Room {
+        Room::new(self.clone(), room)
+    }
 }
 
 impl Room {
@@ -266,14 +165,6 @@ impl Room {
         let resp: HistoryResponse = self.client.authed::<(), _>(Method::GET, url, None).await?;
         query.check_order(resp.events.iter().map(|item| item.cursor))?;
         Ok(resp)
-    }
-
-    /// The room's live timeline from the first cursor after `after`:
-    /// lossless, in order, each cursor once, every event verified; hidden
-    /// items are skipped (or yielded by [`Subscription::next_entry`]). See
-    /// [`Subscription`].
-    pub fn subscribe(&self, after: u64) -> Subscription {
-        Subscription::new(self.clone(), after)
     }
 }
 

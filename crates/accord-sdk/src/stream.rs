@@ -11,10 +11,10 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError};
-use crate::http::decode_error;
-use crate::room::{HistoryQuery, MAX_HISTORY_LIMIT, Room};
-use crate::timeline::TimelineEntry;
-use crate::verify::TimelineItem;
+use crate::http::{decode_error, transport};
+use crate::policy::ReconnectPolicy;
+use crate::room::Room;
+use crate::timeline::{HistoryQuery, MAX_HISTORY_LIMIT, TimelineEntry, TimelineItem};
 use accord_api::rooms::TimelineItem as RawTimelineItem;
 use accord_api::stream::{ClientFrame, ServerFrame};
 use accord_proto::RoomId;
@@ -45,42 +45,13 @@ const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// How a [`Subscription`] reconnects after its connection fails.
-///
-/// The delay starts at `initial_delay` and doubles on each consecutive
-/// failure up to `max_delay` (a node's `retry_after_ms` is honoured when
-/// longer). After `max_attempts` consecutive failures the stream yields
-/// [`SdkError::ReconnectFailed`] and ends. A connection that delivers
-/// anything resets the count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ReconnectPolicy {
-    /// Delay before the first reconnection attempt.
-    pub initial_delay: Duration,
-    /// Longest delay between attempts.
-    pub max_delay: Duration,
-    /// Consecutive failed attempts before giving up.
-    pub max_attempts: u32,
-}
-
-impl ReconnectPolicy {
-    /// A policy with the given delays and attempt count.
-    pub fn new(initial_delay: Duration, max_delay: Duration, max_attempts: u32) -> Self {
-        Self { initial_delay, max_delay: max_delay.max(initial_delay), max_attempts }
-    }
-
-    /// The delay before attempt `attempt` (1-based).
-    pub(crate) fn delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1).min(20)).unwrap_or(u32::MAX);
-        self.initial_delay.saturating_mul(factor).min(self.max_delay)
-    }
-}
-
-impl Default for ReconnectPolicy {
-    /// 250 ms, doubling to 30 s, giving up after 20 attempts in a row
-    /// (about eight minutes without a working connection).
-    fn default() -> Self {
-        Self::new(Duration::from_millis(250), Duration::from_secs(30), 20)
+impl Room {
+    /// The room's live timeline from the first cursor after `after`:
+    /// lossless, in order, each cursor once, every event verified; hidden
+    /// items are skipped (or yielded by [`Subscription::next_entry`]). See
+    /// [`Subscription`].
+    pub fn subscribe(&self, after: u64) -> Subscription {
+        Subscription::new(self.clone(), after)
     }
 }
 
@@ -282,7 +253,7 @@ impl Driver {
         let (token, generation) = self.client.session_token().await?;
         self.generation = Some(generation);
         let url = self.client.inner.http.stream_url();
-        let mut request = url.as_str().into_client_request().map_err(|e| SdkError::transport(&e))?;
+        let mut request = url.as_str().into_client_request().map_err(|e| transport(&e))?;
         let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| SdkError::Protocol("the session token is not a valid header value".into()))?;
         request.headers_mut().insert(AUTHORIZATION, bearer);
@@ -300,12 +271,12 @@ impl Driver {
                 let body = resp.body().as_deref().unwrap_or_default();
                 return Err(decode_error(resp.status().as_u16(), retry_after, body));
             }
-            Ok(Err(e)) => return Err(SdkError::transport(&e)),
+            Ok(Err(e)) => return Err(transport(&e)),
             Ok(Ok((ws, _response))) => ws,
         };
         let subscribe = ClientFrame::Subscribe { room: self.room.id(), after: self.cursor.last() };
         let text = serde_json::to_string(&subscribe).map_err(|e| SdkError::Protocol(e.to_string()))?;
-        ws.send(Message::text(text)).await.map_err(|e| SdkError::transport(&e))?;
+        ws.send(Message::text(text)).await.map_err(|e| transport(&e))?;
         tracing::debug!(room = %self.room.id(), after = self.cursor.last(), "subscribed");
         self.conn = Some(ws);
         self.idle = 0;
@@ -321,12 +292,12 @@ impl Driver {
                 if self.idle >= 2 {
                     return Err(SdkError::Transport { message: "the live stream went silent".into() });
                 }
-                return ws.send(Message::Ping(Bytes::new())).await.map_err(|e| SdkError::transport(&e));
+                return ws.send(Message::Ping(Bytes::new())).await.map_err(|e| transport(&e));
             }
             Ok(None) => {
                 return Err(SdkError::Transport { message: "the node closed the live stream".into() });
             }
-            Ok(Some(Err(e))) => return Err(SdkError::transport(&e)),
+            Ok(Some(Err(e))) => return Err(transport(&e)),
             Ok(Some(Ok(message))) => message,
         };
         self.idle = 0;

@@ -8,71 +8,12 @@
 
 use crate::client::Client;
 use crate::error::{Result, SdkError, VerificationError};
-use crate::room::SendReceipt;
-use crate::timeline::{HiddenItem, TimelineEntry};
+use crate::timeline::{HiddenItem, SendReceipt, TimelineEntry, TimelineItem};
 use accord_api::ErrorCode;
 use accord_api::events::SendEventResponse;
 use accord_api::rooms::{ItemContent as RawItemBody, TimelineItem as RawTimelineItem};
-use accord_proto::event::{Event, EventBody, EventContent, UnverifiedEvent};
-use accord_proto::{AccountId, EventId, NodeId, RoomId, Timestamp, Verified};
-
-/// An event of a room's timeline on this node, verified.
-///
-/// `cursor` is the event's position in the node's timeline of the room
-/// (client API §5); `accepted` and `redacted` are the node's verdicts.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct TimelineItem {
-    /// Position in the node's timeline of the room, from 1, without gaps.
-    pub cursor: u64,
-    /// The event: both signatures verified, origin checked against the
-    /// author's home node.
-    pub event: Event,
-    /// Whether the room rules accepted the event at its place in the room's order.
-    pub accepted: bool,
-    /// Whether the event was redacted.
-    pub redacted: bool,
-}
-
-impl TimelineItem {
-    /// The event id.
-    pub fn id(&self) -> EventId {
-        self.event.id()
-    }
-
-    /// The author.
-    pub fn author(&self) -> AccountId {
-        self.event.author()
-    }
-
-    /// When the author made the event (the author's clock).
-    pub fn ts(&self) -> Timestamp {
-        self.event.body().ts
-    }
-
-    /// What the event does.
-    pub fn content(&self) -> &EventContent {
-        self.event.content()
-    }
-
-    /// The text of a message that is neither redacted nor refused by the
-    /// room rules; `None` otherwise (the signed content stays available
-    /// through [`content`](Self::content)).
-    pub fn text(&self) -> Option<&str> {
-        match self.event.content() {
-            EventContent::Message { text, .. } if self.accepted && !self.redacted => Some(text.as_str()),
-            _ => None,
-        }
-    }
-
-    /// For a reply, the message it answers.
-    pub fn reply_to(&self) -> Option<EventId> {
-        match self.event.content() {
-            EventContent::Message { reply_to, .. } => *reply_to,
-            _ => None,
-        }
-    }
-}
+use accord_proto::event::{Event, EventBody, UnverifiedEvent};
+use accord_proto::{AccountId, EventId, NodeId, RoomId, Verified};
 
 impl Client {
     /// Verifies an event received from anywhere: both signatures and the
@@ -237,8 +178,9 @@ pub(crate) mod tests {
     use super::*;
     use crate::client::tests::offline_client;
     use crate::identity::tests::identity;
-    use accord_proto::SecretKey;
+    use accord_proto::event::EventContent;
     use accord_proto::event::JoinRule;
+    use accord_proto::{SecretKey, Timestamp};
 
     pub(crate) fn key(byte: u8) -> SecretKey {
         SecretKey::from_seed([byte; 32])
