@@ -8,7 +8,7 @@ use crate::network;
 use accord_proto::event::UnverifiedEvent;
 use accord_proto::federation::{FedRequest, FedResponse, MANIFESTS_TOPIC};
 use accord_proto::policy::PolicyManifest;
-use accord_proto::{NodeId, SignedBytes, Timestamp, Unverified, Verified};
+use accord_proto::{ListId, NodeId, SignedBytes, Timestamp, Unverified, Verified};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -70,26 +70,55 @@ pub(crate) async fn refresh(state: &Core, peer: NodeId) {
 }
 
 /// Whether a peer meets this node's `require_lists`; if not, why.
-pub(crate) async fn meets(state: &Core, peer: &NodeId) -> Result<(), String> {
+pub(crate) async fn meets(state: &Core, peer: &NodeId) -> Result<(), PolicyError> {
     let required = &state.config.p2p.require_lists;
     if required.is_empty() {
         return Ok(());
     }
     let declared = state.policy.get(peer);
     let Some(declared) = declared else {
-        return Err("no policy manifest from this node yet".into());
+        return Err(PolicyError::NoManifest);
     };
     for req in required {
         let ours = state.lists.record(&req.list).await.map_or(0, |r| r.size);
         match declared.declared(&req.list) {
-            None => return Err(format!("this node requires peers to enforce {}", req.list)),
+            None => return Err(PolicyError::Undeclared(req.list.clone())),
             Some(size) if size + req.max_lag < ours => {
-                return Err(format!("{} is {} entries behind on {}", peer, ours - size, req.list));
+                return Err(PolicyError::Behind { peer: *peer, by: ours - size, list: req.list.clone() });
             }
             Some(_) => {}
         }
     }
     Ok(())
+}
+
+/// Why a peer does not meet this node's `p2p.require_lists`
+/// (spec/federation.md §7): answered to it as the code `policy`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PolicyError {
+    /// No signed manifest of the peer is held yet.
+    #[error("no policy manifest from this node yet")]
+    NoManifest,
+    /// The peer's manifest does not declare a required list.
+    #[error("this node requires peers to enforce {0}")]
+    Undeclared(ListId),
+    /// The peer declares a required list more entries behind than allowed.
+    #[error("{peer} is {by} entries behind on {list}")]
+    Behind {
+        /// The peer.
+        peer: NodeId,
+        /// How many entries behind.
+        by: u64,
+        /// The list.
+        list: ListId,
+    },
+}
+
+impl PolicyError {
+    /// The stable code peers are answered with.
+    pub(crate) fn code(&self) -> &'static str {
+        "policy"
+    }
 }
 
 /// Announces this node's manifest whenever the lists it declares change.

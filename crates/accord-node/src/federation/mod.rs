@@ -181,7 +181,7 @@ async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties:
             policy::refresh(state, peer).await;
         }
         if let Err(why) = policy::meets(state, &peer).await {
-            return error("policy", why);
+            return error(why.code(), why.to_string());
         }
     }
     let result = match request {

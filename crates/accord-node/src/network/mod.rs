@@ -239,6 +239,8 @@ pub struct Network {
     commands: mpsc::Sender<Command>,
     listen_addrs: Arc<Mutex<Vec<Multiaddr>>>,
     peers: Arc<Mutex<HashSet<PeerId>>>,
+    /// The event loop's task, awaited by [`Network::shutdown`].
+    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 /// The peer id a multiaddr ends with (`…/p2p/PEER_ID`).
@@ -331,7 +333,7 @@ impl Network {
             swarm.behaviour_mut().gossipsub.subscribe(&gossipsub::IdentTopic::new(topic)).map_err(|e| setup(&e))?;
         }
         let (commands, rx) = mpsc::channel(256);
-        let network = Network { commands, listen_addrs: Arc::default(), peers: Arc::default() };
+        let network = Network { commands, listen_addrs: Arc::default(), peers: Arc::default(), task: Arc::default() };
         let libp2p_metrics = metrics.with_registry(libp2p::metrics::Metrics::new);
         let mut event_loop = EventLoop {
             swarm,
@@ -352,7 +354,8 @@ impl Network {
             let Ok(Some(event)) = tokio::time::timeout_at(deadline, event_loop.swarm.next()).await else { break };
             event_loop.handle(event);
         }
-        tokio::spawn(event_loop.run());
+        let task = tokio::spawn(event_loop.run());
+        *network.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
         Ok(network)
     }
 
@@ -439,9 +442,16 @@ impl Network {
         answer.await.map_err(|_| NetworkError::Stopped)
     }
 
-    /// Stops the event loop.
+    /// Stops the event loop and waits until it has ended (its sockets
+    /// closed).
     pub async fn shutdown(&self) {
         let _ = self.commands.send(Command::Shutdown).await;
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task) = task
+            && let Err(e) = task.await
+        {
+            tracing::error!("the network's event loop failed: {e}");
+        }
     }
 }
 
