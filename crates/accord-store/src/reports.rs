@@ -21,29 +21,9 @@ pub enum ReportSource {
     Peer(NodeId),
 }
 
-/// How far the forward of a report to one node got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ForwardState {
-    /// Not delivered yet; retried.
-    Pending,
-    /// The node verified and queued it.
-    Delivered,
-    /// The node refused it for good.
-    Refused,
-}
-
-/// The forward of a report to one node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Forward {
-    /// The node.
-    pub node: NodeId,
-    /// How far it got.
-    pub state: ForwardState,
-    /// The refusal code, if refused (or the last failure, if pending).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-}
+/// The forward of a report to one node, and how far it got: stored as
+/// the wire shows it (spec/reports.md §7).
+pub use accord_api::reports::{Forward, ForwardState};
 
 /// What the store keeps about one report (verified when received).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

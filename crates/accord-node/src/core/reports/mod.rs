@@ -353,17 +353,6 @@ fn case_state(resolved: bool) -> CaseState {
     if resolved { CaseState::Resolved } else { CaseState::Open }
 }
 
-/// A stored forward as the wire shows it.
-fn wire_forward(forward: &Forward) -> accord_api::reports::Forward {
-    use accord_api::reports::ForwardState as Wire;
-    let state = match forward.state {
-        ForwardState::Pending => Wire::Pending,
-        ForwardState::Delivered => Wire::Delivered,
-        ForwardState::Refused => Wire::Refused,
-    };
-    accord_api::reports::Forward { node: forward.node, state, code: forward.code.clone() }
-}
-
 fn status_of(record: &ReportRecord, case: Option<&CaseRecord>) -> ReportStatus {
     let resolved = record.outcome.is_some() || case.is_some_and(|c| c.resolution.is_some());
     ReportStatus {
@@ -373,7 +362,7 @@ fn status_of(record: &ReportRecord, case: Option<&CaseRecord>) -> ReportStatus {
         accused: record.accused.clone(),
         received: record.received,
         state: case_state(resolved),
-        forwards: record.forwards.iter().map(wire_forward).collect(),
+        forwards: record.forwards.clone(),
         outcome: record.outcome.as_ref().and_then(outcome_view),
     }
 }
