@@ -15,6 +15,7 @@ pub mod api;
 pub mod config;
 pub mod core;
 mod federation;
+pub mod http;
 pub mod keyfile;
 pub mod metrics;
 pub mod network;

@@ -186,7 +186,7 @@ impl Node {
         let app = api::router(ApiState::new(core.clone()), admin);
         // The server ends by itself at shutdown, once its requests are
         // answered.
-        core.tasks().spawn_to_completion(api::serve::serve(listener, app, tls, core.tasks().clone()));
+        core.tasks().spawn_to_completion(crate::http::serve::serve(listener, app, tls, core.tasks().clone()));
         core.outbox.resume(&core)?;
         for sub in &core.config.lists.subscribe {
             let held = core.lists.record(&sub.list).await;

@@ -2,12 +2,12 @@
 //! bulk imports, subscriptions, local exceptions, evidence and quarantine.
 
 use super::AdminState;
-use crate::api::ApiError;
-use crate::api::extract::Json;
-use crate::api::reply::Reply;
 use crate::core::Core;
 use crate::core::lists::distribution;
 use crate::core::lists::{ListError, target_of};
+use crate::http::ApiError;
+use crate::http::extract::Json;
+use crate::http::reply::Reply;
 use accord_api::ErrorCode;
 use accord_api::admin::{
     AddEntryRequest, Appended, CreateListRequest, EntriesResponse, EvidenceResponse, ExceptionRequest, ExceptionSet,

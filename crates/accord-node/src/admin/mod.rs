@@ -9,8 +9,8 @@ pub mod lists;
 pub mod peers;
 pub mod reports;
 
-use crate::api::ApiError;
 use crate::core::Core;
+use crate::http::ApiError;
 use accord_api::ErrorCode;
 use accord_formats::Imported;
 use accord_proto::ListId;
@@ -91,7 +91,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: AdminState) -> Router<S> 
         .route("/reports/{case}/resolve", post(reports::resolve))
         .route("/moderators", get(reports::moderators).post(reports::add_moderator))
         .route("/moderators/remove", post(reports::remove_moderator))
-        .route("/audit", get(crate::api::reports::audit))
+        .route("/audit", get(reports::audit))
         .route("/audit/verify", get(reports::audit_verify))
         .route("/peers", get(peers::blocked))
         .route("/peers/block", post(peers::block))

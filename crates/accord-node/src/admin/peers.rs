@@ -3,10 +3,10 @@
 //! `/admin/peers/unblock`. Behind the same loopback-and-token guard as the
 //! rest of `/admin`.
 
-use crate::api::ApiError;
-use crate::api::extract::Json;
-use crate::api::reply::Reply;
 use crate::core::Core;
+use crate::http::ApiError;
+use crate::http::extract::Json;
+use crate::http::reply::Reply;
 use crate::network;
 use accord_api::admin::{PeerRequest, PeersResponse};
 use accord_proto::NodeId;

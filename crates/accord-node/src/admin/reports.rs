@@ -2,15 +2,16 @@
 //! queue, resolutions signed by the node, moderator accounts, and a check
 //! of the stored audit log.
 
-use crate::api::ApiError;
-use crate::api::extract::Json;
-use crate::api::reply::Reply;
-use crate::api::reports::case_id;
 use crate::core::Core;
 use crate::core::reports::{self, actions};
+use crate::http::ApiError;
+use crate::http::case_id;
+use crate::http::extract::Json;
+use crate::http::reply::Reply;
 use accord_api::ErrorCode;
 use accord_api::admin::{AuditVerified, ModeratorRequest, ModeratorsResponse, ResolveRequest};
 use accord_api::moderation::{ActionReceipt, CaseDetail, CasesQuery, CasesResponse};
+use accord_proto::audit::AuditLog;
 use axum::extract::{Path, Query, State};
 use std::sync::Arc;
 
@@ -65,6 +66,11 @@ pub async fn remove_moderator(
     }
     tracing::info!(account = %req.account, "moderator removed");
     Ok(Reply(ModeratorsResponse { moderators: state.reports.moderators() }))
+}
+
+/// `GET /admin/audit`: the audit log export, as `GET /v1/audit`.
+pub async fn audit(State(state): State<Arc<Core>>) -> Result<Reply<AuditLog>, ApiError> {
+    Ok(Reply(reports::export_audit(&state).await?))
 }
 
 /// `GET /admin/audit/verify`: checks the stored audit log.

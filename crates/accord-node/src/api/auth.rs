@@ -1,8 +1,8 @@
 //! Login by signed challenge, and sessions (spec/client-api.md §2).
 
-use super::extract::Json;
-use super::reply::Reply;
 use super::{ApiError, ApiState};
+use crate::http::extract::Json;
+use crate::http::reply::Reply;
 use accord_api::ErrorCode;
 use accord_api::auth::{ChallengeRequest, ChallengeResponse, LoginRequest, LoginResponse};
 use accord_proto::auth::AuthResponse;

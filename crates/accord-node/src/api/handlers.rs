@@ -2,12 +2,12 @@
 
 use super::ApiError;
 use super::auth::Session;
-use super::extract::{Json, Query};
-use super::reply::{Reply, wire_item};
 use crate::config::RegistrationPolicy;
 use crate::core::Core;
 use crate::core::accounts;
 use crate::core::rooms::{TimelineItem, append, may_read};
+use crate::http::extract::{Json, Query};
+use crate::http::reply::{Reply, wire_item};
 use accord_api::ErrorCode;
 use accord_api::events::{SendEventRequest, SendEventResponse};
 use accord_api::identities::{IdentityResponse, TrustSignals};

@@ -3,15 +3,11 @@
 //! the core and translate its errors into API errors with stable codes.
 
 pub mod auth;
-mod error;
-pub mod extract;
 pub mod handlers;
-pub mod reply;
 pub mod reports;
-pub mod serve;
 pub mod stream;
 
-pub use error::ApiError;
+use crate::http::ApiError;
 
 use crate::core::Core;
 use accord_api::ErrorCode;

@@ -2,14 +2,15 @@
 //! reports and following them, the moderator queue and actions, and the
 //! audit log.
 
-use super::extract::Json;
-use super::reply::Reply;
-use super::{ApiError, auth::Session};
+use super::auth::Session;
 use crate::core::Core;
 use crate::core::reports::{self, ReportsError, actions};
+use crate::http::ApiError;
+use crate::http::case_id;
+use crate::http::extract::Json;
+use crate::http::reply::Reply;
 use accord_api::moderation::{ActionReceipt, ActionRequest, CaseDetail, CasesQuery, CasesResponse};
 use accord_api::reports::{ReportRequest, ReportStatus, ReportsResponse};
-use accord_proto::Sha256Hash;
 use accord_proto::audit::AuditLog;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -30,10 +31,6 @@ impl From<ReportsError> for ApiError {
             _ => ApiError::new(e.code(), e.to_string()),
         }
     }
-}
-
-pub(crate) fn case_id(text: &str) -> Result<Sha256Hash, ApiError> {
-    text.parse().map_err(|_| ApiError::bad_request("a case id is 64 hex digits"))
 }
 
 fn moderator(state: &Core, session: &Session) -> Result<(), ApiError> {
@@ -86,7 +83,7 @@ pub async fn act(
     Ok(Reply(receipt))
 }
 
-/// `GET /v1/audit` (and `GET /admin/audit`): the audit log export.
+/// `GET /v1/audit`: the audit log export.
 pub async fn audit(State(state): State<Arc<Core>>) -> Result<Reply<AuditLog>, ApiError> {
     Ok(Reply(reports::export_audit(&state).await?))
 }

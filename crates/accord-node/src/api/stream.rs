@@ -6,10 +6,10 @@
 //! every cursor is delivered once, in order, and nothing is skipped.
 
 use super::auth::Session;
-use super::reply::wire_item;
 use super::{ApiError, ApiState};
 use crate::core::Core;
 use crate::core::rooms::{LiveItem, TimelineItem, may_read};
+use crate::http::reply::wire_item;
 use accord_api::stream::{ClientFrame, ServerFrame};
 use accord_api::{ErrorCode, ErrorDetail};
 use accord_proto::{AccountId, RoomId};

@@ -1,0 +1,18 @@
+//! What the HTTP doors (the client API and the admin endpoint) share, and
+//! neither owns: the error answer with its stable code, extractors whose
+//! rejections are such answers, typed replies, path parameters, and the
+//! server loop (plain or TLS). Not a door itself, and not part of the core.
+
+mod error;
+pub mod extract;
+pub mod reply;
+pub mod serve;
+
+pub use error::ApiError;
+
+use accord_proto::Sha256Hash;
+
+/// A case id from a path (64 hex digits): `400 bad_request` otherwise.
+pub fn case_id(text: &str) -> Result<Sha256Hash, ApiError> {
+    text.parse().map_err(|_| ApiError::bad_request("a case id is 64 hex digits"))
+}
