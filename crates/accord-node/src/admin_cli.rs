@@ -141,7 +141,7 @@ pub(crate) struct Admin {
 
 impl Admin {
     pub(crate) fn new(dir: &DataDir) -> anyhow::Result<Admin> {
-        let (config, _) = dir.load().context("reading the data directory")?;
+        let config = accord_node::Config::load(&dir.config()).context("reading the configuration")?;
         let token = std::fs::read_to_string(dir.admin_token())
             .with_context(|| format!("reading {} (has the node run once?)", dir.admin_token().display()))?;
         let host = local_api(config.api.listen);

@@ -285,7 +285,7 @@ pub async fn admin_request(
 /// serving it, trusting the certificate the node is configured with.
 fn admin_client(dir: &std::path::Path) -> anyhow::Result<(reqwest::Client, String)> {
     let token = std::fs::read_to_string(DataDir::new(dir).admin_token())?.trim().to_string();
-    let (config, _) = DataDir::new(dir).load()?;
+    let config = accord_node::Config::load(&DataDir::new(dir).config())?;
     Ok((accord_node::tls::local_client(&config, dir, None)?, token))
 }
 

@@ -10,11 +10,11 @@ use crate::http::extract::{Json, Query};
 use crate::http::reply::{Reply, wire_item};
 use accord_api::ErrorCode;
 use accord_api::events::{SendEventRequest, SendEventResponse};
-use accord_api::identities::{IdentityResponse, TrustSignals};
+use accord_api::identities::IdentityResponse;
 use accord_api::node::{self, NodeInfo};
 use accord_api::register::{RegisterRequest, RegisterResponse};
 use accord_api::rooms::{HistoryQuery, HistoryResponse, RoomState, RoomSummary, RoomsResponse};
-use accord_proto::{AccountId, RoomId, Unverified};
+use accord_proto::{AccountId, RoomId};
 use axum::extract::{Path, State};
 use std::sync::Arc;
 use std::time::Instant;
@@ -66,20 +66,7 @@ pub async fn identity(
     Path(account): Path<String>,
 ) -> Result<Reply<IdentityResponse>, ApiError> {
     let account: AccountId = account.parse().map_err(|e| ApiError::bad_request(format!("account: {e}")))?;
-    let found = accounts::lookup(&state, &account).await?;
-    let trust = found.trust.map(|t| TrustSignals {
-        home: t.home,
-        level: t.level,
-        registered: t.registered,
-        age_ms: t.age_ms,
-        flags: t.flags,
-        reports: t.reports as u64,
-    });
-    Ok(Reply(IdentityResponse {
-        identity: Unverified::from_raw(found.identity),
-        attestation: Unverified::from_raw(found.attestation),
-        trust,
-    }))
+    Ok(Reply(accounts::lookup(&state, &account).await?))
 }
 
 /// `POST /v1/events`

@@ -5,11 +5,11 @@
 use crate::config::RegistrationPolicy;
 use crate::core::Core;
 use crate::core::lists::Provenance;
+use accord_api::identities::{IdentityResponse, TrustSignals};
 use accord_proto::blocklist::entry::{Action, TargetKind};
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, VerificationLevel};
 use accord_proto::{AccountId, EnvelopeError, NodeId, Sha256Hash, SignedBytes, Timestamp, Unverified, Verified};
 use accord_store::{Store, StoreError};
-use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
@@ -208,48 +208,24 @@ impl LookupError {
     }
 }
 
-/// An account's stored identity, as signed, with what helps judge it.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    /// The identity document.
-    pub identity: SignedBytes,
-    /// Its home node's attestation.
-    pub attestation: SignedBytes,
-    /// What helps a user judge the account; `None` when the stored
-    /// attestation does not read back.
-    pub trust: Option<Trust>,
-}
-
-/// What helps a user judge an account before trusting it
-/// (spec/reports.md §13), from the stored, verified attestation.
-#[derive(Debug, Clone, Serialize)]
-pub struct Trust {
-    /// The account's home node.
-    pub home: NodeId,
-    /// How the home node verified the account.
-    pub level: VerificationLevel,
-    /// When it registered.
-    pub registered: Timestamp,
-    /// Its age in milliseconds.
-    pub age_ms: u64,
-    /// Quarantine entries of enforced lists that name it.
-    pub flags: Vec<Provenance>,
-    /// Open cases here that accuse it.
-    pub reports: usize,
-}
-
 /// An account's identity, attestation and trust signals; blocked accounts
 /// are not shown.
-pub async fn lookup(core: &Core, account: &AccountId) -> Result<Identity, LookupError> {
+pub async fn lookup(core: &Core, account: &AccountId) -> Result<IdentityResponse, LookupError> {
     if let Some(p) = core.lists.check_account(&core.store, account) {
         return Err(LookupError::Blocked(Box::new(p)));
     }
     let (identity, attestation) = core.store.identity(account)?.ok_or(LookupError::Unknown)?;
     let trust = trust(core, account, &attestation).await;
-    Ok(Identity { identity, attestation, trust })
+    Ok(IdentityResponse {
+        identity: Unverified::from_raw(identity),
+        attestation: Unverified::from_raw(attestation),
+        trust,
+    })
 }
 
-async fn trust(core: &Core, account: &AccountId, attestation: &SignedBytes) -> Option<Trust> {
+/// What helps a user judge an account before trusting it
+/// (spec/reports.md §13), from the stored, verified attestation.
+async fn trust(core: &Core, account: &AccountId, attestation: &SignedBytes) -> Option<TrustSignals> {
     // Stored identities were verified when stored; a record that does not
     // read back gives no signals rather than an error.
     let att = Unverified::<Attestation>::from_raw(attestation.clone()).verify().ok()?;
@@ -260,12 +236,12 @@ async fn trust(core: &Core, account: &AccountId, attestation: &SignedBytes) -> O
         .and_then(|m| core.lists.provenance(&core.store, m))
         .into_iter()
         .collect();
-    Some(Trust {
+    Some(TrustSignals {
         home: att.node,
         level: att.level,
         registered: att.registered,
         age_ms: Timestamp::now().as_millis().saturating_sub(att.registered.as_millis()),
         flags,
-        reports: core.reports.open_cases_accusing(account).await,
+        reports: core.reports.open_cases_accusing(account).await as u64,
     })
 }
