@@ -211,9 +211,10 @@ async function loadInitial(room) {
     room.more = page.more;
     room.loaded = true;
   } catch (err) {
+    // Not followed until its latest page is in: try again shortly.
     toast(`Could not load #${room.name}: ${describe(err)}`, true);
-    room.loaded = true;
-    room.more = false;
+    setTimeout(() => app.rooms.get(room.id) === room && loadInitial(room), 5000);
+    return;
   }
   app.stream.follow(room.id, room.last);
   if (app.current === room.id) renderTimeline(room, { toBottom: true });
@@ -259,6 +260,7 @@ function unreadCount(room) {
 
 function renderRoomList() {
   const list = $('room-list');
+  const focused = document.activeElement?.closest?.('.room-item')?.dataset.room;
   const items = [...app.rooms.values()].sort((a, b) => a.name.localeCompare(b.name));
   fill(
     list,
@@ -285,6 +287,8 @@ function renderRoomList() {
     }),
   );
   $('room-list-empty').hidden = items.length > 0;
+  // Keyboard users keep their place when the list is redrawn.
+  if (focused) list.querySelector(`.room-item[data-room="${focused}"]`)?.focus();
 }
 
 function selectRoom(id) {
@@ -507,7 +511,7 @@ function renderHidden(entry) {
       'span',
       { class: 'event-detail' },
       'List ',
-      h('code', { class: 'prov-list', title: p.list }, short(String(p.list ?? ''))),
+      h('code', { class: 'prov-list', title: p.list }, listName(p.list)),
       ', entry ',
       h('span', { class: 'prov-entry' }, `#${p.entry}`),
       ' · ',
@@ -517,6 +521,13 @@ function renderHidden(entry) {
       p.reason ? [' — ', h('span', { class: 'prov-reason' }, p.reason)] : null,
     ),
   );
+}
+
+/** `spam (iss1l5tj…ac3)`: a list id as people read it; the full id goes in a title. */
+function listName(list) {
+  const text = String(list ?? '');
+  const slash = text.indexOf('/');
+  return slash < 0 ? short(text) : `${text.slice(slash + 1)} (${short(text.slice(0, slash))})`;
 }
 
 function renderMessage(room, entry) {
@@ -695,7 +706,7 @@ async function openAccount(account) {
       fact('Level', 'level', identity.level),
       fact('Registered', 'registered', timeEl(identity.registered, { withDate: true })),
       fact('Age', 'age', humanAge(age)),
-      fact('Flags', 'flags', flags.length ? h('ul', { class: 'plain-list' }, flags.map((f) => h('li', {}, `${f.list} #${f.entry} (${f.category}, ${f.action})${f.reason ? `: ${f.reason}` : ''}`))) : 'none'),
+      fact('Flags', 'flags', flags.length ? h('ul', { class: 'plain-list' }, flags.map((f) => h('li', { title: f.list }, `${listName(f.list)} #${f.entry} (${f.category}, ${f.action})${f.reason ? `: ${f.reason}` : ''}`))) : 'none'),
       t ? fact('Open reports', 'reports', String(t.reports)) : null,
     ),
     h('p', { class: 'hint' }, 'Handle, home node, level and registration are checked signatures; age, flags and reports are what this node says.'),
@@ -981,7 +992,9 @@ async function exportKey() {
     exportUrl = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
     const handle = app.client.cachedIdentity(app.key.account)?.handle;
     $('key-export-download').href = exportUrl;
-    $('key-export-download').download = `${handle ? handle.split('@')[0] : 'accord'}.key`;
+    const file = `${handle ? handle.split('@')[0] : 'accord'}.key`;
+    $('key-export-download').download = file;
+    $('key-export-download').textContent = `Download ${file}`;
     $('key-export-box').hidden = false;
   } catch (err) {
     toast(`Export failed: ${describe(err)}`, true);

@@ -292,6 +292,7 @@ export class LiveStream {
     this.timer = null;
     this.closed = false;
     this.state = 'offline';
+    this.connecting = false;
   }
 
   /** Follows `room` from the first cursor after `after`. */
@@ -299,7 +300,7 @@ export class LiveStream {
     if (this.rooms.has(room)) return;
     this.rooms.set(room, { last: after, chain: Promise.resolve() });
     this.sendSubscribe(room);
-    if (!this.ws && !this.timer) this.connect();
+    if (!this.ws && !this.timer && !this.connecting) this.connect();
   }
 
   /** Stops following `room`. */
@@ -323,7 +324,10 @@ export class LiveStream {
   /** Drops the connection now and reconnects (used by tests and on 'online'). */
   reconnectNow() {
     if (this.ws) this.ws.close();
-    else this.connect();
+    else if (!this.connecting) {
+      clearTimeout(this.timer);
+      this.connect();
+    }
   }
 
   setState(state, detail = '') {
@@ -340,7 +344,8 @@ export class LiveStream {
 
   async connect() {
     this.timer = null;
-    if (this.closed || this.ws) return;
+    if (this.closed || this.ws || this.connecting) return;
+    this.connecting = true;
     this.setState('connecting');
     let token;
     try {
@@ -349,9 +354,11 @@ export class LiveStream {
       if (this.failures > 0) this.client.dropSession();
       token = await this.client.sessionToken();
     } catch (err) {
+      this.connecting = false;
       this.retry(err.message);
       return;
     }
+    this.connecting = false;
     const base = this.client.base || location.origin;
     const url = new URL('/v1/stream', base);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
