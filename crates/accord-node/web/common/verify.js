@@ -313,6 +313,32 @@ export async function verifyEnvelope(env, kind) {
 }
 
 /**
+ * Verifies a `SignedBytes` envelope of a kind this module has no field
+ * table for (e.g. `TAGS.modAction`, `TAGS.auditHead` of crypto.js): size,
+ * strict signature in `tag`, a JSON object whose bytes are its compact
+ * re-serialisation (spec/encoding.md §1.2 (a); the field rules of the kind
+ * are the caller's). Answers `{ value, bytes, signer }`; throws VerifyError.
+ */
+export async function verifySignedJson(env, { tag, limit }) {
+  const { signer, body, sig } = parseEnvelope(env, tag);
+  if (body.length > limit) throw new VerifyError('too_large', `the body is longer than ${limit} bytes`);
+  if (!(await verifyStrict(signer, sig, signingInput(tag, body)))) {
+    throw new VerifyError('bad_signature', `the ${tag} signature does not verify`);
+  }
+  let text;
+  let value;
+  try {
+    text = fromUtf8(body);
+    value = JSON.parse(text);
+  } catch {
+    throw new VerifyError('malformed', 'the body is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new VerifyError('malformed', 'the body is not an object');
+  if (JSON.stringify(value) !== text) throw new VerifyError('non_canonical', 'the body is not in canonical form');
+  return { value, bytes: body, signer };
+}
+
+/**
  * Verifies an event in wire form `{author, origin}` (spec/events.md §3.2):
  * both envelopes, then that the stamp belongs to the body. Answers the
  * verified event:
