@@ -63,6 +63,7 @@ const app = {
   rooms: new Map(),
   current: null,
   loadingOlder: false,
+  scrollTop: 0,
 };
 
 // ------------------------------------------------------------------ boot
@@ -360,6 +361,7 @@ function renderTimeline(room, { toBottom = false } = {}) {
   $('timeline-start').hidden = room.more || !room.loaded;
   if (toBottom) {
     scrollToBottom();
+    app.scrollTop = $('timeline').scrollTop;
     requestAnimationFrame(scrollToBottom);
   }
   if (document.visibilityState === 'visible') markRead(room);
@@ -399,6 +401,7 @@ async function loadOlder() {
       if (first) first.before(...els);
       else list.append(...els);
       t.scrollTop += t.scrollHeight - before;
+      app.scrollTop = t.scrollTop;
       $('load-older').hidden = !room.more;
       $('timeline-start').hidden = room.more;
     }
@@ -1160,7 +1163,11 @@ function wireStaticHandlers() {
   $('timeline').addEventListener('scroll', () => {
     const room = app.rooms.get(app.current);
     if (!room) return;
-    if ($('timeline').scrollTop < 80) loadOlder();
+    // Older pages load when the member scrolls up to the top, not when a
+    // redraw passes by it.
+    const top = $('timeline').scrollTop;
+    if (top < 80 && top < app.scrollTop) loadOlder();
+    app.scrollTop = top;
     if (isAtBottom()) markRead(room);
   });
   document.addEventListener('visibilitychange', () => {
