@@ -1187,6 +1187,9 @@ function wireStaticHandlers() {
       $('nav-toggle').focus();
     }
   });
+  $('room-view').addEventListener('click', () => {
+    if ($('sidebar').classList.contains('open')) closeSidebar();
+  });
   $('room-info-button').addEventListener('click', openRoomDialog);
   $('account-button').addEventListener('click', openSettings);
 
