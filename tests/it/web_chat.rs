@@ -290,3 +290,86 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     file.write_all(text.as_bytes())?;
     Ok(())
 }
+
+/// What the page's protocol library (`/web/common/*.js`) makes of the
+/// spec's vectors, run in the browser: ids derived from keys, canonical
+/// bodies and signing inputs, deterministic signatures, every envelope and
+/// event verifying, the identity pair holding together, the report body
+/// rebuilt byte for byte, and altered events refused with their codes.
+const VECTOR_CHECKS: &str = r#"
+const [keys, envelopes, room, report, done] = arguments;
+(async () => {
+  const enc = await import('/web/common/encoding.js');
+  const cr = await import('/web/common/crypto.js');
+  const vf = await import('/web/common/verify.js');
+  const ev = await import('/web/common/events.js');
+  const out = [];
+  const eq = (what, got, want) => { if (got !== want) out.push(`${what}: got ${got}, want ${want}`); };
+  const keyOf = async (seedHex, publicKey) => ({
+    privateKey: await crypto.subtle.importKey('pkcs8', enc.concat(enc.unhex('302e020100300506032b657004220420'), enc.unhex(seedHex)), { name: 'Ed25519' }, false, ['sign']),
+    publicKey,
+  });
+  for (const k of keys.keys) {
+    const pub = enc.unhex(k.public_key_hex);
+    eq('account id', enc.accountIdOfKey(pub), k.account_id);
+    eq('node id', enc.nodeIdOfKey(pub), k.node_id);
+    eq('key base64', enc.b64encode(pub), k.public_key_base64);
+  }
+  const h = await cr.sha256(enc.utf8(keys.hash_ids.sha256_of));
+  eq('sha256', enc.hex(h), keys.hash_ids.sha256_hex);
+  eq('event id', enc.eventIdOf(h), keys.hash_ids.event_id);
+  eq('room id', enc.roomIdOf(h), keys.hash_ids.room_id);
+  for (const c of envelopes.cases) {
+    const body = enc.b64decode(c.envelope.body);
+    eq(`canonical ${c.name}`, enc.canonicalText(JSON.parse(c.body_utf8)), c.body_utf8);
+    eq(`signing input ${c.name}`, enc.hex(cr.signingInput(c.domain, body)), c.signing_input_hex);
+    eq(`verifies ${c.name}`, await cr.verifySigned(c.envelope, c.domain, enc.b64decode(c.envelope.signer)), true);
+    const signed = await cr.signBytes(await keyOf(c.seed, enc.b64decode(c.envelope.signer)), c.domain, body);
+    eq(`signature ${c.name}`, signed.sig, c.envelope.sig);
+  }
+  const doc = envelopes.cases.find((c) => c.name === 'identity document').envelope;
+  const att = envelopes.cases.find((c) => c.name === 'attestation').envelope;
+  const id = await vf.verifyIdentity({ identity: doc, attestation: att }, keys.keys[0].account_id);
+  eq('identity handle', id.handle, 'alice@example.org');
+  for (const e of room.events) {
+    const v = await vf.verifyEvent(e.event);
+    eq('verified event id', v.id, e.id);
+    eq('verified event room', v.room, room.room_id);
+  }
+  const msg = room.events.find((e) => JSON.parse(atob(e.event.author.body)).content.type === 'message').event;
+  const altered = { author: { ...msg.author, body: btoa(atob(msg.author.body).replace('hello', 'HELLO')) }, origin: msg.origin };
+  let code = 'accepted';
+  try { await vf.verifyEvent(altered); } catch (e) { code = e.code; }
+  eq('altered text', code, 'bad_signature');
+  code = 'accepted';
+  try { await vf.verifyEvent({ author: msg.author, origin: room.events[1].event.origin }); } catch (e) { code = e.code; }
+  eq('foreign stamp', code, 'inconsistent_event');
+  const body = JSON.parse(atob(report.signed.body));
+  const reporter = await keyOf(report.reporter_seed, enc.b64decode(report.signed.signer));
+  reporter.account = body.reporter;
+  const now = Date.now;
+  Date.now = () => body.ts;
+  try {
+    const signed = await ev.signReport(reporter, { category: body.category, evidence: body.evidence, context: body.context ?? [], comment: body.comment });
+    eq('report body', signed.body, report.signed.body);
+    eq('report signature', signed.sig, report.signed.sig);
+  } finally { Date.now = now; }
+  return out;
+})().then(done, (e) => done([`threw: ${e}`]));
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_browsers_protocol_library_agrees_with_the_spec_vectors() -> anyhow::Result<()> {
+    let _machine = crate::shared().await;
+    let node = TestNode::start().await?;
+    let browser = Browser::start().await?;
+    browser.open(&node.url()).await?;
+    let vector = |name: &str| -> anyhow::Result<Value> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/vectors").join(name);
+        Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
+    };
+    let args = vec![vector("keys.json")?, vector("envelopes.json")?, vector("room.json")?, vector("report.json")?];
+    let failures = browser.client().execute_async(VECTOR_CHECKS, args).await?;
+    assert_eq!(failures, json!([]), "the browser's library disagrees with the vectors");
+    node.stop().await
+}
