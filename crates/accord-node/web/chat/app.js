@@ -357,6 +357,7 @@ function renderTimeline(room, { toBottom = false } = {}) {
   const list = $('timeline-list');
   const entries = [...room.entries.values()].sort((a, b) => a.cursor - b.cursor);
   fill(list, entries.map((e) => renderEntry(room, e)));
+  for (const el of list.children) group(el);
   $('load-older').hidden = !room.more || !room.loaded;
   $('timeline-start').hidden = room.more || !room.loaded;
   if (toBottom) {
@@ -367,19 +368,31 @@ function renderTimeline(room, { toBottom = false } = {}) {
   if (document.visibilityState === 'visible') markRead(room);
 }
 
+/** Messages that follow one by the same author within 5 minutes show no header of their own. */
+function group(el) {
+  if (!el || el.dataset.kind !== 'message') return;
+  const prev = el.previousElementSibling;
+  const continued =
+    prev?.dataset.kind === 'message' &&
+    prev.dataset.author === el.dataset.author &&
+    Number(el.dataset.ts) - Number(prev.dataset.ts) < 5 * 60_000;
+  el.classList.toggle('continued', Boolean(continued));
+}
+
 /** Puts an entry's element at its cursor's place (replacing an element of the same cursor). */
 function placeEntry(room, entry) {
   const list = $('timeline-list');
   const el = renderEntry(room, entry);
   const existing = list.querySelector(`li[data-cursor="${entry.cursor}"]`);
-  if (existing) {
-    existing.replaceWith(el);
-    return;
+  if (existing) existing.replaceWith(el);
+  else {
+    let after = list.lastElementChild;
+    while (after && Number(after.dataset.cursor) > entry.cursor) after = after.previousElementSibling;
+    if (after) after.after(el);
+    else list.prepend(el);
   }
-  let after = list.lastElementChild;
-  while (after && Number(after.dataset.cursor) > entry.cursor) after = after.previousElementSibling;
-  if (after) after.after(el);
-  else list.prepend(el);
+  group(el);
+  group(el.nextElementSibling);
 }
 
 async function loadOlder() {
@@ -400,6 +413,8 @@ async function loadOlder() {
       const els = [...page.entries].sort((a, b) => a.cursor - b.cursor).map((e) => renderEntry(room, e));
       if (first) first.before(...els);
       else list.append(...els);
+      for (const el of els) group(el);
+      group(first);
       t.scrollTop += t.scrollHeight - before;
       app.scrollTop = t.scrollTop;
       $('load-older').hidden = !room.more;
@@ -542,6 +557,7 @@ function renderMessage(room, entry) {
     'data-kind': 'message',
     'data-event-id': e.id,
     'data-author': e.author,
+    'data-ts': e.ts,
   };
   const head = h('div', { class: 'event-head' }, authorButton(e.author), mine ? null : trustBadges(e.author), timeEl(e.ts));
   if (!entry.accepted) {
