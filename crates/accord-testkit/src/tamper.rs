@@ -94,7 +94,12 @@ impl Drop for TamperProxy {
     }
 }
 
-async fn serve(mut client: TcpStream, upstream: SocketAddr, rewrite: &Rewrite, count: &AtomicU64) -> anyhow::Result<()> {
+async fn serve(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    rewrite: &Rewrite,
+    count: &AtomicU64,
+) -> anyhow::Result<()> {
     let (head, rest) = read_head(&mut client).await?;
     let Some(head) = head else { return Ok(()) };
     let text = String::from_utf8_lossy(&head).into_owned();
