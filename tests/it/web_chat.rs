@@ -19,7 +19,7 @@ const PATIENCE: Duration = Duration::from_secs(45);
 
 /// Runs `script` (a function body that may `return`) in the page with `args`.
 async fn js(browser: &Browser, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
-    Ok(browser.client().execute(script, args).await?)
+    browser.eval(script, args).await
 }
 
 /// Waits until `condition` (a JavaScript expression) is truthy in the page
@@ -106,10 +106,11 @@ async fn join_room(browser: &Browser, room: &str, via: &str) -> anyhow::Result<(
     Ok(())
 }
 
-/// Types `text` into the composer and presses Enter, as a member does.
+/// Types `text` into the composer and presses Enter (WebDriver's U+E007),
+/// as a member does.
 async fn say(browser: &Browser, text: &str) -> anyhow::Result<()> {
-    let input = browser.client().find(fantoccini::Locator::Id("composer-input")).await?;
-    input.send_keys(&format!("{text}{}", char::from(fantoccini::key::Key::Enter))).await?;
+    let input = browser.client().find(thirtyfour::By::Id("composer-input")).await?;
+    input.send_keys(format!("{text}\u{e007}")).await?;
     Ok(())
 }
 
@@ -159,6 +160,8 @@ async fn two_members_on_two_nodes_chat_live_in_their_browsers() -> anyhow::Resul
     }
     b.screenshot("web-chat-conversation").await?;
     a.screenshot("web-chat-conversation-alice").await?;
+    a.close().await?;
+    b.close().await?;
     net.stop().await
 }
 
@@ -208,6 +211,7 @@ async fn an_event_altered_by_the_node_is_shown_as_a_verification_error() -> anyh
         assert!(!text.contains("99 coins") && !text.contains("10 coins"), "the altered event shown as a message: {text}");
     }
     browser.screenshot("web-chat-verification-error").await?;
+    browser.close().await?;
     node.stop().await
 }
 
@@ -279,6 +283,8 @@ async fn a_key_moves_between_the_browser_and_the_key_file_both_ways() -> anyhow:
             && matches!(item.event.content(), EventContent::Message { text, .. } if text.as_str() == "written in the browser with the CLI's key")
     });
     assert!(found, "the SDK reads the browser's message as dave's");
+    browser.close().await?;
+    other.close().await?;
     node.stop().await
 }
 
@@ -369,7 +375,8 @@ async fn the_browsers_protocol_library_agrees_with_the_spec_vectors() -> anyhow:
         Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
     };
     let args = vec![vector("keys.json")?, vector("envelopes.json")?, vector("room.json")?, vector("report.json")?];
-    let failures = browser.client().execute_async(VECTOR_CHECKS, args).await?;
+    let failures = browser.client().execute_async(VECTOR_CHECKS, args).await?.json().clone();
     assert_eq!(failures, json!([]), "the browser's library disagrees with the vectors");
+    browser.close().await?;
     node.stop().await
 }

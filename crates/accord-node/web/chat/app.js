@@ -7,6 +7,7 @@
 // error item, never as a message.
 //
 // Stable hooks for tests and tools (ids unless noted):
+//   body[data-ready="1"]       the module script ran
 //   #boot                      "Loading…", removed once the page has decided what to show
 //   #unsupported, #unsupported-reason   shown when this context cannot sign (no secure context / no Ed25519)
 //   #onboarding, #onboarding-error, #node-name
@@ -69,6 +70,8 @@ const app = {
 // ------------------------------------------------------------------ boot
 
 async function boot() {
+  // The module ran (under the page's Content-Security-Policy).
+  document.body.dataset.ready = '1';
   wireStaticHandlers();
   const support = await cryptoSupport();
   $('boot').hidden = true;
