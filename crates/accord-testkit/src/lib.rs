@@ -11,11 +11,13 @@
 //! that kill it; [`TestNet::partition`] splits nodes with their own
 //! firewall; [`observe`] waits for rooms to converge. [`tls`] makes
 //! certificates and a TLS-terminating proxy; [`TestNode::start_tls`]
-//! starts a node that serves its API over TLS itself. [`tamper`] puts a
-//! lying HTTP proxy in front of a node, to show that clients verify what
-//! their node serves.
+//! starts a node that serves its API over TLS itself. [`browser`] drives
+//! headless Chromium, for the web client's and dashboard's tests;
+//! [`tamper`] puts a lying HTTP proxy in front of a node, to show that
+//! clients verify what their node serves.
 #![forbid(unsafe_code)]
 
+pub mod browser;
 pub mod hostile;
 mod net;
 pub mod observe;
