@@ -11,6 +11,7 @@ mod hostile_peer;
 mod partition;
 mod reports;
 mod web;
+mod web_chat;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 

@@ -101,8 +101,12 @@ async fn join_room(browser: &Browser, room: &str, via: &str) -> anyhow::Result<(
     fill(browser, "join-room-id", room).await?;
     fill(browser, "join-room-via", via).await?;
     submit(browser, "join-room-form").await?;
-    wait_for(browser, "the joined room to open", &format!("document.getElementById('room-pane').dataset.room === {room:?}"))
-        .await?;
+    wait_for(
+        browser,
+        "the joined room to open",
+        &format!("document.getElementById('room-pane').dataset.room === {room:?}"),
+    )
+    .await?;
     Ok(())
 }
 
@@ -116,7 +120,9 @@ async fn say(browser: &Browser, text: &str) -> anyhow::Result<()> {
 
 /// The JavaScript condition "a verified message with exactly `text` is shown".
 fn shows_message(text: &str) -> String {
-    format!("[...document.querySelectorAll('#timeline-list li.event-message .event-text')].some(e => e.textContent === {text:?})")
+    format!(
+        "[...document.querySelectorAll('#timeline-list li.event-message .event-text')].some(e => e.textContent === {text:?})"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -130,8 +136,12 @@ async fn two_members_on_two_nodes_chat_live_in_their_browsers() -> anyhow::Resul
 
     let room = create_room(&a, "lobby").await?;
     join_room(&b, &room, &net.nodes[0].node_id()).await?;
-    wait_for(&a, "bob's join to reach alice", "document.querySelector('#timeline-list li.event-state[data-type=\"join\"]')")
-        .await?;
+    wait_for(
+        &a,
+        "bob's join to reach alice",
+        "document.querySelector('#timeline-list li.event-state[data-type=\"join\"]')",
+    )
+    .await?;
 
     let lines = [
         (&a, &b, "hello bob, this is alice on node one"),
@@ -208,7 +218,10 @@ async fn an_event_altered_by_the_node_is_shown_as_a_verification_error() -> anyh
     assert!(texts.iter().any(|t| t.as_str().unwrap_or_default().contains("an honest message")), "{texts:?}");
     for text in texts {
         let text = text.as_str().unwrap_or_default();
-        assert!(!text.contains("99 coins") && !text.contains("10 coins"), "the altered event shown as a message: {text}");
+        assert!(
+            !text.contains("99 coins") && !text.contains("10 coins"),
+            "the altered event shown as a message: {text}"
+        );
     }
     browser.screenshot("web-chat-verification-error").await?;
     browser.close().await?;
@@ -227,7 +240,8 @@ async fn a_key_moves_between_the_browser_and_the_key_file_both_ways() -> anyhow:
     let room = create_room(&browser, "carols-room").await?;
     click(&browser, "account-button").await?;
     click(&browser, "key-export").await?;
-    let exported = wait_for(&browser, "the exported key file", "document.getElementById('key-export-text').value").await?;
+    let exported =
+        wait_for(&browser, "the exported key file", "document.getElementById('key-export-text').value").await?;
     let exported = exported.as_str().context("key file text")?;
     assert!(exported.len() == 65 && exported.ends_with('\n'), "64 hex digits and a newline: {exported:?}");
     let path = dir.path().join("carol.key");
@@ -273,7 +287,8 @@ async fn a_key_moves_between_the_browser_and_the_key_file_both_ways() -> anyhow:
         &format!("document.getElementById('account-button').textContent === {:?}", identity.handle().to_string()),
     )
     .await?;
-    wait_for(&other, "dave's room in the list", "document.querySelector('.room-item[data-name=\"daves-room\"]')").await?;
+    wait_for(&other, "dave's room in the list", "document.querySelector('.room-item[data-name=\"daves-room\"]')")
+        .await?;
     js(&other, "document.querySelector('.room-item[data-name=\"daves-room\"]').click();", vec![]).await?;
     say(&other, "written in the browser with the CLI's key").await?;
     wait_for(&other, "the message shown as sent", &shows_message("written in the browser with the CLI's key")).await?;
