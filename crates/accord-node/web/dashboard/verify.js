@@ -2,10 +2,9 @@
 // audit log (spec/reports.md §10: the signed head, every signed action, and
 // the Merkle root over them in order, RFC 9162 as spec/blocklists.md §3)
 // and the events carried as evidence (spec/events.md §3.2: both signatures,
-// the signers named by the bodies, the stamp bound to the author body).
-// Signatures are checked with web/common/crypto.js, loaded when needed.
-
-import { accountIdOf, eventIdOf, nodeIdOf } from './ids.js';
+// the signers named by the bodies, the stamp bound to the author body, with
+// web/common/verify.js). Strict signature checks and id encodings come from
+// web/common, loaded when needed so that the operator's pages work without.
 
 let common = null;
 
@@ -18,9 +17,11 @@ export function useCommon(lib) {
 /** web/common's crypto and encoding modules. */
 export async function commonLib() {
   if (!common) {
-    common = Promise.all([import('/web/common/crypto.js'), import('/web/common/encoding.js')]).then(
-      ([crypto, encoding]) => ({ ...encoding, ...crypto }),
-    );
+    common = Promise.all([
+      import('/web/common/crypto.js'),
+      import('/web/common/encoding.js'),
+      import('/web/common/verify.js'),
+    ]).then(([crypto, encoding, verify]) => ({ ...encoding, ...crypto, verifyWireEvent: verify.verifyEvent }));
     // A failed load is tried again next time.
     common.catch(() => {
       common = null;
@@ -80,7 +81,7 @@ export async function verifyAudit(exported) {
   } catch {
     head = null;
   }
-  if (!head || head.body.node !== nodeIdOf(head.key)) {
+  if (!head || head.body.node !== lib.nodeIdOfKey(head.key)) {
     result.code = 'bad_head';
     return result;
   }
@@ -93,7 +94,7 @@ export async function verifyAudit(exported) {
     } catch {
       action = null;
     }
-    const signerOk = action && [accountIdOf(action.key), nodeIdOf(action.key)].includes(action.body.moderator);
+    const signerOk = action && [lib.accountIdOfKey(action.key), lib.nodeIdOfKey(action.key)].includes(action.body.moderator);
     if (!signerOk) {
       result.actions.push({ index, body: action ? action.body : null, ok: false });
       Object.assign(result, { code: 'bad_action', index });
@@ -117,22 +118,16 @@ export async function verifyAudit(exported) {
   return result;
 }
 
-/** Verifies one event in wire form `{author, origin}` (spec/events.md
- *  §3.2, signatures and binding). Answers `{ok, error, id, body, stamp}`. */
+/** Verifies one event in wire form `{author, origin}` as the chat client
+ *  does (spec/events.md §3.2). Answers `{ok, error, id, body}` where `body`
+ *  has the verified `author`, `ts` and `content`; never throws. */
 export async function verifyEvent(wire) {
   try {
     const lib = await commonLib();
-    const author = await opened(wire.author, 'accord/v1/event', lib);
-    if (!author) return { ok: false, error: 'the author signature does not verify' };
-    if (author.body.author !== accountIdOf(author.key)) return { ok: false, error: 'the author is not the signer' };
-    const origin = await opened(wire.origin, 'accord/v1/event-origin', lib);
-    if (!origin) return { ok: false, error: 'the origin signature does not verify', body: author.body };
-    if (origin.body.origin !== nodeIdOf(origin.key)) return { ok: false, error: 'the origin is not the signer' };
-    const id = eventIdOf(await lib.sha256(author.bytes));
-    if (origin.body.event !== id) return { ok: false, error: 'the stamp names another event', body: author.body };
-    return { ok: true, id, body: author.body, stamp: origin.body };
+    const event = await lib.verifyWireEvent(wire);
+    return { ok: true, id: event.id, body: { author: event.author, ts: event.ts, content: event.content } };
   } catch (e) {
-    return { ok: false, error: `unreadable: ${e.message}` };
+    return { ok: false, error: e.code ? `${e.code}: ${e.message}` : `not verified: ${e.message}` };
   }
 }
 

@@ -4,7 +4,6 @@
 // resolution — by the operator through the admin endpoint (the node signs),
 // or by a moderator who signs the action with their own key.
 
-import { issuerIdOf, keyOfNode } from '../ids.js';
 import {
   CATEGORIES, badge, busy, categoryLabel, confirmAction, describe, el, field, fill, notify, plural, select, shortId,
   table, when,
@@ -187,7 +186,7 @@ async function signAction(ctx, c, action, listName, reason, days) {
   const lib = await commonLib();
   const ts = Date.now();
   const body = { node: ctx.mod.node, moderator: ctx.mod.key.account, case: c.id, action };
-  if (action !== 'dismiss') body.list = `${issuerIdOf(keyOfNode(ctx.mod.node))}/${listName}`;
+  if (action !== 'dismiss') body.list = `${lib.bech32mEncode('iss', lib.keyOfNodeId(ctx.mod.node))}/${listName}`;
   if (reason.trim()) body.reason = reason.trim();
   if (action === 'suspend') body.expires = ts + (Number(days) || 7) * 86400000;
   body.ts = ts;
