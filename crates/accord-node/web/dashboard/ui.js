@@ -77,6 +77,15 @@ export function shortId(id, keep = 10) {
   return el('code', { class: 'id', title: text, 'data-full': text }, short);
 }
 
+/** A list id `ISSUER/NAME` shown as its name, then its issuer shortened. */
+export function listLabel(listId) {
+  const at = String(listId).indexOf('/');
+  const issuer = listId.slice(0, at);
+  return el('span', { class: 'list-label', title: listId, 'data-list': listId },
+    el('strong', {}, listId.slice(at + 1)),
+    el('code', { class: 'id issuer' }, `${issuer.slice(0, 9)}…${issuer.slice(-4)}`));
+}
+
 /** A timestamp (ms since the epoch) as local date and time. */
 export function when(ms) {
   if (ms === null || ms === undefined) return '—';

@@ -38,10 +38,12 @@ export async function render(section, ctx) {
   if (!own.some((l) => l.list === selected)) selected = own.length ? own[0].list : null;
   const current = own.find((l) => l.list === selected);
 
-  const nameInput = el('input', { id: 'create-name', name: 'name', required: true, pattern: '[a-z0-9][a-z0-9._-]*', placeholder: 'abuse', autocomplete: 'off' });
-  const createForm = el('form', { id: 'create-list', class: 'card inline-form' },
-    field('New list name', nameInput, 'Lowercase letters, digits, ".", "_" and "-".'),
-    el('button', { type: 'submit', id: 'create-submit', class: 'button-primary' }, 'Create list'));
+  const nameInput = el('input', { id: 'create-name', name: 'name', required: true, pattern: '[a-z0-9][a-z0-9._-]*', placeholder: 'abuse', autocomplete: 'off', 'aria-describedby': 'create-name-hint' });
+  const createForm = el('form', { id: 'create-list', class: 'card' },
+    el('div', { class: 'inline-form' },
+      field('New list name', nameInput),
+      el('button', { type: 'submit', id: 'create-submit', class: 'button-primary' }, 'Create list')),
+    el('p', { class: 'hint form-hint', id: 'create-name-hint' }, 'Lowercase letters, digits, ".", "_" and "-". The list is signed with the node key and announced to the network.'));
   createForm.addEventListener('submit', async (e) => {
     e.preventDefault();
     await busy(createForm.querySelector('button'), async () => {

@@ -18,10 +18,12 @@ export async function render(section, ctx) {
   const checked = await Promise.all(evidence.map((e) => verifyEvent(e.event)));
   const held = await Promise.all(quarantine.map((q) => verifyEvent(q.event)));
 
-  const node = el('input', { id: 'block-node', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: '12D3KooW…' });
-  const blockForm = el('form', { id: 'block-peer', class: 'card inline-form' },
-    field('Block a node', node, 'Refuses and drops every connection to it until you unblock it.'),
-    el('button', { type: 'submit', id: 'block-submit', class: 'button-danger' }, 'Block'));
+  const node = el('input', { id: 'block-node', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: '12D3KooW…', 'aria-describedby': 'block-node-hint' });
+  const blockForm = el('form', { id: 'block-peer', class: 'card' },
+    el('div', { class: 'inline-form' },
+      field('Block a node', node),
+      el('button', { type: 'submit', id: 'block-submit', class: 'button-danger' }, 'Block')),
+    el('p', { class: 'hint form-hint', id: 'block-node-hint' }, 'Refuses and drops every connection to it until you unblock it.'));
   blockForm.addEventListener('submit', async (e) => {
     e.preventDefault();
     const ok = await confirmAction('Block this node?', node.value.trim(), ['Its connections are dropped now; nothing is exchanged with it until you unblock it.'], 'Block');

@@ -2,7 +2,7 @@
 // the lists it holds and how far behind they are, key counters
 // (GET /admin/status, spec/blocklists.md §12.2b).
 
-import { badge, duration, el, fill, plural, shortId, table, when } from '../ui.js';
+import { badge, duration, el, fill, listLabel, plural, shortId, table, when } from '../ui.js';
 
 function metric(id, label, value) {
   return el('div', { class: 'metric', id: `metric-${id}` },
@@ -28,7 +28,7 @@ export async function render(section, ctx) {
     p.blocked ? badge('blocked by you', 'bad') : p.penalized ? badge('cut off', 'warn') : badge('in good standing', 'ok'),
   ]);
   const listRows = s.lists.map((l) => [
-    shortId(l.list, 12),
+    listLabel(l.list),
     l.own ? badge('issued here', 'info') : badge('subscribed', 'muted'),
     String(l.size),
     l.behind > 0 ? badge(`${l.behind} behind`, 'warn') : badge('up to date', 'ok'),

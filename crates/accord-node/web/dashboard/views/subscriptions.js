@@ -4,7 +4,7 @@
 // that caught them (§6, §10.6).
 
 import {
-  CATEGORIES, badge, busy, categoryLabel, confirmAction, describe, el, field, fill, notify, select, shortId,
+  CATEGORIES, badge, busy, categoryLabel, confirmAction, describe, el, field, fill, listLabel, notify, select,
 } from '../ui.js';
 
 const CHOICES = [['', 'as the entry says'], ['reject', 'reject'], ['quarantine', 'quarantine'], ['ignore', 'ignore']];
@@ -82,7 +82,7 @@ function subscriptionCard(l, proofs, ctx) {
   } } }, 'Unsubscribe');
   return el('article', { class: 'card subscription', 'data-list': l.list },
     el('div', { class: 'card-head' },
-      el('h2', {}, shortId(l.list, 14)),
+      el('h2', {}, listLabel(l.list)),
       l.distrusted ? badge('distrusted', 'bad') : badge(`${l.size} entries`, 'info')),
     l.distrusted ? distrust(l, proof, ctx) : null,
     el('details', {}, el('summary', {}, 'Actions per category'), actionsEditor(prefix, l.actions), save),
