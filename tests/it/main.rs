@@ -3,6 +3,7 @@
 //! hostile peers. One module per subject; one test binary, so that RocksDB
 //! and libp2p are linked once.
 
+mod admin_session;
 mod blocklists;
 mod federation;
 mod hostile_flood;
@@ -10,6 +11,7 @@ mod hostile_lists;
 mod hostile_peer;
 mod partition;
 mod reports;
+mod web_dashboard;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
