@@ -124,10 +124,14 @@ async fn the_status_names_the_peers_and_counts_the_nodes_that_follow_a_list() {
 
     follower.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
 
-    accord_testkit::observe::eventually("the issuer counts the subscriber as a follower", Duration::from_secs(10), || async {
-        let lists = issuer.admin("GET", "/lists", None).await.unwrap();
-        lists["lists"][0]["followers"] == 1
-    })
+    accord_testkit::observe::eventually(
+        "the issuer counts the subscriber as a follower",
+        Duration::from_secs(10),
+        || async {
+            let lists = issuer.admin("GET", "/lists", None).await.unwrap();
+            lists["lists"][0]["followers"] == 1
+        },
+    )
     .await
     .unwrap();
     let status = issuer.admin("GET", "/status", None).await.unwrap();

@@ -11,7 +11,6 @@ mod hostile_lists;
 mod hostile_peer;
 mod partition;
 mod reports;
-mod web_dashboard;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 

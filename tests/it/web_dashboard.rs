@@ -33,7 +33,10 @@ async fn until(browser: &Browser, what: &str, expr: &str) -> anyhow::Result<Valu
         if truthy {
             return Ok(value);
         }
-        anyhow::ensure!(tokio::time::Instant::now() < deadline, "not within {PATIENCE:?}: {what} ({expr})");
+        if tokio::time::Instant::now() >= deadline {
+            let page = browser.client().execute("return document.body.innerText.slice(0, 3000);", vec![]).await?;
+            anyhow::bail!("not within {PATIENCE:?}: {what} ({expr}); the page shows:\n{page}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -175,7 +178,6 @@ async fn the_operator_imports_a_mastodon_csv_watches_it_reach_100_percent_and_it
     })
     .await
     .unwrap();
-    browser.close().await.unwrap();
     net.stop().await.unwrap();
 }
 
@@ -237,7 +239,6 @@ async fn the_operator_adds_an_entry_after_the_dashboard_says_how_many_nodes_foll
     assert!(widths.0 <= 360, "the window is {} px wide", widths.0);
     assert!(widths.1 <= widths.0, "the page ({} px) is wider than the screen ({} px)", widths.1, widths.0);
     browser.screenshot("dashboard-phone").await.unwrap();
-    browser.close().await.unwrap();
     net.stop().await.unwrap();
 }
 
@@ -281,7 +282,6 @@ async fn the_operator_resolves_a_report_with_a_block_and_the_browser_verifies_th
     let row = css(&browser, "#audit tbody tr").await.unwrap().text().await.unwrap();
     assert!(row.contains("block") && row.contains("sells drugs in the room"), "{row}");
     browser.screenshot("dashboard-audit").await.unwrap();
-    browser.close().await.unwrap();
     node.stop().await.unwrap();
 }
 
@@ -344,6 +344,5 @@ async fn a_moderator_signs_in_with_the_browsers_member_key_and_resolves_a_case_w
     })
     .await
     .unwrap();
-    browser.close().await.unwrap();
     node.stop().await.unwrap();
 }

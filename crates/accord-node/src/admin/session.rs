@@ -132,10 +132,8 @@ pub fn authorize(
     if !client.is_loopback() {
         return Err(Refusal::NotLoopback);
     }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let bearer =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     if let Some(bearer) = bearer {
         return if bool::from(bearer.as_bytes().ct_eq(token.as_bytes())) { Ok(()) } else { Err(Refusal::BadToken) };
     }
@@ -237,7 +235,8 @@ mod tests {
     fn an_unknown_or_expired_session_is_refused() {
         let (sessions, now) = (Sessions::default(), Instant::now());
         let id = sessions.open(now).expect("random");
-        let wrong = headers(&[("cookie", &format!("{SESSION_COOKIE}={}", "0".repeat(64))), ("x-accord-dashboard", "1")]);
+        let wrong =
+            headers(&[("cookie", &format!("{SESSION_COOKIE}={}", "0".repeat(64))), ("x-accord-dashboard", "1")]);
         let refusal = authorize(LOCAL, &wrong, TOKEN, &sessions, now).expect_err("refused");
         assert_eq!((refusal, refusal.code()), (Refusal::BadSession, ErrorCode::BadAdminSession));
         let good = headers(&[("cookie", &format!("{SESSION_COOKIE}={id}")), ("x-accord-dashboard", "1")]);

@@ -5,12 +5,12 @@
 use crate::core::Core;
 use crate::core::lists::{ListError, Observation};
 use crate::network::PeerId;
-use accord_proto::{ListId, NodeId};
 use accord_proto::blocklist::checkpoint::VerifiedCheckpoint;
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::federation::{
     EQUIVOCATION_TOPIC, FedRequest, FedResponse, LISTS_TOPIC, ListAnnouncement, MAX_LIST_ENTRIES_PER_RESPONSE,
 };
+use accord_proto::{ListId, NodeId};
 use std::sync::Arc;
 
 /// Most entries a subscriber takes in one range (the import limit).
