@@ -194,8 +194,11 @@ function importForm(list, ctx) {
         form.dataset.state = 'done';
         fill(result,
           el('p', { class: 'ok-line', id: 'import-summary' },
-            `${appended.count} entries logged from index ${appended.first}; ${parsed.skipped.length} rows skipped.`),
-          skippedTable(parsed.skipped));
+            `${appended.count} entries logged from index ${appended.first}; ${plural(parsed.skipped.length, 'row')} skipped.`),
+          skippedTable(parsed.skipped),
+          el('button', { type: 'button', class: 'button-quiet', id: 'import-show', on: { click: () => ctx.show('lists') } }, 'Show the entries'));
+        const size = document.getElementById('list-size');
+        if (size) size.textContent = String(appended.first + appended.count);
         notify(`Imported ${appended.count} entries into ${nameOf(list.list)}.`, 'ok');
       } catch (err) {
         form.dataset.state = 'failed';
@@ -210,7 +213,7 @@ function importForm(list, ctx) {
 function skippedTable(skipped) {
   if (!skipped.length) return null;
   return el('details', { class: 'skipped', id: 'import-skipped' },
-    el('summary', {}, `${skipped.length} rows skipped`),
+    el('summary', {}, `${plural(skipped.length, 'row')} skipped`),
     table('import-skipped-rows', ['Line', 'Row', 'Why'], skipped.slice(0, 500).map((s) => [String(s.line), el('code', {}, s.text), s.why])));
 }
 
