@@ -10,7 +10,7 @@ use accord_sdk::{Client, EventContent, HistoryQuery, JoinRule, Room};
 use accord_testkit::browser::Browser;
 use accord_testkit::{TestNet, TestNode};
 use anyhow::Context as _;
-use fantoccini::Locator;
+use thirtyfour::By;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 async fn until(browser: &Browser, what: &str, expr: &str) -> anyhow::Result<Value> {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let value = browser.client().execute(&format!("return ({expr});"), vec![]).await?;
+        let value = browser.eval(&format!("return ({expr});"), vec![]).await?;
         let truthy = match &value {
             Value::Null => false,
             Value::Bool(b) => *b,
@@ -34,15 +34,16 @@ async fn until(browser: &Browser, what: &str, expr: &str) -> anyhow::Result<Valu
             return Ok(value);
         }
         if tokio::time::Instant::now() >= deadline {
-            let page = browser.client().execute("return document.body.innerText.slice(0, 3000);", vec![]).await?;
+            let page = browser.eval("return document.body.innerText.slice(0, 3000);", vec![]).await?;
             anyhow::bail!("not within {PATIENCE:?}: {what} ({expr}); the page shows:\n{page}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-async fn css(browser: &Browser, selector: &str) -> anyhow::Result<fantoccini::elements::Element> {
-    browser.client().wait().at_most(PATIENCE).for_element(Locator::Css(selector)).await.with_context(|| selector.to_owned())
+async fn css(browser: &Browser, selector: &str) -> anyhow::Result<thirtyfour::WebElement> {
+    browser.wait_for(selector, PATIENCE).await?;
+    browser.client().find(By::Css(selector)).await.with_context(|| selector.to_owned())
 }
 
 async fn type_into(browser: &Browser, selector: &str, text: &str) -> anyhow::Result<()> {
@@ -57,8 +58,17 @@ async fn click(browser: &Browser, selector: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Chooses `value` in the `<select>` `selector`, as a user's choice does.
 async fn choose(browser: &Browser, selector: &str, value: &str) -> anyhow::Result<()> {
-    css(browser, selector).await?.select_by_value(value).await?;
+    css(browser, selector).await?;
+    let chosen = browser
+        .eval(
+            "const s = document.querySelector(arguments[0]); s.value = arguments[1];
+             s.dispatchEvent(new Event('change', {bubbles: true})); return s.value;",
+            vec![json!(selector), json!(value)],
+        )
+        .await?;
+    anyhow::ensure!(chosen == json!(value), "{selector} has no option {value}");
     Ok(())
 }
 
@@ -66,14 +76,13 @@ async fn choose(browser: &Browser, selector: &str, value: &str) -> anyhow::Resul
 /// the page as an operator would.
 async fn operator_signs_in(browser: &Browser, node: &TestNode) -> anyhow::Result<()> {
     browser.open(&format!("{}/dashboard", node.url())).await?;
-    until(browser, "the dashboard starts", "document.body.dataset.ready === 'true'").await?;
+    until(browser, "the dashboard starts", "document.body.dataset.ready === '1'").await?;
     let token = std::fs::read_to_string(node.data_dir().join("admin.token"))?;
     type_into(browser, "#login-token", token.trim()).await?;
     click(browser, "#login-submit").await?;
     until(browser, "the node section shows", "document.querySelector('#status-node')?.textContent").await?;
     let stored = browser
-        .client()
-        .execute("return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie]);", vec![])
+        .eval("return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie]);", vec![])
         .await?;
     assert_eq!(stored, json!("[[],[],\"\"]"), "the token and the session cookie stay out of the page's reach");
     Ok(())
@@ -141,8 +150,7 @@ async fn the_operator_imports_a_mastodon_csv_watches_it_reach_100_percent_and_it
     choose(&browser, "#import-category", "spam").await.unwrap();
     // Every value the progress bar takes, as the page sets it.
     browser
-        .client()
-        .execute(
+        .eval(
             "const bar = document.getElementById('import-progress'); window.steps = [];
              new MutationObserver(() => window.steps.push(bar.value)).observe(bar, {attributes: true});",
             vec![],
@@ -158,7 +166,7 @@ async fn the_operator_imports_a_mastodon_csv_watches_it_reach_100_percent_and_it
 
     // Assert: the bar went up in steps to 100 %, the rows Accord cannot map
     // are listed, and the node enforces what was imported.
-    let steps = browser.client().execute("return window.steps;", vec![]).await.unwrap();
+    let steps = browser.eval("return window.steps;", vec![]).await.unwrap();
     let steps: Vec<f64> = serde_json::from_value(steps).unwrap();
     assert_eq!(steps.last().copied(), Some(100.0), "{steps:?}");
     assert!(steps.windows(2).all(|w| w[0] <= w[1]), "the bar never goes back: {steps:?}");
@@ -227,14 +235,10 @@ async fn the_operator_adds_an_entry_after_the_dashboard_says_how_many_nodes_foll
     .unwrap();
 
     // The dashboard on a 360-pixel-wide phone: nothing wider than the screen.
-    browser.client().set_window_size(360, 780).await.unwrap();
+    browser.client().set_window_rect(0, 0, 360, 780).await.unwrap();
     click(&browser, "#nav-status").await.unwrap();
     until(&browser, "the node section shows", "document.querySelector('#status-node')?.textContent").await.unwrap();
-    let widths = browser
-        .client()
-        .execute("return [window.innerWidth, document.documentElement.scrollWidth];", vec![])
-        .await
-        .unwrap();
+    let widths = browser.eval("return [window.innerWidth, document.documentElement.scrollWidth];", vec![]).await.unwrap();
     let widths: (u64, u64) = serde_json::from_value(widths).unwrap();
     assert!(widths.0 <= 360, "the window is {} px wide", widths.0);
     assert!(widths.1 <= widths.0, "the page ({} px) is wider than the screen ({} px)", widths.1, widths.0);
@@ -307,7 +311,7 @@ async fn a_moderator_signs_in_with_the_browsers_member_key_and_resolves_a_case_w
     // Act: the moderator signs in with the key and hides the message.
     let browser = Browser::start().await.unwrap();
     browser.open(&format!("{}/dashboard", node.url())).await.unwrap();
-    until(&browser, "the dashboard starts", "document.body.dataset.ready === 'true'").await.unwrap();
+    until(&browser, "the dashboard starts", "document.body.dataset.ready === '1'").await.unwrap();
     let imported = browser
         .client()
         .execute_async(
@@ -316,11 +320,13 @@ async fn a_moderator_signs_in_with_the_browsers_member_key_and_resolves_a_case_w
             vec![json!(format!("{key_file}\n"))],
         )
         .await
-        .unwrap();
+        .unwrap()
+        .json()
+        .clone();
     assert_eq!(imported, json!(moderator_account.to_string()));
     click(&browser, "#login-moderator-submit").await.unwrap();
     until(&browser, "the moderator sees the queue", &format!("document.querySelector(\"button[data-case='{}']\")", filed.case)).await.unwrap();
-    let tabs = browser.client().execute("return [...document.querySelectorAll('#nav .tab')].filter(t => !t.hidden).map(t => t.id);", vec![]).await.unwrap();
+    let tabs = browser.eval("return [...document.querySelectorAll('#nav .tab')].filter(t => !t.hidden).map(t => t.id);", vec![]).await.unwrap();
     assert_eq!(tabs, json!(["nav-reports", "nav-audit"]), "a moderator gets the queue and the audit log only");
     click(&browser, &format!("button[data-case='{}']", filed.case)).await.unwrap();
     until(&browser, "the evidence is verified", "document.querySelector('#case-evidence li[data-verified=\"true\"]')").await.unwrap();

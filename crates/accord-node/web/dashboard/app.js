@@ -160,7 +160,7 @@ async function start() {
   } catch {
     showLogin();
   }
-  document.body.dataset.ready = 'true';
+  document.body.dataset.ready = '1';
 }
 
 start();
