@@ -12,6 +12,7 @@ mod hostile_peer;
 mod partition;
 mod reports;
 mod web;
+mod web_dashboard;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 

@@ -127,7 +127,7 @@ export async function verifyEvent(wire) {
     const event = await lib.verifyWireEvent(wire);
     return { ok: true, id: event.id, body: { author: event.author, ts: event.ts, content: event.content } };
   } catch (e) {
-    return { ok: false, error: e.code ? `${e.code}: ${e.message}` : `not verified: ${e.message}` };
+    return { ok: false, error: e.code ? `${e.code}: ${e.message}` : e.message };
   }
 }
 
