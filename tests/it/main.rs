@@ -1,8 +1,10 @@
 //! End-to-end tests of several real nodes: federation over libp2p on
 //! loopback, shared blocklists, reports and moderation, a network split and
-//! hostile peers; the web client and dashboard in a real browser. One module per subject; one test binary, so that RocksDB
-//! and libp2p are linked once.
+//! hostile peers; the web client and dashboard in a real browser. One
+//! module per subject; one test binary, so that RocksDB and libp2p are
+//! linked once.
 
+mod admin_session;
 mod blocklists;
 mod federation;
 mod hostile_flood;
@@ -12,6 +14,7 @@ mod partition;
 mod reports;
 mod web;
 mod web_chat;
+mod web_dashboard;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 

@@ -9,6 +9,7 @@ use crate::provenance::Provenance;
 use accord_formats::Imported;
 use accord_proto::audit::{AuditLog, Verdict};
 use accord_proto::blocklist::checkpoint::SignedCheckpoint;
+use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::{Action, Category, ListEntry, TargetKind};
 use accord_proto::event::UnverifiedEvent;
 use accord_proto::{
@@ -42,6 +43,12 @@ crate::endpoint! {
     Import = Post "/admin/lists/{name}/import", Admin, ImportRequest => ImportResponse
 }
 crate::endpoint! {
+    /// `POST /admin/import/parse`: reads a document in a format as an
+    /// import would, and answers the entries without logging them, to be
+    /// staged (spec/blocklists.md §12.2a).
+    ParseImport = Post "/admin/import/parse", Admin, ImportRequest => Parsed
+}
+crate::endpoint! {
     /// `POST /admin/lists/{name}/stage`: part of a bulk import (spec/blocklists.md §12.2a).
     Stage = Post "/admin/lists/{name}/stage", Admin, StageRequest => Staged
 }
@@ -70,6 +77,10 @@ crate::endpoint! {
 crate::endpoint! {
     /// `GET /admin/evidence` (spec/blocklists.md §12.2).
     ListEvidence = Get "/admin/evidence", Admin, () => EvidenceResponse
+}
+crate::endpoint! {
+    /// `GET /admin/equivocations`: the equivocation proofs stored (spec/blocklists.md §12.2a).
+    ListEquivocations = Get "/admin/equivocations", Admin, () => EquivocationsResponse
 }
 crate::endpoint! {
     /// `POST /admin/trust`: trusts an equivocating issuer again (spec/blocklists.md §12.2a).
@@ -116,6 +127,21 @@ crate::endpoint! {
     /// `GET /admin/audit/verify` (spec/reports.md §12); `409
     /// audit_tampered` when the stored log does not verify.
     VerifyAudit = Get "/admin/audit/verify", Admin, () => AuditVerified
+}
+crate::endpoint! {
+    /// `POST /admin/session`: trades the admin token for a dashboard session
+    /// cookie (spec/blocklists.md §12.1a).
+    OpenAdminSession = Post "/admin/session", Admin, AdminSessionRequest => AdminSession
+}
+crate::endpoint! {
+    /// `POST /admin/session/logout`: ends the dashboard session of the
+    /// request's cookie (spec/blocklists.md §12.1a).
+    CloseAdminSession = Post "/admin/session/logout", Admin, () => AdminSessionClosed
+}
+crate::endpoint! {
+    /// `GET /admin/status`: the node at a glance, for the dashboard
+    /// (spec/blocklists.md §12.2b).
+    NodeStatus = Get "/admin/status", Admin, () => StatusResponse
 }
 crate::endpoint! {
     /// `GET /admin/peers`: connected and blocked nodes (spec/federation.md §9).
@@ -188,6 +214,10 @@ pub struct ListStatus {
     pub distrusted: Option<String>,
     /// The held checkpoint, or `null`.
     pub checkpoint: Option<SignedCheckpoint>,
+    /// How many peers fetched the list from this node in the last ten
+    /// minutes: the nodes an append reaches first (spec/blocklists.md §12.2b).
+    #[serde(default)]
+    pub followers: u64,
 }
 
 fn reject() -> Action {
@@ -341,6 +371,16 @@ pub struct ExportQuery {
     pub format: String,
 }
 
+/// `POST /admin/import/parse` answer (spec/blocklists.md §12.2a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parsed {
+    /// The entries read, in the order of the document, as `stage` takes them.
+    pub entries: Vec<Imported>,
+    /// The rows not read, and why.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+}
+
 /// `POST /admin/lists/{name}/stage` body (spec/blocklists.md §12.2a).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -451,6 +491,13 @@ pub struct Evidence {
     pub manifest: SignedBytes,
     /// When the node recorded it.
     pub recorded: Timestamp,
+}
+
+/// `GET /admin/equivocations` answer (spec/blocklists.md §12.2a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EquivocationsResponse {
+    /// Every proof stored (spec/blocklists.md §6.1), by list id.
+    pub proofs: Vec<EquivocationProof>,
 }
 
 /// `POST /admin/trust` body (spec/blocklists.md §12.2a).
@@ -591,4 +638,122 @@ pub struct PeersResponse {
     pub connected: Vec<NodeId>,
     /// The nodes the operator blocked, sorted.
     pub blocked: Vec<NodeId>,
+}
+
+/// The header a dashboard request sends with its session cookie: a
+/// custom header cannot be sent cross-site without a CORS preflight, which
+/// the node never grants (spec/blocklists.md §12.1a).
+pub const DASHBOARD_HEADER: &str = "x-accord-dashboard";
+
+/// The name of the dashboard's session cookie (spec/blocklists.md §12.1a).
+pub const SESSION_COOKIE: &str = "accord_admin";
+
+/// `POST /admin/session` body (spec/blocklists.md §12.1a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSessionRequest {
+    /// The admin token (`admin.token` in the data directory).
+    pub token: String,
+}
+
+/// `POST /admin/session` answer; the session id travels only in the
+/// `Set-Cookie` header (spec/blocklists.md §12.1a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSession {
+    /// When the session ends.
+    pub expires: Timestamp,
+}
+
+/// `POST /admin/session/logout` answer (spec/blocklists.md §12.1a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSessionClosed {
+    /// Whether a live session was ended.
+    pub ended: bool,
+}
+
+/// `GET /admin/status` answer (spec/blocklists.md §12.2b).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusResponse {
+    /// The node's id.
+    pub node: NodeId,
+    /// The node's name.
+    pub name: String,
+    /// The node software's version.
+    pub version: String,
+    /// The client API's address.
+    pub api: String,
+    /// The libp2p listen addresses, each ending in `/p2p/NODE_ID`.
+    pub p2p: Vec<String>,
+    /// Since when the node runs.
+    pub started: Timestamp,
+    /// The peers connected now, and those blocked, with their reputation.
+    pub peers: Vec<PeerStatus>,
+    /// Every list held, with how far behind it is.
+    pub lists: Vec<ListLag>,
+    /// Key counters.
+    pub metrics: KeyMetrics,
+}
+
+/// One peer of [`StatusResponse`] (spec/blocklists.md §12.2b).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// The node.
+    pub node: NodeId,
+    /// A connection is open now.
+    pub connected: bool,
+    /// Its misbehaviour score now (spec/federation.md §4; cut off at 100).
+    pub score: f64,
+    /// Cut off for misbehaving, for a while.
+    pub penalized: bool,
+    /// Blocked by the operator (spec/federation.md §9).
+    pub blocked: bool,
+}
+
+/// One list of [`StatusResponse`]: what is held and what is known to exist
+/// (spec/blocklists.md §12.2b).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListLag {
+    /// The list.
+    pub list: ListId,
+    /// Issued by this node.
+    pub own: bool,
+    /// The held size.
+    pub size: u64,
+    /// The largest size of a verified checkpoint seen for it (announced or
+    /// fetched), at least `size`.
+    pub latest: u64,
+    /// `latest - size`: entries known to exist but not applied yet.
+    pub behind: u64,
+    /// When the issuer signed the held checkpoint.
+    pub signed: Option<Timestamp>,
+    /// When the node last saw a verified checkpoint of the list.
+    pub seen: Option<Timestamp>,
+    /// Peers that fetched it from this node in the last ten minutes.
+    pub followers: u64,
+    /// Why the issuer is distrusted, or `null`.
+    pub distrusted: Option<String>,
+}
+
+/// Key counters of [`StatusResponse`], as `/metrics` has them
+/// (spec/blocklists.md §12.2b).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KeyMetrics {
+    /// Accounts registered here.
+    pub accounts: u64,
+    /// Rooms held.
+    pub rooms: u64,
+    /// Open live streams.
+    pub streams: u64,
+    /// Events accepted from local clients since the start.
+    pub events_accepted: u64,
+    /// Events received from peers and stored since the start.
+    pub events_received: u64,
+    /// List entries received, verified and applied since the start.
+    pub list_entries_applied: u64,
+    /// `add` entries indexed that no `remove` retracted.
+    pub indexed: u64,
+    /// Open report cases.
+    pub open_cases: u64,
+    /// Evidence recorded against peers since the start.
+    pub evidence: u64,
 }

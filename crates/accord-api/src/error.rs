@@ -106,6 +106,9 @@ error_codes! {
     Unauthenticated = "unauthenticated", 401;
     /// The login challenge is unknown, expired or already used.
     BadChallenge = "bad_challenge", 401;
+    /// The admin dashboard's session cookie is unknown or expired
+    /// (spec/blocklists.md §12.1a).
+    BadAdminSession = "bad_admin_session", 401;
     /// An event or report is signed by another account than the session's.
     NotSessionAccount = "not_session_account", 403;
     /// The account is not registered on this node.
@@ -140,6 +143,9 @@ error_codes! {
     NotReporter = "not_reporter", 403;
     /// Only moderators of this node may do that.
     NotModerator = "not_moderator", 403;
+    /// A request with the admin session cookie lacks the header
+    /// `X-Accord-Dashboard: 1` (spec/blocklists.md §12.1a).
+    DashboardHeaderRequired = "dashboard_header_required", 403;
     /// No such room on this node.
     UnknownRoom = "unknown_room", 404;
     /// No such identity on this node.

@@ -83,7 +83,9 @@ pub enum Access {
     /// §11); `403 not_moderator` for other accounts.
     Moderator,
     /// The operator: a loopback client with the data directory's admin
-    /// token (spec/blocklists.md §12.1); `403 forbidden` otherwise.
+    /// token, or with a dashboard session opened with it and the header
+    /// `X-Accord-Dashboard: 1` (spec/blocklists.md §12.1, §12.1a); `403
+    /// forbidden` otherwise.
     Admin,
 }
 

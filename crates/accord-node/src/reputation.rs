@@ -92,6 +92,11 @@ impl Reputation {
         done
     }
 
+    /// Every peer with a score or a block.
+    pub fn known(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.scores.keys().chain(self.blocked.keys()).copied()
+    }
+
     /// Number of peers blocked now.
     pub fn blocked_count(&self) -> usize {
         self.blocked.len()

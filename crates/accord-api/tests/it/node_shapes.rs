@@ -6,9 +6,9 @@
 
 use crate::fixtures::{account, create, key, list, node, reads_the_node};
 use accord_api::admin::{
-    Appended, AuditVerified, EntriesResponse, EvidenceResponse, ExceptionSet, ImportResponse, ListCreated,
-    ListsResponse, ModeratorsResponse, PeersResponse, QuarantineResponse, Released, Staged, Subscribed, Trusted,
-    Unsubscribed,
+    AdminSession, AdminSessionClosed, Appended, AuditVerified, EntriesResponse, EvidenceResponse, ExceptionSet,
+    ImportResponse, ListCreated, ListsResponse, ModeratorsResponse, Parsed, PeersResponse, QuarantineResponse,
+    Released, Staged, StatusResponse, Subscribed, Trusted, Unsubscribed,
 };
 use accord_api::auth::{ChallengeResponse, LoginResponse};
 use accord_api::events::SendEventResponse;
@@ -207,11 +207,11 @@ fn admin_lists() {
     reads_the_node::<ListCreated>(json!({"list": list, "size": 0, "checkpoint": checkpoint}));
     let status = json!({
         "list": list, "own": false, "subscribed": true, "size": 4, "actions": {"spam": "quarantine"},
-        "distrusted": Value::Null, "checkpoint": checkpoint,
+        "distrusted": Value::Null, "checkpoint": checkpoint, "followers": 2,
     });
     let unheld = json!({
         "list": list, "own": false, "subscribed": true, "size": 0, "actions": {},
-        "distrusted": "the issuer signed two incompatible checkpoints", "checkpoint": Value::Null,
+        "distrusted": "the issuer signed two incompatible checkpoints", "checkpoint": Value::Null, "followers": 0,
     });
     reads_the_node::<ListsResponse>(json!({"lists": [status, unheld], "indexed": 4}));
     let appended: Appended = reads_the_node(json!({"list": list, "first": 4, "count": 2, "checkpoint": checkpoint}));
@@ -230,6 +230,27 @@ fn admin_lists() {
         "entries": [{"index": 0, "error": "not an entry"}, {"index": 1, "entry": entry}],
     }));
     reads_the_node::<Staged>(json!({"list": list, "staged": 5000}));
+    let parsed: Parsed = reads_the_node(json!({
+        "entries": [{"target": {"type": "node", "id": node(3)}, "category": "spam", "action": "reject", "reason": "relay"}],
+        "skipped": [{"line": 2, "text": "spam.example", "why": "DNS domains have no Accord node id"}],
+    }));
+    assert_eq!(parsed.entries.len(), 1);
+}
+
+#[test]
+fn admin_dashboard_session_and_status() {
+    reads_the_node::<AdminSession>(json!({"expires": TS}));
+    reads_the_node::<AdminSessionClosed>(json!({"ended": true}));
+    let status: StatusResponse = reads_the_node(json!({
+        "node": node(1), "name": "example.org", "version": "0.1.0", "api": "127.0.0.1:8080",
+        "p2p": [format!("/ip4/127.0.0.1/tcp/4001/p2p/{}", node(1))], "started": TS,
+        "peers": [{"node": node(2), "connected": true, "score": 37.5, "penalized": false, "blocked": false}],
+        "lists": [{"list": list(), "own": true, "size": 3, "latest": 3, "behind": 0, "signed": TS, "seen": Value::Null,
+                   "followers": 1, "distrusted": Value::Null}],
+        "metrics": {"accounts": 2, "rooms": 1, "streams": 0, "events_accepted": 9, "events_received": 4,
+                    "list_entries_applied": 0, "indexed": 3, "open_cases": 1, "evidence": 0},
+    }));
+    assert_eq!((status.lists[0].followers, status.peers[0].score), (1, 37.5));
 }
 
 #[test]

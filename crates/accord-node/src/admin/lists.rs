@@ -10,10 +10,11 @@ use crate::http::extract::Json;
 use crate::http::reply::Reply;
 use accord_api::ErrorCode;
 use accord_api::admin::{
-    AddEntryRequest, Appended, CreateListRequest, EntriesResponse, EvidenceResponse, ExceptionRequest, ExceptionSet,
-    ExportQuery, Held, ImportRequest, ImportResponse, ListCreated, ListStatus, ListsResponse, QuarantineResponse,
-    ReleaseRequest, Released, RemoveEntryRequest, ShowQuery, ShownEntry, Skipped, StageRequest, Staged,
-    SubscribeRequest, Subscribed, TrustRequest, Trusted, UnsubscribeRequest, Unsubscribed,
+    AddEntryRequest, Appended, CreateListRequest, EntriesResponse, EquivocationsResponse, EvidenceResponse,
+    ExceptionRequest, ExceptionSet, ExportQuery, Held, ImportRequest, ImportResponse, ListCreated, ListStatus,
+    ListsResponse, Parsed, QuarantineResponse, ReleaseRequest, Released, RemoveEntryRequest, ShowQuery, ShownEntry,
+    Skipped, StageRequest, Staged, SubscribeRequest, Subscribed, TrustRequest, Trusted, UnsubscribeRequest,
+    Unsubscribed,
 };
 use accord_formats::{self as formats, Format};
 use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target};
@@ -55,12 +56,14 @@ pub async fn create(
 
 /// `GET /admin/lists`: every list held, with its status.
 pub async fn status(State(state): State<Arc<Core>>) -> Reply<ListsResponse> {
+    let now = std::time::Instant::now();
     let lists = state
         .lists
         .records()
         .await
         .into_iter()
         .map(|r| ListStatus {
+            followers: state.lists.activity.followers(&r.list, now),
             list: r.list,
             own: r.own,
             subscribed: r.subscribed,
@@ -175,20 +178,33 @@ pub async fn import(
     Json(req): Json<ImportRequest>,
 ) -> Result<Reply<ImportResponse>, ApiError> {
     let list = own(&state, &name)?;
-    let imported = formats::import(format(&req.format)?, &req.text, req.category)
-        .map_err(|e| ApiError::with_status(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
-    let entries = add_entries(imported.entries);
-    let skipped = imported
-        .skipped
-        .into_iter()
-        .map(|s| Skipped { line: s.line as u64, text: s.text, why: s.why.to_string() })
-        .collect();
+    let (imported, skipped) = read(&req)?;
+    let entries = add_entries(imported);
     let appended = if entries.is_empty() {
         Appended { list, first: None, count: 0, checkpoint: None }
     } else {
         append(&state, &list, entries).await?
     };
     Ok(Reply(ImportResponse { appended, skipped }))
+}
+
+/// Reads an import's document: the entries and the rows skipped.
+fn read(req: &ImportRequest) -> Result<(Vec<accord_formats::Imported>, Vec<Skipped>), ApiError> {
+    let imported = formats::import(format(&req.format)?, &req.text, req.category)
+        .map_err(|e| ApiError::with_status(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
+    let skipped = imported
+        .skipped
+        .into_iter()
+        .map(|s| Skipped { line: s.line as u64, text: s.text, why: s.why.to_string() })
+        .collect();
+    Ok((imported.entries, skipped))
+}
+
+/// `POST /admin/import/parse`: the entries a document holds, logged
+/// nowhere (the dashboard stages them in parts to show its progress).
+pub async fn parse(Json(req): Json<ImportRequest>) -> Result<Reply<Parsed>, ApiError> {
+    let (entries, skipped) = read(&req)?;
+    Ok(Reply(Parsed { entries, skipped }))
 }
 
 fn format(text: &str) -> Result<Format, ApiError> {
@@ -354,6 +370,12 @@ pub async fn commit(State(admin): State<AdminState>, Path(name): Path<String>) -
         return Ok(Reply(Appended { list, first: None, count: 0, checkpoint: None }));
     }
     Ok(Reply(append(state, &list, add_entries(staged)).await?))
+}
+
+/// `GET /admin/equivocations`: the proofs that made issuers distrusted.
+pub async fn equivocations(State(state): State<Arc<Core>>) -> Result<Reply<EquivocationsResponse>, ApiError> {
+    let proofs = state.store.equivocations()?.iter().filter_map(|bytes| serde_json::from_slice(bytes).ok()).collect();
+    Ok(Reply(EquivocationsResponse { proofs }))
 }
 
 /// `POST /admin/trust`: the operator trusts an issuer again after an

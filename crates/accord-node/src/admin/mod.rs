@@ -1,17 +1,20 @@
 //! The operator's door (spec/blocklists.md §12, spec/reports.md §12):
 //! lists, subscriptions, exceptions, evidence, quarantine, the report
-//! queue, moderators, the audit log and the peer firewall. Served under
-//! `/admin` on the API address, only to loopback clients bearing the token
-//! in the data directory's `admin.token` (what `accord-node list …`
-//! sends).
+//! queue, moderators, the audit log, the peer firewall and the node's
+//! status. Served under `/admin` on the API address, only to loopback
+//! clients bearing the token in the data directory's `admin.token` (what
+//! `accord-node list …` sends), or a dashboard session opened with it
+//! ([`session`]).
 
 pub mod lists;
 pub mod peers;
 pub mod reports;
+pub mod session;
 
 use crate::core::Core;
 use crate::http::ApiError;
-use accord_api::ErrorCode;
+use crate::http::reply::Reply;
+use accord_api::admin::StatusResponse;
 use accord_formats::Imported;
 use accord_proto::ListId;
 use axum::Router;
@@ -22,7 +25,7 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use subtle::ConstantTimeEq as _;
+use std::time::Instant;
 
 /// What the admin door holds besides the core.
 #[derive(Clone)]
@@ -33,12 +36,14 @@ pub struct AdminState {
     token: Arc<str>,
     /// Bulk imports being staged, by list.
     staged: Arc<Mutex<HashMap<ListId, Vec<Imported>>>>,
+    /// Live dashboard sessions.
+    sessions: Arc<session::Sessions>,
 }
 
 impl AdminState {
     /// The admin door of `core`, opened by `token`.
     pub fn new(core: Arc<Core>, token: String) -> Self {
-        Self { core, token: token.into(), staged: Arc::default() }
+        Self { core, token: token.into(), staged: Arc::default(), sessions: Arc::default() }
     }
 }
 
@@ -48,25 +53,26 @@ impl FromRef<AdminState> for Arc<Core> {
     }
 }
 
-/// Lets through loopback clients with the admin token only.
+/// Lets through loopback clients with the admin token or a live dashboard
+/// session (with its header) only.
 async fn guard(
     State(admin): State<AdminState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
 ) -> Response {
-    let token = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let token_ok = token.is_some_and(|t| bool::from(t.as_bytes().ct_eq(admin.token.as_bytes())));
-    if !addr.ip().is_loopback() || !token_ok {
-        admin.core.metrics.reject("forbidden");
-        return ApiError::new(ErrorCode::Forbidden, "the admin endpoint takes local requests with the admin token")
-            .into_response();
+    if let Err(refusal) =
+        session::authorize(addr.ip(), request.headers(), &admin.token, &admin.sessions, Instant::now())
+    {
+        admin.core.metrics.reject(refusal.code().as_str());
+        return ApiError::from(refusal).into_response();
     }
     next.run(request).await
+}
+
+/// `GET /admin/status`: the node at a glance.
+async fn status(State(state): State<Arc<Core>>) -> Reply<StatusResponse> {
+    Reply(crate::core::status::status(&state).await)
 }
 
 /// The admin routes, to be nested under `/admin` in a router of any state.
@@ -76,6 +82,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: AdminState) -> Router<S> 
         .route("/lists/{name}/entries", post(lists::add).get(lists::show))
         .route("/lists/{name}/remove", post(lists::remove))
         .route("/lists/{name}/import", post(lists::import))
+        .route("/import/parse", post(lists::parse))
         .route("/lists/{name}/stage", post(lists::stage))
         .route("/lists/{name}/commit", post(lists::commit))
         .route("/lists/{name}/export", get(lists::export))
@@ -84,6 +91,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: AdminState) -> Router<S> 
         .route("/exceptions", post(lists::exception))
         .route("/evidence", get(lists::evidence))
         .route("/trust", post(lists::trust))
+        .route("/equivocations", get(lists::equivocations))
         .route("/quarantine", get(lists::quarantine))
         .route("/quarantine/release", post(lists::release))
         .route("/reports", get(reports::cases))
@@ -96,8 +104,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: AdminState) -> Router<S> 
         .route("/peers", get(peers::blocked))
         .route("/peers/block", post(peers::block))
         .route("/peers/unblock", post(peers::unblock))
+        .route("/status", get(status))
+        .route("/session/logout", post(session::close))
         // Bulk imports are large; only the local operator gets here.
         .layer(DefaultBodyLimit::max(lists::MAX_IMPORT_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
+        // Takes the token in its body, and checks it itself.
+        .route("/session", post(session::open))
         .with_state(state)
 }

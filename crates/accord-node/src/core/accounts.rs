@@ -57,6 +57,11 @@ impl Accounts {
         self.lock().homes.get(account).copied()
     }
 
+    /// How many accounts are registered here.
+    pub fn local_count(&self) -> usize {
+        self.lock().handles.len()
+    }
+
     /// Whether the identity document with this hash is stored here.
     pub fn knows(&self, identity: &Sha256Hash) -> bool {
         self.lock().identities.contains(identity)

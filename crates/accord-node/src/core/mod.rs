@@ -21,6 +21,7 @@ pub(crate) mod outbox;
 pub(crate) mod policy;
 pub mod reports;
 pub mod rooms;
+pub mod status;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -65,6 +66,8 @@ pub struct Core {
     pub(crate) reports: reports::Reports,
     /// The node's background tasks.
     pub(crate) tasks: Tasks,
+    /// When the core was assembled (the node started).
+    pub(crate) started: accord_proto::Timestamp,
 }
 
 /// The parts a core is made of, loaded by the node at start.
@@ -108,6 +111,7 @@ impl Core {
             policy: policy::Manifests::default(),
             reports,
             tasks: Tasks::default(),
+            started: accord_proto::Timestamp::now(),
         }
     }
 

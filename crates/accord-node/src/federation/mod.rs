@@ -206,7 +206,7 @@ async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties:
         FedRequest::Join { room, joiner, after } => {
             answered(sync::answer_join(state, peer, room, &joiner, after).await)
         }
-        FedRequest::ListEntries { list, from, limit } => Ok(lists::answer(state, &list, from, limit).await),
+        FedRequest::ListEntries { list, from, limit } => Ok(lists::answer(state, peer, &list, from, limit).await),
         FedRequest::Report { report } => Ok(match crate::core::reports::receive(state, peer, *report).await {
             Ok(id) => FedResponse::ReportQueued { id },
             // The refusal code is the penalty: a report that does not

@@ -229,8 +229,25 @@ pub enum Command {
     Unblock(PeerId),
     /// Report the peers the operator blocked.
     Blocked(oneshot::Sender<Vec<PeerId>>),
+    /// Report the reputation of the peers connected, scored or blocked.
+    Reputation(oneshot::Sender<Vec<PeerReputation>>),
     /// Stop the event loop.
     Shutdown,
+}
+
+/// What the network knows of one peer's conduct (spec/federation.md §4, §9).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerReputation {
+    /// The peer.
+    pub peer: PeerId,
+    /// A connection to it is open.
+    pub connected: bool,
+    /// Its misbehaviour score now.
+    pub score: f64,
+    /// Cut off for misbehaving, for a while.
+    pub penalized: bool,
+    /// Blocked by the operator.
+    pub blocked: bool,
 }
 
 /// Handle to the running network task.
@@ -442,6 +459,14 @@ impl Network {
         answer.await.map_err(|_| NetworkError::Stopped)
     }
 
+    /// The reputation of every peer connected, with a score, or blocked,
+    /// sorted by peer.
+    pub async fn reputation(&self) -> Result<Vec<PeerReputation>, NetworkError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(Command::Reputation(reply)).await.map_err(|_| NetworkError::Stopped)?;
+        answer.await.map_err(|_| NetworkError::Stopped)
+    }
+
     /// Stops the event loop and waits until it has ended (its sockets
     /// closed).
     pub async fn shutdown(&self) {
@@ -563,6 +588,25 @@ impl EventLoop {
                 let mut peers: Vec<PeerId> = self.operator_blocked.iter().copied().collect();
                 peers.sort();
                 let _ = reply.send(peers);
+            }
+            Command::Reputation(reply) => {
+                let now = Instant::now();
+                let mut peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+                peers.extend(self.reputation.known());
+                peers.extend(self.operator_blocked.iter().copied());
+                peers.sort();
+                peers.dedup();
+                let report = peers
+                    .into_iter()
+                    .map(|peer| PeerReputation {
+                        peer,
+                        connected: self.swarm.is_connected(&peer),
+                        score: self.reputation.score(&peer, now),
+                        penalized: self.reputation.is_blocked(&peer),
+                        blocked: self.operator_blocked.contains(&peer),
+                    })
+                    .collect();
+                let _ = reply.send(report);
             }
             Command::Shutdown => {}
         }

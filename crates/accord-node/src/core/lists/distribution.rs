@@ -5,12 +5,12 @@
 use crate::core::Core;
 use crate::core::lists::{ListError, Observation};
 use crate::network::PeerId;
-use accord_proto::ListId;
 use accord_proto::blocklist::checkpoint::VerifiedCheckpoint;
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::federation::{
     EQUIVOCATION_TOPIC, FedRequest, FedResponse, LISTS_TOPIC, ListAnnouncement, MAX_LIST_ENTRIES_PER_RESPONSE,
 };
+use accord_proto::{ListId, NodeId};
 use std::sync::Arc;
 
 /// Most entries a subscriber takes in one range (the import limit).
@@ -174,11 +174,13 @@ pub(crate) fn sync_with(state: &Arc<Core>, peer: PeerId) {
     });
 }
 
-/// Answers a peer's request for a list's entries.
-pub(crate) async fn answer(state: &Core, list: &ListId, from: u64, limit: u64) -> FedResponse {
+/// Answers a peer's request for a list's entries; the peer counts as one
+/// of the list's followers for a while.
+pub(crate) async fn answer(state: &Core, peer: NodeId, list: &ListId, from: u64, limit: u64) -> FedResponse {
     let limit = limit.min(MAX_LIST_ENTRIES_PER_RESPONSE as u64) as usize;
     match state.lists.leaves(&state.store, list, from, limit).await {
         Ok(Some((checkpoint, leaves))) => {
+            state.lists.activity.fetched_by(list, peer, std::time::Instant::now());
             // Whole leaves up to a budget that keeps the answer, escaped as
             // JSON strings, well under the response limit.
             let mut budget = ANSWER_BUDGET;

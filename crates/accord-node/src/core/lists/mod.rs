@@ -9,6 +9,7 @@
 //! consistency with everything applied before. Nothing from a range is
 //! applied unless the whole range verifies.
 
+pub mod activity;
 pub(crate) mod distribution;
 pub mod index;
 
@@ -97,6 +98,8 @@ pub struct Lists {
     released: RwLock<std::collections::HashSet<accord_proto::EventId>>,
     /// Index keys of ids checked recently (see [`Lists::id_key`]).
     id_keys: RwLock<HashMap<(TargetKind, [u8; 32]), Sha256Hash, foldhash::fast::RandomState>>,
+    /// Who fetched each list lately, and the newest checkpoints seen.
+    pub activity: activity::Activity,
 }
 
 /// Most ids whose index keys are remembered; the memory is forgotten
@@ -161,6 +164,7 @@ impl Lists {
             key: key.clone(),
             released,
             id_keys: RwLock::default(),
+            activity: activity::Activity::default(),
         })
     }
 
@@ -307,6 +311,7 @@ impl Lists {
         }
         store.delete_list(list).await?;
         logs.remove(list);
+        self.activity.forget(list);
         let mut index = self.index();
         index.clear_list(list);
         index.set_policy(list, Policy::default());
@@ -335,6 +340,7 @@ impl Lists {
     pub async fn observe(&self, verified: &VerifiedCheckpoint) -> Observation {
         let logs = self.logs.lock().await;
         let Some(held) = logs.get(&verified.checkpoint.list) else { return Observation::NotHeld };
+        self.activity.saw(&verified.checkpoint.list, verified.checkpoint.size, Timestamp::now());
         if held.record.distrusted.is_some() {
             return Observation::Distrusted;
         }
