@@ -555,6 +555,14 @@ fn hidden_json(hidden: &HiddenItem) -> Value {
     })
 }
 
+/// ` [image/png 640x480, 12345 bytes: HASH]`, fetched with `accord fetch HASH`.
+fn attachment_note(a: &accord_sdk::Attachment) -> String {
+    match (a.width, a.height) {
+        (Some(w), Some(h)) => format!(" [{} {w}x{h}, {} bytes: {}]", a.media_type, a.size, a.hash),
+        _ => format!(" [{}, {} bytes: {}]", a.media_type, a.size, a.hash),
+    }
+}
+
 /// `[hidden by iss1…/spam #3 (spam): reason]`.
 fn hidden_line(provenance: &Provenance) -> String {
     format!("[hidden by {provenance}]")
@@ -565,12 +573,18 @@ async fn item_line(item: &TimelineItem, names: &mut Names) -> String {
     let when = datetime(item.ts());
     let who = names.name(&item.author()).await;
     let mut line = match item.content() {
-        EventContent::Message { text, reply_to } => {
+        EventContent::Message { text, reply_to, attachments } => {
             let text = if item.redacted { "[redacted]" } else { text.as_str() };
-            match reply_to {
+            let mut line = match reply_to {
                 Some(to) => format!("{when} {who} (re {to}): {text}"),
                 None => format!("{when} {who}: {text}"),
+            };
+            if !item.redacted {
+                for a in attachments {
+                    line.push_str(&attachment_note(a));
+                }
             }
+            line
         }
         EventContent::Create { name, join_rule } => {
             format!("{when} * {who} created the room \"{name}\" ({})", wire_name(join_rule))

@@ -20,6 +20,7 @@ use accord_proto::federation::{
     EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, ListAnnouncement, MANIFESTS_TOPIC, MAX_GOSSIP_BYTES,
     MAX_LIST_ENTRIES_PER_RESPONSE, PushOutcome,
 };
+use accord_proto::media::{Attachment, MediaType};
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
 use accord_proto::policy::{DeclaredList, PolicyManifest};
 use accord_proto::report::{Report, ReportBody};
@@ -196,7 +197,7 @@ fn main() -> anyhow::Result<()> {
         2,
     )?;
     let hello = stamp(
-        body(&alice, 4000, EventContent::Message { text: "hello, room".to_string().try_into()?, reply_to: None }),
+        body(&alice, 4000, EventContent::Message { text: "hello, room".to_string().try_into()?, reply_to: None, attachments: vec![] }),
         &alice,
         vec![mod_bob.id()],
         3,
@@ -204,7 +205,7 @@ fn main() -> anyhow::Result<()> {
     // Concurrent: carol's message and bob's ban of carol have the same depth;
     // the order (depth, id) decides whether the message is accepted.
     let carol_msg = stamp(
-        body(&carol, 5000, EventContent::Message { text: "buy pills here".to_string().try_into()?, reply_to: None }),
+        body(&carol, 5000, EventContent::Message { text: "buy pills here".to_string().try_into()?, reply_to: None, attachments: vec![] }),
         &carol,
         vec![hello.id()],
         4,
@@ -223,7 +224,7 @@ fn main() -> anyhow::Result<()> {
         body(
             &bob,
             6000,
-            EventContent::Message { text: "removed a spammer".to_string().try_into()?, reply_to: Some(hello.id()) },
+            EventContent::Message { text: "removed a spammer".to_string().try_into()?, reply_to: Some(hello.id()), attachments: vec![] },
         ),
         &bob,
         vec![carol_msg.id(), ban_carol.id()],
@@ -257,6 +258,35 @@ fn main() -> anyhow::Result<()> {
         },
         &node_b,
     )?;
+    // A message with two attachments (spec/events.md §2.3): a photo (its
+    // dimensions) and a PDF (none). The hashes stand for files' bytes.
+    let photo = Verified::sign(
+        body(
+            &alice,
+            7000,
+            EventContent::Message {
+                text: "the harbour at dawn".to_string().try_into()?,
+                reply_to: None,
+                attachments: vec![
+                    Attachment {
+                        hash: accord_proto::Sha256Hash::digest(b"accord attachment: a jpeg"),
+                        size: 48_213,
+                        media_type: MediaType::Jpeg,
+                        width: Some(640),
+                        height: Some(480),
+                    },
+                    Attachment {
+                        hash: accord_proto::Sha256Hash::digest(b"accord attachment: a pdf"),
+                        size: 1_024,
+                        media_type: MediaType::Pdf,
+                        width: None,
+                        height: None,
+                    },
+                ],
+            },
+        ),
+        &alice,
+    )?;
     write(
         &dir,
         "envelopes.json",
@@ -269,6 +299,7 @@ fn main() -> anyhow::Result<()> {
                 envelope_case("origin stamp (create)", 9, events[0].stamp_part()),
                 envelope_case("auth response", 1, &auth),
                 envelope_case("policy manifest", 11, &manifest),
+                envelope_case("event body (message with attachments)", 1, &photo),
             ],
             "rotation": {
                 "old_seed": hex::encode([1u8; 32]),

@@ -119,6 +119,7 @@ pub use accord_proto::audit::{ModAction, Moderator, Verdict};
 pub use accord_proto::blocklist::Category;
 pub use accord_proto::event::{Event, EventContent, JoinRule, Role, UnverifiedEvent};
 pub use accord_proto::identity::{Handle, NodeName, VerificationLevel};
+pub use accord_proto::media::{Attachment, MediaType};
 pub use accord_proto::{AccountId, EventId, ListName, NodeId, RoomId, SecretKey, Sha256Hash, Timestamp};
 
 #[cfg(test)]

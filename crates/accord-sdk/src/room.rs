@@ -128,12 +128,12 @@ impl Room {
 
     /// Sends a text message.
     pub async fn send_text(&self, text: &str) -> Result<SendReceipt> {
-        self.send(EventContent::Message { text: message_text(text)?, reply_to: None }).await
+        self.send(EventContent::Message { text: message_text(text)?, reply_to: None, attachments: vec![] }).await
     }
 
     /// Sends a text message answering `reply_to`.
     pub async fn send_reply(&self, text: &str, reply_to: EventId) -> Result<SendReceipt> {
-        self.send(EventContent::Message { text: message_text(text)?, reply_to: Some(reply_to) }).await
+        self.send(EventContent::Message { text: message_text(text)?, reply_to: Some(reply_to), attachments: vec![] }).await
     }
 
     /// The room's current state as the node reports it (`GET

@@ -500,7 +500,7 @@ pub fn message_event(
     text: &str,
 ) -> anyhow::Result<UnverifiedEvent> {
     let text = MessageText::non_empty(text)?;
-    event(author, origin, Some(room), EventContent::Message { text, reply_to: None }, seq, prev, depth)
+    event(author, origin, Some(room), EventContent::Message { text, reply_to: None, attachments: vec![] }, seq, prev, depth)
 }
 
 /// The same event with one byte of the author signature flipped: the body

@@ -91,7 +91,7 @@ fn create(key: &SecretKey, name: &str) -> SignedBytes {
 
 fn message(key: &SecretKey, room: RoomId, text: &str) -> SignedBytes {
     let text = MessageText::non_empty(text).expect("text");
-    event(key, Some(room), EventContent::Message { text, reply_to: None })
+    event(key, Some(room), EventContent::Message { text, reply_to: None, attachments: vec![] })
 }
 
 fn account(key: &SecretKey) -> AccountId {
