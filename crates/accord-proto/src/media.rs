@@ -184,3 +184,165 @@ mod tests {
         assert!("text/html".parse::<MediaType>().is_err());
     }
 }
+
+/// The protocol name of media fetches between nodes (spec/federation.md §8).
+pub const MEDIA_PROTOCOL: &str = "/accord/media/1";
+/// Most bytes of a blob one media response carries.
+pub const MAX_CHUNK: u32 = 256 * 1024;
+/// Length of a media request on the wire.
+pub const MEDIA_REQUEST_BYTES: usize = 44;
+
+/// A request for a piece of a blob (spec/federation.md §8.1): 44 bytes,
+/// the hash ‖ the offset (u64, big-endian) ‖ the length (u32, big-endian,
+/// 1 to [`MAX_CHUNK`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaRequest {
+    /// The blob.
+    pub hash: Sha256Hash,
+    /// The first byte wanted.
+    pub offset: u64,
+    /// How many bytes are wanted.
+    pub length: u32,
+}
+
+/// Why a media message does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaWireError {
+    /// The message has the wrong length for its kind.
+    #[error("a media message of the wrong length")]
+    Length,
+    /// The length asked for is 0 or over [`MAX_CHUNK`].
+    #[error("a chunk is 1 to {MAX_CHUNK} bytes")]
+    ChunkLength,
+    /// The first byte of a response is no known status.
+    #[error("unknown media response status {0}")]
+    Status(u8),
+}
+
+impl MediaWireError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        "bad_media_frame"
+    }
+}
+
+impl MediaRequest {
+    /// The wire bytes.
+    pub fn encode(&self) -> [u8; MEDIA_REQUEST_BYTES] {
+        let mut out = [0u8; MEDIA_REQUEST_BYTES];
+        out[..32].copy_from_slice(self.hash.as_bytes());
+        out[32..40].copy_from_slice(&self.offset.to_be_bytes());
+        out[40..].copy_from_slice(&self.length.to_be_bytes());
+        out
+    }
+
+    /// Reads a request.
+    pub fn decode(bytes: &[u8]) -> Result<MediaRequest, MediaWireError> {
+        let bytes: &[u8; MEDIA_REQUEST_BYTES] = bytes.try_into().map_err(|_| MediaWireError::Length)?;
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&bytes[..32]);
+        let mut offset = [0u8; 8];
+        offset.copy_from_slice(&bytes[32..40]);
+        let mut length = [0u8; 4];
+        length.copy_from_slice(&bytes[40..]);
+        let request = MediaRequest {
+            hash: Sha256Hash(hash),
+            offset: u64::from_be_bytes(offset),
+            length: u32::from_be_bytes(length),
+        };
+        if request.length == 0 || request.length > MAX_CHUNK {
+            return Err(MediaWireError::ChunkLength);
+        }
+        Ok(request)
+    }
+}
+
+/// The answer to a [`MediaRequest`] (spec/federation.md §8.2): a status
+/// byte, then for a chunk the blob's total size (u64, big-endian) and the
+/// bytes from the offset asked for (at most the length asked for; fewer
+/// only at the blob's end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaResponse {
+    /// Status 0: a piece of the blob.
+    Chunk {
+        /// The blob's size.
+        total: u64,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// Status 1: the node holds no such blob.
+    NotFound,
+    /// Status 2: the peer asks too fast; try again later.
+    RateLimited,
+    /// Status 3: the request does not decode or asks past the blob's end.
+    BadRequest,
+}
+
+impl MediaResponse {
+    /// The largest response on the wire.
+    pub const MAX_BYTES: usize = 9 + MAX_CHUNK as usize;
+
+    /// The wire bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            MediaResponse::Chunk { total, bytes } => {
+                let mut out = Vec::with_capacity(9 + bytes.len());
+                out.push(0);
+                out.extend_from_slice(&total.to_be_bytes());
+                out.extend_from_slice(bytes);
+                out
+            }
+            MediaResponse::NotFound => vec![1],
+            MediaResponse::RateLimited => vec![2],
+            MediaResponse::BadRequest => vec![3],
+        }
+    }
+
+    /// Reads a response.
+    pub fn decode(bytes: &[u8]) -> Result<MediaResponse, MediaWireError> {
+        let (&status, rest) = bytes.split_first().ok_or(MediaWireError::Length)?;
+        match status {
+            0 => {
+                if rest.len() < 8 || rest.len() > 8 + MAX_CHUNK as usize {
+                    return Err(MediaWireError::Length);
+                }
+                let mut total = [0u8; 8];
+                total.copy_from_slice(&rest[..8]);
+                Ok(MediaResponse::Chunk { total: u64::from_be_bytes(total), bytes: rest[8..].to_vec() })
+            }
+            1..=3 if !rest.is_empty() => Err(MediaWireError::Length),
+            1 => Ok(MediaResponse::NotFound),
+            2 => Ok(MediaResponse::RateLimited),
+            3 => Ok(MediaResponse::BadRequest),
+            other => Err(MediaWireError::Status(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_responses_round_trip_and_bad_frames_are_refused() {
+        let req = MediaRequest { hash: Sha256Hash::digest(b"b"), offset: 7, length: MAX_CHUNK };
+        assert_eq!(MediaRequest::decode(&req.encode()).unwrap(), req);
+        assert!(MediaRequest::decode(&req.encode()[..43]).is_err());
+        let mut zero = req.encode();
+        zero[40..].copy_from_slice(&0u32.to_be_bytes());
+        assert_eq!(MediaRequest::decode(&zero), Err(MediaWireError::ChunkLength));
+        for r in [
+            MediaResponse::Chunk { total: 9, bytes: vec![1, 2, 3] },
+            MediaResponse::NotFound,
+            MediaResponse::RateLimited,
+            MediaResponse::BadRequest,
+        ] {
+            assert_eq!(MediaResponse::decode(&r.encode()).unwrap(), r);
+        }
+        assert!(MediaResponse::decode(&[]).is_err());
+        assert!(MediaResponse::decode(&[9]).is_err());
+        assert!(MediaResponse::decode(&[1, 0]).is_err());
+        assert!(MediaResponse::decode(&vec![0; MediaResponse::MAX_BYTES + 1]).is_err());
+    }
+}
