@@ -342,6 +342,14 @@ impl Printer {
         }
     }
 
+    pub(crate) fn fetched(&self, hash: &accord_sdk::Sha256Hash, size: usize, path: &std::path::Path) {
+        if self.json {
+            self.line(json!({"hash": hash, "size": size, "path": path}));
+        } else {
+            println!("{size} bytes written to {}", path.display());
+        }
+    }
+
     pub(crate) fn room_created(&self, room: RoomId) {
         if self.json {
             self.line(json!({"room": room}));

@@ -83,7 +83,7 @@ impl Default for ReportsSection {
     }
 }
 
-/// `[media]`: files attached to messages (spec/client-api.md §9).
+/// `[media]`: files attached to messages (spec/client-api.md §10).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MediaSection {

@@ -4,7 +4,7 @@
 //! A message names each attachment by the SHA-256 of its bytes, with the
 //! size, the media type and, for images, the dimensions the origin node
 //! found when it decoded them. The bytes themselves travel separately
-//! (spec/client-api.md §9, spec/federation.md §8); every node that holds
+//! (spec/client-api.md §10, spec/federation.md §10); every node that holds
 //! them checks them against this descriptor.
 
 use crate::hash::Sha256Hash;
@@ -185,14 +185,14 @@ mod tests {
     }
 }
 
-/// The protocol name of media fetches between nodes (spec/federation.md §8).
+/// The protocol name of media fetches between nodes (spec/federation.md §10).
 pub const MEDIA_PROTOCOL: &str = "/accord/media/1";
 /// Most bytes of a blob one media response carries.
 pub const MAX_CHUNK: u32 = 256 * 1024;
 /// Length of a media request on the wire.
 pub const MEDIA_REQUEST_BYTES: usize = 44;
 
-/// A request for a piece of a blob (spec/federation.md §8.1): 44 bytes,
+/// A request for a piece of a blob (spec/federation.md §10.1): 44 bytes,
 /// the hash ‖ the offset (u64, big-endian) ‖ the length (u32, big-endian,
 /// 1 to [`MAX_CHUNK`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,7 +258,7 @@ impl MediaRequest {
     }
 }
 
-/// The answer to a [`MediaRequest`] (spec/federation.md §8.2): a status
+/// The answer to a [`MediaRequest`] (spec/federation.md §10.2): a status
 /// byte, then for a chunk the blob's total size (u64, big-endian) and the
 /// bytes from the offset asked for (at most the length asked for; fewer
 /// only at the blob's end).

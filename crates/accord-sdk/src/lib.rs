@@ -84,6 +84,7 @@ mod error;
 mod http;
 mod identity;
 pub mod keyfile;
+mod media;
 mod moderation;
 mod policy;
 mod report;
@@ -97,6 +98,7 @@ mod verify;
 pub use client::{Client, ClientBuilder};
 pub use error::{BuildError, KeyFileError, Result, SdkError, VerificationError};
 pub use identity::{TrustSignals, VerifiedIdentity};
+pub use media::MAX_MEDIA_BYTES;
 pub use moderation::{ActionReceipt, CaseDetail, CaseReport, VerifiedAuditLog};
 pub use policy::{ReconnectPolicy, RetryPolicy};
 pub use report::{DEFAULT_REPORT_CONTEXT, ReportBuilder};
@@ -111,6 +113,7 @@ pub use accord_api::moderation::{CaseFilter, CaseSummary, ReportSource, Resoluti
 pub use accord_api::node::{NodeInfo, RegistrationPolicy};
 pub use accord_api::reports::{CaseState, Forward, ForwardState, Outcome, OutcomeError, ReportStatus};
 pub use accord_api::rooms::{RoomState as RoomStateView, RoomSummary};
+pub use accord_api::media::MediaUploaded;
 pub use accord_api::{ErrorCode, Provenance};
 
 /// The protocol crate, re-exported so that applications use the same types.

@@ -1,4 +1,4 @@
-//! The `/accord/media/1` codec (spec/federation.md §8): a request and a
+//! The `/accord/media/1` codec (spec/federation.md §10): a request and a
 //! response, each the whole of its half of the stream, as bytes bounded by
 //! their largest size. The node decodes them with accord-proto's
 //! `MediaRequest` and `MediaResponse`.

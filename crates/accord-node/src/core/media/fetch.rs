@@ -1,5 +1,5 @@
 //! Fetching the attachments of other nodes' events from their origin
-//! (spec/federation.md §8.3).
+//! (spec/federation.md §10.3).
 //!
 //! After events of a peer are stored, each attachment this node does not
 //! hold is fetched from the event's origin node in chunks of at most

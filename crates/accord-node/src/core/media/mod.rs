@@ -1,5 +1,5 @@
-//! Media: the files messages carry (spec/client-api.md §9,
-//! spec/federation.md §8).
+//! Media: the files messages carry (spec/client-api.md §10,
+//! spec/federation.md §10).
 //!
 //! - [`upload`]: a member's file goes through the media pipeline
 //!   (`accord-media`: type sniffed, image decoded under limits, metadata

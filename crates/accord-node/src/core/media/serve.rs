@@ -1,4 +1,4 @@
-//! Peers' chunk requests (spec/federation.md §8.2), rate-limited per peer.
+//! Peers' chunk requests (spec/federation.md §10.2), rate-limited per peer.
 
 use crate::core::Core;
 use accord_proto::NodeId;

@@ -1,5 +1,5 @@
 //! A member's upload: the pipeline, the perceptual check, the quotas, one
-//! store write (spec/client-api.md §9.1).
+//! store write (spec/client-api.md §10.1).
 
 use super::{Stage, check_image};
 use crate::core::Core;
@@ -39,7 +39,7 @@ impl From<StoreError> for UploadError {
 }
 
 impl UploadError {
-    /// The stable error code (spec/client-api.md §9.1).
+    /// The stable error code (spec/client-api.md §10.1).
     pub fn code(&self) -> &'static str {
         match self {
             UploadError::Media(e) => e.code(),
