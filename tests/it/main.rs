@@ -7,7 +7,9 @@ mod blocklists;
 mod federation;
 mod hostile_flood;
 mod hostile_lists;
+mod hostile_media;
 mod hostile_peer;
+mod media;
 mod partition;
 mod reports;
 

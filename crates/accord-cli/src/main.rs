@@ -373,7 +373,8 @@ async fn run(cli: Cli, out: &Printer) -> anyhow::Result<()> {
             let mut attachments = Vec::with_capacity(files.len());
             for path in &files {
                 let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                let uploaded = client.upload_media(bytes).await.with_context(|| format!("uploading {}", path.display()))?;
+                let uploaded =
+                    client.upload_media(bytes).await.with_context(|| format!("uploading {}", path.display()))?;
                 attachments.push(uploaded.attachment());
             }
             if attachments.is_empty() && text.is_empty() {

@@ -226,3 +226,42 @@ pub fn thumbnail(image: &DecodedImage, media_type: MediaType, limits: &MediaLimi
     let bytes = encode(&small, media_type, limits)?;
     Ok(Thumbnail { bytes, media_type, width: small.width(), height: small.height() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{GrayImage, ImageBuffer, Luma, Rgb, RgbImage};
+
+    fn encoded(img: DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn what_an_upload_stores_passes_the_check_of_fetched_bytes() {
+        let gray: GrayImage = ImageBuffer::from_fn(40, 30, |x, y| Luma([(x * 5 + y) as u8]));
+        let rgb: RgbImage = ImageBuffer::from_fn(50, 20, |x, y| Rgb([x as u8, y as u8, 7]));
+        let limits = MediaLimits::default();
+        for (input, format, stored) in [
+            (encoded(gray.clone().into(), ImageFormat::Png), ImageFormat::Png, MediaType::Png),
+            (encoded(rgb.clone().into(), ImageFormat::Jpeg), ImageFormat::Jpeg, MediaType::Jpeg),
+            (encoded(rgb.into(), ImageFormat::Gif), ImageFormat::Gif, MediaType::Png),
+        ] {
+            let prepared = prepare_upload(&input, &limits).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert_eq!(prepared.media_type, stored);
+            let inspected = inspect(&prepared.bytes, &limits).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert_eq!(inspected.media_type, stored);
+            let thumb = prepared.thumbnail.unwrap();
+            assert!(inspect(&thumb.bytes, &limits).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_header_past_the_pixel_limit_is_refused_before_decoding() {
+        let limits = MediaLimits { max_pixels: 100, ..MediaLimits::default() };
+        let gray: GrayImage = ImageBuffer::new(11, 10);
+        let err = prepare_upload(&encoded(gray.into(), ImageFormat::Png), &limits).unwrap_err();
+        assert_eq!(err.code(), "too_many_pixels");
+    }
+}

@@ -92,7 +92,8 @@ mod tests {
 
     #[test]
     fn markup_a_browser_would_run_is_refused() {
-        for bad in [&b"<html><script>x</script>"[..], b"  <SVG onload=x>", b"\xEF\xBB\xBF<!DOCTYPE html>", b"<?xml ?>"] {
+        for bad in [&b"<html><script>x</script>"[..], b"  <SVG onload=x>", b"\xEF\xBB\xBF<!DOCTYPE html>", b"<?xml ?>"]
+        {
             assert_eq!(sniff(bad).unwrap_err().code(), "unsupported_media_type", "{bad:?}");
         }
         assert_eq!(sniff(b"").unwrap_err(), MediaError::Empty);

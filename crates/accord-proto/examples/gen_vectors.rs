@@ -20,8 +20,8 @@ use accord_proto::federation::{
     EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, ListAnnouncement, MANIFESTS_TOPIC, MAX_GOSSIP_BYTES,
     MAX_LIST_ENTRIES_PER_RESPONSE, PushOutcome,
 };
-use accord_proto::media::{Attachment, MediaType};
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
+use accord_proto::media::{Attachment, MediaType};
 use accord_proto::policy::{DeclaredList, PolicyManifest};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
@@ -197,7 +197,11 @@ fn main() -> anyhow::Result<()> {
         2,
     )?;
     let hello = stamp(
-        body(&alice, 4000, EventContent::Message { text: "hello, room".to_string().try_into()?, reply_to: None, attachments: vec![] }),
+        body(
+            &alice,
+            4000,
+            EventContent::Message { text: "hello, room".to_string().try_into()?, reply_to: None, attachments: vec![] },
+        ),
         &alice,
         vec![mod_bob.id()],
         3,
@@ -205,7 +209,15 @@ fn main() -> anyhow::Result<()> {
     // Concurrent: carol's message and bob's ban of carol have the same depth;
     // the order (depth, id) decides whether the message is accepted.
     let carol_msg = stamp(
-        body(&carol, 5000, EventContent::Message { text: "buy pills here".to_string().try_into()?, reply_to: None, attachments: vec![] }),
+        body(
+            &carol,
+            5000,
+            EventContent::Message {
+                text: "buy pills here".to_string().try_into()?,
+                reply_to: None,
+                attachments: vec![],
+            },
+        ),
         &carol,
         vec![hello.id()],
         4,
@@ -224,7 +236,11 @@ fn main() -> anyhow::Result<()> {
         body(
             &bob,
             6000,
-            EventContent::Message { text: "removed a spammer".to_string().try_into()?, reply_to: Some(hello.id()), attachments: vec![] },
+            EventContent::Message {
+                text: "removed a spammer".to_string().try_into()?,
+                reply_to: Some(hello.id()),
+                attachments: vec![],
+            },
         ),
         &bob,
         vec![carol_msg.id(), ban_carol.id()],

@@ -168,9 +168,8 @@ mod tests {
     #[test]
     fn a_list_refuses_duplicates_and_too_many() {
         assert!(validate_attachments(&[png(), png()]).is_err());
-        let many: Vec<Attachment> = (0..=MAX_ATTACHMENTS as u8)
-            .map(|i| Attachment { hash: Sha256Hash::digest(&[i]), ..png() })
-            .collect();
+        let many: Vec<Attachment> =
+            (0..=MAX_ATTACHMENTS as u8).map(|i| Attachment { hash: Sha256Hash::digest(&[i]), ..png() }).collect();
         assert!(validate_attachments(&many).is_err());
         assert!(validate_attachments(&many[..MAX_ATTACHMENTS]).is_ok());
     }

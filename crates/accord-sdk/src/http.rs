@@ -127,11 +127,7 @@ impl Http {
             }
             body.extend_from_slice(&chunk);
         }
-        if (200..300).contains(&status) {
-            Ok(body)
-        } else {
-            Err(decode_error(status, retry_after.as_deref(), &body))
-        }
+        if (200..300).contains(&status) { Ok(body) } else { Err(decode_error(status, retry_after.as_deref(), &body)) }
     }
 
     /// Sends a request once.

@@ -46,7 +46,9 @@ impl Client {
         let build = |token: &str| {
             let req = http.request::<()>(method.clone(), url.clone(), Some(token), None);
             match &body {
-                Some(bytes) => req.header(reqwest::header::CONTENT_TYPE, "application/octet-stream").body(bytes.clone()),
+                Some(bytes) => {
+                    req.header(reqwest::header::CONTENT_TYPE, "application/octet-stream").body(bytes.clone())
+                }
                 None => req,
             }
         };

@@ -145,7 +145,8 @@ impl Room {
 
     /// Sends a text message answering `reply_to`.
     pub async fn send_reply(&self, text: &str, reply_to: EventId) -> Result<SendReceipt> {
-        self.send(EventContent::Message { text: message_text(text)?, reply_to: Some(reply_to), attachments: vec![] }).await
+        self.send(EventContent::Message { text: message_text(text)?, reply_to: Some(reply_to), attachments: vec![] })
+            .await
     }
 
     /// The room's current state as the node reports it (`GET

@@ -73,7 +73,12 @@ impl Store {
         if self.blob_record(&blob.hash)?.is_none() {
             b.put(Cf::BlobMeta, blob.hash.as_bytes().to_vec(), serde_json::to_vec(&blob.record).unwrap_or_default());
             b.put(Cf::Blobs, blob.hash.as_bytes().to_vec(), blob.bytes);
-            if let Some((hash, bytes, record)) = blob.thumbnail {
+            // A thumbnail that is the blob itself (a small image) or a blob
+            // held already is not stored again.
+            if let Some((hash, bytes, record)) = blob.thumbnail
+                && hash != blob.hash
+                && self.blob_record(&hash)?.is_none()
+            {
                 b.put(Cf::BlobMeta, hash.as_bytes().to_vec(), serde_json::to_vec(&record).unwrap_or_default());
                 b.put(Cf::Blobs, hash.as_bytes().to_vec(), bytes);
             }
@@ -122,7 +127,8 @@ impl Store {
         let rows = self.scan(Cf::BlobRefs, hash.as_bytes(), hash.as_bytes(), true, usize::MAX)?;
         rows.iter()
             .map(|(k, _)| {
-                let id: [u8; 32] = k.get(32..64).and_then(|s| s.try_into().ok()).ok_or_else(|| corrupt(Cf::BlobRefs, "short key"))?;
+                let id: [u8; 32] =
+                    k.get(32..64).and_then(|s| s.try_into().ok()).ok_or_else(|| corrupt(Cf::BlobRefs, "short key"))?;
                 Ok(EventId::from_bytes(id))
             })
             .collect()
@@ -168,5 +174,22 @@ mod tests {
         assert!(store.owns_blob(&alice, &hash).unwrap());
         assert_eq!(store.blob_record(&Sha256Hash::digest(b"t")).unwrap().unwrap().thumbnail_of, Some(hash));
         assert!(store.blob_refs(&hash).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_thumbnail_that_is_the_blob_itself_leaves_the_blob_record_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig { path: dir.path().into(), sync: SyncPolicy::Wal }).unwrap();
+        let hash = Sha256Hash::digest(b"small");
+        let thumb = (hash, b"small".to_vec(), BlobRecord { thumbnail_of: Some(hash), ..record(5) });
+        let blob = NewBlob {
+            hash,
+            bytes: b"small".to_vec(),
+            record: BlobRecord { thumbnail: Some(hash), ..record(5) },
+            thumbnail: Some(thumb),
+        };
+        store.put_blob(blob, None).await.unwrap();
+        let held = store.blob_record(&hash).unwrap().unwrap();
+        assert_eq!((held.thumbnail, held.thumbnail_of), (Some(hash), None));
     }
 }

@@ -53,10 +53,8 @@ async fn receive(
 ) -> Result<MediaUploaded, ApiError> {
     state.limits.event(&account).map_err(ApiError::rate_limited)?;
     let limit = state.media.limits.max_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(limit));
     }

@@ -45,6 +45,7 @@ impl TestCore {
             rooms: Rooms::load(&store, node_id).expect("rooms"),
             lists: Lists::load(&store, &node_key).expect("lists"),
             reports: Reports::load(&store, &config.reports).expect("reports"),
+            media: crate::core::media::Media::load(&store, &config.media).expect("media"),
             node_key,
             config,
             store,

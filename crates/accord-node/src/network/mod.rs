@@ -466,10 +466,7 @@ impl Network {
     /// the request timeout). An answer that does not decode is a failure.
     pub async fn fetch_media(&self, peer: PeerId, request: MediaRequest) -> Result<MediaResponse, NetworkError> {
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::MediaRequest { peer, request, reply })
-            .await
-            .map_err(|_| NetworkError::Stopped)?;
+        self.commands.send(Command::MediaRequest { peer, request, reply }).await.map_err(|_| NetworkError::Stopped)?;
         answer.await.map_err(|_| NetworkError::Stopped)?
     }
 

@@ -143,8 +143,7 @@ pub async fn check_send(core: &crate::core::Core, attachments: &[Attachment]) ->
                 .map_err(|e| AttachmentError::Store(e.to_string()))?
                 .map_err(|_| AttachmentError::Mismatch(a.hash))?;
             if let Some(image) = &inspected.image {
-                check_image(core, Stage::Send, &a.hash, image)
-                    .map_err(|p| AttachmentError::Blocked(a.hash, p))?;
+                check_image(core, Stage::Send, &a.hash, image).map_err(|p| AttachmentError::Blocked(a.hash, p))?;
             }
         }
     }
