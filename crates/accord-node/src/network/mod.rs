@@ -730,11 +730,11 @@ impl EventLoop {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request { request, channel, .. } => {
                     let inbound = MediaInbound { peer, request: MediaRequest::decode(&request), channel };
-                    if let Err(full) = self.events.try_send(NetEvent::Media(inbound)) {
-                        if let NetEvent::Media(MediaInbound { channel, .. }) = full.into_inner() {
-                            let busy = MediaResponse::RateLimited.encode();
-                            let _ = self.swarm.behaviour_mut().media.send_response(channel, busy);
-                        }
+                    if let Err(full) = self.events.try_send(NetEvent::Media(inbound))
+                        && let NetEvent::Media(MediaInbound { channel, .. }) = full.into_inner()
+                    {
+                        let busy = MediaResponse::RateLimited.encode();
+                        let _ = self.swarm.behaviour_mut().media.send_response(channel, busy);
                     }
                 }
                 request_response::Message::Response { request_id, response } => {
