@@ -111,8 +111,6 @@ error_codes! {
     TooManyPixels = "too_many_pixels", 400;
     /// An uploaded image does not decode (or is empty).
     UndecodableMedia = "undecodable_media", 400;
-    /// An image carries metadata a node strips (federation only).
-    MediaMetadata = "media_metadata", 400;
     /// A message names an attachment this node does not hold.
     MissingAttachment = "missing_attachment", 400;
     /// A message's attachment differs from the file held (size, type,
