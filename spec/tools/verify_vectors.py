@@ -1736,10 +1736,45 @@ def check_federation(f, envelopes, room_file, blocklist, equivocation, g="federa
     check_manifest(m, envelopes, blocklist, seeds, g)
     check_gossip(f, blocklist, equivocation, g)
 
+# ------------------------------------------------------------ media frames (federation.md §10)
+
+MAX_CHUNK = 262144
+
+def parse_media_request(b):  # §10.1: hash, offset u64 BE, length u32 BE; 44 bytes; length 1..MAX_CHUNK
+    if len(b) != 44: raise Refused("bad_media_frame", "a request is 44 bytes")
+    offset, length = int.from_bytes(b[32:40], "big"), int.from_bytes(b[40:44], "big")
+    if not 1 <= length <= MAX_CHUNK: raise Refused("bad_media_frame", "a chunk is 1 to 262144 bytes")
+    return dict(hash=b[:32].hex(), offset=offset, length=length)
+
+def parse_media_response(b):  # §10.2: a status byte; status 0: total u64 BE, then at most MAX_CHUNK bytes
+    if not b or b[0] > 3: raise Refused("bad_media_frame", "unknown status")
+    if b[0] != 0:
+        if len(b) != 1: raise Refused("bad_media_frame", "statuses 1-3 carry nothing")
+        return dict(status=b[0])
+    if not 9 <= len(b) <= 9 + MAX_CHUNK: raise Refused("bad_media_frame", "chunk length")
+    return dict(status=0, total=int.from_bytes(b[1:9], "big"), bytes_hex=b[9:].hex())
+
+def check_media(f, g="media.json"):
+    r = f["request"]
+    req = parse_media_request(bytes.fromhex(r["hex"]))
+    check_eq(g, "request fields", req, dict(hash=r["hash"], offset=r["offset"], length=r["length"]))
+    check_eq(g, "request bytes", (bytes.fromhex(r["hash"]) + r["offset"].to_bytes(8, "big")
+                                  + r["length"].to_bytes(4, "big")).hex(), r["hex"])
+    check_eq(g, "one response of each status", [x["status"] for x in f["responses"]], [0, 1, 2, 3])
+    for x in f["responses"]:
+        want = {k: x[k] for k in ("status", "total", "bytes_hex") if k in x}
+        check_eq(g, f"response status {x['status']}", parse_media_response(bytes.fromhex(x["hex"])), want)
+    good = bytes.fromhex(r["hex"])
+    check_eq(g, "refused: the request cut short, lengths 0 and 262145", f["refused_requests_hex"],
+             [good[:43].hex(), (good[:40] + (0).to_bytes(4, "big")).hex(), (good[:40] + (MAX_CHUNK + 1).to_bytes(4, "big")).hex()])
+    for h in f["refused_requests_hex"]:
+        check_refused(g, f"request of {len(h) // 2} bytes ({h[-8:]})", "bad_media_frame", parse_media_request,
+                      bytes.fromhex(h))
+
 # ----------------------------------------------------------------------- main
 
-FILES = ["audit.json", "blocklist.json", "envelopes.json", "equivocation.json", "federation.json", "keys.json", "merkle.json",
-         "report.json", "room.json"]
+FILES = ["audit.json", "blocklist.json", "envelopes.json", "equivocation.json", "federation.json", "keys.json",
+         "media.json", "merkle.json", "report.json", "room.json"]
 
 def main():
     vector_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "vectors"
@@ -1762,6 +1797,7 @@ def main():
     group("audit.json", check_audit, v["report.json"])
     group("federation.json", check_federation, v["envelopes.json"], v["room.json"], v["blocklist.json"],
           v["equivocation.json"])
+    group("media.json", check_media)
     group("strictness", check_strictness, *out.get("room.json", (None, None)), out.get("blocklist.json"))
     passed = sum(ok for ok, _ in RESULTS.values())
     failed = sum(len(failures) for _, failures in RESULTS.values())
