@@ -273,11 +273,15 @@ async fn a_peer_serving_bytes_that_do_not_match_the_hash_is_penalised_and_nothin
     let message =
         hostile::event(&mallory, peer.key(), Some(room.id()), content, 2, vec![join.claimed_id()], depth + 2).unwrap();
     let push = FedRequest::Push { room: room.id(), events: vec![join, message], identities: vec![pair] };
-    match peer.request(node_peer, &push).await.unwrap() {
-        FedResponse::Pushed { outcomes } => {
+    // The node may fetch the bytes, find them forged and cut the peer off
+    // before its answer to the push is written; the history below shows
+    // that the events were stored either way.
+    match peer.request(node_peer, &push).await {
+        Ok(FedResponse::Pushed { outcomes }) => {
             assert!(outcomes.iter().all(|o| matches!(o, PushOutcome::Accepted { .. })), "{outcomes:?}")
         }
-        other => panic!("unexpected answer {other:?}"),
+        Ok(other) => panic!("unexpected answer {other:?}"),
+        Err(closed) => assert!(closed.to_string().contains("closed"), "{closed}"),
     }
 
     // The node asks for the bytes, finds they do not hash to the

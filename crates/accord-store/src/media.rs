@@ -38,6 +38,9 @@ pub struct BlobRecord {
     pub origin: Option<NodeId>,
     /// When it was stored.
     pub stored: Timestamp,
+    /// When its bytes were purged (the record stays, as evidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged: Option<Timestamp>,
 }
 
 /// A blob to store, with its thumbnail.
@@ -89,6 +92,34 @@ impl Store {
         self.write(b).await
     }
 
+    /// Deletes a blob's bytes and its thumbnail's, keeping both records
+    /// (marked purged, as evidence: the hash, type, size, who uploaded it
+    /// or where it came from) and its owner and reference rows, in one
+    /// write. Returns the bytes freed (0 if it was not held or purged
+    /// already).
+    pub async fn purge_blob(&self, hash: &Sha256Hash, when: Timestamp) -> Result<u64, StoreError> {
+        let Some(record) = self.blob_record(hash)? else { return Ok(0) };
+        if record.purged.is_some() {
+            return Ok(0);
+        }
+        let mut b = Batch::new();
+        let mut freed = record.size;
+        if let Some(thumb) = record.thumbnail.filter(|t| t != hash)
+            && let Some(t) = self.blob_record(&thumb)?
+            && t.purged.is_none()
+        {
+            freed += t.size;
+            let t = BlobRecord { purged: Some(when), ..t };
+            b.put(Cf::BlobMeta, thumb.as_bytes().to_vec(), serde_json::to_vec(&t).unwrap_or_default());
+            b.delete(Cf::Blobs, thumb.as_bytes().to_vec());
+        }
+        let record = BlobRecord { purged: Some(when), ..record };
+        b.put(Cf::BlobMeta, hash.as_bytes().to_vec(), serde_json::to_vec(&record).unwrap_or_default());
+        b.delete(Cf::Blobs, hash.as_bytes().to_vec());
+        self.write(b).await?;
+        Ok(freed)
+    }
+
     /// A blob's record.
     pub fn blob_record(&self, hash: &Sha256Hash) -> Result<Option<BlobRecord>, StoreError> {
         self.get(Cf::BlobMeta, hash.as_bytes())?
@@ -113,12 +144,13 @@ impl Store {
         rows.iter().try_fold(0u64, |sum, (_, v)| Ok(sum.saturating_add(size_of(Cf::BlobOwners, v)?)))
     }
 
-    /// The bytes of every blob stored (thumbnails included).
+    /// The bytes of every blob stored (thumbnails included, purged ones
+    /// not).
     pub fn blob_bytes(&self) -> Result<u64, StoreError> {
         let rows = self.scan(Cf::BlobMeta, b"", b"", true, usize::MAX)?;
         rows.iter().try_fold(0u64, |sum, (_, v)| {
             let record: BlobRecord = serde_json::from_slice(v).map_err(|e| corrupt(Cf::BlobMeta, e))?;
-            Ok(sum.saturating_add(record.size))
+            Ok(if record.purged.is_some() { sum } else { sum.saturating_add(record.size) })
         })
     }
 
@@ -152,6 +184,7 @@ mod tests {
             uploader: None,
             origin: None,
             stored: Timestamp::from_millis(1),
+            purged: None,
         }
     }
 
@@ -174,6 +207,21 @@ mod tests {
         assert!(store.owns_blob(&alice, &hash).unwrap());
         assert_eq!(store.blob_record(&Sha256Hash::digest(b"t")).unwrap().unwrap().thumbnail_of, Some(hash));
         assert!(store.blob_refs(&hash).unwrap().is_empty());
+
+        assert_eq!(
+            store.purge_blob(&hash, Timestamp::from_millis(9)).await.unwrap(),
+            100_000,
+            "its record names no thumbnail"
+        );
+        assert!(store.blob(&hash).unwrap().is_none(), "the bytes are gone");
+        let kept = store.blob_record(&hash).unwrap().unwrap();
+        assert_eq!(
+            (kept.size, kept.purged),
+            (100_000, Some(Timestamp::from_millis(9))),
+            "the record stays as evidence"
+        );
+        assert_eq!(store.purge_blob(&hash, Timestamp::from_millis(10)).await.unwrap(), 0, "purged once");
+        assert_eq!(store.blob_bytes().unwrap(), 1, "only the thumbnail's byte is counted");
     }
 
     #[tokio::test]

@@ -155,6 +155,7 @@ pub async fn fetch_one(core: &Core, origin: NodeId, a: &Attachment) -> Result<()
         uploader: None,
         origin: Some(origin),
         stored: Timestamp::now(),
+        purged: None,
     };
     if !matches(&record, a) {
         return Err(FetchError::BadMedia("the file is not what the attachment describes".into()));
@@ -178,6 +179,7 @@ pub async fn fetch_one(core: &Core, origin: NodeId, a: &Attachment) -> Result<()
             uploader: None,
             origin: None,
             stored: Timestamp::now(),
+            purged: None,
         };
         thumb = Some((thumb_hash, made.bytes, thumb_record));
     }

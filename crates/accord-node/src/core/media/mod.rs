@@ -76,6 +76,10 @@ impl Media {
         self.stored.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    pub(crate) fn sub_stored(&self, bytes: u64) {
+        let _ = self.stored.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_sub(bytes)));
+    }
+
     /// Marks a blob as being fetched; false if it already is.
     pub(crate) fn start_fetch(&self, hash: Sha256Hash) -> bool {
         self.fetching.lock().unwrap_or_else(|p| p.into_inner()).insert(hash)
@@ -132,6 +136,9 @@ pub async fn check_send(core: &crate::core::Core, attachments: &[Attachment]) ->
     let store_err = |e: StoreError| AttachmentError::Store(e.to_string());
     for a in attachments {
         let record = core.store.blob_record(&a.hash).map_err(store_err)?.ok_or(AttachmentError::Missing(a.hash))?;
+        if record.purged.is_some() {
+            return Err(AttachmentError::Missing(a.hash));
+        }
         if !matches(&record, a) || record.thumbnail_of.is_some() {
             return Err(AttachmentError::Mismatch(a.hash));
         }
@@ -148,6 +155,17 @@ pub async fn check_send(core: &crate::core::Core, attachments: &[Attachment]) ->
         }
     }
     Ok(())
+}
+
+/// Deletes a blob's bytes (and its thumbnail's) from this node, keeping its
+/// record as evidence; a purged blob is neither served, nor sent, nor
+/// fetched again. For enforcement that removes content (a list entry that
+/// purges): the events that carry it are `core.store.blob_refs(hash)`.
+pub async fn purge(core: &crate::core::Core, hash: &Sha256Hash) -> Result<u64, StoreError> {
+    let _quota = core.media.quota_lock.lock().await;
+    let freed = core.store.purge_blob(hash, accord_proto::Timestamp::now()).await?;
+    core.media.sub_stored(freed);
+    Ok(freed)
 }
 
 /// A stored blob and its record, if this node holds it.

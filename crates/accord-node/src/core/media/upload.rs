@@ -89,6 +89,7 @@ pub async fn upload(core: &Core, account: AccountId, bytes: Vec<u8>) -> Result<U
             uploader: Some(account),
             origin: None,
             stored: Timestamp::now(),
+            purged: None,
         };
         (thumb_hash, t.bytes, record)
     });
@@ -103,6 +104,7 @@ pub async fn upload(core: &Core, account: AccountId, bytes: Vec<u8>) -> Result<U
         uploader: Some(account),
         origin: None,
         stored: Timestamp::now(),
+        purged: None,
     };
     let _quota = core.media.quota_lock.lock().await;
     let held = core.store.blob_record(&hash)?;
