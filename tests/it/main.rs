@@ -1,6 +1,6 @@
 //! End-to-end tests of several real nodes: federation over libp2p on
 //! loopback, shared blocklists, reports and moderation, a network split and
-//! hostile peers. One module per subject; one test binary, so that RocksDB
+//! hostile peers; the web client and dashboard in a real browser. One module per subject; one test binary, so that RocksDB
 //! and libp2p are linked once.
 
 mod blocklists;
@@ -12,6 +12,7 @@ mod hostile_peer;
 mod media;
 mod partition;
 mod reports;
+mod web;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 

@@ -3,8 +3,9 @@
 //! The Accord node as a library: [`Node::start`] opens the data directory
 //! (RocksDB store, node key, configuration), assembles the node's
 //! [`core`] and opens its doors onto it — the client API ([`api`]), the
-//! operator's endpoint ([`admin`]) and the federation protocol's handlers
-//! — over the peer-to-peer [`network`]. The `accord-node` binary is a
+//! operator's endpoint ([`admin`]), the web client and dashboard
+//! ([`web`]) and the federation protocol's handlers — over the
+//! peer-to-peer [`network`]. The `accord-node` binary is a
 //! thin command line over it, and tests start real nodes through it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -22,6 +23,7 @@ pub mod network;
 mod node;
 pub mod reputation;
 pub mod tls;
+pub mod web;
 
 pub use crate::core::{lists, reports, rooms};
 pub use config::Config;

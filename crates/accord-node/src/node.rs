@@ -185,7 +185,7 @@ impl Node {
             media,
         }));
         let admin = admin::router(AdminState::new(core.clone(), admin_token));
-        let app = api::router(ApiState::new(core.clone()), admin);
+        let app = api::router(ApiState::new(core.clone()), admin, crate::web::router());
         // The server ends by itself at shutdown, once its requests are
         // answered.
         core.tasks().spawn_to_completion(crate::http::serve::serve(listener, app, tls, core.tasks().clone()));

@@ -11,9 +11,11 @@
 //! that kill it; [`TestNet::partition`] splits nodes with their own
 //! firewall; [`observe`] waits for rooms to converge. [`tls`] makes
 //! certificates and a TLS-terminating proxy; [`TestNode::start_tls`]
-//! starts a node that serves its API over TLS itself.
+//! starts a node that serves its API over TLS itself. [`browser`] drives
+//! headless Chromium, for the web client's and dashboard's tests.
 #![forbid(unsafe_code)]
 
+pub mod browser;
 pub mod hostile;
 mod net;
 pub mod observe;

@@ -75,8 +75,9 @@ async fn not_found() -> ApiError {
 }
 
 /// The API's routes, with the operator's routes (`admin`) nested under
-/// `/admin`: one listener serves both, under one per-address rate limit.
-pub fn router(state: ApiState, admin: Router<ApiState>) -> Router {
+/// `/admin` and the web pages (`pages`) beside them: one listener serves
+/// all three, under one per-address rate limit.
+pub fn router(state: ApiState, admin: Router<ApiState>, pages: Router<ApiState>) -> Router {
     let max_body = state.core.config.api.max_body_bytes;
     Router::new()
         .route("/v1/node", get(handlers::node_info))
@@ -102,6 +103,7 @@ pub fn router(state: ApiState, admin: Router<ApiState>) -> Router {
         .route("/v1/audit", get(reports::audit))
         .route("/metrics", get(metrics))
         .nest("/admin", admin)
+        .merge(pages)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.core.clone(), per_ip_limit))
