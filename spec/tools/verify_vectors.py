@@ -356,7 +356,7 @@ def r_auth(v):
 
 # events.md §2.2: content type -> (fields after "type" in canonical order, optional ones)
 CONTENT = {"create": (["name", "join_rule"], ()), "join": ([], ()), "leave": ([], ()), "invite": (["target"], ()),
-           "kick": (["target", "reason"], ("reason",)), "message": (["text", "reply_to"], ("reply_to",)),
+           "kick": (["target", "reason"], ("reason",)), "message": (["text", "reply_to", "attachments"], ("reply_to", "attachments")),
            "redact": (["target", "reason"], ("reason",)), "set_role": (["target", "role"], ()),
            "ban": (["target", "reason"], ("reason",)), "unban": (["target"], ())}
 
@@ -368,10 +368,37 @@ def p_content(j, nc):
     if kind == "create": c.update(name=text(f["name"], 128), join_rule=one_of(f["join_rule"], ("public", "invite")))
     if "target" in names: c["target"] = id_text("ev" if kind == "redact" else "acct", f["target"], nc)
     if kind == "message":
-        c.update(text=text(f["text"], 16384), reply_to=optional(f["reply_to"], lambda t: id_text("ev", t, nc)))
+        c.update(text=text(f["text"], 16384), reply_to=optional(f["reply_to"], lambda t: id_text("ev", t, nc)),
+                 attachments=p_attachments(f["attachments"], nc))
     if "reason" in names: c["reason"] = optional(f["reason"], lambda t: text(t, 1024))
     if kind == "set_role": c["role"] = one_of(f["role"], tuple(ROLES))
     return c
+
+# events.md §2.3: attachment media types; images have dimensions, other files none
+MEDIA_TYPES = ("image/png", "image/jpeg", "application/pdf", "text/plain", "application/octet-stream")
+IMAGE_TYPES = ("image/png", "image/jpeg")
+
+def p_attachments(v, nc):  # an array omitted when empty
+    if v is None: return []
+    if not isinstance(v, list): raise ValueError("attachments: not an array")
+    if v == []: nc.append("empty attachments written")
+    out = []
+    for a in v:
+        f = fields(a, nc, ["hash", "size", "type", "width", "height"], optional=("width", "height"))
+        out.append(dict(hash=hash_hex(f["hash"], nc), size=integer(f["size"]), type=one_of(f["type"], MEDIA_TYPES),
+                        width=optional(f["width"], lambda w: integer(w, 2**32 - 1)),
+                        height=optional(f["height"], lambda h: integer(h, 2**32 - 1))))
+    return out
+
+def r_attachments(atts):  # events.md §2.3 rules, each an `invalid`
+    if len(atts) > 8: raise Refused("invalid", "more than 8 attachments")
+    if len({a["hash"] for a in atts}) != len(atts): raise Refused("invalid", "an attachment listed twice")
+    for a in atts:
+        if a["size"] == 0: raise Refused("invalid", "empty attachment")
+        dims = (a["width"], a["height"])
+        if a["type"] in IMAGE_TYPES:
+            if None in dims or not all(1 <= d <= 16384 for d in dims): raise Refused("invalid", "image dimensions")
+        elif dims != (None, None): raise Refused("invalid", "dimensions on a file that is not an image")
 
 def p_event_body(j, nc):  # events.md §2.1
     f = fields(j, nc, ["room", "author", "ts", "content"], optional=("room",))
@@ -381,7 +408,9 @@ def p_event_body(j, nc):  # events.md §2.1
 def r_event_body(v):
     if (v["content"]["type"] == "create") != (v["room"] is None):
         raise Refused("invalid", "room must be absent exactly for create")
-    if v["content"]["type"] == "message" and v["content"]["text"] == "": raise Refused("invalid", "empty message")
+    if v["content"]["type"] == "message":
+        if v["content"]["text"] == "" and not v["content"]["attachments"]: raise Refused("invalid", "empty message")
+        r_attachments(v["content"]["attachments"])
 
 def p_stamp(j, nc):  # events.md §3.1
     f = fields(j, nc, ["event", "room", "origin", "seq", "depth", "prev", "received"])
@@ -1326,6 +1355,26 @@ def check_strictness(vectors, room_events, room, blocklist, g="strictness"):
     for what, content in (("optional field as null", {**ev["content"], "reply_to": None}),
                           ("type after the fields", {"text": "hi", "type": "message"})):
         refuse(what, "non_canonical", {**ev, "content": content}, alice, "event")
+    # attachments (events.md §2.3): the case "event body (message with attachments)" of envelopes.json
+    photo = next(json.loads(c["body_utf8"]) for c in cases if c["name"] == "event body (message with attachments)")
+    refuse("the message with attachments", "accepted", photo, alice, "event")
+    jpeg, pdf = photo["content"]["attachments"]
+    with_atts = lambda atts, text=photo["content"]["text"]: {**photo, "content": {"type": "message", "text": text,
+                                                                                   "attachments": atts}}
+    refuse("attachments only, empty text", "accepted", with_atts([jpeg], ""), alice, "event")
+    refuse("empty text and no attachment", "invalid", {**photo, "content": {"type": "message", "text": ""}}, alice,
+           "event")
+    refuse("empty attachments written", "non_canonical", with_atts([]), alice, "event")
+    refuse("image without dimensions", "invalid", with_atts([{k: jpeg[k] for k in ("hash", "size", "type")}]),
+           alice, "event")
+    refuse("dimensions on a pdf", "invalid", with_atts([{**pdf, "width": 1, "height": 1}]), alice, "event")
+    refuse("an attachment twice", "invalid", with_atts([jpeg, jpeg]), alice, "event")
+    refuse("empty attachment", "invalid", with_atts([{**pdf, "size": 0}]), alice, "event")
+    refuse("unknown media type", "malformed", with_atts([{**pdf, "type": "text/html"}]), alice, "event")
+    refuse("attachment fields out of order", "non_canonical", with_atts([dict(reversed(list(pdf.items())))]),
+           alice, "event")
+    refuse("uppercase attachment hash", "non_canonical", with_atts([{**pdf, "hash": pdf["hash"].upper()}]),
+           alice, "event")
     rep = dict(reporter=acct(public_key(alice)), category="spam", subject=acct(public_key(b"\3" * 32)))
     refuse("report without evidence", "non_canonical", {**rep, "ts": 1}, alice, "report")
     refuse("report with empty context", "non_canonical", {**rep, "evidence": [], "context": [], "ts": 1}, alice,
@@ -1687,10 +1736,45 @@ def check_federation(f, envelopes, room_file, blocklist, equivocation, g="federa
     check_manifest(m, envelopes, blocklist, seeds, g)
     check_gossip(f, blocklist, equivocation, g)
 
+# ------------------------------------------------------------ media frames (federation.md §10)
+
+MAX_CHUNK = 262144
+
+def parse_media_request(b):  # §10.1: hash, offset u64 BE, length u32 BE; 44 bytes; length 1..MAX_CHUNK
+    if len(b) != 44: raise Refused("bad_media_frame", "a request is 44 bytes")
+    offset, length = int.from_bytes(b[32:40], "big"), int.from_bytes(b[40:44], "big")
+    if not 1 <= length <= MAX_CHUNK: raise Refused("bad_media_frame", "a chunk is 1 to 262144 bytes")
+    return dict(hash=b[:32].hex(), offset=offset, length=length)
+
+def parse_media_response(b):  # §10.2: a status byte; status 0: total u64 BE, then at most MAX_CHUNK bytes
+    if not b or b[0] > 3: raise Refused("bad_media_frame", "unknown status")
+    if b[0] != 0:
+        if len(b) != 1: raise Refused("bad_media_frame", "statuses 1-3 carry nothing")
+        return dict(status=b[0])
+    if not 9 <= len(b) <= 9 + MAX_CHUNK: raise Refused("bad_media_frame", "chunk length")
+    return dict(status=0, total=int.from_bytes(b[1:9], "big"), bytes_hex=b[9:].hex())
+
+def check_media(f, g="media.json"):
+    r = f["request"]
+    req = parse_media_request(bytes.fromhex(r["hex"]))
+    check_eq(g, "request fields", req, dict(hash=r["hash"], offset=r["offset"], length=r["length"]))
+    check_eq(g, "request bytes", (bytes.fromhex(r["hash"]) + r["offset"].to_bytes(8, "big")
+                                  + r["length"].to_bytes(4, "big")).hex(), r["hex"])
+    check_eq(g, "one response of each status", [x["status"] for x in f["responses"]], [0, 1, 2, 3])
+    for x in f["responses"]:
+        want = {k: x[k] for k in ("status", "total", "bytes_hex") if k in x}
+        check_eq(g, f"response status {x['status']}", parse_media_response(bytes.fromhex(x["hex"])), want)
+    good = bytes.fromhex(r["hex"])
+    check_eq(g, "refused: the request cut short, lengths 0 and 262145", f["refused_requests_hex"],
+             [good[:43].hex(), (good[:40] + (0).to_bytes(4, "big")).hex(), (good[:40] + (MAX_CHUNK + 1).to_bytes(4, "big")).hex()])
+    for h in f["refused_requests_hex"]:
+        check_refused(g, f"request of {len(h) // 2} bytes ({h[-8:]})", "bad_media_frame", parse_media_request,
+                      bytes.fromhex(h))
+
 # ----------------------------------------------------------------------- main
 
-FILES = ["audit.json", "blocklist.json", "envelopes.json", "equivocation.json", "federation.json", "keys.json", "merkle.json",
-         "report.json", "room.json"]
+FILES = ["audit.json", "blocklist.json", "envelopes.json", "equivocation.json", "federation.json", "keys.json",
+         "media.json", "merkle.json", "report.json", "room.json"]
 
 def main():
     vector_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "vectors"
@@ -1713,6 +1797,7 @@ def main():
     group("audit.json", check_audit, v["report.json"])
     group("federation.json", check_federation, v["envelopes.json"], v["room.json"], v["blocklist.json"],
           v["equivocation.json"])
+    group("media.json", check_media)
     group("strictness", check_strictness, *out.get("room.json", (None, None)), out.get("blocklist.json"))
     passed = sum(ok for ok, _ in RESULTS.values())
     failed = sum(len(failures) for _, failures in RESULTS.values())

@@ -102,6 +102,20 @@ error_codes! {
     BadCsv = "bad_csv", 400;
     /// An import's JSON does not parse (spec/blocklists.md §9.4).
     BadJson = "bad_json", 400;
+    /// An uploaded file ends before its format says it does.
+    TruncatedMedia = "truncated_media", 400;
+    /// Bytes follow the end of an uploaded image (a polyglot file).
+    PolyglotMedia = "polyglot_media", 400;
+    /// An uploaded image has more pixels than the node decodes (a
+    /// decompression bomb, or too big).
+    TooManyPixels = "too_many_pixels", 400;
+    /// An uploaded image does not decode (or is empty).
+    UndecodableMedia = "undecodable_media", 400;
+    /// A message names an attachment this node does not hold.
+    MissingAttachment = "missing_attachment", 400;
+    /// A message's attachment differs from the file held (size, type,
+    /// dimensions).
+    AttachmentMismatch = "attachment_mismatch", 400;
     /// No valid session token.
     Unauthenticated = "unauthenticated", 401;
     /// The login challenge is unknown, expired or already used.
@@ -158,6 +172,8 @@ error_codes! {
     UnknownList = "unknown_list", 404;
     /// The account is not a moderator of this node.
     UnknownModerator = "unknown_moderator", 404;
+    /// The node holds no file with that hash.
+    UnknownMedia = "unknown_media", 404;
     /// The endpoint does not take this HTTP method.
     MethodNotAllowed = "method_not_allowed", 405;
     /// An event with this id is already stored.
@@ -174,6 +190,11 @@ error_codes! {
     ListExists = "list_exists", 409;
     /// The request body or a signed body is over its limit.
     TooLarge = "too_large", 413;
+    /// Storing an upload would pass the account's or the node's quota.
+    QuotaExceeded = "quota_exceeded", 413;
+    /// The type of an uploaded file is one the node never stores (HTML,
+    /// SVG, XML; GIF and WebP from peers).
+    UnsupportedMediaType = "unsupported_media_type", 415;
     /// Too many requests; retry after `retry_after_ms`.
     RateLimited = "rate_limited", 429;
     /// The node failed; nothing was stored.

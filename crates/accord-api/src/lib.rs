@@ -41,6 +41,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod identities;
+pub mod media;
 pub mod moderation;
 pub mod node;
 pub mod provenance;

@@ -32,6 +32,7 @@ fn signed_inputs(n: usize) -> anyhow::Result<Vec<(PublicKey, Vec<u8>, Signature)
                 content: EventContent::Message {
                     text: format!("ceiling message {i} of a typical length").try_into()?,
                     reply_to: None,
+                    attachments: vec![],
                 },
             };
             let signed = Verified::sign(body, &key)?.to_unverified();

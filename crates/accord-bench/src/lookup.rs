@@ -95,7 +95,7 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
             room: Some(accord_proto::RoomId::from(accord_proto::EventId(Sha256Hash::digest(b"room")))),
             author: author.account_id(),
             ts: Timestamp::now(),
-            content: EventContent::Message { text: text.to_string().try_into()?, reply_to: None },
+            content: EventContent::Message { text: text.to_string().try_into()?, reply_to: None, attachments: vec![] },
         };
         Ok(Event::stamp(
             Verified::sign(body, &author)?,

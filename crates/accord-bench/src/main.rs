@@ -25,6 +25,7 @@ mod fanout;
 mod ingest;
 mod listsync;
 mod lookup;
+mod media;
 mod net;
 mod propagation;
 mod report;
@@ -52,6 +53,8 @@ enum Scenario {
     Propagation,
     /// Twenty nodes, one room spanning all.
     Scale,
+    /// Three nodes: photos uploaded on one, fetched and served by the others.
+    Media,
 }
 
 /// Benchmarks Accord nodes against ceilings measured in the same run.
@@ -127,5 +130,6 @@ async fn run(
         Scenario::Lookup => lookup::run(quick, report).await,
         Scenario::Propagation => propagation::run(quick, report).await,
         Scenario::Scale => scale::run(quick, report).await,
+        Scenario::Media => media::run(quick, report).await,
     }
 }

@@ -105,12 +105,29 @@ enum NodeCommand {
     /// Rooms: create, join, leave, invite, list, state.
     #[command(subcommand)]
     Room(RoomCommand),
-    /// Send a text message to a room; prints the event id.
+    /// Send a message to a room, with files if given; prints the event id.
     Send {
         /// The room id.
         room: RoomId,
-        /// The message.
+        /// The message (may be left out when files are attached).
+        #[arg(default_value = "")]
         text: String,
+        /// A file to attach (uploaded first; images lose their metadata);
+        /// repeat for several.
+        #[arg(long = "file")]
+        files: Vec<PathBuf>,
+    },
+    /// Fetch a file by its hash (as a message's attachment names it) and
+    /// write it to a file, checking that its bytes hash to it.
+    Fetch {
+        /// The file's SHA-256 (64 hex digits).
+        hash: accord_sdk::Sha256Hash,
+        /// Where to write it.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// The image's thumbnail instead (not checked against the hash).
+        #[arg(long)]
+        thumbnail: bool,
     },
     /// Print a room's latest messages, oldest first (hidden ones as the
     /// blocklist entry that hides them).
@@ -352,9 +369,25 @@ async fn run(cli: Cli, out: &Printer) -> anyhow::Result<()> {
             out.identity("registered", &identity);
         }
         NodeCommand::Room(cmd) => room_command(&client, cmd, out, &mut names).await?,
-        NodeCommand::Send { room, text } => {
-            let receipt = client.room(room).send_text(&text).await?;
+        NodeCommand::Send { room, text, files } => {
+            let mut attachments = Vec::with_capacity(files.len());
+            for path in &files {
+                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let uploaded =
+                    client.upload_media(bytes).await.with_context(|| format!("uploading {}", path.display()))?;
+                attachments.push(uploaded.attachment());
+            }
+            if attachments.is_empty() && text.is_empty() {
+                bail!("nothing to send: give a text, a --file or both");
+            }
+            let receipt = client.room(room).send_with_attachments(&text, attachments).await?;
             out.receipt(&receipt, receipt.event_id.to_string());
+        }
+        NodeCommand::Fetch { hash, output, thumbnail } => {
+            let bytes =
+                if thumbnail { client.fetch_thumbnail(&hash).await? } else { client.fetch_media(&hash).await? };
+            std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
+            out.fetched(&hash, bytes.len(), &output);
         }
         NodeCommand::History { room, limit } => history(&client, room, limit, out, &mut names).await?,
         NodeCommand::Tail { room } => tail(&client, room, out, &mut names).await?,

@@ -342,6 +342,14 @@ impl Printer {
         }
     }
 
+    pub(crate) fn fetched(&self, hash: &accord_sdk::Sha256Hash, size: usize, path: &std::path::Path) {
+        if self.json {
+            self.line(json!({"hash": hash, "size": size, "path": path}));
+        } else {
+            println!("{size} bytes written to {}", path.display());
+        }
+    }
+
     pub(crate) fn room_created(&self, room: RoomId) {
         if self.json {
             self.line(json!({"room": room}));
@@ -555,6 +563,14 @@ fn hidden_json(hidden: &HiddenItem) -> Value {
     })
 }
 
+/// ` [image/png 640x480, 12345 bytes: HASH]`, fetched with `accord fetch HASH`.
+fn attachment_note(a: &accord_sdk::Attachment) -> String {
+    match (a.width, a.height) {
+        (Some(w), Some(h)) => format!(" [{} {w}x{h}, {} bytes: {}]", a.media_type, a.size, a.hash),
+        _ => format!(" [{}, {} bytes: {}]", a.media_type, a.size, a.hash),
+    }
+}
+
 /// `[hidden by iss1…/spam #3 (spam): reason]`.
 fn hidden_line(provenance: &Provenance) -> String {
     format!("[hidden by {provenance}]")
@@ -565,12 +581,18 @@ async fn item_line(item: &TimelineItem, names: &mut Names) -> String {
     let when = datetime(item.ts());
     let who = names.name(&item.author()).await;
     let mut line = match item.content() {
-        EventContent::Message { text, reply_to } => {
+        EventContent::Message { text, reply_to, attachments } => {
             let text = if item.redacted { "[redacted]" } else { text.as_str() };
-            match reply_to {
+            let mut line = match reply_to {
                 Some(to) => format!("{when} {who} (re {to}): {text}"),
                 None => format!("{when} {who}: {text}"),
+            };
+            if !item.redacted {
+                for a in attachments {
+                    line.push_str(&attachment_note(a));
+                }
             }
+            line
         }
         EventContent::Create { name, join_rule } => {
             format!("{when} * {who} created the room \"{name}\" ({})", wire_name(join_rule))

@@ -29,6 +29,9 @@ pub struct Config {
     /// Reports and moderation.
     #[serde(default)]
     pub reports: ReportsSection,
+    /// Media: uploads, quotas, fetches from peers.
+    #[serde(default)]
+    pub media: MediaSection,
     /// Logging.
     pub log: LogSection,
 }
@@ -76,6 +79,50 @@ impl Default for ReportsSection {
             trusted_reporters: vec![],
             quarantine_after: 0,
             quarantine_list: accord_proto::ListName::parse("reports").unwrap_or_else(|_| unreachable!("valid literal")),
+        }
+    }
+}
+
+/// `[media]`: files attached to messages (spec/client-api.md §10).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaSection {
+    /// Largest upload, in bytes (default 10 MiB); larger ones are refused
+    /// with `too_large` while they stream in.
+    pub max_upload_bytes: u64,
+    /// Most pixels of an uploaded or fetched image (width × height).
+    pub max_pixels: u64,
+    /// Most memory an image decoder may allocate, in bytes.
+    pub max_decode_bytes: u64,
+    /// Bytes of files one account may have uploaded (`quota_exceeded`).
+    pub account_quota_bytes: u64,
+    /// Bytes of files the node stores in all (`quota_exceeded`).
+    pub node_quota_bytes: u64,
+    /// Media chunks one peer may fetch per second from this node.
+    pub peer_chunks_per_second: u32,
+}
+
+impl Default for MediaSection {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 10 * 1024 * 1024,
+            max_pixels: 40_000_000,
+            max_decode_bytes: 256 * 1024 * 1024,
+            account_quota_bytes: 200 * 1024 * 1024,
+            node_quota_bytes: 20 * 1024 * 1024 * 1024,
+            peer_chunks_per_second: 64,
+        }
+    }
+}
+
+impl MediaSection {
+    /// The media pipeline's limits under this configuration.
+    pub fn limits(&self) -> accord_media::MediaLimits {
+        accord_media::MediaLimits {
+            max_bytes: self.max_upload_bytes,
+            max_pixels: self.max_pixels,
+            max_alloc: self.max_decode_bytes,
+            ..accord_media::MediaLimits::default()
         }
     }
 }

@@ -157,6 +157,7 @@ impl Node {
         let rooms = Rooms::load(&store, node_id)?;
         let lists = Lists::load(&store, &node_key)?;
         let reports = Reports::load(&store, &config.reports)?;
+        let media = crate::core::media::Media::load(&store, &config.media)?;
         let admin_token = data_dir.load_admin_token()?;
         for room in rooms.ids() {
             if let Some(handle) = rooms.get(&room) {
@@ -181,6 +182,7 @@ impl Node {
             rooms,
             lists,
             reports,
+            media,
         }));
         let admin = admin::router(AdminState::new(core.clone(), admin_token));
         let app = api::router(ApiState::new(core.clone()), admin, crate::web::router());

@@ -19,7 +19,7 @@ const HALF_LIFE: Duration = Duration::from_secs(60);
 /// references, rooms this node does not hold, being busy).
 pub fn weight(code: &str) -> f64 {
     match code {
-        "equivocation" | "blocked_node" | "relayed_blocked" => 100.0,
+        "equivocation" | "blocked_node" | "relayed_blocked" | "media_mismatch" => 100.0,
         "bad_signature"
         | "malformed"
         | "signer_mismatch"
@@ -31,11 +31,12 @@ pub fn weight(code: &str) -> f64 {
         | "attestation_mismatch"
         | "forged_evidence"
         | "subject_mismatch"
-        | "too_large" => 50.0,
+        | "too_large"
+        | "bad_media" => 50.0,
         "not_in_room" | "bad_depth" | "unknown_author" | "bad_frame" | "wrong_room" | "bad_gossip" | "bad_range" => {
             25.0
         }
-        "bad_request" | "too_many" => 20.0,
+        "bad_request" | "too_many" | "bad_media_frame" => 20.0,
         "flood" => 10.0,
         _ => 0.0,
     }

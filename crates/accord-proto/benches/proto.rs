@@ -20,6 +20,7 @@ fn message_body(key: &SecretKey, i: usize) -> EventBody {
         content: EventContent::Message {
             text: format!("benchmark message number {i} with a typical length of text").try_into().expect("text"),
             reply_to: None,
+            attachments: vec![],
         },
     }
 }

@@ -21,6 +21,7 @@ use accord_proto::federation::{
     MAX_LIST_ENTRIES_PER_RESPONSE, PushOutcome,
 };
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
+use accord_proto::media::{Attachment, MAX_CHUNK, MediaRequest, MediaResponse, MediaType};
 use accord_proto::policy::{DeclaredList, PolicyManifest};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
@@ -196,7 +197,11 @@ fn main() -> anyhow::Result<()> {
         2,
     )?;
     let hello = stamp(
-        body(&alice, 4000, EventContent::Message { text: "hello, room".to_string().try_into()?, reply_to: None }),
+        body(
+            &alice,
+            4000,
+            EventContent::Message { text: "hello, room".to_string().try_into()?, reply_to: None, attachments: vec![] },
+        ),
         &alice,
         vec![mod_bob.id()],
         3,
@@ -204,7 +209,15 @@ fn main() -> anyhow::Result<()> {
     // Concurrent: carol's message and bob's ban of carol have the same depth;
     // the order (depth, id) decides whether the message is accepted.
     let carol_msg = stamp(
-        body(&carol, 5000, EventContent::Message { text: "buy pills here".to_string().try_into()?, reply_to: None }),
+        body(
+            &carol,
+            5000,
+            EventContent::Message {
+                text: "buy pills here".to_string().try_into()?,
+                reply_to: None,
+                attachments: vec![],
+            },
+        ),
         &carol,
         vec![hello.id()],
         4,
@@ -223,7 +236,11 @@ fn main() -> anyhow::Result<()> {
         body(
             &bob,
             6000,
-            EventContent::Message { text: "removed a spammer".to_string().try_into()?, reply_to: Some(hello.id()) },
+            EventContent::Message {
+                text: "removed a spammer".to_string().try_into()?,
+                reply_to: Some(hello.id()),
+                attachments: vec![],
+            },
         ),
         &bob,
         vec![carol_msg.id(), ban_carol.id()],
@@ -257,6 +274,35 @@ fn main() -> anyhow::Result<()> {
         },
         &node_b,
     )?;
+    // A message with two attachments (spec/events.md §2.3): a photo (its
+    // dimensions) and a PDF (none). The hashes stand for files' bytes.
+    let photo = Verified::sign(
+        body(
+            &alice,
+            7000,
+            EventContent::Message {
+                text: "the harbour at dawn".to_string().try_into()?,
+                reply_to: None,
+                attachments: vec![
+                    Attachment {
+                        hash: accord_proto::Sha256Hash::digest(b"accord attachment: a jpeg"),
+                        size: 48_213,
+                        media_type: MediaType::Jpeg,
+                        width: Some(640),
+                        height: Some(480),
+                    },
+                    Attachment {
+                        hash: accord_proto::Sha256Hash::digest(b"accord attachment: a pdf"),
+                        size: 1_024,
+                        media_type: MediaType::Pdf,
+                        width: None,
+                        height: None,
+                    },
+                ],
+            },
+        ),
+        &alice,
+    )?;
     write(
         &dir,
         "envelopes.json",
@@ -269,6 +315,7 @@ fn main() -> anyhow::Result<()> {
                 envelope_case("origin stamp (create)", 9, events[0].stamp_part()),
                 envelope_case("auth response", 1, &auth),
                 envelope_case("policy manifest", 11, &manifest),
+                envelope_case("event body (message with attachments)", 1, &photo),
             ],
             "rotation": {
                 "old_seed": hex::encode([1u8; 32]),
@@ -276,6 +323,38 @@ fn main() -> anyhow::Result<()> {
                 "domain": Domain::Rotation.tag(),
                 "signed": rotation,
             },
+        }),
+    )?;
+
+    // Media fetch frames (spec/federation.md §10): a request for the
+    // second chunk of a 300,000-byte blob, and one answer of each status.
+    let blob_hash = accord_proto::Sha256Hash::digest(b"accord attachment: a jpeg");
+    let request = MediaRequest { hash: blob_hash, offset: 262_144, length: MAX_CHUNK };
+    let chunk = MediaResponse::Chunk { total: 300_000, bytes: vec![0xff, 0xd8, 0xff, 0xe0] };
+    let mut short = request.encode().to_vec();
+    short.pop();
+    let mut zero = request.encode();
+    zero[40..].copy_from_slice(&0u32.to_be_bytes());
+    let mut over = request.encode();
+    over[40..].copy_from_slice(&(MAX_CHUNK + 1).to_be_bytes());
+    write(
+        &dir,
+        "media.json",
+        &json!({
+            "description": "Media fetch frames on /accord/media/1 (spec/federation.md §10): a 44-byte request (hash, offset u64 BE, length u32 BE) for the second chunk of a 300,000-byte blob; a chunk answer (status 0, total u64 BE, the bytes) and the three other statuses; requests that must be refused (43 bytes, length 0, length 262145).",
+            "request": {
+                "hash": blob_hash.to_string(),
+                "offset": request.offset,
+                "length": request.length,
+                "hex": hex::encode(request.encode()),
+            },
+            "responses": [
+                {"status": 0, "total": 300_000, "bytes_hex": "ffd8ffe0", "hex": hex::encode(chunk.encode())},
+                {"status": 1, "hex": hex::encode(MediaResponse::NotFound.encode())},
+                {"status": 2, "hex": hex::encode(MediaResponse::RateLimited.encode())},
+                {"status": 3, "hex": hex::encode(MediaResponse::BadRequest.encode())},
+            ],
+            "refused_requests_hex": [hex::encode(short), hex::encode(zero), hex::encode(over)],
         }),
     )?;
 

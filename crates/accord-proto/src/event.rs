@@ -13,6 +13,7 @@ use crate::hash::Sha256Hash;
 use crate::ids::{AccountId, EventId, NodeId, RoomId};
 use crate::keys::{PublicKey, SecretKey, verify_batch};
 use crate::limits::{MAX_EVENT_BODY, MAX_MESSAGE_TEXT, MAX_PREV, MAX_REASON, MAX_ROOM_NAME, MAX_STAMP_BODY};
+use crate::media::Attachment;
 use crate::text::BoundedText;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -87,13 +88,17 @@ pub enum EventContent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<Reason>,
     },
-    /// A text message.
+    /// A message: text, attachments or both.
     Message {
-        /// The text (non-empty).
+        /// The text (non-empty unless the message has attachments).
         text: MessageText,
         /// The message this one answers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<EventId>,
+        /// The files the message carries (spec/events.md §2.3); omitted
+        /// when empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Attachment>,
     },
     /// Hides the content of `target`.
     Redact {
@@ -171,10 +176,11 @@ impl Payload for EventBody {
             (false, false) => return Err("event names no room".into()),
             _ => {}
         }
-        if let EventContent::Message { text, .. } = &self.content
-            && text.as_str().is_empty()
-        {
-            return Err("message text is empty".into());
+        if let EventContent::Message { text, attachments, .. } = &self.content {
+            if text.as_str().is_empty() && attachments.is_empty() {
+                return Err("message text is empty".into());
+            }
+            crate::media::validate_attachments(attachments)?;
         }
         Ok(())
     }
@@ -442,6 +448,14 @@ impl Event {
     /// text.
     pub fn content_key(&self) -> Option<Sha256Hash> {
         self.content_key
+    }
+
+    /// The attachments of a message (empty for other events).
+    pub fn attachments(&self) -> &[Attachment] {
+        match &self.author.content {
+            EventContent::Message { attachments, .. } => attachments,
+            _ => &[],
+        }
     }
 
     /// SHA-256 of the message text, for content-hash enforcement; `None`

@@ -47,6 +47,7 @@ pub mod identity;
 pub mod ids;
 pub mod keys;
 pub mod limits;
+pub mod media;
 pub mod policy;
 pub mod report;
 pub mod room;

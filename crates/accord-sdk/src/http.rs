@@ -114,6 +114,22 @@ impl Http {
         }
     }
 
+    /// Sends a request once and returns a success body's bytes as they
+    /// are (at most `limit`), or the error body as [`SdkError::Api`].
+    pub(crate) async fn send_raw(&self, req: RequestBuilder, limit: usize) -> Result<Vec<u8>> {
+        let mut resp = req.send().await.map_err(|e| transport(&e))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(SdkError::Protocol(format!("response larger than {limit} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if (200..300).contains(&status) { Ok(body) } else { Err(decode_error(status, retry_after.as_deref(), &body)) }
+    }
+
     /// Sends a request once.
     async fn send_once<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
         let mut resp = req.send().await.map_err(|e| transport(&e))?;

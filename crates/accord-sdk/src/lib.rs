@@ -84,6 +84,7 @@ mod error;
 mod http;
 mod identity;
 pub mod keyfile;
+mod media;
 mod moderation;
 mod policy;
 mod report;
@@ -97,6 +98,7 @@ mod verify;
 pub use client::{Client, ClientBuilder};
 pub use error::{BuildError, KeyFileError, Result, SdkError, VerificationError};
 pub use identity::{TrustSignals, VerifiedIdentity};
+pub use media::MAX_MEDIA_BYTES;
 pub use moderation::{ActionReceipt, CaseDetail, CaseReport, VerifiedAuditLog};
 pub use policy::{ReconnectPolicy, RetryPolicy};
 pub use report::{DEFAULT_REPORT_CONTEXT, ReportBuilder};
@@ -107,6 +109,7 @@ pub use timeline::{HiddenItem, HistoryQuery, SendReceipt, TimelineEntry, Timelin
 /// The client API's wire types, re-exported: the SDK reads and sends
 /// exactly these.
 pub use accord_api as api;
+pub use accord_api::media::MediaUploaded;
 pub use accord_api::moderation::{CaseFilter, CaseSummary, ReportSource, Resolution, WrittenEntry};
 pub use accord_api::node::{NodeInfo, RegistrationPolicy};
 pub use accord_api::reports::{CaseState, Forward, ForwardState, Outcome, OutcomeError, ReportStatus};
@@ -119,6 +122,7 @@ pub use accord_proto::audit::{ModAction, Moderator, Verdict};
 pub use accord_proto::blocklist::Category;
 pub use accord_proto::event::{Event, EventContent, JoinRule, Role, UnverifiedEvent};
 pub use accord_proto::identity::{Handle, NodeName, VerificationLevel};
+pub use accord_proto::media::{Attachment, MediaType};
 pub use accord_proto::{AccountId, EventId, ListName, NodeId, RoomId, SecretKey, Sha256Hash, Timestamp};
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::error::{Result, SdkError};
 use crate::timeline::{HiddenItem, HistoryQuery, SendReceipt, TimelineItem};
 use accord_api::rooms::{HistoryResponse, RoomState as RoomStateView};
 use accord_proto::event::{EventContent, JoinRule, MessageText, Reason, Role, RoomName};
+use accord_proto::media::Attachment;
 use accord_proto::{AccountId, EventId, RoomId};
 use reqwest::Method;
 
@@ -128,12 +129,24 @@ impl Room {
 
     /// Sends a text message.
     pub async fn send_text(&self, text: &str) -> Result<SendReceipt> {
-        self.send(EventContent::Message { text: message_text(text)?, reply_to: None }).await
+        self.send(EventContent::Message { text: message_text(text)?, reply_to: None, attachments: vec![] }).await
+    }
+
+    /// Sends a message carrying files uploaded with
+    /// [`Client::upload_media`]; `text` may be empty when there is at least
+    /// one attachment.
+    pub async fn send_with_attachments(&self, text: &str, attachments: Vec<Attachment>) -> Result<SendReceipt> {
+        if attachments.is_empty() {
+            return self.send_text(text).await;
+        }
+        let text = MessageText::new(text).map_err(|e| SdkError::InvalidInput(format!("message text: {e}")))?;
+        self.send(EventContent::Message { text, reply_to: None, attachments }).await
     }
 
     /// Sends a text message answering `reply_to`.
     pub async fn send_reply(&self, text: &str, reply_to: EventId) -> Result<SendReceipt> {
-        self.send(EventContent::Message { text: message_text(text)?, reply_to: Some(reply_to) }).await
+        self.send(EventContent::Message { text: message_text(text)?, reply_to: Some(reply_to), attachments: vec![] })
+            .await
     }
 
     /// The room's current state as the node reports it (`GET

@@ -207,7 +207,11 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn message(author: &SecretKey, node: &SecretKey, create: &Event, seq: u64, text: &str) -> Event {
-        let content = EventContent::Message { text: text.to_string().try_into().expect("text"), reply_to: None };
+        let content = EventContent::Message {
+            text: text.to_string().try_into().expect("text"),
+            reply_to: None,
+            attachments: vec![],
+        };
         event(author, node, Some(create.room()), content, seq, vec![create.id()], seq)
     }
 

@@ -49,11 +49,23 @@ pub enum Cf {
     Audit,
     /// Account → moderator record (JSON): moderators added by the operator.
     Moderators,
+    /// Blob hash → the file's bytes (content-addressed; RocksDB's BlobDB
+    /// keeps the values in blob files, out of the LSM tree).
+    Blobs,
+    /// Blob hash → blob record (JSON): size, type, dimensions, thumbnail,
+    /// who uploaded it or which node it came from.
+    BlobMeta,
+    /// Account ‖ blob hash → size (u64 BE): what counts against an
+    /// account's quota.
+    BlobOwners,
+    /// Blob hash ‖ event id → nothing: the stored events that carry a
+    /// blob (its references).
+    BlobRefs,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 21] = [
+    pub const ALL: [Cf; 25] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -75,6 +87,10 @@ impl Cf {
         Cf::Cases,
         Cf::Audit,
         Cf::Moderators,
+        Cf::Blobs,
+        Cf::BlobMeta,
+        Cf::BlobOwners,
+        Cf::BlobRefs,
     ];
 
     /// The RocksDB name.
@@ -101,6 +117,10 @@ impl Cf {
             Cf::Cases => "cases",
             Cf::Audit => "audit",
             Cf::Moderators => "moderators",
+            Cf::Blobs => "blobs",
+            Cf::BlobMeta => "blob_meta",
+            Cf::BlobOwners => "blob_owners",
+            Cf::BlobRefs => "blob_refs",
         }
     }
 }

@@ -68,3 +68,19 @@ pub fn list_entry_at(list_key: &[u8; 32], index: u64) -> [u8; 40] {
     k[32..].copy_from_slice(&index.to_be_bytes());
     k
 }
+
+/// `blob_owners`: account ‖ blob hash.
+pub fn blob_owner(account: &AccountId, hash: &Sha256Hash) -> [u8; 64] {
+    let mut k = [0u8; 64];
+    k[..32].copy_from_slice(account.as_bytes());
+    k[32..].copy_from_slice(hash.as_bytes());
+    k
+}
+
+/// `blob_refs`: blob hash ‖ id of an event that carries it.
+pub fn blob_ref(hash: &Sha256Hash, event: &EventId) -> [u8; 64] {
+    let mut k = [0u8; 64];
+    k[..32].copy_from_slice(hash.as_bytes());
+    k[32..].copy_from_slice(event.as_bytes());
+    k
+}

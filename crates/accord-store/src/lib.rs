@@ -15,12 +15,14 @@
 mod cf;
 pub mod keys;
 mod lists;
+mod media;
 mod records;
 mod reports;
 pub mod writer;
 
 pub use cf::Cf;
 pub use lists::{Enforce, ListRecord};
+pub use media::{BlobRecord, NewBlob};
 pub use records::{EventRecord, MembershipChange, OutboxEntry, RoomRecord, TimelineEntry};
 pub use reports::{CaseRecord, Forward, ForwardState, ModeratorRecord, ReportRecord, ReportSource, Resolution};
 pub use writer::{Batch, SyncPolicy};
@@ -91,6 +93,23 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The options of a column family: the defaults, except for [`Cf::Blobs`],
+/// whose values go to BlobDB's blob files (key-value separation: large
+/// values are written once, not rewritten by every compaction of the LSM
+/// tree), with garbage collection of deleted blobs.
+fn cf_options(cf: Cf) -> Options {
+    let mut opts = Options::default();
+    if cf == Cf::Blobs {
+        opts.set_enable_blob_files(true);
+        opts.set_min_blob_size(0);
+        opts.set_blob_file_size(256 * 1024 * 1024);
+        opts.set_blob_compression_type(rocksdb::DBCompressionType::None);
+        opts.set_enable_blob_gc(true);
+        opts.set_blob_gc_age_cutoff(0.25);
+    }
+    opts
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `config.path` and checks
     /// its schema version.
@@ -101,7 +120,7 @@ impl Store {
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
         opts.set_max_background_jobs(2);
         opts.set_keep_log_file_num(4);
-        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(*cf)));
         let db = Arc::new(DB::open_cf_descriptors(&opts, &config.path, cfs)?);
         let store = Store { writer: writer::Writer::start(db.clone(), config.sync), db };
         store.check_schema()?;

@@ -355,6 +355,9 @@ fn events_batch(records: Vec<EventRecord<'_>>) -> Batch {
         for peer in rec.outbox {
             b.put(Cf::Outbox, keys::outbox(&peer, &room, rec.cursor).to_vec(), id.clone());
         }
+        for a in e.attachments() {
+            b.put(Cf::BlobRefs, keys::blob_ref(&a.hash, &e.id()).to_vec(), Vec::new());
+        }
     }
     b
 }

@@ -26,7 +26,8 @@ fn room_events(n: usize) -> Vec<Event> {
     .unwrap();
     let mut out = vec![create.clone()];
     for i in 0..n {
-        let text = EventContent::Message { text: format!("m{i}").try_into().unwrap(), reply_to: None };
+        let text =
+            EventContent::Message { text: format!("m{i}").try_into().unwrap(), reply_to: None, attachments: vec![] };
         let signed = Verified::sign(body(Some(create.room()), text), &author).unwrap();
         let prev = out.last().unwrap().id();
         out.push(

@@ -66,6 +66,7 @@ mod behaviour {
     pub(super) struct Behaviour {
         pub(super) identify: identify::Behaviour,
         pub(super) federation: request_response::Behaviour<super::RawCodec>,
+        pub(super) media: request_response::Behaviour<super::RawCodec>,
     }
 }
 
@@ -134,6 +135,8 @@ enum Command {
     Request { peer: PeerId, bytes: Vec<u8>, reply: oneshot::Sender<anyhow::Result<Vec<u8>>> },
     /// Answer requests with this responder from now on.
     Serve(Responder),
+    /// Answer media requests (`/accord/media/1`) with this responder.
+    ServeMedia(Responder),
 }
 
 /// A libp2p peer that speaks `/accord/federation/1` with whatever bytes a
@@ -175,6 +178,11 @@ impl HostilePeer {
                     [(protocol, ProtocolSupport::Full)],
                     request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
                 ),
+                media: request_response::Behaviour::with_codec(
+                    RawCodec,
+                    [(StreamProtocol::new(accord_proto::media::MEDIA_PROTOCOL), ProtocolSupport::Full)],
+                    request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
+                ),
             })?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
             .build();
@@ -196,6 +204,7 @@ impl HostilePeer {
             connecting: HashMap::new(),
             pending: HashMap::new(),
             responder: None,
+            media_responder: None,
         };
         tokio::spawn(event_loop.run());
         Ok(HostilePeer { key, node_id, commands, connected, listen_addrs })
@@ -268,6 +277,16 @@ impl HostilePeer {
         self.send(Command::Serve(Arc::new(responder))).await
     }
 
+    /// Answers every media request (`/accord/media/1`, spec/federation.md
+    /// §10) a node sends this peer from now on with what `responder` makes
+    /// of its raw bytes (the 44-byte request); `None` closes the stream.
+    pub async fn serve_media(
+        &self,
+        responder: impl Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+    ) -> anyhow::Result<()> {
+        self.send(Command::ServeMedia(Arc::new(responder))).await
+    }
+
     /// Whether a connection to `peer` is currently open.
     pub fn is_connected(&self, peer: &PeerId) -> bool {
         self.connected.lock().unwrap_or_else(|p| p.into_inner()).contains(peer)
@@ -304,6 +323,8 @@ struct EventLoop {
     pending: HashMap<OutboundRequestId, oneshot::Sender<anyhow::Result<Vec<u8>>>>,
     /// What answers the requests of nodes.
     responder: Option<Responder>,
+    /// What answers the media requests of nodes.
+    media_responder: Option<Responder>,
 }
 
 impl EventLoop {
@@ -349,6 +370,7 @@ impl EventLoop {
                 self.pending.insert(id, reply);
             }
             Command::Serve(responder) => self.responder = Some(responder),
+            Command::ServeMedia(responder) => self.media_responder = Some(responder),
         }
     }
 
@@ -372,6 +394,14 @@ impl EventLoop {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Federation(event)) => self.federation(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Media(request_response::Event::Message {
+                message: request_response::Message::Request { request, channel, .. },
+                ..
+            })) => {
+                if let Some(answer) = self.media_responder.as_ref().and_then(|r| r(&request)) {
+                    let _ = self.swarm.behaviour_mut().media.send_response(channel, answer);
+                }
+            }
             _ => {}
         }
     }
@@ -500,7 +530,15 @@ pub fn message_event(
     text: &str,
 ) -> anyhow::Result<UnverifiedEvent> {
     let text = MessageText::non_empty(text)?;
-    event(author, origin, Some(room), EventContent::Message { text, reply_to: None }, seq, prev, depth)
+    event(
+        author,
+        origin,
+        Some(room),
+        EventContent::Message { text, reply_to: None, attachments: vec![] },
+        seq,
+        prev,
+        depth,
+    )
 }
 
 /// The same event with one byte of the author signature flipped: the body

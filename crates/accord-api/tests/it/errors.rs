@@ -79,12 +79,12 @@ fn codes_travel_as_their_snake_case_names() {
 
 #[test]
 fn a_code_from_a_newer_node_is_kept_as_it_came() {
-    let code: ErrorCode = serde_json::from_str("\"quota_exceeded\"").expect("decodes");
-    assert!(matches!(&code, ErrorCode::Unknown(c) if c.as_str() == "quota_exceeded"));
-    assert_eq!(code.as_str(), "quota_exceeded");
+    let code: ErrorCode = serde_json::from_str("\"a_code_from_the_future\"").expect("decodes");
+    assert!(matches!(&code, ErrorCode::Unknown(c) if c.as_str() == "a_code_from_the_future"));
+    assert_eq!(code.as_str(), "a_code_from_the_future");
     assert_eq!(code.status(), 500);
     assert!(code.is_transient());
-    assert_eq!(serde_json::to_string(&code).expect("encodes"), "\"quota_exceeded\"");
+    assert_eq!(serde_json::to_string(&code).expect("encodes"), "\"a_code_from_the_future\"");
     assert_eq!(ErrorCode::from_code("not_member"), ErrorCode::NotMember);
 }
 

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod handlers;
+pub mod media;
 pub mod reports;
 pub mod stream;
 
@@ -89,6 +90,9 @@ pub fn router(state: ApiState, admin: Router<ApiState>, pages: Router<ApiState>)
         .route("/v1/rooms/{room}", get(handlers::room_state))
         .route("/v1/rooms/{room}/events", get(handlers::history))
         .route("/v1/stream", get(stream::stream))
+        .route("/v1/media", post(media::upload).layer(DefaultBodyLimit::disable()))
+        .route("/v1/media/{hash}", get(media::download))
+        .route("/v1/media/{hash}/thumbnail", get(media::thumbnail))
         .route(
             "/v1/reports",
             post(reports::file).get(reports::mine).layer(DefaultBodyLimit::max(reports::MAX_REPORT_REQUEST)),

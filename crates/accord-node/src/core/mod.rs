@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod limits;
 pub mod lists;
+pub mod media;
 pub(crate) mod outbox;
 pub(crate) mod policy;
 pub mod reports;
@@ -60,6 +61,8 @@ pub struct Core {
     pub(crate) outbox: outbox::Outbox,
     /// Blocklists and the enforcement index.
     pub(crate) lists: lists::Lists,
+    /// Media: limits, quotas, fetches.
+    pub(crate) media: media::Media,
     /// Peers' policy manifests.
     pub(crate) policy: policy::Manifests,
     /// Reports, cases, moderators and the audit log.
@@ -90,12 +93,14 @@ pub(crate) struct Parts {
     pub(crate) lists: lists::Lists,
     /// Reports read from the store.
     pub(crate) reports: reports::Reports,
+    /// Media state read from the store.
+    pub(crate) media: media::Media,
 }
 
 impl Core {
     /// Assembles a core from its loaded parts.
     pub(crate) fn new(parts: Parts) -> Core {
-        let Parts { node_key, config, store, network, metrics, accounts, rooms, lists, reports } = parts;
+        let Parts { node_key, config, store, network, metrics, accounts, rooms, lists, reports, media } = parts;
         Core {
             node_id: NodeId::from(node_key.public()),
             limits: limits::Limits::new(&config.limits, &config.reports),
@@ -108,6 +113,7 @@ impl Core {
             rooms,
             outbox: outbox::Outbox::default(),
             lists,
+            media,
             policy: policy::Manifests::default(),
             reports,
             tasks: Tasks::default(),

@@ -45,6 +45,7 @@ impl TestCore {
             rooms: Rooms::load(&store, node_id).expect("rooms"),
             lists: Lists::load(&store, &node_key).expect("lists"),
             reports: Reports::load(&store, &config.reports).expect("reports"),
+            media: crate::core::media::Media::load(&store, &config.media).expect("media"),
             node_key,
             config,
             store,
@@ -91,7 +92,7 @@ fn create(key: &SecretKey, name: &str) -> SignedBytes {
 
 fn message(key: &SecretKey, room: RoomId, text: &str) -> SignedBytes {
     let text = MessageText::non_empty(text).expect("text");
-    event(key, Some(room), EventContent::Message { text, reply_to: None })
+    event(key, Some(room), EventContent::Message { text, reply_to: None, attachments: vec![] })
 }
 
 fn account(key: &SecretKey) -> AccountId {

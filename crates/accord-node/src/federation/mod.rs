@@ -12,6 +12,7 @@
 
 use crate::core::Core;
 use crate::core::lists::distribution as lists;
+use crate::core::media;
 use crate::core::policy;
 use crate::core::rooms::ingest::{self, Via};
 use crate::core::rooms::sync::{self, AnswerError};
@@ -22,6 +23,7 @@ use accord_proto::federation::{
     EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement, MANIFESTS_TOPIC,
     MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
 };
+use accord_proto::media::MediaResponse;
 use accord_proto::{AccountId, NodeId};
 use accord_store::StoreError;
 use std::sync::Arc;
@@ -105,6 +107,22 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
                         lists::sync_with(&state, peer);
                     });
                 }
+            }
+            NetEvent::Media(network::MediaInbound { peer, request, channel }) => {
+                // Answered at once, off this loop: reads of the store only.
+                let state = state.clone();
+                state.tasks.clone().spawn(async move {
+                    let response = match (request, network::node_id(&peer)) {
+                        (Ok(request), Some(node)) => media::serve::answer(&state, &node, &request),
+                        (Err(e), _) => {
+                            state.metrics.fed_reject(e.code());
+                            state.network.penalize(peer, e.code()).await;
+                            MediaResponse::BadRequest
+                        }
+                        (Ok(_), None) => MediaResponse::BadRequest,
+                    };
+                    state.network.respond_media(channel, response).await;
+                });
             }
             NetEvent::Disconnected(_) => {}
             NetEvent::Gossip(gossip) => {

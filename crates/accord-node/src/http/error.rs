@@ -128,7 +128,19 @@ impl From<SubmitError> for ApiError {
         match &e {
             SubmitError::Envelope(e) => e.clone().into(),
             SubmitError::Blocked(p) => Self::blocked(p),
+            SubmitError::Attachment(crate::core::media::AttachmentError::Blocked(_, p)) => Self::blocked(p),
             SubmitError::Store(_) | SubmitError::Internal(_) => Self::internal(e),
+            _ => Self::new(e.code(), e.to_string()),
+        }
+    }
+}
+
+impl From<crate::core::media::UploadError> for ApiError {
+    fn from(e: crate::core::media::UploadError) -> Self {
+        use crate::core::media::UploadError;
+        match &e {
+            UploadError::Blocked(p) => Self::blocked(p),
+            UploadError::Store(_) => Self::internal(e),
             _ => Self::new(e.code(), e.to_string()),
         }
     }

@@ -39,12 +39,16 @@ pub use behaviour::{Behaviour, BehaviourEvent};
 pub use libp2p::Multiaddr as Address;
 
 pub mod codec;
+pub mod media_codec;
 
+use accord_proto::media::{MEDIA_PROTOCOL, MediaRequest, MediaResponse, MediaWireError};
 use codec::{FedCodec, Wire};
+use media_codec::MediaCodec;
 
 mod behaviour {
     #![allow(missing_docs, reason = "the derive generates an undocumented event enum")]
     use super::codec::FedCodec;
+    use super::media_codec::MediaCodec;
     use libp2p::kad::{self, store::MemoryStore};
     use libp2p::swarm::NetworkBehaviour;
     use libp2p::{allow_block_list, connection_limits, gossipsub, identify, ping, request_response};
@@ -58,6 +62,7 @@ mod behaviour {
         pub(super) ping: ping::Behaviour,
         pub(super) kad: kad::Behaviour<MemoryStore>,
         pub(super) federation: request_response::Behaviour<FedCodec>,
+        pub(super) media: request_response::Behaviour<MediaCodec>,
         pub(super) gossipsub: gossipsub::Behaviour,
     }
 }
@@ -73,6 +78,9 @@ const MAX_PER_PEER: u32 = 4;
 pub const INBOUND_QUEUE: usize = 256;
 /// How long a request to a peer may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Media requests from peers waiting for the node to answer; more are
+/// answered `rate_limited` at once.
+pub const MEDIA_INBOUND_QUEUE: usize = 64;
 
 /// The gossip topics every node subscribes to: a few fixed ones (spec/federation.md §1.3).
 pub const GOSSIP_TOPICS: [&str; 3] =
@@ -154,6 +162,17 @@ pub struct Inbound {
     pub channel: ResponseChannel<FedResponse>,
 }
 
+/// A peer's request for a piece of a blob, for the node to answer with
+/// [`Network::respond_media`].
+pub struct MediaInbound {
+    /// The peer that asked.
+    pub peer: PeerId,
+    /// What it asked, or why that does not decode.
+    pub request: Result<MediaRequest, MediaWireError>,
+    /// Where the answer goes.
+    pub channel: ResponseChannel<Vec<u8>>,
+}
+
 /// A gossip message for the node to judge with [`Network::validate`].
 pub struct Gossip {
     /// The topic.
@@ -173,6 +192,8 @@ pub enum NetEvent {
     Gossip(Gossip),
     /// A peer asks something.
     Request(Inbound),
+    /// A peer asks for a piece of a blob.
+    Media(MediaInbound),
     /// The first connection to a peer was established.
     Connected(PeerId),
     /// The last connection to a peer closed.
@@ -189,6 +210,22 @@ pub enum Command {
         request: Box<FedRequest>,
         /// Where the answer or failure goes.
         reply: oneshot::Sender<Result<FedResponse, NetworkError>>,
+    },
+    /// Ask a peer for a piece of a blob.
+    MediaRequest {
+        /// The peer.
+        peer: PeerId,
+        /// The request.
+        request: MediaRequest,
+        /// Where the answer or failure goes.
+        reply: oneshot::Sender<Result<MediaResponse, NetworkError>>,
+    },
+    /// Answer a peer's media request.
+    MediaRespond {
+        /// The request's channel.
+        channel: ResponseChannel<Vec<u8>>,
+        /// The answer.
+        response: MediaResponse,
     },
     /// Answer a peer's request.
     Respond {
@@ -325,6 +362,13 @@ impl Network {
                         [(protocol, ProtocolSupport::Full)],
                         request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
                     ),
+                    media: request_response::Behaviour::with_codec(
+                        MediaCodec,
+                        [(StreamProtocol::new(MEDIA_PROTOCOL), ProtocolSupport::Full)],
+                        request_response::Config::default()
+                            .with_request_timeout(REQUEST_TIMEOUT)
+                            .with_max_concurrent_streams(MEDIA_INBOUND_QUEUE),
+                    ),
                 })
             })
             .map_err(|e| setup(&e))?
@@ -357,6 +401,7 @@ impl Network {
             commands: rx,
             events,
             pending: HashMap::new(),
+            pending_media: HashMap::new(),
             network: network.clone(),
             seeds,
             reputation: Reputation::default(),
@@ -434,6 +479,19 @@ impl Network {
         answer.await.map_err(|_| NetworkError::Stopped)?
     }
 
+    /// Asks `peer` for a piece of a blob and waits for its answer (at most
+    /// the request timeout). An answer that does not decode is a failure.
+    pub async fn fetch_media(&self, peer: PeerId, request: MediaRequest) -> Result<MediaResponse, NetworkError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(Command::MediaRequest { peer, request, reply }).await.map_err(|_| NetworkError::Stopped)?;
+        answer.await.map_err(|_| NetworkError::Stopped)?
+    }
+
+    /// Answers a peer's media request.
+    pub async fn respond_media(&self, channel: ResponseChannel<Vec<u8>>, response: MediaResponse) {
+        let _ = self.commands.send(Command::MediaRespond { channel, response }).await;
+    }
+
     /// Answers a peer's request.
     pub async fn respond(&self, channel: ResponseChannel<FedResponse>, response: FedResponse) {
         let _ = self.commands.send(Command::Respond { channel, response }).await;
@@ -485,6 +543,7 @@ struct EventLoop {
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<NetEvent>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<FedResponse, NetworkError>>>,
+    pending_media: HashMap<OutboundRequestId, oneshot::Sender<Result<MediaResponse, NetworkError>>>,
     network: Network,
     seeds: Vec<(PeerId, Multiaddr)>,
     reputation: Reputation,
@@ -541,6 +600,14 @@ impl EventLoop {
             Command::Request { peer, request, reply } => {
                 let id = self.swarm.behaviour_mut().federation.send_request(&peer, Wire::Valid(*request));
                 self.pending.insert(id, reply);
+            }
+            Command::MediaRequest { peer, request, reply } => {
+                let id = self.swarm.behaviour_mut().media.send_request(&peer, request.encode().to_vec());
+                self.pending_media.insert(id, reply);
+            }
+            Command::MediaRespond { channel, response } => {
+                // Fails only if the peer went away meanwhile.
+                let _ = self.swarm.behaviour_mut().media.send_response(channel, response.encode());
             }
             Command::Respond { channel, response } => {
                 // Fails only if the peer went away meanwhile.
@@ -697,7 +764,40 @@ impl EventLoop {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Federation(event)) => self.federation(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Media(event)) => self.media(event),
             _ => {}
+        }
+    }
+
+    fn media(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request { request, channel, .. } => {
+                    let inbound = MediaInbound { peer, request: MediaRequest::decode(&request), channel };
+                    if let Err(full) = self.events.try_send(NetEvent::Media(inbound))
+                        && let NetEvent::Media(MediaInbound { channel, .. }) = full.into_inner()
+                    {
+                        let busy = MediaResponse::RateLimited.encode();
+                        let _ = self.swarm.behaviour_mut().media.send_response(channel, busy);
+                    }
+                }
+                request_response::Message::Response { request_id, response } => {
+                    if let Some(reply) = self.pending_media.remove(&request_id) {
+                        let answer = MediaResponse::decode(&response)
+                            .map_err(|e| NetworkError::Request { peer, reason: e.to_string() });
+                        let _ = reply.send(answer);
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                if let Some(reply) = self.pending_media.remove(&request_id) {
+                    let _ = reply.send(Err(NetworkError::Request { peer, reason: error.to_string() }));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!("media request from {peer} failed: {error}");
+            }
+            request_response::Event::ResponseSent { .. } => {}
         }
     }
 

@@ -14,7 +14,11 @@ fn message(key: &SecretKey, room: RoomId, text: &str, ts: Timestamp) -> Verified
             room: Some(room),
             author: key.account_id(),
             ts,
-            content: EventContent::Message { text: text.to_string().try_into().unwrap(), reply_to: None },
+            content: EventContent::Message {
+                text: text.to_string().try_into().unwrap(),
+                reply_to: None,
+                attachments: vec![],
+            },
         },
         key,
     )

@@ -69,7 +69,11 @@ fn arbitrary_and_mutated_request_bodies_get_typed_answers_on_every_endpoint() {
         room: Some(room.id()),
         author: key.account_id(),
         ts: Timestamp::now(),
-        content: EventContent::Message { text: "seed".to_string().try_into().unwrap(), reply_to: None },
+        content: EventContent::Message {
+            text: "seed".to_string().try_into().unwrap(),
+            reply_to: None,
+            attachments: vec![],
+        },
     };
     let event = Verified::sign(message, &key).unwrap();
     let valid: Vec<Vec<u8>> = vec![

@@ -41,5 +41,5 @@ pub(crate) fn create(owner: &SecretKey) -> Event {
 
 /// A message with `text`.
 pub(crate) fn message(text: &str) -> EventContent {
-    EventContent::Message { text: text.to_string().try_into().expect("text"), reply_to: None }
+    EventContent::Message { text: text.to_string().try_into().expect("text"), reply_to: None, attachments: vec![] }
 }

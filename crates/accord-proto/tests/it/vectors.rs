@@ -842,6 +842,7 @@ fn check_all(files: &Files) -> Check {
         "equivocation.json",
         "federation.json",
         "keys.json",
+        "media.json",
         "merkle.json",
         "report.json",
         "room.json",
@@ -864,6 +865,48 @@ fn check_all(files: &Files) -> Check {
         get("equivocation.json")?,
     )
     .map_err(|e| format!("federation.json: {e}"))?;
+    check_media(get("media.json")?).map_err(|e| format!("media.json: {e}"))?;
+    Ok(())
+}
+
+/// The media fetch frames of `media.json` (spec/federation.md §10): the
+/// request decodes to its fields and encodes back to its bytes; each
+/// response decodes to its status (and a chunk to its total and bytes)
+/// and encodes back; the refused requests are refused.
+fn check_media(f: &Value) -> Check {
+    use accord_proto::media::{MediaRequest, MediaResponse};
+    let bytes = |v: &Value, key: &str| hex::decode(s(v, key)?).map_err(|e| e.to_string());
+    let r = &f["request"];
+    let request = MediaRequest::decode(&bytes(r, "hex")?).map_err(|e| e.to_string())?;
+    eq("request hash", request.hash.to_string(), s(r, "hash")?.to_string())?;
+    eq("request offset", request.offset, n(r, "offset")?)?;
+    eq("request length", u64::from(request.length), n(r, "length")?)?;
+    eq("request bytes", hex::encode(request.encode()), s(r, "hex")?.to_string())?;
+    let responses = arr(f, "responses")?;
+    eq("four responses", responses.len(), 4)?;
+    for v in responses {
+        let wire = bytes(v, "hex")?;
+        let response = MediaResponse::decode(&wire).map_err(|e| e.to_string())?;
+        eq("response bytes", response.encode(), wire.clone())?;
+        eq("status byte", u64::from(wire[0]), n(v, "status")?)?;
+        if let MediaResponse::Chunk { total, bytes: chunk } = &response {
+            eq("chunk total", *total, n(v, "total")?)?;
+            eq("chunk bytes", hex::encode(chunk), s(v, "bytes_hex")?.to_string())?;
+        }
+    }
+    // The request cut short, then with lengths 0 and MAX_CHUNK + 1.
+    let good = request.encode();
+    let with_length = |length: u32| [&good[..40], &length.to_be_bytes()[..]].concat();
+    let expected = [good[..43].to_vec(), with_length(0), with_length(accord_proto::media::MAX_CHUNK + 1)];
+    let refused = arr(f, "refused_requests_hex")?;
+    eq("three refused requests", refused.len(), expected.len())?;
+    for (v, want) in refused.iter().zip(expected) {
+        let wire = hex::decode(v.as_str().ok_or("not a string")?).map_err(|e| e.to_string())?;
+        eq("refused request bytes", hex::encode(&wire), hex::encode(&want))?;
+        if MediaRequest::decode(&wire).is_ok() {
+            return Err(format!("request {} is accepted", hex::encode(&wire)));
+        }
+    }
     Ok(())
 }
 

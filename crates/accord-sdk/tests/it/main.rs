@@ -187,7 +187,8 @@ async fn an_event_stamped_by_a_foreign_node_is_refused() {
     let att = Verified::sign(att, &bob_home).expect("attest");
     node.add_identity(&doc, &att);
     let text = "forged".to_string().try_into().expect("text");
-    let cursor = node.inject(room.id(), &bob, &node.key, EventContent::Message { text, reply_to: None });
+    let cursor =
+        node.inject(room.id(), &bob, &node.key, EventContent::Message { text, reply_to: None, attachments: vec![] });
 
     let page = room.history(HistoryQuery::after(cursor - 1)).await.expect("history");
     match &page.items[0] {

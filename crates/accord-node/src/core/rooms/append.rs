@@ -64,6 +64,9 @@ pub enum SubmitError {
     /// The room's rules refuse the event.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// An attachment is not held here as described, or is blocked.
+    #[error(transparent)]
+    Attachment(#[from] crate::core::media::AttachmentError),
     /// The store failed; nothing was stored.
     #[error("store: {0}")]
     Store(String),
@@ -91,6 +94,7 @@ impl SubmitError {
             SubmitError::NoRoom | SubmitError::BadVia(_) => "bad_request",
             SubmitError::UnknownRoom | SubmitError::JoinRefused(_) => "unknown_room",
             SubmitError::Auth(e) => e.code(),
+            SubmitError::Attachment(e) => e.code(),
             SubmitError::Store(_) | SubmitError::Internal(_) => "internal",
         }
     }
@@ -140,6 +144,11 @@ pub async fn submit(
     }
     if core.store.has_event(&id)? {
         return Err(SubmitError::Duplicate(id));
+    }
+    if let EventContent::Message { attachments, .. } = &body.content
+        && !attachments.is_empty()
+    {
+        crate::core::media::check_send(core, attachments).await?;
     }
     let is_create = matches!(body.content, EventContent::Create { .. });
     if !is_create && core.rooms.get(&room).is_none() && !via.is_empty() {

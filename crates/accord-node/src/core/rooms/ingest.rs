@@ -139,7 +139,19 @@ pub(crate) async fn ingest(
         for i in pending {
             let wire = &events[i];
             let id = wire.claimed_id();
-            match check(state, carried, &rt, peer, via, room, wire) {
+            let checked = match check(state, carried, &rt, peer, via, room, wire) {
+                Ok(event) if !event.attachments().is_empty() => {
+                    match crate::core::media::fetch::check_ingress(state, &event).await {
+                        Ok(()) => Ok(event),
+                        Err(p) => {
+                            let stamp = event.stamp_part();
+                            Err(Skip::Blocked(Box::new((stamp.origin, stamp.seq, stamp.depth, *p))))
+                        }
+                    }
+                }
+                other => other,
+            };
+            match checked {
                 Ok(event) => {
                     let membership_kind = changes_hosts(event.content());
                     let added = rt.add(event.clone());
@@ -205,6 +217,8 @@ pub(crate) async fn ingest(
             return Err(e);
         }
         result.stored = records.len();
+        let events: Vec<Event> = records.iter().map(|(event, _, _)| event.clone()).collect();
+        crate::core::media::fetch::fetch_attachments(state, &events);
         state.metrics.fed_events_received.inc_by(records.len() as u64);
         for (event, cursor, _) in &records {
             let item = TimelineItem {

@@ -419,7 +419,11 @@ mod tests {
             (1, _) => EventContent::Leave {},
             (2, _) => EventContent::Ban { target, reason: None },
             (3, Some(target)) => EventContent::Redact { target, reason: None },
-            (n, _) => EventContent::Message { text: format!("message {n}").try_into().expect("text"), reply_to: None },
+            (n, _) => EventContent::Message {
+                text: format!("message {n}").try_into().expect("text"),
+                reply_to: None,
+                attachments: vec![],
+            },
         }
     }
 

@@ -1,0 +1,3 @@
+//! Integration tests of accord-media: one binary, a module per subject.
+
+mod robustness;

@@ -1,0 +1,248 @@
+//! Fetching the attachments of other nodes' events from their origin
+//! (spec/federation.md §10.3).
+//!
+//! After events of a peer are stored, each attachment this node does not
+//! hold is fetched from the event's origin node in chunks of at most
+//! `MAX_CHUNK` bytes. The whole is checked before anything is stored: its
+//! size is the descriptor's, its SHA-256 is the attachment's hash (else the
+//! origin is penalised with `media_mismatch` and blocked), it passes
+//! `accord_media::inspect` with the type and dimensions the descriptor
+//! gives (else `bad_media`) and the perceptual check. The thumbnail is made
+//! here, never taken from a peer.
+
+use super::{Stage, check_image, matches};
+use crate::core::Core;
+use crate::core::lists::Provenance;
+use crate::network::{self, NetworkError};
+use accord_media::MediaError;
+use accord_proto::event::Event;
+use accord_proto::media::{Attachment, MAX_CHUNK, MediaRequest, MediaResponse};
+use accord_proto::{NodeId, Sha256Hash, Timestamp};
+use accord_store::{BlobRecord, NewBlob, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Attempts at a fetch that fails for reasons an honest origin can cause
+/// (a dropped connection, being busy, not holding the bytes yet).
+const ATTEMPTS: u32 = 5;
+/// First wait between attempts; doubled after each.
+const BACKOFF: Duration = Duration::from_millis(500);
+
+/// Why a fetch failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The origin could not be asked or did not answer.
+    #[error(transparent)]
+    Network(Arc<NetworkError>),
+    /// The origin holds no such blob.
+    #[error("the origin does not hold it")]
+    NotFound,
+    /// The origin asked this node to slow down.
+    #[error("rate limited by the origin")]
+    RateLimited,
+    /// The origin served bytes that are not the blob: another size, or
+    /// another hash. Counted against the origin.
+    #[error("the origin served bytes that do not match: {0}")]
+    Mismatch(String),
+    /// The bytes match the hash but are not what a node stores, or not
+    /// what the descriptor says. Counted against the origin.
+    #[error("the origin served an unacceptable file: {0}")]
+    BadMedia(String),
+    /// The file is over this node's limits (size, node quota).
+    #[error("over this node's limits: {0}")]
+    OverLimit(String),
+    /// The perceptual check refused the image.
+    #[error("blocked by {}", .0.list)]
+    Blocked(Box<Provenance>),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(String),
+}
+
+impl From<StoreError> for FetchError {
+    fn from(e: StoreError) -> Self {
+        FetchError::Store(e.to_string())
+    }
+}
+
+impl FetchError {
+    /// The stable code; `media_mismatch` and `bad_media` count against the
+    /// origin.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FetchError::Network(_) => "unreachable",
+            FetchError::NotFound => "not_found",
+            FetchError::RateLimited => "rate_limited",
+            FetchError::Mismatch(_) => "media_mismatch",
+            FetchError::BadMedia(_) => "bad_media",
+            FetchError::OverLimit(_) => "too_large",
+            FetchError::Blocked(_) => "blocked",
+            FetchError::Store(_) => "internal",
+        }
+    }
+
+    fn transient(&self) -> bool {
+        matches!(self, FetchError::Network(_) | FetchError::NotFound | FetchError::RateLimited)
+    }
+}
+
+/// Starts fetching, in the background, every attachment of `events` this
+/// node does not hold, each from its event's origin.
+pub fn fetch_attachments(core: &Arc<Core>, events: &[Event]) {
+    for event in events {
+        for a in event.attachments() {
+            if matches!(core.store.blob_record(&a.hash), Ok(Some(_))) || !core.media.start_fetch(a.hash) {
+                continue;
+            }
+            let (core, a, origin) = (core.clone(), *a, event.origin());
+            core.tasks.clone().spawn(async move {
+                let result = fetch_with_retries(&core, origin, &a).await;
+                core.media.end_fetch(&a.hash);
+                if let Err(e) = result {
+                    tracing::warn!("attachment {} from {origin} not stored: {e}", a.hash);
+                }
+            });
+        }
+    }
+}
+
+async fn fetch_with_retries(core: &Arc<Core>, origin: NodeId, a: &Attachment) -> Result<(), FetchError> {
+    let mut wait = BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match fetch_one(core, origin, a).await {
+            Err(e) if e.transient() && attempt < ATTEMPTS => {
+                tracing::debug!("fetch of {} from {origin}, attempt {attempt}: {e}", a.hash);
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                attempt += 1;
+            }
+            Err(e) => {
+                if matches!(e.code(), "media_mismatch" | "bad_media") {
+                    core.metrics.fed_reject(e.code());
+                    core.network.penalize(network::peer_id(&origin), e.code()).await;
+                }
+                return Err(e);
+            }
+            Ok(()) => return Ok(()),
+        }
+    }
+}
+
+/// Fetches one blob from `origin`, checks it and stores it.
+pub async fn fetch_one(core: &Core, origin: NodeId, a: &Attachment) -> Result<(), FetchError> {
+    let limits = core.media.limits;
+    if a.size > limits.max_bytes {
+        return Err(FetchError::OverLimit(format!("{} bytes, the limit is {}", a.size, limits.max_bytes)));
+    }
+    let bytes = download(core, origin, a).await?;
+    if Sha256Hash::digest(&bytes) != a.hash {
+        return Err(FetchError::Mismatch(format!("the bytes served do not hash to {}", a.hash)));
+    }
+    let (inspected, bytes) = tokio::task::spawn_blocking(move || (accord_media::inspect(&bytes, &limits), bytes))
+        .await
+        .map_err(|e| FetchError::Store(e.to_string()))?;
+    let inspected = inspected.map_err(|e: MediaError| FetchError::BadMedia(e.to_string()))?;
+    let dims = inspected.image.as_ref().map(|i| (i.width(), i.height()));
+    let record = BlobRecord {
+        size: bytes.len() as u64,
+        media_type: inspected.media_type,
+        width: dims.map(|d| d.0),
+        height: dims.map(|d| d.1),
+        thumbnail: None,
+        thumbnail_of: None,
+        uploader: None,
+        origin: Some(origin),
+        stored: Timestamp::now(),
+        purged: None,
+    };
+    if !matches(&record, a) {
+        return Err(FetchError::BadMedia("the file is not what the attachment describes".into()));
+    }
+    let mut thumb = None;
+    if let Some(image) = inspected.image {
+        check_image(core, Stage::Fetch, &a.hash, &image).map_err(FetchError::Blocked)?;
+        let media_type = a.media_type;
+        let made = tokio::task::spawn_blocking(move || accord_media::thumbnail(&image, media_type, &limits))
+            .await
+            .map_err(|e| FetchError::Store(e.to_string()))?
+            .map_err(|e| FetchError::Store(e.to_string()))?;
+        let thumb_hash = Sha256Hash::digest(&made.bytes);
+        let thumb_record = BlobRecord {
+            size: made.bytes.len() as u64,
+            media_type: made.media_type,
+            width: Some(made.width),
+            height: Some(made.height),
+            thumbnail: None,
+            thumbnail_of: Some(a.hash),
+            uploader: None,
+            origin: None,
+            stored: Timestamp::now(),
+            purged: None,
+        };
+        thumb = Some((thumb_hash, made.bytes, thumb_record));
+    }
+    let record = BlobRecord { thumbnail: thumb.as_ref().map(|t| t.0), ..record };
+    let _quota = core.media.quota_lock.lock().await;
+    if core.store.blob_record(&a.hash)?.is_some() {
+        return Ok(());
+    }
+    let new_bytes = record.size + thumb.as_ref().map_or(0, |t| t.2.size);
+    if core.media.stored_bytes().saturating_add(new_bytes) > core.media.node_quota {
+        return Err(FetchError::OverLimit("the node's quota is reached".into()));
+    }
+    core.store.put_blob(NewBlob { hash: a.hash, bytes, record, thumbnail: thumb }, None).await?;
+    core.media.add_stored(new_bytes);
+    Ok(())
+}
+
+/// Downloads a blob's bytes chunk by chunk; every chunk must carry the
+/// size the descriptor gives and no more than was asked for.
+async fn download(core: &Core, origin: NodeId, a: &Attachment) -> Result<Vec<u8>, FetchError> {
+    let peer = network::peer_id(&origin);
+    let mut bytes = Vec::with_capacity(a.size as usize);
+    while (bytes.len() as u64) < a.size {
+        let offset = bytes.len() as u64;
+        let length = (a.size - offset).min(u64::from(MAX_CHUNK)) as u32;
+        let answer = core
+            .network
+            .fetch_media(peer, MediaRequest { hash: a.hash, offset, length })
+            .await
+            .map_err(|e| FetchError::Network(Arc::new(e)))?;
+        match answer {
+            MediaResponse::Chunk { total, bytes: chunk } => {
+                if total != a.size || chunk.is_empty() || chunk.len() as u64 > u64::from(length) {
+                    return Err(FetchError::Mismatch(format!(
+                        "a chunk of {} bytes of a {total}-byte blob, {length} bytes asked of {}",
+                        chunk.len(),
+                        a.size
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            MediaResponse::NotFound => return Err(FetchError::NotFound),
+            MediaResponse::RateLimited => return Err(FetchError::RateLimited),
+            MediaResponse::BadRequest => return Err(FetchError::Mismatch("the origin refused the request".into())),
+        }
+    }
+    Ok(bytes)
+}
+
+/// The perceptual check at ingress ([`Stage::Ingress`]): the images of a
+/// peer's event that this node already holds (for the others, the check
+/// runs after their fetch).
+pub async fn check_ingress(core: &Core, event: &Event) -> Result<(), Box<Provenance>> {
+    for a in event.attachments().iter().filter(|a| a.media_type.is_image()) {
+        let Ok(Some(bytes)) = core.store.blob(&a.hash) else { continue };
+        let limits = core.media.limits;
+        let Ok(Ok(inspected)) = tokio::task::spawn_blocking(move || accord_media::inspect(&bytes, &limits)).await
+        else {
+            continue;
+        };
+        if let Some(image) = &inspected.image {
+            check_image(core, Stage::Ingress, &a.hash, image)?;
+        }
+    }
+    Ok(())
+}

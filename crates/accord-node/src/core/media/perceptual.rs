@@ -1,0 +1,47 @@
+//! The perceptual check: the single place where an image's pixels are
+//! matched against what this node enforces.
+//!
+//! [`check_image`] is called with the decoded image (EXIF orientation
+//! applied) at each point where pixels enter or leave through this node:
+//!
+//! - [`Stage::Upload`]: `upload::upload`, before anything is stored;
+//! - [`Stage::Send`]: `check_send`, before a message carrying the image is
+//!   stamped (the stored bytes, decoded again);
+//! - [`Stage::Ingress`]: `fetch::check_ingress`, when a peer's event
+//!   carries an image this node already holds;
+//! - [`Stage::Fetch`]: `fetch::fetch_one`, after a fetched blob's hash and
+//!   structure are verified and before it is stored.
+//!
+//! A refusal carries the provenance of the list entry that matched; the
+//! caller refuses the upload or the send with `blocked`, refuses the event
+//! at ingress, or does not store fetched bytes. Today no perceptual list
+//! exists and every image passes: perceptual hashing (PDQ) plugs in here.
+
+use crate::core::Core;
+use crate::core::lists::Provenance;
+use accord_media::DecodedImage;
+use accord_proto::Sha256Hash;
+
+/// Where an image is being checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// A member uploads it.
+    Upload,
+    /// A member sends a message carrying it.
+    Send,
+    /// A peer's event carries it (the bytes are held here already).
+    Ingress,
+    /// It was fetched from a peer.
+    Fetch,
+}
+
+/// Checks an image's pixels; `Err` with the matching entry's provenance
+/// refuses it.
+pub fn check_image(
+    _core: &Core,
+    _stage: Stage,
+    _hash: &Sha256Hash,
+    _image: &DecodedImage,
+) -> Result<(), Box<Provenance>> {
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! Content-addressed blobs: the files messages carry (spec/events.md §2.3).
+//!
+//! A blob's bytes are kept under their SHA-256 in [`Cf::Blobs`] (BlobDB),
+//! its record in [`Cf::BlobMeta`], the accounts it counts against in
+//! [`Cf::BlobOwners`] and the events that carry it in [`Cf::BlobRefs`]
+//! (written with each event, see `events_batch`). A blob and its
+//! thumbnail, their records and the owner row are one write.
+
+use crate::{Batch, Cf, Store, StoreError, keys};
+use accord_proto::media::MediaType;
+use accord_proto::{AccountId, EventId, NodeId, Sha256Hash, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// What the store keeps about a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRecord {
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its media type.
+    pub media_type: MediaType,
+    /// Width of an image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Height of an image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// The hash of its thumbnail (images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<Sha256Hash>,
+    /// For a thumbnail: the blob it stands for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_of: Option<Sha256Hash>,
+    /// The account of this node that first uploaded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploader: Option<AccountId>,
+    /// The node it was fetched from (blobs of other nodes' events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<NodeId>,
+    /// When it was stored.
+    pub stored: Timestamp,
+    /// When its bytes were purged (the record stays, as evidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged: Option<Timestamp>,
+}
+
+/// A blob to store, with its thumbnail.
+#[derive(Debug, Clone)]
+pub struct NewBlob {
+    /// Its hash.
+    pub hash: Sha256Hash,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Its record.
+    pub record: BlobRecord,
+    /// Its thumbnail: hash, bytes and record.
+    pub thumbnail: Option<(Sha256Hash, Vec<u8>, BlobRecord)>,
+}
+
+fn corrupt(cf: Cf, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { cf: cf.name(), detail: e.to_string() }
+}
+
+fn size_of(cf: Cf, v: &[u8]) -> Result<u64, StoreError> {
+    v.try_into().map(u64::from_be_bytes).map_err(|_| corrupt(cf, "size is not 8 bytes"))
+}
+
+impl Store {
+    /// Stores a blob, its record, its thumbnail and (for an upload) the
+    /// row that counts it against `owner`'s quota, in one write. A blob
+    /// stored already keeps its record; only the owner row is added.
+    pub async fn put_blob(&self, blob: NewBlob, owner: Option<AccountId>) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        if let Some(account) = owner {
+            b.put(Cf::BlobOwners, keys::blob_owner(&account, &blob.hash).to_vec(), blob.record.size.to_be_bytes());
+        }
+        if self.blob_record(&blob.hash)?.is_none() {
+            b.put(Cf::BlobMeta, blob.hash.as_bytes().to_vec(), serde_json::to_vec(&blob.record).unwrap_or_default());
+            b.put(Cf::Blobs, blob.hash.as_bytes().to_vec(), blob.bytes);
+            // A thumbnail that is the blob itself (a small image) or a blob
+            // held already is not stored again.
+            if let Some((hash, bytes, record)) = blob.thumbnail
+                && hash != blob.hash
+                && self.blob_record(&hash)?.is_none()
+            {
+                b.put(Cf::BlobMeta, hash.as_bytes().to_vec(), serde_json::to_vec(&record).unwrap_or_default());
+                b.put(Cf::Blobs, hash.as_bytes().to_vec(), bytes);
+            }
+        }
+        if b.is_empty() {
+            return Ok(());
+        }
+        self.write(b).await
+    }
+
+    /// Deletes a blob's bytes and its thumbnail's, keeping both records
+    /// (marked purged, as evidence: the hash, type, size, who uploaded it
+    /// or where it came from) and its owner and reference rows, in one
+    /// write. Returns the bytes freed (0 if it was not held or purged
+    /// already).
+    pub async fn purge_blob(&self, hash: &Sha256Hash, when: Timestamp) -> Result<u64, StoreError> {
+        let Some(record) = self.blob_record(hash)? else { return Ok(0) };
+        if record.purged.is_some() {
+            return Ok(0);
+        }
+        let mut b = Batch::new();
+        let mut freed = record.size;
+        if let Some(thumb) = record.thumbnail.filter(|t| t != hash)
+            && let Some(t) = self.blob_record(&thumb)?
+            && t.purged.is_none()
+        {
+            freed += t.size;
+            let t = BlobRecord { purged: Some(when), ..t };
+            b.put(Cf::BlobMeta, thumb.as_bytes().to_vec(), serde_json::to_vec(&t).unwrap_or_default());
+            b.delete(Cf::Blobs, thumb.as_bytes().to_vec());
+        }
+        let record = BlobRecord { purged: Some(when), ..record };
+        b.put(Cf::BlobMeta, hash.as_bytes().to_vec(), serde_json::to_vec(&record).unwrap_or_default());
+        b.delete(Cf::Blobs, hash.as_bytes().to_vec());
+        self.write(b).await?;
+        Ok(freed)
+    }
+
+    /// A blob's record.
+    pub fn blob_record(&self, hash: &Sha256Hash) -> Result<Option<BlobRecord>, StoreError> {
+        self.get(Cf::BlobMeta, hash.as_bytes())?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(Cf::BlobMeta, e)))
+            .transpose()
+    }
+
+    /// A blob's bytes.
+    pub fn blob(&self, hash: &Sha256Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(Cf::Blobs, hash.as_bytes())
+    }
+
+    /// Whether `account` owns the blob (uploaded it).
+    pub fn owns_blob(&self, account: &AccountId, hash: &Sha256Hash) -> Result<bool, StoreError> {
+        Ok(self.get(Cf::BlobOwners, &keys::blob_owner(account, hash))?.is_some())
+    }
+
+    /// The bytes counted against `account`: the sizes of the blobs it
+    /// uploaded, each once.
+    pub fn account_blob_bytes(&self, account: &AccountId) -> Result<u64, StoreError> {
+        let rows = self.scan(Cf::BlobOwners, account.as_bytes(), account.as_bytes(), true, usize::MAX)?;
+        rows.iter().try_fold(0u64, |sum, (_, v)| Ok(sum.saturating_add(size_of(Cf::BlobOwners, v)?)))
+    }
+
+    /// The bytes of every blob stored (thumbnails included, purged ones
+    /// not).
+    pub fn blob_bytes(&self) -> Result<u64, StoreError> {
+        let rows = self.scan(Cf::BlobMeta, b"", b"", true, usize::MAX)?;
+        rows.iter().try_fold(0u64, |sum, (_, v)| {
+            let record: BlobRecord = serde_json::from_slice(v).map_err(|e| corrupt(Cf::BlobMeta, e))?;
+            Ok(if record.purged.is_some() { sum } else { sum.saturating_add(record.size) })
+        })
+    }
+
+    /// The stored events that carry a blob.
+    pub fn blob_refs(&self, hash: &Sha256Hash) -> Result<Vec<EventId>, StoreError> {
+        let rows = self.scan(Cf::BlobRefs, hash.as_bytes(), hash.as_bytes(), true, usize::MAX)?;
+        rows.iter()
+            .map(|(k, _)| {
+                let id: [u8; 32] =
+                    k.get(32..64).and_then(|s| s.try_into().ok()).ok_or_else(|| corrupt(Cf::BlobRefs, "short key"))?;
+                Ok(EventId::from_bytes(id))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{StoreConfig, SyncPolicy};
+    use accord_proto::SecretKey;
+
+    fn record(size: u64) -> BlobRecord {
+        BlobRecord {
+            size,
+            media_type: MediaType::Png,
+            width: Some(1),
+            height: Some(1),
+            thumbnail: None,
+            thumbnail_of: None,
+            uploader: None,
+            origin: None,
+            stored: Timestamp::from_millis(1),
+            purged: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_blob_is_stored_once_and_counted_per_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig { path: dir.path().into(), sync: SyncPolicy::Wal }).unwrap();
+        let (alice, bob) = (SecretKey::from_seed([1; 32]).account_id(), SecretKey::from_seed([2; 32]).account_id());
+        let bytes = vec![7u8; 100_000];
+        let hash = Sha256Hash::digest(&bytes);
+        let thumb = (Sha256Hash::digest(b"t"), b"t".to_vec(), BlobRecord { thumbnail_of: Some(hash), ..record(1) });
+        let blob = NewBlob { hash, bytes: bytes.clone(), record: record(100_000), thumbnail: Some(thumb) };
+        store.put_blob(blob.clone(), Some(alice)).await.unwrap();
+        store.put_blob(blob.clone(), Some(alice)).await.unwrap();
+        store.put_blob(blob, Some(bob)).await.unwrap();
+        assert_eq!(store.blob(&hash).unwrap().unwrap(), bytes);
+        assert_eq!(store.account_blob_bytes(&alice).unwrap(), 100_000);
+        assert_eq!(store.account_blob_bytes(&bob).unwrap(), 100_000);
+        assert_eq!(store.blob_bytes().unwrap(), 100_001);
+        assert!(store.owns_blob(&alice, &hash).unwrap());
+        assert_eq!(store.blob_record(&Sha256Hash::digest(b"t")).unwrap().unwrap().thumbnail_of, Some(hash));
+        assert!(store.blob_refs(&hash).unwrap().is_empty());
+
+        assert_eq!(
+            store.purge_blob(&hash, Timestamp::from_millis(9)).await.unwrap(),
+            100_000,
+            "its record names no thumbnail"
+        );
+        assert!(store.blob(&hash).unwrap().is_none(), "the bytes are gone");
+        let kept = store.blob_record(&hash).unwrap().unwrap();
+        assert_eq!(
+            (kept.size, kept.purged),
+            (100_000, Some(Timestamp::from_millis(9))),
+            "the record stays as evidence"
+        );
+        assert_eq!(store.purge_blob(&hash, Timestamp::from_millis(10)).await.unwrap(), 0, "purged once");
+        assert_eq!(store.blob_bytes().unwrap(), 1, "only the thumbnail's byte is counted");
+    }
+
+    #[tokio::test]
+    async fn a_thumbnail_that_is_the_blob_itself_leaves_the_blob_record_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig { path: dir.path().into(), sync: SyncPolicy::Wal }).unwrap();
+        let hash = Sha256Hash::digest(b"small");
+        let thumb = (hash, b"small".to_vec(), BlobRecord { thumbnail_of: Some(hash), ..record(5) });
+        let blob = NewBlob {
+            hash,
+            bytes: b"small".to_vec(),
+            record: BlobRecord { thumbnail: Some(hash), ..record(5) },
+            thumbnail: Some(thumb),
+        };
+        store.put_blob(blob, None).await.unwrap();
+        let held = store.blob_record(&hash).unwrap().unwrap();
+        assert_eq!((held.thumbnail, held.thumbnail_of), (Some(hash), None));
+    }
+}
