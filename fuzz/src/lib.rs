@@ -11,5 +11,5 @@
 mod formats;
 mod protocol;
 
-pub use formats::{all_formats, mastodon_csv, matrix_policy, plain};
+pub use formats::{all_formats, mastodon_csv, matrix_policy, pdq_hex, plain, threatexchange_csv};
 pub use protocol::{all, checkpoint, client_request, envelope, event, federation, identity, manifest, proof, report};

@@ -9,6 +9,8 @@ mod hostile_flood;
 mod hostile_lists;
 mod hostile_peer;
 mod partition;
+mod pdq;
+mod pdq_reference;
 mod reports;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};

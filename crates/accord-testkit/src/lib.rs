@@ -11,10 +11,13 @@
 //! that kill it; [`TestNet::partition`] splits nodes with their own
 //! firewall; [`observe`] waits for rooms to converge. [`tls`] makes
 //! certificates and a TLS-terminating proxy; [`TestNode::start_tls`]
-//! starts a node that serves its API over TLS itself.
+//! starts a node that serves its API over TLS itself. [`images`] draws
+//! seeded photo-like images and the transformations used to evade image
+//! hash lists, for the PDQ tests.
 #![forbid(unsafe_code)]
 
 pub mod hostile;
+pub mod images;
 mod net;
 pub mod observe;
 mod process;
