@@ -51,11 +51,18 @@ pub struct Found<V> {
 /// entry it comes from) that identifies it.
 #[derive(Debug, Clone)]
 pub struct PdqIndex<V> {
-    hashes: Vec<PdqHash>,
+    tables: Tables,
     values: Vec<V>,
-    live: Vec<bool>,
-    /// Where each live value is in `hashes`.
+    /// Where each live value is in the tables' slots.
     at: HashMap<V, u32>,
+}
+
+/// The hashes and their tables, by slot: not generic, so that the loops
+/// are compiled (and optimised) here whatever `V` is.
+#[derive(Debug, Clone, Default)]
+struct Tables {
+    hashes: Vec<PdqHash>,
+    live: Vec<bool>,
     dead: usize,
     /// How many of the first `hashes` the tables cover.
     built: usize,
@@ -67,16 +74,7 @@ pub struct PdqIndex<V> {
 
 impl<V> Default for PdqIndex<V> {
     fn default() -> Self {
-        PdqIndex {
-            hashes: Vec::new(),
-            values: Vec::new(),
-            live: Vec::new(),
-            at: HashMap::new(),
-            dead: 0,
-            built: 0,
-            offsets: Vec::new(),
-            members: Vec::new(),
-        }
+        PdqIndex { tables: Tables::default(), values: Vec::new(), at: HashMap::new() }
     }
 }
 
@@ -110,28 +108,27 @@ impl<V: Copy + Eq + Hash> PdqIndex<V> {
     pub fn insert(&mut self, hash: PdqHash, value: V) {
         self.remove(&value);
         self.push(hash, value);
-        let pending = self.hashes.len() - self.built;
-        if pending > FLAT_BELOW && pending > self.hashes.len() / 8 {
+        let t = &self.tables;
+        let pending = t.hashes.len() - t.built;
+        if pending > FLAT_BELOW && pending > t.hashes.len() / 8 {
             self.rebuild();
         }
     }
 
     fn push(&mut self, hash: PdqHash, value: V) {
-        if let Some(old) = self.at.insert(value, self.hashes.len() as u32) {
-            self.live[old as usize] = false;
-            self.dead += 1;
+        if let Some(old) = self.at.insert(value, self.tables.hashes.len() as u32) {
+            self.tables.kill(old as usize);
         }
-        self.hashes.push(hash);
+        self.tables.hashes.push(hash);
+        self.tables.live.push(true);
         self.values.push(value);
-        self.live.push(true);
     }
 
     /// Forgets the hash stored with `value`; whether there was one.
     pub fn remove(&mut self, value: &V) -> bool {
         let Some(slot) = self.at.remove(value) else { return false };
-        self.live[slot as usize] = false;
-        self.dead += 1;
-        if self.dead > FLAT_BELOW && self.dead > self.hashes.len() / 4 {
+        self.tables.kill(slot as usize);
+        if self.tables.dead > FLAT_BELOW && self.tables.dead > self.tables.hashes.len() / 4 {
             self.rebuild();
         }
         true
@@ -147,26 +144,58 @@ impl<V: Copy + Eq + Hash> PdqIndex<V> {
 
     /// Every stored hash and its value.
     pub fn iter(&self) -> impl Iterator<Item = (PdqHash, V)> + '_ {
-        (0..self.hashes.len()).filter(|&s| self.live[s]).map(|s| (self.hashes[s], self.values[s]))
+        let t = &self.tables;
+        (0..t.hashes.len()).filter(|&s| t.live[s]).map(|s| (t.hashes[s], self.values[s]))
     }
 
     /// Drops forgotten hashes and builds the tables over everything stored.
     pub fn rebuild(&mut self) {
-        if self.dead > 0 {
-            let mut hashes = Vec::with_capacity(self.at.len());
-            let mut values = Vec::with_capacity(self.at.len());
-            for s in 0..self.hashes.len() {
-                if self.live[s] {
-                    hashes.push(self.hashes[s]);
-                    values.push(self.values[s]);
-                }
-            }
-            self.at = values.iter().enumerate().map(|(s, v)| (*v, s as u32)).collect();
-            self.live = vec![true; hashes.len()];
-            self.hashes = hashes;
-            self.values = values;
-            self.dead = 0;
+        if let Some(kept) = self.tables.compact() {
+            self.values = kept.iter().map(|&s| self.values[s]).collect();
+            self.at = self.values.iter().enumerate().map(|(s, v)| (*v, s as u32)).collect();
         }
+        self.tables.build();
+    }
+
+    /// Every stored hash within `threshold` of `query`, with its distance,
+    /// in no particular order; through the tables when they help, by a
+    /// scan otherwise (the answer is the same).
+    pub fn query(&self, query: &PdqHash, threshold: u32) -> Vec<Found<V>> {
+        self.found(self.tables.query(query, threshold))
+    }
+
+    /// Every stored hash within `threshold` of `query`, by comparing it
+    /// with each (what [`query`](Self::query) must answer).
+    pub fn flat(&self, query: &PdqHash, threshold: u32) -> Vec<Found<V>> {
+        let mut slots = Vec::new();
+        self.tables.scan(0..self.tables.hashes.len(), query, threshold, &mut slots);
+        self.found(slots)
+    }
+
+    fn found(&self, slots: Vec<(u32, u32)>) -> Vec<Found<V>> {
+        slots.into_iter().map(|(slot, distance)| Found { distance, value: self.values[slot as usize] }).collect()
+    }
+}
+
+impl Tables {
+    fn kill(&mut self, slot: usize) {
+        self.live[slot] = false;
+        self.dead += 1;
+    }
+
+    /// Drops dead slots; the old slot of each kept one, if any was dropped.
+    fn compact(&mut self) -> Option<Vec<usize>> {
+        if self.dead == 0 {
+            return None;
+        }
+        let kept: Vec<usize> = (0..self.hashes.len()).filter(|&s| self.live[s]).collect();
+        self.hashes = kept.iter().map(|&s| self.hashes[s]).collect();
+        self.live = vec![true; kept.len()];
+        self.dead = 0;
+        Some(kept)
+    }
+
+    fn build(&mut self) {
         let n = self.hashes.len();
         self.offsets = Vec::with_capacity(CHUNKS);
         self.members = Vec::with_capacity(CHUNKS);
@@ -192,15 +221,14 @@ impl<V: Copy + Eq + Hash> PdqIndex<V> {
         self.built = n;
     }
 
-    /// Every stored hash within `threshold` of `query`, with its distance,
-    /// in no particular order; through the tables when they help, by a
-    /// scan otherwise (the answer is the same).
-    pub fn query(&self, query: &PdqHash, threshold: u32) -> Vec<Found<V>> {
+    /// `(slot, distance)` of every live hash within `threshold`.
+    fn query(&self, query: &PdqHash, threshold: u32) -> Vec<(u32, u32)> {
         let radius = threshold / CHUNKS as u32;
-        if self.built < FLAT_BELOW || radius > MAX_RADIUS {
-            return self.flat(query, threshold);
-        }
         let mut found = Vec::new();
+        if self.built < FLAT_BELOW || radius > MAX_RADIUS {
+            self.scan(0..self.hashes.len(), query, threshold, &mut found);
+            return found;
+        }
         let chunks: [u16; CHUNKS] = std::array::from_fn(|i| query.chunk(i));
         let mut probes = Vec::with_capacity(137);
         for (table, &chunk) in chunks.iter().enumerate() {
@@ -210,18 +238,18 @@ impl<V: Copy + Eq + Hash> PdqIndex<V> {
             for &value in &probes {
                 let bucket = offsets[value as usize] as usize..offsets[value as usize + 1] as usize;
                 for &slot in &members[bucket] {
-                    let slot = slot as usize;
-                    if !self.live[slot] {
+                    let s = slot as usize;
+                    if !self.live[s] {
                         continue;
                     }
-                    let hash = &self.hashes[slot];
+                    let hash = &self.hashes[s];
                     // Reported from the first table it is near in only.
                     if (0..table).any(|t| (hash.chunk(t) ^ chunks[t]).count_ones() <= radius) {
                         continue;
                     }
                     let distance = hash.distance(query);
                     if distance <= threshold {
-                        found.push(Found { distance, value: self.values[slot] });
+                        found.push((slot, distance));
                     }
                 }
             }
@@ -230,21 +258,13 @@ impl<V: Copy + Eq + Hash> PdqIndex<V> {
         found
     }
 
-    /// Every stored hash within `threshold` of `query`, by comparing it
-    /// with each (what [`query`](Self::query) must answer).
-    pub fn flat(&self, query: &PdqHash, threshold: u32) -> Vec<Found<V>> {
-        let mut found = Vec::new();
-        self.scan(0..self.hashes.len(), query, threshold, &mut found);
-        found
-    }
-
-    fn scan(&self, slots: std::ops::Range<usize>, query: &PdqHash, threshold: u32, found: &mut Vec<Found<V>>) {
+    fn scan(&self, slots: std::ops::Range<usize>, query: &PdqHash, threshold: u32, found: &mut Vec<(u32, u32)>) {
         let q = query.words();
         for slot in slots {
             let w = self.hashes[slot].words();
             let distance = (0..4).map(|i| (w[i] ^ q[i]).count_ones()).sum::<u32>();
             if distance <= threshold && self.live[slot] {
-                found.push(Found { distance, value: self.values[slot] });
+                found.push((slot as u32, distance));
             }
         }
     }

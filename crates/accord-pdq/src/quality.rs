@@ -47,14 +47,14 @@ pub(crate) fn meta_quality(width: usize, height: usize, rgb: &[u8]) -> u8 {
     let grid: Vec<[f32; 64]> = (0..64).map(|i| std::array::from_fn(|j| sample(i, j))).collect();
     let step = |u: f32, v: f32| (((u - v) * 100.0) / 255.0).trunc().abs() as u32;
     let mut sum = 0u32;
-    for i in 0..63 {
-        for j in 0..64 {
-            sum += step(grid[i][j], grid[i + 1][j]);
+    for pair in grid.windows(2) {
+        for (u, v) in pair[0].iter().zip(&pair[1]) {
+            sum += step(*u, *v);
         }
     }
     for row in &grid {
-        for j in 0..63 {
-            sum += step(row[j], row[j + 1]);
+        for pair in row.windows(2) {
+            sum += step(pair[0], pair[1]);
         }
     }
     (sum / 90).min(100) as u8

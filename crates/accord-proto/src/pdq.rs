@@ -47,12 +47,14 @@ impl PdqHash {
 
     /// The Hamming distance: the number of bits in which the hashes differ,
     /// 0 to 256.
+    #[inline]
     pub fn distance(&self, other: &PdqHash) -> u32 {
         let (a, b) = (self.words(), other.words());
         (0..4).map(|i| (a[i] ^ b[i]).count_ones()).sum()
     }
 
     /// The hash as four 64-bit words, most significant first.
+    #[inline]
     pub fn words(&self) -> [u64; 4] {
         let mut out = [0u64; 4];
         for (i, word) in out.iter_mut().enumerate() {
@@ -65,6 +67,7 @@ impl PdqHash {
 
     /// The `i`-th 16-bit chunk (0 to 15), bytes `2i` and `2i + 1`, as
     /// multi-index hashing splits a hash.
+    #[inline]
     pub fn chunk(&self, i: usize) -> u16 {
         u16::from_be_bytes([self.0[2 * i], self.0[2 * i + 1]])
     }
