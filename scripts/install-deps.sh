@@ -1,14 +1,33 @@
 #!/usr/bin/env sh
-# Installs the system packages a fresh Debian machine lacks to build and test
-# Accord, and does nothing for those already there:
+# Installs what a fresh Debian machine (with only the Rust toolchain) lacks to
+# build and test Accord, and does nothing for what is already there:
 # - libclang, which RocksDB's bindings generator (bindgen) loads at build time;
+# - python3, which runs the independent check of the spec's test vectors
+#   (`make test` fails without it rather than skip it);
 # - Chromium and its WebDriver (chromium, chromium-driver), which the web
-#   client's and dashboard's tests drive.
+#   client's and dashboard's tests drive;
+# - Meta's reference PDQ implementation (PyPI's `pdqhash`, with numpy and
+#   Pillow), which accord-pdq's differential test runs through
+#   spec/tools/pdq_reference.py. pdqhash builds from source when no wheel
+#   fits, so a C++ compiler is installed if missing.
 set -eu
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
 
 missing=""
 if ! ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so'; then
     missing="$missing libclang-dev"
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+    missing="$missing python3 python3-pip"
+elif ! python3 -m pip --version >/dev/null 2>&1; then
+    missing="$missing python3-pip"
+fi
+if ! command -v g++ >/dev/null 2>&1; then
+    missing="$missing g++"
 fi
 if ! command -v chromium >/dev/null 2>&1; then
     missing="$missing chromium"
@@ -16,15 +35,22 @@ fi
 if ! command -v chromedriver >/dev/null 2>&1; then
     missing="$missing chromium-driver"
 fi
-if [ -z "$missing" ]; then
-    exit 0
+if [ -n "$missing" ]; then
+    echo "installing$missing..." >&2
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
+if ! python3 -c 'import pdqhash, numpy, PIL' 2>/dev/null; then
+    echo "installing Meta's reference PDQ (pip: pdqhash numpy pillow)..." >&2
+    # Debian marks its Python as externally managed; the packages are
+    # test tools, installed for this user.
+    python3 -m pip install --user --quiet pdqhash numpy pillow 2>/dev/null \
+        || python3 -m pip install --user --quiet --break-system-packages pdqhash numpy pillow \
+        || python3 -m pip install --quiet pdqhash numpy pillow
+    python3 -c 'import pdqhash, numpy, PIL' || {
+        echo "Meta's reference PDQ is still not importable by python3" >&2
+        exit 1
+    }
 fi
-echo "installing$missing..." >&2
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086 # one word per package
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null

@@ -27,11 +27,23 @@ pub fn matrix_policy(data: &[u8]) {
     import_and_round_trip(Format::MatrixPolicy, data);
 }
 
+/// `pdq-hex`: PDQ hashes, one per line.
+pub fn pdq_hex(data: &[u8]) {
+    import_and_round_trip(Format::PdqHex, data);
+}
+
+/// `threatexchange-csv`: PDQ hashes as ThreatExchange and HMA export them.
+pub fn threatexchange_csv(data: &[u8]) {
+    import_and_round_trip(Format::ThreatExchangeCsv, data);
+}
+
 /// Every format at once (the proptests' entry point).
 pub fn all_formats(data: &[u8]) {
     plain(data);
     mastodon_csv(data);
     matrix_policy(data);
+    pdq_hex(data);
+    threatexchange_csv(data);
 }
 
 /// Imports `data` as a document in `format`, checks what the import says,

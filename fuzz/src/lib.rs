@@ -14,6 +14,6 @@ mod formats;
 mod media;
 mod protocol;
 
-pub use formats::{all_formats, mastodon_csv, matrix_policy, plain};
+pub use formats::{all_formats, mastodon_csv, matrix_policy, pdq_hex, plain, threatexchange_csv};
 pub use media::{all_media, media_inspect, media_upload, media_wire};
 pub use protocol::{all, checkpoint, client_request, envelope, event, federation, identity, manifest, proof, report};

@@ -724,9 +724,12 @@ def target_hash(kind, txt): return sha256(kind.encode() + b":" + txt.encode())
 
 def p_target(j, nc):
     kind = j.get("type") if isinstance(j, dict) else None
-    if kind == "hashed":
+    if kind == "hashed":  # a pdq target has no hashed form (blocklists.md §2.1)
         f = fields(j, nc, ["type", "kind", "hash"])
         return one_of(f["kind"], ("account", "node", "room", "content")), hash_hex(f["hash"], nc)
+    if kind == "pdq":  # blocklists.md §2.1: 256 bits as 64 hex digits, lowercase canonical
+        f = fields(j, nc, ["type", "hash"])
+        return kind, target_hash(kind, hash_hex(f["hash"], nc).hex())
     f = fields(j, nc, ["type", "id"])
     canonical_text = dict(account=lambda t: acct(id_text("acct", t, nc)), node=lambda t: node_text(node_id(t, nc)),
                           room=lambda t: bech32m_encode("room", id_text("room", t, nc)),
@@ -1121,7 +1124,28 @@ def check_blocklist(f, g="blocklist.json"):
     inclusion = [bytes.fromhex(x) for x in f["inclusion_0_of_4"]]
     check_eq(g, "inclusion 0 of 4 proof", inclusion, inclusion_path(0, leaves[:4]))
     run(g, "inclusion 0 of 4 verifies", verify_inclusion, leaf_hash(leaves[0]), 0, 4, inclusion, roots[1])
+    check_pdq(f["pdq"], g)
     return lid, leaves, seed
+
+def pdq_distance(a, b):  # blocklists.md §2.1: Hamming distance of two 256-bit hashes
+    return bin(int.from_bytes(bytes.fromhex(a), "big") ^ int.from_bytes(bytes.fromhex(b), "big")).count("1")
+
+def check_pdq(f, g):
+    raw = f["entry"]["json"].encode("utf-8")
+    entry = run(g, "pdq entry parses and is canonical", parse_entry, raw)
+    check_eq(g, "pdq leaf hash", leaf_hash(raw).hex(), f["entry"]["leaf_hash"])
+    pdq_hex = json.loads(raw)["target"]["hash"]
+    if entry:
+        check_eq(g, "pdq entry's index key", entry["target"], ("pdq", target_hash("pdq", pdq_hex)))
+    check_eq(g, "pdq entry names the first pair's hash", pdq_hex, f["distances"][0]["a"])
+    for d in f["distances"]:
+        for side in ("a", "b"):
+            check_eq(g, "pdq hash is 64 lowercase hex digits", len(d[side]) == 64 and d[side] == d[side].lower()
+                     and all(c in "0123456789abcdef" for c in d[side]), True)
+        check_eq(g, "pdq distance", pdq_distance(d["a"], d["b"]), d["distance"])
+    hashed = raw.replace(b'{"type":"pdq","hash":', b'{"type":"hashed","kind":"pdq","hash":')
+    check_refused(g, "a hashed pdq target", "invalid_entry", parse_entry, hashed)
+    check_refused(g, "an uppercase pdq hash", "invalid_entry", parse_entry, raw.replace(pdq_hex.encode(), pdq_hex.upper().encode()))
 
 def check_equivocation(f, blocklist, g="equivocation.json"):
     lid, leaves, seed = blocklist

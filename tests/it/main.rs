@@ -13,6 +13,8 @@ mod hostile_media;
 mod hostile_peer;
 mod media;
 mod partition;
+mod pdq;
+mod pdq_reference;
 mod reports;
 mod web;
 mod web_chat;

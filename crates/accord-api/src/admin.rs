@@ -13,7 +13,7 @@ use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::{Action, Category, ListEntry, TargetKind};
 use accord_proto::event::UnverifiedEvent;
 use accord_proto::{
-    AccountId, EventId, IssuerId, ListId, ListName, NodeId, RoomId, Sha256Hash, SignedBytes, Timestamp,
+    AccountId, EventId, IssuerId, ListId, ListName, NodeId, PdqHash, RoomId, Sha256Hash, SignedBytes, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,6 +61,11 @@ crate::endpoint! {
     /// `GET /admin/lists/{name}/export?format=`: the list's active entries
     /// as `text/plain` (spec/blocklists.md §12.2).
     Export = Get "/admin/lists/{name}/export", Admin, ExportQuery => String
+}
+crate::endpoint! {
+    /// `POST /admin/pdq/match`: which PDQ entries an image hash matches
+    /// here, each within its list's threshold (spec/blocklists.md §12.2).
+    MatchPdq = Post "/admin/pdq/match", Admin, PdqMatchRequest => PdqMatchResponse
 }
 crate::endpoint! {
     /// `POST /admin/subscriptions` (spec/blocklists.md §12.2).
@@ -210,6 +215,9 @@ pub struct ListStatus {
     /// Per-category choices (§11.1).
     #[serde(default)]
     pub actions: BTreeMap<Category, Enforce>,
+    /// The PDQ distance threshold of the list's image entries (§11.1).
+    #[serde(default = "default_pdq_threshold")]
+    pub pdq_threshold: u16,
     /// Why the issuer is distrusted, or `null`.
     pub distrusted: Option<String>,
     /// The held checkpoint, or `null`.
@@ -407,6 +415,39 @@ pub struct SubscribeRequest {
     /// Per-category choices (default none).
     #[serde(default)]
     pub actions: BTreeMap<Category, Enforce>,
+    /// The largest PDQ distance at which an image matches one of the
+    /// list's PDQ entries, 0 to 63 (default 31, spec/blocklists.md §11.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdq_threshold: Option<u16>,
+}
+
+fn default_pdq_threshold() -> u16 {
+    accord_proto::pdq::DEFAULT_PDQ_THRESHOLD
+}
+
+/// `POST /admin/pdq/match` body: the PDQ hash of an image (spec/blocklists.md §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdqMatchRequest {
+    /// The hash.
+    pub hash: PdqHash,
+}
+
+/// `POST /admin/pdq/match` answer: every PDQ entry that applies here and
+/// whose hash is within its list's threshold, nearest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PdqMatchResponse {
+    /// The matches.
+    pub matches: Vec<PdqMatch>,
+}
+
+/// One PDQ match: the entry's provenance and the distance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PdqMatch {
+    /// Hamming distance between the hash asked about and the entry's.
+    pub distance: u32,
+    /// The entry, as provenance (list, entry, category, action taken here, reason).
+    pub provenance: Provenance,
 }
 
 /// `POST /admin/subscriptions` answer (spec/blocklists.md §12.2).
@@ -421,6 +462,9 @@ pub struct Subscribed {
     /// The per-category choices recorded.
     #[serde(default)]
     pub actions: BTreeMap<Category, Enforce>,
+    /// The PDQ distance threshold recorded.
+    #[serde(default = "default_pdq_threshold")]
+    pub pdq_threshold: u16,
     /// Why the issuer is distrusted, or `null`.
     #[serde(default)]
     pub distrusted: Option<String>,

@@ -22,7 +22,7 @@ fn index(c: &mut Criterion) {
         name: "bench".parse().expect("list name"),
     };
     let mut index = Index::default();
-    index.set_policy(&list, Policy { enforced: true, actions: Default::default() });
+    index.set_policy(&list, Policy { enforced: true, actions: Default::default(), ..Default::default() });
     for i in 0..1_000_000 {
         index.add(&list, i, (TargetKind::Content, content_key(i)), Category::Spam, Action::Reject, None);
     }

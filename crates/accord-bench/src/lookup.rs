@@ -28,7 +28,7 @@ pub(crate) fn index_bytes_per_entry(n: u64) -> anyhow::Result<f64> {
     let list = ListId { issuer: accord_proto::IssuerId::from(key.public()), name: "bench".parse()? };
     let before = rss_bytes().ok_or_else(|| anyhow::anyhow!("no /proc/self/status"))?;
     let mut index = Index::default();
-    index.set_policy(&list, Policy { enforced: true, actions: Default::default() });
+    index.set_policy(&list, Policy { enforced: true, actions: Default::default(), ..Default::default() });
     for i in 0..n {
         let hash = target_hash(TargetKind::Content, &Sha256Hash::digest(&i.to_be_bytes()).to_string());
         index.add(&list, i, (TargetKind::Content, hash), Category::Spam, Action::Reject, None);

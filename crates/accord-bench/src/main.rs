@@ -27,6 +27,7 @@ mod listsync;
 mod lookup;
 mod media;
 mod net;
+mod pdq;
 mod propagation;
 mod report;
 mod scale;
@@ -49,6 +50,8 @@ enum Scenario {
     Listsync,
     /// Enforcement check cost per event, memory per entry.
     Lookup,
+    /// PDQ: images hashed per second, matches among 100k and 1M hashes.
+    Pdq,
     /// A list entry published until enforced on every node.
     Propagation,
     /// Twenty nodes, one room spanning all.
@@ -128,6 +131,7 @@ async fn run(
         Scenario::Fanout => fanout::run(quick, report).await,
         Scenario::Listsync => listsync::run(quick, ceilings, report).await,
         Scenario::Lookup => lookup::run(quick, report).await,
+        Scenario::Pdq => pdq::run(quick, report),
         Scenario::Propagation => propagation::run(quick, report).await,
         Scenario::Scale => scale::run(quick, report).await,
         Scenario::Media => media::run(quick, report).await,

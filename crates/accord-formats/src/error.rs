@@ -6,7 +6,7 @@
 #[non_exhaustive]
 pub enum FormatError {
     /// Not the name of a format.
-    #[error("unknown format `{0}` (expected mastodon-csv, matrix-policy or plain)")]
+    #[error("unknown format `{0}` (expected mastodon-csv, matrix-policy, plain, pdq-hex or threatexchange-csv)")]
     UnknownFormat(String),
     /// The document is larger than the limit ([`MAX_IMPORT_BYTES`](crate::MAX_IMPORT_BYTES)).
     #[error("input is {len} bytes, the limit is {max}")]

@@ -14,11 +14,18 @@ pub enum Format {
     MatrixPolicy,
     /// One target per line (`plain`, [`crate::plain`]).
     Plain,
+    /// PDQ hashes, one per line with optional quality and metadata
+    /// (`pdq-hex`, [`crate::pdq`]).
+    PdqHex,
+    /// PDQ hashes as ThreatExchange and the Hasher-Matcher-Actioner export
+    /// them (`threatexchange-csv`, [`crate::pdq`]).
+    ThreatExchangeCsv,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 3] = [Format::MastodonCsv, Format::MatrixPolicy, Format::Plain];
+    pub const ALL: [Format; 5] =
+        [Format::MastodonCsv, Format::MatrixPolicy, Format::Plain, Format::PdqHex, Format::ThreatExchangeCsv];
 
     /// The name used on command lines and in APIs.
     pub fn as_str(self) -> &'static str {
@@ -26,6 +33,8 @@ impl Format {
             Format::MastodonCsv => "mastodon-csv",
             Format::MatrixPolicy => "matrix-policy",
             Format::Plain => "plain",
+            Format::PdqHex => "pdq-hex",
+            Format::ThreatExchangeCsv => "threatexchange-csv",
         }
     }
 }

@@ -14,9 +14,10 @@
 //! express. Export then import gives back what the format carries.
 //!
 //! The formats, one module each: [`plain`] (one target per line),
-//! [`mastodon`] (Mastodon's domain-block CSV, read with the `csv` crate) and
+//! [`mastodon`] (Mastodon's domain-block CSV, read with the `csv` crate),
 //! [`matrix`] (a JSON array of Matrix policy rule events, read with
-//! `serde_json`).
+//! `serde_json`) and [`pdq`] (PDQ image hashes as hash-sharing programmes
+//! exchange them: one per line, and ThreatExchange's CSV).
 //!
 //! Every format: the input may be at most [`MAX_IMPORT_BYTES`] bytes and
 //! [`MAX_IMPORT_ROWS`] rows (lines, CSV records or array elements that are
@@ -49,6 +50,7 @@ mod format;
 mod imported;
 pub mod mastodon;
 pub mod matrix;
+pub mod pdq;
 pub mod plain;
 mod text;
 
@@ -57,6 +59,7 @@ pub use format::Format;
 pub use imported::{Import, Imported, MAX_SKIPPED_TEXT, Skipped};
 pub use mastodon::MASTODON_HEADER;
 pub use matrix::{MATRIX_CATEGORY_KEY, MATRIX_HASHES_WHY, QUARANTINE_RECOMMENDATION};
+pub use pdq::{MIN_PDQ_QUALITY, THREATEXCHANGE_HEADER};
 pub use text::DNS_DOMAIN_WHY;
 
 use accord_proto::blocklist::{Action, Category, Target};
@@ -106,6 +109,8 @@ pub fn import_with_limits(
         Format::Plain => plain::import(text, default_category, &mut rows)?,
         Format::MastodonCsv => mastodon::import(text, default_category, &mut rows)?,
         Format::MatrixPolicy => matrix::import(text, default_category, &mut rows)?,
+        Format::PdqHex => pdq::import_hex(text, default_category, &mut rows)?,
+        Format::ThreatExchangeCsv => pdq::import_csv(text, default_category, &mut rows)?,
     }
     Ok(rows.into_import())
 }
@@ -117,5 +122,7 @@ pub fn export(format: Format, entries: &[(Target, Category, Action, Option<Reaso
         Format::Plain => plain::export(entries),
         Format::MastodonCsv => mastodon::export(entries),
         Format::MatrixPolicy => matrix::export(entries),
+        Format::PdqHex => pdq::export_hex(entries),
+        Format::ThreatExchangeCsv => pdq::export_csv(entries),
     }
 }

@@ -80,7 +80,7 @@ pub(crate) fn export(entries: &[(Target, Category, Action, Option<Reason>)]) -> 
             Target::Account { id } => (RuleKind::User, id.to_string()),
             Target::Node { id } => (RuleKind::Server, id.to_string()),
             Target::Room { id } => (RuleKind::Room, id.to_string()),
-            Target::Content { .. } | Target::Hashed { .. } => continue,
+            Target::Content { .. } | Target::Pdq { .. } | Target::Hashed { .. } => continue,
         };
         let recommendation = match action {
             Action::Reject => "m.ban",

@@ -10,6 +10,7 @@
 //! | `12D3KooW…` (libp2p PeerId text) | node |
 //! | `room1…` | room |
 //! | 64 hex digits (either case) | content |
+//! | `pdq:HEX` (64 hex digits, either case) | PDQ hash of an image |
 //! | `hashed:KIND:HEX` (`KIND` = `account`, `node`, `room`, `content`; 64 hex digits, either case) | hashed target |
 //!
 //! `CATEGORY` is a category wire name (spec §1.2); absent, the caller's
@@ -24,7 +25,7 @@ use crate::text::{MAX_QUOTED, clip, is_hex64, parse_category};
 use crate::{FormatError, Imported};
 use accord_proto::blocklist::{Action, Category, Target, TargetKind};
 use accord_proto::text::Reason;
-use accord_proto::{AccountId, ContentHash, NodeId, ParseIdError, RoomId, Sha256Hash};
+use accord_proto::{AccountId, ContentHash, NodeId, ParseIdError, PdqHash, RoomId, Sha256Hash};
 
 /// Reads the lines of `text` into `rows`.
 pub(crate) fn import(text: &str, default_category: Category, rows: &mut Rows) -> Result<(), FormatError> {
@@ -89,6 +90,13 @@ fn parse_target(s: &str) -> Result<Target, String> {
         let hash = Sha256Hash::parse_hex(hex).map_err(|e| e.to_string())?;
         return Ok(Target::Hashed { kind, hash });
     }
+    if let Some(hex) = s.strip_prefix("pdq:") {
+        if !is_hex64(hex) {
+            return Err("a pdq target is pdq:HEX with 64 hex digits".to_owned());
+        }
+        let hash = PdqHash::parse_hex(hex).map_err(|e| e.to_string())?;
+        return Ok(Target::Pdq { hash });
+    }
     if is_hex64(s) {
         let hash = Sha256Hash::parse_hex(s).map_err(|e| e.to_string())?;
         return Ok(Target::Content { id: ContentHash(hash) });
@@ -104,7 +112,7 @@ fn parse_target(s: &str) -> Result<Target, String> {
         Err(e) if s.starts_with("12D3KooW") => Err(e.to_string()),
         Err(_) => Err(format!(
             "`{}` is not a target: expected an account id (acct1…), node id (12D3KooW…), room id (room1…), \
-             64 hex digits (content) or hashed:KIND:HEX",
+             64 hex digits (content), pdq:HEX or hashed:KIND:HEX",
             clip(s, MAX_QUOTED)
         )),
     }
@@ -116,6 +124,7 @@ fn target_text(target: &Target) -> String {
         Target::Node { id } => id.to_string(),
         Target::Room { id } => id.to_string(),
         Target::Content { id } => id.to_string(),
+        Target::Pdq { hash } => format!("pdq:{hash}"),
         Target::Hashed { kind, hash } => format!("hashed:{}:{hash}", kind.as_str()),
     }
 }

@@ -43,6 +43,13 @@ pub(crate) enum ListCommand {
         /// Block content by its SHA-256 (hex).
         #[arg(long, group = "target")]
         content: Option<String>,
+        /// Block images by PDQ hash (64 hex digits).
+        #[arg(long, group = "target")]
+        pdq: Option<String>,
+        /// Block images like this one: its PDQ hash is computed here, and
+        /// the image itself goes nowhere.
+        #[arg(long, group = "target")]
+        image: Option<std::path::PathBuf>,
         /// Publish only the target's hash.
         #[arg(long)]
         hashed: bool,
@@ -256,6 +263,8 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             node,
             room,
             content,
+            pdq,
+            image,
             hashed,
             category,
             action,
@@ -263,12 +272,17 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             evidence,
             expires,
         } => {
-            let (kind, id) = match (account, node, room, content) {
+            let pdq = match image {
+                Some(path) => Some(image_pdq(&path)?),
+                None => pdq,
+            };
+            let (kind, id) = match (account, node, room, content, pdq) {
                 (Some(id), ..) => ("account", id),
                 (_, Some(id), ..) => ("node", id),
-                (_, _, Some(id), _) => ("room", id),
-                (_, _, _, Some(id)) => ("content", id),
-                _ => bail!("name a target: --account, --node, --room or --content"),
+                (_, _, Some(id), ..) => ("room", id),
+                (_, _, _, Some(id), _) => ("content", id),
+                (_, _, _, _, Some(id)) => ("pdq", id),
+                _ => bail!("name a target: --account, --node, --room, --content, --pdq or --image"),
             };
             let expires_in = expires.as_deref().map(duration_secs).transpose()?;
             let body = json!({"kind": kind, "id": id, "hashed": hashed, "category": category, "action": action,
@@ -389,15 +403,41 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
     Ok(())
 }
 
-/// `accord-node subscribe LIST [--action CATEGORY=ACTION …]`.
-pub(crate) async fn subscribe(target: Target, list: String, actions: Vec<String>) -> anyhow::Result<()> {
+/// The PDQ hash of an image file, computed here; refused if the hash is
+/// too weak to act on.
+fn image_pdq(path: &std::path::Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let hashed =
+        accord_pdq::hash_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e} ({})", path.display(), e.code()))?;
+    anyhow::ensure!(
+        hashed.quality.is_actionable(),
+        "{}: its PDQ hash has quality {}, below {}: too weak to act on (a featureless image)",
+        path.display(),
+        hashed.quality.score(),
+        accord_pdq::MIN_QUALITY
+    );
+    eprintln!("PDQ {} (quality {})", hashed.hash, hashed.quality.score());
+    Ok(hashed.hash.to_string())
+}
+
+/// `accord-node subscribe LIST [--action CATEGORY=ACTION …] [--pdq-threshold N]`.
+pub(crate) async fn subscribe(
+    target: Target,
+    list: String,
+    actions: Vec<String>,
+    pdq_threshold: Option<u16>,
+) -> anyhow::Result<()> {
     let admin = Admin::new(&DataDir::new(&target.data_dir))?;
     let mut map = serde_json::Map::new();
     for a in actions {
         let (category, action) = a.split_once('=').with_context(|| format!("--action {a}: use CATEGORY=ACTION"))?;
         map.insert(category.to_string(), json!(action));
     }
-    let v = admin.call(reqwest::Method::POST, "/subscriptions", Some(json!({"list": list, "actions": map}))).await?;
+    let mut body = json!({"list": list, "actions": map});
+    if let Some(t) = pdq_threshold {
+        body["pdq_threshold"] = json!(t);
+    }
+    let v = admin.call(reqwest::Method::POST, "/subscriptions", Some(body)).await?;
     print(target.json, &v, |_| println!("subscribed to {list}"));
     Ok(())
 }

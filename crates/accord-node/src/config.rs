@@ -147,6 +147,9 @@ pub struct Subscription {
     /// Per-category actions (`reject`, `quarantine`, `ignore`).
     #[serde(default)]
     pub actions: std::collections::BTreeMap<accord_proto::blocklist::entry::Category, accord_store::Enforce>,
+    /// The PDQ distance threshold of the list's image entries (default 31).
+    #[serde(default)]
+    pub pdq_threshold: Option<u16>,
 }
 
 /// `[node]`

@@ -85,6 +85,10 @@ enum Command {
         /// Per-category action: CATEGORY=reject|quarantine|ignore (repeatable).
         #[arg(long = "action")]
         actions: Vec<String>,
+        /// The PDQ distance within which an image matches the list's PDQ
+        /// entries, 0 to 63 (default 31).
+        #[arg(long)]
+        pdq_threshold: Option<u16>,
     },
     /// Stops enforcing a list.
     Unsubscribe {
@@ -161,7 +165,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Reports { target, command } => mod_cli::reports(target, command).await,
         Command::Moderators { target, command } => mod_cli::moderators(target, command).await,
         Command::Audit { target, command } => mod_cli::audit(target, command).await,
-        Command::Subscribe { target, list, actions } => admin_cli::subscribe(target, list, actions).await,
+        Command::Subscribe { target, list, actions, pdq_threshold } => {
+            admin_cli::subscribe(target, list, actions, pdq_threshold).await
+        }
         Command::Unsubscribe { target, list } => admin_cli::unsubscribe(target, list).await,
         Command::Init { data_dir, name, api, p2p, bootstrap } => {
             let dir = DataDir::new(&data_dir);

@@ -192,9 +192,12 @@ impl Node {
         core.outbox.resume(&core)?;
         for sub in &core.config.lists.subscribe {
             let held = core.lists.record(&sub.list).await;
-            if held.as_ref().is_none_or(|r| !r.subscribed || r.actions != sub.actions) {
+            if held
+                .as_ref()
+                .is_none_or(|r| !r.subscribed || r.actions != sub.actions || r.pdq_threshold != sub.pdq_threshold)
+            {
                 core.lists
-                    .subscribe(&core.store, &sub.list, sub.actions.clone())
+                    .subscribe(&core.store, &sub.list, sub.actions.clone(), sub.pdq_threshold)
                     .await
                     .map_err(|e| NodeError::Io(format!("subscribing to {} from the configuration: {e}", sub.list)))?;
                 tracing::info!("subscribed to {} (configuration)", sub.list);

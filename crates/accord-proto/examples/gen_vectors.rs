@@ -79,6 +79,37 @@ fn write(dir: &Path, name: &str, value: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A PDQ entry (spec/blocklists.md §2.1) and distances between hashes:
+/// Meta's published hash of its sample photograph and of the same photograph
+/// mirrored, and hashes a few bits apart.
+fn pdq_vectors() -> anyhow::Result<Value> {
+    let bridge: accord_proto::PdqHash = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22".parse()?;
+    let mirrored: accord_proto::PdqHash = "f8f80f31e0f417b20e37f5cd028f980fb36ed02a9662c1e233e64c634e9c64dd".parse()?;
+    let entry = ListEntry::Add {
+        created: Timestamp::from_millis(T0 + 20_000),
+        target: Target::Pdq { hash: bridge },
+        category: Category::Other,
+        action: Action::Reject,
+        reason: Some(accord_proto::text::Reason::new("example: Meta's PDQ sample photograph")?),
+        evidence: None,
+        expires: None,
+    };
+    let bytes = entry.to_bytes()?;
+    let mut near = bridge;
+    for (byte, mask) in [(0usize, 0x81u8), (5, 0x10), (17, 0xff), (31, 0x0f)] {
+        near.0[byte] ^= mask;
+    }
+    let mut far = bridge;
+    for i in 0..32 {
+        far.0[i] = !far.0[i];
+    }
+    let pair = |a: &accord_proto::PdqHash, b: &accord_proto::PdqHash| json!({"a": a.to_string(), "b": b.to_string(), "distance": a.distance(b)});
+    Ok(json!({
+        "entry": {"json": String::from_utf8(bytes.clone())?, "leaf_hash": leaf_hash(&bytes).to_string()},
+        "distances": [pair(&bridge, &near), pair(&bridge, &mirrored), pair(&bridge, &far), pair(&near, &near)],
+    }))
+}
+
 fn main() -> anyhow::Result<()> {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "spec/vectors".into()));
     std::fs::create_dir_all(&dir)?;
@@ -503,6 +534,7 @@ fn main() -> anyhow::Result<()> {
             ],
             "consistency_3_4": list_log.consistency_proof(3, 4)?.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
             "inclusion_0_of_4": list_log.inclusion_proof(0, 4)?.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+            "pdq": pdq_vectors()?,
         }),
     )?;
 

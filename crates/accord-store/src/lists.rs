@@ -23,6 +23,10 @@ pub struct ListRecord {
     /// recommended action.
     #[serde(default)]
     pub actions: BTreeMap<Category, Enforce>,
+    /// The PDQ distance threshold chosen for the list's image entries;
+    /// `None` is the default, 31.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdq_threshold: Option<u16>,
     /// Number of leaves held (and verified).
     pub size: u64,
     /// The issuer's signed checkpoint of `size` leaves, once there is one.

@@ -14,11 +14,14 @@
 //! starts a node that serves its API over TLS itself. [`browser`] drives
 //! headless Chromium, for the web client's and dashboard's tests;
 //! [`tamper`] puts a lying HTTP proxy in front of a node, to show that
-//! clients verify what their node serves.
+//! clients verify what their node serves. [`images`] draws seeded photo-like
+//! images and the transformations used to evade image hash lists, for the
+//! PDQ tests.
 #![forbid(unsafe_code)]
 
 pub mod browser;
 pub mod hostile;
+pub mod images;
 mod net;
 pub mod observe;
 mod process;

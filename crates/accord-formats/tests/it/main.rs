@@ -6,6 +6,7 @@ mod fixtures;
 mod limits;
 mod mastodon;
 mod matrix;
+mod pdq;
 mod plain;
 mod robustness;
 mod round_trip;

@@ -85,6 +85,8 @@ proptest! {
             Format::Plain => harness::plain(&bytes),
             Format::MastodonCsv => harness::mastodon_csv(&bytes),
             Format::MatrixPolicy => harness::matrix_policy(&bytes),
+            Format::PdqHex => harness::pdq_hex(&bytes),
+            Format::ThreatExchangeCsv => harness::threatexchange_csv(&bytes),
         }
         harness::all_formats(&bytes);
     }

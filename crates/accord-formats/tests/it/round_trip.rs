@@ -1,12 +1,14 @@
 //! Export then import gives back what the format carries, for any entries:
 //! `plain` every entry but its reason, `mastodon-csv` the plain node entries
 //! with the default category, `matrix-policy` every account, node and room
-//! entry (spec/blocklists.md §9).
+//! entry, `pdq-hex` the PDQ entries with the default category,
+//! `threatexchange-csv` the PDQ entries with their category and reason
+//! (spec/blocklists.md §9).
 
 use accord_formats::{Format, Imported, export, import};
 use accord_proto::blocklist::{Action, Category, Target, TargetKind};
 use accord_proto::text::Reason;
-use accord_proto::{ContentHash, NodeId, RoomId, SecretKey, Sha256Hash};
+use accord_proto::{ContentHash, NodeId, PdqHash, RoomId, SecretKey, Sha256Hash};
 use proptest::prelude::*;
 
 /// What an import fills in when the format names no category.
@@ -22,6 +24,7 @@ fn target() -> impl Strategy<Value = Target> {
         any::<[u8; 32]>().prop_map(|bytes| Target::Room { id: RoomId::from_bytes(bytes) }),
         any::<[u8; 32]>().prop_map(|bytes| Target::Content { id: ContentHash(Sha256Hash(bytes)) }),
         (kind, any::<[u8; 32]>()).prop_map(|(kind, hash)| Target::Hashed { kind, hash: Sha256Hash(hash) }),
+        any::<[u8; 32]>().prop_map(|bytes| Target::Pdq { hash: PdqHash(bytes) }),
     ]
 }
 
@@ -61,7 +64,23 @@ fn carried(format: Format, entries: &[Entry]) -> Vec<Imported> {
             .filter(|(t, ..)| matches!(t, Target::Account { .. } | Target::Node { .. } | Target::Room { .. }))
             .map(imported)
             .collect(),
+        Format::PdqHex => pdq(entries)
+            .map(|e| Imported {
+                category: DEFAULT,
+                action: Action::Reject,
+                reason: e
+                    .3
+                    .as_ref()
+                    .and_then(|r| Reason::new(r.as_str().replace('\n', " ").trim_end().to_owned()).ok()),
+                ..imported(e)
+            })
+            .collect(),
+        Format::ThreatExchangeCsv => pdq(entries).map(|e| Imported { action: Action::Reject, ..imported(e) }).collect(),
     }
+}
+
+fn pdq(entries: &[Entry]) -> impl Iterator<Item = &Entry> {
+    entries.iter().filter(|(t, ..)| matches!(t, Target::Pdq { .. }))
 }
 
 proptest! {

@@ -10,10 +10,7 @@ use crate::http::extract::Json;
 use crate::http::reply::Reply;
 use accord_api::ErrorCode;
 use accord_api::admin::{
-    AddEntryRequest, Appended, CreateListRequest, EntriesResponse, EquivocationsResponse, EvidenceResponse,
-    ExceptionRequest, ExceptionSet, ExportQuery, Held, ImportRequest, ImportResponse, ListCreated, ListStatus,
-    ListsResponse, Parsed, QuarantineResponse, ReleaseRequest, Released, RemoveEntryRequest, ShowQuery, ShownEntry,
-    Skipped, StageRequest, Staged, SubscribeRequest, Subscribed, TrustRequest, Trusted, UnsubscribeRequest,
+    AddEntryRequest, Appended, CreateListRequest, EntriesResponse, EquivocationsResponse, EvidenceResponse, ExceptionRequest, ExceptionSet, ExportQuery, Held, ImportRequest, ImportResponse, ListCreated, ListStatus, ListsResponse, Parsed, PdqMatch, PdqMatchRequest, PdqMatchResponse, QuarantineResponse, ReleaseRequest, Released, RemoveEntryRequest, ShowQuery, ShownEntry, Skipped, StageRequest, Staged, SubscribeRequest, Subscribed, TrustRequest, Trusted, UnsubscribeRequest,
     Unsubscribed,
 };
 use accord_formats::{self as formats, Format};
@@ -69,6 +66,7 @@ pub async fn status(State(state): State<Arc<Core>>) -> Reply<ListsResponse> {
             subscribed: r.subscribed,
             size: r.size,
             actions: r.actions,
+            pdq_threshold: r.pdq_threshold.unwrap_or(accord_proto::pdq::DEFAULT_PDQ_THRESHOLD),
             distrusted: r.distrusted,
             checkpoint: r.checkpoint,
         })
@@ -90,6 +88,9 @@ pub async fn add(
     let list = own(&state, &name)?;
     let mut target = target_of(req.kind, &req.id).map_err(ApiError::bad_request)?;
     if req.hashed {
+        if matches!(target, Target::Pdq { .. }) {
+            return Err(ApiError::bad_request("a pdq target has no hashed form"));
+        }
         target = target.to_hashed();
     }
     let created = Timestamp::now();
@@ -251,7 +252,7 @@ pub async fn subscribe(
     Json(req): Json<SubscribeRequest>,
 ) -> Result<Reply<Subscribed>, ApiError> {
     let known = state.lists.record(&req.list).await.is_some();
-    let mut record = state.lists.subscribe(&state.store, &req.list, req.actions).await?;
+    let mut record = state.lists.subscribe(&state.store, &req.list, req.actions, req.pdq_threshold).await?;
     // An issuer once caught equivocating stays distrusted (a list already
     // held keeps the operator's decision, see `trust`).
     let caught = !known
@@ -273,8 +274,23 @@ pub async fn subscribe(
         subscribed: true,
         size: record.size,
         actions: record.actions,
+        pdq_threshold: record.pdq_threshold.unwrap_or(accord_proto::pdq::DEFAULT_PDQ_THRESHOLD),
         distrusted: record.distrusted,
     }))
+}
+
+/// `POST /admin/pdq/match`: the PDQ entries an image hash matches here.
+pub async fn match_pdq(
+    State(state): State<Arc<Core>>,
+    Json(req): Json<PdqMatchRequest>,
+) -> Result<Reply<PdqMatchResponse>, ApiError> {
+    let matches = state
+        .lists
+        .match_pdq(&state.store, &req.hash)
+        .into_iter()
+        .map(|(provenance, distance)| PdqMatch { distance, provenance })
+        .collect();
+    Ok(Reply(PdqMatchResponse { matches }))
 }
 
 /// `POST /admin/subscriptions/remove`

@@ -45,7 +45,7 @@ async fn a_range_is_applied_only_if_it_makes_the_signed_root_and_survives_reopen
     {
         let store = open(dir.path());
         let lists = Lists::load(&store, &node_key).unwrap();
-        lists.subscribe(&store, &list, BTreeMap::new()).await.unwrap();
+        lists.subscribe(&store, &list, BTreeMap::new(), None).await.unwrap();
 
         // A tampered leaf: refused, nothing applied.
         let mut tampered = leaves.clone();

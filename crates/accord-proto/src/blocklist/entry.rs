@@ -4,6 +4,7 @@
 use crate::hash::Sha256Hash;
 use crate::ids::{AccountId, ContentHash, NodeId, RoomId};
 use crate::limits::MAX_LIST_ENTRY;
+use crate::pdq::PdqHash;
 use crate::text::Reason;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -102,6 +103,9 @@ pub enum TargetKind {
     Room,
     /// A piece of content, by SHA-256.
     Content,
+    /// An image, by PDQ perceptual hash: matched within a Hamming distance,
+    /// not exactly (spec/blocklists.md §2.1).
+    Pdq,
 }
 
 impl TargetKind {
@@ -112,13 +116,16 @@ impl TargetKind {
             TargetKind::Node => "node",
             TargetKind::Room => "room",
             TargetKind::Content => "content",
+            TargetKind::Pdq => "pdq",
         }
     }
 }
 
 /// What an entry matches. JSON: `{"type": KIND, "id": TEXT}` for a plain
 /// target, `{"type": "hashed", "kind": KIND, "hash": HEX}` for a target
-/// given only by [`target_hash`], so a public list is not an address book.
+/// given only by [`target_hash`], so a public list is not an address book,
+/// and `{"type": "pdq", "hash": HEX}` for images whose PDQ hash is within
+/// the subscriber's distance threshold of `hash` (it has no hashed form).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Target {
@@ -141,6 +148,12 @@ pub enum Target {
     Content {
         /// The content hash.
         id: ContentHash,
+    },
+    /// Images whose PDQ hash is within the subscriber's threshold of this
+    /// one (spec/blocklists.md §2.1).
+    Pdq {
+        /// The PDQ hash.
+        hash: PdqHash,
     },
     /// A target named only by its hash.
     Hashed {
@@ -175,6 +188,7 @@ impl Target {
             Target::Node { .. } => TargetKind::Node,
             Target::Room { .. } => TargetKind::Room,
             Target::Content { .. } => TargetKind::Content,
+            Target::Pdq { .. } => TargetKind::Pdq,
             Target::Hashed { kind, .. } => *kind,
         }
     }
@@ -188,13 +202,18 @@ impl Target {
             Target::Node { id } => target_hash(kind, &id.to_string()),
             Target::Room { id } => target_hash(kind, &id.to_string()),
             Target::Content { id } => target_hash(kind, &id.to_string()),
+            Target::Pdq { hash } => target_hash(kind, &hash.to_string()),
             Target::Hashed { hash, .. } => *hash,
         };
         (kind, hash)
     }
 
-    /// The hashed form of this target.
+    /// The hashed form of this target. A PDQ target is matched by distance,
+    /// so it has no hashed form and is returned unchanged.
     pub fn to_hashed(&self) -> Target {
+        if matches!(self, Target::Pdq { .. }) {
+            return self.clone();
+        }
         let (kind, hash) = self.index_key();
         Target::Hashed { kind, hash }
     }
@@ -276,6 +295,9 @@ impl ListEntry {
         let entry: ListEntry = serde_json::from_slice(bytes).map_err(|e| EntryError::Invalid(e.to_string()))?;
         if !crate::envelope::is_canonical(&entry, bytes) {
             return Err(EntryError::Invalid("entry is not in canonical form".into()));
+        }
+        if let ListEntry::Add { target: Target::Hashed { kind: TargetKind::Pdq, .. }, .. } = &entry {
+            return Err(EntryError::Invalid("a pdq target has no hashed form".into()));
         }
         if let ListEntry::Add { expires: Some(expires), created, .. } = &entry
             && expires <= created

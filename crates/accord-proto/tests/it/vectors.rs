@@ -8,7 +8,7 @@ use accord_proto::audit::{AuditError, AuditHead, AuditLog, ModAction, Moderator,
 use accord_proto::auth::AuthResponse;
 use accord_proto::blocklist::checkpoint::key_id;
 use accord_proto::blocklist::merkle::{MerkleLog, empty_root, leaf_hash, verify_consistency, verify_inclusion};
-use accord_proto::blocklist::{EquivocationProof, ListEntry, SignedCheckpoint, TargetKind, target_hash};
+use accord_proto::blocklist::{EquivocationProof, ListEntry, SignedCheckpoint, Target, TargetKind, target_hash};
 use accord_proto::event::{Event, EventBody, OriginStamp, UnverifiedEvent};
 use accord_proto::federation::IdentityPair;
 use accord_proto::identity::{Attestation, IdentityDocument, SignedRotation};
@@ -16,8 +16,8 @@ use accord_proto::policy::{DeclaredList, MAX_MANIFEST_LISTS, PolicyManifest};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
 use accord_proto::{
-    AccountId, Domain, EventId, IssuerId, ListId, NodeId, RoomId, SecretKey, Sha256Hash, SignedBytes, Timestamp,
-    Unverified,
+    AccountId, Domain, EventId, IssuerId, ListId, NodeId, PdqHash, RoomId, SecretKey, Sha256Hash, SignedBytes,
+    Timestamp, Unverified,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -246,6 +246,26 @@ fn check_blocklist(f: &Value) -> Check {
     let inclusion = hashes(f, "inclusion_0_of_4")?;
     let first = leaf_hash(s(&arr(f, "entries")?[0], "json")?.as_bytes());
     verify_inclusion(&first, 0, 4, &inclusion, &new.checkpoint.root).map_err(|e| e.to_string())?;
+    check_pdq(&f["pdq"])
+}
+
+/// A PDQ entry parses, re-encodes identically and names the first hash of
+/// the distances; each distance is the number of differing bits.
+fn check_pdq(f: &Value) -> Check {
+    let entry = &f["entry"];
+    let bytes = s(entry, "json")?.as_bytes();
+    let parsed = ListEntry::parse(bytes).map_err(|e| e.to_string())?;
+    eq("pdq entry re-encodes identically", parsed.to_bytes().map_err(|e| e.to_string())?.as_slice(), bytes)?;
+    eq("pdq leaf hash", leaf_hash(bytes).to_string().as_str(), s(entry, "leaf_hash")?)?;
+    let ListEntry::Add { target: Target::Pdq { hash }, .. } = parsed else { return Err("not a pdq add".into()) };
+    let distances = arr(f, "distances")?;
+    eq("the entry's hash is the first pair's", hash.to_string().as_str(), s(&distances[0], "a")?)?;
+    for d in distances {
+        let a: PdqHash = s(d, "a")?.parse().map_err(|e| format!("{e}"))?;
+        let b: PdqHash = s(d, "b")?.parse().map_err(|e| format!("{e}"))?;
+        eq("pdq hashes are canonical", (a.to_string(), b.to_string()), (s(d, "a")?.to_owned(), s(d, "b")?.to_owned()))?;
+        eq("pdq distance", u64::from(a.distance(&b)), n(d, "distance")?)?;
+    }
     Ok(())
 }
 

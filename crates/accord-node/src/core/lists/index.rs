@@ -2,6 +2,7 @@
 //! keyed by `(target kind, target hash)` (spec/blocklists.md §2), so that
 //! checking an event is a few hash-map probes, not a scan.
 
+use accord_pdq::{PdqHash, PdqIndex};
 use accord_proto::blocklist::entry::{Action, Category, TargetKind};
 use accord_proto::{ListId, Sha256Hash, Timestamp};
 use accord_store::Enforce;
@@ -22,12 +23,21 @@ struct Hit {
 }
 
 /// How a list is enforced here.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// Enforced at all (own lists and subscriptions, not distrusted).
     pub enforced: bool,
     /// Per-category choices.
     pub actions: BTreeMap<Category, Enforce>,
+    /// The PDQ distance within which an image matches the list's PDQ
+    /// entries.
+    pub pdq_threshold: u16,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { enforced: false, actions: BTreeMap::new(), pdq_threshold: accord_proto::pdq::DEFAULT_PDQ_THRESHOLD }
+    }
 }
 
 /// The tables' hasher: the keys are SHA-256 outputs, so a fast hash with a
@@ -57,6 +67,11 @@ pub struct Index {
     expiry: HashMap<(u32, u64), Timestamp>,
     exceptions: HashSet<(u32, u64)>,
     len: usize,
+    /// The PDQ entries (also in the tables above, under their target
+    /// hash): matched by distance, through a multi-index.
+    pdq: PdqIndex<(u32, u64)>,
+    /// Category and recommended action of each PDQ entry.
+    pdq_entries: HashMap<(u32, u64), (Category, Action)>,
 }
 
 /// A match: the entry and the action this node takes.
@@ -129,6 +144,60 @@ impl Index {
         self.first.insert(key.1, at);
     }
 
+    /// Adds an active PDQ entry (besides [`Index::add`], which keeps its
+    /// expiry and exact key).
+    pub fn add_pdq(&mut self, list: &ListId, entry: u64, hash: PdqHash, category: Category, action: Action) {
+        let slot = self.slot(list);
+        self.pdq.insert(hash, (slot, entry));
+        self.pdq_entries.insert((slot, entry), (category, action));
+    }
+
+    /// Retracts a PDQ entry.
+    pub fn remove_pdq(&mut self, list: &ListId, entry: u64) {
+        let slot = self.slot(list);
+        self.pdq.remove(&(slot, entry));
+        self.pdq_entries.remove(&(slot, entry));
+    }
+
+    /// Builds the PDQ multi-index over every PDQ entry (after loading).
+    pub fn build_pdq(&mut self) {
+        self.pdq.rebuild();
+    }
+
+    /// Number of PDQ entries indexed.
+    pub fn pdq_len(&self) -> usize {
+        self.pdq.len()
+    }
+
+    /// Every PDQ entry that applies to an image whose hash is `hash`, each
+    /// within its list's threshold, with the action taken here and the
+    /// distance, nearest first.
+    pub fn lookup_pdq(&self, hash: &PdqHash, now: Timestamp) -> Vec<(Match, u32)> {
+        let widest = self.policies.iter().filter(|p| p.enforced).map(|p| p.pdq_threshold).max();
+        let Some(widest) = widest else { return Vec::new() };
+        let mut out = Vec::new();
+        for found in self.pdq.query(hash, u32::from(widest)) {
+            let (list, entry) = found.value;
+            let Some(policy) = self.policies.get(list as usize) else { continue };
+            if !policy.enforced || found.distance > u32::from(policy.pdq_threshold) {
+                continue;
+            }
+            if self.exceptions.contains(&(list, entry)) || self.expiry.get(&(list, entry)).is_some_and(|e| *e <= now) {
+                continue;
+            }
+            let Some(&(category, recommended)) = self.pdq_entries.get(&(list, entry)) else { continue };
+            let action = match policy.actions.get(&category) {
+                Some(Enforce::Ignore) => continue,
+                Some(Enforce::Reject) => Action::Reject,
+                Some(Enforce::Quarantine) => Action::Quarantine,
+                None => recommended,
+            };
+            out.push((Match { list, entry, category, action }, found.distance));
+        }
+        out.sort_by_key(|(m, d)| (*d, m.action != Action::Reject, m.list, m.entry));
+        out
+    }
+
     /// Retracts entry `entry` of a list (a `remove` entry); `key` is the
     /// retracted entry's target.
     pub fn remove(&mut self, list: &ListId, entry: u64, key: (TargetKind, Sha256Hash)) {
@@ -192,6 +261,8 @@ impl Index {
         self.len = self.first.len() + self.more.values().map(Vec::len).sum::<usize>();
         self.expiry.retain(|(s, _), _| *s != slot);
         self.exceptions.retain(|(s, _)| *s != slot);
+        self.pdq.retain(|(s, _)| *s != slot);
+        self.pdq_entries.retain(|(s, _), _| *s != slot);
     }
 
     /// Sets or lifts a local exception to one entry.
@@ -269,7 +340,7 @@ mod tests {
     fn an_entry_matches_until_removed_excepted_ignored_or_expired() {
         let (mut index, l, now) = (Index::default(), list("spam"), Timestamp::from_millis(1_000));
         let key = (TargetKind::Account, target_hash(TargetKind::Account, "acct1x"));
-        index.set_policy(&l, Policy { enforced: true, actions: BTreeMap::new() });
+        index.set_policy(&l, Policy { enforced: true, actions: BTreeMap::new(), ..Default::default() });
         index.add(&l, 0, key, Category::Spam, Action::Reject, None);
         assert_eq!(index.lookup(key.0, &key.1, now).map(|m| m.entry), Some(0));
 
@@ -279,9 +350,9 @@ mod tests {
 
         let mut actions = BTreeMap::new();
         actions.insert(Category::Spam, Enforce::Ignore);
-        index.set_policy(&l, Policy { enforced: true, actions });
+        index.set_policy(&l, Policy { enforced: true, actions, ..Default::default() });
         assert!(index.lookup(key.0, &key.1, now).is_none(), "the subscriber ignores the category");
-        index.set_policy(&l, Policy { enforced: true, actions: BTreeMap::new() });
+        index.set_policy(&l, Policy { enforced: true, actions: BTreeMap::new(), ..Default::default() });
 
         index.remove(&l, 0, key);
         assert!(index.lookup(key.0, &key.1, now).is_none(), "a remove entry retracts it");
@@ -294,11 +365,11 @@ mod tests {
     fn reject_wins_over_quarantine_and_unenforced_lists_do_not_count() {
         let (mut index, a, b, now) = (Index::default(), list("a"), list("b"), Timestamp::from_millis(1));
         let key = (TargetKind::Content, target_hash(TargetKind::Content, "00"));
-        index.set_policy(&a, Policy { enforced: true, actions: BTreeMap::new() });
+        index.set_policy(&a, Policy { enforced: true, actions: BTreeMap::new(), ..Default::default() });
         index.add(&a, 0, key, Category::Spam, Action::Quarantine, None);
         index.add(&b, 0, key, Category::Spam, Action::Reject, None);
         assert_eq!(index.lookup(key.0, &key.1, now).map(|m| m.action), Some(Action::Quarantine));
-        index.set_policy(&b, Policy { enforced: true, actions: BTreeMap::new() });
+        index.set_policy(&b, Policy { enforced: true, actions: BTreeMap::new(), ..Default::default() });
         assert_eq!(index.lookup(key.0, &key.1, now).map(|m| m.action), Some(Action::Reject));
     }
 
@@ -308,7 +379,7 @@ mod tests {
         let key = (TargetKind::Account, target_hash(TargetKind::Account, "acct1x"));
         let other = (TargetKind::Account, target_hash(TargetKind::Account, "acct1y"));
         for l in [&a, &b] {
-            index.set_policy(l, Policy { enforced: true, actions: BTreeMap::new() });
+            index.set_policy(l, Policy { enforced: true, actions: BTreeMap::new(), ..Default::default() });
         }
         index.add(&a, 0, key, Category::Spam, Action::Reject, None);
         index.add(&b, 5, key, Category::Spam, Action::Quarantine, None);

@@ -110,6 +110,7 @@ fn policy(record: &ListRecord) -> Policy {
     Policy {
         enforced: (record.own || record.subscribed) && record.distrusted.is_none(),
         actions: record.actions.clone(),
+        pdq_threshold: record.pdq_threshold.unwrap_or(accord_proto::pdq::DEFAULT_PDQ_THRESHOLD),
     }
 }
 
@@ -120,10 +121,18 @@ fn index_leaf(index: &mut Index, store: &Store, list: &ListId, at: u64, leaf: &[
     match ListEntry::parse(leaf) {
         Ok(ListEntry::Add { target, category, action, expires, .. }) => {
             index.add(list, at, target.index_key(), category, action, expires);
+            if let Target::Pdq { hash } = target {
+                index.add_pdq(list, at, hash, category, action);
+            }
         }
         Ok(ListEntry::Remove { entry, .. }) => {
             match store.list_leaf(list, entry).ok().flatten().map(|l| ListEntry::parse(&l)) {
-                Some(Ok(ListEntry::Add { target, .. })) => index.remove(list, entry, target.index_key()),
+                Some(Ok(ListEntry::Add { target, .. })) => {
+                    index.remove(list, entry, target.index_key());
+                    if matches!(target, Target::Pdq { .. }) {
+                        index.remove_pdq(list, entry);
+                    }
+                }
                 _ => tracing::warn!("list {list}: leaf {at} retracts entry {entry}, which is not an add entry"),
             }
         }
@@ -158,6 +167,7 @@ impl Lists {
             logs.insert(record.list.clone(), ListLog { record, log });
         }
         let released = RwLock::new(store.releases()?.into_iter().collect());
+        index.build_pdq();
         Ok(Lists {
             logs: tokio::sync::Mutex::new(logs),
             index: RwLock::new(index),
@@ -201,6 +211,7 @@ impl Lists {
             own: true,
             subscribed: true,
             actions: BTreeMap::new(),
+            pdq_threshold: None,
             size: 0,
             checkpoint: Some(self.sign(&list, &log)?),
             distrusted: None,
@@ -281,7 +292,14 @@ impl Lists {
         store: &Store,
         list: &ListId,
         actions: BTreeMap<accord_proto::blocklist::entry::Category, Enforce>,
+        pdq_threshold: Option<u16>,
     ) -> Result<ListRecord, ListError> {
+        if pdq_threshold.is_some_and(|t| t > accord_proto::pdq::MAX_PDQ_THRESHOLD) {
+            return Err(ListError::BadEntry(format!(
+                "the PDQ threshold is at most {}",
+                accord_proto::pdq::MAX_PDQ_THRESHOLD
+            )));
+        }
         let mut logs = self.logs.lock().await;
         let held = logs.entry(list.clone()).or_insert_with(|| ListLog {
             record: ListRecord {
@@ -289,6 +307,7 @@ impl Lists {
                 own: false,
                 subscribed: true,
                 actions: BTreeMap::new(),
+                pdq_threshold: None,
                 size: 0,
                 checkpoint: None,
                 distrusted: None,
@@ -297,6 +316,7 @@ impl Lists {
         });
         held.record.subscribed = true;
         held.record.actions = actions;
+        held.record.pdq_threshold = pdq_threshold;
         store.put_list(&held.record).await?;
         self.index().set_policy(list, policy(&held.record));
         Ok(held.record.clone())
@@ -450,6 +470,31 @@ impl Lists {
             }
         };
         Ok(Some((checkpoint, store.list_leaves(list, from, limit)?)))
+    }
+
+    /// Every PDQ entry that applies to an image with PDQ hash `hash` here,
+    /// each within its list's threshold, as provenance with the distance,
+    /// nearest first.
+    pub fn match_pdq(&self, store: &Store, hash: &accord_pdq::PdqHash) -> Vec<(Provenance, u32)> {
+        let found = self.index.read().unwrap_or_else(|p| p.into_inner()).lookup_pdq(hash, Timestamp::now());
+        found.into_iter().filter_map(|(m, d)| Some((self.provenance(store, m)?, d))).collect()
+    }
+
+    /// Whether an image is blocked here, and by what: its PDQ hash and its
+    /// mirror image's (`hashes`, from [`accord_pdq::hash_with_mirror`]) are
+    /// looked up; a hash too weak to act on (quality below 50) matches
+    /// nothing. The strongest match: `reject` before `quarantine`, then the
+    /// nearest.
+    pub fn check_image(&self, store: &Store, hashes: &[accord_pdq::Hashed]) -> Option<Provenance> {
+        let index = self.index.read().unwrap_or_else(|p| p.into_inner());
+        let now = Timestamp::now();
+        let best = hashes
+            .iter()
+            .filter(|h| h.quality.is_actionable())
+            .flat_map(|h| index.lookup_pdq(&h.hash, now))
+            .min_by_key(|(m, d)| (m.action != accord_proto::blocklist::entry::Action::Reject, *d))?;
+        drop(index);
+        self.provenance(store, best.0)
     }
 
     /// The strongest match for a target.
@@ -631,6 +676,7 @@ pub fn target_of(kind: TargetKind, text: &str) -> Result<Target, String> {
         TargetKind::Node => Target::Node { id: text.parse().map_err(|e| format!("{e}"))? },
         TargetKind::Room => Target::Room { id: text.parse().map_err(|e| format!("{e}"))? },
         TargetKind::Content => Target::Content { id: text.parse().map_err(|e| format!("{e}"))? },
+        TargetKind::Pdq => Target::Pdq { hash: text.parse().map_err(|e| format!("{e}"))? },
     })
 }
 
