@@ -272,25 +272,29 @@ async fn a_node_level_entry_cuts_the_node_off() {
         .await
         .unwrap();
     let c_peer = accord_node::network::peer_id(&c.node().node_id());
+    let a_peer = accord_node::network::peer_id(&a.node().node_id());
+    // C's next request to A is answered `blocked` (A issued the entry, so
+    // it applies at once) …
+    let answer = c
+        .node()
+        .network()
+        .request(a_peer, accord_proto::federation::FedRequest::Identities { accounts: vec![] })
+        .await
+        .expect("A answers C's request, with the reason it is cut off");
+    assert!(
+        matches!(&answer, accord_proto::federation::FedResponse::Error { code, .. } if code == "blocked"),
+        "a node named by a node entry is refused with `blocked`: {answer:?}"
+    );
+    // … then A cuts C off, and keeps it off.
     let deadline = tokio::time::Instant::now() + WITHIN;
-    // C's next request to A is refused, and A cuts C off.
-    loop {
-        let answer = c
-            .node()
-            .network()
-            .request(
-                accord_node::network::peer_id(&a.node().node_id()),
-                accord_proto::federation::FedRequest::Identities { accounts: vec![] },
-            )
-            .await;
-        if !a.node().network().is_connected(&c_peer) {
-            break;
-        }
-        if let Ok(accord_proto::federation::FedResponse::Error { code, .. }) = &answer {
-            assert_eq!(code, "blocked");
-        }
+    while a.node().network().is_connected(&c_peer) {
         assert!(tokio::time::Instant::now() < deadline, "node C still connected to A");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let kept_off = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < kept_off {
+        assert!(!a.node().network().is_connected(&c_peer), "node C came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     net.stop().await.unwrap();
 }

@@ -129,14 +129,18 @@ async fn a_hostile_peer_is_refused_stores_nothing_is_disconnected_and_honest_tra
     let trudy = SecretKey::generate().unwrap();
     let trudy_pair = hostile::identity_pair(&trudy, h2.key(), "trudy@evil.test").unwrap();
     let oversized = vec![b'x'; accord_proto::federation::MAX_REQUEST_BYTES as usize + 1024];
-    // The node stops reading at the limit and answers `too_large`; the
-    // attacker, still writing, may never read it, which is its problem.
-    if let Ok(Ok(answer)) = tokio::time::timeout(Duration::from_secs(2), h2.request_raw(node_b, oversized)).await {
-        assert!(
-            matches!(serde_json::from_slice(&answer), Ok(FedResponse::Error { code, .. }) if code == "too_large"),
-            "an oversized frame is refused with too_large"
-        );
-    }
+    // The node stops reading at the limit and answers `too_large`. The
+    // few bytes over it fit in the stream's window, so the attacker
+    // finishes writing and reads the answer: a missing answer is a failure.
+    let answer = tokio::time::timeout(Duration::from_secs(10), h2.request_raw(node_b, oversized))
+        .await
+        .expect("the node answers an oversized frame in time")
+        .expect("the node answers an oversized frame");
+    assert!(
+        matches!(serde_json::from_slice(&answer), Ok(FedResponse::Error { code, .. }) if code == "too_large"),
+        "an oversized frame is refused with too_large: {}",
+        String::from_utf8_lossy(&answer)
+    );
     let forged = hostile::forge_signature(
         &hostile::message_event(&trudy, h2.key(), room.id(), 1, vec![last], depth + 1, "forged").unwrap(),
     );
@@ -188,4 +192,39 @@ async fn a_hostile_peer_is_refused_stores_nothing_is_disconnected_and_honest_tra
     assert!(metric(a, "accord_fed_blocked_peers ").await, "node A counts the peer it blocked");
     assert!(metric(b, "accord_fed_blocked_peers ").await, "node B counts the peer it blocked");
     net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_stamping_two_events_with_one_sequence_number_is_refused_and_cut_off() {
+    let _machine = crate::shared().await;
+    // Arrange: a public room on node A, which a hostile node joins
+    // honestly through its own account (so that it is a host of the room).
+    let a = TestNode::start().await.unwrap();
+    let alice = a.user("alice").await.unwrap();
+    let room = alice.create_room("open", JoinRule::Public).await.unwrap();
+    room.send_text("before").await.unwrap();
+    let (_, last, depth) = history(&room).await;
+    let h = HostilePeer::start(None).await.unwrap();
+    let node = h.connect(&a.p2p_addr()).await.unwrap();
+    let mallory = SecretKey::generate().unwrap();
+    let pair = hostile::identity_pair(&mallory, h.key(), "mallory@evil.test").unwrap();
+    let join = hostile::join_event(&mallory, h.key(), room.id(), 1, vec![last], depth + 1).unwrap();
+    let join_id = join.claimed_id();
+    let outcome = push_one(&h, node, push(room.id(), vec![join], vec![pair])).await;
+    assert_eq!(outcome.0, "accepted", "the join is a valid event: {outcome:?}");
+    let first = hostile::message_event(&mallory, h.key(), room.id(), 2, vec![join_id], depth + 2, "first").unwrap();
+    assert_eq!(push_one(&h, node, push(room.id(), vec![first], vec![])).await.0, "accepted");
+
+    // Act: the peer stamps another event with the sequence number it
+    // already used.
+    let second = hostile::message_event(&mallory, h.key(), room.id(), 2, vec![join_id], depth + 2, "second").unwrap();
+    let outcome = push_one(&h, node, push(room.id(), vec![second], vec![])).await;
+
+    // Assert: refused as an equivocation, and the peer is cut off at once.
+    assert_eq!(outcome, ("refused".into(), "equivocation".into()));
+    assert!(h.wait_disconnected(&node, Duration::from_secs(10)).await, "an equivocating peer is cut off");
+    let (texts, _, _) = history(&room).await;
+    assert_eq!(texts, vec!["before".to_owned(), "first".into()], "only the first event of that number is kept");
+    assert!(metric(&a, "accord_fed_rejections_total{code=\"equivocation\"}").await);
+    a.stop().await.unwrap();
 }

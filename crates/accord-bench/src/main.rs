@@ -22,6 +22,7 @@
 
 mod ceiling;
 mod fanout;
+mod flood;
 mod ingest;
 mod listsync;
 mod lookup;
@@ -52,6 +53,9 @@ enum Scenario {
     Propagation,
     /// Twenty nodes, one room spanning all.
     Scale,
+    /// An honest client's acknowledgement time, quiet and while hostile
+    /// peers flood its node.
+    Flood,
 }
 
 /// Benchmarks Accord nodes against ceilings measured in the same run.
@@ -127,5 +131,6 @@ async fn run(
         Scenario::Lookup => lookup::run(quick, report).await,
         Scenario::Propagation => propagation::run(quick, report).await,
         Scenario::Scale => scale::run(quick, report).await,
+        Scenario::Flood => flood::run(quick, report).await,
     }
 }

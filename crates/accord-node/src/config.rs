@@ -183,6 +183,10 @@ pub struct P2pSection {
     /// Cut off (for ten minutes) a peer that relays an event of an account
     /// blocked on a list the peer declares.
     pub block_relaying_nodes: bool,
+    /// Seconds between the periodic rounds that sync every room with every
+    /// connected host and catch up every followed list; 0 turns them off,
+    /// leaving the catch-up every new connection starts.
+    pub sync_interval_secs: u64,
 }
 
 /// A list peers must enforce.
@@ -203,6 +207,7 @@ impl Default for P2pSection {
             bootstrap: vec![],
             require_lists: vec![],
             block_relaying_nodes: false,
+            sync_interval_secs: 30,
         }
     }
 }
