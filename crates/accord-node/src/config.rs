@@ -226,13 +226,34 @@ pub enum RegistrationPolicy {
 }
 
 /// `[registration]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegistrationSection {
     /// The policy.
     pub policy: RegistrationPolicy,
     /// Invite codes, usable once each, for `policy = "invite"`.
     pub invites: Vec<String>,
+    /// Registration attempts per client address (an IPv6 address counts
+    /// by its /64) per hour, sustained. Mastodon allows 5 per 30 minutes
+    /// per address, Synapse 0.17 per second with a burst of 3.
+    pub per_address_per_hour: u32,
+    /// Registration attempts one address may make at once.
+    pub per_address_burst: u32,
+    /// New accounts this node admits per hour, from every address
+    /// together (a sliding hour); 0 admits none.
+    pub accounts_per_hour: u32,
+}
+
+impl Default for RegistrationSection {
+    fn default() -> Self {
+        Self {
+            policy: RegistrationPolicy::default(),
+            invites: Vec::new(),
+            per_address_per_hour: 10,
+            per_address_burst: 5,
+            accounts_per_hour: 300,
+        }
+    }
 }
 
 /// `[limits]`

@@ -310,31 +310,82 @@ async fn an_attacker_asking_challenges_for_an_account_does_not_lock_its_owner_ou
     node.stop().await.unwrap();
 }
 
+/// Registers `body` from `http`: the status, the error code and the
+/// `retry_after_ms` of the answer.
+async fn register_from(http: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, String, Option<u64>) {
+    let resp = http
+        .post(format!("{url}/v1/register"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("an answer");
+    let status = resp.status().as_u16();
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    let code = value["error"]["code"].as_str().unwrap_or("").to_owned();
+    (status, code, value["error"]["retry_after_ms"].as_u64())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registration_flood_is_rate_limited_and_others_still_register() {
+    // The default per-address rate (10 an hour, 5 at once) under the
+    // default general request rate, and a node-wide ceiling of 20 new
+    // accounts an hour.
+    let defaults = accord_node::config::RegistrationSection::default();
     let node = TestNode::start_with(|c| {
-        c.limits.requests_per_second_per_ip = 10;
-        c.limits.ip_burst = 20;
+        c.registration.per_address_per_hour = defaults.per_address_per_hour;
+        c.registration.per_address_burst = defaults.per_address_burst;
+        c.registration.accounts_per_hour = 20;
     })
     .await
     .unwrap();
+    let burst = defaults.per_address_burst as usize;
     let info: Value = reqwest::get(format!("{}/v1/node", node.url())).await.unwrap().json().await.unwrap();
     let (name, home) = (info["name"].as_str().unwrap().to_owned(), info["node"].as_str().unwrap().parse().unwrap());
-    let flooders = [from([127, 0, 0, 2]), from([127, 0, 0, 3])];
-    let mut outcomes = std::collections::BTreeMap::new();
-    for i in 0..150 {
-        let http = &flooders[i % 2];
-        let (status, code) =
-            post(http, &format!("{}/v1/register", node.url()), None, registration(&name, home, &format!("sybil{i}")))
-                .await;
-        *outcomes.entry(format!("{status} {code}")).or_insert(0) += 1;
+    let url = node.url();
+
+    // Sixty registrations from each of two addresses, as fast as answered.
+    let mut registered = 0;
+    for (f, source) in [[127, 0, 0, 2], [127, 0, 0, 3]].into_iter().enumerate() {
+        let http = from(source);
+        let mut outcomes = std::collections::BTreeMap::new();
+        for i in 0..60 {
+            let (status, code, retry) =
+                register_from(&http, &url, registration(&name, home, &format!("sybil{f}x{i}"))).await;
+            if status == 429 {
+                let retry = retry.expect("a rate_limited answer says when to retry");
+                assert!(retry > 60_000, "the next registration from this address is minutes away ({retry} ms)");
+            }
+            *outcomes.entry(format!("{status} {code}")).or_insert(0) += 1;
+        }
+        assert_eq!(
+            outcomes,
+            [("200 ".to_owned(), burst), ("429 rate_limited".to_owned(), 60 - burst)].into(),
+            "from {source:?}: the burst registers, then every attempt is refused typed"
+        );
+        registered += burst;
     }
-    eprintln!("registration flood answers: {outcomes:?}");
-    let registered = outcomes.get("200 ").copied().unwrap_or(0);
-    assert!(registered > 0 && registered < 150, "some registrations pass, then the limit holds ({registered})");
-    assert!(outcomes.keys().all(|k| k == "200 " || k == "429 rate_limited"), "only typed rate limiting: {outcomes:?}");
     // A user from another address registers and talks.
     let dave = node.user("dave").await.expect("an honest registration during the flood");
     dave.create_room("hello", JoinRule::Public).await.unwrap();
+    registered += 1;
+
+    // Many addresses, one registration each: the node-wide ceiling holds
+    // whatever the addresses.
+    let mut refused = 0;
+    for last in 10..30u8 {
+        let (status, code, retry) =
+            register_from(&from([127, 0, 0, last]), &url, registration(&name, home, &format!("spread{last}"))).await;
+        match (status, code.as_str()) {
+            (200, _) => registered += 1,
+            (429, "rate_limited") => {
+                refused += 1;
+                assert!(retry.expect("retry_after_ms") > 3_000_000, "the ceiling frees up in about an hour");
+            }
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(registered, 20, "exactly the node-wide ceiling of accounts was created");
+    assert_eq!(refused, 20 - (20 - 2 * burst - 1), "every registration past the ceiling is refused");
     node.stop().await.unwrap();
 }
