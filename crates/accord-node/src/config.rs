@@ -125,6 +125,17 @@ pub struct ApiSection {
     pub listen: SocketAddr,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Client connections open at once (TLS handshakes and WebSocket
+    /// streams included); connections beyond are closed at once.
+    pub max_connections: usize,
+    /// Seconds a connection has to send a request's complete head, from
+    /// when it opens or its previous answer was sent (so it also closes a
+    /// keep-alive connection idle that long between requests).
+    pub header_timeout_secs: u64,
+    /// Seconds a connection may go without a byte read or written while a
+    /// request is in progress (a body sent slowly, an answer not read)
+    /// before it is closed.
+    pub idle_timeout_secs: u64,
     /// `[api.tls]`: serve the API over TLS with this certificate and key.
     /// Without it the API is plain HTTP (for loopback, or behind a
     /// TLS-terminating reverse proxy).
@@ -142,7 +153,14 @@ impl ApiSection {
 
 impl Default for ApiSection {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), max_body_bytes: 64 * 1024, tls: None }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 64 * 1024,
+            max_connections: 4096,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            tls: None,
+        }
     }
 }
 

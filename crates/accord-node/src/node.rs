@@ -186,7 +186,8 @@ impl Node {
         let app = api::router(ApiState::new(core.clone()), admin);
         // The server ends by itself at shutdown, once its requests are
         // answered.
-        core.tasks().spawn_to_completion(crate::http::serve::serve(listener, app, tls, core.tasks().clone()));
+        let limits = crate::http::serve::ConnectionLimits::of(&core.config.api);
+        core.tasks().spawn_to_completion(crate::http::serve::serve(listener, app, tls, limits, core.tasks().clone()));
         core.outbox.resume(&core)?;
         for sub in &core.config.lists.subscribe {
             let held = core.lists.record(&sub.list).await;

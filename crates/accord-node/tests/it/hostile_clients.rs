@@ -389,3 +389,143 @@ async fn a_registration_flood_is_rate_limited_and_others_still_register() {
     assert_eq!(refused, 20 - (20 - 2 * burst - 1), "every registration past the ceiling is refused");
     node.stop().await.unwrap();
 }
+
+/// Whether the node closes `stream` within `patience`: a read gives the
+/// end of the stream or an error (reset) rather than waiting.
+async fn closed_within(stream: &mut tokio::net::TcpStream, patience: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            // An answer (e.g. a 408 before closing) is read past.
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// A TCP connection to the node's API from `source`.
+async fn connect_from(node: &TestNode, source: [u8; 4]) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((source, 0))).unwrap();
+    socket.connect(node.api_addr()).await.expect("the node accepts the connection")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_its_request_head_is_cut_off_at_the_header_timeout() {
+    let node = TestNode::start_with(|c| {
+        c.api.header_timeout_secs = 1;
+        c.api.idle_timeout_secs = 60;
+    })
+    .await
+    .unwrap();
+    // Slowloris: a request line, then one header line every 200 ms, never
+    // the blank line that ends the head; every byte resets any idle timer.
+    let mut stream = connect_from(&node, [127, 0, 0, 2]).await;
+    let (mut reader, mut writer) = stream.split();
+    let trickle = async {
+        use tokio::io::AsyncWriteExt;
+        writer.write_all(b"GET /v1/node HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        for i in 0..50 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if writer.write_all(format!("X-Slow-{i}: a\r\n").as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    };
+    let started = std::time::Instant::now();
+    let closed = async {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 1024];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        started.elapsed()
+    };
+    let cut = tokio::select! {
+        at = closed => Some(at),
+        () = trickle => None,
+    };
+    let cut = cut.expect("the node closes the connection while the head is still trickling in (10 s)");
+    assert!(cut < Duration::from_secs(4), "closed about the 1 s header timeout, not later ({cut:?})");
+    // A prompt client is served as before.
+    let info = reqwest::get(format!("{}/v1/node", node.url())).await.unwrap();
+    assert_eq!(info.status().as_u16(), 200);
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_stalling_in_its_request_body_is_cut_off_at_the_idle_timeout() {
+    let node = TestNode::start_with(|c| {
+        c.api.header_timeout_secs = 30;
+        c.api.idle_timeout_secs = 1;
+    })
+    .await
+    .unwrap();
+    // The head arrives whole; the body it announces never does.
+    let mut stream = connect_from(&node, [127, 0, 0, 2]).await;
+    {
+        use tokio::io::AsyncWriteExt;
+        let head =
+            "POST /v1/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+        stream.write_all(head.as_bytes()).await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    assert!(closed_within(&mut stream, Duration::from_secs(10)).await, "a stalled body is cut off");
+    let cut = started.elapsed();
+    assert!(cut >= Duration::from_millis(900) && cut < Duration::from_secs(4), "at the 1 s idle timeout ({cut:?})");
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_are_refused_and_others_are_served_once_they_close() {
+    let node = TestNode::start_with(|c| {
+        c.api.max_connections = 20;
+        c.api.header_timeout_secs = 60;
+    })
+    .await
+    .unwrap();
+    // Twenty idle connections take every place.
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(connect_from(&node, [127, 0, 0, 2]).await);
+    }
+    // Give the node time to accept them all.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The next one is closed at once, whoever opens it, and its request
+    // is never answered.
+    let mut over = connect_from(&node, [127, 0, 0, 3]).await;
+    {
+        use tokio::io::AsyncWriteExt;
+        let _ = over.write_all(b"GET /v1/node HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    }
+    let mut answer = Vec::new();
+    {
+        use tokio::io::AsyncReadExt;
+        let read = tokio::time::timeout(Duration::from_secs(5), over.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the connection over the cap is closed, not kept waiting");
+    }
+    assert!(answer.is_empty(), "nothing is served over the cap: {}", String::from_utf8_lossy(&answer));
+    // The held ones still are connections of the node: one is served.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let first = &mut held[0];
+        first.write_all(b"GET /v1/node HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(5), first.read(&mut buf)).await.unwrap().unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "a held connection is served");
+    }
+    // Once they close, new clients are served.
+    drop(held);
+    let served = accord_testkit::observe::eventually("a new client is served", Duration::from_secs(5), || async {
+        reqwest::get(format!("{}/v1/node", node.url())).await.is_ok_and(|r| r.status().as_u16() == 200)
+    })
+    .await;
+    served.unwrap();
+    node.stop().await.unwrap();
+}
