@@ -4,6 +4,7 @@
 //! and libp2p are linked once.
 
 mod blocklists;
+mod enforcement;
 mod federation;
 mod hostile_flood;
 mod hostile_lists;
