@@ -473,7 +473,53 @@ async fn a_node_that_relays_what_its_declared_list_blocks_leaves_signed_evidence
     assert_eq!(item["provenance"]["list"].as_str(), Some(list.as_str()));
     assert!(item["manifest"]["sig"].is_string(), "the peer's own signed manifest is part of the evidence");
     assert!(!view(&room).await.0.contains("spam relayed by b"), "and the event was refused");
+
+    // A third party checks it from the file alone, with the command line.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("evidence.json");
+    std::fs::write(&file, serde_json::to_vec(&evidence).unwrap()).unwrap();
+    let checked = evidence_verify(&file);
+    assert!(checked.status.success(), "the evidence verifies: {}", String::from_utf8_lossy(&checked.stdout));
+    assert!(String::from_utf8_lossy(&checked.stdout).contains(&format!("verified: {} relayed", b.node_id())));
+    // Every tampering is caught, each with its code.
+    let record: accord_api::admin::Evidence = serde_json::from_value(item.clone()).unwrap();
+    assert_eq!(accord_node::evidence::verify(&record).map(|v| v.entry), Ok(0));
+    let mut another_peer = record.clone();
+    another_peer.peer = a.node().node_id();
+    let mut another_entry = record.clone();
+    another_entry.provenance.entry = 1;
+    let mut another_target = record.clone();
+    another_target.entry = another_target.entry.replace(&spammer.account().to_string(), &alice.account().to_string());
+    let mut another_category = record.clone();
+    another_category.provenance.category = accord_proto::blocklist::entry::Category::Violence;
+    let mut another_body = record.clone();
+    let mut raw = another_body.manifest.clone();
+    raw.body = String::from_utf8(raw.body).unwrap().replace("\"size\":1", "\"size\":2").into_bytes();
+    another_body.manifest = raw;
+    for (tampered, code) in [
+        (&another_peer, "not_the_peers"),
+        (&another_entry, "not_declared"),
+        (&another_target, "not_included"),
+        (&another_category, "entry_mismatch"),
+        (&another_body, "bad_manifest"),
+    ] {
+        let refused = accord_node::evidence::verify(tampered).expect_err("tampered evidence does not verify");
+        assert_eq!(refused.code(), code, "{refused}");
+    }
+    std::fs::write(&file, serde_json::to_vec(&another_target).unwrap()).unwrap();
+    let checked = evidence_verify(&file);
+    assert!(!checked.status.success(), "a tampered file fails the command");
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("refused (not_included)"));
     net.stop().await.unwrap();
+}
+
+/// Runs `accord-node evidence verify FILE` (the binary built beside this
+/// test's, in the same target directory).
+fn evidence_verify(file: &std::path::Path) -> std::process::Output {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe.parent().and_then(|deps| deps.parent()).unwrap().join("accord-node");
+    assert!(binary.exists(), "{} is built with the workspace's tests", binary.display());
+    std::process::Command::new(binary).args(["evidence", "verify"]).arg(file).output().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
