@@ -228,3 +228,47 @@ async fn a_peer_stamping_two_events_with_one_sequence_number_is_refused_and_cut_
     assert!(metric(&a, "accord_fed_rejections_total{code=\"equivocation\"}").await);
     a.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operators_peer_blocks_and_those_earned_by_misconduct_survive_a_restart() {
+    let _machine = crate::shared().await;
+    // Arrange: A's operator blocks B; a hostile peer earns a block on A
+    // by sending garbage until A cuts it off.
+    let mut net = TestNet::start(2).await.unwrap();
+    net.nodes[0].block_peer(&net.nodes[1]).await.unwrap();
+    let h = HostilePeer::start(None).await.unwrap();
+    let node_a = h.connect(&net.nodes[0].p2p_addr()).await.unwrap();
+    for _ in 0..10 {
+        let _ = h.request_raw(node_a, b"\xff garbage".to_vec()).await;
+        if h.wait_disconnected(&node_a, Duration::from_secs(1)).await {
+            break;
+        }
+    }
+    assert!(h.wait_disconnected(&node_a, Duration::from_secs(5)).await, "the hostile peer earned a block");
+
+    // Act: A restarts.
+    net.nodes[0].restart().await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+
+    // Assert: B is still the operator's block, and stays apart from A past
+    // B's redial of A (its bootstrap peer, every 5 s); the hostile peer is
+    // still refused.
+    let peers = a.admin("GET", "/peers", None).await.unwrap();
+    assert_eq!(peers["blocked"], serde_json::json!([b.node_id()]), "the operator's block is kept: {peers}");
+    assert!(metric(a, "accord_fed_blocked_peers ").await, "the earned block is kept");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(!a.is_connected_to(b), "A and B stay apart");
+    let back = h.connect(&a.p2p_addr()).await;
+    assert!(
+        back.is_err() || h.wait_disconnected(&node_a, Duration::from_secs(5)).await,
+        "the hostile peer is still refused after the restart"
+    );
+    // Lifting the operator's block still works after the restart.
+    a.unblock_peer(b).await.unwrap();
+    accord_testkit::observe::eventually("A and B federate again", Duration::from_secs(30), || async {
+        a.is_connected_to(b)
+    })
+    .await
+    .unwrap();
+    net.stop().await.unwrap();
+}

@@ -49,11 +49,15 @@ pub enum Cf {
     Audit,
     /// Account → moderator record (JSON): moderators added by the operator.
     Moderators,
+    /// Peer node → the operator's block of it (JSON), until lifted.
+    OperatorBlocks,
+    /// Peer node → a block it earned by misbehaving (JSON), until it ends.
+    PeerBans,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 21] = [
+    pub const ALL: [Cf; 23] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -75,6 +79,8 @@ impl Cf {
         Cf::Cases,
         Cf::Audit,
         Cf::Moderators,
+        Cf::OperatorBlocks,
+        Cf::PeerBans,
     ];
 
     /// The RocksDB name.
@@ -101,6 +107,8 @@ impl Cf {
             Cf::Cases => "cases",
             Cf::Audit => "audit",
             Cf::Moderators => "moderators",
+            Cf::OperatorBlocks => "operator_blocks",
+            Cf::PeerBans => "peer_bans",
         }
     }
 }

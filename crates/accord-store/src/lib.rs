@@ -15,6 +15,7 @@
 mod cf;
 pub mod keys;
 mod lists;
+mod peers;
 mod records;
 mod reports;
 pub mod writer;

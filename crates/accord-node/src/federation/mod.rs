@@ -108,6 +108,19 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
                 }
             }
             NetEvent::Disconnected(_) => {}
+            NetEvent::Banned(peer) => {
+                if let Some(node) = network::node_id(&peer) {
+                    let state = state.clone();
+                    let until = accord_proto::Timestamp::from_millis(
+                        accord_proto::Timestamp::now().as_millis() + crate::reputation::BLOCK_FOR.as_millis() as u64,
+                    );
+                    state.tasks.clone().spawn_to_completion(async move {
+                        if let Err(e) = state.store.put_peer_ban(&node, until).await {
+                            tracing::error!("keeping the block of {node}: {e}");
+                        }
+                    });
+                }
+            }
             NetEvent::Gossip(gossip) => {
                 let valid = match gossip.topic.as_str() {
                     LISTS_TOPIC => match ListAnnouncement::verify(&gossip.data) {

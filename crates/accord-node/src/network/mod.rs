@@ -180,6 +180,9 @@ pub enum NetEvent {
     Connected(PeerId),
     /// The last connection to a peer closed.
     Disconnected(PeerId),
+    /// A peer's misbehaviour crossed the threshold: it is blocked for
+    /// [`reputation::BLOCK_FOR`] (kept in the store, to survive a restart).
+    Banned(PeerId),
 }
 
 /// Commands to the network task.
@@ -232,6 +235,14 @@ pub enum Command {
     Unblock(PeerId),
     /// Report the peers the operator blocked.
     Blocked(oneshot::Sender<Vec<PeerId>>),
+    /// Blocks kept from before a restart: the operator's, and those peers
+    /// earned with how long each has left.
+    Restore {
+        /// The operator's blocks.
+        operator: Vec<PeerId>,
+        /// Earned blocks and the time each has left.
+        earned: Vec<(PeerId, Duration)>,
+    },
     /// Stop the event loop.
     Shutdown,
 }
@@ -439,6 +450,13 @@ impl Network {
         self.commands.send(Command::Unblock(peer)).await.map_err(|_| NetworkError::Stopped)
     }
 
+    /// Blocks again, after a restart, the peers the operator blocked and
+    /// those that earned a block that has not ended (`earned`: each with
+    /// the time it has left).
+    pub async fn restore(&self, operator: Vec<PeerId>, earned: Vec<(PeerId, Duration)>) -> Result<(), NetworkError> {
+        self.commands.send(Command::Restore { operator, earned }).await.map_err(|_| NetworkError::Stopped)
+    }
+
     /// The peers the operator blocked.
     pub async fn blocked(&self) -> Result<Vec<PeerId>, NetworkError> {
         let (reply, answer) = oneshot::channel();
@@ -573,6 +591,17 @@ impl EventLoop {
                 peers.sort();
                 let _ = reply.send(peers);
             }
+            Command::Restore { operator, earned } => {
+                for peer in operator {
+                    self.operator_blocked.insert(peer);
+                    self.swarm.behaviour_mut().blocked.block_peer(peer);
+                }
+                for (peer, left) in earned {
+                    self.reputation.restore(peer, Instant::now() + left);
+                    self.swarm.behaviour_mut().blocked.block_peer(peer);
+                }
+                self.metrics.fed_blocked.set(self.reputation.blocked_count() as i64);
+            }
             Command::Shutdown => {}
         }
     }
@@ -586,6 +615,9 @@ impl EventLoop {
             tracing::warn!("peer {peer} misbehaved (last: {code}): disconnected and blocked");
             self.cutting.push((peer, tokio::time::Instant::now() + CUT_OFF_AFTER));
             self.metrics.fed_blocked.set(self.reputation.blocked_count() as i64);
+            // Kept by the node, so that a restart does not lift it. A full
+            // queue loses only that: the block itself holds.
+            let _ = self.events.try_send(NetEvent::Banned(peer));
         }
     }
 
