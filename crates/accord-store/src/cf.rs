@@ -53,11 +53,13 @@ pub enum Cf {
     OperatorBlocks,
     /// Peer node → a block it earned by misbehaving (JSON), until it ends.
     PeerBans,
+    /// SHA-256 of a session token → its account and end (JSON).
+    Sessions,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 23] = [
+    pub const ALL: [Cf; 24] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -81,6 +83,7 @@ impl Cf {
         Cf::Moderators,
         Cf::OperatorBlocks,
         Cf::PeerBans,
+        Cf::Sessions,
     ];
 
     /// The RocksDB name.
@@ -109,6 +112,7 @@ impl Cf {
             Cf::Moderators => "moderators",
             Cf::OperatorBlocks => "operator_blocks",
             Cf::PeerBans => "peer_bans",
+            Cf::Sessions => "sessions",
         }
     }
 }

@@ -18,6 +18,7 @@ mod lists;
 mod peers;
 mod records;
 mod reports;
+mod sessions;
 pub mod writer;
 
 pub use cf::Cf;
