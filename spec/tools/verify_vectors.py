@@ -1098,6 +1098,8 @@ def check_blocklist(f, g="blocklist.json"):
     check_eq(g, "list id is canonical", list_text(lid), f["list_id"])
     check_eq(g, "origin", "accord/v1/list/" + list_text(lid), f["origin"])
     check_eq(g, "key id", note_key_id(name, lid[0]).hex(), f["key_id_hex"])
+    vkey = name + "+" + note_key_id(name, lid[0]).hex() + "+" + base64.b64encode(bytes([1]) + lid[0]).decode()
+    check_eq(g, "verifier key (C2SP vkey)", vkey, f["verifier_key"])
     leaves = [e["json"].encode("utf-8") for e in f["entries"]]
     for e, raw in zip(f["entries"], leaves):
         run(g, "entry parses and is canonical", parse_entry, raw)

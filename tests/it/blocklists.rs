@@ -272,25 +272,29 @@ async fn a_node_level_entry_cuts_the_node_off() {
         .await
         .unwrap();
     let c_peer = accord_node::network::peer_id(&c.node().node_id());
+    let a_peer = accord_node::network::peer_id(&a.node().node_id());
+    // C's next request to A is answered `blocked` (A issued the entry, so
+    // it applies at once) …
+    let answer = c
+        .node()
+        .network()
+        .request(a_peer, accord_proto::federation::FedRequest::Identities { accounts: vec![] })
+        .await
+        .expect("A answers C's request, with the reason it is cut off");
+    assert!(
+        matches!(&answer, accord_proto::federation::FedResponse::Error { code, .. } if code == "blocked"),
+        "a node named by a node entry is refused with `blocked`: {answer:?}"
+    );
+    // … then A cuts C off, and keeps it off.
     let deadline = tokio::time::Instant::now() + WITHIN;
-    // C's next request to A is refused, and A cuts C off.
-    loop {
-        let answer = c
-            .node()
-            .network()
-            .request(
-                accord_node::network::peer_id(&a.node().node_id()),
-                accord_proto::federation::FedRequest::Identities { accounts: vec![] },
-            )
-            .await;
-        if !a.node().network().is_connected(&c_peer) {
-            break;
-        }
-        if let Ok(accord_proto::federation::FedResponse::Error { code, .. }) = &answer {
-            assert_eq!(code, "blocked");
-        }
+    while a.node().network().is_connected(&c_peer) {
         assert!(tokio::time::Instant::now() < deadline, "node C still connected to A");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let kept_off = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < kept_off {
+        assert!(!a.node().network().is_connected(&c_peer), "node C came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     net.stop().await.unwrap();
 }
@@ -469,7 +473,53 @@ async fn a_node_that_relays_what_its_declared_list_blocks_leaves_signed_evidence
     assert_eq!(item["provenance"]["list"].as_str(), Some(list.as_str()));
     assert!(item["manifest"]["sig"].is_string(), "the peer's own signed manifest is part of the evidence");
     assert!(!view(&room).await.0.contains("spam relayed by b"), "and the event was refused");
+
+    // A third party checks it from the file alone, with the command line.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("evidence.json");
+    std::fs::write(&file, serde_json::to_vec(&evidence).unwrap()).unwrap();
+    let checked = evidence_verify(&file);
+    assert!(checked.status.success(), "the evidence verifies: {}", String::from_utf8_lossy(&checked.stdout));
+    assert!(String::from_utf8_lossy(&checked.stdout).contains(&format!("verified: {} relayed", b.node_id())));
+    // Every tampering is caught, each with its code.
+    let record: accord_api::admin::Evidence = serde_json::from_value(item.clone()).unwrap();
+    assert_eq!(accord_node::evidence::verify(&record).map(|v| v.entry), Ok(0));
+    let mut another_peer = record.clone();
+    another_peer.peer = a.node().node_id();
+    let mut another_entry = record.clone();
+    another_entry.provenance.entry = 1;
+    let mut another_target = record.clone();
+    another_target.entry = another_target.entry.replace(&spammer.account().to_string(), &alice.account().to_string());
+    let mut another_category = record.clone();
+    another_category.provenance.category = accord_proto::blocklist::entry::Category::Violence;
+    let mut another_body = record.clone();
+    let mut raw = another_body.manifest.clone();
+    raw.body = String::from_utf8(raw.body).unwrap().replace("\"size\":1", "\"size\":2").into_bytes();
+    another_body.manifest = raw;
+    for (tampered, code) in [
+        (&another_peer, "not_the_peers"),
+        (&another_entry, "not_declared"),
+        (&another_target, "not_included"),
+        (&another_category, "entry_mismatch"),
+        (&another_body, "bad_manifest"),
+    ] {
+        let refused = accord_node::evidence::verify(tampered).expect_err("tampered evidence does not verify");
+        assert_eq!(refused.code(), code, "{refused}");
+    }
+    std::fs::write(&file, serde_json::to_vec(&another_target).unwrap()).unwrap();
+    let checked = evidence_verify(&file);
+    assert!(!checked.status.success(), "a tampered file fails the command");
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("refused (not_included)"));
     net.stop().await.unwrap();
+}
+
+/// Runs `accord-node evidence verify FILE` (the binary built beside this
+/// test's, in the same target directory).
+fn evidence_verify(file: &std::path::Path) -> std::process::Output {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe.parent().and_then(|deps| deps.parent()).unwrap().join("accord-node");
+    assert!(binary.exists(), "{} is built with the workspace's tests", binary.display());
+    std::process::Command::new(binary).args(["evidence", "verify"]).arg(file).output().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -583,5 +633,118 @@ async fn a_subscription_in_the_configuration_is_followed_from_start() {
     let bob = b.user("bob").await.unwrap();
     let room = bob.create_room("r", JoinRule::Public).await.unwrap();
     assert!(matches!(room.send_text("configured spam").await, Err(e) if is_blocked(&e)));
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_further_behind_on_a_required_list_than_max_lag_is_refused() {
+    use accord_proto::federation::{FedRequest, FedResponse};
+    use accord_proto::policy::{DeclaredList, PolicyManifest};
+    use accord_testkit::hostile::HostilePeer;
+    let _machine = crate::shared().await;
+    // Arrange: node C holds two entries of its own list "required", and
+    // requires its peers to enforce it at most one entry behind.
+    let mut c = TestNode::start().await.unwrap();
+    let list = c.admin("POST", "/lists", Some(json!({"name": "required"}))).await.unwrap()["list"]
+        .as_str()
+        .unwrap()
+        .parse::<accord_proto::ListId>()
+        .unwrap();
+    for _ in 0..2 {
+        let id = accord_proto::SecretKey::generate().unwrap().account_id().to_string();
+        c.admin("POST", "/lists/required/entries", Some(json!({"kind": "account", "id": id, "category": "spam"})))
+            .await
+            .unwrap();
+    }
+    let path = accord_node::DataDir::new(c.data_dir()).config();
+    let mut config = accord_node::Config::load(&path).unwrap();
+    config.p2p.require_lists = vec![accord_node::config::RequiredList { list: list.clone(), max_lag: 1 }];
+    config.save(&path).unwrap();
+    c.restart().await.unwrap();
+    // Two peers declare the list in their signed manifests: one holding
+    // its first entry (one behind), one holding none (two behind).
+    let peer_declaring = |size: u64| {
+        let list = list.clone();
+        async move {
+            let peer = HostilePeer::start(None).await.unwrap();
+            let manifest = PolicyManifest {
+                node: peer.node_id(),
+                lists: vec![DeclaredList { list, size }],
+                time: accord_proto::Timestamp::now(),
+            };
+            let signed = accord_proto::Verified::sign(manifest, peer.key()).unwrap().raw().clone();
+            let answer = serde_json::to_vec(&FedResponse::Manifest { manifest: Box::new(signed) }).unwrap();
+            peer.serve(move |request| {
+                matches!(serde_json::from_slice(request), Ok(FedRequest::Manifest {})).then(|| answer.clone())
+            })
+            .await
+            .unwrap();
+            peer
+        }
+    };
+    let sync = FedRequest::Sync {
+        room: accord_proto::RoomId::from(accord_proto::EventId(accord_proto::Sha256Hash::digest(b"r"))),
+        held: Default::default(),
+    };
+    let within = peer_declaring(1).await;
+    let behind = peer_declaring(0).await;
+
+    // Act: each asks C to sync a room.
+    let node = within.connect(&c.p2p_addr()).await.unwrap();
+    let answered_within = within.request(node, &sync).await.unwrap();
+    let node = behind.connect(&c.p2p_addr()).await.unwrap();
+    let answered_behind = behind.request(node, &sync).await.unwrap();
+
+    // Assert: the peer within the lag is served (the room is unknown);
+    // the one further behind is refused for policy, and told by how much.
+    assert!(
+        matches!(&answered_within, FedResponse::Error { code, .. } if code == "unknown_room"),
+        "{answered_within:?}"
+    );
+    assert!(
+        matches!(&answered_behind, FedResponse::Error { code, message } if code == "policy" && message.contains("2 entries behind")),
+        "{answered_behind:?}"
+    );
+    c.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_block_relaying_nodes_a_node_relaying_what_its_declared_list_blocks_is_cut_off() {
+    let _machine = crate::shared().await;
+    // A cuts off relaying nodes; B declares A's list but ignores spam.
+    let net = TestNet::start_with(2, |i, _, c| c.p2p.block_relaying_nodes = i == 0).await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+    let alice = a.user("alice").await.unwrap();
+    let spammer = b.user("spammer").await.unwrap();
+    let room = alice.create_room("r", JoinRule::Public).await.unwrap();
+    spammer.room(room.id()).join_via(&[a.node_id()]).await.unwrap();
+    let list =
+        a.admin("POST", "/lists", Some(json!({"name": "spam"}))).await.unwrap()["list"].as_str().unwrap().to_owned();
+    b.admin("POST", "/subscriptions", Some(json!({"list": list, "actions": {"spam": "ignore"}}))).await.unwrap();
+    a.admin(
+        "POST",
+        "/lists/spam/entries",
+        Some(json!({"kind": "account", "id": spammer.account().to_string(), "category": "spam"})),
+    )
+    .await
+    .unwrap();
+    eventually("B holds the entry", || async {
+        b.admin("GET", "/lists", None).await.map(|s| s["lists"][0]["size"].as_u64() == Some(1)).unwrap_or(false)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await; // B's manifest announcement
+    assert!(a.is_connected_to(b), "A and B federate before the relay");
+
+    // Act: B relays the listed account's message.
+    spammer.room(room.id()).send_text("spam relayed by b").await.unwrap();
+
+    // Assert: A keeps the evidence and cuts B off, and keeps it off.
+    let b_on_a = accord_node::network::peer_id(&b.node().node_id());
+    eventually("A cuts B off", || async { !a.node().network().is_connected(&b_on_a) }).await;
+    let evidence = a.admin("GET", "/evidence", None).await.unwrap();
+    assert_eq!(evidence["evidence"][0]["peer"].as_str(), Some(b.node_id().as_str()));
+    tokio::time::sleep(Duration::from_secs(6)).await; // past B's redial of its bootstrap peer
+    assert!(!a.node().network().is_connected(&b_on_a), "B stays cut off");
+    assert!(!view(&room).await.0.contains("spam relayed by b"));
     net.stop().await.unwrap();
 }

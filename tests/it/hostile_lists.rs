@@ -183,14 +183,80 @@ async fn a_peer_named_by_a_node_entry_is_refused_and_cut_off_at_its_first_reques
     let node = hostile.connect(&a.p2p_addr()).await.unwrap();
     let answer = hostile.request(node, &FedRequest::Identities { accounts: vec![] }).await;
 
-    // Assert: refused as blocked (when the answer arrives before the cut),
-    // then disconnected, and kept out.
-    if let Ok(answer) = answer {
-        assert!(matches!(&answer, FedResponse::Error { code, .. } if code == "blocked"), "{answer:?}");
-    }
+    // Assert: refused as blocked (the answer is sent before the cut), then
+    // disconnected, and kept out.
+    let answer = answer.expect("the refusal reaches the peer before it is cut off");
+    assert!(matches!(&answer, FedResponse::Error { code, .. } if code == "blocked"), "{answer:?}");
     assert!(hostile.wait_disconnected(&node, PATIENCE).await, "the blocked peer is cut off");
     if hostile.connect(&a.p2p_addr()).await.is_ok() {
         assert!(hostile.wait_disconnected(&node, PATIENCE).await, "and stays cut off");
     }
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_equivocation_proof_reaches_a_node_that_never_saw_the_fork_and_distrust_survives_a_restart() {
+    let _machine = crate::shared().await;
+    // Arrange: nodes B and C follow a list whose issuer's key the
+    // attackers hold; the two hostile peers, each with its own log of one
+    // entry, reach B only.
+    let mut net = TestNet::start(2).await.unwrap();
+    let issuer = SecretKey::generate().unwrap();
+    let list = ListId { issuer: IssuerId::from(issuer.public()), name: "forked".parse().unwrap() };
+    let fork = |target: &SecretKey| {
+        let leaf = format!(
+            r#"{{"op":"add","created":{},"target":{{"type":"account","id":"{}"}},"category":"spam","action":"reject"}}"#,
+            Timestamp::now().as_millis(),
+            target.account_id()
+        );
+        let mut log = MerkleLog::new();
+        log.push(leaf.as_bytes());
+        let checkpoint = Checkpoint { list: list.clone(), size: 1, root: log.root(), time: Timestamp::now() };
+        (checkpoint.sign(&issuer).unwrap(), vec![leaf])
+    };
+    let (first, second) = (fork(&SecretKey::generate().unwrap()), fork(&SecretKey::generate().unwrap()));
+    let h1 = HostilePeer::start(None).await.unwrap();
+    let h2 = HostilePeer::start(None).await.unwrap();
+    let served = list.clone();
+    h1.serve(move |request| answer(request, &served, &first.0, &first.1)).await.unwrap();
+    let served = list.clone();
+    h2.serve(move |request| answer(request, &served, &second.0, &second.1)).await.unwrap();
+    let (b, c) = (&net.nodes[0], &net.nodes[1]);
+    h1.connect(&b.p2p_addr()).await.unwrap();
+    // B first, from the first peer; then C, from B.
+    for node in [b, c] {
+        node.admin("POST", "/subscriptions", Some(json!({"list": list.to_string()}))).await.unwrap();
+        eventually("B, then C, hold the first log", PATIENCE, || async {
+            record(node, &list.to_string()).await.is_some_and(|r| r["size"] == 1)
+        })
+        .await
+        .unwrap();
+    }
+
+    // Act: the second peer shows B the other log.
+    h2.connect(&b.p2p_addr()).await.unwrap();
+
+    // Assert: B detects the fork; C, which never saw the second log (no
+    // hostile peer reaches it), learns of it from B's proof, by gossip.
+    for (node, name) in [(b, "B"), (c, "C")] {
+        eventually(&format!("{name} distrusts the issuer"), PATIENCE, || async {
+            record(node, &list.to_string()).await.is_some_and(|r| r["distrusted"].is_string())
+        })
+        .await
+        .unwrap();
+    }
+    assert!(!h1.is_connected(&accord_node::network::peer_id(&c.node().node_id())), "C never met the attackers");
+    assert!(!h2.is_connected(&accord_node::network::peer_id(&c.node().node_id())));
+
+    // A restart keeps the distrust, and the proof: another list of the same
+    // issuer is distrusted as soon as C subscribes to it.
+    net.nodes[1].restart().await.unwrap();
+    let c = &net.nodes[1];
+    let kept = record(c, &list.to_string()).await.expect("C still holds the list");
+    assert!(kept["distrusted"].is_string(), "distrust survives the restart: {kept}");
+    let sibling = ListId { issuer: list.issuer, name: "sibling".parse().unwrap() };
+    let subscribed =
+        c.admin("POST", "/subscriptions", Some(json!({"list": sibling.to_string()}))).await.expect("subscribe");
+    assert!(subscribed["distrusted"].is_string(), "the kept proof distrusts the issuer's other lists: {subscribed}");
     net.stop().await.unwrap();
 }

@@ -129,14 +129,18 @@ async fn a_hostile_peer_is_refused_stores_nothing_is_disconnected_and_honest_tra
     let trudy = SecretKey::generate().unwrap();
     let trudy_pair = hostile::identity_pair(&trudy, h2.key(), "trudy@evil.test").unwrap();
     let oversized = vec![b'x'; accord_proto::federation::MAX_REQUEST_BYTES as usize + 1024];
-    // The node stops reading at the limit and answers `too_large`; the
-    // attacker, still writing, may never read it, which is its problem.
-    if let Ok(Ok(answer)) = tokio::time::timeout(Duration::from_secs(2), h2.request_raw(node_b, oversized)).await {
-        assert!(
-            matches!(serde_json::from_slice(&answer), Ok(FedResponse::Error { code, .. }) if code == "too_large"),
-            "an oversized frame is refused with too_large"
-        );
-    }
+    // The node stops reading at the limit and answers `too_large`. The
+    // few bytes over it fit in the stream's window, so the attacker
+    // finishes writing and reads the answer: a missing answer is a failure.
+    let answer = tokio::time::timeout(Duration::from_secs(10), h2.request_raw(node_b, oversized))
+        .await
+        .expect("the node answers an oversized frame in time")
+        .expect("the node answers an oversized frame");
+    assert!(
+        matches!(serde_json::from_slice(&answer), Ok(FedResponse::Error { code, .. }) if code == "too_large"),
+        "an oversized frame is refused with too_large: {}",
+        String::from_utf8_lossy(&answer)
+    );
     let forged = hostile::forge_signature(
         &hostile::message_event(&trudy, h2.key(), room.id(), 1, vec![last], depth + 1, "forged").unwrap(),
     );
@@ -187,5 +191,84 @@ async fn a_hostile_peer_is_refused_stores_nothing_is_disconnected_and_honest_tra
     }
     assert!(metric(a, "accord_fed_blocked_peers ").await, "node A counts the peer it blocked");
     assert!(metric(b, "accord_fed_blocked_peers ").await, "node B counts the peer it blocked");
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_stamping_two_events_with_one_sequence_number_is_refused_and_cut_off() {
+    let _machine = crate::shared().await;
+    // Arrange: a public room on node A, which a hostile node joins
+    // honestly through its own account (so that it is a host of the room).
+    let a = TestNode::start().await.unwrap();
+    let alice = a.user("alice").await.unwrap();
+    let room = alice.create_room("open", JoinRule::Public).await.unwrap();
+    room.send_text("before").await.unwrap();
+    let (_, last, depth) = history(&room).await;
+    let h = HostilePeer::start(None).await.unwrap();
+    let node = h.connect(&a.p2p_addr()).await.unwrap();
+    let mallory = SecretKey::generate().unwrap();
+    let pair = hostile::identity_pair(&mallory, h.key(), "mallory@evil.test").unwrap();
+    let join = hostile::join_event(&mallory, h.key(), room.id(), 1, vec![last], depth + 1).unwrap();
+    let join_id = join.claimed_id();
+    let outcome = push_one(&h, node, push(room.id(), vec![join], vec![pair])).await;
+    assert_eq!(outcome.0, "accepted", "the join is a valid event: {outcome:?}");
+    let first = hostile::message_event(&mallory, h.key(), room.id(), 2, vec![join_id], depth + 2, "first").unwrap();
+    assert_eq!(push_one(&h, node, push(room.id(), vec![first], vec![])).await.0, "accepted");
+
+    // Act: the peer stamps another event with the sequence number it
+    // already used.
+    let second = hostile::message_event(&mallory, h.key(), room.id(), 2, vec![join_id], depth + 2, "second").unwrap();
+    let outcome = push_one(&h, node, push(room.id(), vec![second], vec![])).await;
+
+    // Assert: refused as an equivocation, and the peer is cut off at once.
+    assert_eq!(outcome, ("refused".into(), "equivocation".into()));
+    assert!(h.wait_disconnected(&node, Duration::from_secs(10)).await, "an equivocating peer is cut off");
+    let (texts, _, _) = history(&room).await;
+    assert_eq!(texts, vec!["before".to_owned(), "first".into()], "only the first event of that number is kept");
+    assert!(metric(&a, "accord_fed_rejections_total{code=\"equivocation\"}").await);
+    a.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operators_peer_blocks_and_those_earned_by_misconduct_survive_a_restart() {
+    let _machine = crate::shared().await;
+    // Arrange: A's operator blocks B; a hostile peer earns a block on A
+    // by sending garbage until A cuts it off.
+    let mut net = TestNet::start(2).await.unwrap();
+    net.nodes[0].block_peer(&net.nodes[1]).await.unwrap();
+    let h = HostilePeer::start(None).await.unwrap();
+    let node_a = h.connect(&net.nodes[0].p2p_addr()).await.unwrap();
+    for _ in 0..10 {
+        let _ = h.request_raw(node_a, b"\xff garbage".to_vec()).await;
+        if h.wait_disconnected(&node_a, Duration::from_secs(1)).await {
+            break;
+        }
+    }
+    assert!(h.wait_disconnected(&node_a, Duration::from_secs(5)).await, "the hostile peer earned a block");
+
+    // Act: A restarts.
+    net.nodes[0].restart().await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+
+    // Assert: B is still the operator's block, and stays apart from A past
+    // B's redial of A (its bootstrap peer, every 5 s); the hostile peer is
+    // still refused.
+    let peers = a.admin("GET", "/peers", None).await.unwrap();
+    assert_eq!(peers["blocked"], serde_json::json!([b.node_id()]), "the operator's block is kept: {peers}");
+    assert!(metric(a, "accord_fed_blocked_peers ").await, "the earned block is kept");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(!a.is_connected_to(b), "A and B stay apart");
+    let back = h.connect(&a.p2p_addr()).await;
+    assert!(
+        back.is_err() || h.wait_disconnected(&node_a, Duration::from_secs(5)).await,
+        "the hostile peer is still refused after the restart"
+    );
+    // Lifting the operator's block still works after the restart.
+    a.unblock_peer(b).await.unwrap();
+    accord_testkit::observe::eventually("A and B federate again", Duration::from_secs(30), || async {
+        a.is_connected_to(b)
+    })
+    .await
+    .unwrap();
     net.stop().await.unwrap();
 }

@@ -6,6 +6,7 @@
 
 mod admin_session;
 mod blocklists;
+mod enforcement;
 mod federation;
 mod hostile_flood;
 mod hostile_lists;

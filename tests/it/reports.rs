@@ -478,3 +478,69 @@ async fn the_queue_merges_reports_of_the_same_events_and_puts_the_most_severe_fi
     assert_eq!(order, expected);
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_reporters_on_several_nodes_never_block_or_hide_an_innocent_account_and_the_peer_report_rate_holds() {
+    let _machine = crate::shared().await;
+    // Arrange: an innocent account on A, which takes at most 3 forwarded
+    // reports a minute from each peer; five reporters on each of B and C
+    // in its room.
+    const PER_PEER: usize = 3;
+    let net = TestNet::start_with(3, |i, _, c| {
+        if i == 0 {
+            c.reports.peer_per_minute = PER_PEER as u32;
+        }
+    })
+    .await
+    .unwrap();
+    let (a, b, c) = (&net.nodes[0], &net.nodes[1], &net.nodes[2]);
+    let innocent = a.user("innocent").await.unwrap();
+    let room = innocent.create_room("square", JoinRule::Public).await.unwrap();
+    let remark = innocent.room(room.id()).send_text("an innocent remark").await.unwrap().event.id();
+    let mut reporters = Vec::new();
+    for (n, node) in [b, c].into_iter().enumerate() {
+        for i in 0..5 {
+            let reporter = node.user(&format!("mob{n}x{i}")).await.unwrap();
+            reporter.room(room.id()).join_via(&[a.node_id()]).await.unwrap();
+            reporters.push(reporter);
+        }
+    }
+    for r in &reporters {
+        let seen = r.room(room.id());
+        eventually("the remark reaches every reporter", || async {
+            view(&seen).await.0.contains("an innocent remark")
+        })
+        .await;
+    }
+
+    // Act: all ten report the remark.
+    for reporter in &reporters {
+        reporter.report(Category::Harassment).event(remark).await.expect("each report is accepted by its home");
+    }
+
+    // Assert: A takes exactly its per-peer rate from each node within the
+    // minute, the rest waiting at the reporters' nodes …
+    let reports_on_a = || async {
+        let queue = a.admin("GET", "/reports?state=all", None).await.unwrap();
+        queue["cases"].as_array().unwrap().iter().map(|c| c["reports"].as_u64().unwrap_or(0)).sum::<u64>()
+    };
+    eventually("A takes its per-peer share of the reports", || async { reports_on_a().await == 2 * PER_PEER as u64 })
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(reports_on_a().await, 2 * PER_PEER as u64, "no more than the per-peer rate within the minute");
+    // … and nothing is blocked or hidden anywhere without a moderator.
+    innocent.room(room.id()).send_text("still talking").await.expect("the innocent account still sends");
+    innocent.login().await.expect("and logs in");
+    let readers = [room.clone(), reporters[0].room(room.id()), reporters[5].room(room.id())];
+    for (i, r) in readers.iter().enumerate() {
+        eventually("the new message everywhere", || async { view(r).await.0.contains("still talking") }).await;
+        let (texts, hiding) = view(r).await;
+        assert!(texts.contains("an innocent remark"), "node {i} shows the remark");
+        assert!(hiding.is_empty(), "node {i} hides nothing: {hiding:?}");
+    }
+    for node in [a, b, c] {
+        let audit = node.admin("GET", "/audit", None).await.unwrap();
+        assert_eq!(audit["actions"].as_array().expect("the audit log's actions").len(), 0, "no action: {audit}");
+    }
+    net.stop().await.unwrap();
+}

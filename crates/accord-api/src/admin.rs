@@ -533,6 +533,13 @@ pub struct Evidence {
     pub provenance: Provenance,
     /// The peer's signed policy manifest declaring the list.
     pub manifest: SignedBytes,
+    /// The blocking entry's leaf: its exact JSON text in the list's log.
+    pub entry: String,
+    /// The issuer's signed checkpoint the entry is proved against.
+    pub checkpoint: accord_proto::blocklist::SignedCheckpoint,
+    /// The inclusion proof of leaf `provenance.entry` in the checkpoint's
+    /// tree (spec/blocklists.md §5.1).
+    pub inclusion: Vec<accord_proto::Sha256Hash>,
     /// When the node recorded it.
     pub recorded: Timestamp,
 }

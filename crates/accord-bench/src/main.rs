@@ -22,6 +22,7 @@
 
 mod ceiling;
 mod fanout;
+mod flood;
 mod ingest;
 mod listsync;
 mod lookup;
@@ -58,6 +59,9 @@ enum Scenario {
     Scale,
     /// Three nodes: photos uploaded on one, fetched and served by the others.
     Media,
+    /// An honest client's acknowledgement time, quiet and while hostile
+    /// peers flood its node.
+    Flood,
 }
 
 /// Benchmarks Accord nodes against ceilings measured in the same run.
@@ -135,5 +139,6 @@ async fn run(
         Scenario::Propagation => propagation::run(quick, report).await,
         Scenario::Scale => scale::run(quick, report).await,
         Scenario::Media => media::run(quick, report).await,
+        Scenario::Flood => flood::run(quick, report).await,
     }
 }

@@ -175,6 +175,17 @@ pub struct ApiSection {
     pub listen: SocketAddr,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Client connections open at once (TLS handshakes and WebSocket
+    /// streams included); connections beyond are closed at once.
+    pub max_connections: usize,
+    /// Seconds a connection has to send a request's complete head, from
+    /// when it opens or its previous answer was sent (so it also closes a
+    /// keep-alive connection idle that long between requests).
+    pub header_timeout_secs: u64,
+    /// Seconds a connection may go without a byte read or written while a
+    /// request is in progress (a body sent slowly, an answer not read)
+    /// before it is closed.
+    pub idle_timeout_secs: u64,
     /// `[api.tls]`: serve the API over TLS with this certificate and key.
     /// Without it the API is plain HTTP (for loopback, or behind a
     /// TLS-terminating reverse proxy).
@@ -192,7 +203,14 @@ impl ApiSection {
 
 impl Default for ApiSection {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), max_body_bytes: 64 * 1024, tls: None }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 64 * 1024,
+            max_connections: 4096,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            tls: None,
+        }
     }
 }
 
@@ -233,6 +251,10 @@ pub struct P2pSection {
     /// Cut off (for ten minutes) a peer that relays an event of an account
     /// blocked on a list the peer declares.
     pub block_relaying_nodes: bool,
+    /// Seconds between the periodic rounds that sync every room with every
+    /// connected host and catch up every followed list; 0 turns them off,
+    /// leaving the catch-up every new connection starts.
+    pub sync_interval_secs: u64,
 }
 
 /// A list peers must enforce.
@@ -253,6 +275,7 @@ impl Default for P2pSection {
             bootstrap: vec![],
             require_lists: vec![],
             block_relaying_nodes: false,
+            sync_interval_secs: 30,
         }
     }
 }
@@ -271,13 +294,34 @@ pub enum RegistrationPolicy {
 }
 
 /// `[registration]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegistrationSection {
     /// The policy.
     pub policy: RegistrationPolicy,
     /// Invite codes, usable once each, for `policy = "invite"`.
     pub invites: Vec<String>,
+    /// Registration attempts per client address (an IPv6 address counts
+    /// by its /64) per hour, sustained. Mastodon allows 5 per 30 minutes
+    /// per address, Synapse 0.17 per second with a burst of 3.
+    pub per_address_per_hour: u32,
+    /// Registration attempts one address may make at once.
+    pub per_address_burst: u32,
+    /// New accounts this node admits per hour, from every address
+    /// together (a sliding hour); 0 admits none.
+    pub accounts_per_hour: u32,
+}
+
+impl Default for RegistrationSection {
+    fn default() -> Self {
+        Self {
+            policy: RegistrationPolicy::default(),
+            invites: Vec::new(),
+            per_address_per_hour: 10,
+            per_address_burst: 5,
+            accounts_per_hour: 300,
+        }
+    }
 }
 
 /// `[limits]`

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod core;
+pub mod evidence;
 mod federation;
 pub mod http;
 pub mod keyfile;

@@ -97,6 +97,11 @@ enum Command {
         /// The list.
         list: String,
     },
+    /// Evidence that a peer relayed what a list it declares blocks.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
     /// Prints the node id and addresses from a data directory.
     Info {
         /// The data directory.
@@ -106,6 +111,46 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Checks evidence as a third party, from the file alone (one record,
+    /// or the answer of `GET /admin/evidence`): the peer's stamp and
+    /// manifest, the issuer's checkpoint and the entry's inclusion in it.
+    /// Exits non-zero if any record does not verify.
+    Verify {
+        /// The JSON file.
+        file: PathBuf,
+    },
+}
+
+/// `accord-node evidence verify FILE`.
+fn verify_evidence(file: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).context("the file is not JSON")?;
+    let records = match value.get("evidence") {
+        Some(all) => all.clone(),
+        None => serde_json::Value::Array(vec![value]),
+    };
+    let records: Vec<accord_api::admin::Evidence> =
+        serde_json::from_value(records).context("the file does not hold evidence records")?;
+    anyhow::ensure!(!records.is_empty(), "the file holds no evidence");
+    let mut refused = 0;
+    for record in &records {
+        match accord_node::evidence::verify(record) {
+            Ok(v) => println!(
+                "verified: {} relayed event {} blocked by {} entry {}, declaring {} entries of it",
+                v.peer, v.event, v.list, v.entry, v.declared
+            ),
+            Err(e) => {
+                refused += 1;
+                println!("refused ({}): {e}", e.code());
+            }
+        }
+    }
+    anyhow::ensure!(refused == 0, "{refused} of {} evidence records do not verify", records.len());
+    Ok(())
 }
 
 fn init_logging(level: &str) {
@@ -169,6 +214,7 @@ async fn main() -> anyhow::Result<()> {
             admin_cli::subscribe(target, list, actions, pdq_threshold).await
         }
         Command::Unsubscribe { target, list } => admin_cli::unsubscribe(target, list).await,
+        Command::Evidence { command: EvidenceCommand::Verify { file } } => verify_evidence(&file),
         Command::Init { data_dir, name, api, p2p, bootstrap } => {
             let dir = DataDir::new(&data_dir);
             anyhow::ensure!(!dir.config().exists(), "{} already exists", dir.config().display());

@@ -184,11 +184,13 @@ impl Node {
             reports,
             media,
         }));
+        restore_blocks(&core).await?;
         let admin = admin::router(AdminState::new(core.clone(), admin_token));
         let app = api::router(ApiState::new(core.clone()), admin, crate::web::router());
         // The server ends by itself at shutdown, once its requests are
         // answered.
-        core.tasks().spawn_to_completion(crate::http::serve::serve(listener, app, tls, core.tasks().clone()));
+        let limits = crate::http::serve::ConnectionLimits::of(&core.config.api);
+        core.tasks().spawn_to_completion(crate::http::serve::serve(listener, app, tls, limits, core.tasks().clone()));
         core.outbox.resume(&core)?;
         for sub in &core.config.lists.subscribe {
             let held = core.lists.record(&sub.list).await;
@@ -264,4 +266,31 @@ impl Node {
         tracing::info!("node stopped");
         Ok(())
     }
+}
+
+/// Blocks again the peers blocked before the restart: the operator's, and
+/// those whose earned block has not ended.
+async fn restore_blocks(core: &Core) -> Result<(), NodeError> {
+    let store_error = |e: accord_store::StoreError| NodeError::Io(format!("reading the blocked peers: {e}"));
+    let operator = core.store.operator_blocks().map_err(store_error)?;
+    let now = accord_proto::Timestamp::now().as_millis();
+    let earned: Vec<_> = core
+        .store
+        .peer_bans()
+        .map_err(store_error)?
+        .into_iter()
+        .filter(|(_, until)| until.as_millis() > now)
+        .map(|(node, until)| {
+            (crate::network::peer_id(&node), std::time::Duration::from_millis(until.as_millis() - now))
+        })
+        .collect();
+    if !operator.is_empty() || !earned.is_empty() {
+        tracing::info!(
+            "{} peers blocked by the operator and {} by their conduct, kept from before",
+            operator.len(),
+            earned.len()
+        );
+    }
+    let operator = operator.iter().map(crate::network::peer_id).collect();
+    core.network.restore(operator, earned).await.map_err(|e| NodeError::Io(format!("restoring blocks: {e}")))
 }

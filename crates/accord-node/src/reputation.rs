@@ -75,6 +75,12 @@ impl Reputation {
         })
     }
 
+    /// Blocks `peer` until `until`: a block earned before a restart.
+    pub fn restore(&mut self, peer: PeerId, until: Instant) {
+        self.scores.remove(&peer);
+        self.blocked.insert(peer, until);
+    }
+
     /// Whether `peer` is blocked.
     pub fn is_blocked(&self, peer: &PeerId) -> bool {
         self.blocked.contains_key(peer)

@@ -285,7 +285,7 @@ fn main() -> anyhow::Result<()> {
         accord_proto::auth::AuthResponse {
             account: alice.account_id(),
             node: NodeId::from(node.public()),
-            challenge: "q2VhbGx5IHJhbmRvbSBjaGFsbGVuZ2UgYnl0ZXMhIQ==".into(),
+            challenge: "q2VhbGx5IHJhbmRvbSBjaGFsbGVuZ2UgYnl0ZXMhISE=".into(),
             ts: Timestamp::from_millis(T0 + 60_000),
         },
         &alice,
@@ -527,6 +527,7 @@ fn main() -> anyhow::Result<()> {
             "list_id": list.to_string(),
             "origin": list.origin(),
             "key_id_hex": hex::encode(accord_proto::blocklist::checkpoint::key_id(&list.issuer.to_string(), &issuer.public())),
+            "verifier_key": accord_proto::blocklist::checkpoint::verifier_key(&list.issuer.to_string(), &issuer.public()),
             "entries": leaves,
             "checkpoints": [
                 {"size": 3, "text": cp3.to_text(), "note": signed3.note()},

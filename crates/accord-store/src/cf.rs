@@ -61,11 +61,17 @@ pub enum Cf {
     /// Blob hash ‖ event id → nothing: the stored events that carry a
     /// blob (its references).
     BlobRefs,
+    /// Peer node → the operator's block of it (JSON), until lifted.
+    OperatorBlocks,
+    /// Peer node → a block it earned by misbehaving (JSON), until it ends.
+    PeerBans,
+    /// SHA-256 of a session token → its account and end (JSON).
+    Sessions,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 25] = [
+    pub const ALL: [Cf; 28] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -91,6 +97,9 @@ impl Cf {
         Cf::BlobMeta,
         Cf::BlobOwners,
         Cf::BlobRefs,
+        Cf::OperatorBlocks,
+        Cf::PeerBans,
+        Cf::Sessions,
     ];
 
     /// The RocksDB name.
@@ -121,6 +130,9 @@ impl Cf {
             Cf::BlobMeta => "blob_meta",
             Cf::BlobOwners => "blob_owners",
             Cf::BlobRefs => "blob_refs",
+            Cf::OperatorBlocks => "operator_blocks",
+            Cf::PeerBans => "peer_bans",
+            Cf::Sessions => "sessions",
         }
     }
 }

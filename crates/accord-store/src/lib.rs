@@ -16,8 +16,10 @@ mod cf;
 pub mod keys;
 mod lists;
 mod media;
+mod peers;
 mod records;
 mod reports;
+mod sessions;
 pub mod writer;
 
 pub use cf::Cf;

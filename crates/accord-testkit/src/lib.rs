@@ -380,10 +380,15 @@ pub fn init_logging() {
 }
 
 /// The configuration tests use: loopback addresses on free ports, open
-/// registration, `edit` applied last.
+/// registration without its per-address and node-wide rates (every test
+/// client registers from 127.0.0.1; a test of those rates sets them),
+/// `edit` applied last.
 pub fn test_config(edit: impl FnOnce(&mut Config)) -> anyhow::Result<Config> {
     let mut config = Config::default();
     config.node.name = "test.local".parse()?;
+    config.registration.per_address_per_hour = 1_000_000;
+    config.registration.per_address_burst = 1_000_000;
+    config.registration.accounts_per_hour = 1_000_000;
     config.api.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
     // A fixed port, so that a restarted node is found where it was.
     config.p2p.listen = vec![format!("/ip4/127.0.0.1/tcp/{}", free_port()?)];

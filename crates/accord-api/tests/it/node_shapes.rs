@@ -264,7 +264,9 @@ fn admin_subscriptions_and_enforcement() {
     reads_the_node::<Trusted>(json!({"issuer": list.issuer, "lists": [list]}));
     let evidence = json!({
         "peer": node(201), "event": event.to_unverified(), "provenance": provenance(),
-        "manifest": signed_action().raw(), "recorded": TS,
+        "manifest": signed_action().raw(),
+        "entry": r#"{"op":"add","created":1,"target":{"type":"node","id":"x"},"category":"spam","action":"reject"}"#,
+        "checkpoint": checkpoint(), "inclusion": [accord_proto::Sha256Hash::digest(b"sibling")], "recorded": TS,
     });
     reads_the_node::<EvidenceResponse>(json!({"evidence": [evidence]}));
     let held = json!({

@@ -18,6 +18,7 @@ pub async fn block(
     State(state): State<Arc<Core>>,
     Json(req): Json<PeerRequest>,
 ) -> Result<Reply<PeersResponse>, ApiError> {
+    state.store.put_operator_block(&req.node).await?;
     state.network.block(network::peer_id(&req.node)).await.map_err(ApiError::internal)?;
     tracing::warn!("the operator blocked node {}", req.node);
     blocked(State(state)).await
@@ -28,6 +29,7 @@ pub async fn unblock(
     State(state): State<Arc<Core>>,
     Json(req): Json<PeerRequest>,
 ) -> Result<Reply<PeersResponse>, ApiError> {
+    state.store.delete_operator_block(&req.node).await?;
     state.network.unblock(network::peer_id(&req.node)).await.map_err(ApiError::internal)?;
     tracing::warn!("the operator unblocked node {}", req.node);
     blocked(State(state)).await

@@ -6,7 +6,7 @@ use crate::http::reply::Reply;
 use accord_api::ErrorCode;
 use accord_api::auth::{ChallengeRequest, ChallengeResponse, LoginRequest, LoginResponse};
 use accord_proto::auth::AuthResponse;
-use accord_proto::{AccountId, Timestamp, Unverified};
+use accord_proto::{AccountId, Sha256Hash, Timestamp, Unverified};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use base64::Engine as _;
@@ -27,12 +27,17 @@ const MAX_CHALLENGES_PER_ACCOUNT: usize = 8;
 /// Most open sessions per account (the oldest is closed first).
 const MAX_SESSIONS_PER_ACCOUNT: usize = 16;
 
-/// Outstanding challenges and open sessions. In memory: clients log in
-/// again after a node restart.
+/// Outstanding challenges (in memory) and open sessions: by the SHA-256
+/// of their token, kept in the store too, so that a restart ends none.
 #[derive(Default)]
 pub struct Sessions {
     challenges: Mutex<HashMap<String, (AccountId, Timestamp, IpAddr)>>,
-    tokens: Mutex<HashMap<String, (AccountId, Timestamp)>>,
+    tokens: Mutex<HashMap<Sha256Hash, (AccountId, Timestamp)>>,
+}
+
+/// The key a session is held and stored under: its token's SHA-256.
+fn token_key(token: &str) -> Sha256Hash {
+    Sha256Hash::digest(token.as_bytes())
 }
 
 fn random_b64() -> Result<String, ApiError> {
@@ -42,6 +47,18 @@ fn random_b64() -> Result<String, ApiError> {
 }
 
 impl Sessions {
+    /// The sessions kept in `store` that have not ended.
+    pub fn load(store: &accord_store::Store) -> Result<Self, accord_store::StoreError> {
+        let now = Timestamp::now();
+        let tokens = store
+            .sessions()?
+            .into_iter()
+            .filter(|(_, _, expires)| *expires > now)
+            .map(|(key, account, expires)| (key, (account, expires)))
+            .collect();
+        Ok(Self { challenges: Mutex::default(), tokens: Mutex::new(tokens) })
+    }
+
     fn issue_challenge(&self, account: AccountId, client: IpAddr) -> Result<(String, Timestamp), ApiError> {
         let now = Timestamp::now();
         let expires = now.plus_millis(CHALLENGE_MS);
@@ -69,30 +86,34 @@ impl Sessions {
         }
     }
 
-    fn open(&self, account: AccountId) -> Result<(String, Timestamp), ApiError> {
+    /// Opens a session: its token, when it ends, and the keys of the
+    /// sessions it ends (expired, or the account's oldest beyond its cap).
+    fn open(&self, account: AccountId) -> Result<(String, Timestamp, Vec<Sha256Hash>), ApiError> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
         let token = hex::encode(bytes);
         let expires = Timestamp::now().plus_millis(SESSION_MS);
         let mut map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         let now = Timestamp::now();
+        let mut ended: Vec<Sha256Hash> = map.iter().filter(|(_, (_, exp))| *exp <= now).map(|(k, _)| *k).collect();
         map.retain(|_, (_, exp)| *exp > now);
-        let mut mine: Vec<(String, Timestamp)> =
-            map.iter().filter(|(_, (a, _))| *a == account).map(|(t, (_, exp))| (t.clone(), *exp)).collect();
+        let mut mine: Vec<(Sha256Hash, Timestamp)> =
+            map.iter().filter(|(_, (a, _))| *a == account).map(|(k, (_, exp))| (*k, *exp)).collect();
         if mine.len() >= MAX_SESSIONS_PER_ACCOUNT {
             mine.sort_by_key(|(_, exp)| *exp);
             for (old, _) in mine.iter().take(mine.len() + 1 - MAX_SESSIONS_PER_ACCOUNT) {
                 map.remove(old);
+                ended.push(*old);
             }
         }
-        map.insert(token.clone(), (account, expires));
-        Ok((token, expires))
+        map.insert(token_key(&token), (account, expires));
+        Ok((token, expires, ended))
     }
 
     /// The account of a valid session token.
     pub fn account(&self, token: &str) -> Option<AccountId> {
         let map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(token).filter(|(_, exp)| *exp > Timestamp::now()).map(|(a, _)| *a)
+        map.get(&token_key(token)).filter(|(_, exp)| *exp > Timestamp::now()).map(|(a, _)| *a)
     }
 }
 
@@ -172,6 +193,7 @@ pub async fn login(
         state.metrics.reject("not_registered");
         return Err(ApiError::new(ErrorCode::NotRegistered, "account is not registered on this node"));
     }
-    let (token, expires) = api.sessions.open(answer.account)?;
+    let (token, expires, ended) = api.sessions.open(answer.account)?;
+    state.store.put_session(&token_key(&token), &answer.account, expires, &ended).await?;
     Ok(Reply(LoginResponse { token, account: answer.account, expires }))
 }

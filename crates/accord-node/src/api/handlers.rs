@@ -15,7 +15,8 @@ use accord_api::node::{self, NodeInfo};
 use accord_api::register::{RegisterRequest, RegisterResponse};
 use accord_api::rooms::{HistoryQuery, HistoryResponse, RoomState, RoomSummary, RoomsResponse};
 use accord_proto::{AccountId, RoomId};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,8 +44,15 @@ pub async fn node_info(State(state): State<Arc<Core>>) -> Reply<NodeInfo> {
 /// `POST /v1/register`
 pub async fn register(
     State(state): State<Arc<Core>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Json(req): Json<RegisterRequest>,
 ) -> Result<Reply<RegisterResponse>, ApiError> {
+    // Registrations have their own rate per address (per /64 for IPv6),
+    // far below the general request rate: accounts are what Sybils farm.
+    if let Err(ms) = state.limits.registration(client.ip()) {
+        state.metrics.reject("rate_limited");
+        return Err(ApiError::rate_limited(ms));
+    }
     // Run to completion even if the client goes away: a registration half
     // done (stored, but not in the handle index) must not happen.
     let core = state.clone();

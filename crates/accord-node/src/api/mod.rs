@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-/// What the client API holds besides the core: sessions and open streams.
-/// In memory: clients log in again after a node restart.
+/// What the client API holds besides the core: sessions (kept in the store
+/// too, so a restart ends none) and open streams.
 #[derive(Clone)]
 pub struct ApiState {
     /// The node.
@@ -37,7 +37,13 @@ pub struct ApiState {
 impl ApiState {
     /// The client API of `core`.
     pub fn new(core: Arc<Core>) -> Self {
-        Self { core, sessions: Arc::default(), streams: Arc::default() }
+        // Sessions kept from before a restart; a store that cannot be read
+        // here fails the node's start elsewhere first.
+        let sessions = auth::Sessions::load(&core.store).unwrap_or_else(|e| {
+            tracing::error!("reading the kept sessions: {e}");
+            auth::Sessions::default()
+        });
+        Self { core, sessions: Arc::new(sessions), streams: Arc::default() }
     }
 }
 

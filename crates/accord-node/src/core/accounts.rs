@@ -10,8 +10,9 @@ use accord_proto::blocklist::entry::{Action, TargetKind};
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, VerificationLevel};
 use accord_proto::{AccountId, EnvelopeError, NodeId, Sha256Hash, SignedBytes, Timestamp, Unverified, Verified};
 use accord_store::{Store, StoreError};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// The accounts this node knows: handles of its own, the home node of
 /// every account whose verified identity is stored, and the identity
@@ -21,9 +22,13 @@ use std::sync::{Mutex, MutexGuard};
 pub struct Accounts {
     known: Mutex<Known>,
     /// One registration at a time keeps handles unique and invites
-    /// single-use.
-    registration: tokio::sync::Mutex<()>,
+    /// single-use; it holds when each account of the last hour was
+    /// created, for the node-wide ceiling (`registration.accounts_per_hour`).
+    registration: tokio::sync::Mutex<VecDeque<Instant>>,
 }
+
+/// The window of the node-wide ceiling on new accounts.
+const CEILING_WINDOW: Duration = Duration::from_secs(3600);
 
 #[derive(Default)]
 struct Known {
@@ -101,6 +106,10 @@ pub enum RegisterError {
     /// The invite code is unknown or used.
     #[error("unknown or already used invite code")]
     BadInvite,
+    /// Too many registrations: from this address (or its /64), or new
+    /// accounts on this node in the last hour. Retry after this many ms.
+    #[error("too many registrations; retry in {0} ms")]
+    RateLimited(u64),
     /// The account is registered already.
     #[error("this account is already registered")]
     AlreadyRegistered,
@@ -124,6 +133,7 @@ impl RegisterError {
             RegisterError::WrongHome => "wrong_home",
             RegisterError::Closed => "registration_closed",
             RegisterError::InviteRequired | RegisterError::BadInvite => "bad_invite",
+            RegisterError::RateLimited(_) => "rate_limited",
             RegisterError::AlreadyRegistered => "already_registered",
             RegisterError::HandleTaken => "handle_taken",
             RegisterError::Sign(_) | RegisterError::Store(_) => "internal",
@@ -145,7 +155,7 @@ pub async fn register(
     if doc.home != core.node_id || doc.handle.node() != &core.config.node.name {
         return Err(RegisterError::WrongHome);
     }
-    let _guard = core.accounts.registration.lock().await;
+    let mut created = core.accounts.registration.lock().await;
     let policy = &core.config.registration;
     let (level, invite) = match policy.policy {
         RegistrationPolicy::Closed => return Err(RegisterError::Closed),
@@ -164,6 +174,16 @@ pub async fn register(
     if core.accounts.lock().handles.contains_key(&doc.handle) {
         return Err(RegisterError::HandleTaken);
     }
+    // The node-wide ceiling: at most `accounts_per_hour` accounts created
+    // in any hour, whatever addresses they came from.
+    let now = Instant::now();
+    while created.front().is_some_and(|at| now.duration_since(*at) >= CEILING_WINDOW) {
+        created.pop_front();
+    }
+    if created.len() >= policy.accounts_per_hour as usize {
+        let retry = created.front().map_or(CEILING_WINDOW, |oldest| CEILING_WINDOW - now.duration_since(*oldest));
+        return Err(RegisterError::RateLimited(retry.as_millis().max(1) as u64));
+    }
     let attestation = Verified::sign(
         Attestation {
             account: doc.account,
@@ -176,6 +196,7 @@ pub async fn register(
     )
     .map_err(RegisterError::Sign)?;
     core.store.put_identity(&doc.account, doc.raw(), attestation.raw(), invite.as_deref()).await?;
+    created.push_back(now);
     {
         let mut known = core.accounts.lock();
         known.handles.insert(doc.handle.clone(), doc.account);

@@ -1,6 +1,7 @@
-//! Rate limits per account and per client address (spec/client-api.md §8)
-//! and per peer node (spec/federation.md §4),
-//! with `governor`'s keyed GCRA limiters.
+//! Rate limits per account and per client address (spec/client-api.md §8),
+//! on registrations per client address (an IPv6 address counts by its
+//! /64), and per peer node (spec/federation.md §4), with `governor`'s
+//! keyed GCRA limiters.
 
 use accord_proto::{AccountId, NodeId};
 use governor::clock::{Clock, DefaultClock};
@@ -8,10 +9,24 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
+/// The network an address's registrations count against: an IPv4 address
+/// itself (an IPv4-mapped IPv6 address as IPv4), an IPv6 address's /64,
+/// which one subscriber commonly holds whole.
+pub fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+    }
+}
+
 /// The node's rate limiters.
 pub struct Limits {
     events: DefaultKeyedRateLimiter<AccountId>,
     requests: DefaultKeyedRateLimiter<IpAddr>,
+    registrations: DefaultKeyedRateLimiter<IpAddr>,
     peer_events: DefaultKeyedRateLimiter<NodeId>,
     peer_requests: DefaultKeyedRateLimiter<NodeId>,
     reports: DefaultKeyedRateLimiter<AccountId>,
@@ -27,15 +42,22 @@ fn quota(per_second: u32, burst: u32) -> Quota {
 
 impl Limits {
     /// Limiters from the configured rates.
-    pub fn new(config: &crate::config::LimitsSection, reports: &crate::config::ReportsSection) -> Self {
+    pub fn new(
+        config: &crate::config::LimitsSection,
+        registration: &crate::config::RegistrationSection,
+        reports: &crate::config::ReportsSection,
+    ) -> Self {
         let per_hour = NonZeroU32::new(reports.per_reporter_per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
         let per_minute = NonZeroU32::new(reports.peer_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(reports.per_reporter_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let registrations = NonZeroU32::new(registration.per_address_per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
+        let registration_burst = NonZeroU32::new(registration.per_address_burst.max(1)).unwrap_or(NonZeroU32::MIN);
         Self {
             reports: RateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst)),
             peer_reports: RateLimiter::keyed(Quota::per_minute(per_minute)),
             events: RateLimiter::keyed(quota(config.events_per_second, config.burst)),
             requests: RateLimiter::keyed(quota(config.requests_per_second_per_ip, config.ip_burst)),
+            registrations: RateLimiter::keyed(Quota::per_hour(registrations).allow_burst(registration_burst)),
             peer_events: RateLimiter::keyed(quota(config.peer_events_per_second, config.peer_burst)),
             peer_requests: RateLimiter::keyed(quota(config.peer_requests_per_second, config.peer_request_burst)),
             clock: DefaultClock::default(),
@@ -52,6 +74,15 @@ impl Limits {
     /// Takes one request from `ip`'s allowance; `Err(ms)` says when to retry.
     pub fn request(&self, ip: IpAddr) -> Result<(), u64> {
         self.requests.check_key(&ip).map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_millis() as u64)
+    }
+
+    /// Takes one registration attempt from the allowance of `ip`'s
+    /// network (the address itself, or its /64 for IPv6); `Err(ms)` says
+    /// when to retry.
+    pub fn registration(&self, ip: IpAddr) -> Result<(), u64> {
+        self.registrations
+            .check_key(&network_of(ip))
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_millis() as u64)
     }
 
     /// Takes `n` pushed events from a peer node's allowance; false when it
@@ -84,9 +115,39 @@ impl Limits {
     pub fn prune(&self) {
         self.events.retain_recent();
         self.requests.retain_recent();
+        self.registrations.retain_recent();
         self.peer_events.retain_recent();
         self.peer_requests.retain_recent();
         self.reports.retain_recent();
         self.peer_reports.retain_recent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_address_counts_by_its_64_and_ipv4_by_itself() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network_of(a), network_of(b));
+        assert_ne!(network_of(a), network_of(other));
+        assert_eq!(network_of("::ffff:192.0.2.7".parse().unwrap()), "192.0.2.7".parse::<IpAddr>().unwrap());
+        assert_ne!(network_of("192.0.2.7".parse().unwrap()), network_of("192.0.2.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn registrations_are_limited_per_64_with_a_retry_time() {
+        let registration =
+            crate::config::RegistrationSection { per_address_per_hour: 1, per_address_burst: 2, ..Default::default() };
+        let limits = Limits::new(&Default::default(), &registration, &Default::default());
+        let (a, b) = ("2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap());
+        assert!(limits.registration(a).is_ok());
+        assert!(limits.registration(b).is_ok(), "the burst is shared by the /64");
+        let retry = limits.registration(a).unwrap_err();
+        assert!(retry > 3_000_000 && retry <= 3_600_000, "one an hour: retry in about an hour ({retry} ms)");
+        assert!(limits.registration("2001:db8:0:1::1".parse().unwrap()).is_ok(), "another /64 is not limited");
     }
 }

@@ -103,7 +103,7 @@ impl Core {
         let Parts { node_key, config, store, network, metrics, accounts, rooms, lists, reports, media } = parts;
         Core {
             node_id: NodeId::from(node_key.public()),
-            limits: limits::Limits::new(&config.limits, &config.reports),
+            limits: limits::Limits::new(&config.limits, &config.registration, &config.reports),
             node_key,
             config,
             store,

@@ -157,11 +157,25 @@ pub(crate) async fn relayed_blocked(state: &Core, peer: NodeId, event: &Unverifi
         // The peer had not received the entry yet: no fault.
         return;
     }
+    // The entry and its proof, so that anyone can check the evidence
+    // without this node (`accord-node evidence verify`).
+    let proof = state.lists.entry_proof(&state.store, &provenance.list, provenance.entry).await;
+    let Ok(Some((checkpoint, leaf, inclusion))) = proof else {
+        tracing::warn!(
+            "no proof of {} entry {} held: evidence against {peer} not kept",
+            provenance.list,
+            provenance.entry
+        );
+        return;
+    };
     let evidence = json!({
         "peer": peer,
         "event": event,
         "provenance": provenance,
         "manifest": manifest.raw(),
+        "entry": String::from_utf8_lossy(&leaf),
+        "checkpoint": checkpoint,
+        "inclusion": inclusion,
         "recorded": Timestamp::now(),
     });
     let Ok(bytes) = serde_json::to_vec(&evidence) else { return };

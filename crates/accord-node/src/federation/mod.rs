@@ -32,18 +32,19 @@ use tokio::sync::{Semaphore, mpsc};
 
 /// Peer requests answered at once.
 pub(crate) const CONCURRENT_REQUESTS: usize = 16;
-/// How often every room is synced with every connected host.
-pub(crate) const SYNC_EVERY: Duration = Duration::from_secs(30);
 
 /// Serves the network's events until the node shuts down.
 pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>) {
     let permits = Arc::new(Semaphore::new(CONCURRENT_REQUESTS));
-    let mut sync_tick = tokio::time::interval(SYNC_EVERY);
+    // Every room is synced with every connected host, and every followed
+    // list caught up, each `p2p.sync_interval_secs` (0: only on connection).
+    let every = state.config.p2p.sync_interval_secs;
+    let mut sync_tick = tokio::time::interval(Duration::from_secs(every.max(1)));
     sync_tick.tick().await;
     loop {
         let event = tokio::select! {
             event = events.recv() => event,
-            _ = sync_tick.tick() => {
+            _ = sync_tick.tick(), if every > 0 => {
                 for peer in state.network.peers().iter().filter_map(network::node_id) {
                     let state = state.clone();
                     state.tasks.clone().spawn(async move { policy::refresh(&state, peer).await });
@@ -125,6 +126,19 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
                 });
             }
             NetEvent::Disconnected(_) => {}
+            NetEvent::Banned(peer) => {
+                if let Some(node) = network::node_id(&peer) {
+                    let state = state.clone();
+                    let until = accord_proto::Timestamp::from_millis(
+                        accord_proto::Timestamp::now().as_millis() + crate::reputation::BLOCK_FOR.as_millis() as u64,
+                    );
+                    state.tasks.clone().spawn_to_completion(async move {
+                        if let Err(e) = state.store.put_peer_ban(&node, until).await {
+                            tracing::error!("keeping the block of {node}: {e}");
+                        }
+                    });
+                }
+            }
             NetEvent::Gossip(gossip) => {
                 let valid = match gossip.topic.as_str() {
                     LISTS_TOPIC => match ListAnnouncement::verify(&gossip.data) {

@@ -107,6 +107,7 @@ impl From<RegisterError> for ApiError {
         match &e {
             RegisterError::Identity(e) => e.clone().into(),
             RegisterError::Blocked(p) => Self::blocked(p),
+            RegisterError::RateLimited(ms) => Self::rate_limited(*ms),
             RegisterError::Sign(_) | RegisterError::Store(_) => Self::internal(e),
             _ => Self::new(e.code(), e.to_string()),
         }

@@ -3,55 +3,126 @@
 //! `TCP_NODELAY`, handlers see the peer's address (`ConnectInfo<SocketAddr>`,
 //! for per-address limits), and the server stops accepting and drains on
 //! the node's shutdown token.
+//!
+//! Each connection is served by hyper's HTTP/1 connection in a task of its
+//! own, under three limits of `[api]` against slow or idle clients
+//! (slowloris): at most `max_connections` at once (handshakes and
+//! WebSocket streams included; more are closed at once), a request's head
+//! complete within `header_timeout_secs`, and no `idle_timeout_secs`
+//! without a byte read or written while a request is in progress.
 
+use crate::config::ApiSection;
 use crate::core::Tasks;
 use axum::Router;
-use axum::serve::{Listener, ListenerExt as _};
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls::ServerConfig;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
+use tokio_util::sync::CancellationToken;
+use tower::Service as _;
 
 /// How long a client has to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// TLS handshakes in progress at once; connections beyond are closed.
 const MAX_HANDSHAKES: usize = 1024;
-/// Completed handshakes waiting for the HTTP server to take them.
-const READY_QUEUE: usize = 64;
 /// The pause after a failed `accept` (e.g. out of file descriptors).
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
-/// Serves `router` on `listener` until the node's tasks are told to stop
-/// and the open requests are done; over TLS if `tls` is given. The TLS
-/// acceptor and its handshakes are tasks of the node's too.
-pub async fn serve(listener: TcpListener, router: Router, tls: Option<Arc<ServerConfig>>, tasks: Tasks) {
-    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+/// The limits every connection is served under, from `[api]`.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Time to send a request's complete head.
+    pub header_timeout: Duration,
+    /// Time without a byte read or written while a request is in progress.
+    pub idle_timeout: Duration,
+}
+
+impl ConnectionLimits {
+    /// The limits `[api]` configures (a zero timeout counts as one second).
+    pub fn of(api: &ApiSection) -> Self {
+        Self {
+            max_connections: api.max_connections.max(1),
+            header_timeout: Duration::from_secs(api.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(api.idle_timeout_secs.max(1)),
+        }
+    }
+}
+
+/// Serves `router` on `listener` until the node's tasks are told to stop;
+/// over TLS if `tls` is given. Each connection is a task of the node's that
+/// finishes its request in progress at shutdown and then closes.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<Arc<ServerConfig>>,
+    limits: ConnectionLimits,
+    tasks: Tasks,
+) {
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    let acceptor = tls.map(TlsAcceptor::from);
     let stop = tasks.shutdown().clone();
-    let stopped = async move { stop.cancelled().await };
-    let served = match tls {
-        None => {
-            // Small frames (live items, acknowledgements) go out at once:
-            // with Nagle's algorithm each could wait for the client's
-            // delayed ACK (40 ms on Linux).
-            let listener = listener.tap_io(|tcp| no_delay(tcp));
-            axum::serve(listener, app).with_graceful_shutdown(stopped).await
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stop.cancelled() => break,
+        };
+        let (tcp, addr) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::debug!("accepting an API connection: {e}");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tracing::debug!(%addr, "{} client connections open; connection closed", limits.max_connections);
+            continue;
+        };
+        // Small frames (live items, acknowledgements) go out at once: with
+        // Nagle's algorithm each could wait for the client's delayed ACK
+        // (40 ms on Linux).
+        no_delay(&tcp);
+        let (router, stop) = (router.clone(), stop.clone());
+        match &acceptor {
+            None => {
+                tasks.spawn_to_completion(connection(tcp, addr, router, limits, stop, permit));
+            }
+            Some(acceptor) => {
+                let Ok(handshake) = handshakes.clone().try_acquire_owned() else {
+                    tracing::debug!(%addr, "too many TLS handshakes in progress; connection closed");
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                // A slow or failing handshake holds up nobody; it ends with
+                // the node's other tasks at shutdown.
+                let (spawner, done) = (tasks.clone(), stop.clone());
+                tasks.spawn(async move {
+                    let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
+                    drop(handshake);
+                    match accepted {
+                        Ok(Ok(stream)) => {
+                            spawner.spawn_to_completion(connection(stream, addr, router, limits, done, permit));
+                        }
+                        Ok(Err(e)) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
+                    }
+                });
+            }
         }
-        Some(config) => {
-            let (ready, incoming) = mpsc::channel(READY_QUEUE);
-            let local = listener.local_addr();
-            tasks.spawn(accept_tls(listener, TlsAcceptor::from(config), ready, tasks.clone()));
-            // The tap does nothing (no-delay is set before the handshake);
-            // axum gives tapped listeners their peer address as connect info.
-            let listener = TlsListener { incoming, local }.tap_io(|_| {});
-            axum::serve(listener, app).with_graceful_shutdown(stopped).await
-        }
-    };
-    if let Err(e) = served {
-        tracing::error!("API server failed: {e}");
     }
 }
 
@@ -61,71 +132,126 @@ fn no_delay(tcp: &TcpStream) {
     }
 }
 
-/// Accepts TCP connections and runs each one's TLS handshake in its own
-/// task (bounded in time and number), so that a slow or failing client
-/// holds up nobody; completed connections go to `ready`.
-async fn accept_tls(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-    tasks: Tasks,
-) {
-    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+/// Serves one connection until it closes, times out, is upgraded to a
+/// WebSocket (which then keeps `permit` until it ends) or, at shutdown,
+/// has answered the request in progress.
+async fn connection<I>(
+    io: I,
+    addr: SocketAddr,
+    router: Router,
+    limits: ConnectionLimits,
+    stop: CancellationToken,
+    permit: OwnedSemaphorePermit,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Arc::new(Activity::new());
+    let io = Watched { io, activity: activity.clone(), _permit: permit };
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(addr));
+        router.clone().call(request)
+    });
+    let served = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(served);
+    let mut watch = tokio::time::interval((limits.idle_timeout / 4).max(Duration::from_millis(50)));
+    let mut draining = false;
     loop {
-        let accepted = listener.accept().await;
-        let (tcp, addr) = match accepted {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::debug!("accepting an API connection: {e}");
-                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
-                continue;
-            }
-        };
-        let Ok(permit) = handshakes.clone().try_acquire_owned() else {
-            tracing::debug!(%addr, "too many TLS handshakes in progress; connection closed");
-            continue;
-        };
-        no_delay(&tcp);
-        let (acceptor, ready) = (acceptor.clone(), ready.clone());
-        // Ends with the node's other tasks at shutdown.
-        tasks.spawn(async move {
-            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
-            drop(permit);
-            match handshake {
-                Ok(Ok(stream)) => {
-                    // Fails only when the server has stopped.
-                    let _ = ready.send((stream, addr)).await;
+        tokio::select! {
+            result = served.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(%addr, "client connection ended: {e}");
                 }
-                Ok(Err(e)) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
-                Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
+                break;
             }
-        });
+            () = stop.cancelled(), if !draining => {
+                served.as_mut().graceful_shutdown();
+                draining = true;
+            }
+            _ = watch.tick() => {
+                if activity.quiet_for() >= limits.idle_timeout {
+                    tracing::debug!(%addr, "client connection idle for {:?}; closed", limits.idle_timeout);
+                    break;
+                }
+            }
+        }
     }
 }
 
-/// The connections whose TLS handshake completed, as an axum listener.
-struct TlsListener {
-    incoming: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: std::io::Result<SocketAddr>,
+/// When a connection last read or wrote a byte.
+struct Activity {
+    origin: Instant,
+    /// Milliseconds since `origin`.
+    last: AtomicU64,
 }
 
-impl Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.incoming.recv().await {
-            Some(connection) => connection,
-            // The acceptor stopped: the node is shutting down, and the
-            // server stops on the same token.
-            None => std::future::pending().await,
-        }
+impl Activity {
+    fn new() -> Self {
+        Self { origin: Instant::now(), last: AtomicU64::new(0) }
     }
 
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        match &self.local {
-            Ok(addr) => Ok(*addr),
-            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+    fn touch(&self) {
+        self.last.store(self.origin.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
+        self.origin.elapsed().saturating_sub(last)
+    }
+}
+
+/// A connection's stream, noting each byte read or written, and holding
+/// its place among the open connections until it is dropped.
+struct Watched<I> {
+    io: I,
+    activity: Arc<Activity>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
         }
+        polled
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
     }
 }

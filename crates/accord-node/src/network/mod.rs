@@ -126,6 +126,9 @@ const KAD_PROTOCOL: &str = "/accord/kad/1.0.0";
 /// How often disconnected bootstrap peers are dialled again and blocks
 /// are expired.
 const REDIAL_EVERY: Duration = Duration::from_secs(5);
+/// How long a peer that crossed the reputation threshold stays connected,
+/// so that the answer explaining why (written just before) reaches it.
+const CUT_OFF_AFTER: Duration = Duration::from_millis(500);
 /// How often the Kademlia routing table is refreshed, at most. Right after
 /// start it is refreshed after 1 s, then 2, 4, … : peers that started at
 /// the same moment find each other in seconds, not after a full period.
@@ -198,6 +201,9 @@ pub enum NetEvent {
     Connected(PeerId),
     /// The last connection to a peer closed.
     Disconnected(PeerId),
+    /// A peer's misbehaviour crossed the threshold: it is blocked for
+    /// [`reputation::BLOCK_FOR`] (kept in the store, to survive a restart).
+    Banned(PeerId),
 }
 
 /// Commands to the network task.
@@ -268,6 +274,14 @@ pub enum Command {
     Blocked(oneshot::Sender<Vec<PeerId>>),
     /// Report the reputation of the peers connected, scored or blocked.
     Reputation(oneshot::Sender<Vec<PeerReputation>>),
+    /// Blocks kept from before a restart: the operator's, and those peers
+    /// earned with how long each has left.
+    Restore {
+        /// The operator's blocks.
+        operator: Vec<PeerId>,
+        /// Earned blocks and the time each has left.
+        earned: Vec<(PeerId, Duration)>,
+    },
     /// Stop the event loop.
     Shutdown,
 }
@@ -406,6 +420,7 @@ impl Network {
             seeds,
             reputation: Reputation::default(),
             operator_blocked: HashSet::new(),
+            cutting: Vec::new(),
             metrics,
             libp2p_metrics,
         };
@@ -510,6 +525,13 @@ impl Network {
         self.commands.send(Command::Unblock(peer)).await.map_err(|_| NetworkError::Stopped)
     }
 
+    /// Blocks again, after a restart, the peers the operator blocked and
+    /// those that earned a block that has not ended (`earned`: each with
+    /// the time it has left).
+    pub async fn restore(&self, operator: Vec<PeerId>, earned: Vec<(PeerId, Duration)>) -> Result<(), NetworkError> {
+        self.commands.send(Command::Restore { operator, earned }).await.map_err(|_| NetworkError::Stopped)
+    }
+
     /// The peers the operator blocked.
     pub async fn blocked(&self) -> Result<Vec<PeerId>, NetworkError> {
         let (reply, answer) = oneshot::channel();
@@ -549,6 +571,9 @@ struct EventLoop {
     reputation: Reputation,
     /// Peers the operator blocked; never expired.
     operator_blocked: HashSet<PeerId>,
+    /// Peers blocked for misbehaviour whose connections are closed at the
+    /// instant given, once the answer that told them why has been sent.
+    cutting: Vec<(PeerId, tokio::time::Instant)>,
     metrics: Arc<Metrics>,
     libp2p_metrics: libp2p::metrics::Metrics,
 }
@@ -556,6 +581,7 @@ struct EventLoop {
 impl EventLoop {
     async fn run(mut self) {
         let mut redial = tokio::time::interval(REDIAL_EVERY);
+        let mut cut = tokio::time::interval(CUT_OFF_AFTER / 5);
         let mut kad_delay = Duration::from_secs(1);
         let kad_refresh = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(kad_refresh);
@@ -567,6 +593,7 @@ impl EventLoop {
                     Some(command) => self.command(command),
                 },
                 _ = redial.tick() => self.redial(),
+                _ = cut.tick(), if !self.cutting.is_empty() => self.cut_off_due(),
                 () = &mut kad_refresh => {
                     // Fails only while the routing table is empty.
                     let _ = self.swarm.behaviour_mut().kad.bootstrap();
@@ -675,15 +702,47 @@ impl EventLoop {
                     .collect();
                 let _ = reply.send(report);
             }
+            Command::Restore { operator, earned } => {
+                for peer in operator {
+                    self.operator_blocked.insert(peer);
+                    self.swarm.behaviour_mut().blocked.block_peer(peer);
+                }
+                for (peer, left) in earned {
+                    self.reputation.restore(peer, Instant::now() + left);
+                    self.swarm.behaviour_mut().blocked.block_peer(peer);
+                }
+                self.metrics.fed_blocked.set(self.reputation.blocked_count() as i64);
+            }
             Command::Shutdown => {}
         }
     }
 
+    /// Counts `code` against `peer`. A peer that crosses the threshold is
+    /// blocked: it is cut off [`CUT_OFF_AFTER`] later, so that the answer
+    /// to the request that took it over (sent before this is called)
+    /// still reaches it, and it is refused from then on.
     fn penalize(&mut self, peer: PeerId, code: &str) {
         if self.reputation.penalize(peer, reputation::weight(code), Instant::now()) {
             tracing::warn!("peer {peer} misbehaved (last: {code}): disconnected and blocked");
-            self.swarm.behaviour_mut().blocked.block_peer(peer);
+            self.cutting.push((peer, tokio::time::Instant::now() + CUT_OFF_AFTER));
             self.metrics.fed_blocked.set(self.reputation.blocked_count() as i64);
+            // Kept by the node, so that a restart does not lift it. A full
+            // queue loses only that: the block itself holds.
+            let _ = self.events.try_send(NetEvent::Banned(peer));
+        }
+    }
+
+    /// Cuts off the blocked peers whose grace has passed.
+    fn cut_off_due(&mut self) {
+        let now = tokio::time::Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = self.cutting.drain(..).partition(|(_, at)| *at <= now);
+        self.cutting = later;
+        for (peer, _) in due {
+            // Still blocked: an expiry meanwhile lifted it (never within
+            // the grace, but the check costs nothing).
+            if self.reputation.is_blocked(&peer) {
+                self.swarm.behaviour_mut().blocked.block_peer(peer);
+            }
         }
     }
 
@@ -807,9 +866,9 @@ impl EventLoop {
                 request_response::Message::Request { request: Wire::Invalid { code, detail }, channel, .. } => {
                     tracing::debug!("unreadable request from {peer}: {detail}");
                     self.metrics.fed_reject(code);
-                    self.penalize(peer, "bad_frame");
                     let refusal = FedResponse::Error { code: code.into(), message: detail };
                     let _ = self.swarm.behaviour_mut().federation.send_response(channel, refusal);
+                    self.penalize(peer, "bad_frame");
                 }
                 request_response::Message::Request { request: Wire::Valid(request), channel, .. } => {
                     if let Err(refused) = self.events.try_send(NetEvent::Request(Inbound { peer, request, channel })) {

@@ -155,3 +155,22 @@ async fn concurrent_senders_in_one_room_get_consecutive_cursors_served_in_order_
     assert_eq!(page.items.iter().map(|i| i.as_ref().expect("verifies").cursor).collect::<Vec<_>>(), expected);
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_survives_a_restart_of_its_node() {
+    let mut node = accord_testkit::TestNode::start().await.unwrap();
+    let key = accord_proto::SecretKey::generate().unwrap();
+    node.client(key.clone()).unwrap().register("alice", None).await.unwrap();
+    let token = crate::raw::Raw::new(&node).login(&key).await;
+    let rooms = |node: &accord_testkit::TestNode, token: String| {
+        let url = format!("{}/v1/rooms", node.url());
+        async move { reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(rooms(&node, token.clone()).await, 200);
+
+    node.restart().await.unwrap();
+
+    assert_eq!(rooms(&node, token.clone()).await, 200, "the token opened before the restart still works");
+    assert_eq!(rooms(&node, format!("{token}0")).await, 401, "and another does not");
+    node.stop().await.unwrap();
+}

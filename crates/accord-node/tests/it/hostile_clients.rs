@@ -28,18 +28,24 @@ fn from(source: [u8; 4]) -> reqwest::Client {
         .expect("an HTTP client bound to a loopback address")
 }
 
-/// POSTs `body` as JSON; the status and the error code of the answer.
-async fn post(http: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, String) {
+/// POSTs `body` as JSON, with the session `token` if any; the status and
+/// the error code of the answer.
+async fn post(http: &reqwest::Client, url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, String) {
     let large = body.len() > 16 * 1024;
-    let resp = match http.post(url).header("content-type", "application/json").body(body).send().await {
+    let request = |body: Vec<u8>| {
+        let request = http.post(url).header("content-type", "application/json").body(body);
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    };
+    let resp = match request(body).send().await {
         Ok(resp) => resp,
         // The node may refuse before reading a large body (e.g. a request
         // without a session) and close the connection while the client is
         // still writing it: the refusal is then read from the same request
         // with a body the client finishes writing.
-        Err(e) if large && e.is_request() => {
-            http.post(url).header("content-type", "application/json").body("{").send().await.expect("an answer")
-        }
+        Err(e) if large && e.is_request() => request(b"{".to_vec()).send().await.expect("an answer"),
         Err(e) => panic!("an answer: {e}"),
     };
     let status = resp.status().as_u16();
@@ -87,6 +93,11 @@ async fn malformed_and_huge_json_on_every_endpoint_is_refused_with_typed_errors(
     let alice = node.user("alice").await.unwrap();
     let room = alice.create_room("calm", JoinRule::Public).await.unwrap();
     let http = from([127, 0, 0, 2]);
+    // The attacker holds a valid session, so that its bodies to
+    // `/v1/events` reach the parser instead of being refused unread.
+    let mallory = SecretKey::generate().unwrap();
+    node.client(mallory.clone()).unwrap().register("mallory", None).await.unwrap();
+    let session = Raw::new(&node).login(&mallory).await;
     let deep = "[".repeat(60_000).into_bytes();
     let bodies: Vec<(&str, Vec<u8>)> = vec![
         ("empty", vec![]),
@@ -101,9 +112,12 @@ async fn malformed_and_huge_json_on_every_endpoint_is_refused_with_typed_errors(
     ];
     for path in ["/v1/register", "/v1/auth/challenge", "/v1/auth/login", "/v1/events"] {
         for (what, body) in &bodies {
-            let (status, code) = post(&http, &format!("{}{path}", node.url()), body.clone()).await;
-            assert!((400..500).contains(&status), "{what} on {path}: a client error, not {status}");
-            assert!(!code.is_empty(), "{what} on {path}: a typed error ({status})");
+            let token = (path == "/v1/events").then_some(session.as_str());
+            let (status, code) = post(&http, &format!("{}{path}", node.url()), token, body.clone()).await;
+            assert!(
+                matches!((status, code.as_str()), (400, "malformed") | (413, "too_large")),
+                "{what} on {path}: refused by the body's parser, not {status} {code}"
+            );
         }
     }
     // Non-JSON content type, and a path and query that are not ids.
@@ -263,7 +277,7 @@ async fn login_brute_force_is_refused_typed_and_rate_limited_while_the_owner_log
         };
         let forged = accord_testkit::hostile::sign_unchecked(&answer, &forger).unwrap();
         let body = json!({"response": forged}).to_string().into_bytes();
-        let (status, code) = post(&attacker, &format!("{url}/v1/auth/login"), body).await;
+        let (status, code) = post(&attacker, &format!("{url}/v1/auth/login"), None, body).await;
         *codes.entry(format!("login {status} {code}")).or_insert(0) += 1;
     }
     eprintln!("brute force answers: {codes:?}");
@@ -288,7 +302,7 @@ async fn an_attacker_asking_challenges_for_an_account_does_not_lock_its_owner_ou
     let challenge = json!({"account": key.account_id()}).to_string().into_bytes();
     let mut refused = 0;
     for _ in 0..50 {
-        let (status, _) = post(&attacker, &format!("{}/v1/auth/challenge", node.url()), challenge.clone()).await;
+        let (status, _) = post(&attacker, &format!("{}/v1/auth/challenge", node.url()), None, challenge.clone()).await;
         refused += usize::from(status == 429);
     }
     assert!(refused > 0, "the attacker's unanswered challenges are capped");
@@ -296,30 +310,222 @@ async fn an_attacker_asking_challenges_for_an_account_does_not_lock_its_owner_ou
     node.stop().await.unwrap();
 }
 
+/// Registers `body` from `http`: the status, the error code and the
+/// `retry_after_ms` of the answer.
+async fn register_from(http: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, String, Option<u64>) {
+    let resp = http
+        .post(format!("{url}/v1/register"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("an answer");
+    let status = resp.status().as_u16();
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    let code = value["error"]["code"].as_str().unwrap_or("").to_owned();
+    (status, code, value["error"]["retry_after_ms"].as_u64())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registration_flood_is_rate_limited_and_others_still_register() {
+    // The default per-address rate (10 an hour, 5 at once) under the
+    // default general request rate, and a node-wide ceiling of 20 new
+    // accounts an hour.
+    let defaults = accord_node::config::RegistrationSection::default();
     let node = TestNode::start_with(|c| {
-        c.limits.requests_per_second_per_ip = 10;
-        c.limits.ip_burst = 20;
+        c.registration.per_address_per_hour = defaults.per_address_per_hour;
+        c.registration.per_address_burst = defaults.per_address_burst;
+        c.registration.accounts_per_hour = 20;
     })
     .await
     .unwrap();
+    let burst = defaults.per_address_burst as usize;
     let info: Value = reqwest::get(format!("{}/v1/node", node.url())).await.unwrap().json().await.unwrap();
     let (name, home) = (info["name"].as_str().unwrap().to_owned(), info["node"].as_str().unwrap().parse().unwrap());
-    let flooders = [from([127, 0, 0, 2]), from([127, 0, 0, 3])];
-    let mut outcomes = std::collections::BTreeMap::new();
-    for i in 0..150 {
-        let http = &flooders[i % 2];
-        let (status, code) =
-            post(http, &format!("{}/v1/register", node.url()), registration(&name, home, &format!("sybil{i}"))).await;
-        *outcomes.entry(format!("{status} {code}")).or_insert(0) += 1;
+    let url = node.url();
+
+    // Sixty registrations from each of two addresses, as fast as answered.
+    let mut registered = 0;
+    for (f, source) in [[127, 0, 0, 2], [127, 0, 0, 3]].into_iter().enumerate() {
+        let http = from(source);
+        let mut outcomes = std::collections::BTreeMap::new();
+        for i in 0..60 {
+            let (status, code, retry) =
+                register_from(&http, &url, registration(&name, home, &format!("sybil{f}x{i}"))).await;
+            if status == 429 {
+                let retry = retry.expect("a rate_limited answer says when to retry");
+                assert!(retry > 60_000, "the next registration from this address is minutes away ({retry} ms)");
+            }
+            *outcomes.entry(format!("{status} {code}")).or_insert(0) += 1;
+        }
+        assert_eq!(
+            outcomes,
+            [("200 ".to_owned(), burst), ("429 rate_limited".to_owned(), 60 - burst)].into(),
+            "from {source:?}: the burst registers, then every attempt is refused typed"
+        );
+        registered += burst;
     }
-    eprintln!("registration flood answers: {outcomes:?}");
-    let registered = outcomes.get("200 ").copied().unwrap_or(0);
-    assert!(registered > 0 && registered < 150, "some registrations pass, then the limit holds ({registered})");
-    assert!(outcomes.keys().all(|k| k == "200 " || k == "429 rate_limited"), "only typed rate limiting: {outcomes:?}");
     // A user from another address registers and talks.
     let dave = node.user("dave").await.expect("an honest registration during the flood");
     dave.create_room("hello", JoinRule::Public).await.unwrap();
+    registered += 1;
+
+    // Many addresses, one registration each: the node-wide ceiling holds
+    // whatever the addresses.
+    let mut refused = 0;
+    for last in 10..30u8 {
+        let (status, code, retry) =
+            register_from(&from([127, 0, 0, last]), &url, registration(&name, home, &format!("spread{last}"))).await;
+        match (status, code.as_str()) {
+            (200, _) => registered += 1,
+            (429, "rate_limited") => {
+                refused += 1;
+                assert!(retry.expect("retry_after_ms") > 3_000_000, "the ceiling frees up in about an hour");
+            }
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(registered, 20, "exactly the node-wide ceiling of accounts was created");
+    assert_eq!(refused, 20 - (20 - 2 * burst - 1), "every registration past the ceiling is refused");
+    node.stop().await.unwrap();
+}
+
+/// Whether the node closes `stream` within `patience`: a read gives the
+/// end of the stream or an error (reset) rather than waiting.
+async fn closed_within(stream: &mut tokio::net::TcpStream, patience: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            // An answer (e.g. a 408 before closing) is read past.
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// A TCP connection to the node's API from `source`.
+async fn connect_from(node: &TestNode, source: [u8; 4]) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((source, 0))).unwrap();
+    socket.connect(node.api_addr()).await.expect("the node accepts the connection")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_its_request_head_is_cut_off_at_the_header_timeout() {
+    let node = TestNode::start_with(|c| {
+        c.api.header_timeout_secs = 1;
+        c.api.idle_timeout_secs = 60;
+    })
+    .await
+    .unwrap();
+    // Slowloris: a request line, then one header line every 200 ms, never
+    // the blank line that ends the head; every byte resets any idle timer.
+    let mut stream = connect_from(&node, [127, 0, 0, 2]).await;
+    let (mut reader, mut writer) = stream.split();
+    let trickle = async {
+        use tokio::io::AsyncWriteExt;
+        writer.write_all(b"GET /v1/node HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        for i in 0..50 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if writer.write_all(format!("X-Slow-{i}: a\r\n").as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    };
+    let started = std::time::Instant::now();
+    let closed = async {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 1024];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        started.elapsed()
+    };
+    let cut = tokio::select! {
+        at = closed => Some(at),
+        () = trickle => None,
+    };
+    let cut = cut.expect("the node closes the connection while the head is still trickling in (10 s)");
+    assert!(cut < Duration::from_secs(4), "closed about the 1 s header timeout, not later ({cut:?})");
+    // A prompt client is served as before.
+    let info = reqwest::get(format!("{}/v1/node", node.url())).await.unwrap();
+    assert_eq!(info.status().as_u16(), 200);
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_stalling_in_its_request_body_is_cut_off_at_the_idle_timeout() {
+    let node = TestNode::start_with(|c| {
+        c.api.header_timeout_secs = 30;
+        c.api.idle_timeout_secs = 1;
+    })
+    .await
+    .unwrap();
+    // The head arrives whole; the body it announces never does.
+    let mut stream = connect_from(&node, [127, 0, 0, 2]).await;
+    {
+        use tokio::io::AsyncWriteExt;
+        let head =
+            "POST /v1/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+        stream.write_all(head.as_bytes()).await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    assert!(closed_within(&mut stream, Duration::from_secs(10)).await, "a stalled body is cut off");
+    let cut = started.elapsed();
+    assert!(cut >= Duration::from_millis(900) && cut < Duration::from_secs(4), "at the 1 s idle timeout ({cut:?})");
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_are_refused_and_others_are_served_once_they_close() {
+    let node = TestNode::start_with(|c| {
+        c.api.max_connections = 20;
+        c.api.header_timeout_secs = 60;
+    })
+    .await
+    .unwrap();
+    // Twenty idle connections take every place.
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(connect_from(&node, [127, 0, 0, 2]).await);
+    }
+    // Give the node time to accept them all.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The next one is closed at once, whoever opens it, and its request
+    // is never answered.
+    let mut over = connect_from(&node, [127, 0, 0, 3]).await;
+    {
+        use tokio::io::AsyncWriteExt;
+        let _ = over.write_all(b"GET /v1/node HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    }
+    let mut answer = Vec::new();
+    {
+        use tokio::io::AsyncReadExt;
+        let read = tokio::time::timeout(Duration::from_secs(5), over.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the connection over the cap is closed, not kept waiting");
+    }
+    assert!(answer.is_empty(), "nothing is served over the cap: {}", String::from_utf8_lossy(&answer));
+    // The held ones still are connections of the node: one is served.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let first = &mut held[0];
+        first.write_all(b"GET /v1/node HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(5), first.read(&mut buf)).await.unwrap().unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "a held connection is served");
+    }
+    // Once they close, new clients are served.
+    drop(held);
+    let served = accord_testkit::observe::eventually("a new client is served", Duration::from_secs(5), || async {
+        reqwest::get(format!("{}/v1/node", node.url())).await.is_ok_and(|r| r.status().as_u16() == 200)
+    })
+    .await;
+    served.unwrap();
     node.stop().await.unwrap();
 }

@@ -58,12 +58,29 @@ async fn a_range_is_applied_only_if_it_makes_the_signed_root_and_survives_reopen
         // A short range: refused as well.
         assert_eq!(lists.apply_range(&store, &verified, 0, &leaves[..2]).await.unwrap_err().code(), "bad_range");
 
-        // A checkpoint signed by someone else does not verify.
+        // An altered checkpoint does not verify.
         let forged = checkpoint.sign(&issuer).unwrap().note().replace("\n3\n", "\n4\n");
         let forged = accord_proto::blocklist::checkpoint::SignedCheckpoint::from_note(forged);
-        assert!(forged.verify(&list).is_err());
+        assert_eq!(forged.verify(&list).unwrap_err().code(), "bad_signature");
+        // Nor does one an impostor signed under the issuer's name and key
+        // id, written exactly as the issuer's own line; the same note
+        // signed by the issuer's key verifies, so only the key differs.
+        let note_signed_by = |key: &SecretKey| {
+            use base64::Engine as _;
+            let text = checkpoint.to_text();
+            let name = list.issuer.to_string();
+            let mut blob = accord_proto::blocklist::checkpoint::key_id(&name, &issuer.public()).to_vec();
+            blob.extend_from_slice(&key.sign_raw(text.as_bytes()).to_bytes());
+            let line = base64::engine::general_purpose::STANDARD.encode(blob);
+            accord_proto::blocklist::checkpoint::SignedCheckpoint::from_note(format!(
+                "{text}\n\u{2014} {name} {line}\n"
+            ))
+        };
         let impostor = SecretKey::generate().unwrap();
-        assert!(checkpoint.sign(&impostor).is_err(), "only the issuer's key signs the list");
+        let err = note_signed_by(&impostor).verify(&list).unwrap_err();
+        assert_eq!(err.code(), "bad_signature", "an impostor's signature is refused");
+        assert_eq!(note_signed_by(&issuer).verify(&list).unwrap(), verified);
+        assert!(checkpoint.sign(&impostor).is_err(), "and the node never signs a list with another key");
 
         // The honest range applies.
         assert_eq!(lists.apply_range(&store, &verified, 0, &leaves).await.unwrap(), 3);

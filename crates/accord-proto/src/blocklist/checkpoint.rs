@@ -131,6 +131,16 @@ pub fn key_id(name: &str, key: &PublicKey) -> [u8; 4] {
     [digest.0[0], digest.0[1], digest.0[2], digest.0[3]]
 }
 
+/// The issuer's C2SP signed-note verifier key, as `note` verifiers and
+/// witnesses take it (spec/blocklists.md §4.2):
+/// `NAME+KEYID_HEX+base64(0x01 ‖ public key)`, with `name` the issuer id text.
+pub fn verifier_key(name: &str, key: &PublicKey) -> String {
+    let mut blob = vec![ED25519_ALG];
+    blob.extend_from_slice(key.as_bytes());
+    let id: String = key_id(name, key).iter().map(|b| format!("{b:02x}")).collect();
+    format!("{name}+{id}+{}", b64_encode(&blob))
+}
+
 /// A signed checkpoint as it travels: the signed note's text, unverified.
 /// JSON: the note as a string.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -221,6 +221,8 @@ fn check_blocklist(f: &Value) -> Check {
     eq("issuer", *list.issuer.public_key(), issuer.public())?;
     eq("origin", list.origin().as_str(), s(f, "origin")?)?;
     eq("key id", hex::encode(key_id(&list.issuer.to_string(), &issuer.public())).as_str(), s(f, "key_id_hex")?)?;
+    let vkey = accord_proto::blocklist::checkpoint::verifier_key(&list.issuer.to_string(), &issuer.public());
+    eq("verifier key", vkey.as_str(), s(f, "verifier_key")?)?;
     let mut log = MerkleLog::new();
     for e in arr(f, "entries")? {
         let bytes = s(e, "json")?.as_bytes();

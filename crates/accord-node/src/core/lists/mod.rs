@@ -497,6 +497,28 @@ impl Lists {
         self.provenance(store, best.0)
     }
 
+    /// Leaf `index` of a list, the list's current signed checkpoint and the
+    /// leaf's inclusion proof in that checkpoint's tree: what a third party
+    /// needs to check that the issuer listed the entry. `None` when the
+    /// list, its checkpoint or the leaf is not held.
+    pub async fn entry_proof(
+        &self,
+        store: &Store,
+        list: &ListId,
+        index: u64,
+    ) -> Result<Option<(SignedCheckpoint, Vec<u8>, Vec<Sha256Hash>)>, ListError> {
+        let (checkpoint, proof) = {
+            let logs = self.logs.lock().await;
+            let Some(held) = logs.get(list) else { return Ok(None) };
+            let Some(checkpoint) = held.record.checkpoint.clone() else { return Ok(None) };
+            match held.log.inclusion_proof(index, held.record.size) {
+                Ok(proof) => (checkpoint, proof),
+                Err(_) => return Ok(None),
+            }
+        };
+        Ok(store.list_leaves(list, index, 1)?.into_iter().next().map(|leaf| (checkpoint, leaf, proof)))
+    }
+
     /// The strongest match for a target.
     pub fn lookup(&self, kind: TargetKind, text: &str) -> Option<Match> {
         self.lookup_hash(kind, &target_hash(kind, text))
