@@ -100,3 +100,42 @@ async fn a_listed_image_matches_its_reencoded_resized_cropped_copy_on_subscriber
     }
     assert!(matches(&net.nodes[1], &copy.hash).await.matches.is_empty(), "B after the remove");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_altered_copy_of_a_listed_image_is_refused_at_upload_on_a_subscribing_node() {
+    let _machine = crate::shared().await;
+    // Arrange: A lists an image's PDQ hash; B follows A's list.
+    let original = synthetic(0x51de, 800, 600);
+    let listed = hash_bytes(&jpeg(&original, 95)).unwrap();
+    let copy = jpeg(&cropped(&resized(&original, 0.8), 0.02), 50);
+    let net = TestNet::start(2).await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+    let created = a.admin("POST", "/lists", Some(json!({"name": "images"}))).await.unwrap();
+    let list = created["list"].as_str().unwrap().to_owned();
+    b.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
+    a.admin(
+        "POST",
+        "/lists/images/entries",
+        Some(json!({"kind": "pdq", "id": listed.hash.to_string(), "category": "child_sexual_abuse",
+            "reason": "known abuse image"})),
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    while matches(b, &listed.hash).await.matches.is_empty() {
+        assert!(started.elapsed() < WITHIN, "B never applied the pdq entry");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Act: a member of B uploads the altered copy, and an unrelated image.
+    let member = b.user("uploader").await.unwrap();
+    let refused = member.upload_media(copy).await.expect_err("the altered copy is refused");
+    let unrelated = member.upload_media(jpeg(&synthetic(0x0ddba11, 800, 600), 90)).await;
+
+    // Assert: refused with the entry's provenance; the unrelated one passes.
+    let provenance = refused.provenance().expect("a blocklist refusal names its entry");
+    assert_eq!((provenance.list.to_string(), provenance.entry), (list, 0));
+    assert_eq!(provenance.category.as_str(), "child_sexual_abuse");
+    assert!(unrelated.is_ok(), "an unrelated image is stored: {unrelated:?}");
+    net.stop().await.unwrap();
+}

@@ -18,13 +18,13 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(45);
 
 /// Runs `script` (a function body that may `return`) in the page with `args`.
-async fn js(browser: &Browser, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
+pub(crate) async fn js(browser: &Browser, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
     browser.eval(script, args).await
 }
 
 /// Waits until `condition` (a JavaScript expression) is truthy in the page
 /// and answers its value; fails the test after [`PATIENCE`], naming `what`.
-async fn wait_for(browser: &Browser, what: &str, condition: &str) -> anyhow::Result<Value> {
+pub(crate) async fn wait_for(browser: &Browser, what: &str, condition: &str) -> anyhow::Result<Value> {
     let script = format!("return ({condition}) || null;");
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
@@ -41,7 +41,7 @@ async fn wait_for(browser: &Browser, what: &str, condition: &str) -> anyhow::Res
 }
 
 /// Sets a form field as typing would (value, then an `input` event).
-async fn fill(browser: &Browser, id: &str, value: &str) -> anyhow::Result<()> {
+pub(crate) async fn fill(browser: &Browser, id: &str, value: &str) -> anyhow::Result<()> {
     js(
         browser,
         "const e = document.getElementById(arguments[0]); e.value = arguments[1]; \
@@ -53,19 +53,19 @@ async fn fill(browser: &Browser, id: &str, value: &str) -> anyhow::Result<()> {
 }
 
 /// Submits a form the way its submit button does.
-async fn submit(browser: &Browser, form: &str) -> anyhow::Result<()> {
+pub(crate) async fn submit(browser: &Browser, form: &str) -> anyhow::Result<()> {
     js(browser, "document.getElementById(arguments[0]).requestSubmit();", vec![json!(form)]).await?;
     Ok(())
 }
 
-async fn click(browser: &Browser, id: &str) -> anyhow::Result<()> {
+pub(crate) async fn click(browser: &Browser, id: &str) -> anyhow::Result<()> {
     js(browser, "document.getElementById(arguments[0]).click();", vec![json!(id)]).await?;
     Ok(())
 }
 
 /// Opens the node's page, creates a key in the browser and registers
 /// `handle`; answers the account id the page shows.
-async fn register(browser: &Browser, url: &str, handle: &str) -> anyhow::Result<String> {
+pub(crate) async fn register(browser: &Browser, url: &str, handle: &str) -> anyhow::Result<String> {
     browser.open(url).await?;
     wait_for(browser, "the key step", "!document.getElementById('key-step').hidden").await?;
     click(browser, "key-create").await?;
@@ -82,7 +82,7 @@ async fn register(browser: &Browser, url: &str, handle: &str) -> anyhow::Result<
 }
 
 /// Creates a room in the page; answers its id.
-async fn create_room(browser: &Browser, name: &str) -> anyhow::Result<String> {
+pub(crate) async fn create_room(browser: &Browser, name: &str) -> anyhow::Result<String> {
     fill(browser, "create-room-name", name).await?;
     submit(browser, "create-room-form").await?;
     let room = wait_for(
@@ -97,7 +97,7 @@ async fn create_room(browser: &Browser, name: &str) -> anyhow::Result<String> {
 }
 
 /// Joins a room by id in the page (through `via` nodes, if any) and waits until it is open.
-async fn join_room(browser: &Browser, room: &str, via: &str) -> anyhow::Result<()> {
+pub(crate) async fn join_room(browser: &Browser, room: &str, via: &str) -> anyhow::Result<()> {
     fill(browser, "join-room-id", room).await?;
     fill(browser, "join-room-via", via).await?;
     submit(browser, "join-room-form").await?;
@@ -112,14 +112,14 @@ async fn join_room(browser: &Browser, room: &str, via: &str) -> anyhow::Result<(
 
 /// Types `text` into the composer and presses Enter (WebDriver's U+E007),
 /// as a member does.
-async fn say(browser: &Browser, text: &str) -> anyhow::Result<()> {
-    let input = browser.client().find(thirtyfour::By::Id("composer-input")).await?;
-    input.send_keys(format!("{text}\u{e007}")).await?;
+pub(crate) async fn say(browser: &Browser, text: &str) -> anyhow::Result<()> {
+    let input = browser.find("#composer-input").await?;
+    input.send_keys(&format!("{text}\u{e007}")).await?;
     Ok(())
 }
 
 /// The JavaScript condition "a verified message with exactly `text` is shown".
-fn shows_message(text: &str) -> String {
+pub(crate) fn shows_message(text: &str) -> String {
     format!(
         "[...document.querySelectorAll('#timeline-list li.event-message .event-text')].some(e => e.textContent === {text:?})"
     )
@@ -390,7 +390,7 @@ async fn the_browsers_protocol_library_agrees_with_the_spec_vectors() -> anyhow:
         Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
     };
     let args = vec![vector("keys.json")?, vector("envelopes.json")?, vector("room.json")?, vector("report.json")?];
-    let failures = browser.client().execute_async(VECTOR_CHECKS, args).await?.json().clone();
+    let failures = browser.eval_async(VECTOR_CHECKS, args).await?;
     assert_eq!(failures, json!([]), "the browser's library disagrees with the vectors");
     browser.close().await?;
     node.stop().await

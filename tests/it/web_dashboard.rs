@@ -9,17 +9,15 @@ use accord_proto::audit::{AuditLog, Moderator, Verdict};
 use accord_sdk::{Client, EventContent, HistoryQuery, JoinRule, Room};
 use accord_testkit::browser::Browser;
 use accord_testkit::{TestNet, TestNode};
-use anyhow::Context as _;
 use serde_json::{Value, json};
 use std::time::Duration;
-use thirtyfour::By;
 
 /// How long the page may take to show what a test waits for.
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Polls the JavaScript expression `expr` in the page until it is truthy;
 /// its last value.
-async fn until(browser: &Browser, what: &str, expr: &str) -> anyhow::Result<Value> {
+pub(crate) async fn until(browser: &Browser, what: &str, expr: &str) -> anyhow::Result<Value> {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let value = browser.eval(&format!("return ({expr});"), vec![]).await?;
@@ -41,25 +39,25 @@ async fn until(browser: &Browser, what: &str, expr: &str) -> anyhow::Result<Valu
     }
 }
 
-async fn css(browser: &Browser, selector: &str) -> anyhow::Result<thirtyfour::WebElement> {
+pub(crate) async fn css(browser: &Browser, selector: &str) -> anyhow::Result<accord_testkit::browser::Element> {
     browser.wait_for(selector, PATIENCE).await?;
-    browser.client().find(By::Css(selector)).await.with_context(|| selector.to_owned())
+    browser.find(selector).await
 }
 
-async fn type_into(browser: &Browser, selector: &str, text: &str) -> anyhow::Result<()> {
+pub(crate) async fn type_into(browser: &Browser, selector: &str, text: &str) -> anyhow::Result<()> {
     let field = css(browser, selector).await?;
     field.clear().await?;
     field.send_keys(text).await?;
     Ok(())
 }
 
-async fn click(browser: &Browser, selector: &str) -> anyhow::Result<()> {
+pub(crate) async fn click(browser: &Browser, selector: &str) -> anyhow::Result<()> {
     css(browser, selector).await?.click().await?;
     Ok(())
 }
 
 /// Chooses `value` in the `<select>` `selector`, as a user's choice does.
-async fn choose(browser: &Browser, selector: &str, value: &str) -> anyhow::Result<()> {
+pub(crate) async fn choose(browser: &Browser, selector: &str, value: &str) -> anyhow::Result<()> {
     css(browser, selector).await?;
     let chosen = browser
         .eval(
@@ -74,7 +72,7 @@ async fn choose(browser: &Browser, selector: &str, value: &str) -> anyhow::Resul
 
 /// Opens the node's dashboard and signs in with its admin token, typed into
 /// the page as an operator would.
-async fn operator_signs_in(browser: &Browser, node: &TestNode) -> anyhow::Result<()> {
+pub(crate) async fn operator_signs_in(browser: &Browser, node: &TestNode) -> anyhow::Result<()> {
     browser.open(&format!("{}/dashboard", node.url())).await?;
     until(browser, "the dashboard starts", "document.body.dataset.ready === '1'").await?;
     let token = std::fs::read_to_string(node.data_dir().join("admin.token"))?;
@@ -260,7 +258,7 @@ async fn the_operator_adds_an_entry_after_the_dashboard_says_how_many_nodes_foll
     .unwrap();
 
     // The dashboard on a 360-pixel-wide phone: nothing wider than the screen.
-    browser.client().set_window_rect(0, 0, 360, 780).await.unwrap();
+    browser.client().set_window_size(360, 780).await.unwrap();
     click(&browser, "#nav-status").await.unwrap();
     until(&browser, "the node section shows", "document.querySelector('#status-node')?.textContent").await.unwrap();
     let widths =
@@ -367,9 +365,7 @@ async fn a_moderator_signs_in_with_the_browsers_member_key_and_resolves_a_case_w
             vec![json!(format!("{key_file}\n"))],
         )
         .await
-        .unwrap()
-        .json()
-        .clone();
+        .unwrap();
     assert_eq!(imported, json!(moderator_account.to_string()));
     click(&browser, "#login-moderator-submit").await.unwrap();
     until(

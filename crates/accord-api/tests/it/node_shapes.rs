@@ -207,11 +207,11 @@ fn admin_lists() {
     reads_the_node::<ListCreated>(json!({"list": list, "size": 0, "checkpoint": checkpoint}));
     let status = json!({
         "list": list, "own": false, "subscribed": true, "size": 4, "actions": {"spam": "quarantine"},
-        "distrusted": Value::Null, "checkpoint": checkpoint, "followers": 2,
+        "pdq_threshold": 31, "distrusted": Value::Null, "checkpoint": checkpoint, "followers": 2,
     });
     let unheld = json!({
         "list": list, "own": false, "subscribed": true, "size": 0, "actions": {},
-        "distrusted": "the issuer signed two incompatible checkpoints", "checkpoint": Value::Null, "followers": 0,
+        "pdq_threshold": 31, "distrusted": "the issuer signed two incompatible checkpoints", "checkpoint": Value::Null, "followers": 0,
     });
     reads_the_node::<ListsResponse>(json!({"lists": [status, unheld], "indexed": 4}));
     let appended: Appended = reads_the_node(json!({"list": list, "first": 4, "count": 2, "checkpoint": checkpoint}));
@@ -257,7 +257,7 @@ fn admin_dashboard_session_and_status() {
 fn admin_subscriptions_and_enforcement() {
     let (list, event) = (list(), create());
     reads_the_node::<Subscribed>(json!({
-        "list": list, "subscribed": true, "size": 0, "actions": {"spam": "ignore"}, "distrusted": Value::Null,
+        "list": list, "subscribed": true, "size": 0, "actions": {"spam": "ignore"}, "pdq_threshold": 31, "distrusted": Value::Null,
     }));
     reads_the_node::<Unsubscribed>(json!({"list": list, "subscribed": false}));
     reads_the_node::<ExceptionSet>(json!({"list": list, "entry": 3, "excepted": true}));

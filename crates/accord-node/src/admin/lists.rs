@@ -10,8 +10,11 @@ use crate::http::extract::Json;
 use crate::http::reply::Reply;
 use accord_api::ErrorCode;
 use accord_api::admin::{
-    AddEntryRequest, Appended, CreateListRequest, EntriesResponse, EquivocationsResponse, EvidenceResponse, ExceptionRequest, ExceptionSet, ExportQuery, Held, ImportRequest, ImportResponse, ListCreated, ListStatus, ListsResponse, Parsed, PdqMatch, PdqMatchRequest, PdqMatchResponse, QuarantineResponse, ReleaseRequest, Released, RemoveEntryRequest, ShowQuery, ShownEntry, Skipped, StageRequest, Staged, SubscribeRequest, Subscribed, TrustRequest, Trusted, UnsubscribeRequest,
-    Unsubscribed,
+    AddEntryRequest, Appended, CreateListRequest, EntriesResponse, EquivocationsResponse, EvidenceResponse,
+    ExceptionRequest, ExceptionSet, ExportQuery, Held, ImportRequest, ImportResponse, ListCreated, ListStatus,
+    ListsResponse, Parsed, PdqMatch, PdqMatchRequest, PdqMatchResponse, QuarantineResponse, ReleaseRequest, Released,
+    RemoveEntryRequest, ShowQuery, ShownEntry, Skipped, StageRequest, Staged, SubscribeRequest, Subscribed,
+    TrustRequest, Trusted, UnsubscribeRequest, Unsubscribed,
 };
 use accord_formats::{self as formats, Format};
 use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target};

@@ -14,8 +14,10 @@
 //!
 //! A refusal carries the provenance of the list entry that matched; the
 //! caller refuses the upload or the send with `blocked`, refuses the event
-//! at ingress, or does not store fetched bytes. Today no perceptual list
-//! exists and every image passes: perceptual hashing (PDQ) plugs in here.
+//! at ingress, or does not store fetched bytes. The image is hashed here
+//! with PDQ, itself and its mirror image, never trusting a peer's hash, and
+//! looked up in the `pdq` entries of the lists this node enforces, each
+//! within its subscription's distance threshold.
 
 use crate::core::Core;
 use crate::core::lists::Provenance;
@@ -37,11 +39,21 @@ pub enum Stage {
 
 /// Checks an image's pixels; `Err` with the matching entry's provenance
 /// refuses it.
-pub fn check_image(
-    _core: &Core,
-    _stage: Stage,
-    _hash: &Sha256Hash,
-    _image: &DecodedImage,
-) -> Result<(), Box<Provenance>> {
-    Ok(())
+pub fn check_image(core: &Core, stage: Stage, hash: &Sha256Hash, image: &DecodedImage) -> Result<(), Box<Provenance>> {
+    let hashes = match accord_pdq::hash_with_mirror(&image.image) {
+        Ok(hashes) => hashes,
+        // An image PDQ cannot hash (too small to carry a picture) matches
+        // no perceptual entry; its exact hash is still checked elsewhere.
+        Err(e) => {
+            tracing::debug!(%hash, ?stage, "no PDQ hash: {e}");
+            return Ok(());
+        }
+    };
+    match core.lists.check_image(&core.store, &hashes) {
+        Some(provenance) => {
+            tracing::info!(%hash, ?stage, list = %provenance.list, entry = provenance.entry, "image matches a pdq entry");
+            Err(Box::new(provenance))
+        }
+        None => Ok(()),
+    }
 }

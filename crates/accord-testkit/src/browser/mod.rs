@@ -1,5 +1,5 @@
 //! Real browsers for tests: headless Chromium driven through chromedriver
-//! (WebDriver) with `thirtyfour`. Each [`Browser`] is its own chromedriver
+//! (WebDriver, [`webdriver`]). Each [`Browser`] is its own chromedriver
 //! process and its own Chromium profile, so two browsers in one test are two
 //! members who share nothing — not cookies, not IndexedDB, not keys.
 //!
@@ -7,17 +7,18 @@
 //! `scripts/install-deps.sh` installs; `ACCORD_CHROMIUM` and
 //! `ACCORD_CHROMEDRIVER` name others.
 
+pub mod webdriver;
+
 use crate::free_port;
 use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use thirtyfour::WebDriver;
-use thirtyfour::prelude::*;
+pub use webdriver::{Element, Session};
 
 /// A headless Chromium session with a profile of its own.
 pub struct Browser {
-    client: Option<WebDriver>,
+    session: Session,
     driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -56,17 +57,17 @@ impl Browser {
             .spawn()
             .with_context(|| format!("starting {chromedriver}: run scripts/install-deps.sh"))?;
         let profile = tempfile::tempdir()?;
-        let mut capabilities = DesiredCapabilities::chrome();
-        capabilities.set_binary(&chromium)?;
-        for flag in FLAGS {
-            capabilities.add_arg(flag)?;
-        }
-        capabilities.add_arg(&format!("--user-data-dir={}", profile.path().display()))?;
+        let mut args: Vec<String> = FLAGS.iter().map(|f| f.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let capabilities = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": chromium, "args": args },
+        });
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut driver = driver;
         let client = loop {
-            match WebDriver::new(&url, capabilities.clone()).await {
+            match Session::new(&url, capabilities.clone()).await {
                 Ok(client) => break client,
                 Err(e) if Instant::now() < deadline => {
                     if let Some(status) = driver.try_wait()? {
@@ -80,12 +81,23 @@ impl Browser {
                 }
             }
         };
-        Ok(Browser { client: Some(client), driver, _profile: profile })
+        Ok(Browser { session: client, driver, _profile: profile })
     }
 
     /// The WebDriver session, for everything this type does not wrap.
-    pub fn client(&self) -> &WebDriver {
-        self.client.as_ref().expect("a browser's session lives until close")
+    pub fn client(&self) -> &Session {
+        &self.session
+    }
+
+    /// The first element matching the CSS `selector`, now.
+    pub async fn find(&self, selector: &str) -> anyhow::Result<Element> {
+        self.session.find(selector).await.with_context(|| format!("no element `{selector}`"))
+    }
+
+    /// Runs `script`, which calls its last argument with its answer, and
+    /// answers that.
+    pub async fn eval_async(&self, script: &str, args: Vec<serde_json::Value>) -> anyhow::Result<serde_json::Value> {
+        self.session.execute_async(script, args).await
     }
 
     /// Navigates to `url` and waits for the page to load.
@@ -96,14 +108,14 @@ impl Browser {
     /// Waits until an element matching the CSS `selector` exists (at most
     /// `timeout`), and returns its text.
     pub async fn wait_for(&self, selector: &str, timeout: Duration) -> anyhow::Result<String> {
-        let element = self
-            .client()
-            .query(By::Css(selector))
-            .wait(timeout, Duration::from_millis(100))
-            .first()
-            .await
-            .with_context(|| format!("no element `{selector}` within {timeout:?}"))?;
-        Ok(element.text().await?)
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.session.find(selector).await {
+                Ok(element) => return element.text().await,
+                Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(e) => return Err(e).with_context(|| format!("no element `{selector}` within {timeout:?}")),
+            }
+        }
     }
 
     /// Waits until the text of some element matching `selector` contains
@@ -126,7 +138,7 @@ impl Browser {
     /// The texts of every element matching the CSS `selector`.
     pub async fn texts(&self, selector: &str) -> anyhow::Result<Vec<String>> {
         let mut texts = Vec::new();
-        for element in self.client().find_all(By::Css(selector)).await? {
+        for element in self.session.find_all(selector).await? {
             texts.push(element.text().await?);
         }
         Ok(texts)
@@ -135,13 +147,13 @@ impl Browser {
     /// Runs `script` in the page (its `arguments` are `args`) and returns
     /// what it returns.
     pub async fn eval(&self, script: &str, args: Vec<serde_json::Value>) -> anyhow::Result<serde_json::Value> {
-        Ok(self.client().execute(script, args).await?.json().clone())
+        self.session.execute(script, args).await
     }
 
     /// Saves a PNG of the viewport as `screenshots/NAME.png` under the
     /// target directory, and returns its path.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
-        let png = self.client().screenshot_as_png().await?;
+        let png = self.session.screenshot().await?;
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{name}.png"));
@@ -151,9 +163,7 @@ impl Browser {
 
     /// Ends the session (Chromium quits) and stops chromedriver.
     pub async fn close(mut self) -> anyhow::Result<()> {
-        if let Some(client) = self.client.take() {
-            client.quit().await?;
-        }
+        self.session.quit().await?;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         Ok(())
