@@ -1,5 +1,5 @@
 # The two commands of the README, plus the checks CI runs.
-# Each first installs what a fresh Debian machine lacks (libclang).
+# Each first installs what a fresh Debian machine lacks (scripts/install-deps.sh).
 
 .PHONY: deps test vectors run check bench fuzz
 
