@@ -33,7 +33,7 @@ async fn receive_all(sub: &mut Subscription, want: &BTreeSet<String>) {
 
 /// One user per node; the first creates a public room and the others
 /// join it through the first node.
-async fn room_across(net: &TestNet) -> (Vec<Client>, Vec<Room>) {
+pub(crate) async fn room_across(net: &TestNet) -> (Vec<Client>, Vec<Room>) {
     let mut clients = Vec::new();
     for (i, node) in net.nodes.iter().enumerate() {
         clients.push(node.user(&format!("user{i}")).await.expect("register"));

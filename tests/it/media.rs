@@ -3,10 +3,11 @@
 //! from the origin, verify its hash and serve their members the same
 //! bytes, without the photo's GPS position.
 
+use crate::federation::room_across;
 use accord_media::image::codecs::jpeg::JpegEncoder;
 use accord_media::image::{ImageBuffer, Rgb};
 use accord_proto::Sha256Hash;
-use accord_sdk::{Client, EventContent, HistoryQuery, JoinRule, MediaType, Room};
+use accord_sdk::{Client, EventContent, HistoryQuery, MediaType};
 use accord_testkit::TestNet;
 use std::time::Duration;
 
@@ -75,24 +76,6 @@ fn gps_bytes() -> Vec<u8> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// One user per node; the first creates a public room, the others join it
-/// through the first node.
-async fn room_across(net: &TestNet) -> (Vec<Client>, Vec<Room>) {
-    let mut clients = Vec::new();
-    for (i, node) in net.nodes.iter().enumerate() {
-        clients.push(node.user(&format!("user{i}")).await.expect("register"));
-    }
-    let room = clients[0].create_room("photos", JoinRule::Public).await.expect("create");
-    let via = vec![net.nodes[0].node_id()];
-    let mut rooms = vec![room.clone()];
-    for client in &clients[1..] {
-        let joined = client.room(room.id());
-        joined.join_via(&via).await.expect("join through the first node");
-        rooms.push(joined);
-    }
-    (clients, rooms)
 }
 
 /// Fetches `hash` from `client`'s node until it holds it.

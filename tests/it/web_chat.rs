@@ -9,7 +9,7 @@ use accord_sdk::{EventContent, HistoryQuery, JoinRule, SecretKey, keyfile};
 use accord_testkit::browser::Browser;
 use accord_testkit::tamper::{Rewrite, TamperProxy};
 use accord_testkit::{TestNet, TestNode};
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -25,19 +25,7 @@ pub(crate) async fn js(browser: &Browser, script: &str, args: Vec<Value>) -> any
 /// Waits until `condition` (a JavaScript expression) is truthy in the page
 /// and answers its value; fails the test after [`PATIENCE`], naming `what`.
 pub(crate) async fn wait_for(browser: &Browser, what: &str, condition: &str) -> anyhow::Result<Value> {
-    let script = format!("return ({condition}) || null;");
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let value = js(browser, &script, vec![]).await?;
-        if !value.is_null() && value != json!(false) {
-            return Ok(value);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let page = js(browser, "return document.body.innerText.slice(0, 3000);", vec![]).await.unwrap_or_default();
-            bail!("timed out after {PATIENCE:?} waiting for {what}; the page shows:\n{page}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    browser.until(what, condition, PATIENCE).await
 }
 
 /// Sets a form field as typing would (value, then an `input` event).

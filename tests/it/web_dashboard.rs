@@ -18,25 +18,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// Polls the JavaScript expression `expr` in the page until it is truthy;
 /// its last value.
 pub(crate) async fn until(browser: &Browser, what: &str, expr: &str) -> anyhow::Result<Value> {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let value = browser.eval(&format!("return ({expr});"), vec![]).await?;
-        let truthy = match &value {
-            Value::Null => false,
-            Value::Bool(b) => *b,
-            Value::Number(n) => n.as_f64() != Some(0.0),
-            Value::String(s) => !s.is_empty(),
-            _ => true,
-        };
-        if truthy {
-            return Ok(value);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let page = browser.eval("return document.body.innerText.slice(0, 3000);", vec![]).await?;
-            anyhow::bail!("not within {PATIENCE:?}: {what} ({expr}); the page shows:\n{page}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    browser.until(what, expr, PATIENCE).await
 }
 
 pub(crate) async fn css(browser: &Browser, selector: &str) -> anyhow::Result<accord_testkit::browser::Element> {

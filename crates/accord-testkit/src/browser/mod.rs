@@ -135,6 +135,25 @@ impl Browser {
         }
     }
 
+    /// Polls the JavaScript expression `expr` in the page until it is
+    /// truthy and answers its value; fails after `patience`, naming `what`
+    /// and quoting what the page shows.
+    pub async fn until(&self, what: &str, expr: &str, patience: Duration) -> anyhow::Result<serde_json::Value> {
+        let script = format!("return ({expr}) || null;");
+        let deadline = Instant::now() + patience;
+        loop {
+            let value = self.eval(&script, vec![]).await?;
+            if !value.is_null() {
+                return Ok(value);
+            }
+            if Instant::now() >= deadline {
+                let page = self.eval("return document.body.innerText.slice(0, 3000);", vec![]).await?;
+                anyhow::bail!("not within {patience:?}: {what} ({expr}); the page shows:\n{page}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The texts of every element matching the CSS `selector`.
     pub async fn texts(&self, selector: &str) -> anyhow::Result<Vec<String>> {
         let mut texts = Vec::new();
