@@ -1,14 +1,21 @@
 //! Image entries across real nodes: an issuer lists the PDQ hash of an
 //! image; subscribers fetch the entry and match altered copies of the
 //! image within their own distance threshold, with provenance; the index
-//! is rebuilt from the store after a restart; a `remove` stops the match
-//! (spec/blocklists.md §2.1, §11).
+//! is rebuilt from the store after a restart; a `remove` stops the match;
+//! a new entry hides the messages already carrying a matching image and
+//! purges its bytes, and a peer's later copy is refused at ingress
+//! (spec/blocklists.md §2.1, §11; spec/federation.md §10.4).
 
+use crate::federation::room_across;
+use crate::media::{PATIENCE, fetch_when_held};
 use accord_api::admin::{ListsResponse, PdqMatchResponse};
 use accord_pdq::{PdqHash, hash_bytes};
+use accord_proto::{EventId, Sha256Hash};
+use accord_sdk::{Client, HistoryQuery, Provenance, Room};
 use accord_testkit::images::{cropped, jpeg, resized, synthetic};
 use accord_testkit::{TestNet, TestNode};
 use serde_json::json;
+use std::path::Path;
 use std::time::Duration;
 
 const WITHIN: Duration = Duration::from_secs(10);
@@ -137,5 +144,134 @@ async fn an_altered_copy_of_a_listed_image_is_refused_at_upload_on_a_subscribing
     assert_eq!((provenance.list.to_string(), provenance.entry), (list, 0));
     assert_eq!(provenance.category.as_str(), "child_sexual_abuse");
     assert!(unrelated.is_ok(), "an unrelated image is stored: {unrelated:?}");
+    net.stop().await.unwrap();
+}
+
+/// Whether any file under `dir` holds `needle`.
+fn on_disk(dir: &Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).expect("a data directory").any(|entry| {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            return on_disk(&path, needle);
+        }
+        std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+    })
+}
+
+/// A slice from the middle of a blob: found on disk only where its bytes are.
+fn needle(bytes: &[u8]) -> Vec<u8> {
+    bytes[bytes.len() / 2..bytes.len() / 2 + 64].to_vec()
+}
+
+/// Whether `room` shows event `id` (held, and not hidden).
+async fn shows(room: &Room, id: EventId) -> bool {
+    let page = room.history(HistoryQuery::after(0).limit(200)).await.expect("history");
+    page.items.iter().any(|i| i.as_ref().expect("verified").event.id() == id)
+}
+
+/// Waits until `room` hides event `id`, the only item it may hide, and
+/// returns the provenance.
+async fn hidden(room: &Room, id: EventId, what: &str) -> Provenance {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let page = room.history(HistoryQuery::after(0).limit(200)).await.expect("history");
+        let shown = page.items.iter().any(|i| i.as_ref().expect("verified").event.id() == id);
+        match page.hidden.first() {
+            Some(h) if !shown && page.hidden.len() == 1 => return h.provenance.clone(),
+            _ if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            _ => panic!("{what}: the message is not hidden (shown: {shown}, hidden: {:?})", page.hidden),
+        }
+    }
+}
+
+/// Waits until `client`'s node no longer serves `hash`.
+async fn not_served(client: &Client, hash: &Sha256Hash) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match client.fetch_media(hash).await {
+            Err(e) if e.code() == "unknown_media" => return,
+            _ if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => panic!("{} still serves {hash}: {:?}", client.node_url(), other.map(|b| b.len())),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_pdq_entry_hides_earlier_messages_with_the_image_and_purges_its_bytes_on_every_subscribing_node() {
+    let _machine = crate::shared().await;
+    // Arrange: four nodes share a room. A issues a list that B and C
+    // follow; D follows nothing. A member of D sends a photo, and every
+    // node fetches it and keeps its bytes.
+    let net = TestNet::start(4).await.unwrap();
+    let (clients, rooms) = room_across(&net).await;
+    let (a, b, c) = (&net.nodes[0], &net.nodes[1], &net.nodes[2]);
+    let created = a.admin("POST", "/lists", Some(json!({"name": "images"}))).await.unwrap();
+    let list = created["list"].as_str().unwrap().to_owned();
+    for node in [b, c] {
+        node.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
+    }
+    let original = synthetic(0x7e57, 800, 600);
+    let uploaded = clients[3].upload_media(jpeg(&original, 90)).await.unwrap();
+    let sent = rooms[3].send_with_attachments("look at this", vec![uploaded.attachment()]).await.unwrap();
+    let bytes = clients[3].fetch_media(&uploaded.hash).await.unwrap();
+    for (i, client) in clients.iter().enumerate() {
+        assert_eq!(fetch_when_held(client, &uploaded.hash).await, bytes);
+        assert!(on_disk(&net.nodes[i].data_dir(), &needle(&bytes)), "node {i} holds the bytes on disk");
+    }
+
+    // Act: A lists the PDQ hash of an altered copy (scaled to 75 %,
+    // cropped by 3 %, re-encoded at JPEG quality 60).
+    let listed = hash_bytes(&jpeg(&cropped(&resized(&original, 0.75), 0.03), 60)).unwrap();
+    a.admin(
+        "POST",
+        "/lists/images/entries",
+        Some(json!({"kind": "pdq", "id": listed.hash.to_string(), "category": "child_sexual_abuse",
+            "reason": "known abuse image"})),
+    )
+    .await
+    .unwrap();
+
+    // Assert: on A, B and C the earlier message is hidden with the entry's
+    // provenance, and its image is served no more and is in no file.
+    for i in 0..3 {
+        let provenance = hidden(&rooms[i], sent.event_id, &format!("node {i}")).await;
+        assert_eq!((provenance.list.to_string(), provenance.entry), (list.clone(), 0), "node {i}");
+        assert_eq!(provenance.reason.as_deref(), Some("known abuse image"));
+        not_served(&clients[i], &uploaded.hash).await;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while on_disk(&net.nodes[i].data_dir(), &needle(&bytes)) {
+            assert!(tokio::time::Instant::now() < deadline, "node {i} still holds the bytes on disk");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // D enforces nothing: it still serves the message and the image.
+    assert!(shows(&rooms[3], sent.event_id).await, "D shows the message");
+    assert_eq!(clients[3].fetch_media(&uploaded.hash).await.unwrap(), bytes, "D serves the image");
+
+    // Act: the member of D sends another altered copy (scaled to 90 %).
+    let again = clients[3].upload_media(jpeg(&resized(&original, 0.9), 80)).await.unwrap();
+    assert_ne!(again.hash, uploaded.hash);
+    let resent = rooms[3].send_with_attachments("and again", vec![again.attachment()]).await.unwrap();
+    let again_bytes = clients[3].fetch_media(&again.hash).await.unwrap();
+
+    let after = rooms[3].send_text("said after it").await.unwrap();
+
+    // Assert: B and C refuse it at ingress: the message that follows it
+    // arrives, it never does, and its bytes are never stored; D delivers it.
+    for i in 1..3 {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !shows(&rooms[i], after.event_id).await {
+            assert!(tokio::time::Instant::now() < deadline, "node {i} never delivered the message after the copy");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let page = rooms[i].history(HistoryQuery::after(0).limit(200)).await.unwrap();
+        let ids: Vec<EventId> = page.items.iter().map(|it| it.as_ref().expect("verified").event.id()).collect();
+        assert!(!ids.contains(&resent.event_id), "node {i} never stores the second copy");
+        assert_eq!(page.hidden.len(), 1, "node {i}: only the first message is hidden, the second was never stored");
+        let refused = clients[i].fetch_media(&again.hash).await.expect_err("never stored");
+        assert_eq!(refused.code(), "unknown_media");
+        assert!(!on_disk(&net.nodes[i].data_dir(), &needle(&again_bytes)), "node {i} never wrote the bytes");
+    }
+    assert!(shows(&rooms[3], resent.event_id).await, "D shows the second message");
     net.stop().await.unwrap();
 }

@@ -56,6 +56,9 @@ pub struct Metrics {
     pub fed_evidence: Counter,
     /// Stored messages deleted by entries of categories configured to purge.
     pub purged: Counter,
+    /// Images whose bytes were purged because an enforced `pdq` entry
+    /// matches them.
+    pub media_purged: Counter,
     /// Reports verified and queued (filed here or forwarded).
     pub reports: Counter,
     /// Moderation actions taken, by action.
@@ -102,11 +105,17 @@ impl Metrics {
         let blocked = Family::<CodeLabel, Counter>::default();
         let fed_evidence = Counter::default();
         let purged = Counter::default();
+        let media_purged = Counter::default();
         let reports = Counter::default();
         let mod_actions = Family::<OutcomeLabel, Counter>::default();
         registry.register("reports", "Reports verified and queued", reports.clone());
         registry.register("mod_actions", "Moderation actions taken, by action", mod_actions.clone());
         registry.register("purged", "Stored messages deleted by blocklist entries of purge categories", purged.clone());
+        registry.register(
+            "media_purged",
+            "Images whose bytes were purged because an enforced pdq entry matches them",
+            media_purged.clone(),
+        );
         registry.register(
             "fed_evidence",
             "Evidence recorded against peers relaying blocked content",
@@ -151,9 +160,15 @@ impl Metrics {
             blocked,
             fed_evidence,
             purged,
+            media_purged,
             reports,
             mod_actions,
         }
+    }
+
+    /// Counts an image whose bytes were purged.
+    pub fn media_purged(&self) {
+        self.media_purged.inc();
     }
 
     /// Counts a refusal of something a peer sent.

@@ -8,6 +8,7 @@
 
 use crate::{Batch, Cf, Store, StoreError, keys};
 use accord_proto::media::MediaType;
+use accord_proto::pdq::PdqHash;
 use accord_proto::{AccountId, EventId, NodeId, Sha256Hash, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +42,13 @@ pub struct BlobRecord {
     /// When its bytes were purged (the record stays, as evidence).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purged: Option<Timestamp>,
+    /// For an image: the PDQ hashes this node computed from its pixels
+    /// (the image's and its mirror image's) that are strong enough to act
+    /// on; empty when none is. Absent when not computed (not an image, or
+    /// stored by an older version). Kept after a purge, as evidence and so
+    /// that the events carrying it stay matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<Vec<PdqHash>>,
 }
 
 /// A blob to store, with its thumbnail.
@@ -120,6 +128,70 @@ impl Store {
         Ok(freed)
     }
 
+    /// Records a blob this node refused to store (an image that a list
+    /// entry matched when it was fetched): the record, marked purged, and
+    /// no bytes, so that the events carrying it are matched and it is not
+    /// fetched again. A blob held already is left as it is.
+    pub async fn put_refused_blob(&self, hash: &Sha256Hash, record: BlobRecord) -> Result<(), StoreError> {
+        if self.blob_record(hash)?.is_some() {
+            return Ok(());
+        }
+        let record = BlobRecord { purged: Some(record.purged.unwrap_or(record.stored)), ..record };
+        let mut b = Batch::new();
+        b.put(Cf::BlobMeta, hash.as_bytes().to_vec(), serde_json::to_vec(&record).unwrap_or_default());
+        self.write(b).await
+    }
+
+    /// Sets the PDQ hashes of a blob's record (computed for a blob stored
+    /// without them).
+    pub async fn set_blob_pdq(&self, hash: &Sha256Hash, pdq: Vec<PdqHash>) -> Result<(), StoreError> {
+        let Some(record) = self.blob_record(hash)? else { return Ok(()) };
+        let record = BlobRecord { pdq: Some(pdq), ..record };
+        let mut b = Batch::new();
+        b.put(Cf::BlobMeta, hash.as_bytes().to_vec(), serde_json::to_vec(&record).unwrap_or_default());
+        self.write(b).await
+    }
+
+    /// Every blob record, thumbnails and purged blobs included.
+    pub fn blob_records(&self) -> Result<Vec<(Sha256Hash, BlobRecord)>, StoreError> {
+        let rows = self.scan(Cf::BlobMeta, b"", b"", true, usize::MAX)?;
+        rows.iter()
+            .map(|(k, v)| {
+                let hash: [u8; 32] =
+                    k.as_slice().try_into().map_err(|_| corrupt(Cf::BlobMeta, "key is not 32 bytes"))?;
+                let record = serde_json::from_slice(v).map_err(|e| corrupt(Cf::BlobMeta, e))?;
+                Ok((Sha256Hash(hash), record))
+            })
+            .collect()
+    }
+
+    /// Makes the bytes of purged blobs unrecoverable from the data
+    /// directory, not only unreachable: every column family is flushed (so
+    /// that no write-ahead log still holds them), then the blob files are
+    /// compacted with garbage collection forced over all of them (so that
+    /// no blob file still holds them), and the files left obsolete are
+    /// deleted. It rewrites every live blob: a cost paid once per sweep
+    /// that purged something.
+    pub async fn erase_purged_blobs(&self) -> Result<(), StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            let handles: Vec<_> = Cf::ALL.iter().filter_map(|cf| db.cf_handle(cf.name())).collect();
+            let mut flush = rocksdb::FlushOptions::default();
+            flush.set_wait(true);
+            db.flush_cfs_opt(&handles, &flush)?;
+            let blobs =
+                db.cf_handle(Cf::Blobs.name()).ok_or_else(|| StoreError::Db("missing column family blobs".into()))?;
+            db.set_options_cf(blobs, &[("blob_garbage_collection_age_cutoff", "1.0")])?;
+            let mut compact = rocksdb::CompactOptions::default();
+            compact.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+            db.compact_range_cf_opt(blobs, None::<&[u8]>, None::<&[u8]>, &compact);
+            db.set_options_cf(blobs, &[("blob_garbage_collection_age_cutoff", "0.25")])?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Db(e.to_string()))?
+    }
+
     /// A blob's record.
     pub fn blob_record(&self, hash: &Sha256Hash) -> Result<Option<BlobRecord>, StoreError> {
         self.get(Cf::BlobMeta, hash.as_bytes())?
@@ -185,6 +257,7 @@ mod tests {
             origin: None,
             stored: Timestamp::from_millis(1),
             purged: None,
+            pdq: None,
         }
     }
 
@@ -239,5 +312,46 @@ mod tests {
         store.put_blob(blob, None).await.unwrap();
         let held = store.blob_record(&hash).unwrap().unwrap();
         assert_eq!((held.thumbnail, held.thumbnail_of), (Some(hash), None));
+    }
+
+    /// Whether any file under `dir` contains `needle`.
+    fn on_disk(dir: &std::path::Path, needle: &[u8]) -> bool {
+        std::fs::read_dir(dir).unwrap().any(|entry| {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                return on_disk(&path, needle);
+            }
+            std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        })
+    }
+
+    #[tokio::test]
+    async fn erased_blobs_are_in_no_file_of_the_data_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig { path: dir.path().into(), sync: SyncPolicy::Fsync }).unwrap();
+        let blob_of = |seed: u8| -> Vec<u8> {
+            (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ seed).collect()
+        };
+        let (gone, kept) = (blob_of(1), blob_of(2));
+        for bytes in [&gone, &kept] {
+            let hash = Sha256Hash::digest(bytes);
+            store
+                .put_blob(NewBlob { hash, bytes: bytes.clone(), record: record(50_000), thumbnail: None }, None)
+                .await
+                .unwrap();
+        }
+        // Written to blob files, as a node does over time.
+        store.erase_purged_blobs().await.unwrap();
+        let needle = |bytes: &[u8]| bytes[20_000..20_064].to_vec();
+        assert!(on_disk(dir.path(), &needle(&gone)), "the stored bytes are on disk");
+
+        let hash = Sha256Hash::digest(&gone);
+        store.purge_blob(&hash, Timestamp::from_millis(9)).await.unwrap();
+        assert!(on_disk(dir.path(), &needle(&gone)), "a purge alone leaves the bytes in the blob file");
+        store.erase_purged_blobs().await.unwrap();
+        assert!(!on_disk(dir.path(), &needle(&gone)), "erased: in no file");
+        assert!(on_disk(dir.path(), &needle(&kept)), "the other blob is still on disk");
+        assert_eq!(store.blob(&Sha256Hash::digest(&kept)).unwrap().unwrap(), kept, "and still served");
+        assert_eq!(store.blob_record(&hash).unwrap().unwrap().purged, Some(Timestamp::from_millis(9)));
     }
 }

@@ -100,6 +100,8 @@ pub struct Lists {
     id_keys: RwLock<HashMap<(TargetKind, [u8; 32]), Sha256Hash, foldhash::fast::RandomState>>,
     /// Who fetched each list lately, and the newest checkpoints seen.
     pub activity: activity::Activity,
+    /// Counts the changes of the index (see [`Lists::changes`]).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// Most ids whose index keys are remembered; the memory is forgotten
@@ -175,6 +177,7 @@ impl Lists {
             released,
             id_keys: RwLock::default(),
             activity: activity::Activity::default(),
+            changes: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -188,7 +191,9 @@ impl Lists {
         ListId { issuer: self.issuer(), name }
     }
 
+    /// The index, to change it: watchers of [`Lists::changes`] are told.
     fn index(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.changes.send_modify(|generation| *generation += 1);
         self.index.write().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -480,21 +485,33 @@ impl Lists {
         found.into_iter().filter_map(|(m, d)| Some((self.provenance(store, m)?, d))).collect()
     }
 
-    /// Whether an image is blocked here, and by what: its PDQ hash and its
-    /// mirror image's (`hashes`, from [`accord_pdq::hash_with_mirror`]) are
-    /// looked up; a hash too weak to act on (quality below 50) matches
-    /// nothing. The strongest match: `reject` before `quarantine`, then the
-    /// nearest.
-    pub fn check_image(&self, store: &Store, hashes: &[accord_pdq::Hashed]) -> Option<Provenance> {
+    /// Whether an image is blocked here, and by what: its PDQ hashes
+    /// (`hashes`: the image's and its mirror image's, each strong enough to
+    /// act on) are looked up. The strongest match: `reject` before
+    /// `quarantine`, then the nearest.
+    pub fn check_pdq(&self, store: &Store, hashes: &[accord_pdq::PdqHash]) -> Option<Provenance> {
+        if hashes.is_empty() {
+            return None;
+        }
         let index = self.index.read().unwrap_or_else(|p| p.into_inner());
         let now = Timestamp::now();
         let best = hashes
             .iter()
-            .filter(|h| h.quality.is_actionable())
-            .flat_map(|h| index.lookup_pdq(&h.hash, now))
+            .flat_map(|h| index.lookup_pdq(h, now))
             .min_by_key(|(m, d)| (m.action != accord_proto::blocklist::entry::Action::Reject, *d))?;
         drop(index);
         self.provenance(store, best.0)
+    }
+
+    /// Whether any `pdq` entry is enforced here.
+    pub fn enforces_pdq(&self) -> bool {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).pdq_len() > 0
+    }
+
+    /// A receiver that sees a new value whenever what this node enforces
+    /// changes (entries applied, subscriptions, trust, exceptions).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Leaf `index` of a list, the list's current signed checkpoint and the
@@ -623,12 +640,27 @@ impl Lists {
             }
             _ => None,
         };
-        let found = self.strongest(store, &body.author, Some(&stamp.origin), &stamp.room, content)?;
+        let found = self.strongest(store, &body.author, Some(&stamp.origin), &stamp.room, content).or_else(|| {
+            match &body.content {
+                EventContent::Message { attachments, .. } => self.check_attachments(store, attachments),
+                _ => None,
+            }
+        })?;
         let released = || self.released.read().unwrap_or_else(|p| p.into_inner()).contains(&event.claimed_id());
         if found.action == accord_proto::blocklist::entry::Action::Quarantine && released() {
             return None;
         }
         Some(found)
+    }
+
+    /// Whether an image a stored event carries is blocked here, and by
+    /// what: the PDQ hashes its record keeps (computed here when it was
+    /// stored, kept after a purge) are looked up.
+    fn check_attachments(&self, store: &Store, attachments: &[accord_proto::media::Attachment]) -> Option<Provenance> {
+        attachments.iter().filter(|a| a.media_type.is_image()).find_map(|a| {
+            let pdq = store.blob_record(&a.hash).ok()??.pdq?;
+            self.check_pdq(store, &pdq)
+        })
     }
 
     /// A moderator releases a quarantined event: it is delivered from now on.

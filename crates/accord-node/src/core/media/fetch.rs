@@ -10,7 +10,7 @@
 //! gives (else `bad_media`) and the perceptual check. The thumbnail is made
 //! here, never taken from a peer.
 
-use super::{Stage, check_image, matches};
+use super::{Stage, check_hashes, matches};
 use crate::core::Core;
 use crate::core::lists::Provenance;
 use crate::network::{self, NetworkError};
@@ -87,6 +87,63 @@ impl FetchError {
     }
 }
 
+/// How long a peer's events wait at ingress for their images to be
+/// fetched and checked (see [`prefetch`]).
+const PREFETCH_WAIT: Duration = Duration::from_secs(15);
+
+/// Fetches and checks, before a peer's events are judged, the images they
+/// carry that this node does not hold, each from its event's origin,
+/// waiting at most [`PREFETCH_WAIT`]: an image that matches an enforced
+/// `pdq` entry is then known (its record kept, its bytes not) when the
+/// event reaches the perceptual check at ingress, which refuses it, so
+/// that the event is never stored nor shown. Only events of a room held
+/// here, stamped by one of its hosts, whose signatures verify, are looked
+/// at. An image not fetched in time is fetched after
+/// the event is stored ([`fetch_attachments`]); its bytes are served only
+/// once checked.
+pub async fn prefetch(core: &Arc<Core>, room: accord_proto::RoomId, events: &[accord_proto::event::UnverifiedEvent]) {
+    // Only for a room held here, and only from its hosts: a peer cannot
+    // make this node fetch and keep files for rooms it does not share.
+    let Some(handle) = core.rooms.get(&room) else { return };
+    let hosts = handle.lock().await.hosts().clone();
+    let mut wanted = Vec::new();
+    for wire in events.iter().filter(|w| may_carry_attachments(w)) {
+        let Ok(event) = wire.verify() else { continue };
+        if event.room() != room || !hosts.contains(&event.origin()) {
+            continue;
+        }
+        for a in event.attachments().iter().filter(|a| a.media_type.is_image()) {
+            if matches!(core.store.blob_record(&a.hash), Ok(None)) && core.media.start_fetch(a.hash) {
+                wanted.push((event.origin(), *a));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return;
+    }
+    let fetches = wanted.iter().map(|(origin, a)| async move {
+        let result = tokio::time::timeout(PREFETCH_WAIT, fetch_one(core, *origin, a)).await;
+        core.media.end_fetch(&a.hash);
+        match result {
+            Ok(Err(e)) if matches!(e.code(), "media_mismatch" | "bad_media") => {
+                core.metrics.fed_reject(e.code());
+                core.network.penalize(network::peer_id(origin), e.code()).await;
+            }
+            Ok(Err(e)) => tracing::debug!("attachment {} from {origin} at ingress: {e}", a.hash),
+            Ok(Ok(())) => {}
+            Err(_) => tracing::debug!("attachment {} from {origin}: not fetched in time at ingress", a.hash),
+        }
+    });
+    futures::future::join_all(fetches).await;
+}
+
+/// Whether an event's body names attachments: a cheap test, before the
+/// signatures are verified, that most events fail.
+fn may_carry_attachments(wire: &accord_proto::event::UnverifiedEvent) -> bool {
+    const FIELD: &[u8] = b"\"attachments\"";
+    wire.author.raw().body.windows(FIELD.len()).any(|w| w == FIELD)
+}
+
 /// Starts fetching, in the background, every attachment of `events` this
 /// node does not hold, each from its event's origin.
 pub fn fetch_attachments(core: &Arc<Core>, events: &[Event]) {
@@ -156,13 +213,22 @@ pub async fn fetch_one(core: &Core, origin: NodeId, a: &Attachment) -> Result<()
         origin: Some(origin),
         stored: Timestamp::now(),
         purged: None,
+        pdq: None,
     };
     if !matches(&record, a) {
         return Err(FetchError::BadMedia("the file is not what the attachment describes".into()));
     }
     let mut thumb = None;
+    let mut record = record;
     if let Some(image) = inspected.image {
-        check_image(core, Stage::Fetch, &a.hash, &image).map_err(FetchError::Blocked)?;
+        let pdq = super::perceptual::hashes(&image);
+        if let Err(provenance) = check_hashes(core, Stage::Fetch, &a.hash, &pdq) {
+            // Not stored: only the record, as evidence, so that the events
+            // carrying it are hidden and it is not fetched again.
+            core.store.put_refused_blob(&a.hash, BlobRecord { pdq: Some(pdq), ..record }).await?;
+            return Err(FetchError::Blocked(provenance));
+        }
+        record.pdq = Some(pdq);
         let media_type = a.media_type;
         let made = tokio::task::spawn_blocking(move || accord_media::thumbnail(&image, media_type, &limits))
             .await
@@ -180,6 +246,7 @@ pub async fn fetch_one(core: &Core, origin: NodeId, a: &Attachment) -> Result<()
             origin: None,
             stored: Timestamp::now(),
             purged: None,
+            pdq: None,
         };
         thumb = Some((thumb_hash, made.bytes, thumb_record));
     }
@@ -234,14 +301,9 @@ async fn download(core: &Core, origin: NodeId, a: &Attachment) -> Result<Vec<u8>
 /// runs after their fetch).
 pub async fn check_ingress(core: &Core, event: &Event) -> Result<(), Box<Provenance>> {
     for a in event.attachments().iter().filter(|a| a.media_type.is_image()) {
-        let Ok(Some(bytes)) = core.store.blob(&a.hash) else { continue };
-        let limits = core.media.limits;
-        let Ok(Ok(inspected)) = tokio::task::spawn_blocking(move || accord_media::inspect(&bytes, &limits)).await
-        else {
-            continue;
-        };
-        if let Some(image) = &inspected.image {
-            check_image(core, Stage::Ingress, &a.hash, image)?;
+        let Ok(Some(record)) = core.store.blob_record(&a.hash) else { continue };
+        if let Some(pdq) = super::perceptual::recorded_hashes(core, &a.hash, &record).await {
+            check_hashes(core, Stage::Ingress, &a.hash, &pdq)?;
         }
     }
     Ok(())

@@ -13,13 +13,16 @@
 //! - [`serve`]: peers' chunk requests, rate-limited per peer.
 //! - [`perceptual`]: the one place where an image's pixels are checked
 //!   (called at upload, send, ingress and after a fetch).
+//! - [`sweep`]: when the enforced entries change, the images held are
+//!   checked again and the bytes of those that match are purged.
 
 pub mod fetch;
 pub mod perceptual;
 pub mod serve;
+pub mod sweep;
 pub mod upload;
 
-pub use perceptual::{Stage, check_image};
+pub use perceptual::{Stage, check_hashes, check_image};
 pub use upload::{UploadError, Uploaded, upload};
 
 use crate::config::MediaSection;
@@ -143,15 +146,9 @@ pub async fn check_send(core: &crate::core::Core, attachments: &[Attachment]) ->
             return Err(AttachmentError::Mismatch(a.hash));
         }
         if a.media_type.is_image() {
-            let bytes = core.store.blob(&a.hash).map_err(store_err)?.ok_or(AttachmentError::Missing(a.hash))?;
-            let limits = core.media.limits;
-            let inspected = tokio::task::spawn_blocking(move || accord_media::inspect(&bytes, &limits))
-                .await
-                .map_err(|e| AttachmentError::Store(e.to_string()))?
-                .map_err(|_| AttachmentError::Mismatch(a.hash))?;
-            if let Some(image) = &inspected.image {
-                check_image(core, Stage::Send, &a.hash, image).map_err(|p| AttachmentError::Blocked(a.hash, p))?;
-            }
+            let pdq =
+                perceptual::recorded_hashes(core, &a.hash, &record).await.ok_or(AttachmentError::Mismatch(a.hash))?;
+            check_hashes(core, Stage::Send, &a.hash, &pdq).map_err(|p| AttachmentError::Blocked(a.hash, p))?;
         }
     }
     Ok(())

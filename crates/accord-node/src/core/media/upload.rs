@@ -71,9 +71,10 @@ pub async fn upload(core: &Core, account: AccountId, bytes: Vec<u8>) -> Result<U
         .await
         .map_err(|e| UploadError::Store(e.to_string()))??;
     let hash = Sha256Hash::digest(&prepared.bytes);
-    if let Some(image) = &prepared.image {
-        check_image(core, Stage::Upload, &hash, image).map_err(UploadError::Blocked)?;
-    }
+    let pdq = match &prepared.image {
+        Some(image) => Some(check_image(core, Stage::Upload, &hash, image).map_err(UploadError::Blocked)?),
+        None => None,
+    };
     let Prepared { bytes, media_type, image, thumbnail } = prepared;
     let (width, height) = image.as_ref().map(|i| (Some(i.width()), Some(i.height()))).unwrap_or((None, None));
     let attachment = Attachment { hash, size: bytes.len() as u64, media_type, width, height };
@@ -90,6 +91,7 @@ pub async fn upload(core: &Core, account: AccountId, bytes: Vec<u8>) -> Result<U
             origin: None,
             stored: Timestamp::now(),
             purged: None,
+            pdq: None,
         };
         (thumb_hash, t.bytes, record)
     });
@@ -105,6 +107,7 @@ pub async fn upload(core: &Core, account: AccountId, bytes: Vec<u8>) -> Result<U
         origin: None,
         stored: Timestamp::now(),
         purged: None,
+        pdq,
     };
     let _quota = core.media.quota_lock.lock().await;
     let held = core.store.blob_record(&hash)?;

@@ -121,6 +121,9 @@ pub(crate) async fn ingest(
 ) -> Result<Ingested, StoreError> {
     let mut result = Ingested::default();
     let mut outcomes: Vec<Option<PushOutcome>> = vec![None; events.len()];
+    // Before the room is locked: the images the events carry are fetched
+    // and checked, so that one a list matches is refused at the door.
+    crate::core::media::fetch::prefetch(state, room, &events).await;
     let Some(handle) = room_for(state, via, room, &events, carried).await? else {
         let outcomes = events
             .iter()
@@ -143,6 +146,8 @@ pub(crate) async fn ingest(
                 Ok(event) if !event.attachments().is_empty() => {
                     match crate::core::media::fetch::check_ingress(state, &event).await {
                         Ok(()) => Ok(event),
+                        // Quarantined: stored, and hidden where served.
+                        Err(p) if p.action != accord_proto::blocklist::entry::Action::Reject => Ok(event),
                         Err(p) => {
                             let stamp = event.stamp_part();
                             Err(Skip::Blocked(Box::new((stamp.origin, stamp.seq, stamp.depth, *p))))
