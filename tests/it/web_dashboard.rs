@@ -55,7 +55,7 @@ pub(crate) async fn choose(browser: &Browser, selector: &str, value: &str) -> an
 /// Opens the node's dashboard and signs in with its admin token, typed into
 /// the page as an operator would.
 pub(crate) async fn operator_signs_in(browser: &Browser, node: &TestNode) -> anyhow::Result<()> {
-    browser.open(&format!("{}/dashboard", node.url())).await?;
+    browser.open(&format!("{}/dashboard", node.admin_url()?)).await?;
     until(browser, "the dashboard starts", "document.body.dataset.ready === '1'").await?;
     let token = std::fs::read_to_string(node.data_dir().join("admin.token"))?;
     type_into(browser, "#login-token", token.trim()).await?;
@@ -337,7 +337,7 @@ async fn a_moderator_signs_in_with_the_browsers_member_key_and_resolves_a_case_w
 
     // Act: the moderator signs in with the key and hides the message.
     let browser = Browser::start().await.unwrap();
-    browser.open(&format!("{}/dashboard", node.url())).await.unwrap();
+    browser.open(&format!("{}/dashboard", node.admin_url().unwrap())).await.unwrap();
     until(&browser, "the dashboard starts", "document.body.dataset.ready === '1'").await.unwrap();
     let imported = browser
         .client()
