@@ -319,8 +319,8 @@ async fn the_operator_resolves_a_report_with_a_block_and_the_browser_verifies_th
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_moderator_signs_in_with_their_key_file_and_resolves_a_case_with_a_signed_action() {
     let _machine = crate::shared().await;
-    // Arrange: the node's moderator is an account whose key the browser
-    // holds (imported from the CLI's key file, as the chat client does).
+    // Arrange: the node's moderator is an account whose key file the
+    // moderator holds, as the CLI writes it.
     let moderator_key = accord_proto::SecretKey::generate().unwrap();
     let moderator_account = moderator_key.account_id();
     let node = TestNode::start_with(|config| config.reports.moderators = vec![moderator_account]).await.unwrap();
