@@ -13,7 +13,7 @@ use std::time::Duration;
 /// header and the body.
 async fn open_session(node: &TestNode, token: &str) -> (StatusCode, Option<String>, Value) {
     let response = reqwest::Client::new()
-        .post(format!("{}/admin/session", node.url()))
+        .post(format!("{}/admin/session", node.admin_url().unwrap()))
         .json(&json!({ "token": token }))
         .send()
         .await
@@ -35,7 +35,8 @@ fn cookie_pair(set_cookie: &str) -> String {
 /// GET `path` under `/admin` with a cookie and, if `header`, the dashboard
 /// header: the status and the JSON body.
 async fn with_cookie(node: &TestNode, path: &str, cookie: &str, header: bool) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().get(format!("{}/admin{path}", node.url())).header(COOKIE, cookie);
+    let mut request =
+        reqwest::Client::new().get(format!("{}/admin{path}", node.admin_url().unwrap())).header(COOKIE, cookie);
     if header {
         request = request.header("X-Accord-Dashboard", "1");
     }
@@ -90,7 +91,7 @@ async fn a_wrong_token_an_unknown_cookie_and_a_closed_session_are_refused() {
     let (_, set_cookie, _) = open_session(&node, &format!("  {}\n", token(&node))).await;
     let cookie = cookie_pair(&set_cookie.expect("a session"));
     let logout = reqwest::Client::new()
-        .post(format!("{}/admin/session/logout", node.url()))
+        .post(format!("{}/admin/session/logout", node.admin_url().unwrap()))
         .header(COOKIE, &cookie)
         .header("X-Accord-Dashboard", "1")
         .json(&json!({}))

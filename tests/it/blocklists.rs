@@ -371,7 +371,7 @@ async fn mastodon_and_matrix_lists_import_and_export_round_trips() {
 
     // Export and import again: the same entries come back.
     let exported = reqwest::Client::new()
-        .get(format!("{}/admin/lists/imported/export?format=mastodon-csv", node.url()))
+        .get(format!("{}/admin/lists/imported/export?format=mastodon-csv", node.admin_url().unwrap()))
         .bearer_auth(std::fs::read_to_string(accord_node::DataDir::new(node.data_dir()).admin_token()).unwrap().trim())
         .send()
         .await

@@ -83,10 +83,11 @@ pub enum Access {
     /// A session of one of the node's moderator accounts (spec/reports.md
     /// §11); `403 not_moderator` for other accounts.
     Moderator,
-    /// The operator: a loopback client with the data directory's admin
-    /// token, or with a dashboard session opened with it and the header
-    /// `X-Accord-Dashboard: 1` (spec/blocklists.md §12.1, §12.1a); `403
-    /// forbidden` otherwise.
+    /// The operator: served on the node's admin listener only (the client
+    /// API's answers `404 not_found`), to a loopback client with the data
+    /// directory's admin token, or with a dashboard session opened with it
+    /// and the header `X-Accord-Dashboard: 1` (spec/blocklists.md §12.1,
+    /// §12.1a); `403 forbidden` otherwise.
     Admin,
 }
 

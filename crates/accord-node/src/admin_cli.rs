@@ -1,6 +1,6 @@
 //! `accord-node list …`, `subscribe`, `unsubscribe`: the operator's
-//! commands, sent to the running node's admin endpoint with the token from
-//! its data directory.
+//! commands, sent to the running node's admin listener (found in its data
+//! directory: `admin.addr`, else `[admin] listen`) with the token from it.
 
 use accord_node::DataDir;
 use anyhow::{Context as _, bail};
@@ -140,29 +140,25 @@ pub(crate) enum ListCommand {
     },
 }
 
+/// The running node's admin endpoint, on the admin listener it recorded in
+/// its data directory.
 pub(crate) struct Admin {
-    base: String,
-    token: String,
-    http: reqwest::Client,
+    link: accord_node::local::AdminLink,
 }
 
 impl Admin {
     pub(crate) fn new(dir: &DataDir) -> anyhow::Result<Admin> {
-        let config = accord_node::Config::load(&dir.config()).context("reading the configuration")?;
-        let token = std::fs::read_to_string(dir.admin_token())
-            .with_context(|| format!("reading {} (has the node run once?)", dir.admin_token().display()))?;
-        let host = local_api(config.api.listen);
-        let http = accord_node::tls::local_client(&config, dir.root(), None)
-            .context("setting up the connection to the node")?;
-        Ok(Admin { base: format!("{}://{host}/admin", config.api.scheme()), token: token.trim().to_string(), http })
+        Ok(Admin { link: accord_node::local::AdminLink::open(dir, None)? })
     }
 
     pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        let mut request = self.link.request(method, &format!("/admin{path}"));
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.context("is the node running? (accord-node run)")?;
+        let response = request.send().await.with_context(|| {
+            format!("reaching the admin endpoint at {}: is the node running? (accord-node run)", self.link.endpoint())
+        })?;
         let status = response.status();
         let text = response.text().await?;
         if !status.is_success() {

@@ -15,6 +15,8 @@ pub struct Config {
     pub node: NodeSection,
     /// The client API.
     pub api: ApiSection,
+    /// The operator's endpoint and dashboard, on a listener of their own.
+    pub admin: AdminSection,
     /// The peer-to-peer network.
     pub p2p: P2pSection,
     /// Who may register.
@@ -211,6 +213,92 @@ impl Default for ApiSection {
             idle_timeout_secs: 60,
             tls: None,
         }
+    }
+}
+
+/// `[admin]`: the admin endpoint (`/admin/…`) and the dashboard, served
+/// on a listener of their own that the client API's never serves them on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSection {
+    /// Where they are served: a loopback address (`127.0.0.1:8081`, port 0
+    /// for any free one), or `unix:PATH` for a Unix socket (mode 0600; a
+    /// relative path is relative to the data directory). The address
+    /// actually bound is written to `admin.addr` in the data directory.
+    pub listen: AdminListen,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        Self { listen: AdminListen::Tcp(SocketAddr::from(([127, 0, 0, 1], 8081))) }
+    }
+}
+
+/// Where the admin listener is: a loopback TCP address or a Unix socket.
+/// Written as `127.0.0.1:8081` or `unix:PATH`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum AdminListen {
+    /// A TCP address (on loopback: [`Config::check`] refuses any other).
+    Tcp(SocketAddr),
+    /// A Unix socket's path.
+    Unix(PathBuf),
+}
+
+impl AdminListen {
+    /// The same place with a relative socket path made relative to `root`
+    /// (the data directory).
+    pub fn under(&self, root: &Path) -> AdminListen {
+        match self {
+            AdminListen::Unix(path) => AdminListen::Unix(root.join(path)),
+            tcp => tcp.clone(),
+        }
+    }
+
+    /// The base URL a browser opens (`http://ADDR`), for a TCP listener.
+    pub fn url(&self) -> Option<String> {
+        match self {
+            AdminListen::Tcp(addr) => Some(format!("http://{addr}")),
+            AdminListen::Unix(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for AdminListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminListen::Tcp(addr) => write!(f, "{addr}"),
+            AdminListen::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+impl std::str::FromStr for AdminListen {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.strip_prefix("unix:") {
+            Some("") => Err("unix: needs a socket path".into()),
+            Some(path) => Ok(AdminListen::Unix(PathBuf::from(path))),
+            None => text
+                .parse()
+                .map(AdminListen::Tcp)
+                .map_err(|_| format!("{text:?} is neither an address (127.0.0.1:8081) nor unix:PATH")),
+        }
+    }
+}
+
+impl TryFrom<String> for AdminListen {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl From<AdminListen> for String {
+    fn from(listen: AdminListen) -> String {
+        listen.to_string()
     }
 }
 
@@ -465,6 +553,14 @@ impl Config {
                 return Err(format!("p2p.bootstrap: {addr} must end with /p2p/<node id>"));
             }
         }
+        if let AdminListen::Tcp(addr) = &self.admin.listen
+            && !addr.ip().is_loopback()
+        {
+            return Err(format!(
+                "admin.listen = {addr}: the admin endpoint listens on loopback (127.0.0.1, ::1) or a Unix \
+                 socket (unix:PATH) only; reach it from elsewhere through an SSH tunnel"
+            ));
+        }
         if self.api.max_body_bytes < 4096 {
             return Err("api.max_body_bytes must be at least 4096".into());
         }
@@ -481,5 +577,40 @@ impl Config {
         let header = "# Accord node configuration. Every field is optional; see README.md.\n\n";
         std::fs::write(path, format!("{header}{text}"))
             .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admin_listener_is_an_address_or_a_unix_socket_and_reads_back_as_written() {
+        for text in ["127.0.0.1:8081", "[::1]:0", "unix:/run/accord/admin.sock", "unix:admin.sock"] {
+            let listen: AdminListen = text.parse().expect(text);
+            assert_eq!(listen.to_string(), text);
+        }
+        assert_eq!("unix:admin.sock".parse(), Ok(AdminListen::Unix("admin.sock".into())));
+        assert!("unix:".parse::<AdminListen>().is_err());
+        assert!("localhost:8081".parse::<AdminListen>().is_err());
+        let config: Config = toml::from_str("[admin]\nlisten = \"unix:admin.sock\"\n").expect("valid");
+        assert_eq!(
+            config.admin.listen.under(Path::new("/srv/accord")),
+            AdminListen::Unix("/srv/accord/admin.sock".into())
+        );
+        let again: Config = toml::from_str(&toml::to_string(&config).expect("serialises")).expect("reads back");
+        assert_eq!(again, config);
+    }
+
+    #[test]
+    fn the_admin_listener_is_refused_off_loopback_and_defaults_to_a_port_of_its_own() {
+        let mut config = Config::default();
+        assert_eq!(config.admin.listen, AdminListen::Tcp(SocketAddr::from(([127, 0, 0, 1], 8081))));
+        assert_ne!(config.admin.listen, AdminListen::Tcp(config.api.listen));
+        assert_eq!(config.check(), Ok(()));
+        config.admin.listen = "0.0.0.0:8081".parse().expect("an address");
+        assert!(config.check().expect_err("refused").contains("loopback"));
+        config.admin.listen = "192.0.2.7:8081".parse().expect("an address");
+        assert!(config.check().is_err());
     }
 }

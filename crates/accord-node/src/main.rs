@@ -34,6 +34,11 @@ enum Command {
         /// The client API address.
         #[arg(long)]
         api: Option<SocketAddr>,
+        /// Where the admin endpoint and the dashboard listen: a loopback
+        /// address (default 127.0.0.1:8081; port 0 for any free one) or
+        /// unix:PATH for a Unix socket (relative to the data directory).
+        #[arg(long)]
+        admin: Option<accord_node::config::AdminListen>,
         /// A p2p listen multiaddr (repeatable).
         #[arg(long)]
         p2p: Vec<String>,
@@ -170,6 +175,10 @@ async fn run(dir: DataDir) -> anyhow::Result<()> {
     println!("node id: {}", info.node_id);
     println!("name:    {}", info.name);
     println!("api:     {}", info.api_url);
+    match info.admin.url() {
+        Some(url) => println!("admin:   {url}/dashboard (this machine only; the token is in admin.token)"),
+        None => println!("admin:   {} (the operator's commands; the token is in admin.token)", info.admin),
+    }
     for addr in &info.p2p {
         println!("p2p:     {addr}");
     }
@@ -215,7 +224,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Unsubscribe { target, list } => admin_cli::unsubscribe(target, list).await,
         Command::Evidence { command: EvidenceCommand::Verify { file } } => verify_evidence(&file),
-        Command::Init { data_dir, name, api, p2p, bootstrap } => {
+        Command::Init { data_dir, name, api, admin, p2p, bootstrap } => {
             let dir = DataDir::new(&data_dir);
             anyhow::ensure!(!dir.config().exists(), "{} already exists", dir.config().display());
             let mut config = Config::default();
@@ -224,6 +233,9 @@ async fn main() -> anyhow::Result<()> {
             }
             if let Some(api) = api {
                 config.api.listen = api;
+            }
+            if let Some(admin) = admin {
+                config.admin.listen = admin;
             }
             if !p2p.is_empty() {
                 config.p2p.listen = p2p;
@@ -242,12 +254,14 @@ async fn main() -> anyhow::Result<()> {
             let node_id = NodeId::from(key.public());
             let live = running_node(&config, dir.root()).await;
             let api_url = format!("{}://{}", config.api.scheme(), config.api.listen);
+            let admin = dir.admin_endpoint(&config);
             if json {
                 let info = serde_json::json!({
                     "node_id": node_id,
                     "name": config.node.name,
                     "api": config.api.listen,
                     "api_url": api_url,
+                    "admin": admin,
                     "p2p": config.p2p.listen,
                     "bootstrap": config.p2p.bootstrap,
                     "registration": config.registration.policy,
@@ -260,6 +274,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("node id:      {node_id}");
                 println!("name:         {}", config.node.name);
                 println!("api:          {api_url}");
+                println!("admin:        {admin}");
                 for addr in &config.p2p.listen {
                     println!("p2p:          {addr}/p2p/{node_id}");
                 }

@@ -2,7 +2,7 @@
 
 use crate::admin::{self, AdminState};
 use crate::api::{self, ApiState};
-use crate::config::{Config, ConfigError};
+use crate::config::{AdminListen, Config, ConfigError};
 use crate::core::accounts::Accounts;
 use crate::core::lists::Lists;
 use crate::core::reports::Reports;
@@ -61,6 +61,23 @@ impl DataDir {
         let token = hex::encode(bytes);
         keyfile::write_private(&path, token.as_bytes())?;
         Ok(token)
+    }
+
+    /// `admin.addr`: where the running node's admin listener is, as bound
+    /// (`127.0.0.1:PORT` or `unix:PATH`), written at start and removed at
+    /// shutdown, for the operator's commands on this machine.
+    pub fn admin_addr(&self) -> PathBuf {
+        self.root.join("admin.addr")
+    }
+
+    /// Where the operator's commands reach the admin listener: what the
+    /// running node wrote to `admin.addr`, else what `config` configures
+    /// (a relative socket path under the data directory).
+    pub fn admin_endpoint(&self, config: &Config) -> AdminListen {
+        std::fs::read_to_string(self.admin_addr())
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or_else(|| config.admin.listen.under(&self.root))
     }
 
     /// The RocksDB directory.
@@ -125,6 +142,8 @@ pub struct NodeInfo {
     pub api: SocketAddr,
     /// The client API's base URL: `https://…` when the node serves TLS.
     pub api_url: String,
+    /// The admin listener, as bound (`127.0.0.1:PORT` or `unix:PATH`).
+    pub admin: AdminListen,
     /// The p2p listen addresses.
     pub p2p: Vec<String>,
     /// The connected peers.
@@ -134,10 +153,12 @@ pub struct NodeInfo {
 }
 
 /// A running node: its core, and the doors open onto it (the client API
-/// with the admin endpoint, and the federation handlers).
+/// with the chat client's pages on one listener, the admin endpoint with
+/// the dashboard on another, and the federation handlers).
 pub struct Node {
     core: Arc<Core>,
     api_addr: SocketAddr,
+    admin: AdminListen,
     data_dir: DataDir,
 }
 
@@ -172,6 +193,11 @@ impl Node {
             .await
             .map_err(|e| NodeError::Io(format!("API address {}: {e}", config.api.listen)))?;
         let api_addr = listener.local_addr().map_err(|e| NodeError::Io(e.to_string()))?;
+        let (admin_listener, admin_at) = crate::admin_listener::bind(&config.admin.listen.under(data_dir.root()))
+            .await
+            .map_err(|e| NodeError::Io(format!("admin.listen {}: {e}", config.admin.listen)))?;
+        crate::admin_listener::record(&data_dir.admin_addr(), &admin_at)
+            .map_err(|e| NodeError::Io(format!("{}: {e}", data_dir.admin_addr().display())))?;
         let core = Arc::new(Core::new(core::Parts {
             node_key,
             config,
@@ -185,12 +211,20 @@ impl Node {
             media,
         }));
         restore_blocks(&core).await?;
-        let admin = admin::router(AdminState::new(core.clone(), admin_token));
-        let app = api::router(ApiState::new(core.clone()), admin, crate::web::router());
-        // The server ends by itself at shutdown, once its requests are
-        // answered.
-        let limits = crate::http::serve::ConnectionLimits::of(&core.config.api);
-        core.tasks().spawn_to_completion(crate::http::serve::serve(listener, app, tls, limits, core.tasks().clone()));
+        let api_state = ApiState::new(core.clone());
+        let app = api::router(api_state.clone(), crate::web::chat());
+        // The admin listener serves the client API too: the dashboard's
+        // moderators sign in and work through it, from the page's origin.
+        let admin_doors = axum::Router::new()
+            .nest("/admin", admin::router(AdminState::new(core.clone(), admin_token)))
+            .merge(crate::web::dashboard());
+        let admin_app = api::router(api_state, admin_doors);
+        // The servers end by themselves at shutdown, once their requests
+        // are answered.
+        use crate::http::serve::{ConnectionLimits, Listener, serve};
+        let limits = ConnectionLimits::of(&core.config.api);
+        core.tasks().spawn_to_completion(serve(Listener::Tcp(listener), app, tls, limits, core.tasks().clone()));
+        core.tasks().spawn_to_completion(serve(admin_listener, admin_app, None, limits, core.tasks().clone()));
         core.outbox.resume(&core)?;
         for sub in &core.config.lists.subscribe {
             let held = core.lists.record(&sub.list).await;
@@ -217,13 +251,18 @@ impl Node {
                 housekeeping.limits.prune();
             }
         });
-        tracing::info!(node = %node_id, api = %api_addr, "node started");
-        Ok(Node { core, api_addr, data_dir })
+        tracing::info!(node = %node_id, api = %api_addr, admin = %admin_at, "node started");
+        Ok(Node { core, api_addr, admin: admin_at, data_dir })
     }
 
     /// The client API address.
     pub fn api_addr(&self) -> SocketAddr {
         self.api_addr
+    }
+
+    /// The admin listener, as bound.
+    pub fn admin_endpoint(&self) -> &AdminListen {
+        &self.admin
     }
 
     /// The node id.
@@ -244,6 +283,7 @@ impl Node {
             name: self.core.config.node.name.to_string(),
             api: self.api_addr,
             api_url: format!("{}://{}", self.core.config.api.scheme(), self.api_addr),
+            admin: self.admin.clone(),
             p2p: network.listen_addrs().iter().map(|a| format!("{a}/p2p/{}", self.core.node_id)).collect(),
             peers: network.peers().iter().map(ToString::to_string).collect(),
             data_dir: self.data_dir.root().to_path_buf(),
@@ -255,6 +295,7 @@ impl Node {
     /// closes the store.
     pub async fn shutdown(self) -> Result<(), NodeError> {
         self.core.tasks().stop().await;
+        crate::admin_listener::release(&self.data_dir.admin_addr(), &self.admin);
         self.core.network.shutdown().await;
         // Every task that held the core has ended.
         match Arc::try_unwrap(self.core) {

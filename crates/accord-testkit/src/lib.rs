@@ -33,6 +33,8 @@ pub use process::NodeProcess;
 
 use accord_api::admin::{BlockPeer, PeerRequest, PeersResponse, UnblockPeer};
 use accord_api::{Access, Endpoint, ErrorBody, Method};
+use accord_node::config::AdminListen;
+use accord_node::local::AdminLink;
 use accord_node::{Config, DataDir, Node};
 use accord_proto::SecretKey;
 use accord_sdk::Client;
@@ -79,10 +81,10 @@ pub struct TestNode {
     api: SocketAddr,
     /// For a node serving TLS: the CA certificate (PEM) its clients trust.
     ca: Option<String>,
-    /// The admin endpoint's client and token, made at the first admin
-    /// call: a benchmark that polls the endpoint measures the node, not
-    /// the building of clients.
-    admin: std::sync::OnceLock<(reqwest::Client, String)>,
+    /// The admin endpoint's client, made at the first admin call (and again
+    /// when a restart moved the listener): a benchmark that polls the
+    /// endpoint measures the node, not the building of clients.
+    admin: std::sync::Mutex<Option<AdminLink>>,
 }
 
 impl TestNode {
@@ -129,7 +131,7 @@ impl TestNode {
                         dir,
                         api: config.api.listen,
                         ca,
-                        admin: std::sync::OnceLock::new(),
+                        admin: std::sync::Mutex::new(None),
                     });
                 }
                 // Another process took a port between its draw and the bind:
@@ -161,22 +163,44 @@ impl TestNode {
         self.node().info().p2p.first().cloned().unwrap_or_default()
     }
 
-    /// Calls the node's admin endpoint (`/admin/…`) with its token, as
-    /// `accord-node list …` does; returns the JSON answer or the error body.
+    /// The admin listener's base URL (`http://127.0.0.1:PORT`), where the
+    /// dashboard is; the test configuration puts it on a loopback port (a
+    /// node configured with a Unix socket has none: an error).
+    pub fn admin_url(&self) -> anyhow::Result<String> {
+        let endpoint = self.node().admin_endpoint();
+        endpoint.url().ok_or_else(|| anyhow::anyhow!("the admin listener is {endpoint}, not a TCP address"))
+    }
+
+    /// The admin listener, as the running node bound it.
+    pub fn admin_endpoint(&self) -> AdminListen {
+        self.node().admin_endpoint().clone()
+    }
+
+    /// The client of the admin listener, made once per place it is bound.
+    fn admin_link(&self) -> anyhow::Result<AdminLink> {
+        let endpoint = self.node().admin_endpoint();
+        let mut held = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        match held.as_ref() {
+            Some(link) if link.endpoint() == endpoint => Ok(link.clone()),
+            _ => {
+                let token = std::fs::read_to_string(DataDir::new(self.dir.path()).admin_token())?;
+                let link = AdminLink::to(endpoint.clone(), token.trim().to_owned(), None)?;
+                *held = Some(link.clone());
+                Ok(link)
+            }
+        }
+    }
+
+    /// Calls the node's admin endpoint (`/admin/…`) on its admin listener
+    /// with its token, as `accord-node list …` does; returns the JSON
+    /// answer or the error body.
     pub async fn admin(
         &self,
         method: &str,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> anyhow::Result<serde_json::Value> {
-        let (http, token) = match self.admin.get() {
-            Some(made) => made,
-            None => {
-                let made = admin_client(self.dir.path())?;
-                self.admin.get_or_init(|| made)
-            }
-        };
-        send_admin(http, token, &self.url(), method, path, body).await
+        send_admin(&self.admin_link()?, method, path, body).await
     }
 
     /// Calls one endpoint of the node's admin endpoint with its token, typed
@@ -188,7 +212,7 @@ impl TestNode {
         E::Request: Serialize,
         E::Response: DeserializeOwned,
     {
-        admin_call::<E>(&self.url(), self.dir.path(), params, request).await
+        call_admin::<E>(&self.admin_link()?, params, request).await
     }
 
     /// Cuts this node off from `other` with the operator's firewall
@@ -275,38 +299,25 @@ impl TestNode {
     }
 }
 
-/// Sends an admin request (`/admin/…`) to the node at `url` with the
-/// token of the data directory `dir`; the JSON answer, or the error body.
+/// Sends an admin request (`/admin/…`) to the running node whose data
+/// directory is `dir`, on the admin listener it recorded there, with its
+/// token, as `accord-node list …` does; the JSON answer, or the error body.
 pub async fn admin_request(
-    url: &str,
     dir: &std::path::Path,
     method: &str,
     path: &str,
     body: Option<serde_json::Value>,
 ) -> anyhow::Result<serde_json::Value> {
-    let (http, token) = admin_client(dir)?;
-    send_admin(&http, &token, url, method, path, body).await
-}
-
-/// A client of the admin endpoint of the node whose data directory is
-/// `dir`, and its token. As `accord-node list …` does: over TLS to a node
-/// serving it, trusting the certificate the node is configured with.
-fn admin_client(dir: &std::path::Path) -> anyhow::Result<(reqwest::Client, String)> {
-    let token = std::fs::read_to_string(DataDir::new(dir).admin_token())?.trim().to_string();
-    let config = accord_node::Config::load(&DataDir::new(dir).config())?;
-    Ok((accord_node::tls::local_client(&config, dir, None)?, token))
+    send_admin(&AdminLink::open(&DataDir::new(dir), None)?, method, path, body).await
 }
 
 async fn send_admin(
-    http: &reqwest::Client,
-    token: &str,
-    url: &str,
+    link: &AdminLink,
     method: &str,
     path: &str,
     body: Option<serde_json::Value>,
 ) -> anyhow::Result<serde_json::Value> {
-    let method: reqwest::Method = method.parse()?;
-    let mut request = http.request(method, format!("{url}/admin{path}")).bearer_auth(token);
+    let mut request = link.request(method.parse()?, &format!("/admin{path}"));
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -317,15 +328,20 @@ async fn send_admin(
     Ok(value)
 }
 
-/// Calls one admin endpoint (`/admin/…`) of the node at `url` with the
-/// token of the data directory `dir`, typed by its accord-api [`Endpoint`]:
-/// a `POST` sends `request` as its JSON body, a `GET` as its query.
-pub async fn admin_call<E>(
-    url: &str,
-    dir: &std::path::Path,
-    params: &[&str],
-    request: &E::Request,
-) -> anyhow::Result<E::Response>
+/// Calls one admin endpoint (`/admin/…`) of the running node whose data
+/// directory is `dir`, on the admin listener it recorded there, with its
+/// token, typed by its accord-api [`Endpoint`]: a `POST` sends `request` as
+/// its JSON body, a `GET` as its query.
+pub async fn admin_call<E>(dir: &std::path::Path, params: &[&str], request: &E::Request) -> anyhow::Result<E::Response>
+where
+    E: Endpoint,
+    E::Request: Serialize,
+    E::Response: DeserializeOwned,
+{
+    call_admin::<E>(&AdminLink::open(&DataDir::new(dir), None)?, params, request).await
+}
+
+async fn call_admin<E>(link: &AdminLink, params: &[&str], request: &E::Request) -> anyhow::Result<E::Response>
 where
     E: Endpoint,
     E::Request: Serialize,
@@ -333,16 +349,14 @@ where
 {
     let metadata = E::METADATA;
     anyhow::ensure!(metadata.access == Access::Admin, "{} is not an admin endpoint", metadata.path);
-    let token = std::fs::read_to_string(DataDir::new(dir).admin_token())?;
-    let mut target = reqwest::Url::parse(url)?;
+    let mut target = reqwest::Url::parse(&link.url("/"))?;
     target
         .path_segments_mut()
-        .map_err(|()| anyhow::anyhow!("{url} is not a base URL"))?
+        .map_err(|()| anyhow::anyhow!("{} is not a base URL", link.url("/")))?
         .pop_if_empty()
         .extend(metadata.segments(params));
-    let client = reqwest::Client::new();
     let request = match metadata.method {
-        Method::Post => client.post(target).json(request),
+        Method::Post => link.request_url(reqwest::Method::POST, target).json(request),
         Method::Get => {
             if let serde_json::Value::Object(fields) = serde_json::to_value(request)? {
                 let mut query = target.query_pairs_mut();
@@ -353,10 +367,10 @@ where
                     };
                 }
             }
-            client.get(target)
+            link.request_url(reqwest::Method::GET, target)
         }
     };
-    let response = request.bearer_auth(token.trim()).send().await?;
+    let response = request.send().await?;
     let status = response.status();
     let body = response.bytes().await?;
     if status.is_success() {
@@ -379,7 +393,8 @@ pub fn init_logging() {
     }
 }
 
-/// The configuration tests use: loopback addresses on free ports, open
+/// The configuration tests use: loopback addresses on free ports (the
+/// admin listener on one the kernel picks), open
 /// registration without its per-address and node-wide rates (every test
 /// client registers from 127.0.0.1; a test of those rates sets them),
 /// `edit` applied last.
@@ -390,6 +405,9 @@ pub fn test_config(edit: impl FnOnce(&mut Config)) -> anyhow::Result<Config> {
     config.registration.per_address_burst = 1_000_000;
     config.registration.accounts_per_hour = 1_000_000;
     config.api.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    // Any free port: the node records where (`admin.addr`), and the test
+    // kit and the operator's commands look there.
+    config.admin.listen = AdminListen::Tcp(SocketAddr::from(([127, 0, 0, 1], 0)));
     // A fixed port, so that a restarted node is found where it was.
     config.p2p.listen = vec![format!("/ip4/127.0.0.1/tcp/{}", free_port()?)];
     config.log.level = "warn".into();

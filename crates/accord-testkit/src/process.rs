@@ -10,7 +10,8 @@ use std::time::Duration;
 
 /// An `accord-node` process on a temporary data directory made by
 /// `accord-node init`, its API and p2p listeners on fixed loopback ports
-/// (the same after every restart).
+/// (the same after every restart), its admin listener on any free one
+/// (recorded in `admin.addr` at each start).
 pub struct NodeProcess {
     binary: PathBuf,
     dir: tempfile::TempDir,
@@ -30,7 +31,7 @@ impl NodeProcess {
         let status = Command::new(binary)
             .args(["init", "--data-dir"])
             .arg(dir.path())
-            .args(["--name", name, "--api", &api, "--p2p", &p2p])
+            .args(["--name", name, "--api", &api, "--admin", "127.0.0.1:0", "--p2p", &p2p])
             .stdout(Stdio::null())
             .status()?;
         anyhow::ensure!(status.success(), "accord-node init failed: {status}");
@@ -106,14 +107,16 @@ impl NodeProcess {
         Ok(info.node.to_string())
     }
 
-    /// Calls the node's admin endpoint, as [`crate::TestNode::admin`].
+    /// Calls the node's admin endpoint, as [`crate::TestNode::admin`], on
+    /// the admin listener the running process recorded in its data
+    /// directory.
     pub async fn admin(
         &self,
         method: &str,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> anyhow::Result<serde_json::Value> {
-        crate::admin_request(&self.url(), self.dir.path(), method, path, body).await
+        crate::admin_request(self.dir.path(), method, path, body).await
     }
 }
 

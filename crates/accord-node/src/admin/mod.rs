@@ -1,10 +1,11 @@
 //! The operator's door (spec/blocklists.md §12, spec/reports.md §12):
 //! lists, subscriptions, exceptions, evidence, quarantine, the report
 //! queue, moderators, the audit log, the peer firewall and the node's
-//! status. Served under `/admin` on the API address, only to loopback
-//! clients bearing the token in the data directory's `admin.token` (what
-//! `accord-node list …` sends), or a dashboard session opened with it
-//! ([`session`]).
+//! status. Served under `/admin` on the admin listener only (`[admin]
+//! listen`: loopback or a Unix socket, never the client API's listener),
+//! only to loopback clients bearing the token in the data directory's
+//! `admin.token` (what `accord-node list …` sends), or a dashboard session
+//! opened with it ([`session`]).
 
 pub mod lists;
 pub mod peers;
@@ -75,7 +76,8 @@ async fn status(State(state): State<Arc<Core>>) -> Reply<StatusResponse> {
     Reply(crate::core::status::status(&state).await)
 }
 
-/// The admin routes, to be nested under `/admin` in a router of any state.
+/// The admin routes, to be nested under `/admin` in the admin listener's
+/// router (of any state).
 pub fn router<S: Clone + Send + Sync + 'static>(state: AdminState) -> Router<S> {
     Router::new()
         .route("/lists", post(lists::create).get(lists::status))

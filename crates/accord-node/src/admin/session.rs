@@ -147,10 +147,11 @@ pub fn authorize(
     Ok(())
 }
 
-fn set_cookie(value: &str, max_age: u64, secure: bool) -> Option<HeaderValue> {
-    let secure = if secure { "; Secure" } else { "" };
+/// The session cookie. Without `Secure`: the admin listener is plain HTTP
+/// on loopback or a Unix socket (an SSH tunnel from elsewhere), never TLS.
+fn set_cookie(value: &str, max_age: u64) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age={max_age}{secure}"
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age={max_age}"
     ))
     .ok()
 }
@@ -171,8 +172,7 @@ pub async fn open(
         return Err(Refusal::BadToken.into());
     }
     let id = admin.sessions.open(Instant::now()).map_err(ApiError::internal)?;
-    let cookie = set_cookie(&id, SESSION_TTL.as_secs(), admin.core.config().api.tls.is_some())
-        .ok_or_else(|| ApiError::internal("session cookie"))?;
+    let cookie = set_cookie(&id, SESSION_TTL.as_secs()).ok_or_else(|| ApiError::internal("session cookie"))?;
     let expires = Timestamp::now().plus_millis(SESSION_TTL.as_millis() as u64);
     tracing::info!("dashboard session opened from {addr}");
     let mut response = Reply(AdminSession { expires }).into_response();
@@ -186,7 +186,7 @@ pub async fn open(
 pub async fn close(State(admin): State<AdminState>, headers: HeaderMap) -> Response {
     let ended = session_cookie(&headers).is_some_and(|id| admin.sessions.close(id, Instant::now()));
     let mut response = Reply(AdminSessionClosed { ended }).into_response();
-    if let Some(cookie) = set_cookie("", 0, admin.core.config().api.tls.is_some()) {
+    if let Some(cookie) = set_cookie("", 0) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
@@ -278,11 +278,9 @@ mod tests {
     }
 
     #[test]
-    fn the_cookie_is_http_only_strict_for_admin_paths_and_secure_over_tls() {
-        let plain = set_cookie("ab", 43200, false).expect("a header value");
-        assert_eq!(plain, "accord_admin=ab; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=43200");
-        let tls = set_cookie("ab", 43200, true).expect("a header value");
-        assert_eq!(tls, "accord_admin=ab; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=43200; Secure");
+    fn the_cookie_is_http_only_and_strict_for_admin_paths() {
+        let cookie = set_cookie("ab", 43200).expect("a header value");
+        assert_eq!(cookie, "accord_admin=ab; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=43200");
     }
 
     #[test]

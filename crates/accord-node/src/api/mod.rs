@@ -80,10 +80,11 @@ async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such endpoint")
 }
 
-/// The API's routes, with the operator's routes (`admin`) nested under
-/// `/admin` and the web pages (`pages`) beside them: one listener serves
-/// all three, under one per-address rate limit.
-pub fn router(state: ApiState, admin: Router<ApiState>, pages: Router<ApiState>) -> Router {
+/// The API's routes, with the other doors' routes a listener serves beside
+/// them (`doors`: the chat client's pages on the client API's listener; the
+/// admin endpoint and the dashboard on the admin listener), all under one
+/// per-address rate limit.
+pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
     let max_body = state.core.config.api.max_body_bytes;
     Router::new()
         .route("/v1/node", get(handlers::node_info))
@@ -108,8 +109,7 @@ pub fn router(state: ApiState, admin: Router<ApiState>, pages: Router<ApiState>)
         .route("/v1/mod/actions", post(reports::act))
         .route("/v1/audit", get(reports::audit))
         .route("/metrics", get(metrics))
-        .nest("/admin", admin)
-        .merge(pages)
+        .merge(doors)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.core.clone(), per_ip_limit))

@@ -1,8 +1,10 @@
-//! Serving the client API on its listener: plain HTTP, or TLS (rustls)
-//! when `[api.tls]` is configured. Either way every connection has
+//! Serving the node's HTTP listeners: the client API's, plain HTTP or TLS
+//! (rustls) when `[api.tls]` is configured, and the admin endpoint's, plain
+//! HTTP on loopback or a Unix socket. Every TCP connection has
 //! `TCP_NODELAY`, handlers see the peer's address (`ConnectInfo<SocketAddr>`,
-//! for per-address limits), and the server stops accepting and drains on
-//! the node's shutdown token.
+//! for per-address limits; a Unix socket's client counts as loopback, since
+//! it is on this machine), and the server stops accepting and drains on the
+//! node's shutdown token.
 //!
 //! Each connection is served by hyper's HTTP/1 connection in a task of its
 //! own, under three limits of `[api]` against slow or idle clients
@@ -26,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -61,11 +63,39 @@ impl ConnectionLimits {
     }
 }
 
+/// A bound listener: TCP, or a Unix socket.
+#[derive(Debug)]
+pub enum Listener {
+    /// A TCP listener.
+    Tcp(TcpListener),
+    /// A Unix socket listener.
+    Unix(UnixListener),
+}
+
+/// An accepted connection.
+enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// The address a Unix socket's client is given: loopback, port 0.
+const UNIX_CLIENT: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+impl Listener {
+    async fn accept(&self) -> io::Result<(Conn, SocketAddr)> {
+        match self {
+            Listener::Tcp(listener) => listener.accept().await.map(|(tcp, addr)| (Conn::Tcp(tcp), addr)),
+            Listener::Unix(listener) => listener.accept().await.map(|(unix, _)| (Conn::Unix(unix), UNIX_CLIENT)),
+        }
+    }
+}
+
 /// Serves `router` on `listener` until the node's tasks are told to stop;
-/// over TLS if `tls` is given. Each connection is a task of the node's that
-/// finishes its request in progress at shutdown and then closes.
+/// TCP connections over TLS if `tls` is given. Each connection is a task of
+/// the node's that finishes its request in progress at shutdown and then
+/// closes.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
     router: Router,
     tls: Option<Arc<ServerConfig>>,
     limits: ConnectionLimits,
@@ -80,10 +110,10 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             () = stop.cancelled() => break,
         };
-        let (tcp, addr) = match accepted {
+        let (conn, addr) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
-                tracing::debug!("accepting an API connection: {e}");
+                tracing::debug!("accepting a connection: {e}");
                 tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
                 continue;
             }
@@ -91,6 +121,13 @@ pub async fn serve(
         let Ok(permit) = connections.clone().try_acquire_owned() else {
             tracing::debug!(%addr, "{} client connections open; connection closed", limits.max_connections);
             continue;
+        };
+        let tcp = match conn {
+            Conn::Tcp(tcp) => tcp,
+            Conn::Unix(unix) => {
+                tasks.spawn_to_completion(connection(unix, addr, router.clone(), limits, stop.clone(), permit));
+                continue;
+            }
         };
         // Small frames (live items, acknowledgements) go out at once: with
         // Nagle's algorithm each could wait for the client's delayed ACK

@@ -28,9 +28,29 @@ pub(super) async fn dashboard(headers: HeaderMap) -> Response {
     serve("dashboard/index.html", &headers)
 }
 
-/// `GET /web/{path}`: any embedded file.
-pub(super) async fn file(Path(path): Path<String>, headers: HeaderMap) -> Response {
-    serve(&path, &headers)
+/// The folders the chat client's listener serves files from.
+const CHAT_FILES: [&str; 2] = ["chat/", "common/"];
+
+/// The folders the admin listener serves files from.
+const DASHBOARD_FILES: [&str; 2] = ["dashboard/", "common/"];
+
+/// `GET /web/{path}` on the client API's listener: the chat client's files.
+pub(super) async fn chat_file(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    serve_from(&CHAT_FILES, &path, &headers)
+}
+
+/// `GET /web/{path}` on the admin listener: the dashboard's files.
+pub(super) async fn dashboard_file(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    serve_from(&DASHBOARD_FILES, &path, &headers)
+}
+
+/// Answers with the embedded file at `path` if it lies in one of
+/// `folders`, or 404.
+fn serve_from(folders: &[&str], path: &str, request: &HeaderMap) -> Response {
+    if path.split('/').any(|part| part == "..") || !folders.iter().any(|folder| path.starts_with(folder)) {
+        return with_policy((StatusCode::NOT_FOUND, "no such file").into_response());
+    }
+    serve(path, request)
 }
 
 /// Answers with the embedded file at `path`, revalidated by its SHA-256

@@ -1,6 +1,9 @@
-//! The web door: the member's chat client (at `/`) and the operator's and
-//! moderators' dashboard (at `/dashboard`), served from files embedded in
-//! the node binary at build time (`crates/accord-node/web/`).
+//! The web door: the member's chat client (at `/`, on the client API's
+//! listener) and the operator's and moderators' dashboard (at
+//! `/dashboard`, on the admin listener only), served from files embedded in
+//! the node binary at build time (`crates/accord-node/web/`). Each listener
+//! serves the files of its own page and the shared library (`common/`),
+//! and no other.
 //!
 //! The pages are static: they talk to the node only through the client
 //! API (`/v1/…`) and the operator's endpoint (`/admin/…`), like any other
@@ -16,10 +19,13 @@ use axum::routing::get;
 
 pub use assets::{Asset, CONTENT_SECURITY_POLICY};
 
-/// The web door's routes. Stateless, so it fits any router's state.
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/", get(assets::chat))
-        .route("/dashboard", get(assets::dashboard))
-        .route("/web/{*path}", get(assets::file))
+/// The chat client's routes, for the client API's listener. Stateless, so
+/// it fits any router's state.
+pub fn chat<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/", get(assets::chat)).route("/web/{*path}", get(assets::chat_file))
+}
+
+/// The dashboard's routes, for the admin listener. Stateless.
+pub fn dashboard<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/dashboard", get(assets::dashboard)).route("/web/{*path}", get(assets::dashboard_file))
 }

@@ -165,12 +165,12 @@ async fn acknowledged_messages_survive_repeated_sigkill_under_load() {
                 })
             })
             .collect();
-        let (url, dir, entries) = (node.url(), node.data_dir().to_path_buf(), entries_acked.clone());
+        let (dir, entries) = (node.data_dir().to_path_buf(), entries_acked.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let account = SecretKey::generate().unwrap().account_id().to_string();
                 let entry = json!({"kind": "account", "id": account, "category": "spam"});
-                match admin_request(&url, &dir, "POST", "/lists/local/entries", Some(entry)).await {
+                match admin_request(&dir, "POST", "/lists/local/entries", Some(entry)).await {
                     Ok(_) => *entries.lock().unwrap() += 1,
                     Err(_) => break, // the node died under us
                 }

@@ -1,6 +1,7 @@
 //! End-to-end specification tests of one node: real RocksDB directories,
 //! real HTTP and WebSocket, SDK clients and hand-made hostile requests.
 
+mod admin_listener;
 mod architecture;
 mod chat;
 mod crash;

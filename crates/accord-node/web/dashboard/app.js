@@ -1,8 +1,9 @@
 // The operator and moderator dashboard (issue 14): signs the operator in
 // with a session cookie opened by the admin token (spec/blocklists.md
-// §12.1a) or a moderator with the member key the chat client keeps in this
-// browser (spec/client-api.md §2, spec/reports.md §11), then shows one
-// section at a time.
+// §12.1a) or a moderator with their member key (spec/client-api.md §2,
+// spec/reports.md §11), imported from its key file and kept for this
+// origin (the admin listener's) as the chat client keeps it for its own;
+// then shows one section at a time.
 
 import { AdminApi, ModApi } from './admin-api.js';
 import { busy, describe, fill, notify } from './ui.js';
@@ -101,13 +102,17 @@ async function moderatorLogin(event) {
         fill(hint, 'This page is not a secure context (HTTPS or localhost): the browser cannot sign here.');
         return;
       }
-      const [{ loadKey }, { Api, login }] = await Promise.all([
+      const [{ importKeyFile, loadKey }, { Api, login }] = await Promise.all([
         import('/web/common/keys.js'),
         import('/web/common/api.js'),
       ]);
-      const key = await loadKey();
+      const file = $('login-moderator-keyfile').files[0];
+      // The dashboard has an origin of its own (the admin listener), so
+      // the chat client's key is not visible here: a key file imports it.
+      const key = file ? await importKeyFile(await file.text()) : await loadKey();
+      $('login-moderator-keyfile').value = '';
       if (!key) {
-        fill(hint, 'This browser holds no member key. Create or import one in the chat client at / first.');
+        fill(hint, 'This browser holds no member key for the dashboard yet: choose your key file.');
         return;
       }
       const api = new Api('');
