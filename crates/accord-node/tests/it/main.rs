@@ -8,6 +8,7 @@ mod hostile;
 mod hostile_clients;
 mod limits;
 mod lists;
+mod power_loss;
 mod raw;
 mod robustness;
 mod stream;
