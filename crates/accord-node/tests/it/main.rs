@@ -4,6 +4,7 @@
 mod architecture;
 mod chat;
 mod crash;
+mod disk_full;
 mod hostile;
 mod hostile_clients;
 mod limits;
