@@ -9,7 +9,10 @@
 # - Meta's reference PDQ implementation (PyPI's `pdqhash`, with numpy and
 #   Pillow), which accord-pdq's differential test runs through
 #   spec/tools/pdq_reference.py. pdqhash builds from source when no wheel
-#   fits, so a C++ compiler is installed if missing.
+#   fits, so a C++ compiler is installed if missing;
+# - fuse3 (fusermount3), with which the power-loss tests' FUSE filesystem
+#   (accord-testkit's lossy_fs) mounts when not run as root (as root it
+#   mounts with mount(2); either way /dev/fuse must exist).
 set -eu
 
 SUDO=""
@@ -34,6 +37,9 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 if ! command -v chromedriver >/dev/null 2>&1; then
     missing="$missing chromium-driver"
+fi
+if ! command -v fusermount3 >/dev/null 2>&1; then
+    missing="$missing fuse3"
 fi
 if [ -n "$missing" ]; then
     echo "installing$missing..." >&2

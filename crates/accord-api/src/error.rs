@@ -199,6 +199,9 @@ error_codes! {
     RateLimited = "rate_limited", 429;
     /// The node failed; nothing was stored.
     Internal = "internal", 500;
+    /// The node's disk is full: nothing was stored; the same request may
+    /// succeed later, once the operator has freed space.
+    StorageFull = "storage_full", 507;
 }
 
 /// An error code this crate does not know, as the node sent it.

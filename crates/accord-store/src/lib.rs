@@ -65,11 +65,34 @@ pub enum StoreError {
     /// The writer thread has stopped (the store is shutting down).
     #[error("store is closed")]
     Closed,
+    /// The disk is full: nothing was written. RocksDB refuses writes
+    /// until it has recovered by itself, which it tries every 5 seconds
+    /// once space is free again (its `SstFileManager`'s error recovery).
+    #[error("disk full: {0}")]
+    NoSpace(String),
+}
+
+impl StoreError {
+    /// The error of a RocksDB status message: [`StoreError::NoSpace`]
+    /// for ENOSPC (RocksDB's `NoSpace` subcode, or its space limit),
+    /// [`StoreError::Db`] otherwise.
+    pub fn from_db(message: String) -> StoreError {
+        if message.contains("No space left on device") || message.contains("Max allowed space was reached") {
+            StoreError::NoSpace(message)
+        } else {
+            StoreError::Db(message)
+        }
+    }
+
+    /// Whether the disk is full (the write may succeed once space returns).
+    pub fn is_no_space(&self) -> bool {
+        matches!(self, StoreError::NoSpace(_))
+    }
 }
 
 impl From<rocksdb::Error> for StoreError {
     fn from(e: rocksdb::Error) -> Self {
-        StoreError::Db(e.into_string())
+        StoreError::from_db(e.into_string())
     }
 }
 

@@ -163,7 +163,7 @@ fn run(db: Arc<DB>, sync: SyncPolicy, mut rx: mpsc::Receiver<Request>) {
         for req in group.drain(..) {
             let answer = match &result {
                 Ok(()) => Ok(()),
-                Err(e) => Err(StoreError::Db(e.clone())),
+                Err(e) => Err(StoreError::from_db(e.clone())),
             };
             let _ = req.done.send(answer);
         }

@@ -16,12 +16,14 @@
 //! [`tamper`] puts a lying HTTP proxy in front of a node, to show that
 //! clients verify what their node serves. [`images`] draws seeded photo-like
 //! images and the transformations used to evade image hash lists, for the
-//! PDQ tests.
+//! PDQ tests. [`lossy_fs`] mounts a FUSE filesystem that loses what was
+//! not fsynced at a power cut, for the durability tests.
 #![forbid(unsafe_code)]
 
 pub mod browser;
 pub mod hostile;
 pub mod images;
+pub mod lossy_fs;
 mod net;
 pub mod observe;
 mod process;

@@ -25,7 +25,18 @@ impl NodeProcess {
     /// then applies `edit` to the configuration it wrote. The node is not
     /// started.
     pub fn init(binary: &Path, name: &str, edit: impl FnOnce(&mut Config)) -> anyhow::Result<NodeProcess> {
-        let dir = tempfile::tempdir()?;
+        NodeProcess::init_in(binary, &std::env::temp_dir(), name, edit)
+    }
+
+    /// As [`NodeProcess::init`], with the data directory made under
+    /// `parent` (a small or lossy filesystem, for the fault tests).
+    pub fn init_in(
+        binary: &Path,
+        parent: &Path,
+        name: &str,
+        edit: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<NodeProcess> {
+        let dir = tempfile::Builder::new().prefix("accord-node").tempdir_in(parent)?;
         let api = format!("127.0.0.1:{}", free_port()?);
         let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
         let status = Command::new(binary)

@@ -136,6 +136,7 @@ impl RegisterError {
             RegisterError::RateLimited(_) => "rate_limited",
             RegisterError::AlreadyRegistered => "already_registered",
             RegisterError::HandleTaken => "handle_taken",
+            RegisterError::Store(e) if e.is_no_space() => "storage_full",
             RegisterError::Sign(_) | RegisterError::Store(_) => "internal",
         }
     }

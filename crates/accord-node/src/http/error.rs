@@ -78,6 +78,12 @@ impl ApiError {
         Self::new(ErrorCode::Internal, "the node failed; nothing was stored")
     }
 
+    /// `507 storage_full`: the disk is full; the detail goes to the log.
+    pub fn storage_full(detail: impl std::fmt::Display) -> Self {
+        tracing::warn!("refused, the disk is full: {detail}");
+        Self::new(ErrorCode::StorageFull, "the node's storage is full; nothing was stored")
+    }
+
     /// The error body (`{"error": …}`).
     pub fn body(&self) -> ErrorBody {
         ErrorBody::from(self.detail.clone())
@@ -92,7 +98,7 @@ impl From<accord_proto::EnvelopeError> for ApiError {
 
 impl From<accord_store::StoreError> for ApiError {
     fn from(e: accord_store::StoreError) -> Self {
-        Self::internal(e)
+        if e.is_no_space() { Self::storage_full(e) } else { Self::internal(e) }
     }
 }
 
@@ -108,6 +114,7 @@ impl From<RegisterError> for ApiError {
             RegisterError::Identity(e) => e.clone().into(),
             RegisterError::Blocked(p) => Self::blocked(p),
             RegisterError::RateLimited(ms) => Self::rate_limited(*ms),
+            RegisterError::Store(s) if s.is_no_space() => Self::storage_full(s),
             RegisterError::Sign(_) | RegisterError::Store(_) => Self::internal(e),
             _ => Self::new(e.code(), e.to_string()),
         }

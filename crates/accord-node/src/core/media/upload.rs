@@ -30,10 +30,17 @@ pub enum UploadError {
     /// The store failed; nothing was stored.
     #[error("store: {0}")]
     Store(String),
+    /// The disk is full; nothing was stored.
+    #[error("the node's storage is full; nothing was stored")]
+    StorageFull,
 }
 
 impl From<StoreError> for UploadError {
     fn from(e: StoreError) -> Self {
+        if e.is_no_space() {
+            tracing::warn!("an upload refused: {e}");
+            return UploadError::StorageFull;
+        }
         UploadError::Store(e.to_string())
     }
 }
@@ -45,6 +52,7 @@ impl UploadError {
             UploadError::Media(e) => e.code(),
             UploadError::QuotaExceeded { .. } => "quota_exceeded",
             UploadError::Blocked(_) => "blocked",
+            UploadError::StorageFull => "storage_full",
             UploadError::Store(_) => "internal",
         }
     }

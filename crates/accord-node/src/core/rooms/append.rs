@@ -70,6 +70,9 @@ pub enum SubmitError {
     /// The store failed; nothing was stored.
     #[error("store: {0}")]
     Store(String),
+    /// The disk is full; nothing was stored.
+    #[error("the node's storage is full; nothing was stored")]
+    StorageFull,
     /// The node failed; nothing was stored.
     #[error("{0}")]
     Internal(String),
@@ -77,6 +80,10 @@ pub enum SubmitError {
 
 impl From<StoreError> for SubmitError {
     fn from(e: StoreError) -> Self {
+        if e.is_no_space() {
+            tracing::warn!("a submission refused: {e}");
+            return SubmitError::StorageFull;
+        }
         SubmitError::Store(e.to_string())
     }
 }
@@ -95,6 +102,7 @@ impl SubmitError {
             SubmitError::UnknownRoom | SubmitError::JoinRefused(_) => "unknown_room",
             SubmitError::Auth(e) => e.code(),
             SubmitError::Attachment(e) => e.code(),
+            SubmitError::StorageFull => "storage_full",
             SubmitError::Store(_) | SubmitError::Internal(_) => "internal",
         }
     }
