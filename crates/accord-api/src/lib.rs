@@ -40,6 +40,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod identities;
 pub mod media;
 pub mod moderation;

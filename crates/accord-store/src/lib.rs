@@ -152,6 +152,17 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether the store answers reads and takes writes now: the schema
+    /// version reads back, and RocksDB has not stopped writes (too many
+    /// files waiting for compaction). For readiness checks.
+    pub fn health(&self) -> Result<(), StoreError> {
+        self.check_schema()?;
+        if self.db.property_int_value("rocksdb.is-write-stopped")?.unwrap_or(0) != 0 {
+            return Err(StoreError::Db("writes are stopped until compaction catches up".into()));
+        }
+        Ok(())
+    }
+
     fn check_schema(&self) -> Result<(), StoreError> {
         match self.get(Cf::Meta, keys::META_SCHEMA)? {
             Some(v) => {

@@ -13,11 +13,12 @@ use crate::http::ApiError;
 use crate::core::Core;
 use accord_api::ErrorCode;
 use accord_proto::AccountId;
-use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -72,6 +73,16 @@ async fn metrics(State(state): State<Arc<Core>>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.encode())
 }
 
+async fn healthz() -> Json<accord_api::health::HealthResponse> {
+    Json(accord_api::health::HealthResponse { status: "alive".into() })
+}
+
+async fn readyz(State(state): State<Arc<Core>>) -> impl IntoResponse {
+    let ready = crate::core::health::readiness(&state);
+    let status = if ready.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(ready))
+}
+
 async fn method_not_allowed() -> ApiError {
     ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")
 }
@@ -109,6 +120,8 @@ pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
         .route("/v1/mod/actions", post(reports::act))
         .route("/v1/audit", get(reports::audit))
         .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .merge(doors)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,6 +6,7 @@ mod architecture;
 mod chat;
 mod crash;
 mod disk_full;
+mod health;
 mod hostile;
 mod hostile_clients;
 mod limits;
