@@ -9,7 +9,10 @@
 # - Meta's reference PDQ implementation (PyPI's `pdqhash`, with numpy and
 #   Pillow), which accord-pdq's differential test runs through
 #   spec/tools/pdq_reference.py. pdqhash builds from source when no wheel
-#   fits, so a C++ compiler is installed if missing.
+#   fits, so a C++ compiler is installed if missing;
+# - cargo-fuzz, which CI's bounded fuzzing (scripts/fuzz-ci.sh) runs with
+#   the nightly toolchain. Nightly itself is not installed here: CI fails
+#   without it rather than skip the fuzzers.
 set -eu
 
 SUDO=""
@@ -53,4 +56,9 @@ if ! python3 -c 'import pdqhash, numpy, PIL' 2>/dev/null; then
         echo "Meta's reference PDQ is still not importable by python3" >&2
         exit 1
     }
+fi
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "installing cargo-fuzz..." >&2
+    cargo install cargo-fuzz --locked
 fi
