@@ -1,7 +1,7 @@
 # The two commands of the README, plus the checks CI runs.
 # Each first installs what a fresh Debian machine lacks (scripts/install-deps.sh).
 
-.PHONY: deps test vectors run check bench fuzz
+.PHONY: deps test vectors run check bench fuzz fuzz-ci
 
 deps:
 	@./scripts/install-deps.sh
@@ -35,11 +35,18 @@ bench: deps
 	cargo run --release -p accord-bench -- $(SCENARIOS)
 	cargo bench -p accord-proto -p accord-bench
 
-## Runs every fuzz target for FUZZ_SECONDS (default 60) each, seeded with
-## the spec's test vectors; needs nightly and cargo-fuzz (CONTRIBUTING.md).
+## Runs every fuzz target for FUZZ_SECONDS (default 60) each, from its
+## committed corpus (fuzz/corpus/TARGET, which grows: minimize it with
+## `cargo +nightly fuzz cmin` before committing) and the spec's test
+## vectors; needs nightly and cargo-fuzz (CONTRIBUTING.md).
 FUZZ_SECONDS ?= 60
-fuzz:
+fuzz: deps
 	cd fuzz && for t in $$(cargo +nightly fuzz list); do \
 		mkdir -p corpus/$$t && \
-		cargo +nightly fuzz run -O $$t corpus/$$t ../spec/vectors -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+		cargo +nightly fuzz run -O -a $$t corpus/$$t ../spec/vectors -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+## CI's bounded fuzzing (scripts/fuzz-ci.sh): every target for 10 s from
+## its committed corpus, which it leaves unchanged; fails without nightly.
+fuzz-ci: deps
+	./scripts/fuzz-ci.sh

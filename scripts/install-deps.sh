@@ -13,6 +13,9 @@
 # - fuse3 (fusermount3), with which the power-loss tests' FUSE filesystem
 #   (accord-testkit's lossy_fs) mounts when not run as root (as root it
 #   mounts with mount(2); either way /dev/fuse must exist).
+# - cargo-fuzz, which CI's bounded fuzzing (scripts/fuzz-ci.sh) runs with
+#   the nightly toolchain if there is one, else with the machine's own
+#   toolchain allowed nightly flags (RUSTC_BOOTSTRAP=1).
 set -eu
 
 SUDO=""
@@ -59,4 +62,9 @@ if ! python3 -c 'import pdqhash, numpy, PIL' 2>/dev/null; then
         echo "Meta's reference PDQ is still not importable by python3" >&2
         exit 1
     }
+fi
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "installing cargo-fuzz..." >&2
+    cargo install cargo-fuzz --locked
 fi

@@ -16,4 +16,7 @@ mod protocol;
 
 pub use formats::{all_formats, mastodon_csv, matrix_policy, pdq_hex, plain, threatexchange_csv};
 pub use media::{all_media, media_inspect, media_upload, media_wire};
-pub use protocol::{all, checkpoint, client_request, envelope, event, federation, identity, manifest, proof, report};
+pub use protocol::{
+    all, checkpoint, client_frame, client_request, envelope, event, federation, federation_wire, identity, manifest,
+    proof, report,
+};

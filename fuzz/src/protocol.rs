@@ -19,12 +19,13 @@ use accord_api::register::RegisterRequest;
 use accord_api::reports::{ReportRequest, ReportsResponse};
 use accord_api::rooms::{HistoryQuery, HistoryResponse};
 use accord_api::stream::{ClientFrame, ServerFrame};
+use accord_proto::audit::ModAction;
 use accord_proto::auth::AuthResponse;
 use accord_proto::blocklist::checkpoint::{SignedCheckpoint, key_id};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::{ListEntry, merkle};
 use accord_proto::event::{EventBody, OriginStamp, UnverifiedEvent};
-use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, ListAnnouncement};
+use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, ListAnnouncement, WireError};
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, SignedRotation};
 use accord_proto::policy::PolicyManifest;
 use accord_proto::report::{Report, ReportBody};
@@ -219,6 +220,94 @@ pub fn federation(data: &[u8]) {
     let _ = text.parse::<ListId>();
 }
 
+/// The `/accord/federation/1` codec: a request and a response as the node
+/// reads them from a stream ([`FedRequest::decode`],
+/// [`FedResponse::decode`]). A refusal is typed; what decodes encodes and
+/// decodes again to the same message; and the signed objects it carries
+/// are verified as the receiving node verifies them.
+pub fn federation_wire(data: &[u8]) {
+    fn round_trips<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(
+        message: &T,
+        decode: fn(&[u8]) -> Result<T, WireError>,
+    ) {
+        let bytes = serde_json::to_vec(message).expect("a decoded message encodes");
+        assert_eq!(decode(&bytes).as_ref(), Ok(message), "a message does not decode to itself");
+    }
+    let mut events = Vec::new();
+    let mut pairs = Vec::new();
+    match FedRequest::decode(data) {
+        Ok(request) => {
+            round_trips(&request, FedRequest::decode);
+            match request {
+                FedRequest::Push { events: e, identities, .. } => {
+                    events.extend(e);
+                    pairs.extend(identities);
+                }
+                FedRequest::Join { joiner, .. } => pairs.push(*joiner),
+                FedRequest::Report { report } => {
+                    typed(Report::verify(&Unverified::<ReportBody>::from_raw(*report)));
+                }
+                FedRequest::ReportOutcome { action, .. } => {
+                    typed(Unverified::<ModAction>::from_raw(*action).verify());
+                }
+                _ => {}
+            }
+        }
+        Err(e) => assert!(!e.code().is_empty(), "a refusal without a code"),
+    }
+    match FedResponse::decode(data) {
+        Ok(response) => {
+            round_trips(&response, FedResponse::decode);
+            match response {
+                FedResponse::Identities { identities } => pairs.extend(identities),
+                FedResponse::Events { events: e, identities, .. } => {
+                    events.extend(e);
+                    pairs.extend(identities);
+                }
+                FedResponse::ListEntries { checkpoint, entries } => {
+                    // The list the note names, so that a real one verifies.
+                    let list = checkpoint
+                        .note()
+                        .lines()
+                        .next()
+                        .and_then(|origin| origin.strip_prefix("accord/v1/list/")?.parse::<ListId>().ok())
+                        .unwrap_or_else(fuzz_list);
+                    typed(checkpoint.verify(&list));
+                    for entry in entries {
+                        typed(ListEntry::parse(entry.as_bytes()));
+                    }
+                }
+                FedResponse::Manifest { manifest } => {
+                    typed(Unverified::<PolicyManifest>::from_raw(*manifest).verify());
+                }
+                _ => {}
+            }
+        }
+        Err(e) => assert!(!e.code().is_empty(), "a refusal without a code"),
+    }
+    for event in &events {
+        typed(event.verify());
+    }
+    for pair in &pairs {
+        typed(pair.verify());
+    }
+}
+
+/// The live stream's WebSocket frames from a client, as the node reads
+/// them ([`ClientFrame::parse`]; a WebSocket text message is UTF-8): a
+/// refusal carries a code, and a frame that parses encodes and parses
+/// again to the same frame.
+pub fn client_frame(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    match ClientFrame::parse(&text) {
+        Ok(frame) => {
+            let again = serde_json::to_string(&frame).expect("a parsed frame encodes");
+            assert_eq!(ClientFrame::parse(&again), Ok(frame), "a frame does not parse to itself");
+        }
+        Err(e) => assert!(!e.code().as_str().is_empty(), "a refusal without a code"),
+    }
+}
+
 /// What clients send to the API, and what a client reads from a node:
 /// every request body and live-stream frame of the client API
 /// (`accord_api`), decoded as the node decodes them, with the signed
@@ -283,5 +372,7 @@ pub fn all(data: &[u8]) {
     manifest(data);
     report(data);
     federation(data);
+    federation_wire(data);
     client_request(data);
+    client_frame(data);
 }

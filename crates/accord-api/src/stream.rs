@@ -32,6 +32,42 @@ pub enum ClientFrame {
     },
 }
 
+/// The largest frame a client may send, in bytes (spec/client-api.md §6).
+pub const MAX_CLIENT_FRAME: usize = 16 * 1024;
+
+/// Why a client's frame was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The frame is over [`MAX_CLIENT_FRAME`] bytes.
+    #[error("frames are limited to {MAX_CLIENT_FRAME} bytes")]
+    TooLarge,
+    /// Not JSON of a client frame (see the message).
+    #[error("{0}")]
+    Malformed(String),
+}
+
+impl FrameError {
+    /// The error code the node answers with: `too_large` or `malformed`.
+    pub fn code(&self) -> crate::ErrorCode {
+        match self {
+            FrameError::TooLarge => crate::ErrorCode::TooLarge,
+            FrameError::Malformed(_) => crate::ErrorCode::Malformed,
+        }
+    }
+}
+
+impl ClientFrame {
+    /// Decodes the text of a WebSocket message from a client, as the node
+    /// does.
+    pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+        if text.len() > MAX_CLIENT_FRAME {
+            return Err(FrameError::TooLarge);
+        }
+        serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))
+    }
+}
+
 /// Node → client frames (spec/client-api.md §6). A frame type this crate
 /// does not know reads as [`ServerFrame::Unknown`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,8 +8,8 @@
 //! them: `HEX[,QUALITY[,METADATA]]`, fields separated by a comma or a tab
 //! (`HEX` is 64 hex digits, either case). `QUALITY`, when present and not
 //! empty, is 0–100; a row of quality below 50 is skipped (too weak to act
-//! on). `METADATA` (the rest of the line, e.g. a file name or a label) is
-//! the reason. Blank lines and lines starting with `#` are ignored; a
+//! on). `METADATA` (the rest of the line, e.g. a file name or a label,
+//! without surrounding whitespace) is the reason. Blank lines and lines starting with `#` are ignored; a
 //! trailing `CR` is ignored. Every row gets the default category. Export
 //! writes `HEX` per entry, or `HEX,,REASON` (line breaks in the reason
 //! written as spaces).
@@ -25,7 +25,8 @@
 //! (any case), else the row is skipped; the tags (`tags` or `labels`); a
 //! description (`description` or `reason`). A tag that is a category wire
 //! name (§1.2) sets the row's category (else the default category); the
-//! description, or else the other tags, is the reason. Export writes the
+//! description, or else the other tags, without surrounding whitespace, is
+//! the reason. Export writes the
 //! header `indicator,indicator_type,tags,description` and one row per PDQ
 //! entry: `HEX,HASH_PDQ,CATEGORY,REASON`. Export then import gives back
 //! every PDQ entry.
@@ -34,7 +35,7 @@
 //! left out of an export.
 
 use crate::imported::Rows;
-use crate::text::{Lines, MAX_QUOTED, clip, is_hex64, to_reason};
+use crate::text::{Lines, MAX_QUOTED, clip, is_hex64, to_field_reason};
 use crate::{FormatError, Imported};
 use accord_proto::PdqHash;
 use accord_proto::blocklist::{Action, Category, Target};
@@ -80,7 +81,7 @@ fn hex_row(line: &str, category: Category) -> Result<Imported, String> {
             return Err(format!("quality {quality} is below {MIN_PDQ_QUALITY}: too weak to act on"));
         }
     }
-    let reason = fields.next().and_then(to_reason);
+    let reason = fields.next().and_then(to_field_reason);
     Ok(Imported { target: Target::Pdq { hash }, category, action: Action::Reject, reason })
 }
 
@@ -179,7 +180,8 @@ fn csv_row(record: &csv::StringRecord, cols: &Columns, default_category: Categor
         }
     }
     let description = cols.description.and_then(|i| record.get(i)).unwrap_or_default();
-    let reason = if description.is_empty() { to_reason(&other_tags.join(" ")) } else { to_reason(description) };
+    let reason =
+        if description.is_empty() { to_field_reason(&other_tags.join(" ")) } else { to_field_reason(description) };
     Ok(Imported {
         target: Target::Pdq { hash },
         category: category.unwrap_or(default_category),

@@ -34,11 +34,25 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
 /// A reason from free text: `CR LF` → `LF`, other control characters except
 /// tab → space, cut to the limit with a trailing `…`; `None` when blank.
 pub(crate) fn to_reason(text: &str) -> Option<Reason> {
-    let cleaned: String = text
-        .replace("\r\n", "\n")
-        .chars()
-        .map(|c| if c.is_control() && c != '\n' && c != '\t' { ' ' } else { c })
-        .collect();
+    fit_reason(clean(text))
+}
+
+/// A reason from a field whose surrounding whitespace its format does not
+/// keep (`pdq-hex`, `threatexchange-csv`): as [`to_reason`], then without
+/// surrounding whitespace, so that a control character at an end, turned
+/// into a space, does not make a reason that export cannot write back.
+pub(crate) fn to_field_reason(text: &str) -> Option<Reason> {
+    fit_reason(clean(text).trim().to_owned())
+}
+
+/// `CR LF` → `LF`, other control characters except tab → space.
+fn clean(text: &str) -> String {
+    text.replace("\r\n", "\n").chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { ' ' } else { c }).collect()
+}
+
+/// A cleaned reason, cut to the limit with a trailing `…`; `None` when
+/// blank.
+fn fit_reason(cleaned: String) -> Option<Reason> {
     if cleaned.trim().is_empty() {
         return None;
     }

@@ -183,6 +183,55 @@ pub enum FedResponse {
     },
 }
 
+/// Why a federation message read from a stream was refused
+/// (spec/federation.md §1.2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WireError {
+    /// The message is over its size limit (given in bytes).
+    #[error("messages of this kind are limited to {0} bytes")]
+    TooLarge(u64),
+    /// The bytes are not JSON of a request or response of this protocol (an
+    /// unknown `type`, a field missing or extra, bad JSON).
+    #[error("does not decode: {0}")]
+    Malformed(String),
+}
+
+impl WireError {
+    /// A stable machine-readable code: `too_large` or `bad_request`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WireError::TooLarge(_) => "too_large",
+            WireError::Malformed(_) => "bad_request",
+        }
+    }
+}
+
+/// Decodes bytes of at most `limit` bytes as a `T`.
+fn decode_bounded<T: serde::de::DeserializeOwned>(bytes: &[u8], limit: u64) -> Result<T, WireError> {
+    if bytes.len() as u64 > limit {
+        return Err(WireError::TooLarge(limit));
+    }
+    serde_json::from_slice(bytes).map_err(|e| WireError::Malformed(e.to_string()))
+}
+
+impl FedRequest {
+    /// Decodes a request as read from its stream: the whole half of the
+    /// stream, of which a reader need take no more than
+    /// [`MAX_REQUEST_BYTES`] + 1 bytes to see that it is too large.
+    pub fn decode(bytes: &[u8]) -> Result<FedRequest, WireError> {
+        decode_bounded(bytes, MAX_REQUEST_BYTES)
+    }
+}
+
+impl FedResponse {
+    /// Decodes a response as read from its stream (at most
+    /// [`MAX_RESPONSE_BYTES`]; see [`FedRequest::decode`]).
+    pub fn decode(bytes: &[u8]) -> Result<FedResponse, WireError> {
+        decode_bounded(bytes, MAX_RESPONSE_BYTES)
+    }
+}
+
 /// A list's latest signed checkpoint, announced on [`LISTS_TOPIC`] so that
 /// subscribers learn of new entries within seconds (spec/federation.md §1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -85,3 +85,31 @@ fn exports_write_only_pdq_entries() {
         format!("{THREATEXCHANGE_HEADER}\n{BRIDGE},HASH_PDQ,violence,a reason\n")
     );
 }
+
+/// Found by the `pdq_hex` fuzz target: a control character at the end of a
+/// reason became a trailing space, which export wrote and import (which
+/// reads a line without its surrounding blanks) then dropped.
+#[test]
+fn a_reason_ending_in_a_control_character_comes_back_unchanged_through_export() {
+    for (format, text) in [
+        (Format::PdqHex, format!("{BRIDGE},,r, \"é\"x \u{4}\n{OTHER},, \u{1}lead\n")),
+        (Format::ThreatExchangeCsv, format!("{BRIDGE},1,2,spam\u{4}\n{OTHER},1,2,tag \u{7}\n")),
+    ] {
+        let got = import(format, &text, Category::Spam).unwrap();
+        let reasons: Vec<_> = got.entries.iter().map(|e| e.reason.as_ref().map(|r| r.as_str().to_owned())).collect();
+        let again = import(
+            format,
+            &export(
+                format,
+                &got.entries
+                    .iter()
+                    .map(|e| (e.target.clone(), e.category, e.action, e.reason.clone()))
+                    .collect::<Vec<_>>(),
+            ),
+            Category::Spam,
+        )
+        .unwrap();
+        assert_eq!(again.entries, got.entries, "{format}");
+        assert!(reasons.iter().flatten().all(|r| r.trim() == r), "{format}: {reasons:?}");
+    }
+}

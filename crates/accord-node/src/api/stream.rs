@@ -10,7 +10,7 @@ use super::{ApiError, ApiState};
 use crate::core::Core;
 use crate::core::rooms::{LiveItem, TimelineItem, may_read};
 use crate::http::reply::wire_item;
-use accord_api::stream::{ClientFrame, ServerFrame};
+use accord_api::stream::{ClientFrame, MAX_CLIENT_FRAME, ServerFrame};
 use accord_api::{ErrorCode, ErrorDetail};
 use accord_proto::{AccountId, RoomId};
 use axum::extract::State;
@@ -24,8 +24,6 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
 
-/// Largest frame a client may send.
-const MAX_CLIENT_FRAME: usize = 16 * 1024;
 /// Frames queued for one connection before subscription tasks wait.
 const OUTBOX: usize = 256;
 /// Events read from the store per catch-up page.
@@ -129,16 +127,15 @@ async fn connection(state: Arc<Core>, Session(account): Session, socket: WebSock
             send_error(ErrorCode::RateLimited, "too many frames; slow down".into());
             continue;
         }
-        if subs.len() >= MAX_SUBSCRIPTIONS && !text.contains("\"unsubscribe\"") {
-            send_error(ErrorCode::RateLimited, format!("at most {MAX_SUBSCRIPTIONS} rooms per connection"));
-            continue;
-        }
-        match serde_json::from_str::<ClientFrame>(&text) {
-            Err(e) => send_error(ErrorCode::Malformed, e.to_string()),
+        match ClientFrame::parse(&text) {
+            Err(e) => send_error(e.code(), e.to_string()),
             Ok(ClientFrame::Unsubscribe { room }) => {
                 if let Some(task) = subs.remove(&room) {
                     task.abort();
                 }
+            }
+            Ok(ClientFrame::Subscribe { room, .. }) if subs.len() >= MAX_SUBSCRIPTIONS && !subs.contains_key(&room) => {
+                send_error(ErrorCode::RateLimited, format!("at most {MAX_SUBSCRIPTIONS} rooms per connection"));
             }
             Ok(ClientFrame::Subscribe { room, after }) => {
                 let Some(handle) = state.rooms.get(&room) else {

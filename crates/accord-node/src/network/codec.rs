@@ -1,10 +1,11 @@
 //! The `/accord/federation/1` codec: a JSON request, then a JSON response,
 //! each the whole of its half of the stream (spec/federation.md §1.2).
 //!
-//! Unlike libp2p's stock JSON codec, a request that does not decode or is
-//! over the size limit is not a silent stream failure: it becomes
-//! [`Wire::Invalid`], so the node answers it with an error and counts it
-//! against the peer.
+//! The bytes are decoded by accord-proto's [`FedRequest::decode`] and
+//! [`FedResponse::decode`] (fuzzed there, `fuzz/`). Unlike libp2p's stock
+//! JSON codec, a request that does not decode or is over the size limit is
+//! not a silent stream failure: it becomes [`Wire::Invalid`], so the node
+//! answers it with an error and counts it against the peer.
 
 use accord_proto::federation::{FedRequest, FedResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -29,12 +30,12 @@ pub enum Wire {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FedCodec;
 
-/// Reads at most `limit` bytes to the end of the stream; `None` if there
-/// were more.
-async fn read_limited<T: AsyncRead + Unpin + Send>(io: &mut T, limit: u64) -> io::Result<Option<Vec<u8>>> {
+/// Reads to the end of the stream, at most `limit` bytes and one more (so
+/// that an over-long message is seen and refused by its decoder).
+async fn read_bounded<T: AsyncRead + Unpin + Send>(io: &mut T, limit: u64) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     io.take(limit + 1).read_to_end(&mut buf).await?;
-    Ok((buf.len() as u64 <= limit).then_some(buf))
+    Ok(buf)
 }
 
 impl libp2p::request_response::Codec for FedCodec {
@@ -46,15 +47,10 @@ impl libp2p::request_response::Codec for FedCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let Some(bytes) = read_limited(io, MAX_REQUEST_BYTES).await? else {
-            return Ok(Wire::Invalid {
-                code: "too_large",
-                detail: format!("requests are limited to {MAX_REQUEST_BYTES} bytes"),
-            });
-        };
-        Ok(match serde_json::from_slice(&bytes) {
+        let bytes = read_bounded(io, MAX_REQUEST_BYTES).await?;
+        Ok(match FedRequest::decode(&bytes) {
             Ok(request) => Wire::Valid(request),
-            Err(e) => Wire::Invalid { code: "bad_request", detail: e.to_string() },
+            Err(e) => Wire::Invalid { code: e.code(), detail: e.to_string() },
         })
     }
 
@@ -62,10 +58,8 @@ impl libp2p::request_response::Codec for FedCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let bytes = read_limited(io, MAX_RESPONSE_BYTES)
-            .await?
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "response over the size limit"))?;
-        serde_json::from_slice(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        let bytes = read_bounded(io, MAX_RESPONSE_BYTES).await?;
+        FedResponse::decode(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, request: Wire) -> io::Result<()>

@@ -1,6 +1,6 @@
 //! A subscriber's view of a list over a real RocksDB directory: ranges are
-//! applied only when they make the issuer's signed root, forged checkpoints
-//! are refused, and everything applied survives reopening.
+//! applied only when they make the issuer's signed root and every leaf is
+//! an entry, forged checkpoints are refused, and everything applied survives reopening.
 
 use accord_node::lists::Lists;
 use accord_proto::blocklist::checkpoint::Checkpoint;
@@ -57,6 +57,22 @@ async fn a_range_is_applied_only_if_it_makes_the_signed_root_and_survives_reopen
 
         // A short range: refused as well.
         assert_eq!(lists.apply_range(&store, &verified, 0, &leaves[..2]).await.unwrap_err().code(), "bad_range");
+
+        // A leaf that is not an entry, though the issuer signed it
+        // (spec/blocklists.md §10.4 step 3): refused, nothing applied.
+        let mut invalid = leaves.clone();
+        invalid[2] = b"not an entry".to_vec();
+        let mut invalid_log = MerkleLog::new();
+        for leaf in &invalid {
+            invalid_log.push(leaf);
+        }
+        let signed = Checkpoint { list: list.clone(), size: 3, root: invalid_log.root(), time: Timestamp::now() }
+            .sign(&issuer)
+            .unwrap()
+            .verify(&list)
+            .unwrap();
+        assert_eq!(lists.apply_range(&store, &signed, 0, &invalid).await.unwrap_err().code(), "invalid_entry");
+        assert_eq!(lists.record(&list).await.unwrap().size, 0);
 
         // An altered checkpoint does not verify.
         let forged = checkpoint.sign(&issuer).unwrap().note().replace("\n3\n", "\n4\n");

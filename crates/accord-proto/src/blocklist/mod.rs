@@ -5,8 +5,10 @@ pub mod checkpoint;
 pub mod entry;
 pub mod equivocation;
 pub mod merkle;
+pub mod range;
 
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use entry::{Action, Category, EntryError, ListEntry, Target, TargetKind, target_hash};
 pub use equivocation::{EquivocationError, EquivocationProof};
 pub use merkle::{MerkleLog, ProofError};
+pub use range::{RangeError, apply_range};

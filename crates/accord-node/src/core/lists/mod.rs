@@ -17,6 +17,7 @@ use accord_proto::blocklist::checkpoint::{Checkpoint, SignedCheckpoint, Verified
 use accord_proto::blocklist::entry::{ListEntry, Target, TargetKind, target_hash};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::merkle::MerkleLog;
+use accord_proto::blocklist::range::{RangeError, apply_range};
 use accord_proto::event::{Event, EventBody, EventContent, OriginStamp, UnverifiedEvent};
 use accord_proto::{AccountId, IssuerId, ListId, ListName, NodeId, RoomId, SecretKey, Sha256Hash, Timestamp};
 use accord_store::{Enforce, ListRecord, Store, StoreError};
@@ -390,7 +391,8 @@ impl Lists {
     }
 
     /// Applies a range of leaves `from..` that, with the leaves held, must
-    /// make exactly the signed checkpoint's tree. All or nothing.
+    /// make exactly the signed checkpoint's tree, each a valid entry
+    /// (`accord_proto::blocklist::apply_range`). All or nothing.
     pub async fn apply_range(
         &self,
         store: &Store,
@@ -404,18 +406,10 @@ impl Lists {
         if let Some(why) = &held.record.distrusted {
             return Err(ListError::Distrusted(why.clone()));
         }
-        if from != held.record.size || from + leaves.len() as u64 != verified.checkpoint.size {
-            return Err(ListError::BadRange);
-        }
-        let mut log = held.log.clone();
-        for leaf in leaves {
-            log.push(leaf);
-        }
-        if log.root() != verified.checkpoint.root {
-            return Err(ListError::BadRange);
-        }
-        // In the signed log: a leaf that does not parse is the issuer's
-        // mistake, skipped by the index (spec/blocklists.md §1.4).
+        let log = apply_range(&held.log, &verified.checkpoint, from, leaves).map_err(|e| match e {
+            RangeError::InvalidEntry { .. } => ListError::BadEntry(e.to_string()),
+            _ => ListError::BadRange,
+        })?;
         let mut record = held.record.clone();
         record.size = log.size();
         record.checkpoint = Some(verified.signed.clone());
