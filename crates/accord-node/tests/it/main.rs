@@ -3,6 +3,7 @@
 
 mod admin_listener;
 mod architecture;
+mod backup;
 mod chat;
 mod crash;
 mod disk_full;
