@@ -4,8 +4,10 @@
 //! message carrying its descriptor; the photo shows as a thumbnail in the
 //! sender's browser and, once the second node has fetched it from the
 //! origin, in the other member's browser; the full image opens checked
-//! against its hash. An upload a blocklist refuses is explained to the
-//! member with the entry that refused it. Selectors are the stable ones
+//! against its hash (and refused when the node alters it). A file the node
+//! does not hold yet shows a placeholder and is asked for again. An upload
+//! a blocklist refuses is explained to the member with the entry that
+//! refused it. Selectors are the stable ones
 //! listed at the top of `crates/accord-node/web/chat/app.js`.
 
 use crate::web_chat::{create_room, join_room, js, register, say, shows_message, wait_for};
@@ -15,6 +17,7 @@ use accord_proto::Sha256Hash;
 use accord_sdk::{EventContent, HistoryQuery, MediaType};
 use accord_testkit::browser::Browser;
 use accord_testkit::images::{jpeg, synthetic};
+use accord_testkit::tamper::{Rewrite, TamperProxy};
 use accord_testkit::{TestNet, TestNode};
 use anyhow::Context as _;
 use serde_json::json;
@@ -65,6 +68,11 @@ async fn a_photo_sent_from_the_browser_shows_in_both_members_browsers_across_nod
         "document.querySelector('#timeline-list li.event-state[data-type=\"join\"]')",
     )
     .await?;
+    // A third member, through the SDK, reads the room as the Rust
+    // verifier does.
+    let watcher = net.nodes[0].user("watcher").await?;
+    let watched = watcher.room(room.parse()?);
+    watched.join().await?;
     say(&a, "good morning, the boats are out").await?;
     wait_for(&b, "a first message", &shows_message("good morning, the boats are out")).await?;
 
@@ -81,13 +89,12 @@ async fn a_photo_sent_from_the_browser_shows_in_both_members_browsers_across_nod
     .await?;
     assert_eq!(chip[0], json!("harbour.jpg"), "{chip}");
     assert!(chip[1].as_str().unwrap_or_default().starts_with("800×600"), "the chip shows what will be sent: {chip}");
+    a.screenshot("web-chat-media-composer").await?;
     say(&a, "the harbour at dawn").await?;
 
     // The message, as the node stores it and the Rust verifier reads it,
     // carries exactly the descriptor the node answered for the upload.
-    let watcher = net.nodes[0].user("watcher").await?;
-    let watched = watcher.room(room.parse()?);
-    watched.join().await?;
+    wait_for(&a, "the photo's message, as sent", &shows_message("the harbour at dawn")).await?;
     let page = watched.history(HistoryQuery::after(0).limit(50)).await?;
     let attachments = page
         .items
@@ -134,6 +141,8 @@ async fn a_photo_sent_from_the_browser_shows_in_both_members_browsers_across_nod
     let served = crate::media::fetch_when_held(&bob_sdk, &attachment.hash).await;
     assert_eq!(served.len() as u64, attachment.size);
     assert_eq!(watcher.fetch_media(&attachment.hash).await?, served);
+    say(&b, "lovely light! the yellow one is ours").await?;
+    wait_for(&a, "bob's answer", &shows_message("lovely light! the yellow one is ours")).await?;
     b.screenshot("web-chat-media").await?;
 
     // Opening the thumbnail (keyboard: it is a button) shows the full
@@ -219,6 +228,125 @@ async fn an_image_a_blocklist_covers_is_refused_at_upload_and_the_page_names_the
     let chips = js(&browser, "return document.querySelectorAll('#composer-attachments li').length;", vec![]).await?;
     assert_eq!(chips, json!(0), "a refused file is not kept to send");
     browser.screenshot("web-chat-media-blocked").await?;
+    browser.close().await?;
+    node.stop().await
+}
+
+/// Renders, with the page's own modules and a client of the page's key,
+/// two attachments in a test area: an image no node holds (asked for again
+/// three times, quickly) and a text file not uploaded yet (asked for again
+/// every 250 ms for a minute, once its link is clicked). Records the
+/// states the image's figure passes through in `window.seenStates`.
+const PLACEHOLDERS: &str = r#"
+const [textHash, textSize, done] = arguments;
+(async () => {
+  const { Client } = await import('/web/common/client.js');
+  const { loadKey } = await import('/web/common/keys.js');
+  const { MediaLoader, renderAttachments } = await import('/web/chat/media.js');
+  const client = new Client(await loadKey());
+  await client.login();
+  const quick = new MediaLoader(client, { delays: [100, 100, 100] });
+  const patient = new MediaLoader(client, { delays: Array(240).fill(250) });
+  const area = document.createElement('div');
+  area.id = 'test-area';
+  document.body.prepend(area);
+  const absent = renderAttachments(quick, [{ hash: 'ab'.repeat(32), size: 5, type: 'image/png', width: 40, height: 30 }], 'tester');
+  const fig = absent.querySelector('figure');
+  window.seenStates = [fig.dataset.state];
+  new MutationObserver(() => window.seenStates.push(fig.dataset.state)).observe(fig, { attributes: true, attributeFilter: ['data-state'] });
+  const late = renderAttachments(patient, [{ hash: textHash, size: textSize, type: 'text/plain' }], 'tester');
+  area.append(absent, late);
+  late.querySelector('a.attachment-download').click();
+  return 'rendered';
+})().then(done, (e) => done(`threw: ${e}`));
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_file_the_node_does_not_hold_shows_a_placeholder_and_is_asked_for_again() -> anyhow::Result<()> {
+    let _machine = crate::shared().await;
+    let node = TestNode::start().await?;
+    let browser = Browser::start().await?;
+    register(&browser, &node.url(), "frank").await?;
+    let text = b"minutes of the harbour meeting\n".to_vec();
+    let text_hash = Sha256Hash::digest(&text).to_string();
+    let rendered =
+        browser.eval_async(PLACEHOLDERS, vec![json!(text_hash), json!(text.len())]).await?;
+    assert_eq!(rendered, json!("rendered"));
+
+    // An image the node does not hold: asked for again, then said to be
+    // missing, with a way to ask once more.
+    let missing = wait_for(
+        &browser,
+        "the absent image's placeholder",
+        "(() => { const f = document.querySelector('#test-area figure.attachment'); \
+         return f.dataset.state === 'missing' && [f.querySelector('.attachment-missing')?.textContent, \
+           Boolean(f.querySelector('button.attachment-retry')), f.querySelector('img').getAttribute('src')]; })()",
+    )
+    .await?;
+    assert_eq!(missing, json!(["Not available on this node.", true, null]));
+    let states = js(&browser, "return window.seenStates;", vec![]).await?;
+    assert_eq!(states, json!(["loading", "waiting", "missing"]), "asked again before giving up");
+
+    // A file the node gets later (as from a peer): "not yet", then fetched.
+    wait_for(
+        &browser,
+        "the late file's 'not yet'",
+        "(() => { const f = document.querySelector('#test-area .attachment-file'); \
+         return f.dataset.state === 'waiting' && f.querySelector('.attachment-missing')?.textContent; })()",
+    )
+    .await?;
+    let uploader = node.user("uploader").await?;
+    let uploaded = uploader.upload_media(text.clone()).await?;
+    assert_eq!(uploaded.hash.to_string(), text_hash, "a text file is stored as uploaded");
+    let link = wait_for(
+        &browser,
+        "the late file, fetched",
+        "(() => { const f = document.querySelector('#test-area .attachment-file'); const a = f.querySelector('a'); \
+         return f.dataset.state === 'ready' && [a.href.startsWith('blob:'), a.download, a.dataset.ready, \
+           f.querySelector('.file-meta').textContent]; })()",
+    )
+    .await?;
+    assert_eq!(link, json!([true, format!("{}.txt", &text_hash[..12]), "1", "Text file · 31 bytes"]));
+    browser.close().await?;
+    node.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_image_the_node_alters_is_not_shown() -> anyhow::Result<()> {
+    let _machine = crate::shared().await;
+    let node = TestNode::start().await?;
+    let alice = node.user("alice").await?;
+    let room = alice.create_room("gallery", accord_sdk::JoinRule::Public).await?;
+    let uploaded = alice.upload_media(jpeg(&synthetic(0x9a11e, 640, 480), 90)).await?;
+    room.send_with_attachments("an honest photo", vec![uploaded.attachment()]).await?;
+
+    // The node (through the proxy) serves the photo with 16 of its bytes
+    // changed; its thumbnail is served as it is.
+    let stored = alice.fetch_media(&uploaded.hash).await?;
+    let from = stored[stored.len() / 2..stored.len() / 2 + 16].to_vec();
+    let to: Vec<u8> = from.iter().map(|b| b ^ 0xff).collect();
+    let hash = uploaded.hash.to_string();
+    let rewrite = Rewrite { path_prefix: format!("/v1/media/{hash}"), path_contains: String::new(), from, to };
+    let proxy = TamperProxy::start(node.api_addr(), rewrite).await?;
+
+    let browser = Browser::start().await?;
+    register(&browser, &proxy.url(), "bob").await?;
+    join_room(&browser, &room.id().to_string(), "").await?;
+    browser.until("the photo's thumbnail", &shows_thumbnail(&hash), FETCH_PATIENCE).await?;
+    js(&browser, &format!("document.querySelector('figure.attachment[data-hash=\"{hash}\"] button.attachment-open').click();"), vec![])
+        .await?;
+    let refused = wait_for(
+        &browser,
+        "the refusal of the altered image",
+        "document.getElementById('image-dialog-frame').dataset.state === 'error' && \
+         [document.getElementById('image-dialog-img'), document.getElementById('image-dialog-download').hidden, \
+          document.getElementById('image-dialog-frame').textContent]",
+    )
+    .await?;
+    assert_eq!(&refused.as_array().context("refusal")?[..2], &[json!(null), json!(true)], "no image and no download");
+    let text = refused[2].as_str().unwrap_or_default();
+    assert!(text.contains(&format!("do not hash to {hash}")), "{text:?}");
+    assert!(proxy.rewrites() >= 1, "the proxy altered the photo");
     browser.close().await?;
     node.stop().await
 }

@@ -99,8 +99,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * 'missing' (still not here after the retries) or 'error'.
  */
 export class MediaLoader {
-  constructor(client) {
+  /** @param {import('../common/client.js').Client} client @param {{ delays?: number[] }} [options] the waits between asks */
+  constructor(client, { delays = RETRY_DELAYS } = {}) {
     this.client = client;
+    this.delays = delays;
     this.records = new Map();
   }
 
@@ -135,12 +137,12 @@ export class MediaLoader {
         r.state = 'ready';
         break;
       } catch (err) {
-        if (err instanceof ApiError && err.code === 'unknown_media' && attempt < RETRY_DELAYS.length) {
+        if (err instanceof ApiError && err.code === 'unknown_media' && attempt < this.delays.length) {
           if (r.state !== 'waiting') {
             r.state = 'waiting';
             this.notify(r);
           }
-          await sleep(RETRY_DELAYS[attempt]);
+          await sleep(this.delays[attempt]);
           continue;
         }
         r.state = err instanceof ApiError && err.code === 'unknown_media' ? 'missing' : 'error';
