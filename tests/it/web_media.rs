@@ -112,10 +112,7 @@ async fn a_photo_sent_from_the_browser_shows_in_both_members_browsers_across_nod
     assert_eq!(attachments.len(), 1, "{attachments:?}");
     let attachment = attachments[0];
     assert_eq!(attachment.hash.to_string(), hash);
-    assert_eq!(
-        (attachment.media_type, attachment.width, attachment.height),
-        (MediaType::Jpeg, Some(800), Some(600))
-    );
+    assert_eq!((attachment.media_type, attachment.width, attachment.height), (MediaType::Jpeg, Some(800), Some(600)));
     assert_ne!(attachment.hash, Sha256Hash::digest(&photo), "the node stores the re-encoded photo, not the upload");
 
     // Assert: the thumbnail shows in alice's browser and, once node two
@@ -153,7 +150,10 @@ async fn a_photo_sent_from_the_browser_shows_in_both_members_browsers_across_nod
         vec![],
     )
     .await?;
-    b.find(&format!("figure.attachment[data-hash=\"{hash}\"] button.attachment-open")).await?.send_keys("\u{e007}").await?;
+    b.find(&format!("figure.attachment[data-hash=\"{hash}\"] button.attachment-open"))
+        .await?
+        .send_keys("\u{e007}")
+        .await?;
     let full = wait_for(
         &b,
         "the full image in the dialog",
@@ -269,8 +269,7 @@ async fn a_file_the_node_does_not_hold_shows_a_placeholder_and_is_asked_for_agai
     register(&browser, &node.url(), "frank").await?;
     let text = b"minutes of the harbour meeting\n".to_vec();
     let text_hash = Sha256Hash::digest(&text).to_string();
-    let rendered =
-        browser.eval_async(PLACEHOLDERS, vec![json!(text_hash), json!(text.len())]).await?;
+    let rendered = browser.eval_async(PLACEHOLDERS, vec![json!(text_hash), json!(text.len())]).await?;
     assert_eq!(rendered, json!("rendered"));
 
     // An image the node does not hold: asked for again, then said to be
@@ -333,8 +332,12 @@ async fn a_full_image_the_node_alters_is_not_shown() -> anyhow::Result<()> {
     register(&browser, &proxy.url(), "bob").await?;
     join_room(&browser, &room.id().to_string(), "").await?;
     browser.until("the photo's thumbnail", &shows_thumbnail(&hash), FETCH_PATIENCE).await?;
-    js(&browser, &format!("document.querySelector('figure.attachment[data-hash=\"{hash}\"] button.attachment-open').click();"), vec![])
-        .await?;
+    js(
+        &browser,
+        &format!("document.querySelector('figure.attachment[data-hash=\"{hash}\"] button.attachment-open').click();"),
+        vec![],
+    )
+    .await?;
     let refused = wait_for(
         &browser,
         "the refusal of the altered image",
