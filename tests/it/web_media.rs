@@ -250,7 +250,7 @@ const [textHash, textSize, done] = arguments;
   const area = document.createElement('div');
   area.id = 'test-area';
   document.body.prepend(area);
-  const absent = renderAttachments(quick, [{ hash: 'ab'.repeat(32), size: 5, type: 'image/png', width: 40, height: 30 }], 'tester');
+  const absent = renderAttachments(quick, [{ hash: 'ab'.repeat(32), size: 5, type: 'image/png', width: 400, height: 300 }], 'tester');
   const fig = absent.querySelector('figure');
   window.seenStates = [fig.dataset.state];
   new MutationObserver(() => window.seenStates.push(fig.dataset.state)).observe(fig, { attributes: true, attributeFilter: ['data-state'] });
@@ -279,10 +279,13 @@ async fn a_file_the_node_does_not_hold_shows_a_placeholder_and_is_asked_for_agai
         "the absent image's placeholder",
         "(() => { const f = document.querySelector('#test-area figure.attachment'); \
          return f.dataset.state === 'missing' && [f.querySelector('.attachment-missing')?.textContent, \
-           Boolean(f.querySelector('button.attachment-retry')), f.querySelector('img').getAttribute('src')]; })()",
+           Boolean(f.querySelector('button.attachment-retry')), f.querySelector('img').getAttribute('src'),            Math.round(f.querySelector('img').getBoundingClientRect().width),            Math.round(f.querySelector('img').getBoundingClientRect().height)]; })()",
     )
     .await?;
-    assert_eq!(missing, json!(["Not available on this node.", true, null]));
+    // The image's place is kept at its shown size (400×300 fitted into 320
+    // pixels) though no pixel arrived: the timeline does not jump.
+    assert_eq!(missing, json!(["Not available on this node.", true, null, 320, 240]));
+    browser.screenshot("web-chat-media-missing").await?;
     let states = js(&browser, "return window.seenStates;", vec![]).await?;
     assert_eq!(states, json!(["loading", "waiting", "missing"]), "asked again before giving up");
 
