@@ -84,6 +84,8 @@ export function uploadErrorText(err, name) {
       return `“${name}” was not sent: you are sending too fast; try again in ${Math.ceil((err.retryAfterMs ?? 1000) / 1000)} s.`;
     case 'network':
       return `“${name}” was not sent: the node could not be reached.`;
+    case 'storage_full':
+      return `“${name}” was not stored: the node's disk is full. Try again later.`;
     default:
       return `“${name}” was not stored${said}.`;
   }
