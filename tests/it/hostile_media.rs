@@ -329,8 +329,8 @@ async fn a_peer_asking_for_chunks_faster_than_its_rate_is_answered_rate_limited_
     // Act: the greedy peer asks for 24 chunks at once.
     const ASKED: usize = 24;
     let started = std::time::Instant::now();
-    let answers = futures::future::join_all((0..ASKED).map(|_| greedy.request_media_raw(node_peer, request.clone())))
-        .await;
+    let answers =
+        futures::future::join_all((0..ASKED).map(|_| greedy.request_media_raw(node_peer, request.clone()))).await;
     let elapsed = started.elapsed();
 
     // Assert: every request is answered; no more than its rate (the burst

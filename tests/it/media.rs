@@ -151,7 +151,8 @@ async fn a_file_of_several_chunks_is_fetched_by_another_node_in_order_and_served
 
     // Arrange: a 700 KiB file that is no image: three chunks of 256 KiB,
     // the last one short; every byte depends on its position.
-    let file: Vec<u8> = (0..700 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 ^ (i >> 16) as u8).collect();
+    let file: Vec<u8> =
+        (0..700 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 ^ (i >> 16) as u8).collect();
     assert!(file.len() > 2 * 262_144 && file.len() < 3 * 262_144);
 
     // Act: a member of node 0 uploads and sends it.
