@@ -9,7 +9,10 @@
 //! is closed, exactly the framing of libp2p's JSON codec that the node
 //! reads with (the body is everything up to the end of the stream). It
 //! answers the node's requests only when a test gives it a responder
-//! ([`HostilePeer::serve`]), with whatever bytes the responder makes.
+//! ([`HostilePeer::serve`]), with whatever bytes the responder makes. It
+//! speaks `/accord/media/1` the same way: it asks a node for chunks
+//! ([`HostilePeer::request_media_raw`]) and answers the node's chunk
+//! requests ([`HostilePeer::serve_media`]).
 //!
 //! ```no_run
 //! # async fn demo(node_addr: &str) -> anyhow::Result<()> {
