@@ -12,6 +12,7 @@ mod hostile;
 mod hostile_clients;
 mod limits;
 mod lists;
+mod pdq_cli;
 mod power_loss;
 mod raw;
 mod robustness;
