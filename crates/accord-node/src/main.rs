@@ -5,6 +5,7 @@
 
 mod admin_cli;
 mod backup_cli;
+mod doctor_cli;
 mod mod_cli;
 
 use accord_node::{Config, DataDir, Node};
@@ -129,6 +130,14 @@ enum Command {
         #[arg(long, default_value = "accord-data")]
         data_dir: PathBuf,
     },
+    /// Checks a data directory and its configuration and says what is
+    /// wrong in words (permissions, disk space, ports taken, the store,
+    /// peers unreachable); exits non-zero if a check fails.
+    Doctor {
+        /// The data directory.
+        #[arg(long, default_value = "accord-data")]
+        data_dir: PathBuf,
+    },
     /// Prints the node id and addresses from a data directory.
     Info {
         /// The data directory.
@@ -246,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Unsubscribe { target, list } => admin_cli::unsubscribe(target, list).await,
         Command::Evidence { command: EvidenceCommand::Verify { file } } => verify_evidence(&file),
+        Command::Doctor { data_dir } => doctor_cli::doctor(data_dir).await,
         Command::Backup { data_dir, to } => backup_cli::backup(data_dir, to).await,
         Command::Restore { from, data_dir } => backup_cli::restore(from, data_dir).await,
         Command::Init { data_dir, name, api, admin, p2p, bootstrap } => {

@@ -43,10 +43,12 @@ fn exact<T: Serialize + DeserializeOwned>(path: &str, body: &[u8]) -> anyhow::Re
     Ok(typed)
 }
 
-/// The node's client API and admin endpoint, called by endpoint type.
+/// The node's client API and admin endpoint, called by endpoint type:
+/// admin endpoints on the admin listener, the others on the client API's.
 struct Api {
     http: reqwest::Client,
     url: String,
+    admin_url: String,
     session: Option<String>,
     admin: String,
 }
@@ -57,7 +59,8 @@ impl Api {
         E::Request: Serialize,
     {
         let metadata = E::METADATA;
-        let mut url = reqwest::Url::parse(&self.url)?;
+        let base = if metadata.access == Access::Admin { &self.admin_url } else { &self.url };
+        let mut url = reqwest::Url::parse(base)?;
         url.path_segments_mut()
             .map_err(|()| anyhow::anyhow!("not a base URL"))?
             .pop_if_empty()
@@ -124,7 +127,8 @@ async fn the_node_answers_exactly_what_the_types_hold() -> anyhow::Result<()> {
     let room = alice.create_room("general", JoinRule::Public).await?;
     let sent = room.send_text("buy pills here").await?;
     let admin = std::fs::read_to_string(node.data_dir().join("admin.token"))?.trim().to_owned();
-    let mut api = Api { http: reqwest::Client::new(), url: node.url(), session: None, admin };
+    let mut api =
+        Api { http: reqwest::Client::new(), url: node.url(), admin_url: node.admin_url()?, session: None, admin };
 
     // Public endpoints, and a session opened by hand.
     let info = api.ok::<GetNode>(&[], &()).await?;
@@ -159,7 +163,13 @@ async fn the_node_answers_exactly_what_the_types_hold() -> anyhow::Result<()> {
     api.refused::<GetRoom>(&[&unknown], &(), ErrorCode::UnknownRoom).await?;
     let replay = SendEventRequest { event: sent.event.to_unverified().author.raw().clone(), via: vec![] };
     api.refused::<SendEvent>(&[], &replay, ErrorCode::DuplicateEvent).await?;
-    let outsider = Api { http: api.http.clone(), url: api.url.clone(), session: None, admin: String::new() };
+    let outsider = Api {
+        http: api.http.clone(),
+        url: api.url.clone(),
+        admin_url: api.admin_url.clone(),
+        session: None,
+        admin: String::new(),
+    };
     outsider.refused::<ListRooms>(&[], &(), ErrorCode::Unauthenticated).await?;
     outsider.refused::<ListStatuses>(&[], &(), ErrorCode::Forbidden).await?;
 
