@@ -71,11 +71,18 @@ fn carried(format: Format, entries: &[Entry]) -> Vec<Imported> {
                 reason: e
                     .3
                     .as_ref()
-                    .and_then(|r| Reason::new(r.as_str().replace('\n', " ").trim_end().to_owned()).ok()),
+                    .and_then(|r| Reason::new(r.as_str().replace('\n', " ").trim().to_owned()).ok()),
                 ..imported(e)
             })
             .collect(),
-        Format::ThreatExchangeCsv => pdq(entries).map(|e| Imported { action: Action::Reject, ..imported(e) }).collect(),
+        // A CSV field is read without its surrounding whitespace.
+        Format::ThreatExchangeCsv => pdq(entries)
+            .map(|e| Imported {
+                action: Action::Reject,
+                reason: e.3.as_ref().and_then(|r| Reason::new(r.as_str().trim().to_owned()).ok()),
+                ..imported(e)
+            })
+            .collect(),
     }
 }
 
