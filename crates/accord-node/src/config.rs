@@ -188,6 +188,23 @@ pub struct ApiSection {
     /// request is in progress (a body sent slowly, an answer not read)
     /// before it is closed.
     pub idle_timeout_secs: u64,
+    /// Seconds a request's body has to arrive whole, counted from the end
+    /// of its head, plus one second per `body_min_bytes_per_sec` bytes
+    /// received (a body sent slower than that rate runs out of time
+    /// whatever its size); then `408 request_timeout` and the connection
+    /// is closed.
+    pub body_timeout_secs: u64,
+    /// The data rate that earns a request's body more time than
+    /// `body_timeout_secs` (0: a fixed deadline whatever the size).
+    pub body_min_bytes_per_sec: u64,
+    /// Reverse proxies (addresses, or ranges such as `10.0.0.0/8`) whose
+    /// connections carry the client's address in `proxy_header`. Only for
+    /// a connection from one of them is the header read: the client is the
+    /// right-most address in it that is not itself a trusted proxy. Every
+    /// other connection's client is its TCP peer, whatever it sends.
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// The header the trusted proxies write the client's address in.
+    pub proxy_header: ProxyHeader,
     /// `[api.tls]`: serve the API over TLS with this certificate and key.
     /// Without it the API is plain HTTP (for loopback, or behind a
     /// TLS-terminating reverse proxy).
@@ -211,9 +228,67 @@ impl Default for ApiSection {
             max_connections: 4096,
             header_timeout_secs: 10,
             idle_timeout_secs: 60,
+            body_timeout_secs: 30,
+            body_min_bytes_per_sec: 16 * 1024,
+            trusted_proxies: Vec::new(),
+            proxy_header: ProxyHeader::XForwardedFor,
             tls: None,
         }
     }
+}
+
+/// A trusted reverse proxy: one address (`192.0.2.7`, `::1`) or a range
+/// (`10.0.0.0/8`, `2001:db8::/32`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TrustedProxy(ipnet::IpNet);
+
+impl TrustedProxy {
+    /// Whether `ip` is this proxy (an IPv4-mapped IPv6 address counts as
+    /// its IPv4 address).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        self.0.contains(&ip.to_canonical())
+    }
+}
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let net = match text.parse::<std::net::IpAddr>() {
+            Ok(ip) => ipnet::IpNet::from(ip.to_canonical()),
+            Err(_) => text
+                .parse::<ipnet::IpNet>()
+                .map_err(|_| format!("{text:?} is not an address or a range (192.0.2.7, 10.0.0.0/8, 2001:db8::/32)"))?,
+        };
+        Ok(Self(net.trunc()))
+    }
+}
+
+impl TryFrom<String> for TrustedProxy {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<TrustedProxy> for String {
+    fn from(proxy: TrustedProxy) -> Self {
+        proxy.0.to_string()
+    }
+}
+
+/// The header trusted proxies name the client in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (nginx, HAProxy, Caddy).
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    #[serde(rename = "forwarded")]
+    Forwarded,
 }
 
 /// `[admin]`: the admin endpoint (`/admin/…`) and the dashboard, served
