@@ -678,6 +678,22 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_and_their_header_read_back_as_written_and_default_to_none() {
+        let config = Config::default();
+        assert!(config.api.trusted_proxies.is_empty());
+        assert_eq!(config.api.proxy_header, ProxyHeader::XForwardedFor);
+        let text = "[api]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nproxy_header = \"forwarded\"\n";
+        let config: Config = toml::from_str(text).expect("valid");
+        assert_eq!(config.api.proxy_header, ProxyHeader::Forwarded);
+        assert!(config.api.trusted_proxies[0].contains("10.2.3.4".parse().unwrap()));
+        assert!(config.api.trusted_proxies[1].contains("::1".parse().unwrap()));
+        let again: Config = toml::from_str(&toml::to_string(&config).expect("serialises")).expect("reads back");
+        assert_eq!(again, config);
+        assert!(toml::from_str::<Config>("[api]\ntrusted_proxies = [\"proxy.example\"]\n").is_err());
+        assert!(toml::from_str::<Config>("[api]\nproxy_header = \"x-real-ip\"\n").is_err());
+    }
+
+    #[test]
     fn the_admin_listener_is_refused_off_loopback_and_defaults_to_a_port_of_its_own() {
         let mut config = Config::default();
         assert_eq!(config.admin.listen, AdminListen::Tcp(SocketAddr::from(([127, 0, 0, 1], 8081))));
