@@ -249,6 +249,12 @@ impl TrustedProxy {
     pub fn contains(&self, ip: std::net::IpAddr) -> bool {
         self.0.contains(&ip.to_canonical())
     }
+
+    /// Whether the range is every address (`0.0.0.0/0`, `::/0`), which
+    /// would let any client name its own address.
+    pub fn is_everyone(&self) -> bool {
+        self.0.prefix_len() == 0
+    }
 }
 
 impl std::str::FromStr for TrustedProxy {
@@ -636,6 +642,12 @@ impl Config {
                  socket (unix:PATH) only; reach it from elsewhere through an SSH tunnel"
             ));
         }
+        if let Some(everyone) = self.api.trusted_proxies.iter().find(|p| p.is_everyone()) {
+            return Err(format!(
+                "api.trusted_proxies: {} would let every client name its own address; list the proxies' addresses",
+                String::from(*everyone)
+            ));
+        }
         if self.api.max_body_bytes < 4096 {
             return Err("api.max_body_bytes must be at least 4096".into());
         }
@@ -691,6 +703,9 @@ mod tests {
         assert_eq!(again, config);
         assert!(toml::from_str::<Config>("[api]\ntrusted_proxies = [\"proxy.example\"]\n").is_err());
         assert!(toml::from_str::<Config>("[api]\nproxy_header = \"x-real-ip\"\n").is_err());
+        assert_eq!(again.check(), Ok(()));
+        let everyone: Config = toml::from_str("[api]\ntrusted_proxies = [\"0.0.0.0/0\"]\n").expect("parses");
+        assert!(everyone.check().expect_err("refused").contains("every client"));
     }
 
     #[test]
