@@ -13,6 +13,8 @@
 # - fuse3 (fusermount3), with which the power-loss tests' FUSE filesystem
 #   (accord-testkit's lossy_fs) mounts when not run as root (as root it
 #   mounts with mount(2); either way /dev/fuse must exist).
+# - systemd-analyze (systemd) and curl, with which scripts/check-packaging.sh
+#   verifies the systemd unit and runs the container's entry point;
 # - cargo-fuzz, which CI's bounded fuzzing (scripts/fuzz-ci.sh) runs with
 #   the nightly toolchain if there is one, else with the machine's own
 #   toolchain allowed nightly flags (RUSTC_BOOTSTRAP=1).
@@ -40,6 +42,12 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 if ! command -v chromedriver >/dev/null 2>&1; then
     missing="$missing chromium-driver"
+fi
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+    missing="$missing systemd"
+fi
+if ! command -v curl >/dev/null 2>&1; then
+    missing="$missing curl"
 fi
 if ! command -v fusermount3 >/dev/null 2>&1; then
     missing="$missing fuse3"

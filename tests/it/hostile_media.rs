@@ -303,3 +303,62 @@ async fn a_peer_serving_bytes_that_do_not_match_the_hash_is_penalised_and_nothin
     );
     node.stop().await.unwrap();
 }
+
+/// What a node answered a chunk request: the status byte, and for a chunk
+/// the total size and the bytes.
+fn chunk_answer(raw: &[u8]) -> MediaResponse {
+    MediaResponse::decode(raw).expect("a media response that decodes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_asking_for_chunks_faster_than_its_rate_is_answered_rate_limited_beyond_it() {
+    let _machine = crate::shared().await;
+    // Arrange: a node that serves 4 chunks per second to one peer, holding
+    // a file; two peers connect to it.
+    const RATE: u32 = 4;
+    let node = TestNode::start_with(|c| c.media.peer_chunks_per_second = RATE).await.unwrap();
+    let alice = node.user("alice").await.unwrap();
+    let uploaded = alice.upload_media(png(64, 64)).await.unwrap();
+    let file = alice.fetch_media(&uploaded.hash).await.unwrap();
+    let request = MediaRequest { hash: uploaded.hash, offset: 0, length: 1024 }.encode().to_vec();
+    let greedy = HostilePeer::start(None).await.unwrap();
+    let polite = HostilePeer::start(None).await.unwrap();
+    let node_peer: PeerId = greedy.connect(&node.p2p_addr()).await.unwrap();
+    let polite_peer: PeerId = polite.connect(&node.p2p_addr()).await.unwrap();
+
+    // Act: the greedy peer asks for 24 chunks at once.
+    const ASKED: usize = 24;
+    let started = std::time::Instant::now();
+    let answers =
+        futures::future::join_all((0..ASKED).map(|_| greedy.request_media_raw(node_peer, request.clone()))).await;
+    let elapsed = started.elapsed();
+
+    // Assert: every request is answered; no more than its rate (the burst
+    // plus what the elapsed time allows) are chunks of the file, the rest
+    // status 2, rate limited.
+    let raw: Vec<Vec<u8>> = answers.into_iter().map(|a| a.expect("every request is answered")).collect();
+    let answers: Vec<MediaResponse> = raw.iter().map(|a| chunk_answer(a)).collect();
+    let served = answers.iter().filter(|a| matches!(a, MediaResponse::Chunk { .. })).count();
+    let limited = answers.iter().filter(|a| matches!(a, MediaResponse::RateLimited)).count();
+    let allowed = RATE as usize + (elapsed.as_secs_f64() * f64::from(RATE)).ceil() as usize;
+    assert_eq!(served + limited, ASKED, "only chunks and status 2: {answers:?}");
+    assert!((1..=allowed).contains(&served), "{served} chunks served in {elapsed:?}, at most {allowed} allowed");
+    assert!(limited >= ASKED - allowed, "{limited} of {ASKED} answered rate limited");
+    for answer in &answers {
+        if let MediaResponse::Chunk { total, bytes } = answer {
+            assert_eq!(total, &(file.len() as u64), "the file's size");
+            assert_eq!(bytes.as_slice(), &file[..1024.min(file.len())], "its first KiB");
+        }
+    }
+    assert!(raw.iter().any(|a| a.as_slice() == [2]), "status 2 is one byte on the wire");
+
+    // The limit is per peer: another peer is served meanwhile; and it is a
+    // rate, not a ban: after a second the greedy peer is served again.
+    let other = chunk_answer(&polite.request_media_raw(polite_peer, request.clone()).await.expect("answered"));
+    assert!(matches!(other, MediaResponse::Chunk { .. }), "another peer is served: {other:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let later = chunk_answer(&greedy.request_media_raw(node_peer, request).await.expect("answered"));
+    assert!(matches!(later, MediaResponse::Chunk { .. }), "served again after a pause: {later:?}");
+    assert!(greedy.is_connected(&node_peer), "asking fast is not misbehaviour: the peer stays connected");
+    node.stop().await.unwrap();
+}

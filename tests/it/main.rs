@@ -20,6 +20,7 @@ mod reports;
 mod web;
 mod web_chat;
 mod web_dashboard;
+mod web_media;
 mod web_moderation;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -142,3 +142,28 @@ async fn a_photo_sent_on_one_node_is_fetched_verified_and_served_by_the_others_w
     }
     net.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_file_of_several_chunks_is_fetched_by_another_node_and_served_byte_for_byte() {
+    let _machine = crate::shared().await;
+    let net = TestNet::start(2).await.unwrap();
+    let (clients, rooms) = room_across(&net).await;
+
+    // Arrange: a 700 KiB file that is no image: three chunks of 256 KiB,
+    // the last one short; every byte depends on its position.
+    let file: Vec<u8> =
+        (0..700 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 ^ (i >> 16) as u8).collect();
+    assert!(file.len() > 2 * 262_144 && file.len() < 3 * 262_144);
+
+    // Act: a member of node 0 uploads and sends it.
+    let uploaded = clients[0].upload_media(file.clone()).await.unwrap();
+    assert_eq!((uploaded.hash, uploaded.size), (Sha256Hash::digest(&file), file.len() as u64), "stored as sent");
+    assert!(!uploaded.media_type.is_image());
+    rooms[0].send_with_attachments("the archive", vec![uploaded.attachment()]).await.unwrap();
+
+    // Assert: node 1 fetches it from the origin and serves the same bytes.
+    let fetched = fetch_when_held(&clients[1], &uploaded.hash).await;
+    assert_eq!(fetched.len(), file.len());
+    assert!(fetched == file, "node 1 serves the file byte for byte");
+    net.stop().await.unwrap();
+}

@@ -11,7 +11,7 @@ use crate::media::{PATIENCE, fetch_when_held};
 use accord_api::admin::{ListsResponse, PdqMatchResponse};
 use accord_pdq::{PdqHash, hash_bytes};
 use accord_proto::{EventId, Sha256Hash};
-use accord_sdk::{Client, HistoryQuery, Provenance, Room};
+use accord_sdk::{Client, HistoryQuery, JoinRule, Provenance, Room};
 use accord_testkit::images::{cropped, jpeg, resized, synthetic};
 use accord_testkit::{TestNet, TestNode};
 use serde_json::json;
@@ -274,4 +274,66 @@ async fn a_new_pdq_entry_hides_earlier_messages_with_the_image_and_purges_its_by
     }
     assert!(shows(&rooms[3], resent.event_id).await, "D shows the second message");
     net.stop().await.unwrap();
+}
+
+/// The value of the node's `accord_media_purged` counter, as `/metrics`
+/// shows it to an operator.
+async fn media_purged(node: &TestNode) -> u64 {
+    let body = reqwest::get(format!("{}/metrics", node.url())).await.expect("metrics").text().await.expect("text");
+    let line = body.lines().find(|l| l.starts_with("accord_media_purged_total ")).expect("the counter is exported");
+    line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("a count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_listed_after_it_was_stored_is_refused_at_send_with_provenance_and_its_bytes_are_purged() {
+    let _machine = crate::shared().await;
+    // Arrange: a member uploads a photo while no entry matches it.
+    let node = TestNode::start().await.unwrap();
+    let member = node.user("member").await.unwrap();
+    let room = member.create_room("photos", JoinRule::Public).await.unwrap();
+    let original = synthetic(0x5e2d, 800, 600);
+    let uploaded = member.upload_media(jpeg(&original, 90)).await.unwrap();
+    let bytes = member.fetch_media(&uploaded.hash).await.unwrap();
+    assert!(on_disk(&node.data_dir(), &needle(&bytes)), "the upload is on disk");
+    assert_eq!(media_purged(&node).await, 0);
+
+    // Act: the node's own list gains the PDQ hash of an altered copy
+    // (scaled to 80 %, re-encoded at quality 60); then the member sends it.
+    let listed = hash_bytes(&jpeg(&resized(&original, 0.8), 60)).unwrap();
+    let created = node.admin("POST", "/lists", Some(json!({"name": "images"}))).await.unwrap();
+    let list = created["list"].as_str().unwrap().to_owned();
+    node.admin(
+        "POST",
+        "/lists/images/entries",
+        Some(json!({"kind": "pdq", "id": listed.hash.to_string(), "category": "child_sexual_abuse",
+            "reason": "known abuse image"})),
+    )
+    .await
+    .unwrap();
+    let refused = room.send_with_attachments("look", vec![uploaded.attachment()]).await.expect_err("refused at send");
+
+    // Assert: refused `blocked` with the entry's provenance; the sweep
+    // purges the upload's bytes (served no more, in no file) and counts it.
+    assert_eq!(refused.code(), "blocked", "{refused}");
+    let provenance = refused.provenance().expect("a blocked send names its entry");
+    assert_eq!((provenance.list.to_string(), provenance.entry), (list.clone(), 0));
+    assert_eq!(provenance.reason.as_deref(), Some("known abuse image"));
+    not_served(&member, &uploaded.hash).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while on_disk(&node.data_dir(), &needle(&bytes)) {
+        assert!(tokio::time::Instant::now() < deadline, "the purged bytes are still on disk");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(media_purged(&node).await, 1, "the operator sees one image purged");
+
+    // Once purged, a send is still refused `blocked` with the provenance.
+    let again = room.send_with_attachments("again", vec![uploaded.attachment()]).await.expect_err("refused");
+    assert_eq!(again.code(), "blocked", "{again}");
+    assert_eq!(again.provenance().map(|p| (p.list.to_string(), p.entry)), Some((list, 0)));
+    let page = room.history(HistoryQuery::after(0).limit(100)).await.unwrap();
+    assert!(
+        page.items.iter().flatten().all(|i| !matches!(i.event.content(), accord_sdk::EventContent::Message { .. })),
+        "no message was stamped"
+    );
+    node.stop().await.unwrap();
 }

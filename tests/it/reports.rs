@@ -544,3 +544,87 @@ async fn many_reporters_on_several_nodes_never_block_or_hide_an_innocent_account
     }
     net.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_report_on_a_message_with_an_image_carries_the_signed_event_and_never_the_image_to_another_node() {
+    let _machine = crate::shared().await;
+    // Arrange: A hosts a room of alice and carol and forwards every report
+    // to C, which takes reports and is not in the room.
+    let moderator_key = SecretKey::generate().unwrap();
+    let moderator_account = moderator_key.account_id();
+    let mut net = TestNet::start_with(2, |i, started, config| {
+        if i == 0 {
+            config.reports.moderators = vec![moderator_account];
+        } else {
+            config.reports.forward_to = vec![started[0].node_id().parse().unwrap()];
+        }
+    })
+    .await
+    .unwrap();
+    let (c, a) = (&net.nodes[0], &net.nodes[1]);
+    let alice = a.user("alice").await.unwrap();
+    let carol = a.user("carol").await.unwrap();
+    let dave = c.user("dave").await.unwrap();
+    let moderator = c.client(moderator_key).unwrap();
+    moderator.register("mod", None).await.unwrap();
+    let room = alice.create_room("photos", JoinRule::Public).await.unwrap();
+    carol.room(room.id()).join().await.unwrap();
+    let image = accord_testkit::images::jpeg(&accord_testkit::images::synthetic(0x4e90, 640, 480), 85);
+    let uploaded = carol.upload_media(image).await.unwrap();
+    let sent = carol.room(room.id()).send_with_attachments("look", vec![uploaded.attachment()]).await.unwrap();
+    let bytes = alice.fetch_media(&uploaded.hash).await.expect("A serves the image to its members");
+
+    // Act: alice reports carol's message.
+    let filed = alice.report(Category::Harassment).event(sent.event.id()).await.unwrap();
+
+    // Assert: C takes the report; its moderator sees the signed event,
+    // which names the attachment by hash.
+    eventually("the report reaches C's queue", || async {
+        moderator.mod_cases(CaseFilter::Open).await.is_ok_and(|cases| cases.iter().any(|c| c.id == filed.case))
+    })
+    .await;
+    let case = moderator.mod_case(filed.case).await.unwrap();
+    assert_eq!(case.evidence.len(), 1);
+    assert_eq!(case.evidence[0].id(), sent.event.id(), "the signed event itself");
+    match case.evidence[0].content() {
+        EventContent::Message { attachments, .. } => assert_eq!(attachments, &vec![uploaded.attachment()]),
+        other => panic!("the evidence is not the message: {other:?}"),
+    }
+    let reported = &case.reports[0].report.body().evidence;
+    assert_eq!(reported.len(), 1, "the report carries the event");
+
+    // C never fetches the image: it serves `unknown_media` for it (also a
+    // while after the report arrived), and after it stops its store holds
+    // no record of the blob and no file its bytes.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let refused = dave.fetch_media(&uploaded.hash).await.expect_err("C never holds the image");
+    assert_eq!(refused.code(), "unknown_media");
+    let thumb = dave.fetch_thumbnail(&uploaded.hash).await.expect_err("nor its thumbnail");
+    assert_eq!(thumb.code(), "unknown_media");
+    net.nodes[0].pause().await.unwrap();
+    let dir = net.nodes[0].data_dir();
+    {
+        let store = accord_store::Store::open(&accord_store::StoreConfig {
+            path: dir.join("db"),
+            sync: accord_store::SyncPolicy::Wal,
+        })
+        .unwrap();
+        assert!(store.blob_record(&uploaded.hash).unwrap().is_none(), "C has no record of the blob");
+        assert!(store.blob_records().unwrap().is_empty(), "C holds no blob at all");
+    }
+    let needle = &bytes[bytes.len() / 2..bytes.len() / 2 + 64];
+    assert!(!on_disk(&dir, needle), "no file of C holds the image's bytes");
+    net.nodes[0].resume().await.unwrap();
+    net.stop().await.unwrap();
+}
+
+/// Whether any file under `dir` holds `needle`.
+fn on_disk(dir: &std::path::Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).expect("a data directory").any(|entry| {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            return on_disk(&path, needle);
+        }
+        std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+    })
+}

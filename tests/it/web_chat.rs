@@ -336,6 +336,31 @@ const [keys, envelopes, room, report, done] = arguments;
     const signed = await cr.signBytes(await keyOf(c.seed, enc.b64decode(c.envelope.signer)), c.domain, body);
     eq(`signature ${c.name}`, signed.sig, c.envelope.sig);
   }
+  // A message with files: built by the page's event builder byte for byte,
+  // verified by its verifier, and its rules (spec/events.md §2.3) applied
+  // to bodies signed again with the vector's key.
+  const files = envelopes.cases.find((c) => c.name === 'event body (message with attachments)');
+  const fb = JSON.parse(files.body_utf8);
+  const built = { room: fb.room, author: fb.author, ts: fb.ts, content: ev.content.message(fb.content.text, undefined, fb.content.attachments) };
+  eq('message with attachments built', enc.canonicalText(built), files.body_utf8);
+  eq('message with attachments verifies', (await vf.verifyEnvelope(files.envelope, 'event')).value.content.attachments.length, 2);
+  const filesKey = await keyOf(files.seed, enc.b64decode(files.envelope.signer));
+  const codeOf = async (change) => {
+    const b = JSON.parse(files.body_utf8);
+    change(b.content);
+    const env = await cr.signBytes(filesKey, files.domain, enc.utf8(enc.canonicalText(b)));
+    try { await vf.verifyEnvelope(env, 'event'); return 'accepted'; } catch (e) { return e.code; }
+  };
+  eq('files without text', await codeOf((c) => { c.text = ''; }), 'accepted');
+  eq('no text and no files', await codeOf((c) => { c.text = ''; delete c.attachments; }), 'invalid');
+  eq('an empty file list', await codeOf((c) => { c.attachments = []; }), 'non_canonical');
+  eq('a pdf with a width', await codeOf((c) => { c.attachments[1].width = 10; c.attachments[1].height = 10; }), 'invalid');
+  eq('an image without a height', await codeOf((c) => { delete c.attachments[0].height; }), 'invalid');
+  eq('a file twice', await codeOf((c) => { c.attachments[1] = c.attachments[0]; }), 'invalid');
+  eq('an empty file', await codeOf((c) => { c.attachments[1].size = 0; }), 'invalid');
+  eq('a gif', await codeOf((c) => { c.attachments[0].type = 'image/gif'; }), 'malformed');
+  eq('a file name', await codeOf((c) => { c.attachments[1].name = 'x.pdf'; }), 'malformed');
+  eq('nine files', await codeOf((c) => { c.attachments = Array.from({ length: 9 }, (_, i) => ({ ...c.attachments[1], hash: i.toString(16).padStart(64, '0') })); }), 'invalid');
   const doc = envelopes.cases.find((c) => c.name === 'identity document').envelope;
   const att = envelopes.cases.find((c) => c.name === 'attestation').envelope;
   const id = await vf.verifyIdentity({ identity: doc, attestation: att }, keys.keys[0].account_id);

@@ -808,3 +808,39 @@ pub struct KeyMetrics {
     /// Evidence recorded against peers since the start.
     pub evidence: u64,
 }
+
+/// `POST /admin/backup`: a consistent copy of the running node's store
+/// (spec/blocklists.md §12.1, docs/operating.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupRequest {
+    /// The absolute path, on the node's machine, of the directory the copy
+    /// is made in; it must not exist (its parent must).
+    pub to: String,
+}
+
+/// What a backup holds: `POST /admin/backup` answers it, and
+/// `accord-node backup` keeps it as `backup.json` beside the copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupManifest {
+    /// The node whose store it is.
+    pub node: NodeId,
+    /// The store's schema version.
+    pub schema: u32,
+    /// When the copy was made.
+    pub taken: Timestamp,
+    /// Every room in the copy, by id.
+    pub rooms: Vec<BackupRoom>,
+}
+
+/// One room as a backup holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupRoom {
+    /// The room.
+    pub room: RoomId,
+    /// The last cursor of the node's timeline of the room in the copy.
+    pub last_cursor: u64,
+    /// How many events the room's order accepts.
+    pub accepted: u64,
+    /// The room's history hash over them (spec/events.md).
+    pub history_hash: Sha256Hash,
+}

@@ -205,6 +205,10 @@ error_codes! {
     /// The node's disk is full: nothing was stored; the same request may
     /// succeed later, once the operator has freed space.
     StorageFull = "storage_full", 507;
+    /// The node was restored from a backup and has not yet synced this
+    /// room with a peer: it stamps nothing there until it has (so that it
+    /// never reuses a sequence number it used after the backup).
+    CatchingUp = "catching_up", 503;
 }
 
 /// An error code this crate does not know, as the node sent it.

@@ -4,6 +4,7 @@
 //! directory, a default `accord.toml` and a node key on first run.
 
 mod admin_cli;
+mod backup_cli;
 mod mod_cli;
 
 use accord_node::{Config, DataDir, Node};
@@ -106,6 +107,27 @@ enum Command {
     Evidence {
         #[command(subcommand)]
         command: EvidenceCommand,
+    },
+    /// Copies the running node's store, configuration and key into a new
+    /// directory (docs/operating.md).
+    Backup {
+        /// The data directory of the running node.
+        #[arg(long, default_value = "accord-data")]
+        data_dir: PathBuf,
+        /// The new directory the backup is made in.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Puts a backup into a new data directory, checked against what the
+    /// backup describes; start the node there while the original is
+    /// stopped.
+    Restore {
+        /// The backup's directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// The new data directory.
+        #[arg(long, default_value = "accord-data")]
+        data_dir: PathBuf,
     },
     /// Prints the node id and addresses from a data directory.
     Info {
@@ -224,6 +246,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Unsubscribe { target, list } => admin_cli::unsubscribe(target, list).await,
         Command::Evidence { command: EvidenceCommand::Verify { file } } => verify_evidence(&file),
+        Command::Backup { data_dir, to } => backup_cli::backup(data_dir, to).await,
+        Command::Restore { from, data_dir } => backup_cli::restore(from, data_dir).await,
         Command::Init { data_dir, name, api, admin, p2p, bootstrap } => {
             let dir = DataDir::new(&data_dir);
             anyhow::ensure!(!dir.config().exists(), "{} already exists", dir.config().display());

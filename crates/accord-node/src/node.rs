@@ -211,6 +211,9 @@ impl Node {
             media,
         }));
         restore_blocks(&core).await?;
+        core::backup::begin_catch_up(&core)
+            .await
+            .map_err(|e| NodeError::Io(format!("reading the restore mark: {e}")))?;
         let api_state = ApiState::new(core.clone());
         let app = api::router(api_state.clone(), crate::web::chat());
         // The admin listener serves the client API too: the dashboard's

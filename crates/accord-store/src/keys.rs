@@ -6,6 +6,10 @@ use accord_proto::{AccountId, EventId, ListId, NodeId, RoomId, Sha256Hash};
 /// `meta` key of the schema version.
 pub const META_SCHEMA: &[u8] = b"schema_version";
 
+/// `meta` key of the time a store was restored from a backup (absent once
+/// the node has caught up with its peers).
+pub const META_RESTORED: &[u8] = b"restored";
+
 /// `timeline`: room ‖ cursor.
 pub fn timeline(room: &RoomId, cursor: u64) -> [u8; 40] {
     let mut k = [0u8; 40];

@@ -314,6 +314,33 @@ mod tests {
         assert_eq!((held.thumbnail, held.thumbnail_of), (Some(hash), None));
     }
 
+    #[tokio::test]
+    async fn a_purged_blob_keeps_its_pdq_hashes_and_the_purge_time_as_evidence_across_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig { path: dir.path().into(), sync: SyncPolicy::Fsync };
+        let pdq = vec![PdqHash([0xf0; 32]), PdqHash([0xa5; 32])];
+        let bytes = vec![3u8; 40_000];
+        let hash = Sha256Hash::digest(&bytes);
+        let uploader = SecretKey::from_seed([4; 32]).account_id();
+        {
+            let store = Store::open(&config).unwrap();
+            let record = BlobRecord { pdq: Some(pdq.clone()), uploader: Some(uploader), ..record(40_000) };
+            store.put_blob(NewBlob { hash, bytes, record, thumbnail: None }, Some(uploader)).await.unwrap();
+            assert_eq!(store.purge_blob(&hash, Timestamp::from_millis(77)).await.unwrap(), 40_000);
+            store.erase_purged_blobs().await.unwrap();
+        }
+        let store = Store::open(&config).unwrap();
+        assert!(store.blob(&hash).unwrap().is_none(), "the bytes are gone");
+        let kept = store.blob_record(&hash).unwrap().expect("the record stays");
+        assert_eq!(kept.pdq, Some(pdq), "the PDQ hashes stay, as evidence");
+        assert_eq!(kept.purged, Some(Timestamp::from_millis(77)), "and when the bytes were purged");
+        assert_eq!((kept.size, kept.uploader), (40_000, Some(uploader)), "and what it was and who uploaded it");
+        let listed = store.blob_records().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].1.purged, Some(Timestamp::from_millis(77)), "the sweep sees it purged after a restart");
+        assert_eq!(store.blob_bytes().unwrap(), 0, "a purged blob counts against no quota");
+    }
+
     /// Whether any file under `dir` contains `needle`.
     fn on_disk(dir: &std::path::Path, needle: &[u8]) -> bool {
         std::fs::read_dir(dir).unwrap().any(|entry| {

@@ -9,7 +9,10 @@
 //! is closed, exactly the framing of libp2p's JSON codec that the node
 //! reads with (the body is everything up to the end of the stream). It
 //! answers the node's requests only when a test gives it a responder
-//! ([`HostilePeer::serve`]), with whatever bytes the responder makes.
+//! ([`HostilePeer::serve`]), with whatever bytes the responder makes. It
+//! speaks `/accord/media/1` the same way: it asks a node for chunks
+//! ([`HostilePeer::request_media_raw`]) and answers the node's chunk
+//! requests ([`HostilePeer::serve_media`]).
 //!
 //! ```no_run
 //! # async fn demo(node_addr: &str) -> anyhow::Result<()> {
@@ -133,6 +136,8 @@ enum Command {
     Connect { addr: Multiaddr, peer: PeerId, reply: oneshot::Sender<anyhow::Result<PeerId>> },
     /// Send raw bytes as a federation request.
     Request { peer: PeerId, bytes: Vec<u8>, reply: oneshot::Sender<anyhow::Result<Vec<u8>>> },
+    /// Send raw bytes as a media request (`/accord/media/1`).
+    MediaRequest { peer: PeerId, bytes: Vec<u8>, reply: oneshot::Sender<anyhow::Result<Vec<u8>>> },
     /// Answer requests with this responder from now on.
     Serve(Responder),
     /// Answer media requests (`/accord/media/1`) with this responder.
@@ -203,6 +208,7 @@ impl HostilePeer {
             connected: connected.clone(),
             connecting: HashMap::new(),
             pending: HashMap::new(),
+            pending_media: HashMap::new(),
             responder: None,
             media_responder: None,
         };
@@ -257,6 +263,19 @@ impl HostilePeer {
         let response = answer.await.map_err(|_| anyhow!("the hostile peer has stopped"))??;
         if response.is_empty() {
             bail!("request to {peer}: the stream closed without a response");
+        }
+        Ok(response)
+    }
+
+    /// Sends raw bytes as a request on `/accord/media/1` (spec/federation.md
+    /// §10.1) and returns the raw answer; an error if the stream failed or
+    /// closed without one.
+    pub async fn request_media_raw(&self, peer: PeerId, bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::MediaRequest { peer, bytes, reply }).await?;
+        let response = answer.await.map_err(|_| anyhow!("the hostile peer has stopped"))??;
+        if response.is_empty() {
+            bail!("media request to {peer}: the stream closed without a response");
         }
         Ok(response)
     }
@@ -321,6 +340,9 @@ struct EventLoop {
     connecting: HashMap<PeerId, Vec<oneshot::Sender<anyhow::Result<PeerId>>>>,
     /// Requests waiting for their answer.
     pending: HashMap<OutboundRequestId, oneshot::Sender<anyhow::Result<Vec<u8>>>>,
+    /// Media requests waiting for their answer (the ids of each behaviour
+    /// are counted apart, so they have a map of their own).
+    pending_media: HashMap<OutboundRequestId, oneshot::Sender<anyhow::Result<Vec<u8>>>>,
     /// What answers the requests of nodes.
     responder: Option<Responder>,
     /// What answers the media requests of nodes.
@@ -369,6 +391,10 @@ impl EventLoop {
                 let id = self.swarm.behaviour_mut().federation.send_request(&peer, bytes);
                 self.pending.insert(id, reply);
             }
+            Command::MediaRequest { peer, bytes, reply } => {
+                let id = self.swarm.behaviour_mut().media.send_request(&peer, bytes);
+                self.pending_media.insert(id, reply);
+            }
             Command::Serve(responder) => self.responder = Some(responder),
             Command::ServeMedia(responder) => self.media_responder = Some(responder),
         }
@@ -394,12 +420,32 @@ impl EventLoop {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Federation(event)) => self.federation(event),
-            SwarmEvent::Behaviour(BehaviourEvent::Media(request_response::Event::Message {
+            SwarmEvent::Behaviour(BehaviourEvent::Media(event)) => self.media(event),
+            _ => {}
+        }
+    }
+
+    fn media(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
+        match event {
+            request_response::Event::Message {
                 message: request_response::Message::Request { request, channel, .. },
                 ..
-            })) => {
+            } => {
                 if let Some(answer) = self.media_responder.as_ref().and_then(|r| r(&request)) {
                     let _ = self.swarm.behaviour_mut().media.send_response(channel, answer);
+                }
+            }
+            request_response::Event::Message {
+                message: request_response::Message::Response { request_id, response },
+                ..
+            } => {
+                if let Some(reply) = self.pending_media.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
+            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                if let Some(reply) = self.pending_media.remove(&request_id) {
+                    let _ = reply.send(Err(anyhow!("media request to {peer} failed: {error}")));
                 }
             }
             _ => {}

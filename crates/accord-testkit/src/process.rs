@@ -53,6 +53,26 @@ impl NodeProcess {
         Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None })
     }
 
+    /// Runs `BINARY restore --from BACKUP` into a new temporary data
+    /// directory: the node of the backup, on the addresses its
+    /// configuration names (the original's). The node is not started.
+    pub fn restore(binary: &Path, backup: &Path) -> anyhow::Result<NodeProcess> {
+        let dir = tempfile::Builder::new().prefix("accord-node").tempdir()?;
+        let status = Command::new(binary)
+            .arg("restore")
+            .arg("--from")
+            .arg(backup)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "accord-node restore failed: {status}");
+        let config = Config::load(&DataDir::new(dir.path()).config())?;
+        let api = config.api.listen.to_string();
+        let p2p = config.p2p.listen.first().cloned().unwrap_or_default();
+        Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None })
+    }
+
     /// Starts `accord-node run` and waits until its API answers. A node
     /// that does not answer within `timeout`, or whose process exits,
     /// is an error.

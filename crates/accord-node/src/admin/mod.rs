@@ -7,6 +7,7 @@
 //! `admin.token` (what `accord-node list …` sends), or a dashboard session
 //! opened with it ([`session`]).
 
+pub mod backup;
 pub mod lists;
 pub mod peers;
 pub mod reports;
@@ -108,6 +109,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: AdminState) -> Router<S> 
         .route("/peers/block", post(peers::block))
         .route("/peers/unblock", post(peers::unblock))
         .route("/status", get(status))
+        .route("/backup", post(backup::backup))
         .route("/session/logout", post(session::close))
         // Bulk imports are large; only the local operator gets here.
         .layer(DefaultBodyLimit::max(lists::MAX_IMPORT_BODY))

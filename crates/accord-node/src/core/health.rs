@@ -1,6 +1,7 @@
 //! Readiness, for load balancers and orchestrators (spec/client-api.md
-//! §11): the store answers, the rooms are loaded, and the peers the
-//! configuration names can be reached.
+//! §11): the store answers, the rooms are loaded, the peers the
+//! configuration names can be reached, and a node restored from a backup
+//! has caught up.
 
 use crate::core::Core;
 use accord_api::health::{ReadyCheck, ReadyResponse};
@@ -21,7 +22,13 @@ pub fn readiness(core: &Core) -> ReadyResponse {
     } else {
         check("peers", true, format!("{connected} connected"))
     };
-    let checks = vec![store, rooms, peers];
+    let waiting = core.rooms.catching_up();
+    let caught_up = if waiting == 0 {
+        check("caught_up", true, "not restored from a backup, or caught up since".into())
+    } else {
+        check("caught_up", false, format!("restored from a backup: {waiting} rooms wait for a sync with a peer"))
+    };
+    let checks = vec![store, rooms, peers, caught_up];
     ReadyResponse { ready: checks.iter().all(|c| c.ok), checks }
 }
 

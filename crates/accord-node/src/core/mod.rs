@@ -15,6 +15,7 @@
 //! changed without HTTP or a peer.
 
 pub mod accounts;
+pub mod backup;
 pub mod health;
 pub mod limits;
 pub mod lists;

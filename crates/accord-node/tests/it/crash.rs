@@ -15,14 +15,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a (re)started node may take to answer.
-const START: Duration = Duration::from_secs(30);
+pub(crate) const START: Duration = Duration::from_secs(30);
 
 /// How long the peer may take to receive what the outbox holds.
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A node process with rate limits raised (these tests measure durability,
 /// not limits), bootstrapping from `bootstrap` if given.
-fn crash_node(name: &str, bootstrap: Option<String>) -> NodeProcess {
+pub(crate) fn crash_node(name: &str, bootstrap: Option<String>) -> NodeProcess {
     NodeProcess::init(Path::new(env!("CARGO_BIN_EXE_accord-node")), name, |config| {
         config.limits.events_per_second = 10_000;
         config.limits.burst = 10_000;

@@ -38,7 +38,7 @@ async fn a_node_is_alive_and_ready_with_its_store_and_rooms_and_no_peers_configu
     assert_eq!(status, 200, "{ready:?}");
     assert!(ready.ready);
     let names: Vec<&str> = ready.checks.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["store", "rooms", "peers"]);
+    assert_eq!(names, ["store", "rooms", "peers", "caught_up"]);
     assert!(ready.checks.iter().all(|c| c.ok), "{ready:?}");
     node.stop().await.unwrap();
 }

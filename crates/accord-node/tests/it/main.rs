@@ -3,6 +3,7 @@
 
 mod admin_listener;
 mod architecture;
+mod backup;
 mod chat;
 mod crash;
 mod disk_full;
@@ -11,6 +12,7 @@ mod hostile;
 mod hostile_clients;
 mod limits;
 mod lists;
+mod pdq_cli;
 mod power_loss;
 mod raw;
 mod robustness;

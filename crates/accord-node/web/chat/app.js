@@ -32,6 +32,15 @@
 //       .prov-list, .prov-entry, .prov-category, .prov-action, .prov-reason
 //     data-kind="error": li.event-error[data-code][data-event-id] — the item failed verification
 //   #composer, #composer-input, #composer-send
+//   #composer-attach (opens the file picker), #composer-file (input type=file, multiple; also drop or paste),
+//     #composer-attachments > li.attachment-chip[data-state="uploading"|"ready"][data-hash] (.chip-name,
+//     .chip-meta, button.chip-remove), #composer-error[data-code][data-list][data-entry] (a refused upload, in words)
+//   li.event-message .attachments: figure.attachment.attachment-image[data-hash][data-state] > button.attachment-open > img
+//       (data-state 'loading' | 'waiting' | 'decoding' | 'ready' | 'missing' | 'error'; width/height from the descriptor),
+//     div.attachment.attachment-file[data-hash][data-type][data-state] > a.attachment-download[download] (.file-name, .file-meta),
+//     .attachment-missing (the node does not hold the file: "Not available on this node"), button.attachment-retry
+//   #image-dialog: #image-dialog-frame[data-state][data-hash] > img#image-dialog-img[data-verified="1"],
+//     #image-dialog-caption, #image-dialog-download
 //   #announcer (aria-live: new messages), #toasts > .toast (.error)
 //   #account-dialog > #account-card: dl.facts (dd[data-fact="handle"|"account"|"home"|"level"|
 //     "registered"|"age"|"flags"|"reports"]), .card-warning, buttons #card-kick, #card-ban, #card-unban,
@@ -47,9 +56,10 @@ import { Api, ApiError } from '../common/api.js';
 import { cryptoSupport } from '../common/crypto.js';
 import { Client, LiveStream } from '../common/client.js';
 import { bech32mDecode } from '../common/encoding.js';
-import { CATEGORIES, content } from '../common/events.js';
+import { CATEGORIES, content, isImage } from '../common/events.js';
 import { createKey, exportKeyFile, forgetKey, importKeyFile, loadKey } from '../common/keys.js';
 import { $, fill, h, humanAge, short, timeEl } from './dom.js';
+import { Attachments, MediaLoader, renderAttachments } from './media.js';
 
 const PAGE = 50;
 const NEWEST = Number.MAX_SAFE_INTEGER;
@@ -59,6 +69,8 @@ const DAY = 86_400_000;
 const app = {
   key: null,
   client: null,
+  media: null,
+  attachments: null,
   node: null,
   stream: null,
   rooms: new Map(),
@@ -101,6 +113,8 @@ function showKeyStep() {
 async function startWithKey(key) {
   app.key = key;
   app.client = new Client(key);
+  app.media = new MediaLoader(app.client);
+  app.attachments = new Attachments(app.client);
   $('onboarding-error').hidden = true;
   try {
     await app.client.login();
@@ -448,7 +462,7 @@ function onEntry(roomId, entry) {
     if (stick) scrollToBottom();
     if (stick && document.visibilityState === 'visible') markRead(room);
     if (isNew && e && e.content.type === 'message' && e.author !== app.key.account && entry.accepted) {
-      announce(`${nameOf(e.author)}: ${e.content.text}`);
+      announce(`${nameOf(e.author)}: ${e.content.text}${filesSaid(e.content.attachments)}`);
     }
     if (isNew && entry.kind === 'error') announce('An item failed verification and is not shown.');
   }
@@ -582,7 +596,26 @@ function renderMessage(room, entry) {
       h('button', { type: 'button', class: 'action-redact', onclick: () => redact(room, entry), 'aria-label': 'Remove this message' }, 'Remove'),
     );
   }
-  return h('li', attrs, head, h('p', { class: 'event-text' }, e.content.text), actions);
+  const files = e.content.attachments ?? [];
+  return h(
+    'li',
+    attrs,
+    head,
+    e.content.text || !files.length ? h('p', { class: 'event-text' }, e.content.text) : null,
+    files.length ? renderAttachments(app.media, files, nameOf(e.author)) : null,
+    actions,
+  );
+}
+
+/** ` (2 images, 1 file)`: what a message carries, said in words. */
+function filesSaid(files = []) {
+  if (!files.length) return '';
+  const images = files.filter((a) => isImage(a.type)).length;
+  const others = files.length - images;
+  const parts = [];
+  if (images) parts.push(`${images} image${images === 1 ? '' : 's'}`);
+  if (others) parts.push(`${others} file${others === 1 ? '' : 's'}`);
+  return ` (${parts.join(', ')})`;
 }
 
 function renderState(entry) {
@@ -842,7 +875,7 @@ function openReport(target) {
   const quote = $('report-quote');
   if (target.entry) {
     const e = target.entry.event;
-    fill(quote, h('strong', {}, nameOf(e.author)), ': ', e.content.text);
+    fill(quote, h('strong', {}, nameOf(e.author)), ': ', e.content.text, filesSaid(e.content.attachments));
     $('report-dialog-title').textContent = 'Report a message';
   } else {
     fill(quote, 'The account ', h('strong', {}, nameOf(target.subject)), ' as a whole.');
@@ -1025,30 +1058,46 @@ async function exportKey() {
 
 // ------------------------------------------------------------- composer
 
+let sending = false;
+
 async function sendMessage(ev) {
   ev?.preventDefault();
   const input = $('composer-input');
-  const text = input.value.replace(/\r\n?/g, '\n');
   const room = app.rooms.get(app.current);
-  if (!room || !text.trim()) return;
-  let eventContent;
+  const pending = app.attachments;
+  if (!room || sending || (!input.value.trim() && !pending.count)) return;
+  sending = true;
+  $('composer-send').disabled = true;
   try {
-    eventContent = content.message(text);
-  } catch (err) {
-    toast(err.message, true);
-    return;
-  }
-  input.value = '';
-  autosize(input);
-  try {
-    const receipt = await app.client.send(room.id, eventContent);
-    if (receipt.event) onEntry(room.id, { kind: 'event', cursor: receipt.cursor, event: receipt.event, accepted: true, redacted: false });
-  } catch (err) {
-    toast(`Not sent: ${describe(err)}`, true);
-    if (!input.value) {
-      input.value = text;
-      autosize(input);
+    // Files still uploading are waited for; a refused one stops the send,
+    // so that the member sees why before anything goes out.
+    if (!(await pending.settled())) return;
+    const text = input.value.replace(/\r\n?/g, '\n');
+    const files = pending.ready();
+    if (!text.trim() && !files.length) return;
+    let eventContent;
+    try {
+      eventContent = content.message(text.trim() ? text : '', undefined, files);
+    } catch (err) {
+      toast(err.message, true);
+      return;
     }
+    input.value = '';
+    autosize(input);
+    try {
+      const receipt = await app.client.send(room.id, eventContent);
+      pending.clear();
+      if (receipt.event) onEntry(room.id, { kind: 'event', cursor: receipt.cursor, event: receipt.event, accepted: true, redacted: false });
+    } catch (err) {
+      toast(`Not sent: ${describe(err)}`, true);
+      if (!input.value) {
+        input.value = text;
+        autosize(input);
+      }
+    }
+  } finally {
+    sending = false;
+    $('composer-send').disabled = false;
   }
 }
 
@@ -1178,6 +1227,36 @@ function wireStaticHandlers() {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) sendMessage(ev);
   });
   $('composer-input').addEventListener('input', (ev) => autosize(ev.target));
+  $('composer-attach').addEventListener('click', () => $('composer-file').click());
+  $('composer-file').addEventListener('change', (ev) => {
+    const files = [...ev.target.files];
+    ev.target.value = '';
+    if (files.length) app.attachments.add(files);
+    $('composer-input').focus();
+  });
+  $('composer-input').addEventListener('paste', (ev) => {
+    const files = [...(ev.clipboardData?.files ?? [])];
+    if (!files.length) return;
+    ev.preventDefault();
+    app.attachments.add(files);
+  });
+  const pane = $('room-pane');
+  const carriesFiles = (ev) => [...(ev.dataTransfer?.types ?? [])].includes('Files');
+  pane.addEventListener('dragover', (ev) => {
+    if (!carriesFiles(ev)) return;
+    ev.preventDefault();
+    pane.classList.add('dropping');
+  });
+  pane.addEventListener('dragleave', (ev) => {
+    if (ev.target === pane || !pane.contains(ev.relatedTarget)) pane.classList.remove('dropping');
+  });
+  pane.addEventListener('drop', (ev) => {
+    pane.classList.remove('dropping');
+    if (!carriesFiles(ev)) return;
+    ev.preventDefault();
+    app.attachments.add([...ev.dataTransfer.files]);
+    $('composer-input').focus();
+  });
   $('load-older').addEventListener('click', loadOlder);
   $('timeline').addEventListener('scroll', () => {
     const room = app.rooms.get(app.current);

@@ -67,19 +67,7 @@ export class Api {
   async once(method, path, body) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
-    let resp;
-    try {
-      resp = await fetch(this.base + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        cache: 'no-store',
-        credentials: 'omit',
-      });
-    } catch (err) {
-      throw new ApiError('network', 0, `the node could not be reached: ${err.message}`);
-    }
+    const resp = await this.fetch(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
     const text = await resp.text();
     let json = null;
     try {
@@ -87,14 +75,55 @@ export class Api {
     } catch {
       json = null;
     }
-    if (!resp.ok) {
-      const e = json && json.error;
-      if (e && typeof e.code === 'string') throw new ApiError(e.code, resp.status, e.message ?? '', e);
-      throw new ApiError(resp.status === 404 ? 'not_found' : 'internal', resp.status, text.slice(0, 200) || resp.statusText);
-    }
+    if (!resp.ok) throw failure(resp, json, text);
     if (json === null && text) throw new ApiError('bad_response', resp.status, 'the node answered something that is not JSON');
     return json;
   }
+
+  /**
+   * A request whose body is bytes (a Blob, File or ArrayBuffer, sent as
+   * `application/octet-stream`) or none, answered with the parsed JSON
+   * (`as: 'json'`) or the answer's bytes as a Blob (`as: 'blob'`). Errors
+   * are ApiErrors as for JSON requests. Not repeated.
+   */
+  async bytes(method, path, body, { as = 'json' } = {}) {
+    const headers = { Accept: as === 'json' ? 'application/json' : '*/*' };
+    if (body !== undefined) headers['Content-Type'] = 'application/octet-stream';
+    const resp = await this.fetch(method, path, headers, body);
+    if (!resp.ok) {
+      const text = await resp.text();
+      let json = null;
+      try {
+        json = text ? JSON.parse(text) : null;
+      } catch {
+        json = null;
+      }
+      throw failure(resp, json, text);
+    }
+    if (as === 'blob') return resp.blob();
+    try {
+      return await resp.json();
+    } catch {
+      throw new ApiError('bad_response', resp.status, 'the node answered something that is not JSON');
+    }
+  }
+
+  /** One fetch with the session's token; a failure to reach the node is ApiError `network`. */
+  async fetch(method, path, headers, body) {
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    try {
+      return await fetch(this.base + path, { method, headers, body, cache: 'no-store', credentials: 'omit' });
+    } catch (err) {
+      throw new ApiError('network', 0, `the node could not be reached: ${err.message}`);
+    }
+  }
+}
+
+/** The ApiError of an error answer (`{"error": {...}}`, or a bare status). */
+function failure(resp, json, text) {
+  const e = json && json.error;
+  if (e && typeof e.code === 'string') return new ApiError(e.code, resp.status, e.message ?? '', e);
+  return new ApiError(resp.status === 404 ? 'not_found' : 'internal', resp.status, text.slice(0, 200) || resp.statusText);
 }
 
 function sleep(ms) {

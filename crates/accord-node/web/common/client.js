@@ -5,9 +5,9 @@
 // keeps a lossless live stream of the rooms it follows (LiveStream).
 
 import { Api, ApiError, login } from './api.js';
-import { b64decode, eventIdOf } from './encoding.js';
+import { b64decode, eventIdOf, hex } from './encoding.js';
 import { sha256 } from './crypto.js';
-import { content, signEvent, signIdentity, signReport } from './events.js';
+import { checkAttachment, content, signEvent, signIdentity, signReport } from './events.js';
 import { VerifyError, verifyEnvelope, verifyEvent, verifyIdentity } from './verify.js';
 
 /** How many verified identities are kept. */
@@ -63,17 +63,55 @@ export class Client {
 
   /** An authenticated request; on `401 unauthenticated` logs in again once and repeats it. */
   async authed(method, path, body, repeatable = method === 'GET') {
+    return this.withSession(() => this.api.request(method, path, body, repeatable));
+  }
+
+  /** Runs `call` with a session; on `401 unauthenticated` logs in again once and runs it again. */
+  async withSession(call) {
     await this.sessionToken();
     try {
-      return await this.api.request(method, path, body, repeatable);
+      return await call();
     } catch (err) {
       if (err instanceof ApiError && err.status === 401 && err.code === 'unauthenticated') {
         this.dropSession();
         await this.login();
-        return this.api.request(method, path, body, repeatable);
+        return call();
       }
       throw err;
     }
+  }
+
+  /**
+   * Uploads a file (`POST /v1/media`, spec/client-api.md §10.1) and answers
+   * the attachment descriptor to put in a message (spec/events.md §2.3),
+   * built in canonical order from the node's answer after checking its
+   * shape, plus `thumbnail` (the thumbnail's hash, or null) beside it.
+   */
+  async uploadMedia(file) {
+    const answer = await this.withSession(() => this.api.bytes('POST', '/v1/media', file));
+    let attachment;
+    try {
+      attachment = checkAttachment({ hash: answer?.hash, size: answer?.size, type: answer?.type, width: answer?.width, height: answer?.height });
+    } catch (err) {
+      throw new ApiError('bad_response', 200, `the node's upload answer is not an attachment: ${err.message}`);
+    }
+    return { attachment, thumbnail: typeof answer.thumbnail === 'string' ? answer.thumbnail : null };
+  }
+
+  /**
+   * A file's bytes as a Blob (`GET /v1/media/{hash}`), checked to hash to
+   * `hash`: a node cannot serve other bytes under a message's attachment.
+   * With `thumbnail`, the image's thumbnail instead (which no signature
+   * covers; it is only ever shown small, never offered as the file).
+   */
+  async media(hash, { thumbnail = false } = {}) {
+    if (!/^[0-9a-f]{64}$/.test(hash)) throw new ApiError('bad_request', 0, 'not a media hash');
+    const path = `/v1/media/${hash}${thumbnail ? '/thumbnail' : ''}`;
+    const blob = await this.withSession(() => this.api.bytes('GET', path, undefined, { as: 'blob' }));
+    if (!thumbnail && hex(await sha256(new Uint8Array(await blob.arrayBuffer()))) !== hash) {
+      throw new VerifyError('media_mismatch', `the node served bytes that do not hash to ${hash}`);
+    }
+    return blob;
   }
 
   /**

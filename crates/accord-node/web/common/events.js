@@ -14,7 +14,42 @@ export const LIMITS = Object.freeze({
   reportComment: 4096,
   reportEvidence: 32,
   reportContext: 16,
+  attachments: 8,
+  dimension: 16384,
 });
+
+/** The media types an attachment may have (spec/events.md §2.3); the first two are images. */
+export const MEDIA_TYPES = Object.freeze(['image/png', 'image/jpeg', 'application/pdf', 'text/plain', 'application/octet-stream']);
+
+/** Whether a media type is an image's (which has dimensions and a thumbnail). */
+export function isImage(type) {
+  return type === 'image/png' || type === 'image/jpeg';
+}
+
+/**
+ * An attachment descriptor (spec/events.md §2.3) checked and rebuilt in
+ * canonical order (`hash`, `size`, `type`, `width`, `height`); throws on a
+ * broken rule.
+ */
+export function checkAttachment(a) {
+  if (typeof a?.hash !== 'string' || !/^[0-9a-f]{64}$/.test(a.hash)) throw new Error('an attachment hash is 64 lowercase hex digits');
+  if (!Number.isSafeInteger(a.size) || a.size < 1) throw new Error('an attachment has at least one byte');
+  if (!MEDIA_TYPES.includes(a.type)) throw new Error(`an attachment cannot be of type ${a.type}`);
+  const dim = (v) => Number.isSafeInteger(v) && v >= 1 && v <= LIMITS.dimension;
+  if (isImage(a.type)) {
+    if (!dim(a.width) || !dim(a.height)) throw new Error(`an image has a width and height of 1 to ${LIMITS.dimension} pixels`);
+    return { hash: a.hash, size: a.size, type: a.type, width: a.width, height: a.height };
+  }
+  if (a.width !== undefined || a.height !== undefined) throw new Error('only images have a width and height');
+  return { hash: a.hash, size: a.size, type: a.type };
+}
+
+function checkAttachments(list = []) {
+  if (list.length > LIMITS.attachments) throw new Error(`a message carries at most ${LIMITS.attachments} files`);
+  const out = list.map(checkAttachment);
+  if (new Set(out.map((a) => a.hash)).size !== out.length) throw new Error('a file is attached twice');
+  return out.length ? out : undefined;
+}
 
 /** The harm categories of spec/blocklists.md §1.2, most severe first. */
 export const CATEGORIES = Object.freeze([
@@ -52,10 +87,11 @@ export const content = Object.freeze({
   leave: () => ({ type: 'leave' }),
   invite: (target) => ({ type: 'invite', target }),
   kick: (target, reason) => ({ type: 'kick', target, reason: optReason(reason) }),
-  message: (text, replyTo) => ({
+  message: (text, replyTo, attachments = []) => ({
     type: 'message',
-    text: checkText(text, LIMITS.messageText, 'the message', { nonEmpty: true }),
+    text: checkText(text, LIMITS.messageText, 'the message', { nonEmpty: attachments.length === 0 }),
     reply_to: replyTo || undefined,
+    attachments: checkAttachments(attachments),
   }),
   redact: (target, reason) => ({ type: 'redact', target, reason: optReason(reason) }),
   setRole: (target, role) => ({ type: 'set_role', target, role }),

@@ -82,6 +82,10 @@ const R = {
     if (!Number.isSafeInteger(v) || v < 0) fail(`${what}: expected a non-negative integer below 2^53`);
     return true;
   },
+  u32(v, what) {
+    if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) fail(`${what}: expected an integer of 32 bits`);
+    return true;
+  },
   hash(v, what) {
     str(v, what);
     if (!/^[0-9a-fA-F]{64}$/.test(v)) fail(`${what}: expected 64 hex digits`);
@@ -147,6 +151,19 @@ function struct(table, what, skip = []) {
 }
 
 const REASON = R.text(1024);
+const IMAGE_TYPES = ['image/png', 'image/jpeg'];
+const ATTACHMENT = struct(
+  [
+    ['hash', R.hash, 'req'],
+    ['size', R.int, 'req'],
+    ['type', R.oneOf(...IMAGE_TYPES, 'application/pdf', 'text/plain', 'application/octet-stream'), 'req'],
+    ['width', R.u32, 'opt'],
+    ['height', R.u32, 'opt'],
+  ],
+  'attachment',
+);
+// An empty list is not canonical: a message without files omits the field.
+const ATTACHMENTS = (v, what) => R.list(ATTACHMENT)(v, what) && v.length > 0;
 const KINDS = {
   create: [
     ['name', R.text(128), 'req'],
@@ -162,6 +179,7 @@ const KINDS = {
   message: [
     ['text', R.text(16384), 'req'],
     ['reply_to', R.event, 'opt'],
+    ['attachments', ATTACHMENTS, 'opt'],
   ],
   redact: [
     ['target', R.event, 'req'],
@@ -186,6 +204,22 @@ function content(v, what) {
   return canon && Object.keys(v)[0] === 'type';
 }
 
+/** The cross-field rules of a message (spec/events.md §2.2–2.3), or null. */
+function messageRules(c) {
+  const files = c.attachments ?? [];
+  if (c.text === '' && files.length === 0) return 'a message has text or files';
+  if (files.length > 8) return 'a message carries at most 8 files';
+  if (new Set(files.map((a) => a.hash.toLowerCase())).size !== files.length) return 'a file is attached twice';
+  for (const a of files) {
+    if (a.size < 1) return 'an attachment has at least one byte';
+    const image = IMAGE_TYPES.includes(a.type);
+    const dims = [a.width, a.height];
+    if (image && !dims.every((d) => d !== undefined && d >= 1 && d <= 16384)) return 'an image has a width and height of 1 to 16384';
+    if (!image && dims.some((d) => d !== undefined)) return 'only images have a width and height';
+  }
+  return null;
+}
+
 /** The kinds of signed object this module verifies. */
 const OBJECTS = {
   event: {
@@ -204,7 +238,7 @@ const OBJECTS = {
       if ((b.content.type === 'create') !== (b.room === undefined || b.room === null)) {
         return 'a room is named exactly by the events other than create';
       }
-      if (b.content.type === 'message' && b.content.text === '') return 'a message has text';
+      if (b.content.type === 'message') return messageRules(b.content);
       return null;
     },
   },

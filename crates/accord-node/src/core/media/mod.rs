@@ -134,12 +134,20 @@ impl AttachmentError {
 
 /// Checks a message's attachments before this node stamps it: each is
 /// held here with exactly the size, type and dimensions given, and each
-/// image passes the perceptual check ([`Stage::Send`]).
+/// image passes the perceptual check ([`Stage::Send`]). An image whose
+/// bytes were purged because an enforced entry matches it is refused
+/// `blocked` with that entry's provenance, as it would have been before
+/// the purge; other purged blobs are `missing_attachment`.
 pub async fn check_send(core: &crate::core::Core, attachments: &[Attachment]) -> Result<(), AttachmentError> {
     let store_err = |e: StoreError| AttachmentError::Store(e.to_string());
     for a in attachments {
         let record = core.store.blob_record(&a.hash).map_err(store_err)?.ok_or(AttachmentError::Missing(a.hash))?;
         if record.purged.is_some() {
+            // Purged because an entry matches it: refused as `blocked`, with
+            // the entry's provenance, whether or not the sweep came first.
+            if let Some(pdq) = &record.pdq {
+                check_hashes(core, Stage::Send, &a.hash, pdq).map_err(|p| AttachmentError::Blocked(a.hash, p))?;
+            }
             return Err(AttachmentError::Missing(a.hash));
         }
         if !matches(&record, a) || record.thumbnail_of.is_some() {

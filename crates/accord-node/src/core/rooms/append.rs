@@ -73,6 +73,10 @@ pub enum SubmitError {
     /// The disk is full; nothing was stored.
     #[error("the node's storage is full; nothing was stored")]
     StorageFull,
+    /// The node was restored from a backup and has not yet synced the room
+    /// with a peer; it stamps nothing there until it has.
+    #[error("restored from a backup, this node has not yet synced the room with a peer; try again later")]
+    CatchingUp,
     /// The node failed; nothing was stored.
     #[error("{0}")]
     Internal(String),
@@ -103,6 +107,7 @@ impl SubmitError {
             SubmitError::Auth(e) => e.code(),
             SubmitError::Attachment(e) => e.code(),
             SubmitError::StorageFull => "storage_full",
+            SubmitError::CatchingUp => "catching_up",
             SubmitError::Store(_) | SubmitError::Internal(_) => "internal",
         }
     }
@@ -145,6 +150,9 @@ pub async fn submit(
     }
     let id = EventId(body.body_hash());
     let room = body.room.unwrap_or(RoomId::from(id));
+    if core.rooms.is_catching_up(&room) {
+        return Err(SubmitError::CatchingUp);
+    }
     if let Some(p) = core.lists.check_body(&core.store, &body, room)
         && p.action == Action::Reject
     {

@@ -48,6 +48,9 @@ pub struct Rooms {
     appends: Mutex<HashMap<RoomId, Vec<append::PendingAppend>>>,
     /// Syncs running, by peer and room.
     syncing: Mutex<HashSet<(NodeId, RoomId)>>,
+    /// After a restore from a backup: the rooms not yet synced with a peer,
+    /// where this node stamps nothing (see `core::backup`).
+    catching_up: Mutex<HashSet<RoomId>>,
 }
 
 /// Verifies a room's stored events and derives its runtime.
@@ -120,6 +123,29 @@ impl Rooms {
     /// Marks a sync of `room` with `peer` as ended.
     fn end_sync(&self, peer: NodeId, room: RoomId) {
         self.syncing.lock().unwrap_or_else(|p| p.into_inner()).remove(&(peer, room));
+    }
+
+    /// Whether this node must not stamp events in `room` yet: it was
+    /// restored from a backup and has not synced the room with a peer.
+    pub fn is_catching_up(&self, room: &RoomId) -> bool {
+        self.catching_up.lock().unwrap_or_else(|p| p.into_inner()).contains(room)
+    }
+
+    /// How many rooms wait for their first sync after a restore.
+    pub fn catching_up(&self) -> usize {
+        self.catching_up.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Marks `rooms` as waiting for their first sync after a restore.
+    pub(crate) fn begin_catch_up(&self, rooms: impl IntoIterator<Item = RoomId>) {
+        self.catching_up.lock().unwrap_or_else(|p| p.into_inner()).extend(rooms);
+    }
+
+    /// Marks `room` as synced after a restore; true if it was the last one
+    /// waiting.
+    pub(crate) fn caught_up(&self, room: &RoomId) -> bool {
+        let mut waiting = self.catching_up.lock().unwrap_or_else(|p| p.into_inner());
+        waiting.remove(room) && waiting.is_empty()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Arc<tokio::sync::Mutex<RoomRuntime>>>> {

@@ -247,6 +247,7 @@ pub(crate) async fn sync_room(state: &Arc<Core>, peer: NodeId, room: RoomId) {
             }
         };
         if !more || stored == 0 {
+            crate::core::backup::room_synced(state, &room).await;
             break;
         }
     }
