@@ -176,6 +176,9 @@ error_codes! {
     UnknownMedia = "unknown_media", 404;
     /// The endpoint does not take this HTTP method.
     MethodNotAllowed = "method_not_allowed", 405;
+    /// The request's body did not arrive within its deadline; the
+    /// connection is closed.
+    RequestTimeout = "request_timeout", 408;
     /// An event with this id is already stored.
     DuplicateEvent = "duplicate_event", 409;
     /// The account is already registered.

@@ -188,6 +188,23 @@ pub struct ApiSection {
     /// request is in progress (a body sent slowly, an answer not read)
     /// before it is closed.
     pub idle_timeout_secs: u64,
+    /// Seconds a request's body has to arrive whole, counted from the end
+    /// of its head, plus one second per `body_min_bytes_per_sec` bytes
+    /// received (a body sent slower than that rate runs out of time
+    /// whatever its size); then `408 request_timeout` and the connection
+    /// is closed.
+    pub body_timeout_secs: u64,
+    /// The data rate that earns a request's body more time than
+    /// `body_timeout_secs` (0: a fixed deadline whatever the size).
+    pub body_min_bytes_per_sec: u64,
+    /// Reverse proxies (addresses, or ranges such as `10.0.0.0/8`) whose
+    /// connections carry the client's address in `proxy_header`. Only for
+    /// a connection from one of them is the header read: the client is the
+    /// right-most address in it that is not itself a trusted proxy. Every
+    /// other connection's client is its TCP peer, whatever it sends.
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// The header the trusted proxies write the client's address in.
+    pub proxy_header: ProxyHeader,
     /// `[api.tls]`: serve the API over TLS with this certificate and key.
     /// Without it the API is plain HTTP (for loopback, or behind a
     /// TLS-terminating reverse proxy).
@@ -211,9 +228,73 @@ impl Default for ApiSection {
             max_connections: 4096,
             header_timeout_secs: 10,
             idle_timeout_secs: 60,
+            body_timeout_secs: 30,
+            body_min_bytes_per_sec: 16 * 1024,
+            trusted_proxies: Vec::new(),
+            proxy_header: ProxyHeader::XForwardedFor,
             tls: None,
         }
     }
+}
+
+/// A trusted reverse proxy: one address (`192.0.2.7`, `::1`) or a range
+/// (`10.0.0.0/8`, `2001:db8::/32`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TrustedProxy(ipnet::IpNet);
+
+impl TrustedProxy {
+    /// Whether `ip` is this proxy (an IPv4-mapped IPv6 address counts as
+    /// its IPv4 address).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        self.0.contains(&ip.to_canonical())
+    }
+
+    /// Whether the range is every address (`0.0.0.0/0`, `::/0`), which
+    /// would let any client name its own address.
+    pub fn is_everyone(&self) -> bool {
+        self.0.prefix_len() == 0
+    }
+}
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let net = match text.parse::<std::net::IpAddr>() {
+            Ok(ip) => ipnet::IpNet::from(ip.to_canonical()),
+            Err(_) => text
+                .parse::<ipnet::IpNet>()
+                .map_err(|_| format!("{text:?} is not an address or a range (192.0.2.7, 10.0.0.0/8, 2001:db8::/32)"))?,
+        };
+        Ok(Self(net.trunc()))
+    }
+}
+
+impl TryFrom<String> for TrustedProxy {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<TrustedProxy> for String {
+    fn from(proxy: TrustedProxy) -> Self {
+        proxy.0.to_string()
+    }
+}
+
+/// The header trusted proxies name the client in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (nginx, HAProxy, Caddy).
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    #[serde(rename = "forwarded")]
+    Forwarded,
 }
 
 /// `[admin]`: the admin endpoint (`/admin/…`) and the dashboard, served
@@ -561,6 +642,12 @@ impl Config {
                  socket (unix:PATH) only; reach it from elsewhere through an SSH tunnel"
             ));
         }
+        if let Some(everyone) = self.api.trusted_proxies.iter().find(|p| p.is_everyone()) {
+            return Err(format!(
+                "api.trusted_proxies: {} would let every client name its own address; list the proxies' addresses",
+                String::from(*everyone)
+            ));
+        }
         if self.api.max_body_bytes < 4096 {
             return Err("api.max_body_bytes must be at least 4096".into());
         }
@@ -600,6 +687,25 @@ mod tests {
         );
         let again: Config = toml::from_str(&toml::to_string(&config).expect("serialises")).expect("reads back");
         assert_eq!(again, config);
+    }
+
+    #[test]
+    fn trusted_proxies_and_their_header_read_back_as_written_and_default_to_none() {
+        let config = Config::default();
+        assert!(config.api.trusted_proxies.is_empty());
+        assert_eq!(config.api.proxy_header, ProxyHeader::XForwardedFor);
+        let text = "[api]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nproxy_header = \"forwarded\"\n";
+        let config: Config = toml::from_str(text).expect("valid");
+        assert_eq!(config.api.proxy_header, ProxyHeader::Forwarded);
+        assert!(config.api.trusted_proxies[0].contains("10.2.3.4".parse().unwrap()));
+        assert!(config.api.trusted_proxies[1].contains("::1".parse().unwrap()));
+        let again: Config = toml::from_str(&toml::to_string(&config).expect("serialises")).expect("reads back");
+        assert_eq!(again, config);
+        assert!(toml::from_str::<Config>("[api]\ntrusted_proxies = [\"proxy.example\"]\n").is_err());
+        assert!(toml::from_str::<Config>("[api]\nproxy_header = \"x-real-ip\"\n").is_err());
+        assert_eq!(again.check(), Ok(()));
+        let everyone: Config = toml::from_str("[api]\ntrusted_proxies = [\"0.0.0.0/0\"]\n").expect("parses");
+        assert!(everyone.check().expect_err("refused").contains("every client"));
     }
 
     #[test]

@@ -226,8 +226,20 @@ impl Node {
         // are answered.
         use crate::http::serve::{ConnectionLimits, Listener, serve};
         let limits = ConnectionLimits::of(&core.config.api);
-        core.tasks().spawn_to_completion(serve(Listener::Tcp(listener), app, tls, limits, core.tasks().clone()));
-        core.tasks().spawn_to_completion(serve(admin_listener, admin_app, None, limits, core.tasks().clone()));
+        core.tasks().spawn_to_completion(serve(
+            Listener::Tcp(listener),
+            app,
+            tls,
+            limits.clone(),
+            core.tasks().clone(),
+        ));
+        core.tasks().spawn_to_completion(serve(
+            admin_listener,
+            admin_app,
+            None,
+            limits.without_proxies(),
+            core.tasks().clone(),
+        ));
         core.outbox.resume(&core)?;
         for sub in &core.config.lists.subscribe {
             let held = core.lists.record(&sub.list).await;

@@ -50,6 +50,7 @@ pub async fn register(
     // Registrations have their own rate per address (per /64 for IPv6),
     // far below the general request rate: accounts are what Sybils farm.
     if let Err(ms) = state.limits.registration(client.ip()) {
+        tracing::debug!(client = %client.ip(), "registration rate exceeded");
         state.metrics.reject("rate_limited");
         return Err(ApiError::rate_limited(ms));
     }

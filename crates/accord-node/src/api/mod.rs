@@ -54,6 +54,8 @@ impl FromRef<ApiState> for Arc<Core> {
     }
 }
 
+/// The request rate per client address: the connection's peer, or the
+/// client a trusted proxy names (`http::forwarded`).
 async fn per_ip_limit(
     State(state): State<Arc<Core>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -63,6 +65,7 @@ async fn per_ip_limit(
     match state.limits.request(addr.ip()) {
         Ok(()) => next.run(request).await,
         Err(ms) => {
+            tracing::debug!(client = %addr.ip(), "request rate exceeded");
             state.metrics.reject("rate_limited");
             ApiError::rate_limited(ms).into_response()
         }

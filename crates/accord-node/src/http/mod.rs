@@ -3,8 +3,10 @@
 //! rejections are such answers, typed replies, path parameters, and the
 //! server loop (plain or TLS). Not a door itself, and not part of the core.
 
+pub mod deadline;
 mod error;
 pub mod extract;
+pub mod forwarded;
 pub mod reply;
 pub mod serve;
 

@@ -7,16 +7,29 @@
 //! node's shutdown token.
 //!
 //! Each connection is served by hyper's HTTP/1 connection in a task of its
-//! own, under three limits of `[api]` against slow or idle clients
+//! own, under four limits of `[api]` against slow or idle clients
 //! (slowloris): at most `max_connections` at once (handshakes and
 //! WebSocket streams included; more are closed at once), a request's head
-//! complete within `header_timeout_secs`, and no `idle_timeout_secs`
-//! without a byte read or written while a request is in progress.
+//! complete within `header_timeout_secs`, its body within
+//! `body_timeout_secs` plus what its bytes earn at `body_min_bytes_per_sec`
+//! (else `408 request_timeout` and the connection closed), and no
+//! `idle_timeout_secs` without a byte read or written while a request is in
+//! progress.
+//!
+//! On the client API's listener, a request from one of `api.trusted_proxies`
+//! is served as from the client its forwarding header names
+//! ([`Proxies`]): handlers, limits and logs see that address.
 
+use super::ApiError;
+use super::deadline::Deadlined;
+use super::forwarded::Proxies;
 use crate::config::ApiSection;
 use crate::core::Tasks;
+use accord_api::ErrorCode;
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls::ServerConfig;
@@ -24,7 +37,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -41,8 +54,9 @@ const MAX_HANDSHAKES: usize = 1024;
 /// The pause after a failed `accept` (e.g. out of file descriptors).
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
-/// The limits every connection is served under, from `[api]`.
-#[derive(Debug, Clone, Copy)]
+/// The limits every connection is served under, from `[api]`, and whom
+/// it trusts to name its clients.
+#[derive(Debug, Clone)]
 pub struct ConnectionLimits {
     /// Connections open at once.
     pub max_connections: usize,
@@ -50,6 +64,12 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// Time without a byte read or written while a request is in progress.
     pub idle_timeout: Duration,
+    /// Time for a request's body to arrive, besides what its bytes earn.
+    pub body_timeout: Duration,
+    /// Bytes of a body that earn it one more second (0: none do).
+    pub body_min_rate: u64,
+    /// The reverse proxies trusted to name the client.
+    pub proxies: Arc<Proxies>,
 }
 
 impl ConnectionLimits {
@@ -59,7 +79,16 @@ impl ConnectionLimits {
             max_connections: api.max_connections.max(1),
             header_timeout: Duration::from_secs(api.header_timeout_secs.max(1)),
             idle_timeout: Duration::from_secs(api.idle_timeout_secs.max(1)),
+            body_timeout: Duration::from_secs(api.body_timeout_secs.max(1)),
+            body_min_rate: api.body_min_bytes_per_sec,
+            proxies: Arc::new(Proxies::new(api.trusted_proxies.clone(), api.proxy_header)),
         }
+    }
+
+    /// The same limits, trusting no proxy (for the admin listener, which
+    /// only this machine reaches).
+    pub fn without_proxies(self) -> Self {
+        Self { proxies: Arc::new(Proxies::none()), ..self }
     }
 }
 
@@ -125,7 +154,7 @@ pub async fn serve(
         let tcp = match conn {
             Conn::Tcp(tcp) => tcp,
             Conn::Unix(unix) => {
-                tasks.spawn_to_completion(connection(unix, addr, router.clone(), limits, stop.clone(), permit));
+                tasks.spawn_to_completion(connection(unix, addr, router.clone(), limits.clone(), stop.clone(), permit));
                 continue;
             }
         };
@@ -136,14 +165,14 @@ pub async fn serve(
         let (router, stop) = (router.clone(), stop.clone());
         match &acceptor {
             None => {
-                tasks.spawn_to_completion(connection(tcp, addr, router, limits, stop, permit));
+                tasks.spawn_to_completion(connection(tcp, addr, router, limits.clone(), stop, permit));
             }
             Some(acceptor) => {
                 let Ok(handshake) = handshakes.clone().try_acquire_owned() else {
                     tracing::debug!(%addr, "too many TLS handshakes in progress; connection closed");
                     continue;
                 };
-                let acceptor = acceptor.clone();
+                let (acceptor, limits) = (acceptor.clone(), limits.clone());
                 // A slow or failing handshake holds up nobody; it ends with
                 // the node's other tasks at shutdown.
                 let (spawner, done) = (tasks.clone(), stop.clone());
@@ -184,9 +213,27 @@ async fn connection<I>(
 {
     let activity = Arc::new(Activity::new());
     let io = Watched { io, activity: activity.clone(), _permit: permit };
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(addr));
-        router.clone().call(request)
+    let (proxies, body_timeout, body_min_rate) = (limits.proxies.clone(), limits.body_timeout, limits.body_min_rate);
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let client = proxies.client(addr, request.headers());
+        let expired = Arc::new(AtomicBool::new(false));
+        let (mut parts, body) = request.into_parts();
+        parts.extensions.insert(ConnectInfo(client));
+        let body = Deadlined::new(body, body_timeout, body_min_rate, expired.clone());
+        let answer = router.clone().call(hyper::Request::from_parts(parts, body));
+        async move {
+            let response = answer.await?;
+            if !expired.load(Ordering::Relaxed) {
+                return Ok::<_, std::convert::Infallible>(response);
+            }
+            // Whatever the handler made of its unreadable body, the
+            // answer is the timeout, and the connection ends with it.
+            tracing::debug!(%client, "request body not received within its deadline; connection closed");
+            let mut response =
+                ApiError::new(ErrorCode::RequestTimeout, "the request's body did not arrive in time").into_response();
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Ok(response)
+        }
     });
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
