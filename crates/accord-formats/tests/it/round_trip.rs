@@ -68,10 +68,7 @@ fn carried(format: Format, entries: &[Entry]) -> Vec<Imported> {
             .map(|e| Imported {
                 category: DEFAULT,
                 action: Action::Reject,
-                reason: e
-                    .3
-                    .as_ref()
-                    .and_then(|r| Reason::new(r.as_str().replace('\n', " ").trim().to_owned()).ok()),
+                reason: e.3.as_ref().and_then(|r| Reason::new(r.as_str().replace('\n', " ").trim().to_owned()).ok()),
                 ..imported(e)
             })
             .collect(),
