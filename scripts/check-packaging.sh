@@ -50,22 +50,39 @@ else
     echo "Containerfile: linted (no container builder on this machine)" >&2
 fi
 
-# 3. The container's entry point, for real.
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-api_port="$(free_port)"
+# 3. The container's entry point, for real. The ports are picked free on
+# all interfaces, two distinct ones at once; a start that fails (a port
+# taken meanwhile by another process) is tried again on new ones, three
+# times at most.
+free_ports() {
+    python3 -c 'import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("0.0.0.0", 0)); b.bind(("0.0.0.0", 0))
+print(a.getsockname()[1], b.getsockname()[1])'
+}
 mkdir -p "$work/bin"
 ln -s "$binary" "$work/bin/accord-node"
-PATH="$work/bin:$PATH" ACCORD_DATA="$work/data" ACCORD_NAME=check.example.org \
-    ACCORD_API_PORT="$api_port" ACCORD_P2P_PORT="$(free_port)" ACCORD_ADMIN=127.0.0.1:0 \
-    sh packaging/container-entrypoint.sh >"$work/node.log" 2>&1 &
-node_pid=$!
 ready=""
-for _ in $(seq 1 300); do
-    if curl -fsS "http://127.0.0.1:$api_port/readyz" >/dev/null 2>&1; then ready=1; break; fi
-    kill -0 "$node_pid" 2>/dev/null || break
-    sleep 0.1
+for attempt in 1 2 3; do
+    read -r api_port p2p_port < <(free_ports)
+    rm -rf "$work/data"
+    PATH="$work/bin:$PATH" ACCORD_DATA="$work/data" ACCORD_NAME=check.example.org \
+        ACCORD_API_PORT="$api_port" ACCORD_P2P_PORT="$p2p_port" ACCORD_ADMIN=127.0.0.1:0 \
+        sh packaging/container-entrypoint.sh >"$work/node.log" 2>&1 &
+    node_pid=$!
+    for _ in $(seq 1 300); do
+        if curl -fsS "http://127.0.0.1:$api_port/readyz" >/dev/null 2>&1; then ready=1; break; fi
+        kill -0 "$node_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "$ready" ] && break
+    echo "check-packaging: attempt $attempt: the node did not become ready:" >&2
+    tail -n 20 "$work/node.log" >&2
+    kill -9 "$node_pid" 2>/dev/null || true
+    wait "$node_pid" 2>/dev/null || true
+    node_pid=""
 done
-[ -n "$ready" ] || { cat "$work/node.log" >&2; fail "the container entry point's node never became ready"; }
+[ -n "$ready" ] || fail "the container entry point's node never became ready"
 grep -q "listen = \"0.0.0.0:$api_port\"" "$work/data/accord.toml" || fail "the entry point's configuration does not listen on all interfaces"
 grep -q 'name = "check.example.org"' "$work/data/accord.toml" || fail "the entry point's configuration lacks ACCORD_NAME"
 kill -TERM "$node_pid"

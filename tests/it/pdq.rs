@@ -20,6 +20,19 @@ use std::time::Duration;
 
 const WITHIN: Duration = Duration::from_secs(10);
 
+/// Adds the PDQ hash of a known abuse image to `issuer`'s list `images`.
+pub(crate) async fn list_abuse_image(issuer: &TestNode, hash: &PdqHash) -> serde_json::Value {
+    issuer
+        .admin(
+            "POST",
+            "/lists/images/entries",
+            Some(json!({"kind": "pdq", "id": hash.to_string(), "category": "child_sexual_abuse",
+                "reason": "known abuse image"})),
+        )
+        .await
+        .expect("the issuer lists the image")
+}
+
 async fn matches(node: &TestNode, hash: &PdqHash) -> PdqMatchResponse {
     let v = node.admin("POST", "/pdq/match", Some(json!({"hash": hash.to_string()}))).await.expect("match");
     serde_json::from_value(v).expect("a PdqMatchResponse")
@@ -49,15 +62,7 @@ async fn a_listed_image_matches_its_reencoded_resized_cropped_copy_on_subscriber
     assert!(refused.is_err(), "a threshold above 63 is refused");
 
     // Act: the issuer lists the image's hash.
-    let added = a
-        .admin(
-            "POST",
-            "/lists/images/entries",
-            Some(json!({"kind": "pdq", "id": listed.hash.to_string(), "category": "child_sexual_abuse",
-                "reason": "known abuse image"})),
-        )
-        .await
-        .unwrap();
+    let added = list_abuse_image(a, &listed.hash).await;
     assert_eq!(added["first"], 0);
     let hashed = a
         .admin(
@@ -120,14 +125,7 @@ async fn an_altered_copy_of_a_listed_image_is_refused_at_upload_on_a_subscribing
     let created = a.admin("POST", "/lists", Some(json!({"name": "images"}))).await.unwrap();
     let list = created["list"].as_str().unwrap().to_owned();
     b.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
-    a.admin(
-        "POST",
-        "/lists/images/entries",
-        Some(json!({"kind": "pdq", "id": listed.hash.to_string(), "category": "child_sexual_abuse",
-            "reason": "known abuse image"})),
-    )
-    .await
-    .unwrap();
+    list_abuse_image(a, &listed.hash).await;
     let started = std::time::Instant::now();
     while matches(b, &listed.hash).await.matches.is_empty() {
         assert!(started.elapsed() < WITHIN, "B never applied the pdq entry");
@@ -222,14 +220,7 @@ async fn a_new_pdq_entry_hides_earlier_messages_with_the_image_and_purges_its_by
     // Act: A lists the PDQ hash of an altered copy (scaled to 75 %,
     // cropped by 3 %, re-encoded at JPEG quality 60).
     let listed = hash_bytes(&jpeg(&cropped(&resized(&original, 0.75), 0.03), 60)).unwrap();
-    a.admin(
-        "POST",
-        "/lists/images/entries",
-        Some(json!({"kind": "pdq", "id": listed.hash.to_string(), "category": "child_sexual_abuse",
-            "reason": "known abuse image"})),
-    )
-    .await
-    .unwrap();
+    list_abuse_image(a, &listed.hash).await;
 
     // Assert: on A, B and C the earlier message is hidden with the entry's
     // provenance, and its image is served no more and is in no file.
@@ -302,14 +293,7 @@ async fn an_upload_listed_after_it_was_stored_is_refused_at_send_with_provenance
     let listed = hash_bytes(&jpeg(&resized(&original, 0.8), 60)).unwrap();
     let created = node.admin("POST", "/lists", Some(json!({"name": "images"}))).await.unwrap();
     let list = created["list"].as_str().unwrap().to_owned();
-    node.admin(
-        "POST",
-        "/lists/images/entries",
-        Some(json!({"kind": "pdq", "id": listed.hash.to_string(), "category": "child_sexual_abuse",
-            "reason": "known abuse image"})),
-    )
-    .await
-    .unwrap();
+    list_abuse_image(&node, &listed.hash).await;
     let refused = room.send_with_attachments("look", vec![uploaded.attachment()]).await.expect_err("refused at send");
 
     // Assert: refused `blocked` with the entry's provenance; the sweep

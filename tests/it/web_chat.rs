@@ -113,16 +113,14 @@ pub(crate) fn shows_message(text: &str) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_members_on_two_nodes_chat_live_in_their_browsers() -> anyhow::Result<()> {
-    let _machine = crate::shared().await;
-    let net = TestNet::start(2).await?;
-    net.wait_connected(PATIENCE).await?;
+/// Alice, registered in a browser on the first node of `net`, creates the
+/// room `name`; Bob, in a browser on the second node, joins it; returns
+/// both browsers and the room id once Bob's join has reached Alice.
+pub(crate) async fn alice_and_bob_in(net: &TestNet, name: &str) -> anyhow::Result<(Browser, Browser, String)> {
     let (a, b) = (Browser::start().await?, Browser::start().await?);
     register(&a, &net.nodes[0].url(), "alice").await?;
     register(&b, &net.nodes[1].url(), "bob").await?;
-
-    let room = create_room(&a, "lobby").await?;
+    let room = create_room(&a, name).await?;
     join_room(&b, &room, &net.nodes[0].node_id()).await?;
     wait_for(
         &a,
@@ -130,6 +128,15 @@ async fn two_members_on_two_nodes_chat_live_in_their_browsers() -> anyhow::Resul
         "document.querySelector('#timeline-list li.event-state[data-type=\"join\"]')",
     )
     .await?;
+    Ok((a, b, room))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_members_on_two_nodes_chat_live_in_their_browsers() -> anyhow::Result<()> {
+    let _machine = crate::shared().await;
+    let net = TestNet::start(2).await?;
+    net.wait_connected(PATIENCE).await?;
+    let (a, b, _room) = alice_and_bob_in(&net, "lobby").await?;
 
     let lines = [
         (&a, &b, "hello bob, this is alice on node one"),

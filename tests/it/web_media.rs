@@ -57,17 +57,7 @@ async fn a_photo_sent_from_the_browser_shows_in_both_members_browsers_across_nod
     let _machine = crate::shared().await;
     let net = TestNet::start(2).await?;
     net.wait_connected(crate::media::PATIENCE).await?;
-    let (a, b) = (Browser::start().await?, Browser::start().await?);
-    register(&a, &net.nodes[0].url(), "alice").await?;
-    register(&b, &net.nodes[1].url(), "bob").await?;
-    let room = create_room(&a, "photos").await?;
-    join_room(&b, &room, &net.nodes[0].node_id()).await?;
-    wait_for(
-        &a,
-        "bob's join to reach alice",
-        "document.querySelector('#timeline-list li.event-state[data-type=\"join\"]')",
-    )
-    .await?;
+    let (a, b, room) = crate::web_chat::alice_and_bob_in(&net, "photos").await?;
     // A third member, through the SDK, reads the room as the Rust
     // verifier does.
     let watcher = net.nodes[0].user("watcher").await?;
@@ -184,13 +174,7 @@ async fn an_image_a_blocklist_covers_is_refused_at_upload_and_the_page_names_the
     let node = TestNode::start().await?;
     let created = node.admin("POST", "/lists", Some(json!({"name": "images"}))).await?;
     let list = created["list"].as_str().context("list id")?.to_owned();
-    node.admin(
-        "POST",
-        "/lists/images/entries",
-        Some(json!({"kind": "pdq", "id": listed.hash.to_string(), "category": "child_sexual_abuse",
-            "reason": "known abuse image"})),
-    )
-    .await?;
+    crate::pdq::list_abuse_image(&node, &listed.hash).await;
     let started = std::time::Instant::now();
     loop {
         let found = node.admin("POST", "/pdq/match", Some(json!({"hash": listed.hash.to_string()}))).await?;

@@ -189,10 +189,22 @@ fn verify_evidence(file: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(level: &str) {
+/// Where the log filter can be changed while the node runs.
+type LogFilter = tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
+
+/// Logs to stderr at `level`, or as `RUST_LOG` says when it is set.
+fn init_logging(level: &str) -> Option<LogFilter> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .try_init()
+        .ok()?;
+    Some(handle)
 }
 
 async fn run(dir: DataDir) -> anyhow::Result<()> {
@@ -200,8 +212,8 @@ async fn run(dir: DataDir) -> anyhow::Result<()> {
         println!("initialised {}", dir.root().display());
     }
     let (config, _) = dir.load()?;
-    init_logging(&config.log.level);
-    let node = Node::start(dir).await.context("starting the node")?;
+    let log = init_logging(&config.log.level);
+    let node = Node::start(dir.clone()).await.context("starting the node")?;
     let info = node.info();
     println!("node id: {}", info.node_id);
     println!("name:    {}", info.name);
@@ -213,31 +225,66 @@ async fn run(dir: DataDir) -> anyhow::Result<()> {
     for addr in &info.p2p {
         println!("p2p:     {addr}");
     }
-    wait_for_signal().await;
+    while let Signal::Reload = next_signal().await {
+        reload(&node, &dir, log.as_ref()).await;
+    }
     println!("shutting down");
     node.shutdown().await?;
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// `SIGHUP`: the log level, the rate limits and the lists followed are
+/// taken from the configuration file again; a configuration that does not
+/// load changes nothing.
+async fn reload(node: &Node, dir: &DataDir, log: Option<&LogFilter>) {
+    let config = match accord_node::Config::load(&dir.config()) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("SIGHUP: the configuration does not load, nothing changed: {e}");
+            return;
+        }
+    };
+    if std::env::var_os("RUST_LOG").is_none()
+        && let Some(log) = log
+        && let Err(e) = log.reload(tracing_subscriber::EnvFilter::new(&config.log.level))
+    {
+        tracing::warn!("SIGHUP: log level: {e}");
+    }
+    match node.reload(&config).await {
+        Ok(reloaded) => tracing::warn!(
+            lists = reloaded.lists.len(),
+            "SIGHUP: configuration reloaded (log level, rate limits, lists followed)"
+        ),
+        Err(e) => tracing::error!("SIGHUP: {e}"),
+    }
+}
+
+/// What the process was told.
+enum Signal {
+    /// Stop (`SIGTERM`, Ctrl-C).
+    Stop,
+    /// Reload the configuration (`SIGHUP`).
+    Reload,
+}
+
+async fn next_signal() -> Signal {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return Signal::Stop;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => Signal::Stop,
+            _ = term.recv() => Signal::Stop,
+            _ = hup.recv() => Signal::Reload,
         }
     }
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+        Signal::Stop
     }
 }
 

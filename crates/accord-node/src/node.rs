@@ -241,19 +241,9 @@ impl Node {
             core.tasks().clone(),
         ));
         core.outbox.resume(&core)?;
-        for sub in &core.config.lists.subscribe {
-            let held = core.lists.record(&sub.list).await;
-            if held
-                .as_ref()
-                .is_none_or(|r| !r.subscribed || r.actions != sub.actions || r.pdq_threshold != sub.pdq_threshold)
-            {
-                core.lists
-                    .subscribe(&core.store, &sub.list, sub.actions.clone(), sub.pdq_threshold)
-                    .await
-                    .map_err(|e| NodeError::Io(format!("subscribing to {} from the configuration: {e}", sub.list)))?;
-                tracing::info!("subscribed to {} (configuration)", sub.list);
-            }
-        }
+        core::reload::follow_configured(&core, &core.config.lists.subscribe)
+            .await
+            .map_err(|e| NodeError::Io(format!("subscribing to the lists of the configuration: {e}")))?;
         core::policy::spawn_publisher(core.clone());
         core::reports::forward::spawn(core.clone());
         core::media::sweep::spawn(core.clone());
@@ -303,6 +293,12 @@ impl Node {
             peers: network.peers().iter().map(ToString::to_string).collect(),
             data_dir: self.data_dir.root().to_path_buf(),
         }
+    }
+
+    /// Takes the rate limits and the lists followed from `config` (read
+    /// again from the configuration file, on `SIGHUP`).
+    pub async fn reload(&self, config: &Config) -> Result<core::reload::Reloaded, NodeError> {
+        core::reload::reload(&self.core, config).await.map_err(|e| NodeError::Io(format!("reloading: {e}")))
     }
 
     /// Stops the node: cancels its tasks and waits for them (the API server

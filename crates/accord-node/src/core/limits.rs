@@ -22,8 +22,8 @@ pub fn network_of(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The node's rate limiters.
-pub struct Limits {
+/// The limiters of one configuration.
+struct Limiters {
     events: DefaultKeyedRateLimiter<AccountId>,
     requests: DefaultKeyedRateLimiter<IpAddr>,
     registrations: DefaultKeyedRateLimiter<IpAddr>,
@@ -40,9 +40,9 @@ fn quota(per_second: u32, burst: u32) -> Quota {
     Quota::per_second(rate).allow_burst(burst)
 }
 
-impl Limits {
-    /// Limiters from the configured rates.
-    pub fn new(
+impl Limiters {
+    // What each does: see the same methods of `Limits`.
+    fn new(
         config: &crate::config::LimitsSection,
         registration: &crate::config::RegistrationSection,
         reports: &crate::config::ReportsSection,
@@ -64,55 +64,42 @@ impl Limits {
         }
     }
 
-    /// Takes one event from `account`'s allowance; `Err(ms)` says when to retry.
-    pub fn event(&self, account: &AccountId) -> Result<(), u64> {
+    fn event(&self, account: &AccountId) -> Result<(), u64> {
         self.events
             .check_key(account)
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_millis() as u64)
     }
 
-    /// Takes one request from `ip`'s allowance; `Err(ms)` says when to retry.
-    pub fn request(&self, ip: IpAddr) -> Result<(), u64> {
+    fn request(&self, ip: IpAddr) -> Result<(), u64> {
         self.requests.check_key(&ip).map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_millis() as u64)
     }
 
-    /// Takes one registration attempt from the allowance of `ip`'s
-    /// network (the address itself, or its /64 for IPv6); `Err(ms)` says
-    /// when to retry.
-    pub fn registration(&self, ip: IpAddr) -> Result<(), u64> {
+    fn registration(&self, ip: IpAddr) -> Result<(), u64> {
         self.registrations
             .check_key(&network_of(ip))
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_millis() as u64)
     }
 
-    /// Takes `n` pushed events from a peer node's allowance; false when it
-    /// has none left now (the peer retries later).
-    pub fn peer_events(&self, peer: &NodeId, n: usize) -> bool {
+    fn peer_events(&self, peer: &NodeId, n: usize) -> bool {
         let Some(n) = NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX)) else { return true };
         matches!(self.peer_events.check_key_n(peer, n), Ok(Ok(())))
     }
 
-    /// Takes one federation request from a peer's allowance; false when it
-    /// has none left now.
-    pub fn peer_request(&self, peer: &NodeId) -> bool {
+    fn peer_request(&self, peer: &NodeId) -> bool {
         self.peer_requests.check_key(peer).is_ok()
     }
 
-    /// Takes one report from `reporter`'s allowance; `Err(ms)` says when to
-    /// retry.
-    pub fn report(&self, reporter: &AccountId) -> Result<(), u64> {
+    fn report(&self, reporter: &AccountId) -> Result<(), u64> {
         self.reports
             .check_key(reporter)
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_millis() as u64)
     }
 
-    /// Takes one forwarded report from a peer's allowance.
-    pub fn peer_report(&self, peer: &NodeId) -> bool {
+    fn peer_report(&self, peer: &NodeId) -> bool {
         self.peer_reports.check_key(peer).is_ok()
     }
 
-    /// Forgets idle keys so the maps stay bounded.
-    pub fn prune(&self) {
+    fn prune(&self) {
         self.events.retain_recent();
         self.requests.retain_recent();
         self.registrations.retain_recent();
@@ -120,6 +107,83 @@ impl Limits {
         self.peer_requests.retain_recent();
         self.reports.retain_recent();
         self.peer_reports.retain_recent();
+    }
+}
+
+/// The node's rate limiters. A configuration reload (`SIGHUP`) replaces
+/// them with limiters of the new rates; every allowance starts afresh.
+pub struct Limits {
+    current: std::sync::RwLock<std::sync::Arc<Limiters>>,
+}
+
+impl Limits {
+    /// Limiters from the configured rates.
+    pub fn new(
+        config: &crate::config::LimitsSection,
+        registration: &crate::config::RegistrationSection,
+        reports: &crate::config::ReportsSection,
+    ) -> Self {
+        Self { current: std::sync::RwLock::new(std::sync::Arc::new(Limiters::new(config, registration, reports))) }
+    }
+
+    /// Replaces the limiters with ones of the rates configured now.
+    pub fn reload(
+        &self,
+        config: &crate::config::LimitsSection,
+        registration: &crate::config::RegistrationSection,
+        reports: &crate::config::ReportsSection,
+    ) {
+        let fresh = std::sync::Arc::new(Limiters::new(config, registration, reports));
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+    }
+
+    fn now(&self) -> std::sync::Arc<Limiters> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Takes one event from `account`'s allowance; `Err(ms)` says when to retry.
+    pub fn event(&self, account: &AccountId) -> Result<(), u64> {
+        self.now().event(account)
+    }
+
+    /// Takes one request from `ip`'s allowance; `Err(ms)` says when to retry.
+    pub fn request(&self, ip: IpAddr) -> Result<(), u64> {
+        self.now().request(ip)
+    }
+
+    /// Takes one registration attempt from the allowance of `ip`'s
+    /// network (the address itself, or its /64 for IPv6); `Err(ms)` says
+    /// when to retry.
+    pub fn registration(&self, ip: IpAddr) -> Result<(), u64> {
+        self.now().registration(ip)
+    }
+
+    /// Takes `n` pushed events from a peer node's allowance; false when it
+    /// has none left now (the peer retries later).
+    pub fn peer_events(&self, peer: &NodeId, n: usize) -> bool {
+        self.now().peer_events(peer, n)
+    }
+
+    /// Takes one federation request from a peer's allowance; false when it
+    /// has none left now.
+    pub fn peer_request(&self, peer: &NodeId) -> bool {
+        self.now().peer_request(peer)
+    }
+
+    /// Takes one report from `reporter`'s allowance; `Err(ms)` says when to
+    /// retry.
+    pub fn report(&self, reporter: &AccountId) -> Result<(), u64> {
+        self.now().report(reporter)
+    }
+
+    /// Takes one forwarded report from a peer's allowance.
+    pub fn peer_report(&self, peer: &NodeId) -> bool {
+        self.now().peer_report(peer)
+    }
+
+    /// Forgets idle keys so the maps stay bounded.
+    pub fn prune(&self) {
+        self.now().prune();
     }
 }
 

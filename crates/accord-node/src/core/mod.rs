@@ -22,6 +22,7 @@ pub mod lists;
 pub mod media;
 pub(crate) mod outbox;
 pub(crate) mod policy;
+pub mod reload;
 pub mod reports;
 pub mod rooms;
 pub mod status;

@@ -390,7 +390,11 @@ impl Network {
             .build();
         for addr in listen {
             let addr: Multiaddr = addr.parse().map_err(|e| setup(&format!("listen address {addr}: {e}")))?;
-            swarm.listen_on(addr).map_err(|e| setup(&e))?;
+            // A transport error's own text is empty; its cause is in its source.
+            swarm.listen_on(addr.clone()).map_err(|e| {
+                let cause = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_else(|| format!("{e:?}"));
+                setup(&format!("listening on {addr}: {cause}"))
+            })?;
         }
         let mut seeds = Vec::new();
         for text in bootstrap {

@@ -16,6 +16,7 @@ mod lists;
 mod pdq_cli;
 mod power_loss;
 mod raw;
+mod reload;
 mod robustness;
 mod stream;
 mod tls;

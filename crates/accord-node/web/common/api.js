@@ -69,12 +69,7 @@ export class Api {
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const resp = await this.fetch(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
     const text = await resp.text();
-    let json = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
+    const json = parseJson(text);
     if (!resp.ok) throw failure(resp, json, text);
     if (json === null && text) throw new ApiError('bad_response', resp.status, 'the node answered something that is not JSON');
     return json;
@@ -92,13 +87,7 @@ export class Api {
     const resp = await this.fetch(method, path, headers, body);
     if (!resp.ok) {
       const text = await resp.text();
-      let json = null;
-      try {
-        json = text ? JSON.parse(text) : null;
-      } catch {
-        json = null;
-      }
-      throw failure(resp, json, text);
+      throw failure(resp, parseJson(text), text);
     }
     if (as === 'blob') return resp.blob();
     try {
@@ -120,6 +109,15 @@ export class Api {
 }
 
 /** The ApiError of an error answer (`{"error": {...}}`, or a bare status). */
+/** The JSON value of an answer's text, or null if it is empty or not JSON. */
+function parseJson(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
 function failure(resp, json, text) {
   const e = json && json.error;
   if (e && typeof e.code === 'string') return new ApiError(e.code, resp.status, e.message ?? '', e);
