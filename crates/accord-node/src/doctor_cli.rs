@@ -247,12 +247,21 @@ fn bind(report: &mut Report, what: &'static str, addr: SocketAddr) {
     }
 }
 
-/// The TCP address of a `/ip4|ip6|dns…/HOST/tcp/PORT…` multiaddr.
+/// The TCP address of an `/ip4|ip6|dns…/HOST/tcp/PORT…` multiaddr.
 fn tcp_of(multiaddr: &str) -> Option<SocketAddr> {
-    let parts: Vec<&str> = multiaddr.split('/').collect();
-    let at = parts.iter().position(|p| *p == "tcp")?;
-    let (host, port) = (parts.get(at.checked_sub(1)?)?, parts.get(at + 1)?.parse::<u16>().ok()?);
-    (host.trim_matches(|c| c == '[' || c == ']'), port).to_socket_addrs().ok()?.next()
+    use libp2p::multiaddr::{Multiaddr, Protocol};
+    let addr: Multiaddr = multiaddr.parse().ok()?;
+    let mut host = None;
+    for protocol in addr.iter() {
+        match protocol {
+            Protocol::Ip4(ip) => host = Some(ip.to_string()),
+            Protocol::Ip6(ip) => host = Some(ip.to_string()),
+            Protocol::Dns(name) | Protocol::Dns4(name) | Protocol::Dns6(name) => host = Some(name.to_string()),
+            Protocol::Tcp(port) => return (host?.as_str(), port).to_socket_addrs().ok()?.next(),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn peers(report: &mut Report, config: &Config) {

@@ -123,6 +123,10 @@ impl std::fmt::Debug for Store {
 /// whose values go to BlobDB's blob files (key-value separation: large
 /// values are written once, not rewritten by every compaction of the LSM
 /// tree), with garbage collection of deleted blobs.
+/// The share of the oldest blob files whose live blobs compactions move
+/// (and whose garbage they drop) in the `blobs` column family.
+const BLOB_GC_AGE_CUTOFF: f64 = 0.25;
+
 fn cf_options(cf: Cf) -> Options {
     let mut opts = Options::default();
     if cf == Cf::Blobs {
@@ -131,7 +135,7 @@ fn cf_options(cf: Cf) -> Options {
         opts.set_blob_file_size(256 * 1024 * 1024);
         opts.set_blob_compression_type(rocksdb::DBCompressionType::None);
         opts.set_enable_blob_gc(true);
-        opts.set_blob_gc_age_cutoff(0.25);
+        opts.set_blob_gc_age_cutoff(BLOB_GC_AGE_CUTOFF);
     }
     opts
 }

@@ -185,7 +185,8 @@ impl Store {
             let mut compact = rocksdb::CompactOptions::default();
             compact.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
             db.compact_range_cf_opt(blobs, None::<&[u8]>, None::<&[u8]>, &compact);
-            db.set_options_cf(blobs, &[("blob_garbage_collection_age_cutoff", "0.25")])?;
+            let cutoff = crate::BLOB_GC_AGE_CUTOFF.to_string();
+            db.set_options_cf(blobs, &[("blob_garbage_collection_age_cutoff", cutoff.as_str())])?;
             Ok(())
         })
         .await

@@ -125,11 +125,10 @@ pub async fn prefetch(core: &Arc<Core>, room: accord_proto::RoomId, events: &[ac
         let result = tokio::time::timeout(PREFETCH_WAIT, fetch_one(core, *origin, a)).await;
         core.media.end_fetch(&a.hash);
         match result {
-            Ok(Err(e)) if matches!(e.code(), "media_mismatch" | "bad_media") => {
-                core.metrics.fed_reject(e.code());
-                core.network.penalize(network::peer_id(origin), e.code()).await;
+            Ok(Err(e)) => {
+                charge_origin(core, origin, &e).await;
+                tracing::debug!("attachment {} from {origin} at ingress: {e}", a.hash);
             }
-            Ok(Err(e)) => tracing::debug!("attachment {} from {origin} at ingress: {e}", a.hash),
             Ok(Ok(())) => {}
             Err(_) => tracing::debug!("attachment {} from {origin}: not fetched in time at ingress", a.hash),
         }
@@ -176,14 +175,21 @@ async fn fetch_with_retries(core: &Arc<Core>, origin: NodeId, a: &Attachment) ->
                 attempt += 1;
             }
             Err(e) => {
-                if matches!(e.code(), "media_mismatch" | "bad_media") {
-                    core.metrics.fed_reject(e.code());
-                    core.network.penalize(network::peer_id(&origin), e.code()).await;
-                }
+                charge_origin(core, &origin, &e).await;
                 return Err(e);
             }
             Ok(()) => return Ok(()),
         }
+    }
+}
+
+/// Counts a fetch that failed because of what the origin served
+/// (`media_mismatch`, `bad_media`) against it; other failures are not its
+/// doing.
+async fn charge_origin(core: &Core, origin: &NodeId, e: &FetchError) {
+    if matches!(e.code(), "media_mismatch" | "bad_media") {
+        core.metrics.fed_reject(e.code());
+        core.network.penalize(network::peer_id(origin), e.code()).await;
     }
 }
 
