@@ -546,6 +546,10 @@ impl Default for LimitsSection {
 pub struct StorageSection {
     /// When writes are acknowledged: `fsync` (default) or `wal`.
     pub sync: SyncPolicy,
+    /// What the node does at start with a store of an older schema:
+    /// `apply` its migrations (default), or `refuse` to start until
+    /// `accord-node migrate` has run.
+    pub migrate: accord_store::Migrate,
 }
 
 /// `[log]`

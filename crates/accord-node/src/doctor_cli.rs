@@ -5,7 +5,7 @@
 
 use accord_node::config::AdminListen;
 use accord_node::{Config, DataDir};
-use accord_store::{Store, StoreConfig, StoreError, SyncPolicy};
+use accord_store::{Migrate, Store, StoreConfig, StoreError, SyncPolicy};
 use std::fmt;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::fs::PermissionsExt as _;
@@ -187,7 +187,7 @@ fn store(report: &mut Report, db: &Path) {
         report.add(Level::Ok, "store", "none yet: the first start creates it");
         return;
     }
-    match Store::open(&StoreConfig { path: db.to_path_buf(), sync: SyncPolicy::Fsync }) {
+    match Store::open(&StoreConfig { path: db.to_path_buf(), sync: SyncPolicy::Fsync, migrate: Migrate::Refuse }) {
         Ok(store) => {
             let rooms = store.rooms().map(|r| r.len());
             let restored = store.restored().ok().flatten();
@@ -206,11 +206,19 @@ fn store(report: &mut Report, db: &Path) {
                 );
             }
         }
-        Err(StoreError::SchemaMismatch { found, expected }) => report.add(
-            Level::Fail,
-            "store",
-            format!("written by schema version {found}; this binary reads {expected}: run the binary that wrote it"),
-        ),
+        Err(StoreError::NeedsMigration { found, expected }) => {
+            let steps: Vec<&str> = accord_store::migrate::pending(found).iter().map(|s| s.what).collect();
+            report.add(
+                Level::Warn,
+                "store",
+                format!(
+                    "schema version {found}; this binary reads {expected} and migrates it at start ({}); \
+                     back it up first (accord-node backup), or run accord-node migrate",
+                    steps.join("; ")
+                ),
+            )
+        }
+        Err(e @ StoreError::TooNew { .. }) => report.add(Level::Fail, "store", e.to_string()),
         Err(e) => report.add(Level::Fail, "store", format!("does not open: {e}")),
     }
 }

@@ -173,7 +173,12 @@ impl Node {
             None => None,
         };
         let node_id = NodeId::from(node_key.public());
-        let store = Store::open(&StoreConfig { path: data_dir.db(), sync: config.storage.sync })?;
+        let store_config =
+            StoreConfig { path: data_dir.db(), sync: config.storage.sync, migrate: config.storage.migrate };
+        let (store, migrated) = Store::open_migrating(&store_config)?;
+        for step in migrated {
+            tracing::info!(from = step.from, to = step.from + 1, "store migrated: {}", step.what);
+        }
         let accounts = Accounts::load(&store, node_id)?;
         let rooms = Rooms::load(&store, node_id)?;
         let lists = Lists::load(&store, &node_key)?;

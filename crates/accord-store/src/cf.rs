@@ -67,11 +67,17 @@ pub enum Cf {
     PeerBans,
     /// SHA-256 of a session token → its account and end (JSON).
     Sessions,
+    /// Author account ‖ room ‖ cursor → event id: the events each account
+    /// wrote, for a member's export and an account's deletion (schema 2).
+    Authored,
+    /// Account → the account's signed deletion (`SignedBytes` JSON): the
+    /// account is gone, its identity is no longer served (schema 2).
+    DeletedAccounts,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 28] = [
+    pub const ALL: [Cf; 30] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -100,6 +106,8 @@ impl Cf {
         Cf::OperatorBlocks,
         Cf::PeerBans,
         Cf::Sessions,
+        Cf::Authored,
+        Cf::DeletedAccounts,
     ];
 
     /// The RocksDB name.
@@ -133,6 +141,8 @@ impl Cf {
             Cf::OperatorBlocks => "operator_blocks",
             Cf::PeerBans => "peer_bans",
             Cf::Sessions => "sessions",
+            Cf::Authored => "authored",
+            Cf::DeletedAccounts => "deleted_accounts",
         }
     }
 }

@@ -53,6 +53,23 @@ impl NodeProcess {
         Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None })
     }
 
+    /// Copies the data directory `source` (a fixture, e.g. one written by
+    /// an older version) into a new temporary one, and points its
+    /// configuration at free loopback ports. The node is not started.
+    pub fn adopt(binary: &Path, source: &Path) -> anyhow::Result<NodeProcess> {
+        let dir = tempfile::Builder::new().prefix("accord-node").tempdir()?;
+        copy_dir(source, dir.path())?;
+        let api = format!("127.0.0.1:{}", free_port()?);
+        let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
+        let path = DataDir::new(dir.path()).config();
+        let mut config = Config::load(&path)?;
+        config.api.listen = api.parse()?;
+        config.p2p.listen = vec![p2p.clone()];
+        config.admin.listen = "127.0.0.1:0".parse().map_err(anyhow::Error::msg)?;
+        config.save(&path)?;
+        Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None })
+    }
+
     /// Runs `BINARY restore --from BACKUP` into a new temporary data
     /// directory: the node of the backup, on the addresses its
     /// configuration names (the original's). The node is not started.
@@ -160,4 +177,20 @@ impl Drop for NodeProcess {
     fn drop(&mut self) {
         let _ = self.kill();
     }
+}
+
+/// Copies the directory tree `from` into `to` (which exists), keeping the
+/// permissions of each file.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir(&target)?;
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ mod hostile;
 mod hostile_clients;
 mod limits;
 mod lists;
+mod migrate;
 mod pdq_cli;
 mod power_loss;
 mod raw;
