@@ -127,6 +127,9 @@ error_codes! {
     NotSessionAccount = "not_session_account", 403;
     /// The account is not registered on this node.
     NotRegistered = "not_registered", 403;
+    /// The account deleted itself (spec/identities.md §5): its identity
+    /// is not served, its key is not registered or logged in again.
+    AccountDeleted = "account_deleted", 410;
     /// The node's registration policy is `closed`.
     RegistrationClosed = "registration_closed", 403;
     /// The invite code is missing, unknown or used.

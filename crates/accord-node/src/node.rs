@@ -252,6 +252,7 @@ impl Node {
         core::policy::spawn_publisher(core.clone());
         core::reports::forward::spawn(core.clone());
         core::media::sweep::spawn(core.clone());
+        core::deletion::republish(&core);
         core.tasks().spawn(crate::federation::serve(core.clone(), net_events));
         let housekeeping = core.clone();
         core.tasks().spawn(async move {

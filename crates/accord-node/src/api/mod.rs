@@ -2,6 +2,7 @@
 //! (spec/client-api.md). Handlers parse and authenticate a request, call
 //! the core and translate its errors into API errors with stable codes.
 
+pub mod account;
 pub mod auth;
 pub mod handlers;
 pub mod media;
@@ -106,6 +107,9 @@ pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/register", post(handlers::register))
         .route("/v1/identities/{account}", get(handlers::identity))
+        .route("/v1/account/export", get(account::export))
+        .route("/v1/account/delete", post(account::delete))
+        .route("/v1/deletions/{account}", get(account::deletion))
         .route("/v1/events", post(handlers::submit))
         .route("/v1/rooms", get(handlers::my_rooms))
         .route("/v1/rooms/{room}", get(handlers::room_state))

@@ -16,6 +16,8 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod deletion;
+pub mod export;
 pub mod health;
 pub mod limits;
 pub mod lists;

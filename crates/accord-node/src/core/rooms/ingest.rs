@@ -99,7 +99,7 @@ impl Carried {
     /// Stores the carried identity of `account`, if any.
     async fn keep(&self, state: &Core, account: &AccountId) -> Result<(), StoreError> {
         let Some((home, pair)) = self.docs.get(account) else { return Ok(()) };
-        if state.home_of(account).is_some() {
+        if state.home_of(account).is_some() || state.accounts.is_deleted(account) {
             return Ok(());
         }
         state.store.put_identity(account, &pair.identity, &pair.attestation, None).await?;
