@@ -198,7 +198,9 @@ fn clock_sync(report: &mut Report) {
              or chrony)"
                 .to_owned(),
         ),
-        Ok(other) => (Level::Warn, format!("cannot tell whether the clock is synchronised (timedatectl said {other:?})")),
+        Ok(other) => {
+            (Level::Warn, format!("cannot tell whether the clock is synchronised (timedatectl said {other:?})"))
+        }
         Err(e) => (Level::Warn, format!("cannot tell whether the clock is synchronised (NTP): {e}")),
     };
     report.add(level, "clock", detail);

@@ -4,9 +4,9 @@ use crate::admin::{self, AdminState};
 use crate::api::{self, ApiState};
 use crate::config::{AdminListen, Config, ConfigError};
 use crate::core::accounts::Accounts;
+use crate::core::limits::Limits;
 use crate::core::lists::Lists;
 use crate::core::reports::Reports;
-use crate::core::limits::Limits;
 use crate::core::rooms::{LoadError, LoadProgress, Rooms};
 use crate::core::{self, Core, Tasks};
 use crate::http::gate::Gate;
@@ -234,128 +234,6 @@ impl Node {
     }
 
     /// The client API address.
-    pub api: SocketAddr,
-    /// The client API's base URL: `https://…` when the node serves TLS.
-    pub api_url: String,
-    /// The admin listener, as bound (`127.0.0.1:PORT` or `unix:PATH`).
-    pub admin: AdminListen,
-    /// The p2p listen addresses.
-    pub p2p: Vec<String>,
-    /// The connected peers.
-    pub peers: Vec<String>,
-    /// The data directory.
-    pub data_dir: PathBuf,
-}
-
-/// A running node: its core, and the doors open onto it (the client API
-/// with the chat client's pages on one listener, the admin endpoint with
-/// the dashboard on another, and the federation handlers).
-pub struct Node {
-    core: Arc<Core>,
-    api_addr: SocketAddr,
-    admin: AdminListen,
-    data_dir: DataDir,
-}
-
-impl Node {
-    /// Starts a node on an initialised data directory.
-    pub async fn start(data_dir: DataDir) -> Result<Node, NodeError> {
-        let (config, node_key) = data_dir.load()?;
-        let tls = match &config.api.tls {
-            Some(files) => Some(crate::tls::server_config(files, data_dir.root()).map_err(|e| {
-                ConfigError::Invalid { path: data_dir.config().display().to_string(), detail: format!("api.tls: {e}") }
-            })?),
-            None => None,
-        };
-        let node_id = NodeId::from(node_key.public());
-        let store = Store::open(&StoreConfig { path: data_dir.db(), sync: config.storage.sync })?;
-        let accounts = Accounts::load(&store, node_id)?;
-        let rooms = Rooms::load(&store, node_id)?;
-        let lists = Lists::load(&store, &node_key)?;
-        let reports = Reports::load(&store, &config.reports)?;
-        let media = crate::core::media::Media::load(&store, &config.media)?;
-        let admin_token = data_dir.load_admin_token()?;
-        for room in rooms.ids() {
-            if let Some(handle) = rooms.get(&room) {
-                handle.lock().await.refresh_hosts(|a| accounts.home_of(a));
-            }
-        }
-        let metrics = Arc::new(Metrics::new());
-        let (events_tx, net_events) = tokio::sync::mpsc::channel(crate::network::INBOUND_QUEUE);
-        let network =
-            Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, events_tx, metrics.clone()).await?;
-        let listener = tokio::net::TcpListener::bind(config.api.listen)
-            .await
-            .map_err(|e| NodeError::Io(format!("API address {}: {e}", config.api.listen)))?;
-        let api_addr = listener.local_addr().map_err(|e| NodeError::Io(e.to_string()))?;
-        let (admin_listener, admin_at) = crate::admin_listener::bind(&config.admin.listen.under(data_dir.root()))
-            .await
-            .map_err(|e| NodeError::Io(format!("admin.listen {}: {e}", config.admin.listen)))?;
-        crate::admin_listener::record(&data_dir.admin_addr(), &admin_at)
-            .map_err(|e| NodeError::Io(format!("{}: {e}", data_dir.admin_addr().display())))?;
-        let core = Arc::new(Core::new(core::Parts {
-            node_key,
-            config,
-            store,
-            network,
-            metrics,
-            accounts,
-            rooms,
-            lists,
-            reports,
-            media,
-        }));
-        restore_blocks(&core).await?;
-        core::backup::begin_catch_up(&core)
-            .await
-            .map_err(|e| NodeError::Io(format!("reading the restore mark: {e}")))?;
-        let api_state = ApiState::new(core.clone());
-        let app = api::router(api_state.clone(), crate::web::chat());
-        // The admin listener serves the client API too: the dashboard's
-        // moderators sign in and work through it, from the page's origin.
-        let admin_doors = axum::Router::new()
-            .nest("/admin", admin::router(AdminState::new(core.clone(), admin_token)))
-            .merge(crate::web::dashboard());
-        let admin_app = api::router(api_state, admin_doors);
-        // The servers end by themselves at shutdown, once their requests
-        // are answered.
-        use crate::http::serve::{ConnectionLimits, Listener, serve};
-        let limits = ConnectionLimits::of(&core.config.api);
-        core.tasks().spawn_to_completion(serve(
-            Listener::Tcp(listener),
-            app,
-            tls,
-            limits.clone(),
-            core.tasks().clone(),
-        ));
-        core.tasks().spawn_to_completion(serve(
-            admin_listener,
-            admin_app,
-            None,
-            limits.without_proxies(),
-            core.tasks().clone(),
-        ));
-        core.outbox.resume(&core)?;
-        core::reload::follow_configured(&core, &core.config.lists.subscribe)
-            .await
-            .map_err(|e| NodeError::Io(format!("subscribing to the lists of the configuration: {e}")))?;
-        core::policy::spawn_publisher(core.clone());
-        core::reports::forward::spawn(core.clone());
-        core::media::sweep::spawn(core.clone());
-        core.tasks().spawn(crate::federation::serve(core.clone(), net_events));
-        let housekeeping = core.clone();
-        core.tasks().spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                housekeeping.limits.prune();
-            }
-        });
-        tracing::info!(node = %node_id, api = %api_addr, admin = %admin_at, "node started");
-        Ok(Node { core, api_addr, admin: admin_at, data_dir })
-    }
-
-    /// The client API address.
     pub fn api_addr(&self) -> SocketAddr {
         self.api_addr
     }
@@ -430,7 +308,12 @@ struct Loading {
 /// Loads what the store holds (the rooms, verified again), starts the
 /// network and the node's work, and opens the listeners' gates onto the
 /// assembled core.
-async fn assemble(loading: Loading, admin_token: String, api_gate: Gate, admin_gate: Gate) -> Result<Arc<Core>, NodeError> {
+async fn assemble(
+    loading: Loading,
+    admin_token: String,
+    api_gate: Gate,
+    admin_gate: Gate,
+) -> Result<Arc<Core>, NodeError> {
     let Loading { node_key, config, store, metrics, limits, tasks, progress } = loading;
     let node_id = NodeId::from(node_key.public());
     let pause = std::time::Duration::from_millis(config.testing.room_load_delay_ms);
@@ -470,9 +353,7 @@ async fn assemble(loading: Loading, admin_token: String, api_gate: Gate, admin_g
         tasks,
     }));
     restore_blocks(&core).await?;
-    core::backup::begin_catch_up(&core)
-        .await
-        .map_err(|e| NodeError::Io(format!("reading the restore mark: {e}")))?;
+    core::backup::begin_catch_up(&core).await.map_err(|e| NodeError::Io(format!("reading the restore mark: {e}")))?;
     let api_state = ApiState::new(core.clone());
     api_gate.open(api::router(api_state.clone(), crate::web::chat()));
     // The admin listener serves the client API too: the dashboard's

@@ -96,11 +96,7 @@ fn binary(program: &str) -> PathBuf {
 /// flag and value given, then `--help` stops it before it does anything.
 fn parses(program: &str, args: &[String]) -> Result<(), String> {
     let out = Command::new(binary(program)).args(args).arg("--help").output().expect("the binary runs");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
 }
 
 #[test]
@@ -119,9 +115,7 @@ fn every_command_of_the_operators_manual_parses_with_the_real_binary() {
 
     let refused: Vec<String> = commands
         .iter()
-        .filter_map(|(program, args)| {
-            parses(program, args).err().map(|e| format!("{program} {}\n{e}", args.join(" ")))
-        })
+        .filter_map(|(program, args)| parses(program, args).err().map(|e| format!("{program} {}\n{e}", args.join(" "))))
         .collect();
     assert!(refused.is_empty(), "commands of docs/operating.md the binary refuses:\n{}", refused.join("\n"));
 }

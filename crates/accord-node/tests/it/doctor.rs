@@ -8,9 +8,9 @@ use accord_proto::event::JoinRule;
 use accord_sdk::{Client, HistoryQuery};
 use accord_testkit::TestNode;
 use accord_testkit::observe::eventually;
-use std::time::Duration;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
+use std::time::Duration;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_accord-node");
 
@@ -35,7 +35,8 @@ fn doctor_with_path(data_dir: &Path, path: Option<&Path>) -> (bool, String) {
 /// systemd's does for `--property=NTPSynchronized --value`.
 fn fake_timedatectl(dir: &Path, answer: &str) {
     let path = dir.join("timedatectl");
-    let script = format!("#!/bin/sh\n[ \"$1 $2 $3\" = 'show --property=NTPSynchronized --value' ] || exit 1\necho {answer}\n");
+    let script =
+        format!("#!/bin/sh\n[ \"$1 $2 $3\" = 'show --property=NTPSynchronized --value' ] || exit 1\necho {answer}\n");
     std::fs::write(&path, script).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
@@ -139,6 +140,9 @@ async fn doctor_compares_the_running_nodes_clock_with_the_peers_that_pushed_to_i
 
     // Assert: one peer's clock is known, and it is this machine's.
     assert!(passed, "{text}");
-    assert!(text.contains("ok    clock: 1 peers' clocks agree with this node's within 30 s (largest offset "), "{text}");
+    assert!(
+        text.contains("ok    clock: 1 peers' clocks agree with this node's within 30 s (largest offset "),
+        "{text}"
+    );
     peer.stop().await.unwrap();
 }

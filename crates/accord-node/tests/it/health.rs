@@ -83,11 +83,8 @@ struct Look {
 async fn look(url: &str) -> Option<Look> {
     let info = reqwest::get(format!("{url}/v1/node")).await.ok()?;
     let node_info = info.status().as_u16();
-    let node_info_code = if node_info == 200 {
-        None
-    } else {
-        Some(info.json::<ErrorBody>().await.ok()?.error.code.to_string())
-    };
+    let node_info_code =
+        if node_info == 200 { None } else { Some(info.json::<ErrorBody>().await.ok()?.error.code.to_string()) };
     let alive = reqwest::get(format!("{url}/healthz")).await.ok()?.status().as_u16();
     let ready = reqwest::get(format!("{url}/readyz")).await.ok()?;
     let status = ready.status().as_u16();
