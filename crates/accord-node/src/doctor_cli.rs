@@ -172,7 +172,7 @@ async fn running(dir: &DataDir) -> Option<(String, Result<StatusResponse, String
         return Some((endpoint, status));
     }
     let refusal = answer.json::<accord_api::ErrorBody>().await.ok()?;
-    (refusal.error.code == accord_api::ErrorCode::Starting).then(|| (endpoint, Err(refusal.error.message)))
+    (refusal.error.code == accord_api::ErrorCode::Starting).then_some((endpoint, Err(refusal.error.message)))
 }
 
 /// Whether the kernel keeps the clock synchronised (NTP), as systemd's
