@@ -212,6 +212,9 @@ error_codes! {
     /// room with a peer: it stamps nothing there until it has (so that it
     /// never reuses a sequence number it used after the backup).
     CatchingUp = "catching_up", 503;
+    /// The node is starting: it answers its health endpoints, and
+    /// everything else once its rooms are loaded.
+    Starting = "starting", 503;
 }
 
 /// An error code this crate does not know, as the node sent it.

@@ -94,14 +94,7 @@ impl NodeProcess {
     /// that does not answer within `timeout`, or whose process exits,
     /// is an error.
     pub async fn start(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        let child = Command::new(&self.binary)
-            .args(["run", "--data-dir"])
-            .arg(self.dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        self.child = Some(child);
+        self.spawn()?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Ok(r) = reqwest::get(format!("{}/v1/node", self.url())).await
@@ -117,6 +110,20 @@ impl NodeProcess {
             anyhow::ensure!(tokio::time::Instant::now() < deadline, "the node did not come up within {timeout:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Runs `BINARY run` on the data directory without waiting for
+    /// anything (to watch the node start).
+    pub fn spawn(&mut self) -> anyhow::Result<()> {
+        let child = Command::new(&self.binary)
+            .args(["run", "--data-dir"])
+            .arg(self.dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        Ok(())
     }
 
     /// Kills the process with SIGKILL (no shutdown of any kind) and reaps

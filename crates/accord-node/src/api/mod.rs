@@ -7,11 +7,14 @@ pub mod auth;
 pub mod handlers;
 pub mod media;
 pub mod reports;
+pub mod starting;
 pub mod stream;
 
 use crate::http::ApiError;
 
 use crate::core::Core;
+use crate::core::limits::Limits;
+use crate::metrics::Metrics;
 use accord_api::ErrorCode;
 use accord_proto::AccountId;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
@@ -63,11 +66,23 @@ async fn per_ip_limit(
     request: Request,
     next: Next,
 ) -> Response {
-    match state.limits.request(addr.ip()) {
+    limited(&state.limits, &state.metrics, addr, request, next).await
+}
+
+/// Serves `request` if `addr` is within its request rate, else answers
+/// `429 rate_limited`.
+pub(crate) async fn limited(
+    limits: &Limits,
+    metrics: &Metrics,
+    addr: SocketAddr,
+    request: Request,
+    next: Next,
+) -> Response {
+    match limits.request(addr.ip()) {
         Ok(()) => next.run(request).await,
         Err(ms) => {
             tracing::debug!(client = %addr.ip(), "request rate exceeded");
-            state.metrics.reject("rate_limited");
+            metrics.reject("rate_limited");
             ApiError::rate_limited(ms).into_response()
         }
     }

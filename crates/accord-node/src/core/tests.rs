@@ -46,7 +46,9 @@ impl TestCore {
         let network = Network::start(&node_key, &config.p2p.listen, &[], tx, metrics.clone()).await.expect("network");
         let parts = Parts {
             accounts: Accounts::load(&store, node_id).expect("accounts"),
-            rooms: Rooms::load(&store, node_id).expect("rooms"),
+            rooms: Rooms::load(&store, node_id, &Default::default(), std::time::Duration::ZERO).expect("rooms"),
+            limits: Arc::new(crate::core::limits::Limits::new(&config.limits, &config.registration, &config.reports)),
+            tasks: crate::core::Tasks::default(),
             lists: Lists::load(&store, &node_key).expect("lists"),
             reports: Reports::load(&store, &config.reports).expect("reports"),
             media: crate::core::media::Media::load(&store, &config.media).expect("media"),

@@ -7,6 +7,7 @@ mod backup;
 mod chat;
 mod crash;
 mod disk_full;
+mod docs;
 mod doctor;
 mod health;
 mod hostile;

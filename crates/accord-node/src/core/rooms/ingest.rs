@@ -337,6 +337,9 @@ fn check(
     if via == Via::Push && origin != peer {
         return Err(refused("not_origin"));
     }
+    if via == Via::Push {
+        state.clocks.observe(origin, stamp.received);
+    }
     match carried.home(state, &event.author()) {
         None => return Err(refused("unknown_author")),
         Some(home) if home != origin => return Err(refused("not_home")),
