@@ -118,6 +118,7 @@ fn check_envelopes(f: &Value) -> Check {
             "accord/v1/event-origin" => Domain::EventOrigin,
             "accord/v1/auth" => Domain::AuthChallenge,
             "accord/v1/manifest" => Domain::Manifest,
+            "accord/v1/account-deletion" => Domain::AccountDeletion,
             other => return Err(format!("unexpected domain {other}")),
         };
         let input = domain.signing_input(&body);
@@ -133,6 +134,9 @@ fn check_envelopes(f: &Value) -> Check {
             Domain::Event => Unverified::<EventBody>::from_raw(env).verify().map(|_| ()),
             Domain::AuthChallenge => Unverified::<AuthResponse>::from_raw(env).verify().map(|_| ()),
             Domain::Manifest => Unverified::<PolicyManifest>::from_raw(env).verify().map(|_| ()),
+            Domain::AccountDeletion => {
+                Unverified::<accord_proto::identity::AccountDeletion>::from_raw(env).verify().map(|_| ())
+            }
             _ => Unverified::<OriginStamp>::from_raw(env).verify().map(|_| ()),
         };
         typed.map_err(|e| format!("{}: {e}", s(case, "name").unwrap_or("?")))?;
