@@ -45,6 +45,17 @@ impl DataDir {
         self.root.join("node.key")
     }
 
+    /// `witness.key`: the key this node's witness cosigns list checkpoints
+    /// with (spec/blocklists.md §13.3), not the node key.
+    pub fn witness_key(&self) -> PathBuf {
+        self.root.join("witness.key")
+    }
+
+    /// Reads the witness key, making one (mode 0600) if there is none.
+    pub fn load_witness_key(&self) -> Result<SecretKey, NodeError> {
+        Ok(accord_keyfile::read_or_generate(self.witness_key())?.0)
+    }
+
     /// `admin.token`: the bearer token of the admin endpoint.
     pub fn admin_token(&self) -> PathBuf {
         self.root.join("admin.token")
@@ -97,6 +108,10 @@ impl DataDir {
         if !self.key().exists() {
             let key = SecretKey::generate().map_err(|e| NodeError::Io(e.to_string()))?;
             keyfile::write_new(&self.key(), &key)?;
+            created = true;
+        }
+        if !self.witness_key().exists() {
+            self.load_witness_key()?;
             created = true;
         }
         Ok(created)
@@ -180,6 +195,7 @@ impl Node {
         let reports = Reports::load(&store, &config.reports)?;
         let media = crate::core::media::Media::load(&store, &config.media)?;
         let admin_token = data_dir.load_admin_token()?;
+        let witness = crate::core::lists::witness::Witness::new(&node_id, data_dir.load_witness_key()?);
         for room in rooms.ids() {
             if let Some(handle) = rooms.get(&room) {
                 handle.lock().await.refresh_hosts(|a| accounts.home_of(a));
@@ -207,6 +223,7 @@ impl Node {
             accounts,
             rooms,
             lists,
+            witness,
             reports,
             media,
         }));
@@ -273,6 +290,12 @@ impl Node {
     /// The node id.
     pub fn node_id(&self) -> NodeId {
         self.core.node_id
+    }
+
+    /// The node's witness's name and key (its C2SP verifier key is
+    /// `witness_key().vkey()`).
+    pub fn witness_key(&self) -> accord_proto::blocklist::witness::WitnessKey {
+        self.core.witness.id().clone()
     }
 
     /// The peer-to-peer network handle.

@@ -20,3 +20,4 @@ mod reload;
 mod robustness;
 mod stream;
 mod tls;
+mod witness;
