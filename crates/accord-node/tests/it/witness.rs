@@ -84,7 +84,7 @@ async fn the_witness_answers_every_tlog_witness_code_over_http() {
     let (status, _, lines) = add_checkpoint(&node.url(), body.clone()).await;
     assert_eq!(status, 200, "{lines}");
     let note = SignedCheckpoint::from_note(body.split_at(body.find("\n\n").unwrap() + 2).1);
-    let cosigned = add_cosignatures(&note, &[lines.clone()]).unwrap();
+    let cosigned = add_cosignatures(&note, std::slice::from_ref(&lines)).unwrap();
     assert_eq!(check_quorum(&cosigned, std::slice::from_ref(&witness), 1), Ok(1));
 
     // 409: a stale old size, answered with the witness's size.
