@@ -186,3 +186,68 @@ async fn a_split_view_gets_no_quorum_and_the_witnesses_refusals_prove_the_fork_t
     }
     net.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_issuer_collects_its_witness_cosignature_and_only_subscribers_whose_witnesses_cosigned_apply() {
+    let _machine = crate::shared().await;
+    // Arrange: node 0 is a witness; node 1 issues list `l` and asks node
+    // 0 to cosign; node 2 requires node 0's cosignature, node 3 that of a
+    // witness nobody asks.
+    let stranger = accord_proto::blocklist::witness::WitnessKey::of_node(
+        &accord_proto::NodeId::from(SecretKey::generate().unwrap().public()),
+        SecretKey::generate().unwrap().public(),
+    );
+    let net = TestNet::start_with(4, move |i, started, c| {
+        c.p2p.sync_interval_secs = 2;
+        if i == 1 {
+            c.lists.witnesses = vec![started[0].node().witness_key()];
+        }
+        if i >= 2 {
+            let issuer = IssuerId::from(*started[1].node().node_id().public_key());
+            let witness = if i == 2 { started[0].node().witness_key() } else { stranger.clone() };
+            c.lists.subscribe = vec![accord_node::config::Subscription {
+                list: ListId { issuer, name: "l".parse().unwrap() },
+                actions: Default::default(),
+                pdq_threshold: None,
+                witnesses: vec![witness],
+                witnesses_required: None,
+            }];
+        }
+    })
+    .await
+    .unwrap();
+    let nodes = &net.nodes;
+    let list = nodes[1].admin("POST", "/lists", Some(json!({"name": "l"}))).await.unwrap()["list"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    nodes[0].admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
+
+    // Act: the issuer appends an entry.
+    let entry =
+        json!({"kind": "account", "id": SecretKey::generate().unwrap().account_id().to_string(), "category": "spam"});
+    nodes[1].admin("POST", "/lists/l/entries", Some(entry)).await.unwrap();
+
+    // Assert: the subscriber that requires node 0 applies the cosigned
+    // checkpoint; the one that requires another witness applies nothing.
+    eventually("node 2 applies the cosigned checkpoint", PATIENCE, || async {
+        record(&nodes[2], &list).await.is_some_and(|r| r["size"] == 1)
+    })
+    .await
+    .unwrap();
+    let held = record(&nodes[2], &list).await.unwrap();
+    let note = SignedCheckpoint::from_note(held["checkpoint"].as_str().unwrap());
+    let witness = nodes[0].node().witness_key();
+    assert_eq!(
+        accord_proto::blocklist::witness::check_quorum(&note, std::slice::from_ref(&witness), 1),
+        Ok(1),
+        "the applied checkpoint carries the witness's cosignature"
+    );
+    eventually("node 3 refuses it", PATIENCE, || async {
+        metric(&nodes[3], "accord_fed_rejections_total{code=\"missing_cosignatures\"}").await >= 1.0
+    })
+    .await
+    .unwrap();
+    assert_eq!(record(&nodes[3], &list).await.unwrap()["size"], 0, "nothing applied without its witness");
+    net.stop().await.unwrap();
+}
