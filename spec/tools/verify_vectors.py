@@ -351,6 +351,10 @@ def p_auth(j, nc):  # client-api.md §2
     return dict(account=id_text("acct", f["account"], nc), node=node_id(f["node"], nc),
                 challenge=f["challenge"], ts=timestamp(f["ts"]))
 
+def p_deletion(j, nc):  # identities.md §5
+    f = fields(j, nc, ["account", "home", "ts"])
+    return dict(account=id_text("acct", f["account"], nc), home=node_id(f["home"], nc), ts=timestamp(f["ts"]))
+
 def r_auth(v):
     if not 1 <= len(v["challenge"].encode("utf-8")) <= 128: raise Refused("invalid", "challenge must be 1 to 128 bytes")
 
@@ -515,6 +519,7 @@ KINDS = {
     "manifest": ("accord/v1/manifest", 262144, p_manifest, lambda v: v["node"], r_manifest),
     "mod_action": ("accord/v1/mod-action", 4096, p_mod_action, lambda v: v["moderator"], r_mod_action),
     "audit_head": ("accord/v1/audit-head", 1024, p_audit_head, lambda v: v["node"], None),
+    "account_deletion": ("accord/v1/account-deletion", 2048, p_deletion, lambda v: v["account"], None),
 }
 ROTATION_TAG = "accord/v1/rotation"
 

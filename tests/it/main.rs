@@ -4,6 +4,7 @@
 //! module per subject; one test binary, so that RocksDB and libp2p are
 //! linked once.
 
+mod accounts;
 mod admin_session;
 mod blocklists;
 mod enforcement;

@@ -768,6 +768,11 @@ pub struct PeerStatus {
     pub penalized: bool,
     /// Blocked by the operator (spec/federation.md §9).
     pub blocked: bool,
+    /// Its clock's offset from this node's in milliseconds (positive:
+    /// ahead), estimated from the stamps of the events it pushed; absent
+    /// when it pushed none since this node started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_ms: Option<i64>,
 }
 
 /// One list of [`StatusResponse`]: what is held and what is known to exist

@@ -132,6 +132,9 @@ error_codes! {
     NotSessionAccount = "not_session_account", 403;
     /// The account is not registered on this node.
     NotRegistered = "not_registered", 403;
+    /// The account deleted itself (spec/identities.md §5): its identity
+    /// is not served, its key is not registered or logged in again.
+    AccountDeleted = "account_deleted", 410;
     /// The node's registration policy is `closed`.
     RegistrationClosed = "registration_closed", 403;
     /// The invite code is missing, unknown or used.
@@ -214,6 +217,9 @@ error_codes! {
     /// room with a peer: it stamps nothing there until it has (so that it
     /// never reuses a sequence number it used after the backup).
     CatchingUp = "catching_up", 503;
+    /// The node is starting: it answers its health endpoints, and
+    /// everything else once its rooms are loaded.
+    Starting = "starting", 503;
 }
 
 /// An error code this crate does not know, as the node sent it.

@@ -36,6 +36,10 @@ pub struct Config {
     pub media: MediaSection,
     /// Logging.
     pub log: LogSection,
+    /// For tests only: slows the node down on purpose. Never written to a
+    /// configuration (only when set), and left out of the manual.
+    #[serde(skip_serializing_if = "TestingSection::is_unset")]
+    pub testing: TestingSection,
 }
 
 /// `[reports]`: reports, moderators and the measures against abuse of
@@ -566,6 +570,10 @@ impl Default for LimitsSection {
 pub struct StorageSection {
     /// When writes are acknowledged: `fsync` (default) or `wal`.
     pub sync: SyncPolicy,
+    /// What the node does at start with a store of an older schema:
+    /// `apply` its migrations (default), or `refuse` to start until
+    /// `accord-node migrate` has run.
+    pub migrate: accord_store::Migrate,
 }
 
 /// `[log]`
@@ -580,6 +588,26 @@ pub struct LogSection {
 impl Default for LogSection {
     fn default() -> Self {
         Self { level: "info".into() }
+    }
+}
+
+/// `[testing]`: knobs for the node's own tests, which need to observe
+/// states that are too short-lived on a small store. Not for operators:
+/// every field's default is what a production node does.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestingSection {
+    /// TEST ONLY: a pause before each stored room is loaded at start, so
+    /// that a test can watch `/readyz` say "loading rooms" on a store of a
+    /// few rooms (spec/client-api.md §11). 0, the default, adds nothing.
+    pub room_load_delay_ms: u64,
+}
+
+impl TestingSection {
+    /// Whether every knob is at its default (the section is then not
+    /// written).
+    pub fn is_unset(&self) -> bool {
+        *self == TestingSection::default()
     }
 }
 

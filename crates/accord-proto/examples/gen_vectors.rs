@@ -313,6 +313,15 @@ fn main() -> anyhow::Result<()> {
         },
         &alice,
     )?;
+    // alice deletes her account (spec/identities.md §5), a day later.
+    let deletion = Verified::sign(
+        accord_proto::identity::AccountDeletion {
+            account: alice.account_id(),
+            home: NodeId::from(node.public()),
+            ts: Timestamp::from_millis(T0 + 86_400_000),
+        },
+        &alice,
+    )?;
     // Node B's policy manifest (spec/federation.md §7): it declares that it
     // enforces the list of blocklist.json (issuer 09…09, name `abuse`) and
     // holds all four of its entries; checked against that list below.
@@ -370,6 +379,7 @@ fn main() -> anyhow::Result<()> {
                 envelope_case("auth response", 1, &auth),
                 envelope_case("policy manifest", 11, &manifest),
                 envelope_case("event body (message with attachments)", 1, &photo),
+                envelope_case("account deletion", 1, &deletion),
             ],
             "rotation": {
                 "old_seed": hex::encode([1u8; 32]),

@@ -32,6 +32,8 @@ pub const MAX_OUTCOME_REPORTS: usize = 256;
 pub const LISTS_TOPIC: &str = "accord/lists/1";
 /// The gossipsub topic of nodes' signed policy manifests.
 pub const MANIFESTS_TOPIC: &str = "accord/manifests/1";
+/// The gossipsub topic of accounts' signed deletions (spec/identities.md §5).
+pub const DELETIONS_TOPIC: &str = "accord/deletions/1";
 /// The gossipsub topic of equivocation proofs against list issuers.
 pub const EQUIVOCATION_TOPIC: &str = "accord/equivocation/1";
 /// Most list entries in one answer.

@@ -67,6 +67,12 @@ pub enum Cf {
     PeerBans,
     /// SHA-256 of a session token → its account and end (JSON).
     Sessions,
+    /// Author account ‖ room ‖ cursor → event id: the events each account
+    /// wrote, for a member's export and an account's deletion (schema 2).
+    Authored,
+    /// Account → the account's signed deletion (`SignedBytes` JSON): the
+    /// account is gone, its identity is no longer served (schema 2).
+    DeletedAccounts,
     /// List key → the latest checkpoint this node's witness cosigned for
     /// the list (JSON `WitnessState`).
     Witness,
@@ -74,7 +80,7 @@ pub enum Cf {
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 29] = [
+    pub const ALL: [Cf; 31] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -103,6 +109,8 @@ impl Cf {
         Cf::OperatorBlocks,
         Cf::PeerBans,
         Cf::Sessions,
+        Cf::Authored,
+        Cf::DeletedAccounts,
         Cf::Witness,
     ];
 
@@ -137,6 +145,8 @@ impl Cf {
             Cf::OperatorBlocks => "operator_blocks",
             Cf::PeerBans => "peer_bans",
             Cf::Sessions => "sessions",
+            Cf::Authored => "authored",
+            Cf::DeletedAccounts => "deleted_accounts",
             Cf::Witness => "witness",
         }
     }

@@ -16,6 +16,9 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod clocks;
+pub mod deletion;
+pub mod export;
 pub mod health;
 pub mod limits;
 pub mod lists;
@@ -55,7 +58,7 @@ pub struct Core {
     /// Metrics.
     pub(crate) metrics: Arc<Metrics>,
     /// Rate limits on clients, reporters and peers.
-    pub(crate) limits: limits::Limits,
+    pub(crate) limits: Arc<limits::Limits>,
     /// Accounts: handles, home nodes, known identities.
     pub(crate) accounts: accounts::Accounts,
     /// Rooms held here.
@@ -70,6 +73,8 @@ pub struct Core {
     pub(crate) media: media::Media,
     /// Peers' policy manifests.
     pub(crate) policy: policy::Manifests,
+    /// Peers' clocks, estimated from their pushes.
+    pub(crate) clocks: clocks::PeerClocks,
     /// Reports, cases, moderators and the audit log.
     pub(crate) reports: reports::Reports,
     /// The node's background tasks.
@@ -102,16 +107,33 @@ pub(crate) struct Parts {
     pub(crate) reports: reports::Reports,
     /// Media state read from the store.
     pub(crate) media: media::Media,
+    /// Rate limits, applied from the moment the listeners bind.
+    pub(crate) limits: Arc<limits::Limits>,
+    /// The node's tasks, the listeners' among them since they bound.
+    pub(crate) tasks: Tasks,
 }
 
 impl Core {
     /// Assembles a core from its loaded parts.
     pub(crate) fn new(parts: Parts) -> Core {
-        let Parts { node_key, config, store, network, metrics, accounts, rooms, lists, witness, reports, media } =
-            parts;
+        let Parts {
+            node_key,
+            config,
+            store,
+            network,
+            metrics,
+            accounts,
+            rooms,
+            lists,
+            witness,
+            reports,
+            media,
+            limits,
+            tasks,
+        } = parts;
         Core {
             node_id: NodeId::from(node_key.public()),
-            limits: limits::Limits::new(&config.limits, &config.registration, &config.reports),
+            limits,
             node_key,
             config,
             store,
@@ -124,8 +146,9 @@ impl Core {
             witness,
             media,
             policy: policy::Manifests::default(),
+            clocks: clocks::PeerClocks::default(),
             reports,
-            tasks: Tasks::default(),
+            tasks,
             started: accord_proto::Timestamp::now(),
         }
     }

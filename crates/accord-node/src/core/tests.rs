@@ -14,7 +14,7 @@ use crate::network::Network;
 use accord_proto::event::{EventBody, EventContent, JoinRule, MessageText, RoomName};
 use accord_proto::identity::{Handle, IdentityDocument};
 use accord_proto::{AccountId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Verified};
-use accord_store::{Store, StoreConfig};
+use accord_store::{Migrate, Store, StoreConfig};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -35,14 +35,20 @@ impl TestCore {
         adjust(&mut config);
         let node_key = SecretKey::generate().expect("key");
         let node_id = NodeId::from(node_key.public());
-        let store =
-            Store::open(&StoreConfig { path: dir.path().join("db"), sync: config.storage.sync }).expect("store");
+        let store = Store::open(&StoreConfig {
+            path: dir.path().join("db"),
+            sync: config.storage.sync,
+            migrate: Migrate::Apply,
+        })
+        .expect("store");
         let metrics = Arc::new(Metrics::new());
         let (tx, events) = tokio::sync::mpsc::channel(16);
         let network = Network::start(&node_key, &config.p2p.listen, &[], tx, metrics.clone()).await.expect("network");
         let parts = Parts {
             accounts: Accounts::load(&store, node_id).expect("accounts"),
-            rooms: Rooms::load(&store, node_id).expect("rooms"),
+            rooms: Rooms::load(&store, node_id, &Default::default(), std::time::Duration::ZERO).expect("rooms"),
+            limits: Arc::new(crate::core::limits::Limits::new(&config.limits, &config.registration, &config.reports)),
+            tasks: crate::core::Tasks::default(),
             lists: Lists::load(&store, &node_key).expect("lists"),
             witness: crate::core::lists::witness::Witness::new(&node_id, SecretKey::generate().expect("key")),
             reports: Reports::load(&store, &config.reports).expect("reports"),

@@ -20,8 +20,8 @@ use crate::network::{self, Inbound, NetEvent};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::event::{EventContent, UnverifiedEvent};
 use accord_proto::federation::{
-    EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement, MANIFESTS_TOPIC,
-    MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
+    DELETIONS_TOPIC, EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement,
+    MANIFESTS_TOPIC, MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
 };
 use accord_proto::media::MediaResponse;
 use accord_proto::{AccountId, NodeId};
@@ -156,6 +156,7 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
                         .ok()
                         .and_then(|signed| policy::accept(&state, signed))
                         .is_some(),
+                    DELETIONS_TOPIC => crate::core::deletion::on_gossip(&state, &gossip.data),
                     EQUIVOCATION_TOPIC => match serde_json::from_slice::<EquivocationProof>(&gossip.data) {
                         Ok(proof) if proof.verify().is_ok() => {
                             let state = state.clone();
