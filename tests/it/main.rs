@@ -23,6 +23,7 @@ mod web_chat;
 mod web_dashboard;
 mod web_media;
 mod web_moderation;
+mod witnesses;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 

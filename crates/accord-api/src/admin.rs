@@ -199,6 +199,13 @@ pub struct ListsResponse {
     pub lists: Vec<ListStatus>,
     /// `add` entries indexed that no `remove` retracted, over all lists.
     pub indexed: u64,
+    /// The C2SP verifier key of this node's lists' issuer key
+    /// (spec/blocklists.md §4.2).
+    #[serde(default)]
+    pub issuer_vkey: String,
+    /// The C2SP verifier key of this node's witness (spec/blocklists.md §13.3).
+    #[serde(default)]
+    pub witness_vkey: String,
 }
 
 /// `STATUS`, one list of `GET /admin/lists` (spec/blocklists.md §12.2).
@@ -226,6 +233,9 @@ pub struct ListStatus {
     /// minutes: the nodes an append reaches first (spec/blocklists.md §12.2b).
     #[serde(default)]
     pub followers: u64,
+    /// The C2SP verifier key of the list's issuer (spec/blocklists.md §4.2).
+    #[serde(default)]
+    pub vkey: String,
 }
 
 fn reject() -> Action {

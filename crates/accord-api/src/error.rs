@@ -94,6 +94,11 @@ error_codes! {
     BadRange = "bad_range", 400;
     /// The list's issuer is distrusted (spec/blocklists.md §10.6).
     Distrusted = "distrusted", 400;
+    /// A checkpoint lacks the witness cosignatures its subscription
+    /// requires (spec/blocklists.md §13.5).
+    MissingCosignatures = "missing_cosignatures", 400;
+    /// A required witness's cosignature does not verify (spec/blocklists.md §13.5).
+    BadCosignature = "bad_cosignature", 400;
     /// An import or export names an unknown format (spec/blocklists.md §9.4).
     UnknownFormat = "unknown_format", 400;
     /// An import has too many rows (spec/blocklists.md §9.4).

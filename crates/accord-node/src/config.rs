@@ -142,6 +142,10 @@ pub struct ListsSection {
     pub purge: Vec<accord_proto::blocklist::entry::Category>,
     /// Lists to enforce, subscribed at start (as `accord-node subscribe`).
     pub subscribe: Vec<Subscription>,
+    /// Witnesses (C2SP verifier keys, `accord/v1/witness/NODE_ID+KEYID+KEY`)
+    /// asked to cosign every new checkpoint of this node's own lists
+    /// before it is announced (spec/blocklists.md §13.4).
+    pub witnesses: Vec<accord_proto::blocklist::witness::WitnessKey>,
 }
 
 /// A list subscribed from the configuration.
@@ -156,6 +160,22 @@ pub struct Subscription {
     /// The PDQ distance threshold of the list's image entries (default 31).
     #[serde(default)]
     pub pdq_threshold: Option<u16>,
+    /// Witnesses (C2SP verifier keys) of which `witnesses_required` must
+    /// have cosigned a checkpoint of the list before it is applied
+    /// (spec/blocklists.md §13.5).
+    #[serde(default)]
+    pub witnesses: Vec<accord_proto::blocklist::witness::WitnessKey>,
+    /// How many of `witnesses` must have cosigned (default: all of them).
+    #[serde(default)]
+    pub witnesses_required: Option<usize>,
+}
+
+impl Subscription {
+    /// The witness cosignatures the subscription requires, if any.
+    pub fn quorum(&self) -> Option<crate::core::lists::Quorum> {
+        let required = self.witnesses_required.unwrap_or(self.witnesses.len());
+        (required > 0).then(|| crate::core::lists::Quorum { witnesses: self.witnesses.clone(), required })
+    }
 }
 
 /// `[node]`
@@ -652,6 +672,18 @@ impl Config {
                 "limits.max_message_bytes must be 1 to {} (the protocol's limit)",
                 accord_proto::limits::MAX_MESSAGE_TEXT
             ));
+        }
+        for sub in &self.lists.subscribe {
+            if sub.witnesses_required.is_some_and(|k| k > sub.witnesses.len()) {
+                return Err(format!(
+                    "lists.subscribe {}: witnesses_required is more than the {} witnesses named",
+                    sub.list,
+                    sub.witnesses.len()
+                ));
+            }
+        }
+        if let Some(w) = self.lists.witnesses.iter().find(|w| w.node().is_none()) {
+            return Err(format!("lists.witnesses: {} is not named accord/v1/witness/NODE_ID", w.name()));
         }
         for addr in &self.p2p.listen {
             addr.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.listen: {addr}: {e}"))?;

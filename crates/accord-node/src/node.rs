@@ -48,6 +48,17 @@ impl DataDir {
         self.root.join("node.key")
     }
 
+    /// `witness.key`: the key this node's witness cosigns list checkpoints
+    /// with (spec/blocklists.md §13.3), not the node key.
+    pub fn witness_key(&self) -> PathBuf {
+        self.root.join("witness.key")
+    }
+
+    /// Reads the witness key, making one (mode 0600) if there is none.
+    pub fn load_witness_key(&self) -> Result<SecretKey, NodeError> {
+        Ok(accord_keyfile::read_or_generate(self.witness_key())?.0)
+    }
+
     /// `admin.token`: the bearer token of the admin endpoint.
     pub fn admin_token(&self) -> PathBuf {
         self.root.join("admin.token")
@@ -100,6 +111,10 @@ impl DataDir {
         if !self.key().exists() {
             let key = SecretKey::generate().map_err(|e| NodeError::Io(e.to_string()))?;
             keyfile::write_new(&self.key(), &key)?;
+            created = true;
+        }
+        if !self.witness_key().exists() {
+            self.load_witness_key()?;
             created = true;
         }
         Ok(created)
@@ -224,7 +239,8 @@ impl Node {
             connection_limits.without_proxies(),
             tasks.clone(),
         ));
-        let loading = Loading { node_key, config, store, metrics, limits, tasks: tasks.clone(), progress };
+        let witness_key = data_dir.load_witness_key()?;
+        let loading = Loading { node_key, witness_key, config, store, metrics, limits, tasks: tasks.clone(), progress };
         match assemble(loading, admin_token, api_gate, admin_gate).await {
             Ok(core) => {
                 tracing::info!(node = %core.node_id, api = %api_addr, admin = %admin_at, "node started");
@@ -251,6 +267,12 @@ impl Node {
     /// The node id.
     pub fn node_id(&self) -> NodeId {
         self.core.node_id
+    }
+
+    /// The node's witness's name and key (its C2SP verifier key is
+    /// `witness_key().vkey()`).
+    pub fn witness_key(&self) -> accord_proto::blocklist::witness::WitnessKey {
+        self.core.witness.id().clone()
     }
 
     /// The peer-to-peer network handle.
@@ -302,6 +324,7 @@ impl Node {
 /// What the node has before its rooms are loaded.
 struct Loading {
     node_key: SecretKey,
+    witness_key: SecretKey,
     config: Config,
     store: Store,
     metrics: Arc<Metrics>,
@@ -319,7 +342,7 @@ async fn assemble(
     api_gate: Gate,
     admin_gate: Gate,
 ) -> Result<Arc<Core>, NodeError> {
-    let Loading { node_key, config, store, metrics, limits, tasks, progress } = loading;
+    let Loading { node_key, witness_key, config, store, metrics, limits, tasks, progress } = loading;
     let node_id = NodeId::from(node_key.public());
     let pause = std::time::Duration::from_millis(config.testing.room_load_delay_ms);
     let (accounts, rooms) = {
@@ -333,6 +356,7 @@ async fn assemble(
         .map_err(|e| NodeError::Io(format!("loading the rooms: {e}")))??
     };
     let lists = Lists::load(&store, &node_key)?;
+    let witness = crate::core::lists::witness::Witness::new(&node_id, witness_key);
     let reports = Reports::load(&store, &config.reports)?;
     let media = crate::core::media::Media::load(&store, &config.media)?;
     for room in rooms.ids() {
@@ -352,6 +376,7 @@ async fn assemble(
         accounts,
         rooms,
         lists,
+        witness,
         reports,
         media,
         limits,

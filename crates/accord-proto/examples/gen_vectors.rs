@@ -110,6 +110,29 @@ fn pdq_vectors() -> anyhow::Result<Value> {
     }))
 }
 
+/// A witness's key, its cosignature of the size-4 checkpoint and the
+/// `add-checkpoint` request 3 → 4 (spec/blocklists.md §13).
+fn witness_vectors(signed4: &SignedCheckpoint, log: &MerkleLog) -> anyhow::Result<Value> {
+    use accord_proto::blocklist::witness::{AddCheckpoint, WitnessKey, checkpoint_text, cosign, cosignature_message};
+    let (node_seed, seed) = (8u8, 11u8);
+    let witness = WitnessKey::of_node(&NodeId::from(key(node_seed).public()), key(seed).public());
+    let text = checkpoint_text(signed4).ok_or_else(|| anyhow::anyhow!("no text"))?;
+    let time = 1_764_000_014u64;
+    let line = cosign(&key(seed), witness.name(), text, time);
+    let request = AddCheckpoint { old_size: 3, proof: log.consistency_proof(3, 4)?, checkpoint: signed4.clone() };
+    Ok(json!({
+        "node_seed": hex::encode([node_seed; 32]),
+        "seed": hex::encode([seed; 32]),
+        "name": witness.name(),
+        "key_id_hex": hex::encode(witness.key_id()),
+        "verifier_key": witness.vkey(),
+        "time": time,
+        "message": String::from_utf8(cosignature_message(text, time))?,
+        "cosignature": line,
+        "request": request.to_body(),
+    }))
+}
+
 fn main() -> anyhow::Result<()> {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "spec/vectors".into()));
     std::fs::create_dir_all(&dir)?;
@@ -546,6 +569,7 @@ fn main() -> anyhow::Result<()> {
             "consistency_3_4": list_log.consistency_proof(3, 4)?.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
             "inclusion_0_of_4": list_log.inclusion_proof(0, 4)?.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
             "pdq": pdq_vectors()?,
+            "witness": witness_vectors(&signed4, &list_log)?,
         }),
     )?;
 

@@ -73,11 +73,14 @@ pub enum Cf {
     /// Account → the account's signed deletion (`SignedBytes` JSON): the
     /// account is gone, its identity is no longer served (schema 2).
     DeletedAccounts,
+    /// List key → the latest checkpoint this node's witness cosigned for
+    /// the list (JSON `WitnessState`).
+    Witness,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 30] = [
+    pub const ALL: [Cf; 31] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -108,6 +111,7 @@ impl Cf {
         Cf::Sessions,
         Cf::Authored,
         Cf::DeletedAccounts,
+        Cf::Witness,
     ];
 
     /// The RocksDB name.
@@ -143,6 +147,7 @@ impl Cf {
             Cf::Sessions => "sessions",
             Cf::Authored => "authored",
             Cf::DeletedAccounts => "deleted_accounts",
+            Cf::Witness => "witness",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod media;
 pub mod reports;
 pub mod starting;
 pub mod stream;
+pub mod witness;
 
 use crate::http::ApiError;
 
@@ -141,6 +142,7 @@ pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
         .route("/v1/mod/cases/{case}", get(reports::case))
         .route("/v1/mod/actions", post(reports::act))
         .route("/v1/audit", get(reports::audit))
+        .route("/witness/add-checkpoint", post(witness::add_checkpoint))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

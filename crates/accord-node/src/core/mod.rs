@@ -67,6 +67,8 @@ pub struct Core {
     pub(crate) outbox: outbox::Outbox,
     /// Blocklists and the enforcement index.
     pub(crate) lists: lists::Lists,
+    /// This node's witness of the lists it holds.
+    pub(crate) witness: lists::witness::Witness,
     /// Media: limits, quotas, fetches.
     pub(crate) media: media::Media,
     /// Peers' policy manifests.
@@ -99,6 +101,8 @@ pub(crate) struct Parts {
     pub(crate) rooms: rooms::Rooms,
     /// Lists read from the store.
     pub(crate) lists: lists::Lists,
+    /// The witness, with its key.
+    pub(crate) witness: lists::witness::Witness,
     /// Reports read from the store.
     pub(crate) reports: reports::Reports,
     /// Media state read from the store.
@@ -112,8 +116,21 @@ pub(crate) struct Parts {
 impl Core {
     /// Assembles a core from its loaded parts.
     pub(crate) fn new(parts: Parts) -> Core {
-        let Parts { node_key, config, store, network, metrics, accounts, rooms, lists, reports, media, limits, tasks } =
-            parts;
+        let Parts {
+            node_key,
+            config,
+            store,
+            network,
+            metrics,
+            accounts,
+            rooms,
+            lists,
+            witness,
+            reports,
+            media,
+            limits,
+            tasks,
+        } = parts;
         Core {
             node_id: NodeId::from(node_key.public()),
             limits,
@@ -126,6 +143,7 @@ impl Core {
             rooms,
             outbox: outbox::Outbox::default(),
             lists,
+            witness,
             media,
             policy: policy::Manifests::default(),
             clocks: clocks::PeerClocks::default(),

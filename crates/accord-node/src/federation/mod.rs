@@ -255,6 +255,10 @@ async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties:
                 Err(e) => error(e.code(), e.to_string()),
             })
         }
+        FedRequest::AddCheckpoint { body } => {
+            let (status, body) = lists::witness(state, body.as_bytes()).await;
+            Ok(FedResponse::Witness { status, body })
+        }
         _ => Ok(error("unsupported", "this node does not serve that request")),
     };
     result.unwrap_or_else(internal)

@@ -22,3 +22,4 @@ mod reload;
 mod robustness;
 mod stream;
 mod tls;
+mod witness;
