@@ -34,8 +34,8 @@ pub struct Step {
 /// Every migration, in order; step `i` goes from version `i + 1`.
 pub const STEPS: &[Step] = &[Step {
     from: 1,
-    what: "index the events each account wrote (column family `authored`) and \
-           add the record of deleted accounts (`deleted_accounts`)",
+    what: "index the events each account wrote (column family `authored`), and \
+           add the records of deleted accounts (`deleted_accounts`) and of this node's witness (`witness`)",
     run: v1_index_authored,
 }];
 
@@ -112,7 +112,7 @@ fn synced() -> WriteOptions {
 const ROWS_PER_BATCH: usize = 4096;
 
 /// Version 1 → 2: one `authored` row per stored event (`deleted_accounts`
-/// starts empty; RocksDB creates the family at open). The author is the
+/// and `witness` start empty; RocksDB creates the families at open). The author is the
 /// signer of the event's body, checked when the event was stored; purged
 /// events, whose bytes are gone, get no row.
 fn v1_index_authored(db: &DB) -> Result<(), StoreError> {
