@@ -5,6 +5,7 @@
 //! two views, refuse the other with their size (409), and the refusal
 //! turns into an equivocation proof that reaches every node.
 
+use crate::hostile_lists::{metric, record};
 use accord_proto::blocklist::checkpoint::{Checkpoint, SignedCheckpoint};
 use accord_proto::blocklist::merkle::MerkleLog;
 use accord_proto::blocklist::witness::{AddCheckpoint, add_cosignatures, cosignatures_in_answer};
@@ -13,28 +14,12 @@ use accord_proto::{IssuerId, ListId, SecretKey, Sha256Hash, Timestamp};
 use accord_testkit::hostile::HostilePeer;
 use accord_testkit::observe::eventually;
 use accord_testkit::{TestNet, TestNode};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a test waits for the network.
 const PATIENCE: Duration = Duration::from_secs(45);
-
-/// The node's record of `list`, if it holds it.
-async fn record(node: &TestNode, list: &str) -> Option<Value> {
-    let status = node.admin("GET", "/lists", None).await.ok()?;
-    status["lists"].as_array()?.iter().find(|r| r["list"] == list).cloned()
-}
-
-/// The number in the node's metrics line starting with `needle`.
-async fn metric(node: &TestNode, needle: &str) -> f64 {
-    let body = reqwest::get(format!("{}/metrics", node.url())).await.unwrap().text().await.unwrap();
-    body.lines()
-        .find(|l| l.starts_with(needle))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
 
 /// One view of the list: a one-entry log and its checkpoint as served.
 struct View {

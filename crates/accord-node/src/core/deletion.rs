@@ -12,7 +12,7 @@ use accord_api::account::{DeleteAccountResponse, Kept};
 use accord_proto::event::EventContent;
 use accord_proto::federation::DELETIONS_TOPIC;
 use accord_proto::identity::AccountDeletion;
-use accord_proto::{AccountId, EnvelopeError, SignedBytes, Timestamp, Unverified, Verified};
+use accord_proto::{AccountId, EnvelopeError, EventId, RoomId, SignedBytes, Timestamp, Unverified, Verified};
 use accord_store::StoreError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,10 +77,11 @@ pub async fn delete(
     apply(core, &deletion).await?;
     publish(core, deletion.raw().clone()).await;
     tracing::info!(account = %deletion.account, "account deleted at its request");
+    let authored = core.store.authored(&session)?;
     Ok(DeleteAccountResponse {
         account: deletion.account,
-        redacted: redacted_count(core, &session)?,
-        kept: kept(core, &session).await?,
+        redacted: messages_among(core, &authored)?,
+        kept: kept(core, &session, authored.len() as u64).await,
     })
 }
 
@@ -147,11 +148,12 @@ pub(crate) fn republish(core: &Arc<Core>) {
     });
 }
 
-/// How many messages of the account this node holds (all shown redacted).
-fn redacted_count(core: &Core, account: &AccountId) -> Result<u64, StoreError> {
+/// How many of the account's events `authored` are messages (all shown
+/// redacted).
+fn messages_among(core: &Core, authored: &[(RoomId, u64, EventId)]) -> Result<u64, StoreError> {
     let mut n = 0;
-    for (_, _, id) in core.store.authored(account)? {
-        if let Some(event) = core.store.event(&id)?
+    for (_, _, id) in authored {
+        if let Some(event) = core.store.event(id)?
             && let Ok(body) = serde_json::from_slice::<accord_proto::event::EventBody>(&event.author.raw().body)
             && matches!(body.content, EventContent::Message { .. })
         {
@@ -162,11 +164,10 @@ fn redacted_count(core: &Core, account: &AccountId) -> Result<u64, StoreError> {
 }
 
 /// What the node keeps about a deleted account, and why.
-async fn kept(core: &Core, account: &AccountId) -> Result<Vec<Kept>, StoreError> {
-    let events = core.store.authored(account)?.len() as u64;
+async fn kept(core: &Core, account: &AccountId, events: u64) -> Vec<Kept> {
     let (reports, evidence, audit) = core.reports.kept_about(account).await;
     let row = |what: &str, count: u64, why: &str| Kept { what: what.into(), count, why: why.into() };
-    Ok(vec![
+    vec![
         row(
             "events",
             events,
@@ -180,5 +181,5 @@ async fn kept(core: &Core, account: &AccountId) -> Result<Vec<Kept>, StoreError>
             "signed evidence naming the account in open cases is kept until each case is resolved",
         ),
         row("audit", audit, "moderators' signed actions about the account stay in the append-only audit log"),
-    ])
+    ]
 }
