@@ -758,6 +758,10 @@ pub struct PeerStatus {
     pub penalized: bool,
     /// Blocked by the operator (spec/federation.md §9).
     pub blocked: bool,
+    /// The name it claims and whether it verified (spec/names.md §4);
+    /// `null` when it claims none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<crate::names::NodeNameStatus>,
 }
 
 /// One list of [`StatusResponse`]: what is held and what is known to exist
