@@ -46,6 +46,10 @@ pub(crate) enum ListCommand {
         /// Block images by PDQ hash (64 hex digits).
         #[arg(long, group = "target")]
         pdq: Option<String>,
+        /// Block the nodes whose verified name is this DNS name
+        /// (`example.org`), or falls under it (`*.example.org`).
+        #[arg(long, group = "target")]
+        domain: Option<String>,
         /// Block images like this one: its PDQ hash is computed here, and
         /// the image itself goes nowhere.
         #[arg(long, group = "target")]
@@ -260,6 +264,7 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             room,
             content,
             pdq,
+            domain,
             image,
             hashed,
             category,
@@ -272,13 +277,14 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                 Some(path) => Some(image_pdq(&path)?),
                 None => pdq,
             };
-            let (kind, id) = match (account, node, room, content, pdq) {
+            let (kind, id) = match (account, node, room, content, pdq, domain) {
                 (Some(id), ..) => ("account", id),
                 (_, Some(id), ..) => ("node", id),
                 (_, _, Some(id), ..) => ("room", id),
-                (_, _, _, Some(id), _) => ("content", id),
-                (_, _, _, _, Some(id)) => ("pdq", id),
-                _ => bail!("name a target: --account, --node, --room, --content, --pdq or --image"),
+                (_, _, _, Some(id), ..) => ("content", id),
+                (_, _, _, _, Some(id), _) => ("pdq", id),
+                (.., Some(id)) => ("domain", id),
+                _ => bail!("name a target: --account, --node, --room, --content, --pdq, --image or --domain"),
             };
             let expires_in = expires.as_deref().map(duration_secs).transpose()?;
             let body = json!({"kind": kind, "id": id, "hashed": hashed, "category": category, "action": action,
@@ -390,6 +396,7 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             for s in &parsed.skipped {
                 eprintln!("skipped line {}: {} ({})", s.line, s.text, s.why);
             }
+            eprintln!("{}", parsed.summary());
         }
         ListCommand::Export { name, format } => {
             let v = admin.call(get, &format!("/lists/{name}/export?format={format}"), None).await?;

@@ -180,6 +180,8 @@ impl Node {
         let reports = Reports::load(&store, &config.reports)?;
         let media = crate::core::media::Media::load(&store, &config.media)?;
         let admin_token = data_dir.load_admin_token()?;
+        let names = crate::core::names::Names::new(&config.names, data_dir.root())
+            .map_err(|detail| ConfigError::Invalid { path: data_dir.config().display().to_string(), detail })?;
         for room in rooms.ids() {
             if let Some(handle) = rooms.get(&room) {
                 handle.lock().await.refresh_hosts(|a| accounts.home_of(a));
@@ -209,6 +211,7 @@ impl Node {
             lists,
             reports,
             media,
+            names,
         }));
         restore_blocks(&core).await?;
         core::backup::begin_catch_up(&core)

@@ -67,11 +67,14 @@ pub enum Cf {
     PeerBans,
     /// SHA-256 of a session token → its account and end (JSON).
     Sessions,
+    /// Peer node → its claimed name and the last check of its name proof
+    /// (JSON, accord-api's `NodeNameStatus`).
+    NodeNames,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 28] = [
+    pub const ALL: [Cf; 29] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -100,6 +103,7 @@ impl Cf {
         Cf::OperatorBlocks,
         Cf::PeerBans,
         Cf::Sessions,
+        Cf::NodeNames,
     ];
 
     /// The RocksDB name.
@@ -133,6 +137,7 @@ impl Cf {
             Cf::OperatorBlocks => "operator_blocks",
             Cf::PeerBans => "peer_bans",
             Cf::Sessions => "sessions",
+            Cf::NodeNames => "node_names",
         }
     }
 }

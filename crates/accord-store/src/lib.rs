@@ -17,6 +17,7 @@ mod cf;
 pub mod keys;
 mod lists;
 mod media;
+mod names;
 mod peers;
 mod records;
 mod reports;

@@ -20,6 +20,7 @@ pub mod health;
 pub mod limits;
 pub mod lists;
 pub mod media;
+pub mod names;
 pub(crate) mod outbox;
 pub(crate) mod policy;
 pub mod reload;
@@ -68,6 +69,8 @@ pub struct Core {
     pub(crate) media: media::Media,
     /// Peers' policy manifests.
     pub(crate) policy: policy::Manifests,
+    /// Checks of peers' names.
+    pub(crate) names: names::Names,
     /// Reports, cases, moderators and the audit log.
     pub(crate) reports: reports::Reports,
     /// The node's background tasks.
@@ -98,12 +101,14 @@ pub(crate) struct Parts {
     pub(crate) reports: reports::Reports,
     /// Media state read from the store.
     pub(crate) media: media::Media,
+    /// The name checks' HTTPS client.
+    pub(crate) names: names::Names,
 }
 
 impl Core {
     /// Assembles a core from its loaded parts.
     pub(crate) fn new(parts: Parts) -> Core {
-        let Parts { node_key, config, store, network, metrics, accounts, rooms, lists, reports, media } = parts;
+        let Parts { node_key, config, store, network, metrics, accounts, rooms, lists, reports, media, names } = parts;
         Core {
             node_id: NodeId::from(node_key.public()),
             limits: limits::Limits::new(&config.limits, &config.registration, &config.reports),
@@ -118,6 +123,7 @@ impl Core {
             lists,
             media,
             policy: policy::Manifests::default(),
+            names,
             reports,
             tasks: Tasks::default(),
             started: accord_proto::Timestamp::now(),

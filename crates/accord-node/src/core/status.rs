@@ -20,8 +20,10 @@ pub async fn status(state: &Core) -> StatusResponse {
         .unwrap_or_default()
         .into_iter()
         .filter_map(|r| {
+            let node = network::node_id(&r.peer)?;
             Some(PeerStatus {
-                node: network::node_id(&r.peer)?,
+                name: crate::core::names::status(state, &node),
+                node,
                 connected: r.connected,
                 score: (r.score * 10.0).round() / 10.0,
                 penalized: r.penalized,

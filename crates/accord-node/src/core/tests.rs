@@ -46,6 +46,7 @@ impl TestCore {
             lists: Lists::load(&store, &node_key).expect("lists"),
             reports: Reports::load(&store, &config.reports).expect("reports"),
             media: crate::core::media::Media::load(&store, &config.media).expect("media"),
+            names: crate::core::names::Names::new(&config.names, dir.path()).expect("names"),
             node_key,
             config,
             store,
