@@ -251,6 +251,15 @@ pub fn federation_wire(data: &[u8]) {
                 FedRequest::ReportOutcome { action, .. } => {
                     typed(Unverified::<ModAction>::from_raw(*action).verify());
                 }
+                FedRequest::AddCheckpoint { body } => {
+                    if let Ok(request) = accord_proto::blocklist::witness::AddCheckpoint::parse(body.as_bytes()) {
+                        assert_eq!(
+                            accord_proto::blocklist::witness::AddCheckpoint::parse(request.to_body().as_bytes()),
+                            Ok(request),
+                            "an add-checkpoint request round-trips"
+                        );
+                    }
+                }
                 _ => {}
             }
         }

@@ -351,6 +351,10 @@ def p_auth(j, nc):  # client-api.md §2
     return dict(account=id_text("acct", f["account"], nc), node=node_id(f["node"], nc),
                 challenge=f["challenge"], ts=timestamp(f["ts"]))
 
+def p_deletion(j, nc):  # identities.md §5
+    f = fields(j, nc, ["account", "home", "ts"])
+    return dict(account=id_text("acct", f["account"], nc), home=node_id(f["home"], nc), ts=timestamp(f["ts"]))
+
 def r_auth(v):
     if not 1 <= len(v["challenge"].encode("utf-8")) <= 128: raise Refused("invalid", "challenge must be 1 to 128 bytes")
 
@@ -545,6 +549,7 @@ KINDS = {
     "mod_action": ("accord/v1/mod-action", 4096, p_mod_action, lambda v: v["moderator"], r_mod_action),
     "audit_head": ("accord/v1/audit-head", 1024, p_audit_head, lambda v: v["node"], None),
     "name_proof": ("accord/v1/node-name", 4096, p_name_proof, lambda v: v["node"], r_name_proof),
+    "account_deletion": ("accord/v1/account-deletion", 2048, p_deletion, lambda v: v["account"], None),
 }
 ROTATION_TAG = "accord/v1/rotation"
 
@@ -1178,8 +1183,24 @@ def check_blocklist(f, g="blocklist.json"):
     inclusion = [bytes.fromhex(x) for x in f["inclusion_0_of_4"]]
     check_eq(g, "inclusion 0 of 4 proof", inclusion, inclusion_path(0, leaves[:4]))
     run(g, "inclusion 0 of 4 verifies", verify_inclusion, leaf_hash(leaves[0]), 0, 4, inclusion, roots[1])
+    check_witness(f["witness"], f["checkpoints"][1], proof, g)
     check_pdq(f["pdq"], g)
     return lid, leaves, seed
+
+def check_witness(w, cp, proof, g):  # blocklists.md §13: a witness's key, cosignature and add-checkpoint request
+    node_key, key = public_key(bytes.fromhex(w["node_seed"])), public_key(bytes.fromhex(w["seed"]))
+    name = "accord/v1/witness/" + node_text(node_key)
+    check_eq(g, "witness name", name, w["name"])
+    key_id = sha256(name.encode() + b"\n" + bytes([4]) + key)[:4]
+    check_eq(g, "witness key id (type 0x04)", key_id.hex(), w["key_id_hex"])
+    check_eq(g, "witness verifier key", name + "+" + key_id.hex() + "+" + b64e(bytes([4]) + key), w["verifier_key"])
+    message = ("cosignature/v1\ntime %d\n" % w["time"]).encode() + cp["text"].encode()
+    check_eq(g, "cosigned message", message.decode(), w["message"])
+    blob = key_id + w["time"].to_bytes(8, "big") + sign(bytes.fromhex(w["seed"]), message)
+    check_eq(g, "cosignature line", "\u2014 " + name + " " + b64e(blob) + "\n", w["cosignature"])
+    check(g, "the cosignature verifies", verify(key, message, b64d(w["cosignature"].split(" ")[2].strip())[12:]))
+    body = "old 3\n" + "".join(b64e(h) + "\n" for h in proof) + "\n" + cp["note"]
+    check_eq(g, "add-checkpoint request 3 -> 4", body, w["request"])
 
 def pdq_distance(a, b):  # blocklists.md §2.1: Hamming distance of two 256-bit hashes
     return bin(int.from_bytes(bytes.fromhex(a), "big") ^ int.from_bytes(bytes.fromhex(b), "big")).count("1")

@@ -617,8 +617,13 @@ async fn a_subscription_in_the_configuration_is_followed_from_start() {
         if i == 1 {
             let issuer = accord_proto::IssuerId::from(*started[0].node().node_id().public_key());
             let list = accord_proto::ListId { issuer, name: "configured".parse().unwrap() };
-            config.lists.subscribe =
-                vec![accord_node::config::Subscription { list, actions: Default::default(), pdq_threshold: None }];
+            config.lists.subscribe = vec![accord_node::config::Subscription {
+                list,
+                actions: Default::default(),
+                pdq_threshold: None,
+                witnesses: vec![],
+                witnesses_required: None,
+            }];
         }
     })
     .await

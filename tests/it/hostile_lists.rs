@@ -17,13 +17,13 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The node's record of `list`, if it holds it.
-async fn record(node: &TestNode, list: &str) -> Option<Value> {
+pub(crate) async fn record(node: &TestNode, list: &str) -> Option<Value> {
     let status = node.admin("GET", "/lists", None).await.ok()?;
     status["lists"].as_array()?.iter().find(|r| r["list"] == list).cloned()
 }
 
 /// The number in the node's metrics line starting with `needle`.
-async fn metric(node: &TestNode, needle: &str) -> f64 {
+pub(crate) async fn metric(node: &TestNode, needle: &str) -> f64 {
     let body = reqwest::get(format!("{}/metrics", node.url())).await.unwrap().text().await.unwrap();
     body.lines()
         .find(|l| l.starts_with(needle))

@@ -4,6 +4,7 @@
 //! module per subject; one test binary, so that RocksDB and libp2p are
 //! linked once.
 
+mod accounts;
 mod admin_session;
 mod blocklists;
 mod enforcement;
@@ -23,6 +24,7 @@ mod web_chat;
 mod web_dashboard;
 mod web_media;
 mod web_moderation;
+mod witnesses;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 

@@ -281,11 +281,7 @@ async fn the_audit_log_verifies_end_to_end_and_tampering_with_a_stored_action_is
     // the moderator's signature.
     node.pause().await.unwrap();
     {
-        let store = accord_store::Store::open(&accord_store::StoreConfig {
-            path: node.data_dir().join("db"),
-            sync: accord_store::SyncPolicy::default(),
-        })
-        .unwrap();
+        let store = accord_store::Store::open(&accord_store::StoreConfig::new(node.data_dir().join("db"))).unwrap();
         let mut action: SignedBytes = store.audit_actions().unwrap().remove(0);
         action.body = String::from_utf8(action.body).unwrap().replace("not spam", "was spam").into_bytes();
         store.overwrite_audit_action(0, &action).await.unwrap();
@@ -604,11 +600,7 @@ async fn a_report_on_a_message_with_an_image_carries_the_signed_event_and_never_
     net.nodes[0].pause().await.unwrap();
     let dir = net.nodes[0].data_dir();
     {
-        let store = accord_store::Store::open(&accord_store::StoreConfig {
-            path: dir.join("db"),
-            sync: accord_store::SyncPolicy::Wal,
-        })
-        .unwrap();
+        let store = accord_store::Store::open(&accord_store::StoreConfig::new(dir.join("db"))).unwrap();
         assert!(store.blob_record(&uploaded.hash).unwrap().is_none(), "C has no record of the blob");
         assert!(store.blob_records().unwrap().is_empty(), "C holds no blob at all");
     }

@@ -199,6 +199,13 @@ pub struct ListsResponse {
     pub lists: Vec<ListStatus>,
     /// `add` entries indexed that no `remove` retracted, over all lists.
     pub indexed: u64,
+    /// The C2SP verifier key of this node's lists' issuer key
+    /// (spec/blocklists.md §4.2).
+    #[serde(default)]
+    pub issuer_vkey: String,
+    /// The C2SP verifier key of this node's witness (spec/blocklists.md §13.3).
+    #[serde(default)]
+    pub witness_vkey: String,
 }
 
 /// `STATUS`, one list of `GET /admin/lists` (spec/blocklists.md §12.2).
@@ -226,6 +233,9 @@ pub struct ListStatus {
     /// minutes: the nodes an append reaches first (spec/blocklists.md §12.2b).
     #[serde(default)]
     pub followers: u64,
+    /// The C2SP verifier key of the list's issuer (spec/blocklists.md §4.2).
+    #[serde(default)]
+    pub vkey: String,
 }
 
 fn reject() -> Action {
@@ -762,6 +772,11 @@ pub struct PeerStatus {
     /// `null` when it claims none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<crate::names::NodeNameStatus>,
+    /// Its clock's offset from this node's in milliseconds (positive:
+    /// ahead), estimated from the stamps of the events it pushed; absent
+    /// when it pushed none since this node started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_ms: Option<i64>,
 }
 
 /// One list of [`StatusResponse`]: what is held and what is known to exist

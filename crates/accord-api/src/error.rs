@@ -94,6 +94,11 @@ error_codes! {
     BadRange = "bad_range", 400;
     /// The list's issuer is distrusted (spec/blocklists.md §10.6).
     Distrusted = "distrusted", 400;
+    /// A checkpoint lacks the witness cosignatures its subscription
+    /// requires (spec/blocklists.md §13.5).
+    MissingCosignatures = "missing_cosignatures", 400;
+    /// A required witness's cosignature does not verify (spec/blocklists.md §13.5).
+    BadCosignature = "bad_cosignature", 400;
     /// An import or export names an unknown format (spec/blocklists.md §9.4).
     UnknownFormat = "unknown_format", 400;
     /// An import has too many rows (spec/blocklists.md §9.4).
@@ -127,6 +132,9 @@ error_codes! {
     NotSessionAccount = "not_session_account", 403;
     /// The account is not registered on this node.
     NotRegistered = "not_registered", 403;
+    /// The account deleted itself (spec/identities.md §5): its identity
+    /// is not served, its key is not registered or logged in again.
+    AccountDeleted = "account_deleted", 410;
     /// The node's registration policy is `closed`.
     RegistrationClosed = "registration_closed", 403;
     /// The invite code is missing, unknown or used.
@@ -209,6 +217,9 @@ error_codes! {
     /// room with a peer: it stamps nothing there until it has (so that it
     /// never reuses a sequence number it used after the backup).
     CatchingUp = "catching_up", 503;
+    /// The node is starting: it answers its health endpoints, and
+    /// everything else once its rooms are loaded.
+    Starting = "starting", 503;
 }
 
 /// An error code this crate does not know, as the node sent it.

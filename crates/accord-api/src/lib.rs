@@ -35,6 +35,7 @@
 
 mod lenient;
 
+pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod auth;

@@ -9,7 +9,7 @@ use accord_node::lists::{Index, Lists, Policy};
 use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target, TargetKind, target_hash};
 use accord_proto::event::{Event, EventBody, EventContent};
 use accord_proto::{ListId, SecretKey, Sha256Hash, Timestamp, Verified};
-use accord_store::{Store, StoreConfig, SyncPolicy};
+use accord_store::{Migrate, Store, StoreConfig, SyncPolicy};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -51,7 +51,8 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
 
     // Cost: the node's own lists, loaded from a real store holding the list.
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&StoreConfig { path: dir.path().join("db"), sync: SyncPolicy::Wal })?;
+    let store =
+        Store::open(&StoreConfig { path: dir.path().join("db"), sync: SyncPolicy::Wal, migrate: Migrate::Apply })?;
     let lists = Lists::load(&store, &key)?;
     let record = lists.create(&store, "bench".parse()?).await?;
     let mut at = 0;

@@ -156,6 +156,22 @@ enum NodeCommand {
     /// Moderators of the node: the report queue, cases, actions, audit log.
     #[command(subcommand)]
     Mod(ModCommand),
+    /// Export everything your node holds about your account (identity,
+    /// rooms, your messages, reports you filed, decisions about you) to a
+    /// JSON file, after checking every signature in it.
+    Export {
+        /// The file to write.
+        #[arg(short, long, default_value = "accord-export.json")]
+        out: PathBuf,
+    },
+    /// Delete your account: no node serves your identity, registers your
+    /// key or logs it in again, and your messages are shown as redacted
+    /// everywhere. Run `accord export` first: this cannot be undone.
+    DeleteAccount {
+        /// Confirms the deletion.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -398,6 +414,16 @@ async fn run(cli: Cli, out: &Printer) -> anyhow::Result<()> {
         NodeCommand::Report(args) => report(&client, args, out, &mut names).await?,
         NodeCommand::Reports => out.reports(&client.my_reports().await?, &mut names).await,
         NodeCommand::Mod(cmd) => mod_command(&client, cmd, out, &mut names).await?,
+        NodeCommand::Export { out: path } => {
+            let export = client.export_account().await?;
+            std::fs::write(&path, serde_json::to_vec_pretty(&export.export)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+            out.exported(&export, &path);
+        }
+        NodeCommand::DeleteAccount { yes } => {
+            anyhow::ensure!(yes, "this deletes your account for good: run `accord export` first, then add --yes");
+            out.deleted(&client.delete_account().await?);
+        }
     }
     Ok(())
 }

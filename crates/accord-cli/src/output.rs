@@ -359,6 +359,32 @@ impl Printer {
         }
     }
 
+    pub(crate) fn exported(&self, export: &accord_sdk::VerifiedExport, path: &std::path::Path) {
+        let (rooms, events, reports, decisions) =
+            (export.export.rooms.len(), export.events.len(), export.reports.len(), export.decisions.len());
+        if self.json {
+            self.line(
+                json!({"path": path, "rooms": rooms, "events": events, "reports": reports, "decisions": decisions}),
+            );
+        } else {
+            println!(
+                "{} written: {rooms} rooms, {events} events, {reports} reports, {decisions} decisions; every signature checked",
+                path.display()
+            );
+        }
+    }
+
+    pub(crate) fn deleted(&self, answer: &accord_sdk::api::account::DeleteAccountResponse) {
+        if self.json {
+            self.line(json!(answer));
+            return;
+        }
+        println!("account {} deleted; {} of its messages are shown as redacted", answer.account, answer.redacted);
+        for kept in &answer.kept {
+            println!("kept: {} {} ({})", kept.count, kept.what, kept.why);
+        }
+    }
+
     pub(crate) fn room_created(&self, room: RoomId) {
         if self.json {
             self.line(json!({"room": room}));

@@ -308,7 +308,15 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             };
             let v = admin.call(get, &path, None).await?;
             print(target.json, &v, |v| {
-                println!("{}  ({} entries)", v["list"].as_str().unwrap_or_default(), v["size"]);
+                let id = v["list"].as_str().unwrap_or_default();
+                println!("{id}  ({} entries)", v["size"]);
+                if let Ok(list) = id.parse::<accord_proto::ListId>() {
+                    let issuer = &list.issuer;
+                    println!(
+                        "issuer vkey {}",
+                        accord_proto::blocklist::checkpoint::verifier_key(&issuer.to_string(), issuer.public_key())
+                    );
+                }
                 for e in v["entries"].as_array().into_iter().flatten() {
                     println!("{:>6}  {}", e["index"], e["entry"]);
                 }
@@ -324,8 +332,11 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                         None => String::new(),
                     };
                     println!("{}  size {}  {role}{trust}", l["list"].as_str().unwrap_or_default(), l["size"]);
+                    println!("    issuer vkey {}", l["vkey"].as_str().unwrap_or_default());
                 }
                 println!("{} entries enforced", v["indexed"]);
+                println!("issuer vkey  {}", v["issuer_vkey"].as_str().unwrap_or_default());
+                println!("witness vkey {}", v["witness_vkey"].as_str().unwrap_or_default());
             });
         }
         ListCommand::Trust { issuer } => {

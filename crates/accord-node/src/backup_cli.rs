@@ -8,7 +8,7 @@ use accord_api::admin::BackupManifest;
 use accord_node::DataDir;
 use accord_node::core::backup::describe;
 use accord_proto::{NodeId, Timestamp};
-use accord_store::{Store, StoreConfig, SyncPolicy};
+use accord_store::{Migrate, Store, StoreConfig, SyncPolicy};
 use anyhow::{Context as _, bail, ensure};
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt as _;
@@ -64,7 +64,8 @@ pub(crate) async fn restore(from: PathBuf, data_dir: PathBuf) -> anyhow::Result<
     copy_private(&from.join("accord.toml"), &dir.config())?;
     copy_private(&from.join("node.key"), &dir.key())?;
 
-    let store = Store::open(&StoreConfig { path: dir.db(), sync: SyncPolicy::Fsync }).context("opening the copy")?;
+    let store = Store::open(&StoreConfig { path: dir.db(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply })
+        .context("opening the copy")?;
     let rooms = describe(&store, manifest.node).context("loading the copy's rooms")?;
     if rooms != manifest.rooms {
         let differs = rooms.iter().filter(|r| !manifest.rooms.contains(r)).count()

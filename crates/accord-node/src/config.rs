@@ -40,6 +40,10 @@ pub struct Config {
     pub names: NamesSection,
     /// Logging.
     pub log: LogSection,
+    /// For tests only: slows the node down on purpose. Never written to a
+    /// configuration (only when set), and left out of the manual.
+    #[serde(skip_serializing_if = "TestingSection::is_unset")]
+    pub testing: TestingSection,
 }
 
 /// `[reports]`: reports, moderators and the measures against abuse of
@@ -142,6 +146,10 @@ pub struct ListsSection {
     pub purge: Vec<accord_proto::blocklist::entry::Category>,
     /// Lists to enforce, subscribed at start (as `accord-node subscribe`).
     pub subscribe: Vec<Subscription>,
+    /// Witnesses (C2SP verifier keys, `accord/v1/witness/NODE_ID+KEYID+KEY`)
+    /// asked to cosign every new checkpoint of this node's own lists
+    /// before it is announced (spec/blocklists.md §13.4).
+    pub witnesses: Vec<accord_proto::blocklist::witness::WitnessKey>,
 }
 
 /// A list subscribed from the configuration.
@@ -156,6 +164,22 @@ pub struct Subscription {
     /// The PDQ distance threshold of the list's image entries (default 31).
     #[serde(default)]
     pub pdq_threshold: Option<u16>,
+    /// Witnesses (C2SP verifier keys) of which `witnesses_required` must
+    /// have cosigned a checkpoint of the list before it is applied
+    /// (spec/blocklists.md §13.5).
+    #[serde(default)]
+    pub witnesses: Vec<accord_proto::blocklist::witness::WitnessKey>,
+    /// How many of `witnesses` must have cosigned (default: all of them).
+    #[serde(default)]
+    pub witnesses_required: Option<usize>,
+}
+
+impl Subscription {
+    /// The witness cosignatures the subscription requires, if any.
+    pub fn quorum(&self) -> Option<crate::core::lists::Quorum> {
+        let required = self.witnesses_required.unwrap_or(self.witnesses.len());
+        (required > 0).then(|| crate::core::lists::Quorum { witnesses: self.witnesses.clone(), required })
+    }
 }
 
 /// `[node]`
@@ -586,6 +610,10 @@ impl Default for LimitsSection {
 pub struct StorageSection {
     /// When writes are acknowledged: `fsync` (default) or `wal`.
     pub sync: SyncPolicy,
+    /// What the node does at start with a store of an older schema:
+    /// `apply` its migrations (default), or `refuse` to start until
+    /// `accord-node migrate` has run.
+    pub migrate: accord_store::Migrate,
 }
 
 /// `[log]`
@@ -600,6 +628,26 @@ pub struct LogSection {
 impl Default for LogSection {
     fn default() -> Self {
         Self { level: "info".into() }
+    }
+}
+
+/// `[testing]`: knobs for the node's own tests, which need to observe
+/// states that are too short-lived on a small store. Not for operators:
+/// every field's default is what a production node does.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestingSection {
+    /// TEST ONLY: a pause before each stored room is loaded at start, so
+    /// that a test can watch `/readyz` say "loading rooms" on a store of a
+    /// few rooms (spec/client-api.md §11). 0, the default, adds nothing.
+    pub room_load_delay_ms: u64,
+}
+
+impl TestingSection {
+    /// Whether every knob is at its default (the section is then not
+    /// written).
+    pub fn is_unset(&self) -> bool {
+        *self == TestingSection::default()
     }
 }
 
@@ -664,6 +712,18 @@ impl Config {
                 "limits.max_message_bytes must be 1 to {} (the protocol's limit)",
                 accord_proto::limits::MAX_MESSAGE_TEXT
             ));
+        }
+        for sub in &self.lists.subscribe {
+            if sub.witnesses_required.is_some_and(|k| k > sub.witnesses.len()) {
+                return Err(format!(
+                    "lists.subscribe {}: witnesses_required is more than the {} witnesses named",
+                    sub.list,
+                    sub.witnesses.len()
+                ));
+            }
+        }
+        if let Some(w) = self.lists.witnesses.iter().find(|w| w.node().is_none()) {
+            return Err(format!("lists.witnesses: {} is not named accord/v1/witness/NODE_ID", w.name()));
         }
         for addr in &self.p2p.listen {
             addr.parse::<libp2p::Multiaddr>().map_err(|e| format!("p2p.listen: {addr}: {e}"))?;

@@ -3,9 +3,10 @@
 //! happens"). Each finding is `ok`, `warn` or `FAIL`; any `FAIL` makes the
 //! command exit non-zero.
 
+use accord_api::admin::StatusResponse;
 use accord_node::config::AdminListen;
 use accord_node::{Config, DataDir};
-use accord_store::{Store, StoreConfig, StoreError, SyncPolicy};
+use accord_store::{Migrate, Store, StoreConfig, StoreError, SyncPolicy};
 use std::fmt;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::fs::PermissionsExt as _;
@@ -17,6 +18,11 @@ use std::time::Duration;
 const FREE_FAIL: u64 = 64 << 20;
 /// Below this much free space the operator should act soon.
 const FREE_WARN: u64 = 1 << 30;
+/// A peer's clock further than this from the node's is worth a warning.
+const SKEW_WARN_MS: i64 = 30_000;
+/// How far ahead of a node's clock an event's `ts` may be before the node
+/// refuses it (`bad_timestamp`, spec/client-api.md §1.1).
+const TS_AHEAD_MS: i64 = 5 * 60_000;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,11 +119,15 @@ async fn examine(dir: &DataDir) -> Report {
     node_key(&mut report, &dir.key());
     let running = running(dir).await;
     match &running {
-        Some(endpoint) => report.add(Level::Ok, "node", format!("running; its admin endpoint answers at {endpoint}")),
+        Some((endpoint, _)) => {
+            report.add(Level::Ok, "node", format!("running; its admin endpoint answers at {endpoint}"))
+        }
         None => report.add(Level::Ok, "node", "not running"),
     }
-    if running.is_some() {
+    clock_sync(&mut report);
+    if let Some((_, status)) = &running {
         readiness(&mut report, &config).await;
+        peer_clocks(&mut report, status.as_ref().map_err(String::as_str));
     } else {
         store(&mut report, &dir.db());
         ports(&mut report, dir, &config);
@@ -151,11 +161,94 @@ fn node_key(report: &mut Report, path: &Path) {
     }
 }
 
-/// The admin endpoint, if a node answers there.
-async fn running(dir: &DataDir) -> Option<String> {
+/// The admin endpoint and the node's status (or why it did not read: a
+/// starting node answers `503 starting`), if a node answers there.
+async fn running(dir: &DataDir) -> Option<(String, Result<StatusResponse, String>)> {
     let link = accord_node::local::AdminLink::open(dir, Some(Duration::from_secs(3))).ok()?;
     let answer = link.request(reqwest::Method::GET, "/admin/status").send().await.ok()?;
-    answer.status().is_success().then(|| link.endpoint().to_string())
+    let endpoint = link.endpoint().to_string();
+    if answer.status().is_success() {
+        let status = answer.json().await.map_err(|e| e.to_string());
+        return Some((endpoint, status));
+    }
+    let refusal = answer.json::<accord_api::ErrorBody>().await.ok()?;
+    (refusal.error.code == accord_api::ErrorCode::Starting).then_some((endpoint, Err(refusal.error.message)))
+}
+
+/// Whether the kernel keeps the clock synchronised (NTP), as systemd's
+/// `timedatectl` reports it (from the kernel's `adjtimex` status).
+fn clock_sync(report: &mut Report) {
+    let answer = std::process::Command::new("timedatectl")
+        .args(["show", "--property=NTPSynchronized", "--value"])
+        .output()
+        .map_err(|e| format!("timedatectl: {e}"))
+        .and_then(|out| {
+            if out.status.success() {
+                Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            } else {
+                Err(format!("timedatectl: {}", String::from_utf8_lossy(&out.stderr).trim()))
+            }
+        });
+    let (level, detail) = match answer.as_deref() {
+        Ok("yes") => (Level::Ok, "synchronised (NTP)".to_owned()),
+        Ok("no") => (
+            Level::Warn,
+            "clock not synchronised (NTP): peers and members see this node's stamps by its clock, and a \
+             node refuses events more than 5 minutes ahead of its own; enable NTP (timedatectl set-ntp true, \
+             or chrony)"
+                .to_owned(),
+        ),
+        Ok(other) => {
+            (Level::Warn, format!("cannot tell whether the clock is synchronised (timedatectl said {other:?})"))
+        }
+        Err(e) => (Level::Warn, format!("cannot tell whether the clock is synchronised (NTP): {e}")),
+    };
+    report.add(level, "clock", detail);
+}
+
+/// The running node's estimates of its peers' clocks (from the stamps of
+/// the events they pushed): a warning for each further than
+/// [`SKEW_WARN_MS`] from this node's.
+fn peer_clocks(report: &mut Report, status: Result<&StatusResponse, &str>) {
+    let status = match status {
+        Ok(status) => status,
+        Err(why) => {
+            report.add(Level::Warn, "clock", format!("peers' clocks not compared: {why}"));
+            return;
+        }
+    };
+    let offsets: Vec<(String, i64)> =
+        status.peers.iter().filter_map(|p| Some((p.node.to_string(), p.clock_offset_ms?))).collect();
+    if offsets.is_empty() {
+        report.add(Level::Ok, "clock", "no peer has pushed an event since the node started: no clock to compare");
+        return;
+    }
+    let mut agree = 0;
+    for (node, offset) in &offsets {
+        if offset.abs() <= SKEW_WARN_MS {
+            agree += 1;
+            continue;
+        }
+        let side = if *offset > 0 { "ahead of" } else { "behind" };
+        let consequence = if offset.abs() > TS_AHEAD_MS {
+            "beyond the 5 minutes within which events' timestamps are accepted; check which clock is wrong"
+        } else {
+            "check which clock is wrong"
+        };
+        report.add(
+            Level::Warn,
+            "clock",
+            format!("peer {node}'s clock is {} s {side} this node's: {consequence}", offset.abs() / 1000),
+        );
+    }
+    if agree > 0 {
+        let largest = offsets.iter().map(|(_, o)| o.abs()).filter(|o| *o <= SKEW_WARN_MS).max().unwrap_or(0);
+        report.add(
+            Level::Ok,
+            "clock",
+            format!("{agree} peers' clocks agree with this node's within 30 s (largest offset {largest} ms)"),
+        );
+    }
 }
 
 async fn readiness(report: &mut Report, config: &Config) {
@@ -187,7 +280,7 @@ fn store(report: &mut Report, db: &Path) {
         report.add(Level::Ok, "store", "none yet: the first start creates it");
         return;
     }
-    match Store::open(&StoreConfig { path: db.to_path_buf(), sync: SyncPolicy::Fsync }) {
+    match Store::open(&StoreConfig { path: db.to_path_buf(), sync: SyncPolicy::Fsync, migrate: Migrate::Refuse }) {
         Ok(store) => {
             let rooms = store.rooms().map(|r| r.len());
             let restored = store.restored().ok().flatten();
@@ -206,11 +299,19 @@ fn store(report: &mut Report, db: &Path) {
                 );
             }
         }
-        Err(StoreError::SchemaMismatch { found, expected }) => report.add(
-            Level::Fail,
-            "store",
-            format!("written by schema version {found}; this binary reads {expected}: run the binary that wrote it"),
-        ),
+        Err(StoreError::NeedsMigration { found, expected }) => {
+            let steps: Vec<&str> = accord_store::migrate::pending(found).iter().map(|s| s.what).collect();
+            report.add(
+                Level::Warn,
+                "store",
+                format!(
+                    "schema version {found}; this binary reads {expected} and migrates it at start ({}); \
+                     back it up first (accord-node backup), or run accord-node migrate",
+                    steps.join("; ")
+                ),
+            )
+        }
+        Err(e @ StoreError::TooNew { .. }) => report.add(Level::Fail, "store", e.to_string()),
         Err(e) => report.add(Level::Fail, "store", format!("does not open: {e}")),
     }
 }

@@ -6,6 +6,7 @@
 mod admin_cli;
 mod backup_cli;
 mod doctor_cli;
+mod migrate_cli;
 mod mod_cli;
 
 use accord_node::{Config, DataDir, Node};
@@ -151,6 +152,17 @@ enum Command {
         /// Write it to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Brings a stopped node's store up to this binary's schema version,
+    /// printing each step (the node also does this at start, unless
+    /// `[storage] migrate = "refuse"`).
+    Migrate {
+        /// The data directory.
+        #[arg(long, default_value = "accord-data")]
+        data_dir: PathBuf,
+        /// Print the steps without running them.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Prints the node id and addresses from a data directory.
     Info {
@@ -337,6 +349,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Migrate { data_dir, dry_run } => migrate_cli::migrate(data_dir, dry_run),
         Command::Backup { data_dir, to } => backup_cli::backup(data_dir, to).await,
         Command::Restore { from, data_dir } => backup_cli::restore(from, data_dir).await,
         Command::Init { data_dir, name, api, admin, p2p, bootstrap } => {

@@ -4,10 +4,13 @@ use crate::admin::{self, AdminState};
 use crate::api::{self, ApiState};
 use crate::config::{AdminListen, Config, ConfigError};
 use crate::core::accounts::Accounts;
+use crate::core::limits::Limits;
 use crate::core::lists::Lists;
 use crate::core::reports::Reports;
-use crate::core::rooms::{LoadError, Rooms};
-use crate::core::{self, Core};
+use crate::core::rooms::{LoadError, LoadProgress, Rooms};
+use crate::core::{self, Core, Tasks};
+use crate::http::gate::Gate;
+use crate::http::serve::{ConnectionLimits, Listener, serve};
 use crate::keyfile::{self, KeyFileError};
 use crate::metrics::Metrics;
 use crate::network::{Network, NetworkError};
@@ -43,6 +46,17 @@ impl DataDir {
     /// `node.key`
     pub fn key(&self) -> PathBuf {
         self.root.join("node.key")
+    }
+
+    /// `witness.key`: the key this node's witness cosigns list checkpoints
+    /// with (spec/blocklists.md §13.3), not the node key.
+    pub fn witness_key(&self) -> PathBuf {
+        self.root.join("witness.key")
+    }
+
+    /// Reads the witness key, making one (mode 0600) if there is none.
+    pub fn load_witness_key(&self) -> Result<SecretKey, NodeError> {
+        Ok(accord_keyfile::read_or_generate(self.witness_key())?.0)
     }
 
     /// `admin.token`: the bearer token of the admin endpoint.
@@ -97,6 +111,10 @@ impl DataDir {
         if !self.key().exists() {
             let key = SecretKey::generate().map_err(|e| NodeError::Io(e.to_string()))?;
             keyfile::write_new(&self.key(), &key)?;
+            created = true;
+        }
+        if !self.witness_key().exists() {
+            self.load_witness_key()?;
             created = true;
         }
         Ok(created)
@@ -163,7 +181,11 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts a node on an initialised data directory.
+    /// Starts a node on an initialised data directory. The listeners bind
+    /// as soon as the store is open, and answer `/healthz`, `/readyz`
+    /// ("loading rooms") and `503 starting` while the rooms are loaded; the
+    /// peer-to-peer network starts after, so that no peer is served from
+    /// half-loaded rooms. Returns once the node serves everything.
     pub async fn start(data_dir: DataDir) -> Result<Node, NodeError> {
         let (config, node_key) = data_dir.load()?;
         let tls = match &config.api.tls {
@@ -172,25 +194,17 @@ impl Node {
             })?),
             None => None,
         };
-        let node_id = NodeId::from(node_key.public());
-        let store = Store::open(&StoreConfig { path: data_dir.db(), sync: config.storage.sync })?;
-        let accounts = Accounts::load(&store, node_id)?;
-        let rooms = Rooms::load(&store, node_id)?;
-        let lists = Lists::load(&store, &node_key)?;
-        let reports = Reports::load(&store, &config.reports)?;
-        let media = crate::core::media::Media::load(&store, &config.media)?;
-        let admin_token = data_dir.load_admin_token()?;
-        let names = crate::core::names::Names::new(&config.names, data_dir.root())
-            .map_err(|detail| ConfigError::Invalid { path: data_dir.config().display().to_string(), detail })?;
-        for room in rooms.ids() {
-            if let Some(handle) = rooms.get(&room) {
-                handle.lock().await.refresh_hosts(|a| accounts.home_of(a));
-            }
+        let store_config =
+            StoreConfig { path: data_dir.db(), sync: config.storage.sync, migrate: config.storage.migrate };
+        let (store, migrated) = Store::open_migrating(&store_config)?;
+        for step in migrated {
+            tracing::info!(from = step.from, to = step.from + 1, "store migrated: {}", step.what);
         }
+        let admin_token = data_dir.load_admin_token()?;
         let metrics = Arc::new(Metrics::new());
-        let (events_tx, net_events) = tokio::sync::mpsc::channel(crate::network::INBOUND_QUEUE);
-        let network =
-            Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, events_tx, metrics.clone()).await?;
+        let limits = Arc::new(Limits::new(&config.limits, &config.registration, &config.reports));
+        let tasks = Tasks::default();
+        let progress = Arc::new(LoadProgress::default());
         let listener = tokio::net::TcpListener::bind(config.api.listen)
             .await
             .map_err(|e| NodeError::Io(format!("API address {}: {e}", config.api.listen)))?;
@@ -200,67 +214,47 @@ impl Node {
             .map_err(|e| NodeError::Io(format!("admin.listen {}: {e}", config.admin.listen)))?;
         crate::admin_listener::record(&data_dir.admin_addr(), &admin_at)
             .map_err(|e| NodeError::Io(format!("{}: {e}", data_dir.admin_addr().display())))?;
-        let core = Arc::new(Core::new(core::Parts {
-            node_key,
-            config,
-            store,
-            network,
-            metrics,
-            accounts,
-            rooms,
-            lists,
-            reports,
-            media,
-            names,
-        }));
-        restore_blocks(&core).await?;
-        core::backup::begin_catch_up(&core)
-            .await
-            .map_err(|e| NodeError::Io(format!("reading the restore mark: {e}")))?;
-        let api_state = ApiState::new(core.clone());
-        let app = api::router(api_state.clone(), crate::web::chat());
-        // The admin listener serves the client API too: the dashboard's
-        // moderators sign in and work through it, from the page's origin.
-        let admin_doors = axum::Router::new()
-            .nest("/admin", admin::router(AdminState::new(core.clone(), admin_token)))
-            .merge(crate::web::dashboard());
-        let admin_app = api::router(api_state, admin_doors);
+        let starting = api::starting::router(api::starting::StartingState {
+            store: store.clone(),
+            progress: progress.clone(),
+            bootstrap: config.p2p.bootstrap.len(),
+            limits: limits.clone(),
+            metrics: metrics.clone(),
+        });
+        let (api_gate, admin_gate) = (Gate::default(), Gate::default());
         // The servers end by themselves at shutdown, once their requests
         // are answered.
-        use crate::http::serve::{ConnectionLimits, Listener, serve};
-        let limits = ConnectionLimits::of(&core.config.api);
-        core.tasks().spawn_to_completion(serve(
+        let connection_limits = ConnectionLimits::of(&config.api);
+        tasks.spawn_to_completion(serve(
             Listener::Tcp(listener),
-            app,
+            api_gate.router(starting.clone()),
             tls,
-            limits.clone(),
-            core.tasks().clone(),
+            connection_limits.clone(),
+            tasks.clone(),
         ));
-        core.tasks().spawn_to_completion(serve(
+        tasks.spawn_to_completion(serve(
             admin_listener,
-            admin_app,
+            admin_gate.router(starting),
             None,
-            limits.without_proxies(),
-            core.tasks().clone(),
+            connection_limits.without_proxies(),
+            tasks.clone(),
         ));
-        core.outbox.resume(&core)?;
-        core::reload::follow_configured(&core, &core.config.lists.subscribe)
-            .await
-            .map_err(|e| NodeError::Io(format!("subscribing to the lists of the configuration: {e}")))?;
-        core::policy::spawn_publisher(core.clone());
-        core::reports::forward::spawn(core.clone());
-        core::media::sweep::spawn(core.clone());
-        core.tasks().spawn(crate::federation::serve(core.clone(), net_events));
-        let housekeeping = core.clone();
-        core.tasks().spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                housekeeping.limits.prune();
+        let witness_key = data_dir.load_witness_key()?;
+        let names = crate::core::names::Names::new(&config.names, data_dir.root())
+            .map_err(|detail| ConfigError::Invalid { path: data_dir.config().display().to_string(), detail })?;
+        let loading =
+            Loading { node_key, witness_key, config, store, metrics, limits, tasks: tasks.clone(), progress, names };
+        match assemble(loading, admin_token, api_gate, admin_gate).await {
+            Ok(core) => {
+                tracing::info!(node = %core.node_id, api = %api_addr, admin = %admin_at, "node started");
+                Ok(Node { core, api_addr, admin: admin_at, data_dir })
             }
-        });
-        tracing::info!(node = %node_id, api = %api_addr, admin = %admin_at, "node started");
-        Ok(Node { core, api_addr, admin: admin_at, data_dir })
+            Err(e) => {
+                tasks.stop().await;
+                crate::admin_listener::release(&data_dir.admin_addr(), &admin_at);
+                Err(e)
+            }
+        }
     }
 
     /// The client API address.
@@ -276,6 +270,12 @@ impl Node {
     /// The node id.
     pub fn node_id(&self) -> NodeId {
         self.core.node_id
+    }
+
+    /// The node's witness's name and key (its C2SP verifier key is
+    /// `witness_key().vkey()`).
+    pub fn witness_key(&self) -> accord_proto::blocklist::witness::WitnessKey {
+        self.core.witness.id().clone()
     }
 
     /// The peer-to-peer network handle.
@@ -322,6 +322,99 @@ impl Node {
         tracing::info!("node stopped");
         Ok(())
     }
+}
+
+/// What the node has before its rooms are loaded.
+struct Loading {
+    node_key: SecretKey,
+    witness_key: SecretKey,
+    config: Config,
+    store: Store,
+    metrics: Arc<Metrics>,
+    limits: Arc<Limits>,
+    tasks: Tasks,
+    progress: Arc<LoadProgress>,
+    names: crate::core::names::Names,
+}
+
+/// Loads what the store holds (the rooms, verified again), starts the
+/// network and the node's work, and opens the listeners' gates onto the
+/// assembled core.
+async fn assemble(
+    loading: Loading,
+    admin_token: String,
+    api_gate: Gate,
+    admin_gate: Gate,
+) -> Result<Arc<Core>, NodeError> {
+    let Loading { node_key, witness_key, config, store, metrics, limits, tasks, progress, names } = loading;
+    let node_id = NodeId::from(node_key.public());
+    let pause = std::time::Duration::from_millis(config.testing.room_load_delay_ms);
+    let (accounts, rooms) = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || -> Result<_, NodeError> {
+            let accounts = Accounts::load(&store, node_id)?;
+            let rooms = Rooms::load(&store, node_id, &progress, pause)?;
+            Ok((accounts, rooms))
+        })
+        .await
+        .map_err(|e| NodeError::Io(format!("loading the rooms: {e}")))??
+    };
+    let lists = Lists::load(&store, &node_key)?;
+    let witness = crate::core::lists::witness::Witness::new(&node_id, witness_key);
+    let reports = Reports::load(&store, &config.reports)?;
+    let media = crate::core::media::Media::load(&store, &config.media)?;
+    for room in rooms.ids() {
+        if let Some(handle) = rooms.get(&room) {
+            handle.lock().await.refresh_hosts(|a| accounts.home_of(a));
+        }
+    }
+    let (events_tx, net_events) = tokio::sync::mpsc::channel(crate::network::INBOUND_QUEUE);
+    let network =
+        Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, events_tx, metrics.clone()).await?;
+    let core = Arc::new(Core::new(core::Parts {
+        node_key,
+        config,
+        store,
+        network,
+        metrics,
+        accounts,
+        rooms,
+        lists,
+        witness,
+        reports,
+        media,
+        names,
+        limits,
+        tasks,
+    }));
+    restore_blocks(&core).await?;
+    core::backup::begin_catch_up(&core).await.map_err(|e| NodeError::Io(format!("reading the restore mark: {e}")))?;
+    let api_state = ApiState::new(core.clone());
+    api_gate.open(api::router(api_state.clone(), crate::web::chat()));
+    // The admin listener serves the client API too: the dashboard's
+    // moderators sign in and work through it, from the page's origin.
+    let admin_doors = axum::Router::new()
+        .nest("/admin", admin::router(AdminState::new(core.clone(), admin_token)))
+        .merge(crate::web::dashboard());
+    admin_gate.open(api::router(api_state, admin_doors));
+    core.outbox.resume(&core)?;
+    core::reload::follow_configured(&core, &core.config.lists.subscribe)
+        .await
+        .map_err(|e| NodeError::Io(format!("subscribing to the lists of the configuration: {e}")))?;
+    core::policy::spawn_publisher(core.clone());
+    core::reports::forward::spawn(core.clone());
+    core::media::sweep::spawn(core.clone());
+    core::deletion::republish(&core);
+    core.tasks().spawn(crate::federation::serve(core.clone(), net_events));
+    let housekeeping = core.clone();
+    core.tasks().spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            housekeeping.limits.prune();
+        }
+    });
+    Ok(core)
 }
 
 /// Blocks again the peers blocked before the restart: the operator's, and

@@ -110,6 +110,29 @@ fn pdq_vectors() -> anyhow::Result<Value> {
     }))
 }
 
+/// A witness's key, its cosignature of the size-4 checkpoint and the
+/// `add-checkpoint` request 3 → 4 (spec/blocklists.md §13).
+fn witness_vectors(signed4: &SignedCheckpoint, log: &MerkleLog) -> anyhow::Result<Value> {
+    use accord_proto::blocklist::witness::{AddCheckpoint, WitnessKey, checkpoint_text, cosign, cosignature_message};
+    let (node_seed, seed) = (8u8, 11u8);
+    let witness = WitnessKey::of_node(&NodeId::from(key(node_seed).public()), key(seed).public());
+    let text = checkpoint_text(signed4).ok_or_else(|| anyhow::anyhow!("no text"))?;
+    let time = 1_764_000_014u64;
+    let line = cosign(&key(seed), witness.name(), text, time);
+    let request = AddCheckpoint { old_size: 3, proof: log.consistency_proof(3, 4)?, checkpoint: signed4.clone() };
+    Ok(json!({
+        "node_seed": hex::encode([node_seed; 32]),
+        "seed": hex::encode([seed; 32]),
+        "name": witness.name(),
+        "key_id_hex": hex::encode(witness.key_id()),
+        "verifier_key": witness.vkey(),
+        "time": time,
+        "message": String::from_utf8(cosignature_message(text, time))?,
+        "cosignature": line,
+        "request": request.to_body(),
+    }))
+}
+
 fn main() -> anyhow::Result<()> {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "spec/vectors".into()));
     std::fs::create_dir_all(&dir)?;
@@ -290,6 +313,15 @@ fn main() -> anyhow::Result<()> {
         },
         &alice,
     )?;
+    // alice deletes her account (spec/identities.md §5), a day later.
+    let deletion = Verified::sign(
+        accord_proto::identity::AccountDeletion {
+            account: alice.account_id(),
+            home: NodeId::from(node.public()),
+            ts: Timestamp::from_millis(T0 + 86_400_000),
+        },
+        &alice,
+    )?;
     // Node B's policy manifest (spec/federation.md §7): it declares that it
     // enforces the list of blocklist.json (issuer 09…09, name `abuse`) and
     // holds all four of its entries; checked against that list below.
@@ -348,6 +380,7 @@ fn main() -> anyhow::Result<()> {
                 envelope_case("auth response", 1, &auth),
                 envelope_case("policy manifest", 11, &manifest),
                 envelope_case("event body (message with attachments)", 1, &photo),
+                envelope_case("account deletion", 1, &deletion),
             ],
             "rotation": {
                 "old_seed": hex::encode([1u8; 32]),
@@ -537,6 +570,7 @@ fn main() -> anyhow::Result<()> {
             "consistency_3_4": list_log.consistency_proof(3, 4)?.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
             "inclusion_0_of_4": list_log.inclusion_proof(0, 4)?.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
             "pdq": pdq_vectors()?,
+            "witness": witness_vectors(&signed4, &list_log)?,
         }),
     )?;
 

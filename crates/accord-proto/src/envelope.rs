@@ -44,6 +44,8 @@ pub enum Domain {
     AuditHead,
     /// A node's proof that a DNS name is its name, signed by the node.
     NodeName,
+    /// An account's deletion of itself, signed by the account.
+    AccountDeletion,
 }
 
 impl Domain {
@@ -61,6 +63,7 @@ impl Domain {
             Domain::ModAction => "accord/v1/mod-action",
             Domain::AuditHead => "accord/v1/audit-head",
             Domain::NodeName => "accord/v1/node-name",
+            Domain::AccountDeletion => "accord/v1/account-deletion",
         }
     }
 

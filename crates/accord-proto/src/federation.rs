@@ -32,6 +32,8 @@ pub const MAX_OUTCOME_REPORTS: usize = 256;
 pub const LISTS_TOPIC: &str = "accord/lists/1";
 /// The gossipsub topic of nodes' signed policy manifests.
 pub const MANIFESTS_TOPIC: &str = "accord/manifests/1";
+/// The gossipsub topic of accounts' signed deletions (spec/identities.md §5).
+pub const DELETIONS_TOPIC: &str = "accord/deletions/1";
 /// The gossipsub topic of equivocation proofs against list issuers.
 pub const EQUIVOCATION_TOPIC: &str = "accord/equivocation/1";
 /// Most list entries in one answer.
@@ -120,6 +122,13 @@ pub enum FedRequest {
         /// The ids of the receiver's reports it settles.
         reports: Vec<crate::Sha256Hash>,
     },
+    /// A C2SP tlog-witness `add-checkpoint` request to the receiver's
+    /// witness (spec/blocklists.md §13.2): the request body as HTTP would
+    /// carry it (old size, proof lines, blank line, signed checkpoint).
+    AddCheckpoint {
+        /// The request body.
+        body: String,
+    },
 }
 
 /// A node's answer.
@@ -174,6 +183,15 @@ pub enum FedResponse {
     },
     /// A report outcome was taken into account.
     Noted {},
+    /// The witness's answer to `add_checkpoint`, as HTTP would carry it:
+    /// the status (200, 400, 403, 404, 409, 422 or 500) and the body
+    /// (cosignature lines for 200, the witness's size for 409).
+    Witness {
+        /// The HTTP status.
+        status: u16,
+        /// The body.
+        body: String,
+    },
     /// The request was refused.
     Error {
         /// A stable code (e.g. `too_many`, `busy`).

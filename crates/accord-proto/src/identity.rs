@@ -162,6 +162,29 @@ impl Payload for Attestation {
     }
 }
 
+/// An account's deletion of itself (domain `accord/v1/account-deletion`,
+/// signed by the account, spec/identities.md §5): from then on no node
+/// serves the account's identity, registers its key or logs it in, and
+/// every node shows the messages it wrote as redacted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountDeletion {
+    /// The account deleted (its key signs the deletion).
+    pub account: AccountId,
+    /// Its home node, where the deletion was made.
+    pub home: NodeId,
+    /// When the account was deleted.
+    pub ts: Timestamp,
+}
+
+impl Payload for AccountDeletion {
+    const DOMAIN: Domain = Domain::AccountDeletion;
+    const MAX_BODY: usize = MAX_IDENTITY_BODY;
+    fn expected_signer(&self) -> PublicKey {
+        *self.account.public_key()
+    }
+}
+
 /// The statement that an account moves from an old key to a new one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -103,6 +103,7 @@ impl ClientBuilder {
                 node: tokio::sync::OnceCell::new(),
                 session: tokio::sync::Mutex::new(SessionState::default()),
                 identities: Mutex::new(HashMap::new()),
+                deleted: Mutex::new(HashMap::new()),
                 clock: EventClock::default(),
                 reconnect: self.reconnect,
             }),
@@ -131,6 +132,8 @@ pub(crate) struct Inner {
     node: tokio::sync::OnceCell<NodeInfo>,
     session: tokio::sync::Mutex<SessionState>,
     identities: Mutex<HashMap<AccountId, VerifiedIdentity>>,
+    /// The home nodes of deleted accounts, from their verified deletions.
+    pub(crate) deleted: Mutex<HashMap<AccountId, accord_proto::NodeId>>,
     clock: EventClock,
     pub(crate) reconnect: ReconnectPolicy,
 }

@@ -78,6 +78,7 @@
 #![deny(unreachable_pub)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod account;
 mod client;
 mod clock;
 mod error;
@@ -95,6 +96,7 @@ mod timeline;
 mod tls;
 mod verify;
 
+pub use account::VerifiedExport;
 pub use client::{Client, ClientBuilder};
 pub use error::{BuildError, KeyFileError, Result, SdkError, VerificationError};
 pub use identity::{TrustSignals, VerifiedIdentity};

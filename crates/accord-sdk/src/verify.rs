@@ -53,8 +53,14 @@ impl Client {
     /// node does not have, or one that does not verify, is a verification
     /// failure of the event.
     async fn author_home(&self, author: &AccountId) -> Result<NodeId> {
+        if let Some(home) = self.inner.deleted.lock().unwrap_or_else(|p| p.into_inner()).get(author) {
+            return Ok(*home);
+        }
         match self.identity(author).await {
             Ok(identity) => Ok(identity.home()),
+            // A deleted account's events still verify: its signed
+            // deletion names its home node.
+            Err(SdkError::Api { code: ErrorCode::AccountDeleted, .. }) => self.deleted_home(author).await,
             // The node has no identity for the author, or refuses to hand
             // it out because a blocklist entry covers it: either way the
             // home node is unknown, which fails this event, not the page.

@@ -70,11 +70,20 @@ pub enum Cf {
     /// Peer node → its claimed name and the last check of its name proof
     /// (JSON, accord-api's `NodeNameStatus`).
     NodeNames,
+    /// Author account ‖ room ‖ cursor → event id: the events each account
+    /// wrote, for a member's export and an account's deletion (schema 2).
+    Authored,
+    /// Account → the account's signed deletion (`SignedBytes` JSON): the
+    /// account is gone, its identity is no longer served (schema 2).
+    DeletedAccounts,
+    /// List key → the latest checkpoint this node's witness cosigned for
+    /// the list (JSON `WitnessState`).
+    Witness,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 29] = [
+    pub const ALL: [Cf; 32] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -104,6 +113,9 @@ impl Cf {
         Cf::PeerBans,
         Cf::Sessions,
         Cf::NodeNames,
+        Cf::Authored,
+        Cf::DeletedAccounts,
+        Cf::Witness,
     ];
 
     /// The RocksDB name.
@@ -138,6 +150,9 @@ impl Cf {
             Cf::PeerBans => "peer_bans",
             Cf::Sessions => "sessions",
             Cf::NodeNames => "node_names",
+            Cf::Authored => "authored",
+            Cf::DeletedAccounts => "deleted_accounts",
+            Cf::Witness => "witness",
         }
     }
 }

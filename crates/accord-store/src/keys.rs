@@ -88,3 +88,12 @@ pub fn blob_ref(hash: &Sha256Hash, event: &EventId) -> [u8; 64] {
     k[32..].copy_from_slice(event.as_bytes());
     k
 }
+
+/// `authored`: author ‖ room ‖ cursor.
+pub fn authored(author: &AccountId, room: &RoomId, cursor: u64) -> [u8; 72] {
+    let mut k = [0u8; 72];
+    k[..32].copy_from_slice(author.as_bytes());
+    k[32..64].copy_from_slice(room.as_bytes());
+    k[64..].copy_from_slice(&cursor.to_be_bytes());
+    k
+}

@@ -12,12 +12,14 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod accounts;
 mod backup;
 mod cf;
 pub mod keys;
 mod lists;
 mod media;
 mod names;
+pub mod migrate;
 mod peers;
 mod records;
 mod reports;
@@ -27,6 +29,7 @@ pub mod writer;
 pub use cf::Cf;
 pub use lists::{Enforce, ListRecord};
 pub use media::{BlobRecord, NewBlob};
+pub use migrate::Migrate;
 pub use records::{EventRecord, MembershipChange, OutboxEntry, RoomRecord, TimelineEntry};
 pub use reports::{CaseRecord, Forward, ForwardState, ModeratorRecord, ReportRecord, ReportSource, Resolution};
 pub use writer::{Batch, SyncPolicy};
@@ -38,8 +41,9 @@ use std::sync::Arc;
 /// A raw key and value read from a column family.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
-/// The on-disk schema version this code reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The on-disk schema version this code reads and writes ([`migrate`]
+/// says how older versions are brought up to it).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,12 +52,25 @@ pub enum StoreError {
     /// RocksDB reported an error.
     #[error("rocksdb: {0}")]
     Db(String),
-    /// The database was written by another schema version.
-    #[error("database schema version {found}, this node reads {expected}")]
-    SchemaMismatch {
+    /// The database was written by a newer version of the node: it is
+    /// not opened for writing, so the newer binary can still use it.
+    #[error(
+        "the database has schema version {found}, newer than this node's {supported}: it was written by a newer \
+         accord-node; run that version (or restore a backup taken before the upgrade)"
+    )]
+    TooNew {
         /// The version found on disk.
         found: u32,
-        /// The version this code supports.
+        /// The newest version this code reads.
+        supported: u32,
+    },
+    /// The database has an older schema and migrations were not allowed
+    /// ([`Migrate::Refuse`]).
+    #[error("the database has schema version {found}, this node reads {expected}: run `accord-node migrate`")]
+    NeedsMigration {
+        /// The version found on disk.
+        found: u32,
+        /// The version this code reads and writes.
         expected: u32,
     },
     /// A stored record does not decode: the store is damaged.
@@ -105,6 +122,15 @@ pub struct StoreConfig {
     pub path: PathBuf,
     /// When writes are acknowledged.
     pub sync: SyncPolicy,
+    /// What to do with a store of an older schema.
+    pub migrate: Migrate,
+}
+
+impl StoreConfig {
+    /// A configuration with the defaults: fsync, migrations applied.
+    pub fn new(path: impl Into<PathBuf>) -> StoreConfig {
+        StoreConfig { path: path.into(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply }
+    }
 }
 
 /// A handle to the node's database. Cheap to clone.
@@ -142,9 +168,17 @@ fn cf_options(cf: Cf) -> Options {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `config.path` and checks
-    /// its schema version.
+    /// Opens (creating if needed) the database at `config.path`: a store
+    /// of a newer schema is refused before it is opened for writing, one
+    /// of an older schema is migrated first (or refused, per
+    /// `config.migrate`).
     pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        Ok(Store::open_migrating(config)?.0)
+    }
+
+    /// [`Store::open`], also returning the migrations it ran.
+    pub fn open_migrating(config: &StoreConfig) -> Result<(Store, Vec<migrate::Step>), StoreError> {
+        migrate::check_before_open(&config.path, config.migrate)?;
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
@@ -152,10 +186,24 @@ impl Store {
         opts.set_max_background_jobs(2);
         opts.set_keep_log_file_num(4);
         let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(*cf)));
-        let db = Arc::new(DB::open_cf_descriptors(&opts, &config.path, cfs)?);
+        let db = DB::open_cf_descriptors(&opts, &config.path, cfs)?;
+        let found = match db.get_cf(Self::handle_of(&db, Cf::Meta)?, keys::META_SCHEMA)? {
+            Some(v) => migrate::decode_version(&v)?,
+            None => {
+                // A new database. Written directly (not through the
+                // writer) so that opening a store never blocks an async
+                // runtime.
+                let mut opts = rocksdb::WriteOptions::default();
+                opts.set_sync(true);
+                db.put_cf_opt(Self::handle_of(&db, Cf::Meta)?, keys::META_SCHEMA, SCHEMA_VERSION.to_be_bytes(), &opts)?;
+                SCHEMA_VERSION
+            }
+        };
+        let done = migrate::run(&db, found)?;
+        let db = Arc::new(db);
         let store = Store { writer: writer::Writer::start(db.clone(), config.sync), db };
         store.check_schema()?;
-        Ok(store)
+        Ok((store, done))
     }
 
     /// Whether the store answers reads and takes writes now: the schema
@@ -170,25 +218,12 @@ impl Store {
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
-        match self.get(Cf::Meta, keys::META_SCHEMA)? {
-            Some(v) => {
-                let found = v.as_slice().try_into().map(u32::from_be_bytes).map_err(|_| StoreError::Corrupt {
-                    cf: Cf::Meta.name(),
-                    detail: "schema version is not 4 bytes".into(),
-                })?;
-                if found != SCHEMA_VERSION {
-                    return Err(StoreError::SchemaMismatch { found, expected: SCHEMA_VERSION });
-                }
-                Ok(())
-            }
-            None => {
-                // Written directly (not through the writer) so that opening
-                // a store never blocks an async runtime.
-                let mut opts = rocksdb::WriteOptions::default();
-                opts.set_sync(true);
-                self.db.put_cf_opt(self.handle(Cf::Meta)?, keys::META_SCHEMA, SCHEMA_VERSION.to_be_bytes(), &opts)?;
-                Ok(())
-            }
+        let found = self.get(Cf::Meta, keys::META_SCHEMA)?.map(|v| migrate::decode_version(&v)).transpose()?;
+        match found {
+            Some(SCHEMA_VERSION) => Ok(()),
+            Some(found) if found > SCHEMA_VERSION => Err(StoreError::TooNew { found, supported: SCHEMA_VERSION }),
+            Some(found) => Err(StoreError::NeedsMigration { found, expected: SCHEMA_VERSION }),
+            None => Err(StoreError::Corrupt { cf: Cf::Meta.name(), detail: "no schema version".into() }),
         }
     }
 
@@ -227,7 +262,11 @@ impl Store {
     }
 
     fn handle(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
-        self.db.cf_handle(cf.name()).ok_or_else(|| StoreError::Db(format!("missing column family {}", cf.name())))
+        Self::handle_of(&self.db, cf)
+    }
+
+    pub(crate) fn handle_of(db: &DB, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        db.cf_handle(cf.name()).ok_or_else(|| StoreError::Db(format!("missing column family {}", cf.name())))
     }
 
     /// Reads one value.

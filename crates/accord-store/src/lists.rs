@@ -178,3 +178,27 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// The latest checkpoint this node's witness cosigned for `list`.
+    pub fn witness_state(
+        &self,
+        list: &ListId,
+    ) -> Result<Option<accord_proto::blocklist::witness::WitnessState>, StoreError> {
+        self.get(Cf::Witness, &keys::list(list))?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(Cf::Witness, e)))
+            .transpose()
+    }
+
+    /// Records the checkpoint this node's witness cosigns for `list`; the
+    /// caller holds the list's witness lock from the check to this write.
+    pub async fn put_witness_state(
+        &self,
+        list: &ListId,
+        state: &accord_proto::blocklist::witness::WitnessState,
+    ) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        b.put(Cf::Witness, keys::list(list).to_vec(), json(state));
+        self.write(b).await
+    }
+}

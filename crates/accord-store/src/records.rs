@@ -312,6 +312,21 @@ impl Store {
         Ok(rows.first().and_then(|(k, _)| keys::timeline_cursor(k)).unwrap_or(0))
     }
 
+    /// The events `author` wrote, as this node stored them: room, cursor
+    /// and event id, by room then cursor (the `authored` index).
+    pub fn authored(&self, author: &AccountId) -> Result<Vec<(RoomId, u64, EventId)>, StoreError> {
+        self.scan(Cf::Authored, author.as_bytes(), author.as_bytes(), true, usize::MAX)?
+            .into_iter()
+            .map(|(k, v)| {
+                let room: [u8; 32] =
+                    k.get(32..64).and_then(|r| r.try_into().ok()).ok_or_else(|| corrupt(Cf::Authored, "short key"))?;
+                let cursor = keys::timeline_cursor(&k[32..]).ok_or_else(|| corrupt(Cf::Authored, "short key"))?;
+                let id = EventId::from_bytes(v.as_slice().try_into().map_err(|_| corrupt(Cf::Authored, "bad id"))?);
+                Ok((RoomId::from_bytes(room), cursor, id))
+            })
+            .collect()
+    }
+
     /// Every room stored here.
     pub fn rooms(&self) -> Result<Vec<RoomRecord>, StoreError> {
         self.scan(Cf::Rooms, b"", b"", true, usize::MAX)?.iter().map(|(_, v)| decode(Cf::Rooms, v)).collect()
@@ -342,6 +357,7 @@ fn events_batch(records: Vec<EventRecord<'_>>) -> Batch {
         b.put(Cf::Events, keys::event(&e.id()).to_vec(), json(&e.to_unverified()));
         b.put(Cf::Timeline, keys::timeline(&room, rec.cursor).to_vec(), id.clone());
         b.put(Cf::OriginSeq, keys::origin_seq(&room, &e.origin(), stamp.seq).to_vec(), id.clone());
+        b.put(Cf::Authored, keys::authored(&e.author(), &room, rec.cursor).to_vec(), id.clone());
         for m in rec.memberships {
             let key = keys::member(&m.account, &room).to_vec();
             match m.role {

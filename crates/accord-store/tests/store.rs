@@ -2,10 +2,13 @@
 
 use accord_proto::event::{Event, EventBody, EventContent, JoinRule, Role};
 use accord_proto::{NodeId, SecretKey, Timestamp, Verified};
-use accord_store::{Batch, Cf, EventRecord, MembershipChange, RoomRecord, Store, StoreConfig, StoreError, SyncPolicy};
+use accord_store::{
+    Batch, Cf, EventRecord, MembershipChange, Migrate, RoomRecord, SCHEMA_VERSION, Store, StoreConfig, StoreError,
+    SyncPolicy,
+};
 
 fn open(dir: &std::path::Path) -> Store {
-    Store::open(&StoreConfig { path: dir.to_path_buf(), sync: SyncPolicy::Fsync }).unwrap()
+    Store::open(&StoreConfig { path: dir.to_path_buf(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply }).unwrap()
 }
 
 fn room_events(n: usize) -> Vec<Event> {
@@ -91,21 +94,56 @@ async fn concurrent_writes_all_land_through_group_commit() {
     }
 }
 
+fn files_of(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with("LOG"))
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+fn set_schema(dir: &std::path::Path, version: u32) {
+    let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir, Cf::ALL.map(|c| c.name())).unwrap();
+    db.put_cf(db.cf_handle("meta").unwrap(), b"schema_version", version.to_be_bytes()).unwrap();
+    db.flush_cf(db.cf_handle("meta").unwrap()).unwrap();
+}
+
 #[test]
-fn a_database_of_another_schema_version_is_refused() {
+fn a_database_of_a_newer_schema_is_refused_without_being_written() {
     let dir = tempfile::tempdir().unwrap();
+    open(dir.path()).close().unwrap();
+    set_schema(dir.path(), SCHEMA_VERSION + 1);
+    let before = files_of(dir.path());
+    for migrate in [Migrate::Apply, Migrate::Refuse] {
+        match Store::open(&StoreConfig { path: dir.path().to_path_buf(), sync: SyncPolicy::Wal, migrate }) {
+            Err(e @ StoreError::TooNew { .. }) => {
+                assert!(
+                    matches!(e, StoreError::TooNew { found, supported } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION)
+                );
+                assert!(e.to_string().contains("newer accord-node"), "{e}");
+            }
+            other => panic!("expected a refusal of a newer store, got {other:?}"),
+        }
+    }
+    assert!(before == files_of(dir.path()), "refusing a newer store changed its files");
+}
+
+#[test]
+fn a_database_of_an_older_schema_is_refused_unchanged_when_migrations_are_not_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path()).close().unwrap();
+    set_schema(dir.path(), 1);
+    let before = files_of(dir.path());
+    match Store::open(&StoreConfig { path: dir.path().to_path_buf(), sync: SyncPolicy::Wal, migrate: Migrate::Refuse })
     {
-        let store = open(dir.path());
-        store.close().unwrap();
+        Err(StoreError::NeedsMigration { found: 1, expected: SCHEMA_VERSION }) => {}
+        other => panic!("expected a refusal of an older store, got {other:?}"),
     }
-    {
-        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), Cf::ALL.map(|c| c.name())).unwrap();
-        db.put_cf(db.cf_handle("meta").unwrap(), b"schema_version", 99u32.to_be_bytes()).unwrap();
-    }
-    match Store::open(&StoreConfig { path: dir.path().to_path_buf(), sync: SyncPolicy::Wal }) {
-        Err(StoreError::SchemaMismatch { found: 99, expected: 1 }) => {}
-        other => panic!("expected a schema mismatch, got {other:?}"),
-    }
+    assert!(before == files_of(dir.path()), "refusing an older store changed its files");
+    assert_eq!(accord_store::migrate::schema_version(dir.path()).unwrap(), Some(1));
 }
 
 #[tokio::test]

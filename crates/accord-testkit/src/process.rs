@@ -53,6 +53,23 @@ impl NodeProcess {
         Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None })
     }
 
+    /// Copies the data directory `source` (a fixture, e.g. one written by
+    /// an older version) into a new temporary one, and points its
+    /// configuration at free loopback ports. The node is not started.
+    pub fn adopt(binary: &Path, source: &Path) -> anyhow::Result<NodeProcess> {
+        let dir = tempfile::Builder::new().prefix("accord-node").tempdir()?;
+        copy_dir(source, dir.path())?;
+        let api = format!("127.0.0.1:{}", free_port()?);
+        let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
+        let path = DataDir::new(dir.path()).config();
+        let mut config = Config::load(&path)?;
+        config.api.listen = api.parse()?;
+        config.p2p.listen = vec![p2p.clone()];
+        config.admin.listen = "127.0.0.1:0".parse().map_err(anyhow::Error::msg)?;
+        config.save(&path)?;
+        Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None })
+    }
+
     /// Runs `BINARY restore --from BACKUP` into a new temporary data
     /// directory: the node of the backup, on the addresses its
     /// configuration names (the original's). The node is not started.
@@ -77,14 +94,7 @@ impl NodeProcess {
     /// that does not answer within `timeout`, or whose process exits,
     /// is an error.
     pub async fn start(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        let child = Command::new(&self.binary)
-            .args(["run", "--data-dir"])
-            .arg(self.dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        self.child = Some(child);
+        self.spawn()?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Ok(r) = reqwest::get(format!("{}/v1/node", self.url())).await
@@ -100,6 +110,20 @@ impl NodeProcess {
             anyhow::ensure!(tokio::time::Instant::now() < deadline, "the node did not come up within {timeout:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Runs `BINARY run` on the data directory without waiting for
+    /// anything (to watch the node start).
+    pub fn spawn(&mut self) -> anyhow::Result<()> {
+        let child = Command::new(&self.binary)
+            .args(["run", "--data-dir"])
+            .arg(self.dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        Ok(())
     }
 
     /// Kills the process with SIGKILL (no shutdown of any kind) and reaps
@@ -160,4 +184,20 @@ impl Drop for NodeProcess {
     fn drop(&mut self) {
         let _ = self.kill();
     }
+}
+
+/// Copies the directory tree `from` into `to` (which exists), keeping the
+/// permissions of each file.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir(&target)?;
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }

@@ -204,16 +204,22 @@ fn moderation() {
 #[test]
 fn admin_lists() {
     let (list, checkpoint) = (list(), checkpoint());
+    // C2SP verifier keys: name, key id, base64 of 0x01 ‖ the public key.
+    let vkey = "example.org/spam+db46a7b3+AeqwlIB0JfYuS0B7r8hvSY8O2yHK36FUaqFb1FfEy0Dp";
+    let witness = "witness.example.org+5c0a1e2d+AUsW5bqLq9A1zGYV3cXQJ3Xp8dnTGyjV1rZ6hUpPA3Yc";
     reads_the_node::<ListCreated>(json!({"list": list, "size": 0, "checkpoint": checkpoint}));
     let status = json!({
         "list": list, "own": false, "subscribed": true, "size": 4, "actions": {"spam": "quarantine"},
-        "pdq_threshold": 31, "distrusted": Value::Null, "checkpoint": checkpoint, "followers": 2,
+        "pdq_threshold": 31, "distrusted": Value::Null, "checkpoint": checkpoint, "followers": 2, "vkey": vkey,
     });
     let unheld = json!({
         "list": list, "own": false, "subscribed": true, "size": 0, "actions": {},
         "pdq_threshold": 31, "distrusted": "the issuer signed two incompatible checkpoints", "checkpoint": Value::Null, "followers": 0,
+        "vkey": vkey,
     });
-    reads_the_node::<ListsResponse>(json!({"lists": [status, unheld], "indexed": 4}));
+    reads_the_node::<ListsResponse>(
+        json!({"lists": [status, unheld], "indexed": 4, "issuer_vkey": vkey, "witness_vkey": witness}),
+    );
     let appended: Appended = reads_the_node(json!({"list": list, "first": 4, "count": 2, "checkpoint": checkpoint}));
     assert_eq!(appended.first, Some(4));
     // An empty commit.

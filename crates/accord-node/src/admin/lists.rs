@@ -17,6 +17,7 @@ use accord_api::admin::{
     TrustRequest, Trusted, UnsubscribeRequest, Unsubscribed,
 };
 use accord_formats::{self as formats, Format};
+use accord_proto::blocklist::checkpoint::verifier_key;
 use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::text::Reason;
@@ -64,6 +65,7 @@ pub async fn status(State(state): State<Arc<Core>>) -> Reply<ListsResponse> {
         .into_iter()
         .map(|r| ListStatus {
             followers: state.lists.activity.followers(&r.list, now),
+            vkey: verifier_key(&r.list.issuer.to_string(), r.list.issuer.public_key()),
             list: r.list,
             own: r.own,
             subscribed: r.subscribed,
@@ -74,7 +76,13 @@ pub async fn status(State(state): State<Arc<Core>>) -> Reply<ListsResponse> {
             checkpoint: r.checkpoint,
         })
         .collect();
-    Reply(ListsResponse { lists, indexed: state.lists.indexed() as u64 })
+    let issuer = state.lists.issuer();
+    Reply(ListsResponse {
+        lists,
+        indexed: state.lists.indexed() as u64,
+        issuer_vkey: verifier_key(&issuer.to_string(), issuer.public_key()),
+        witness_vkey: state.witness.id().vkey(),
+    })
 }
 
 /// An optional reason from a request body, checked (`bad_request` if not).

@@ -110,6 +110,11 @@ impl Sessions {
         Ok((token, expires, ended))
     }
 
+    /// Ends every session of `account` (it was deleted).
+    pub fn end_all(&self, account: &AccountId) {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, (a, _)| a != account);
+    }
+
     /// The account of a valid session token.
     pub fn account(&self, token: &str) -> Option<AccountId> {
         let map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
@@ -144,6 +149,11 @@ impl FromRequestParts<ApiState> for Session {
             state.metrics.reject("unauthenticated");
             ApiError::unauthenticated()
         })?;
+        // A session of an account deleted since it logged in ends here
+        // (its sessions are gone from the store too).
+        if state.accounts.is_deleted(&account) {
+            return Err(ApiError::unauthenticated());
+        }
         // A session of an account blocked since it logged in ends here.
         if let Some(p) = state.lists.check_account(&state.store, &account) {
             state.metrics.reject("blocked");
@@ -160,6 +170,10 @@ pub async fn challenge(
     Json(req): Json<ChallengeRequest>,
 ) -> Result<Reply<ChallengeResponse>, ApiError> {
     let state = &api.core;
+    if state.accounts.is_deleted(&req.account) {
+        state.metrics.reject("account_deleted");
+        return Err(ApiError::new(ErrorCode::AccountDeleted, "this account was deleted"));
+    }
     if state.store.identity(&req.account)?.is_none() {
         state.metrics.reject("not_registered");
         return Err(ApiError::new(ErrorCode::NotRegistered, "account is not registered on this node"));
@@ -188,6 +202,10 @@ pub async fn login(
     }
     if let Some(p) = state.lists.check_account(&state.store, &answer.account) {
         return Err(ApiError::blocked(&p));
+    }
+    if state.accounts.is_deleted(&answer.account) {
+        state.metrics.reject("account_deleted");
+        return Err(ApiError::new(ErrorCode::AccountDeleted, "this account was deleted"));
     }
     if state.store.identity(&answer.account)?.is_none() {
         state.metrics.reject("not_registered");

@@ -176,7 +176,7 @@ pub async fn history(
     let more = entries.len() > limit;
     entries.truncate(limit);
     let mut items: Vec<TimelineItem> =
-        handle.lock().await.items(entries).into_iter().map(|i| i.served(&state.lists, &state.store)).collect();
+        handle.lock().await.items(entries).into_iter().map(|i| i.served(&state)).collect();
     // Purged events keep their cursors: show them as hidden, with why.
     let cursors: Vec<u64> = items.iter().map(|i| i.cursor).collect();
     if let (Some(lo), Some(hi)) = (cursors.iter().min(), cursors.iter().max()) {

@@ -2,16 +2,21 @@
 //! (spec/client-api.md). Handlers parse and authenticate a request, call
 //! the core and translate its errors into API errors with stable codes.
 
+pub mod account;
 pub mod auth;
 pub mod handlers;
 pub mod media;
 pub mod names;
 pub mod reports;
+pub mod starting;
 pub mod stream;
+pub mod witness;
 
 use crate::http::ApiError;
 
 use crate::core::Core;
+use crate::core::limits::Limits;
+use crate::metrics::Metrics;
 use accord_api::ErrorCode;
 use accord_proto::AccountId;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
@@ -63,11 +68,23 @@ async fn per_ip_limit(
     request: Request,
     next: Next,
 ) -> Response {
-    match state.limits.request(addr.ip()) {
+    limited(&state.limits, &state.metrics, addr, request, next).await
+}
+
+/// Serves `request` if `addr` is within its request rate, else answers
+/// `429 rate_limited`.
+pub(crate) async fn limited(
+    limits: &Limits,
+    metrics: &Metrics,
+    addr: SocketAddr,
+    request: Request,
+    next: Next,
+) -> Response {
+    match limits.request(addr.ip()) {
         Ok(()) => next.run(request).await,
         Err(ms) => {
             tracing::debug!(client = %addr.ip(), "request rate exceeded");
-            state.metrics.reject("rate_limited");
+            metrics.reject("rate_limited");
             ApiError::rate_limited(ms).into_response()
         }
     }
@@ -109,6 +126,9 @@ pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/register", post(handlers::register))
         .route("/v1/identities/{account}", get(handlers::identity))
+        .route("/v1/account/export", get(account::export))
+        .route("/v1/account/delete", post(account::delete))
+        .route("/v1/deletions/{account}", get(account::deletion))
         .route("/v1/events", post(handlers::submit))
         .route("/v1/rooms", get(handlers::my_rooms))
         .route("/v1/rooms/{room}", get(handlers::room_state))
@@ -125,6 +145,7 @@ pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
         .route("/v1/mod/cases/{case}", get(reports::case))
         .route("/v1/mod/actions", post(reports::act))
         .route("/v1/audit", get(reports::audit))
+        .route("/witness/add-checkpoint", post(witness::add_checkpoint))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

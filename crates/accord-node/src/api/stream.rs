@@ -177,7 +177,7 @@ fn text_frame(frame: &ServerFrame) -> String {
 /// The event frame of an item, as served to this connection; `None` for an
 /// item the wire cannot carry (see `wire_item`).
 fn frame(state: &Core, room: &RoomId, item: &TimelineItem) -> Option<String> {
-    let item = wire_item(item.clone().served(&state.lists, &state.store))?;
+    let item = wire_item(item.clone().served(state))?;
     Some(text_frame(&ServerFrame::Event { room: *room, item: Box::new(item) }))
 }
 

@@ -7,7 +7,7 @@ use crate::core::Core;
 use crate::core::lists::Provenance;
 use accord_api::identities::{IdentityResponse, TrustSignals};
 use accord_proto::blocklist::entry::{Action, TargetKind};
-use accord_proto::identity::{Attestation, Handle, IdentityDocument, VerificationLevel};
+use accord_proto::identity::{AccountDeletion, Attestation, Handle, IdentityDocument, VerificationLevel};
 use accord_proto::{AccountId, EnvelopeError, NodeId, Sha256Hash, SignedBytes, Timestamp, Unverified, Verified};
 use accord_store::{Store, StoreError};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -35,6 +35,8 @@ struct Known {
     handles: HashMap<Handle, AccountId>,
     homes: HashMap<AccountId, NodeId>,
     identities: HashSet<Sha256Hash>,
+    /// Accounts that deleted themselves (spec/identities.md §5).
+    deleted: HashSet<AccountId>,
 }
 
 impl Accounts {
@@ -53,8 +55,26 @@ impl Accounts {
                     known.identities.insert(doc.body_hash());
                 }
             }
+            for raw in store.account_deletions()? {
+                if let Ok(deletion) = Unverified::<AccountDeletion>::from_raw(raw).verify() {
+                    known.deleted.insert(deletion.account);
+                }
+            }
         }
         Ok(accounts)
+    }
+
+    /// Whether the account deleted itself.
+    pub fn is_deleted(&self, account: &AccountId) -> bool {
+        self.lock().deleted.contains(account)
+    }
+
+    /// Records a stored deletion: the account's handle is free, its
+    /// identity no longer known. Returns whether it was new.
+    pub(crate) fn forget(&self, account: &AccountId) -> bool {
+        let mut known = self.lock();
+        known.handles.retain(|_, a| a != account);
+        known.deleted.insert(*account)
     }
 
     /// The home node of a known account.
@@ -116,6 +136,9 @@ pub enum RegisterError {
     /// Another account has the handle.
     #[error("this handle belongs to another account")]
     HandleTaken,
+    /// The account deleted itself: its key is never registered again.
+    #[error("this account was deleted")]
+    Deleted,
     /// The node could not sign its attestation.
     #[error("signing the attestation: {0}")]
     Sign(EnvelopeError),
@@ -136,6 +159,7 @@ impl RegisterError {
             RegisterError::RateLimited(_) => "rate_limited",
             RegisterError::AlreadyRegistered => "already_registered",
             RegisterError::HandleTaken => "handle_taken",
+            RegisterError::Deleted => "account_deleted",
             RegisterError::Store(e) if e.is_no_space() => "storage_full",
             RegisterError::Sign(_) | RegisterError::Store(_) => "internal",
         }
@@ -150,6 +174,9 @@ pub async fn register(
     invite: Option<String>,
 ) -> Result<Verified<Attestation>, RegisterError> {
     let doc = Unverified::<IdentityDocument>::from_raw(identity).verify()?;
+    if core.accounts.is_deleted(&doc.account) {
+        return Err(RegisterError::Deleted);
+    }
     if let Some(p) = core.lists.check_account(&core.store, &doc.account) {
         return Err(RegisterError::Blocked(Box::new(p)));
     }
@@ -219,6 +246,9 @@ pub enum LookupError {
     /// No identity of the account is stored here.
     #[error("no such account on this node")]
     Unknown,
+    /// The account deleted itself.
+    #[error("this account was deleted")]
+    Deleted,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -230,6 +260,7 @@ impl LookupError {
         match self {
             LookupError::Blocked(_) => "blocked",
             LookupError::Unknown => "unknown_account",
+            LookupError::Deleted => "account_deleted",
             LookupError::Store(_) => "internal",
         }
     }
@@ -238,6 +269,9 @@ impl LookupError {
 /// An account's identity, attestation and trust signals; blocked accounts
 /// are not shown.
 pub async fn lookup(core: &Core, account: &AccountId) -> Result<IdentityResponse, LookupError> {
+    if core.accounts.is_deleted(account) {
+        return Err(LookupError::Deleted);
+    }
     if let Some(p) = core.lists.check_account(&core.store, account) {
         return Err(LookupError::Blocked(Box::new(p)));
     }

@@ -20,7 +20,7 @@ use crate::core::Core;
 use crate::core::rooms::{LoadError, load_room};
 use accord_api::admin::{BackupManifest, BackupRoom};
 use accord_proto::{NodeId, RoomId, Timestamp};
-use accord_store::{SCHEMA_VERSION, Store, StoreConfig, StoreError, SyncPolicy};
+use accord_store::{Migrate, SCHEMA_VERSION, Store, StoreConfig, StoreError, SyncPolicy};
 use std::path::Path;
 
 /// Why a backup failed.
@@ -73,7 +73,7 @@ pub async fn backup(core: &Core, to: &Path) -> Result<BackupManifest, BackupErro
     core.store.checkpoint(to).await?;
     let (dir, me) = (to.to_path_buf(), core.node_id);
     let rooms = tokio::task::spawn_blocking(move || -> Result<Vec<BackupRoom>, BackupError> {
-        let copy = Store::open(&StoreConfig { path: dir, sync: SyncPolicy::Fsync })?;
+        let copy = Store::open(&StoreConfig { path: dir, sync: SyncPolicy::Fsync, migrate: Migrate::Apply })?;
         let rooms = describe(&copy, me)?;
         copy.close()?;
         Ok(rooms)

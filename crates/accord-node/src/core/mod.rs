@@ -16,6 +16,9 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod clocks;
+pub mod deletion;
+pub mod export;
 pub mod health;
 pub mod limits;
 pub mod lists;
@@ -56,7 +59,7 @@ pub struct Core {
     /// Metrics.
     pub(crate) metrics: Arc<Metrics>,
     /// Rate limits on clients, reporters and peers.
-    pub(crate) limits: limits::Limits,
+    pub(crate) limits: Arc<limits::Limits>,
     /// Accounts: handles, home nodes, known identities.
     pub(crate) accounts: accounts::Accounts,
     /// Rooms held here.
@@ -65,12 +68,16 @@ pub struct Core {
     pub(crate) outbox: outbox::Outbox,
     /// Blocklists and the enforcement index.
     pub(crate) lists: lists::Lists,
+    /// This node's witness of the lists it holds.
+    pub(crate) witness: lists::witness::Witness,
     /// Media: limits, quotas, fetches.
     pub(crate) media: media::Media,
     /// Peers' policy manifests.
     pub(crate) policy: policy::Manifests,
     /// Checks of peers' names.
     pub(crate) names: names::Names,
+    /// Peers' clocks, estimated from their pushes.
+    pub(crate) clocks: clocks::PeerClocks,
     /// Reports, cases, moderators and the audit log.
     pub(crate) reports: reports::Reports,
     /// The node's background tasks.
@@ -97,21 +104,42 @@ pub(crate) struct Parts {
     pub(crate) rooms: rooms::Rooms,
     /// Lists read from the store.
     pub(crate) lists: lists::Lists,
+    /// The witness, with its key.
+    pub(crate) witness: lists::witness::Witness,
     /// Reports read from the store.
     pub(crate) reports: reports::Reports,
     /// Media state read from the store.
     pub(crate) media: media::Media,
     /// The name checks' HTTPS client.
     pub(crate) names: names::Names,
+    /// Rate limits, applied from the moment the listeners bind.
+    pub(crate) limits: Arc<limits::Limits>,
+    /// The node's tasks, the listeners' among them since they bound.
+    pub(crate) tasks: Tasks,
 }
 
 impl Core {
     /// Assembles a core from its loaded parts.
     pub(crate) fn new(parts: Parts) -> Core {
-        let Parts { node_key, config, store, network, metrics, accounts, rooms, lists, reports, media, names } = parts;
+        let Parts {
+            node_key,
+            config,
+            store,
+            network,
+            metrics,
+            accounts,
+            rooms,
+            lists,
+            witness,
+            reports,
+            media,
+            names,
+            limits,
+            tasks,
+        } = parts;
         Core {
             node_id: NodeId::from(node_key.public()),
-            limits: limits::Limits::new(&config.limits, &config.registration, &config.reports),
+            limits,
             node_key,
             config,
             store,
@@ -121,11 +149,13 @@ impl Core {
             rooms,
             outbox: outbox::Outbox::default(),
             lists,
+            witness,
             media,
             policy: policy::Manifests::default(),
             names,
+            clocks: clocks::PeerClocks::default(),
             reports,
-            tasks: Tasks::default(),
+            tasks,
             started: accord_proto::Timestamp::now(),
         }
     }

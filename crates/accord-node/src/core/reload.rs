@@ -42,6 +42,7 @@ pub async fn reload(core: &Arc<Core>, config: &Config) -> Result<Reloaded, ListE
 pub async fn follow_configured(core: &Core, subscriptions: &[Subscription]) -> Result<Vec<ListId>, ListError> {
     let mut changed = Vec::new();
     for sub in subscriptions {
+        core.lists.set_quorum(&sub.list, sub.quorum());
         let held = core.lists.record(&sub.list).await;
         if held
             .as_ref()

@@ -23,6 +23,7 @@ pub async fn status(state: &Core) -> StatusResponse {
             let node = network::node_id(&r.peer)?;
             Some(PeerStatus {
                 name: crate::core::names::status(state, &node),
+                clock_offset_ms: state.clocks.offset_ms(&node),
                 node,
                 connected: r.connected,
                 score: (r.score * 10.0).round() / 10.0,

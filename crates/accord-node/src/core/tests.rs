@@ -14,7 +14,7 @@ use crate::network::Network;
 use accord_proto::event::{EventBody, EventContent, JoinRule, MessageText, RoomName};
 use accord_proto::identity::{Handle, IdentityDocument};
 use accord_proto::{AccountId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Verified};
-use accord_store::{Store, StoreConfig};
+use accord_store::{Migrate, Store, StoreConfig};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -35,15 +35,22 @@ impl TestCore {
         adjust(&mut config);
         let node_key = SecretKey::generate().expect("key");
         let node_id = NodeId::from(node_key.public());
-        let store =
-            Store::open(&StoreConfig { path: dir.path().join("db"), sync: config.storage.sync }).expect("store");
+        let store = Store::open(&StoreConfig {
+            path: dir.path().join("db"),
+            sync: config.storage.sync,
+            migrate: Migrate::Apply,
+        })
+        .expect("store");
         let metrics = Arc::new(Metrics::new());
         let (tx, events) = tokio::sync::mpsc::channel(16);
         let network = Network::start(&node_key, &config.p2p.listen, &[], tx, metrics.clone()).await.expect("network");
         let parts = Parts {
             accounts: Accounts::load(&store, node_id).expect("accounts"),
-            rooms: Rooms::load(&store, node_id).expect("rooms"),
+            rooms: Rooms::load(&store, node_id, &Default::default(), std::time::Duration::ZERO).expect("rooms"),
+            limits: Arc::new(crate::core::limits::Limits::new(&config.limits, &config.registration, &config.reports)),
+            tasks: crate::core::Tasks::default(),
             lists: Lists::load(&store, &node_key).expect("lists"),
+            witness: crate::core::lists::witness::Witness::new(&node_id, SecretKey::generate().expect("key")),
             reports: Reports::load(&store, &config.reports).expect("reports"),
             media: crate::core::media::Media::load(&store, &config.media).expect("media"),
             names: crate::core::names::Names::new(&config.names, dir.path()).expect("names"),
@@ -198,4 +205,50 @@ async fn stopping_waits_for_work_that_must_finish_and_cancels_the_rest() {
     tasks.spawn(std::future::pending());
     tokio::time::timeout(Duration::from_secs(10), tasks.stop()).await.expect("stop ends despite a pending task");
     assert!(finished.load(Ordering::SeqCst), "work spawned to completion ran to its end before stop returned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_witness_checks_and_records_each_list_atomically_under_concurrent_requests() {
+    use crate::core::lists::witness::AddCheckpointError;
+    use accord_proto::blocklist::checkpoint::Checkpoint;
+    use accord_proto::blocklist::merkle::MerkleLog;
+    use accord_proto::blocklist::witness::{AddCheckpoint, WitnessError};
+
+    let node = TestCore::start(|_| {}).await;
+    let issuer = SecretKey::generate().expect("key");
+    let list = accord_proto::ListId { issuer: issuer.public().into(), name: "watched".parse().expect("name") };
+    let mut log = MerkleLog::new();
+    for i in 0..8 {
+        log.push(format!("leaf {i}").as_bytes());
+    }
+    let body = |size: u64| {
+        let root = log.root_at(size).expect("root");
+        let checkpoint =
+            Checkpoint { list: list.clone(), size, root, time: Timestamp::now() }.sign(&issuer).expect("signed");
+        AddCheckpoint { old_size: 0, proof: vec![], checkpoint }.to_body()
+    };
+    // A list not held is an unknown origin.
+    let unknown = node.core.witness.add_checkpoint(&node.core.lists, &node.core.store, body(1).as_bytes()).await;
+    assert!(matches!(unknown.answer, Err(AddCheckpointError::Refused(WitnessError::UnknownOrigin))));
+    node.core.lists.subscribe(&node.core.store, &list, Default::default(), None).await.expect("subscribed");
+
+    // Eight requests from size 0 at once: one is cosigned, the others see
+    // its size.
+    let requests = (1..=8u64).map(|size| {
+        let (core, body) = (node.core.clone(), body(size));
+        tokio::spawn(async move { core.witness.add_checkpoint(&core.lists, &core.store, body.as_bytes()).await })
+    });
+    let answers: Vec<_> = futures::future::join_all(requests).await.into_iter().map(|r| r.expect("ran")).collect();
+    let stored = node.core.store.witness_state(&list).expect("read").expect("recorded");
+    let cosigned: Vec<_> = answers.iter().filter(|a| a.answer.is_ok()).collect();
+    assert_eq!(cosigned.len(), 1, "exactly one request is cosigned");
+    assert_eq!(cosigned[0].verified.as_ref().map(|v| v.checkpoint.size), Some(stored.size));
+    for refused in answers.iter().filter(|a| a.answer.is_err()) {
+        assert!(
+            matches!(&refused.answer, Err(AddCheckpointError::Refused(WitnessError::Conflict { size })) if *size == stored.size),
+            "{:?}",
+            refused.answer
+        );
+    }
+    node.stop().await;
 }

@@ -20,8 +20,8 @@ use crate::network::{self, Inbound, NetEvent};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::event::{EventContent, UnverifiedEvent};
 use accord_proto::federation::{
-    EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement, MANIFESTS_TOPIC,
-    MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
+    DELETIONS_TOPIC, EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement,
+    MANIFESTS_TOPIC, MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
 };
 use accord_proto::media::MediaResponse;
 use accord_proto::{AccountId, NodeId};
@@ -162,6 +162,7 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
                         }
                         None => false,
                     },
+                    DELETIONS_TOPIC => crate::core::deletion::on_gossip(&state, &gossip.data),
                     EQUIVOCATION_TOPIC => match serde_json::from_slice::<EquivocationProof>(&gossip.data) {
                         Ok(proof) if proof.verify().is_ok() => {
                             let state = state.clone();
@@ -267,6 +268,10 @@ async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties:
                 Ok(()) => FedResponse::Noted {},
                 Err(e) => error(e.code(), e.to_string()),
             })
+        }
+        FedRequest::AddCheckpoint { body } => {
+            let (status, body) = lists::witness(state, body.as_bytes()).await;
+            Ok(FedResponse::Witness { status, body })
         }
         _ => Ok(error("unsupported", "this node does not serve that request")),
     };

@@ -1,12 +1,14 @@
 //! What the HTTP doors (the client API and the admin endpoint) share, and
 //! neither owns: the error answer with its stable code, extractors whose
-//! rejections are such answers, typed replies, path parameters, and the
-//! server loop (plain or TLS). Not a door itself, and not part of the core.
+//! rejections are such answers, typed replies, path parameters, the
+//! server loop (plain or TLS) and the gate that switches a listener from
+//! its starting routes to the started node's. Not a door itself, and not part of the core.
 
 pub mod deadline;
 mod error;
 pub mod extract;
 pub mod forwarded;
+pub mod gate;
 pub mod reply;
 pub mod serve;
 

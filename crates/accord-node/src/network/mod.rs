@@ -83,8 +83,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MEDIA_INBOUND_QUEUE: usize = 64;
 
 /// The gossip topics every node subscribes to: a few fixed ones (spec/federation.md §1.3).
-pub const GOSSIP_TOPICS: [&str; 3] =
-    [federation::LISTS_TOPIC, federation::EQUIVOCATION_TOPIC, federation::MANIFESTS_TOPIC];
+pub const GOSSIP_TOPICS: [&str; 4] =
+    [federation::LISTS_TOPIC, federation::EQUIVOCATION_TOPIC, federation::MANIFESTS_TOPIC, federation::DELETIONS_TOPIC];
 
 /// Gossipsub for a small federation: messages signed by their author node,
 /// checked by the node before they are forwarded, ids by content (the same

@@ -1,8 +1,15 @@
 //! Health endpoints (spec/client-api.md §11): `/healthz` answers while the
-//! node's API does; `/readyz` says ready only when the store answers and,
-//! if the configuration names bootstrap peers, some peer is connected.
+//! node's API does; `/readyz` says ready only when the store answers, the
+//! rooms are loaded and, if the configuration names bootstrap peers, some
+//! peer is connected.
 
+use crate::crash::{START, crash_node};
+use accord_api::ErrorBody;
 use accord_api::health::{HealthResponse, ReadyResponse};
+use accord_node::{Config, DataDir};
+use accord_proto::SecretKey;
+use accord_proto::event::JoinRule;
+use accord_sdk::{Client, HistoryQuery};
 use accord_testkit::TestNode;
 use std::time::Duration;
 
@@ -62,4 +69,86 @@ async fn a_node_with_bootstrap_peers_is_ready_only_while_one_is_connected() {
     let alive = reqwest::get(format!("{}/healthz", b.url())).await.unwrap();
     assert_eq!(alive.status().as_u16(), 200, "still alive");
     b.stop().await.unwrap();
+}
+
+/// What one look at a starting node saw, asked in this order.
+struct Look {
+    node_info: u16,
+    node_info_code: Option<String>,
+    alive: u16,
+    ready: (u16, ReadyResponse),
+}
+
+/// `/v1/node`, `/healthz`, then `/readyz`; `None` while nothing listens.
+async fn look(url: &str) -> Option<Look> {
+    let info = reqwest::get(format!("{url}/v1/node")).await.ok()?;
+    let node_info = info.status().as_u16();
+    let node_info_code =
+        if node_info == 200 { None } else { Some(info.json::<ErrorBody>().await.ok()?.error.code.to_string()) };
+    let alive = reqwest::get(format!("{url}/healthz")).await.ok()?.status().as_u16();
+    let ready = reqwest::get(format!("{url}/readyz")).await.ok()?;
+    let status = ready.status().as_u16();
+    Some(Look { node_info, node_info_code, alive, ready: (status, ready.json().await.ok()?) })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_starting_node_is_alive_but_not_ready_until_its_rooms_are_loaded() {
+    // Arrange: a node holding rooms, stopped, then started again with a
+    // pause before each room it loads (the test-only `[testing]` knob).
+    const ROOMS: usize = 4;
+    let mut node = crash_node("loading.local", None);
+    node.start(START).await.unwrap();
+    let client = Client::builder().node_url(node.url()).key(SecretKey::generate().unwrap()).build().unwrap();
+    client.register("keeper", None).await.unwrap();
+    let mut rooms = Vec::new();
+    for i in 0..ROOMS {
+        let room = client.create_room(&format!("kept {i}"), JoinRule::Public).await.unwrap();
+        room.send_text(&format!("kept message {i}")).await.unwrap();
+        rooms.push(room);
+    }
+    node.kill().unwrap();
+    let path = DataDir::new(node.data_dir()).config();
+    let mut config = Config::load(&path).unwrap();
+    config.testing.room_load_delay_ms = 400;
+    config.save(&path).unwrap();
+
+    // Act: start it, and look at it until it is ready.
+    node.spawn().unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut loading_seen = 0;
+    let ready = loop {
+        assert!(tokio::time::Instant::now() < deadline, "the node was not ready within {PATIENCE:?}");
+        assert!(node.is_running(), "the node exited while starting");
+        let Some(look) = look(&node.url()).await else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        let (status, ready) = look.ready;
+        if status == 200 {
+            break ready;
+        }
+        // Assert, while loading: alive, not ready for the rooms' sake only,
+        // and every other request answered `503 starting`.
+        assert_eq!(status, 503, "{ready:?}");
+        let rooms_check = ready.checks.iter().find(|c| c.name == "rooms").expect("a rooms check");
+        assert!(!ready.ready && !rooms_check.ok, "{ready:?}");
+        assert!(rooms_check.detail.starts_with("loading rooms: "), "{ready:?}");
+        assert!(rooms_check.detail.ends_with(&format!(" of {ROOMS}")), "{ready:?}");
+        assert!(ready.checks.iter().filter(|c| c.name != "rooms").all(|c| c.ok), "only the rooms fail: {ready:?}");
+        assert_eq!(look.alive, 200, "alive while loading");
+        assert_eq!(look.node_info, 503, "asked before /readyz said loading");
+        assert_eq!(look.node_info_code.as_deref(), Some("starting"));
+        loading_seen += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // Assert: loading was seen, and once ready every room is served.
+    assert!(loading_seen > 0, "/readyz never said the rooms were loading");
+    assert!(ready.ready && ready.checks.iter().all(|c| c.ok), "{ready:?}");
+    let rooms_check = ready.checks.iter().find(|c| c.name == "rooms").expect("a rooms check");
+    assert_eq!(rooms_check.detail, format!("{ROOMS} rooms loaded"));
+    for (i, room) in rooms.iter().enumerate() {
+        let page = room.history(HistoryQuery::after(0)).await.unwrap();
+        assert!(!page.items.is_empty(), "room {i} is served");
+    }
 }

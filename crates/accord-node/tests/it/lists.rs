@@ -7,11 +7,11 @@ use accord_proto::blocklist::checkpoint::Checkpoint;
 use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target, TargetKind};
 use accord_proto::blocklist::merkle::MerkleLog;
 use accord_proto::{ContentHash, IssuerId, ListId, SecretKey, Timestamp};
-use accord_store::{Store, StoreConfig, SyncPolicy};
+use accord_store::{Migrate, Store, StoreConfig, SyncPolicy};
 use std::collections::BTreeMap;
 
 fn open(dir: &std::path::Path) -> Store {
-    Store::open(&StoreConfig { path: dir.to_path_buf(), sync: SyncPolicy::Fsync }).unwrap()
+    Store::open(&StoreConfig { path: dir.to_path_buf(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply }).unwrap()
 }
 
 fn entry(i: u8) -> Vec<u8> {

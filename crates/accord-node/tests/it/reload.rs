@@ -50,8 +50,13 @@ async fn sighup_applies_new_rate_limits_and_lists_followed_without_a_restart() {
     let mut config = Config::load(&path).unwrap();
     config.limits.events_per_second = 1;
     config.limits.burst = 2;
-    config.lists.subscribe =
-        vec![Subscription { list: list.clone(), actions: Default::default(), pdq_threshold: None }];
+    config.lists.subscribe = vec![Subscription {
+        list: list.clone(),
+        actions: Default::default(),
+        pdq_threshold: None,
+        witnesses: vec![],
+        witnesses_required: None,
+    }];
     config.save(&path).unwrap();
     hangup(pid);
 

@@ -6,9 +6,11 @@ pub mod entry;
 pub mod equivocation;
 pub mod merkle;
 pub mod range;
+pub mod witness;
 
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use entry::{Action, Category, EntryError, ListEntry, Target, TargetKind, target_hash};
 pub use equivocation::{EquivocationError, EquivocationProof};
 pub use merkle::{MerkleLog, ProofError};
 pub use range::{RangeError, apply_range};
+pub use witness::{AddCheckpoint, CosignatureError, WitnessError, WitnessKey, WitnessState};

@@ -11,3 +11,4 @@ mod report;
 mod robustness;
 mod room;
 mod vectors;
+mod witness;

@@ -120,6 +120,7 @@ fn check_envelope_case(case: &Value) -> Check {
         "accord/v1/auth" => Domain::AuthChallenge,
         "accord/v1/manifest" => Domain::Manifest,
         "accord/v1/node-name" => Domain::NodeName,
+        "accord/v1/account-deletion" => Domain::AccountDeletion,
         other => return Err(format!("unexpected domain {other}")),
     };
     let input = domain.signing_input(&body);
@@ -136,6 +137,9 @@ fn check_envelope_case(case: &Value) -> Check {
         Domain::AuthChallenge => Unverified::<AuthResponse>::from_raw(env).verify().map(|_| ()),
         Domain::Manifest => Unverified::<PolicyManifest>::from_raw(env).verify().map(|_| ()),
         Domain::NodeName => Unverified::<accord_proto::names::NameProof>::from_raw(env).verify().map(|_| ()),
+        Domain::AccountDeletion => {
+            Unverified::<accord_proto::identity::AccountDeletion>::from_raw(env).verify().map(|_| ())
+        }
         _ => Unverified::<OriginStamp>::from_raw(env).verify().map(|_| ()),
     };
     typed.map_err(|e| format!("{}: {e}", s(case, "name").unwrap_or("?")))?;
@@ -224,6 +228,36 @@ fn check_merkle(f: &Value) -> Check {
     Ok(())
 }
 
+fn check_witness(f: &Value, note: &SignedCheckpoint, proof: Vec<Sha256Hash>) -> Check {
+    use accord_proto::blocklist::witness::{
+        AddCheckpoint, WitnessKey, check_quorum, checkpoint_text, cosign, cosignature_message,
+    };
+    let node = NodeId::from(seed_key(s(f, "node_seed")?)?.public());
+    let key = seed_key(s(f, "seed")?)?;
+    let witness = WitnessKey::of_node(&node, key.public());
+    eq("witness name", witness.name(), s(f, "name")?)?;
+    eq("witness key id", hex::encode(witness.key_id()).as_str(), s(f, "key_id_hex")?)?;
+    eq("witness verifier key", witness.vkey().as_str(), s(f, "verifier_key")?)?;
+    eq("vkey parses back", WitnessKey::parse_vkey(s(f, "verifier_key")?).map_err(|e| e.to_string())?, witness.clone())?;
+    let text = checkpoint_text(note).ok_or("no checkpoint text")?;
+    let time = n(f, "time")?;
+    eq(
+        "cosigned message",
+        String::from_utf8(cosignature_message(text, time)).map_err(|e| e.to_string())?.as_str(),
+        s(f, "message")?,
+    )?;
+    let line = cosign(&key, witness.name(), text, time);
+    eq("cosignature line", line.as_str(), s(f, "cosignature")?)?;
+    let cosigned = SignedCheckpoint::from_note(format!("{}{line}", note.note()));
+    eq(
+        "the cosignature verifies",
+        check_quorum(&cosigned, std::slice::from_ref(&witness), 1).map_err(|e| e.to_string())?,
+        1,
+    )?;
+    let request = AddCheckpoint::parse(s(f, "request")?.as_bytes()).map_err(|e| e.to_string())?;
+    eq("request", request, AddCheckpoint { old_size: 3, proof, checkpoint: note.clone() })
+}
+
 fn check_blocklist(f: &Value) -> Check {
     let issuer = seed_key(s(f, "issuer_seed")?)?;
     let list: ListId = s(f, "list_id")?.parse().map_err(|e| format!("{e}"))?;
@@ -257,6 +291,7 @@ fn check_blocklist(f: &Value) -> Check {
     let inclusion = hashes(f, "inclusion_0_of_4")?;
     let first = leaf_hash(s(&arr(f, "entries")?[0], "json")?.as_bytes());
     verify_inclusion(&first, 0, 4, &inclusion, &new.checkpoint.root).map_err(|e| e.to_string())?;
+    check_witness(&f["witness"], &new.signed, proof)?;
     check_pdq(&f["pdq"])
 }
 

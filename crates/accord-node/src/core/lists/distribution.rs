@@ -5,8 +5,9 @@
 use crate::core::Core;
 use crate::core::lists::{ListError, Observation};
 use crate::network::PeerId;
-use accord_proto::blocklist::checkpoint::VerifiedCheckpoint;
+use accord_proto::blocklist::checkpoint::{SignedCheckpoint, VerifiedCheckpoint};
 use accord_proto::blocklist::equivocation::EquivocationProof;
+use accord_proto::blocklist::witness::{AddCheckpoint, WitnessError, WitnessKey, cosignatures_in_answer};
 use accord_proto::federation::{
     EQUIVOCATION_TOPIC, FedRequest, FedResponse, LISTS_TOPIC, ListAnnouncement, MAX_LIST_ENTRIES_PER_RESPONSE,
 };
@@ -15,17 +16,100 @@ use std::sync::Arc;
 
 /// Most entries a subscriber takes in one range (the import limit).
 const MAX_FETCH: u64 = 2_000_000;
+/// How long an issuer waits for a witness's answer.
+const WITNESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Bytes of leaves in one answer (escaping at most doubles them; the
 /// response limit is 8 MiB).
 const ANSWER_BUDGET: usize = 3 * 1024 * 1024;
 
-/// Announces a list's latest checkpoint to the network.
+/// Announces a list's latest checkpoint to the network; for an own list,
+/// after asking the configured witnesses to cosign it (§13.4).
 pub(crate) async fn announce(state: &Core, list: &ListId) {
     let Some(record) = state.lists.record(list).await else { return };
-    let Some(checkpoint) = record.checkpoint else { return };
+    let Some(mut checkpoint) = record.checkpoint else { return };
+    if record.own && !state.config.lists.witnesses.is_empty() {
+        checkpoint = cosigned(state, list, record.size, checkpoint).await;
+    }
     let announcement = ListAnnouncement { list: list.clone(), checkpoint };
     if let Ok(bytes) = serde_json::to_vec(&announcement) {
         let _ = state.network.publish(LISTS_TOPIC, bytes).await;
+    }
+}
+
+/// Asks every configured witness to cosign the own list's checkpoint of
+/// `size` entries, and keeps their cosignatures on the held checkpoint.
+/// Returns the checkpoint with the cosignatures obtained.
+async fn cosigned(state: &Core, list: &ListId, size: u64, checkpoint: SignedCheckpoint) -> SignedCheckpoint {
+    let asks = state.config.lists.witnesses.iter().map(|w| ask_witness(state, list, size, &checkpoint, w));
+    let lines: Vec<String> = futures::future::join_all(asks).await.into_iter().flatten().collect();
+    match state.lists.add_cosignatures(&state.store, list, size, &lines).await {
+        Ok(cosigned) => cosigned,
+        Err(e) => {
+            tracing::warn!("list {list}: keeping the cosignatures: {e}");
+            checkpoint
+        }
+    }
+}
+
+/// One witness's cosignature lines on `checkpoint`: asks with the old size
+/// it last cosigned (as far as this node knows), and once more with the
+/// size a `409` names.
+async fn ask_witness(
+    state: &Core,
+    list: &ListId,
+    size: u64,
+    checkpoint: &SignedCheckpoint,
+    witness: &WitnessKey,
+) -> Vec<String> {
+    let Some(node) = witness.node() else { return Vec::new() };
+    let mut old = state.lists.witnessed_size(list, witness).min(size);
+    for _ in 0..2 {
+        let Some(proof) = state.lists.consistency_proof(list, old, size).await else { return Vec::new() };
+        let body = AddCheckpoint { old_size: old, proof, checkpoint: checkpoint.clone() }.to_body();
+        let answer = tokio::time::timeout(
+            WITNESS_TIMEOUT,
+            state.network.request(crate::network::peer_id(&node), FedRequest::AddCheckpoint { body }),
+        )
+        .await;
+        let Ok(Ok(FedResponse::Witness { status, body })) = answer else {
+            tracing::info!("list {list}: witness {} did not answer", witness.name());
+            return Vec::new();
+        };
+        if status == 200 {
+            state.lists.set_witnessed_size(list, witness, size);
+            return cosignatures_in_answer(checkpoint, &body, witness);
+        }
+        match WitnessError::from_answer(status, &body) {
+            Some(WitnessError::Conflict { size: theirs }) if theirs != old && theirs <= size => old = theirs,
+            refused => {
+                tracing::warn!("list {list}: witness {} refused size {size}: {refused:?}", witness.name());
+                return Vec::new();
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Answers an `add-checkpoint` request to this node's witness (over HTTP
+/// or `/accord/federation/1`) with the status and body of C2SP
+/// tlog-witness. A checkpoint whose issuer signature verified is also
+/// observed against the list held, and proof of a fork is handled as any
+/// equivocation (§10.6).
+pub(crate) async fn witness(state: &Arc<Core>, body: &[u8]) -> (u16, String) {
+    let witnessed = state.witness.add_checkpoint(&state.lists, &state.store, body).await;
+    if let Err(e) = &witnessed.answer {
+        state.metrics.fed_reject(e.code());
+    }
+    if let Some(proof) = witnessed.evidence {
+        on_proof(state, proof, true).await;
+    } else if let Some(verified) = witnessed.verified
+        && let Observation::Equivocation(proof) = state.lists.observe(&verified).await
+    {
+        on_proof(state, *proof, true).await;
+    }
+    match witnessed.answer {
+        Ok(lines) => (200, lines),
+        Err(e) => (e.status(), e.body()),
     }
 }
 
@@ -88,6 +172,12 @@ async fn fetch_from(state: &Arc<Core>, list: &ListId, peer: PeerId) -> Result<us
                     }
                     Observation::Distrusted => return Err(ListError::Distrusted("equivocation".into())),
                     Observation::Known | Observation::NotHeld => return Ok(0),
+                }
+                if let Err(e) = state.lists.check_cosigned(list, &verified.signed) {
+                    // Not applied without the witnesses the subscription
+                    // requires (§13.5); nothing is downloaded.
+                    state.metrics.fed_reject(e.code());
+                    return Err(e);
                 }
                 if verified.checkpoint.size - from > MAX_FETCH {
                     return Err(ListError::BadRange);

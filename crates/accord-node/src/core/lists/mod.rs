@@ -12,12 +12,14 @@
 pub mod activity;
 pub(crate) mod distribution;
 pub mod index;
+pub mod witness;
 
 use accord_proto::blocklist::checkpoint::{Checkpoint, SignedCheckpoint, VerifiedCheckpoint};
 use accord_proto::blocklist::entry::{ListEntry, Target, TargetKind, target_hash};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::merkle::MerkleLog;
 use accord_proto::blocklist::range::{RangeError, apply_range};
+use accord_proto::blocklist::witness::{CosignatureError, WitnessKey, add_cosignatures, check_quorum};
 use accord_proto::event::{Event, EventBody, EventContent, OriginStamp, UnverifiedEvent};
 use accord_proto::{AccountId, IssuerId, ListId, ListName, NodeId, RoomId, SecretKey, Sha256Hash, Timestamp};
 use accord_store::{Enforce, ListRecord, Store, StoreError};
@@ -49,6 +51,11 @@ pub enum ListError {
     /// The list's issuer equivocated; nothing of it is applied.
     #[error("the list's issuer is distrusted: {0}")]
     Distrusted(String),
+    /// The checkpoint lacks the cosignatures the subscription requires
+    /// (`missing_cosignatures`), or one of them does not verify
+    /// (`bad_cosignature`).
+    #[error("checkpoint not applied: {0}")]
+    Uncosigned(#[from] CosignatureError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -65,9 +72,20 @@ impl ListError {
             ListError::BadCheckpoint(_) => "bad_checkpoint",
             ListError::BadRange => "bad_range",
             ListError::Distrusted(_) => "distrusted",
+            ListError::Uncosigned(e) => e.code(),
             ListError::Store(_) => "internal",
         }
     }
+}
+
+/// The witnesses a subscription requires: at least `required` of
+/// `witnesses` must have cosigned a checkpoint before it is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quorum {
+    /// The named witnesses.
+    pub witnesses: Vec<WitnessKey>,
+    /// How many of them must have cosigned.
+    pub required: usize,
 }
 
 /// What a received checkpoint means for a list held here.
@@ -103,6 +121,11 @@ pub struct Lists {
     pub activity: activity::Activity,
     /// Counts the changes of the index (see [`Lists::changes`]).
     changes: tokio::sync::watch::Sender<u64>,
+    /// The witness cosignatures each subscription requires.
+    quorums: RwLock<HashMap<ListId, Quorum>>,
+    /// The size each witness last cosigned of each own list, as far as
+    /// this node knows (where to start the next request).
+    witnessed: std::sync::Mutex<HashMap<(ListId, WitnessKey), u64>>,
 }
 
 /// Most ids whose index keys are remembered; the memory is forgotten
@@ -179,6 +202,8 @@ impl Lists {
             id_keys: RwLock::default(),
             activity: activity::Activity::default(),
             changes: tokio::sync::watch::Sender::new(0),
+            quorums: RwLock::default(),
+            witnessed: std::sync::Mutex::default(),
         })
     }
 
@@ -390,6 +415,76 @@ impl Lists {
         }
     }
 
+    /// Requires (`Some`) or stops requiring witness cosignatures on the
+    /// checkpoints of `list` before they are applied.
+    pub fn set_quorum(&self, list: &ListId, quorum: Option<Quorum>) {
+        let mut quorums = self.quorums.write().unwrap_or_else(|p| p.into_inner());
+        match quorum {
+            Some(q) => quorums.insert(list.clone(), q),
+            None => quorums.remove(list),
+        };
+    }
+
+    /// Checks that a checkpoint of `list` carries the witness
+    /// cosignatures its subscription requires (nothing, if none).
+    pub fn check_cosigned(&self, list: &ListId, checkpoint: &SignedCheckpoint) -> Result<(), ListError> {
+        let quorum = self.quorums.read().unwrap_or_else(|p| p.into_inner()).get(list).cloned();
+        if let Some(q) = quorum {
+            check_quorum(checkpoint, &q.witnesses, q.required)?;
+        }
+        Ok(())
+    }
+
+    /// The size `witness` last cosigned of own list `list`, as far as this
+    /// node knows (0 when it never did).
+    pub fn witnessed_size(&self, list: &ListId, witness: &WitnessKey) -> u64 {
+        let witnessed = self.witnessed.lock().unwrap_or_else(|p| p.into_inner());
+        witnessed.get(&(list.clone(), witness.clone())).copied().unwrap_or(0)
+    }
+
+    /// Records that `witness` cosigned own list `list` at `size`.
+    pub fn set_witnessed_size(&self, list: &ListId, witness: &WitnessKey, size: u64) {
+        let mut witnessed = self.witnessed.lock().unwrap_or_else(|p| p.into_inner());
+        witnessed.insert((list.clone(), witness.clone()), size);
+    }
+
+    /// The RFC 6962 consistency proof from size `old` to size `new` of a
+    /// list held (empty when `old` is 0 or equals `new`); `None` if the
+    /// sizes are not held.
+    pub async fn consistency_proof(&self, list: &ListId, old: u64, new: u64) -> Option<Vec<Sha256Hash>> {
+        if old == 0 || old == new {
+            return Some(Vec::new());
+        }
+        let logs = self.logs.lock().await;
+        logs.get(list)?.log.consistency_proof(old, new).ok()
+    }
+
+    /// Adds witnesses' cosignature lines to the held checkpoint of an own
+    /// list, if it is still the checkpoint of `size` entries. Returns the
+    /// held checkpoint.
+    pub async fn add_cosignatures(
+        &self,
+        store: &Store,
+        list: &ListId,
+        size: u64,
+        lines: &[String],
+    ) -> Result<SignedCheckpoint, ListError> {
+        let mut logs = self.logs.lock().await;
+        let held = logs.get_mut(list).ok_or(ListError::UnknownList)?;
+        let checkpoint = held.record.checkpoint.clone().ok_or(ListError::UnknownList)?;
+        if held.record.size != size || lines.is_empty() {
+            return Ok(checkpoint);
+        }
+        let cosigned = add_cosignatures(&checkpoint, lines)?;
+        if cosigned != checkpoint {
+            let mut record = held.record.clone();
+            record.checkpoint = Some(cosigned.clone());
+            store.put_list(&record).await?;
+            held.record = record;
+        }
+        Ok(cosigned)
+    }
+
     /// Applies a range of leaves `from..` that, with the leaves held, must
     /// make exactly the signed checkpoint's tree, each a valid entry
     /// (`accord_proto::blocklist::apply_range`). All or nothing.
@@ -406,6 +501,7 @@ impl Lists {
         if let Some(why) = &held.record.distrusted {
             return Err(ListError::Distrusted(why.clone()));
         }
+        self.check_cosigned(list, &verified.signed)?;
         let log = apply_range(&held.log, &verified.checkpoint, from, leaves).map_err(|e| match e {
             RangeError::InvalidEntry { .. } => ListError::BadEntry(e.to_string()),
             _ => ListError::BadRange,

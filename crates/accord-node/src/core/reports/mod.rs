@@ -218,6 +218,20 @@ impl Reports {
         self.wake.notify_one();
     }
 
+    /// What this node keeps about `account` when it is deleted: the
+    /// reports it filed, the open cases accusing it (with their
+    /// evidence), and the audit actions that resolved cases accusing it.
+    pub async fn kept_about(&self, account: &AccountId) -> (u64, u64, u64) {
+        let book = self.book.lock().await;
+        let filed = book.reports.values().filter(|r| r.reporter == *account).count() as u64;
+        let accusing = book.cases.values().filter(|c| c.accused.contains(account));
+        let (open, resolved) = accusing.fold((0, 0), |(o, r), c| match c.resolution {
+            None => (o + 1, r),
+            Some(_) => (o, r + 1),
+        });
+        (filed, open, resolved)
+    }
+
     /// Open cases at this node that accuse an account.
     pub async fn open_cases_accusing(&self, account: &AccountId) -> usize {
         let book = self.book.lock().await;
@@ -372,6 +386,29 @@ pub async fn status(state: &Core, id: &Sha256Hash) -> Option<ReportStatus> {
     let book = state.reports.book.lock().await;
     let record = book.reports.get(id)?;
     Some(status_of(record, book.cases.get(&record.case)))
+}
+
+/// For a member's export: the reports `account` filed here, as it signed
+/// them, with their status (newest first); and the signed actions that
+/// resolved cases accusing it, in audit order.
+pub async fn about(state: &Core, account: &AccountId) -> (Vec<(SignedBytes, ReportStatus)>, Vec<SignedBytes>) {
+    let book = state.reports.book.lock().await;
+    let mut filed: Vec<_> = book
+        .reports
+        .values()
+        .filter(|r| r.reporter == *account && r.from == ReportSource::Local)
+        .map(|r| (r.report.clone(), status_of(r, book.cases.get(&r.case))))
+        .collect();
+    filed.sort_by(|(_, a), (_, b)| b.received.cmp(&a.received).then(a.id.cmp(&b.id)));
+    let mut indexes: Vec<u64> = book
+        .cases
+        .values()
+        .filter(|c| c.accused.contains(account))
+        .filter_map(|c| c.resolution.as_ref().map(|r| r.index))
+        .collect();
+    indexes.sort_unstable();
+    let decisions = indexes.into_iter().filter_map(|i| book.actions.get(usize::try_from(i).ok()?).cloned()).collect();
+    (filed, decisions)
 }
 
 /// The reports an account of this node filed, newest first.

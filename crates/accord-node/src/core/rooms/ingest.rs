@@ -99,7 +99,7 @@ impl Carried {
     /// Stores the carried identity of `account`, if any.
     async fn keep(&self, state: &Core, account: &AccountId) -> Result<(), StoreError> {
         let Some((home, pair)) = self.docs.get(account) else { return Ok(()) };
-        if state.home_of(account).is_some() {
+        if state.home_of(account).is_some() || state.accounts.is_deleted(account) {
             return Ok(());
         }
         state.store.put_identity(account, &pair.identity, &pair.attestation, None).await?;
@@ -336,6 +336,9 @@ fn check(
     let origin = stamp.origin;
     if via == Via::Push && origin != peer {
         return Err(refused("not_origin"));
+    }
+    if via == Via::Push {
+        state.clocks.observe(origin, stamp.received);
     }
     match carried.home(state, &event.author()) {
         None => return Err(refused("unknown_author")),

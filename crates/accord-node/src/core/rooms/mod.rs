@@ -20,7 +20,9 @@ use accord_proto::room::RoomState;
 use accord_proto::{AccountId, EventId, NodeId, RoomId};
 use accord_store::{Store, StoreError};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Why a room could not be loaded from the store.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,23 @@ pub enum LoadError {
         /// What is wrong.
         detail: String,
     },
+}
+
+/// How far the loading of the stored rooms has got, at start: read by
+/// `/readyz` while the node loads (spec/client-api.md §11).
+#[derive(Debug, Default)]
+pub struct LoadProgress {
+    /// Rooms in the store.
+    total: AtomicUsize,
+    /// Rooms loaded so far.
+    loaded: AtomicUsize,
+}
+
+impl LoadProgress {
+    /// `(loaded, total)` rooms so far.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.loaded.load(Ordering::Acquire), self.total.load(Ordering::Acquire))
+    }
 }
 
 /// Every room of the node, and the work under way on them.
@@ -79,11 +98,18 @@ pub fn load_room(store: &Store, me: NodeId, room: RoomId) -> Result<RoomRuntime,
 
 impl Rooms {
     /// Rebuilds every room from the store: verifies its events and derives
-    /// its state.
-    pub fn load(store: &Store, me: NodeId) -> Result<Rooms, LoadError> {
+    /// its state, counting the rooms done in `progress`. `pause` is waited
+    /// before each room (only tests set it: `[testing]`).
+    pub fn load(store: &Store, me: NodeId, progress: &LoadProgress, pause: Duration) -> Result<Rooms, LoadError> {
         let rooms = Rooms::default();
-        for record in store.rooms()? {
+        let records = store.rooms()?;
+        progress.total.store(records.len(), Ordering::Release);
+        for record in records {
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
             rooms.insert(record.room, load_room(store, me, record.room)?);
+            progress.loaded.fetch_add(1, Ordering::AcqRel);
         }
         Ok(rooms)
     }

@@ -5,7 +5,7 @@
 use accord_proto::event::{Event, EventContent, Role, UnverifiedEvent};
 use accord_proto::room::{AuthError, RoomState, chain_history, history_seed};
 use accord_proto::{AccountId, EventId, NodeId, Sha256Hash};
-use accord_store::{MembershipChange, Store, TimelineEntry};
+use accord_store::{MembershipChange, TimelineEntry};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -34,13 +34,17 @@ pub struct TimelineItem {
 
 impl TimelineItem {
     /// A stored item as served to clients: without its event when an
-    /// enforced blocklist entry matches it (retroactively, at read time).
-    pub fn served(mut self, lists: &crate::core::lists::Lists, store: &Store) -> TimelineItem {
-        if let Some(event) = &self.event
-            && let Some(provenance) = lists.check_wire(store, event)
-        {
-            self.event = None;
-            self.hidden = Some(provenance);
+    /// enforced blocklist entry matches it (retroactively, at read time);
+    /// redacted when its author deleted the account (spec/identities.md
+    /// §5).
+    pub fn served(mut self, core: &crate::core::Core) -> TimelineItem {
+        if let Some(event) = &self.event {
+            if let Some(provenance) = core.lists.check_wire(&core.store, event) {
+                self.event = None;
+                self.hidden = Some(provenance);
+            } else if core.accounts.is_deleted(&AccountId::from(event.author.raw().signer)) {
+                self.redacted = true;
+            }
         }
         self
     }
