@@ -113,6 +113,10 @@ impl Names {
             .timeout(FETCH_TIMEOUT)
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none())
+            // Each check connects afresh: a kept connection would go on
+            // asking the server the name pointed at before, so a name
+            // moved to another node would be checked against the old one.
+            .pool_max_idle_per_host(0)
             .user_agent(concat!("accord-node/", env!("CARGO_PKG_VERSION")))
             .tls_backend_preconfigured(tls);
         for (name, addr) in &section.resolve {
