@@ -108,7 +108,9 @@ pub(crate) fn server_target(name: &str, rule: DomainRule) -> Result<Target, Stri
     let pattern = match rule {
         DomainRule::Mastodon => lower.parse::<DomainName>().map(DomainPattern::Wildcard),
         DomainRule::Matrix => {
-            if lower.contains(['*', '?']) && !(lower.starts_with("*.") && !lower[2..].contains(['*', '?'])) {
+            let glob = |s: &str| s.contains(['*', '?']);
+            let leading_wildcard_only = lower.strip_prefix("*.").is_some_and(|rest| !glob(rest));
+            if glob(lower) && !leading_wildcard_only {
                 return Err(format!(
                     "glob `{quoted}`: only a leading `*.` label (every name under a domain) has an Accord equivalent"
                 ));

@@ -241,9 +241,9 @@ pub enum NameProofError {
     #[error("the name proof names node {found}, not {expected}")]
     WrongNode {
         /// The node that claims the name.
-        expected: NodeId,
+        expected: Box<NodeId>,
         /// The node the proof names.
-        found: NodeId,
+        found: Box<NodeId>,
     },
     /// The proof is for another name than the one it was fetched from.
     #[error("the name proof is for {found}, not {expected}")]
@@ -287,7 +287,7 @@ pub fn check_name_proof(
 ) -> Result<Verified<NameProof>, NameProofError> {
     let proof = parse_name_proof(document)?;
     if proof.node != *node {
-        return Err(NameProofError::WrongNode { expected: *node, found: proof.node });
+        return Err(NameProofError::WrongNode { expected: Box::new(*node), found: Box::new(proof.node) });
     }
     if proof.name != *name {
         return Err(NameProofError::WrongName { expected: name.clone(), found: proof.name.clone() });

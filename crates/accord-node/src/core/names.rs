@@ -322,7 +322,7 @@ pub enum NamePolicyError {
         /// The verified name.
         name: DomainName,
         /// The entry.
-        provenance: Provenance,
+        provenance: Box<Provenance>,
     },
     /// `p2p.require_verified_names` is on and the peer's name does not
     /// verify.
@@ -358,7 +358,7 @@ pub async fn meets(state: &Core, peer: &NodeId) -> Result<(), NamePolicyError> {
         && let Ok(name) = DomainName::parse(&s.name)
         && let Some(provenance) = state.lists.check_domain(&state.store, &name)
     {
-        return Err(NamePolicyError::Blocked { name, provenance });
+        return Err(NamePolicyError::Blocked { name, provenance: Box::new(provenance) });
     }
     if state.config.p2p.require_verified_names {
         match status {
