@@ -768,6 +768,10 @@ pub struct PeerStatus {
     pub penalized: bool,
     /// Blocked by the operator (spec/federation.md §9).
     pub blocked: bool,
+    /// The name it claims and whether it verified (spec/names.md §4);
+    /// `null` when it claims none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<crate::names::NodeNameStatus>,
     /// Its clock's offset from this node's in milliseconds (positive:
     /// ahead), estimated from the stamps of the events it pushed; absent
     /// when it pushed none since this node started.

@@ -45,6 +45,7 @@ pub mod health;
 pub mod identities;
 pub mod media;
 pub mod moderation;
+pub mod names;
 pub mod node;
 pub mod provenance;
 pub mod register;

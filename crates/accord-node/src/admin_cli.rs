@@ -19,6 +19,54 @@ pub(crate) struct Target {
     pub(crate) json: bool,
 }
 
+/// What `list add` adds: the list, one target, and the entry's terms.
+#[derive(Args)]
+pub(crate) struct AddEntry {
+    /// The list's name.
+    name: String,
+    /// Block an account.
+    #[arg(long, group = "target")]
+    account: Option<String>,
+    /// Block a node.
+    #[arg(long, group = "target")]
+    node: Option<String>,
+    /// Block a room.
+    #[arg(long, group = "target")]
+    room: Option<String>,
+    /// Block content by its SHA-256 (hex).
+    #[arg(long, group = "target")]
+    content: Option<String>,
+    /// Block images by PDQ hash (64 hex digits).
+    #[arg(long, group = "target")]
+    pdq: Option<String>,
+    /// Block the nodes whose verified name is this DNS name
+    /// (`example.org`), or falls under it (`*.example.org`).
+    #[arg(long, group = "target")]
+    domain: Option<String>,
+    /// Block images like this one: its PDQ hash is computed here, and
+    /// the image itself goes nowhere.
+    #[arg(long, group = "target")]
+    image: Option<std::path::PathBuf>,
+    /// Publish only the target's hash.
+    #[arg(long)]
+    hashed: bool,
+    /// The category (e.g. spam, harassment, child_sexual_abuse).
+    #[arg(long)]
+    category: String,
+    /// reject or quarantine.
+    #[arg(long, default_value = "reject")]
+    action: String,
+    /// Why.
+    #[arg(long)]
+    reason: Option<String>,
+    /// SHA-256 of the evidence (e.g. a report).
+    #[arg(long)]
+    evidence: Option<String>,
+    /// How long the entry applies: e.g. 30d, 12h, 90m, 45s.
+    #[arg(long)]
+    expires: Option<String>,
+}
+
 /// List commands.
 #[derive(Subcommand)]
 pub(crate) enum ListCommand {
@@ -28,47 +76,7 @@ pub(crate) enum ListCommand {
         name: String,
     },
     /// Adds an entry (one new signed checkpoint).
-    Add {
-        /// The list's name.
-        name: String,
-        /// Block an account.
-        #[arg(long, group = "target")]
-        account: Option<String>,
-        /// Block a node.
-        #[arg(long, group = "target")]
-        node: Option<String>,
-        /// Block a room.
-        #[arg(long, group = "target")]
-        room: Option<String>,
-        /// Block content by its SHA-256 (hex).
-        #[arg(long, group = "target")]
-        content: Option<String>,
-        /// Block images by PDQ hash (64 hex digits).
-        #[arg(long, group = "target")]
-        pdq: Option<String>,
-        /// Block images like this one: its PDQ hash is computed here, and
-        /// the image itself goes nowhere.
-        #[arg(long, group = "target")]
-        image: Option<std::path::PathBuf>,
-        /// Publish only the target's hash.
-        #[arg(long)]
-        hashed: bool,
-        /// The category (e.g. spam, harassment, child_sexual_abuse).
-        #[arg(long)]
-        category: String,
-        /// reject or quarantine.
-        #[arg(long, default_value = "reject")]
-        action: String,
-        /// Why.
-        #[arg(long)]
-        reason: Option<String>,
-        /// SHA-256 of the evidence (e.g. a report).
-        #[arg(long)]
-        evidence: Option<String>,
-        /// How long the entry applies: e.g. 30d, 12h, 90m, 45s.
-        #[arg(long)]
-        expires: Option<String>,
-    },
+    Add(Box<AddEntry>),
     /// Retracts an entry.
     Remove {
         /// The list's name.
@@ -253,32 +261,35 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             let v = admin.call(post, "/lists", Some(json!({"name": name}))).await?;
             print(target.json, &v, |v| println!("created {}", v["list"].as_str().unwrap_or_default()));
         }
-        ListCommand::Add {
-            name,
-            account,
-            node,
-            room,
-            content,
-            pdq,
-            image,
-            hashed,
-            category,
-            action,
-            reason,
-            evidence,
-            expires,
-        } => {
+        ListCommand::Add(add) => {
+            let AddEntry {
+                name,
+                account,
+                node,
+                room,
+                content,
+                pdq,
+                domain,
+                image,
+                hashed,
+                category,
+                action,
+                reason,
+                evidence,
+                expires,
+            } = *add;
             let pdq = match image {
                 Some(path) => Some(image_pdq(&path)?),
                 None => pdq,
             };
-            let (kind, id) = match (account, node, room, content, pdq) {
+            let (kind, id) = match (account, node, room, content, pdq, domain) {
                 (Some(id), ..) => ("account", id),
                 (_, Some(id), ..) => ("node", id),
                 (_, _, Some(id), ..) => ("room", id),
-                (_, _, _, Some(id), _) => ("content", id),
-                (_, _, _, _, Some(id)) => ("pdq", id),
-                _ => bail!("name a target: --account, --node, --room, --content, --pdq or --image"),
+                (_, _, _, Some(id), ..) => ("content", id),
+                (_, _, _, _, Some(id), _) => ("pdq", id),
+                (.., Some(id)) => ("domain", id),
+                _ => bail!("name a target: --account, --node, --room, --content, --pdq, --image or --domain"),
             };
             let expires_in = expires.as_deref().map(duration_secs).transpose()?;
             let body = json!({"kind": kind, "id": id, "hashed": hashed, "category": category, "action": action,
@@ -401,6 +412,7 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             for s in &parsed.skipped {
                 eprintln!("skipped line {}: {} ({})", s.line, s.text, s.why);
             }
+            eprintln!("{}", parsed.summary());
         }
         ListCommand::Export { name, format } => {
             let v = admin.call(get, &format!("/lists/{name}/export?format={format}"), None).await?;

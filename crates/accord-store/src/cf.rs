@@ -67,6 +67,9 @@ pub enum Cf {
     PeerBans,
     /// SHA-256 of a session token → its account and end (JSON).
     Sessions,
+    /// Peer node → its claimed name and the last check of its name proof
+    /// (JSON, accord-api's `NodeNameStatus`).
+    NodeNames,
     /// Author account ‖ room ‖ cursor → event id: the events each account
     /// wrote, for a member's export and an account's deletion (schema 2).
     Authored,
@@ -80,7 +83,7 @@ pub enum Cf {
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 31] = [
+    pub const ALL: [Cf; 32] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -109,6 +112,7 @@ impl Cf {
         Cf::OperatorBlocks,
         Cf::PeerBans,
         Cf::Sessions,
+        Cf::NodeNames,
         Cf::Authored,
         Cf::DeletedAccounts,
         Cf::Witness,
@@ -145,6 +149,7 @@ impl Cf {
             Cf::OperatorBlocks => "operator_blocks",
             Cf::PeerBans => "peer_bans",
             Cf::Sessions => "sessions",
+            Cf::NodeNames => "node_names",
             Cf::Authored => "authored",
             Cf::DeletedAccounts => "deleted_accounts",
             Cf::Witness => "witness",

@@ -19,6 +19,7 @@ pub mod keys;
 mod lists;
 mod media;
 pub mod migrate;
+mod names;
 mod peers;
 mod records;
 mod reports;

@@ -35,7 +35,8 @@ pub struct Step {
 pub const STEPS: &[Step] = &[Step {
     from: 1,
     what: "index the events each account wrote (column family `authored`), and \
-           add the records of deleted accounts (`deleted_accounts`) and of this node's witness (`witness`)",
+           add the records of deleted accounts (`deleted_accounts`) and of this node's witness (`witness`) and \
+           peers' checked names (`node_names`)",
     run: v1_index_authored,
 }];
 

@@ -53,6 +53,7 @@ impl TestCore {
             witness: crate::core::lists::witness::Witness::new(&node_id, SecretKey::generate().expect("key")),
             reports: Reports::load(&store, &config.reports).expect("reports"),
             media: crate::core::media::Media::load(&store, &config.media).expect("media"),
+            names: crate::core::names::Names::new(&config.names, dir.path()).expect("names"),
             node_key,
             config,
             store,

@@ -72,6 +72,9 @@ pub struct Index {
     pdq: PdqIndex<(u32, u64)>,
     /// Category and recommended action of each PDQ entry.
     pdq_entries: HashMap<(u32, u64), (Category, Action)>,
+    /// Whether a `domain` entry was ever indexed (since the node started):
+    /// peers' names are checked only when one may match.
+    any_domain: bool,
 }
 
 /// A match: the entry and the action this node takes.
@@ -122,6 +125,7 @@ impl Index {
         expires: Option<Timestamp>,
     ) {
         let slot = self.slot(list);
+        self.any_domain |= key.0 == TargetKind::Domain;
         let hit = Hit { entry, list: slot, kind: key.0, category, action, expires: expires.is_some() };
         if let Some(at) = expires {
             self.expiry.insert((slot, entry), at);
@@ -314,7 +318,12 @@ impl Index {
         self.len
     }
 
-    /// Whether nothing is indexed.
+    /// Whether a `domain` entry was ever indexed since the node started.
+    pub fn any_domain(&self) -> bool {
+        self.any_domain
+    }
+
+    /// Whether no entry is indexed.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -689,6 +689,28 @@ impl Lists {
             .and_then(|m| self.provenance(store, m))
     }
 
+    /// Whether a `domain` entry may match a name here (one was indexed
+    /// since the node started): peers' names need checking.
+    pub fn may_match_domains(&self) -> bool {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).any_domain()
+    }
+
+    /// Whether a DNS name is cut off here by a `reject` entry of a `domain`
+    /// target — the name exactly, or a wildcard over it — and by what
+    /// (spec/blocklists.md §2.2). Nodes are matched by their verified name.
+    pub fn check_domain(&self, store: &Store, name: &accord_proto::names::DomainName) -> Option<Provenance> {
+        if self.is_empty() {
+            return None;
+        }
+        name.patterns()
+            .iter()
+            .find_map(|pattern| {
+                self.lookup_hash(TargetKind::Domain, &target_hash(TargetKind::Domain, &pattern.to_string()))
+                    .filter(|m| m.action == accord_proto::blocklist::entry::Action::Reject)
+            })
+            .and_then(|m| self.provenance(store, m))
+    }
+
     /// Whether a room is blocked here, and by what.
     pub fn check_room(&self, store: &Store, room: &RoomId) -> Option<Provenance> {
         self.lookup_hash(TargetKind::Room, &self.room_key(room)).and_then(|m| self.provenance(store, m))
@@ -821,6 +843,7 @@ pub fn target_of(kind: TargetKind, text: &str) -> Result<Target, String> {
         TargetKind::Room => Target::Room { id: text.parse().map_err(|e| format!("{e}"))? },
         TargetKind::Content => Target::Content { id: text.parse().map_err(|e| format!("{e}"))? },
         TargetKind::Pdq => Target::Pdq { hash: text.parse().map_err(|e| format!("{e}"))? },
+        TargetKind::Domain => Target::Domain { name: text.parse().map_err(|e| format!("{e}"))? },
     })
 }
 
