@@ -44,11 +44,15 @@ pub async fn follow_configured(core: &Core, subscriptions: &[Subscription]) -> R
     for sub in subscriptions {
         core.lists.set_quorum(&sub.list, sub.quorum());
         let held = core.lists.record(&sub.list).await;
-        if held
-            .as_ref()
-            .is_none_or(|r| !r.subscribed || r.actions != sub.actions || r.pdq_threshold != sub.pdq_threshold)
-        {
-            core.lists.subscribe(&core.store, &sub.list, sub.actions.clone(), sub.pdq_threshold).await?;
+        if held.as_ref().is_none_or(|r| {
+            !r.subscribed
+                || r.actions != sub.actions
+                || r.pdq_threshold != sub.pdq_threshold
+                || r.mode != sub.mode
+                || r.on_removal != sub.on_removal
+                || r.priority != sub.priority
+        }) {
+            core.lists.subscribe(&core.store, &sub.list, sub.settings()).await?;
             tracing::info!("subscribed to {} (configuration)", sub.list);
             changed.push(sub.list.clone());
         }
