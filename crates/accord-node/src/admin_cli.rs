@@ -37,7 +37,7 @@ pub(crate) struct Follow {
 /// Which pending suggestions a decision takes.
 #[derive(Args, Clone)]
 pub(crate) struct Decide {
-    /// The list (ISSUER/NAME).
+    /// The list (NAME of this node's list, or ISSUER/NAME).
     list: String,
     /// The entries' indexes.
     entries: Vec<u64>,
@@ -410,6 +410,12 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                         None => String::new(),
                     };
                     println!("{}  size {}  {role}{trust}", l["list"].as_str().unwrap_or_default(), l["size"]);
+                    println!(
+                        "    mode {}  on removal {}  priority {}",
+                        l["mode"].as_str().unwrap_or("apply"),
+                        l["on_removal"].as_str().unwrap_or("undo"),
+                        l["priority"].as_i64().unwrap_or_default()
+                    );
                     println!("    issuer vkey {}", l["vkey"].as_str().unwrap_or_default());
                 }
                 println!("{} entries enforced", v["indexed"]);
@@ -531,8 +537,9 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
         }
         ListCommand::Note { list, entry, text, by } => {
             let list = admin.list_id(&list).await?;
-            let v =
-                admin.call(post, "/notes", Some(json!({"list": list, "entry": entry, "text": text, "by": by}))).await?;
+            let v = admin
+                .call(post, "/notes", Some(json!({"list": list, "entry": entry, "text": text.join(" "), "by": by})))
+                .await?;
             print(target.json, &v, |_| println!("note kept on {list} #{entry} (private: never published)"));
         }
         ListCommand::Notes { list, entry } => {
@@ -581,13 +588,14 @@ fn image_pdq(path: &std::path::Path) -> anyhow::Result<String> {
 
 /// `accord-node list approve|decline LIST [INDEX…] [--all] [--category C]`.
 async fn decide(admin: &Admin, json_out: bool, d: Decide, verb: &str) -> anyhow::Result<()> {
+    let list = admin.list_id(&d.list).await?;
     let body = json!({
-        "list": d.list, "entries": d.entries, "all": d.all, "category": d.category, "reason": d.reason, "by": d.by,
+        "list": list, "entries": d.entries, "all": d.all, "category": d.category, "reason": d.reason, "by": d.by,
     });
     let v = admin.call(reqwest::Method::POST, &format!("/suggestions/{verb}"), Some(body)).await?;
     print(json_out, &v, |v| {
         let entries = v["entries"].as_array().map(Vec::len).unwrap_or_default();
-        println!("{entries} suggestions of {} {}: {}", d.list, v["state"].as_str().unwrap_or_default(), v["entries"]);
+        println!("{entries} suggestions of {list} {}: {}", v["state"].as_str().unwrap_or_default(), v["entries"]);
     });
     Ok(())
 }
