@@ -317,6 +317,15 @@ async fn private_notes_are_never_published_and_survive_a_restart() {
     let added = s.issuer().admin_call::<AddNote>(&[], &note(issuer_note)).await.unwrap();
     assert_eq!((added.by.as_str(), added.entry), ("mod-kim", entry));
     s.subscriber().admin_call::<AddNote>(&[], &note(subscriber_note)).await.unwrap();
+    // A moderator of the issuer's node keeps one too, through the client API.
+    let moderator = s.issuer().user("kim").await.unwrap();
+    let body = json!({"account": moderator.account().to_string()});
+    s.issuer().admin("POST", "/moderators", Some(body)).await.unwrap();
+    let by_moderator = moderator.mod_add_list_note(&list, entry, "MODERATOR-PRIVATE-19be").await.unwrap();
+    assert_eq!(by_moderator.by, moderator.account().to_string());
+    let outsider = s.issuer().user("outsider").await.unwrap();
+    let refused = outsider.mod_list_notes(&list, None).await.expect_err("notes are for moderators only");
+    assert_eq!(refused.code(), "not_moderator");
     // A new checkpoint after the notes were written.
     s.block("annotated", "another link", "harassment", "reject").await;
     s.held(&list, 2).await;
@@ -333,7 +342,7 @@ async fn private_notes_are_never_published_and_survive_a_restart() {
         };
         assert_eq!(entries.len(), 2, "the whole list was served");
         let served = format!("{}\n{}", serde_json::to_string(&answer).unwrap(), checkpoint.note());
-        for secret in ["ISSUER-PRIVATE", "SUBSCRIBER-PRIVATE", "mod-kim"] {
+        for secret in ["ISSUER-PRIVATE", "SUBSCRIBER-PRIVATE", "MODERATOR-PRIVATE", "mod-kim"] {
             assert!(!served.contains(secret), "{secret} leaked into what a node serves");
         }
     }
@@ -344,8 +353,11 @@ async fn private_notes_are_never_published_and_survive_a_restart() {
     s.net.nodes[0].restart().await.unwrap();
     let query = NotesQuery { list: list.clone(), entry: Some(entry) };
     let notes = s.net.nodes[0].admin_call::<ListNotes>(&[], &query).await.unwrap().notes;
-    assert_eq!(notes.iter().map(|n| n.text.as_str()).collect::<Vec<_>>(), vec![issuer_note]);
+    let texts: Vec<_> = notes.iter().map(|n| n.text.as_str()).collect();
+    assert!(texts.len() == 2 && texts.contains(&issuer_note) && texts.contains(&"MODERATOR-PRIVATE-19be"), "{texts:?}");
     let notes = s.subscriber().admin_call::<ListNotes>(&[], &query).await.unwrap().notes;
     assert_eq!(notes.iter().map(|n| n.text.as_str()).collect::<Vec<_>>(), vec![subscriber_note]);
+    let seen = moderator.mod_list_notes(&list, Some(entry)).await.unwrap();
+    assert_eq!(seen.len(), 2, "the moderator reads the notes after the restart: {seen:?}");
     s.net.stop().await.unwrap();
 }

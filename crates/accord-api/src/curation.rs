@@ -36,6 +36,17 @@ crate::endpoint! {
     AddNote = Post "/admin/notes", Admin, NoteRequest => Note
 }
 
+crate::endpoint! {
+    /// `GET /v1/mod/list-notes`: a moderator reads the private notes on a
+    /// list's entries (spec/blocklists.md §11.10).
+    ModListNotes = Get "/v1/mod/list-notes", Moderator, NotesQuery => NotesResponse
+}
+crate::endpoint! {
+    /// `POST /v1/mod/list-notes`: a moderator adds a private note, under
+    /// their account id (spec/blocklists.md §11.10).
+    ModAddListNote = Post "/v1/mod/list-notes", Moderator, ModNoteRequest => Note
+}
+
 /// What a subscription does with the entries that arrive (spec/blocklists.md §11.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -171,7 +182,7 @@ pub struct DecideRequest {
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Who decides (default `operator`), at most 64 bytes.
+    /// Who decides (default `operator`), at most 128 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
 }
@@ -244,9 +255,21 @@ pub struct NoteRequest {
     pub entry: u64,
     /// The note (1 to 4096 bytes).
     pub text: String,
-    /// Who writes it (default `operator`), at most 64 bytes.
+    /// Who writes it (default `operator`), at most 128 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+}
+
+/// `POST /v1/mod/list-notes` body: the note is the session's moderator's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModNoteRequest {
+    /// The list.
+    pub list: ListId,
+    /// The entry.
+    pub entry: u64,
+    /// The note (1 to 4096 bytes).
+    pub text: String,
 }
 
 /// `GET /admin/notes` query.

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 /// Longest private note, in bytes.
 pub const MAX_NOTE: usize = 4096;
 /// Longest name of who decides or writes a note, in bytes.
-pub const MAX_BY: usize = 64;
+pub const MAX_BY: usize = 128;
 /// Most suggestions one listing answers.
 pub const MAX_LISTED: usize = 10_000;
 
