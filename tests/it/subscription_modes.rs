@@ -2,7 +2,8 @@
 //! (spec/blocklists.md §11.7–§11.10): entries that wait for approval
 //! (`suggest`) or are only recorded (`notify`), what an issuer's removal
 //! does (`undo`, `keep`), which list decides where lists disagree
-//! (`priority`), and private notes that never leave the node.
+//! (`priority`), and private notes that never leave the node, kept by
+//! operators (admin endpoint, dashboard) and moderators (client API).
 
 use crate::hostile_lists::metric;
 use accord_api::Provenance;
@@ -360,4 +361,35 @@ async fn private_notes_are_never_published_and_survive_a_restart() {
     let seen = moderator.mod_list_notes(&list, Some(entry)).await.unwrap();
     assert_eq!(seen.len(), 2, "the moderator reads the notes after the restart: {seen:?}");
     s.net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operator_keeps_a_private_note_on_an_entry_in_the_dashboards_lists_view() {
+    use crate::web_dashboard::{click, operator_signs_in, type_into, until};
+    let _machine = crate::shared().await;
+    let node = TestNode::start().await.unwrap();
+    node.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await.unwrap();
+    let entry = json!({"kind": "content", "id": content("spam"), "category": "spam"});
+    node.admin("POST", "/lists/abuse/entries", Some(entry)).await.unwrap();
+
+    let browser = accord_testkit::browser::Browser::start().await.unwrap();
+    operator_signs_in(&browser, &node).await.unwrap();
+    click(&browser, "#nav-lists").await.unwrap();
+    type_into(&browser, "#note-entry", "0").await.unwrap();
+    type_into(&browser, "#note-text", "the reporter asked us not to name them").await.unwrap();
+    click(&browser, "#note-submit").await.unwrap();
+    until(
+        &browser,
+        "the note is listed",
+        "[...document.querySelectorAll('#notes td')].some(td => td.textContent === 'the reporter asked us not to name them')",
+    )
+    .await
+    .unwrap();
+    browser.screenshot("dashboard-list-notes").await.unwrap();
+
+    let list = node.admin("GET", "/lists", None).await.unwrap()["lists"][0]["list"].as_str().unwrap().to_owned();
+    let notes = node.admin("GET", &format!("/notes?list={list}"), None).await.unwrap();
+    assert_eq!(notes["notes"][0]["text"], "the reporter asked us not to name them");
+    assert_eq!((notes["notes"][0]["entry"].clone(), notes["notes"][0]["by"].clone()), (json!(0), json!("operator")));
+    node.stop().await.unwrap();
 }
