@@ -214,6 +214,15 @@ async fn notify_mode_records_and_counts_entries_but_never_enforces_them() {
     assert_eq!(s.send("rumour mill").await, Ok(()));
     let status = crate::hostile_lists::record(s.subscriber(), &list.to_string()).await.unwrap();
     assert_eq!(status["mode"], "notify");
+    // Enforcing nothing of it, B does not declare it in its policy manifest.
+    let peer = HostilePeer::start(None).await.unwrap();
+    let b = peer.connect(&s.subscriber().p2p_addr()).await.unwrap();
+    let FedResponse::Manifest { manifest } = peer.request(b, &FedRequest::Manifest {}).await.unwrap() else {
+        panic!("B answers its manifest")
+    };
+    let manifest =
+        accord_proto::Unverified::<accord_proto::policy::PolicyManifest>::from_raw(*manifest).verify().unwrap();
+    assert!(manifest.lists.is_empty(), "a notify list is not declared: {:?}", manifest.lists);
     s.net.stop().await.unwrap();
 }
 

@@ -868,12 +868,14 @@ impl Lists {
     }
 
     /// What this node declares in its policy manifest: the lists it
-    /// enforces (issued or subscribed, issuer trusted) and their sizes.
+    /// enforces (issued or subscribed, issuer trusted, not `notify`) and
+    /// their sizes.
     pub async fn declared(&self) -> Vec<accord_proto::policy::DeclaredList> {
         let logs = self.logs.lock().await;
         let mut out: Vec<_> = logs
             .values()
             .filter(|l| (l.record.own || l.record.subscribed) && l.record.distrusted.is_none())
+            .filter(|l| l.record.mode != SubscriptionMode::Notify)
             .map(|l| accord_proto::policy::DeclaredList { list: l.record.list.clone(), size: l.record.size })
             .collect();
         out.sort_by(|a, b| a.list.cmp(&b.list));
