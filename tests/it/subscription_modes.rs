@@ -402,3 +402,37 @@ async fn the_operator_keeps_a_private_note_on_an_entry_in_the_dashboards_lists_v
     assert_eq!((notes["notes"][0]["entry"].clone(), notes["notes"][0]["by"].clone()), (json!(0), json!("operator")));
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn switching_a_subscription_to_suggest_holds_its_entries_back_until_approved() {
+    let _machine = crate::shared().await;
+    let s = Setup::start().await;
+    let list = s.list("switch", json!({})).await;
+    let kept_back = s.block("switch", "loud ads", "spam", "reject").await;
+    let withdrawn = s.block("switch", "quiet ads", "spam", "reject").await;
+    s.held(&list, 2).await;
+    assert!(s.send("loud ads").await.is_err(), "applied as it arrived");
+
+    // Switched to suggest: what applied waits for approval.
+    s.subscriber().admin("POST", "/subscriptions", Some(json!({"list": list, "mode": "suggest"}))).await.unwrap();
+    assert_eq!(s.send("loud ads").await, Ok(()), "not enforced until approved");
+    let pending = s.suggestions(&list, Some(SuggestionState::Pending)).await;
+    assert_eq!(pending.iter().map(|p| p.entry).collect::<Vec<_>>(), vec![kept_back, withdrawn]);
+
+    // The issuer removes one before anyone decided: it is withdrawn.
+    s.unblock("switch", withdrawn).await;
+    s.held(&list, 3).await;
+    let all = s.suggestions(&list, None).await;
+    assert_eq!(all.iter().find(|x| x.entry == withdrawn).map(|x| x.state), Some(SuggestionState::Withdrawn));
+
+    let approve = DecideRequest { entries: vec![kept_back, withdrawn], ..select(&list) };
+    assert_eq!(s.decide::<ApproveSuggestions>(approve).await, vec![kept_back], "only pending ones are decided");
+    assert!(s.send("loud ads").await.is_err());
+    assert_eq!(s.send("quiet ads").await, Ok(()));
+
+    // Back to apply: every active entry applies again, as before.
+    s.subscriber().admin("POST", "/subscriptions", Some(json!({"list": list, "mode": "apply"}))).await.unwrap();
+    assert!(s.send("loud ads").await.is_err());
+    assert_eq!(s.send("quiet ads").await, Ok(()), "the removed entry stays removed");
+    s.net.stop().await.unwrap();
+}
