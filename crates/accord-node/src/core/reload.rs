@@ -37,7 +37,8 @@ pub async fn reload(core: &Arc<Core>, config: &Config) -> Result<Reloaded, ListE
 }
 
 /// Subscribes to each configured list not followed yet, or followed with
-/// other actions or threshold; returns those it changed. Lists followed
+/// other actions, threshold, mode, removals or priority; returns those it
+/// changed. Lists followed
 /// through the admin endpoint and not named here are left as they are.
 pub async fn follow_configured(core: &Core, subscriptions: &[Subscription]) -> Result<Vec<ListId>, ListError> {
     let mut changed = Vec::new();
