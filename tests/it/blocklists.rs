@@ -623,6 +623,9 @@ async fn a_subscription_in_the_configuration_is_followed_from_start() {
                 pdq_threshold: None,
                 witnesses: vec![],
                 witnesses_required: None,
+                mode: Default::default(),
+                on_removal: Default::default(),
+                priority: 0,
             }];
         }
     })

@@ -19,6 +19,7 @@ mod partition;
 mod pdq;
 mod pdq_reference;
 mod reports;
+mod subscription_modes;
 mod web;
 mod web_chat;
 mod web_dashboard;

@@ -39,6 +39,7 @@ pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod curation;
 pub mod error;
 pub mod events;
 pub mod health;

@@ -67,6 +67,42 @@ pub(crate) struct AddEntry {
     expires: Option<String>,
 }
 
+/// How a subscription follows its list (spec/blocklists.md §11.7–§11.9).
+#[derive(Args, Clone, Default)]
+pub(crate) struct Follow {
+    /// apply (default: entries apply as they arrive), suggest (each waits
+    /// for approval) or notify (recorded, never applied).
+    #[arg(long)]
+    pub(crate) mode: Option<String>,
+    /// What the issuer's removal of an entry does here: undo (default) or keep.
+    #[arg(long)]
+    pub(crate) on_removal: Option<String>,
+    /// Higher wins where lists disagree about a target (default 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) priority: Option<i64>,
+}
+
+/// Which pending suggestions a decision takes.
+#[derive(Args, Clone)]
+pub(crate) struct Decide {
+    /// The list (NAME of this node's list, or ISSUER/NAME).
+    list: String,
+    /// The entries' indexes.
+    entries: Vec<u64>,
+    /// Every pending suggestion of the list.
+    #[arg(long)]
+    all: bool,
+    /// Every pending suggestion of this category.
+    #[arg(long)]
+    category: Option<String>,
+    /// Why.
+    #[arg(long)]
+    reason: Option<String>,
+    /// Who decides (default operator).
+    #[arg(long)]
+    by: Option<String>,
+}
+
 /// List commands.
 #[derive(Subcommand)]
 pub(crate) enum ListCommand {
@@ -138,6 +174,44 @@ pub(crate) enum ListCommand {
         #[arg(long, default_value = "other")]
         category: String,
     },
+    /// Shows the suggestions and notices of suggest and notify
+    /// subscriptions (of one list, or all).
+    Suggestions {
+        /// The list (ISSUER/NAME).
+        list: Option<String>,
+        /// Only pending, approved, declined, noted or withdrawn ones.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Approves suggestions: they apply at once.
+    Approve(Decide),
+    /// Declines suggestions: their targets are not suggested again.
+    Decline(Decide),
+    /// Shows the entries kept after their issuer removed them.
+    Kept {
+        /// The list (ISSUER/NAME).
+        list: Option<String>,
+    },
+    /// Adds a private note to an entry (kept here, never published).
+    Note {
+        /// The list (NAME of this node's list, or ISSUER/NAME).
+        list: String,
+        /// The entry's index.
+        entry: u64,
+        /// The note (the words that follow, joined by spaces).
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+        /// Who writes it (default operator).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Shows the private notes on a list's entries.
+    Notes {
+        /// The list (NAME of this node's list, or ISSUER/NAME).
+        list: String,
+        /// Only this entry's.
+        entry: Option<u64>,
+    },
     /// Exports the list's active entries.
     Export {
         /// The list's name.
@@ -157,6 +231,16 @@ pub(crate) struct Admin {
 impl Admin {
     pub(crate) fn new(dir: &DataDir) -> anyhow::Result<Admin> {
         Ok(Admin { link: accord_node::local::AdminLink::open(dir, None)? })
+    }
+
+    /// The list id of `list`: `ISSUER/NAME` as it is, or the name of one
+    /// of the node's own lists.
+    pub(crate) async fn list_id(&self, list: &str) -> anyhow::Result<String> {
+        if list.contains('/') {
+            return Ok(list.to_owned());
+        }
+        let v = self.call(reqwest::Method::GET, &format!("/lists/{list}/entries?limit=0"), None).await?;
+        Ok(v["list"].as_str().context("the node named no list")?.to_owned())
     }
 
     pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
@@ -337,6 +421,12 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                         None => String::new(),
                     };
                     println!("{}  size {}  {role}{trust}", l["list"].as_str().unwrap_or_default(), l["size"]);
+                    println!(
+                        "    mode {}  on removal {}  priority {}",
+                        l["mode"].as_str().unwrap_or("apply"),
+                        l["on_removal"].as_str().unwrap_or("undo"),
+                        l["priority"].as_i64().unwrap_or_default()
+                    );
                     println!("    issuer vkey {}", l["vkey"].as_str().unwrap_or_default());
                 }
                 println!("{} entries enforced", v["indexed"]);
@@ -414,6 +504,75 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             }
             eprintln!("{}", parsed.summary());
         }
+        ListCommand::Suggestions { list, state } => {
+            let mut query = Vec::new();
+            if let Some(l) = &list {
+                query.push(format!("list={l}"));
+            }
+            if let Some(s) = &state {
+                query.push(format!("state={s}"));
+            }
+            let v = admin.call(get, &format!("/suggestions?{}", query.join("&")), None).await?;
+            print(target.json, &v, |v| {
+                for s in v["suggestions"].as_array().into_iter().flatten() {
+                    println!(
+                        "{} #{}  {}  {} {} ({})  {}",
+                        s["list"].as_str().unwrap_or_default(),
+                        s["entry"],
+                        s["state"].as_str().unwrap_or_default(),
+                        s["kind"].as_str().unwrap_or_default(),
+                        s["action"].as_str().unwrap_or_default(),
+                        s["category"].as_str().unwrap_or_default(),
+                        s["reason"].as_str().unwrap_or_default()
+                    );
+                }
+            });
+        }
+        ListCommand::Approve(d) => decide(&admin, target.json, d, "approve").await?,
+        ListCommand::Decline(d) => decide(&admin, target.json, d, "decline").await?,
+        ListCommand::Kept { list } => {
+            let path = match &list {
+                Some(l) => format!("/kept?list={l}"),
+                None => "/kept".to_owned(),
+            };
+            let v = admin.call(get, &path, None).await?;
+            print(target.json, &v, |v| {
+                for k in v["kept"].as_array().into_iter().flatten() {
+                    println!(
+                        "{} #{}  {}",
+                        k["list"].as_str().unwrap_or_default(),
+                        k["entry"],
+                        k["reason"].as_str().unwrap_or_default()
+                    );
+                }
+            });
+        }
+        ListCommand::Note { list, entry, text, by } => {
+            let list = admin.list_id(&list).await?;
+            let v = admin
+                .call(post, "/notes", Some(json!({"list": list, "entry": entry, "text": text.join(" "), "by": by})))
+                .await?;
+            print(target.json, &v, |_| println!("note kept on {list} #{entry} (private: never published)"));
+        }
+        ListCommand::Notes { list, entry } => {
+            let list = admin.list_id(&list).await?;
+            let path = match entry {
+                Some(e) => format!("/notes?list={list}&entry={e}"),
+                None => format!("/notes?list={list}"),
+            };
+            let v = admin.call(get, &path, None).await?;
+            print(target.json, &v, |v| {
+                for n in v["notes"].as_array().into_iter().flatten() {
+                    println!(
+                        "#{}  {} at {}: {}",
+                        n["entry"],
+                        n["by"].as_str().unwrap_or_default(),
+                        n["at"],
+                        n["text"].as_str().unwrap_or_default()
+                    );
+                }
+            });
+        }
         ListCommand::Export { name, format } => {
             let v = admin.call(get, &format!("/lists/{name}/export?format={format}"), None).await?;
             print!("{}", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));
@@ -439,12 +598,28 @@ fn image_pdq(path: &std::path::Path) -> anyhow::Result<String> {
     Ok(hashed.hash.to_string())
 }
 
-/// `accord-node subscribe LIST [--action CATEGORY=ACTION …] [--pdq-threshold N]`.
+/// `accord-node list approve|decline LIST [INDEX…] [--all] [--category C]`.
+async fn decide(admin: &Admin, json_out: bool, d: Decide, verb: &str) -> anyhow::Result<()> {
+    let list = admin.list_id(&d.list).await?;
+    let body = json!({
+        "list": list, "entries": d.entries, "all": d.all, "category": d.category, "reason": d.reason, "by": d.by,
+    });
+    let v = admin.call(reqwest::Method::POST, &format!("/suggestions/{verb}"), Some(body)).await?;
+    print(json_out, &v, |v| {
+        let entries = v["entries"].as_array().map(Vec::len).unwrap_or_default();
+        println!("{entries} suggestions of {list} {}: {}", v["state"].as_str().unwrap_or_default(), v["entries"]);
+    });
+    Ok(())
+}
+
+/// `accord-node subscribe LIST [--action CATEGORY=ACTION …] [--pdq-threshold N]
+/// [--mode MODE] [--on-removal undo|keep] [--priority N]`.
 pub(crate) async fn subscribe(
     target: Target,
     list: String,
     actions: Vec<String>,
     pdq_threshold: Option<u16>,
+    follow: Follow,
 ) -> anyhow::Result<()> {
     let admin = Admin::new(&DataDir::new(&target.data_dir))?;
     let mut map = serde_json::Map::new();
@@ -456,8 +631,24 @@ pub(crate) async fn subscribe(
     if let Some(t) = pdq_threshold {
         body["pdq_threshold"] = json!(t);
     }
+    if let Some(m) = follow.mode {
+        body["mode"] = json!(m);
+    }
+    if let Some(r) = follow.on_removal {
+        body["on_removal"] = json!(r);
+    }
+    if let Some(p) = follow.priority {
+        body["priority"] = json!(p);
+    }
     let v = admin.call(reqwest::Method::POST, "/subscriptions", Some(body)).await?;
-    print(target.json, &v, |_| println!("subscribed to {list}"));
+    print(target.json, &v, |v| {
+        println!(
+            "subscribed to {list}: mode {}, on removal {}, priority {}",
+            v["mode"].as_str().unwrap_or("apply"),
+            v["on_removal"].as_str().unwrap_or("undo"),
+            v["priority"]
+        )
+    });
     Ok(())
 }
 

@@ -172,9 +172,31 @@ pub struct Subscription {
     /// How many of `witnesses` must have cosigned (default: all of them).
     #[serde(default)]
     pub witnesses_required: Option<usize>,
+    /// `apply` (default), `suggest` or `notify` (spec/blocklists.md §11.7).
+    #[serde(default)]
+    pub mode: accord_store::SubscriptionMode,
+    /// `undo` (default) or `keep`: what the issuer's removal of an entry
+    /// does here (spec/blocklists.md §11.8).
+    #[serde(default)]
+    pub on_removal: accord_store::OnRemoval,
+    /// Higher wins where lists disagree about a target (default 0,
+    /// spec/blocklists.md §11.9).
+    #[serde(default)]
+    pub priority: i64,
 }
 
 impl Subscription {
+    /// How the list is followed.
+    pub fn settings(&self) -> crate::core::lists::Settings {
+        crate::core::lists::Settings {
+            actions: self.actions.clone(),
+            pdq_threshold: self.pdq_threshold,
+            mode: self.mode,
+            on_removal: self.on_removal,
+            priority: self.priority,
+        }
+    }
+
     /// The witness cosignatures the subscription requires, if any.
     pub fn quorum(&self) -> Option<crate::core::lists::Quorum> {
         let required = self.witnesses_required.unwrap_or(self.witnesses.len());

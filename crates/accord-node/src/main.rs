@@ -97,6 +97,9 @@ enum Command {
         /// entries, 0 to 63 (default 31).
         #[arg(long)]
         pdq_threshold: Option<u16>,
+        /// How the subscription follows the list: apply, suggest or notify.
+        #[command(flatten)]
+        follow: admin_cli::Follow,
     },
     /// Stops enforcing a list.
     Unsubscribe {
@@ -323,8 +326,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Reports { target, command } => mod_cli::reports(target, command).await,
         Command::Moderators { target, command } => mod_cli::moderators(target, command).await,
         Command::Audit { target, command } => mod_cli::audit(target, command).await,
-        Command::Subscribe { target, list, actions, pdq_threshold } => {
-            admin_cli::subscribe(target, list, actions, pdq_threshold).await
+        Command::Subscribe { target, list, actions, pdq_threshold, follow } => {
+            admin_cli::subscribe(target, list, actions, pdq_threshold, follow).await
         }
         Command::Unsubscribe { target, list } => admin_cli::unsubscribe(target, list).await,
         Command::Evidence { command: EvidenceCommand::Verify { file } } => verify_evidence(&file),

@@ -79,11 +79,20 @@ pub enum Cf {
     /// List key → the latest checkpoint this node's witness cosigned for
     /// the list (JSON `WitnessState`).
     Witness,
+    /// List key ‖ index → a suggested or noted entry of a `suggest` or
+    /// `notify` subscription and the operator's decision (JSON `Suggestion`).
+    ListSuggestions,
+    /// List key ‖ index → an entry kept after its issuer removed it (JSON
+    /// `Kept`).
+    ListKept,
+    /// List key ‖ index ‖ time ‖ hash → an operator's private note on an
+    /// entry (JSON `Note`); never published.
+    ListNotes,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 32] = [
+    pub const ALL: [Cf; 35] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -116,6 +125,9 @@ impl Cf {
         Cf::Authored,
         Cf::DeletedAccounts,
         Cf::Witness,
+        Cf::ListSuggestions,
+        Cf::ListKept,
+        Cf::ListNotes,
     ];
 
     /// The RocksDB name.
@@ -153,6 +165,9 @@ impl Cf {
             Cf::Authored => "authored",
             Cf::DeletedAccounts => "deleted_accounts",
             Cf::Witness => "witness",
+            Cf::ListSuggestions => "list_suggestions",
+            Cf::ListKept => "list_kept",
+            Cf::ListNotes => "list_notes",
         }
     }
 }

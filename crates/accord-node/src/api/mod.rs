@@ -144,6 +144,7 @@ pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
         .route("/v1/mod/cases", get(reports::cases))
         .route("/v1/mod/cases/{case}", get(reports::case))
         .route("/v1/mod/actions", post(reports::act))
+        .route("/v1/mod/list-notes", get(reports::list_notes).post(reports::add_list_note))
         .route("/v1/audit", get(reports::audit))
         .route("/witness/add-checkpoint", post(witness::add_checkpoint))
         .route("/metrics", get(metrics))

@@ -230,7 +230,7 @@ async fn the_witness_checks_and_records_each_list_atomically_under_concurrent_re
     // A list not held is an unknown origin.
     let unknown = node.core.witness.add_checkpoint(&node.core.lists, &node.core.store, body(1).as_bytes()).await;
     assert!(matches!(unknown.answer, Err(AddCheckpointError::Refused(WitnessError::UnknownOrigin))));
-    node.core.lists.subscribe(&node.core.store, &list, Default::default(), None).await.expect("subscribed");
+    node.core.lists.subscribe(&node.core.store, &list, Default::default()).await.expect("subscribed");
 
     // Eight requests from size 0 at once: one is cosigned, the others see
     // its size.
