@@ -34,6 +34,10 @@ pub struct ListRecord {
     /// Why the issuer is not trusted any more (an equivocation), if so.
     #[serde(default)]
     pub distrusted: Option<String>,
+    /// What the list is for, in its issuer's words: set by this node for a
+    /// list it issues, shown to peers that discover its lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 fn json<T: Serialize>(value: &T) -> Vec<u8> {

@@ -10,6 +10,7 @@
 //! applied unless the whole range verifies.
 
 pub mod activity;
+pub mod discovery;
 pub(crate) mod distribution;
 pub mod index;
 pub mod witness;
@@ -229,8 +230,14 @@ impl Lists {
     }
 
     /// Creates a list issued by this node (enforced here) with its first,
-    /// empty checkpoint.
-    pub async fn create(&self, store: &Store, name: ListName) -> Result<ListRecord, ListError> {
+    /// empty checkpoint, and what it is for (`description`, shown to peers
+    /// that discover this node's lists).
+    pub async fn create(
+        &self,
+        store: &Store,
+        name: ListName,
+        description: Option<String>,
+    ) -> Result<ListRecord, ListError> {
         let list = self.own_list(name);
         let mut logs = self.logs.lock().await;
         if logs.contains_key(&list) {
@@ -246,6 +253,7 @@ impl Lists {
             size: 0,
             checkpoint: Some(self.sign(&list, &log)?),
             distrusted: None,
+            description,
         };
         store.put_list(&record).await?;
         self.index().set_policy(&list, policy(&record));
@@ -342,6 +350,7 @@ impl Lists {
                 size: 0,
                 checkpoint: None,
                 distrusted: None,
+                description: None,
             },
             log: MerkleLog::new(),
         });
