@@ -1782,6 +1782,12 @@ def check_federation(f, envelopes, room_file, blocklist, equivocation, g="federa
     check_list_entries(m, blocklist, g)
     check_manifest(m, envelopes, blocklist, seeds, g)
     check_gossip(f, blocklist, equivocation, g)
+    # §1.4: a room's provider key is SHA-256(domain || 0x00 || the room id's 32 bytes).
+    rp = f["room_provider"]
+    check_eq(g, "room provider domain", rp["domain"], "accord/v1/room-provider")
+    check_eq(g, "room provider room is room.json's", rp["room"], room_file["room_id"])
+    room_bytes = run(g, "room provider room decodes", bech32m_decode, "room", rp["room"])
+    check_eq(g, "room provider key", rp["key"], sha256(rp["domain"].encode() + b"\x00" + room_bytes).hex())
 
 # ------------------------------------------------------------ media frames (federation.md §10)
 

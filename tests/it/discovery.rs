@@ -19,7 +19,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 async fn discover_shows_a_peers_lists_with_their_witnesses_and_subscribing_by_the_name_shown_syncs_the_list() {
     let _machine = crate::shared().await;
     // Node 1 issues a list whose checkpoints node 0's witness cosigns.
-    let net = TestNet::start_with(2, |i, started, c| {
+    let mut net = TestNet::start_with(2, |i, started, c| {
         if i == 1 {
             c.lists.witnesses = vec![started[0].node().witness_key()];
         }
@@ -59,6 +59,13 @@ async fn discover_shows_a_peers_lists_with_their_witnesses_and_subscribing_by_th
         subscriber.admin("GET", &format!("/discover/{}", issuer.p2p_addr().replace('/', "%2F")), None).await.unwrap();
     assert_eq!(by_addr["lists"][1]["list"], spam.list.to_string());
     assert_eq!(by_addr["lists"][1]["size"], 2);
+
+    // The description is kept with the list.
+    net.nodes[1].restart().await.unwrap();
+    net.wait_connected(PATIENCE).await.unwrap();
+    let (subscriber, issuer) = (&net.nodes[0], &net.nodes[1]);
+    let again: DiscoverResponse = subscriber.admin_call::<Discover>(&[&issuer.node_id()], &()).await.unwrap();
+    assert_eq!(again.lists[1].description.as_deref(), Some(description), "the description survives a restart");
 
     // Subscribing by the name shown fetches the entries.
     let shown = spam.list.to_string();

@@ -507,7 +507,17 @@ pub(crate) async fn unsubscribe(target: Target, list: String) -> anyhow::Result<
 
 #[cfg(test)]
 mod tests {
-    use super::duration_secs;
+    use super::{duration_secs, list_id};
+
+    #[test]
+    fn a_list_named_by_its_issuers_node_id_is_sent_as_its_list_id() {
+        let key = accord_proto::SecretKey::generate().unwrap();
+        let node = accord_proto::NodeId::from(key.public());
+        let issuer = accord_proto::IssuerId::from(key.public());
+        assert_eq!(list_id(&format!("{node}/spam")), format!("{issuer}/spam"));
+        assert_eq!(list_id(&format!("{issuer}/spam")), format!("{issuer}/spam"));
+        assert_eq!(list_id("spam"), "spam");
+    }
 
     #[test]
     fn durations_read_in_common_units() {

@@ -502,6 +502,16 @@ fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: 
     let response: FedResponse = serde_json::from_str(s(f, "response")?).map_err(|e| e.to_string())?;
     eq("response encoding", serde_json::to_string(&response).map_err(|e| e.to_string())?.as_str(), s(f, "response")?)?;
     let FedResponse::Identities { identities } = response else { return Err("not an identities answer".into()) };
+    let provider = &f["room_provider"];
+    eq("room provider domain", s(provider, "domain")?, accord_proto::federation::ROOM_PROVIDER_DOMAIN)?;
+    let provided: accord_proto::RoomId =
+        s(provider, "room")?.parse().map_err(|e| format!("room_provider.room: {e}"))?;
+    eq("room provider room", provided.to_string(), s(room_file, "room_id")?.to_string())?;
+    eq(
+        "room provider key",
+        accord_proto::federation::room_provider_key(&provided).to_string(),
+        s(provider, "key")?.to_string(),
+    )?;
     let [pair] = identities.as_slice() else { return Err("expected one identity".into()) };
     let (doc, att) = pair.verify().map_err(|e| e.to_string())?;
     eq("identity account", doc.account, alice.account_id())?;
