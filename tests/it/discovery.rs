@@ -5,10 +5,14 @@
 
 use crate::hostile_lists::record;
 use accord_api::admin::{Discover, DiscoverResponse};
-use accord_proto::{IssuerId, RoomId, Sha256Hash};
+use accord_proto::blocklist::checkpoint::Checkpoint;
+use accord_proto::blocklist::merkle::MerkleLog;
+use accord_proto::federation::{FedRequest, FedResponse, IssuedList};
+use accord_proto::{IssuerId, ListId, RoomId, SecretKey, Sha256Hash, Timestamp};
 use accord_sdk::JoinRule;
-use accord_testkit::TestNet;
+use accord_testkit::hostile::HostilePeer;
 use accord_testkit::observe::{eventually, texts};
+use accord_testkit::{TestNet, TestNode};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -142,4 +146,45 @@ async fn a_room_nobody_announces_is_refused_no_provider_within_the_lookup_bound(
         assert!(took < bound, "answered after {took:?}, over the bound {bound:?}");
     }
     net.stop().await.unwrap();
+}
+
+/// A list `name` of `issuer` at size 0, as a `lists` answer describes it.
+fn issued(issuer: &SecretKey, name: &str, description: Option<String>) -> IssuedList {
+    let list = ListId { issuer: IssuerId::from(issuer.public()), name: name.parse().unwrap() };
+    let checkpoint = Checkpoint { list: list.clone(), size: 0, root: MerkleLog::new().root(), time: Timestamp::now() };
+    IssuedList { checkpoint: checkpoint.sign(issuer).unwrap(), list, description, witnesses: vec![] }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn discover_keeps_only_the_lists_a_peer_issues_itself_with_checkpoints_that_verify() {
+    let _machine = crate::shared().await;
+    let node = TestNode::start().await.unwrap();
+    let peer = HostilePeer::start(None).await.unwrap();
+    let (own, stranger) = (peer.key().clone(), SecretKey::generate().unwrap());
+    let mut forged = issued(&own, "forged", None);
+    forged.checkpoint = issued(&stranger, "forged", None).checkpoint;
+    let answer = vec![
+        issued(&own, "genuine", Some("the peer's own list".into())),
+        issued(&stranger, "borrowed", None),
+        forged,
+        issued(&own, "verbose", Some("x".repeat(accord_proto::federation::MAX_LIST_DESCRIPTION + 1))),
+    ];
+    peer.serve(move |request| match serde_json::from_slice::<FedRequest>(request).ok()? {
+        FedRequest::Lists {} => serde_json::to_vec(&FedResponse::Lists { lists: answer.clone() }).ok(),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    let addr = format!("{}/p2p/{}", peer.listen_addrs()[0], peer.node_id());
+
+    let found = node.admin("GET", &format!("/discover/{}", addr.replace('/', "%2F")), None).await.unwrap();
+
+    let names: Vec<&str> = found["lists"].as_array().unwrap().iter().filter_map(|l| l["list"].as_str()).collect();
+    assert_eq!(names, [format!("{}/genuine", IssuerId::from(own.public()))]);
+    assert_eq!(found["lists"][0]["description"], "the peer's own list");
+    // A node id that nobody answers for is unreachable.
+    let nobody = accord_proto::NodeId::from(SecretKey::generate().unwrap().public());
+    let refused = node.admin("GET", &format!("/discover/{nobody}"), None).await.unwrap_err().to_string();
+    assert!(refused.contains("502") && refused.contains("peer_unreachable"), "{refused}");
+    node.stop().await.unwrap();
 }
