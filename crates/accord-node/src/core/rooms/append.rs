@@ -172,8 +172,15 @@ pub async fn submit(
         crate::core::media::check_send(core, attachments).await?;
     }
     let is_create = matches!(body.content, EventContent::Create { .. });
-    let membership =
-        matches!(body.content, EventContent::Create { .. } | EventContent::Join {} | EventContent::Leave {});
+    // Events that may begin or end this node's hosting of the room.
+    let membership = matches!(
+        body.content,
+        EventContent::Create { .. }
+            | EventContent::Join {}
+            | EventContent::Leave {}
+            | EventContent::Kick { .. }
+            | EventContent::Ban { .. }
+    );
     if !is_create && core.rooms.get(&room).is_none() {
         if !via.is_empty() {
             fetch_room(core, room, via, account).await?;
