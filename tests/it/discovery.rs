@@ -70,6 +70,9 @@ async fn discover_shows_a_peers_lists_with_their_witnesses_and_subscribing_by_th
     let (subscriber, issuer) = (&net.nodes[0], &net.nodes[1]);
     let again: DiscoverResponse = subscriber.admin_call::<Discover>(&[&issuer.node_id()], &()).await.unwrap();
     assert_eq!(again.lists[1].description.as_deref(), Some(description), "the description survives a restart");
+    let own = issuer.admin("GET", "/lists", None).await.unwrap();
+    let shown: Vec<&str> = own["lists"].as_array().unwrap().iter().filter_map(|l| l["description"].as_str()).collect();
+    assert_eq!(shown, [description], "the issuer's operator sees it too");
 
     // Subscribing by the name shown fetches the entries.
     let shown = spam.list.to_string();

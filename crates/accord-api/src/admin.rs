@@ -274,6 +274,9 @@ pub struct ListStatus {
     /// The C2SP verifier key of the list's issuer (spec/blocklists.md §4.2).
     #[serde(default)]
     pub vkey: String,
+    /// What an own list is for, as given at its creation (absent if none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 fn reject() -> Action {

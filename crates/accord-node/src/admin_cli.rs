@@ -361,6 +361,9 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                     };
                     println!("{}  size {}  {role}{trust}", l["list"].as_str().unwrap_or_default(), l["size"]);
                     println!("    issuer vkey {}", l["vkey"].as_str().unwrap_or_default());
+                    if let Some(text) = l["description"].as_str() {
+                        println!("    {text}");
+                    }
                 }
                 println!("{} entries enforced", v["indexed"]);
                 println!("issuer vkey  {}", v["issuer_vkey"].as_str().unwrap_or_default());

@@ -211,6 +211,7 @@ fn admin_lists() {
     let status = json!({
         "list": list, "own": false, "subscribed": true, "size": 4, "actions": {"spam": "quarantine"},
         "pdq_threshold": 31, "distrusted": Value::Null, "checkpoint": checkpoint, "followers": 2, "vkey": vkey,
+        "description": "spam accounts seen here",
     });
     let unheld = json!({
         "list": list, "own": false, "subscribed": true, "size": 0, "actions": {},

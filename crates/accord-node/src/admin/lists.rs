@@ -108,6 +108,7 @@ pub async fn status(State(state): State<Arc<Core>>) -> Reply<ListsResponse> {
         .map(|r| ListStatus {
             followers: state.lists.activity.followers(&r.list, now),
             vkey: verifier_key(&r.list.issuer.to_string(), r.list.issuer.public_key()),
+            description: r.description,
             list: r.list,
             own: r.own,
             subscribed: r.subscribed,

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 /// How long a lookup of a room's providers may take.
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most providers a join asks, in turn (as many as a join's `via` names).
+pub const MAX_PROVIDERS_ASKED: usize = super::append::MAX_VIA;
 
 /// Whether this node announces `room`: a public room it hosts (one of its
 /// accounts is a member).
@@ -74,7 +76,8 @@ pub(crate) async fn find(state: &Core, room: &RoomId) -> Result<Vec<NodeId>, Loo
         Ok(found) => found?,
         Err(_) => Vec::new(),
     };
-    let nodes: Vec<NodeId> = found.iter().filter_map(network::node_id).filter(|n| *n != state.node_id).collect();
+    let nodes: Vec<NodeId> =
+        found.iter().filter_map(network::node_id).filter(|n| *n != state.node_id).take(MAX_PROVIDERS_ASKED).collect();
     if nodes.is_empty() {
         return Err(LookupError::NoProvider(*room));
     }
