@@ -291,13 +291,14 @@ pub enum Command {
         earned: Vec<(PeerId, Duration)>,
     },
     /// Announce this node as a provider of a key in the DHT (a room it
-    /// hosts, spec/federation.md §1.4), again at each early routing-table
-    /// refresh and then as Kademlia republishes.
+    /// hosts, spec/federation.md §1.4); Kademlia republishes it, and if
+    /// the routing table is empty, it is announced again once it is not.
     Provide(Vec<u8>),
     /// Stop announcing a key.
     StopProviding(Vec<u8>),
     /// Look up the providers of a key in the DHT: the first ones found
-    /// (dialled at once), or none when the lookup ends without any.
+    /// that are not blocked (dialled at once), or none when the lookup
+    /// ends without any.
     FindProviders {
         /// The key.
         key: Vec<u8>,
@@ -452,6 +453,7 @@ impl Network {
             pending: HashMap::new(),
             pending_media: HashMap::new(),
             pending_providers: HashMap::new(),
+            reprovide_pending: false,
             network: network.clone(),
             seeds,
             reputation: Reputation::default(),
@@ -626,6 +628,9 @@ struct EventLoop {
     pending_media: HashMap<OutboundRequestId, oneshot::Sender<Result<MediaResponse, NetworkError>>>,
     /// DHT lookups of providers under way, and where their answer goes.
     pending_providers: HashMap<kad::QueryId, oneshot::Sender<Vec<PeerId>>>,
+    /// A key was provided while the routing table was empty: provide
+    /// every key again at the next refresh that finds peers.
+    reprovide_pending: bool,
     network: Network,
     seeds: Vec<(PeerId, Multiaddr)>,
     reputation: Reputation,
@@ -657,10 +662,10 @@ impl EventLoop {
                 () = &mut kad_refresh => {
                     // Fails only while the routing table is empty.
                     let _ = self.swarm.behaviour_mut().kad.bootstrap();
-                    if kad_delay < KAD_BOOTSTRAP_EVERY {
-                        // Keys provided while the table was still empty
-                        // reached nobody: announce them again while the
-                        // table fills, then Kademlia republishes them.
+                    if self.reprovide_pending && self.routing_table_filled() {
+                        // Keys provided while the table was empty reached
+                        // nobody: announce them now that it has peers.
+                        self.reprovide_pending = false;
                         self.reprovide();
                     }
                     kad_refresh.as_mut().reset(tokio::time::Instant::now() + kad_delay);
@@ -668,6 +673,11 @@ impl EventLoop {
                 }
             }
         }
+    }
+
+    /// Whether the Kademlia routing table holds any peer.
+    fn routing_table_filled(&mut self) -> bool {
+        self.swarm.behaviour_mut().kad.kbuckets().any(|bucket| bucket.num_entries() > 0)
     }
 
     /// Announces again every key this node provides.
@@ -794,6 +804,9 @@ impl EventLoop {
                 self.metrics.fed_blocked.set(self.reputation.blocked_count() as i64);
             }
             Command::Provide(key) => {
+                if !self.routing_table_filled() {
+                    self.reprovide_pending = true;
+                }
                 if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(kad::RecordKey::new(&key)) {
                     tracing::warn!("announcing a room in the DHT: {e}");
                 }
@@ -813,9 +826,10 @@ impl EventLoop {
     fn providers_found(&mut self, id: kad::QueryId, result: kad::GetProvidersResult, last: bool) {
         let me = *self.swarm.local_peer_id();
         let providers: Vec<PeerId> = match result {
-            Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => {
-                providers.into_iter().filter(|p| *p != me).collect()
-            }
+            Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => providers
+                .into_iter()
+                .filter(|p| *p != me && !self.reputation.is_blocked(p) && !self.operator_blocked.contains(p))
+                .collect(),
             Ok(kad::GetProvidersOk::FinishedWithNoAdditionalRecord { .. }) | Err(_) => Vec::new(),
         };
         if providers.is_empty() {
@@ -827,8 +841,7 @@ impl EventLoop {
         }
         let Some(reply) = self.pending_providers.remove(&id) else { return };
         for peer in &providers {
-            let blocked = self.reputation.is_blocked(peer) || self.operator_blocked.contains(peer);
-            if !blocked && !self.swarm.is_connected(peer) {
+            if !self.swarm.is_connected(peer) {
                 // Fails only when no address is known; the request that
                 // follows looks the peer up then.
                 let _ = self.swarm.dial(*peer);
