@@ -804,10 +804,19 @@ impl EventLoop {
                 self.metrics.fed_blocked.set(self.reputation.blocked_count() as i64);
             }
             Command::Provide(key) => {
+                let key = kad::RecordKey::new(&key);
+                let provided = {
+                    use kad::store::RecordStore as _;
+                    self.swarm.behaviour_mut().kad.store_mut().provided().any(|r| r.key == key)
+                };
+                // Already announced: Kademlia republishes it.
+                if provided {
+                    return;
+                }
                 if !self.routing_table_filled() {
                     self.reprovide_pending = true;
                 }
-                if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(kad::RecordKey::new(&key)) {
+                if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(key) {
                     tracing::warn!("announcing a room in the DHT: {e}");
                 }
             }
