@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod ceiling;
+mod discovery;
 mod fanout;
 mod flood;
 mod ingest;
@@ -62,6 +63,9 @@ enum Scenario {
     /// An honest client's acknowledgement time, quiet and while hostile
     /// peers flood its node.
     Flood,
+    /// Joins by room id alone through the DHT, beside joins through a
+    /// named node, and refusals of rooms nobody announces.
+    Discovery,
 }
 
 /// Benchmarks Accord nodes against ceilings measured in the same run.
@@ -140,5 +144,6 @@ async fn run(
         Scenario::Scale => scale::run(quick, report).await,
         Scenario::Media => media::run(quick, report).await,
         Scenario::Flood => flood::run(quick, report).await,
+        Scenario::Discovery => discovery::run(quick, report).await,
     }
 }
