@@ -19,7 +19,7 @@ pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_PROVIDERS_ASKED: usize = super::append::MAX_VIA;
 
 /// Whether this node announces `room`: a public room it hosts (one of its
-/// accounts is a member).
+/// accounts is a member or a pending invitee).
 async fn announced(state: &Core, room: &RoomId) -> bool {
     let Some(handle) = state.rooms.get(room) else { return false };
     let rt = handle.lock().await;
