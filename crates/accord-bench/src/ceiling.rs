@@ -18,6 +18,7 @@ pub(crate) struct Ceilings {
     verify_single: Option<f64>,
     verify_batch: Option<f64>,
     sign: Option<f64>,
+    node_crypto: Option<f64>,
 }
 
 /// Signed event bodies, as clients send them: (key, signing input, signature).
@@ -124,10 +125,14 @@ impl Ceilings {
     /// one strict verification of the author's signature and one signature
     /// (the node's stamp) per message, `cores / (t_verify + t_sign)`.
     pub(crate) fn node_crypto(&mut self, quick: bool, report: &mut Report) -> anyhow::Result<f64> {
+        if let Some(v) = self.node_crypto {
+            return Ok(v);
+        }
         let verify = self.verify_single(quick, report)?;
         let sign = self.sign(quick, report)?;
         let rate = 1.0 / (1.0 / verify + 1.0 / sign);
         report.figure("ceiling_node_crypto_per_msg_all_cores", rate, "msg/s", None);
+        self.node_crypto = Some(rate);
         Ok(rate)
     }
 
