@@ -97,8 +97,8 @@ async fn settled_rss(node: &NodeChild) -> anyhow::Result<f64> {
 
 const MB: f64 = 1024.0 * 1024.0;
 
-pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> {
-    let (rooms, events, clients) = if quick { (16, 1_600, 64) } else { (1_000, 1_000_000, 1_000) };
+pub(crate) async fn run(quick: bool, full_events: usize, report: &mut Report) -> anyhow::Result<()> {
+    let (rooms, events, clients) = if quick { (16, 1_600, 64) } else { (1_000, full_events, 1_000) };
     let dir = tempfile::tempdir()?;
     let config = accord_testkit::test_config(|c| {
         unlimited(c);

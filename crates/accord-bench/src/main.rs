@@ -92,6 +92,11 @@ struct Args {
     /// scenario runs it, so that no memory freed earlier is reused).
     #[arg(long, hide = true)]
     index_memory: Option<u64>,
+    /// Messages the growth scenario stores at full size (default 200,000,
+    /// in 1,000 rooms; `--growth-events 1000000` for the million that the
+    /// memory and restart targets are set at, which takes several minutes).
+    #[arg(long, default_value_t = 200_000)]
+    growth_events: usize,
     /// Internal: runs a node on this data directory until killed (the
     /// growth scenario measures it as a process of its own).
     #[arg(long, hide = true)]
@@ -124,7 +129,7 @@ fn main() -> anyhow::Result<()> {
     for scenario in scenarios {
         let t = Instant::now();
         eprintln!("== {scenario:?}");
-        let result = runtime.block_on(run(scenario, args.quick, &mut ceilings, &mut report));
+        let result = runtime.block_on(run(scenario, &args, &mut ceilings, &mut report));
         match result {
             Ok(()) => eprintln!("== {scenario:?} done in {:.1} s", t.elapsed().as_secs_f64()),
             Err(e) => {
@@ -141,10 +146,11 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(
     scenario: Scenario,
-    quick: bool,
+    args: &Args,
     ceilings: &mut ceiling::Ceilings,
     report: &mut Report,
 ) -> anyhow::Result<()> {
+    let quick = args.quick;
     match scenario {
         Scenario::Ceilings => ceilings.measure_all(quick, report),
         Scenario::Ingest => ingest::run(quick, ceilings, report).await,
@@ -156,7 +162,7 @@ async fn run(
         Scenario::Scale => scale::run(quick, report).await,
         Scenario::Media => media::run(quick, report).await,
         Scenario::Flood => flood::run(quick, report).await,
-        Scenario::Growth => growth::run(quick, report).await,
+        Scenario::Growth => growth::run(quick, args.growth_events, report).await,
         Scenario::Discovery => discovery::run(quick, report).await,
     }
 }

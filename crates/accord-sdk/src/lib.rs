@@ -18,6 +18,10 @@
 //!   delivered, reconnects with bounded backoff when the socket drops,
 //!   resubscribes from that cursor and fills any gap through history: each
 //!   cursor is yielded exactly once, in order.
+//! - **Many sends, one socket.** [`Room::send`] is one HTTP request per
+//!   message; [`Client::stream_sender`] sends over the node's WebSocket
+//!   instead, many in flight at once on one connection, each receipt
+//!   verified as `Room::send` verifies it.
 //! - **Blocklists show.** An item the node hides because of a blocklist
 //!   entry keeps its cursor but has no event: history pages list it in
 //!   [`HistoryPage::hidden`] with its [`Provenance`], the live stream passes

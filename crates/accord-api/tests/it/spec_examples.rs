@@ -27,7 +27,7 @@ const HIDDEN_ITEM: &str = r#"{"cursor": 7, "accepted": true, "redacted": false,
 
 const SUBSCRIBE: &str = r#"{"list": "iss1l5tjgwz65rr4ke8m0rxkqtapmxglm6lhdvfutrkhqt4vsd0f7cvq58rac3/abuse", "actions": {"spam": "ignore", "grooming": "reject"}}"#;
 
-const SUBSCRIBED: &str = r#"{"list": "iss1l5tjgwz65rr4ke8m0rxkqtapmxglm6lhdvfutrkhqt4vsd0f7cvq58rac3/abuse", "subscribed": true, "size": 0, "actions": {"grooming": "reject", "spam": "ignore"}, "pdq_threshold": 31, "distrusted": null}"#;
+const SUBSCRIBED: &str = r#"{"list": "iss1l5tjgwz65rr4ke8m0rxkqtapmxglm6lhdvfutrkhqt4vsd0f7cvq58rac3/abuse", "subscribed": true, "size": 0, "actions": {"grooming": "reject", "spam": "ignore"}, "pdq_threshold": 31, "distrusted": null, "mode": "apply", "on_removal": "undo", "priority": 0}"#;
 
 #[test]
 fn the_examples_are_the_specs() {
