@@ -51,6 +51,7 @@ pub mod register;
 pub mod reports;
 pub mod rooms;
 pub mod stream;
+pub mod teams;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use provenance::Provenance;

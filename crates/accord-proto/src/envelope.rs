@@ -44,6 +44,9 @@ pub enum Domain {
     AuditHead,
     /// An account's deletion of itself, signed by the account.
     AccountDeletion,
+    /// An accused account's appeal of a moderator's decision, signed by
+    /// the account.
+    Appeal,
 }
 
 impl Domain {
@@ -61,6 +64,7 @@ impl Domain {
             Domain::ModAction => "accord/v1/mod-action",
             Domain::AuditHead => "accord/v1/audit-head",
             Domain::AccountDeletion => "accord/v1/account-deletion",
+            Domain::Appeal => "accord/v1/appeal",
         }
     }
 

@@ -189,7 +189,19 @@ fn build_action(
     };
     let reason =
         reason.map(|r| Reason::new(r).map_err(|e| SdkError::InvalidInput(format!("reason: {e}")))).transpose()?;
-    Ok(ModAction { node, moderator: Moderator::Account(moderator), case, action: verdict, list, reason, expires, ts })
+    Ok(ModAction {
+        node,
+        moderator: Moderator::Account(moderator),
+        case,
+        action: verdict,
+        list,
+        reason,
+        expires,
+        assignee: None,
+        reporter: None,
+        appeal: None,
+        ts,
+    })
 }
 
 fn verify_case(case: Sha256Hash, resp: CaseResponse) -> Result<CaseDetail> {

@@ -76,11 +76,20 @@ pub enum Cf {
     /// List key → the latest checkpoint this node's witness cosigned for
     /// the list (JSON `WitnessState`).
     Witness,
+    /// Case id ‖ time (u64 BE) ‖ note hash (8 bytes) → a moderator's
+    /// internal note on the case (JSON); private to the node (schema 2).
+    CaseNotes,
+    /// Reporter account → its mute (JSON): reports kept out of the queue
+    /// (schema 2).
+    MutedReporters,
+    /// Appeal id → appeal record (JSON): an accused account's appeal of a
+    /// decision, here or forwarded to the deciding node (schema 2).
+    Appeals,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 31] = [
+    pub const ALL: [Cf; 34] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -112,6 +121,9 @@ impl Cf {
         Cf::Authored,
         Cf::DeletedAccounts,
         Cf::Witness,
+        Cf::CaseNotes,
+        Cf::MutedReporters,
+        Cf::Appeals,
     ];
 
     /// The RocksDB name.
@@ -148,6 +160,9 @@ impl Cf {
             Cf::Authored => "authored",
             Cf::DeletedAccounts => "deleted_accounts",
             Cf::Witness => "witness",
+            Cf::CaseNotes => "case_notes",
+            Cf::MutedReporters => "muted_reporters",
+            Cf::Appeals => "appeals",
         }
     }
 }

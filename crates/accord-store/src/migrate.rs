@@ -35,7 +35,8 @@ pub struct Step {
 pub const STEPS: &[Step] = &[Step {
     from: 1,
     what: "index the events each account wrote (column family `authored`), and \
-           add the records of deleted accounts (`deleted_accounts`) and of this node's witness (`witness`)",
+           add the records of deleted accounts (`deleted_accounts`), of this node's witness (`witness`), \
+           and of moderators' case notes, muted reporters and appeals (`case_notes`, `muted_reporters`, `appeals`)",
     run: v1_index_authored,
 }];
 

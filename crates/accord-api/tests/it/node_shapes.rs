@@ -61,6 +61,9 @@ fn signed_action() -> Verified<ModAction> {
         list: Some(ListId { issuer: IssuerId::from(key(200).public()), name: "abuse".parse().expect("name") }),
         reason: Some("sells drugs".to_string().try_into().expect("reason")),
         expires: None,
+        assignee: None,
+        reporter: None,
+        appeal: None,
         ts: Timestamp::from_millis(TS),
     };
     Verified::sign(action, &key(6)).expect("sign")
