@@ -14,6 +14,7 @@ mod hostile_lists;
 mod hostile_media;
 mod hostile_peer;
 mod media;
+mod moderation_teams;
 mod partition;
 mod pdq;
 mod pdq_reference;
