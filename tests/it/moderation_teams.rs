@@ -23,15 +23,22 @@ async fn eventually<F: FnMut() -> Fut, Fut: std::future::Future<Output = bool>>(
 /// Whether the message `text` is shown (not hidden) in a room's history.
 async fn shows(room: &Room, text: &str) -> bool {
     let Ok(page) = room.history(HistoryQuery::after(0).limit(500)).await else { return false };
-    page.items.into_iter().filter_map(Result::ok).any(
-        |i| matches!(i.event.content(), EventContent::Message { text: t, .. } if t.as_str() == text),
-    )
+    page.items
+        .into_iter()
+        .filter_map(Result::ok)
+        .any(|i| matches!(i.event.content(), EventContent::Message { text: t, .. } if t.as_str() == text))
 }
 
 /// A room made by `owner` (on `host`) that `others` join; each of
 /// `messages` is sent by `author` and seen by the owner. Returns the
 /// owner's room and the messages' ids.
-async fn room_with(host: &TestNode, owner: &Client, others: &[&Client], author: &Client, messages: &[&str]) -> (Room, Vec<EventId>) {
+async fn room_with(
+    host: &TestNode,
+    owner: &Client,
+    others: &[&Client],
+    author: &Client,
+    messages: &[&str],
+) -> (Room, Vec<EventId>) {
     let room = owner.create_room("moderated", JoinRule::Public).await.unwrap();
     for other in others {
         other.room(room.id()).join_via(&[host.node_id()]).await.unwrap();
@@ -172,8 +179,13 @@ async fn assignments_are_audited_and_internal_notes_reach_no_reporter_accused_or
     let accused_view = serde_json::to_string(&export.export).unwrap();
     let public_audit = serde_json::to_string(&b.admin("GET", "/audit", None).await.unwrap()).unwrap();
     let other_node = serde_json::to_string(&a.admin("GET", &format!("/reports/{case}"), None).await.unwrap()).unwrap();
-    for (who, seen) in [("reporter", reporter_view), ("accused", accused_view), ("audit", public_audit), ("node A", other_node)] {
-        assert!(!seen.contains("INTERNAL-NOTE-4f2a") && !seen.contains("OPERATOR-NOTE-77b1"), "{who} sees a note: {seen}");
+    for (who, seen) in
+        [("reporter", reporter_view), ("accused", accused_view), ("audit", public_audit), ("node A", other_node)]
+    {
+        assert!(
+            !seen.contains("INTERNAL-NOTE-4f2a") && !seen.contains("OPERATOR-NOTE-77b1"),
+            "{who} sees a note: {seen}"
+        );
     }
     net.stop().await.unwrap();
 }
@@ -236,10 +248,7 @@ async fn a_muted_reporters_reports_stay_out_of_the_queue_and_automated_reports_a
     let third = mallory.report(Category::Harassment).event(ids[1]).await.unwrap();
     assert!(case_ids(&node.admin("GET", "/reports", None).await.unwrap()).contains(&third.case.to_string()));
     let verbs: Vec<_> = verified_audit(&node).await.into_iter().map(|a| (a.action, a.reporter)).collect();
-    assert_eq!(
-        verbs,
-        vec![(Verdict::Mute, Some(mallory.account())), (Verdict::Unmute, Some(mallory.account()))]
-    );
+    assert_eq!(verbs, vec![(Verdict::Mute, Some(mallory.account())), (Verdict::Unmute, Some(mallory.account()))]);
 
     // Act 4: the bot and alice report the same message.
     let automated = bot.report(Category::Spam).event(ids[2]).await.unwrap().case;
@@ -251,8 +260,13 @@ async fn a_muted_reporters_reports_stay_out_of_the_queue_and_automated_reports_a
     let bots = case_ids(&node.admin("GET", "/reports?source=automated", None).await.unwrap());
     assert!(people.contains(&by_person.to_string()) && !people.contains(&automated.to_string()), "{people:?}");
     assert_eq!(bots, vec![automated.to_string()]);
-    let seen: Vec<_> =
-        moderator.mod_queue(CaseFilter::Open, SourceFilter::Automated).await.unwrap().into_iter().map(|c| c.id).collect();
+    let seen: Vec<_> = moderator
+        .mod_queue(CaseFilter::Open, SourceFilter::Automated)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(seen, vec![automated]);
     assert!(!moderator.mod_cases(CaseFilter::Open).await.unwrap().iter().any(|c| c.id == automated));
     node.stop().await.unwrap();
@@ -275,8 +289,10 @@ async fn an_appeal_from_the_accused_home_node_is_overturned_by_a_second_moderato
     let carol = b.user("carol").await.unwrap();
     let (room, ids) = room_with(a, &alice, &[&carol], &carol, &["buy pills here"]).await;
     let case = alice.report(Category::Drugs).event(ids[0]).await.unwrap().case;
-    let decision =
-        first.mod_resolve(case, Verdict::Block, Some("abuse".parse().unwrap()), Some("drug sales"), None).await.unwrap();
+    let decision = first
+        .mod_resolve(case, Verdict::Block, Some("abuse".parse().unwrap()), Some("drug sales"), None)
+        .await
+        .unwrap();
     eventually("the block hides carol's message on A", || async { !shows(&room, "buy pills here").await }).await;
 
     // Act 1: carol appeals through her home node B.
@@ -302,8 +318,7 @@ async fn an_appeal_from_the_accused_home_node_is_overturned_by_a_second_moderato
     .await;
 
     // Act 2: the deciding moderator may not resolve it; the second overturns it.
-    let refused =
-        first.mod_resolve_appeal(case, filed.id, Verdict::Overturn, Some("on reflection")).await.unwrap_err();
+    let refused = first.mod_resolve_appeal(case, filed.id, Verdict::Overturn, Some("on reflection")).await.unwrap_err();
     assert_eq!(refused.code(), "same_moderator");
     let overturned =
         second.mod_resolve_appeal(case, filed.id, Verdict::Overturn, Some("a warning, not an offer")).await.unwrap();

@@ -37,8 +37,8 @@ mod output;
 use accord_sdk::keyfile;
 use accord_sdk::proto::event::Role;
 use accord_sdk::{
-    AccountId, CaseFilter, Category, Client, EventId, HistoryQuery, JoinRule, KeyFileError, ListName, NodeId, RoomId, SdkError,
-    SecretKey, Sha256Hash, TimelineEntry, Verdict,
+    AccountId, CaseFilter, Category, Client, EventId, HistoryQuery, JoinRule, KeyFileError, ListName, NodeId, RoomId,
+    SdkError, SecretKey, Sha256Hash, TimelineEntry, Verdict,
 };
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};

@@ -317,7 +317,8 @@ impl Printer {
                 self.line(json!(a));
                 continue;
             }
-            let forward = a.forward.as_ref().map(|f| format!(", forward to {}: {:?}", f.node, f.state)).unwrap_or_default();
+            let forward =
+                a.forward.as_ref().map(|f| format!(", forward to {}: {:?}", f.node, f.state)).unwrap_or_default();
             println!("appeal {} of case {} at {}: {:?}{forward}", a.id, a.case, a.node, a.state);
             if let Some(by) = &a.decided_by {
                 println!("  decided by {by}; appealed by {}: {}", a.account, a.reason);

@@ -266,11 +266,15 @@ pub(crate) async fn reports(target: Target, command: ReportsCommand) -> anyhow::
             });
         }
         ReportsCommand::Note { case, text: note } => {
-            let v = admin.call(reqwest::Method::POST, &format!("/reports/{case}/notes"), Some(json!({"text": note}))).await?;
+            let v = admin
+                .call(reqwest::Method::POST, &format!("/reports/{case}/notes"), Some(json!({"text": note})))
+                .await?;
             print(target.json, &v, |v| println!("{} notes on the case", v["notes"].as_array().map_or(0, Vec::len)));
         }
         ReportsCommand::Assign { case, to } => {
-            let v = admin.call(reqwest::Method::POST, &format!("/reports/{case}/assign"), Some(json!({"account": to}))).await?;
+            let v = admin
+                .call(reqwest::Method::POST, &format!("/reports/{case}/assign"), Some(json!({"account": to})))
+                .await?;
             print_receipt(target.json, &v);
         }
         ReportsCommand::Mute { account, case, reason } => {
@@ -344,7 +348,13 @@ pub(crate) async fn moderators(target: Target, command: ModeratorsCommand) -> an
                 let names: Vec<&str> = c.iter().filter_map(Value::as_str).collect();
                 format!("  categories {}", names.join(","))
             });
-            println!("{}  {} ({}){}", text(m, "account"), text(m, "role"), text(m, "source"), scope.unwrap_or_default());
+            println!(
+                "{}  {} ({}){}",
+                text(m, "account"),
+                text(m, "role"),
+                text(m, "source"),
+                scope.unwrap_or_default()
+            );
         }
     });
     Ok(())

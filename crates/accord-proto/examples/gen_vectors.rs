@@ -8,6 +8,8 @@
 //! cargo run -p accord-proto --example gen_vectors -- spec/vectors
 //! ```
 
+use accord_proto::appeal::AppealBody;
+use accord_proto::audit::{ModAction, Moderator, Verdict};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::merkle::{MerkleLog, leaf_hash};
 use accord_proto::blocklist::{
@@ -23,11 +25,9 @@ use accord_proto::federation::{
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
 use accord_proto::media::{Attachment, MAX_CHUNK, MediaRequest, MediaResponse, MediaType};
 use accord_proto::policy::{DeclaredList, PolicyManifest};
-use accord_proto::appeal::AppealBody;
-use accord_proto::audit::{ModAction, Moderator, Verdict};
 use accord_proto::report::{Report, ReportBody};
-use accord_proto::text::Reason;
 use accord_proto::room::resolve;
+use accord_proto::text::Reason;
 use accord_proto::{Domain, EventId, ListId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Verified};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

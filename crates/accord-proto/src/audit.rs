@@ -155,15 +155,12 @@ impl fmt::Display for Verdict {
 impl FromStr for Verdict {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Verdict::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown action `{s}` (dismiss, hide, suspend, block, quarantine, assign, mute, unmute, \
+        Verdict::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+            format!(
+                "unknown action `{s}` (dismiss, hide, suspend, block, quarantine, assign, mute, unmute, \
                      appeal, uphold, overturn)"
-                )
-            })
+            )
+        })
     }
 }
 

@@ -25,11 +25,14 @@ impl Client {
     /// here with the account's key; the home node forwards it to the
     /// deciding node when that is another node. Refusals carry the codes
     /// `unknown_case`, `unknown_decision`, `not_accused`, `appeal_resolved`.
-    pub async fn appeal(&self, node: NodeId, case: Sha256Hash, decision: Sha256Hash, reason: &str) -> Result<AppealStatus> {
-        let reason = reason
-            .to_string()
-            .try_into()
-            .map_err(|e| SdkError::InvalidInput(format!("reason: {e}")))?;
+    pub async fn appeal(
+        &self,
+        node: NodeId,
+        case: Sha256Hash,
+        decision: Sha256Hash,
+        reason: &str,
+    ) -> Result<AppealStatus> {
+        let reason = reason.to_string().try_into().map_err(|e| SdkError::InvalidInput(format!("reason: {e}")))?;
         let body = AppealBody { account: self.account(), node, case, decision, reason, ts: Timestamp::now() };
         let signed = self.sign(body)?;
         let url = self.inner.http.url(&["v1", "appeals"]);
@@ -71,7 +74,12 @@ impl Client {
     }
 
     /// Lifts a reporter's mute (`unmute`), naming the case it was decided on.
-    pub async fn mod_unmute(&self, case: Sha256Hash, reporter: AccountId, reason: Option<&str>) -> Result<ActionReceipt> {
+    pub async fn mod_unmute(
+        &self,
+        case: Sha256Hash,
+        reporter: AccountId,
+        reason: Option<&str>,
+    ) -> Result<ActionReceipt> {
         self.mod_work(case, Verdict::Unmute, reason, |a| a.reporter = Some(reporter)).await
     }
 

@@ -113,11 +113,13 @@ pub use timeline::{HiddenItem, HistoryQuery, SendReceipt, TimelineEntry, Timelin
 /// exactly these.
 pub use accord_api as api;
 pub use accord_api::media::MediaUploaded;
-pub use accord_api::moderation::{CaseFilter, CaseNote, CaseSummary, ReportSource, Resolution, SourceFilter, WrittenEntry};
-pub use accord_api::teams::{AppealFilter, AppealState, AppealStatus};
+pub use accord_api::moderation::{
+    CaseFilter, CaseNote, CaseSummary, ReportSource, Resolution, SourceFilter, WrittenEntry,
+};
 pub use accord_api::node::{NodeInfo, RegistrationPolicy};
 pub use accord_api::reports::{CaseState, Forward, ForwardState, Outcome, OutcomeError, ReportStatus};
 pub use accord_api::rooms::{RoomState as RoomStateView, RoomSummary};
+pub use accord_api::teams::{AppealFilter, AppealState, AppealStatus};
 pub use accord_api::{ErrorCode, Provenance};
 
 /// The protocol crate, re-exported so that applications use the same types.

@@ -31,8 +31,8 @@ pub use media::{BlobRecord, NewBlob};
 pub use migrate::Migrate;
 pub use records::{EventRecord, MembershipChange, OutboxEntry, RoomRecord, TimelineEntry};
 pub use reports::{
-    AppealRecord, AppealState, AuditWork, CaseRecord, Forward, ForwardState, ModeratorRecord, ModeratorRole, MuteRecord,
-    NoteRecord, ReportRecord, ReportSource, Resolution,
+    AppealRecord, AppealState, AuditWork, CaseRecord, Forward, ForwardState, ModeratorRecord, ModeratorRole,
+    MuteRecord, NoteRecord, ReportRecord, ReportSource, Resolution,
 };
 pub use writer::{Batch, SyncPolicy};
 

@@ -2,10 +2,10 @@
 //! moderator accounts (spec/reports.md §7–§10).
 
 use crate::{Batch, Cf, Store, StoreError};
-use accord_proto::blocklist::entry::Category;
-use accord_proto::{AccountId, EventId, ListId, NodeId, SignedBytes, Timestamp};
 use accord_proto::Sha256Hash;
 use accord_proto::audit::{Moderator, Verdict};
+use accord_proto::blocklist::entry::Category;
+use accord_proto::{AccountId, EventId, ListId, NodeId, SignedBytes, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -328,7 +328,13 @@ impl Store {
     /// Appends an action that is not a case's decision to the audit log, with
     /// what it changed, atomically: the case (an assignment), a mute put or
     /// lifted, an appeal and the case it changed.
-    pub async fn append_audit_work(&self, index: u64, action: &SignedBytes, head: &SignedBytes, work: AuditWork<'_>) -> Result<(), StoreError> {
+    pub async fn append_audit_work(
+        &self,
+        index: u64,
+        action: &SignedBytes,
+        head: &SignedBytes,
+        work: AuditWork<'_>,
+    ) -> Result<(), StoreError> {
         let mut b = Batch::new();
         b.put(Cf::Audit, index.to_be_bytes().to_vec(), json(action));
         b.put(Cf::Meta, META_AUDIT_HEAD.to_vec(), json(head));

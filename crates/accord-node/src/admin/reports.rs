@@ -11,11 +11,11 @@ use crate::http::extract::Json;
 use crate::http::reply::Reply;
 use accord_api::ErrorCode;
 use accord_api::admin::{AuditVerified, ModeratorRequest, ModeratorRole, ModeratorsResponse, ResolveRequest};
+use accord_api::moderation::{ActionReceipt, CaseDetail, CasesQuery, CasesResponse};
 use accord_api::teams::{
     AppealResolveRequest, AppealsQuery, AppealsResponse, AssignRequest, MuteRequest, MutedResponse, NoteRequest,
     NotesResponse, UnmuteRequest,
 };
-use accord_api::moderation::{ActionReceipt, CaseDetail, CasesQuery, CasesResponse};
 use accord_proto::audit::AuditLog;
 use axum::extract::{Path, Query, State};
 use std::sync::Arc;

@@ -111,8 +111,7 @@ pub async fn file_appeal(
     session: Session,
     Json(req): Json<AppealRequest>,
 ) -> Result<Reply<AppealStatus>, ApiError> {
-    let status =
-        appeals::file(&state, session.0, req.appeal).await.inspect_err(|e| state.metrics.reject(e.code()))?;
+    let status = appeals::file(&state, session.0, req.appeal).await.inspect_err(|e| state.metrics.reject(e.code()))?;
     Ok(Reply(status))
 }
 

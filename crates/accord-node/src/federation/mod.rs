@@ -255,12 +255,10 @@ async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties:
                 Err(e) => error(e.code(), e.to_string()),
             })
         }
-        FedRequest::Appeal { appeal } => {
-            Ok(match crate::core::reports::appeals::receive(state, peer, *appeal).await {
-                Ok(id) => FedResponse::AppealQueued { id },
-                Err(e) => error(e.code(), e.to_string()),
-            })
-        }
+        FedRequest::Appeal { appeal } => Ok(match crate::core::reports::appeals::receive(state, peer, *appeal).await {
+            Ok(id) => FedResponse::AppealQueued { id },
+            Err(e) => error(e.code(), e.to_string()),
+        }),
         FedRequest::AddCheckpoint { body } => {
             let (status, body) = lists::witness(state, body.as_bytes()).await;
             Ok(FedResponse::Witness { status, body })

@@ -89,14 +89,11 @@ async fn take(state: &Arc<Core>, appeal: Verified<AppealBody>, from: ReportSourc
         return Ok(id);
     }
     let case = book.cases.get(&appeal.case).cloned().ok_or(ReportsError::UnknownCase)?;
-    let resolution = case
-        .resolution
-        .clone()
-        .ok_or_else(|| ReportsError::UnknownDecision("the case is not decided".into()))?;
-    let decision = usize::try_from(resolution.index)
-        .ok()
-        .and_then(|i| book.actions.get(i))
-        .and_then(|raw| serde_json::from_slice::<ModAction>(&raw.body).ok().map(|a| (Sha256Hash::digest(&raw.body), a)));
+    let resolution =
+        case.resolution.clone().ok_or_else(|| ReportsError::UnknownDecision("the case is not decided".into()))?;
+    let decision = usize::try_from(resolution.index).ok().and_then(|i| book.actions.get(i)).and_then(|raw| {
+        serde_json::from_slice::<ModAction>(&raw.body).ok().map(|a| (Sha256Hash::digest(&raw.body), a))
+    });
     let Some((hash, decision)) = decision else {
         return Err(ReportsError::UnknownDecision("the decision is not in the audit log".into()));
     };
@@ -155,7 +152,8 @@ pub(crate) async fn resolve(
     mover: Option<&ModeratorView>,
 ) -> Result<ActionReceipt, ReportsError> {
     let id = action.appeal.ok_or(ReportsError::UnknownAppeal)?;
-    let mut record = book.appeals.get(&id).filter(|a| a.decided.is_some()).cloned().ok_or(ReportsError::UnknownAppeal)?;
+    let mut record =
+        book.appeals.get(&id).filter(|a| a.decided.is_some()).cloned().ok_or(ReportsError::UnknownAppeal)?;
     if record.case != action.case {
         return Err(ReportsError::Invalid("the appeal is about another case".into()));
     }

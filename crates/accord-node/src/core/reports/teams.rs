@@ -21,12 +21,7 @@ use std::sync::Arc;
 
 /// A case's internal notes, oldest first.
 pub(crate) fn notes(state: &Core, case: &Sha256Hash) -> Result<Vec<CaseNote>, ReportsError> {
-    Ok(state
-        .store
-        .notes(case)?
-        .into_iter()
-        .map(|n| CaseNote { author: n.author, text: n.text, ts: n.ts })
-        .collect())
+    Ok(state.store.notes(case)?.into_iter().map(|n| CaseNote { author: n.author, text: n.text, ts: n.ts }).collect())
 }
 
 /// Adds an internal note to a case, by a moderator account whose categories
@@ -85,7 +80,8 @@ pub(crate) async fn apply(
                 ));
             }
             case.assigned = action.assignee;
-            let index = append_work(state, book, &action, AuditWork { case: Some(&case), ..Default::default() }).await?;
+            let index =
+                append_work(state, book, &action, AuditWork { case: Some(&case), ..Default::default() }).await?;
             book.cases.insert(case.id, case);
             index
         }
@@ -106,7 +102,8 @@ pub(crate) async fn apply(
                 index: book.tree.size(),
                 kept_out: 0,
             };
-            let index = append_work(state, book, &action, AuditWork { mute: Some(Ok(&mute)), ..Default::default() }).await?;
+            let index =
+                append_work(state, book, &action, AuditWork { mute: Some(Ok(&mute)), ..Default::default() }).await?;
             book.mutes.insert(reporter, mute);
             index
         }
@@ -117,7 +114,8 @@ pub(crate) async fn apply(
                 return Err(ReportsError::Invalid(format!("the mute was decided on case {}: name it", mute.case)));
             }
             let index =
-                append_work(state, book, &action, AuditWork { mute: Some(Err(&reporter)), ..Default::default() }).await?;
+                append_work(state, book, &action, AuditWork { mute: Some(Err(&reporter)), ..Default::default() })
+                    .await?;
             book.mutes.remove(&reporter);
             index
         }
