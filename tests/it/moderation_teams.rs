@@ -342,3 +342,70 @@ async fn an_appeal_from_the_accused_home_node_is_overturned_by_a_second_moderato
     assert_eq!(actions[2].moderator.to_string(), second.account().to_string());
     net.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dashboard_shows_the_automated_queue_takes_notes_and_overturns_an_appeal() {
+    use crate::web_dashboard::{choose, click, operator_signs_in, type_into, until};
+    let _machine = crate::shared().await;
+    // Arrange: a bot's report and a person's; a moderator blocks carol on
+    // the person's report; carol appeals.
+    let bot_key = accord_proto::SecretKey::generate().unwrap();
+    let bot_account = bot_key.account_id();
+    let node = TestNode::start_with(|config| config.reports.automated_reporters = vec![bot_account]).await.unwrap();
+    let alice = node.user("alice").await.unwrap();
+    let carol = node.user("carol").await.unwrap();
+    let bot = node.client(bot_key).unwrap();
+    bot.register("hashbot", None).await.unwrap();
+    let first = node.user("first").await.unwrap();
+    node.admin("POST", "/moderators", Some(json!({"account": first.account()}))).await.unwrap();
+    node.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await.unwrap();
+    let (_room, ids) = room_with(&node, &alice, &[&carol, &bot], &carol, &["buy pills here", "spam link"]).await;
+    let automated = bot.report(Category::Spam).event(ids[1]).await.unwrap().case;
+    let case = alice.report(Category::Drugs).event(ids[0]).await.unwrap().case;
+    let decision = first
+        .mod_resolve(case, Verdict::Block, Some("abuse".parse().unwrap()), Some("drug sales"), None)
+        .await
+        .unwrap();
+    // Blocked at home, carol has no session; her signed appeal is enough.
+    assert_eq!(carol.my_reports().await.unwrap_err().code(), "blocked");
+    let appeal = carol.appeal(node.node().node_id(), case, decision.action.body_hash(), "a quote").await.unwrap();
+
+    // Act 1: the operator opens the automated queue.
+    let operator = accord_testkit::browser::Browser::start().await.unwrap();
+    operator_signs_in(&operator, &node).await.unwrap();
+    click(&operator, "#nav-reports").await.unwrap();
+    choose(&operator, "#filter-source", "automated").await.unwrap();
+    click(&operator, "#filter-apply").await.unwrap();
+    let listed =
+        until(&operator, "the automated queue", "document.querySelector('#cases button[data-case]')?.dataset.case")
+            .await
+            .unwrap();
+    assert_eq!(listed, json!(automated.to_string()));
+
+    // Act 2: in the case, a note.
+    click(&operator, "#cases button[data-case]").await.unwrap();
+    type_into(&operator, "#note-text", "bot matched a known spam hash").await.unwrap();
+    click(&operator, "#note-submit").await.unwrap();
+    let shown =
+        until(&operator, "the note", "document.querySelector('#case-notes .note-text')?.textContent").await.unwrap();
+    assert_eq!(shown, json!("bot matched a known spam hash"));
+    let stored = node.admin("GET", &format!("/reports/{automated}"), None).await.unwrap();
+    assert_eq!(stored["notes"][0]["text"], json!("bot matched a known spam hash"));
+
+    // Act 3: the appeal, overturned from the dashboard (the node signs:
+    // a moderator account decided).
+    let button = format!("button[data-appeal='{}'][data-verdict='overturn']", appeal.id);
+    click(&operator, &button).await.unwrap();
+    until(&operator, "the confirmation", "document.getElementById('confirm-dialog').open").await.unwrap();
+    click(&operator, "#confirm-ok").await.unwrap();
+    until(&operator, "the appeal leaves the list", "document.getElementById('appeals-empty')").await.unwrap();
+    operator.screenshot("web-dashboard-appeal-overturned").await.unwrap();
+
+    // Assert: overturned, signed by the node, in a log that verifies.
+    let actions = verified_audit(&node).await;
+    let last = actions.last().unwrap();
+    assert_eq!((last.action, last.appeal), (Verdict::Overturn, Some(appeal.id)));
+    assert_eq!(last.moderator.to_string(), node.node_id());
+    operator.close().await.unwrap();
+    node.stop().await.unwrap();
+}

@@ -20,9 +20,10 @@ crate::endpoint! {
     ModAppeals = Get "/v1/mod/appeals", Moderator, AppealsQuery => AppealsResponse
 }
 crate::endpoint! {
-    /// `POST /v1/appeals`: the session account appeals a decision against it
-    /// (spec/reports.md §15).
-    FileAppeal = Post "/v1/appeals", Session, AppealRequest => AppealStatus
+    /// `POST /v1/appeals`: an account of the node appeals a decision against
+    /// it; the signed appeal authenticates it, no session is needed (a
+    /// blocked account has none) (spec/reports.md §15).
+    FileAppeal = Post "/v1/appeals", Public, AppealRequest => AppealStatus
 }
 crate::endpoint! {
     /// `GET /v1/appeals`: the session account's appeals (spec/reports.md §15).
@@ -140,7 +141,7 @@ pub struct MutedResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppealRequest {
-    /// The appeal ([`accord_proto::appeal::AppealBody`]), signed by the session's account.
+    /// The appeal ([`accord_proto::appeal::AppealBody`]), signed by an account of the node.
     pub appeal: SignedBytes,
 }
 

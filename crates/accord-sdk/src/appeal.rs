@@ -22,9 +22,11 @@ impl Client {
     /// Appeals a decision against this account (`POST /v1/appeals`): the
     /// node that decided, the case, the decision (SHA-256 of its signed
     /// action's body, as the node's audit log holds it) and why. Signed
-    /// here with the account's key; the home node forwards it to the
-    /// deciding node when that is another node. Refusals carry the codes
-    /// `unknown_case`, `unknown_decision`, `not_accused`, `appeal_resolved`.
+    /// here with the account's key, which authenticates it: no session is
+    /// used, so that an account blocked at its home node can appeal. The
+    /// home node forwards it to the deciding node when that is another
+    /// node. Refusals carry the codes `unknown_case`, `unknown_decision`,
+    /// `not_accused`, `appeal_resolved`.
     pub async fn appeal(
         &self,
         node: NodeId,
@@ -35,8 +37,9 @@ impl Client {
         let reason = reason.to_string().try_into().map_err(|e| SdkError::InvalidInput(format!("reason: {e}")))?;
         let body = AppealBody { account: self.account(), node, case, decision, reason, ts: Timestamp::now() };
         let signed = self.sign(body)?;
-        let url = self.inner.http.url(&["v1", "appeals"]);
-        self.authed(Method::POST, url, Some(&AppealRequest { appeal: signed.raw().clone() })).await
+        let http = &self.inner.http;
+        let body = AppealRequest { appeal: signed.raw().clone() };
+        http.send(http.request(Method::POST, http.url(&["v1", "appeals"]), None, Some(&body))).await
     }
 
     /// This account's appeals and where they stand (`GET /v1/appeals`).

@@ -105,13 +105,14 @@ pub async fn mod_appeals(
     Ok(Reply(AppealsResponse { appeals: appeals::queue(&state, q.state, Some(&viewer)).await }))
 }
 
-/// `POST /v1/appeals`: the session account appeals a decision against it.
+/// `POST /v1/appeals`: an account of this node appeals a decision against
+/// it; the signed appeal authenticates it (no session: a blocked account
+/// has none).
 pub async fn file_appeal(
     State(state): State<Arc<Core>>,
-    session: Session,
     Json(req): Json<AppealRequest>,
 ) -> Result<Reply<AppealStatus>, ApiError> {
-    let status = appeals::file(&state, session.0, req.appeal).await.inspect_err(|e| state.metrics.reject(e.code()))?;
+    let status = appeals::file(&state, req.appeal).await.inspect_err(|e| state.metrics.reject(e.code()))?;
     Ok(Reply(status))
 }
 

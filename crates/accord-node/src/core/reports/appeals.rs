@@ -26,12 +26,19 @@ fn verify(raw: SignedBytes) -> Result<Verified<AppealBody>, ReportsError> {
 
 /// An account of this node appeals a decision against it
 /// (`POST /v1/appeals`): taken here when this node decided, else kept and
-/// forwarded to the deciding node.
-pub async fn file(state: &Arc<Core>, account: AccountId, raw: SignedBytes) -> Result<AppealStatus, ReportsError> {
-    state.limits.report(&account).map_err(ReportsError::RateLimited)?;
+/// forwarded to the deciding node. The appeal's signature authenticates
+/// it, so that an account blocked here (which has no session) can appeal.
+pub async fn file(state: &Arc<Core>, raw: SignedBytes) -> Result<AppealStatus, ReportsError> {
+    // The limit comes first, on the account the body names: verifying
+    // costs a signature check.
+    let claimed = serde_json::from_slice::<AppealBody>(&raw.body).map(|a| a.account).ok();
+    if let Some(account) = claimed {
+        state.limits.report(&account).map_err(ReportsError::RateLimited)?;
+    }
     let appeal = verify(raw)?;
-    if appeal.account != account {
-        return Err(ReportsError::NotAppellant);
+    let account = appeal.account;
+    if state.home_of(&account) != Some(state.node_id) {
+        return Err(ReportsError::NotHome);
     }
     if appeal.node == state.node_id {
         let id = take(state, appeal, ReportSource::Local).await?;

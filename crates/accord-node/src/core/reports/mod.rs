@@ -57,9 +57,9 @@ pub enum ReportsError {
     /// The appealing account is not accused in the case.
     #[error("the appealing account is not accused in this case")]
     NotAccused,
-    /// The appeal is signed by another account than the session's.
-    #[error("the appeal is signed by another account than the session's")]
-    NotAppellant,
+    /// The appealing account is not registered on this node (its home).
+    #[error("appeals are filed at the account's home node")]
+    NotHome,
     /// No such appeal.
     #[error("no such appeal")]
     UnknownAppeal,
@@ -113,7 +113,7 @@ impl ReportsError {
             ReportsError::OutOfScope => "out_of_scope",
             ReportsError::SameModerator => "same_moderator",
             ReportsError::NotAccused => "not_accused",
-            ReportsError::NotAppellant => "not_session_account",
+            ReportsError::NotHome => "not_registered",
             ReportsError::UnknownAppeal => "unknown_appeal",
             ReportsError::UnknownDecision(_) => "unknown_decision",
             ReportsError::AppealResolved(_) => "appeal_resolved",
