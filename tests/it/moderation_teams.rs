@@ -340,6 +340,16 @@ async fn an_appeal_from_the_accused_home_node_is_overturned_by_a_second_moderato
         vec![(Verdict::Block, None), (Verdict::Appeal, Some(filed.id)), (Verdict::Overturn, Some(filed.id))]
     );
     assert_eq!(actions[2].moderator.to_string(), second.account().to_string());
+    // Carol's home node learns the outcome, signed by the second moderator.
+    eventually("B receives the appeal's outcome", || async {
+        carol.my_appeals().await.is_ok_and(|x| x.iter().any(|x| x.id == filed.id && x.outcome.is_some()))
+    })
+    .await;
+    let at_home = carol.my_appeals().await.unwrap().into_iter().find(|x| x.id == filed.id).unwrap();
+    assert_eq!(at_home.state, AppealState::Overturned);
+    let outcome = at_home.outcome.unwrap();
+    assert_eq!((outcome.action, outcome.moderator.to_string()), (Verdict::Overturn, second.account().to_string()));
+    outcome.verify().expect("the outcome is the second moderator's signed action");
     net.stop().await.unwrap();
 }
 

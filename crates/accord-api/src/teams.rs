@@ -3,7 +3,7 @@
 //! the accused's appeals of decisions.
 
 use crate::moderation::{ActionReceipt, ReportSource, Resolution};
-use crate::reports::Forward;
+use crate::reports::{Forward, Outcome};
 use accord_proto::audit::{Moderator, Verdict};
 use accord_proto::{AccountId, NodeId, Sha256Hash, SignedBytes, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -217,9 +217,13 @@ pub struct AppealStatus {
     /// At the deciding node: who took the decision (who may not resolve the appeal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<Moderator>,
-    /// Once resolved: the action that resolved it.
+    /// At the deciding node, once resolved: the action that resolved it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Resolution>,
+    /// Once resolved: the signed action that resolved it (at the home node,
+    /// as the deciding node sent it), for the client to verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
     /// The appeal as signed.
     pub appeal: SignedBytes,
 }

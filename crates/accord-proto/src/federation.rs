@@ -129,6 +129,12 @@ pub enum FedRequest {
         /// The appeal ([`crate::appeal::AppealBody`], signed by the account).
         appeal: Box<SignedBytes>,
     },
+    /// What became of an appeal the receiver forwarded: the sender's
+    /// moderator's signed `uphold` or `overturn`, naming the appeal.
+    AppealOutcome {
+        /// The action ([`crate::audit::ModAction`]), naming the sender as its node.
+        action: Box<SignedBytes>,
+    },
     /// A C2SP tlog-witness `add-checkpoint` request to the receiver's
     /// witness (spec/blocklists.md §13.2): the request body as HTTP would
     /// carry it (old size, proof lines, blank line, signed checkpoint).

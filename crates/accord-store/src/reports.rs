@@ -190,6 +190,14 @@ pub struct AppealRecord {
     /// At the deciding node: the audit index of the resolving action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<u64>,
+    /// The signed action that resolved it (at the home node, as the
+    /// deciding node sent it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<SignedBytes>,
+    /// At the deciding node, for an appeal a peer forwarded: whether the
+    /// outcome reached that peer.
+    #[serde(default)]
+    pub outcome_sent: bool,
 }
 
 /// What an audit action that is not a case's decision changes, written

@@ -219,6 +219,18 @@ fn appeals() {
         "reason": "I was quoting", "received": TS, "from": "local",
         "forward": {"node": node(200), "state": "delivered"}, "state": "open", "appeal": appeal,
     });
+    let action = signed_action();
+    let resolved_at_home = json!({
+        "id": Sha256Hash::digest(b"appeal"), "account": account(3), "node": node(200),
+        "case": Sha256Hash::digest(b"case"), "decision": Sha256Hash::digest(b"decision"),
+        "reason": "I was quoting", "received": TS, "from": "local",
+        "forward": {"node": node(200), "state": "delivered"}, "state": "upheld",
+        "outcome": {"node": node(200), "action": "block", "moderator": account(6), "list": action.list,
+                    "reason": "sells drugs", "ts": TS, "signed": action.raw()},
+        "appeal": appeal,
+    });
+    let home: AppealStatus = reads_the_node(resolved_at_home);
+    assert!(home.outcome.expect("outcome").verify().is_ok());
     let decided = json!({
         "id": Sha256Hash::digest(b"appeal"), "account": account(3), "node": node(200),
         "case": Sha256Hash::digest(b"case"), "decision": Sha256Hash::digest(b"decision"),

@@ -259,6 +259,12 @@ async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties:
             Ok(id) => FedResponse::AppealQueued { id },
             Err(e) => error(e.code(), e.to_string()),
         }),
+        FedRequest::AppealOutcome { action } => {
+            Ok(match crate::core::reports::appeals::on_outcome(state, peer, *action).await {
+                Ok(()) => FedResponse::Noted {},
+                Err(e) => error(e.code(), e.to_string()),
+            })
+        }
         FedRequest::AddCheckpoint { body } => {
             let (status, body) = lists::witness(state, body.as_bytes()).await;
             Ok(FedResponse::Witness { status, body })

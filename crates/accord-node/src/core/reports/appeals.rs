@@ -10,6 +10,7 @@ use super::{Book, ModeratorView, ReportsError, action_view, in_scope};
 use crate::core::Core;
 use crate::core::lists::distribution;
 use accord_api::moderation::{ActionReceipt, WrittenEntry};
+use accord_api::reports::Outcome;
 use accord_api::teams::{AppealFilter, AppealState, AppealStatus};
 use accord_proto::appeal::AppealBody;
 use accord_proto::audit::{ModAction, Moderator, Verdict};
@@ -62,6 +63,8 @@ pub async fn file(state: &Arc<Core>, raw: SignedBytes) -> Result<AppealStatus, R
         state: AppealState::Open,
         decided: None,
         resolution: None,
+        outcome: None,
+        outcome_sent: false,
     };
     state.store.put_appeal(&record).await?;
     tracing::info!(appeal = %id, node = %appeal.node, "appeal queued for the deciding node");
@@ -143,6 +146,8 @@ async fn take(state: &Arc<Core>, appeal: Verified<AppealBody>, from: ReportSourc
         state: AppealState::Open,
         decided: Some((resolution.index, decision.moderator)),
         resolution: None,
+        outcome: None,
+        outcome_sent: false,
     };
     append_work(state, &mut book, &action, AuditWork { appeal: Some(&record), ..Default::default() }).await?;
     tracing::info!(appeal = %id, case = %case.id, "appeal received");
@@ -198,11 +203,14 @@ pub(crate) async fn resolve(
         record.state = AppealState::Upheld;
     }
     record.resolution = Some(book.tree.size());
+    record.outcome = Some(action.raw().clone());
     let work = AuditWork { case: Some(&case), appeal: Some(&record), ..Default::default() };
     let index = append_work(state, book, &action, work).await?;
     tracing::info!(appeal = %id, case = %case.id, action = %action.action, "appeal resolved");
     book.cases.insert(case.id, case);
     book.appeals.insert(id, record);
+    // The forwarder tells the home node that forwarded it.
+    state.reports.wake.notify_one();
     Ok(ActionReceipt { index, entries: written })
 }
 
@@ -257,8 +265,41 @@ fn view(book: &Book, record: &AppealRecord) -> AppealStatus {
         state: record.state,
         decided_by: record.decided.map(|(_, by)| by),
         resolution: record.resolution.and_then(|i| action_view(book, i)),
+        // Outcomes are verified before they are stored: read, not verified again.
+        outcome: record.outcome.as_ref().and_then(|raw| {
+            let action: ModAction = serde_json::from_slice(&raw.body).ok()?;
+            Some(Outcome::describe(&action, raw.clone()))
+        }),
         appeal: record.appeal.clone(),
     }
+}
+
+/// The deciding node tells this node what became of an appeal it forwarded there.
+pub async fn on_outcome(state: &Core, peer: NodeId, raw: SignedBytes) -> Result<(), ReportsError> {
+    let action = Unverified::<ModAction>::from_raw(raw).verify().map_err(ReportsError::Action)?;
+    if action.node != peer {
+        return Err(ReportsError::Invalid("the action names another node than the sender".into()));
+    }
+    let state_after = match action.action {
+        Verdict::Uphold => AppealState::Upheld,
+        Verdict::Overturn => AppealState::Overturned,
+        other => return Err(ReportsError::Invalid(format!("`{other}` does not resolve an appeal"))),
+    };
+    let id = action.appeal.ok_or(ReportsError::UnknownAppeal)?;
+    let mut book = state.reports.book.lock().await;
+    let Some(record) = book.appeals.get(&id).filter(|a| a.node == peer && a.forward.is_some()) else {
+        return Err(ReportsError::UnknownAppeal);
+    };
+    if record.outcome.is_some() {
+        return Ok(());
+    }
+    let mut record = record.clone();
+    record.state = state_after;
+    record.outcome = Some(action.raw().clone());
+    state.store.put_appeal(&record).await?;
+    tracing::info!(appeal = %id, %peer, action = %action.action, "appeal outcome received");
+    book.appeals.insert(id, record);
+    Ok(())
 }
 
 /// One appeal held here.

@@ -26,13 +26,16 @@ fn is_transient(code: &str) -> bool {
 enum Work {
     Report { id: Sha256Hash, node: NodeId, report: SignedBytes },
     Appeal { id: Sha256Hash, node: NodeId, appeal: SignedBytes },
+    AppealOutcome { id: Sha256Hash, node: NodeId, action: SignedBytes },
     Outcome { node: NodeId, action: SignedBytes, reports: Vec<Sha256Hash> },
 }
 
 impl Work {
     fn key(&self) -> (NodeId, Sha256Hash) {
         match self {
-            Work::Report { id, node, .. } | Work::Appeal { id, node, .. } => (*node, *id),
+            Work::Report { id, node, .. } | Work::Appeal { id, node, .. } | Work::AppealOutcome { id, node, .. } => {
+                (*node, *id)
+            }
             Work::Outcome { node, reports, .. } => (*node, reports.first().copied().unwrap_or(Sha256Hash([0; 32]))),
         }
     }
@@ -95,6 +98,9 @@ async fn pending(state: &Core) -> Vec<Work> {
         if let Some(forward) = appeal.forward.as_ref().filter(|f| f.state == ForwardState::Pending) {
             work.push(Work::Appeal { id: appeal.id, node: forward.node, appeal: appeal.appeal.clone() });
         }
+        if let (ReportSource::Peer(node), Some(action), false) = (appeal.from, &appeal.outcome, appeal.outcome_sent) {
+            work.push(Work::AppealOutcome { id: appeal.id, node, action: action.clone() });
+        }
     }
     for ((node, _), (action, mut reports)) in outcomes {
         reports.sort();
@@ -152,6 +158,28 @@ async fn deliver(state: &Core, work: Work) -> bool {
             }
             book.appeals.insert(id, record);
             next != ForwardState::Pending
+        }
+        Work::AppealOutcome { id, node, action } => {
+            let request = FedRequest::AppealOutcome { action: Box::new(action) };
+            let done = match state.network.request(network::peer_id(&node), request).await {
+                Ok(FedResponse::Noted {}) => true,
+                Ok(FedResponse::Error { code, .. }) => !is_transient(&code),
+                Ok(_) => true,
+                Err(_) => false,
+            };
+            if !done {
+                return false;
+            }
+            let mut book = state.reports.book.lock().await;
+            let Some(record) = book.appeals.get(&id) else { return true };
+            let mut record = record.clone();
+            record.outcome_sent = true;
+            if let Err(e) = state.store.put_appeal(&record).await {
+                tracing::error!("recording an appeal outcome delivery: {e}");
+                return false;
+            }
+            book.appeals.insert(id, record);
+            true
         }
         Work::Outcome { node, action, reports } => {
             let request = FedRequest::ReportOutcome { action: Box::new(action), reports: reports.clone() };
