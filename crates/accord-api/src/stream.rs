@@ -1,8 +1,9 @@
 //! The live stream's WebSocket frames (spec/client-api.md §6).
 
 use crate::error::ErrorDetail;
+use crate::events::SendEventResponse;
 use crate::rooms::TimelineItem;
-use accord_proto::RoomId;
+use accord_proto::{RoomId, SignedBytes};
 use serde::{Deserialize, Serialize};
 
 crate::endpoint! {
@@ -30,10 +31,26 @@ pub enum ClientFrame {
         /// The room.
         room: RoomId,
     },
+    /// Submit an event, as `POST /v1/events` does; answered by a
+    /// [`ServerFrame::Sent`] or [`ServerFrame::NotSent`] with the same `id`.
+    Send {
+        /// The client's number for this send, echoed in the answer.
+        id: u64,
+        /// The `EventBody`, signed by the session's account.
+        event: Box<SignedBytes>,
+        /// Nodes that hold the room, as in `POST /v1/events`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        via: Vec<String>,
+    },
 }
 
-/// The largest frame a client may send, in bytes (spec/client-api.md §6).
-pub const MAX_CLIENT_FRAME: usize = 16 * 1024;
+/// The largest frame a client may send, in bytes (spec/client-api.md §6):
+/// room for a `send` of the largest event.
+pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
+
+/// Sends one connection may have in flight; the node reads no further
+/// frame of the connection until one of them is answered.
+pub const MAX_SENDS_IN_FLIGHT: usize = 32;
 
 /// Why a client's frame was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +110,22 @@ pub enum ServerFrame {
     /// account left a subscribed room ends that room's events.
     Error {
         /// What went wrong.
+        error: ErrorDetail,
+    },
+    /// The event of the client's `send` numbered `id` is stored: the same
+    /// receipt as `POST /v1/events` answers.
+    Sent {
+        /// The client's number for the send.
+        id: u64,
+        /// The receipt.
+        receipt: Box<SendEventResponse>,
+    },
+    /// The client's `send` numbered `id` was refused, with the error
+    /// `POST /v1/events` would answer; nothing was stored.
+    NotSent {
+        /// The client's number for the send.
+        id: u64,
+        /// Why.
         error: ErrorDetail,
     },
     /// A frame of a type this crate does not know (never sent).

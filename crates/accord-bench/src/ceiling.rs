@@ -17,6 +17,8 @@ const BATCH: usize = 64;
 pub(crate) struct Ceilings {
     verify_single: Option<f64>,
     verify_batch: Option<f64>,
+    sign: Option<f64>,
+    node_crypto: Option<f64>,
 }
 
 /// Signed event bodies, as clients send them: (key, signing input, signature).
@@ -74,6 +76,7 @@ impl Ceilings {
     pub(crate) fn measure_all(&mut self, quick: bool, report: &mut Report) -> anyhow::Result<()> {
         self.verify_single(quick, report)?;
         self.verify_batch(quick, report)?;
+        self.node_crypto(quick, report)?;
         let n = if quick { 20_000 } else { 1_000_000 };
         let secs = sha256_merkle_seconds(n, 60);
         report.figure(&format!("ceiling_sha256_merkle_{n}"), secs, "s", None);
@@ -96,6 +99,40 @@ impl Ceilings {
         });
         report.figure("ceiling_ed25519_verify_single_all_cores", rate, "sig/s", None);
         self.verify_single = Some(rate);
+        Ok(rate)
+    }
+
+    /// ed25519 signatures per second on all cores, over event-sized
+    /// inputs (the node signs one stamp per message). Measured once per run.
+    pub(crate) fn sign(&mut self, quick: bool, report: &mut Report) -> anyhow::Result<f64> {
+        if let Some(v) = self.sign {
+            return Ok(v);
+        }
+        let key = SecretKey::generate()?;
+        let inputs = signed_inputs(64)?;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let rate = on_all_cores(Self::span(quick), &|| {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % inputs.len();
+            std::hint::black_box(key.sign_raw(&inputs[i].1));
+            1
+        });
+        report.figure("ceiling_ed25519_sign_all_cores", rate, "sig/s", None);
+        self.sign = Some(rate);
+        Ok(rate)
+    }
+
+    /// Messages per second that the node's own crypto allows on all cores:
+    /// one strict verification of the author's signature and one signature
+    /// (the node's stamp) per message, `cores / (t_verify + t_sign)`.
+    pub(crate) fn node_crypto(&mut self, quick: bool, report: &mut Report) -> anyhow::Result<f64> {
+        if let Some(v) = self.node_crypto {
+            return Ok(v);
+        }
+        let verify = self.verify_single(quick, report)?;
+        let sign = self.sign(quick, report)?;
+        let rate = 1.0 / (1.0 / verify + 1.0 / sign);
+        report.figure("ceiling_node_crypto_per_msg_all_cores", rate, "msg/s", None);
+        self.node_crypto = Some(rate);
         Ok(rate)
     }
 

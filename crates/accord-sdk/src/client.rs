@@ -285,8 +285,7 @@ impl Client {
         content: EventContent,
         via: &[String],
     ) -> Result<SendReceipt> {
-        let body = EventBody { room, author: self.inner.account, ts: self.inner.clock.next(), content };
-        let signed = Verified::sign(body, &self.inner.key).map_err(|e| SdkError::InvalidInput(e.to_string()))?;
+        let signed = self.sign_event(room, content)?;
         let url = self.inner.http.url(&["v1", "events"]);
         let sent: Result<SendEventResponse> = self
             .authed_with(
@@ -301,6 +300,12 @@ impl Client {
             Err(err) if err.code() == "duplicate_event" => self.stored_receipt(&signed, err).await,
             Err(err) => Err(err),
         }
+    }
+
+    /// Signs an event of this account with the client's clock.
+    pub(crate) fn sign_event(&self, room: Option<RoomId>, content: EventContent) -> Result<Verified<EventBody>> {
+        let body = EventBody { room, author: self.inner.account, ts: self.inner.clock.next(), content };
+        Verified::sign(body, &self.inner.key).map_err(|e| SdkError::InvalidInput(e.to_string()))
     }
 
     /// Sends an authenticated request; on `401 unauthenticated` logs in

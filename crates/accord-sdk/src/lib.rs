@@ -92,6 +92,7 @@ mod policy;
 mod report;
 mod retry;
 mod room;
+mod sender;
 mod stream;
 mod timeline;
 mod tls;
@@ -106,6 +107,7 @@ pub use moderation::{ActionReceipt, CaseDetail, CaseReport, VerifiedAuditLog};
 pub use policy::{ReconnectPolicy, RetryPolicy};
 pub use report::{DEFAULT_REPORT_CONTEXT, ReportBuilder};
 pub use room::{HistoryPage, Room};
+pub use sender::StreamSender;
 pub use stream::Subscription;
 pub use timeline::{HiddenItem, HistoryQuery, SendReceipt, TimelineEntry, TimelineItem};
 

@@ -43,7 +43,32 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// about 40 KiB of base64 (client API §6, events ≤ 28 KiB of bodies).
 const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// A WebSocket to the node.
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens the node's live stream with the session `token`.
+pub(crate) async fn open(client: &Client, token: &str) -> Result<Ws> {
+    let url = client.inner.http.stream_url();
+    let mut request = url.as_str().into_client_request().map_err(|e| transport(&e))?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| SdkError::Protocol("the session token is not a valid header value".into()))?;
+    request.headers_mut().insert(AUTHORIZATION, bearer);
+    let config =
+        WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
+    // `true`: no Nagle delay on the client's small frames.
+    let connector = Some(client.inner.http.ws_connector());
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector);
+    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Err(_) => Err(SdkError::Transport { message: "timed out opening the live stream".into() }),
+        Ok(Err(WsError::Http(resp))) => {
+            let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok());
+            let body = resp.body().as_deref().unwrap_or_default();
+            Err(decode_error(resp.status().as_u16(), retry_after, body))
+        }
+        Ok(Err(e)) => Err(transport(&e)),
+        Ok(Ok((ws, _response))) => Ok(ws),
+    }
+}
 
 impl Room {
     /// The room's live timeline from the first cursor after `after`:
@@ -252,28 +277,7 @@ impl Driver {
     async fn connect(&mut self) -> Result<()> {
         let (token, generation) = self.client.session_token().await?;
         self.generation = Some(generation);
-        let url = self.client.inner.http.stream_url();
-        let mut request = url.as_str().into_client_request().map_err(|e| transport(&e))?;
-        let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| SdkError::Protocol("the session token is not a valid header value".into()))?;
-        request.headers_mut().insert(AUTHORIZATION, bearer);
-        let config =
-            WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
-        // `true`: no Nagle delay on the client's small frames.
-        let connector = Some(self.client.inner.http.ws_connector());
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector);
-        let mut ws = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
-            Err(_) => {
-                return Err(SdkError::Transport { message: "timed out opening the live stream".into() });
-            }
-            Ok(Err(WsError::Http(resp))) => {
-                let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok());
-                let body = resp.body().as_deref().unwrap_or_default();
-                return Err(decode_error(resp.status().as_u16(), retry_after, body));
-            }
-            Ok(Err(e)) => return Err(transport(&e)),
-            Ok(Ok((ws, _response))) => ws,
-        };
+        let mut ws = open(&self.client, &token).await?;
         let subscribe = ClientFrame::Subscribe { room: self.room.id(), after: self.cursor.last() };
         let text = serde_json::to_string(&subscribe).map_err(|e| SdkError::Protocol(e.to_string()))?;
         ws.send(Message::text(text)).await.map_err(|e| transport(&e))?;
@@ -334,7 +338,8 @@ impl Driver {
                 Ok(())
             }
             ServerFrame::Error { error } => Err(SdkError::api(None, error)),
-            ServerFrame::Unknown => Ok(()),
+            // Answers to sends, which a subscription's connection makes none of.
+            ServerFrame::Sent { .. } | ServerFrame::NotSent { .. } | ServerFrame::Unknown => Ok(()),
         }
     }
 

@@ -84,9 +84,20 @@ pub async fn submit(
     Session(account): Session,
     Json(req): Json<SendEventRequest>,
 ) -> Result<Reply<SendEventResponse>, ApiError> {
+    Ok(Reply(send(&state, account, req).await?))
+}
+
+/// Submits an event for `account` (`POST /v1/events`, and `send` frames of
+/// the live stream): the account's event rate, then the room's append; the
+/// receipt.
+pub(crate) async fn send(
+    state: &Arc<Core>,
+    account: AccountId,
+    req: SendEventRequest,
+) -> Result<SendEventResponse, ApiError> {
     let started = Instant::now();
     let result = match state.limits.event(&account) {
-        Ok(()) => append::submit(&state, account, req.event, &req.via).await.map_err(ApiError::from),
+        Ok(()) => append::submit(state, account, req.event, &req.via).await.map_err(ApiError::from),
         Err(ms) => Err(ApiError::rate_limited(ms)),
     };
     match &result {
@@ -98,7 +109,7 @@ pub async fn submit(
     }
     let done = result?;
     let event = done.item.event.ok_or_else(|| ApiError::internal("a stored event without its envelopes"))?;
-    Ok(Reply(SendEventResponse { event_id: done.event_id, room: done.room, cursor: done.item.cursor, event }))
+    Ok(SendEventResponse { event_id: done.event_id, room: done.room, cursor: done.item.cursor, event })
 }
 
 /// `GET /v1/rooms`

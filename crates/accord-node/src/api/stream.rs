@@ -4,24 +4,31 @@
 //! after the client's cursor, then follows the room's live feed. If the
 //! feed overflows or skips a cursor, the task reads the gap from the store:
 //! every cursor is delivered once, in order, and nothing is skipped.
+//!
+//! A `send` frame submits an event as `POST /v1/events` does, without an
+//! HTTP request per message: up to [`MAX_SENDS_IN_FLIGHT`] run at once per
+//! connection, each answered by its own `sent` or `not_sent` frame, and the
+//! connection's further frames wait while that many are in flight.
 
 use super::auth::Session;
 use super::{ApiError, ApiState};
 use crate::core::Core;
 use crate::core::rooms::{LiveItem, TimelineItem, may_read};
 use crate::http::reply::wire_item;
-use accord_api::stream::{ClientFrame, MAX_CLIENT_FRAME, ServerFrame};
+use accord_api::events::SendEventRequest;
+use accord_api::stream::{ClientFrame, MAX_CLIENT_FRAME, MAX_SENDS_IN_FLIGHT, ServerFrame};
 use accord_api::{ErrorCode, ErrorDetail};
 use accord_proto::{AccountId, RoomId};
-use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
 
 /// Frames queued for one connection before subscription tasks wait.
@@ -44,6 +51,7 @@ const MAX_SUBSCRIPTIONS: usize = 256;
 /// `GET /v1/stream`
 pub async fn stream(
     State(api): State<ApiState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     session: Session,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -55,7 +63,7 @@ pub async fn stream(
     let tasks = state.tasks().clone();
     Ok(ws.max_message_size(MAX_CLIENT_FRAME).max_frame_size(MAX_CLIENT_FRAME).on_upgrade(move |socket| {
         tasks.track(async move {
-            connection(state, session, socket).await;
+            connection(state, session, addr.ip(), socket).await;
             drop(slot);
         })
     }))
@@ -93,7 +101,7 @@ impl Drop for StreamSlot {
     }
 }
 
-async fn connection(state: Arc<Core>, Session(account): Session, socket: WebSocket) {
+async fn connection(state: Arc<Core>, Session(account): Session, ip: IpAddr, socket: WebSocket) {
     state.metrics.streams.inc();
     let (mut sink, mut source) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX);
@@ -108,6 +116,7 @@ async fn connection(state: Arc<Core>, Session(account): Session, socket: WebSock
     });
     let mut subs: HashMap<RoomId, AbortHandle> = HashMap::new();
     let frames = RateLimiter::direct(Quota::per_second(FRAMES_PER_SECOND).allow_burst(FRAME_BURST));
+    let sends = Arc::new(Semaphore::new(MAX_SENDS_IN_FLIGHT));
     let shutdown = state.tasks().shutdown().clone();
     loop {
         let frame = tokio::select! {
@@ -122,13 +131,42 @@ async fn connection(state: Arc<Core>, Session(account): Session, socket: WebSock
         let send_error = |code: ErrorCode, message: String| {
             let _ = out_tx.try_send(text_frame(&ServerFrame::Error { error: ErrorDetail::new(code, message) }));
         };
-        if frames.check().is_err() {
+        let frame = ClientFrame::parse(&text);
+        // A send is limited as `POST /v1/events` is (the client address's
+        // request rate, then the account's event rate); other frames by the
+        // connection's frame rate.
+        let limited = match &frame {
+            Ok(ClientFrame::Send { .. }) => state.limits.request(ip).is_err(),
+            _ => frames.check().is_err(),
+        };
+        if limited {
             state.metrics.reject("rate_limited");
-            send_error(ErrorCode::RateLimited, "too many frames; slow down".into());
+            match frame {
+                Ok(ClientFrame::Send { id, .. }) => {
+                    let error = ErrorDetail::new(ErrorCode::RateLimited, "too many requests from this address");
+                    let _ = out_tx.try_send(text_frame(&ServerFrame::NotSent { id, error }));
+                }
+                _ => send_error(ErrorCode::RateLimited, "too many frames; slow down".into()),
+            }
             continue;
         }
-        match ClientFrame::parse(&text) {
+        match frame {
             Err(e) => send_error(e.code(), e.to_string()),
+            Ok(ClientFrame::Send { id, event, via }) => {
+                // Wait for a free slot: the connection's next frames wait too.
+                let Ok(permit) = sends.clone().acquire_owned().await else { break };
+                while tasks.try_join_next().is_some() {}
+                let (state, out) = (state.clone(), out_tx.clone());
+                tasks.spawn(async move {
+                    let answer =
+                        match super::handlers::send(&state, account, SendEventRequest { event: *event, via }).await {
+                            Ok(receipt) => ServerFrame::Sent { id, receipt: Box::new(receipt) },
+                            Err(e) => ServerFrame::NotSent { id, error: e.detail().clone() },
+                        };
+                    let _ = out.send(text_frame(&answer)).await;
+                    drop(permit);
+                });
+            }
             Ok(ClientFrame::Unsubscribe { room }) => {
                 if let Some(task) = subs.remove(&room) {
                     task.abort();

@@ -84,6 +84,11 @@ impl ApiError {
         Self::new(ErrorCode::StorageFull, "the node's storage is full; nothing was stored")
     }
 
+    /// What went wrong, as the body's `error` carries it.
+    pub fn detail(&self) -> &ErrorDetail {
+        &self.detail
+    }
+
     /// The error body (`{"error": …}`).
     pub fn body(&self) -> ErrorBody {
         ErrorBody::from(self.detail.clone())

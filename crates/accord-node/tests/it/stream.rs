@@ -1,12 +1,13 @@
 //! The live stream's own limits: streams per account, frames per second,
-//! and logins only for local accounts.
+//! and logins only for local accounts; and sends over the stream.
 
 use crate::raw::Raw;
-use accord_proto::SecretKey;
-use accord_proto::event::JoinRule;
+use accord_proto::event::{EventBody, EventContent, JoinRule, UnverifiedEvent};
+use accord_proto::{RoomId, SecretKey, Timestamp, Verified};
 use accord_testkit::TestNode;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -134,5 +135,146 @@ async fn a_client_that_never_reads_does_not_hold_up_the_others() {
     }
     sender.await.unwrap();
     drop(stuck);
+    node.stop().await.unwrap();
+}
+
+/// A message of `key` in `room`, signed, with a distinct timestamp.
+fn message(key: &SecretKey, room: RoomId, k: u64) -> Verified<EventBody> {
+    let body = EventBody {
+        room: Some(room),
+        author: key.account_id(),
+        ts: Timestamp::from_millis(Timestamp::now().as_millis() + k),
+        content: EventContent::Message {
+            text: format!("sent over the stream {k}").try_into().unwrap(),
+            reply_to: None,
+            attachments: vec![],
+        },
+    };
+    Verified::sign(body, key).unwrap()
+}
+
+/// The `send` frame of `event`, numbered `id`.
+fn send_frame(id: u64, event: &Verified<EventBody>) -> Message {
+    Message::Text(json!({"type": "send", "id": id, "event": event.raw()}).to_string().into())
+}
+
+/// Reads answers to sends (`sent` and `not_sent` frames) until `n` have
+/// arrived; by send id.
+async fn answers<S>(ws: &mut S, n: usize) -> HashMap<u64, Value>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let mut got = HashMap::new();
+    while got.len() < n {
+        let msg = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .expect("an answer within 20 s")
+            .expect("the stream is open")
+            .unwrap();
+        if let Message::Text(text) = msg {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["type"] == "sent" || v["type"] == "not_sent" {
+                let id = v["id"].as_u64().unwrap();
+                assert!(got.insert(id, v).is_none(), "send {id} answered twice");
+            }
+        }
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_sent_over_the_stream_are_stored_and_each_answered_with_its_receipt() {
+    // More sends than the frame rate allows other frames: sends are limited
+    // by the event rate, as POST /v1/events is.
+    let node = TestNode::start_with(|c| {
+        c.limits.events_per_second = 1000;
+        c.limits.burst = 1000;
+    })
+    .await
+    .unwrap();
+    let key = SecretKey::generate().unwrap();
+    let alice = node.client(key.clone()).unwrap();
+    alice.register("alice", None).await.unwrap();
+    let room = alice.create_room("r", JoinRule::Public).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&node, &token(&node, &key).await)).await.unwrap();
+
+    // Act: 100 sends written back to back, none waiting for its answer.
+    let events: Vec<_> = (0..100).map(|k| message(&key, room.id(), k)).collect();
+    for (k, event) in events.iter().enumerate() {
+        ws.send(send_frame(1000 + k as u64, event)).await.unwrap();
+    }
+    let got = answers(&mut ws, events.len()).await;
+
+    // Assert: each answer is the receipt of its own event, stamped by the
+    // node, and the room holds all of them at the cursors the receipts name.
+    let mut cursors = Vec::new();
+    for (k, event) in events.iter().enumerate() {
+        let answer = &got[&(1000 + k as u64)];
+        assert_eq!(answer["type"], "sent", "{answer}");
+        let receipt = &answer["receipt"];
+        let stored: UnverifiedEvent = serde_json::from_value(receipt["event"].clone()).unwrap();
+        let verified = stored.verify_stamp_of(event).unwrap();
+        assert_eq!(receipt["event_id"].as_str().unwrap(), verified.id().to_string());
+        cursors.push(receipt["cursor"].as_u64().unwrap());
+    }
+    cursors.sort_unstable();
+    cursors.dedup();
+    assert_eq!(cursors.len(), events.len(), "every send has its own cursor");
+    let history = room.history(accord_sdk::HistoryQuery::after(0).limit(500)).await.unwrap();
+    let items: Vec<_> = history.items.into_iter().map(Result::unwrap).collect();
+    let texts = items.iter().filter(|i| matches!(i.event.content(), EventContent::Message { .. })).count();
+    assert_eq!(texts, events.len());
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_send_is_answered_with_its_code_and_stores_nothing() {
+    let node = TestNode::start_with(|c| {
+        c.limits.events_per_second = 1;
+        c.limits.burst = 3;
+    })
+    .await
+    .unwrap();
+    let key = SecretKey::generate().unwrap();
+    let alice = node.client(key.clone()).unwrap();
+    alice.register("alice", None).await.unwrap();
+    let room = alice.create_room("r", JoinRule::Public).await.unwrap();
+    let stranger = SecretKey::generate().unwrap();
+    node.client(stranger.clone()).unwrap().register("mallory", None).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&node, &token(&node, &stranger).await)).await.unwrap();
+
+    // Another account's event; the session's own event in a room it is not
+    // in; a signature that does not verify.
+    ws.send(send_frame(1, &message(&key, room.id(), 0))).await.unwrap();
+    ws.send(send_frame(2, &message(&stranger, room.id(), 1))).await.unwrap();
+    // The signature of another event on this one's body.
+    let mut forged = serde_json::to_value(message(&stranger, room.id(), 2).raw()).unwrap();
+    forged["sig"] = serde_json::to_value(message(&stranger, room.id(), 3).raw()).unwrap()["sig"].clone();
+    ws.send(Message::Text(json!({"type": "send", "id": 3, "event": forged}).to_string().into())).await.unwrap();
+    let got = answers(&mut ws, 3).await;
+    let code = |id: u64| {
+        (got[&id]["type"].as_str().unwrap().to_owned(), got[&id]["error"]["code"].as_str().unwrap_or("").to_owned())
+    };
+    assert_eq!(code(1), ("not_sent".into(), "not_session_account".into()), "{}", got[&1]);
+    assert_eq!(code(2), ("not_sent".into(), "not_member".into()), "{}", got[&2]);
+    assert_eq!(code(3), ("not_sent".into(), "bad_signature".into()), "{}", got[&3]);
+
+    // Past the account's event rate: rate_limited with when to retry.
+    node.client(stranger.clone()).unwrap().room(room.id()).join().await.unwrap();
+    for k in 0..10 {
+        ws.send(send_frame(10 + k, &message(&stranger, room.id(), 10 + k))).await.unwrap();
+    }
+    let got = answers(&mut ws, 10).await;
+    let limited: Vec<_> = got.values().filter(|v| v["error"]["code"] == "rate_limited").collect();
+    assert!(!limited.is_empty(), "some of ten sends past a burst of three are refused: {got:?}");
+    assert!(limited.iter().all(|v| v["error"]["retry_after_ms"].as_u64().is_some()), "{limited:?}");
+    let history = room.history(accord_sdk::HistoryQuery::after(0).limit(500)).await.unwrap();
+    let items: Vec<_> = history.items.into_iter().map(Result::unwrap).collect();
+    let mallory = stranger.account_id();
+    let stored = items
+        .iter()
+        .filter(|i| i.event.author() == mallory && matches!(i.event.content(), EventContent::Message { .. }))
+        .count();
+    assert_eq!(stored, 10 - limited.len(), "what was refused is not stored");
     node.stop().await.unwrap();
 }

@@ -8,6 +8,7 @@
 mod mock;
 mod reports;
 mod retry;
+mod stream_sender;
 mod tls;
 
 use accord_proto::blocklist::{Action, Category};
