@@ -7,7 +7,7 @@
 use accord_proto::audit::{AuditLog, ModAction, Verdict};
 use accord_proto::blocklist::entry::Category;
 use accord_sdk::{AppealFilter, AppealState, CaseFilter, Client, EventContent, EventId, HistoryQuery, JoinRule};
-use accord_sdk::{ForwardState, Room, SourceFilter};
+use accord_sdk::{ForwardState, ModeratorRole, Room, SourceFilter};
 use accord_testkit::{TestNet, TestNode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -120,6 +120,20 @@ async fn a_category_scoped_moderator_acts_only_inside_its_categories() {
     .await
     .unwrap();
     assert_eq!(spam_mod.mod_case(drugs).await.unwrap().case.id, drugs);
+
+    // An admin moderator manages the team; a moderator may not.
+    let lead = node.user("lead").await.unwrap();
+    node.admin("POST", "/moderators", Some(json!({"account": lead.account(), "role": "admin"}))).await.unwrap();
+    let newcomer = node.user("newcomer").await.unwrap();
+    let refused = spam_mod.mod_add_moderator(newcomer.account(), ModeratorRole::Moderator, vec![]).await.unwrap_err();
+    assert_eq!(refused.code(), "forbidden");
+    let team =
+        lead.mod_add_moderator(newcomer.account(), ModeratorRole::Moderator, vec![Category::Spam]).await.unwrap();
+    let added = team.iter().find(|m| m.account == newcomer.account()).expect("added");
+    assert_eq!((added.role, added.categories.clone()), (ModeratorRole::Moderator, vec![Category::Spam]));
+    assert_eq!(newcomer.mod_case(drugs).await.unwrap_err().code(), "out_of_scope");
+    lead.mod_remove_moderator(newcomer.account()).await.unwrap();
+    assert_eq!(newcomer.mod_cases(CaseFilter::Open).await.unwrap_err().code(), "not_moderator");
     node.stop().await.unwrap();
 }
 

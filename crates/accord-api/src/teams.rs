@@ -2,6 +2,7 @@
 //! moderators' internal notes on cases, assignments, muted reporters, and
 //! the accused's appeals of decisions.
 
+use crate::admin::{ModeratorRequest, ModeratorsResponse};
 use crate::moderation::{ActionReceipt, ReportSource, Resolution};
 use crate::reports::{Forward, Outcome};
 use accord_proto::audit::{Moderator, Verdict};
@@ -18,6 +19,22 @@ crate::endpoint! {
 crate::endpoint! {
     /// `GET /v1/mod/appeals?state=`: appeals of this node's decisions (spec/reports.md §15).
     ModAppeals = Get "/v1/mod/appeals", Moderator, AppealsQuery => AppealsResponse
+}
+crate::endpoint! {
+    /// `GET /v1/mod/moderators`: the node's moderators, roles and scopes
+    /// (spec/reports.md §12.1).
+    ModModerators = Get "/v1/mod/moderators", Moderator, () => ModeratorsResponse
+}
+crate::endpoint! {
+    /// `POST /v1/mod/moderators`: an `admin` moderator adds a moderator or
+    /// sets its role and categories, as `POST /admin/moderators`; other
+    /// moderators: `403 forbidden` (spec/reports.md §12.1).
+    ModAddModerator = Post "/v1/mod/moderators", Moderator, ModeratorRequest => ModeratorsResponse
+}
+crate::endpoint! {
+    /// `POST /v1/mod/moderators/remove`: an `admin` moderator removes one, as
+    /// `POST /admin/moderators/remove` (spec/reports.md §12.1).
+    ModRemoveModerator = Post "/v1/mod/moderators/remove", Moderator, ModeratorRequest => ModeratorsResponse
 }
 crate::endpoint! {
     /// `POST /v1/appeals`: an account of the node appeals a decision against

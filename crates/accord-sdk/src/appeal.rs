@@ -10,10 +10,12 @@
 use crate::client::Client;
 use crate::error::{Result, SdkError};
 use crate::moderation::ActionReceipt;
+use accord_api::admin::{ModeratorEntry, ModeratorRequest, ModeratorRole, ModeratorsResponse};
 use accord_api::moderation::{ActionReceipt as ModActionResponse, ActionRequest, CaseNote};
 use accord_api::teams::{AppealFilter, AppealRequest, AppealStatus, AppealsResponse, NoteRequest, NotesResponse};
 use accord_proto::appeal::AppealBody;
 use accord_proto::audit::{ModAction, Moderator, Verdict};
+use accord_proto::blocklist::Category;
 use accord_proto::event::Reason;
 use accord_proto::{AccountId, NodeId, Sha256Hash, Timestamp};
 use reqwest::Method;
@@ -55,6 +57,36 @@ impl Client {
         url.query_pairs_mut().append_pair("state", filter.as_str());
         let resp: AppealsResponse = self.authed::<(), _>(Method::GET, url, None).await?;
         Ok(resp.appeals)
+    }
+
+    /// The node's moderators with their roles and categories (`GET /v1/mod/moderators`).
+    pub async fn mod_moderators(&self) -> Result<Vec<ModeratorEntry>> {
+        let url = self.inner.http.url(&["v1", "mod", "moderators"]);
+        let resp: ModeratorsResponse = self.authed::<(), _>(Method::GET, url, None).await?;
+        Ok(resp.moderators)
+    }
+
+    /// As an `admin` moderator, adds a moderator or sets its role and
+    /// categories (empty: every category) (`POST /v1/mod/moderators`);
+    /// other moderators are refused with `forbidden`.
+    pub async fn mod_add_moderator(
+        &self,
+        account: AccountId,
+        role: ModeratorRole,
+        categories: Vec<Category>,
+    ) -> Result<Vec<ModeratorEntry>> {
+        let url = self.inner.http.url(&["v1", "mod", "moderators"]);
+        let body = ModeratorRequest { account, role: Some(role), categories };
+        let resp: ModeratorsResponse = self.authed(Method::POST, url, Some(&body)).await?;
+        Ok(resp.moderators)
+    }
+
+    /// As an `admin` moderator, removes a moderator (`POST /v1/mod/moderators/remove`).
+    pub async fn mod_remove_moderator(&self, account: AccountId) -> Result<Vec<ModeratorEntry>> {
+        let url = self.inner.http.url(&["v1", "mod", "moderators", "remove"]);
+        let resp: ModeratorsResponse =
+            self.authed(Method::POST, url, Some(&ModeratorRequest::account(account))).await?;
+        Ok(resp.moderators)
     }
 
     /// Adds an internal note to a case (`POST /v1/mod/cases/{case}/notes`):

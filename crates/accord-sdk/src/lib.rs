@@ -114,6 +114,7 @@ pub use timeline::{HiddenItem, HistoryQuery, SendReceipt, TimelineEntry, Timelin
 /// The client API's wire types, re-exported: the SDK reads and sends
 /// exactly these.
 pub use accord_api as api;
+pub use accord_api::admin::{ModeratorEntry, ModeratorRole};
 pub use accord_api::media::MediaUploaded;
 pub use accord_api::moderation::{
     CaseFilter, CaseNote, CaseSummary, ReportSource, Resolution, SourceFilter, WrittenEntry,

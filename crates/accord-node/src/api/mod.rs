@@ -143,6 +143,8 @@ pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
         .route("/v1/mod/actions", post(reports::act))
         .route("/v1/mod/cases/{case}/notes", post(reports::add_note))
         .route("/v1/mod/appeals", get(reports::mod_appeals))
+        .route("/v1/mod/moderators", get(reports::moderators).post(reports::add_moderator))
+        .route("/v1/mod/moderators/remove", post(reports::remove_moderator))
         .route("/v1/appeals", post(reports::file_appeal).get(reports::my_appeals))
         .route("/v1/audit", get(reports::audit))
         .route("/witness/add-checkpoint", post(witness::add_checkpoint))

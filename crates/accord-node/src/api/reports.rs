@@ -9,6 +9,8 @@ use crate::http::ApiError;
 use crate::http::case_id;
 use crate::http::extract::Json;
 use crate::http::reply::Reply;
+use accord_api::ErrorCode;
+use accord_api::admin::{ModeratorRequest, ModeratorRole, ModeratorsResponse};
 use accord_api::moderation::{ActionReceipt, ActionRequest, CaseDetail, CasesQuery, CasesResponse};
 use accord_api::reports::{ReportRequest, ReportStatus, ReportsResponse};
 use accord_api::teams::{AppealRequest, AppealStatus, AppealsQuery, AppealsResponse, NoteRequest, NotesResponse};
@@ -119,6 +121,56 @@ pub async fn file_appeal(
 /// `GET /v1/appeals`: the session account's appeals.
 pub async fn my_appeals(State(state): State<Arc<Core>>, session: Session) -> Reply<AppealsResponse> {
     Reply(AppealsResponse { appeals: appeals::mine(&state, &session.0).await })
+}
+
+/// An `admin` moderator of this node, else `403 forbidden`.
+fn admin_moderator(state: &Core, session: &Session) -> Result<ModeratorView, ApiError> {
+    let viewer = moderator(state, session)?;
+    if viewer.role == ModeratorRole::Admin {
+        Ok(viewer)
+    } else {
+        Err(ApiError::new(ErrorCode::Forbidden, "only admin moderators manage moderators"))
+    }
+}
+
+/// `GET /v1/mod/moderators`: the moderators, roles and scopes (moderators).
+pub async fn moderators(
+    State(state): State<Arc<Core>>,
+    session: Session,
+) -> Result<Reply<ModeratorsResponse>, ApiError> {
+    moderator(&state, &session)?;
+    Ok(Reply(ModeratorsResponse { moderators: state.reports.moderators() }))
+}
+
+/// `POST /v1/mod/moderators`: an admin moderator adds a moderator or sets
+/// its role and categories.
+pub async fn add_moderator(
+    State(state): State<Arc<Core>>,
+    session: Session,
+    Json(req): Json<ModeratorRequest>,
+) -> Result<Reply<ModeratorsResponse>, ApiError> {
+    let by = admin_moderator(&state, &session)?;
+    let role = req.role.unwrap_or_default();
+    if role == ModeratorRole::Admin && !req.categories.is_empty() {
+        return Err(ApiError::bad_request("an admin acts on every category: give no categories"));
+    }
+    state.reports.add_moderator(&state.store, req.account, role, req.categories).await?;
+    tracing::info!(account = %req.account, role = role.as_str(), by = %by.account, "moderator added");
+    Ok(Reply(ModeratorsResponse { moderators: state.reports.moderators() }))
+}
+
+/// `POST /v1/mod/moderators/remove`: an admin moderator removes one.
+pub async fn remove_moderator(
+    State(state): State<Arc<Core>>,
+    session: Session,
+    Json(req): Json<ModeratorRequest>,
+) -> Result<Reply<ModeratorsResponse>, ApiError> {
+    let by = admin_moderator(&state, &session)?;
+    if !state.reports.remove_moderator(&state.store, &req.account).await? {
+        return Err(ApiError::new(ErrorCode::UnknownModerator, "that account is not a moderator here"));
+    }
+    tracing::info!(account = %req.account, by = %by.account, "moderator removed");
+    Ok(Reply(ModeratorsResponse { moderators: state.reports.moderators() }))
 }
 
 /// `GET /v1/audit`: the audit log export.
