@@ -181,6 +181,9 @@ fn build_action(
     ts: Timestamp,
 ) -> Result<ModAction> {
     let invalid = |text: String| Err(SdkError::InvalidInput(text));
+    if !verdict.is_decision() {
+        return invalid(format!("`{verdict}` does not resolve a case (see mod_assign, mod_mute, mod_resolve_appeal)"));
+    }
     let list = match (list, verdict.needs_list()) {
         (Some(name), true) => Some(ListId { issuer: IssuerId::from(*node.public_key()), name }),
         (None, false) => None,
@@ -305,6 +308,7 @@ mod tests {
         assert!(action(Verdict::Dismiss, None, None).is_ok());
         assert!(matches!(action(Verdict::Block, None, None), Err(SdkError::InvalidInput(_))));
         assert!(matches!(action(Verdict::Dismiss, Some(abuse()), None), Err(SdkError::InvalidInput(_))));
+        assert!(matches!(action(Verdict::Assign, None, None), Err(SdkError::InvalidInput(_))), "not a decision");
     }
 
     #[test]
