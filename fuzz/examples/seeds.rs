@@ -24,6 +24,7 @@ fn main() -> std::io::Result<()> {
         "checkpoint",
         "proof",
         "manifest",
+        "name_proof",
         "report",
         "federation",
         "federation_wire",

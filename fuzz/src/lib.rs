@@ -18,5 +18,5 @@ pub use formats::{all_formats, mastodon_csv, matrix_policy, pdq_hex, plain, thre
 pub use media::{all_media, media_inspect, media_upload, media_wire};
 pub use protocol::{
     all, checkpoint, client_frame, client_request, envelope, event, federation, federation_wire, identity, manifest,
-    proof, report,
+    name_proof, proof, report,
 };

@@ -79,6 +79,7 @@ coded!(
     accord_proto::blocklist::ProofError,
     accord_proto::report::ReportError,
     accord_proto::federation::PairError,
+    accord_proto::names::NameProofError,
 );
 
 /// Decodes `data` as the body of a `T` signed by the fixed key, and as a
@@ -377,8 +378,29 @@ pub fn client_request(data: &[u8]) {
     }
 }
 
+/// Name proof documents as fetched from `https://NAME/.well-known/accord/node`
+/// (spec/names.md §3), the bytes also as a body signed by the fixed key,
+/// and domain patterns.
+pub fn name_proof(data: &[u8]) {
+    let key = signer();
+    let node = NodeId::from(key.public());
+    let signed = serde_json::to_vec(&SignedBytes::sign(Domain::NodeName, data.to_vec(), &key)).unwrap_or_default();
+    let now = accord_proto::Timestamp::from_millis(1_764_000_000_000);
+    if let Ok(name) = "chat.example.org".parse::<accord_proto::names::DomainName>() {
+        typed(accord_proto::names::check_name_proof(data, &node, &name, now));
+        typed(accord_proto::names::check_name_proof(&signed, &node, &name, now));
+    }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(pattern) = text.parse::<accord_proto::names::DomainPattern>()
+    {
+        assert_eq!(pattern.to_string(), text, "a domain pattern does not re-encode as read");
+        assert!(pattern.matches(pattern.base()), "a pattern does not match its own base name");
+    }
+}
+
 /// Every protocol decoder at once (the proptests' entry point).
 pub fn all(data: &[u8]) {
+    name_proof(data);
     envelope(data);
     event(data);
     identity(data);

@@ -457,7 +457,8 @@ def r_report(v):
 MAX_MANIFEST_LISTS = 1024  # federation.md §7.1
 
 def p_manifest(j, nc):  # federation.md §7.1
-    f = fields(j, nc, ["node", "lists", "time"])
+    f = fields(j, nc, ["node", "name", "lists", "time"], optional=("name",))
+    if f["name"] is not None: dns_name(f["name"])
     if not isinstance(f["lists"], list): raise ValueError("lists: not an array")
     lists = []
     for d in f["lists"]:
@@ -520,6 +521,34 @@ def p_appeal(j, nc):  # reports.md §15
 def r_appeal(v):
     if not v["reason"].strip(): raise Refused("invalid", "an appeal needs a reason")
 
+def p_name_proof(j, nc):  # names.md §2
+    f = fields(j, nc, ["name", "node", "addrs", "issued", "expires"], optional=("addrs",))
+    if j.get("addrs") == []: nc.append("addrs is omitted when empty")
+    addrs = f["addrs"] or []
+    if not isinstance(addrs, list) or not all(isinstance(a, str) for a in addrs): raise ValueError("addrs")
+    return dict(name=dns_name(f["name"]), node=node_id(f["node"], nc), addrs=addrs,
+                issued=timestamp(f["issued"]), expires=timestamp(f["expires"]))
+
+def r_name_proof(v):  # names.md §2 table rules
+    if v["expires"] <= v["issued"]: raise Refused("invalid", "expires is not after issued")
+    if v["expires"] - v["issued"] > 90 * 86400000: raise Refused("invalid", "valid for more than 90 days")
+    if len(v["addrs"]) > 16: raise Refused("invalid", "more than 16 addresses")
+    if any(not 1 <= len(a.encode()) <= 256 or any(ord(c) < 32 or ord(c) == 127 for c in a) for a in v["addrs"]):
+        raise Refused("invalid", "bad address")
+
+def check_name_claim(document, node, name, now):  # names.md §3 steps 3-8
+    if len(document) > 8192: raise Refused("too_large")
+    try:
+        env = json.loads(document)
+    except ValueError as e:
+        raise Refused("malformed", str(e))
+    v, _ = verify_envelope(env, "name_proof")
+    if v["node"] != node: raise Refused("wrong_node")
+    if v["name"] != name: raise Refused("wrong_name")
+    if v["issued"] > now + 300000: raise Refused("not_yet_valid")
+    if v["expires"] <= now: raise Refused("expired")
+    return v
+
 def p_audit_head(j, nc):  # reports.md §10
     f = fields(j, nc, ["node", "size", "root", "ts"])
     return dict(node=node_id(f["node"], nc), size=integer(f["size"]), root=hash_hex(f["root"], nc),
@@ -536,6 +565,7 @@ KINDS = {
     "manifest": ("accord/v1/manifest", 262144, p_manifest, lambda v: v["node"], r_manifest),
     "mod_action": ("accord/v1/mod-action", 4096, p_mod_action, lambda v: v["moderator"], r_mod_action),
     "audit_head": ("accord/v1/audit-head", 1024, p_audit_head, lambda v: v["node"], None),
+    "name_proof": ("accord/v1/node-name", 4096, p_name_proof, lambda v: v["node"], r_name_proof),
     "account_deletion": ("accord/v1/account-deletion", 2048, p_deletion, lambda v: v["account"], None),
     "appeal": ("accord/v1/appeal", 4096, p_appeal, lambda v: v["account"], r_appeal),
 }
@@ -745,11 +775,33 @@ def verify_consistency(m, n, old_root, new_root, proof):  # blocklists.md §5.2.
 
 def target_hash(kind, txt): return sha256(kind.encode() + b":" + txt.encode())
 
+def dns_name(t):  # names.md §1
+    if not isinstance(t, str) or not 1 <= len(t) <= 253: raise ValueError("DNS name: not 1-253 bytes")
+    labels = t.split(".")
+    if len(labels) < 2: raise ValueError("DNS name: fewer than two labels")
+    for label in labels:
+        if not (1 <= len(label) <= 63 and label[0] != "-" and label[-1] != "-"
+                and all(c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in label)):
+            raise ValueError(f"DNS name: bad label {label!r}")
+    if labels[-1].isdigit(): raise ValueError("DNS name: numeric last label")
+    return t
+
+def domain_pattern(t):  # names.md §1: NAME or *.NAME
+    if isinstance(t, str) and t.startswith("*."): return "*." + dns_name(t[2:])
+    return dns_name(t)
+
+def name_patterns(n):  # names.md §1: N, then *.S for each suffix S of at least two labels
+    labels = n.split(".")
+    return [n] + ["*." + ".".join(labels[i:]) for i in range(len(labels) - 1)]
+
 def p_target(j, nc):
     kind = j.get("type") if isinstance(j, dict) else None
     if kind == "hashed":  # a pdq target has no hashed form (blocklists.md §2.1)
         f = fields(j, nc, ["type", "kind", "hash"])
-        return one_of(f["kind"], ("account", "node", "room", "content")), hash_hex(f["hash"], nc)
+        return one_of(f["kind"], ("account", "node", "room", "content", "domain")), hash_hex(f["hash"], nc)
+    if kind == "domain":  # blocklists.md §2.2, names.md §1
+        f = fields(j, nc, ["type", "name"])
+        return kind, target_hash(kind, domain_pattern(f["name"]))
     if kind == "pdq":  # blocklists.md §2.1: 256 bits as 64 hex digits, lowercase canonical
         f = fields(j, nc, ["type", "hash"])
         return kind, target_hash(kind, hash_hex(f["hash"], nc).hex())
@@ -1187,6 +1239,35 @@ def check_pdq(f, g):
     hashed = raw.replace(b'{"type":"pdq","hash":', b'{"type":"hashed","kind":"pdq","hash":')
     check_refused(g, "a hashed pdq target", "invalid_entry", parse_entry, hashed)
     check_refused(g, "an uppercase pdq hash", "invalid_entry", parse_entry, raw.replace(pdq_hex.encode(), pdq_hex.upper().encode()))
+
+def check_names(f, g="names.json"):  # names.md, blocklists.md §2.2
+    for p in f["patterns"]:
+        check_eq(g, f"patterns of {p['name']}", name_patterns(dns_name(p["name"])), p["patterns"])
+    for bad in ("localhost", "Example.org", "a..b", "1.2.3.4", "example.org.", "-a.org"):
+        check_refused(g, f"{bad!r} is not a DNS name", "invalid_entry", parse_entry,
+                      ('{"op":"add","created":1,"target":{"type":"domain","name":"%s"},"category":"spam","action":"reject"}'
+                       % bad).encode())
+    for e in f["entries"]:
+        raw = e["json"].encode("utf-8")
+        entry = run(g, "domain entry parses and is canonical", parse_entry, raw)
+        check_eq(g, "domain leaf hash", leaf_hash(raw).hex(), e["leaf_hash"])
+        pattern = json.loads(raw)["target"]["name"]
+        check_eq(g, "domain target hash", target_hash("domain", pattern).hex(), e["target_hash"])
+        if entry: check_eq(g, "domain entry's index key", entry["target"], ("domain", bytes.fromhex(e["target_hash"])))
+        check_eq(g, "hashed domain target", json.loads(e["hashed_target"]),
+                 {"type": "hashed", "kind": "domain", "hash": e["target_hash"]})
+    p = f["proof"]
+    node, now = node_id(p["node"], []), p["checked_at"]
+    v = run(g, "name proof verifies for its node and name", check_name_claim, p["document"].encode(), node, p["name"], now)
+    check_eq(g, "name proof names", v and (v["name"], v["node"]), (p["name"], node))
+    check_eq(g, "name proof is its envelope case", json.loads(p["document"]), p["case"]["envelope"])
+    check_eq(g, "name proof domain", p["case"]["domain"], "accord/v1/node-name")
+    check_refused(g, "name proof for another name", "wrong_name", check_name_claim, p["document"].encode(), node,
+                  "other.example.org", now)
+    check_refused(g, "name proof after it expires", "expired", check_name_claim, p["document"].encode(), node, p["name"],
+                  v["expires"] if v else 0)
+    for r in f["refused"]:
+        check_refused(g, f"name proof {r['what']}", r["code"], check_name_claim, r["document"].encode(), node, p["name"], now)
 
 def check_equivocation(f, blocklist, g="equivocation.json"):
     lid, leaves, seed = blocklist
@@ -1839,7 +1920,7 @@ def check_media(f, g="media.json"):
 # ----------------------------------------------------------------------- main
 
 FILES = ["audit.json", "blocklist.json", "envelopes.json", "equivocation.json", "federation.json", "keys.json",
-         "media.json", "merkle.json", "report.json", "room.json"]
+         "media.json", "merkle.json", "names.json", "report.json", "room.json"]
 
 def main():
     vector_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "vectors"
@@ -1863,6 +1944,7 @@ def main():
     group("federation.json", check_federation, v["envelopes.json"], v["room.json"], v["blocklist.json"],
           v["equivocation.json"])
     group("media.json", check_media)
+    group("names.json", check_names)
     group("strictness", check_strictness, *out.get("room.json", (None, None)), out.get("blocklist.json"))
     passed = sum(ok for ok, _ in RESULTS.values())
     failed = sum(len(failures) for _, failures in RESULTS.values())

@@ -348,7 +348,7 @@ async fn mastodon_and_matrix_lists_import_and_export_round_trips() {
     let csv = format!(
         "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n\
          {peer},suspend,false,false,\"spam, lots of it\",false\n\
-         evil.example,suspend,false,false,dns names cannot map,false\n"
+         evil.example,suspend,false,false,blocks the nodes that prove this name,false\n"
     );
     let headerless = format!("{other},silence,false,false,noisy,false\n");
     let matrix = json!([
@@ -358,7 +358,7 @@ async fn mastodon_and_matrix_lists_import_and_export_round_trips() {
     .to_string();
     let mut total = 0;
     for (format, text, entries) in
-        [("mastodon-csv", csv, 1), ("mastodon-csv", headerless, 1), ("matrix-policy", matrix, 1)]
+        [("mastodon-csv", csv, 2), ("mastodon-csv", headerless, 1), ("matrix-policy", matrix, 1)]
     {
         let out =
             node.admin("POST", "/lists/imported/import", Some(json!({"format": format, "text": text}))).await.unwrap();
@@ -379,13 +379,16 @@ async fn mastodon_and_matrix_lists_import_and_export_round_trips() {
         .text()
         .await
         .unwrap();
-    assert!(exported.contains(&peer) && exported.contains(&other), "{exported}");
+    assert!(
+        exported.contains(&peer) && exported.contains(&other) && exported.contains("\nevil.example,"),
+        "{exported}"
+    );
     node.admin("POST", "/lists", Some(json!({"name": "again"}))).await.unwrap();
     let again = node
         .admin("POST", "/lists/again/import", Some(json!({"format": "mastodon-csv", "text": exported})))
         .await
         .unwrap();
-    assert_eq!(again["count"].as_u64(), Some(2));
+    assert_eq!(again["count"].as_u64(), Some(3));
     node.stop().await.unwrap();
 }
 
@@ -620,6 +623,9 @@ async fn a_subscription_in_the_configuration_is_followed_from_start() {
                 pdq_threshold: None,
                 witnesses: vec![],
                 witnesses_required: None,
+                mode: Default::default(),
+                on_removal: Default::default(),
+                priority: 0,
             }];
         }
     })
@@ -674,6 +680,7 @@ async fn a_peer_further_behind_on_a_required_list_than_max_lag_is_refused() {
             let peer = HostilePeer::start(None).await.unwrap();
             let manifest = PolicyManifest {
                 node: peer.node_id(),
+                name: None,
                 lists: vec![DeclaredList { list, size }],
                 time: accord_proto::Timestamp::now(),
             };

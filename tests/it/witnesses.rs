@@ -85,6 +85,9 @@ async fn a_split_view_gets_no_quorum_and_the_witnesses_refusals_prove_the_fork_t
                 pdq_threshold: None,
                 witnesses: started[..3].iter().map(|w| w.node().witness_key()).collect(),
                 witnesses_required: Some(2),
+                mode: Default::default(),
+                on_removal: Default::default(),
+                priority: 0,
             }];
         }
     })
@@ -196,6 +199,9 @@ async fn an_issuer_collects_its_witness_cosignature_and_only_subscribers_whose_w
                 pdq_threshold: None,
                 witnesses: vec![witness],
                 witnesses_required: None,
+                mode: Default::default(),
+                on_removal: Default::default(),
+                priority: 0,
             }];
         }
     })

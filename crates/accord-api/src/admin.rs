@@ -4,6 +4,7 @@
 //! (spec/reports.md §12), and the federation firewall (spec/federation.md
 //! §9).
 
+use crate::curation::{OnRemoval, SubscriptionMode};
 use crate::moderation::{ActionReceipt, CaseDetail, CasesQuery, CasesResponse};
 use crate::provenance::Provenance;
 use accord_formats::Imported;
@@ -236,6 +237,15 @@ pub struct ListStatus {
     /// The C2SP verifier key of the list's issuer (spec/blocklists.md §4.2).
     #[serde(default)]
     pub vkey: String,
+    /// The subscription's mode (spec/blocklists.md §11.7).
+    #[serde(default)]
+    pub mode: SubscriptionMode,
+    /// What an issuer's removal does here (spec/blocklists.md §11.8).
+    #[serde(default)]
+    pub on_removal: OnRemoval,
+    /// The list's priority (spec/blocklists.md §11.9).
+    #[serde(default)]
+    pub priority: i64,
 }
 
 fn reject() -> Action {
@@ -429,6 +439,18 @@ pub struct SubscribeRequest {
     /// list's PDQ entries, 0 to 63 (default 31, spec/blocklists.md §11.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdq_threshold: Option<u16>,
+    /// `apply`, `suggest` or `notify` (spec/blocklists.md §11.7); left
+    /// out: as held, `apply` for a new subscription.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<SubscriptionMode>,
+    /// `undo` or `keep` (spec/blocklists.md §11.8); left out: as held,
+    /// `undo` for a new subscription.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_removal: Option<OnRemoval>,
+    /// Higher wins where lists disagree (spec/blocklists.md §11.9); left
+    /// out: as held, 0 for a new subscription.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
 }
 
 fn default_pdq_threshold() -> u16 {
@@ -478,6 +500,15 @@ pub struct Subscribed {
     /// Why the issuer is distrusted, or `null`.
     #[serde(default)]
     pub distrusted: Option<String>,
+    /// The subscription's mode (spec/blocklists.md §11.7).
+    #[serde(default)]
+    pub mode: SubscriptionMode,
+    /// What an issuer's removal does here (spec/blocklists.md §11.8).
+    #[serde(default)]
+    pub on_removal: OnRemoval,
+    /// The list's priority (spec/blocklists.md §11.9).
+    #[serde(default)]
+    pub priority: i64,
 }
 
 /// `POST /admin/subscriptions/remove` body (spec/blocklists.md §12.2).
@@ -834,6 +865,10 @@ pub struct PeerStatus {
     pub penalized: bool,
     /// Blocked by the operator (spec/federation.md §9).
     pub blocked: bool,
+    /// The name it claims and whether it verified (spec/names.md §4);
+    /// `null` when it claims none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<crate::names::NodeNameStatus>,
     /// Its clock's offset from this node's in milliseconds (positive:
     /// ahead), estimated from the stamps of the events it pushed; absent
     /// when it pushed none since this node started.

@@ -94,6 +94,9 @@ error_codes! {
     BadRange = "bad_range", 400;
     /// The list's issuer is distrusted (spec/blocklists.md §10.6).
     Distrusted = "distrusted", 400;
+    /// Suggestions are decided only for a subscription in `suggest` mode
+    /// (spec/blocklists.md §12.2d).
+    NotSuggestMode = "not_suggest_mode", 409;
     /// A checkpoint lacks the witness cosignatures its subscription
     /// requires (spec/blocklists.md §13.5).
     MissingCosignatures = "missing_cosignatures", 400;

@@ -45,4 +45,8 @@ pub struct TrustSignals {
     /// Open cases at the answering node that accuse the account.
     #[serde(default)]
     pub reports: u64,
+    /// The home node's name and whether it verified (spec/names.md §4):
+    /// `null` when the home node claims no name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_name: Option<crate::names::NodeNameStatus>,
 }

@@ -136,7 +136,7 @@ struct Plan {
 }
 
 /// Logs `key` in on the node at `url` (spec/client-api.md §2); the token.
-async fn login(http: &reqwest::Client, url: &str, key: &SecretKey) -> anyhow::Result<String> {
+pub(crate) async fn login(http: &reqwest::Client, url: &str, key: &SecretKey) -> anyhow::Result<String> {
     let account = key.account_id();
     let challenge: ChallengeResponse = http
         .post(format!("{url}/v1/auth/challenge"))

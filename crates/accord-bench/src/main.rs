@@ -23,6 +23,7 @@
 mod ceiling;
 mod fanout;
 mod flood;
+mod growth;
 mod ingest;
 mod listsync;
 mod lookup;
@@ -62,6 +63,10 @@ enum Scenario {
     /// An honest client's acknowledgement time, quiet and while hostile
     /// peers flood its node.
     Flood,
+    /// One node in a process of its own: resident memory idle, per room,
+    /// per stored message and per idle WebSocket client, and the restart
+    /// after a crash.
+    Growth,
 }
 
 /// Benchmarks Accord nodes against ceilings measured in the same run.
@@ -83,10 +88,17 @@ struct Args {
     /// scenario runs it, so that no memory freed earlier is reused).
     #[arg(long, hide = true)]
     index_memory: Option<u64>,
+    /// Internal: runs a node on this data directory until killed (the
+    /// growth scenario measures it as a process of its own).
+    #[arg(long, hide = true)]
+    node_process: Option<std::path::PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(dir) = &args.node_process {
+        return growth::serve(dir);
+    }
     if let Some(n) = args.index_memory {
         println!("{}", lookup::index_bytes_per_entry(n)?);
         return Ok(());
@@ -140,5 +152,6 @@ async fn run(
         Scenario::Scale => scale::run(quick, report).await,
         Scenario::Media => media::run(quick, report).await,
         Scenario::Flood => flood::run(quick, report).await,
+        Scenario::Growth => growth::run(quick, report).await,
     }
 }

@@ -169,6 +169,15 @@ impl Printer {
                 let flags: Vec<String> = trust.flags.iter().map(ToString::to_string).collect();
                 println!("  flags:        {}", list(flags));
                 println!("  open reports: {}", trust.reports);
+                match &trust.home_name {
+                    Some(n) if n.verified => println!("  home name:    {} (verified)", n.name),
+                    Some(n) => println!(
+                        "  home name:    {} (NOT verified: {})",
+                        n.name,
+                        n.code.as_deref().unwrap_or("unknown")
+                    ),
+                    None => println!("  home name:    (none claimed)"),
+                }
             }
             None => println!("  (the node gives no trust signals)"),
         }

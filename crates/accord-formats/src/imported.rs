@@ -45,6 +45,38 @@ pub struct Import {
     pub skipped: Vec<Skipped>,
 }
 
+impl Import {
+    /// What the import read, for people: how many rows became entries (by
+    /// target kind) and why the others did not, the most frequent reason
+    /// first, e.g. `5 rows: 3 became entries (1 domain, 2 node), 2 skipped`
+    /// then one line per reason, `  2 × severity noop blocks nothing …`.
+    pub fn summary(&self) -> String {
+        use std::collections::BTreeMap;
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &self.entries {
+            *kinds.entry(e.target.kind().as_str()).or_default() += 1;
+        }
+        let mut whys: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in &self.skipped {
+            *whys.entry(s.why.as_str()).or_default() += 1;
+        }
+        let mut whys: Vec<_> = whys.into_iter().collect();
+        whys.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let kinds: Vec<String> = kinds.into_iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let mut out = format!(
+            "{} rows: {} became entries{}, {} skipped",
+            self.entries.len() + self.skipped.len(),
+            self.entries.len(),
+            if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) },
+            self.skipped.len()
+        );
+        for (why, n) in whys {
+            out.push_str(&format!("\n  {n} × {why}"));
+        }
+        out
+    }
+}
+
 /// Gathers the rows of one document and enforces the row limit.
 pub(crate) struct Rows {
     import: Import,

@@ -60,7 +60,6 @@ pub use imported::{Import, Imported, MAX_SKIPPED_TEXT, Skipped};
 pub use mastodon::MASTODON_HEADER;
 pub use matrix::{MATRIX_CATEGORY_KEY, MATRIX_HASHES_WHY, QUARANTINE_RECOMMENDATION};
 pub use pdq::{MIN_PDQ_QUALITY, THREATEXCHANGE_HEADER};
-pub use text::DNS_DOMAIN_WHY;
 
 use accord_proto::blocklist::{Action, Category, Target};
 use accord_proto::text::Reason;

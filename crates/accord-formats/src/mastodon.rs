@@ -16,7 +16,7 @@
 //!
 //! | column | mapping |
 //! |---|---|
-//! | `#domain` | node target, only if it is an Accord node id (`12D3KooW…`). A DNS name (holds `.` or `:`) is skipped: a node is its key, not a DNS name. A name with `*` (obfuscated) is skipped. |
+//! | `#domain` | a node target if it is an Accord node id (`12D3KooW…`); a DNS name `x` is a `domain` target `*.x` (the name and every name under it, as Mastodon's block is), matched against nodes' verified names. A name with `*` (obfuscated) is skipped. |
 //! | `#severity` | `suspend` (or absent / empty) → `reject`; `silence` → `quarantine`; `noop` and anything else → skipped |
 //! | `#public_comment` | reason |
 //! | `#reject_media`, `#reject_reports`, `#obfuscate`, others | ignored: no Accord equivalent |
@@ -24,16 +24,17 @@
 //! Every imported row gets the default category. Mastodon lowercases the
 //! domains it stores, and node ids are case-sensitive base58, so a node id
 //! that went through a Mastodon server is lost (skipped, with a why that
-//! says so). Export writes the header and one row per node target:
-//! `NODE,suspend|silence,false,false,REASON,false` (`REASON` quoted when it
-//! holds `,`, `"`, a line break or leading or trailing blanks); account,
-//! room, content and hashed targets, and categories, cannot be expressed and
-//! are left out.
+//! says so). Export writes the header and one row per node or domain
+//! target: `NODE,suspend|silence,false,false,REASON,false` (`REASON` quoted
+//! when it holds `,`, `"`, a line break or leading or trailing blanks), a
+//! domain target `*.x` or `x` as `x` (Mastodon's block of `x` covers the
+//! names under it, so an exact domain entry is widened); account, room,
+//! content and hashed targets, and categories, cannot be expressed and are
+//! left out.
 
 use crate::imported::Rows;
-use crate::text::{Lines, MAX_QUOTED, clip, not_a_node_why, to_reason};
+use crate::text::{DomainRule, Lines, MAX_QUOTED, clip, server_target, to_reason};
 use crate::{FormatError, Imported};
-use accord_proto::NodeId;
 use accord_proto::blocklist::{Action, Category, Target};
 use accord_proto::text::Reason;
 use std::io::Read as _;
@@ -106,17 +107,21 @@ pub(crate) fn import(text: &str, default_category: Category, rows: &mut Rows) ->
     }
 }
 
-/// Writes the header and one row per node entry.
+/// Writes the header and one row per node or domain entry.
 pub(crate) fn export(entries: &[(Target, Category, Action, Option<Reason>)]) -> String {
     let mut out = format!("{MASTODON_HEADER}\n");
     for (target, _category, action, reason) in entries {
-        let Target::Node { id } = target else { continue };
+        let domain = match target {
+            Target::Node { id } => id.to_string(),
+            Target::Domain { name } => name.base().to_string(),
+            _ => continue,
+        };
         let severity = match action {
             Action::Reject => "suspend",
             Action::Quarantine => "silence",
         };
         let comment = reason.as_ref().map(|r| field(r.as_str())).unwrap_or_default();
-        out.push_str(&format!("{id},{severity},false,false,{comment},false\n"));
+        out.push_str(&format!("{domain},{severity},false,false,{comment},false\n"));
     }
     out
 }
@@ -179,7 +184,7 @@ fn row(fields: &[&str], cols: Columns, default_category: Category) -> Result<Imp
     if domain.contains('*') {
         return Err("obfuscated domain (contains `*`): the full name is not known".to_owned());
     }
-    let id: NodeId = domain.parse().map_err(|e| not_a_node_why(domain, e))?;
+    let target = server_target(domain, DomainRule::Mastodon)?;
     let action = match value(raw(cols.severity)).to_ascii_lowercase().as_str() {
         "" | "suspend" => Action::Reject,
         "silence" => Action::Quarantine,
@@ -193,7 +198,7 @@ fn row(fields: &[&str], cols: Columns, default_category: Category) -> Result<Imp
         }
     };
     let reason = to_reason(raw(cols.public_comment));
-    Ok(Imported { target: Target::Node { id }, category: default_category, action, reason })
+    Ok(Imported { target, category: default_category, action, reason })
 }
 
 /// A CSV field, quoted when it must be (and when it has leading or trailing

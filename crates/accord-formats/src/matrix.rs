@@ -11,7 +11,7 @@
 //! | `type` | `content.entity` must be | target |
 //! |---|---|---|
 //! | `m.policy.rule.user`, `m.room.rule.user`, `org.matrix.mjolnir.rule.user` | an Accord account id | account |
-//! | `m.policy.rule.server`, `m.room.rule.server`, `org.matrix.mjolnir.rule.server` | an Accord node id | node |
+//! | `m.policy.rule.server`, `m.room.rule.server`, `org.matrix.mjolnir.rule.server` | an Accord node id, a DNS name `x` or a glob `*.x` | node; `domain` `x` or `*.x` |
 //! | `m.policy.rule.room`, `m.room.rule.room`, `org.matrix.mjolnir.rule.room` | an Accord room id | room |
 //!
 //! `content.recommendation` `m.ban` (or the older `org.matrix.mjolnir.ban`)
@@ -19,23 +19,24 @@
 //! skipped. `content.reason` → reason. `content[`[`MATRIX_CATEGORY_KEY`]`]`,
 //! when it is a category wire name, is the category; otherwise the default
 //! applies. Skipped: elements that are not objects, other event types, empty
-//! content (a removed rule), entities with glob characters `*` or `?`,
-//! Matrix user ids (`@user:server`), room ids (`!id:server`) and aliases
-//! (`#alias:server`), server names (DNS names), and hashed rules
+//! content (a removed rule), entities with glob characters `*` or `?`
+//! (except a server rule's leading `*.`), Matrix user ids (`@user:server`),
+//! room ids (`!id:server`) and aliases (`#alias:server`), server names with
+//! a port, and hashed rules
 //! (`content.hashes` without `entity`: Matrix hashes the entity text, Accord
 //! hashes `kind:id`, so they cannot be converted). Export writes
 //! `{"type": "m.policy.rule.user|server|room", "content": {"entity": ID,
 //! "reason": REASON or "", "recommendation": "m.ban" or
 //! "org.accord.quarantine", "org.accord.category": CATEGORY}}` per account,
-//! node and room target; content and hashed targets have no Matrix rule and
-//! are left out.
+//! node, domain and room target; content and hashed targets have no Matrix
+//! rule and are left out.
 
 use crate::imported::Rows;
-use crate::text::{Lines, MAX_QUOTED, clip, not_a_node_why, to_reason};
+use crate::text::{DomainRule, Lines, MAX_QUOTED, clip, server_target, to_reason};
 use crate::{FormatError, Imported};
 use accord_proto::blocklist::{Action, Category, Target};
 use accord_proto::text::Reason;
-use accord_proto::{AccountId, NodeId, RoomId};
+use accord_proto::{AccountId, RoomId};
 use serde::Serialize;
 use serde::de::{self, Deserializer as _, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -79,6 +80,7 @@ pub(crate) fn export(entries: &[(Target, Category, Action, Option<Reason>)]) -> 
         let (kind, entity) = match target {
             Target::Account { id } => (RuleKind::User, id.to_string()),
             Target::Node { id } => (RuleKind::Server, id.to_string()),
+            Target::Domain { name } => (RuleKind::Server, name.to_string()),
             Target::Room { id } => (RuleKind::Room, id.to_string()),
             Target::Content { .. } | Target::Pdq { .. } | Target::Hashed { .. } => continue,
         };
@@ -225,6 +227,9 @@ fn category(content: &Map<String, Value>) -> Option<Category> {
 
 fn target(kind: RuleKind, entity: &str) -> Result<Target, String> {
     let quoted = clip(entity, MAX_QUOTED);
+    if let RuleKind::Server = kind {
+        return server_target(entity, DomainRule::Matrix);
+    }
     if entity.contains(['*', '?']) {
         return Err(format!("glob `{quoted}` matches many entities; an Accord entry names one exact target"));
     }
@@ -236,10 +241,7 @@ fn target(kind: RuleKind, entity: &str) -> Result<Target, String> {
             }
             Err(e) => Err(format!("not an Accord account id: {e}")),
         },
-        RuleKind::Server => match entity.parse::<NodeId>() {
-            Ok(id) => Ok(Target::Node { id }),
-            Err(e) => Err(not_a_node_why(entity, e)),
-        },
+        RuleKind::Server => server_target(entity, DomainRule::Matrix),
         RuleKind::Room => match entity.parse::<RoomId>() {
             Ok(id) => Ok(Target::Room { id }),
             Err(_) if entity.starts_with('!') => {

@@ -11,7 +11,8 @@
 //! | `room1…` | room |
 //! | 64 hex digits (either case) | content |
 //! | `pdq:HEX` (64 hex digits, either case) | PDQ hash of an image |
-//! | `hashed:KIND:HEX` (`KIND` = `account`, `node`, `room`, `content`; 64 hex digits, either case) | hashed target |
+//! | `domain:NAME` (`example.org` or `*.example.org`, lowercase) | nodes by verified name |
+//! | `hashed:KIND:HEX` (`KIND` = `account`, `node`, `room`, `content`, `domain`; 64 hex digits, either case) | hashed target |
 //!
 //! `CATEGORY` is a category wire name (spec §1.2); absent, the caller's
 //! default category applies. `ACTION` is `reject` (the default) or
@@ -74,10 +75,12 @@ fn row(line: &str, default_category: Category) -> Result<Imported, String> {
 }
 
 fn parse_target_kind(s: &str) -> Result<TargetKind, String> {
-    [TargetKind::Account, TargetKind::Node, TargetKind::Room, TargetKind::Content]
+    [TargetKind::Account, TargetKind::Node, TargetKind::Room, TargetKind::Content, TargetKind::Domain]
         .into_iter()
         .find(|k| k.as_str() == s)
-        .ok_or_else(|| format!("unknown target kind `{}` (account, node, room or content)", clip(s, MAX_QUOTED)))
+        .ok_or_else(|| {
+            format!("unknown target kind `{}` (account, node, room, content or domain)", clip(s, MAX_QUOTED))
+        })
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
@@ -97,6 +100,9 @@ fn parse_target(s: &str) -> Result<Target, String> {
         let hash = PdqHash::parse_hex(hex).map_err(|e| e.to_string())?;
         return Ok(Target::Pdq { hash });
     }
+    if let Some(name) = s.strip_prefix("domain:") {
+        return name.parse().map(|name| Target::Domain { name }).map_err(|e| format!("a domain target: {e}"));
+    }
     if is_hex64(s) {
         let hash = Sha256Hash::parse_hex(s).map_err(|e| e.to_string())?;
         return Ok(Target::Content { id: ContentHash(hash) });
@@ -112,7 +118,7 @@ fn parse_target(s: &str) -> Result<Target, String> {
         Err(e) if s.starts_with("12D3KooW") => Err(e.to_string()),
         Err(_) => Err(format!(
             "`{}` is not a target: expected an account id (acct1…), node id (12D3KooW…), room id (room1…), \
-             64 hex digits (content), pdq:HEX or hashed:KIND:HEX",
+             64 hex digits (content), pdq:HEX, domain:NAME or hashed:KIND:HEX",
             clip(s, MAX_QUOTED)
         )),
     }
@@ -125,6 +131,7 @@ fn target_text(target: &Target) -> String {
         Target::Room { id } => id.to_string(),
         Target::Content { id } => id.to_string(),
         Target::Pdq { hash } => format!("pdq:{hash}"),
+        Target::Domain { name } => format!("domain:{name}"),
         Target::Hashed { kind, hash } => format!("hashed:{}:{hash}", kind.as_str()),
     }
 }

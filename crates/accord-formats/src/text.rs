@@ -1,13 +1,11 @@
 //! Text helpers the formats share: quoting input in messages, reasons,
-//! categories, why a name is not a node, and line numbers.
+//! categories, node and domain targets of server names, and line numbers.
 
-use accord_proto::blocklist::Category;
+use accord_proto::NodeId;
+use accord_proto::blocklist::{Category, Target};
 use accord_proto::limits::MAX_REASON;
+use accord_proto::names::{DomainName, DomainPattern};
 use accord_proto::text::Reason;
-use std::fmt;
-
-/// Why a Mastodon row or Matrix server rule naming a DNS name is skipped.
-pub const DNS_DOMAIN_WHY: &str = "DNS domains have no Accord node id; block the node by id";
 
 /// Longest piece of input quoted in a skipped row's why, in bytes.
 pub(crate) const MAX_QUOTED: usize = 80;
@@ -77,16 +75,50 @@ pub(crate) fn parse_category(s: &str) -> Result<Category, String> {
     })
 }
 
-/// Why `name` (from a Mastodon domain or a Matrix server rule) is not a node.
-pub(crate) fn not_a_node_why(name: &str, err: impl fmt::Display) -> String {
-    if name.contains('.') || name.contains(':') {
-        DNS_DOMAIN_WHY.to_owned()
-    } else if name.starts_with("12d3koow") {
-        "node id was lowercased (Mastodon lowercases domains); node ids are case-sensitive and it cannot be recovered"
-            .to_owned()
-    } else {
-        format!("not an Accord node id: {err}")
+/// How a server name that is not a node id becomes a `domain` target.
+#[derive(Clone, Copy)]
+pub(crate) enum DomainRule {
+    /// Mastodon: a domain block covers the domain and every name under it,
+    /// so `x` becomes `*.x`; `*` marks an obfuscated name.
+    Mastodon,
+    /// Matrix: `x` is that name only, `*.x` every name under `x`; any other
+    /// glob cannot be expressed.
+    Matrix,
+}
+
+/// The target of a Mastodon domain or a Matrix server rule: a node id, or
+/// a `domain` target (spec/blocklists.md §9.2, §9.3), or why neither.
+pub(crate) fn server_target(name: &str, rule: DomainRule) -> Result<Target, String> {
+    if let Ok(id) = name.parse::<NodeId>() {
+        return Ok(Target::Node { id });
     }
+    if name.starts_with("12d3koow") && !name.contains('.') {
+        return Err(
+            "node id was lowercased (Mastodon lowercases domains); node ids are case-sensitive and it cannot be recovered"
+                .to_owned(),
+        );
+    }
+    let quoted = clip(name, MAX_QUOTED);
+    if name.contains(':') {
+        return Err(format!("`{quoted}` has a port or is an address; a domain entry names a DNS name"));
+    }
+    // DNS names are case-insensitive; a trailing dot is the root.
+    let lower = name.to_ascii_lowercase();
+    let lower = lower.strip_suffix('.').unwrap_or(&lower);
+    let pattern = match rule {
+        DomainRule::Mastodon => lower.parse::<DomainName>().map(DomainPattern::Wildcard),
+        DomainRule::Matrix => {
+            let glob = |s: &str| s.contains(['*', '?']);
+            let leading_wildcard_only = lower.strip_prefix("*.").is_some_and(|rest| !glob(rest));
+            if glob(lower) && !leading_wildcard_only {
+                return Err(format!(
+                    "glob `{quoted}`: only a leading `*.` label (every name under a domain) has an Accord equivalent"
+                ));
+            }
+            lower.parse::<DomainPattern>()
+        }
+    };
+    pattern.map(|name| Target::Domain { name }).map_err(|e| format!("not an Accord node id or a DNS name: {e}"))
 }
 
 /// Line numbers (from 1) of byte offsets in a text, for offsets asked in

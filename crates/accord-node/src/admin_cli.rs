@@ -19,6 +19,90 @@ pub(crate) struct Target {
     pub(crate) json: bool,
 }
 
+/// What `list add` adds: the list, one target, and the entry's terms.
+#[derive(Args)]
+pub(crate) struct AddEntry {
+    /// The list's name.
+    name: String,
+    /// Block an account.
+    #[arg(long, group = "target")]
+    account: Option<String>,
+    /// Block a node.
+    #[arg(long, group = "target")]
+    node: Option<String>,
+    /// Block a room.
+    #[arg(long, group = "target")]
+    room: Option<String>,
+    /// Block content by its SHA-256 (hex).
+    #[arg(long, group = "target")]
+    content: Option<String>,
+    /// Block images by PDQ hash (64 hex digits).
+    #[arg(long, group = "target")]
+    pdq: Option<String>,
+    /// Block the nodes whose verified name is this DNS name
+    /// (`example.org`), or falls under it (`*.example.org`).
+    #[arg(long, group = "target")]
+    domain: Option<String>,
+    /// Block images like this one: its PDQ hash is computed here, and
+    /// the image itself goes nowhere.
+    #[arg(long, group = "target")]
+    image: Option<std::path::PathBuf>,
+    /// Publish only the target's hash.
+    #[arg(long)]
+    hashed: bool,
+    /// The category (e.g. spam, harassment, child_sexual_abuse).
+    #[arg(long)]
+    category: String,
+    /// reject or quarantine.
+    #[arg(long, default_value = "reject")]
+    action: String,
+    /// Why.
+    #[arg(long)]
+    reason: Option<String>,
+    /// SHA-256 of the evidence (e.g. a report).
+    #[arg(long)]
+    evidence: Option<String>,
+    /// How long the entry applies: e.g. 30d, 12h, 90m, 45s.
+    #[arg(long)]
+    expires: Option<String>,
+}
+
+/// How a subscription follows its list (spec/blocklists.md §11.7–§11.9).
+#[derive(Args, Clone, Default)]
+pub(crate) struct Follow {
+    /// apply (default: entries apply as they arrive), suggest (each waits
+    /// for approval) or notify (recorded, never applied).
+    #[arg(long)]
+    pub(crate) mode: Option<String>,
+    /// What the issuer's removal of an entry does here: undo (default) or keep.
+    #[arg(long)]
+    pub(crate) on_removal: Option<String>,
+    /// Higher wins where lists disagree about a target (default 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) priority: Option<i64>,
+}
+
+/// Which pending suggestions a decision takes.
+#[derive(Args, Clone)]
+pub(crate) struct Decide {
+    /// The list (NAME of this node's list, or ISSUER/NAME).
+    list: String,
+    /// The entries' indexes.
+    entries: Vec<u64>,
+    /// Every pending suggestion of the list.
+    #[arg(long)]
+    all: bool,
+    /// Every pending suggestion of this category.
+    #[arg(long)]
+    category: Option<String>,
+    /// Why.
+    #[arg(long)]
+    reason: Option<String>,
+    /// Who decides (default operator).
+    #[arg(long)]
+    by: Option<String>,
+}
+
 /// List commands.
 #[derive(Subcommand)]
 pub(crate) enum ListCommand {
@@ -28,47 +112,7 @@ pub(crate) enum ListCommand {
         name: String,
     },
     /// Adds an entry (one new signed checkpoint).
-    Add {
-        /// The list's name.
-        name: String,
-        /// Block an account.
-        #[arg(long, group = "target")]
-        account: Option<String>,
-        /// Block a node.
-        #[arg(long, group = "target")]
-        node: Option<String>,
-        /// Block a room.
-        #[arg(long, group = "target")]
-        room: Option<String>,
-        /// Block content by its SHA-256 (hex).
-        #[arg(long, group = "target")]
-        content: Option<String>,
-        /// Block images by PDQ hash (64 hex digits).
-        #[arg(long, group = "target")]
-        pdq: Option<String>,
-        /// Block images like this one: its PDQ hash is computed here, and
-        /// the image itself goes nowhere.
-        #[arg(long, group = "target")]
-        image: Option<std::path::PathBuf>,
-        /// Publish only the target's hash.
-        #[arg(long)]
-        hashed: bool,
-        /// The category (e.g. spam, harassment, child_sexual_abuse).
-        #[arg(long)]
-        category: String,
-        /// reject or quarantine.
-        #[arg(long, default_value = "reject")]
-        action: String,
-        /// Why.
-        #[arg(long)]
-        reason: Option<String>,
-        /// SHA-256 of the evidence (e.g. a report).
-        #[arg(long)]
-        evidence: Option<String>,
-        /// How long the entry applies: e.g. 30d, 12h, 90m, 45s.
-        #[arg(long)]
-        expires: Option<String>,
-    },
+    Add(Box<AddEntry>),
     /// Retracts an entry.
     Remove {
         /// The list's name.
@@ -130,6 +174,44 @@ pub(crate) enum ListCommand {
         #[arg(long, default_value = "other")]
         category: String,
     },
+    /// Shows the suggestions and notices of suggest and notify
+    /// subscriptions (of one list, or all).
+    Suggestions {
+        /// The list (ISSUER/NAME).
+        list: Option<String>,
+        /// Only pending, approved, declined, noted or withdrawn ones.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Approves suggestions: they apply at once.
+    Approve(Decide),
+    /// Declines suggestions: their targets are not suggested again.
+    Decline(Decide),
+    /// Shows the entries kept after their issuer removed them.
+    Kept {
+        /// The list (ISSUER/NAME).
+        list: Option<String>,
+    },
+    /// Adds a private note to an entry (kept here, never published).
+    Note {
+        /// The list (NAME of this node's list, or ISSUER/NAME).
+        list: String,
+        /// The entry's index.
+        entry: u64,
+        /// The note (the words that follow, joined by spaces).
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+        /// Who writes it (default operator).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Shows the private notes on a list's entries.
+    Notes {
+        /// The list (NAME of this node's list, or ISSUER/NAME).
+        list: String,
+        /// Only this entry's.
+        entry: Option<u64>,
+    },
     /// Exports the list's active entries.
     Export {
         /// The list's name.
@@ -149,6 +231,16 @@ pub(crate) struct Admin {
 impl Admin {
     pub(crate) fn new(dir: &DataDir) -> anyhow::Result<Admin> {
         Ok(Admin { link: accord_node::local::AdminLink::open(dir, None)? })
+    }
+
+    /// The list id of `list`: `ISSUER/NAME` as it is, or the name of one
+    /// of the node's own lists.
+    pub(crate) async fn list_id(&self, list: &str) -> anyhow::Result<String> {
+        if list.contains('/') {
+            return Ok(list.to_owned());
+        }
+        let v = self.call(reqwest::Method::GET, &format!("/lists/{list}/entries?limit=0"), None).await?;
+        Ok(v["list"].as_str().context("the node named no list")?.to_owned())
     }
 
     pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
@@ -253,32 +345,35 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             let v = admin.call(post, "/lists", Some(json!({"name": name}))).await?;
             print(target.json, &v, |v| println!("created {}", v["list"].as_str().unwrap_or_default()));
         }
-        ListCommand::Add {
-            name,
-            account,
-            node,
-            room,
-            content,
-            pdq,
-            image,
-            hashed,
-            category,
-            action,
-            reason,
-            evidence,
-            expires,
-        } => {
+        ListCommand::Add(add) => {
+            let AddEntry {
+                name,
+                account,
+                node,
+                room,
+                content,
+                pdq,
+                domain,
+                image,
+                hashed,
+                category,
+                action,
+                reason,
+                evidence,
+                expires,
+            } = *add;
             let pdq = match image {
                 Some(path) => Some(image_pdq(&path)?),
                 None => pdq,
             };
-            let (kind, id) = match (account, node, room, content, pdq) {
+            let (kind, id) = match (account, node, room, content, pdq, domain) {
                 (Some(id), ..) => ("account", id),
                 (_, Some(id), ..) => ("node", id),
                 (_, _, Some(id), ..) => ("room", id),
-                (_, _, _, Some(id), _) => ("content", id),
-                (_, _, _, _, Some(id)) => ("pdq", id),
-                _ => bail!("name a target: --account, --node, --room, --content, --pdq or --image"),
+                (_, _, _, Some(id), ..) => ("content", id),
+                (_, _, _, _, Some(id), _) => ("pdq", id),
+                (.., Some(id)) => ("domain", id),
+                _ => bail!("name a target: --account, --node, --room, --content, --pdq, --image or --domain"),
             };
             let expires_in = expires.as_deref().map(duration_secs).transpose()?;
             let body = json!({"kind": kind, "id": id, "hashed": hashed, "category": category, "action": action,
@@ -326,6 +421,12 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                         None => String::new(),
                     };
                     println!("{}  size {}  {role}{trust}", l["list"].as_str().unwrap_or_default(), l["size"]);
+                    println!(
+                        "    mode {}  on removal {}  priority {}",
+                        l["mode"].as_str().unwrap_or("apply"),
+                        l["on_removal"].as_str().unwrap_or("undo"),
+                        l["priority"].as_i64().unwrap_or_default()
+                    );
                     println!("    issuer vkey {}", l["vkey"].as_str().unwrap_or_default());
                 }
                 println!("{} entries enforced", v["indexed"]);
@@ -401,6 +502,76 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
             for s in &parsed.skipped {
                 eprintln!("skipped line {}: {} ({})", s.line, s.text, s.why);
             }
+            eprintln!("{}", parsed.summary());
+        }
+        ListCommand::Suggestions { list, state } => {
+            let mut query = Vec::new();
+            if let Some(l) = &list {
+                query.push(format!("list={l}"));
+            }
+            if let Some(s) = &state {
+                query.push(format!("state={s}"));
+            }
+            let v = admin.call(get, &format!("/suggestions?{}", query.join("&")), None).await?;
+            print(target.json, &v, |v| {
+                for s in v["suggestions"].as_array().into_iter().flatten() {
+                    println!(
+                        "{} #{}  {}  {} {} ({})  {}",
+                        s["list"].as_str().unwrap_or_default(),
+                        s["entry"],
+                        s["state"].as_str().unwrap_or_default(),
+                        s["kind"].as_str().unwrap_or_default(),
+                        s["action"].as_str().unwrap_or_default(),
+                        s["category"].as_str().unwrap_or_default(),
+                        s["reason"].as_str().unwrap_or_default()
+                    );
+                }
+            });
+        }
+        ListCommand::Approve(d) => decide(&admin, target.json, d, "approve").await?,
+        ListCommand::Decline(d) => decide(&admin, target.json, d, "decline").await?,
+        ListCommand::Kept { list } => {
+            let path = match &list {
+                Some(l) => format!("/kept?list={l}"),
+                None => "/kept".to_owned(),
+            };
+            let v = admin.call(get, &path, None).await?;
+            print(target.json, &v, |v| {
+                for k in v["kept"].as_array().into_iter().flatten() {
+                    println!(
+                        "{} #{}  {}",
+                        k["list"].as_str().unwrap_or_default(),
+                        k["entry"],
+                        k["reason"].as_str().unwrap_or_default()
+                    );
+                }
+            });
+        }
+        ListCommand::Note { list, entry, text, by } => {
+            let list = admin.list_id(&list).await?;
+            let v = admin
+                .call(post, "/notes", Some(json!({"list": list, "entry": entry, "text": text.join(" "), "by": by})))
+                .await?;
+            print(target.json, &v, |_| println!("note kept on {list} #{entry} (private: never published)"));
+        }
+        ListCommand::Notes { list, entry } => {
+            let list = admin.list_id(&list).await?;
+            let path = match entry {
+                Some(e) => format!("/notes?list={list}&entry={e}"),
+                None => format!("/notes?list={list}"),
+            };
+            let v = admin.call(get, &path, None).await?;
+            print(target.json, &v, |v| {
+                for n in v["notes"].as_array().into_iter().flatten() {
+                    println!(
+                        "#{}  {} at {}: {}",
+                        n["entry"],
+                        n["by"].as_str().unwrap_or_default(),
+                        n["at"],
+                        n["text"].as_str().unwrap_or_default()
+                    );
+                }
+            });
         }
         ListCommand::Export { name, format } => {
             let v = admin.call(get, &format!("/lists/{name}/export?format={format}"), None).await?;
@@ -427,12 +598,28 @@ fn image_pdq(path: &std::path::Path) -> anyhow::Result<String> {
     Ok(hashed.hash.to_string())
 }
 
-/// `accord-node subscribe LIST [--action CATEGORY=ACTION …] [--pdq-threshold N]`.
+/// `accord-node list approve|decline LIST [INDEX…] [--all] [--category C]`.
+async fn decide(admin: &Admin, json_out: bool, d: Decide, verb: &str) -> anyhow::Result<()> {
+    let list = admin.list_id(&d.list).await?;
+    let body = json!({
+        "list": list, "entries": d.entries, "all": d.all, "category": d.category, "reason": d.reason, "by": d.by,
+    });
+    let v = admin.call(reqwest::Method::POST, &format!("/suggestions/{verb}"), Some(body)).await?;
+    print(json_out, &v, |v| {
+        let entries = v["entries"].as_array().map(Vec::len).unwrap_or_default();
+        println!("{entries} suggestions of {list} {}: {}", v["state"].as_str().unwrap_or_default(), v["entries"]);
+    });
+    Ok(())
+}
+
+/// `accord-node subscribe LIST [--action CATEGORY=ACTION …] [--pdq-threshold N]
+/// [--mode MODE] [--on-removal undo|keep] [--priority N]`.
 pub(crate) async fn subscribe(
     target: Target,
     list: String,
     actions: Vec<String>,
     pdq_threshold: Option<u16>,
+    follow: Follow,
 ) -> anyhow::Result<()> {
     let admin = Admin::new(&DataDir::new(&target.data_dir))?;
     let mut map = serde_json::Map::new();
@@ -444,8 +631,24 @@ pub(crate) async fn subscribe(
     if let Some(t) = pdq_threshold {
         body["pdq_threshold"] = json!(t);
     }
+    if let Some(m) = follow.mode {
+        body["mode"] = json!(m);
+    }
+    if let Some(r) = follow.on_removal {
+        body["on_removal"] = json!(r);
+    }
+    if let Some(p) = follow.priority {
+        body["priority"] = json!(p);
+    }
     let v = admin.call(reqwest::Method::POST, "/subscriptions", Some(body)).await?;
-    print(target.json, &v, |_| println!("subscribed to {list}"));
+    print(target.json, &v, |v| {
+        println!(
+            "subscribed to {list}: mode {}, on removal {}, priority {}",
+            v["mode"].as_str().unwrap_or("apply"),
+            v["on_removal"].as_str().unwrap_or("undo"),
+            v["priority"]
+        )
+    });
     Ok(())
 }
 

@@ -34,6 +34,10 @@ pub struct Config {
     /// Media: uploads, quotas, fetches from peers.
     #[serde(default)]
     pub media: MediaSection,
+    /// Verified node names: the proof this node serves, the checks of
+    /// peers' proofs.
+    #[serde(default)]
+    pub names: NamesSection,
     /// Logging.
     pub log: LogSection,
     /// For tests only: slows the node down on purpose. Never written to a
@@ -172,9 +176,31 @@ pub struct Subscription {
     /// How many of `witnesses` must have cosigned (default: all of them).
     #[serde(default)]
     pub witnesses_required: Option<usize>,
+    /// `apply` (default), `suggest` or `notify` (spec/blocklists.md §11.7).
+    #[serde(default)]
+    pub mode: accord_store::SubscriptionMode,
+    /// `undo` (default) or `keep`: what the issuer's removal of an entry
+    /// does here (spec/blocklists.md §11.8).
+    #[serde(default)]
+    pub on_removal: accord_store::OnRemoval,
+    /// Higher wins where lists disagree about a target (default 0,
+    /// spec/blocklists.md §11.9).
+    #[serde(default)]
+    pub priority: i64,
 }
 
 impl Subscription {
+    /// How the list is followed.
+    pub fn settings(&self) -> crate::core::lists::Settings {
+        crate::core::lists::Settings {
+            actions: self.actions.clone(),
+            pdq_threshold: self.pdq_threshold,
+            mode: self.mode,
+            on_removal: self.on_removal,
+            priority: self.priority,
+        }
+    }
+
     /// The witness cosignatures the subscription requires, if any.
     pub fn quorum(&self) -> Option<crate::core::lists::Quorum> {
         let required = self.witnesses_required.unwrap_or(self.witnesses.len());
@@ -452,6 +478,41 @@ pub struct P2pSection {
     /// connected host and catch up every followed list; 0 turns them off,
     /// leaving the catch-up every new connection starts.
     pub sync_interval_secs: u64,
+    /// Federate rooms only with peers whose name verifies (spec/names.md
+    /// §5): a fresh key that proves no name cannot reach this node's
+    /// members.
+    pub require_verified_names: bool,
+}
+
+/// `[names]`: verified node names (spec/names.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NamesSection {
+    /// Days a name proof this node signs is valid (1–90).
+    pub proof_days: u64,
+    /// Seconds a peer's verified name is trusted before it is checked again.
+    pub recheck_secs: u64,
+    /// Seconds before a name that did not verify is tried again.
+    pub retry_secs: u64,
+    /// CA certificates (PEM files, relative to the data directory) trusted
+    /// for peers' name proofs besides the webpki (Mozilla) roots.
+    pub extra_roots: Vec<PathBuf>,
+    /// Addresses to reach names at instead of resolving them in DNS
+    /// (`"chat.example.org" = "127.0.0.1:8443"`): for tests and private
+    /// networks.
+    pub resolve: std::collections::BTreeMap<String, SocketAddr>,
+}
+
+impl Default for NamesSection {
+    fn default() -> Self {
+        Self {
+            proof_days: 30,
+            recheck_secs: 6 * 3600,
+            retry_secs: 300,
+            extra_roots: vec![],
+            resolve: std::collections::BTreeMap::new(),
+        }
+    }
 }
 
 /// A list peers must enforce.
@@ -473,6 +534,7 @@ impl Default for P2pSection {
             require_lists: vec![],
             block_relaying_nodes: false,
             sync_interval_secs: 30,
+            require_verified_names: false,
         }
     }
 }
@@ -714,6 +776,18 @@ impl Config {
         }
         if self.api.max_body_bytes < 4096 {
             return Err("api.max_body_bytes must be at least 4096".into());
+        }
+        if !(1..=90).contains(&self.names.proof_days) {
+            return Err("names.proof_days must be 1 to 90".into());
+        }
+        if self.names.recheck_secs == 0 || self.names.retry_secs == 0 {
+            return Err("names.recheck_secs and names.retry_secs must be at least 1".into());
+        }
+        if self.p2p.require_verified_names && accord_proto::names::DomainName::parse(self.node.name.as_str()).is_err() {
+            tracing::warn!(
+                "p2p.require_verified_names is on but node.name {} is not a DNS name: peers that require it will refuse this node",
+                self.node.name
+            );
         }
         if self.registration.policy == RegistrationPolicy::Invite && self.registration.invites.is_empty() {
             tracing::warn!("registration.policy is \"invite\" but no invite codes are configured");

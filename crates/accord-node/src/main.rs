@@ -97,6 +97,9 @@ enum Command {
         /// entries, 0 to 63 (default 31).
         #[arg(long)]
         pdq_threshold: Option<u16>,
+        /// How the subscription follows the list: apply, suggest or notify.
+        #[command(flatten)]
+        follow: admin_cli::Follow,
     },
     /// Stops enforcing a list.
     Unsubscribe {
@@ -138,6 +141,20 @@ enum Command {
         /// The data directory.
         #[arg(long, default_value = "accord-data")]
         data_dir: PathBuf,
+    },
+    /// Writes this node's name proof (spec/names.md §2): the JSON to
+    /// publish at https://NAME/.well-known/accord/node when the node's API
+    /// does not serve that path itself.
+    NameProof {
+        /// The data directory.
+        #[arg(long, default_value = "accord-data")]
+        data_dir: PathBuf,
+        /// Days the proof is valid, 1 to 90 (default: names.proof_days).
+        #[arg(long)]
+        days: Option<u64>,
+        /// Write it to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Brings a stopped node's store up to this binary's schema version,
     /// printing each step (the node also does this at start, unless
@@ -309,12 +326,32 @@ async fn main() -> anyhow::Result<()> {
         Command::Reports { target, command } => mod_cli::reports(target, command).await,
         Command::Moderators { target, command } => mod_cli::moderators(target, command).await,
         Command::Audit { target, command } => mod_cli::audit(target, command).await,
-        Command::Subscribe { target, list, actions, pdq_threshold } => {
-            admin_cli::subscribe(target, list, actions, pdq_threshold).await
+        Command::Subscribe { target, list, actions, pdq_threshold, follow } => {
+            admin_cli::subscribe(target, list, actions, pdq_threshold, follow).await
         }
         Command::Unsubscribe { target, list } => admin_cli::unsubscribe(target, list).await,
         Command::Evidence { command: EvidenceCommand::Verify { file } } => verify_evidence(&file),
         Command::Doctor { data_dir } => doctor_cli::doctor(data_dir).await,
+        Command::NameProof { data_dir, days, out } => {
+            let dir = DataDir::new(&data_dir);
+            let (config, key) = dir.load().context("reading the data directory (run `accord-node init` first)")?;
+            let name = config
+                .node
+                .name
+                .as_str()
+                .parse()
+                .map_err(|e| anyhow::anyhow!("node.name {} cannot be proved: {e}", config.node.name))?;
+            let node_id = NodeId::from(key.public());
+            let addrs = config.p2p.listen.iter().map(|a| format!("{a}/p2p/{node_id}")).collect();
+            let proof =
+                accord_node::core::names::sign_proof(&key, name, addrs, days.unwrap_or(config.names.proof_days))?;
+            let json = serde_json::to_string(proof.raw())? + "\n";
+            match out {
+                Some(path) => std::fs::write(&path, json).with_context(|| path.display().to_string())?,
+                None => print!("{json}"),
+            }
+            Ok(())
+        }
         Command::Migrate { data_dir, dry_run } => migrate_cli::migrate(data_dir, dry_run),
         Command::Backup { data_dir, to } => backup_cli::backup(data_dir, to).await,
         Command::Restore { from, data_dir } => backup_cli::restore(from, data_dir).await,

@@ -47,6 +47,10 @@ pub struct Metrics {
     pub fed_gossip_accepted: Counter,
     /// Blocklist entries received from peers, verified and applied.
     pub list_entries_applied: Counter,
+    /// List entries that arrived as suggestions (`suggest` subscriptions).
+    pub list_entries_suggested: Counter,
+    /// List entries recorded as notices (`notify` subscriptions).
+    pub list_entries_noted: Counter,
     /// List issuers found equivocating (and distrusted).
     pub equivocations: Counter,
     /// Events refused or hidden by blocklists, by list category.
@@ -101,6 +105,18 @@ impl Metrics {
         let fed_rejections = Family::<CodeLabel, Counter>::default();
         let fed_gossip_accepted = Counter::default();
         let list_entries_applied = Counter::default();
+        let list_entries_suggested = Counter::default();
+        let list_entries_noted = Counter::default();
+        registry.register(
+            "list_entries_suggested",
+            "Blocklist entries of suggest subscriptions recorded as suggestions, pending approval",
+            list_entries_suggested.clone(),
+        );
+        registry.register(
+            "list_entries_noted",
+            "Blocklist entries of notify subscriptions recorded, never enforced",
+            list_entries_noted.clone(),
+        );
         let equivocations = Counter::default();
         let blocked = Family::<CodeLabel, Counter>::default();
         let fed_evidence = Counter::default();
@@ -156,6 +172,8 @@ impl Metrics {
             fed_rejections,
             fed_gossip_accepted,
             list_entries_applied,
+            list_entries_suggested,
+            list_entries_noted,
             equivocations,
             blocked,
             fed_evidence,

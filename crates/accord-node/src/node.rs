@@ -240,7 +240,10 @@ impl Node {
             tasks.clone(),
         ));
         let witness_key = data_dir.load_witness_key()?;
-        let loading = Loading { node_key, witness_key, config, store, metrics, limits, tasks: tasks.clone(), progress };
+        let names = crate::core::names::Names::new(&config.names, data_dir.root())
+            .map_err(|detail| ConfigError::Invalid { path: data_dir.config().display().to_string(), detail })?;
+        let loading =
+            Loading { node_key, witness_key, config, store, metrics, limits, tasks: tasks.clone(), progress, names };
         match assemble(loading, admin_token, api_gate, admin_gate).await {
             Ok(core) => {
                 tracing::info!(node = %core.node_id, api = %api_addr, admin = %admin_at, "node started");
@@ -331,6 +334,7 @@ struct Loading {
     limits: Arc<Limits>,
     tasks: Tasks,
     progress: Arc<LoadProgress>,
+    names: crate::core::names::Names,
 }
 
 /// Loads what the store holds (the rooms, verified again), starts the
@@ -342,7 +346,7 @@ async fn assemble(
     api_gate: Gate,
     admin_gate: Gate,
 ) -> Result<Arc<Core>, NodeError> {
-    let Loading { node_key, witness_key, config, store, metrics, limits, tasks, progress } = loading;
+    let Loading { node_key, witness_key, config, store, metrics, limits, tasks, progress, names } = loading;
     let node_id = NodeId::from(node_key.public());
     let pause = std::time::Duration::from_millis(config.testing.room_load_delay_ms);
     let (accounts, rooms) = {
@@ -379,6 +383,7 @@ async fn assemble(
         witness,
         reports,
         media,
+        names,
         limits,
         tasks,
     }));

@@ -332,6 +332,7 @@ fn main() -> anyhow::Result<()> {
     let manifest = Verified::sign(
         PolicyManifest {
             node: NodeId::from(node_b.public()),
+            name: None,
             lists: vec![DeclaredList {
                 list: ListId { issuer: node.public().into(), name: "abuse".parse()? },
                 size: 4,
@@ -853,6 +854,96 @@ fn main() -> anyhow::Result<()> {
             "signed": report,
         }),
     )?;
+    write(&dir, "names.json", &names_vectors()?)?;
     let _ = SignedBytes::sign;
     Ok(())
+}
+
+/// Verified node names (spec/names.md): patterns of names, `domain`
+/// entries, a name proof and proofs that are refused.
+fn names_vectors() -> anyhow::Result<Value> {
+    use accord_proto::names::{DomainName, DomainPattern, NameProof, check_name_proof};
+    let node_b = key(11);
+    let b = NodeId::from(node_b.public());
+    let name: DomainName = "chat.example.org".parse()?;
+    let proof_of = |name: &DomainName, node: NodeId, issued: u64, expires: u64, addrs: Vec<String>| NameProof {
+        name: name.clone(),
+        node,
+        addrs,
+        issued: Timestamp::from_millis(issued),
+        expires: Timestamp::from_millis(expires),
+    };
+    let days = 24 * 3600 * 1000;
+    let good = Verified::sign(
+        proof_of(&name, b, T0, T0 + 30 * days, vec![format!("/dns4/chat.example.org/tcp/4001/p2p/{b}")]),
+        &node_b,
+    )?;
+    let at = Timestamp::from_millis(T0 + days);
+    let doc = serde_json::to_string(good.raw())?;
+    check_name_proof(doc.as_bytes(), &b, &name, at)?;
+    // Refused: another key signed it (a valid signature of node 9 over
+    // node B's body), it names node 9, it expired.
+    let mut forged = good.raw().clone();
+    forged.signer = key(9).public();
+    forged.sig = key(9).sign_raw(&Domain::NodeName.signing_input(&forged.body));
+    let node9 = NodeId::from(key(9).public());
+    let other = Verified::sign(proof_of(&name, node9, T0, T0 + 30 * days, vec![]), &key(9))?;
+    let expired = Verified::sign(proof_of(&name, b, T0 - 2 * days, T0, vec![]), &node_b)?;
+    let mut refused = Vec::new();
+    for (what, signed) in [
+        ("signed by node 9, body names node B", forged),
+        ("names node 9", other.raw().clone()),
+        ("expired", expired.raw().clone()),
+    ] {
+        let text = serde_json::to_string(&signed)?;
+        let code = check_name_proof(text.as_bytes(), &b, &name, at).err().map(|e| e.code()).unwrap_or("accepted");
+        anyhow::ensure!(code != "accepted", "{what}: must be refused");
+        refused.push(json!({"what": what, "document": text, "code": code}));
+    }
+    let patterns: Vec<Value> = ["a.b.example.org", "example.org", "xn--bcher-kva.example"]
+        .iter()
+        .map(|n| -> anyhow::Result<Value> {
+            let n: DomainName = n.parse()?;
+            Ok(json!({"name": n.to_string(), "patterns": n.patterns().iter().map(ToString::to_string).collect::<Vec<_>>()}))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let entries: Vec<Value> = [
+        ("*.badplace.example", Category::Harassment, Some("harassment campaigns organised here")),
+        ("spam.example.net", Category::Spam, None),
+    ]
+    .iter()
+    .map(|(pattern, category, reason)| -> anyhow::Result<Value> {
+        let pattern: DomainPattern = pattern.parse()?;
+        let target = Target::Domain { name: pattern.clone() };
+        let entry = ListEntry::Add {
+            created: Timestamp::from_millis(T0 + 30_000),
+            target: target.clone(),
+            category: *category,
+            action: Action::Reject,
+            reason: reason.map(accord_proto::text::Reason::new).transpose()?,
+            evidence: None,
+            expires: None,
+        };
+        let bytes = entry.to_bytes()?;
+        Ok(json!({
+            "json": String::from_utf8(bytes.clone())?,
+            "leaf_hash": leaf_hash(&bytes).to_string(),
+            "target_hash": target_hash(TargetKind::Domain, &pattern.to_string()).to_string(),
+            "hashed_target": serde_json::to_string(&target.to_hashed())?,
+        }))
+    })
+    .collect::<anyhow::Result<_>>()?;
+    Ok(json!({
+        "description": "Verified node names (spec/names.md). `patterns`: the domain patterns of a name, in order (§1). `entries`: `domain` list entries (spec/blocklists.md §2.2) with their leaf hash, target hash target_hash(\"domain\", PATTERN) and hashed form. `proof`: node B (seed 0b…0b) proves chat.example.org, checked at `checked_at` (the envelope case has the signing input). `refused`: documents that must be refused when node B's claim to chat.example.org is checked at `checked_at`, with the code (§3).",
+        "patterns": patterns,
+        "entries": entries,
+        "proof": {
+            "node": b.to_string(),
+            "name": name.to_string(),
+            "checked_at": at.as_millis(),
+            "document": doc,
+            "case": envelope_case("name proof", 11, &good),
+        },
+        "refused": refused,
+    }))
 }

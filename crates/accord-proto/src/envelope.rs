@@ -42,6 +42,8 @@ pub enum Domain {
     ModAction,
     /// The signed head of a node's moderation audit log, signed by the node.
     AuditHead,
+    /// A node's proof that a DNS name is its name, signed by the node.
+    NodeName,
     /// An account's deletion of itself, signed by the account.
     AccountDeletion,
     /// An accused account's appeal of a moderator's decision, signed by
@@ -63,6 +65,7 @@ impl Domain {
             Domain::Manifest => "accord/v1/manifest",
             Domain::ModAction => "accord/v1/mod-action",
             Domain::AuditHead => "accord/v1/audit-head",
+            Domain::NodeName => "accord/v1/node-name",
             Domain::AccountDeletion => "accord/v1/account-deletion",
             Domain::Appeal => "accord/v1/appeal",
         }

@@ -49,6 +49,7 @@ pub mod ids;
 pub mod keys;
 pub mod limits;
 pub mod media;
+pub mod names;
 pub mod pdq;
 pub mod policy;
 pub mod report;

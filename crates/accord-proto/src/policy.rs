@@ -7,6 +7,7 @@
 use crate::envelope::{Domain, Payload};
 use crate::ids::{ListId, NodeId};
 use crate::keys::PublicKey;
+use crate::names::DomainName;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -33,6 +34,10 @@ pub struct DeclaredList {
 pub struct PolicyManifest {
     /// The node.
     pub node: NodeId,
+    /// The DNS name the node claims, which peers check by fetching its name
+    /// proof (spec/names.md); omitted when the node claims none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<DomainName>,
     /// The lists it enforces, ordered by list id.
     pub lists: Vec<DeclaredList>,
     /// When it was made.
@@ -78,6 +83,7 @@ mod tests {
         let issuer = crate::IssuerId::from(SecretKey::from_seed([4; 32]).public());
         let manifest = PolicyManifest {
             node: NodeId::from(key.public()),
+            name: None,
             lists: vec![DeclaredList { list: ListId { issuer, name: "spam".parse().unwrap() }, size: 7 }],
             time: Timestamp::from_millis(1),
         };

@@ -325,16 +325,16 @@ mod tests {
 
     #[test]
     fn blocked_errors_name_the_entry() {
-        let provenance = Provenance {
-            list: accord_proto::ListId {
+        let provenance = Provenance::of_entry(
+            accord_proto::ListId {
                 issuer: accord_proto::IssuerId::from(accord_proto::SecretKey::from_seed([7; 32]).public()),
                 name: "spam".parse().expect("name"),
             },
-            entry: 3,
-            category: accord_proto::blocklist::Category::Spam,
-            action: accord_proto::blocklist::Action::Reject,
-            reason: Some("bulk ads".into()),
-        };
+            3,
+            accord_proto::blocklist::Category::Spam,
+            accord_proto::blocklist::Action::Reject,
+            Some("bulk ads".into()),
+        );
         let err = SdkError::Api {
             status: 403,
             code: "blocked".into(),

@@ -53,6 +53,9 @@ pub struct TrustSignals {
     /// How many open report cases at the answering node accuse the
     /// account: context for moderators, not a verdict.
     pub reports: u64,
+    /// The name the home node claims and whether its name proof verified
+    /// at the answering node (spec/names.md §4); `None` when it claims none.
+    pub home_name: Option<accord_api::names::NodeNameStatus>,
 }
 
 impl TrustSignals {
@@ -118,6 +121,7 @@ impl VerifiedIdentity {
             age: Duration::from_millis(raw.age_ms),
             flags: raw.flags,
             reports: raw.reports,
+            home_name: raw.home_name,
         });
         self
     }

@@ -103,6 +103,27 @@ pub struct VerifiedAuditLog {
 }
 
 impl Client {
+    /// The private notes the node's operators and moderators keep on the
+    /// entries of list `list` (one entry's, with `entry`) (`GET
+    /// /v1/mod/list-notes`). Needs a moderator account of the node.
+    pub async fn mod_list_notes(&self, list: &ListId, entry: Option<u64>) -> Result<Vec<accord_api::curation::Note>> {
+        let mut url = self.inner.http.url(&["v1", "mod", "list-notes"]);
+        url.query_pairs_mut().append_pair("list", &list.to_string());
+        if let Some(entry) = entry {
+            url.query_pairs_mut().append_pair("entry", &entry.to_string());
+        }
+        let resp: accord_api::curation::NotesResponse = self.authed::<(), _>(Method::GET, url, None).await?;
+        Ok(resp.notes)
+    }
+
+    /// Keeps a private note on entry `entry` of list `list`, under this
+    /// account (`POST /v1/mod/list-notes`); the node never publishes it.
+    pub async fn mod_add_list_note(&self, list: &ListId, entry: u64, text: &str) -> Result<accord_api::curation::Note> {
+        let url = self.inner.http.url(&["v1", "mod", "list-notes"]);
+        let body = accord_api::curation::ModNoteRequest { list: list.clone(), entry, text: text.to_owned() };
+        self.authed(Method::POST, url, Some(&body)).await
+    }
+
     /// The cases of the node's moderator queue, most severe first, then
     /// oldest first (`GET /v1/mod/cases`). Needs a moderator account of
     /// the node (else `not_moderator`).

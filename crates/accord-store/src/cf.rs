@@ -67,6 +67,9 @@ pub enum Cf {
     PeerBans,
     /// SHA-256 of a session token → its account and end (JSON).
     Sessions,
+    /// Peer node → its claimed name and the last check of its name proof
+    /// (JSON, accord-api's `NodeNameStatus`).
+    NodeNames,
     /// Author account ‖ room ‖ cursor → event id: the events each account
     /// wrote, for a member's export and an account's deletion (schema 2).
     Authored,
@@ -76,6 +79,15 @@ pub enum Cf {
     /// List key → the latest checkpoint this node's witness cosigned for
     /// the list (JSON `WitnessState`).
     Witness,
+    /// List key ‖ index → a suggested or noted entry of a `suggest` or
+    /// `notify` subscription and the operator's decision (JSON `Suggestion`).
+    ListSuggestions,
+    /// List key ‖ index → an entry kept after its issuer removed it (JSON
+    /// `Kept`).
+    ListKept,
+    /// List key ‖ index ‖ time ‖ hash → an operator's private note on an
+    /// entry (JSON `Note`); never published.
+    ListNotes,
     /// Case id ‖ time (u64 BE) ‖ note hash (8 bytes) → a moderator's
     /// internal note on the case (JSON); private to the node (schema 2).
     CaseNotes,
@@ -89,7 +101,7 @@ pub enum Cf {
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 34] = [
+    pub const ALL: [Cf; 38] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -118,9 +130,13 @@ impl Cf {
         Cf::OperatorBlocks,
         Cf::PeerBans,
         Cf::Sessions,
+        Cf::NodeNames,
         Cf::Authored,
         Cf::DeletedAccounts,
         Cf::Witness,
+        Cf::ListSuggestions,
+        Cf::ListKept,
+        Cf::ListNotes,
         Cf::CaseNotes,
         Cf::MutedReporters,
         Cf::Appeals,
@@ -157,9 +173,13 @@ impl Cf {
             Cf::OperatorBlocks => "operator_blocks",
             Cf::PeerBans => "peer_bans",
             Cf::Sessions => "sessions",
+            Cf::NodeNames => "node_names",
             Cf::Authored => "authored",
             Cf::DeletedAccounts => "deleted_accounts",
             Cf::Witness => "witness",
+            Cf::ListSuggestions => "list_suggestions",
+            Cf::ListKept => "list_kept",
+            Cf::ListNotes => "list_notes",
             Cf::CaseNotes => "case_notes",
             Cf::MutedReporters => "muted_reporters",
             Cf::Appeals => "appeals",

@@ -19,6 +19,7 @@ pub mod keys;
 mod lists;
 mod media;
 pub mod migrate;
+mod names;
 mod peers;
 mod records;
 mod reports;
@@ -26,7 +27,7 @@ mod sessions;
 pub mod writer;
 
 pub use cf::Cf;
-pub use lists::{Enforce, ListRecord};
+pub use lists::{Arrivals, Enforce, Kept, ListRecord, Note, OnRemoval, SubscriptionMode, Suggestion};
 pub use media::{BlobRecord, NewBlob};
 pub use migrate::Migrate;
 pub use records::{EventRecord, MembershipChange, OutboxEntry, RoomRecord, TimelineEntry};

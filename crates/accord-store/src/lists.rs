@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use accord_api::admin::Enforce;
+pub use accord_api::curation::{Kept, Note, OnRemoval, SubscriptionMode, Suggestion};
 
 /// What the store keeps about one list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,10 +35,42 @@ pub struct ListRecord {
     /// Why the issuer is not trusted any more (an equivocation), if so.
     #[serde(default)]
     pub distrusted: Option<String>,
+    /// What the subscription does with arriving entries (default `apply`).
+    #[serde(default, skip_serializing_if = "SubscriptionMode::is_apply")]
+    pub mode: SubscriptionMode,
+    /// What an issuer's removal does here (default `undo`).
+    #[serde(default, skip_serializing_if = "OnRemoval::is_undo")]
+    pub on_removal: OnRemoval,
+    /// Higher wins where lists disagree about a target (default 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// What arrives with a range of leaves, written in the same atomic write:
+/// suggestions (new or changed) and entries kept after their removal.
+#[derive(Debug, Clone, Default)]
+pub struct Arrivals {
+    /// Suggestion records to write.
+    pub suggestions: Vec<Suggestion>,
+    /// Entries kept after their removal.
+    pub kept: Vec<Kept>,
 }
 
 fn json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn put_arrivals(b: &mut Batch, arrivals: &Arrivals) {
+    for s in &arrivals.suggestions {
+        b.put(Cf::ListSuggestions, keys::list_entry(&s.list, s.entry).to_vec(), json(s));
+    }
+    for k in &arrivals.kept {
+        b.put(Cf::ListKept, keys::list_entry(&k.list, k.entry).to_vec(), json(k));
+    }
 }
 
 fn corrupt(cf: Cf, e: impl std::fmt::Display) -> StoreError {
@@ -59,8 +92,10 @@ impl Store {
         for (k, _) in self.scan(Cf::ListEntries, &keys::list(list), &keys::list(list), true, usize::MAX)? {
             b.delete(Cf::ListEntries, k);
         }
-        for (k, _) in self.scan(Cf::ListExceptions, &keys::list(list), &keys::list(list), true, usize::MAX)? {
-            b.delete(Cf::ListExceptions, k);
+        for cf in [Cf::ListExceptions, Cf::ListSuggestions, Cf::ListKept, Cf::ListNotes] {
+            for (k, _) in self.scan(cf, &keys::list(list), &keys::list(list), true, usize::MAX)? {
+                b.delete(cf, k);
+            }
         }
         self.write(b).await
     }
@@ -76,7 +111,20 @@ impl Store {
     /// Appends leaves to a list's log and writes its updated record (with
     /// the new size and checkpoint) in one atomic write.
     pub async fn append_list(&self, record: &ListRecord, first: u64, leaves: &[Vec<u8>]) -> Result<(), StoreError> {
+        self.append_list_with(record, first, leaves, &Arrivals::default()).await
+    }
+
+    /// [`Store::append_list`], with the suggestions and kept entries the
+    /// new leaves make, in the same atomic write.
+    pub async fn append_list_with(
+        &self,
+        record: &ListRecord,
+        first: u64,
+        leaves: &[Vec<u8>],
+        arrivals: &Arrivals,
+    ) -> Result<(), StoreError> {
         let mut b = Batch::new();
+        put_arrivals(&mut b, arrivals);
         let list_key = keys::list(&record.list);
         for (i, leaf) in leaves.iter().enumerate() {
             b.put(Cf::ListEntries, keys::list_entry_at(&list_key, first + i as u64).to_vec(), leaf.clone());
@@ -117,6 +165,66 @@ impl Store {
                     .map(u64::from_be_bytes)
                     .ok_or_else(|| corrupt(Cf::ListExceptions, "short key"))
             })
+            .collect()
+    }
+
+    /// Writes suggestion records and kept entries (the operator's decisions).
+    pub async fn put_arrivals(&self, arrivals: &Arrivals) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        put_arrivals(&mut b, arrivals);
+        self.write(b).await
+    }
+
+    /// The suggestion records of a list, by entry.
+    pub fn suggestions(&self, list: &ListId) -> Result<Vec<Suggestion>, StoreError> {
+        self.scan(Cf::ListSuggestions, &keys::list(list), &keys::list(list), true, usize::MAX)?
+            .iter()
+            .map(|(_, v)| serde_json::from_slice(v).map_err(|e| corrupt(Cf::ListSuggestions, e)))
+            .collect()
+    }
+
+    /// The suggestion record of one entry.
+    pub fn suggestion(&self, list: &ListId, entry: u64) -> Result<Option<Suggestion>, StoreError> {
+        self.get(Cf::ListSuggestions, &keys::list_entry(list, entry))?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(Cf::ListSuggestions, e)))
+            .transpose()
+    }
+
+    /// The entries of a list kept after their removal, by entry.
+    pub fn kept(&self, list: &ListId) -> Result<Vec<Kept>, StoreError> {
+        self.scan(Cf::ListKept, &keys::list(list), &keys::list(list), true, usize::MAX)?
+            .iter()
+            .map(|(_, v)| serde_json::from_slice(v).map_err(|e| corrupt(Cf::ListKept, e)))
+            .collect()
+    }
+
+    /// Whether one entry was kept after its removal, and how.
+    pub fn kept_entry(&self, list: &ListId, entry: u64) -> Result<Option<Kept>, StoreError> {
+        self.get(Cf::ListKept, &keys::list_entry(list, entry))?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(Cf::ListKept, e)))
+            .transpose()
+    }
+
+    /// Keeps a private note on an entry.
+    pub async fn put_note(&self, note: &Note) -> Result<(), StoreError> {
+        let mut key = keys::list_entry(&note.list, note.entry).to_vec();
+        key.extend_from_slice(&note.at.as_millis().to_be_bytes());
+        key.extend_from_slice(&accord_proto::Sha256Hash::digest(json(note).as_slice()).0[..8]);
+        let mut b = Batch::new();
+        b.put(Cf::ListNotes, key, json(note));
+        self.write(b).await
+    }
+
+    /// The private notes on a list's entries (one entry's, with `entry`),
+    /// by entry, then time.
+    pub fn notes(&self, list: &ListId, entry: Option<u64>) -> Result<Vec<Note>, StoreError> {
+        let prefix = match entry {
+            Some(e) => keys::list_entry(list, e).to_vec(),
+            None => keys::list(list).to_vec(),
+        };
+        self.scan(Cf::ListNotes, &prefix, &prefix, true, usize::MAX)?
+            .iter()
+            .map(|(_, v)| serde_json::from_slice(v).map_err(|e| corrupt(Cf::ListNotes, e)))
             .collect()
     }
 

@@ -36,6 +36,8 @@ pub const STEPS: &[Step] = &[Step {
     from: 1,
     what: "index the events each account wrote (column family `authored`), and \
            add the records of deleted accounts (`deleted_accounts`), of this node's witness (`witness`), \
+           of peers' checked names (`node_names`), of subscriptions' suggestions (`list_suggestions`), \
+           of entries kept after removal (`list_kept`) and of private notes on entries (`list_notes`), \
            and of moderators' case notes, muted reporters and appeals (`case_notes`, `muted_reporters`, `appeals`)",
     run: v1_index_authored,
 }];
@@ -112,8 +114,9 @@ fn synced() -> WriteOptions {
 /// How many rows a migration writes per batch.
 const ROWS_PER_BATCH: usize = 4096;
 
-/// Version 1 → 2: one `authored` row per stored event (`deleted_accounts`
-/// and `witness` start empty; RocksDB creates the families at open). The author is the
+/// Version 1 → 2: one `authored` row per stored event (`deleted_accounts`,
+/// `witness`, `list_suggestions`, `list_kept` and `list_notes` start
+/// empty; RocksDB creates the families at open). The author is the
 /// signer of the event's body, checked when the event was stored; purged
 /// events, whose bytes are gone, get no row.
 fn v1_index_authored(db: &DB) -> Result<(), StoreError> {

@@ -299,7 +299,7 @@ impl Store {
     }
 
     /// Adds an internal note to a case.
-    pub async fn put_note(&self, note: &NoteRecord) -> Result<(), StoreError> {
+    pub async fn put_case_note(&self, note: &NoteRecord) -> Result<(), StoreError> {
         let mut key = note.case.0.to_vec();
         key.extend_from_slice(&note.ts.as_millis().to_be_bytes());
         let tag = Sha256Hash::digest(format!("{}\0{}", note.author, note.text).as_bytes());
@@ -310,7 +310,7 @@ impl Store {
     }
 
     /// A case's internal notes, oldest first.
-    pub fn notes(&self, case: &Sha256Hash) -> Result<Vec<NoteRecord>, StoreError> {
+    pub fn case_notes(&self, case: &Sha256Hash) -> Result<Vec<NoteRecord>, StoreError> {
         self.scan(Cf::CaseNotes, &case.0, &case.0, true, usize::MAX)?
             .iter()
             .map(|(_, v)| decode(Cf::CaseNotes, v))

@@ -122,6 +122,25 @@ impl TestNode {
         Self::start_in(dir, config, Some(ca.cert_pem())).await
     }
 
+    /// Starts a node named `name` that serves its API over TLS with a
+    /// certificate for `name` (and 127.0.0.1) that `ca` signs, so that it
+    /// serves its name proof at `https://NAME/.well-known/accord/node` to
+    /// peers whose `names.resolve` points `name` at its API (spec/names.md).
+    pub async fn start_named(ca: &tls::TestCa, name: &str, edit: impl FnOnce(&mut Config)) -> anyhow::Result<TestNode> {
+        init_logging();
+        let dir = tempfile::tempdir()?;
+        let issued = ca.issue_for(&[name, "127.0.0.1"])?;
+        std::fs::write(dir.path().join("api-cert.pem"), &issued.cert_pem)?;
+        std::fs::write(dir.path().join("api-key.pem"), &issued.key_pem)?;
+        let config = test_config(|config| {
+            config.node.name = name.parse().unwrap_or_else(|_| config.node.name.clone());
+            config.api.tls =
+                Some(accord_node::config::TlsSection { cert: "api-cert.pem".into(), key: "api-key.pem".into() });
+            edit(config);
+        })?;
+        Self::start_in(dir, config, Some(ca.cert_pem())).await
+    }
+
     async fn start_in(dir: tempfile::TempDir, mut config: Config, ca: Option<String>) -> anyhow::Result<TestNode> {
         DataDir::new(dir.path()).init(Some(&config))?;
         let mut attempts = 0;

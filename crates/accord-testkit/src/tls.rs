@@ -44,6 +44,18 @@ impl TestCa {
         Ok(path)
     }
 
+    /// A server certificate for the DNS names `names`, signed by this CA
+    /// (a node's HTTPS at its name, reached through a resolver override).
+    pub fn issue_for(&self, names: &[&str]) -> anyhow::Result<Issued> {
+        let mut params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())?;
+        params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("accord test"));
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.cert, &self.key)?;
+        Ok(Issued { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+    }
+
     /// A server certificate for 127.0.0.1 and `localhost`, signed by this CA.
     pub fn issue_loopback(&self) -> anyhow::Result<Issued> {
         let mut params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
@@ -112,6 +124,53 @@ impl TlsProxy {
 }
 
 impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A TCP forwarder on 127.0.0.1 whose upstream can be changed while it
+/// runs: what a name's DNS record is to a resolver override that points
+/// the name at it (an operator moving a name to another server). Stops
+/// when dropped.
+pub struct Forward {
+    addr: SocketAddr,
+    upstream: Arc<std::sync::Mutex<Option<SocketAddr>>>,
+    task: JoinHandle<()>,
+}
+
+impl Forward {
+    /// Starts a forwarder with no upstream (connections are closed).
+    pub async fn start() -> anyhow::Result<Forward> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let upstream: Arc<std::sync::Mutex<Option<SocketAddr>>> = Arc::default();
+        let to = upstream.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let target = *to.lock().unwrap_or_else(|p| p.into_inner());
+                tokio::spawn(async move {
+                    let Some(target) = target else { return };
+                    let Ok(mut server) = TcpStream::connect(target).await else { return };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                });
+            }
+        });
+        Ok(Forward { addr, upstream, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Forwards new connections to `upstream`.
+    pub fn point_at(&self, upstream: SocketAddr) {
+        *self.upstream.lock().unwrap_or_else(|p| p.into_inner()) = Some(upstream);
+    }
+}
+
+impl Drop for Forward {
     fn drop(&mut self) {
         self.task.abort();
     }

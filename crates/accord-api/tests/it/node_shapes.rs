@@ -254,11 +254,12 @@ fn admin_lists() {
     let status = json!({
         "list": list, "own": false, "subscribed": true, "size": 4, "actions": {"spam": "quarantine"},
         "pdq_threshold": 31, "distrusted": Value::Null, "checkpoint": checkpoint, "followers": 2, "vkey": vkey,
+        "mode": "suggest", "on_removal": "keep", "priority": 10,
     });
     let unheld = json!({
         "list": list, "own": false, "subscribed": true, "size": 0, "actions": {},
         "pdq_threshold": 31, "distrusted": "the issuer signed two incompatible checkpoints", "checkpoint": Value::Null, "followers": 0,
-        "vkey": vkey,
+        "vkey": vkey, "mode": "apply", "on_removal": "undo", "priority": 0,
     });
     reads_the_node::<ListsResponse>(
         json!({"lists": [status, unheld], "indexed": 4, "issuer_vkey": vkey, "witness_vkey": witness}),
@@ -307,6 +308,7 @@ fn admin_subscriptions_and_enforcement() {
     let (list, event) = (list(), create());
     reads_the_node::<Subscribed>(json!({
         "list": list, "subscribed": true, "size": 0, "actions": {"spam": "ignore"}, "pdq_threshold": 31, "distrusted": Value::Null,
+        "mode": "notify", "on_removal": "undo", "priority": -1,
     }));
     reads_the_node::<Unsubscribed>(json!({"list": list, "subscribed": false}));
     reads_the_node::<ExceptionSet>(json!({"list": list, "entry": 3, "excepted": true}));
@@ -338,4 +340,31 @@ fn admin_moderators_audit_and_peers() {
     ]}));
     reads_the_node::<AuditVerified>(json!({"ok": true, "size": 3, "root": Sha256Hash::digest(b"root")}));
     reads_the_node::<PeersResponse>(json!({"connected": [node(201)], "blocked": [node(202)]}));
+}
+
+#[test]
+fn admin_suggestions_kept_entries_and_notes() {
+    use accord_api::curation::{DecideResponse, KeptResponse, Note, NotesResponse, SuggestionsResponse};
+    let list = list();
+    let target = Sha256Hash::digest(b"target");
+    let suggestions: SuggestionsResponse = reads_the_node(json!({"suggestions": [
+        {"list": list, "entry": 0, "state": "pending", "kind": "content", "target": target, "category": "spam",
+         "action": "reject", "reason": "bulk ads", "arrived": TS},
+        {"list": list, "entry": 1, "state": "approved", "kind": "account", "target": target, "category": "harassment",
+         "action": "quarantine", "arrived": TS, "decision": {"by": "ops-alice", "at": TS, "reason": "seen it"}},
+        {"list": list, "entry": 2, "state": "declined", "kind": "node", "target": target, "category": "other",
+         "action": "reject", "arrived": TS, "decision": {"by": "operator", "at": TS}},
+    ]}));
+    assert_eq!(suggestions.suggestions.len(), 3);
+    reads_the_node::<DecideResponse>(json!({"list": list, "entries": [0, 3], "state": "approved"}));
+    reads_the_node::<KeptResponse>(json!({"kept": [{"list": list, "entry": 4, "removed_by": 9, "at": TS,
+        "reason": format!("kept after removal by {list} at 2025-11-24T16:00:00Z")}]}));
+    let note = json!({"list": list, "entry": 4, "by": "mod-kim", "at": TS, "text": "the reporter is a victim"});
+    reads_the_node::<Note>(note.clone());
+    reads_the_node::<NotesResponse>(json!({"notes": [note]}));
+    // Provenance with the operator's decision and the lists outranked.
+    let decided = json!({"list": list, "entry": 3, "category": "spam", "action": "reject",
+        "decision": {"kind": "kept", "by": "operator", "at": TS, "reason": "kept after removal"},
+        "priority": 10, "outranked": [{"list": list, "entry": 7, "priority": 0, "verdict": "excepted"}]});
+    reads_the_node::<accord_api::Provenance>(decided);
 }

@@ -1,12 +1,12 @@
 //! `mastodon-csv`: Mastodon's domain-block export (spec/blocklists.md §9.2).
 
 use crate::fixtures::{account, node, reason, room, whys};
-use accord_formats::{DNS_DOMAIN_WHY, Format, Imported, MASTODON_HEADER, export, import};
+use accord_formats::{Format, Imported, MASTODON_HEADER, export, import};
 use accord_proto::blocklist::{Action, Category, Target};
 use accord_proto::limits::MAX_REASON;
 
 #[test]
-fn an_export_with_header_imports_node_ids_and_skips_what_accord_cannot_name() {
+fn an_export_with_header_imports_node_ids_and_domains_and_skips_what_accord_cannot_name() {
     let (n1, n2, n3, n4) = (node(1), node(2), node(3), node(4));
     let lowered = n4.to_string().to_lowercase();
     let text = format!(
@@ -29,6 +29,12 @@ fn an_export_with_header_imports_node_ids_and_skips_what_accord_cannot_name() {
         got.entries,
         vec![
             Imported {
+                target: domain("*.spam.example"),
+                category: Category::Harassment,
+                action: Action::Reject,
+                reason: reason("Spam")
+            },
+            Imported {
                 target: Target::Node { id: n1 },
                 category: Category::Harassment,
                 action: Action::Reject,
@@ -36,6 +42,12 @@ fn an_export_with_header_imports_node_ids_and_skips_what_accord_cannot_name() {
             },
             Imported {
                 target: Target::Node { id: n2 },
+                category: Category::Harassment,
+                action: Action::Quarantine,
+                reason: None
+            },
+            Imported {
+                target: domain("*.mastodon.example"),
                 category: Category::Harassment,
                 action: Action::Quarantine,
                 reason: None
@@ -49,20 +61,18 @@ fn an_export_with_header_imports_node_ids_and_skips_what_accord_cannot_name() {
         ]
     );
     let w = whys(&got);
-    assert_eq!(w.len(), 7, "{w:?}");
-    assert_eq!(w[0], (2, DNS_DOMAIN_WHY));
-    assert_eq!(got.skipped[0].text, "spam.example,suspend,true,true,Spam,false");
-    assert_eq!(w[1], (5, DNS_DOMAIN_WHY));
-    assert_eq!(w[2].0, 6);
-    assert!(w[2].1.starts_with("severity noop"));
-    assert_eq!(w[3].0, 7);
-    assert!(w[3].1.starts_with("obfuscated domain"));
-    assert_eq!(w[4].0, 8);
-    assert!(w[4].1.contains("lowercased"));
+    assert_eq!(w.len(), 5, "{w:?}");
+    assert_eq!(w[0].0, 6);
+    assert!(w[0].1.starts_with("severity noop"));
+    assert_eq!(got.skipped[0].text, format!("{n3},noop,true,false,media only,false"));
+    assert_eq!(w[1].0, 7);
+    assert!(w[1].1.starts_with("obfuscated domain"));
+    assert_eq!(w[2].0, 8);
+    assert!(w[2].1.contains("lowercased"));
     // The multi-line record starts at line 10 and ends at 11.
-    assert_eq!(w[5].0, 12);
-    assert!(w[5].1.starts_with("unknown severity `nuke`"));
-    assert_eq!(w[6], (13, "empty domain"));
+    assert_eq!(w[3].0, 12);
+    assert!(w[3].1.starts_with("unknown severity `nuke`"));
+    assert_eq!(w[4], (13, "empty domain"));
 }
 
 #[test]
@@ -75,10 +85,11 @@ fn files_without_a_header_with_the_old_header_or_of_bare_domains_import() {
          {n2},silence\r\n"
     );
     let got = import(Format::MastodonCsv, &positional, Category::Spam).unwrap();
-    assert_eq!(got.entries.len(), 2);
+    assert_eq!(got.entries.len(), 3);
     assert_eq!(got.entries[0].reason, reason("spam, lots"));
-    assert_eq!(got.entries[1].action, Action::Quarantine);
-    assert_eq!(whys(&got), vec![(2, DNS_DOMAIN_WHY)]);
+    assert_eq!(got.entries[1].target, domain("*.evil.example"));
+    assert_eq!(got.entries[2].action, Action::Quarantine);
+    assert!(got.skipped.is_empty());
 
     // The header without `#`, columns in another order, an unknown one.
     let old = format!(
@@ -107,9 +118,16 @@ fn files_without_a_header_with_the_old_header_or_of_bare_domains_import() {
     // A bare list of domains (Mastodon's per-user export): suspend.
     let bare = format!("{n1}\nblocked.example\n \"{n2}\" \n");
     let got = import(Format::MastodonCsv, &bare, Category::Spam).unwrap();
-    let targets: Vec<_> = got.entries.iter().map(|e| (&e.target, e.action)).collect();
-    assert_eq!(targets, vec![(&Target::Node { id: n1 }, Action::Reject), (&Target::Node { id: n2 }, Action::Reject)]);
-    assert_eq!(whys(&got), vec![(2, DNS_DOMAIN_WHY)]);
+    let targets: Vec<_> = got.entries.iter().map(|e| (e.target.clone(), e.action)).collect();
+    assert_eq!(
+        targets,
+        vec![
+            (Target::Node { id: n1 }, Action::Reject),
+            (domain("*.blocked.example"), Action::Reject),
+            (Target::Node { id: n2 }, Action::Reject)
+        ]
+    );
+    assert!(got.skipped.is_empty());
 }
 
 #[test]
@@ -200,4 +218,76 @@ fn an_unclosed_quote_anywhere_but_the_last_record_swallows_the_rest_and_is_bad_c
     {
         assert!(import(Format::MastodonCsv, &text, Category::Spam).is_ok(), "{text:?}");
     }
+}
+
+fn domain(pattern: &str) -> Target {
+    Target::Domain { name: pattern.parse().unwrap() }
+}
+
+#[test]
+fn domains_import_as_wildcards_in_any_case_and_names_that_are_not_dns_are_skipped_with_why() {
+    let text = format!(
+        "{MASTODON_HEADER}\n\
+         BadPlace.Example.,suspend,false,false,raids,false\n\
+         quiet.example,silence,false,false,,false\n\
+         noise.example,noop,true,false,,false\n\
+         host.example:8080,suspend,false,false,,false\n\
+         localhost,suspend,false,false,,false\n\
+         10.0.0.1,suspend,false,false,,false\n"
+    );
+    let got = import(Format::MastodonCsv, &text, Category::Spam).unwrap();
+    let targets: Vec<_> = got.entries.iter().map(|e| (e.target.clone(), e.action)).collect();
+    assert_eq!(
+        targets,
+        vec![(domain("*.badplace.example"), Action::Reject), (domain("*.quiet.example"), Action::Quarantine)]
+    );
+    assert_eq!(got.entries[0].reason, reason("raids"));
+    let w = whys(&got);
+    assert_eq!(w.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![4, 5, 6, 7]);
+    assert!(w[0].1.starts_with("severity noop"), "{w:?}");
+    assert!(w[1].1.contains("port"), "{w:?}");
+    assert!(w[2].1.starts_with("not an Accord node id or a DNS name"), "{w:?}");
+    assert!(w[3].1.starts_with("not an Accord node id or a DNS name"), "{w:?}");
+}
+
+#[test]
+fn domain_entries_export_as_their_base_name_and_import_back_as_wildcards() {
+    let entries = vec![
+        (domain("*.badplace.example"), Category::Spam, Action::Reject, reason("raids, \"organised\"")),
+        (domain("exact.example"), Category::Spam, Action::Quarantine, None),
+    ];
+    let text = export(Format::MastodonCsv, &entries);
+    assert!(text.contains("\nbadplace.example,suspend,false,false,"), "{text}");
+    assert!(text.contains("\nexact.example,silence,false,false,,false\n"), "{text}");
+    let back = import(Format::MastodonCsv, &text, Category::Spam).unwrap();
+    assert!(back.skipped.is_empty());
+    let got: Vec<_> = back.entries.iter().map(|e| (e.target.clone(), e.action, e.reason.clone())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (domain("*.badplace.example"), Action::Reject, reason("raids, \"organised\"")),
+            // Mastodon's block covers subdomains: an exact entry widens.
+            (domain("*.exact.example"), Action::Quarantine, None),
+        ]
+    );
+}
+
+#[test]
+fn the_summary_counts_entries_by_kind_and_skipped_rows_by_reason() {
+    let text = format!(
+        "{MASTODON_HEADER}\n\
+         bad.example,suspend,false,false,,false\n\
+         {},silence,false,false,,false\n\
+         a.example,noop,false,false,,false\n\
+         b.example,noop,false,false,,false\n\
+         c*.example,suspend,false,false,,false\n",
+        node(1)
+    );
+    let got = import(Format::MastodonCsv, &text, Category::Spam).unwrap();
+    let summary = got.summary();
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(lines[0], "5 rows: 2 became entries (1 domain, 1 node), 3 skipped");
+    assert!(lines[1].starts_with("  2 × severity noop"), "{summary}");
+    assert!(lines[2].starts_with("  1 × obfuscated domain"), "{summary}");
+    assert_eq!(lines.len(), 3);
 }

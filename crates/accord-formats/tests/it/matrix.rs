@@ -1,9 +1,7 @@
 //! `matrix-policy`: a JSON array of Matrix policy rules (spec/blocklists.md §9.3).
 
 use crate::fixtures::{account, node, reason, room, whys};
-use accord_formats::{
-    DNS_DOMAIN_WHY, Format, Import, Imported, MATRIX_HASHES_WHY, QUARANTINE_RECOMMENDATION, export, import,
-};
+use accord_formats::{Format, Import, Imported, MATRIX_HASHES_WHY, QUARANTINE_RECOMMENDATION, export, import};
 use accord_proto::ContentHash;
 use accord_proto::blocklist::{Action, Category, Target};
 use serde_json::Value;
@@ -62,6 +60,13 @@ fn policy_rules_import_and_every_other_element_is_skipped_with_why() {
                 action: Action::Quarantine,
                 reason: reason("grooming ring")
             },
+            Imported { target: domain("evil.example"), category: Category::Spam, action: Action::Reject, reason: None },
+            Imported {
+                target: domain("*.evil.example"),
+                category: Category::Spam,
+                action: Action::Reject,
+                reason: None
+            },
             Imported {
                 target: Target::Node { id: n },
                 category: Category::Spam,
@@ -72,21 +77,19 @@ fn policy_rules_import_and_every_other_element_is_skipped_with_why() {
     );
     let w = whys(&got);
     let lines: Vec<usize> = w.iter().map(|(l, _)| *l).collect();
-    assert_eq!(lines, (13..=22).chain([24, 25, 26]).collect::<Vec<_>>());
+    assert_eq!(lines, [13, 14].into_iter().chain(17..=22).chain([24, 25, 26]).collect::<Vec<_>>());
     assert!(w[0].1.starts_with("glob `@*:evil.example`"), "{w:?}");
     assert!(w[1].1.contains("is a Matrix user id"));
-    assert_eq!(w[2].1, DNS_DOMAIN_WHY);
-    assert!(w[3].1.starts_with("glob"));
-    assert!(w[4].1.contains("Matrix room id"));
-    assert!(w[5].1.contains("Matrix room alias"));
-    assert_eq!(w[6].1, MATRIX_HASHES_WHY);
-    assert!(w[7].1.starts_with("recommendation `org.matrix.msc4204.takedown`"));
-    assert!(w[8].1.contains("removed"));
-    assert!(w[9].1.starts_with("not a policy rule (type `m.room.member`)"));
-    assert!(w[10].1.starts_with("not an Accord node id"), "{w:?}");
-    assert_eq!(w[11].1, "not a JSON object");
-    assert_eq!(w[12].1, "no `type` string");
-    assert_eq!(got.skipped[11].text, "\"a string\"");
+    assert!(w[2].1.contains("Matrix room id"));
+    assert!(w[3].1.contains("Matrix room alias"));
+    assert_eq!(w[4].1, MATRIX_HASHES_WHY);
+    assert!(w[5].1.starts_with("recommendation `org.matrix.msc4204.takedown`"));
+    assert!(w[6].1.contains("removed"));
+    assert!(w[7].1.starts_with("not a policy rule (type `m.room.member`)"));
+    assert!(w[8].1.starts_with("not an Accord node id or a DNS name"), "{w:?}");
+    assert_eq!(w[9].1, "not a JSON object");
+    assert_eq!(w[10].1, "no `type` string");
+    assert_eq!(got.skipped[9].text, "\"a string\"");
     assert!(!got.skipped[0].text.contains('\n'));
 }
 
@@ -136,4 +139,48 @@ fn export_then_import_gives_back_every_account_node_and_room_entry() {
     let back: Vec<_> = got.entries.into_iter().map(|e| (e.target, e.category, e.action, e.reason)).collect();
     assert_eq!(back, entries[..3].to_vec());
     assert_eq!(export(Format::MatrixPolicy, &[]), "[]\n");
+}
+
+fn domain(pattern: &str) -> Target {
+    Target::Domain { name: pattern.parse().unwrap() }
+}
+
+#[test]
+fn server_rules_with_names_and_leading_wildcards_import_as_domains_and_other_globs_are_skipped() {
+    let rule = |entity: &str| {
+        format!(
+            r#"{{"type":"m.policy.rule.server","content":{{"entity":"{entity}","reason":"r","recommendation":"m.ban"}}}}"#
+        )
+    };
+    let text = format!(
+        "[{}]",
+        ["Evil.Example", "*.evil.example", "evil*.example", "*", "?.example", "evil.example:8448", "*.*.example"]
+            .map(rule)
+            .join(",\n")
+    );
+    let got = import(Format::MatrixPolicy, &text, Category::Spam).unwrap();
+    let targets: Vec<_> = got.entries.iter().map(|e| e.target.clone()).collect();
+    assert_eq!(targets, vec![domain("evil.example"), domain("*.evil.example")]);
+    let w = whys(&got);
+    assert_eq!(w.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![3, 4, 5, 6, 7]);
+    for (line, why) in [&w[0], &w[1], &w[2], &w[4]] {
+        assert!(why.starts_with("glob"), "line {line}: {why}");
+    }
+    assert!(w[3].1.contains("port"), "{w:?}");
+}
+
+#[test]
+fn domain_entries_export_as_server_rules_and_import_back_unchanged() {
+    let entries = vec![
+        (domain("*.badplace.example"), Category::Harassment, Action::Reject, reason("raids")),
+        (domain("exact.example"), Category::Spam, Action::Quarantine, None),
+    ];
+    let text = export(Format::MatrixPolicy, &entries);
+    let parsed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(parsed[0]["type"], "m.policy.rule.server");
+    assert_eq!(parsed[0]["content"]["entity"], "*.badplace.example");
+    let back = import(Format::MatrixPolicy, &text, Category::Other).unwrap();
+    assert!(back.skipped.is_empty());
+    let got: Vec<_> = back.entries.iter().map(|e| (e.target.clone(), e.category, e.action, e.reason.clone())).collect();
+    assert_eq!(got, entries);
 }

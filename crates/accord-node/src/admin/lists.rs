@@ -4,7 +4,7 @@
 use super::AdminState;
 use crate::core::Core;
 use crate::core::lists::distribution;
-use crate::core::lists::{ListError, target_of};
+use crate::core::lists::{ListError, Settings, target_of};
 use crate::http::ApiError;
 use crate::http::extract::Json;
 use crate::http::reply::Reply;
@@ -74,6 +74,9 @@ pub async fn status(State(state): State<Arc<Core>>) -> Reply<ListsResponse> {
             pdq_threshold: r.pdq_threshold.unwrap_or(accord_proto::pdq::DEFAULT_PDQ_THRESHOLD),
             distrusted: r.distrusted,
             checkpoint: r.checkpoint,
+            mode: r.mode,
+            on_removal: r.on_removal,
+            priority: r.priority,
         })
         .collect();
     let issuer = state.lists.issuer();
@@ -262,8 +265,16 @@ pub async fn subscribe(
     State(state): State<Arc<Core>>,
     Json(req): Json<SubscribeRequest>,
 ) -> Result<Reply<Subscribed>, ApiError> {
-    let known = state.lists.record(&req.list).await.is_some();
-    let mut record = state.lists.subscribe(&state.store, &req.list, req.actions, req.pdq_threshold).await?;
+    let held = state.lists.record(&req.list).await;
+    let known = held.is_some();
+    let settings = Settings {
+        actions: req.actions,
+        pdq_threshold: req.pdq_threshold,
+        mode: req.mode.or(held.as_ref().map(|r| r.mode)).unwrap_or_default(),
+        on_removal: req.on_removal.or(held.as_ref().map(|r| r.on_removal)).unwrap_or_default(),
+        priority: req.priority.or(held.as_ref().map(|r| r.priority)).unwrap_or_default(),
+    };
+    let mut record = state.lists.subscribe(&state.store, &req.list, settings).await?;
     // An issuer once caught equivocating stays distrusted (a list already
     // held keeps the operator's decision, see `trust`).
     let caught = !known
@@ -287,6 +298,9 @@ pub async fn subscribe(
         actions: record.actions,
         pdq_threshold: record.pdq_threshold.unwrap_or(accord_proto::pdq::DEFAULT_PDQ_THRESHOLD),
         distrusted: record.distrusted,
+        mode: record.mode,
+        on_removal: record.on_removal,
+        priority: record.priority,
     }))
 }
 

@@ -8,6 +8,7 @@
 //! opened with it ([`session`]).
 
 pub mod backup;
+pub mod curation;
 pub mod lists;
 pub mod peers;
 pub mod reports;
@@ -93,6 +94,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: AdminState) -> Router<S> 
         .route("/pdq/match", post(lists::match_pdq))
         .route("/subscriptions/remove", post(lists::unsubscribe))
         .route("/exceptions", post(lists::exception))
+        .route("/suggestions", get(curation::suggestions))
+        .route("/suggestions/approve", post(curation::approve))
+        .route("/suggestions/decline", post(curation::decline))
+        .route("/kept", get(curation::kept))
+        .route("/notes", get(curation::notes).post(curation::add_note))
         .route("/evidence", get(lists::evidence))
         .route("/trust", post(lists::trust))
         .route("/equivocations", get(lists::equivocations))

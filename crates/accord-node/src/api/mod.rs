@@ -6,6 +6,7 @@ pub mod account;
 pub mod auth;
 pub mod handlers;
 pub mod media;
+pub mod names;
 pub mod reports;
 pub mod starting;
 pub mod stream;
@@ -119,6 +120,8 @@ pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
     let max_body = state.core.config.api.max_body_bytes;
     Router::new()
         .route("/v1/node", get(handlers::node_info))
+        .route(accord_proto::names::WELL_KNOWN_PATH, get(names::well_known))
+        .route("/v1/nodes/{node}/name", get(names::node_name))
         .route("/v1/auth/challenge", post(auth::challenge))
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/register", post(handlers::register))
@@ -146,6 +149,7 @@ pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
         .route("/v1/mod/moderators", get(reports::moderators).post(reports::add_moderator))
         .route("/v1/mod/moderators/remove", post(reports::remove_moderator))
         .route("/v1/appeals", post(reports::file_appeal).get(reports::my_appeals))
+        .route("/v1/mod/list-notes", get(reports::list_notes).post(reports::add_list_note))
         .route("/v1/audit", get(reports::audit))
         .route("/witness/add-checkpoint", post(witness::add_checkpoint))
         .route("/metrics", get(metrics))

@@ -55,6 +55,28 @@ pub async fn mine(State(state): State<Arc<Core>>, session: Session) -> Reply<Rep
     Reply(ReportsResponse { reports: reports::statuses(&state, &session.0).await })
 }
 
+/// `GET /v1/mod/list-notes`: private notes on a list's entries (moderators).
+pub async fn list_notes(
+    State(state): State<Arc<Core>>,
+    session: Session,
+    Query(q): Query<accord_api::curation::NotesQuery>,
+) -> Result<Reply<accord_api::curation::NotesResponse>, ApiError> {
+    moderator(&state, &session)?;
+    Ok(Reply(accord_api::curation::NotesResponse { notes: state.lists.notes(&state.store, &q.list, q.entry).await? }))
+}
+
+/// `POST /v1/mod/list-notes`: a moderator's private note on a list entry,
+/// kept under the moderator's account id.
+pub async fn add_list_note(
+    State(state): State<Arc<Core>>,
+    session: Session,
+    Json(req): Json<accord_api::curation::ModNoteRequest>,
+) -> Result<Reply<accord_api::curation::Note>, ApiError> {
+    moderator(&state, &session)?;
+    let by = Some(session.0.to_string());
+    Ok(Reply(state.lists.add_note(&state.store, &req.list, req.entry, req.text, by).await?))
+}
+
 /// `GET /v1/mod/cases`: the queue (moderators).
 pub async fn cases(
     State(state): State<Arc<Core>>,

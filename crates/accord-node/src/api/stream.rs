@@ -45,6 +45,8 @@ const FRAME_BURST: NonZeroU32 = match NonZeroU32::new(40) {
     Some(n) => n,
     None => NonZeroU32::MIN,
 };
+/// The socket's read buffer, in bytes.
+const READ_BUFFER: usize = 4096;
 /// Rooms one connection may follow at once.
 const MAX_SUBSCRIPTIONS: usize = 256;
 
@@ -61,6 +63,9 @@ pub async fn stream(
     // The server hands the connection over: the node's tasks track it, so
     // shutdown waits for it to close.
     let tasks = state.tasks().clone();
+    // Small socket buffers: an idle follower should cost kilobytes, not the
+    // default 128 KiB of read buffer; frames are small and flushed each.
+    let ws = ws.read_buffer_size(READ_BUFFER).write_buffer_size(0);
     Ok(ws.max_message_size(MAX_CLIENT_FRAME).max_frame_size(MAX_CLIENT_FRAME).on_upgrade(move |socket| {
         tasks.track(async move {
             connection(state, session, addr.ip(), socket).await;
@@ -225,7 +230,7 @@ async fn follow(
     account: AccountId,
     room: RoomId,
     mut last: u64,
-    mut live: broadcast::Receiver<LiveItem>,
+    mut live: broadcast::Receiver<Arc<LiveItem>>,
     out: mpsc::Sender<String>,
 ) {
     let not_member = || {

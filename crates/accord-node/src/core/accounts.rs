@@ -304,5 +304,6 @@ async fn trust(core: &Core, account: &AccountId, attestation: &SignedBytes) -> O
         age_ms: Timestamp::now().as_millis().saturating_sub(att.registered.as_millis()),
         flags,
         reports: core.reports.open_cases_accusing(account).await as u64,
+        home_name: crate::core::names::status(core, &att.node),
     })
 }

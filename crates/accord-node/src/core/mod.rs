@@ -23,6 +23,7 @@ pub mod health;
 pub mod limits;
 pub mod lists;
 pub mod media;
+pub mod names;
 pub(crate) mod outbox;
 pub(crate) mod policy;
 pub mod reload;
@@ -73,6 +74,8 @@ pub struct Core {
     pub(crate) media: media::Media,
     /// Peers' policy manifests.
     pub(crate) policy: policy::Manifests,
+    /// Checks of peers' names.
+    pub(crate) names: names::Names,
     /// Peers' clocks, estimated from their pushes.
     pub(crate) clocks: clocks::PeerClocks,
     /// Reports, cases, moderators and the audit log.
@@ -107,6 +110,8 @@ pub(crate) struct Parts {
     pub(crate) reports: reports::Reports,
     /// Media state read from the store.
     pub(crate) media: media::Media,
+    /// The name checks' HTTPS client.
+    pub(crate) names: names::Names,
     /// Rate limits, applied from the moment the listeners bind.
     pub(crate) limits: Arc<limits::Limits>,
     /// The node's tasks, the listeners' among them since they bound.
@@ -128,6 +133,7 @@ impl Core {
             witness,
             reports,
             media,
+            names,
             limits,
             tasks,
         } = parts;
@@ -146,6 +152,7 @@ impl Core {
             witness,
             media,
             policy: policy::Manifests::default(),
+            names,
             clocks: clocks::PeerClocks::default(),
             reports,
             tasks,

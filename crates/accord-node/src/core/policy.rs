@@ -43,7 +43,12 @@ impl Manifests {
 
 /// This node's manifest, signed now.
 pub(crate) async fn own(state: &Core) -> Option<Verified<PolicyManifest>> {
-    let manifest = PolicyManifest { node: state.node_id, lists: state.lists.declared().await, time: Timestamp::now() };
+    let manifest = PolicyManifest {
+        node: state.node_id,
+        name: crate::core::names::claimed(state),
+        lists: state.lists.declared().await,
+        time: Timestamp::now(),
+    };
     Verified::sign(manifest, &state.node_key).ok()
 }
 
@@ -71,6 +76,7 @@ pub(crate) async fn refresh(state: &Core, peer: NodeId) {
 
 /// Whether a peer meets this node's `require_lists`; if not, why.
 pub(crate) async fn meets(state: &Core, peer: &NodeId) -> Result<(), PolicyError> {
+    crate::core::names::meets(state, peer).await?;
     let required = &state.config.p2p.require_lists;
     if required.is_empty() {
         return Ok(());
@@ -102,6 +108,10 @@ pub(crate) enum PolicyError {
     /// The peer's manifest does not declare a required list.
     #[error("this node requires peers to enforce {0}")]
     Undeclared(ListId),
+    /// The peer's verified name is blocked, or does not verify where names
+    /// must (spec/names.md §5).
+    #[error(transparent)]
+    Name(#[from] crate::core::names::NamePolicyError),
     /// The peer declares a required list more entries behind than allowed.
     #[error("{peer} is {by} entries behind on {list}")]
     Behind {
@@ -117,7 +127,10 @@ pub(crate) enum PolicyError {
 impl PolicyError {
     /// The stable code peers are answered with.
     pub(crate) fn code(&self) -> &'static str {
-        "policy"
+        match self {
+            PolicyError::Name(e) => e.code(),
+            _ => "policy",
+        }
     }
 }
 

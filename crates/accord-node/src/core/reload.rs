@@ -37,18 +37,23 @@ pub async fn reload(core: &Arc<Core>, config: &Config) -> Result<Reloaded, ListE
 }
 
 /// Subscribes to each configured list not followed yet, or followed with
-/// other actions or threshold; returns those it changed. Lists followed
+/// other actions, threshold, mode, removals or priority; returns those it
+/// changed. Lists followed
 /// through the admin endpoint and not named here are left as they are.
 pub async fn follow_configured(core: &Core, subscriptions: &[Subscription]) -> Result<Vec<ListId>, ListError> {
     let mut changed = Vec::new();
     for sub in subscriptions {
         core.lists.set_quorum(&sub.list, sub.quorum());
         let held = core.lists.record(&sub.list).await;
-        if held
-            .as_ref()
-            .is_none_or(|r| !r.subscribed || r.actions != sub.actions || r.pdq_threshold != sub.pdq_threshold)
-        {
-            core.lists.subscribe(&core.store, &sub.list, sub.actions.clone(), sub.pdq_threshold).await?;
+        if held.as_ref().is_none_or(|r| {
+            !r.subscribed
+                || r.actions != sub.actions
+                || r.pdq_threshold != sub.pdq_threshold
+                || r.mode != sub.mode
+                || r.on_removal != sub.on_removal
+                || r.priority != sub.priority
+        }) {
+            core.lists.subscribe(&core.store, &sub.list, sub.settings()).await?;
             tracing::info!("subscribed to {} (configuration)", sub.list);
             changed.push(sub.list.clone());
         }

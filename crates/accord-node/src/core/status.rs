@@ -22,6 +22,7 @@ pub async fn status(state: &Core) -> StatusResponse {
         .filter_map(|r| {
             let node = network::node_id(&r.peer)?;
             Some(PeerStatus {
+                name: crate::core::names::status(state, &node),
                 clock_offset_ms: state.clocks.offset_ms(&node),
                 node,
                 connected: r.connected,

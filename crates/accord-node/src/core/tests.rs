@@ -53,6 +53,7 @@ impl TestCore {
             witness: crate::core::lists::witness::Witness::new(&node_id, SecretKey::generate().expect("key")),
             reports: Reports::load(&store, &config.reports).expect("reports"),
             media: crate::core::media::Media::load(&store, &config.media).expect("media"),
+            names: crate::core::names::Names::new(&config.names, dir.path()).expect("names"),
             node_key,
             config,
             store,
@@ -229,7 +230,7 @@ async fn the_witness_checks_and_records_each_list_atomically_under_concurrent_re
     // A list not held is an unknown origin.
     let unknown = node.core.witness.add_checkpoint(&node.core.lists, &node.core.store, body(1).as_bytes()).await;
     assert!(matches!(unknown.answer, Err(AddCheckpointError::Refused(WitnessError::UnknownOrigin))));
-    node.core.lists.subscribe(&node.core.store, &list, Default::default(), None).await.expect("subscribed");
+    node.core.lists.subscribe(&node.core.store, &list, Default::default()).await.expect("subscribed");
 
     // Eight requests from size 0 at once: one is cosigned, the others see
     // its size.

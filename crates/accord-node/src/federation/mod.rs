@@ -152,10 +152,16 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
                         }
                         Err(_) => false,
                     },
-                    MANIFESTS_TOPIC => serde_json::from_slice(&gossip.data)
+                    MANIFESTS_TOPIC => match serde_json::from_slice(&gossip.data)
                         .ok()
                         .and_then(|signed| policy::accept(&state, signed))
-                        .is_some(),
+                    {
+                        Some(node) => {
+                            crate::core::names::on_claim(&state, node);
+                            true
+                        }
+                        None => false,
+                    },
                     DELETIONS_TOPIC => crate::core::deletion::on_gossip(&state, &gossip.data),
                     EQUIVOCATION_TOPIC => match serde_json::from_slice::<EquivocationProof>(&gossip.data) {
                         Ok(proof) if proof.verify().is_ok() => {
@@ -205,6 +211,11 @@ async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties:
         penalties.push("blocked_node".into());
         return error("blocked", format!("this node is blocked by {} entry {}", p.list, p.entry));
     }
+    if let Some(p) = crate::core::names::blocked(state, &peer) {
+        // So does a `domain` entry over its verified name.
+        penalties.push("blocked_node".into());
+        return error("blocked", format!("this node's name is blocked by {} entry {}", p.list, p.entry));
+    }
     // Rooms are shared only with nodes that meet this node's policy.
     if matches!(
         request,
@@ -214,6 +225,9 @@ async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties:
             policy::refresh(state, peer).await;
         }
         if let Err(why) = policy::meets(state, &peer).await {
+            if why.code() == "blocked" {
+                penalties.push("blocked_node".into());
+            }
             return error(why.code(), why.to_string());
         }
     }

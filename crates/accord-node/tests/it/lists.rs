@@ -8,7 +8,6 @@ use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target, Target
 use accord_proto::blocklist::merkle::MerkleLog;
 use accord_proto::{ContentHash, IssuerId, ListId, SecretKey, Timestamp};
 use accord_store::{Migrate, Store, StoreConfig, SyncPolicy};
-use std::collections::BTreeMap;
 
 fn open(dir: &std::path::Path) -> Store {
     Store::open(&StoreConfig { path: dir.to_path_buf(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply }).unwrap()
@@ -45,7 +44,7 @@ async fn a_range_is_applied_only_if_it_makes_the_signed_root_and_survives_reopen
     {
         let store = open(dir.path());
         let lists = Lists::load(&store, &node_key).unwrap();
-        lists.subscribe(&store, &list, BTreeMap::new(), None).await.unwrap();
+        lists.subscribe(&store, &list, Default::default()).await.unwrap();
 
         // A tampered leaf: refused, nothing applied.
         let mut tampered = leaves.clone();
@@ -99,7 +98,7 @@ async fn a_range_is_applied_only_if_it_makes_the_signed_root_and_survives_reopen
         assert!(checkpoint.sign(&impostor).is_err(), "and the node never signs a list with another key");
 
         // The honest range applies.
-        assert_eq!(lists.apply_range(&store, &verified, 0, &leaves).await.unwrap(), 3);
+        assert_eq!(lists.apply_range(&store, &verified, 0, &leaves).await.unwrap().leaves, 3);
         assert_eq!(lists.lookup(TargetKind::Content, &probe).map(|m| m.entry), Some(1));
         lists.set_exception(&store, &list, 1, Some("ours")).await.unwrap();
         assert!(lists.lookup(TargetKind::Content, &probe).is_none());

@@ -56,6 +56,9 @@ async fn sighup_applies_new_rate_limits_and_lists_followed_without_a_restart() {
         pdq_threshold: None,
         witnesses: vec![],
         witnesses_required: None,
+        mode: Default::default(),
+        on_removal: Default::default(),
+        priority: 0,
     }];
     config.save(&path).unwrap();
     hangup(pid);

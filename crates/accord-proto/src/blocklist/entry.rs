@@ -4,6 +4,7 @@
 use crate::hash::Sha256Hash;
 use crate::ids::{AccountId, ContentHash, NodeId, RoomId};
 use crate::limits::MAX_LIST_ENTRY;
+use crate::names::DomainPattern;
 use crate::pdq::PdqHash;
 use crate::text::Reason;
 use crate::time::Timestamp;
@@ -106,6 +107,9 @@ pub enum TargetKind {
     /// An image, by PDQ perceptual hash: matched within a Hamming distance,
     /// not exactly (spec/blocklists.md §2.1).
     Pdq,
+    /// Nodes by their verified DNS name: one name, or a name and every
+    /// name under it (spec/blocklists.md §2.2).
+    Domain,
 }
 
 impl TargetKind {
@@ -117,6 +121,7 @@ impl TargetKind {
             TargetKind::Room => "room",
             TargetKind::Content => "content",
             TargetKind::Pdq => "pdq",
+            TargetKind::Domain => "domain",
         }
     }
 }
@@ -155,6 +160,13 @@ pub enum Target {
         /// The PDQ hash.
         hash: PdqHash,
     },
+    /// Nodes whose verified name falls under this pattern
+    /// (spec/blocklists.md §2.2).
+    Domain {
+        /// `example.org` (that name) or `*.example.org` (it and every
+        /// name under it).
+        name: DomainPattern,
+    },
     /// A target named only by its hash.
     Hashed {
         /// What kind of target.
@@ -189,6 +201,7 @@ impl Target {
             Target::Room { .. } => TargetKind::Room,
             Target::Content { .. } => TargetKind::Content,
             Target::Pdq { .. } => TargetKind::Pdq,
+            Target::Domain { .. } => TargetKind::Domain,
             Target::Hashed { kind, .. } => *kind,
         }
     }
@@ -203,6 +216,7 @@ impl Target {
             Target::Room { id } => target_hash(kind, &id.to_string()),
             Target::Content { id } => target_hash(kind, &id.to_string()),
             Target::Pdq { hash } => target_hash(kind, &hash.to_string()),
+            Target::Domain { name } => target_hash(kind, &name.to_string()),
             Target::Hashed { hash, .. } => *hash,
         };
         (kind, hash)

@@ -106,44 +106,53 @@ fn check_keys(f: &Value) -> Check {
     Ok(())
 }
 
+/// One signed-envelope case: re-signed from its seed, it gives the same
+/// bytes, and it verifies as its kind.
+fn check_envelope_case(case: &Value) -> Check {
+    let key = seed_key(s(case, "seed")?)?;
+    let body = hex::decode(s(case, "body_hex")?).map_err(|e| e.to_string())?;
+    eq("body utf8", String::from_utf8(body.clone()).map_err(|e| e.to_string())?.as_str(), s(case, "body_utf8")?)?;
+    let domain = match s(case, "domain")? {
+        "accord/v1/identity" => Domain::Identity,
+        "accord/v1/attestation" => Domain::Attestation,
+        "accord/v1/event" => Domain::Event,
+        "accord/v1/event-origin" => Domain::EventOrigin,
+        "accord/v1/auth" => Domain::AuthChallenge,
+        "accord/v1/manifest" => Domain::Manifest,
+        "accord/v1/node-name" => Domain::NodeName,
+        "accord/v1/account-deletion" => Domain::AccountDeletion,
+        "accord/v1/appeal" => Domain::Appeal,
+        "accord/v1/mod-action" => Domain::ModAction,
+        other => return Err(format!("unexpected domain {other}")),
+    };
+    let input = domain.signing_input(&body);
+    eq("signing input", hex::encode(&input).as_str(), s(case, "signing_input_hex")?)?;
+    let resigned = SignedBytes::sign(domain, body.clone(), &key);
+    eq("signature", hex::encode(resigned.sig.to_bytes()).as_str(), s(case, "signature_hex")?)?;
+    eq("body sha256", Sha256Hash::digest(&body).to_string().as_str(), s(case, "body_sha256")?)?;
+    let env: SignedBytes = from_value(&case["envelope"])?;
+    eq("envelope", &env, &resigned)?;
+    let typed = match domain {
+        Domain::Identity => Unverified::<IdentityDocument>::from_raw(env).verify().map(|_| ()),
+        Domain::Attestation => Unverified::<Attestation>::from_raw(env).verify().map(|_| ()),
+        Domain::Event => Unverified::<EventBody>::from_raw(env).verify().map(|_| ()),
+        Domain::AuthChallenge => Unverified::<AuthResponse>::from_raw(env).verify().map(|_| ()),
+        Domain::Manifest => Unverified::<PolicyManifest>::from_raw(env).verify().map(|_| ()),
+        Domain::NodeName => Unverified::<accord_proto::names::NameProof>::from_raw(env).verify().map(|_| ()),
+        Domain::AccountDeletion => {
+            Unverified::<accord_proto::identity::AccountDeletion>::from_raw(env).verify().map(|_| ())
+        }
+        Domain::Appeal => Unverified::<accord_proto::appeal::AppealBody>::from_raw(env).verify().map(|_| ()),
+        Domain::ModAction => Unverified::<ModAction>::from_raw(env).verify().map(|_| ()),
+        _ => Unverified::<OriginStamp>::from_raw(env).verify().map(|_| ()),
+    };
+    typed.map_err(|e| format!("{}: {e}", s(case, "name").unwrap_or("?")))?;
+    Ok(())
+}
+
 fn check_envelopes(f: &Value) -> Check {
     for case in arr(f, "cases")? {
-        let key = seed_key(s(case, "seed")?)?;
-        let body = hex::decode(s(case, "body_hex")?).map_err(|e| e.to_string())?;
-        eq("body utf8", String::from_utf8(body.clone()).map_err(|e| e.to_string())?.as_str(), s(case, "body_utf8")?)?;
-        let domain = match s(case, "domain")? {
-            "accord/v1/identity" => Domain::Identity,
-            "accord/v1/attestation" => Domain::Attestation,
-            "accord/v1/event" => Domain::Event,
-            "accord/v1/event-origin" => Domain::EventOrigin,
-            "accord/v1/auth" => Domain::AuthChallenge,
-            "accord/v1/manifest" => Domain::Manifest,
-            "accord/v1/account-deletion" => Domain::AccountDeletion,
-            "accord/v1/appeal" => Domain::Appeal,
-            "accord/v1/mod-action" => Domain::ModAction,
-            other => return Err(format!("unexpected domain {other}")),
-        };
-        let input = domain.signing_input(&body);
-        eq("signing input", hex::encode(&input).as_str(), s(case, "signing_input_hex")?)?;
-        let resigned = SignedBytes::sign(domain, body.clone(), &key);
-        eq("signature", hex::encode(resigned.sig.to_bytes()).as_str(), s(case, "signature_hex")?)?;
-        eq("body sha256", Sha256Hash::digest(&body).to_string().as_str(), s(case, "body_sha256")?)?;
-        let env: SignedBytes = from_value(&case["envelope"])?;
-        eq("envelope", &env, &resigned)?;
-        let typed = match domain {
-            Domain::Identity => Unverified::<IdentityDocument>::from_raw(env).verify().map(|_| ()),
-            Domain::Attestation => Unverified::<Attestation>::from_raw(env).verify().map(|_| ()),
-            Domain::Event => Unverified::<EventBody>::from_raw(env).verify().map(|_| ()),
-            Domain::AuthChallenge => Unverified::<AuthResponse>::from_raw(env).verify().map(|_| ()),
-            Domain::Manifest => Unverified::<PolicyManifest>::from_raw(env).verify().map(|_| ()),
-            Domain::AccountDeletion => {
-                Unverified::<accord_proto::identity::AccountDeletion>::from_raw(env).verify().map(|_| ())
-            }
-            Domain::Appeal => Unverified::<accord_proto::appeal::AppealBody>::from_raw(env).verify().map(|_| ()),
-            Domain::ModAction => Unverified::<ModAction>::from_raw(env).verify().map(|_| ()),
-            _ => Unverified::<OriginStamp>::from_raw(env).verify().map(|_| ()),
-        };
-        typed.map_err(|e| format!("{}: {e}", s(case, "name").unwrap_or("?")))?;
+        check_envelope_case(case)?;
     }
     let rot = &f["rotation"];
     eq("rotation domain", s(rot, "domain")?, Domain::Rotation.tag())?;
@@ -911,6 +920,7 @@ fn check_all(files: &Files) -> Check {
         "keys.json",
         "media.json",
         "merkle.json",
+        "names.json",
         "report.json",
         "room.json",
     ];
@@ -933,6 +943,50 @@ fn check_all(files: &Files) -> Check {
     )
     .map_err(|e| format!("federation.json: {e}"))?;
     check_media(get("media.json")?).map_err(|e| format!("media.json: {e}"))?;
+    check_names(get("names.json")?).map_err(|e| format!("names.json: {e}"))?;
+    Ok(())
+}
+
+/// Verified node names (spec/names.md): the patterns of each name, the
+/// `domain` entries' leaf and target hashes, the proof (accepted) and the
+/// refused documents (each with its code).
+fn check_names(f: &Value) -> Check {
+    use accord_proto::names::{DomainName, check_name_proof};
+    for p in f["patterns"].as_array().ok_or("patterns")? {
+        let name: DomainName = s(p, "name")?.parse().map_err(|e| format!("{e}"))?;
+        let got: Vec<String> = name.patterns().iter().map(ToString::to_string).collect();
+        let want: Vec<String> =
+            p["patterns"].as_array().ok_or("patterns")?.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+        eq("patterns", got, want)?;
+    }
+    for e in f["entries"].as_array().ok_or("entries")? {
+        let json = s(e, "json")?;
+        let entry = ListEntry::parse(json.as_bytes()).map_err(|e| e.to_string())?;
+        eq("domain leaf hash", leaf_hash(json.as_bytes()).to_string(), s(e, "leaf_hash")?.to_owned())?;
+        let ListEntry::Add { target, .. } = entry else { return Err("not an add".into()) };
+        eq("domain target hash", target.index_key().1.to_string(), s(e, "target_hash")?.to_owned())?;
+        eq(
+            "hashed domain target",
+            serde_json::to_string(&target.to_hashed()).map_err(|e| e.to_string())?,
+            s(e, "hashed_target")?.to_owned(),
+        )?;
+    }
+    let p = &f["proof"];
+    let node: NodeId = s(p, "node")?.parse().map_err(|e| format!("{e}"))?;
+    let name: DomainName = s(p, "name")?.parse().map_err(|e| format!("{e}"))?;
+    let at = Timestamp::from_millis(p["checked_at"].as_u64().ok_or("checked_at")?);
+    let proof = check_name_proof(s(p, "document")?.as_bytes(), &node, &name, at).map_err(|e| e.to_string())?;
+    eq("checked a day after it was issued", at, proof.issued.plus_millis(24 * 3600 * 1000))?;
+    let envelope: Value = serde_json::from_str(s(p, "document")?).map_err(|e| e.to_string())?;
+    eq("name proof document", &envelope, &p["case"]["envelope"])?;
+    check_envelope_case(&p["case"])?;
+    let whats: Vec<&str> =
+        f["refused"].as_array().ok_or("refused")?.iter().filter_map(|r| r["what"].as_str()).collect();
+    eq("refused cases", whats, vec!["signed by node 9, body names node B", "names node 9", "expired"])?;
+    for r in f["refused"].as_array().ok_or("refused")? {
+        let code = check_name_proof(s(r, "document")?.as_bytes(), &node, &name, at).err().map(|e| e.code());
+        eq("refused name proof", code, Some(s(r, "code")?))?;
+    }
     Ok(())
 }
 

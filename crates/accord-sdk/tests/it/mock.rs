@@ -109,13 +109,7 @@ pub(crate) fn spam_list() -> ListId {
 
 /// A provenance naming entry `entry` of [`spam_list`].
 pub(crate) fn provenance(entry: u64, reason: Option<&str>) -> Provenance {
-    Provenance {
-        list: spam_list(),
-        entry,
-        category: Category::Spam,
-        action: Action::Reject,
-        reason: reason.map(str::to_owned),
-    }
+    Provenance::of_entry(spam_list(), entry, Category::Spam, Action::Reject, reason.map(str::to_owned))
 }
 
 impl MockNode {

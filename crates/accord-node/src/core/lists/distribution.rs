@@ -197,9 +197,18 @@ async fn fetch_from(state: &Arc<Core>, list: &ListId, peer: PeerId) -> Result<us
     let Some(target) = target else { return Ok(0) };
     leaves.truncate((target.checkpoint.size - from) as usize);
     match state.lists.apply_range(&state.store, &target, from, &leaves).await {
-        Ok(n) => {
-            tracing::info!("list {list}: {n} entries applied (size {})", target.checkpoint.size);
+        Ok(applied) => {
+            let n = applied.leaves;
+            tracing::info!(
+                suggested = applied.suggested,
+                noted = applied.noted,
+                kept = applied.kept,
+                "list {list}: {n} entries applied (size {})",
+                target.checkpoint.size
+            );
             state.metrics.list_entries_applied.inc_by(n as u64);
+            state.metrics.list_entries_suggested.inc_by(applied.suggested as u64);
+            state.metrics.list_entries_noted.inc_by(applied.noted as u64);
             purge_later(state);
             Ok(n)
         }

@@ -5,10 +5,11 @@
 use accord_pdq::{PdqHash, PdqIndex};
 use accord_proto::blocklist::entry::{Action, Category, TargetKind};
 use accord_proto::{ListId, Sha256Hash, Timestamp};
-use accord_store::Enforce;
+use accord_store::{Enforce, SubscriptionMode};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub use accord_api::Provenance;
+pub use accord_api::provenance::Verdict;
 
 /// One active entry: 16 bytes, so that a million-entry list stays small.
 #[derive(Debug, Clone, Copy)]
@@ -32,11 +33,23 @@ pub struct Policy {
     /// The PDQ distance within which an image matches the list's PDQ
     /// entries.
     pub pdq_threshold: u16,
+    /// `apply`: every entry applies; `suggest`: approved entries only;
+    /// `notify`: none (spec/blocklists.md §11.7).
+    pub mode: SubscriptionMode,
+    /// Where lists disagree about a target, the highest priority decides
+    /// (spec/blocklists.md §11.9).
+    pub priority: i64,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { enforced: false, actions: BTreeMap::new(), pdq_threshold: accord_proto::pdq::DEFAULT_PDQ_THRESHOLD }
+        Policy {
+            enforced: false,
+            actions: BTreeMap::new(),
+            pdq_threshold: accord_proto::pdq::DEFAULT_PDQ_THRESHOLD,
+            mode: SubscriptionMode::Apply,
+            priority: 0,
+        }
     }
 }
 
@@ -66,12 +79,19 @@ pub struct Index {
     /// Expiry times, by `(list, entry)`, of the entries that have one.
     expiry: HashMap<(u32, u64), Timestamp>,
     exceptions: HashSet<(u32, u64)>,
+    /// Suggestions an operator approved (they apply in `suggest` mode).
+    approved: HashSet<(u32, u64)>,
+    /// Entries kept after their issuer removed them.
+    kept: HashSet<(u32, u64)>,
     len: usize,
     /// The PDQ entries (also in the tables above, under their target
     /// hash): matched by distance, through a multi-index.
     pdq: PdqIndex<(u32, u64)>,
     /// Category and recommended action of each PDQ entry.
     pdq_entries: HashMap<(u32, u64), (Category, Action)>,
+    /// Whether a `domain` entry was ever indexed (since the node started):
+    /// peers' names are checked only when one may match.
+    any_domain: bool,
 }
 
 /// A match: the entry and the action this node takes.
@@ -85,6 +105,24 @@ pub struct Match {
     pub category: Category,
     /// The action taken here.
     pub action: Action,
+    /// Whether lists of lower priority also spoke about the target and
+    /// were outranked (see [`Index::votes`]).
+    pub outranked: bool,
+}
+
+/// What one entry says about a target here, with its list's priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vote {
+    /// The list's slot.
+    pub list: u32,
+    /// The entry.
+    pub entry: u64,
+    /// The list's priority.
+    pub priority: i64,
+    /// The entry's category.
+    pub category: Category,
+    /// Refuse, hold, or let through (an excepted entry).
+    pub verdict: Verdict,
 }
 
 impl Index {
@@ -122,6 +160,7 @@ impl Index {
         expires: Option<Timestamp>,
     ) {
         let slot = self.slot(list);
+        self.any_domain |= key.0 == TargetKind::Domain;
         let hit = Hit { entry, list: slot, kind: key.0, category, action, expires: expires.is_some() };
         if let Some(at) = expires {
             self.expiry.insert((slot, entry), at);
@@ -179,20 +218,16 @@ impl Index {
         for found in self.pdq.query(hash, u32::from(widest)) {
             let (list, entry) = found.value;
             let Some(policy) = self.policies.get(list as usize) else { continue };
-            if !policy.enforced || found.distance > u32::from(policy.pdq_threshold) {
-                continue;
-            }
-            if self.exceptions.contains(&(list, entry)) || self.expiry.get(&(list, entry)).is_some_and(|e| *e <= now) {
+            if found.distance > u32::from(policy.pdq_threshold) {
                 continue;
             }
             let Some(&(category, recommended)) = self.pdq_entries.get(&(list, entry)) else { continue };
-            let action = match policy.actions.get(&category) {
-                Some(Enforce::Ignore) => continue,
-                Some(Enforce::Reject) => Action::Reject,
-                Some(Enforce::Quarantine) => Action::Quarantine,
-                None => recommended,
+            let action = match self.vote(list, entry, category, recommended, true, now) {
+                Some(Vote { verdict: Verdict::Reject, .. }) => Action::Reject,
+                Some(Vote { verdict: Verdict::Quarantine, .. }) => Action::Quarantine,
+                _ => continue,
             };
-            out.push((Match { list, entry, category, action }, found.distance));
+            out.push((Match { list, entry, category, action, outranked: false }, found.distance));
         }
         out.sort_by_key(|(m, d)| (*d, m.action != Action::Reject, m.list, m.entry));
         out
@@ -261,6 +296,8 @@ impl Index {
         self.len = self.first.len() + self.more.values().map(Vec::len).sum::<usize>();
         self.expiry.retain(|(s, _), _| *s != slot);
         self.exceptions.retain(|(s, _)| *s != slot);
+        self.approved.retain(|(s, _)| *s != slot);
+        self.kept.retain(|(s, _)| *s != slot);
         self.pdq.retain(|(s, _)| *s != slot);
         self.pdq_entries.retain(|(s, _), _| *s != slot);
     }
@@ -275,30 +312,116 @@ impl Index {
         }
     }
 
-    /// The strongest action that applies to a target: reject before
-    /// quarantine; none when nothing applies.
+    /// Marks a suggestion approved (it applies from now on in `suggest` mode).
+    pub fn approve(&mut self, list: &ListId, entry: u64) {
+        let slot = self.slot(list);
+        self.approved.insert((slot, entry));
+    }
+
+    /// Marks an entry kept after its issuer removed it.
+    pub fn keep(&mut self, list: &ListId, entry: u64) {
+        let slot = self.slot(list);
+        self.kept.insert((slot, entry));
+    }
+
+    /// Whether an entry was kept after its removal.
+    pub fn is_kept(&self, list: u32, entry: u64) -> bool {
+        self.kept.contains(&(list, entry))
+    }
+
+    /// How a list is enforced, by slot.
+    pub fn policy(&self, list: u32) -> Option<&Policy> {
+        self.policies.get(list as usize)
+    }
+
+    /// What an active entry says here at time `now`: nothing when it does
+    /// not apply (list not enforced, `notify`, a suggestion not approved,
+    /// expired, its category ignored); "let through" when it has a local
+    /// exception; else the action taken.
+    fn vote(
+        &self,
+        list: u32,
+        entry: u64,
+        category: Category,
+        recommended: Action,
+        expires: bool,
+        now: Timestamp,
+    ) -> Option<Vote> {
+        let policy = self.policies.get(list as usize)?;
+        if !policy.enforced {
+            return None;
+        }
+        match policy.mode {
+            SubscriptionMode::Apply => {}
+            SubscriptionMode::Suggest if self.approved.contains(&(list, entry)) => {}
+            SubscriptionMode::Suggest | SubscriptionMode::Notify => return None,
+        }
+        if expires && self.expiry.get(&(list, entry)).is_some_and(|e| *e <= now) {
+            return None;
+        }
+        let action = match policy.actions.get(&category) {
+            Some(Enforce::Ignore) => return None,
+            Some(Enforce::Reject) => Action::Reject,
+            Some(Enforce::Quarantine) => Action::Quarantine,
+            None => recommended,
+        };
+        let verdict = if !self.exceptions.is_empty() && self.exceptions.contains(&(list, entry)) {
+            Verdict::Excepted
+        } else if action == Action::Reject {
+            Verdict::Reject
+        } else {
+            Verdict::Quarantine
+        };
+        Some(Vote { list, entry, priority: policy.priority, category, verdict })
+    }
+
+    /// Every vote about a target (see [`Index::lookup`]), in index order.
+    pub fn votes(&self, kind: TargetKind, hash: &Sha256Hash, now: Timestamp) -> Vec<Vote> {
+        let Some(first) = self.first.get(hash).and_then(|at| self.arena.get(*at as usize)) else {
+            return Vec::new();
+        };
+        let more = self.more.get(hash).map(Vec::as_slice).unwrap_or_default();
+        std::iter::once(first)
+            .chain(more)
+            .filter(|h| h.kind == kind)
+            .filter_map(|h| self.vote(h.list, h.entry, h.category, h.action, h.expires, now))
+            .collect()
+    }
+
+    /// The action that applies to a target; none when nothing applies.
+    /// The votes of the highest priority decide (spec/blocklists.md
+    /// §11.9): among them reject before quarantine, and a let-through
+    /// (an excepted entry) only when none of them acts.
     pub fn lookup(&self, kind: TargetKind, hash: &Sha256Hash, now: Timestamp) -> Option<Match> {
         let first = self.arena.get(*self.first.get(hash)? as usize);
         let more = self.more.get(hash).map(Vec::as_slice).unwrap_or_default();
+        let mut top: Option<i64> = None;
+        let mut lower = false;
         let mut best: Option<Match> = None;
         for h in first.into_iter().chain(more) {
             if h.kind != kind {
                 continue;
             }
-            let Some(policy) = self.policies.get(h.list as usize) else { continue };
-            if !policy.enforced || (!self.exceptions.is_empty() && self.exceptions.contains(&(h.list, h.entry))) {
-                continue;
+            let Some(vote) = self.vote(h.list, h.entry, h.category, h.action, h.expires, now) else { continue };
+            match top {
+                Some(t) if vote.priority < t => {
+                    lower = true;
+                    continue;
+                }
+                Some(t) if vote.priority > t => {
+                    lower = true;
+                    best = None;
+                    top = Some(vote.priority);
+                }
+                None => top = Some(vote.priority),
+                _ => {}
             }
-            if h.expires && self.expiry.get(&(h.list, h.entry)).is_some_and(|e| *e <= now) {
-                continue;
-            }
-            let action = match policy.actions.get(&h.category) {
-                Some(Enforce::Ignore) => continue,
-                Some(Enforce::Reject) => Action::Reject,
-                Some(Enforce::Quarantine) => Action::Quarantine,
-                None => h.action,
+            let action = match vote.verdict {
+                Verdict::Reject => Action::Reject,
+                Verdict::Quarantine => Action::Quarantine,
+                Verdict::Excepted => continue,
             };
-            let candidate = Match { list: h.list, entry: h.entry, category: h.category, action };
+            let candidate = Match { list: h.list, entry: h.entry, category: h.category, action, outranked: false };
             best = match best {
                 Some(b) if b.action == Action::Reject => Some(b),
                 _ if action == Action::Reject => Some(candidate),
@@ -306,7 +429,7 @@ impl Index {
                 keep => keep,
             };
         }
-        best
+        best.map(|m| Match { outranked: lower, ..m })
     }
 
     /// Number of active entries indexed.
@@ -314,7 +437,12 @@ impl Index {
         self.len
     }
 
-    /// Whether nothing is indexed.
+    /// Whether a `domain` entry was ever indexed since the node started.
+    pub fn any_domain(&self) -> bool {
+        self.any_domain
+    }
+
+    /// Whether no entry is indexed.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -396,5 +524,46 @@ mod tests {
         index.clear_list(&a);
         assert!(index.is_empty());
         assert!(index.lookup(key.0, &key.1, now).is_none() && index.lookup(other.0, &other.1, now).is_none());
+    }
+
+    fn with(priority: i64, mode: SubscriptionMode) -> Policy {
+        Policy { enforced: true, priority, mode, ..Default::default() }
+    }
+
+    #[test]
+    fn the_highest_priority_decides_and_an_exception_there_lets_the_target_through() {
+        let (mut index, low, high, now) = (Index::default(), list("low"), list("high"), Timestamp::from_millis(1));
+        let key = (TargetKind::Content, target_hash(TargetKind::Content, "00"));
+        index.set_policy(&low, with(0, SubscriptionMode::Apply));
+        index.set_policy(&high, with(10, SubscriptionMode::Apply));
+        index.add(&low, 0, key, Category::Spam, Action::Reject, None);
+        index.add(&high, 3, key, Category::Spam, Action::Quarantine, None);
+        let m = index.lookup(key.0, &key.1, now).expect("a match");
+        assert_eq!((m.entry, m.action, m.outranked), (3, Action::Quarantine, true), "the higher list decides");
+
+        index.set_exception(&high, 3, true);
+        assert!(index.lookup(key.0, &key.1, now).is_none(), "the higher list's exception lets it through");
+        let votes = index.votes(key.0, &key.1, now);
+        assert_eq!(votes.iter().map(|v| v.verdict).collect::<Vec<_>>(), vec![Verdict::Reject, Verdict::Excepted]);
+
+        index.set_policy(&low, with(20, SubscriptionMode::Apply));
+        let m = index.lookup(key.0, &key.1, now).expect("a match");
+        assert_eq!((m.entry, m.action), (0, Action::Reject), "raised above, the other list decides");
+        index.set_policy(&low, with(10, SubscriptionMode::Apply));
+        let m = index.lookup(key.0, &key.1, now).expect("a match");
+        assert_eq!((m.entry, m.outranked), (0, false), "at equal priority an exception lifts its own entry only");
+    }
+
+    #[test]
+    fn suggested_entries_apply_once_approved_and_notices_never() {
+        let (mut index, l, now) = (Index::default(), list("s"), Timestamp::from_millis(1));
+        let key = (TargetKind::Account, target_hash(TargetKind::Account, "acct1x"));
+        index.set_policy(&l, with(0, SubscriptionMode::Suggest));
+        index.add(&l, 0, key, Category::Spam, Action::Reject, None);
+        assert!(index.lookup(key.0, &key.1, now).is_none(), "pending");
+        index.approve(&l, 0);
+        assert_eq!(index.lookup(key.0, &key.1, now).map(|m| m.entry), Some(0), "approved");
+        index.set_policy(&l, with(0, SubscriptionMode::Notify));
+        assert!(index.lookup(key.0, &key.1, now).is_none(), "a notify subscription never applies");
     }
 }

@@ -10,6 +10,7 @@
 //! applied unless the whole range verifies.
 
 pub mod activity;
+pub mod curation;
 pub(crate) mod distribution;
 pub mod index;
 pub mod witness;
@@ -22,9 +23,10 @@ use accord_proto::blocklist::range::{RangeError, apply_range};
 use accord_proto::blocklist::witness::{CosignatureError, WitnessKey, add_cosignatures, check_quorum};
 use accord_proto::event::{Event, EventBody, EventContent, OriginStamp, UnverifiedEvent};
 use accord_proto::{AccountId, IssuerId, ListId, ListName, NodeId, RoomId, SecretKey, Sha256Hash, Timestamp};
-use accord_store::{Enforce, ListRecord, Store, StoreError};
+use accord_store::{ListRecord, OnRemoval, Store, StoreError, SubscriptionMode};
+pub use curation::{Applied, Selection, Settings};
 pub use index::{Index, Match, Policy, Provenance};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::RwLock;
 
 /// Why a list operation failed. Each variant has a stable [`code`](Self::code).
@@ -56,6 +58,9 @@ pub enum ListError {
     /// (`bad_cosignature`).
     #[error("checkpoint not applied: {0}")]
     Uncosigned(#[from] CosignatureError),
+    /// Suggestions are decided only for a subscription in `suggest` mode.
+    #[error("the subscription is not in suggest mode")]
+    NotSuggest,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -73,6 +78,7 @@ impl ListError {
             ListError::BadRange => "bad_range",
             ListError::Distrusted(_) => "distrusted",
             ListError::Uncosigned(e) => e.code(),
+            ListError::NotSuggest => "not_suggest_mode",
             ListError::Store(_) => "internal",
         }
     }
@@ -137,13 +143,16 @@ fn policy(record: &ListRecord) -> Policy {
         enforced: (record.own || record.subscribed) && record.distrusted.is_none(),
         actions: record.actions.clone(),
         pdq_threshold: record.pdq_threshold.unwrap_or(accord_proto::pdq::DEFAULT_PDQ_THRESHOLD),
+        mode: record.mode,
+        priority: record.priority,
     }
 }
 
 /// Indexes one leaf (already verified to be in the signed log and
 /// stored). A `remove` entry retracts the `add` entry it names, whose
-/// target is read back from `store`.
-fn index_leaf(index: &mut Index, store: &Store, list: &ListId, at: u64, leaf: &[u8]) {
+/// target is read back from `store`, unless that entry is in `kept` (kept
+/// after its removal, spec/blocklists.md §11.8).
+fn index_leaf(index: &mut Index, store: &Store, list: &ListId, at: u64, leaf: &[u8], kept: &HashSet<u64>) {
     match ListEntry::parse(leaf) {
         Ok(ListEntry::Add { target, category, action, expires, .. }) => {
             index.add(list, at, target.index_key(), category, action, expires);
@@ -151,6 +160,7 @@ fn index_leaf(index: &mut Index, store: &Store, list: &ListId, at: u64, leaf: &[
                 index.add_pdq(list, at, hash, category, action);
             }
         }
+        Ok(ListEntry::Remove { entry, .. }) if kept.contains(&entry) => index.keep(list, entry),
         Ok(ListEntry::Remove { entry, .. }) => {
             match store.list_leaf(list, entry).ok().flatten().map(|l| ListEntry::parse(&l)) {
                 Some(Ok(ListEntry::Add { target, .. })) => {
@@ -173,6 +183,12 @@ impl Lists {
         let mut logs = HashMap::new();
         let mut index = Index::default();
         for record in store.lists()? {
+            let kept: HashSet<u64> = store.kept(&record.list)?.into_iter().map(|k| k.entry).collect();
+            for s in store.suggestions(&record.list)? {
+                if s.state == accord_api::curation::SuggestionState::Approved {
+                    index.approve(&record.list, s.entry);
+                }
+            }
             let mut log = MerkleLog::new();
             let mut at = 0;
             while at < record.size {
@@ -182,7 +198,7 @@ impl Lists {
                 }
                 for leaf in &leaves {
                     log.push(leaf);
-                    index_leaf(&mut index, store, &record.list, at, leaf);
+                    index_leaf(&mut index, store, &record.list, at, leaf, &kept);
                     at += 1;
                 }
             }
@@ -246,6 +262,9 @@ impl Lists {
             size: 0,
             checkpoint: Some(self.sign(&list, &log)?),
             distrusted: None,
+            mode: SubscriptionMode::Apply,
+            on_removal: OnRemoval::Undo,
+            priority: 0,
         };
         store.put_list(&record).await?;
         self.index().set_policy(&list, policy(&record));
@@ -297,7 +316,7 @@ impl Lists {
         {
             let mut index = self.index();
             for (i, leaf) in leaves.iter().enumerate() {
-                index_leaf(&mut index, store, list, first + i as u64, leaf);
+                index_leaf(&mut index, store, list, first + i as u64, leaf, &HashSet::new());
             }
         }
         held.log = log;
@@ -317,14 +336,12 @@ impl Lists {
         self.logs.lock().await.get(list).map(|l| l.record.clone())
     }
 
-    /// Subscribes to a list (or changes the per-category actions).
-    pub async fn subscribe(
-        &self,
-        store: &Store,
-        list: &ListId,
-        actions: BTreeMap<accord_proto::blocklist::entry::Category, Enforce>,
-        pdq_threshold: Option<u16>,
-    ) -> Result<ListRecord, ListError> {
+    /// Subscribes to a list (or changes how it is followed: actions,
+    /// threshold, mode, removals, priority). Switching a list held to
+    /// `suggest` or `notify` records its active entries as suggestions or
+    /// notices (spec/blocklists.md §11.7).
+    pub async fn subscribe(&self, store: &Store, list: &ListId, settings: Settings) -> Result<ListRecord, ListError> {
+        let Settings { actions, pdq_threshold, mode, on_removal, priority } = settings;
         if pdq_threshold.is_some_and(|t| t > accord_proto::pdq::MAX_PDQ_THRESHOLD) {
             return Err(ListError::BadEntry(format!(
                 "the PDQ threshold is at most {}",
@@ -342,12 +359,25 @@ impl Lists {
                 size: 0,
                 checkpoint: None,
                 distrusted: None,
+                mode: SubscriptionMode::Apply,
+                on_removal: OnRemoval::Undo,
+                priority: 0,
             },
             log: MerkleLog::new(),
         });
+        let switched = held.record.mode != mode && !held.record.own;
         held.record.subscribed = true;
         held.record.actions = actions;
         held.record.pdq_threshold = pdq_threshold;
+        if !held.record.own {
+            held.record.mode = mode;
+            held.record.on_removal = on_removal;
+        }
+        held.record.priority = priority;
+        if switched && mode != SubscriptionMode::Apply {
+            let arrivals = curation::held_arrivals(store, &held.record)?;
+            store.put_arrivals(&arrivals).await?;
+        }
         store.put_list(&held.record).await?;
         self.index().set_policy(list, policy(&held.record));
         Ok(held.record.clone())
@@ -494,7 +524,7 @@ impl Lists {
         verified: &VerifiedCheckpoint,
         from: u64,
         leaves: &[Vec<u8>],
-    ) -> Result<usize, ListError> {
+    ) -> Result<Applied, ListError> {
         let list = &verified.checkpoint.list;
         let mut logs = self.logs.lock().await;
         let held = logs.get_mut(list).ok_or(ListError::UnknownList)?;
@@ -509,16 +539,19 @@ impl Lists {
         let mut record = held.record.clone();
         record.size = log.size();
         record.checkpoint = Some(verified.signed.clone());
-        store.append_list(&record, from, leaves).await?;
+        let arrivals = curation::arrivals(store, &held.record, from, leaves)?;
+        store.append_list_with(&record, from, leaves, &arrivals).await?;
+        let mut kept: HashSet<u64> = store.kept(list)?.into_iter().map(|k| k.entry).collect();
+        kept.extend(arrivals.kept.iter().map(|k| k.entry));
         {
             let mut index = self.index();
             for (i, leaf) in leaves.iter().enumerate() {
-                index_leaf(&mut index, store, list, from + i as u64, leaf);
+                index_leaf(&mut index, store, list, from + i as u64, leaf, &kept);
             }
         }
         held.log = log;
         held.record = record;
-        Ok(leaves.len())
+        Ok(curation::applied(leaves.len(), &arrivals))
     }
 
     /// Stops trusting every list of `issuer`: nothing of them is enforced
@@ -635,6 +668,13 @@ impl Lists {
         self.index.read().unwrap_or_else(|p| p.into_inner()).lookup(kind, hash, Timestamp::now())
     }
 
+    /// What a target's check comes to here, with its provenance (the
+    /// deciding list's priority and the entries it outranked).
+    fn check_key(&self, store: &Store, kind: TargetKind, key: Sha256Hash) -> Option<Provenance> {
+        let m = self.lookup_hash(kind, &key)?;
+        self.provenance_of(store, m, Some((kind, key)))
+    }
+
     /// The index key of an account, node or room id. Making one prints
     /// the id (bech32m or base58) and hashes the text, which costs more
     /// than the lookup itself; the ids of a node's traffic repeat, so the
@@ -666,32 +706,87 @@ impl Lists {
 
     /// The provenance of a match, with the entry's reason from the store.
     pub fn provenance(&self, store: &Store, m: Match) -> Option<Provenance> {
-        let list = self.index.read().unwrap_or_else(|p| p.into_inner()).list(m.list)?.clone();
+        self.provenance_of(store, m, None)
+    }
+
+    /// The provenance of a match on target `key`: the entry's reason from
+    /// the store, the operator's decision that makes it apply (an approved
+    /// suggestion, an entry kept after removal) and, when lists of lower
+    /// priority spoke about the target, its priority and theirs.
+    fn provenance_of(&self, store: &Store, m: Match, key: Option<(TargetKind, Sha256Hash)>) -> Option<Provenance> {
+        let (list, mode, priority, kept, outranked) = {
+            let index = self.index.read().unwrap_or_else(|p| p.into_inner());
+            let list = index.list(m.list)?.clone();
+            let policy = index.policy(m.list).cloned().unwrap_or_default();
+            let outranked: Vec<_> = match key {
+                Some((kind, hash)) if m.outranked => index
+                    .votes(kind, &hash, Timestamp::now())
+                    .into_iter()
+                    .filter(|v| v.priority < policy.priority)
+                    .filter_map(|v| {
+                        Some(accord_api::provenance::Outranked {
+                            list: index.list(v.list)?.clone(),
+                            entry: v.entry,
+                            priority: v.priority,
+                            verdict: v.verdict,
+                        })
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (list, policy.mode, policy.priority, index.is_kept(m.list, m.entry), outranked)
+        };
         let reason = store.list_leaf(&list, m.entry).ok().flatten().and_then(|leaf| match ListEntry::parse(&leaf) {
             Ok(ListEntry::Add { reason, .. }) => reason.map(|r| r.as_str().to_string()),
             _ => None,
         });
-        Some(Provenance { list, entry: m.entry, category: m.category, action: m.action, reason })
+        let mut provenance = Provenance::of_entry(list, m.entry, m.category, m.action, reason);
+        provenance.decision = curation::decision(store, &provenance.list, m.entry, mode, kept);
+        if !outranked.is_empty() {
+            provenance.priority = Some(priority);
+            provenance.outranked = outranked;
+        }
+        Some(provenance)
     }
 
     /// Whether an account is refused here (a `reject` entry; a quarantine
     /// entry holds its content instead), and by what.
     pub fn check_account(&self, store: &Store, account: &AccountId) -> Option<Provenance> {
-        self.lookup_hash(TargetKind::Account, &self.account_key(account))
-            .filter(|m| m.action == accord_proto::blocklist::entry::Action::Reject)
-            .and_then(|m| self.provenance(store, m))
+        self.check_key(store, TargetKind::Account, self.account_key(account))
+            .filter(|p| p.action == accord_proto::blocklist::entry::Action::Reject)
     }
 
     /// Whether a node is cut off here (a `reject` entry), and by what.
     pub fn check_node(&self, store: &Store, node: &NodeId) -> Option<Provenance> {
-        self.lookup_hash(TargetKind::Node, &self.node_key(node))
-            .filter(|m| m.action == accord_proto::blocklist::entry::Action::Reject)
+        self.check_key(store, TargetKind::Node, self.node_key(node))
+            .filter(|p| p.action == accord_proto::blocklist::entry::Action::Reject)
+    }
+
+    /// Whether a `domain` entry may match a name here (one was indexed
+    /// since the node started): peers' names need checking.
+    pub fn may_match_domains(&self) -> bool {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).any_domain()
+    }
+
+    /// Whether a DNS name is cut off here by a `reject` entry of a `domain`
+    /// target — the name exactly, or a wildcard over it — and by what
+    /// (spec/blocklists.md §2.2). Nodes are matched by their verified name.
+    pub fn check_domain(&self, store: &Store, name: &accord_proto::names::DomainName) -> Option<Provenance> {
+        if self.is_empty() {
+            return None;
+        }
+        name.patterns()
+            .iter()
+            .find_map(|pattern| {
+                self.lookup_hash(TargetKind::Domain, &target_hash(TargetKind::Domain, &pattern.to_string()))
+                    .filter(|m| m.action == accord_proto::blocklist::entry::Action::Reject)
+            })
             .and_then(|m| self.provenance(store, m))
     }
 
     /// Whether a room is blocked here, and by what.
     pub fn check_room(&self, store: &Store, room: &RoomId) -> Option<Provenance> {
-        self.lookup_hash(TargetKind::Room, &self.room_key(room)).and_then(|m| self.provenance(store, m))
+        self.check_key(store, TargetKind::Room, self.room_key(room))
     }
 
     /// Whether an event is blocked here (its author, its origin node, its
@@ -784,10 +879,10 @@ impl Lists {
             let now = if index.has_expiring() { Timestamp::now() } else { Timestamp::MAX };
             keys.into_iter()
                 .flatten()
-                .filter_map(|(kind, key)| index.lookup(kind, &key, now))
-                .min_by_key(|m| if m.action == accord_proto::blocklist::entry::Action::Reject { 0 } else { 1 })?
+                .filter_map(|(kind, key)| Some((index.lookup(kind, &key, now)?, (kind, key))))
+                .min_by_key(|(m, _)| if m.action == accord_proto::blocklist::entry::Action::Reject { 0 } else { 1 })?
         };
-        self.provenance(store, best)
+        self.provenance_of(store, best.0, Some(best.1))
     }
 
     fn is_empty(&self) -> bool {
@@ -795,12 +890,14 @@ impl Lists {
     }
 
     /// What this node declares in its policy manifest: the lists it
-    /// enforces (issued or subscribed, issuer trusted) and their sizes.
+    /// enforces (issued or subscribed, issuer trusted, not `notify`) and
+    /// their sizes.
     pub async fn declared(&self) -> Vec<accord_proto::policy::DeclaredList> {
         let logs = self.logs.lock().await;
         let mut out: Vec<_> = logs
             .values()
             .filter(|l| (l.record.own || l.record.subscribed) && l.record.distrusted.is_none())
+            .filter(|l| l.record.mode != SubscriptionMode::Notify)
             .map(|l| accord_proto::policy::DeclaredList { list: l.record.list.clone(), size: l.record.size })
             .collect();
         out.sort_by(|a, b| a.list.cmp(&b.list));
@@ -821,6 +918,7 @@ pub fn target_of(kind: TargetKind, text: &str) -> Result<Target, String> {
         TargetKind::Room => Target::Room { id: text.parse().map_err(|e| format!("{e}"))? },
         TargetKind::Content => Target::Content { id: text.parse().map_err(|e| format!("{e}"))? },
         TargetKind::Pdq => Target::Pdq { hash: text.parse().map_err(|e| format!("{e}"))? },
+        TargetKind::Domain => Target::Domain { name: text.parse().map_err(|e| format!("{e}"))? },
     })
 }
 

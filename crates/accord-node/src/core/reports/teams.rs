@@ -21,7 +21,12 @@ use std::sync::Arc;
 
 /// A case's internal notes, oldest first.
 pub(crate) fn notes(state: &Core, case: &Sha256Hash) -> Result<Vec<CaseNote>, ReportsError> {
-    Ok(state.store.notes(case)?.into_iter().map(|n| CaseNote { author: n.author, text: n.text, ts: n.ts }).collect())
+    Ok(state
+        .store
+        .case_notes(case)?
+        .into_iter()
+        .map(|n| CaseNote { author: n.author, text: n.text, ts: n.ts })
+        .collect())
 }
 
 /// Adds an internal note to a case, by a moderator account whose categories
@@ -46,7 +51,7 @@ pub async fn add_note(
         }
     }
     let author = viewer.map_or(Moderator::Node(state.node_id), |m| Moderator::Account(m.account));
-    state.store.put_note(&NoteRecord { case, author, text, ts: Timestamp::now() }).await?;
+    state.store.put_case_note(&NoteRecord { case, author, text, ts: Timestamp::now() }).await?;
     tracing::info!(%case, %author, "note added to a case");
     notes(state, &case)
 }

@@ -9,6 +9,7 @@ use accord_store::{MembershipChange, TimelineEntry};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
+use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// Capacity of each room's live feed; a subscriber further behind is told
@@ -132,7 +133,7 @@ pub struct RoomRuntime {
     pub cursor: u64,
     /// Live feed of newly stored timeline items, made on first subscribe
     /// (a room nobody follows costs no buffer).
-    live: Option<broadcast::Sender<LiveItem>>,
+    live: Option<broadcast::Sender<Arc<LiveItem>>>,
 }
 
 /// The membership rows that differ between two states of a room.
@@ -355,15 +356,18 @@ impl RoomRuntime {
             .collect()
     }
 
-    /// A receiver of the room's live feed.
-    pub fn subscribe(&mut self) -> broadcast::Receiver<LiveItem> {
+    /// A receiver of the room's live feed. Items are shared, not copied:
+    /// the feed's buffer is [`LIVE_FEED`] pointers, allocated whole when
+    /// the first follower subscribes, and each follower's receive is a
+    /// reference count.
+    pub fn subscribe(&mut self) -> broadcast::Receiver<Arc<LiveItem>> {
         self.live.get_or_insert_with(|| broadcast::channel(LIVE_FEED).0).subscribe()
     }
 
     /// Publishes a stored item to live subscribers, if any.
     pub fn publish(&mut self, item: LiveItem) {
         if let Some(live) = &self.live
-            && live.send(item).is_err()
+            && live.send(Arc::new(item)).is_err()
         {
             // Nobody is listening any more: free the buffer.
             self.live = None;

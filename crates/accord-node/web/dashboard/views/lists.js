@@ -2,7 +2,8 @@
 // add and retract entries with category and reason, import a file with a
 // progress bar (parsed by the node, staged in parts, committed under one
 // checkpoint), export. Every append is signed and announced: before it, the
-// operator is told how many nodes follow the list (§12.2b).
+// operator is told how many nodes follow the list (§12.2b). Private notes on
+// entries (§11.10) are shown and added here; they stay on this node.
 
 import {
   CATEGORIES, badge, busy, categoryLabel, confirmAction, describe, el, field, fill, notify, plural, select, table,
@@ -79,6 +80,7 @@ export async function render(section, ctx) {
 async function detail(list, ctx) {
   const name = nameOf(list.list);
   const shown = await ctx.admin.get(`/lists/${encodeURIComponent(name)}/entries?from=${Math.max(0, list.size - PAGE)}&limit=${PAGE}`);
+  const { notes } = await ctx.admin.get(`/notes?list=${encodeURIComponent(list.list)}`);
   return el('div', { class: 'list-detail', id: 'list-detail', 'data-list': list.list },
     el('div', { class: 'card' },
       el('h2', {}, name),
@@ -88,7 +90,36 @@ async function detail(list, ctx) {
         el('dt', {}, 'Followers'), el('dd', { id: 'list-followers' }, plural(list.followers, 'node')))),
     el('div', { class: 'columns' }, addForm(list, ctx), importForm(list, ctx)),
     exportForm(list, ctx),
-    entriesTable(list, shown, ctx));
+    entriesTable(list, shown, ctx),
+    notesCard(list, notes, ctx));
+}
+
+/** The private notes on the list's entries, and a form to add one. */
+function notesCard(list, notes, ctx) {
+  const entry = el('input', { type: 'number', id: 'note-entry', min: 0, max: Math.max(0, list.size - 1), step: 1, required: true });
+  const text = el('textarea', { id: 'note-text', rows: 2, maxlength: 4096, required: true });
+  const form = el('form', { id: 'add-note', class: 'inline-form' },
+    field('Entry', entry),
+    field('Note', text),
+    el('button', { type: 'submit', id: 'note-submit', class: 'button-secondary' }, 'Keep note'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    await busy(form.querySelector('button'), async () => {
+      try {
+        await ctx.admin.post('/notes', { list: list.list, entry: Number(entry.value), text: text.value.trim() });
+        notify(`Note kept on entry ${entry.value}.`, 'ok');
+        await ctx.show('lists');
+      } catch (err) {
+        notify(`Not kept: ${describe(err)}`, 'bad');
+      }
+    });
+  });
+  const rows = notes.map((n) => [String(n.entry), n.by, when(n.at), n.text]);
+  return el('div', { class: 'card', id: 'list-notes' },
+    el('h3', {}, 'Private notes'),
+    el('p', { class: 'hint' }, 'Kept on this node only: never part of the list, its checkpoints or anything sent to other nodes.'),
+    rows.length ? table('notes', ['#', 'By', 'When', 'Note'], rows) : el('p', { class: 'empty' }, 'No note yet.'),
+    list.size > 0 ? form : null);
 }
 
 function addForm(list, ctx) {

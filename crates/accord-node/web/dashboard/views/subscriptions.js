@@ -84,6 +84,8 @@ function subscriptionCard(l, proofs, ctx) {
     el('div', { class: 'card-head' },
       el('h2', {}, listLabel(l.list)),
       l.distrusted ? badge('distrusted', 'bad') : badge(`${l.size} entries`, 'info')),
+    el('p', { class: 'hint subscription-follow' },
+      `Mode ${l.mode || 'apply'} · on removal ${l.on_removal || 'undo'} · priority ${l.priority || 0}`),
     l.distrusted ? distrust(l, proof, ctx) : null,
     el('details', {}, el('summary', {}, 'Actions per category'), actionsEditor(prefix, l.actions), save),
     el('div', { class: 'actions' }, leave));
