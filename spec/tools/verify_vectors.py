@@ -925,9 +925,10 @@ def verify_report(j):  # reports.md §3-§4; returns the report, its id and the 
 
 FED_REQUESTS = {"identities": ["accounts"], "push": ["room", "events", "identities"], "sync": ["room", "held"],
                 "events": ["room", "ids"], "join": ["room", "joiner", "after"],
-                "list_entries": ["list", "from", "limit"], "manifest": []}
+                "list_entries": ["list", "from", "limit"], "manifest": [], "lists": []}
 FED_RESPONSES = {"identities": ["identities"], "pushed": ["outcomes"], "events": ["events", "identities", "more", "next"],
-                 "list_entries": ["checkpoint", "entries"], "manifest": ["manifest"], "error": ["code", "message"]}
+                 "list_entries": ["checkpoint", "entries"], "manifest": ["manifest"], "lists": ["lists"],
+                 "error": ["code", "message"]}
 OUTCOMES = {"accepted": ["event"], "duplicate": ["event"], "retry": ["event", "code"], "refused": ["event", "code"]}
 RETRY_CODES = ("missing_prev", "busy", "internal")  # federation.md §3.2
 REFUSED_CODES = ("bad_request", "too_large", "bad_signature", "malformed", "non_canonical", "signer_mismatch", "invalid",
@@ -977,7 +978,7 @@ def parse_request(j):  # federation.md §1.2, §3: unknown type -> unsupported, 
         if kind == "identities": return kind, dict(accounts=[id_text("acct", a, []) for a in array(f["accounts"], 64)])
         if kind == "list_entries":  # §3.9: no count limit; a larger `limit` is served as 4096
             return kind, dict(list=list_id(f["list"]), frm=integer(f["from"]), limit=integer(f["limit"]))
-        if kind == "manifest": return kind, {}  # §7.2: no field but `type`
+        if kind in ("manifest", "lists"): return kind, {}  # §7.2, §3.12: no field but `type`
         v = dict(room=id_text("room", f["room"], []))
         if kind == "push":
             v["events"] = [wire_event(e) for e in array(f["events"], 64)]
@@ -998,6 +999,7 @@ def parse_response(j):  # federation.md §3; a requester drops an answer that do
         if kind == "identities": return kind, dict(identities=[p_pair(p) for p in array(f["identities"], 64)])
         if kind == "error": return kind, dict(code=one_of(f["code"], ERROR_CODES), message=text(f["message"], 2**20))
         if kind == "manifest": return kind, dict(manifest=p_signed_bytes(f["manifest"], []))  # §7.2, verified after
+        if kind == "lists": return kind, dict(lists=[p_issued(x) for x in array(f["lists"], 1024)])  # §3.12
         if kind == "list_entries":  # §3.9: a signed note and leaf texts
             if not isinstance(f["checkpoint"], str): raise ValueError("checkpoint: not a string")
             entries = array(f["entries"], MAX_LIST_ENTRIES)
@@ -1019,6 +1021,43 @@ def parse_response(j):  # federation.md §3; a requester drops an answer that do
                           next=integer(f["next"]))
     except (ValueError, TypeError, AttributeError) as e:
         raise Refused("bad_request", str(e))
+
+def p_issued(j):  # federation.md §3.12: one list of a `lists` answer (a carrier), verified by verify_issued
+    f = fields(j, [], ["list", "description", "witnesses", "checkpoint"], optional=("description",))
+    d, w = f.get("description"), f["witnesses"]
+    if d is not None and (not isinstance(d, str) or len(d.encode("utf-8")) > 1024): raise Refused("too_large")
+    if not isinstance(w, list) or not all(isinstance(x, str) for x in w): raise ValueError("witnesses: not strings")
+    if len(w) > 32: raise Refused("too_large")
+    if not isinstance(f["checkpoint"], str): raise ValueError("checkpoint: not a string")
+    return dict(list=list_id(f["list"]), description=d, witnesses=w, checkpoint=f["checkpoint"])
+
+def verify_issued(item, node_key):  # federation.md §3.12: issued by the answering node, its checkpoint verifies
+    if item["list"][0] != node_key: raise Refused("not_issuer")
+    return verify_checkpoint(item["checkpoint"], item["list"])
+
+def check_lists(m, blocklist, seeds, g="federation.json"):  # federation.md §3.12
+    req, ans = m["lists"], m["lists_answer"]
+    kind, _ = run(g, "lists parses", parse_request, req) or (None, {})
+    check_eq(g, "lists: type", (req["type"], kind), ("lists", "lists"))
+    check_eq(g, "lists: no field but type", sorted(req), ["type"])
+    kind, a = run(g, "lists_answer parses", parse_response, ans) or (None, {})
+    check_eq(g, "lists_answer: type", (ans["type"], kind), ("lists", "lists"))
+    items, latest = a.get("lists", []), blocklist["checkpoints"][-1]
+    check_eq(g, "lists_answer: one list", len(items), 1)
+    node9 = public_key(seeds["node"])
+    for it in items:
+        check_eq(g, "lists_answer: blocklist.json's list", it["list"], list_id(blocklist["list_id"]))
+        cp = run(g, "lists_answer: issued by node 9, its checkpoint verifies", verify_issued, it, node9) or {}
+        check_eq(g, "lists_answer: blocklist.json's latest checkpoint", it["checkpoint"], latest["note"])
+        check_eq(g, "lists_answer: its size", cp.get("size"), latest["size"])
+        check_eq(g, "lists_answer: blocklist.json's witness", it["witnesses"], [blocklist["witness"]["verifier_key"]])
+        check_refused(g, "lists_answer: a list asked of another node", "not_issuer", verify_issued, it,
+                      public_key(seeds["node_b"]))
+    if ans.get("lists"):
+        check_refused(g, "lists_answer: a description over 1024 bytes", "too_large", p_issued,
+                      {**ans["lists"][0], "description": "x" * 1025})
+        check_refused(g, "lists_answer: 33 witnesses", "too_large", p_issued,
+                      {**ans["lists"][0], "witnesses": ["w"] * 33})
 
 def verify_announcement(j):  # federation.md §1.3: a list announcement whose checkpoint verifies with the issuer key
     if len(reserialise(j)) > 65536: raise Refused("too_large")
@@ -1785,8 +1824,9 @@ def check_federation(f, envelopes, room_file, blocklist, equivocation, g="federa
     ids = [e["id"] for e in ev]
     alice_pair = {"identity": envelopes["cases"][0]["envelope"], "attestation": envelopes["cases"][1]["envelope"]}
     m = f["messages"]
-    check_eq(g, "messages", sorted(m), ["fetch", "join", "join_answer", "list_entries", "list_entries_answer", "manifest",
-                                        "manifest_answer", "push", "pushed", "sync", "sync_answer"])
+    check_eq(g, "messages", sorted(m), ["fetch", "join", "join_answer", "list_entries", "list_entries_answer", "lists",
+                                        "lists_answer", "manifest", "manifest_answer", "push", "pushed", "sync",
+                                        "sync_answer"])
     req = {k: run(g, f"{k} parses", parse_request, m[k]) or (None, {}) for k in ("push", "sync", "fetch", "join")}
     resp = {k: run(g, f"{k} parses", parse_response, m[k]) or (None, {}) for k in ("pushed", "sync_answer", "join_answer")}
     for k, kind in (("push", "push"), ("sync", "sync"), ("fetch", "events"), ("join", "join"), ("pushed", "pushed"),
@@ -1880,7 +1920,14 @@ def check_federation(f, envelopes, room_file, blocklist, equivocation, g="federa
              ["bad_signature"])
     check_list_entries(m, blocklist, g)
     check_manifest(m, envelopes, blocklist, seeds, g)
+    check_lists(m, blocklist, seeds, g)
     check_gossip(f, blocklist, equivocation, g)
+    # §1.4: a room's provider key is SHA-256(domain || 0x00 || the room id's 32 bytes).
+    rp = f["room_provider"]
+    check_eq(g, "room provider domain", rp["domain"], "accord/v1/room-provider")
+    check_eq(g, "room provider room is room.json's", rp["room"], room_file["room_id"])
+    room_bytes = run(g, "room provider room decodes", bech32m_decode, "room", rp["room"])
+    check_eq(g, "room provider key", rp["key"], sha256(rp["domain"].encode() + b"\x00" + room_bytes).hex())
 
 # ------------------------------------------------------------ media frames (federation.md §10)
 

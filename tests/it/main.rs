@@ -7,6 +7,7 @@
 mod accounts;
 mod admin_session;
 mod blocklists;
+mod discovery;
 mod enforcement;
 mod federation;
 mod hostile_flood;

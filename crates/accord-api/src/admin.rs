@@ -24,6 +24,12 @@ crate::endpoint! {
     CreateList = Post "/admin/lists", Admin, CreateListRequest => ListCreated
 }
 crate::endpoint! {
+    /// `GET /admin/discover/{peer}`: the lists a peer issues, asked of it
+    /// over libp2p (spec/blocklists.md §12.2c). `peer` is a node id or a
+    /// p2p address ending in `/p2p/NODE_ID` (its slashes percent-encoded).
+    Discover = Get "/admin/discover/{peer}", Admin, () => DiscoverResponse
+}
+crate::endpoint! {
     /// `GET /admin/lists`: every list held (spec/blocklists.md §12.2).
     ListStatuses = Get "/admin/lists", Admin, () => ListsResponse
 }
@@ -180,6 +186,10 @@ pub enum Enforce {
 pub struct CreateListRequest {
     /// The list name (`400 bad_request` if it is not one).
     pub name: String,
+    /// What the list is for, shown to peers that discover the node's lists
+    /// (at most 1024 bytes, `400 bad_request` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// `POST /admin/lists` answer (spec/blocklists.md §12.2).
@@ -191,6 +201,34 @@ pub struct ListCreated {
     pub size: u64,
     /// Its first checkpoint.
     pub checkpoint: Option<SignedCheckpoint>,
+}
+
+/// `GET /admin/discover/{peer}` answer (spec/blocklists.md §12.2c).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoverResponse {
+    /// The peer asked.
+    pub node: accord_proto::NodeId,
+    /// The lists it issues whose checkpoints verify, by list id.
+    pub lists: Vec<DiscoveredList>,
+}
+
+/// One list a peer issues, as `GET /admin/discover/{peer}` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveredList {
+    /// The list id (`ISSUER/NAME`): subscribe with it.
+    pub list: ListId,
+    /// Its size by the issuer's latest checkpoint.
+    pub size: u64,
+    /// What the list is for, if the issuer says.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The C2SP verifier keys of the witnesses the issuer asks to cosign.
+    #[serde(default)]
+    pub witnesses: Vec<String>,
+    /// When the issuer signed that checkpoint (milliseconds since the epoch).
+    pub checkpoint_time: Timestamp,
+    /// The checkpoint, as the issuer signed it.
+    pub checkpoint: SignedCheckpoint,
 }
 
 /// `GET /admin/lists` answer (spec/blocklists.md §12.2).
@@ -246,6 +284,9 @@ pub struct ListStatus {
     /// The list's priority (spec/blocklists.md §11.9).
     #[serde(default)]
     pub priority: i64,
+    /// What an own list is for, as given at its creation (absent if none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 fn reject() -> Action {

@@ -180,6 +180,9 @@ error_codes! {
     DashboardHeaderRequired = "dashboard_header_required", 403;
     /// No such room on this node.
     UnknownRoom = "unknown_room", 404;
+    /// A join names no node and no node announces the room in the DHT
+    /// (spec/federation.md §1.4).
+    NoProvider = "no_provider", 404;
     /// No such identity on this node.
     UnknownAccount = "unknown_account", 404;
     /// No such endpoint.
@@ -230,6 +233,9 @@ error_codes! {
     RateLimited = "rate_limited", 429;
     /// The node failed; nothing was stored.
     Internal = "internal", 500;
+    /// The peer the admin asked about did not answer over libp2p
+    /// (spec/blocklists.md §12.2c).
+    PeerUnreachable = "peer_unreachable", 502;
     /// The node's disk is full: nothing was stored; the same request may
     /// succeed later, once the operator has freed space.
     StorageFull = "storage_full", 507;

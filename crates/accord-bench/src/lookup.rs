@@ -54,7 +54,7 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
     let store =
         Store::open(&StoreConfig { path: dir.path().join("db"), sync: SyncPolicy::Wal, migrate: Migrate::Apply })?;
     let lists = Lists::load(&store, &key)?;
-    let record = lists.create(&store, "bench".parse()?).await?;
+    let record = lists.create(&store, "bench".parse()?, None).await?;
     let mut at = 0;
     while at < n {
         let entries = (at..(at + CHUNK).min(n))

@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod ceiling;
+mod discovery;
 mod fanout;
 mod flood;
 mod growth;
@@ -67,6 +68,9 @@ enum Scenario {
     /// per stored message and per idle WebSocket client, and the restart
     /// after a crash.
     Growth,
+    /// Joins by room id alone through the DHT, beside joins through a
+    /// named node, and refusals of rooms nobody announces.
+    Discovery,
 }
 
 /// Benchmarks Accord nodes against ceilings measured in the same run.
@@ -153,5 +157,6 @@ async fn run(
         Scenario::Media => media::run(quick, report).await,
         Scenario::Flood => flood::run(quick, report).await,
         Scenario::Growth => growth::run(quick, report).await,
+        Scenario::Discovery => discovery::run(quick, report).await,
     }
 }

@@ -314,6 +314,7 @@ enum RoomCommand {
         room: RoomId,
         /// A node that holds the room, if your node does not yet: its node
         /// id or p2p address (`/ip4/…/tcp/…/p2p/NODE_ID`). Repeatable.
+        /// Without it, your node finds a public room's hosts in the DHT.
         #[arg(long)]
         via: Vec<String>,
     },

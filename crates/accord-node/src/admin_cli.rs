@@ -110,6 +110,17 @@ pub(crate) enum ListCommand {
     Create {
         /// The list's name.
         name: String,
+        /// What the list is for, shown to peers that discover this node's
+        /// lists (at most 1024 bytes).
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Shows the lists a peer issues (PEER: its node id, or a p2p address
+    /// ending in /p2p/NODE_ID): name, size, description, witnesses, last
+    /// checkpoint. Subscribe with the list id it prints, or NODE_ID/NAME.
+    Discover {
+        /// The peer.
+        peer: String,
     },
     /// Adds an entry (one new signed checkpoint).
     Add(Box<AddEntry>),
@@ -341,8 +352,12 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
     let admin = Admin::new(&DataDir::new(&target.data_dir))?;
     let (get, post) = (reqwest::Method::GET, reqwest::Method::POST);
     match command {
-        ListCommand::Create { name } => {
-            let v = admin.call(post, "/lists", Some(json!({"name": name}))).await?;
+        ListCommand::Create { name, description } => {
+            let mut body = json!({"name": name});
+            if let Some(text) = description {
+                body["description"] = json!(text);
+            }
+            let v = admin.call(post, "/lists", Some(body)).await?;
             print(target.json, &v, |v| println!("created {}", v["list"].as_str().unwrap_or_default()));
         }
         ListCommand::Add(add) => {
@@ -411,6 +426,25 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                 }
             });
         }
+        ListCommand::Discover { peer } => {
+            // A p2p address's slashes stay inside the path's one segment.
+            let v = admin.call(get, &format!("/discover/{}", peer.replace('/', "%2F")), None).await?;
+            print(target.json, &v, |v| {
+                let lists = v["lists"].as_array().cloned().unwrap_or_default();
+                println!("{} issues {} list(s)", v["node"].as_str().unwrap_or_default(), lists.len());
+                for l in lists {
+                    let time = l["checkpoint_time"].as_i64().and_then(chrono::DateTime::from_timestamp_millis);
+                    let time = time.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default();
+                    println!("{}  size {}  last checkpoint {time}", l["list"].as_str().unwrap_or_default(), l["size"]);
+                    if let Some(text) = l["description"].as_str() {
+                        println!("    {text}");
+                    }
+                    for w in l["witnesses"].as_array().into_iter().flatten() {
+                        println!("    witness {}", w.as_str().unwrap_or_default());
+                    }
+                }
+            });
+        }
         ListCommand::Status => {
             let v = admin.call(get, "/lists", None).await?;
             print(target.json, &v, |v| {
@@ -428,6 +462,9 @@ pub(crate) async fn list(target: Target, command: ListCommand) -> anyhow::Result
                         l["priority"].as_i64().unwrap_or_default()
                     );
                     println!("    issuer vkey {}", l["vkey"].as_str().unwrap_or_default());
+                    if let Some(text) = l["description"].as_str() {
+                        println!("    {text}");
+                    }
                 }
                 println!("{} entries enforced", v["indexed"]);
                 println!("issuer vkey  {}", v["issuer_vkey"].as_str().unwrap_or_default());
@@ -627,6 +664,7 @@ pub(crate) async fn subscribe(
         let (category, action) = a.split_once('=').with_context(|| format!("--action {a}: use CATEGORY=ACTION"))?;
         map.insert(category.to_string(), json!(action));
     }
+    let list = list_id(&list);
     let mut body = json!({"list": list, "actions": map});
     if let Some(t) = pdq_threshold {
         body["pdq_threshold"] = json!(t);
@@ -652,6 +690,19 @@ pub(crate) async fn subscribe(
     Ok(())
 }
 
+/// A list named `NODE_ID/NAME` (a node's own list, as discovered) as its
+/// list id `ISSUER/NAME`: a node issues its lists with its node key. Any
+/// other text is left as it is.
+fn list_id(text: &str) -> String {
+    match text.split_once('/') {
+        Some((node, name)) => match node.parse::<accord_proto::NodeId>() {
+            Ok(node) => format!("{}/{name}", accord_proto::IssuerId::from(*node.public_key())),
+            Err(_) => text.to_string(),
+        },
+        None => text.to_string(),
+    }
+}
+
 /// `accord-node unsubscribe LIST`.
 pub(crate) async fn unsubscribe(target: Target, list: String) -> anyhow::Result<()> {
     let admin = Admin::new(&DataDir::new(&target.data_dir))?;
@@ -662,7 +713,17 @@ pub(crate) async fn unsubscribe(target: Target, list: String) -> anyhow::Result<
 
 #[cfg(test)]
 mod tests {
-    use super::duration_secs;
+    use super::{duration_secs, list_id};
+
+    #[test]
+    fn a_list_named_by_its_issuers_node_id_is_sent_as_its_list_id() {
+        let key = accord_proto::SecretKey::generate().unwrap();
+        let node = accord_proto::NodeId::from(key.public());
+        let issuer = accord_proto::IssuerId::from(key.public());
+        assert_eq!(list_id(&format!("{node}/spam")), format!("{issuer}/spam"));
+        assert_eq!(list_id(&format!("{issuer}/spam")), format!("{issuer}/spam"));
+        assert_eq!(list_id("spam"), "spam");
+    }
 
     #[test]
     fn durations_read_in_common_units() {

@@ -406,6 +406,7 @@ async fn assemble(
     core::media::sweep::spawn(core.clone());
     core::deletion::republish(&core);
     core.tasks().spawn(crate::federation::serve(core.clone(), net_events));
+    core::rooms::providers::announce_all(&core);
     let housekeeping = core.clone();
     core.tasks().spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));

@@ -19,8 +19,8 @@ use accord_proto::envelope::Payload;
 use accord_proto::event::Event;
 use accord_proto::event::{EventBody, EventContent, JoinRule, Role};
 use accord_proto::federation::{
-    EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, ListAnnouncement, MANIFESTS_TOPIC, MAX_GOSSIP_BYTES,
-    MAX_LIST_ENTRIES_PER_RESPONSE, PushOutcome,
+    EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, IssuedList, ListAnnouncement, MANIFESTS_TOPIC,
+    MAX_GOSSIP_BYTES, MAX_LIST_ENTRIES_PER_RESPONSE, PushOutcome,
 };
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
 use accord_proto::media::{Attachment, MAX_CHUNK, MediaRequest, MediaResponse, MediaType};
@@ -113,12 +113,21 @@ fn pdq_vectors() -> anyhow::Result<Value> {
     }))
 }
 
+/// The seeds of the witness of the vectors: its node's and its witness key's.
+const WITNESS_SEEDS: (u8, u8) = (8, 11);
+
+/// The witness of the vectors (spec/blocklists.md §13.3).
+fn vector_witness() -> accord_proto::blocklist::witness::WitnessKey {
+    let (node_seed, seed) = WITNESS_SEEDS;
+    accord_proto::blocklist::witness::WitnessKey::of_node(&NodeId::from(key(node_seed).public()), key(seed).public())
+}
+
 /// A witness's key, its cosignature of the size-4 checkpoint and the
 /// `add-checkpoint` request 3 → 4 (spec/blocklists.md §13).
 fn witness_vectors(signed4: &SignedCheckpoint, log: &MerkleLog) -> anyhow::Result<Value> {
-    use accord_proto::blocklist::witness::{AddCheckpoint, WitnessKey, checkpoint_text, cosign, cosignature_message};
-    let (node_seed, seed) = (8u8, 11u8);
-    let witness = WitnessKey::of_node(&NodeId::from(key(node_seed).public()), key(seed).public());
+    use accord_proto::blocklist::witness::{AddCheckpoint, checkpoint_text, cosign, cosignature_message};
+    let (node_seed, seed) = WITNESS_SEEDS;
+    let witness = vector_witness();
     let text = checkpoint_text(signed4).ok_or_else(|| anyhow::anyhow!("no text"))?;
     let time = 1_764_000_014u64;
     let line = cosign(&key(seed), witness.name(), text, time);
@@ -800,6 +809,18 @@ fn main() -> anyhow::Result<()> {
             "manifest_answer",
             serde_json::to_value(FedResponse::Manifest { manifest: Box::new(manifest.raw().clone()) })?,
         ),
+        ("lists", serde_json::to_value(FedRequest::Lists {})?),
+        (
+            "lists_answer",
+            serde_json::to_value(FedResponse::Lists {
+                lists: vec![IssuedList {
+                    list: list.clone(),
+                    description: Some("abuse confirmed by the moderators of node 9".into()),
+                    witnesses: vec![vector_witness().vkey()],
+                    checkpoint: signed4.clone(),
+                }],
+            })?,
+        ),
     ]);
     // Gossip (spec/federation.md §1.3): blocklist.json's latest checkpoint
     // announced on the lists topic, and the same announcement with byte 10
@@ -818,7 +839,7 @@ fn main() -> anyhow::Result<()> {
         &dir,
         "federation.json",
         &json!({
-            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline; a subscriber of blocklist.json's list that holds its first three entries asks for the entries from index 3 (`list_entries`) and gets the size-4 checkpoint and the fourth leaf (`list_entries_answer`), which with the three held make the signed root (spec/blocklists.md §10); node 9 asks node B for its policy manifest (`manifest`) and gets it (`manifest_answer`): signed by node B in domain accord/v1/manifest, it declares blocklist.json's list with its size, 4 (spec/federation.md §7; the same envelope is the `policy manifest` case of envelopes.json). `gossip` holds a list announcement on the gossipsub topic (spec/federation.md §1.3), a JSON value: the list and size-4 checkpoint of blocklist.json; the same announcement with byte 10 of the issuer's Ed25519 signature flipped, which must fail verification (bad_signature); on the equivocation topic, the `fork` proof of equivocation.json as a node that detected it publishes it; and the manifests topic, on which a node publishes its signed manifest envelope, as in `manifest_answer`.",
+            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline; a subscriber of blocklist.json's list that holds its first three entries asks for the entries from index 3 (`list_entries`) and gets the size-4 checkpoint and the fourth leaf (`list_entries_answer`), which with the three held make the signed root (spec/blocklists.md §10); node 9 asks node B for its policy manifest (`manifest`) and gets it (`manifest_answer`): signed by node B in domain accord/v1/manifest, it declares blocklist.json's list with its size, 4 (spec/federation.md §7; the same envelope is the `policy manifest` case of envelopes.json); node B asks node 9, the issuer of blocklist.json's list, for the lists it issues (`lists`) and gets that list with a description, the verifier key of blocklist.json's witness and the size-4 checkpoint (`lists_answer`, spec/federation.md §3.12). `gossip` holds a list announcement on the gossipsub topic (spec/federation.md §1.3), a JSON value: the list and size-4 checkpoint of blocklist.json; the same announcement with byte 10 of the issuer's Ed25519 signature flipped, which must fail verification (bad_signature); on the equivocation topic, the `fork` proof of equivocation.json as a node that detected it publishes it; and the manifests topic, on which a node publishes its signed manifest envelope, as in `manifest_answer`. `room_provider` is the Kademlia key under which the hosts of room.json's room announce it (spec/federation.md §1.4): SHA-256 of the domain, a zero byte and the room id's 32 bytes.",
             "protocol": accord_proto::federation::PROTOCOL,
             "gossip": {
                 "topic": accord_proto::federation::LISTS_TOPIC,
@@ -827,6 +848,11 @@ fn main() -> anyhow::Result<()> {
                 "equivocation_topic": EQUIVOCATION_TOPIC,
                 "equivocation": fork_proof,
                 "manifests_topic": MANIFESTS_TOPIC,
+            },
+            "room_provider": {
+                "domain": accord_proto::federation::ROOM_PROVIDER_DOMAIN,
+                "room": room,
+                "key": accord_proto::federation::room_provider_key(&room).to_string(),
             },
             "request": serde_json::to_string(&fed_request)?,
             "response": serde_json::to_string(&fed_response)?,

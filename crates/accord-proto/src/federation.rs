@@ -44,6 +44,21 @@ pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 pub const MAX_REQUEST_BYTES: u64 = 2 * 1024 * 1024;
 /// Largest response, in bytes.
 pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
+/// Most lists one `lists` answer carries (spec/federation.md §3.12).
+pub const MAX_ISSUED_LISTS: usize = 1024;
+/// Most witnesses named for one list of a `lists` answer.
+pub const MAX_LIST_WITNESSES: usize = 32;
+/// Longest description of a list, in bytes of UTF-8 (spec/blocklists.md §12.2).
+pub const MAX_LIST_DESCRIPTION: usize = 1024;
+/// The domain of a room's provider key in the DHT (spec/federation.md §1.4).
+pub const ROOM_PROVIDER_DOMAIN: &str = "accord/v1/room-provider";
+
+/// The Kademlia key under which the nodes hosting `room` announce
+/// themselves as providers (spec/federation.md §1.4): SHA-256 of
+/// [`ROOM_PROVIDER_DOMAIN`], a zero byte and the room id's 32 bytes.
+pub fn room_provider_key(room: &RoomId) -> crate::Sha256Hash {
+    crate::Sha256Hash::digest_parts(&[ROOM_PROVIDER_DOMAIN.as_bytes(), &[0], &room.0.0])
+}
 
 /// A request from one node to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +157,9 @@ pub enum FedRequest {
         /// The request body.
         body: String,
     },
+    /// The lists the receiving node issues, for an operator choosing what
+    /// to subscribe to (spec/federation.md §3.12).
+    Lists {},
 }
 
 /// A node's answer.
@@ -210,6 +228,12 @@ pub enum FedResponse {
         status: u16,
         /// The body.
         body: String,
+    },
+    /// The lists the answering node issues (at most
+    /// [`MAX_ISSUED_LISTS`]), in ascending order of list id.
+    Lists {
+        /// The lists.
+        lists: Vec<IssuedList>,
     },
     /// The request was refused.
     Error {
@@ -292,6 +316,67 @@ impl ListAnnouncement {
         let announcement: ListAnnouncement = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         let verified = announcement.checkpoint.verify(&announcement.list).map_err(|e| e.code().to_string())?;
         Ok((announcement, verified))
+    }
+}
+
+/// One list a node issues, as it describes it in a `lists` answer
+/// (spec/federation.md §3.12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuedList {
+    /// The list (its issuer is the answering node's key).
+    pub list: crate::ListId,
+    /// What the list is for, in the issuer's words (at most
+    /// [`MAX_LIST_DESCRIPTION`] bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The C2SP verifier keys of the witnesses the issuer asks to cosign
+    /// its checkpoints (at most [`MAX_LIST_WITNESSES`]).
+    pub witnesses: Vec<String>,
+    /// The issuer's latest signed checkpoint of the list: its size and
+    /// time.
+    pub checkpoint: crate::blocklist::checkpoint::SignedCheckpoint,
+}
+
+/// Why an [`IssuedList`] of a peer's answer was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssuedListError {
+    /// The list is not issued by the node that answered.
+    #[error("the list is not issued by the answering node")]
+    NotIssuer,
+    /// The description or the witnesses are over their limits.
+    #[error("a description or witness list over its limit")]
+    TooLarge,
+    /// The checkpoint does not verify for the list.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::blocklist::checkpoint::CheckpointError),
+}
+
+impl IssuedListError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IssuedListError::NotIssuer => "not_issuer",
+            IssuedListError::TooLarge => "too_large",
+            IssuedListError::Checkpoint(e) => e.code(),
+        }
+    }
+}
+
+impl IssuedList {
+    /// Checks a list of `node`'s answer: issued by `node`, within the
+    /// limits, its checkpoint signed by the issuer for this list.
+    pub fn verify(&self, node: &NodeId) -> Result<crate::blocklist::checkpoint::VerifiedCheckpoint, IssuedListError> {
+        if self.list.issuer.public_key() != node.public_key() {
+            return Err(IssuedListError::NotIssuer);
+        }
+        if self.description.as_ref().is_some_and(|d| d.len() > MAX_LIST_DESCRIPTION)
+            || self.witnesses.len() > MAX_LIST_WITNESSES
+        {
+            return Err(IssuedListError::TooLarge);
+        }
+        Ok(self.checkpoint.verify(&self.list)?)
     }
 }
 
@@ -397,5 +482,43 @@ impl IdentityPair {
             return Err(PairError::Mismatch);
         }
         Ok((doc, att))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocklist::checkpoint::Checkpoint;
+    use crate::blocklist::merkle::MerkleLog;
+    use crate::{IssuerId, ListId, SecretKey, Timestamp};
+
+    #[test]
+    fn a_rooms_provider_key_is_the_domain_separated_hash_of_its_id() {
+        // The room of spec/vectors/room.json (spec/federation.md §1.4).
+        let room: RoomId = "room1av2eh7s4ar6tepj2wlm5kwdkdhpvfuq25thylpesgn5a0f5akz4qp7xecv".parse().unwrap();
+        assert_eq!(
+            room_provider_key(&room).to_string(),
+            "3074b73dfee9bb2d82e49f96da1eb2fc8d370067bca0d83aa63780b409c48cea"
+        );
+    }
+
+    fn issued(key: &SecretKey, description: Option<String>) -> IssuedList {
+        let list = ListId { issuer: IssuerId::from(key.public()), name: "spam".parse().unwrap() };
+        let log = MerkleLog::new();
+        let checkpoint = Checkpoint { list: list.clone(), size: 0, root: log.root(), time: Timestamp::from_millis(1) };
+        IssuedList { checkpoint: checkpoint.sign(key).unwrap(), list, description, witnesses: vec![] }
+    }
+
+    #[test]
+    fn an_issued_list_is_taken_only_from_its_issuer_and_within_its_limits() {
+        let (peer, other) = (SecretKey::generate().unwrap(), SecretKey::generate().unwrap());
+        let node = NodeId::from(peer.public());
+        assert!(issued(&peer, Some("spam accounts".into())).verify(&node).is_ok());
+        assert_eq!(issued(&other, None).verify(&node).unwrap_err().code(), "not_issuer");
+        let long = "x".repeat(MAX_LIST_DESCRIPTION + 1);
+        assert_eq!(issued(&peer, Some(long)).verify(&node).unwrap_err().code(), "too_large");
+        let mut forged = issued(&peer, None);
+        forged.checkpoint = issued(&other, None).checkpoint;
+        assert!(forged.verify(&node).is_err(), "a checkpoint by another key is refused");
     }
 }

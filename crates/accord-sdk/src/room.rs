@@ -79,7 +79,10 @@ impl Room {
         self.client.send_event(Some(self.id), content).await
     }
 
-    /// Joins the room (public rooms, or with a pending invite).
+    /// Joins the room (public rooms, or with a pending invite). If the home
+    /// node does not hold the room, it looks up the nodes that announce it
+    /// in the DHT and fetches it from one of them; `no_provider` when none
+    /// does (invite-only rooms are never announced: use [`Room::join_via`]).
     pub async fn join(&self) -> Result<SendReceipt> {
         self.send(EventContent::Join {}).await
     }

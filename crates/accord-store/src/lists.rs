@@ -44,6 +44,10 @@ pub struct ListRecord {
     /// Higher wins where lists disagree about a target (default 0).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub priority: i64,
+    /// What the list is for, in its issuer's words: set by this node for a
+    /// list it issues, shown to peers that discover its lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 fn is_zero(n: &i64) -> bool {

@@ -185,8 +185,13 @@ async fn the_node_answers_exactly_what_the_types_hold() -> anyhow::Result<()> {
     assert_eq!(detail.evidence[0].claimed_id(), sent.event_id);
 
     // The operator's side.
-    let created = api.ok::<CreateList>(&[], &CreateListRequest { name: "abuse".into() }).await?;
-    api.refused::<CreateList>(&[], &CreateListRequest { name: "abuse".into() }, ErrorCode::ListExists).await?;
+    let created = api.ok::<CreateList>(&[], &CreateListRequest { name: "abuse".into(), description: None }).await?;
+    api.refused::<CreateList>(
+        &[],
+        &CreateListRequest { name: "abuse".into(), description: None },
+        ErrorCode::ListExists,
+    )
+    .await?;
     let add = AddEntryRequest {
         kind: TargetKind::Account,
         id: "acct1nobody".into(),

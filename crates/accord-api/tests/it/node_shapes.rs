@@ -6,9 +6,9 @@
 
 use crate::fixtures::{account, create, key, list, node, reads_the_node};
 use accord_api::admin::{
-    AdminSession, AdminSessionClosed, Appended, AuditVerified, EntriesResponse, EvidenceResponse, ExceptionSet,
-    ImportResponse, ListCreated, ListsResponse, ModeratorsResponse, Parsed, PeersResponse, QuarantineResponse,
-    Released, Staged, StatusResponse, Subscribed, Trusted, Unsubscribed,
+    AdminSession, AdminSessionClosed, Appended, AuditVerified, DiscoverResponse, EntriesResponse, EvidenceResponse,
+    ExceptionSet, ImportResponse, ListCreated, ListsResponse, ModeratorsResponse, Parsed, PeersResponse,
+    QuarantineResponse, Released, Staged, StatusResponse, Subscribed, Trusted, Unsubscribed,
 };
 use accord_api::auth::{ChallengeResponse, LoginResponse};
 use accord_api::events::SendEventResponse;
@@ -255,6 +255,7 @@ fn admin_lists() {
         "list": list, "own": false, "subscribed": true, "size": 4, "actions": {"spam": "quarantine"},
         "pdq_threshold": 31, "distrusted": Value::Null, "checkpoint": checkpoint, "followers": 2, "vkey": vkey,
         "mode": "suggest", "on_removal": "keep", "priority": 10,
+        "description": "spam accounts seen here",
     });
     let unheld = json!({
         "list": list, "own": false, "subscribed": true, "size": 0, "actions": {},
@@ -264,6 +265,13 @@ fn admin_lists() {
     reads_the_node::<ListsResponse>(
         json!({"lists": [status, unheld], "indexed": 4, "issuer_vkey": vkey, "witness_vkey": witness}),
     );
+    let discovered: DiscoverResponse = reads_the_node(json!({"node": node(1), "lists": [
+        {"list": list, "size": 4, "description": "spam accounts", "witnesses": [witness], "checkpoint_time": TS,
+         "checkpoint": checkpoint},
+        {"list": list, "size": 0, "description": Value::Null, "witnesses": [], "checkpoint_time": TS,
+         "checkpoint": checkpoint},
+    ]}));
+    assert_eq!(discovered.lists[0].witnesses, [witness]);
     let appended: Appended = reads_the_node(json!({"list": list, "first": 4, "count": 2, "checkpoint": checkpoint}));
     assert_eq!(appended.first, Some(4));
     // An empty commit.

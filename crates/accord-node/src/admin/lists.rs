@@ -3,18 +3,18 @@
 
 use super::AdminState;
 use crate::core::Core;
-use crate::core::lists::distribution;
 use crate::core::lists::{ListError, Settings, target_of};
+use crate::core::lists::{discovery, distribution};
 use crate::http::ApiError;
 use crate::http::extract::Json;
 use crate::http::reply::Reply;
 use accord_api::ErrorCode;
 use accord_api::admin::{
-    AddEntryRequest, Appended, CreateListRequest, EntriesResponse, EquivocationsResponse, EvidenceResponse,
-    ExceptionRequest, ExceptionSet, ExportQuery, Held, ImportRequest, ImportResponse, ListCreated, ListStatus,
-    ListsResponse, Parsed, PdqMatch, PdqMatchRequest, PdqMatchResponse, QuarantineResponse, ReleaseRequest, Released,
-    RemoveEntryRequest, ShowQuery, ShownEntry, Skipped, StageRequest, Staged, SubscribeRequest, Subscribed,
-    TrustRequest, Trusted, UnsubscribeRequest, Unsubscribed,
+    AddEntryRequest, Appended, CreateListRequest, DiscoverResponse, DiscoveredList, EntriesResponse,
+    EquivocationsResponse, EvidenceResponse, ExceptionRequest, ExceptionSet, ExportQuery, Held, ImportRequest,
+    ImportResponse, ListCreated, ListStatus, ListsResponse, Parsed, PdqMatch, PdqMatchRequest, PdqMatchResponse,
+    QuarantineResponse, ReleaseRequest, Released, RemoveEntryRequest, ShowQuery, ShownEntry, Skipped, StageRequest,
+    Staged, SubscribeRequest, Subscribed, TrustRequest, Trusted, UnsubscribeRequest, Unsubscribed,
 };
 use accord_formats::{self as formats, Format};
 use accord_proto::blocklist::checkpoint::verifier_key;
@@ -50,9 +50,51 @@ pub async fn create(
     Json(req): Json<CreateListRequest>,
 ) -> Result<Reply<ListCreated>, ApiError> {
     let name: ListName = req.name.parse().map_err(|e| ApiError::bad_request(format!("list name: {e}")))?;
-    let record = state.lists.create(&state.store, name).await?;
+    let limit = accord_proto::federation::MAX_LIST_DESCRIPTION;
+    if req.description.as_ref().is_some_and(|d| d.len() > limit) {
+        return Err(ApiError::bad_request(format!("a description is at most {limit} bytes")));
+    }
+    let record = state.lists.create(&state.store, name, req.description).await?;
     distribution::announce(&state, &record.list).await;
     Ok(Reply(ListCreated { list: record.list, size: record.size, checkpoint: record.checkpoint }))
+}
+
+/// `GET /admin/discover/{peer}`: the lists a peer issues, asked of it over
+/// libp2p. `peer` is a node id, or a p2p address ending in `/p2p/NODE_ID`
+/// (dialled first).
+pub async fn discover(
+    State(state): State<Arc<Core>>,
+    Path(peer): Path<String>,
+) -> Result<Reply<DiscoverResponse>, ApiError> {
+    let node = match peer.parse::<accord_proto::NodeId>() {
+        Ok(node) => node,
+        Err(_) => {
+            let addr: crate::network::Address = peer
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("{peer} is neither a node id nor an address")))?;
+            let node = crate::network::peer_of(&addr)
+                .and_then(|p| crate::network::node_id(&p))
+                .ok_or_else(|| ApiError::bad_request(format!("{peer} must end with /p2p/NODE_ID")))?;
+            state.network.dial(addr).await.map_err(ApiError::internal)?;
+            node
+        }
+    };
+    if node == state.node_id {
+        return Err(ApiError::bad_request("that is this node: GET /admin/lists shows its lists"));
+    }
+    let found = discovery::discover(&state, node).await.map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+    let lists = found
+        .into_iter()
+        .map(|(listed, verified)| DiscoveredList {
+            list: listed.list,
+            size: verified.checkpoint.size,
+            description: listed.description,
+            witnesses: listed.witnesses,
+            checkpoint_time: verified.checkpoint.time,
+            checkpoint: listed.checkpoint,
+        })
+        .collect();
+    Ok(Reply(DiscoverResponse { node, lists }))
 }
 
 /// `GET /admin/lists`: every list held, with its status.
@@ -66,6 +108,7 @@ pub async fn status(State(state): State<Arc<Core>>) -> Reply<ListsResponse> {
         .map(|r| ListStatus {
             followers: state.lists.activity.followers(&r.list, now),
             vkey: verifier_key(&r.list.issuer.to_string(), r.list.issuer.public_key()),
+            description: r.description,
             list: r.list,
             own: r.own,
             subscribed: r.subscribed,

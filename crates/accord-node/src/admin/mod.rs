@@ -91,6 +91,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: AdminState) -> Router<S> 
         .route("/lists/{name}/commit", post(lists::commit))
         .route("/lists/{name}/export", get(lists::export))
         .route("/subscriptions", post(lists::subscribe))
+        .route("/discover/{peer}", get(lists::discover))
         .route("/pdq/match", post(lists::match_pdq))
         .route("/subscriptions/remove", post(lists::unsubscribe))
         .route("/exceptions", post(lists::exception))

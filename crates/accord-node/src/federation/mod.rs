@@ -279,6 +279,7 @@ async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties:
                 Err(e) => error(e.code(), e.to_string()),
             })
         }
+        FedRequest::Lists {} => Ok(crate::core::lists::discovery::answer(state).await),
         FedRequest::AddCheckpoint { body } => {
             let (status, body) = lists::witness(state, body.as_bytes()).await;
             Ok(FedResponse::Witness { status, body })

@@ -135,6 +135,14 @@ const CUT_OFF_AFTER: Duration = Duration::from_millis(500);
 const KAD_BOOTSTRAP_EVERY: Duration = Duration::from_secs(30);
 /// Connections carrying no stream stay open this long.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How often Kademlia republishes the provider records of this node's
+/// rooms (spec/federation.md §1.4).
+const REPROVIDE_EVERY: Duration = Duration::from_secs(3600);
+/// How long a provider record lives in other nodes' stores unless
+/// republished.
+const PROVIDER_TTL: Duration = Duration::from_secs(4 * 3600);
+/// Most keys this node provides, and most records it keeps for others.
+const MAX_DHT_RECORDS: usize = 65_536;
 
 /// Why the network could not start or a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -282,6 +290,21 @@ pub enum Command {
         /// Earned blocks and the time each has left.
         earned: Vec<(PeerId, Duration)>,
     },
+    /// Announce this node as a provider of a key in the DHT (a room it
+    /// hosts, spec/federation.md §1.4); Kademlia republishes it, and if
+    /// the routing table is empty, it is announced again once it is not.
+    Provide(Vec<u8>),
+    /// Stop announcing a key.
+    StopProviding(Vec<u8>),
+    /// Look up the providers of a key in the DHT: the first ones found
+    /// that are not blocked (dialled at once), or none when the lookup
+    /// ends without any.
+    FindProviders {
+        /// The key.
+        key: Vec<u8>,
+        /// Where the providers go.
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
     /// Stop the event loop.
     Shutdown,
 }
@@ -355,8 +378,17 @@ impl Network {
                     blocked: allow_block_list::Behaviour::default(),
                     kad: {
                         let me = k.public().to_peer_id();
-                        let config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
-                        let mut kad = kad::Behaviour::with_config(me, MemoryStore::new(me), config);
+                        let mut config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+                        config
+                            .set_provider_publication_interval(Some(REPROVIDE_EVERY))
+                            .set_provider_record_ttl(Some(PROVIDER_TTL));
+                        let store_config = kad::store::MemoryStoreConfig {
+                            max_records: MAX_DHT_RECORDS,
+                            max_provided_keys: MAX_DHT_RECORDS,
+                            ..Default::default()
+                        };
+                        let store = MemoryStore::with_config(me, store_config);
+                        let mut kad = kad::Behaviour::with_config(me, store, config);
                         // Loopback and private networks never confirm an
                         // external address: serve the DHT regardless.
                         kad.set_mode(Some(kad::Mode::Server));
@@ -420,6 +452,8 @@ impl Network {
             events,
             pending: HashMap::new(),
             pending_media: HashMap::new(),
+            pending_providers: HashMap::new(),
+            reprovide_pending: false,
             network: network.clone(),
             seeds,
             reputation: Reputation::default(),
@@ -551,6 +585,28 @@ impl Network {
         answer.await.map_err(|_| NetworkError::Stopped)
     }
 
+    /// Announces this node in the DHT as a provider of `key` (spec/federation.md §1.4).
+    pub async fn provide(&self, key: &[u8]) {
+        let _ = self.commands.send(Command::Provide(key.to_vec())).await;
+    }
+
+    /// Stops announcing `key`; records already stored elsewhere expire.
+    pub async fn stop_providing(&self, key: &[u8]) {
+        let _ = self.commands.send(Command::StopProviding(key.to_vec())).await;
+    }
+
+    /// The providers of `key` the DHT knows: the first ones a lookup finds
+    /// (being dialled), or none. Not bounded in time here: the caller
+    /// bounds it.
+    pub async fn find_providers(&self, key: &[u8]) -> Result<Vec<PeerId>, NetworkError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::FindProviders { key: key.to_vec(), reply })
+            .await
+            .map_err(|_| NetworkError::Stopped)?;
+        answer.await.map_err(|_| NetworkError::Stopped)
+    }
+
     /// Stops the event loop and waits until it has ended (its sockets
     /// closed).
     pub async fn shutdown(&self) {
@@ -570,6 +626,11 @@ struct EventLoop {
     events: mpsc::Sender<NetEvent>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<FedResponse, NetworkError>>>,
     pending_media: HashMap<OutboundRequestId, oneshot::Sender<Result<MediaResponse, NetworkError>>>,
+    /// DHT lookups of providers under way, and where their answer goes.
+    pending_providers: HashMap<kad::QueryId, oneshot::Sender<Vec<PeerId>>>,
+    /// A key was provided while the routing table was empty: provide
+    /// every key again at the next refresh that finds peers.
+    reprovide_pending: bool,
     network: Network,
     seeds: Vec<(PeerId, Multiaddr)>,
     reputation: Reputation,
@@ -601,9 +662,34 @@ impl EventLoop {
                 () = &mut kad_refresh => {
                     // Fails only while the routing table is empty.
                     let _ = self.swarm.behaviour_mut().kad.bootstrap();
+                    if self.reprovide_pending && self.routing_table_filled() {
+                        // Keys provided while the table was empty reached
+                        // nobody: announce them now that it has peers.
+                        self.reprovide_pending = false;
+                        self.reprovide();
+                    }
                     kad_refresh.as_mut().reset(tokio::time::Instant::now() + kad_delay);
                     kad_delay = (kad_delay * 2).min(KAD_BOOTSTRAP_EVERY);
                 }
+            }
+        }
+    }
+
+    /// Whether the Kademlia routing table holds any peer.
+    fn routing_table_filled(&mut self) -> bool {
+        self.swarm.behaviour_mut().kad.kbuckets().any(|bucket| bucket.num_entries() > 0)
+    }
+
+    /// Announces again every key this node provides.
+    fn reprovide(&mut self) {
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        let keys: Vec<kad::RecordKey> = {
+            use kad::store::RecordStore as _;
+            kad.store_mut().provided().map(|r| r.key.clone()).collect()
+        };
+        for key in keys {
+            if let Err(e) = kad.start_providing(key) {
+                tracing::warn!("announcing a room in the DHT: {e}");
             }
         }
     }
@@ -717,7 +803,62 @@ impl EventLoop {
                 }
                 self.metrics.fed_blocked.set(self.reputation.blocked_count() as i64);
             }
+            Command::Provide(key) => {
+                let key = kad::RecordKey::new(&key);
+                let provided = {
+                    use kad::store::RecordStore as _;
+                    self.swarm.behaviour_mut().kad.store_mut().provided().any(|r| r.key == key)
+                };
+                // Already announced: Kademlia republishes it.
+                if provided {
+                    return;
+                }
+                if !self.routing_table_filled() {
+                    self.reprovide_pending = true;
+                }
+                if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(key) {
+                    tracing::warn!("announcing a room in the DHT: {e}");
+                }
+            }
+            Command::StopProviding(key) => self.swarm.behaviour_mut().kad.stop_providing(&kad::RecordKey::new(&key)),
+            Command::FindProviders { key, reply } => {
+                let id = self.swarm.behaviour_mut().kad.get_providers(kad::RecordKey::new(&key));
+                self.pending_providers.insert(id, reply);
+            }
             Command::Shutdown => {}
+        }
+    }
+
+    /// A step of a provider lookup: the first providers found are dialled
+    /// at once (the addresses the lookup learnt are known only while it
+    /// runs) and answered; a lookup that ends without any answers none.
+    fn providers_found(&mut self, id: kad::QueryId, result: kad::GetProvidersResult, last: bool) {
+        let me = *self.swarm.local_peer_id();
+        let providers: Vec<PeerId> = match result {
+            Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => providers
+                .into_iter()
+                .filter(|p| *p != me && !self.reputation.is_blocked(p) && !self.operator_blocked.contains(p))
+                .collect(),
+            Ok(kad::GetProvidersOk::FinishedWithNoAdditionalRecord { .. }) | Err(_) => Vec::new(),
+        };
+        if providers.is_empty() {
+            // Ended: no step found anyone (a step that did was answered).
+            if last && let Some(reply) = self.pending_providers.remove(&id) {
+                let _ = reply.send(Vec::new());
+            }
+            return;
+        }
+        let Some(reply) = self.pending_providers.remove(&id) else { return };
+        for peer in &providers {
+            if !self.swarm.is_connected(peer) {
+                // Fails only when no address is known; the request that
+                // follows looks the peer up then.
+                let _ = self.swarm.dial(*peer);
+            }
+        }
+        let _ = reply.send(providers);
+        if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+            query.finish();
         }
     }
 
@@ -793,15 +934,23 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => {
                 self.libp2p_metrics.record(&event);
-                if let kad::Event::OutboundQueryProgressed {
-                    result: kad::QueryResult::GetClosestPeers(Ok(ok)), ..
-                } = event
-                {
-                    for info in ok.peers {
-                        for addr in info.addrs {
-                            self.swarm.add_peer_address(info.peer_id, addr);
+                match event {
+                    kad::Event::OutboundQueryProgressed {
+                        result: kad::QueryResult::GetClosestPeers(Ok(ok)), ..
+                    } => {
+                        for info in ok.peers {
+                            for addr in info.addrs {
+                                self.swarm.add_peer_address(info.peer_id, addr);
+                            }
                         }
                     }
+                    kad::Event::OutboundQueryProgressed {
+                        id,
+                        result: kad::QueryResult::GetProviders(result),
+                        step,
+                        ..
+                    } => self.providers_found(id, result, step.last),
+                    _ => {}
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Ping(event)) => self.libp2p_metrics.record(&event),

@@ -6,6 +6,7 @@ mod architecture;
 mod backup;
 mod chat;
 mod crash;
+mod discover_cli;
 mod disk_full;
 mod docs;
 mod doctor;

@@ -515,6 +515,16 @@ fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: 
     let response: FedResponse = serde_json::from_str(s(f, "response")?).map_err(|e| e.to_string())?;
     eq("response encoding", serde_json::to_string(&response).map_err(|e| e.to_string())?.as_str(), s(f, "response")?)?;
     let FedResponse::Identities { identities } = response else { return Err("not an identities answer".into()) };
+    let provider = &f["room_provider"];
+    eq("room provider domain", s(provider, "domain")?, accord_proto::federation::ROOM_PROVIDER_DOMAIN)?;
+    let provided: accord_proto::RoomId =
+        s(provider, "room")?.parse().map_err(|e| format!("room_provider.room: {e}"))?;
+    eq("room provider room", provided.to_string(), s(room_file, "room_id")?.to_string())?;
+    eq(
+        "room provider key",
+        accord_proto::federation::room_provider_key(&provided).to_string(),
+        s(provider, "key")?.to_string(),
+    )?;
     let [pair] = identities.as_slice() else { return Err("expected one identity".into()) };
     let (doc, att) = pair.verify().map_err(|e| e.to_string())?;
     eq("identity account", doc.account, alice.account_id())?;
@@ -559,6 +569,8 @@ fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: 
             "join_answer",
             "list_entries",
             "list_entries_answer",
+            "lists",
+            "lists_answer",
             "manifest",
             "manifest_answer",
             "push",
@@ -631,7 +643,27 @@ fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: 
     eq("join_answer", &answer, &want)?;
     check_list_entries(msgs, blocklist)?;
     check_manifest(msgs, envelopes, blocklist, &node_b)?;
+    check_lists(msgs, blocklist, &NodeId::from(node.public()))?;
     check_gossip(f, blocklist, equivocation)
+}
+
+/// The discovery of `federation.json` (spec/federation.md §3.12): node 9,
+/// the issuer of blocklist.json's list, describes it with blocklist.json's
+/// witness and its latest checkpoint.
+fn check_lists(msgs: &Value, blocklist: &Value, issuer_node: &NodeId) -> Check {
+    use accord_proto::federation::{FedRequest, FedResponse};
+    let request: FedRequest = round_trip("lists", &msgs["lists"])?;
+    eq("lists", &request, &FedRequest::Lists {})?;
+    let answer: FedResponse = round_trip("lists_answer", &msgs["lists_answer"])?;
+    let FedResponse::Lists { lists } = &answer else { return Err("lists_answer: type".into()) };
+    let [listed] = lists.as_slice() else { return Err("lists_answer: one list expected".into()) };
+    let list: ListId = s(blocklist, "list_id")?.parse().map_err(|e| format!("{e}"))?;
+    eq("lists_answer list", &listed.list, &list)?;
+    let verified = listed.verify(issuer_node).map_err(|e| format!("lists_answer: {e}"))?;
+    let latest = arr(blocklist, "checkpoints")?.last().ok_or("blocklist.json has no checkpoint")?;
+    eq("lists_answer checkpoint is blocklist.json's latest", listed.checkpoint.note(), s(latest, "note")?)?;
+    eq("lists_answer size", verified.checkpoint.size, n(latest, "size")?)?;
+    eq("lists_answer witnesses", listed.witnesses.clone(), vec![s(&blocklist["witness"], "verifier_key")?.to_string()])
 }
 
 /// The manifest exchange of `federation.json` (spec/federation.md §7.2):

@@ -11,6 +11,7 @@
 
 pub mod activity;
 pub mod curation;
+pub mod discovery;
 pub(crate) mod distribution;
 pub mod index;
 pub mod witness;
@@ -245,8 +246,14 @@ impl Lists {
     }
 
     /// Creates a list issued by this node (enforced here) with its first,
-    /// empty checkpoint.
-    pub async fn create(&self, store: &Store, name: ListName) -> Result<ListRecord, ListError> {
+    /// empty checkpoint, and what it is for (`description`, shown to peers
+    /// that discover this node's lists).
+    pub async fn create(
+        &self,
+        store: &Store,
+        name: ListName,
+        description: Option<String>,
+    ) -> Result<ListRecord, ListError> {
         let list = self.own_list(name);
         let mut logs = self.logs.lock().await;
         if logs.contains_key(&list) {
@@ -265,6 +272,7 @@ impl Lists {
             mode: SubscriptionMode::Apply,
             on_removal: OnRemoval::Undo,
             priority: 0,
+            description,
         };
         store.put_list(&record).await?;
         self.index().set_policy(&list, policy(&record));
@@ -362,6 +370,7 @@ impl Lists {
                 mode: SubscriptionMode::Apply,
                 on_removal: OnRemoval::Undo,
                 priority: 0,
+                description: None,
             },
             log: MerkleLog::new(),
         });

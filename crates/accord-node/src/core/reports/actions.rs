@@ -254,7 +254,7 @@ pub(crate) async fn quarantine_if_trusted(state: &Arc<Core>, book: &mut Book, ca
     let name = config.quarantine_list.clone();
     let list = state.lists.own_list(name.clone());
     if state.lists.record(&list).await.is_none()
-        && let Err(e) = state.lists.create(&state.store, name).await
+        && let Err(e) = state.lists.create(&state.store, name, None).await
     {
         tracing::error!("creating the quarantine list {list}: {e}");
         return;

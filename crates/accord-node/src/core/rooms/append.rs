@@ -57,6 +57,10 @@ pub enum SubmitError {
     /// None of the nodes named lets the account join the room.
     #[error("no node named lets this account join: {0}")]
     JoinRefused(String),
+    /// A join names no node, and no node announces the room in the DHT
+    /// (spec/federation.md §1.4).
+    #[error("no node announces this room; name one that holds it (via)")]
+    NoProvider,
     /// A `via` entry is neither a node id nor an address ending in one, or
     /// there are too many.
     #[error("via: {0}")]
@@ -104,6 +108,7 @@ impl SubmitError {
             SubmitError::Duplicate(_) => "duplicate_event",
             SubmitError::NoRoom | SubmitError::BadVia(_) => "bad_request",
             SubmitError::UnknownRoom | SubmitError::JoinRefused(_) => "unknown_room",
+            SubmitError::NoProvider => "no_provider",
             SubmitError::Auth(e) => e.code(),
             SubmitError::Attachment(e) => e.code(),
             SubmitError::StorageFull => "storage_full",
@@ -167,8 +172,26 @@ pub async fn submit(
         crate::core::media::check_send(core, attachments).await?;
     }
     let is_create = matches!(body.content, EventContent::Create { .. });
-    if !is_create && core.rooms.get(&room).is_none() && !via.is_empty() {
-        fetch_room(core, room, via, account).await?;
+    // Events that may begin or end this node's hosting of the room.
+    let membership = matches!(
+        body.content,
+        EventContent::Create { .. }
+            | EventContent::Join {}
+            | EventContent::Leave {}
+            | EventContent::Kick { .. }
+            | EventContent::Ban { .. }
+    );
+    if !is_create && core.rooms.get(&room).is_none() {
+        if !via.is_empty() {
+            fetch_room(core, room, via, account).await?;
+        } else if matches!(body.content, EventContent::Join {}) {
+            // No node named: the DHT says who hosts the room.
+            let hosts = super::providers::find(core, &room).await.map_err(|e| match e {
+                super::providers::LookupError::NoProvider(_) => SubmitError::NoProvider,
+                e => SubmitError::Internal(e.to_string()),
+            })?;
+            join_through(core, room, &hosts, account).await?;
+        }
     }
     let task_core = core.clone();
     let item = core
@@ -178,6 +201,10 @@ pub async fn submit(
         })
         .await
         .map_err(|e| SubmitError::Internal(e.to_string()))??;
+    if membership {
+        // Hosting the room may have begun or ended here.
+        super::providers::announce(core, room).await;
+    }
     Ok(Submitted { event_id: id, room, item })
 }
 
@@ -242,7 +269,13 @@ async fn fetch_room(core: &Arc<Core>, room: RoomId, via: &[String], joiner: Acco
         core.network.dial(addr).await.map_err(|e| SubmitError::Internal(e.to_string()))?;
         nodes.push(node);
     }
-    super::sync::join_via(core, room, &nodes, joiner).await.map_err(|e| match e {
+    join_through(core, room, &nodes, joiner).await
+}
+
+/// Fetches a room this node does not hold from `nodes`, in order, so that
+/// `joiner` can join it.
+async fn join_through(core: &Arc<Core>, room: RoomId, nodes: &[NodeId], joiner: AccountId) -> Result<(), SubmitError> {
+    super::sync::join_via(core, room, nodes, joiner).await.map_err(|e| match e {
         super::sync::JoinError::Store(e) => e.into(),
         super::sync::JoinError::Refused(why) => SubmitError::JoinRefused(why),
     })

@@ -237,7 +237,14 @@ pub(crate) async fn ingest(
         }
     }
     let new_hosts: Vec<NodeId> = rt.hosts().difference(&hosts_before).copied().collect();
+    let me = state.node_id;
+    let hosting_changed = hosts_before.contains(&me) != rt.hosts().contains(&me);
     drop(rt);
+    if hosting_changed {
+        // A member here was kicked or banned (or invited): announce the
+        // room in the DHT, or stop.
+        super::providers::announce(state, room).await;
+    }
     for (wire, provenance) in &relayed {
         crate::core::policy::relayed_blocked(state, peer, wire, provenance).await;
     }

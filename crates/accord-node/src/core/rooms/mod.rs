@@ -9,6 +9,7 @@
 
 pub mod append;
 pub(crate) mod ingest;
+pub mod providers;
 mod runtime;
 pub(crate) mod sync;
 
