@@ -251,6 +251,12 @@ pub fn federation_wire(data: &[u8]) {
                 FedRequest::ReportOutcome { action, .. } => {
                     typed(Unverified::<ModAction>::from_raw(*action).verify());
                 }
+                FedRequest::Appeal { appeal } => {
+                    typed(Unverified::<accord_proto::appeal::AppealBody>::from_raw(*appeal).verify());
+                }
+                FedRequest::AppealOutcome { action } => {
+                    typed(Unverified::<ModAction>::from_raw(*action).verify());
+                }
                 FedRequest::AddCheckpoint { body } => {
                     if let Ok(request) = accord_proto::blocklist::witness::AddCheckpoint::parse(body.as_bytes()) {
                         assert_eq!(

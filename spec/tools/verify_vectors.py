@@ -477,14 +477,15 @@ def r_manifest(v):  # at most 1024 lists, each once, in ascending order of (issu
     key = lambda lid: (lid[0], lid[1].encode())
     if any(key(a) >= key(b) for a, b in zip(ids, ids[1:])): raise Refused("invalid", "lists not ordered by list id")
 
-VERDICTS = ("dismiss", "hide", "suspend", "block", "quarantine")  # reports.md §9
+VERDICTS = ("dismiss", "hide", "suspend", "block", "quarantine",  # reports.md §9
+            "assign", "mute", "unmute", "appeal", "uphold", "overturn")  # reports.md §9.1, §15
 
 def moderator_id(v, nc):  # reports.md §9: a moderator account id, or a node id
     return id_text("acct", v, nc) if isinstance(v, str) and v.startswith("acct1") else node_id(v, nc)
 
 def p_mod_action(j, nc):  # reports.md §9
-    f = fields(j, nc, ["node", "moderator", "case", "action", "list", "reason", "expires", "ts"],
-               optional=("list", "reason", "expires"))
+    f = fields(j, nc, ["node", "moderator", "case", "action", "list", "reason", "expires", "assignee", "reporter",
+                       "appeal", "ts"], optional=("list", "reason", "expires", "assignee", "reporter", "appeal"))
     lid = None
     if f["list"] is not None:
         if not isinstance(f["list"], str): raise ValueError("list: not a string")
@@ -495,14 +496,30 @@ def p_mod_action(j, nc):  # reports.md §9
     return dict(node=node_id(f["node"], nc), moderator=moderator_id(f["moderator"], nc),
                 case=hash_hex(f["case"], nc), action=one_of(f["action"], VERDICTS), list=lid,
                 reason=optional(f["reason"], lambda t: text(t, 1024)), expires=optional(f["expires"], timestamp),
-                ts=timestamp(f["ts"]))
+                assignee=optional(f["assignee"], lambda a: id_text("acct", a, nc)),
+                reporter=optional(f["reporter"], lambda a: id_text("acct", a, nc)),
+                appeal=optional(f["appeal"], lambda h: hash_hex(h, nc)), ts=timestamp(f["ts"]))
 
 def r_mod_action(v):  # reports.md §9 table rules
-    if (v["list"] is None) != (v["action"] == "dismiss"):
-        raise Refused("invalid", "a list is present exactly when the action is not dismiss")
+    if (v["list"] is None) == (v["action"] in ("hide", "suspend", "block", "quarantine")):
+        raise Refused("invalid", "a list is present exactly when the action writes entries")
     if v["list"] is not None and v["list"][0] != v["node"]: raise Refused("invalid", "the list is not the node's")
     if (v["expires"] is None) == (v["action"] == "suspend"): raise Refused("invalid", "expires is for suspend only")
     if v["expires"] is not None and v["expires"] <= v["ts"]: raise Refused("invalid", "expires is not after ts")
+    if v["assignee"] is not None and v["action"] != "assign": raise Refused("invalid", "assignee is for assign only")
+    if (v["reporter"] is None) == (v["action"] in ("mute", "unmute")):
+        raise Refused("invalid", "reporter is present exactly for mute and unmute")
+    if (v["appeal"] is None) == (v["action"] in ("appeal", "uphold", "overturn")):
+        raise Refused("invalid", "appeal is present exactly for appeal, uphold and overturn")
+    if v["action"] == "appeal" and v["moderator"] != v["node"]: raise Refused("invalid", "the node records an appeal")
+
+def p_appeal(j, nc):  # reports.md §15
+    f = fields(j, nc, ["account", "node", "case", "decision", "reason", "ts"])
+    return dict(account=id_text("acct", f["account"], nc), node=node_id(f["node"], nc), case=hash_hex(f["case"], nc),
+                decision=hash_hex(f["decision"], nc), reason=text(f["reason"], 2048), ts=timestamp(f["ts"]))
+
+def r_appeal(v):
+    if not v["reason"].strip(): raise Refused("invalid", "an appeal needs a reason")
 
 def p_name_proof(j, nc):  # names.md §2
     f = fields(j, nc, ["name", "node", "addrs", "issued", "expires"], optional=("addrs",))
@@ -550,6 +567,7 @@ KINDS = {
     "audit_head": ("accord/v1/audit-head", 1024, p_audit_head, lambda v: v["node"], None),
     "name_proof": ("accord/v1/node-name", 4096, p_name_proof, lambda v: v["node"], r_name_proof),
     "account_deletion": ("accord/v1/account-deletion", 2048, p_deletion, lambda v: v["account"], None),
+    "appeal": ("accord/v1/appeal", 4096, p_appeal, lambda v: v["account"], r_appeal),
 }
 ROTATION_TAG = "accord/v1/rotation"
 

@@ -15,6 +15,7 @@ mod hostile_lists;
 mod hostile_media;
 mod hostile_peer;
 mod media;
+mod moderation_teams;
 mod names;
 mod partition;
 mod pdq;

@@ -715,6 +715,55 @@ pub struct ResolveRequest {
 pub struct ModeratorRequest {
     /// The account.
     pub account: AccountId,
+    /// For `POST /admin/moderators`: its role (default `moderator`); an
+    /// account that moderates already takes the new role and scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<ModeratorRole>,
+    /// For `POST /admin/moderators`: the categories a `moderator` acts on
+    /// (empty: every category). An `admin` is never scoped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<accord_proto::blocklist::Category>,
+}
+
+impl ModeratorRequest {
+    /// A request naming only the account (a remove, or an add as `moderator`
+    /// of every category).
+    pub fn account(account: AccountId) -> ModeratorRequest {
+        ModeratorRequest { account, role: None, categories: vec![] }
+    }
+}
+
+/// A moderator account's role (spec/reports.md §12.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeratorRole {
+    /// Manages the other moderators' work (assigns cases to anyone) and acts
+    /// on every case.
+    Admin,
+    /// Acts on the cases within its categories (every case when it has none).
+    #[default]
+    Moderator,
+}
+
+impl ModeratorRole {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModeratorRole::Admin => "admin",
+            ModeratorRole::Moderator => "moderator",
+        }
+    }
+}
+
+impl std::str::FromStr for ModeratorRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "admin" => Ok(ModeratorRole::Admin),
+            "moderator" => Ok(ModeratorRole::Moderator),
+            other => Err(format!("unknown role `{other}` (admin, moderator)")),
+        }
+    }
 }
 
 /// The moderators answer (spec/reports.md §12).
@@ -743,6 +792,23 @@ pub struct ModeratorEntry {
     pub since: Timestamp,
     /// Where it comes from.
     pub source: ModeratorSource,
+    /// Its role.
+    #[serde(default)]
+    pub role: ModeratorRole,
+    /// The categories it acts on; empty for every category.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<accord_proto::blocklist::Category>,
+}
+
+impl ModeratorEntry {
+    /// Whether the moderator may act on a case whose reports have these
+    /// categories: an admin, an unscoped moderator, or one whose scope holds
+    /// every one of them.
+    pub fn covers(&self, categories: &[accord_proto::blocklist::Category]) -> bool {
+        self.role == ModeratorRole::Admin
+            || self.categories.is_empty()
+            || categories.iter().all(|c| self.categories.contains(c))
+    }
 }
 
 /// `GET /admin/audit/verify` answer for a log that verifies (spec/reports.md §12).

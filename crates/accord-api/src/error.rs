@@ -168,6 +168,13 @@ error_codes! {
     NotReporter = "not_reporter", 403;
     /// Only moderators of this node may do that.
     NotModerator = "not_moderator", 403;
+    /// The case is outside the moderator's categories (spec/reports.md §12.1).
+    OutOfScope = "out_of_scope", 403;
+    /// The moderator who took a decision may not resolve its appeal
+    /// (spec/reports.md §15).
+    SameModerator = "same_moderator", 403;
+    /// The appealing account is not accused in the case (spec/reports.md §15).
+    NotAccused = "not_accused", 403;
     /// A request with the admin session cookie lacks the header
     /// `X-Accord-Dashboard: 1` (spec/blocklists.md §12.1a).
     DashboardHeaderRequired = "dashboard_header_required", 403;
@@ -186,6 +193,13 @@ error_codes! {
     UnknownList = "unknown_list", 404;
     /// The account is not a moderator of this node.
     UnknownModerator = "unknown_moderator", 404;
+    /// No such appeal (spec/reports.md §15).
+    UnknownAppeal = "unknown_appeal", 404;
+    /// The appeal names no appealable decision of the node's audit log
+    /// (spec/reports.md §15).
+    UnknownDecision = "unknown_decision", 404;
+    /// The reporter is not muted (spec/reports.md §12.1).
+    NotMuted = "not_muted", 404;
     /// The node holds no file with that hash.
     UnknownMedia = "unknown_media", 404;
     /// The endpoint does not take this HTTP method.
@@ -201,6 +215,9 @@ error_codes! {
     HandleTaken = "handle_taken", 409;
     /// The case is already resolved.
     Resolved = "resolved", 409;
+    /// The appeal is already resolved, or the decision already appealed
+    /// (spec/reports.md §15).
+    AppealResolved = "appeal_resolved", 409;
     /// The stored audit log does not verify.
     AuditTampered = "audit_tampered", 409;
     /// This node already issues a list of that name.

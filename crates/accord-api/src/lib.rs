@@ -53,6 +53,7 @@ pub mod register;
 pub mod reports;
 pub mod rooms;
 pub mod stream;
+pub mod teams;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use provenance::Provenance;

@@ -51,13 +51,63 @@ impl CaseFilter {
     }
 }
 
-/// `?state=` of queue listings (spec/reports.md §11, §12).
+/// `?state=&source=` of queue listings (spec/reports.md §11, §12).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CasesQuery {
     /// Which cases (default `open`).
     #[serde(default)]
     pub state: CaseFilter,
+    /// Whose reports (default `people`): people's and automated reports
+    /// are two queues.
+    #[serde(default)]
+    pub source: SourceFilter,
+}
+
+/// Who made a case's reports: people, or automated reporters (the node's
+/// `reports.automated_reporters`: bots, hash matchers) (spec/reports.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSource {
+    /// Reports made by people.
+    #[default]
+    People,
+    /// Reports made by automated reporters.
+    Automated,
+}
+
+/// Which queue a listing shows (spec/reports.md §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SourceFilter {
+    /// Cases of people's reports (the queue).
+    #[default]
+    People,
+    /// Cases of automated reports.
+    Automated,
+    /// Both.
+    All,
+}
+
+impl SourceFilter {
+    /// The value of the `source` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceFilter::People => "people",
+            SourceFilter::Automated => "automated",
+            SourceFilter::All => "all",
+        }
+    }
+
+    /// Whether a case of `source` is listed.
+    pub fn admits(self, source: CaseSource) -> bool {
+        match self {
+            SourceFilter::People => source == CaseSource::People,
+            SourceFilter::Automated => source == CaseSource::Automated,
+            SourceFilter::All => true,
+        }
+    }
 }
 
 /// `GET /v1/mod/cases` answer (spec/reports.md §11).
@@ -85,6 +135,9 @@ pub struct Resolution {
     pub reason: Option<String>,
     /// When.
     pub ts: Timestamp,
+    /// Whether an appeal overturned it (its entries removed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overturned: bool,
 }
 
 impl Resolution {
@@ -97,6 +150,7 @@ impl Resolution {
             list: action.list.clone(),
             reason: action.reason.as_ref().map(|r| r.as_str().to_owned()),
             ts: action.ts,
+            overturned: false,
         }
     }
 }
@@ -129,6 +183,12 @@ pub struct CaseSummary {
     /// For a resolved case: the action that resolved it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Resolution>,
+    /// Whose reports it holds: people's or automated ones.
+    #[serde(default)]
+    pub source: CaseSource,
+    /// The moderator account it is assigned to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned: Option<AccountId>,
 }
 
 /// Where a node got a report from: one of its own accounts, or another
@@ -207,6 +267,21 @@ pub struct CaseDetail {
     /// The context events of all its reports, without duplicates.
     #[serde(default)]
     pub context: Vec<UnverifiedEvent>,
+    /// The moderators' internal notes on it, oldest first: private to the
+    /// node's moderators and operator (spec/reports.md §9.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<CaseNote>,
+}
+
+/// A moderator's internal note on a case (spec/reports.md §9.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseNote {
+    /// Who wrote it (a moderator account, or the node for its operator).
+    pub author: Moderator,
+    /// The note.
+    pub text: String,
+    /// When.
+    pub ts: Timestamp,
 }
 
 /// `POST /v1/mod/actions` body (spec/reports.md §11).

@@ -37,8 +37,8 @@ mod output;
 use accord_sdk::keyfile;
 use accord_sdk::proto::event::Role;
 use accord_sdk::{
-    AccountId, CaseFilter, Category, Client, EventId, HistoryQuery, JoinRule, KeyFileError, ListName, RoomId, SdkError,
-    SecretKey, Sha256Hash, TimelineEntry, Verdict,
+    AccountId, CaseFilter, Category, Client, EventId, HistoryQuery, JoinRule, KeyFileError, ListName, NodeId, RoomId,
+    SdkError, SecretKey, Sha256Hash, TimelineEntry, Verdict,
 };
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
@@ -153,6 +153,25 @@ enum NodeCommand {
     Report(ReportArgs),
     /// List your reports: where they were forwarded, how they ended.
     Reports,
+    /// Appeal a decision against your account: the node that decided, the
+    /// case, and the decision (its action's SHA-256, from that node's
+    /// audit log). Your node forwards it there.
+    Appeal {
+        /// The node that decided.
+        #[arg(long, value_name = "NODE")]
+        node: NodeId,
+        /// The case id (64 hex digits).
+        #[arg(long, value_name = "CASE")]
+        case: Sha256Hash,
+        /// The decision (64 hex digits).
+        #[arg(long, value_name = "HASH")]
+        decision: Sha256Hash,
+        /// Why the decision is wrong.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// List your appeals and where they stand.
+    Appeals,
     /// Moderators of the node: the report queue, cases, actions, audit log.
     #[command(subcommand)]
     Mod(ModCommand),
@@ -231,6 +250,52 @@ enum ModCommand {
     },
     /// Fetch and verify the node's audit log; print each action.
     Audit,
+    /// Add an internal note to a case (seen only by moderators).
+    Note {
+        /// The case id (64 hex digits).
+        case: Sha256Hash,
+        /// The note.
+        #[arg(long, value_name = "TEXT")]
+        text: String,
+    },
+    /// Take a case (assign it to yourself), or, as an admin, assign it to another moderator.
+    Assign {
+        /// The case id (64 hex digits).
+        case: Sha256Hash,
+        /// The moderator (default: you).
+        #[arg(long, value_name = "ACCOUNT")]
+        to: Option<AccountId>,
+    },
+    /// Mute a reporter of a case: its further reports stay out of the queue.
+    Mute {
+        /// The case id (64 hex digits).
+        case: Sha256Hash,
+        /// The reporter.
+        #[arg(long, value_name = "ACCOUNT")]
+        reporter: AccountId,
+        /// Why, for the audit log.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Appeals of the node's decisions.
+    Appeals {
+        /// Resolved appeals too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Uphold or overturn an appealed decision (not one you took).
+    ResolveAppeal {
+        /// The case id (64 hex digits).
+        case: Sha256Hash,
+        /// The appeal id (64 hex digits).
+        appeal: Sha256Hash,
+        /// uphold or overturn.
+        #[arg(long, value_name = "ACTION", value_parser = parse_verdict)]
+        action: Verdict,
+        /// Why, for the audit log.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -414,6 +479,10 @@ async fn run(cli: Cli, out: &Printer) -> anyhow::Result<()> {
         }
         NodeCommand::Report(args) => report(&client, args, out, &mut names).await?,
         NodeCommand::Reports => out.reports(&client.my_reports().await?, &mut names).await,
+        NodeCommand::Appeal { node, case, decision, reason } => {
+            out.appeals(&[client.appeal(node, case, decision, &reason).await?]);
+        }
+        NodeCommand::Appeals => out.appeals(&client.my_appeals().await?),
         NodeCommand::Mod(cmd) => mod_command(&client, cmd, out, &mut names).await?,
         NodeCommand::Export { out: path } => {
             let export = client.export_account().await?;
@@ -470,6 +539,23 @@ async fn mod_command(client: &Client, cmd: ModCommand, out: &Printer, names: &mu
             out.action_receipt(&receipt);
         }
         ModCommand::Audit => out.audit(&client.audit().await?, names).await,
+        ModCommand::Note { case, text } => {
+            let notes = client.mod_note(case, &text).await?;
+            out.note(&format!("{} notes on case {case}", notes.len()));
+        }
+        ModCommand::Assign { case, to } => {
+            out.action_receipt(&client.mod_assign(case, Some(to.unwrap_or(client.account()))).await?);
+        }
+        ModCommand::Mute { case, reporter, reason } => {
+            out.action_receipt(&client.mod_mute(case, reporter, reason.as_deref()).await?);
+        }
+        ModCommand::Appeals { all } => {
+            let filter = if all { accord_sdk::AppealFilter::All } else { accord_sdk::AppealFilter::Open };
+            out.appeals(&client.mod_appeals(filter).await?);
+        }
+        ModCommand::ResolveAppeal { case, appeal, action, reason } => {
+            out.action_receipt(&client.mod_resolve_appeal(case, appeal, action, reason.as_deref()).await?);
+        }
     }
     Ok(())
 }

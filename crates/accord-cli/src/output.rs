@@ -319,6 +319,28 @@ impl Printer {
         }
     }
 
+    /// Appeals, one per line: where each stands.
+    pub(crate) fn appeals(&self, appeals: &[accord_sdk::AppealStatus]) {
+        for a in appeals {
+            if self.json {
+                self.line(json!(a));
+                continue;
+            }
+            let forward =
+                a.forward.as_ref().map(|f| format!(", forward to {}: {:?}", f.node, f.state)).unwrap_or_default();
+            println!("appeal {} of case {} at {}: {:?}{forward}", a.id, a.case, a.node, a.state);
+            if let Some(by) = &a.decided_by {
+                println!("  decided by {by}; appealed by {}: {}", a.account, a.reason);
+            }
+            if let Some(r) = &a.resolution {
+                println!("  {} by {} (audit log #{})", r.action, r.moderator, r.index);
+            }
+        }
+        if appeals.is_empty() && !self.json {
+            println!("no appeals");
+        }
+    }
+
     /// A verified audit log, one action per line.
     pub(crate) async fn audit(&self, log: &VerifiedAuditLog, names: &mut Names) {
         let head = &log.head;

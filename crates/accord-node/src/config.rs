@@ -74,6 +74,9 @@ pub struct ReportsSection {
     pub quarantine_after: u32,
     /// The list (issued here) that quarantine entries go to.
     pub quarantine_list: accord_proto::ListName,
+    /// Automated reporters (bots, hash matchers): their reports form cases
+    /// of their own, kept apart from people's (`?source=automated`).
+    pub automated_reporters: Vec<accord_proto::AccountId>,
 }
 
 impl Default for ReportsSection {
@@ -89,6 +92,7 @@ impl Default for ReportsSection {
             trusted_reporters: vec![],
             quarantine_after: 0,
             quarantine_list: accord_proto::ListName::parse("reports").unwrap_or_else(|_| unreachable!("valid literal")),
+            automated_reporters: vec![],
         }
     }
 }

@@ -8,6 +8,8 @@
 //! cargo run -p accord-proto --example gen_vectors -- spec/vectors
 //! ```
 
+use accord_proto::appeal::AppealBody;
+use accord_proto::audit::{ModAction, Moderator, Verdict};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::merkle::{MerkleLog, leaf_hash};
 use accord_proto::blocklist::{
@@ -25,6 +27,7 @@ use accord_proto::media::{Attachment, MAX_CHUNK, MediaRequest, MediaResponse, Me
 use accord_proto::policy::{DeclaredList, PolicyManifest};
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::room::resolve;
+use accord_proto::text::Reason;
 use accord_proto::{Domain, EventId, ListId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Verified};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -376,6 +379,68 @@ fn main() -> anyhow::Result<()> {
         ),
         &alice,
     )?;
+    // A report carrying carol's message as evidence.
+    let report = Verified::sign(
+        ReportBody {
+            reporter: alice.account_id(),
+            category: Category::Drugs,
+            subject: None,
+            evidence: vec![events[5].to_unverified()],
+            context: vec![events[4].to_unverified()],
+            comment: Some("selling drugs to members".to_string().try_into()?),
+            ts: Timestamp::from_millis(T0 + 7000),
+        },
+        &alice,
+    )?;
+    let verified = Report::verify(&report.to_unverified()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // carol appeals the block of that case (spec/reports.md §15): the
+    // decision is the block action of audit.json (node 05…05, moderator
+    // 06…06), and a second moderator (07…07) overturns it.
+    let audit_node = key(5);
+    let audit_list = ListId { issuer: audit_node.public().into(), name: "abuse".parse()? };
+    let block = Verified::sign(
+        ModAction {
+            node: NodeId::from(audit_node.public()),
+            moderator: Moderator::Account(key(6).account_id()),
+            case: verified.id(),
+            action: Verdict::Block,
+            list: Some(audit_list),
+            reason: Some(Reason::new("sells drugs in the room")?),
+            expires: None,
+            assignee: None,
+            reporter: None,
+            appeal: None,
+            ts: Timestamp::from_millis(1_764_000_100_000),
+        },
+        &key(6),
+    )?;
+    let appeal = Verified::sign(
+        AppealBody {
+            account: carol.account_id(),
+            node: NodeId::from(audit_node.public()),
+            case: verified.id(),
+            decision: block.body_hash(),
+            reason: "I was quoting the spammer to warn the room".to_string().try_into()?,
+            ts: Timestamp::from_millis(1_764_000_400_000),
+        },
+        &carol,
+    )?;
+    let overturn = Verified::sign(
+        ModAction {
+            node: NodeId::from(audit_node.public()),
+            moderator: Moderator::Account(key(7).account_id()),
+            case: verified.id(),
+            action: Verdict::Overturn,
+            list: None,
+            reason: Some(Reason::new("a warning, not an offer")?),
+            expires: None,
+            assignee: None,
+            reporter: None,
+            appeal: Some(appeal.body_hash()),
+            ts: Timestamp::from_millis(1_764_000_500_000),
+        },
+        &key(7),
+    )?;
     write(
         &dir,
         "envelopes.json",
@@ -390,6 +455,8 @@ fn main() -> anyhow::Result<()> {
                 envelope_case("policy manifest", 11, &manifest),
                 envelope_case("event body (message with attachments)", 1, &photo),
                 envelope_case("account deletion", 1, &deletion),
+                envelope_case("appeal of audit.json's block", 3, &appeal),
+                envelope_case("mod action (overturn of that appeal)", 7, &overturn),
             ],
             "rotation": {
                 "old_seed": hex::encode([1u8; 32]),
@@ -802,20 +869,6 @@ fn main() -> anyhow::Result<()> {
         }),
     )?;
 
-    // A report carrying carol's message as evidence.
-    let report = Verified::sign(
-        ReportBody {
-            reporter: alice.account_id(),
-            category: Category::Drugs,
-            subject: None,
-            evidence: vec![events[5].to_unverified()],
-            context: vec![events[4].to_unverified()],
-            comment: Some("selling drugs to members".to_string().try_into()?),
-            ts: Timestamp::from_millis(T0 + 7000),
-        },
-        &alice,
-    )?;
-    let verified = Report::verify(&report.to_unverified()).map_err(|e| anyhow::anyhow!("{e}"))?;
     write(
         &dir,
         "report.json",

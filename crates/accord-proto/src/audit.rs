@@ -78,12 +78,38 @@ pub enum Verdict {
     /// Hold the reported content for review: `quarantine` entries on the
     /// named list (the automatic measure of trusted reporters, spec/reports.md §6.3).
     Quarantine,
+    /// Assign the case to the moderator named in `assignee` (or to nobody
+    /// when absent); the case stays open (spec/reports.md §9.1).
+    Assign,
+    /// Mute `reporter`: its further reports are kept out of the queue
+    /// (spec/reports.md §9.1).
+    Mute,
+    /// Lift the mute of `reporter`.
+    Unmute,
+    /// The node records an appeal it received against a decision (signed
+    /// by the node; `appeal` names it; spec/reports.md §15).
+    Appeal,
+    /// The appealed decision stands.
+    Uphold,
+    /// The appealed decision is overturned: the entries it wrote are removed.
+    Overturn,
 }
 
 impl Verdict {
     /// Every verdict.
-    pub const ALL: [Verdict; 5] =
-        [Verdict::Dismiss, Verdict::Hide, Verdict::Suspend, Verdict::Block, Verdict::Quarantine];
+    pub const ALL: [Verdict; 11] = [
+        Verdict::Dismiss,
+        Verdict::Hide,
+        Verdict::Suspend,
+        Verdict::Block,
+        Verdict::Quarantine,
+        Verdict::Assign,
+        Verdict::Mute,
+        Verdict::Unmute,
+        Verdict::Appeal,
+        Verdict::Uphold,
+        Verdict::Overturn,
+    ];
 
     /// The wire name.
     pub fn as_str(self) -> &'static str {
@@ -93,12 +119,30 @@ impl Verdict {
             Verdict::Suspend => "suspend",
             Verdict::Block => "block",
             Verdict::Quarantine => "quarantine",
+            Verdict::Assign => "assign",
+            Verdict::Mute => "mute",
+            Verdict::Unmute => "unmute",
+            Verdict::Appeal => "appeal",
+            Verdict::Uphold => "uphold",
+            Verdict::Overturn => "overturn",
         }
     }
 
     /// Whether the verdict writes entries to a list.
     pub fn needs_list(self) -> bool {
-        self != Verdict::Dismiss
+        matches!(self, Verdict::Hide | Verdict::Suspend | Verdict::Block | Verdict::Quarantine)
+    }
+
+    /// Whether the verdict decides a case (`dismiss`, `hide`, `suspend`,
+    /// `block`) or holds its content (`quarantine`), rather than being a
+    /// step of the work on it (assignment, mutes, appeals).
+    pub fn is_decision(self) -> bool {
+        self == Verdict::Dismiss || self.needs_list()
+    }
+
+    /// Whether a decision was against the accused, so that they may appeal it.
+    pub fn is_appealable(self) -> bool {
+        matches!(self, Verdict::Hide | Verdict::Suspend | Verdict::Block)
     }
 }
 
@@ -111,10 +155,12 @@ impl fmt::Display for Verdict {
 impl FromStr for Verdict {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Verdict::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown action `{s}` (dismiss, hide, suspend, block, quarantine)"))
+        Verdict::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+            format!(
+                "unknown action `{s}` (dismiss, hide, suspend, block, quarantine, assign, mute, unmute, \
+                     appeal, uphold, overturn)"
+            )
+        })
     }
 }
 
@@ -142,6 +188,17 @@ pub struct ModAction {
     /// For `suspend` (and only for it): when the suspension ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<Timestamp>,
+    /// For `assign` (and only for it): the moderator account the case goes
+    /// to; absent, the case is unassigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<AccountId>,
+    /// For `mute` and `unmute` (and only for them): the reporter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<AccountId>,
+    /// For `appeal`, `uphold` and `overturn` (and only for them): the
+    /// appeal id (SHA-256 of the appeal's body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal: Option<Sha256Hash>,
     /// When the action was taken.
     pub ts: Timestamp,
 }
@@ -162,11 +219,28 @@ impl Payload for ModAction {
             _ => {}
         }
         match (self.action, self.expires) {
-            (Verdict::Suspend, None) => Err("`suspend` needs `expires`".into()),
-            (Verdict::Suspend, Some(expires)) if expires <= self.ts => Err("`expires` is not after `ts`".into()),
-            (Verdict::Suspend, Some(_)) | (_, None) => Ok(()),
-            (_, Some(_)) => Err("only `suspend` has `expires`".into()),
+            (Verdict::Suspend, None) => return Err("`suspend` needs `expires`".into()),
+            (Verdict::Suspend, Some(expires)) if expires <= self.ts => {
+                return Err("`expires` is not after `ts`".into());
+            }
+            (Verdict::Suspend, Some(_)) | (_, None) => {}
+            (_, Some(_)) => return Err("only `suspend` has `expires`".into()),
         }
+        if self.assignee.is_some() && self.action != Verdict::Assign {
+            return Err("only `assign` has `assignee`".into());
+        }
+        let about_reporter = matches!(self.action, Verdict::Mute | Verdict::Unmute);
+        if self.reporter.is_some() != about_reporter {
+            return Err("`reporter` is present exactly for `mute` and `unmute`".into());
+        }
+        let about_appeal = matches!(self.action, Verdict::Appeal | Verdict::Uphold | Verdict::Overturn);
+        if self.appeal.is_some() != about_appeal {
+            return Err("`appeal` is present exactly for `appeal`, `uphold` and `overturn`".into());
+        }
+        if self.action == Verdict::Appeal && self.moderator != Moderator::Node(self.node) {
+            return Err("an `appeal` is recorded by the node itself".into());
+        }
+        Ok(())
     }
 }
 
@@ -302,6 +376,9 @@ mod tests {
             list: list.map(|name| ListId { issuer: crate::IssuerId::from(node.public()), name: name.parse().unwrap() }),
             reason: None,
             expires: None,
+            assignee: None,
+            reporter: None,
+            appeal: None,
             ts: Timestamp::from_millis(1_764_000_000_000),
         }
     }
@@ -354,6 +431,29 @@ mod tests {
         assert!(Verified::sign(suspend.clone(), &moderator).is_err());
         suspend.expires = Some(Timestamp::from_millis(1_764_000_000_000 + 86_400_000));
         assert!(Verified::sign(suspend, &moderator).is_ok());
+    }
+
+    #[test]
+    fn work_actions_carry_exactly_their_own_fields() {
+        let node = node_key();
+        let moderator = SecretKey::from_seed([6; 32]);
+        let mut assign = action(&node, &moderator, Verdict::Assign, None);
+        assign.assignee = Some(moderator.account_id());
+        assert!(Verified::sign(assign.clone(), &moderator).is_ok());
+        assign.reporter = Some(moderator.account_id());
+        assert!(Verified::sign(assign, &moderator).is_err());
+        let mut mute = action(&node, &moderator, Verdict::Mute, None);
+        assert!(Verified::sign(mute.clone(), &moderator).is_err());
+        mute.reporter = Some(SecretKey::from_seed([7; 32]).account_id());
+        assert!(Verified::sign(mute, &moderator).is_ok());
+        let mut overturn = action(&node, &moderator, Verdict::Overturn, None);
+        overturn.appeal = Some(Sha256Hash::digest(b"appeal"));
+        assert!(Verified::sign(overturn, &moderator).is_ok());
+        let mut recorded = action(&node, &moderator, Verdict::Appeal, None);
+        recorded.appeal = Some(Sha256Hash::digest(b"appeal"));
+        assert!(Verified::sign(recorded.clone(), &moderator).is_err(), "only the node records an appeal");
+        recorded.moderator = Moderator::Node(NodeId::from(node.public()));
+        assert!(Verified::sign(recorded, &node).is_ok());
     }
 
     #[test]

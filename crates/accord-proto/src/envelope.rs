@@ -46,6 +46,9 @@ pub enum Domain {
     NodeName,
     /// An account's deletion of itself, signed by the account.
     AccountDeletion,
+    /// An accused account's appeal of a moderator's decision, signed by
+    /// the account.
+    Appeal,
 }
 
 impl Domain {
@@ -64,6 +67,7 @@ impl Domain {
             Domain::AuditHead => "accord/v1/audit-head",
             Domain::NodeName => "accord/v1/node-name",
             Domain::AccountDeletion => "accord/v1/account-deletion",
+            Domain::Appeal => "accord/v1/appeal",
         }
     }
 

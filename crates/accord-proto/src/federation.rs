@@ -137,6 +137,19 @@ pub enum FedRequest {
         /// The ids of the receiver's reports it settles.
         reports: Vec<crate::Sha256Hash>,
     },
+    /// An accused account's appeal of a decision the receiver took,
+    /// forwarded by the account's home node (spec/reports.md §15). The
+    /// receiver verifies it as the home node did.
+    Appeal {
+        /// The appeal ([`crate::appeal::AppealBody`], signed by the account).
+        appeal: Box<SignedBytes>,
+    },
+    /// What became of an appeal the receiver forwarded: the sender's
+    /// moderator's signed `uphold` or `overturn`, naming the appeal.
+    AppealOutcome {
+        /// The action ([`crate::audit::ModAction`]), naming the sender as its node.
+        action: Box<SignedBytes>,
+    },
     /// A C2SP tlog-witness `add-checkpoint` request to the receiver's
     /// witness (spec/blocklists.md §13.2): the request body as HTTP would
     /// carry it (old size, proof lines, blank line, signed checkpoint).
@@ -201,6 +214,12 @@ pub enum FedResponse {
     },
     /// A report outcome was taken into account.
     Noted {},
+    /// A forwarded appeal was verified and recorded in the receiver's audit
+    /// log (also when it was already held).
+    AppealQueued {
+        /// The appeal id.
+        id: crate::Sha256Hash,
+    },
     /// The witness's answer to `add_checkpoint`, as HTTP would carry it:
     /// the status (200, 400, 403, 404, 409, 422 or 500) and the body
     /// (cosignature lines for 200, the witness's size for 409).

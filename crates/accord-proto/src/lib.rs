@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod appeal;
 pub mod audit;
 pub mod auth;
 pub mod blocklist;

@@ -37,5 +37,11 @@ pub const MAX_PROOF_HASHES: usize = 64;
 pub const MAX_AUTH_BODY: usize = 1024;
 /// Largest moderator action body.
 pub const MAX_MOD_ACTION_BODY: usize = 4 * 1024;
+/// Largest appeal body.
+pub const MAX_APPEAL_BODY: usize = 4 * 1024;
+/// Largest appeal reason, in UTF-8 bytes.
+pub const MAX_APPEAL_REASON: usize = 2 * 1024;
+/// Largest internal note on a case, in UTF-8 bytes.
+pub const MAX_CASE_NOTE: usize = 4 * 1024;
 /// Largest audit head body.
 pub const MAX_AUDIT_HEAD_BODY: usize = 1024;

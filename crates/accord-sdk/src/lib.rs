@@ -83,6 +83,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod account;
+mod appeal;
 mod client;
 mod clock;
 mod error;
@@ -117,11 +118,15 @@ pub use timeline::{HiddenItem, HistoryQuery, SendReceipt, TimelineEntry, Timelin
 /// The client API's wire types, re-exported: the SDK reads and sends
 /// exactly these.
 pub use accord_api as api;
+pub use accord_api::admin::{ModeratorEntry, ModeratorRole};
 pub use accord_api::media::MediaUploaded;
-pub use accord_api::moderation::{CaseFilter, CaseSummary, ReportSource, Resolution, WrittenEntry};
+pub use accord_api::moderation::{
+    CaseFilter, CaseNote, CaseSummary, ReportSource, Resolution, SourceFilter, WrittenEntry,
+};
 pub use accord_api::node::{NodeInfo, RegistrationPolicy};
 pub use accord_api::reports::{CaseState, Forward, ForwardState, Outcome, OutcomeError, ReportStatus};
 pub use accord_api::rooms::{RoomState as RoomStateView, RoomSummary};
+pub use accord_api::teams::{AppealFilter, AppealState, AppealStatus};
 pub use accord_api::{ErrorCode, Provenance};
 
 /// The protocol crate, re-exported so that applications use the same types.

@@ -10,7 +10,7 @@ use crate::client::Client;
 use crate::error::{Result, SdkError, VerificationError};
 use accord_api::moderation::{
     ActionReceipt as ModActionResponse, ActionRequest, CaseDetail as CaseResponse, CaseFilter,
-    CaseReport as RawCaseReport, CaseSummary, CasesResponse, ReportSource, WrittenEntry,
+    CaseReport as RawCaseReport, CaseSummary, CasesResponse, ReportSource, SourceFilter, WrittenEntry,
 };
 use accord_proto::audit::{AuditHead, AuditLog, ModAction, Moderator, Verdict};
 use accord_proto::blocklist::Category;
@@ -74,6 +74,8 @@ pub struct CaseDetail {
     /// event that does not verify is an [`SdkError::Verification`] in its
     /// place.
     pub context: Vec<Result<Event, SdkError>>,
+    /// The moderators' internal notes on the case, oldest first.
+    pub notes: Vec<accord_api::moderation::CaseNote>,
 }
 
 /// What the node answered for an accepted action: [`Client::mod_resolve`].
@@ -126,8 +128,14 @@ impl Client {
     /// oldest first (`GET /v1/mod/cases`). Needs a moderator account of
     /// the node (else `not_moderator`).
     pub async fn mod_cases(&self, filter: CaseFilter) -> Result<Vec<CaseSummary>> {
+        self.mod_queue(filter, SourceFilter::People).await
+    }
+
+    /// The cases of one queue: people's reports, automated reporters', or
+    /// both (`GET /v1/mod/cases?source=`), within the moderator's categories.
+    pub async fn mod_queue(&self, filter: CaseFilter, source: SourceFilter) -> Result<Vec<CaseSummary>> {
         let mut url = self.inner.http.url(&["v1", "mod", "cases"]);
-        url.query_pairs_mut().append_pair("state", filter.as_str());
+        url.query_pairs_mut().append_pair("state", filter.as_str()).append_pair("source", source.as_str());
         let resp: CasesResponse = self.authed::<(), _>(Method::GET, url, None).await?;
         Ok(resp.cases)
     }
@@ -194,6 +202,9 @@ fn build_action(
     ts: Timestamp,
 ) -> Result<ModAction> {
     let invalid = |text: String| Err(SdkError::InvalidInput(text));
+    if !verdict.is_decision() {
+        return invalid(format!("`{verdict}` does not resolve a case (see mod_assign, mod_mute, mod_resolve_appeal)"));
+    }
     let list = match (list, verdict.needs_list()) {
         (Some(name), true) => Some(ListId { issuer: IssuerId::from(*node.public_key()), name }),
         (None, false) => None,
@@ -210,7 +221,19 @@ fn build_action(
     };
     let reason =
         reason.map(|r| Reason::new(r).map_err(|e| SdkError::InvalidInput(format!("reason: {e}")))).transpose()?;
-    Ok(ModAction { node, moderator: Moderator::Account(moderator), case, action: verdict, list, reason, expires, ts })
+    Ok(ModAction {
+        node,
+        moderator: Moderator::Account(moderator),
+        case,
+        action: verdict,
+        list,
+        reason,
+        expires,
+        assignee: None,
+        reporter: None,
+        appeal: None,
+        ts,
+    })
 }
 
 fn verify_case(case: Sha256Hash, resp: CaseResponse) -> Result<CaseDetail> {
@@ -232,7 +255,7 @@ fn verify_case(case: Sha256Hash, resp: CaseResponse) -> Result<CaseDetail> {
             raw.verify().map_err(|e| SdkError::verification(None, Some(raw.claimed_id()), VerificationError::Event(e)))
         })
         .collect();
-    Ok(CaseDetail { case: resp.case, reports, evidence, context })
+    Ok(CaseDetail { case: resp.case, reports, evidence, context, notes: resp.notes })
 }
 
 fn verify_case_report(raw: RawCaseReport) -> Result<CaseReport> {
@@ -306,6 +329,7 @@ mod tests {
         assert!(action(Verdict::Dismiss, None, None).is_ok());
         assert!(matches!(action(Verdict::Block, None, None), Err(SdkError::InvalidInput(_))));
         assert!(matches!(action(Verdict::Dismiss, Some(abuse()), None), Err(SdkError::InvalidInput(_))));
+        assert!(matches!(action(Verdict::Assign, None, None), Err(SdkError::InvalidInput(_))), "not a decision");
     }
 
     #[test]

@@ -358,6 +358,9 @@ mod tests {
             list: Some(list.clone()),
             reason: Some("drug sales".to_string().try_into().expect("reason")),
             expires: None,
+            assignee: None,
+            reporter: None,
+            appeal: None,
             ts: Timestamp::from_millis(1_764_000_000_000),
         };
         let signed = Verified::sign(action, moderator).expect("sign");

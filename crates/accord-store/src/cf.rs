@@ -88,11 +88,20 @@ pub enum Cf {
     /// List key ‖ index ‖ time ‖ hash → an operator's private note on an
     /// entry (JSON `Note`); never published.
     ListNotes,
+    /// Case id ‖ time (u64 BE) ‖ note hash (8 bytes) → a moderator's
+    /// internal note on the case (JSON); private to the node (schema 2).
+    CaseNotes,
+    /// Reporter account → its mute (JSON): reports kept out of the queue
+    /// (schema 2).
+    MutedReporters,
+    /// Appeal id → appeal record (JSON): an accused account's appeal of a
+    /// decision, here or forwarded to the deciding node (schema 2).
+    Appeals,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 35] = [
+    pub const ALL: [Cf; 38] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -128,6 +137,9 @@ impl Cf {
         Cf::ListSuggestions,
         Cf::ListKept,
         Cf::ListNotes,
+        Cf::CaseNotes,
+        Cf::MutedReporters,
+        Cf::Appeals,
     ];
 
     /// The RocksDB name.
@@ -168,6 +180,9 @@ impl Cf {
             Cf::ListSuggestions => "list_suggestions",
             Cf::ListKept => "list_kept",
             Cf::ListNotes => "list_notes",
+            Cf::CaseNotes => "case_notes",
+            Cf::MutedReporters => "muted_reporters",
+            Cf::Appeals => "appeals",
         }
     }
 }

@@ -31,7 +31,10 @@ pub use lists::{Arrivals, Enforce, Kept, ListRecord, Note, OnRemoval, Subscripti
 pub use media::{BlobRecord, NewBlob};
 pub use migrate::Migrate;
 pub use records::{EventRecord, MembershipChange, OutboxEntry, RoomRecord, TimelineEntry};
-pub use reports::{CaseRecord, Forward, ForwardState, ModeratorRecord, ReportRecord, ReportSource, Resolution};
+pub use reports::{
+    AppealRecord, AppealState, AuditWork, CaseRecord, Forward, ForwardState, ModeratorRecord, ModeratorRole,
+    MuteRecord, NoteRecord, ReportRecord, ReportSource, Resolution,
+};
 pub use writer::{Batch, SyncPolicy};
 
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};

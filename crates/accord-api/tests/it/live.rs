@@ -178,8 +178,8 @@ async fn the_node_answers_exactly_what_the_types_hold() -> anyhow::Result<()> {
     let mine = api.ok::<MyReports>(&[], &()).await?;
     let case = mine.reports[0].case;
     api.refused::<ListCases>(&[], &CasesQuery::default(), ErrorCode::NotModerator).await?;
-    api.ok::<AddModerator>(&[], &ModeratorRequest { account: key.account_id() }).await?;
-    let queue = api.ok::<ListCases>(&[], &CasesQuery { state: CaseFilter::Open }).await?;
+    api.ok::<AddModerator>(&[], &ModeratorRequest::account(key.account_id())).await?;
+    let queue = api.ok::<ListCases>(&[], &CasesQuery { state: CaseFilter::Open, ..CasesQuery::default() }).await?;
     assert_eq!(queue.cases[0].id, case);
     let detail = api.ok::<GetCase>(&[&case.to_string()], &()).await?;
     assert_eq!(detail.evidence[0].claimed_id(), sent.event_id);
@@ -216,9 +216,9 @@ async fn the_node_answers_exactly_what_the_types_hold() -> anyhow::Result<()> {
     api.ok::<ListQuarantine>(&[], &()).await?;
     api.ok::<ListPeers>(&[], &()).await?;
     api.ok::<ListModerators>(&[], &()).await?;
-    let stranger = ModeratorRequest { account: SecretKey::from_seed([4; 32]).account_id() };
+    let stranger = ModeratorRequest::account(SecretKey::from_seed([4; 32]).account_id());
     api.refused::<RemoveModerator>(&[], &stranger, ErrorCode::UnknownModerator).await?;
-    api.ok::<AdminCases>(&[], &CasesQuery { state: CaseFilter::All }).await?;
+    api.ok::<AdminCases>(&[], &CasesQuery { state: CaseFilter::All, ..CasesQuery::default() }).await?;
     api.ok::<AdminCase>(&[&case.to_string()], &()).await?;
     let dismiss = ResolveRequest { action: Verdict::Dismiss, list: None, reason: Some("not ours".into()), days: None };
     let receipt = api.ok::<Resolve>(&[&case.to_string()], &dismiss).await?;

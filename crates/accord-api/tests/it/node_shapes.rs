@@ -19,6 +19,7 @@ use accord_api::register::RegisterResponse;
 use accord_api::reports::{CaseState, ReportStatus, ReportsResponse};
 use accord_api::rooms::{HistoryResponse, RoomsResponse};
 use accord_api::stream::ServerFrame;
+use accord_api::teams::{AppealState, AppealStatus, AppealsResponse, MutedResponse, NotesResponse};
 use accord_api::{ErrorBody, ErrorCode};
 use accord_proto::audit::{ModAction, Moderator, Verdict};
 use accord_proto::blocklist::ListEntry;
@@ -61,6 +62,9 @@ fn signed_action() -> Verified<ModAction> {
         list: Some(ListId { issuer: IssuerId::from(key(200).public()), name: "abuse".parse().expect("name") }),
         reason: Some("sells drugs".to_string().try_into().expect("reason")),
         expires: None,
+        assignee: None,
+        reporter: None,
+        appeal: None,
         ts: Timestamp::from_millis(TS),
     };
     Verified::sign(action, &key(6)).expect("sign")
@@ -177,7 +181,8 @@ fn moderation() {
         "id": Sha256Hash::digest(b"case"), "category": "drugs", "state": "resolved", "opened": TS, "reports": 2,
         "reporters": 1, "accused": [account(3)], "evidence": [create().id()], "quarantined": false,
         "resolution": {"index": 0, "action": "block", "moderator": account(6), "list": list(),
-                       "reason": "sells drugs", "ts": TS},
+                       "reason": "sells drugs", "ts": TS, "overturned": true},
+        "source": "people", "assigned": account(7),
     });
     reads_the_node::<CasesResponse>(json!({"cases": [summary.clone()]}));
     let body = ReportBody {
@@ -195,10 +200,48 @@ fn moderation() {
         "reports": [{"id": report.body_hash(), "reporter": account(2), "category": "drugs", "ts": TS,
                      "from": node(201).to_string(), "report": report.raw()}],
         "evidence": [create()], "context": [],
+        "notes": [{"author": account(7), "text": "seen this reporter before", "ts": TS},
+                  {"author": node(200), "text": "operator: keep open", "ts": TS}],
     }));
     assert_eq!(detail.reports[0].from, ReportSource::Node(node(201)));
+    assert_eq!(detail.notes.len(), 2);
+    reads_the_node::<NotesResponse>(json!({"notes": [{"author": account(7), "text": "n", "ts": TS}]}));
     let receipt: ActionReceipt = reads_the_node(json!({"index": 0, "entries": [{"list": list(), "index": 4}]}));
     assert_eq!(receipt.entries[0].index, 4);
+}
+
+#[test]
+fn appeals() {
+    let appeal = json!(signed_action().raw());
+    let forwarded = json!({
+        "id": Sha256Hash::digest(b"appeal"), "account": account(3), "node": node(200),
+        "case": Sha256Hash::digest(b"case"), "decision": Sha256Hash::digest(b"decision"),
+        "reason": "I was quoting", "received": TS, "from": "local",
+        "forward": {"node": node(200), "state": "delivered"}, "state": "open", "appeal": appeal,
+    });
+    let action = signed_action();
+    let resolved_at_home = json!({
+        "id": Sha256Hash::digest(b"appeal"), "account": account(3), "node": node(200),
+        "case": Sha256Hash::digest(b"case"), "decision": Sha256Hash::digest(b"decision"),
+        "reason": "I was quoting", "received": TS, "from": "local",
+        "forward": {"node": node(200), "state": "delivered"}, "state": "upheld",
+        "outcome": {"node": node(200), "action": "block", "moderator": account(6), "list": action.list,
+                    "reason": "sells drugs", "ts": TS, "signed": action.raw()},
+        "appeal": appeal,
+    });
+    let home: AppealStatus = reads_the_node(resolved_at_home);
+    assert!(home.outcome.expect("outcome").verify().is_ok());
+    let decided = json!({
+        "id": Sha256Hash::digest(b"appeal"), "account": account(3), "node": node(200),
+        "case": Sha256Hash::digest(b"case"), "decision": Sha256Hash::digest(b"decision"),
+        "reason": "I was quoting", "received": TS, "from": node(201).to_string(), "state": "overturned",
+        "decided_by": account(6),
+        "resolution": {"index": 2, "action": "overturn", "moderator": account(7), "reason": "a warning", "ts": TS},
+        "appeal": appeal,
+    });
+    let read: AppealsResponse = reads_the_node(json!({"appeals": [forwarded.clone(), decided]}));
+    assert_eq!(read.appeals[1].state, AppealState::Overturned);
+    reads_the_node::<AppealStatus>(forwarded);
 }
 
 #[test]
@@ -296,8 +339,12 @@ fn admin_subscriptions_and_enforcement() {
 #[test]
 fn admin_moderators_audit_and_peers() {
     reads_the_node::<ModeratorsResponse>(json!({"moderators": [
-        {"account": account(6), "since": TS, "source": "config"},
-        {"account": account(7), "since": TS, "source": "admin"},
+        {"account": account(6), "since": TS, "source": "config", "role": "admin"},
+        {"account": account(7), "since": TS, "source": "admin", "role": "moderator", "categories": ["drugs", "spam"]},
+    ]}));
+    reads_the_node::<MutedResponse>(json!({"muted": [
+        {"account": account(2), "case": Sha256Hash::digest(b"case"), "reason": "reports everyone",
+         "by": node(200), "since": TS, "index": 3, "kept_out": 4},
     ]}));
     reads_the_node::<AuditVerified>(json!({"ok": true, "size": 3, "root": Sha256Hash::digest(b"root")}));
     reads_the_node::<PeersResponse>(json!({"connected": [node(201)], "blocked": [node(202)]}));

@@ -4,13 +4,16 @@
 
 use super::auth::Session;
 use crate::core::Core;
-use crate::core::reports::{self, ReportsError, actions};
+use crate::core::reports::{self, ModeratorView, ReportsError, actions, appeals, teams};
 use crate::http::ApiError;
 use crate::http::case_id;
 use crate::http::extract::Json;
 use crate::http::reply::Reply;
+use accord_api::ErrorCode;
+use accord_api::admin::{ModeratorRequest, ModeratorRole, ModeratorsResponse};
 use accord_api::moderation::{ActionReceipt, ActionRequest, CaseDetail, CasesQuery, CasesResponse};
 use accord_api::reports::{ReportRequest, ReportStatus, ReportsResponse};
+use accord_api::teams::{AppealRequest, AppealStatus, AppealsQuery, AppealsResponse, NoteRequest, NotesResponse};
 use accord_proto::audit::AuditLog;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -33,8 +36,8 @@ impl From<ReportsError> for ApiError {
     }
 }
 
-fn moderator(state: &Core, session: &Session) -> Result<(), ApiError> {
-    if state.reports.is_moderator(&session.0) { Ok(()) } else { Err(ReportsError::NotModerator.into()) }
+fn moderator(state: &Core, session: &Session) -> Result<ModeratorView, ApiError> {
+    state.reports.moderator(&session.0).ok_or_else(|| ReportsError::NotModerator.into())
 }
 
 /// `POST /v1/reports`: files a report.
@@ -80,8 +83,8 @@ pub async fn cases(
     session: Session,
     Query(q): Query<CasesQuery>,
 ) -> Result<Reply<CasesResponse>, ApiError> {
-    moderator(&state, &session)?;
-    Ok(Reply(CasesResponse { cases: reports::queue(&state, q.state).await }))
+    let viewer = moderator(&state, &session)?;
+    Ok(Reply(CasesResponse { cases: reports::queue(&state, q.state, q.source, Some(&viewer)).await }))
 }
 
 /// `GET /v1/mod/cases/{case}`: one case (moderators).
@@ -90,8 +93,8 @@ pub async fn case(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Reply<CaseDetail>, ApiError> {
-    moderator(&state, &session)?;
-    Ok(Reply(reports::case_detail(&state, &case_id(&id)?).await?))
+    let viewer = moderator(&state, &session)?;
+    Ok(Reply(reports::case_detail(&state, &case_id(&id)?, Some(&viewer)).await?))
 }
 
 /// `POST /v1/mod/actions`: a moderator's signed action.
@@ -103,6 +106,93 @@ pub async fn act(
     moderator(&state, &session)?;
     let receipt = actions::resolve(&state, req.action).await.inspect_err(|e| state.metrics.reject(e.code()))?;
     Ok(Reply(receipt))
+}
+
+/// `POST /v1/mod/cases/{case}/notes`: a moderator's internal note.
+pub async fn add_note(
+    State(state): State<Arc<Core>>,
+    session: Session,
+    Path(id): Path<String>,
+    Json(req): Json<NoteRequest>,
+) -> Result<Reply<NotesResponse>, ApiError> {
+    let viewer = moderator(&state, &session)?;
+    Ok(Reply(NotesResponse { notes: teams::add_note(&state, case_id(&id)?, Some(&viewer), req.text).await? }))
+}
+
+/// `GET /v1/mod/appeals`: appeals of this node's decisions (moderators).
+pub async fn mod_appeals(
+    State(state): State<Arc<Core>>,
+    session: Session,
+    Query(q): Query<AppealsQuery>,
+) -> Result<Reply<AppealsResponse>, ApiError> {
+    let viewer = moderator(&state, &session)?;
+    Ok(Reply(AppealsResponse { appeals: appeals::queue(&state, q.state, Some(&viewer)).await }))
+}
+
+/// `POST /v1/appeals`: an account of this node appeals a decision against
+/// it; the signed appeal authenticates it (no session: a blocked account
+/// has none).
+pub async fn file_appeal(
+    State(state): State<Arc<Core>>,
+    Json(req): Json<AppealRequest>,
+) -> Result<Reply<AppealStatus>, ApiError> {
+    let status = appeals::file(&state, req.appeal).await.inspect_err(|e| state.metrics.reject(e.code()))?;
+    Ok(Reply(status))
+}
+
+/// `GET /v1/appeals`: the session account's appeals.
+pub async fn my_appeals(State(state): State<Arc<Core>>, session: Session) -> Reply<AppealsResponse> {
+    Reply(AppealsResponse { appeals: appeals::mine(&state, &session.0).await })
+}
+
+/// An `admin` moderator of this node, else `403 forbidden`.
+fn admin_moderator(state: &Core, session: &Session) -> Result<ModeratorView, ApiError> {
+    let viewer = moderator(state, session)?;
+    if viewer.role == ModeratorRole::Admin {
+        Ok(viewer)
+    } else {
+        Err(ApiError::new(ErrorCode::Forbidden, "only admin moderators manage moderators"))
+    }
+}
+
+/// `GET /v1/mod/moderators`: the moderators, roles and scopes (moderators).
+pub async fn moderators(
+    State(state): State<Arc<Core>>,
+    session: Session,
+) -> Result<Reply<ModeratorsResponse>, ApiError> {
+    moderator(&state, &session)?;
+    Ok(Reply(ModeratorsResponse { moderators: state.reports.moderators() }))
+}
+
+/// `POST /v1/mod/moderators`: an admin moderator adds a moderator or sets
+/// its role and categories.
+pub async fn add_moderator(
+    State(state): State<Arc<Core>>,
+    session: Session,
+    Json(req): Json<ModeratorRequest>,
+) -> Result<Reply<ModeratorsResponse>, ApiError> {
+    let by = admin_moderator(&state, &session)?;
+    let role = req.role.unwrap_or_default();
+    if role == ModeratorRole::Admin && !req.categories.is_empty() {
+        return Err(ApiError::bad_request("an admin acts on every category: give no categories"));
+    }
+    state.reports.add_moderator(&state.store, req.account, role, req.categories).await?;
+    tracing::info!(account = %req.account, role = role.as_str(), by = %by.account, "moderator added");
+    Ok(Reply(ModeratorsResponse { moderators: state.reports.moderators() }))
+}
+
+/// `POST /v1/mod/moderators/remove`: an admin moderator removes one.
+pub async fn remove_moderator(
+    State(state): State<Arc<Core>>,
+    session: Session,
+    Json(req): Json<ModeratorRequest>,
+) -> Result<Reply<ModeratorsResponse>, ApiError> {
+    let by = admin_moderator(&state, &session)?;
+    if !state.reports.remove_moderator(&state.store, &req.account).await? {
+        return Err(ApiError::new(ErrorCode::UnknownModerator, "that account is not a moderator here"));
+    }
+    tracing::info!(account = %req.account, by = %by.account, "moderator removed");
+    Ok(Reply(ModeratorsResponse { moderators: state.reports.moderators() }))
 }
 
 /// `GET /v1/audit`: the audit log export.

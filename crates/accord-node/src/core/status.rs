@@ -63,7 +63,7 @@ pub async fn status(state: &Core) -> StatusResponse {
         events_received: m.fed_events_received.get(),
         list_entries_applied: m.list_entries_applied.get(),
         indexed: state.lists.indexed() as u64,
-        open_cases: reports::queue(state, CaseFilter::Open).await.len() as u64,
+        open_cases: reports::queue(state, CaseFilter::Open, reports::SourceFilter::All, None).await.len() as u64,
         evidence: m.fed_evidence.get(),
     };
     StatusResponse {

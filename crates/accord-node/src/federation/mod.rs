@@ -269,6 +269,16 @@ async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties:
                 Err(e) => error(e.code(), e.to_string()),
             })
         }
+        FedRequest::Appeal { appeal } => Ok(match crate::core::reports::appeals::receive(state, peer, *appeal).await {
+            Ok(id) => FedResponse::AppealQueued { id },
+            Err(e) => error(e.code(), e.to_string()),
+        }),
+        FedRequest::AppealOutcome { action } => {
+            Ok(match crate::core::reports::appeals::on_outcome(state, peer, *action).await {
+                Ok(()) => FedResponse::Noted {},
+                Err(e) => error(e.code(), e.to_string()),
+            })
+        }
         FedRequest::Lists {} => Ok(crate::core::lists::discovery::answer(state).await),
         FedRequest::AddCheckpoint { body } => {
             let (status, body) = lists::witness(state, body.as_bytes()).await;

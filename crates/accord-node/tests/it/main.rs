@@ -16,6 +16,7 @@ mod hostile_clients;
 mod limits;
 mod lists;
 mod migrate;
+mod moderation_cli;
 mod pdq_cli;
 mod power_loss;
 mod raw;

@@ -68,12 +68,20 @@ export class AdminApi {
   }
 
   // Reports, the same shapes as the moderators' routes.
-  cases(state) {
-    return this.get(`/reports?state=${encodeURIComponent(state)}`);
+  cases(state, source = 'people') {
+    return this.get(`/reports?state=${encodeURIComponent(state)}&source=${encodeURIComponent(source)}`);
   }
 
   caseDetail(id) {
     return this.get(`/reports/${encodeURIComponent(id)}`);
+  }
+
+  addNote(id, text) {
+    return this.post(`/reports/${encodeURIComponent(id)}/notes`, { text });
+  }
+
+  appeals(state) {
+    return this.get(`/appeals?state=${encodeURIComponent(state)}`);
   }
 
   audit() {
@@ -89,12 +97,20 @@ export class ModApi {
     this.node = node;
   }
 
-  cases(state) {
-    return this.api.get(`/v1/mod/cases?state=${encodeURIComponent(state)}`);
+  cases(state, source = 'people') {
+    return this.api.get(`/v1/mod/cases?state=${encodeURIComponent(state)}&source=${encodeURIComponent(source)}`);
   }
 
   caseDetail(id) {
     return this.api.get(`/v1/mod/cases/${encodeURIComponent(id)}`);
+  }
+
+  addNote(id, text) {
+    return this.api.post(`/v1/mod/cases/${encodeURIComponent(id)}/notes`, { text });
+  }
+
+  appeals(state) {
+    return this.api.get(`/v1/mod/appeals?state=${encodeURIComponent(state)}`);
   }
 
   audit() {

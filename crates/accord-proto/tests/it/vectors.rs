@@ -121,6 +121,8 @@ fn check_envelope_case(case: &Value) -> Check {
         "accord/v1/manifest" => Domain::Manifest,
         "accord/v1/node-name" => Domain::NodeName,
         "accord/v1/account-deletion" => Domain::AccountDeletion,
+        "accord/v1/appeal" => Domain::Appeal,
+        "accord/v1/mod-action" => Domain::ModAction,
         other => return Err(format!("unexpected domain {other}")),
     };
     let input = domain.signing_input(&body);
@@ -140,6 +142,8 @@ fn check_envelope_case(case: &Value) -> Check {
         Domain::AccountDeletion => {
             Unverified::<accord_proto::identity::AccountDeletion>::from_raw(env).verify().map(|_| ())
         }
+        Domain::Appeal => Unverified::<accord_proto::appeal::AppealBody>::from_raw(env).verify().map(|_| ()),
+        Domain::ModAction => Unverified::<ModAction>::from_raw(env).verify().map(|_| ()),
         _ => Unverified::<OriginStamp>::from_raw(env).verify().map(|_| ()),
     };
     typed.map_err(|e| format!("{}: {e}", s(case, "name").unwrap_or("?")))?;
@@ -756,6 +760,9 @@ fn build_audit(report: &Value) -> Result<Value, String> {
         list: Some(list.clone()),
         reason: Some(reason(0)?),
         expires: None,
+        assignee: None,
+        reporter: None,
+        appeal: None,
         ts: Timestamp::from_millis(AUDIT_TS[0]),
     };
     let dismiss = ModAction {
@@ -763,6 +770,9 @@ fn build_audit(report: &Value) -> Result<Value, String> {
         action: Verdict::Dismiss,
         list: None,
         reason: Some(reason(1)?),
+        assignee: None,
+        reporter: None,
+        appeal: None,
         ts: Timestamp::from_millis(AUDIT_TS[1]),
         ..block.clone()
     };

@@ -1,7 +1,7 @@
 //! Moderator actions: checking them, writing the list entries they call
 //! for, appending them to the audit log (spec/reports.md §9–§10).
 
-use super::{Book, ReportsError, case_events};
+use super::{Book, ModeratorView, ReportsError, case_events, in_scope};
 use crate::core::Core;
 use crate::core::lists::distribution;
 use accord_proto::audit::{AuditHead, ModAction, Moderator, Verdict};
@@ -11,7 +11,7 @@ use accord_proto::event::Event;
 use accord_proto::text::Reason;
 use accord_proto::{ContentHash, ListId, ListName, NodeId, Sha256Hash, SignedBytes, Timestamp};
 use accord_proto::{Unverified, Verified};
-use accord_store::{ReportSource, Resolution};
+use accord_store::{AuditWork, ReportSource, Resolution};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -40,6 +40,9 @@ pub async fn resolve_as_node(
     reason: Option<Reason>,
     days: Option<u64>,
 ) -> Result<ActionReceipt, ReportsError> {
+    if !verdict.is_decision() {
+        return Err(ReportsError::Invalid(format!("`{verdict}` does not resolve a case")));
+    }
     let ts = Timestamp::now();
     let expires =
         (verdict == Verdict::Suspend).then(|| ts.plus_millis(days.unwrap_or(7).max(1).saturating_mul(86_400_000)));
@@ -51,6 +54,9 @@ pub async fn resolve_as_node(
         list: list.map(|name| state.lists.own_list(name)),
         reason,
         expires,
+        assignee: None,
+        reporter: None,
+        appeal: None,
         ts,
     };
     let action = Verified::sign(action, &state.node_key).map_err(ReportsError::Action)?;
@@ -81,7 +87,6 @@ fn entries_for(
         hashes
     };
     let entries: Vec<ListEntry> = match action.action {
-        Verdict::Dismiss => vec![],
         Verdict::Hide | Verdict::Quarantine => {
             let what = if action.action == Verdict::Hide { Action::Reject } else { Action::Quarantine };
             contents().into_iter().map(|h| add(Target::Content { id: ContentHash(h) }, what, None)).collect()
@@ -89,6 +94,8 @@ fn entries_for(
         Verdict::Suspend | Verdict::Block => {
             case.accused.iter().map(|a| add(Target::Account { id: *a }, Action::Reject, action.expires)).collect()
         }
+        // `dismiss`, and the work actions, which never reach here.
+        _ => vec![],
     };
     if action.action.needs_list() && entries.is_empty() {
         return Err(ReportsError::Invalid(format!("the case has nothing to {}", action.action)));
@@ -96,8 +103,46 @@ fn entries_for(
     Ok(entries)
 }
 
+/// Appends an action that is not a case's decision to the audit log, with
+/// what it changes (`work`), in one store write; the caller then updates
+/// the book. Answers the action's index.
+pub(crate) async fn append_work(
+    state: &Core,
+    book: &mut Book,
+    action: &Verified<ModAction>,
+    work: AuditWork<'_>,
+) -> Result<u64, ReportsError> {
+    if let Some(e) = &book.broken {
+        return Err(ReportsError::AuditTampered(e.clone()));
+    }
+    let index = book.tree.size();
+    let mut tree = book.tree.clone();
+    tree.push(&action.raw().body);
+    let head = sign_head(state, &tree)?;
+    state.store.append_audit_work(index, action.raw(), head.raw(), work).await?;
+    tracing::info!(case = %action.case, action = %action.action, moderator = %action.moderator, index, "moderation action");
+    state.metrics.mod_action(action.action.as_str());
+    book.tree = tree;
+    book.actions.push(action.raw().clone());
+    Ok(index)
+}
+
+/// Who signed an action: the node (`None`), or one of its moderator
+/// accounts with its role and scope.
+pub(crate) fn signer(state: &Core, action: &ModAction) -> Result<Option<ModeratorView>, ReportsError> {
+    if action.node != state.node_id {
+        return Err(ReportsError::Invalid("the action names another node".into()));
+    }
+    match action.moderator {
+        Moderator::Node(node) if node == state.node_id => Ok(None),
+        Moderator::Account(account) => state.reports.moderator(&account).map(Some).ok_or(ReportsError::NotModerator),
+        Moderator::Node(_) => Err(ReportsError::NotModerator),
+    }
+}
+
 /// Checks an action and carries it out: list entries first, then the audit
-/// log, the case and its reports in one store write.
+/// log, the case and its reports in one store write. Assignments, mutes
+/// and appeals' resolutions go to their own modules.
 pub(crate) async fn apply(
     state: &Arc<Core>,
     book: &mut Book,
@@ -106,15 +151,23 @@ pub(crate) async fn apply(
     if let Some(e) = &book.broken {
         return Err(ReportsError::AuditTampered(e.clone()));
     }
-    if action.node != state.node_id {
-        return Err(ReportsError::Invalid("the action names another node".into()));
-    }
-    match action.moderator {
-        Moderator::Node(node) if node == state.node_id => {}
-        Moderator::Account(account) if state.reports.is_moderator(&account) => {}
-        _ => return Err(ReportsError::NotModerator),
+    let mover = signer(state, &action)?;
+    match action.action {
+        Verdict::Assign | Verdict::Mute | Verdict::Unmute => {
+            return super::teams::apply(state, book, action, mover.as_ref()).await;
+        }
+        Verdict::Uphold | Verdict::Overturn => {
+            return super::appeals::resolve(state, book, action, mover.as_ref()).await;
+        }
+        Verdict::Appeal => {
+            return Err(ReportsError::Invalid("the node records appeals when it receives them".into()));
+        }
+        _ => {}
     }
     let mut case = book.cases.get(&action.case).cloned().ok_or(ReportsError::UnknownCase)?;
+    if !in_scope(book, &case, mover.as_ref()) {
+        return Err(ReportsError::OutOfScope);
+    }
     if case.resolution.is_some() {
         return Err(ReportsError::Resolved);
     }
@@ -159,7 +212,8 @@ pub(crate) async fn apply(
     if action.action == Verdict::Quarantine {
         case.quarantine = written.iter().map(|e| (e.list.clone(), e.index)).collect();
     } else {
-        case.resolution = Some(Resolution { index, action: action.action });
+        let entries = written.iter().map(|e| (e.list.clone(), e.index)).collect();
+        case.resolution = Some(Resolution { index, action: action.action, entries, overturned: None });
         for id in &case.reports {
             if let Some(record) = book.reports.get(id) {
                 let mut record = record.clone();
@@ -214,6 +268,9 @@ pub(crate) async fn quarantine_if_trusted(state: &Arc<Core>, book: &mut Book, ca
         list: Some(list),
         reason,
         expires: None,
+        assignee: None,
+        reporter: None,
+        appeal: None,
         ts: Timestamp::now(),
     };
     let result = match Verified::sign(action, &state.node_key) {

@@ -1,4 +1,4 @@
-//! Delivery of reports to other nodes, and of outcomes back to the nodes
+//! Delivery of reports (and appeals) to other nodes, and of outcomes back to the nodes
 //! that forwarded reports here (spec/reports.md §7). Both are read from the
 //! store's records, so they resume after a restart; each (report, node)
 //! pair backs off from 1 s to 60 s while it fails.
@@ -25,13 +25,17 @@ fn is_transient(code: &str) -> bool {
 /// One delivery to make.
 enum Work {
     Report { id: Sha256Hash, node: NodeId, report: SignedBytes },
+    Appeal { id: Sha256Hash, node: NodeId, appeal: SignedBytes },
+    AppealOutcome { id: Sha256Hash, node: NodeId, action: SignedBytes },
     Outcome { node: NodeId, action: SignedBytes, reports: Vec<Sha256Hash> },
 }
 
 impl Work {
     fn key(&self) -> (NodeId, Sha256Hash) {
         match self {
-            Work::Report { id, node, .. } => (*node, *id),
+            Work::Report { id, node, .. } | Work::Appeal { id, node, .. } | Work::AppealOutcome { id, node, .. } => {
+                (*node, *id)
+            }
             Work::Outcome { node, reports, .. } => (*node, reports.first().copied().unwrap_or(Sha256Hash([0; 32]))),
         }
     }
@@ -90,6 +94,14 @@ async fn pending(state: &Core) -> Vec<Work> {
             group.1.push(record.id);
         }
     }
+    for appeal in book.appeals.values() {
+        if let Some(forward) = appeal.forward.as_ref().filter(|f| f.state == ForwardState::Pending) {
+            work.push(Work::Appeal { id: appeal.id, node: forward.node, appeal: appeal.appeal.clone() });
+        }
+        if let (ReportSource::Peer(node), Some(action), false) = (appeal.from, &appeal.outcome, appeal.outcome_sent) {
+            work.push(Work::AppealOutcome { id: appeal.id, node, action: action.clone() });
+        }
+    }
     for ((node, _), (action, mut reports)) in outcomes {
         reports.sort();
         for chunk in reports.chunks(MAX_OUTCOME_REPORTS) {
@@ -125,6 +137,49 @@ async fn deliver(state: &Core, work: Work) -> bool {
             }
             book.reports.insert(id, record);
             next != ForwardState::Pending
+        }
+        Work::Appeal { id, node, appeal } => {
+            let request = FedRequest::Appeal { appeal: Box::new(appeal) };
+            let (next, code) = match state.network.request(network::peer_id(&node), request).await {
+                Ok(FedResponse::AppealQueued { .. }) => (ForwardState::Delivered, None),
+                Ok(FedResponse::Error { code, .. }) if is_transient(&code) => (ForwardState::Pending, Some(code)),
+                Ok(FedResponse::Error { code, .. }) => (ForwardState::Refused, Some(code)),
+                Ok(_) => (ForwardState::Refused, Some("unexpected_answer".to_string())),
+                Err(_) => (ForwardState::Pending, Some("unreachable".to_string())),
+            };
+            tracing::debug!(appeal = %id, %node, ?next, ?code, "appeal forward");
+            let mut book = state.reports.book.lock().await;
+            let Some(record) = book.appeals.get(&id) else { return true };
+            let mut record = record.clone();
+            record.forward = Some(accord_store::Forward { node, state: next, code });
+            if let Err(e) = state.store.put_appeal(&record).await {
+                tracing::error!("recording an appeal forward: {e}");
+                return false;
+            }
+            book.appeals.insert(id, record);
+            next != ForwardState::Pending
+        }
+        Work::AppealOutcome { id, node, action } => {
+            let request = FedRequest::AppealOutcome { action: Box::new(action) };
+            let done = match state.network.request(network::peer_id(&node), request).await {
+                Ok(FedResponse::Noted {}) => true,
+                Ok(FedResponse::Error { code, .. }) => !is_transient(&code),
+                Ok(_) => true,
+                Err(_) => false,
+            };
+            if !done {
+                return false;
+            }
+            let mut book = state.reports.book.lock().await;
+            let Some(record) = book.appeals.get(&id) else { return true };
+            let mut record = record.clone();
+            record.outcome_sent = true;
+            if let Err(e) = state.store.put_appeal(&record).await {
+                tracing::error!("recording an appeal outcome delivery: {e}");
+                return false;
+            }
+            book.appeals.insert(id, record);
+            true
         }
         Work::Outcome { node, action, reports } => {
             let request = FedRequest::ReportOutcome { action: Box::new(action), reports: reports.clone() };

@@ -11,7 +11,9 @@
 //! next to messages) and written through to the store.
 
 pub mod actions;
+pub mod appeals;
 pub(crate) mod forward;
+pub mod teams;
 
 use crate::config::ReportsSection;
 use crate::core::Core;
@@ -23,7 +25,10 @@ use accord_proto::event::Event;
 use accord_proto::report::{Report, ReportBody, ReportError};
 use accord_proto::{AccountId, EnvelopeError, EventId, NodeId, Sha256Hash, SignedBytes, Timestamp};
 use accord_proto::{Unverified, Verified};
-use accord_store::{CaseRecord, Forward, ForwardState, ModeratorRecord, ReportRecord, ReportSource, Store, StoreError};
+use accord_store::{
+    AppealRecord, CaseRecord, Forward, ForwardState, ModeratorRecord, ModeratorRole, MuteRecord, ReportRecord,
+    ReportSource, Store, StoreError,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
@@ -43,6 +48,30 @@ pub enum ReportsError {
     /// The account is not a moderator of this node.
     #[error("only moderators of this node may do that")]
     NotModerator,
+    /// The case is outside the moderator's categories.
+    #[error("this case is outside your categories")]
+    OutOfScope,
+    /// The moderator who took a decision tried to resolve its appeal.
+    #[error("the moderator who took the decision may not resolve its appeal")]
+    SameModerator,
+    /// The appealing account is not accused in the case.
+    #[error("the appealing account is not accused in this case")]
+    NotAccused,
+    /// The appealing account is not registered on this node (its home).
+    #[error("appeals are filed at the account's home node")]
+    NotHome,
+    /// No such appeal.
+    #[error("no such appeal")]
+    UnknownAppeal,
+    /// The appeal names no appealable decision of this node.
+    #[error("no such decision against the account in this case: {0}")]
+    UnknownDecision(String),
+    /// The appeal is resolved already, or the decision appealed already.
+    #[error("{0}")]
+    AppealResolved(String),
+    /// The reporter is not muted.
+    #[error("that reporter is not muted")]
+    NotMuted,
     /// No such case.
     #[error("no such case")]
     UnknownCase,
@@ -81,6 +110,14 @@ impl ReportsError {
             ReportsError::NotReporter => "not_reporter",
             ReportsError::RateLimited(_) => "rate_limited",
             ReportsError::NotModerator => "not_moderator",
+            ReportsError::OutOfScope => "out_of_scope",
+            ReportsError::SameModerator => "same_moderator",
+            ReportsError::NotAccused => "not_accused",
+            ReportsError::NotHome => "not_registered",
+            ReportsError::UnknownAppeal => "unknown_appeal",
+            ReportsError::UnknownDecision(_) => "unknown_decision",
+            ReportsError::AppealResolved(_) => "appeal_resolved",
+            ReportsError::NotMuted => "not_muted",
             ReportsError::UnknownCase => "unknown_case",
             ReportsError::Resolved => "resolved",
             ReportsError::UnknownList => "unknown_list",
@@ -94,7 +131,7 @@ impl ReportsError {
     }
 }
 
-pub use accord_api::moderation::CaseFilter;
+pub use accord_api::moderation::{CaseFilter, CaseSource, SourceFilter};
 
 pub use accord_api::moderation::{CaseDetail, CaseReport, CaseSummary, Resolution};
 pub use accord_api::reports::{CaseState, Outcome, ReportStatus};
@@ -110,12 +147,16 @@ pub(crate) struct Book {
     pub(crate) tree: MerkleLog,
     /// Why the stored log does not verify, if it does not.
     pub(crate) broken: Option<AuditError>,
+    /// Muted reporters.
+    pub(crate) mutes: HashMap<AccountId, MuteRecord>,
+    /// Appeals: received here, or forwarded by this node to a deciding node.
+    pub(crate) appeals: HashMap<Sha256Hash, AppealRecord>,
 }
 
 /// This node's reports service.
 pub struct Reports {
     pub(crate) book: tokio::sync::Mutex<Book>,
-    moderators: RwLock<BTreeMap<AccountId, (Timestamp, ModeratorSource)>>,
+    moderators: RwLock<BTreeMap<AccountId, ModeratorView>>,
     /// Wakes the forwarder.
     pub(crate) wake: tokio::sync::Notify,
     /// Peers connected since the forwarder last looked: their deliveries
@@ -155,13 +196,37 @@ impl Reports {
         }
         let tree = audit_tree(&actions);
         let now = Timestamp::now();
-        let mut moderators: BTreeMap<_, _> =
-            config.moderators.iter().map(|a| (*a, (now, ModeratorSource::Config))).collect();
-        for ModeratorRecord { account, since } in store.moderators()? {
-            moderators.entry(account).or_insert((since, ModeratorSource::Admin));
+        let mut moderators: BTreeMap<_, _> = config
+            .moderators
+            .iter()
+            .map(|a| {
+                let view = ModeratorView {
+                    account: *a,
+                    since: now,
+                    source: ModeratorSource::Config,
+                    role: ModeratorRole::Moderator,
+                    categories: vec![],
+                };
+                (*a, view)
+            })
+            .collect();
+        for ModeratorRecord { account, since, role, categories } in store.moderators()? {
+            // A configured moderator keeps its source; the operator may
+            // have given it a role and scope.
+            let view = moderators.entry(account).or_insert(ModeratorView {
+                account,
+                since,
+                source: ModeratorSource::Admin,
+                role,
+                categories: vec![],
+            });
+            view.role = role;
+            view.categories = categories;
         }
+        let mutes = store.mutes()?.into_iter().map(|m| (m.account, m)).collect();
+        let appeals = store.appeals()?.into_iter().map(|a| (a.id, a)).collect();
         Ok(Reports {
-            book: tokio::sync::Mutex::new(Book { reports, cases, actions, tree, broken }),
+            book: tokio::sync::Mutex::new(Book { reports, cases, actions, tree, broken, mutes, appeals }),
             moderators: RwLock::new(moderators),
             wake: tokio::sync::Notify::new(),
             connected: std::sync::Mutex::default(),
@@ -173,31 +238,44 @@ impl Reports {
         self.moderators.read().unwrap_or_else(|p| p.into_inner()).contains_key(account)
     }
 
-    /// The moderator accounts.
-    pub fn moderators(&self) -> Vec<ModeratorView> {
-        self.moderators
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(account, (since, source))| ModeratorView { account: *account, since: *since, source: *source })
-            .collect()
+    /// A moderator account with its role and scope.
+    pub fn moderator(&self, account: &AccountId) -> Option<ModeratorView> {
+        self.moderators.read().unwrap_or_else(|p| p.into_inner()).get(account).cloned()
     }
 
-    /// Adds a moderator account.
-    pub async fn add_moderator(&self, store: &Store, account: AccountId) -> Result<(), StoreError> {
-        let since = Timestamp::now();
-        store.put_moderator(&ModeratorRecord { account, since }).await?;
+    /// The moderator accounts.
+    pub fn moderators(&self) -> Vec<ModeratorView> {
+        self.moderators.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// Adds a moderator account, or gives one its new role and scope (an
+    /// admin is never scoped).
+    pub async fn add_moderator(
+        &self,
+        store: &Store,
+        account: AccountId,
+        role: ModeratorRole,
+        mut categories: Vec<Category>,
+    ) -> Result<(), StoreError> {
+        if role == ModeratorRole::Admin {
+            categories.clear();
+        }
+        categories.sort_by_key(|c| severity(*c));
+        categories.dedup();
+        let current = self.moderator(&account);
+        let since = current.as_ref().map_or_else(Timestamp::now, |m| m.since);
+        store.put_moderator(&ModeratorRecord { account, since, role, categories: categories.clone() }).await?;
+        let source = current.map_or(ModeratorSource::Admin, |m| m.source);
         self.moderators
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(account)
-            .or_insert((since, ModeratorSource::Admin));
+            .insert(account, ModeratorView { account, since, source, role, categories });
         Ok(())
     }
 
     /// Removes a moderator account added through the admin endpoint.
     pub async fn remove_moderator(&self, store: &Store, account: &AccountId) -> Result<bool, ReportsError> {
-        let source = self.moderators.read().unwrap_or_else(|p| p.into_inner()).get(account).map(|(_, s)| *s);
+        let source = self.moderators.read().unwrap_or_else(|p| p.into_inner()).get(account).map(|m| m.source);
         match source {
             None => Ok(false),
             Some(ModeratorSource::Config) => Err(ReportsError::Invalid(
@@ -301,10 +379,35 @@ async fn take(
     let evidence: BTreeSet<EventId> = report.evidence().iter().map(Event::id).collect();
     let accused: BTreeSet<AccountId> = report.accused().into_iter().collect();
     let body = report.body();
+    if let Some(mute) = book.mutes.get(&body.reporter) {
+        // A muted reporter's report is kept, counted, and put in no case.
+        let mut mute = mute.clone();
+        mute.kept_out += 1;
+        let record = ReportRecord {
+            id,
+            case: id,
+            report: body.raw().clone(),
+            reporter: body.reporter,
+            category: body.category,
+            accused: accused.into_iter().collect(),
+            received: Timestamp::now(),
+            from,
+            forwards: vec![],
+            outcome: None,
+            outcome_sent: false,
+            muted: true,
+        };
+        state.store.put_muted_report(&record, &mute).await?;
+        tracing::info!(report = %id, reporter = %body.reporter, "report of a muted reporter kept out of the queue");
+        book.reports.insert(id, record);
+        book.mutes.insert(mute.account, mute);
+        return Ok(id);
+    }
+    let automated = state.config.reports.automated_reporters.contains(&body.reporter);
     let joined = book
         .cases
         .values()
-        .filter(|c| c.resolution.is_none())
+        .filter(|c| c.resolution.is_none() && c.automated == automated)
         .find(|c| {
             if evidence.is_empty() {
                 c.evidence.is_empty() && c.accused == accused
@@ -325,6 +428,8 @@ async fn take(
             evidence: BTreeSet::new(),
             quarantine: vec![],
             resolution: None,
+            automated,
+            assigned: None,
         },
     };
     case.reports.push(id);
@@ -346,6 +451,7 @@ async fn take(
         forwards,
         outcome: None,
         outcome_sent: false,
+        muted: false,
     };
     state.store.put_reports(&[&record], &[&case]).await?;
     tracing::info!(report = %id, case = %case.id, category = %body.category, "report queued");
@@ -424,10 +530,27 @@ pub async fn statuses(state: &Core, reporter: &AccountId) -> Vec<ReportStatus> {
     out
 }
 
-fn action_view(book: &Book, index: u64) -> Option<Resolution> {
+pub(crate) fn action_view(book: &Book, index: u64) -> Option<Resolution> {
     let raw = book.actions.get(usize::try_from(index).ok()?)?;
     let action: ModAction = serde_json::from_slice(&raw.body).ok()?;
     Some(Resolution::describe(index, &action))
+}
+
+/// The categories of a case's reports (its own, the most severe, first).
+pub(crate) fn case_categories(book: &Book, case: &CaseRecord) -> Vec<Category> {
+    let mut categories = vec![case.category];
+    for record in case.reports.iter().filter_map(|id| book.reports.get(id)) {
+        if !categories.contains(&record.category) {
+            categories.push(record.category);
+        }
+    }
+    categories
+}
+
+/// Whether `viewer` (a moderator account, or the operator when `None`) may
+/// see and act on the case.
+pub(crate) fn in_scope(book: &Book, case: &CaseRecord, viewer: Option<&ModeratorView>) -> bool {
+    viewer.is_none_or(|m| m.covers(&case_categories(book, case)))
 }
 
 fn summary(book: &Book, case: &CaseRecord) -> CaseSummary {
@@ -441,12 +564,23 @@ fn summary(book: &Book, case: &CaseRecord) -> CaseSummary {
         accused: case.accused.iter().copied().collect(),
         evidence: case.evidence.iter().copied().collect(),
         quarantined: !case.quarantine.is_empty(),
-        resolution: case.resolution.as_ref().and_then(|r| action_view(book, r.index)),
+        resolution: case.resolution.as_ref().and_then(|r| {
+            action_view(book, r.index).map(|view| Resolution { overturned: r.overturned.is_some(), ..view })
+        }),
+        source: if case.automated { CaseSource::Automated } else { CaseSource::People },
+        assigned: case.assigned,
     }
 }
 
-/// The moderator queue: most severe category first, then oldest first.
-pub async fn queue(state: &Core, filter: CaseFilter) -> Vec<CaseSummary> {
+/// The moderator queue: most severe category first, then oldest first;
+/// people's or automated reports' cases, those within `viewer`'s
+/// categories (every case for the operator, `None`).
+pub async fn queue(
+    state: &Core,
+    filter: CaseFilter,
+    source: SourceFilter,
+    viewer: Option<&ModeratorView>,
+) -> Vec<CaseSummary> {
     let book = state.reports.book.lock().await;
     let mut cases: Vec<&CaseRecord> = book
         .cases
@@ -457,6 +591,8 @@ pub async fn queue(state: &Core, filter: CaseFilter) -> Vec<CaseSummary> {
             // `All`, and any filter a newer client names.
             _ => true,
         })
+        .filter(|c| source.admits(if c.automated { CaseSource::Automated } else { CaseSource::People }))
+        .filter(|c| in_scope(&book, c, viewer))
         .collect();
     cases.sort_by_key(|c| (severity(c.category), c.opened, c.id));
     cases.into_iter().map(|c| summary(&book, c)).collect()
@@ -502,14 +638,23 @@ pub(crate) fn case_events(book: &Book, case: &CaseRecord) -> (Vec<Event>, Vec<Ev
     (evidence, context, reports)
 }
 
-/// One case with its reports and events.
-pub async fn case_detail(state: &Core, id: &Sha256Hash) -> Result<CaseDetail, ReportsError> {
+/// One case with its reports, events and internal notes, for a moderator
+/// whose categories cover it (`viewer`) or the operator (`None`).
+pub async fn case_detail(
+    state: &Core,
+    id: &Sha256Hash,
+    viewer: Option<&ModeratorView>,
+) -> Result<CaseDetail, ReportsError> {
     let book = state.reports.book.lock().await;
     let case = book.cases.get(id).ok_or(ReportsError::UnknownCase)?;
+    if !in_scope(&book, case, viewer) {
+        return Err(ReportsError::OutOfScope);
+    }
     let (evidence, context, reports) = case_events(&book, case);
     let (evidence, context) =
         (evidence.iter().map(Event::to_unverified).collect(), context.iter().map(Event::to_unverified).collect());
-    Ok(CaseDetail { case: summary(&book, case), reports, evidence, context })
+    let notes = teams::notes(state, id)?;
+    Ok(CaseDetail { case: summary(&book, case), reports, evidence, context, notes })
 }
 
 /// The audit log as exported (spec/reports.md §10).

@@ -24,6 +24,8 @@ export async function render(section, ctx) {
     result = { ok: false, code: 'unverifiable', error: describe(e), actions: [] };
   }
   const head = result.head;
+  // The team's work and appeals (spec/reports.md §9.1, §15), beside decisions.
+  const WORK = ['assign', 'mute', 'unmute', 'appeal', 'uphold', 'overturn'];
   const verdict = result.ok
     ? el('div', { class: 'alert alert-ok', id: 'audit-verdict', 'data-ok': 'true' },
         el('strong', {}, 'Verified in this browser. '),
@@ -38,10 +40,11 @@ export async function render(section, ctx) {
     return [
       String(i),
       when(a.ts),
-      badge(a.action, a.action === 'dismiss' ? 'muted' : 'warn'),
+      badge(a.action, a.action === 'dismiss' ? 'muted' : WORK.includes(a.action) ? 'info' : 'warn'),
       shortId(a.case, 8),
       a.moderator === head?.node ? 'the node' : shortId(a.moderator, 8),
-      a.reason || '',
+      [a.reason, a.assignee && `to ${shortId(a.assignee, 8)}`, a.reporter && `reporter ${shortId(a.reporter, 8)}`,
+        a.appeal && `appeal ${a.appeal.slice(0, 12)}…`].filter(Boolean).join(' · '),
       checked.ok ? badge('verified', 'ok') : badge('bad', 'bad'),
     ];
   }).reverse();

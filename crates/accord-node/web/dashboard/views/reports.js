@@ -1,8 +1,10 @@
-// The report queue (spec/reports.md §8–§12): open cases most severe first,
-// filters, a case with its evidence and context verified here (both
-// signatures of every event, and the reporters' signatures), and its
-// resolution — by the operator through the admin endpoint (the node signs),
-// or by a moderator who signs the action with their own key.
+// The report queue (spec/reports.md §8–§12, §15): open cases most severe
+// first, people's and automated reports' queues, filters, a case with its
+// evidence and context verified here (both signatures of every event, and
+// the reporters' signatures), its internal notes, and its resolution — by
+// the operator through the admin endpoint (the node signs), or by a
+// moderator who signs the action with their own key; and the appeals of
+// the node's decisions, upheld or overturned the same two ways.
 
 import {
   CATEGORIES, badge, busy, categoryLabel, confirmAction, describe, el, field, fill, notify, plural, select, shortId,
@@ -10,26 +12,28 @@ import {
 } from '../ui.js';
 import { commonLib, contentText, verifyEvent } from '../verify.js';
 
-const filters = { state: 'open', category: '', accused: '' };
+const filters = { state: 'open', source: 'people', category: '', accused: '' };
 let openCase = null;
 
 const reportsApi = (ctx) => (ctx.role === 'operator' ? ctx.admin : ctx.mod);
 
 /** Renders the section. */
 export async function render(section, ctx) {
-  const { cases } = await reportsApi(ctx).cases(filters.state);
+  const { cases } = await reportsApi(ctx).cases(filters.state, filters.source);
+  const { appeals } = await reportsApi(ctx).appeals('open');
   const shown = cases.filter((c) => (!filters.category || c.category === filters.category)
     && (!filters.accused || c.accused.some((a) => a.includes(filters.accused.trim()))));
 
   const state = select('filter-state', [['open', 'Open'], ['resolved', 'Resolved'], ['all', 'All']], filters.state);
+  const source = select('filter-source', [['people', "People's reports"], ['automated', 'Automated reports'], ['all', 'Both']], filters.source);
   const category = select('filter-category', [['', 'Any category'], ...CATEGORIES.map((c) => [c, categoryLabel(c)])], filters.category);
   const accused = el('input', { id: 'filter-accused', type: 'search', value: filters.accused, placeholder: 'acct1…', autocomplete: 'off' });
   const filterForm = el('form', { id: 'case-filters', class: 'filters', role: 'search' },
-    field('State', state), field('Category', category), field('Accused account', accused),
+    field('Queue', source), field('State', state), field('Category', category), field('Accused account', accused),
     el('button', { type: 'submit', class: 'button-secondary', id: 'filter-apply' }, 'Filter'));
   filterForm.addEventListener('submit', (e) => {
     e.preventDefault();
-    Object.assign(filters, { state: state.value, category: category.value, accused: accused.value });
+    Object.assign(filters, { state: state.value, source: source.value, category: category.value, accused: accused.value });
     ctx.show('reports');
   });
 
@@ -39,7 +43,8 @@ export async function render(section, ctx) {
     c.accused.length ? el('span', {}, c.accused.slice(0, 2).map((a) => shortId(a, 8)), c.accused.length > 2 ? ` +${c.accused.length - 2}` : '') : '—',
     `${plural(c.reports, 'report')} · ${plural(c.reporters, 'reporter')}`,
     when(c.opened),
-    c.resolution ? badge(c.resolution.action, 'muted') : c.quarantined ? badge('held for review', 'warn') : badge('open', 'info'),
+    c.assigned ? shortId(c.assigned, 8) : '—',
+    c.resolution ? badge(c.resolution.overturned ? `${c.resolution.action}, overturned` : c.resolution.action, 'muted') : c.quarantined ? badge('held for review', 'warn') : badge('open', 'info'),
   ]);
 
   fill(section,
@@ -48,8 +53,9 @@ export async function render(section, ctx) {
       el('button', { type: 'button', class: 'button-quiet', on: { click: () => ctx.show('reports') } }, 'Refresh')),
     filterForm,
     rows.length
-      ? table('cases', ['Case', 'Category', 'Accused', 'Reports', 'Opened', 'State'], rows, 'Most severe first, then oldest')
+      ? table('cases', ['Case', 'Category', 'Accused', 'Reports', 'Opened', 'Assigned', 'State'], rows, 'Most severe first, then oldest')
       : el('p', { class: 'empty', id: 'cases-empty' }, 'No case matches.'),
+    appealsTable(appeals, ctx),
     el('div', { id: 'case-detail' }));
   if (openCase) await showCase(openCase, ctx);
 }
@@ -83,7 +89,9 @@ async function showCase(id, ctx) {
     el('dl', { class: 'facts' },
       el('dt', {}, 'Accused'), el('dd', {}, c.accused.map((a) => el('code', { class: 'id wrap block' }, a))),
       el('dt', {}, 'Opened'), el('dd', {}, when(c.opened)),
-      c.resolution ? [el('dt', {}, 'Resolved'), el('dd', {}, `${c.resolution.action} by ${c.resolution.moderator}${c.resolution.reason ? `: ${c.resolution.reason}` : ''}`)] : null),
+      el('dt', {}, 'Reports by'), el('dd', {}, c.source === 'automated' ? 'automated reporters' : 'people'),
+      c.assigned ? [el('dt', {}, 'Assigned to'), el('dd', { id: 'case-assigned' }, el('code', { class: 'id wrap block' }, c.assigned))] : null,
+      c.resolution ? [el('dt', {}, 'Resolved'), el('dd', {}, `${c.resolution.action} by ${c.resolution.moderator}${c.resolution.reason ? `: ${c.resolution.reason}` : ''}${c.resolution.overturned ? ' (overturned on appeal)' : ''}`)] : null),
     el('h3', {}, 'Evidence'),
     events('case-evidence', evidence),
     context.length ? [el('h3', {}, 'Context'), events('case-context', context)] : null,
@@ -92,8 +100,80 @@ async function showCase(id, ctx) {
       shortId(r.reporter, 8), categoryLabel(r.category), r.comment || '', when(r.ts), r.from === 'local' ? 'this node' : shortId(r.from, 8),
       reporters[i] ? badge('verified', 'ok') : badge('does not verify', 'bad'),
     ])),
+    notesPart(c, detail.notes || [], ctx),
     c.state === 'open' ? await resolveForm(c, ctx) : null));
   holder.querySelector('h2').focus();
+}
+
+/** Internal notes: private to the node's moderators and operator (§9.1). */
+function notesPart(c, notes, ctx) {
+  const text = el('textarea', { id: 'note-text', rows: 2, maxlength: 4096, required: true });
+  const form = el('form', { id: 'note-form', class: 'resolve' },
+    field('Add a note (seen only by moderators and the operator)', text),
+    el('button', { type: 'submit', id: 'note-submit', class: 'button-secondary' }, 'Add note'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!text.value.trim()) return;
+    await busy(form.querySelector('button[type=submit]'), async () => {
+      try {
+        await reportsApi(ctx).addNote(c.id, text.value.trim());
+        notify('Note added.', 'ok');
+        await ctx.show('reports');
+      } catch (err) {
+        notify(`Note not added: ${describe(err)}`, 'bad');
+      }
+    });
+  });
+  return [
+    el('h3', {}, 'Internal notes'),
+    notes.length
+      ? el('ol', { class: 'notes', id: 'case-notes' }, notes.map((n) => el('li', { class: 'note' },
+        el('div', { class: 'event-meta' }, shortId(n.author, 8), el('span', {}, when(n.ts))),
+        el('p', { class: 'note-text' }, n.text))))
+      : el('p', { class: 'empty', id: 'case-notes-empty' }, 'No notes.'),
+    form,
+  ];
+}
+
+/** Open appeals of the node's decisions (§15), each upheld or overturned here. */
+function appealsTable(appeals, ctx) {
+  if (!appeals.length) return el('p', { class: 'empty', id: 'appeals-empty' }, 'No open appeals.');
+  const rows = appeals.map((a) => [
+    el('code', { class: 'id' }, `${a.id.slice(0, 12)}…`),
+    el('button', { type: 'button', class: 'link', 'data-case': a.case, on: { click: () => { openCase = a.case; ctx.show('reports'); } } }, `${a.case.slice(0, 12)}…`),
+    shortId(a.account, 8),
+    a.reason,
+    a.decided_by ? shortId(a.decided_by, 8) : '—',
+    el('span', { class: 'row' },
+      el('button', { type: 'button', class: 'button-secondary', 'data-appeal': a.id, 'data-verdict': 'uphold', on: { click: () => resolveAppeal(a, 'uphold', ctx) } }, 'Uphold'),
+      el('button', { type: 'button', class: 'button-primary', 'data-appeal': a.id, 'data-verdict': 'overturn', on: { click: () => resolveAppeal(a, 'overturn', ctx) } }, 'Overturn')),
+  ]);
+  return [el('h2', { id: 'appeals-title' }, 'Appeals'),
+    table('appeals', ['Appeal', 'Case', 'By', 'Why', 'Decided by', 'Resolve'], rows, 'Oldest first; not by the moderator who decided')];
+}
+
+async function resolveAppeal(a, verdict, ctx) {
+  const details = verdict === 'overturn'
+    ? ['Removes the list entries the decision wrote.', 'The resolution is signed and kept in the public audit log.']
+    : ['The decision stands.', 'The resolution is signed and kept in the public audit log.'];
+  const ok = await confirmAction(`${verdict === 'overturn' ? 'Overturn' : 'Uphold'} the decision?`, `Appeal by ${a.account}: ${a.reason}`, details, verdict === 'overturn' ? 'Sign and overturn' : 'Sign and uphold');
+  if (!ok) return;
+  try {
+    const receipt = ctx.role === 'operator'
+      ? await ctx.admin.post(`/appeals/${a.id}/resolve`, { action: verdict })
+      : await ctx.mod.act(await signAppealAction(ctx, a, verdict));
+    notify(`Appeal ${verdict === 'overturn' ? 'overturned' : 'upheld'}: audit entry ${receipt.index}.`, 'ok');
+    await ctx.show('reports');
+  } catch (err) {
+    notify(`Appeal not resolved: ${describe(err)}`, 'bad');
+  }
+}
+
+/** A moderator's signed `uphold` or `overturn` (spec/reports.md §9, §15), fields in canonical order. */
+async function signAppealAction(ctx, a, action) {
+  const lib = await commonLib();
+  const body = { node: ctx.mod.node, moderator: ctx.mod.key.account, case: a.case, action, appeal: a.id, ts: Date.now() };
+  return lib.signBytes(ctx.mod.key, 'accord/v1/mod-action', lib.canonical(body));
 }
 
 function events(id, verified) {
