@@ -64,26 +64,17 @@ async fn end_to_end_stream(quick: bool, ceilings: &mut Ceilings, report: &mut Re
     for (i, (sender, room)) in rooms.into_iter().enumerate() {
         for lane in 0..depth {
             let sender = sender.clone();
-            senders.push(tokio::spawn(async move {
-                let mut acks = Samples::default();
-                let mut k = 0u64;
-                while started.elapsed() < span {
-                    let t = Instant::now();
+            senders.push(tokio::spawn(until(started + span, move |k| {
+                let sender = sender.clone();
+                async move {
                     sender
                         .send_text(room, &format!("ingest message {k}.{lane} from client {i}, of a typical length"))
-                        .await?;
-                    acks.push(t.elapsed());
-                    k += 1;
+                        .await
                 }
-                anyhow::Ok(acks)
-            }));
+            })));
         }
     }
-    let mut acks = Samples::default();
-    for sender in futures::future::join_all(senders).await {
-        acks.extend(&sender??);
-    }
-    let elapsed = started.elapsed().as_secs_f64();
+    let (acks, elapsed) = gather(senders, started).await?;
     node.stop().await?;
     report.figure("ingest_stream_msgs_per_s", acks.len() as f64 / elapsed, "msg/s", Some(ceiling));
     report.figure("ingest_stream_ack_p50", acks.percentile_ms(50.0), "ms", None);
@@ -103,29 +94,49 @@ async fn end_to_end(quick: bool, ceilings: &mut Ceilings, report: &mut Report) -
     eprintln!("ingest: {clients} clients, {} s", span.as_secs());
     let started = Instant::now();
     let senders = rooms.into_iter().enumerate().map(|(i, room)| {
-        tokio::spawn(async move {
-            let mut acks = Samples::default();
-            let mut k = 0u64;
-            while started.elapsed() < span {
-                let t = Instant::now();
-                room.send_text(&format!("ingest message {k} from client {i}, of a typical length")).await?;
-                acks.push(t.elapsed());
-                k += 1;
-            }
-            anyhow::Ok(acks)
-        })
+        tokio::spawn(until(started + span, move |k| {
+            let room = room.clone();
+            async move { room.send_text(&format!("ingest message {k} from client {i}, of a typical length")).await }
+        }))
     });
-    let mut acks = Samples::default();
-    for sender in futures::future::join_all(senders).await {
-        acks.extend(&sender??);
-    }
-    let elapsed = started.elapsed().as_secs_f64();
+    let (acks, elapsed) = gather(senders, started).await?;
     node.stop().await?;
     let rate = acks.len() as f64 / elapsed;
     report.figure("ingest_msgs_per_s", rate, "msg/s", Some(ceiling));
     report.figure("ingest_ack_p50", acks.percentile_ms(50.0), "ms", None);
     report.figure("ingest_ack_p99", acks.percentile_ms(99.0), "ms", None);
     Ok(())
+}
+
+/// Sends with `send(k)` for k = 0, 1, … until `deadline`, one at a time;
+/// each send's acknowledgement time.
+async fn until<F, Fut, T>(deadline: Instant, send: F) -> anyhow::Result<Samples>
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = accord_sdk::Result<T>>,
+{
+    let mut acks = Samples::default();
+    let mut k = 0u64;
+    while Instant::now() < deadline {
+        let t = Instant::now();
+        send(k).await?;
+        acks.push(t.elapsed());
+        k += 1;
+    }
+    Ok(acks)
+}
+
+/// The senders' acknowledgement times together, and the seconds since
+/// `started` when the last one ended.
+async fn gather(
+    senders: impl IntoIterator<Item = tokio::task::JoinHandle<anyhow::Result<Samples>>>,
+    started: Instant,
+) -> anyhow::Result<(Samples, f64)> {
+    let mut acks = Samples::default();
+    for sender in futures::future::join_all(senders).await {
+        acks.extend(&sender??);
+    }
+    Ok((acks, started.elapsed().as_secs_f64()))
 }
 
 /// One room's pre-signed events and the session that sends them.

@@ -189,20 +189,7 @@ pub(crate) async fn apply(
     }
     if action.action == Verdict::Dismiss {
         // Dismissing lifts the quarantine pending review.
-        let mut by_list: BTreeMap<ListId, Vec<ListEntry>> = BTreeMap::new();
-        for (list, entry) in &case.quarantine {
-            by_list.entry(list.clone()).or_default().push(ListEntry::Remove {
-                created: action.ts,
-                entry: *entry,
-                reason: action.reason.clone(),
-            });
-        }
-        for (list, removals) in by_list {
-            let (first, _) = state.lists.append_own(&state.store, &list, &removals).await?;
-            distribution::announce(state, &list).await;
-            written
-                .extend((first..first + removals.len() as u64).map(|index| WrittenEntry { list: list.clone(), index }));
-        }
+        written.extend(remove_entries(state, &case.quarantine, &action).await?);
     }
     let index = book.tree.size();
     let mut tree = book.tree.clone();
@@ -311,4 +298,29 @@ pub async fn on_outcome(
         book.reports.insert(record.id, record);
     }
     Ok(())
+}
+
+/// Removes `entries` of this node's lists, in one checkpoint per list, as
+/// part of `action` (a dismissal lifting a quarantine, an overturned
+/// decision); the removal entries written.
+pub(crate) async fn remove_entries(
+    state: &Arc<Core>,
+    entries: &[(ListId, u64)],
+    action: &ModAction,
+) -> Result<Vec<WrittenEntry>, ReportsError> {
+    let mut by_list: BTreeMap<ListId, Vec<ListEntry>> = BTreeMap::new();
+    for (list, entry) in entries {
+        by_list.entry(list.clone()).or_default().push(ListEntry::Remove {
+            created: action.ts,
+            entry: *entry,
+            reason: action.reason.clone(),
+        });
+    }
+    let mut written = Vec::new();
+    for (list, removals) in by_list {
+        let (first, _) = state.lists.append_own(&state.store, &list, &removals).await?;
+        distribution::announce(state, &list).await;
+        written.extend((first..first + removals.len() as u64).map(|index| WrittenEntry { list: list.clone(), index }));
+    }
+    Ok(written)
 }

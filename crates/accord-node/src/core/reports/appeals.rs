@@ -8,17 +8,14 @@
 use super::actions::{append_work, signer};
 use super::{Book, ModeratorView, ReportsError, action_view, in_scope};
 use crate::core::Core;
-use crate::core::lists::distribution;
-use accord_api::moderation::{ActionReceipt, WrittenEntry};
+use accord_api::moderation::ActionReceipt;
 use accord_api::reports::Outcome;
 use accord_api::teams::{AppealFilter, AppealState, AppealStatus};
 use accord_proto::appeal::AppealBody;
 use accord_proto::audit::{ModAction, Moderator, Verdict};
-use accord_proto::blocklist::entry::ListEntry;
 use accord_proto::text::Reason;
-use accord_proto::{AccountId, ListId, NodeId, Sha256Hash, SignedBytes, Timestamp, Unverified, Verified};
+use accord_proto::{AccountId, NodeId, Sha256Hash, SignedBytes, Timestamp, Unverified, Verified};
 use accord_store::{AppealRecord, AuditWork, Forward, ForwardState, ReportSource};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn verify(raw: SignedBytes) -> Result<Verified<AppealBody>, ReportsError> {
@@ -183,20 +180,7 @@ pub(crate) async fn resolve(
     let mut written = Vec::new();
     if action.action == Verdict::Overturn {
         let Some(resolution) = case.resolution.as_mut() else { return Err(ReportsError::UnknownCase) };
-        let mut by_list: BTreeMap<ListId, Vec<ListEntry>> = BTreeMap::new();
-        for (list, entry) in &resolution.entries {
-            by_list.entry(list.clone()).or_default().push(ListEntry::Remove {
-                created: action.ts,
-                entry: *entry,
-                reason: action.reason.clone(),
-            });
-        }
-        for (list, removals) in by_list {
-            let (first, _) = state.lists.append_own(&state.store, &list, &removals).await?;
-            distribution::announce(state, &list).await;
-            written
-                .extend((first..first + removals.len() as u64).map(|index| WrittenEntry { list: list.clone(), index }));
-        }
+        written.extend(super::actions::remove_entries(state, &resolution.entries, &action).await?);
         resolution.overturned = Some(book.tree.size());
         record.state = AppealState::Overturned;
     } else {

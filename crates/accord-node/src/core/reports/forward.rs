@@ -111,18 +111,29 @@ async fn pending(state: &Core) -> Vec<Work> {
     work
 }
 
+/// Sends `request` to `node`; what became of the forward (`queued` tells
+/// the answer that takes it) and the refusal's code.
+async fn hand_over(
+    state: &Core,
+    node: NodeId,
+    request: FedRequest,
+    queued: fn(&FedResponse) -> bool,
+) -> (ForwardState, Option<String>) {
+    match state.network.request(network::peer_id(&node), request).await {
+        Ok(answer) if queued(&answer) => (ForwardState::Delivered, None),
+        Ok(FedResponse::Error { code, .. }) if is_transient(&code) => (ForwardState::Pending, Some(code)),
+        Ok(FedResponse::Error { code, .. }) => (ForwardState::Refused, Some(code)),
+        Ok(_) => (ForwardState::Refused, Some("unexpected_answer".to_string())),
+        Err(_) => (ForwardState::Pending, Some("unreachable".to_string())),
+    }
+}
+
 /// Makes one delivery and records its result; true when done for good.
 async fn deliver(state: &Core, work: Work) -> bool {
     match work {
         Work::Report { id, node, report } => {
             let request = FedRequest::Report { report: Box::new(report) };
-            let (next, code) = match state.network.request(network::peer_id(&node), request).await {
-                Ok(FedResponse::ReportQueued { .. }) => (ForwardState::Delivered, None),
-                Ok(FedResponse::Error { code, .. }) if is_transient(&code) => (ForwardState::Pending, Some(code)),
-                Ok(FedResponse::Error { code, .. }) => (ForwardState::Refused, Some(code)),
-                Ok(_) => (ForwardState::Refused, Some("unexpected_answer".to_string())),
-                Err(_) => (ForwardState::Pending, Some("unreachable".to_string())),
-            };
+            let (next, code) = hand_over(state, node, request, |r| matches!(r, FedResponse::ReportQueued { .. })).await;
             tracing::debug!(report = %id, %node, ?next, ?code, "report forward");
             let mut book = state.reports.book.lock().await;
             let Some(record) = book.reports.get(&id) else { return true };
@@ -140,13 +151,7 @@ async fn deliver(state: &Core, work: Work) -> bool {
         }
         Work::Appeal { id, node, appeal } => {
             let request = FedRequest::Appeal { appeal: Box::new(appeal) };
-            let (next, code) = match state.network.request(network::peer_id(&node), request).await {
-                Ok(FedResponse::AppealQueued { .. }) => (ForwardState::Delivered, None),
-                Ok(FedResponse::Error { code, .. }) if is_transient(&code) => (ForwardState::Pending, Some(code)),
-                Ok(FedResponse::Error { code, .. }) => (ForwardState::Refused, Some(code)),
-                Ok(_) => (ForwardState::Refused, Some("unexpected_answer".to_string())),
-                Err(_) => (ForwardState::Pending, Some("unreachable".to_string())),
-            };
+            let (next, code) = hand_over(state, node, request, |r| matches!(r, FedResponse::AppealQueued { .. })).await;
             tracing::debug!(appeal = %id, %node, ?next, ?code, "appeal forward");
             let mut book = state.reports.book.lock().await;
             let Some(record) = book.appeals.get(&id) else { return true };
