@@ -484,8 +484,8 @@ def moderator_id(v, nc):  # reports.md §9: a moderator account id, or a node id
     return id_text("acct", v, nc) if isinstance(v, str) and v.startswith("acct1") else node_id(v, nc)
 
 def p_mod_action(j, nc):  # reports.md §9
-    f = fields(j, nc, ["node", "moderator", "case", "action", "list", "reason", "expires", "assignee", "reporter",
-                       "appeal", "ts"], optional=("list", "reason", "expires", "assignee", "reporter", "appeal"))
+    f = fields(j, nc, ["node", "moderator", "case", "action", "list", "reason", "expires", "assignee", "report",
+                       "appeal", "ts"], optional=("list", "reason", "expires", "assignee", "report", "appeal"))
     lid = None
     if f["list"] is not None:
         if not isinstance(f["list"], str): raise ValueError("list: not a string")
@@ -497,7 +497,7 @@ def p_mod_action(j, nc):  # reports.md §9
                 case=hash_hex(f["case"], nc), action=one_of(f["action"], VERDICTS), list=lid,
                 reason=optional(f["reason"], lambda t: text(t, 1024)), expires=optional(f["expires"], timestamp),
                 assignee=optional(f["assignee"], lambda a: id_text("acct", a, nc)),
-                reporter=optional(f["reporter"], lambda a: id_text("acct", a, nc)),
+                report=optional(f["report"], lambda h: hash_hex(h, nc)),
                 appeal=optional(f["appeal"], lambda h: hash_hex(h, nc)), ts=timestamp(f["ts"]))
 
 def r_mod_action(v):  # reports.md §9 table rules
@@ -507,8 +507,8 @@ def r_mod_action(v):  # reports.md §9 table rules
     if (v["expires"] is None) == (v["action"] == "suspend"): raise Refused("invalid", "expires is for suspend only")
     if v["expires"] is not None and v["expires"] <= v["ts"]: raise Refused("invalid", "expires is not after ts")
     if v["assignee"] is not None and v["action"] != "assign": raise Refused("invalid", "assignee is for assign only")
-    if (v["reporter"] is None) == (v["action"] in ("mute", "unmute")):
-        raise Refused("invalid", "reporter is present exactly for mute and unmute")
+    if (v["report"] is None) == (v["action"] in ("mute", "unmute")):
+        raise Refused("invalid", "report is present exactly for mute and unmute")
     if (v["appeal"] is None) == (v["action"] in ("appeal", "uphold", "overturn")):
         raise Refused("invalid", "appeal is present exactly for appeal, uphold and overturn")
     if v["action"] == "appeal" and v["moderator"] != v["node"]: raise Refused("invalid", "the node records an appeal")

@@ -192,9 +192,11 @@ pub struct ModAction {
     /// to; absent, the case is unassigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<AccountId>,
-    /// For `mute` and `unmute` (and only for them): the reporter.
+    /// For `mute` and `unmute` (and only for them): the id of a report the
+    /// muted reporter filed in the case. The log never names a reporter:
+    /// it is public, and reporters are not (spec/reports.md §9.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reporter: Option<AccountId>,
+    pub report: Option<Sha256Hash>,
     /// For `appeal`, `uphold` and `overturn` (and only for them): the
     /// appeal id (SHA-256 of the appeal's body).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -230,8 +232,8 @@ impl Payload for ModAction {
             return Err("only `assign` has `assignee`".into());
         }
         let about_reporter = matches!(self.action, Verdict::Mute | Verdict::Unmute);
-        if self.reporter.is_some() != about_reporter {
-            return Err("`reporter` is present exactly for `mute` and `unmute`".into());
+        if self.report.is_some() != about_reporter {
+            return Err("`report` is present exactly for `mute` and `unmute`".into());
         }
         let about_appeal = matches!(self.action, Verdict::Appeal | Verdict::Uphold | Verdict::Overturn);
         if self.appeal.is_some() != about_appeal {
@@ -377,7 +379,7 @@ mod tests {
             reason: None,
             expires: None,
             assignee: None,
-            reporter: None,
+            report: None,
             appeal: None,
             ts: Timestamp::from_millis(1_764_000_000_000),
         }
@@ -440,11 +442,11 @@ mod tests {
         let mut assign = action(&node, &moderator, Verdict::Assign, None);
         assign.assignee = Some(moderator.account_id());
         assert!(Verified::sign(assign.clone(), &moderator).is_ok());
-        assign.reporter = Some(moderator.account_id());
+        assign.report = Some(Sha256Hash::digest(b"a report"));
         assert!(Verified::sign(assign, &moderator).is_err());
         let mut mute = action(&node, &moderator, Verdict::Mute, None);
         assert!(Verified::sign(mute.clone(), &moderator).is_err());
-        mute.reporter = Some(SecretKey::from_seed([7; 32]).account_id());
+        mute.report = Some(Sha256Hash::digest(b"a report"));
         assert!(Verified::sign(mute, &moderator).is_ok());
         let mut overturn = action(&node, &moderator, Verdict::Overturn, None);
         overturn.appeal = Some(Sha256Hash::digest(b"appeal"));

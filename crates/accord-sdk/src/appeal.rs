@@ -103,9 +103,12 @@ impl Client {
         self.mod_work(case, Verdict::Assign, None, |a| a.assignee = assignee).await
     }
 
-    /// Mutes a reporter of a case (`mute`): its further reports are kept out of the queue.
+    /// Mutes a reporter of a case (`mute`): its further reports are kept out
+    /// of the queue. The signed action names one of the reporter's reports
+    /// in the case, never the reporter: the audit log is public.
     pub async fn mod_mute(&self, case: Sha256Hash, reporter: AccountId, reason: Option<&str>) -> Result<ActionReceipt> {
-        self.mod_work(case, Verdict::Mute, reason, |a| a.reporter = Some(reporter)).await
+        let report = self.report_in(case, reporter).await?;
+        self.mod_work(case, Verdict::Mute, reason, |a| a.report = Some(report)).await
     }
 
     /// Lifts a reporter's mute (`unmute`), naming the case it was decided on.
@@ -115,7 +118,21 @@ impl Client {
         reporter: AccountId,
         reason: Option<&str>,
     ) -> Result<ActionReceipt> {
-        self.mod_work(case, Verdict::Unmute, reason, |a| a.reporter = Some(reporter)).await
+        let report = self.report_in(case, reporter).await?;
+        self.mod_work(case, Verdict::Unmute, reason, |a| a.report = Some(report)).await
+    }
+
+    /// The id of a report `reporter` filed in `case` (the first by id, as
+    /// the node picks for its operator).
+    async fn report_in(&self, case: Sha256Hash, reporter: AccountId) -> Result<Sha256Hash> {
+        let detail = self.mod_case(case).await?;
+        detail
+            .reports
+            .iter()
+            .filter(|r| r.reporter() == reporter)
+            .map(|r| r.id())
+            .min()
+            .ok_or_else(|| SdkError::InvalidInput(format!("{reporter} filed no report in case {case}")))
     }
 
     /// Resolves an appeal of case `case`: `uphold` or `overturn` (which
@@ -154,7 +171,7 @@ impl Client {
             reason,
             expires: None,
             assignee: None,
-            reporter: None,
+            report: None,
             appeal: None,
             ts: Timestamp::now(),
         };

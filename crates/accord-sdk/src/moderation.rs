@@ -230,7 +230,7 @@ fn build_action(
         reason,
         expires,
         assignee: None,
-        reporter: None,
+        report: None,
         appeal: None,
         ts,
     })

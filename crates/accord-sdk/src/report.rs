@@ -359,7 +359,7 @@ mod tests {
             reason: Some("drug sales".to_string().try_into().expect("reason")),
             expires: None,
             assignee: None,
-            reporter: None,
+            report: None,
             appeal: None,
             ts: Timestamp::from_millis(1_764_000_000_000),
         };

@@ -63,7 +63,7 @@ fn signed_action() -> Verified<ModAction> {
         reason: Some("sells drugs".to_string().try_into().expect("reason")),
         expires: None,
         assignee: None,
-        reporter: None,
+        report: None,
         appeal: None,
         ts: Timestamp::from_millis(TS),
     };

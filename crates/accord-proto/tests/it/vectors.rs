@@ -761,7 +761,7 @@ fn build_audit(report: &Value) -> Result<Value, String> {
         reason: Some(reason(0)?),
         expires: None,
         assignee: None,
-        reporter: None,
+        report: None,
         appeal: None,
         ts: Timestamp::from_millis(AUDIT_TS[0]),
     };
@@ -771,7 +771,7 @@ fn build_audit(report: &Value) -> Result<Value, String> {
         list: None,
         reason: Some(reason(1)?),
         assignee: None,
-        reporter: None,
+        report: None,
         appeal: None,
         ts: Timestamp::from_millis(AUDIT_TS[1]),
         ..block.clone()

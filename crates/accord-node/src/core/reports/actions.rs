@@ -55,7 +55,7 @@ pub async fn resolve_as_node(
         reason,
         expires,
         assignee: None,
-        reporter: None,
+        report: None,
         appeal: None,
         ts,
     };
@@ -256,7 +256,7 @@ pub(crate) async fn quarantine_if_trusted(state: &Arc<Core>, book: &mut Book, ca
         reason,
         expires: None,
         assignee: None,
-        reporter: None,
+        report: None,
         appeal: None,
         ts: Timestamp::now(),
     };

@@ -125,7 +125,7 @@ async fn take(state: &Arc<Core>, appeal: Verified<AppealBody>, from: ReportSourc
         reason: None,
         expires: None,
         assignee: None,
-        reporter: None,
+        report: None,
         appeal: Some(id),
         ts: Timestamp::now(),
     };
@@ -220,7 +220,7 @@ pub async fn resolve_as_node(
         reason,
         expires: None,
         assignee: None,
-        reporter: None,
+        report: None,
         appeal: Some(appeal),
         ts: Timestamp::now(),
     };

@@ -16,7 +16,7 @@ use accord_proto::audit::{ModAction, Moderator, Verdict};
 use accord_proto::limits::MAX_CASE_NOTE;
 use accord_proto::text::Reason;
 use accord_proto::{AccountId, Sha256Hash, Timestamp, Verified};
-use accord_store::{AuditWork, MuteRecord, NoteRecord};
+use accord_store::{AuditWork, CaseRecord, MuteRecord, NoteRecord};
 use std::sync::Arc;
 
 /// A case's internal notes, oldest first.
@@ -91,10 +91,7 @@ pub(crate) async fn apply(
             index
         }
         Verdict::Mute => {
-            let Some(reporter) = action.reporter else { return Err(ReportsError::Invalid("no reporter".into())) };
-            if !case.reporters.contains(&reporter) {
-                return Err(ReportsError::Invalid("the account reported nothing in this case".into()));
-            }
+            let reporter = reporter_of(book, &case, action.report)?;
             if book.mutes.contains_key(&reporter) {
                 return Err(ReportsError::Invalid("that reporter is muted already".into()));
             }
@@ -113,7 +110,7 @@ pub(crate) async fn apply(
             index
         }
         Verdict::Unmute => {
-            let Some(reporter) = action.reporter else { return Err(ReportsError::Invalid("no reporter".into())) };
+            let reporter = reporter_of(book, &case, action.report)?;
             let Some(mute) = book.mutes.get(&reporter) else { return Err(ReportsError::NotMuted) };
             if mute.case != case.id {
                 return Err(ReportsError::Invalid(format!("the mute was decided on case {}: name it", mute.case)));
@@ -129,6 +126,27 @@ pub(crate) async fn apply(
     Ok(ActionReceipt { index, entries: vec![] })
 }
 
+/// Who filed `report` (a mute's or unmute's), which must be a report of
+/// `case`. The action names the report, not the reporter, because the
+/// audit log is public and reporters are not.
+fn reporter_of(book: &Book, case: &CaseRecord, report: Option<Sha256Hash>) -> Result<AccountId, ReportsError> {
+    let Some(report) = report else { return Err(ReportsError::Invalid("no report named".into())) };
+    match book.reports.get(&report) {
+        Some(record) if record.case == case.id => Ok(record.reporter),
+        _ => Err(ReportsError::Invalid("the report named is not one of this case".into())),
+    }
+}
+
+/// A report `reporter` filed in `case`, the one a mute or unmute names.
+fn report_by(book: &Book, reporter: &AccountId, case: Sha256Hash) -> Result<Sha256Hash, ReportsError> {
+    book.reports
+        .values()
+        .filter(|r| r.case == case && r.reporter == *reporter)
+        .map(|r| r.id)
+        .min()
+        .ok_or_else(|| ReportsError::Invalid("the account reported nothing in this case".into()))
+}
+
 /// A work action signed by the node, for its operator.
 fn node_action(state: &Core, case: Sha256Hash, verdict: Verdict, reason: Option<Reason>) -> ModAction {
     ModAction {
@@ -140,7 +158,7 @@ fn node_action(state: &Core, case: Sha256Hash, verdict: Verdict, reason: Option<
         reason,
         expires: None,
         assignee: None,
-        reporter: None,
+        report: None,
         appeal: None,
         ts: Timestamp::now(),
     }
@@ -165,9 +183,10 @@ pub async fn mute_as_node(
     case: Sha256Hash,
     reason: Option<Reason>,
 ) -> Result<Vec<MuteEntry>, ReportsError> {
-    let action = ModAction { reporter: Some(reporter), ..node_action(state, case, Verdict::Mute, reason) };
-    let action = Verified::sign(action, &state.node_key).map_err(ReportsError::Action)?;
     let mut book = state.reports.book.lock().await;
+    let report = report_by(&book, &reporter, case)?;
+    let action = ModAction { report: Some(report), ..node_action(state, case, Verdict::Mute, reason) };
+    let action = Verified::sign(action, &state.node_key).map_err(ReportsError::Action)?;
     apply(state, &mut book, action, None).await?;
     Ok(entries(&book))
 }
@@ -180,7 +199,8 @@ pub async fn unmute_as_node(
 ) -> Result<Vec<MuteEntry>, ReportsError> {
     let mut book = state.reports.book.lock().await;
     let case = book.mutes.get(&reporter).map(|m| m.case).ok_or(ReportsError::NotMuted)?;
-    let action = ModAction { reporter: Some(reporter), ..node_action(state, case, Verdict::Unmute, reason) };
+    let report = report_by(&book, &reporter, case)?;
+    let action = ModAction { report: Some(report), ..node_action(state, case, Verdict::Unmute, reason) };
     let action = Verified::sign(action, &state.node_key).map_err(ReportsError::Action)?;
     apply(state, &mut book, action, None).await?;
     Ok(entries(&book))

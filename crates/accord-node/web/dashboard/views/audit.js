@@ -43,7 +43,7 @@ export async function render(section, ctx) {
       badge(a.action, a.action === 'dismiss' ? 'muted' : WORK.includes(a.action) ? 'info' : 'warn'),
       shortId(a.case, 8),
       a.moderator === head?.node ? 'the node' : shortId(a.moderator, 8),
-      [a.reason, a.assignee && `to ${shortId(a.assignee, 8)}`, a.reporter && `reporter ${shortId(a.reporter, 8)}`,
+      [a.reason, a.assignee && `to ${shortId(a.assignee, 8)}`, a.report && `report ${shortId(a.report, 8)}`,
         a.appeal && `appeal ${a.appeal.slice(0, 12)}…`].filter(Boolean).join(' · '),
       checked.ok ? badge('verified', 'ok') : badge('bad', 'bad'),
     ];
