@@ -387,15 +387,18 @@ impl Lists {
         if text.trim().is_empty() || text.len() > MAX_NOTE {
             return Err(ListError::BadEntry(format!("a note is 1 to {MAX_NOTE} bytes")));
         }
-        {
-            let logs = self.logs.lock().await;
-            let held = logs.get(list).ok_or(ListError::UnknownList)?;
-            if entry >= held.record.size {
-                return Err(ListError::BadEntry(format!("the list has no entry {entry}")));
-            }
+        // Held until the note is written: an entry's notes are stored one at
+        // a time, each later than the one before (they are kept by time).
+        let logs = self.logs.lock().await;
+        let held = logs.get(list).ok_or(ListError::UnknownList)?;
+        if entry >= held.record.size {
+            return Err(ListError::BadEntry(format!("the list has no entry {entry}")));
         }
-        let note = Note { list: list.clone(), entry, by: who, at: Timestamp::now(), text };
+        let after = store.notes(list, Some(entry))?.last().map(|n| n.at.plus_millis(1));
+        let at = after.map_or_else(Timestamp::now, |after| after.max(Timestamp::now()));
+        let note = Note { list: list.clone(), entry, by: who, at, text };
         store.put_note(&note).await?;
+        drop(logs);
         Ok(note)
     }
 

@@ -43,15 +43,19 @@ pub async fn add_note(
     if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(ReportsError::Invalid("a note holds no control characters but line feeds and tabs".into()));
     }
-    {
-        let book = state.reports.book.lock().await;
-        let record = book.cases.get(&case).ok_or(ReportsError::UnknownCase)?;
-        if !in_scope(&book, record, viewer) {
-            return Err(ReportsError::OutOfScope);
-        }
+    // The book's lock is held until the note is written, so that notes
+    // are stored one at a time and each is later than the one before it
+    // (they are kept in order of time).
+    let book = state.reports.book.lock().await;
+    let record = book.cases.get(&case).ok_or(ReportsError::UnknownCase)?;
+    if !in_scope(&book, record, viewer) {
+        return Err(ReportsError::OutOfScope);
     }
+    let after = state.store.case_notes(&case)?.last().map(|n| n.ts.plus_millis(1));
+    let ts = after.map_or_else(Timestamp::now, |after| after.max(Timestamp::now()));
     let author = viewer.map_or(Moderator::Node(state.node_id), |m| Moderator::Account(m.account));
-    state.store.put_case_note(&NoteRecord { case, author, text, ts: Timestamp::now() }).await?;
+    state.store.put_case_note(&NoteRecord { case, author, text, ts }).await?;
+    drop(book);
     tracing::info!(%case, %author, "note added to a case");
     notes(state, &case)
 }
