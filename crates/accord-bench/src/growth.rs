@@ -159,9 +159,10 @@ pub(crate) async fn run(quick: bool, full_events: usize, report: &mut Report) ->
 
     // Idle WebSocket clients, each following one room.
     let mut sockets = Vec::new();
+    let http = reqwest::Client::new();
     for c in 0..clients {
         let (key, _, held) = &accounts[c % ACCOUNTS];
-        let token = crate::ingest::login(&reqwest::Client::new(), &url, key).await?;
+        let token = crate::ingest::login(&http, &url, key).await?;
         let ws_url = format!("{}/v1/stream?token={token}", url.replacen("http", "ws", 1));
         let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await?;
         let subscribe = serde_json::json!({"type": "subscribe", "room": held[c % held.len()], "after": u64::MAX >> 12});

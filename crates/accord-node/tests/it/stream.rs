@@ -182,6 +182,18 @@ where
     got
 }
 
+/// How many messages the room's history holds (of `author` only, if given).
+async fn messages_by(room: &accord_sdk::Room, author: Option<accord_proto::AccountId>) -> usize {
+    let history = room.history(accord_sdk::HistoryQuery::after(0).limit(500)).await.unwrap();
+    history
+        .items
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|i| matches!(i.event.content(), EventContent::Message { .. }))
+        .filter(|i| author.is_none_or(|a| i.event.author() == a))
+        .count()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_sent_over_the_stream_are_stored_and_each_answered_with_its_receipt() {
     // More sends than the frame rate allows other frames: sends are limited
@@ -220,10 +232,7 @@ async fn events_sent_over_the_stream_are_stored_and_each_answered_with_its_recei
     cursors.sort_unstable();
     cursors.dedup();
     assert_eq!(cursors.len(), events.len(), "every send has its own cursor");
-    let history = room.history(accord_sdk::HistoryQuery::after(0).limit(500)).await.unwrap();
-    let items: Vec<_> = history.items.into_iter().map(Result::unwrap).collect();
-    let texts = items.iter().filter(|i| matches!(i.event.content(), EventContent::Message { .. })).count();
-    assert_eq!(texts, events.len());
+    assert_eq!(messages_by(&room, None).await, events.len());
     node.stop().await.unwrap();
 }
 
@@ -268,13 +277,7 @@ async fn a_refused_send_is_answered_with_its_code_and_stores_nothing() {
     let limited: Vec<_> = got.values().filter(|v| v["error"]["code"] == "rate_limited").collect();
     assert!(!limited.is_empty(), "some of ten sends past a burst of three are refused: {got:?}");
     assert!(limited.iter().all(|v| v["error"]["retry_after_ms"].as_u64().is_some()), "{limited:?}");
-    let history = room.history(accord_sdk::HistoryQuery::after(0).limit(500)).await.unwrap();
-    let items: Vec<_> = history.items.into_iter().map(Result::unwrap).collect();
-    let mallory = stranger.account_id();
-    let stored = items
-        .iter()
-        .filter(|i| i.event.author() == mallory && matches!(i.event.content(), EventContent::Message { .. }))
-        .count();
+    let stored = messages_by(&room, Some(stranger.account_id())).await;
     assert_eq!(stored, 10 - limited.len(), "what was refused is not stored");
     node.stop().await.unwrap();
 }

@@ -47,17 +47,10 @@ pub async fn resolve_as_node(
     let expires =
         (verdict == Verdict::Suspend).then(|| ts.plus_millis(days.unwrap_or(7).max(1).saturating_mul(86_400_000)));
     let action = ModAction {
-        node: state.node_id,
-        moderator: Moderator::Node(state.node_id),
-        case,
-        action: verdict,
         list: list.map(|name| state.lists.own_list(name)),
-        reason,
         expires,
-        assignee: None,
-        report: None,
-        appeal: None,
         ts,
+        ..node_action(state, case, verdict, reason)
     };
     let action = Verified::sign(action, &state.node_key).map_err(ReportsError::Action)?;
     let mut book = state.reports.book.lock().await;
@@ -247,19 +240,7 @@ pub(crate) async fn quarantine_if_trusted(state: &Arc<Core>, book: &mut Book, ca
         return;
     }
     let reason = Reason::new(format!("{trusted} trusted reporters; pending review")).ok();
-    let action = ModAction {
-        node: state.node_id,
-        moderator: Moderator::Node(state.node_id),
-        case,
-        action: Verdict::Quarantine,
-        list: Some(list),
-        reason,
-        expires: None,
-        assignee: None,
-        report: None,
-        appeal: None,
-        ts: Timestamp::now(),
-    };
+    let action = ModAction { list: Some(list), ..node_action(state, case, Verdict::Quarantine, reason) };
     let result = match Verified::sign(action, &state.node_key) {
         Ok(action) => apply(state, book, action).await.map(|_| ()),
         Err(e) => Err(ReportsError::Action(e)),
@@ -323,4 +304,22 @@ pub(crate) async fn remove_entries(
         written.extend((first..first + removals.len() as u64).map(|index| WrittenEntry { list: list.clone(), index }));
     }
     Ok(written)
+}
+
+/// An action signed by the node itself (for its operator, or one of its
+/// automatic measures): on `case`, with nothing but its verdict and reason.
+pub(crate) fn node_action(state: &Core, case: Sha256Hash, verdict: Verdict, reason: Option<Reason>) -> ModAction {
+    ModAction {
+        node: state.node_id,
+        moderator: Moderator::Node(state.node_id),
+        case,
+        action: verdict,
+        list: None,
+        reason,
+        expires: None,
+        assignee: None,
+        report: None,
+        appeal: None,
+        ts: Timestamp::now(),
+    }
 }

@@ -5,14 +5,14 @@
 //! overturns the decision. Overturning removes the list entries the
 //! decision wrote.
 
-use super::actions::{append_work, signer};
+use super::actions::{append_work, node_action, signer};
 use super::{Book, ModeratorView, ReportsError, action_view, in_scope};
 use crate::core::Core;
 use accord_api::moderation::ActionReceipt;
 use accord_api::reports::Outcome;
 use accord_api::teams::{AppealFilter, AppealState, AppealStatus};
 use accord_proto::appeal::AppealBody;
-use accord_proto::audit::{ModAction, Moderator, Verdict};
+use accord_proto::audit::{ModAction, Verdict};
 use accord_proto::text::Reason;
 use accord_proto::{AccountId, NodeId, Sha256Hash, SignedBytes, Timestamp, Unverified, Verified};
 use accord_store::{AppealRecord, AuditWork, Forward, ForwardState, ReportSource};
@@ -116,19 +116,7 @@ async fn take(state: &Arc<Core>, appeal: Verified<AppealBody>, from: ReportSourc
     if let Some(other) = book.appeals.values().find(|a| a.decided.is_some() && a.decision == appeal.decision) {
         return Err(ReportsError::AppealResolved(format!("this decision was appealed already (appeal {})", other.id)));
     }
-    let action = ModAction {
-        node: state.node_id,
-        moderator: Moderator::Node(state.node_id),
-        case: case.id,
-        action: Verdict::Appeal,
-        list: None,
-        reason: None,
-        expires: None,
-        assignee: None,
-        report: None,
-        appeal: Some(id),
-        ts: Timestamp::now(),
-    };
+    let action = ModAction { appeal: Some(id), ..node_action(state, case.id, Verdict::Appeal, None) };
     let action = Verified::sign(action, &state.node_key).map_err(ReportsError::Action)?;
     let record = AppealRecord {
         id,
@@ -211,19 +199,7 @@ pub async fn resolve_as_node(
     }
     let mut book = state.reports.book.lock().await;
     let case = book.appeals.get(&appeal).map(|a| a.case).ok_or(ReportsError::UnknownAppeal)?;
-    let action = ModAction {
-        node: state.node_id,
-        moderator: Moderator::Node(state.node_id),
-        case,
-        action: verdict,
-        list: None,
-        reason,
-        expires: None,
-        assignee: None,
-        report: None,
-        appeal: Some(appeal),
-        ts: Timestamp::now(),
-    };
+    let action = ModAction { appeal: Some(appeal), ..node_action(state, case, verdict, reason) };
     let action = Verified::sign(action, &state.node_key).map_err(ReportsError::Action)?;
     let mover = signer(state, &action)?;
     resolve(state, &mut book, action, mover.as_ref()).await

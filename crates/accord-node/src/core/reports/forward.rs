@@ -128,6 +128,16 @@ async fn hand_over(
     }
 }
 
+/// Sends an outcome to `node`; true when it needs no resending (noted, or
+/// refused for good).
+async fn tell(state: &Core, node: NodeId, request: FedRequest) -> bool {
+    match state.network.request(network::peer_id(&node), request).await {
+        Ok(FedResponse::Error { code, .. }) => !is_transient(&code),
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
 /// Makes one delivery and records its result; true when done for good.
 async fn deliver(state: &Core, work: Work) -> bool {
     match work {
@@ -166,13 +176,7 @@ async fn deliver(state: &Core, work: Work) -> bool {
         }
         Work::AppealOutcome { id, node, action } => {
             let request = FedRequest::AppealOutcome { action: Box::new(action) };
-            let done = match state.network.request(network::peer_id(&node), request).await {
-                Ok(FedResponse::Noted {}) => true,
-                Ok(FedResponse::Error { code, .. }) => !is_transient(&code),
-                Ok(_) => true,
-                Err(_) => false,
-            };
-            if !done {
+            if !tell(state, node, request).await {
                 return false;
             }
             let mut book = state.reports.book.lock().await;
@@ -188,13 +192,7 @@ async fn deliver(state: &Core, work: Work) -> bool {
         }
         Work::Outcome { node, action, reports } => {
             let request = FedRequest::ReportOutcome { action: Box::new(action), reports: reports.clone() };
-            let done = match state.network.request(network::peer_id(&node), request).await {
-                Ok(FedResponse::Noted {}) => true,
-                Ok(FedResponse::Error { code, .. }) => !is_transient(&code),
-                Ok(_) => true,
-                Err(_) => false,
-            };
-            if !done {
+            if !tell(state, node, request).await {
                 return false;
             }
             let mut book = state.reports.book.lock().await;

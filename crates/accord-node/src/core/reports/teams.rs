@@ -6,7 +6,7 @@
 //! family, never in the audit log, a report's status or outcome, or
 //! anything sent to another node.
 
-use super::actions::append_work;
+use super::actions::{append_work, node_action};
 use super::{Book, ModeratorView, ReportsError, in_scope};
 use crate::core::Core;
 use accord_api::admin::ModeratorRole;
@@ -149,23 +149,6 @@ fn report_by(book: &Book, reporter: &AccountId, case: Sha256Hash) -> Result<Sha2
         .map(|r| r.id)
         .min()
         .ok_or_else(|| ReportsError::Invalid("the account reported nothing in this case".into()))
-}
-
-/// A work action signed by the node, for its operator.
-fn node_action(state: &Core, case: Sha256Hash, verdict: Verdict, reason: Option<Reason>) -> ModAction {
-    ModAction {
-        node: state.node_id,
-        moderator: Moderator::Node(state.node_id),
-        case,
-        action: verdict,
-        list: None,
-        reason,
-        expires: None,
-        assignee: None,
-        report: None,
-        appeal: None,
-        ts: Timestamp::now(),
-    }
 }
 
 /// The operator assigns a case (to nobody with `None`); the node signs it.
