@@ -51,8 +51,7 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
 
     // Cost: the node's own lists, loaded from a real store holding the list.
     let dir = tempfile::tempdir()?;
-    let store =
-        Store::open(&StoreConfig { path: dir.path().join("db"), sync: SyncPolicy::Wal, migrate: Migrate::Apply })?;
+    let store = Store::open(&StoreConfig::new(dir.path().join("db")).sync(SyncPolicy::Wal).migrate(Migrate::Apply))?;
     let lists = Lists::load(&store, &key)?;
     let record = lists.create(&store, "bench".parse()?, None).await?;
     let mut at = 0;

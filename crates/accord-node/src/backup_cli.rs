@@ -64,7 +64,7 @@ pub(crate) async fn restore(from: PathBuf, data_dir: PathBuf) -> anyhow::Result<
     copy_private(&from.join("accord.toml"), &dir.config())?;
     copy_private(&from.join("node.key"), &dir.key())?;
 
-    let store = Store::open(&StoreConfig { path: dir.db(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply })
+    let store = Store::open(&StoreConfig::new(dir.db()).sync(SyncPolicy::Fsync).migrate(Migrate::Apply))
         .context("opening the copy")?;
     let rooms = describe(&store, manifest.node).context("loading the copy's rooms")?;
     if rooms != manifest.rooms {

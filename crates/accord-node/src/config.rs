@@ -631,7 +631,7 @@ impl Default for LimitsSection {
 }
 
 /// `[storage]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSection {
     /// When writes are acknowledged: `fsync` (default) or `wal`.
@@ -640,6 +640,20 @@ pub struct StorageSection {
     /// `apply` its migrations (default), or `refuse` to start until
     /// `accord-node migrate` has run.
     pub migrate: accord_store::Migrate,
+    /// RocksDB's memory budget in MiB (at least 8; default 64): half for
+    /// the block cache, half for the memtables. What the node holds of its
+    /// rooms beside it does not grow with their history.
+    pub memory_mb: usize,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self {
+            sync: SyncPolicy::default(),
+            migrate: accord_store::Migrate::default(),
+            memory_mb: accord_store::DEFAULT_MEMORY_MB,
+        }
+    }
 }
 
 /// `[log]`
@@ -776,6 +790,9 @@ impl Config {
         }
         if self.api.max_body_bytes < 4096 {
             return Err("api.max_body_bytes must be at least 4096".into());
+        }
+        if self.storage.memory_mb < 8 {
+            return Err("storage.memory_mb must be at least 8".into());
         }
         if !(1..=90).contains(&self.names.proof_days) {
             return Err("names.proof_days must be 1 to 90".into());

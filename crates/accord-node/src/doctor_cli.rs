@@ -280,7 +280,7 @@ fn store(report: &mut Report, db: &Path) {
         report.add(Level::Ok, "store", "none yet: the first start creates it");
         return;
     }
-    match Store::open(&StoreConfig { path: db.to_path_buf(), sync: SyncPolicy::Fsync, migrate: Migrate::Refuse }) {
+    match Store::open(&StoreConfig::new(db.to_path_buf()).sync(SyncPolicy::Fsync).migrate(Migrate::Refuse)) {
         Ok(store) => {
             let rooms = store.rooms().map(|r| r.len());
             let restored = store.restored().ok().flatten();

@@ -41,6 +41,10 @@ pub struct Metrics {
     pub fed_syncs: Counter,
     /// Events received from peers and stored.
     pub fed_events_received: Counter,
+    /// Rooms taken up at start from their snapshots.
+    pub rooms_from_snapshot: Gauge,
+    /// Rooms derived at start from all their events.
+    pub rooms_derived: Gauge,
     /// Events and requests from peers refused, by code.
     pub fed_rejections: Family<CodeLabel, Counter>,
     /// Gossip messages accepted (and forwarded).
@@ -107,6 +111,14 @@ impl Metrics {
         let list_entries_applied = Counter::default();
         let list_entries_suggested = Counter::default();
         let list_entries_noted = Counter::default();
+        let rooms_from_snapshot = Gauge::default();
+        let rooms_derived = Gauge::default();
+        registry.register(
+            "rooms_from_snapshot",
+            "Rooms taken up at start from a snapshot of their derived state",
+            rooms_from_snapshot.clone(),
+        );
+        registry.register("rooms_derived", "Rooms derived at start from all their events", rooms_derived.clone());
         registry.register(
             "list_entries_suggested",
             "Blocklist entries of suggest subscriptions recorded as suggestions, pending approval",
@@ -169,6 +181,8 @@ impl Metrics {
             fed_push_retries,
             fed_syncs,
             fed_events_received,
+            rooms_from_snapshot,
+            rooms_derived,
             fed_rejections,
             fed_gossip_accepted,
             list_entries_applied,

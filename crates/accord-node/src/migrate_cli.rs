@@ -32,7 +32,7 @@ pub(crate) fn migrate(data_dir: PathBuf, dry_run: bool) -> anyhow::Result<()> {
         println!("dry run: nothing changed");
         return Ok(());
     }
-    let config = StoreConfig { path: db, sync: SyncPolicy::Fsync, migrate: Migrate::Apply };
+    let config = StoreConfig::new(db).sync(SyncPolicy::Fsync).migrate(Migrate::Apply);
     let (store, done) = Store::open_migrating(&config).context("migrating (is the node stopped?)")?;
     store.close()?;
     println!("migrated from schema version {found} to {SCHEMA_VERSION} ({} steps)", done.len());

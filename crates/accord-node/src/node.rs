@@ -194,8 +194,10 @@ impl Node {
             })?),
             None => None,
         };
-        let store_config =
-            StoreConfig { path: data_dir.db(), sync: config.storage.sync, migrate: config.storage.migrate };
+        let store_config = StoreConfig {
+            memory_mb: config.storage.memory_mb,
+            ..StoreConfig::new(data_dir.db()).sync(config.storage.sync).migrate(config.storage.migrate)
+        };
         let (store, migrated) = Store::open_migrating(&store_config)?;
         for step in migrated {
             tracing::info!(from = step.from, to = step.from + 1, "store migrated: {}", step.what);
@@ -311,6 +313,11 @@ impl Node {
         self.core.tasks().stop().await;
         crate::admin_listener::release(&self.data_dir.admin_addr(), &self.admin);
         self.core.network.shutdown().await;
+        // Every room starts again from where it is now, with nothing to
+        // replay.
+        if let Err(e) = self.core.rooms.snapshot_all(&self.core.store).await {
+            tracing::warn!(error = %e, "rooms' snapshots were not all written");
+        }
         // Every task that held the core has ended.
         match Arc::try_unwrap(self.core) {
             Ok(core) => core.store.close()?,
@@ -351,6 +358,7 @@ async fn assemble(
     let pause = std::time::Duration::from_millis(config.testing.room_load_delay_ms);
     let (accounts, rooms) = {
         let store = store.clone();
+        let progress = progress.clone();
         tokio::task::spawn_blocking(move || -> Result<_, NodeError> {
             let accounts = Accounts::load(&store, node_id)?;
             let rooms = Rooms::load(&store, node_id, &progress, pause)?;
@@ -359,6 +367,9 @@ async fn assemble(
         .await
         .map_err(|e| NodeError::Io(format!("loading the rooms: {e}")))??
     };
+    let (loaded, _) = progress.counts();
+    metrics.rooms_from_snapshot.set(progress.from_snapshot() as i64);
+    metrics.rooms_derived.set((loaded - progress.from_snapshot()) as i64);
     let lists = Lists::load(&store, &node_key)?;
     let witness = crate::core::lists::witness::Witness::new(&node_id, witness_key);
     let reports = Reports::load(&store, &config.reports)?;

@@ -12,6 +12,7 @@
 use crate::event::{Event, EventContent, JoinRule, Role, RoomName};
 use crate::hash::Sha256Hash;
 use crate::ids::{AccountId, EventId, RoomId};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why the room rules refuse an event at its place in the order. Each
@@ -61,8 +62,38 @@ impl AuthError {
     }
 }
 
+/// Who wrote the messages accepted before a place in a room's order: what
+/// the rules need to judge a redaction (an author may redact their own
+/// messages). The state does not hold them, so that its size does not grow
+/// with the room's history: a node with a long history looks them up in its
+/// store, and [`MessageIndex`] holds them in memory.
+pub trait MessageAuthors {
+    /// The author of `message` if it is a message accepted before the
+    /// place being judged.
+    fn author_of(&self, message: &EventId) -> Option<AccountId>;
+}
+
+/// The authors of accepted messages, held in memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageIndex(BTreeMap<EventId, AccountId>);
+
+impl MessageIndex {
+    /// Remembers the author of `event` if it is a message.
+    pub fn record(&mut self, event: &Event) {
+        if matches!(event.content(), EventContent::Message { .. }) {
+            self.0.insert(event.id(), event.author());
+        }
+    }
+}
+
+impl MessageAuthors for MessageIndex {
+    fn author_of(&self, message: &EventId) -> Option<AccountId> {
+        self.0.get(message).copied()
+    }
+}
+
 /// The state of a room after applying a prefix of its ordered events.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomState {
     room: RoomId,
     name: RoomName,
@@ -72,7 +103,6 @@ pub struct RoomState {
     roles: BTreeMap<AccountId, Role>,
     bans: BTreeSet<AccountId>,
     invites: BTreeSet<AccountId>,
-    message_authors: BTreeMap<EventId, AccountId>,
     redacted: BTreeSet<EventId>,
     history: Sha256Hash,
     accepted: u64,
@@ -112,7 +142,6 @@ impl RoomState {
             roles: BTreeMap::from([(creator, Role::Owner)]),
             bans: BTreeSet::new(),
             invites: BTreeSet::new(),
-            message_authors: BTreeMap::new(),
             redacted: BTreeSet::new(),
             history: history_seed(room),
             accepted: 0,
@@ -201,7 +230,7 @@ impl RoomState {
     /// already applied, when every event applied after that place is a
     /// message too: then the state at its place is this state but for the
     /// history, so the rules judge it here, and no later verdict changes.
-    /// If accepted, its author is remembered for redactions and `history`
+    /// If accepted, `history`
     /// becomes the history hash: the caller's chain recomputed over the
     /// accepted events in their new order (with [`chain_history`]). The
     /// result equals applying every event again from `create`, without
@@ -211,10 +240,10 @@ impl RoomState {
         if !matches!(event.content(), EventContent::Message { .. }) {
             return None;
         }
-        if let Err(e) = self.authorize(event) {
+        // A message's authorization looks up no earlier message.
+        if let Err(e) = self.authorize(event, &MessageIndex::default()) {
             return Some(Err(e));
         }
-        self.message_authors.insert(event.id(), event.author());
         self.history = history;
         self.accepted += 1;
         self.last = self.last.max(event.order_key());
@@ -225,8 +254,9 @@ impl RoomState {
         self.role(account).power()
     }
 
-    /// Whether the rules allow `event` as the next event in the order.
-    pub fn authorize(&self, event: &Event) -> Result<(), AuthError> {
+    /// Whether the rules allow `event` as the next event in the order;
+    /// `messages` names the authors of the messages accepted before it.
+    pub fn authorize(&self, event: &Event, messages: &dyn MessageAuthors) -> Result<(), AuthError> {
         if event.room() != self.room {
             return Err(AuthError::WrongRoom);
         }
@@ -291,7 +321,7 @@ impl RoomState {
             }
             EventContent::Redact { target, .. } => {
                 need_member()?;
-                let own = self.message_authors.get(target) == Some(&author);
+                let own = messages.author_of(target) == Some(author);
                 if own || my_power >= Role::Moderator.power() { Ok(()) } else { Err(AuthError::Forbidden) }
             }
             EventContent::SetRole { target, role } => {
@@ -312,9 +342,12 @@ impl RoomState {
     }
 
     /// Applies `event` as the next event in the order if the rules allow it;
-    /// otherwise leaves the state unchanged and says why.
-    pub fn apply(&mut self, event: &Event) -> Result<(), AuthError> {
-        self.authorize(event)?;
+    /// otherwise leaves the state unchanged and says why. `messages` names
+    /// the authors of the messages accepted before it; recording `event`'s
+    /// own author, if it is an accepted message, is the caller's part (see
+    /// [`RoomState::apply_indexed`]).
+    pub fn apply(&mut self, event: &Event, messages: &dyn MessageAuthors) -> Result<(), AuthError> {
+        self.authorize(event, messages)?;
         let author = event.author();
         match event.content() {
             EventContent::Create { .. } => return Err(AuthError::ExtraCreate),
@@ -333,9 +366,7 @@ impl RoomState {
                 self.invites.remove(target);
                 self.roles.remove(target);
             }
-            EventContent::Message { .. } => {
-                self.message_authors.insert(event.id(), author);
-            }
+            EventContent::Message { .. } => {}
             EventContent::Redact { target, .. } => {
                 self.redacted.insert(*target);
             }
@@ -358,6 +389,16 @@ impl RoomState {
         }
         self.last = event.order_key();
         self.extend_history(event.id());
+        Ok(())
+    }
+}
+
+impl RoomState {
+    /// Applies `event` as [`RoomState::apply`] does, judging redactions by
+    /// `index` and recording the event in it if it is an accepted message.
+    pub fn apply_indexed(&mut self, event: &Event, index: &mut MessageIndex) -> Result<(), AuthError> {
+        self.apply(event, index)?;
+        index.record(event);
         Ok(())
     }
 }
@@ -404,12 +445,13 @@ pub fn resolve(room: RoomId, events: &[Event]) -> Result<Timeline, ResolveError>
     let create = sorted[create_pos];
     let mut state = RoomState::from_create(create).map_err(|_| ResolveError::MissingCreate)?;
     let mut order = Vec::with_capacity(sorted.len());
+    let mut messages = MessageIndex::default();
     for event in sorted {
         if event.id() == create.id() {
             order.push((event.id(), Ok(())));
             continue;
         }
-        let verdict = state.apply(event);
+        let verdict = state.apply_indexed(event, &mut messages);
         order.push((event.id(), verdict));
     }
     Ok(Timeline { order, state })

@@ -53,19 +53,16 @@ mod tests {
     async fn a_checkpoint_opens_as_a_store_with_what_was_written_before_it_and_nothing_after() {
         let dir = tempfile::tempdir().unwrap();
         let store =
-            Store::open(&StoreConfig { path: dir.path().join("db"), sync: SyncPolicy::Fsync, migrate: Migrate::Apply })
+            Store::open(&StoreConfig::new(dir.path().join("db")).sync(SyncPolicy::Fsync).migrate(Migrate::Apply))
                 .unwrap();
         store.set_restored(Some(Timestamp::from_millis(1))).await.unwrap();
         store.checkpoint(&dir.path().join("copy")).await.unwrap();
         store.set_restored(Some(Timestamp::from_millis(2))).await.unwrap();
         assert!(store.checkpoint(&dir.path().join("copy")).await.is_err(), "the directory must not exist");
 
-        let copy = Store::open(&StoreConfig {
-            path: dir.path().join("copy"),
-            sync: SyncPolicy::Fsync,
-            migrate: Migrate::Apply,
-        })
-        .unwrap();
+        let copy =
+            Store::open(&StoreConfig::new(dir.path().join("copy")).sync(SyncPolicy::Fsync).migrate(Migrate::Apply))
+                .unwrap();
         assert_eq!(copy.restored().unwrap(), Some(Timestamp::from_millis(1)), "as of the checkpoint");
         copy.set_restored(None).await.unwrap();
         assert_eq!(copy.restored().unwrap(), None);

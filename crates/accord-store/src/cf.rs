@@ -97,11 +97,15 @@ pub enum Cf {
     /// Appeal id → appeal record (JSON): an accused account's appeal of a
     /// decision, here or forwarded to the deciding node (schema 2).
     Appeals,
+    /// Room → the snapshot of the room's runtime as of one of its cursors
+    /// (the node's own encoding), written with that cursor's event
+    /// (schema 2).
+    RoomSnapshots,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 38] = [
+    pub const ALL: [Cf; 39] = [
         Cf::Meta,
         Cf::Identities,
         Cf::Attestations,
@@ -140,6 +144,7 @@ impl Cf {
         Cf::CaseNotes,
         Cf::MutedReporters,
         Cf::Appeals,
+        Cf::RoomSnapshots,
     ];
 
     /// The RocksDB name.
@@ -183,6 +188,7 @@ impl Cf {
             Cf::CaseNotes => "case_notes",
             Cf::MutedReporters => "muted_reporters",
             Cf::Appeals => "appeals",
+            Cf::RoomSnapshots => "room_snapshots",
         }
     }
 }

@@ -37,7 +37,7 @@ pub use reports::{
 };
 pub use writer::{Batch, SyncPolicy};
 
-use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -127,12 +127,37 @@ pub struct StoreConfig {
     pub sync: SyncPolicy,
     /// What to do with a store of an older schema.
     pub migrate: Migrate,
+    /// RocksDB's memory budget in MiB: half for the block cache shared by
+    /// every column family (which holds indexes and filters too), half for
+    /// the memtables of all of them together.
+    pub memory_mb: usize,
 }
 
+/// The default memory budget of a store, in MiB.
+pub const DEFAULT_MEMORY_MB: usize = 64;
+
 impl StoreConfig {
-    /// A configuration with the defaults: fsync, migrations applied.
+    /// A configuration with the defaults: fsync, migrations applied, the
+    /// default memory budget.
     pub fn new(path: impl Into<PathBuf>) -> StoreConfig {
-        StoreConfig { path: path.into(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply }
+        StoreConfig {
+            path: path.into(),
+            sync: SyncPolicy::Fsync,
+            migrate: Migrate::Apply,
+            memory_mb: DEFAULT_MEMORY_MB,
+        }
+    }
+
+    /// This configuration with writes acknowledged per `sync`.
+    pub fn sync(mut self, sync: SyncPolicy) -> StoreConfig {
+        self.sync = sync;
+        self
+    }
+
+    /// This configuration with older schemas handled per `migrate`.
+    pub fn migrate(mut self, migrate: Migrate) -> StoreConfig {
+        self.migrate = migrate;
+        self
     }
 }
 
@@ -157,8 +182,9 @@ impl std::fmt::Debug for Store {
 /// (and whose garbage they drop) in the `blobs` column family.
 const BLOB_GC_AGE_CUTOFF: f64 = 0.25;
 
-fn cf_options(cf: Cf) -> Options {
+fn cf_options(cf: Cf, table: &BlockBasedOptions) -> Options {
     let mut opts = Options::default();
+    opts.set_block_based_table_factory(table);
     if cf == Cf::Blobs {
         opts.set_enable_blob_files(true);
         opts.set_min_blob_size(0);
@@ -188,7 +214,18 @@ impl Store {
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
         opts.set_max_background_jobs(2);
         opts.set_keep_log_file_num(4);
-        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(*cf)));
+        // One memory budget: the memtables of all column families flush
+        // once together they pass half of it, and one block cache, which
+        // also holds the index and filter blocks, takes the other half.
+        let budget = config.memory_mb.max(8) << 20;
+        opts.set_db_write_buffer_size(budget / 2);
+        let cache = Cache::new_lru_cache(budget / 2);
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&cache);
+        table.set_cache_index_and_filter_blocks(true);
+        table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+        table.set_bloom_filter(10.0, false);
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(*cf, &table)));
         let db = DB::open_cf_descriptors(&opts, &config.path, cfs)?;
         let found = match db.get_cf(Self::handle_of(&db, Cf::Meta)?, keys::META_SCHEMA)? {
             Some(v) => migrate::decode_version(&v)?,

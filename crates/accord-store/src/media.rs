@@ -265,9 +265,7 @@ mod tests {
     #[tokio::test]
     async fn a_blob_is_stored_once_and_counted_per_owner() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            Store::open(&StoreConfig { path: dir.path().into(), sync: SyncPolicy::Wal, migrate: Migrate::Apply })
-                .unwrap();
+        let store = Store::open(&StoreConfig::new(dir.path()).sync(SyncPolicy::Wal).migrate(Migrate::Apply)).unwrap();
         let (alice, bob) = (SecretKey::from_seed([1; 32]).account_id(), SecretKey::from_seed([2; 32]).account_id());
         let bytes = vec![7u8; 100_000];
         let hash = Sha256Hash::digest(&bytes);
@@ -303,9 +301,7 @@ mod tests {
     #[tokio::test]
     async fn a_thumbnail_that_is_the_blob_itself_leaves_the_blob_record_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            Store::open(&StoreConfig { path: dir.path().into(), sync: SyncPolicy::Wal, migrate: Migrate::Apply })
-                .unwrap();
+        let store = Store::open(&StoreConfig::new(dir.path()).sync(SyncPolicy::Wal).migrate(Migrate::Apply)).unwrap();
         let hash = Sha256Hash::digest(b"small");
         let thumb = (hash, b"small".to_vec(), BlobRecord { thumbnail_of: Some(hash), ..record(5) });
         let blob = NewBlob {
@@ -322,7 +318,7 @@ mod tests {
     #[tokio::test]
     async fn a_purged_blob_keeps_its_pdq_hashes_and_the_purge_time_as_evidence_across_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig { path: dir.path().into(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply };
+        let config = StoreConfig::new(dir.path()).sync(SyncPolicy::Fsync).migrate(Migrate::Apply);
         let pdq = vec![PdqHash([0xf0; 32]), PdqHash([0xa5; 32])];
         let bytes = vec![3u8; 40_000];
         let hash = Sha256Hash::digest(&bytes);
@@ -360,9 +356,7 @@ mod tests {
     #[tokio::test]
     async fn erased_blobs_are_in_no_file_of_the_data_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            Store::open(&StoreConfig { path: dir.path().into(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply })
-                .unwrap();
+        let store = Store::open(&StoreConfig::new(dir.path()).sync(SyncPolicy::Fsync).migrate(Migrate::Apply)).unwrap();
         let blob_of = |seed: u8| -> Vec<u8> {
             (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ seed).collect()
         };

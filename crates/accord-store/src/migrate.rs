@@ -38,7 +38,8 @@ pub const STEPS: &[Step] = &[Step {
            add the records of deleted accounts (`deleted_accounts`), of this node's witness (`witness`), \
            of peers' checked names (`node_names`), of subscriptions' suggestions (`list_suggestions`), \
            of entries kept after removal (`list_kept`) and of private notes on entries (`list_notes`), \
-           and of moderators' case notes, muted reporters and appeals (`case_notes`, `muted_reporters`, `appeals`)",
+           and of moderators' case notes, muted reporters and appeals (`case_notes`, `muted_reporters`, `appeals`), \
+           and snapshots of rooms' runtimes (`room_snapshots`)",
     run: v1_index_authored,
 }];
 

@@ -49,6 +49,9 @@ pub struct EventRecord<'a> {
     pub room: Option<RoomRecord>,
     /// Peers the event must be pushed to (outbox entries written with it).
     pub outbox: Vec<NodeId>,
+    /// The snapshot of the room's runtime as of this event, if one is due
+    /// (replaces the room's previous one).
+    pub snapshot: Option<Vec<u8>>,
 }
 
 /// One event waiting in the outbox for a peer.
@@ -168,6 +171,28 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The id of the event `origin` numbered `seq` in `room`, if stored.
+    pub fn event_at_seq(&self, room: &RoomId, origin: &NodeId, seq: u64) -> Result<Option<EventId>, StoreError> {
+        self.get(Cf::OriginSeq, &keys::origin_seq(room, origin, seq))?
+            .map(|v| v.as_slice().try_into().map(EventId::from_bytes).map_err(|_| corrupt(Cf::OriginSeq, "bad id")))
+            .transpose()
+    }
+
+    /// The latest snapshot of a room's runtime (see [`EventRecord::snapshot`]).
+    pub fn room_snapshot(&self, room: &RoomId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(Cf::RoomSnapshots, room.as_bytes())
+    }
+
+    /// Writes snapshots of rooms' runtimes whose events are all stored (at
+    /// shutdown), each replacing its room's previous one, in one write.
+    pub async fn put_room_snapshots(&self, snapshots: Vec<(RoomId, Vec<u8>)>) -> Result<(), StoreError> {
+        let mut b = Batch::new();
+        for (room, snapshot) in snapshots {
+            b.put(Cf::RoomSnapshots, room.as_bytes().to_vec(), snapshot);
+        }
+        if b.is_empty() { Ok(()) } else { self.write(b).await }
     }
 
     /// The peers that have events waiting in the outbox.
@@ -373,6 +398,9 @@ fn events_batch(records: Vec<EventRecord<'_>>) -> Batch {
         }
         for a in e.attachments() {
             b.put(Cf::BlobRefs, keys::blob_ref(&a.hash, &e.id()).to_vec(), Vec::new());
+        }
+        if let Some(snapshot) = rec.snapshot {
+            b.put(Cf::RoomSnapshots, room.as_bytes().to_vec(), snapshot);
         }
     }
     b

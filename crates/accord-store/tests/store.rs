@@ -8,7 +8,7 @@ use accord_store::{
 };
 
 fn open(dir: &std::path::Path) -> Store {
-    Store::open(&StoreConfig { path: dir.to_path_buf(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply }).unwrap()
+    Store::open(&StoreConfig::new(dir.to_path_buf()).sync(SyncPolicy::Fsync).migrate(Migrate::Apply)).unwrap()
 }
 
 fn room_events(n: usize) -> Vec<Event> {
@@ -54,6 +54,7 @@ async fn events_page_forward_and_backward_and_survive_reopening() {
                 memberships: vec![MembershipChange { account: e.author(), role: Some(Role::Owner) }],
                 room: (i == 0).then(|| RoomRecord { room, name: "r".into() }),
                 outbox: vec![],
+                snapshot: None,
             };
             store.append_event(rec).await.unwrap();
         }
@@ -118,7 +119,7 @@ fn a_database_of_a_newer_schema_is_refused_without_being_written() {
     set_schema(dir.path(), SCHEMA_VERSION + 1);
     let before = files_of(dir.path());
     for migrate in [Migrate::Apply, Migrate::Refuse] {
-        match Store::open(&StoreConfig { path: dir.path().to_path_buf(), sync: SyncPolicy::Wal, migrate }) {
+        match Store::open(&StoreConfig::new(dir.path().to_path_buf()).sync(SyncPolicy::Wal).migrate(migrate)) {
             Err(e @ StoreError::TooNew { .. }) => {
                 assert!(
                     matches!(e, StoreError::TooNew { found, supported } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION)
@@ -137,8 +138,7 @@ fn a_database_of_an_older_schema_is_refused_unchanged_when_migrations_are_not_al
     open(dir.path()).close().unwrap();
     set_schema(dir.path(), 1);
     let before = files_of(dir.path());
-    match Store::open(&StoreConfig { path: dir.path().to_path_buf(), sync: SyncPolicy::Wal, migrate: Migrate::Refuse })
-    {
+    match Store::open(&StoreConfig::new(dir.path().to_path_buf()).sync(SyncPolicy::Wal).migrate(Migrate::Refuse)) {
         Err(StoreError::NeedsMigration { found: 1, expected: SCHEMA_VERSION }) => {}
         other => panic!("expected a refusal of an older store, got {other:?}"),
     }
@@ -164,6 +164,7 @@ async fn outbox_entries_are_written_with_their_event_kept_per_peer_in_order_and_
                 memberships: vec![],
                 room: (i == 0).then(|| RoomRecord { room, name: "r".into() }),
                 outbox: if i % 2 == 0 { vec![p1, p2] } else { vec![p1] },
+                snapshot: None,
             })
             .collect();
         store.append_events(records).await.unwrap();
@@ -209,6 +210,7 @@ async fn origin_events_page_one_origins_events_by_sequence_number() {
             memberships: vec![],
             room: (i == 0).then(|| RoomRecord { room, name: "r".into() }),
             outbox: vec![],
+            snapshot: None,
         };
         store.append_event(rec).await.unwrap();
     }

@@ -17,7 +17,7 @@
 //! `catching_up` meanwhile, and `/readyz` says so.
 
 use crate::core::Core;
-use crate::core::rooms::{LoadError, load_room};
+use crate::core::rooms::{LoadError, load_room_verified};
 use accord_api::admin::{BackupManifest, BackupRoom};
 use accord_proto::{NodeId, RoomId, Timestamp};
 use accord_store::{Migrate, SCHEMA_VERSION, Store, StoreConfig, StoreError, SyncPolicy};
@@ -45,7 +45,7 @@ pub enum BackupError {
 pub fn describe(store: &Store, me: NodeId) -> Result<Vec<BackupRoom>, LoadError> {
     let mut rooms = Vec::new();
     for record in store.rooms()? {
-        let rt = load_room(store, me, record.room)?;
+        let rt = load_room_verified(store, me, record.room)?;
         rooms.push(BackupRoom {
             room: record.room,
             last_cursor: rt.cursor,
@@ -73,7 +73,7 @@ pub async fn backup(core: &Core, to: &Path) -> Result<BackupManifest, BackupErro
     core.store.checkpoint(to).await?;
     let (dir, me) = (to.to_path_buf(), core.node_id);
     let rooms = tokio::task::spawn_blocking(move || -> Result<Vec<BackupRoom>, BackupError> {
-        let copy = Store::open(&StoreConfig { path: dir, sync: SyncPolicy::Fsync, migrate: Migrate::Apply })?;
+        let copy = Store::open(&StoreConfig::new(dir).sync(SyncPolicy::Fsync).migrate(Migrate::Apply))?;
         let rooms = describe(&copy, me)?;
         copy.close()?;
         Ok(rooms)

@@ -35,12 +35,9 @@ impl TestCore {
         adjust(&mut config);
         let node_key = SecretKey::generate().expect("key");
         let node_id = NodeId::from(node_key.public());
-        let store = Store::open(&StoreConfig {
-            path: dir.path().join("db"),
-            sync: config.storage.sync,
-            migrate: Migrate::Apply,
-        })
-        .expect("store");
+        let store =
+            Store::open(&StoreConfig::new(dir.path().join("db")).sync(config.storage.sync).migrate(Migrate::Apply))
+                .expect("store");
         let metrics = Arc::new(Metrics::new());
         let (tx, events) = tokio::sync::mpsc::channel(16);
         let network = Network::start(&node_key, &config.p2p.listen, &[], tx, metrics.clone()).await.expect("network");

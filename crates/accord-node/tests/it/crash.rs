@@ -230,3 +230,45 @@ async fn acknowledged_messages_survive_repeated_sigkill_under_load() {
     node.kill().unwrap();
     peer.stop().await.unwrap();
 }
+
+/// A room with more events than a node holds of it in memory: after
+/// `kill -9` it is taken up from its snapshot rather than derived from
+/// every event, every acknowledged message is there once, and the rules
+/// still know its oldest messages: another member may not redact the first
+/// one, its author may.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_room_restarts_from_its_snapshot_and_still_judges_redactions_of_its_oldest_messages() {
+    let mut node = crash_node("snapshot.local", None);
+    node.start(START).await.unwrap();
+    let writer = Client::builder().node_url(node.url()).key(SecretKey::generate().unwrap()).build().unwrap();
+    writer.register("writer", None).await.unwrap();
+    let other = Client::builder().node_url(node.url()).key(SecretKey::generate().unwrap()).build().unwrap();
+    other.register("other", None).await.unwrap();
+    let room = writer.create_room("long", JoinRule::Public).await.unwrap();
+    other.room(room.id()).join().await.unwrap();
+    // Two snapshots (every 256 events), then a tail that only the events
+    // themselves hold.
+    const N: usize = 600;
+    let mut acked = Vec::with_capacity(N);
+    for i in 0..N {
+        acked.push(room.send_text(&format!("long {i}")).await.unwrap().event_id);
+    }
+    node.kill().unwrap();
+
+    node.start(START).await.unwrap();
+    let metrics = reqwest::get(format!("{}/metrics", node.url())).await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l == "accord_rooms_from_snapshot 1"), "taken up from its snapshot:\n{metrics}");
+    assert!(metrics.lines().any(|l| l == "accord_rooms_derived 0"), "no room derived from all its events");
+    let seen = occurrences(&room).await;
+    for id in &acked {
+        assert_eq!(seen.get(id), Some(&1), "acknowledged event {id} present exactly once");
+    }
+    let first = acked[0];
+    let refused = other.room(room.id()).redact(first, None).await.expect_err("another member's redaction");
+    assert_eq!(refused.code(), "forbidden");
+    room.redact(first, None).await.expect("the author redacts their own oldest message");
+    let page = room.history(HistoryQuery::after(0).limit(10)).await.unwrap();
+    let item = page.items.iter().flatten().find(|i| i.id() == first).expect("first message");
+    assert!(item.redacted, "the first message shows as redacted");
+    room.send_text("after the restart").await.expect("the room takes new messages");
+}

@@ -10,7 +10,7 @@ use accord_proto::{ContentHash, IssuerId, ListId, SecretKey, Timestamp};
 use accord_store::{Migrate, Store, StoreConfig, SyncPolicy};
 
 fn open(dir: &std::path::Path) -> Store {
-    Store::open(&StoreConfig { path: dir.to_path_buf(), sync: SyncPolicy::Fsync, migrate: Migrate::Apply }).unwrap()
+    Store::open(&StoreConfig::new(dir.to_path_buf()).sync(SyncPolicy::Fsync).migrate(Migrate::Apply)).unwrap()
 }
 
 fn entry(i: u8) -> Vec<u8> {

@@ -3,7 +3,7 @@
 
 use crate::fixtures::{create, event, key, message};
 use accord_proto::event::{Event, EventContent, JoinRule, Role};
-use accord_proto::room::{AuthError, RoomState, resolve};
+use accord_proto::room::{AuthError, MessageIndex, RoomState, resolve};
 use accord_proto::{EventId, SecretKey};
 use proptest::prelude::*;
 
@@ -26,10 +26,11 @@ fn non_members_cannot_speak_and_banned_members_cannot_return() {
     let (alice, mallory) = (key(1), key(2));
     let c = create(&alice);
     let mut state = RoomState::from_create(&c).unwrap();
+    let mut messages = MessageIndex::default();
     let early = event(&mallory, Some(c.room()), message("hi"), 2, vec![c.id()], 1);
-    assert_eq!(state.apply(&early), Err(AuthError::NotMember));
+    assert_eq!(state.apply_indexed(&early, &mut messages), Err(AuthError::NotMember));
     let join = event(&mallory, Some(c.room()), EventContent::Join {}, 3, vec![c.id()], 1);
-    state.apply(&join).unwrap();
+    state.apply_indexed(&join, &mut messages).unwrap();
     let ban = event(
         &alice,
         Some(c.room()),
@@ -38,9 +39,9 @@ fn non_members_cannot_speak_and_banned_members_cannot_return() {
         vec![join.id()],
         2,
     );
-    state.apply(&ban).unwrap();
+    state.apply_indexed(&ban, &mut messages).unwrap();
     let rejoin = event(&mallory, Some(c.room()), EventContent::Join {}, 5, vec![ban.id()], 3);
-    assert_eq!(state.apply(&rejoin).unwrap_err().code(), "banned");
+    assert_eq!(state.apply_indexed(&rejoin, &mut messages).unwrap_err().code(), "banned");
 }
 
 #[test]
@@ -55,12 +56,13 @@ fn invite_only_rooms_need_an_invite() {
         0,
     );
     let mut state = RoomState::from_create(&c).unwrap();
+    let mut messages = MessageIndex::default();
     let join = event(&bob, Some(c.room()), EventContent::Join {}, 2, vec![c.id()], 1);
-    assert_eq!(state.authorize(&join), Err(AuthError::NotInvited));
+    assert_eq!(state.authorize(&join, &messages), Err(AuthError::NotInvited));
     let invite = event(&alice, Some(c.room()), EventContent::Invite { target: bob.account_id() }, 3, vec![c.id()], 1);
-    state.apply(&invite).unwrap();
+    state.apply_indexed(&invite, &mut messages).unwrap();
     let join2 = event(&bob, Some(c.room()), EventContent::Join {}, 4, vec![invite.id()], 2);
-    state.apply(&join2).unwrap();
+    state.apply_indexed(&join2, &mut messages).unwrap();
     assert!(state.is_member(&bob.account_id()));
 }
 
@@ -70,12 +72,13 @@ fn moderators_cannot_ban_owners_and_members_cannot_moderate() {
     let c = create(&alice);
     let r = Some(c.room());
     let mut state = RoomState::from_create(&c).unwrap();
+    let mut messages = MessageIndex::default();
     let jb = event(&bob, r, EventContent::Join {}, 2, vec![c.id()], 1);
     let jc = event(&carol, r, EventContent::Join {}, 3, vec![c.id()], 1);
-    state.apply(&jb).unwrap();
-    state.apply(&jc).unwrap();
+    state.apply_indexed(&jb, &mut messages).unwrap();
+    state.apply_indexed(&jc, &mut messages).unwrap();
     let kick = event(&carol, r, EventContent::Kick { target: bob.account_id(), reason: None }, 4, vec![jc.id()], 2);
-    assert_eq!(state.authorize(&kick), Err(AuthError::Forbidden));
+    assert_eq!(state.authorize(&kick, &messages), Err(AuthError::Forbidden));
     let promote = event(
         &alice,
         r,
@@ -84,13 +87,13 @@ fn moderators_cannot_ban_owners_and_members_cannot_moderate() {
         vec![jc.id()],
         2,
     );
-    state.apply(&promote).unwrap();
+    state.apply_indexed(&promote, &mut messages).unwrap();
     let ban_owner =
         event(&bob, r, EventContent::Ban { target: alice.account_id(), reason: None }, 6, vec![promote.id()], 3);
-    assert_eq!(state.authorize(&ban_owner), Err(AuthError::Forbidden));
+    assert_eq!(state.authorize(&ban_owner, &messages), Err(AuthError::Forbidden));
     let self_promote =
         event(&bob, r, EventContent::SetRole { target: bob.account_id(), role: Role::Owner }, 7, vec![promote.id()], 3);
-    assert_eq!(state.authorize(&self_promote), Err(AuthError::Forbidden));
+    assert_eq!(state.authorize(&self_promote, &messages), Err(AuthError::Forbidden));
 }
 
 #[test]
@@ -99,16 +102,17 @@ fn authors_redact_their_own_messages_moderators_anyone_s() {
     let c = create(&alice);
     let r = Some(c.room());
     let mut state = RoomState::from_create(&c).unwrap();
+    let mut messages = MessageIndex::default();
     let jb = event(&bob, r, EventContent::Join {}, 2, vec![c.id()], 1);
     let jc = event(&carol, r, EventContent::Join {}, 3, vec![c.id()], 1);
-    state.apply(&jb).unwrap();
-    state.apply(&jc).unwrap();
+    state.apply_indexed(&jb, &mut messages).unwrap();
+    state.apply_indexed(&jc, &mut messages).unwrap();
     let m = event(&bob, r, message("oops"), 4, vec![jb.id()], 2);
-    state.apply(&m).unwrap();
+    state.apply_indexed(&m, &mut messages).unwrap();
     let by_carol = event(&carol, r, EventContent::Redact { target: m.id(), reason: None }, 5, vec![m.id()], 3);
-    assert_eq!(state.authorize(&by_carol), Err(AuthError::Forbidden));
+    assert_eq!(state.authorize(&by_carol, &messages), Err(AuthError::Forbidden));
     let by_bob = event(&bob, r, EventContent::Redact { target: m.id(), reason: None }, 6, vec![m.id()], 3);
-    state.apply(&by_bob).unwrap();
+    state.apply_indexed(&by_bob, &mut messages).unwrap();
     assert!(state.redacted().contains(&m.id()));
 }
 
@@ -214,8 +218,9 @@ proptest! {
         let mut sorted = events.clone();
         sorted.sort_by_key(|e| e.order_key());
         let mut state = RoomState::from_create(&sorted[0]).unwrap();
+        let mut messages = MessageIndex::default();
         for e in &sorted[1..] {
-            let _ = state.apply(e);
+            let _ = state.apply_indexed(e, &mut messages);
         }
         prop_assert_eq!(&state, &a.state);
     }
@@ -259,12 +264,13 @@ fn moderators_grant_only_roles_below_their_own_and_kicks_clear_roles() {
     let c = create(&alice);
     let r = Some(c.room());
     let mut state = RoomState::from_create(&c).unwrap();
+    let mut messages = MessageIndex::default();
     for (i, k) in [&bob, &carol].into_iter().enumerate() {
-        state.apply(&event(k, r, EventContent::Join {}, 2 + i as u64, vec![c.id()], 1)).unwrap();
+        state.apply_indexed(&event(k, r, EventContent::Join {}, 2 + i as u64, vec![c.id()], 1), &mut messages).unwrap();
     }
     let promote =
         event(&alice, r, EventContent::SetRole { target: bob.account_id(), role: Role::Moderator }, 5, vec![c.id()], 2);
-    state.apply(&promote).unwrap();
+    state.apply_indexed(&promote, &mut messages).unwrap();
     let mod_makes_mod = event(
         &bob,
         r,
@@ -273,13 +279,13 @@ fn moderators_grant_only_roles_below_their_own_and_kicks_clear_roles() {
         vec![promote.id()],
         3,
     );
-    assert_eq!(state.authorize(&mod_makes_mod), Err(AuthError::Forbidden));
+    assert_eq!(state.authorize(&mod_makes_mod, &messages), Err(AuthError::Forbidden));
     let kick =
         event(&alice, r, EventContent::Kick { target: bob.account_id(), reason: None }, 7, vec![promote.id()], 3);
-    state.apply(&kick).unwrap();
+    state.apply_indexed(&kick, &mut messages).unwrap();
     assert_eq!(state.role(&bob.account_id()), Role::Member);
     let ban = event(&alice, r, EventContent::Ban { target: carol.account_id(), reason: None }, 8, vec![kick.id()], 4);
-    state.apply(&ban).unwrap();
+    state.apply_indexed(&ban, &mut messages).unwrap();
     let again = event(
         &alice,
         r,
@@ -288,5 +294,5 @@ fn moderators_grant_only_roles_below_their_own_and_kicks_clear_roles() {
         vec![ban.id()],
         5,
     );
-    assert_eq!(state.authorize(&again).unwrap_err().code(), "bad_target");
+    assert_eq!(state.authorize(&again, &messages).unwrap_err().code(), "bad_target");
 }

@@ -3,7 +3,7 @@
 //! to the room's live feed and handed to the outbox (spec/client-api.md §5,
 //! spec/events.md).
 
-use super::{LiveItem, RoomRuntime, TimelineItem, load_room};
+use super::{LiveItem, RoomRuntime, StoredRoom, TimelineItem, load_room};
 use crate::core::Core;
 use crate::core::lists::Provenance;
 use crate::network;
@@ -225,8 +225,10 @@ async fn create_room(core: &Core, body: Verified<EventBody>, id: EventId) -> Res
         memberships: vec![MembershipChange { account: event.author(), role: Some(Role::Owner) }],
         room: Some(RoomRecord { room, name: runtime.state.name().to_string() }),
         outbox: vec![],
+        snapshot: None,
     };
     core.store.append_event(record).await?;
+    runtime.settle(None);
     core.rooms.insert(room, runtime);
     Ok(TimelineItem { cursor: 1, event: Some(event.to_unverified()), accepted: true, redacted: false, hidden: None })
 }
@@ -306,6 +308,18 @@ async fn append(core: &Arc<Core>, body: Verified<EventBody>) -> Result<TimelineI
     outcome.await.map_err(|e| SubmitError::Internal(e.to_string()))?
 }
 
+/// Takes a room up from the store again after its memory may have run
+/// ahead of it (a failed write or read), keeping its live feed.
+pub(super) fn reload(core: &Core, room: RoomId, rt: &mut RoomRuntime) {
+    match load_room(&core.store, core.node_id, room) {
+        Ok(fresh) => {
+            rt.replace_keeping_live(fresh);
+            rt.refresh_hosts(|a| core.home_of(a));
+        }
+        Err(e) => tracing::error!(%room, error = %e, "the room could not be taken up from the store again"),
+    }
+}
+
 /// An event stamped and applied, waiting for the group's write.
 struct Staged {
     event: Event,
@@ -322,6 +336,7 @@ async fn append_group(core: &Arc<Core>, room: RoomId, rt: &mut RoomRuntime, queu
     let mut staged: Vec<Staged> = Vec::with_capacity(queued.len());
     let mut ids = BTreeSet::new();
     let mut new_hosts: BTreeSet<NodeId> = BTreeSet::new();
+    let history = StoredRoom::new(&core.store, room);
     for (body, done) in queued {
         let id = EventId(body.body_hash());
         // Checked again under the room's lock (and within the group): two
@@ -340,7 +355,11 @@ async fn append_group(core: &Arc<Core>, room: RoomId, rt: &mut RoomRuntime, queu
         let (depth, head) = rt.head();
         let stamped = Event::stamp(body, &core.node_key, rt.next_seq, vec![head], depth + 1, Timestamp::now())
             .map_err(|e| SubmitError::Internal(e.to_string()));
-        let event = match stamped.and_then(|event| rt.state.authorize(&event).map(|()| event).map_err(Into::into)) {
+        let authorized = stamped.and_then(|event| match rt.authorize(&event, &history) {
+            Ok(verdict) => verdict.map(|()| event).map_err(Into::into),
+            Err(e) => Err(e.into()),
+        });
+        let event = match authorized {
             Ok(event) => event,
             Err(e) => {
                 let _ = done.send(Err(e));
@@ -348,7 +367,19 @@ async fn append_group(core: &Arc<Core>, room: RoomId, rt: &mut RoomRuntime, queu
             }
         };
         let targets = push_targets(core, rt, &event);
-        let added = rt.add(event.clone());
+        let added = match rt.add(event.clone(), &history) {
+            Ok(added) => added,
+            Err(e) => {
+                // Memory may have run ahead of the store: take the room up
+                // from the store again.
+                reload(core, room, rt);
+                let _ = done.send(Err(e.into()));
+                for s in staged {
+                    let _ = s.done.send(Err(SubmitError::Internal("the room was reloaded".into())));
+                }
+                return;
+            }
+        };
         let hosts_before = rt.hosts().clone();
         rt.refresh_hosts(|a| core.home_of(a));
         new_hosts.extend(rt.hosts().difference(&hosts_before).copied());
@@ -360,7 +391,10 @@ async fn append_group(core: &Arc<Core>, room: RoomId, rt: &mut RoomRuntime, queu
     }
     // Authorize, change memory, store; a failed write reloads the room
     // from the store, so memory never runs ahead of it.
-    let records = staged
+    let last = rt.cursor + staged.len() as u64;
+    let snapshot = rt.snapshot_due(last).then(|| rt.snapshot(last).encode());
+    let snapshot_at = snapshot.as_ref().map(|_| last);
+    let mut records: Vec<EventRecord<'_>> = staged
         .iter()
         .map(|s| EventRecord {
             event: &s.event,
@@ -368,13 +402,14 @@ async fn append_group(core: &Arc<Core>, room: RoomId, rt: &mut RoomRuntime, queu
             memberships: s.memberships.clone(),
             room: None,
             outbox: s.targets.clone(),
+            snapshot: None,
         })
         .collect();
+    if let Some(last) = records.last_mut() {
+        last.snapshot = snapshot;
+    }
     if let Err(e) = core.store.append_events(records).await {
-        if let Ok(fresh) = load_room(&core.store, core.node_id, room) {
-            rt.replace_keeping_live(fresh);
-            rt.refresh_hosts(|a| core.home_of(a));
-        }
+        reload(core, room, rt);
         let error = SubmitError::from(e);
         for s in staged {
             let _ = s.done.send(Err(error.clone()));
@@ -382,6 +417,7 @@ async fn append_group(core: &Arc<Core>, room: RoomId, rt: &mut RoomRuntime, queu
         return;
     }
     rt.cursor += staged.len() as u64;
+    rt.settle(snapshot_at);
     let targets: BTreeSet<NodeId> = staged.iter().flat_map(|s| s.targets.iter().copied()).collect();
     core.outbox.wake(core, room, targets);
     if staged.iter().any(|s| matches!(s.event.content(), EventContent::Join {})) {

@@ -8,7 +8,7 @@
 //! place in the order; the verdict decides whether it counts.
 
 use crate::core::Core;
-use crate::core::rooms::{LiveItem, RoomRuntime, TimelineItem, load_room};
+use crate::core::rooms::{LiveItem, RoomRuntime, StoredRoom, TimelineItem};
 use accord_proto::event::{Event, EventContent, UnverifiedEvent};
 use accord_proto::federation::{IdentityPair, MAX_IDENTITIES_PER_MESSAGE, PushOutcome};
 use accord_proto::{AccountId, EventId, NodeId, RoomId};
@@ -58,6 +58,14 @@ enum Skip {
     /// Refused by a blocklist: remembered as seen, with its depth, so
     /// that what descends from it can still be placed.
     Blocked(Box<(NodeId, u64, u64, crate::core::lists::Provenance)>),
+    /// The store could not be read: the room is taken up from it again.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Skip {
+    fn from(e: StoreError) -> Skip {
+        Skip::Store(e)
+    }
 }
 
 /// Identities carried in a message, verified but not stored: they are
@@ -136,13 +144,15 @@ pub(crate) async fn ingest(
     let mut records: Vec<(Event, u64, Vec<accord_store::MembershipChange>)> = Vec::new();
     let mut pending: Vec<usize> = (0..events.len()).collect();
     let mut relayed = Vec::new();
-    loop {
+    let history = StoredRoom::new(&state.store, room);
+    let mut failed = None;
+    'passes: loop {
         let mut progress = false;
         let mut again = Vec::new();
-        for i in pending {
+        for i in std::mem::take(&mut pending) {
             let wire = &events[i];
             let id = wire.claimed_id();
-            let checked = match check(state, carried, &rt, peer, via, room, wire) {
+            let checked = match check(state, carried, &rt, &history, peer, via, wire) {
                 Ok(event) if !event.attachments().is_empty() => {
                     match crate::core::media::fetch::check_ingress(state, &event).await {
                         Ok(()) => Ok(event),
@@ -159,7 +169,13 @@ pub(crate) async fn ingest(
             match checked {
                 Ok(event) => {
                     let membership_kind = changes_hosts(event.content());
-                    let added = rt.add(event.clone());
+                    let added = match rt.add(event.clone(), &history) {
+                        Ok(added) => added,
+                        Err(e) => {
+                            failed = Some(e);
+                            break 'passes;
+                        }
+                    };
                     rt.cursor += 1;
                     if membership_kind || added.rederived {
                         rt.refresh_hosts(|a| carried.home(state, a));
@@ -178,6 +194,10 @@ pub(crate) async fn ingest(
                     outcomes[i] = Some(PushOutcome::Refused { event: id, code: "blocked".into() });
                     progress = true;
                 }
+                Err(Skip::Store(e)) => {
+                    failed = Some(e);
+                    break 'passes;
+                }
                 Err(Skip::Refused { code, tombstone }) => {
                     if let Some(seen) = tombstone {
                         rt.remember_refused(seen.0, seen.1, id);
@@ -195,6 +215,12 @@ pub(crate) async fn ingest(
             break;
         }
     }
+    if let Some(e) = failed {
+        // Memory may have run ahead of the store: take the room up from
+        // the store again; the sender retries.
+        super::append::reload(state, room, &mut rt);
+        return Err(e);
+    }
     for i in pending {
         outcomes[i] = Some(PushOutcome::Retry { event: events[i].claimed_id(), code: "missing_prev".into() });
     }
@@ -202,7 +228,9 @@ pub(crate) async fn ingest(
         for (event, _, _) in &records {
             carried.keep(state, &event.author()).await?;
         }
-        let store_records = records
+        let snapshot = rt.snapshot_due(rt.cursor).then(|| rt.snapshot(rt.cursor).encode());
+        let snapshot_at = snapshot.as_ref().map(|_| rt.cursor);
+        let mut store_records: Vec<EventRecord<'_>> = records
             .iter()
             .map(|(event, cursor, memberships)| EventRecord {
                 event,
@@ -210,17 +238,19 @@ pub(crate) async fn ingest(
                 memberships: memberships.clone(),
                 room: None,
                 outbox: vec![],
+                snapshot: None,
             })
             .collect();
+        if let Some(last) = store_records.last_mut() {
+            last.snapshot = snapshot;
+        }
         if let Err(e) = state.store.append_received_events(store_records).await {
             // Memory ran ahead of the store: derive the room from what is
             // stored again.
-            if let Ok(fresh) = load_room(&state.store, state.node_id, room) {
-                rt.replace_keeping_live(fresh);
-                rt.refresh_hosts(|a| state.home_of(a));
-            }
+            super::append::reload(state, room, &mut rt);
             return Err(e);
         }
+        rt.settle(snapshot_at);
         result.stored = records.len();
         let events: Vec<Event> = records.iter().map(|(event, _, _)| event.clone()).collect();
         crate::core::media::fetch::fetch_attachments(state, &events);
@@ -314,8 +344,10 @@ async fn room_for(
         memberships: vec![],
         room: Some(RoomRecord { room, name: runtime.state.name().to_string() }),
         outbox: vec![],
+        snapshot: None,
     };
     state.store.append_event(record).await?;
+    runtime.settle(None);
     Ok(Some(state.rooms.insert(room, runtime)))
 }
 
@@ -324,13 +356,14 @@ fn check(
     state: &Core,
     carried: &Carried,
     rt: &RoomRuntime,
+    history: &StoredRoom<'_>,
     peer: NodeId,
     via: Via,
-    room: RoomId,
     wire: &UnverifiedEvent,
 ) -> Result<Event, Skip> {
     let refused = |code| Skip::Refused { code, tombstone: None };
-    if rt.contains(&wire.claimed_id()) {
+    let room = rt.state.room();
+    if rt.contains(&wire.claimed_id(), history)? {
         return Err(Skip::Duplicate);
     }
     // Singly: the sender composed this set, so a batch would let it make
@@ -360,19 +393,19 @@ fn check(
         state.metrics.blocked.get_or_create(&crate::metrics::CodeLabel { code: p.category.as_str().into() }).inc();
         return Err(Skip::Blocked(Box::new((stamp.origin, stamp.seq, stamp.depth, p))));
     }
-    if rt.at_seq(&origin, stamp.seq).is_some_and(|other| other != event.id()) {
+    if rt.at_seq(&origin, stamp.seq, history)?.is_some_and(|other| other != event.id()) {
         return Err(refused("equivocation"));
     }
     let mut max_depth = None;
     for prev in &stamp.prev {
-        let Some(depth) = rt.depth_of(prev) else { return Err(Skip::MissingPrev) };
+        let Some(depth) = rt.depth_of(prev, history)? else { return Err(Skip::MissingPrev) };
         max_depth = max_depth.max(Some(depth));
     }
     if max_depth.map(|d| d + 1) != Some(stamp.depth) {
         return Err(refused("bad_depth"));
     }
     if !rt.hosts().contains(&origin) {
-        let joins = matches!(event.content(), EventContent::Join {}) && rt.state.authorize(&event).is_ok();
+        let joins = matches!(event.content(), EventContent::Join {}) && rt.authorize(&event, history)?.is_ok();
         if !joins {
             return Err(Skip::Refused { code: "not_in_room", tombstone: Some(Box::new((origin, stamp.seq))) });
         }

@@ -13,7 +13,7 @@ pub mod providers;
 mod runtime;
 pub(crate) mod sync;
 
-pub use runtime::{Added, LIVE_FEED, LiveItem, RoomRuntime, TimelineItem};
+pub use runtime::{Added, History, LIVE_FEED, LiveItem, RoomRuntime, SNAPSHOT_EVERY, Snapshot, TimelineItem};
 
 use accord_proto::event::{Event, UnverifiedEvent};
 use accord_proto::federation::IdentityPair;
@@ -49,12 +49,19 @@ pub struct LoadProgress {
     total: AtomicUsize,
     /// Rooms loaded so far.
     loaded: AtomicUsize,
+    /// Rooms loaded from a snapshot so far.
+    from_snapshot: AtomicUsize,
 }
 
 impl LoadProgress {
     /// `(loaded, total)` rooms so far.
     pub fn counts(&self) -> (usize, usize) {
         (self.loaded.load(Ordering::Acquire), self.total.load(Ordering::Acquire))
+    }
+
+    /// How many of the rooms loaded were taken up from a snapshot.
+    pub fn from_snapshot(&self) -> usize {
+        self.from_snapshot.load(Ordering::Acquire)
     }
 }
 
@@ -73,8 +80,51 @@ pub struct Rooms {
     catching_up: Mutex<HashSet<RoomId>>,
 }
 
-/// Verifies a room's stored events and derives its runtime.
-pub fn load_room(store: &Store, me: NodeId, room: RoomId) -> Result<RoomRuntime, LoadError> {
+/// A room's stored events as its runtime reads them ([`History`]).
+pub struct StoredRoom<'a> {
+    store: &'a Store,
+    room: RoomId,
+}
+
+impl<'a> StoredRoom<'a> {
+    /// The stored events of `room`.
+    pub fn new(store: &'a Store, room: RoomId) -> StoredRoom<'a> {
+        StoredRoom { store, room }
+    }
+}
+
+/// A stored event that no longer parses: the store is damaged.
+fn damaged_event(id: &EventId, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { cf: "events", detail: format!("{id}: {e}") }
+}
+
+impl History for StoredRoom<'_> {
+    fn event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
+        let Some(wire) = self.store.event(id)? else { return Ok(None) };
+        let event = wire.from_own_store().map_err(|e| damaged_event(id, e))?;
+        Ok((event.room() == self.room).then_some(event))
+    }
+
+    fn holds(&self, id: &EventId) -> Result<bool, StoreError> {
+        Ok(self.store.has_event(id)? || self.store.is_purged(id)?)
+    }
+
+    fn at_seq(&self, origin: &NodeId, seq: u64) -> Result<Option<EventId>, StoreError> {
+        self.store.event_at_seq(&self.room, origin, seq)
+    }
+
+    fn events(&self, upto: u64) -> Result<Vec<Event>, StoreError> {
+        let entries = self.store.timeline(&self.room, None, None, usize::MAX)?;
+        entries
+            .iter()
+            .filter(|e| e.cursor <= upto)
+            .map(|e| e.event.from_own_store().map_err(|err| damaged_event(&e.event.claimed_id(), err)))
+            .collect()
+    }
+}
+
+/// Verifies a room's stored events and derives its runtime from them all.
+pub fn load_room_verified(store: &Store, me: NodeId, room: RoomId) -> Result<RoomRuntime, LoadError> {
     let damaged = |detail: String| LoadError::Damaged { room, detail };
     let entries = store.timeline(&room, None, None, usize::MAX)?;
     let wire: Vec<UnverifiedEvent> = entries.iter().map(|e| e.event.clone()).collect();
@@ -82,19 +132,67 @@ pub fn load_room(store: &Store, me: NodeId, room: RoomId) -> Result<RoomRuntime,
     for result in UnverifiedEvent::verify_many(&wire) {
         events.push(result.map_err(|e| damaged(e.to_string()))?);
     }
-    events.sort_by_key(Event::order_key);
-    let mut events = events.into_iter();
-    let create = events.next().ok_or_else(|| damaged("no events".into()))?;
-    if create.id() != EventId(room.0) {
+    if events.iter().min_by_key(|e| e.order_key()).map(Event::id) != Some(EventId(room.0)) {
         return Err(damaged("the first event in the order is not the room's create event".into()));
     }
-    let mut rt = RoomRuntime::from_create(&create, me).ok_or_else(|| damaged("create event refused".into()))?;
-    for event in events {
-        rt.index(event);
-    }
-    rt.rederive();
+    let mut rt = RoomRuntime::from_events(events, me).ok_or_else(|| damaged("create event refused".into()))?;
     rt.cursor = entries.last().map(|e| e.cursor).unwrap_or(0);
+    rt.settle(None);
     Ok(rt)
+}
+
+/// Takes a room up from its latest snapshot and the events stored after
+/// it (verified, then added in the order they were stored), or, without a
+/// usable snapshot, from all its events ([`load_room_verified`]).
+pub fn load_room(store: &Store, me: NodeId, room: RoomId) -> Result<RoomRuntime, LoadError> {
+    take_up(store, me, room).map(|(rt, _)| rt)
+}
+
+/// [`load_room`], and whether the room was taken up from its snapshot.
+fn take_up(store: &Store, me: NodeId, room: RoomId) -> Result<(RoomRuntime, bool), LoadError> {
+    let latest = store.latest_cursor(&room)?;
+    let snapshot = store.room_snapshot(&room)?.and_then(|b| Snapshot::decode(&b)).filter(|s| s.cursor() <= latest);
+    let Some(snapshot) = snapshot else { return Ok((load_room_verified(store, me, room)?, false)) };
+    let history = StoredRoom::new(store, room);
+    let after = snapshot.cursor();
+    let Some(mut rt) = RoomRuntime::from_snapshot(snapshot, me, &history)? else {
+        return Ok((load_room_verified(store, me, room)?, false));
+    };
+    let damaged = |detail: String| LoadError::Damaged { room, detail };
+    loop {
+        let entries = store.timeline(&room, Some(rt.cursor), None, SNAPSHOT_EVERY as usize)?;
+        let Some(last) = entries.last().map(|e| e.cursor) else { break };
+        let wire: Vec<UnverifiedEvent> = entries.iter().map(|e| e.event.clone()).collect();
+        for (entry, result) in entries.iter().zip(UnverifiedEvent::verify_many(&wire)) {
+            let event = result.map_err(|e| damaged(e.to_string()))?;
+            rt.cursor = entry.cursor;
+            if !rt.contains(&event.id(), &NoHistory)? {
+                rt.add(event, &history)?;
+            }
+        }
+        rt.cursor = last;
+        rt.settle(None);
+    }
+    tracing::debug!(%room, snapshot = after, cursor = rt.cursor, "room taken up from its snapshot");
+    Ok((rt, true))
+}
+
+/// No stored events: for asking whether the runtime itself holds one.
+struct NoHistory;
+
+impl History for NoHistory {
+    fn event(&self, _: &EventId) -> Result<Option<Event>, StoreError> {
+        Ok(None)
+    }
+    fn holds(&self, _: &EventId) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    fn at_seq(&self, _: &NodeId, _: u64) -> Result<Option<EventId>, StoreError> {
+        Ok(None)
+    }
+    fn events(&self, _: u64) -> Result<Vec<Event>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 impl Rooms {
@@ -109,10 +207,28 @@ impl Rooms {
             if !pause.is_zero() {
                 std::thread::sleep(pause);
             }
-            rooms.insert(record.room, load_room(store, me, record.room)?);
+            let (rt, from_snapshot) = take_up(store, me, record.room)?;
+            rooms.insert(record.room, rt);
+            if from_snapshot {
+                progress.from_snapshot.fetch_add(1, Ordering::AcqRel);
+            }
             progress.loaded.fetch_add(1, Ordering::AcqRel);
         }
         Ok(rooms)
+    }
+
+    /// Writes a snapshot of every room that stored events since its last
+    /// one (at shutdown, once nothing else writes).
+    pub async fn snapshot_all(&self, store: &Store) -> Result<(), StoreError> {
+        let handles: Vec<_> = self.lock().values().cloned().collect();
+        let mut snapshots = Vec::new();
+        for handle in &handles {
+            let rt = handle.lock().await;
+            if rt.snapshot_stale() {
+                snapshots.push((rt.state.room(), rt.snapshot(rt.cursor).encode()));
+            }
+        }
+        store.put_room_snapshots(snapshots).await
     }
 
     /// Every room held here.

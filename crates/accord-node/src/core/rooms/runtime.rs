@@ -1,13 +1,22 @@
-//! One room's runtime: its events in their total order, the state and
-//! verdicts derived from them, the per-origin sequence numbers, the room's
-//! hosts, and the live feed of its timeline.
+//! One room's runtime: the state and verdicts derived from its events in
+//! their total order, a window of its most recent events, the per-origin
+//! sequence numbers, the room's hosts, and the live feed of its timeline.
+//!
+//! Memory does not grow with the room's history. What ordering and
+//! authorization need is held here: the state, the head, the events
+//! refused at their place, the last links of the history chain and a window
+//! of recent events. Anything older is read from the store through
+//! [`History`] when an event refers to it. A [`Snapshot`] of the runtime,
+//! written with the room's events every [`SNAPSHOT_EVERY`] events, lets a
+//! restart take the room up from it instead of deriving it from `create`.
 
 use accord_proto::event::{Event, EventContent, Role, UnverifiedEvent};
-use accord_proto::room::{AuthError, RoomState, chain_history, history_seed};
+use accord_proto::room::{AuthError, MessageAuthors, MessageIndex, RoomState, chain_history, history_seed};
 use accord_proto::{AccountId, EventId, NodeId, Sha256Hash};
-use accord_store::{MembershipChange, TimelineEntry};
-use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use accord_store::{MembershipChange, StoreError, TimelineEntry};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -74,10 +83,53 @@ impl LiveItem {
     }
 }
 
+/// Recent events held by id once the room has settled (their depth, and
+/// the author of messages): the causal references and redaction targets
+/// that new events name are nearly always among them.
+const RECENT_EVENTS: usize = if cfg!(test) { 3 } else { 64 };
+
+/// Links of the history chain held once the room has settled: a message
+/// that arrives placed before all of them derives the room anew from the
+/// store instead of re-chaining in place.
+const CHAIN_LINKS: usize = if cfg!(test) { 3 } else { 64 };
+
+/// Sequence numbers held per origin below its contiguous mark.
+const ORIGIN_SEQS: u64 = if cfg!(test) { 2 } else { 16 };
+
+/// How many events a room takes between two snapshots of its runtime: at
+/// most this many are replayed at a restart after a crash.
+pub const SNAPSHOT_EVERY: u64 = 256;
+
+/// The format of [`Snapshot`]; another format is ignored (the room is
+/// derived from its events instead).
+const SNAPSHOT_FORMAT: u32 = 1;
+
+/// What a room's runtime reads from the room's stored events, for what it
+/// does not hold in memory. Only events this node verified are stored, so
+/// what is read is parsed without checking signatures again.
+pub trait History {
+    /// A stored event of the room.
+    fn event(&self, id: &EventId) -> Result<Option<Event>, StoreError>;
+    /// Whether the event is stored (or was stored and purged).
+    fn holds(&self, id: &EventId) -> Result<bool, StoreError>;
+    /// The stored event `origin` numbered `seq` in the room.
+    fn at_seq(&self, origin: &NodeId, seq: u64) -> Result<Option<EventId>, StoreError>;
+    /// Every stored event of the room up to cursor `upto`.
+    fn events(&self, upto: u64) -> Result<Vec<Event>, StoreError>;
+}
+
+/// What the runtime holds of a recent event.
+struct Recent {
+    depth: u64,
+    /// The author, for a message.
+    author: Option<AccountId>,
+}
+
 /// One origin's events in a room, by sequence number.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 struct OriginSeqs {
-    /// Sequence number → event id, for events held (or remembered as seen).
+    /// Sequence number → event id, above the contiguous mark and the last
+    /// few below it.
     ids: BTreeMap<u64, EventId>,
     /// Highest sequence number with nothing missing below it.
     contiguous: u64,
@@ -89,6 +141,13 @@ impl OriginSeqs {
         while self.ids.contains_key(&(self.contiguous + 1)) {
             self.contiguous += 1;
         }
+    }
+
+    /// Forgets the numbers well below the contiguous mark (they are in the
+    /// store).
+    fn prune(&mut self) {
+        let keep = self.contiguous.saturating_sub(ORIGIN_SEQS);
+        self.ids = self.ids.split_off(&keep);
     }
 }
 
@@ -104,25 +163,72 @@ pub struct Added {
     pub rederived: bool,
 }
 
-/// The mutable runtime of one room: every event held, in the room's total
-/// order, and what derives from them.
+/// A room's runtime as written to the store: what a restart takes up
+/// instead of deriving the room from its events. Trusted like the events
+/// beside it; a snapshot that does not decode, is of another format or
+/// claims more than the store holds is ignored.
+#[derive(Serialize, Deserialize)]
+pub struct Snapshot {
+    format: u32,
+    /// The cursor of the last event it includes.
+    cursor: u64,
+    state: RoomState,
+    head: (u64, EventId),
+    structural: (u64, EventId),
+    refused: Vec<EventId>,
+    chain: Vec<((u64, EventId), Sha256Hash)>,
+    origins: Vec<(NodeId, OriginSeqs)>,
+    own: Vec<EventId>,
+    next_seq: u64,
+}
+
+impl Snapshot {
+    /// The snapshot's bytes (JSON).
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// A stored snapshot, if it decodes and is of this format.
+    pub fn decode(bytes: &[u8]) -> Option<Snapshot> {
+        serde_json::from_slice::<Snapshot>(bytes).ok().filter(|s| s.format == SNAPSHOT_FORMAT)
+    }
+
+    /// The cursor of the last event it includes.
+    pub fn cursor(&self) -> u64 {
+        self.cursor
+    }
+}
+
+/// The mutable runtime of one room: the state derived from its events in
+/// the room's total order, and what ordering and authorization need next.
 pub struct RoomRuntime {
     /// Derived state after every accepted event.
     pub state: RoomState,
-    /// Every event held, by order key.
-    events: BTreeMap<(u64, EventId), Event>,
-    /// Depth of every event held, by id.
-    depths: HashMap<EventId, u64>,
-    /// Events the rules refuse at their place, with the reason.
-    refused: HashMap<EventId, AuthError>,
-    /// The history hash after each accepted event, by order key: where a
-    /// message that arrives out of order re-chains from.
-    chain: BTreeMap<(u64, EventId), Sha256Hash>,
+    /// The latest event in the order (the `prev` of the next local event).
+    head: (u64, EventId),
     /// The order key of the last event held that is not a message (the
     /// `create` at least): messages placed after it change no verdict.
     structural: (u64, EventId),
+    /// Recent events by id, and their arrival order (for pruning).
+    recent: HashMap<EventId, Recent>,
+    recent_order: VecDeque<EventId>,
+    /// Events added since the room last settled: not in the store yet.
+    unsettled: Vec<Event>,
+    /// Events the rules refuse at their place.
+    refused: HashSet<EventId>,
+    /// Events refused by a blocklist, not stored, with their depth: later
+    /// events may name them (until restart).
+    blocked: HashMap<EventId, u64>,
+    /// Events refused and not stored, by origin and sequence number, so
+    /// that sync does not ask for them again (until restart).
+    remembered: HashMap<(NodeId, u64), EventId>,
+    /// The history hash after each of the latest accepted events, by order
+    /// key: where a message that arrives out of order re-chains from.
+    chain: BTreeMap<(u64, EventId), Sha256Hash>,
     /// Per origin node: its events by sequence number.
     origins: HashMap<NodeId, OriginSeqs>,
+    /// This node's `create` and `join` events in the room.
+    own: Vec<Event>,
     /// Home nodes of members and pending invitees (the room's hosts).
     hosts: BTreeSet<NodeId>,
     /// This node: the origin whose sequence `next_seq` counts.
@@ -131,6 +237,8 @@ pub struct RoomRuntime {
     pub next_seq: u64,
     /// Highest cursor stored.
     pub cursor: u64,
+    /// The cursor of the last snapshot written.
+    snapshot_cursor: u64,
     /// Live feed of newly stored timeline items, made on first subscribe
     /// (a room nobody follows costs no buffer).
     live: Option<broadcast::Sender<Arc<LiveItem>>>,
@@ -147,59 +255,237 @@ fn membership_diff(old: &RoomState, new: &RoomState) -> Vec<MembershipChange> {
         .collect()
 }
 
+/// The authors of the messages accepted before `before`, from the recent
+/// window or the store; a store failure is kept for the caller.
+struct Lookup<'a> {
+    recent: &'a HashMap<EventId, Recent>,
+    refused: &'a HashSet<EventId>,
+    history: &'a dyn History,
+    room: accord_proto::RoomId,
+    before: (u64, EventId),
+    failed: RefCell<Option<StoreError>>,
+}
+
+impl MessageAuthors for Lookup<'_> {
+    fn author_of(&self, message: &EventId) -> Option<AccountId> {
+        if self.refused.contains(message) {
+            return None;
+        }
+        let (depth, author) = match self.recent.get(message) {
+            Some(r) => (r.depth, r.author?),
+            None => match self.history.event(message) {
+                Ok(Some(e)) if e.room() == self.room && matches!(e.content(), EventContent::Message { .. }) => {
+                    (e.stamp_part().depth, e.author())
+                }
+                Ok(_) => return None,
+                Err(err) => {
+                    self.failed.borrow_mut().get_or_insert(err);
+                    return None;
+                }
+            },
+        };
+        ((depth, *message) < self.before).then_some(author)
+    }
+}
+
+impl Lookup<'_> {
+    fn finish<T>(self, value: T) -> Result<T, StoreError> {
+        match self.failed.into_inner() {
+            Some(e) => Err(e),
+            None => Ok(value),
+        }
+    }
+}
+
 impl RoomRuntime {
     /// A new room from its create event (cursor 1), held by node `me`.
     pub fn from_create(create: &Event, me: NodeId) -> Option<RoomRuntime> {
         let state = RoomState::from_create(create).ok()?;
         let mut rt = RoomRuntime {
             chain: BTreeMap::from([(create.order_key(), state.history_hash())]),
+            head: create.order_key(),
             structural: create.order_key(),
             state,
-            events: BTreeMap::new(),
-            depths: HashMap::new(),
-            refused: HashMap::new(),
+            recent: HashMap::new(),
+            recent_order: VecDeque::new(),
+            unsettled: Vec::new(),
+            refused: HashSet::new(),
+            blocked: HashMap::new(),
+            remembered: HashMap::new(),
             origins: HashMap::new(),
+            own: Vec::new(),
             hosts: BTreeSet::from([create.origin()]),
             me,
             next_seq: 1,
             cursor: 1,
+            snapshot_cursor: 0,
             live: None,
         };
         rt.index(create.clone());
         Some(rt)
     }
 
-    pub(super) fn index(&mut self, event: Event) {
+    /// A room's runtime derived from all its events (in any order); `None`
+    /// without a valid `create` among them. The caller sets the cursor and
+    /// settles it once they are known to be stored.
+    pub fn from_events(mut events: Vec<Event>, me: NodeId) -> Option<RoomRuntime> {
+        events.sort_by_key(Event::order_key);
+        let mut events = events.into_iter();
+        let create = events.next()?;
+        if !matches!(create.content(), EventContent::Create { .. }) || create.id() != EventId(create.room().0) {
+            return None;
+        }
+        let mut rt = RoomRuntime::from_create(&create, me)?;
+        let mut seen = HashSet::from([create.id()]);
+        for event in events {
+            if seen.insert(event.id()) {
+                rt.index(event);
+            }
+        }
+        let all = rt.unsettled.clone();
+        rt.derive(all, create.id()).ok()?;
+        Some(rt)
+    }
+
+    /// The runtime a snapshot describes, with this node's own membership
+    /// events read from `history`; `None` if one of them is not stored.
+    pub fn from_snapshot(
+        snapshot: Snapshot,
+        me: NodeId,
+        history: &dyn History,
+    ) -> Result<Option<RoomRuntime>, StoreError> {
+        let mut own = Vec::with_capacity(snapshot.own.len());
+        for id in &snapshot.own {
+            match history.event(id)? {
+                Some(event) => own.push(event),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(RoomRuntime {
+            hosts: BTreeSet::new(),
+            state: snapshot.state,
+            head: snapshot.head,
+            structural: snapshot.structural,
+            recent: HashMap::new(),
+            recent_order: VecDeque::new(),
+            unsettled: Vec::new(),
+            refused: snapshot.refused.into_iter().collect(),
+            blocked: HashMap::new(),
+            remembered: HashMap::new(),
+            chain: snapshot.chain.into_iter().collect(),
+            origins: snapshot.origins.into_iter().collect(),
+            own,
+            me,
+            next_seq: snapshot.next_seq,
+            cursor: snapshot.cursor,
+            snapshot_cursor: snapshot.cursor,
+            live: None,
+        }))
+    }
+
+    /// The runtime as a snapshot at `cursor` (the cursor of the last event
+    /// added), to write with the events up to it.
+    pub fn snapshot(&self, cursor: u64) -> Snapshot {
+        Snapshot {
+            format: SNAPSHOT_FORMAT,
+            cursor,
+            state: self.state.clone(),
+            head: self.head,
+            structural: self.structural,
+            refused: self.refused.iter().copied().collect(),
+            chain: self.chain.iter().map(|(k, h)| (*k, *h)).collect(),
+            origins: self
+                .origins
+                .iter()
+                .map(|(o, s)| (*o, OriginSeqs { ids: s.ids.clone(), contiguous: s.contiguous }))
+                .collect(),
+            own: self.own.iter().map(Event::id).collect(),
+            next_seq: self.next_seq,
+        }
+    }
+
+    /// Whether the events up to `cursor` should be written with a snapshot.
+    pub fn snapshot_due(&self, cursor: u64) -> bool {
+        cursor >= self.snapshot_cursor + SNAPSHOT_EVERY
+    }
+
+    /// Whether events were stored since the last snapshot.
+    pub fn snapshot_stale(&self) -> bool {
+        self.cursor > self.snapshot_cursor
+    }
+
+    /// The room's events up to the runtime's cursor are stored (with a
+    /// snapshot at `snapshot`, if one was written): memory goes back to
+    /// the window of recent events.
+    pub fn settle(&mut self, snapshot: Option<u64>) {
+        if let Some(cursor) = snapshot {
+            self.snapshot_cursor = cursor;
+        }
+        self.unsettled.clear();
+        self.unsettled.shrink_to(RECENT_EVENTS);
+        while self.recent_order.len() > RECENT_EVENTS {
+            if let Some(id) = self.recent_order.pop_front() {
+                self.recent.remove(&id);
+            }
+        }
+        while self.chain.len() > CHAIN_LINKS {
+            self.chain.pop_first();
+        }
+        for seqs in self.origins.values_mut() {
+            seqs.prune();
+        }
+    }
+
+    fn index(&mut self, event: Event) {
         let stamp = event.stamp_part();
         if stamp.origin == self.me {
             self.next_seq = self.next_seq.max(stamp.seq + 1);
         }
-        self.depths.insert(event.id(), stamp.depth);
-        self.origins.entry(stamp.origin).or_default().add(stamp.seq, event.id());
-        if !matches!(event.content(), EventContent::Message { .. }) {
+        let id = event.id();
+        let is_message = matches!(event.content(), EventContent::Message { .. });
+        self.recent.insert(id, Recent { depth: stamp.depth, author: is_message.then(|| event.author()) });
+        self.recent_order.push_back(id);
+        self.origins.entry(stamp.origin).or_default().add(stamp.seq, id);
+        if !is_message {
             self.structural = self.structural.max(event.order_key());
         }
-        self.events.insert(event.order_key(), event);
+        if stamp.origin == self.me && matches!(event.content(), EventContent::Create { .. } | EventContent::Join {}) {
+            self.own.push(event.clone());
+        }
+        self.head = self.head.max(event.order_key());
+        self.unsettled.push(event);
     }
 
     /// The latest event held (the `prev` of the next local event).
     pub fn head(&self) -> (u64, EventId) {
-        self.events.keys().next_back().copied().unwrap_or((0, EventId(self.state.room().0)))
+        self.head
     }
 
-    /// Whether the room holds the event.
-    pub fn contains(&self, id: &EventId) -> bool {
-        self.depths.contains_key(id)
+    /// Whether the room holds the event (or saw it refused by a blocklist).
+    pub fn contains(&self, id: &EventId, history: &dyn History) -> Result<bool, StoreError> {
+        if self.recent.contains_key(id) || self.blocked.contains_key(id) {
+            return Ok(true);
+        }
+        history.holds(id)
     }
 
     /// The depth of a held event.
-    pub fn depth_of(&self, id: &EventId) -> Option<u64> {
-        self.depths.get(id).copied()
+    pub fn depth_of(&self, id: &EventId, history: &dyn History) -> Result<Option<u64>, StoreError> {
+        if let Some(depth) = self.recent.get(id).map(|r| r.depth).or_else(|| self.blocked.get(id).copied()) {
+            return Ok(Some(depth));
+        }
+        let room = self.state.room();
+        Ok(history.event(id)?.filter(|e| e.room() == room).map(|e| e.stamp_part().depth))
     }
 
     /// The event an origin numbered `seq` in this room, if held or seen.
-    pub fn at_seq(&self, origin: &NodeId, seq: u64) -> Option<EventId> {
-        self.origins.get(origin).and_then(|o| o.ids.get(&seq)).copied()
+    pub fn at_seq(&self, origin: &NodeId, seq: u64, history: &dyn History) -> Result<Option<EventId>, StoreError> {
+        if let Some(id) =
+            self.origins.get(origin).and_then(|o| o.ids.get(&seq)).or_else(|| self.remembered.get(&(*origin, seq)))
+        {
+            return Ok(Some(*id));
+        }
+        history.at_seq(origin, seq)
     }
 
     /// Per origin, the highest sequence number held with no gap below it.
@@ -211,13 +497,14 @@ impl RoomRuntime {
     /// does not ask for it again (until restart).
     pub fn remember_refused(&mut self, origin: NodeId, seq: u64, id: EventId) {
         self.origins.entry(origin).or_default().add(seq, id);
+        self.remembered.insert((origin, seq), id);
     }
 
     /// Remembers an event refused by a blocklist as seen, with its depth,
     /// so that later events may name it as a causal reference (and a copy
     /// of it is a duplicate) although it is not stored (until restart).
     pub fn remember_blocked(&mut self, origin: NodeId, seq: u64, id: EventId, depth: u64) {
-        self.depths.insert(id, depth);
+        self.blocked.insert(id, depth);
         self.remember_refused(origin, seq, id);
     }
 
@@ -236,62 +523,84 @@ impl RoomRuntime {
     /// This node's `create` and `join` events of accounts that are members
     /// now: what tells another node that this node is a host of the room.
     pub fn own_memberships(&self) -> Vec<UnverifiedEvent> {
-        self.events
-            .values()
-            .filter(|e| e.origin() == self.me && self.state.is_member(&e.author()))
-            .filter(|e| matches!(e.content(), EventContent::Create { .. } | EventContent::Join {}))
-            .map(Event::to_unverified)
-            .collect()
+        self.own.iter().filter(|e| self.state.is_member(&e.author())).map(Event::to_unverified).collect()
     }
 
     /// Whether the rules accept the held event at its place.
     pub fn is_accepted(&self, id: &EventId) -> bool {
-        !self.refused.contains_key(id)
+        !self.refused.contains(id)
+    }
+
+    /// Whether the rules allow `event` as the next event in the order.
+    pub fn authorize(&self, event: &Event, history: &dyn History) -> Result<Result<(), AuthError>, StoreError> {
+        let lookup = self.lookup(history, event.order_key());
+        let verdict = self.state.authorize(event, &lookup);
+        lookup.finish(verdict)
+    }
+
+    fn lookup<'a>(&'a self, history: &'a dyn History, before: (u64, EventId)) -> Lookup<'a> {
+        Lookup {
+            recent: &self.recent,
+            refused: &self.refused,
+            history,
+            room: self.state.room(),
+            before,
+            failed: RefCell::new(None),
+        }
     }
 
     /// Adds a verified event whose `prev` are all held. The rules judge it
     /// at its place in the order. When that place is before events already
     /// held, a message followed only by messages is judged by the current
-    /// state and re-chains the history from its place; any other event
-    /// derives the state and every verdict anew from `create`.
-    pub fn add(&mut self, event: Event) -> Added {
+    /// state and re-chains the history from its place (when the chain held
+    /// reaches back that far); any other event derives the state and every
+    /// verdict anew from `create`, reading the room's events from
+    /// `history`.
+    pub fn add(&mut self, event: Event, history: &dyn History) -> Result<Added, StoreError> {
         let key = event.order_key();
-        if key > self.head() {
-            let memberships =
-                if self.state.authorize(&event).is_ok() { self.membership_changes(&event) } else { vec![] };
-            let verdict = self.state.apply(&event);
+        let is_message = matches!(event.content(), EventContent::Message { .. });
+        if key > self.head {
+            let authorized = self.authorize(&event, history)?;
+            let memberships = if authorized.is_ok() { self.membership_changes(&event) } else { vec![] };
+            let lookup = Lookup {
+                recent: &self.recent,
+                refused: &self.refused,
+                history,
+                room: self.state.room(),
+                before: key,
+                failed: RefCell::new(None),
+            };
+            let verdict = authorized.and_then(|()| self.state.apply(&event, &lookup));
+            let verdict = lookup.finish(verdict)?;
             match &verdict {
                 Ok(()) => {
                     self.chain.insert(key, self.state.history_hash());
                 }
-                Err(e) => {
-                    self.refused.insert(event.id(), e.clone());
+                Err(_) => {
+                    self.refused.insert(event.id());
                 }
             }
             self.index(event);
-            return Added { verdict, memberships, rederived: false };
+            return Ok(Added { verdict, memberships, rederived: false });
         }
-        if key > self.structural && matches!(event.content(), EventContent::Message { .. }) {
-            let verdict = self.state.authorize(&event).and_then(|()| {
+        let chained = self.chain.first_key_value().is_some_and(|(first, _)| *first < key);
+        if key > self.structural && is_message && chained {
+            // A message's authorization names no earlier message.
+            let verdict = self.state.authorize(&event, &MessageIndex::default()).and_then(|()| {
                 let history = self.rechain(key);
-                // A message (checked above) is always taken in.
                 self.state.insert_message(&event, history).unwrap_or(Ok(()))
             });
-            if let Err(e) = &verdict {
-                self.refused.insert(event.id(), e.clone());
+            if verdict.is_err() {
+                self.refused.insert(event.id());
             }
             self.index(event);
-            return Added { verdict, memberships: vec![], rederived: false };
+            return Ok(Added { verdict, memberships: vec![], rederived: false });
         }
         let id = event.id();
         self.index(event);
         let old = self.state.clone();
-        self.rederive();
-        let verdict = match self.refused.get(&id) {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
-        };
-        Added { verdict, memberships: membership_diff(&old, &self.state), rederived: true }
+        let verdict = self.rederive(history, id)?;
+        Ok(Added { verdict, memberships: membership_diff(&old, &self.state), rederived: true })
     }
 
     /// Replaces the runtime with one loaded from the store, keeping the
@@ -316,25 +625,51 @@ impl RoomRuntime {
         history
     }
 
-    /// Derives the state and every verdict anew from the events held.
-    pub(super) fn rederive(&mut self) {
+    /// Derives the state and every verdict anew from the room's stored
+    /// events and those added since it last settled; the verdict on `want`.
+    fn rederive(&mut self, history: &dyn History, want: EventId) -> Result<Result<(), AuthError>, StoreError> {
+        let mut events = history.events(self.cursor)?;
+        let stored: HashSet<EventId> = events.iter().map(Event::id).collect();
+        events.extend(self.unsettled.iter().filter(|e| !stored.contains(&e.id())).cloned());
+        Ok(self.derive(events, want))
+    }
+
+    /// Derives the state and every verdict from `events` (the room's whole
+    /// set, in any order); the verdict on `want`.
+    fn derive(&mut self, mut events: Vec<Event>, want: EventId) -> Result<(), AuthError> {
+        events.sort_by_key(Event::order_key);
+        let mut seen = HashSet::with_capacity(events.len());
+        events.retain(|e| seen.insert(e.id()));
+        let mut events = events.iter();
+        let Some(create) = events.next() else { return Ok(()) };
+        let Ok(mut state) = RoomState::from_create(create) else { return Ok(()) };
         self.refused.clear();
         self.chain.clear();
-        let mut events = self.events.values();
-        let Some(create) = events.next() else { return };
-        let Ok(mut state) = RoomState::from_create(create) else { return };
         self.chain.insert(create.order_key(), state.history_hash());
+        let mut messages = MessageIndex::default();
+        let mut verdict = Ok(());
         for event in events {
-            match state.apply(event) {
+            match state.apply_indexed(event, &mut messages) {
                 Ok(()) => {
                     self.chain.insert(event.order_key(), state.history_hash());
                 }
                 Err(e) => {
-                    self.refused.insert(event.id(), e);
+                    self.refused.insert(event.id());
+                    if event.id() == want {
+                        verdict = Err(e);
+                    }
                 }
             }
+            self.head = self.head.max(event.order_key());
+            if !matches!(event.content(), EventContent::Message { .. }) {
+                self.structural = self.structural.max(event.order_key());
+            }
+        }
+        while self.chain.len() > CHAIN_LINKS {
+            self.chain.pop_first();
         }
         self.state = state;
+        verdict
     }
 
     /// Stored timeline entries as served to clients, with the rules'
@@ -406,6 +741,26 @@ mod tests {
         SecretKey::from_seed([byte; 32])
     }
 
+    /// A room's stored events, in the order they were stored (cursor =
+    /// position + 1).
+    #[derive(Default)]
+    struct Stored(Vec<Event>);
+
+    impl History for Stored {
+        fn event(&self, id: &EventId) -> Result<Option<Event>, StoreError> {
+            Ok(self.0.iter().find(|e| e.id() == *id).cloned())
+        }
+        fn holds(&self, id: &EventId) -> Result<bool, StoreError> {
+            Ok(self.0.iter().any(|e| e.id() == *id))
+        }
+        fn at_seq(&self, origin: &NodeId, seq: u64) -> Result<Option<EventId>, StoreError> {
+            Ok(self.0.iter().find(|e| e.origin() == *origin && e.stamp_part().seq == seq).map(Event::id))
+        }
+        fn events(&self, upto: u64) -> Result<Vec<Event>, StoreError> {
+            Ok(self.0.iter().take(upto as usize).cloned().collect())
+        }
+    }
+
     /// `content` by account `author` in `room`, stamped by one node with
     /// sequence number `seq` at `depth`.
     fn event(author: u8, room: Option<RoomId>, content: EventContent, seq: u64, depth: u64) -> Event {
@@ -439,8 +794,11 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Messages that arrive out of order are judged and chained in
-        /// place rather than by deriving the room anew: after every arrival
-        /// the runtime agrees with resolving the events held from scratch.
+        /// place rather than by deriving the room anew, with only a window
+        /// of recent events in memory and the rest read from the store, and
+        /// a room taken up from its snapshot carries on as before: after
+        /// every arrival the runtime agrees with resolving the events held
+        /// from scratch.
         #[test]
         fn a_runtime_fed_in_any_order_agrees_with_resolving_from_scratch(
             steps in proptest::collection::vec(arb_step(), 1..40),
@@ -471,12 +829,23 @@ mod tests {
             let mut seen = BTreeSet::new();
             let arrivals: Vec<Event> = arrivals.into_iter().filter(|e| seen.insert(e.id())).collect();
 
-            let mut rt = RoomRuntime::from_create(&create, NodeId::from(key(200).public())).expect("runtime");
-            let mut held = vec![create.clone()];
-            for e in arrivals {
-                held.push(e.clone());
-                let added = rt.add(e.clone());
-                let expected = resolve(room, &held).expect("resolve");
+            let me = NodeId::from(key(200).public());
+            let mut rt = RoomRuntime::from_create(&create, me).expect("runtime");
+            let mut stored = Stored(vec![create.clone()]);
+            rt.settle(None);
+            for (n, e) in arrivals.into_iter().enumerate() {
+                let added = rt.add(e.clone(), &stored).expect("add");
+                stored.0.push(e.clone());
+                rt.cursor += 1;
+                // Every few events a snapshot is taken and the room taken
+                // up from it, as a restart does.
+                if n % 5 == 4 {
+                    let bytes = rt.snapshot(rt.cursor).encode();
+                    let snapshot = Snapshot::decode(&bytes).expect("decodes");
+                    rt = RoomRuntime::from_snapshot(snapshot, me, &stored).expect("read").expect("own events");
+                }
+                rt.settle(None);
+                let expected = resolve(room, &stored.0).expect("resolve");
                 prop_assert_eq!(&rt.state, &expected.state);
                 for (id, verdict) in &expected.order {
                     prop_assert_eq!(rt.is_accepted(id), verdict.is_ok());

@@ -101,20 +101,18 @@ pub(crate) async fn answer(
             break;
         }
     }
-    causal_order(state, &room, &mut events).await;
+    causal_order(&mut events);
     let identities = author_identities(&state.store, &events)?;
     Ok(FedResponse::Events { events, identities, more, next: 0 })
 }
 
-/// Sorts events so that causal references come first (by depth).
-async fn causal_order(state: &Core, room: &RoomId, events: &mut [UnverifiedEvent]) {
-    if let Some(handle) = state.rooms.get(room) {
-        let rt = handle.lock().await;
-        events.sort_by_key(|e| {
-            let id = e.claimed_id();
-            (rt.depth_of(&id).unwrap_or(u64::MAX), id)
-        });
-    }
+/// Sorts stored events so that causal references come first (by the
+/// depth in their stamps; one that does not parse goes last).
+fn causal_order(events: &mut [UnverifiedEvent]) {
+    events.sort_by_cached_key(|e| {
+        let depth = e.from_own_store().map_or(u64::MAX, |e| e.stamp_part().depth);
+        (depth, e.claimed_id())
+    });
 }
 
 /// Answers an event fetch: the events named that are held here.
@@ -125,20 +123,19 @@ pub(crate) async fn answer_fetch(
     ids: &[EventId],
 ) -> Result<FedResponse, AnswerError> {
     let handle = state.rooms.get(&room).ok_or(AnswerError::UnknownRoom)?;
-    let held: Vec<EventId> = {
-        let rt = handle.lock().await;
-        if !rt.hosts().contains(&peer) {
-            return Err(AnswerError::NotHost);
-        }
-        ids.iter().filter(|id| rt.contains(id)).copied().collect()
-    };
-    let mut events = Vec::with_capacity(held.len());
-    for id in held {
-        if let Some(event) = state.store.event(&id)? {
+    if !handle.lock().await.hosts().contains(&peer) {
+        return Err(AnswerError::NotHost);
+    }
+    let mut events = Vec::with_capacity(ids.len());
+    for id in ids {
+        // Only the room's own events (an id names one event of one room).
+        if let Some(event) = state.store.event(id)?
+            && event.from_own_store().is_ok_and(|e| e.room() == room)
+        {
             events.push(event);
         }
     }
-    causal_order(state, &room, &mut events).await;
+    causal_order(&mut events);
     let identities = author_identities(&state.store, &events)?;
     Ok(FedResponse::Events { events, identities, more: false, next: 0 })
 }
