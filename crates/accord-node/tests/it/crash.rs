@@ -246,7 +246,7 @@ async fn a_long_room_restarts_from_its_snapshot_and_still_judges_redactions_of_i
     other.register("other", None).await.unwrap();
     let room = writer.create_room("long", JoinRule::Public).await.unwrap();
     other.room(room.id()).join().await.unwrap();
-    // Two snapshots (every 256 events), then a tail that only the events
+    // Snapshots every 64 events, then a tail that only the events
     // themselves hold.
     const N: usize = 600;
     let mut acked = Vec::with_capacity(N);

@@ -142,29 +142,41 @@ pub fn load_room_verified(store: &Store, me: NodeId, room: RoomId) -> Result<Roo
 }
 
 /// Takes a room up from its latest snapshot and the events stored after
-/// it (verified, then added in the order they were stored), or, without a
-/// usable snapshot, from all its events ([`load_room_verified`]).
+/// it (added in the order they were stored, as they were live), or,
+/// without a usable snapshot, derives it from all its events. The events
+/// are read as this node verified and stored them, not verified again
+/// ([`load_room_verified`] does that, for a backup's copy).
 pub fn load_room(store: &Store, me: NodeId, room: RoomId) -> Result<RoomRuntime, LoadError> {
     take_up(store, me, room).map(|(rt, _)| rt)
 }
 
 /// [`load_room`], and whether the room was taken up from its snapshot.
 fn take_up(store: &Store, me: NodeId, room: RoomId) -> Result<(RoomRuntime, bool), LoadError> {
+    let history = StoredRoom::new(store, room);
     let latest = store.latest_cursor(&room)?;
     let snapshot = store.room_snapshot(&room)?.and_then(|b| Snapshot::decode(&b)).filter(|s| s.cursor() <= latest);
-    let Some(snapshot) = snapshot else { return Ok((load_room_verified(store, me, room)?, false)) };
-    let history = StoredRoom::new(store, room);
-    let after = snapshot.cursor();
-    let Some(mut rt) = RoomRuntime::from_snapshot(snapshot, me, &history)? else {
-        return Ok((load_room_verified(store, me, room)?, false));
+    let taken = match snapshot {
+        Some(snapshot) => RoomRuntime::from_snapshot(snapshot, me, &history)?,
+        None => None,
     };
-    let damaged = |detail: String| LoadError::Damaged { room, detail };
+    let from_snapshot = taken.is_some();
+    let mut rt = match taken {
+        Some(rt) => rt,
+        None => {
+            let events = history.events(latest)?;
+            let mut rt = RoomRuntime::from_events(events, me)
+                .ok_or_else(|| LoadError::Damaged { room, detail: "no valid create event".into() })?;
+            rt.cursor = latest;
+            rt.settle(None);
+            return Ok((rt, false));
+        }
+    };
+    let after = rt.cursor;
     loop {
         let entries = store.timeline(&room, Some(rt.cursor), None, SNAPSHOT_EVERY as usize)?;
         let Some(last) = entries.last().map(|e| e.cursor) else { break };
-        let wire: Vec<UnverifiedEvent> = entries.iter().map(|e| e.event.clone()).collect();
-        for (entry, result) in entries.iter().zip(UnverifiedEvent::verify_many(&wire)) {
-            let event = result.map_err(|e| damaged(e.to_string()))?;
+        for entry in entries {
+            let event = entry.event.from_own_store().map_err(|e| damaged_event(&entry.event.claimed_id(), e))?;
             rt.cursor = entry.cursor;
             if !rt.contains(&event.id(), &NoHistory)? {
                 rt.add(event, &history)?;
@@ -174,7 +186,7 @@ fn take_up(store: &Store, me: NodeId, room: RoomId) -> Result<(RoomRuntime, bool
         rt.settle(None);
     }
     tracing::debug!(%room, snapshot = after, cursor = rt.cursor, "room taken up from its snapshot");
-    Ok((rt, true))
+    Ok((rt, from_snapshot))
 }
 
 /// No stored events: for asking whether the runtime itself holds one.

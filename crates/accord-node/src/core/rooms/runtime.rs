@@ -7,8 +7,9 @@
 //! refused at their place, the last links of the history chain and a window
 //! of recent events. Anything older is read from the store through
 //! [`History`] when an event refers to it. A [`Snapshot`] of the runtime,
-//! written with the room's events every [`SNAPSHOT_EVERY`] events, lets a
-//! restart take the room up from it instead of deriving it from `create`.
+//! written with the room's events every [`SNAPSHOT_EVERY`] events or more,
+//! lets a restart take the room up from it instead of deriving it from
+//! `create`.
 
 use accord_proto::event::{Event, EventContent, Role, UnverifiedEvent};
 use accord_proto::room::{AuthError, MessageAuthors, MessageIndex, RoomState, chain_history, history_seed};
@@ -96,9 +97,11 @@ const CHAIN_LINKS: usize = if cfg!(test) { 3 } else { 64 };
 /// Sequence numbers held per origin below its contiguous mark.
 const ORIGIN_SEQS: u64 = if cfg!(test) { 2 } else { 16 };
 
-/// How many events a room takes between two snapshots of its runtime: at
-/// most this many are replayed at a restart after a crash.
-pub const SNAPSHOT_EVERY: u64 = 256;
+/// How many events a room takes at least between two snapshots of its
+/// runtime (a room with more members than this waits as many events as it
+/// has members, so that writing its snapshots stays a small share of its
+/// writes): what a restart after a crash replays.
+pub const SNAPSHOT_EVERY: u64 = 64;
 
 /// The format of [`Snapshot`]; another format is ignored (the room is
 /// derived from its events instead).
@@ -406,7 +409,7 @@ impl RoomRuntime {
 
     /// Whether the events up to `cursor` should be written with a snapshot.
     pub fn snapshot_due(&self, cursor: u64) -> bool {
-        cursor >= self.snapshot_cursor + SNAPSHOT_EVERY
+        cursor >= self.snapshot_cursor + SNAPSHOT_EVERY.max(self.state.members().len() as u64)
     }
 
     /// Whether events were stored since the last snapshot.
