@@ -62,6 +62,9 @@ pub enum ListError {
     /// Suggestions are decided only for a subscription in `suggest` mode.
     #[error("the subscription is not in suggest mode")]
     NotSuggest,
+    /// A peer's page of leaves does not decode (spec/federation.md §3.13).
+    #[error("a page of leaves refused: {0}")]
+    BadPage(#[from] accord_proto::list_page::ListPageError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -80,6 +83,7 @@ impl ListError {
             ListError::Distrusted(_) => "distrusted",
             ListError::Uncosigned(e) => e.code(),
             ListError::NotSuggest => "not_suggest_mode",
+            ListError::BadPage(e) => e.code(),
             ListError::Store(_) => "internal",
         }
     }
