@@ -28,6 +28,7 @@ fn main() -> std::io::Result<()> {
         "report",
         "federation",
         "federation_wire",
+        "list_page",
         "client_request",
         "media_wire",
     ];

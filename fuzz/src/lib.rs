@@ -17,6 +17,6 @@ mod protocol;
 pub use formats::{all_formats, mastodon_csv, matrix_policy, pdq_hex, plain, threatexchange_csv};
 pub use media::{all_media, media_inspect, media_upload, media_wire};
 pub use protocol::{
-    all, checkpoint, client_frame, client_request, envelope, event, federation, federation_wire, identity, manifest,
-    name_proof, proof, report,
+    all, checkpoint, client_frame, client_request, envelope, event, federation, federation_wire, identity, list_page,
+    manifest, name_proof, proof, report,
 };

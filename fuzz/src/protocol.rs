@@ -27,6 +27,7 @@ use accord_proto::blocklist::{ListEntry, merkle};
 use accord_proto::event::{EventBody, OriginStamp, UnverifiedEvent};
 use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, ListAnnouncement, WireError};
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, SignedRotation};
+use accord_proto::list_page::{ListPageError, ListPageRequest, ListPageResponse};
 use accord_proto::policy::PolicyManifest;
 use accord_proto::report::{Report, ReportBody};
 use accord_proto::{
@@ -78,6 +79,7 @@ coded!(
     accord_proto::blocklist::EntryError,
     accord_proto::blocklist::ProofError,
     accord_proto::report::ReportError,
+    ListPageError,
     accord_proto::federation::PairError,
     accord_proto::names::NameProofError,
 );
@@ -398,6 +400,33 @@ pub fn name_proof(data: &[u8]) {
     }
 }
 
+/// The `/accord/list-pages/1` frames (spec/federation.md §3.13), as the
+/// node decodes a peer's request and a peer's page: a refusal carries its
+/// code; whatever decodes encodes back to the same bytes; a page's
+/// checkpoint is verified for a list as a subscriber does.
+pub fn list_page(data: &[u8]) {
+    match ListPageRequest::decode(data) {
+        Ok(request) => {
+            assert_eq!(request.encode(), data, "a request does not re-encode as read");
+            assert!(request.served() >= 1, "a request serves no leaf");
+        }
+        Err(e) => typed::<()>(Err(e)),
+    }
+    match ListPageResponse::decode(data) {
+        Ok(response) => {
+            assert_eq!(response.encode(), data, "a page does not re-encode as read");
+            if let ListPageResponse::Page(page) = response {
+                let list = ListId { issuer: IssuerId::from(signer().public()), name: "spam".parse().expect("name") };
+                typed(page.checkpoint.verify(&list));
+                for leaf in &page.leaves {
+                    typed(ListEntry::parse(leaf));
+                }
+            }
+        }
+        Err(e) => typed::<()>(Err(e)),
+    }
+}
+
 /// Every protocol decoder at once (the proptests' entry point).
 pub fn all(data: &[u8]) {
     name_proof(data);
@@ -410,6 +439,7 @@ pub fn all(data: &[u8]) {
     report(data);
     federation(data);
     federation_wire(data);
+    list_page(data);
     client_request(data);
     client_frame(data);
 }

@@ -1964,10 +1964,138 @@ def check_media(f, g="media.json"):
         check_refused(g, f"request of {len(h) // 2} bytes ({h[-8:]})", "bad_media_frame", parse_media_request,
                       bytes.fromhex(h))
 
+# ------------------------------------------- list pages (federation.md §3.13)
+
+MAX_PAGE_LEAVES, MAX_PAGE_BYTES, MAX_PAGE_REQUEST = 16384, 4 * 1024 * 1024, 268
+MAX_LEAF, MAX_NOTE = 4096, 8192  # limits.rs: MAX_LIST_ENTRY, MAX_CHECKPOINT_NOTE
+
+class Frame:
+    """Reads big-endian fields off a frame in order; the first field that fails refuses it (§3.13)."""
+    def __init__(self, b): self.b, self.at = b, 0
+    def take(self, n):
+        if len(self.b) - self.at < n: raise Refused("page_truncated", "the frame ends inside a field")
+        self.at += n
+        return self.b[self.at - n : self.at]
+    def uint(self, n): return int.from_bytes(self.take(n), "big")
+    def length(self, n, lo, hi):
+        v = self.uint(n)
+        if not lo <= v <= hi: raise Refused("page_bad_length", f"{v} outside {lo}..{hi}")
+        return v
+    def utf8(self, n):
+        try:
+            return self.take(n).decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refused("page_bad_text", "not UTF-8")
+    def end(self):
+        if self.at != len(self.b): raise Refused("page_trailing_bytes", f"{len(self.b) - self.at} bytes after the end")
+
+def parse_page_request(b):  # §3.13 request: L (u8) 1-255, list id, from (u64), limit (u32) >= 1
+    if len(b) > MAX_PAGE_REQUEST: raise Refused("page_too_large")
+    r = Frame(b)
+    text = r.utf8(r.length(1, 1, 255))
+    try:
+        lid = list_id(text)
+    except (ValueError, Refused) as e:
+        raise Refused("page_bad_text", f"list id: {e}")
+    frm, limit = r.uint(8), r.length(4, 1, 2**32 - 1)
+    r.end()
+    return dict(list=lid, frm=frm, limit=limit, served=min(limit, MAX_PAGE_LEAVES))
+
+def parse_page(b):  # §3.13 response: status 0 (a page) or 1 (an error)
+    if len(b) > MAX_PAGE_BYTES: raise Refused("page_too_large")
+    r = Frame(b)
+    status = r.uint(1)
+    if status == 0:
+        note = r.utf8(r.length(2, 1, MAX_NOTE))
+        count = r.length(4, 0, MAX_PAGE_LEAVES)
+        if count > (len(b) - r.at) // 3: raise Refused("page_truncated", "more leaves than bytes")
+        leaves = [r.take(r.length(2, 1, MAX_LEAF)) for _ in range(count)]
+        r.end()
+        return dict(status=0, checkpoint=note, leaves=leaves)
+    if status == 1:
+        code = r.utf8(r.length(1, 1, 64))
+        if not code or any(c not in "abcdefghijklmnopqrstuvwxyz_" for c in code): raise Refused("page_bad_text", "code")
+        message = r.utf8(r.length(2, 0, 1024))
+        r.end()
+        return dict(status=1, code=code, message=message)
+    raise Refused("page_bad_status", f"status {status}")
+
+def apply_pages(lid, held, frm, page):  # blocklists.md §10.3-§10.4 with a page's leaves
+    try:
+        entries = [leaf.decode("utf-8") for leaf in page["leaves"]]
+    except UnicodeDecodeError:
+        raise Refused("invalid_entry", "a leaf is not UTF-8")
+    return apply_range(lid, held, frm, page["checkpoint"], entries)
+
+def check_list_pages(f, federation, blocklist, g="list_pages.json"):  # federation.md §3.13
+    check_eq(g, "fields", sorted(f), ["description", "error", "limits", "page", "protocol", "refused_pages",
+                                       "refused_requests", "request"])
+    check_eq(g, "protocol", f["protocol"], "/accord/list-pages/1")
+    check_eq(g, "limits", f["limits"], dict(max_page_leaves=MAX_PAGE_LEAVES, max_page_bytes=MAX_PAGE_BYTES,
+                                            max_request_bytes=MAX_PAGE_REQUEST, max_leaf_bytes=MAX_LEAF,
+                                            max_checkpoint_bytes=MAX_NOTE))
+    lid = list_id(blocklist["list_id"])
+    leaves = [e["json"].encode("utf-8") for e in blocklist["entries"]]
+    fetch = federation["messages"]["list_entries"]
+    r = f["request"]
+    check_eq(g, "request fields", sorted(r), ["from", "hex", "limit", "list"])
+    req_b = bytes.fromhex(r["hex"])
+    req = run(g, "request parses", parse_page_request, req_b) or {}
+    check_eq(g, "request: federation.json's list_entries fetch as a page request",
+             (req.get("list"), req.get("frm"), req.get("limit")), (lid, fetch["from"], MAX_PAGE_LEAVES))
+    check_eq(g, "request: its fields", (list_id(r["list"]), r["from"], r["limit"]),
+             (req.get("list"), req.get("frm"), req.get("limit")))
+    text = r["list"].encode()
+    check_eq(g, "request bytes", (bytes([len(text)]) + text + r["from"].to_bytes(8, "big")
+                                  + r["limit"].to_bytes(4, "big")).hex(), r["hex"])
+    p = f["page"]
+    check_eq(g, "page fields", sorted(p), ["checkpoint", "hex", "leaves"])
+    page_b = bytes.fromhex(p["hex"])
+    page = run(g, "page parses", parse_page, page_b) or {}
+    check_eq(g, "page: status 0", page.get("status"), 0)
+    check_eq(g, "page: its checkpoint and leaves", (page.get("checkpoint"), page.get("leaves")),
+             (p["checkpoint"], [x.encode("utf-8") for x in p["leaves"]]))
+    check_eq(g, "page: blocklist.json's latest checkpoint", p["checkpoint"], blocklist["checkpoints"][-1]["note"])
+    check_eq(g, "page: the leaves of list_entries_answer", p["leaves"],
+             federation["messages"]["list_entries_answer"]["entries"])
+    held = leaves[: fetch["from"]]
+    after = run(g, "page: held + paged leaves make the signed root", apply_pages, lid, held, len(held), page)
+    check_eq(g, "page: the subscriber now holds blocklist.json's log", after, leaves)
+    note = p["checkpoint"].encode()
+    body = len(note).to_bytes(2, "big") + note + len(p["leaves"]).to_bytes(4, "big")
+    body += b"".join(len(x).to_bytes(2, "big") + x for x in (y.encode() for y in p["leaves"]))
+    check_eq(g, "page bytes", (b"\0" + body).hex(), p["hex"])
+    e = f["error"]
+    check_eq(g, "error fields", sorted(e), ["code", "hex", "message"])
+    check_eq(g, "error parses", parse_page(bytes.fromhex(e["hex"])), dict(status=1, code=e["code"], message=e["message"]))
+    check_eq(g, "error: unknown_list", e["code"], "unknown_list")
+    check_eq(g, "error bytes", (b"\1" + bytes([len(e["code"])]) + e["code"].encode()
+                                + len(e["message"].encode()).to_bytes(2, "big") + e["message"].encode()).hex(), e["hex"])
+    # The refused frames: each rebuilt from the good ones, each refused with its code.
+    at = 3 + len(note)
+    count = lambda c: page_b[:at] + c.to_bytes(4, "big") + page_b[at + 4 :]
+    head = page_b[: at + 4]
+    pages = [("page_truncated", page_b[:-1]), ("page_trailing_bytes", page_b + b"\0"),
+             ("page_bad_length", count(MAX_PAGE_LEAVES + 1)), ("page_truncated", count(2)),
+             ("page_bad_length", head + (MAX_LEAF + 1).to_bytes(2, "big") + b"xyz"),
+             ("page_bad_length", head + b"\0\0xyz"), ("page_bad_length", b"\0\0\0"), ("page_bad_status", b"\2"),
+             ("page_bad_text", b"\1\1X\0\0")]
+    reqs = [("page_truncated", req_b[:-1]), ("page_bad_length", req_b[:-4] + bytes(4)), ("page_bad_length", b"\0"),
+            ("page_bad_text", b"\3x/y" + bytes(12)), ("page_trailing_bytes", req_b + b"\0")]
+    for key, want, parse in [("refused_pages", pages, parse_page), ("refused_requests", reqs, parse_page_request)]:
+        check_eq(g, f"{key}: fields", [sorted(x) for x in f[key]], [["code", "hex", "name"]] * len(f[key]))
+        check_eq(g, f"{key}: the frames", [(x["code"], x["hex"]) for x in f[key]], [(c, b.hex()) for c, b in want])
+        for x in f[key]:
+            check_refused(g, f"{key}: {x['name']}", x["code"], parse, bytes.fromhex(x["hex"]))
+    check_refused(g, "a page of 4194305 bytes", "page_too_large", parse_page, page_b + bytes(MAX_PAGE_BYTES))
+    check_refused(g, "a request of 269 bytes", "page_too_large", parse_page_request, bytes(MAX_PAGE_REQUEST + 1))
+    check_refused(g, "a page whose leaves do not make the root", "bad_range", apply_pages, lid, held, len(held),
+                  dict(page, leaves=[leaves[0]]))
+
 # ----------------------------------------------------------------------- main
 
 FILES = ["audit.json", "blocklist.json", "envelopes.json", "equivocation.json", "federation.json", "keys.json",
-         "media.json", "merkle.json", "names.json", "report.json", "room.json"]
+         "list_pages.json", "media.json", "merkle.json", "names.json", "report.json", "room.json"]
 
 def main():
     vector_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "vectors"
@@ -1991,6 +2119,7 @@ def main():
     group("federation.json", check_federation, v["envelopes.json"], v["room.json"], v["blocklist.json"],
           v["equivocation.json"])
     group("media.json", check_media)
+    group("list_pages.json", check_list_pages, v["federation.json"], v["blocklist.json"])
     group("names.json", check_names)
     group("strictness", check_strictness, *out.get("room.json", (None, None)), out.get("blocklist.json"))
     passed = sum(ok for ok, _ in RESULTS.values())

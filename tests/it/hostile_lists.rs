@@ -2,10 +2,15 @@
 //! root is refused and counted against the peer, and two checkpoints of
 //! one size with different roots make the node distrust the issuer; the
 //! node keeps the genuine list and enforces it (spec/blocklists.md §10).
+//! A list page that does not decode (truncated, over its size limit) is
+//! refused with its code and nothing of it is stored (spec/federation.md
+//! §3.13); a peer that does not speak list pages is asked by
+//! `list_entries` (the hostile peers of the other tests speak only that).
 
 use accord_proto::blocklist::checkpoint::Checkpoint;
 use accord_proto::blocklist::merkle::MerkleLog;
 use accord_proto::federation::{FedRequest, FedResponse};
+use accord_proto::list_page::{ListPage, ListPageRequest, ListPageResponse, MAX_PAGE_BYTES};
 use accord_proto::{IssuerId, ListId, SecretKey, Timestamp};
 use accord_testkit::hostile::HostilePeer;
 use accord_testkit::observe::eventually;
@@ -111,6 +116,73 @@ async fn a_peer_serving_a_forged_range_is_refused_and_the_genuine_list_still_arr
         .unwrap();
     eventually("y is blocked on B", PATIENCE, || async { !logs_in(b, &y).await }).await.unwrap();
     assert!(logs_in(b, &z).await, "z is still not blocked");
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_truncated_or_oversized_list_page_is_refused_with_its_code_and_nothing_of_it_is_stored() {
+    let _machine = crate::shared().await;
+    // Arrange: A issues a list that B follows; y lives on B. B is cut off
+    // from A while A blocks y.
+    let net = TestNet::start(2).await.unwrap();
+    let (a, b) = (&net.nodes[0], &net.nodes[1]);
+    let y = account(b, "y").await;
+    let list =
+        a.admin("POST", "/lists", Some(json!({"name": "l"}))).await.unwrap()["list"].as_str().unwrap().to_owned();
+    b.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
+    let entry = |k: &SecretKey| json!({"kind": "account", "id": k.account_id().to_string(), "category": "spam"});
+    a.admin("POST", "/lists/l/entries", Some(entry(&SecretKey::generate().unwrap()))).await.unwrap();
+    eventually("B follows the list", PATIENCE, || async { record(b, &list).await.is_some_and(|r| r["size"] == 1) })
+        .await
+        .unwrap();
+    b.block_peer(a).await.unwrap();
+    eventually("B is cut off from A", PATIENCE, || async { !b.is_connected_to(a) }).await.unwrap();
+    a.admin("POST", "/lists/l/entries", Some(entry(&y))).await.unwrap();
+
+    // A serves its leaves as binary pages, and refuses a request that does
+    // not decode with the decoder's code.
+    let list_id: ListId = list.parse().unwrap();
+    let fetcher = HostilePeer::start_with_list_pages(None).await.unwrap();
+    let node_a = fetcher.connect(&a.p2p_addr()).await.unwrap();
+    let asked = ListPageRequest { list: list_id.clone(), from: 1, limit: 100 };
+    let genuine = fetcher.request_page_raw(node_a, asked.encode()).await.unwrap();
+    let ListPageResponse::Page(page) = ListPageResponse::decode(&genuine).unwrap() else { panic!("A serves a page") };
+    assert_eq!(page.leaves.len(), 1, "the leaf from index 1");
+    let refused = fetcher.request_page_raw(node_a, vec![0]).await.unwrap();
+    assert!(
+        matches!(ListPageResponse::decode(&refused), Ok(ListPageResponse::Error { code, .. }) if code == "page_bad_length"),
+        "{refused:?}"
+    );
+    let genuine = ListPageResponse::Page(ListPage { checkpoint: page.checkpoint, leaves: page.leaves }).encode();
+
+    // Act: one peer serves B the genuine page cut one byte short, another
+    // the genuine page padded past the 4 MiB limit.
+    let truncated = genuine[..genuine.len() - 1].to_vec();
+    let oversized = [&genuine[..], &vec![0; MAX_PAGE_BYTES][..]].concat();
+    let short = HostilePeer::start_with_list_pages(None).await.unwrap();
+    short.serve_pages(move |_| Some(truncated.clone())).await.unwrap();
+    short.connect(&b.p2p_addr()).await.unwrap();
+    let long = HostilePeer::start_with_list_pages(None).await.unwrap();
+    long.serve_pages(move |_| Some(oversized.clone())).await.unwrap();
+    long.connect(&b.p2p_addr()).await.unwrap();
+
+    // Assert: each page is refused with its code; nothing of it applies.
+    for code in ["page_truncated", "page_too_large"] {
+        eventually(code, PATIENCE, || async {
+            metric(b, &format!("accord_fed_rejections_total{{code=\"{code}\"}}")).await >= 1.0
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(record(b, &list).await.unwrap()["size"], 1, "nothing of the refused pages is stored");
+    assert!(logs_in(b, &y).await, "y is not blocked by a refused page");
+
+    // Once B reaches A again, the genuine page arrives and is enforced.
+    b.unblock_peer(a).await.unwrap();
+    eventually("B catches up with A", PATIENCE, || async { record(b, &list).await.is_some_and(|r| r["size"] == 2) })
+        .await
+        .unwrap();
+    eventually("y is blocked on B", PATIENCE, || async { !logs_in(b, &y).await }).await.unwrap();
     net.stop().await.unwrap();
 }
 

@@ -36,6 +36,13 @@ pub fn weight(code: &str) -> f64 {
         "not_in_room" | "bad_depth" | "unknown_author" | "bad_frame" | "wrong_room" | "bad_gossip" | "bad_range" => {
             25.0
         }
+        // A list page (or its request) that does not decode (spec/federation.md §3.13).
+        "page_too_large"
+        | "page_truncated"
+        | "page_trailing_bytes"
+        | "page_bad_length"
+        | "page_bad_status"
+        | "page_bad_text" => 25.0,
         "bad_request" | "too_many" | "bad_media_frame" => 20.0,
         "flood" => 10.0,
         _ => 0.0,

@@ -881,12 +881,86 @@ fn main() -> anyhow::Result<()> {
         }),
     )?;
     write(&dir, "names.json", &names_vectors()?)?;
+    write(&dir, "list_pages.json", &list_page_vectors(&list, held, &signed4, &leaf_texts)?)?;
     let _ = SignedBytes::sign;
     Ok(())
 }
 
 /// Verified node names (spec/names.md): patterns of names, `domain`
 /// entries, a name proof and proofs that are refused.
+/// Binary list pages on `/accord/list-pages/1` (spec/federation.md §3.13):
+/// the range fetch of federation.json's `list_entries` as a page request and
+/// its page, an error page, and frames a reader must refuse, each with its
+/// code.
+fn list_page_vectors(
+    list: &accord_proto::ListId,
+    held: u64,
+    checkpoint: &SignedCheckpoint,
+    leaf_texts: &[String],
+) -> anyhow::Result<Value> {
+    use accord_proto::list_page::{ListPage, ListPageRequest, ListPageResponse, MAX_PAGE_LEAVES};
+    let request = ListPageRequest { list: list.clone(), from: held, limit: MAX_PAGE_LEAVES as u32 };
+    let leaves: Vec<Vec<u8>> = leaf_texts[held as usize..].iter().map(|l| l.clone().into_bytes()).collect();
+    let page = ListPageResponse::Page(ListPage::filled(checkpoint.clone(), leaves.clone()));
+    let page_bytes = page.encode();
+    anyhow::ensure!(ListPageResponse::decode(&page_bytes)? == page, "the page does not round-trip");
+    let error = ListPageResponse::error("unknown_list", "this node does not hold that list");
+    let request_bytes = request.encode();
+    let note_len = checkpoint.note().len();
+    let count_at = 1 + 2 + note_len;
+    let with_count = |n: u32| [&page_bytes[..count_at], &n.to_be_bytes()[..], &page_bytes[count_at + 4..]].concat();
+    let mut long_leaf = page_bytes[..count_at + 4].to_vec();
+    long_leaf.extend_from_slice(&4097u16.to_be_bytes());
+    long_leaf.extend_from_slice(b"xyz");
+    let refused_pages: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("the page cut inside its leaf", "page_truncated", page_bytes[..page_bytes.len() - 1].to_vec()),
+        ("the page with a byte after its leaf", "page_trailing_bytes", [&page_bytes[..], &[0]].concat()),
+        ("a leaf count of 16385", "page_bad_length", with_count(MAX_PAGE_LEAVES as u32 + 1)),
+        ("a leaf count of 2 with one leaf", "page_truncated", with_count(2)),
+        ("a leaf length of 4097", "page_bad_length", long_leaf),
+        ("a leaf length of 0", "page_bad_length", [&page_bytes[..count_at + 4], &[0, 0][..], b"xyz"].concat()),
+        ("a checkpoint length of 0", "page_bad_length", vec![0, 0, 0]),
+        ("status 2", "page_bad_status", vec![2]),
+        ("an error code with a capital", "page_bad_text", vec![1, 1, b'X', 0, 0]),
+    ];
+    let refused_requests: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("the request cut short", "page_truncated", request_bytes[..request_bytes.len() - 1].to_vec()),
+        ("a limit of 0", "page_bad_length", [&request_bytes[..request_bytes.len() - 4], &[0u8; 4][..]].concat()),
+        ("a list id length of 0", "page_bad_length", vec![0]),
+        ("a list id that is none", "page_bad_text", [&[3u8][..], b"x/y", &[0u8; 12][..]].concat()),
+        ("a byte after the limit", "page_trailing_bytes", [&request_bytes[..], &[0]].concat()),
+    ];
+    let refused = |cases: Vec<(&str, &str, Vec<u8>)>, decode: &dyn Fn(&[u8]) -> Option<&'static str>| {
+        cases
+            .into_iter()
+            .map(|(what, code, bytes)| {
+                anyhow::ensure!(decode(&bytes) == Some(code), "{what}: {:?}, not {code}", decode(&bytes));
+                Ok(json!({"name": what, "code": code, "hex": hex::encode(&bytes)}))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    Ok(json!({
+        "description": "Binary list pages on /accord/list-pages/1 (spec/federation.md §3.13), integers big-endian. `request`: the subscriber of federation.json's `list_entries` (holding the first three entries of blocklist.json's list) asks from index 3 for up to 16384 leaves: the list id's length (u8) and text, `from` (u64), `limit` (u32). `page`: the answer, status 0, the size-4 checkpoint of blocklist.json behind its length (u16), the leaf count (u32) and the fourth leaf behind its length (u16); with the three held its leaves make the signed root (spec/blocklists.md §10.4). `error`: status 1, a code behind its length (u8), a message behind its length (u16). `refused_pages` and `refused_requests`: frames a reader refuses, each with its code; `limits`: the bounds of §3.13.",
+        "protocol": accord_proto::list_page::LIST_PAGES_PROTOCOL,
+        "limits": {
+            "max_page_leaves": MAX_PAGE_LEAVES,
+            "max_page_bytes": accord_proto::list_page::MAX_PAGE_BYTES,
+            "max_request_bytes": accord_proto::list_page::MAX_PAGE_REQUEST_BYTES,
+            "max_leaf_bytes": accord_proto::limits::MAX_LIST_ENTRY,
+            "max_checkpoint_bytes": accord_proto::limits::MAX_CHECKPOINT_NOTE,
+        },
+        "request": {"list": list.to_string(), "from": held, "limit": MAX_PAGE_LEAVES, "hex": hex::encode(&request_bytes)},
+        "page": {
+            "checkpoint": checkpoint.note(),
+            "leaves": leaf_texts[held as usize..],
+            "hex": hex::encode(&page_bytes),
+        },
+        "error": {"code": "unknown_list", "message": "this node does not hold that list", "hex": hex::encode(error.encode())},
+        "refused_pages": refused(refused_pages, &|b| ListPageResponse::decode(b).err().map(|e| e.code()))?,
+        "refused_requests": refused(refused_requests, &|b| ListPageRequest::decode(b).err().map(|e| e.code()))?,
+    }))
+}
+
 fn names_vectors() -> anyhow::Result<Value> {
     use accord_proto::names::{DomainName, DomainPattern, NameProof, check_name_proof};
     let node_b = key(11);

@@ -48,6 +48,7 @@ pub mod identity;
 pub mod ids;
 pub mod keys;
 pub mod limits;
+pub mod list_page;
 pub mod media;
 pub mod names;
 pub mod pdq;

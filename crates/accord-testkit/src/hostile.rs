@@ -12,7 +12,11 @@
 //! ([`HostilePeer::serve`]), with whatever bytes the responder makes. It
 //! speaks `/accord/media/1` the same way: it asks a node for chunks
 //! ([`HostilePeer::request_media_raw`]) and answers the node's chunk
-//! requests ([`HostilePeer::serve_media`]).
+//! requests ([`HostilePeer::serve_media`]). Started with
+//! [`HostilePeer::start_with_list_pages`], it also speaks
+//! `/accord/list-pages/1` ([`HostilePeer::request_page_raw`],
+//! [`HostilePeer::serve_pages`]); otherwise it refuses that protocol, as a
+//! node that does not know it does.
 //!
 //! ```no_run
 //! # async fn demo(node_addr: &str) -> anyhow::Result<()> {
@@ -62,6 +66,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 mod behaviour {
     #![allow(missing_docs, reason = "the derive generates an undocumented event enum")]
     use libp2p::swarm::NetworkBehaviour;
+    use libp2p::swarm::behaviour::toggle::Toggle;
     use libp2p::{identify, request_response};
 
     /// The hostile peer's libp2p behaviour.
@@ -70,6 +75,7 @@ mod behaviour {
         pub(super) identify: identify::Behaviour,
         pub(super) federation: request_response::Behaviour<super::RawCodec>,
         pub(super) media: request_response::Behaviour<super::RawCodec>,
+        pub(super) pages: Toggle<request_response::Behaviour<super::RawCodec>>,
     }
 }
 
@@ -142,6 +148,10 @@ enum Command {
     Serve(Responder),
     /// Answer media requests (`/accord/media/1`) with this responder.
     ServeMedia(Responder),
+    /// Send raw bytes as a list page request (`/accord/list-pages/1`).
+    PageRequest { peer: PeerId, bytes: Vec<u8>, reply: oneshot::Sender<anyhow::Result<Vec<u8>>> },
+    /// Answer list page requests with this responder.
+    ServePages(Responder),
 }
 
 /// A libp2p peer that speaks `/accord/federation/1` with whatever bytes a
@@ -165,6 +175,16 @@ impl HostilePeer {
     /// Starts a peer with this node key (a fresh one if None) listening on
     /// 127.0.0.1 TCP.
     pub async fn start(key: Option<SecretKey>) -> anyhow::Result<HostilePeer> {
+        HostilePeer::start_speaking(key, false).await
+    }
+
+    /// Starts a peer as [`HostilePeer::start`] does that also speaks
+    /// `/accord/list-pages/1` (spec/federation.md §3.13).
+    pub async fn start_with_list_pages(key: Option<SecretKey>) -> anyhow::Result<HostilePeer> {
+        HostilePeer::start_speaking(key, true).await
+    }
+
+    async fn start_speaking(key: Option<SecretKey>, list_pages: bool) -> anyhow::Result<HostilePeer> {
         let key = match key {
             Some(key) => key,
             None => SecretKey::generate()?,
@@ -188,6 +208,18 @@ impl HostilePeer {
                     [(StreamProtocol::new(accord_proto::media::MEDIA_PROTOCOL), ProtocolSupport::Full)],
                     request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
                 ),
+                pages: list_pages
+                    .then(|| {
+                        request_response::Behaviour::with_codec(
+                            RawCodec,
+                            [(
+                                StreamProtocol::new(accord_proto::list_page::LIST_PAGES_PROTOCOL),
+                                ProtocolSupport::Full,
+                            )],
+                            request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
+                        )
+                    })
+                    .into(),
             })?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
             .build();
@@ -209,8 +241,10 @@ impl HostilePeer {
             connecting: HashMap::new(),
             pending: HashMap::new(),
             pending_media: HashMap::new(),
+            pending_pages: HashMap::new(),
             responder: None,
             media_responder: None,
+            pages_responder: None,
         };
         tokio::spawn(event_loop.run());
         Ok(HostilePeer { key, node_id, commands, connected, listen_addrs })
@@ -280,6 +314,31 @@ impl HostilePeer {
         Ok(response)
     }
 
+    /// Sends raw bytes as a request on `/accord/list-pages/1`
+    /// (spec/federation.md §3.13) and returns the raw answer; an error if
+    /// the stream failed or closed without one. Needs a peer started with
+    /// [`HostilePeer::start_with_list_pages`].
+    pub async fn request_page_raw(&self, peer: PeerId, bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::PageRequest { peer, bytes, reply }).await?;
+        let response = answer.await.map_err(|_| anyhow!("the hostile peer has stopped"))??;
+        if response.is_empty() {
+            bail!("list page request to {peer}: the stream closed without a response");
+        }
+        Ok(response)
+    }
+
+    /// Answers every list page request (`/accord/list-pages/1`) a node sends
+    /// this peer from now on with what `responder` makes of its raw bytes;
+    /// `None` closes the stream. Needs a peer started with
+    /// [`HostilePeer::start_with_list_pages`].
+    pub async fn serve_pages(
+        &self,
+        responder: impl Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+    ) -> anyhow::Result<()> {
+        self.send(Command::ServePages(Arc::new(responder))).await
+    }
+
     /// Sends a typed request (serde_json) and decodes the typed answer.
     pub async fn request(&self, peer: PeerId, req: &FedRequest) -> anyhow::Result<FedResponse> {
         let response = self.request_raw(peer, serde_json::to_vec(req)?).await?;
@@ -343,10 +402,14 @@ struct EventLoop {
     /// Media requests waiting for their answer (the ids of each behaviour
     /// are counted apart, so they have a map of their own).
     pending_media: HashMap<OutboundRequestId, oneshot::Sender<anyhow::Result<Vec<u8>>>>,
+    /// List page requests waiting for their answer.
+    pending_pages: HashMap<OutboundRequestId, oneshot::Sender<anyhow::Result<Vec<u8>>>>,
     /// What answers the requests of nodes.
     responder: Option<Responder>,
     /// What answers the media requests of nodes.
     media_responder: Option<Responder>,
+    /// What answers the list page requests of nodes.
+    pages_responder: Option<Responder>,
 }
 
 impl EventLoop {
@@ -397,6 +460,16 @@ impl EventLoop {
             }
             Command::Serve(responder) => self.responder = Some(responder),
             Command::ServeMedia(responder) => self.media_responder = Some(responder),
+            Command::PageRequest { peer, bytes, reply } => match self.swarm.behaviour_mut().pages.as_mut() {
+                Some(pages) => {
+                    let id = pages.send_request(&peer, bytes);
+                    self.pending_pages.insert(id, reply);
+                }
+                None => {
+                    let _ = reply.send(Err(anyhow!("this peer does not speak /accord/list-pages/1")));
+                }
+            },
+            Command::ServePages(responder) => self.pages_responder = Some(responder),
         }
     }
 
@@ -421,6 +494,35 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Federation(event)) => self.federation(event),
             SwarmEvent::Behaviour(BehaviourEvent::Media(event)) => self.media(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Pages(event)) => self.pages(event),
+            _ => {}
+        }
+    }
+
+    fn pages(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
+        match event {
+            request_response::Event::Message {
+                message: request_response::Message::Request { request, channel, .. },
+                ..
+            } => {
+                let answer = self.pages_responder.as_ref().and_then(|r| r(&request));
+                if let (Some(answer), Some(pages)) = (answer, self.swarm.behaviour_mut().pages.as_mut()) {
+                    let _ = pages.send_response(channel, answer);
+                }
+            }
+            request_response::Event::Message {
+                message: request_response::Message::Response { request_id, response },
+                ..
+            } => {
+                if let Some(reply) = self.pending_pages.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
+            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                if let Some(reply) = self.pending_pages.remove(&request_id) {
+                    let _ = reply.send(Err(anyhow!("list page request to {peer} failed: {error}")));
+                }
+            }
             _ => {}
         }
     }

@@ -23,6 +23,7 @@ use accord_proto::federation::{
     DELETIONS_TOPIC, EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, LISTS_TOPIC, ListAnnouncement,
     MANIFESTS_TOPIC, MAX_FETCH_EVENTS, MAX_FETCH_IDENTITIES, MAX_PUSH_EVENTS, MAX_SYNC_ORIGINS,
 };
+use accord_proto::list_page::ListPageResponse;
 use accord_proto::media::MediaResponse;
 use accord_proto::{AccountId, NodeId};
 use accord_store::StoreError;
@@ -125,6 +126,44 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
                     state.network.respond_media(channel, response).await;
                 });
             }
+            NetEvent::Page(network::PageInbound { peer, request, channel }) => {
+                // Paced and refused like any request (flood, blocked nodes);
+                // answered in its own task under the same permits.
+                let node = network::node_id(&peer);
+                if let Some(node) = node
+                    && !state.limits.peer_request(&node)
+                {
+                    state.metrics.fed_reject("flood");
+                    let state = state.clone();
+                    state.tasks.clone().spawn(async move {
+                        let busy = ListPageResponse::error("busy", "too many requests; slow down");
+                        state.network.respond_page(channel, busy).await;
+                        state.network.penalize(peer, "flood").await;
+                    });
+                    continue;
+                }
+                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                let state = state.clone();
+                state.tasks.clone().spawn(async move {
+                    let (response, penalty) = match (request, node) {
+                        (Err(e), _) => (ListPageResponse::error(e.code(), &e.to_string()), Some(e.code().to_owned())),
+                        (Ok(_), None) => (ListPageResponse::error("forbidden", "only ed25519 node ids federate"), None),
+                        (Ok(request), Some(node)) => match blocked(&state, &node) {
+                            Some(why) => (ListPageResponse::error("blocked", &why), Some("blocked_node".to_owned())),
+                            None => (lists::answer_page(&state, node, &request).await, None),
+                        },
+                    };
+                    if let ListPageResponse::Error { code, .. } = &response {
+                        tracing::debug!("refused a list page request from {peer}: {code}");
+                        state.metrics.fed_reject(code);
+                    }
+                    state.network.respond_page(channel, response).await;
+                    if let Some(code) = penalty {
+                        state.network.penalize(peer, &code).await;
+                    }
+                    drop(permit);
+                });
+            }
             NetEvent::Disconnected(_) => {}
             NetEvent::Banned(peer) => {
                 if let Some(node) = network::node_id(&peer) {
@@ -203,18 +242,25 @@ fn answered(result: Result<FedResponse, AnswerError>) -> Result<FedResponse, Sto
     }
 }
 
+/// Why every request of `peer` is refused `blocked`, if a list blocks it
+/// (a node-level entry, or a `domain` entry over its verified name); the
+/// refusal counts `blocked_node` against the peer.
+fn blocked(state: &Arc<Core>, peer: &NodeId) -> Option<String> {
+    if let Some(p) = state.lists.check_node(&state.store, peer) {
+        return Some(format!("this node is blocked by {} entry {}", p.list, p.entry));
+    }
+    if let Some(p) = crate::core::names::blocked(state, peer) {
+        return Some(format!("this node's name is blocked by {} entry {}", p.list, p.entry));
+    }
+    None
+}
+
 /// Answers one request; what the peer sent that counts against it is added
 /// to `penalties`.
 async fn answer(state: &Arc<Core>, peer: NodeId, request: FedRequest, penalties: &mut Vec<String>) -> FedResponse {
-    if let Some(p) = state.lists.check_node(&state.store, &peer) {
-        // A node-level entry cuts the node off.
+    if let Some(why) = blocked(state, &peer) {
         penalties.push("blocked_node".into());
-        return error("blocked", format!("this node is blocked by {} entry {}", p.list, p.entry));
-    }
-    if let Some(p) = crate::core::names::blocked(state, &peer) {
-        // So does a `domain` entry over its verified name.
-        penalties.push("blocked_node".into());
-        return error("blocked", format!("this node's name is blocked by {} entry {}", p.list, p.entry));
+        return error("blocked", why);
     }
     // Rooms are shared only with nodes that meet this node's policy.
     if matches!(

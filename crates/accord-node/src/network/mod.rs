@@ -38,17 +38,20 @@ use tokio::sync::{mpsc, oneshot};
 pub use behaviour::{Behaviour, BehaviourEvent};
 pub use libp2p::Multiaddr as Address;
 
+pub mod bytes_codec;
 pub mod codec;
-pub mod media_codec;
 
-use accord_proto::media::{MEDIA_PROTOCOL, MediaRequest, MediaResponse, MediaWireError};
+use accord_proto::list_page::{
+    LIST_PAGES_PROTOCOL, ListPageError, ListPageRequest, ListPageResponse, MAX_PAGE_BYTES, MAX_PAGE_REQUEST_BYTES,
+};
+use accord_proto::media::{MEDIA_PROTOCOL, MEDIA_REQUEST_BYTES, MediaRequest, MediaResponse, MediaWireError};
+use bytes_codec::BytesCodec;
 use codec::{FedCodec, Wire};
-use media_codec::MediaCodec;
 
 mod behaviour {
     #![allow(missing_docs, reason = "the derive generates an undocumented event enum")]
+    use super::bytes_codec::BytesCodec;
     use super::codec::FedCodec;
-    use super::media_codec::MediaCodec;
     use libp2p::kad::{self, store::MemoryStore};
     use libp2p::swarm::NetworkBehaviour;
     use libp2p::{allow_block_list, connection_limits, gossipsub, identify, ping, request_response};
@@ -62,7 +65,8 @@ mod behaviour {
         pub(super) ping: ping::Behaviour,
         pub(super) kad: kad::Behaviour<MemoryStore>,
         pub(super) federation: request_response::Behaviour<FedCodec>,
-        pub(super) media: request_response::Behaviour<MediaCodec>,
+        pub(super) media: request_response::Behaviour<BytesCodec>,
+        pub(super) pages: request_response::Behaviour<BytesCodec>,
         pub(super) gossipsub: gossipsub::Behaviour,
     }
 }
@@ -81,6 +85,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Media requests from peers waiting for the node to answer; more are
 /// answered `rate_limited` at once.
 pub const MEDIA_INBOUND_QUEUE: usize = 64;
+/// List page requests one connection may have open at once.
+const PAGES_CONCURRENT_STREAMS: usize = 16;
 
 /// The gossip topics every node subscribes to: a few fixed ones (spec/federation.md §1.3).
 pub const GOSSIP_TOPICS: [&str; 4] =
@@ -158,6 +164,12 @@ pub enum NetworkError {
         /// What went wrong.
         reason: String,
     },
+    /// The peer does not speak the protocol asked (an older node).
+    #[error("{peer} does not speak the protocol")]
+    Unsupported {
+        /// The peer.
+        peer: PeerId,
+    },
     /// The event loop has stopped.
     #[error("the network has stopped")]
     Stopped,
@@ -184,6 +196,18 @@ pub struct MediaInbound {
     pub channel: ResponseChannel<Vec<u8>>,
 }
 
+/// A peer's request for a page of a list's leaves
+/// (`/accord/list-pages/1`), for the node to answer with
+/// [`Network::respond_page`].
+pub struct PageInbound {
+    /// The peer that asked.
+    pub peer: PeerId,
+    /// What it asked, or why that does not decode.
+    pub request: Result<ListPageRequest, ListPageError>,
+    /// Where the answer goes.
+    pub channel: ResponseChannel<Vec<u8>>,
+}
+
 /// A gossip message for the node to judge with [`Network::validate`].
 pub struct Gossip {
     /// The topic.
@@ -205,6 +229,8 @@ pub enum NetEvent {
     Request(Inbound),
     /// A peer asks for a piece of a blob.
     Media(MediaInbound),
+    /// A peer asks for a page of a list's leaves.
+    Page(PageInbound),
     /// The first connection to a peer was established.
     Connected(PeerId),
     /// The last connection to a peer closed.
@@ -240,6 +266,22 @@ pub enum Command {
         channel: ResponseChannel<Vec<u8>>,
         /// The answer.
         response: MediaResponse,
+    },
+    /// Ask a peer for a page of a list's leaves.
+    PageRequest {
+        /// The peer.
+        peer: PeerId,
+        /// The request.
+        request: ListPageRequest,
+        /// Where the answer's bytes (decoded by the caller) or the failure go.
+        reply: oneshot::Sender<Result<Vec<u8>, NetworkError>>,
+    },
+    /// Answer a peer's request for a page.
+    PageRespond {
+        /// The request's channel.
+        channel: ResponseChannel<Vec<u8>>,
+        /// The answer.
+        response: ListPageResponse,
     },
     /// Answer a peer's request.
     Respond {
@@ -409,11 +451,18 @@ impl Network {
                         request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
                     ),
                     media: request_response::Behaviour::with_codec(
-                        MediaCodec,
+                        BytesCodec { request_limit: MEDIA_REQUEST_BYTES, response_limit: MediaResponse::MAX_BYTES },
                         [(StreamProtocol::new(MEDIA_PROTOCOL), ProtocolSupport::Full)],
                         request_response::Config::default()
                             .with_request_timeout(REQUEST_TIMEOUT)
                             .with_max_concurrent_streams(MEDIA_INBOUND_QUEUE),
+                    ),
+                    pages: request_response::Behaviour::with_codec(
+                        BytesCodec { request_limit: MAX_PAGE_REQUEST_BYTES, response_limit: MAX_PAGE_BYTES },
+                        [(StreamProtocol::new(LIST_PAGES_PROTOCOL), ProtocolSupport::Full)],
+                        request_response::Config::default()
+                            .with_request_timeout(REQUEST_TIMEOUT)
+                            .with_max_concurrent_streams(PAGES_CONCURRENT_STREAMS),
                     ),
                 })
             })
@@ -452,6 +501,7 @@ impl Network {
             events,
             pending: HashMap::new(),
             pending_media: HashMap::new(),
+            pending_pages: HashMap::new(),
             pending_providers: HashMap::new(),
             reprovide_pending: false,
             network: network.clone(),
@@ -540,6 +590,21 @@ impl Network {
         answer.await.map_err(|_| NetworkError::Stopped)?
     }
 
+    /// Asks `peer` for a page of a list's leaves and waits for the answer's
+    /// bytes (at most the request timeout), for the caller to decode
+    /// ([`ListPageResponse::decode`]). A peer that does not speak
+    /// `/accord/list-pages/1` fails with [`NetworkError::Unsupported`].
+    pub async fn fetch_page(&self, peer: PeerId, request: ListPageRequest) -> Result<Vec<u8>, NetworkError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(Command::PageRequest { peer, request, reply }).await.map_err(|_| NetworkError::Stopped)?;
+        answer.await.map_err(|_| NetworkError::Stopped)?
+    }
+
+    /// Answers a peer's request for a page.
+    pub async fn respond_page(&self, channel: ResponseChannel<Vec<u8>>, response: ListPageResponse) {
+        let _ = self.commands.send(Command::PageRespond { channel, response }).await;
+    }
+
     /// Answers a peer's media request.
     pub async fn respond_media(&self, channel: ResponseChannel<Vec<u8>>, response: MediaResponse) {
         let _ = self.commands.send(Command::MediaRespond { channel, response }).await;
@@ -626,6 +691,7 @@ struct EventLoop {
     events: mpsc::Sender<NetEvent>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<FedResponse, NetworkError>>>,
     pending_media: HashMap<OutboundRequestId, oneshot::Sender<Result<MediaResponse, NetworkError>>>,
+    pending_pages: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, NetworkError>>>,
     /// DHT lookups of providers under way, and where their answer goes.
     pending_providers: HashMap<kad::QueryId, oneshot::Sender<Vec<PeerId>>>,
     /// A key was provided while the routing table was empty: provide
@@ -725,6 +791,14 @@ impl EventLoop {
             Command::MediaRespond { channel, response } => {
                 // Fails only if the peer went away meanwhile.
                 let _ = self.swarm.behaviour_mut().media.send_response(channel, response.encode());
+            }
+            Command::PageRequest { peer, request, reply } => {
+                let id = self.swarm.behaviour_mut().pages.send_request(&peer, request.encode());
+                self.pending_pages.insert(id, reply);
+            }
+            Command::PageRespond { channel, response } => {
+                // Fails only if the peer went away meanwhile.
+                let _ = self.swarm.behaviour_mut().pages.send_response(channel, response.encode());
             }
             Command::Respond { channel, response } => {
                 // Fails only if the peer went away meanwhile.
@@ -977,6 +1051,7 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Federation(event)) => self.federation(event),
             SwarmEvent::Behaviour(BehaviourEvent::Media(event)) => self.media(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Pages(event)) => self.pages(event),
             _ => {}
         }
     }
@@ -1008,6 +1083,40 @@ impl EventLoop {
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!("media request from {peer} failed: {error}");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn pages(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request { request, channel, .. } => {
+                    let inbound = PageInbound { peer, request: ListPageRequest::decode(&request), channel };
+                    if let Err(full) = self.events.try_send(NetEvent::Page(inbound))
+                        && let NetEvent::Page(PageInbound { channel, .. }) = full.into_inner()
+                    {
+                        let busy = ListPageResponse::error("busy", "try again later").encode();
+                        let _ = self.swarm.behaviour_mut().pages.send_response(channel, busy);
+                    }
+                }
+                request_response::Message::Response { request_id, response } => {
+                    if let Some(reply) = self.pending_pages.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                if let Some(reply) = self.pending_pages.remove(&request_id) {
+                    let failure = match error {
+                        request_response::OutboundFailure::UnsupportedProtocols => NetworkError::Unsupported { peer },
+                        error => NetworkError::Request { peer, reason: error.to_string() },
+                    };
+                    let _ = reply.send(Err(failure));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!("list page request from {peer} failed: {error}");
             }
             request_response::Event::ResponseSent { .. } => {}
         }

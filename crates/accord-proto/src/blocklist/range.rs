@@ -50,6 +50,19 @@ pub fn apply_range(
     from: u64,
     leaves: &[Vec<u8>],
 ) -> Result<MerkleLog, RangeError> {
+    apply_range_with(held, target, from, leaves, |_| ()).map(|(log, _)| log)
+}
+
+/// [`apply_range`], handing each leaf's parsed entry to `read`, in log
+/// order: a caller that needs the entries (to index them) parses each leaf
+/// once. Returns the extended log and what `read` made of each entry.
+pub fn apply_range_with<T>(
+    held: &MerkleLog,
+    target: &Checkpoint,
+    from: u64,
+    leaves: &[Vec<u8>],
+    mut read: impl FnMut(ListEntry) -> T,
+) -> Result<(MerkleLog, Vec<T>), RangeError> {
     let h = held.size();
     if from != h {
         return Err(RangeError::BadRange(format!("the range starts at {from}, the log holds {h} entries")));
@@ -61,8 +74,9 @@ pub fn apply_range(
             target.size
         )));
     }
+    let mut read_entries = Vec::with_capacity(leaves.len());
     for (leaf, index) in leaves.iter().zip(from..) {
-        ListEntry::parse(leaf).map_err(|error| RangeError::InvalidEntry { index, error })?;
+        read_entries.push(read(ListEntry::parse(leaf).map_err(|error| RangeError::InvalidEntry { index, error })?));
     }
     let mut log = held.clone();
     for leaf in leaves {
@@ -71,5 +85,5 @@ pub fn apply_range(
     if log.root() != target.root {
         return Err(RangeError::BadRange("the entries do not make the checkpoint's root".into()));
     }
-    Ok(log)
+    Ok((log, read_entries))
 }

@@ -950,6 +950,7 @@ fn check_all(files: &Files) -> Check {
         "equivocation.json",
         "federation.json",
         "keys.json",
+        "list_pages.json",
         "media.json",
         "merkle.json",
         "names.json",
@@ -975,6 +976,8 @@ fn check_all(files: &Files) -> Check {
     )
     .map_err(|e| format!("federation.json: {e}"))?;
     check_media(get("media.json")?).map_err(|e| format!("media.json: {e}"))?;
+    check_list_pages(get("list_pages.json")?, get("federation.json")?, get("blocklist.json")?)
+        .map_err(|e| format!("list_pages.json: {e}"))?;
     check_names(get("names.json")?).map_err(|e| format!("names.json: {e}"))?;
     Ok(())
 }
@@ -1060,6 +1063,116 @@ fn check_media(f: &Value) -> Check {
             return Err(format!("request {} is accepted", hex::encode(&wire)));
         }
     }
+    Ok(())
+}
+
+/// The binary list pages of `list_pages.json` (spec/federation.md §3.13):
+/// the range fetch of federation.json's `list_entries` as a page request
+/// and its page, whose leaves with those held make blocklist.json's signed
+/// root; an error page; and the refused frames, rebuilt here from the good
+/// ones, each refused with its code.
+fn check_list_pages(f: &Value, federation: &Value, blocklist: &Value) -> Check {
+    use accord_proto::limits::{MAX_CHECKPOINT_NOTE, MAX_LIST_ENTRY};
+    use accord_proto::list_page::{
+        LIST_PAGES_PROTOCOL, ListPage, ListPageRequest, ListPageResponse, MAX_PAGE_BYTES, MAX_PAGE_LEAVES,
+        MAX_PAGE_REQUEST_BYTES,
+    };
+    let bytes = |v: &Value, key: &str| hex::decode(s(v, key)?).map_err(|e| e.to_string());
+    eq("protocol", s(f, "protocol")?, LIST_PAGES_PROTOCOL)?;
+    let limits = &f["limits"];
+    eq("max_page_leaves", n(limits, "max_page_leaves")?, MAX_PAGE_LEAVES as u64)?;
+    eq("max_page_bytes", n(limits, "max_page_bytes")?, MAX_PAGE_BYTES as u64)?;
+    eq("max_request_bytes", n(limits, "max_request_bytes")?, MAX_PAGE_REQUEST_BYTES as u64)?;
+    eq("max_leaf_bytes", n(limits, "max_leaf_bytes")?, MAX_LIST_ENTRY as u64)?;
+    eq("max_checkpoint_bytes", n(limits, "max_checkpoint_bytes")?, MAX_CHECKPOINT_NOTE as u64)?;
+
+    let list: ListId = s(blocklist, "list_id")?.parse().map_err(|e| format!("{e}"))?;
+    let held = n(&federation["messages"]["list_entries"], "from")?;
+    let r = &f["request"];
+    let request_bytes = bytes(r, "hex")?;
+    let request = ListPageRequest::decode(&request_bytes).map_err(|e| format!("request: {e}"))?;
+    eq("request list", request.list.to_string(), s(r, "list")?.to_string())?;
+    eq("request", &request, &ListPageRequest { list: list.clone(), from: held, limit: MAX_PAGE_LEAVES as u32 })?;
+    eq("request from", request.from, n(r, "from")?)?;
+    eq("request limit", u64::from(request.limit), n(r, "limit")?)?;
+    eq("request bytes", request.encode(), request_bytes.clone())?;
+
+    let p = &f["page"];
+    let page_bytes = bytes(p, "hex")?;
+    let ListPageResponse::Page(page) = ListPageResponse::decode(&page_bytes).map_err(|e| format!("page: {e}"))? else {
+        return Err("page: status".into());
+    };
+    eq("page checkpoint", page.checkpoint.note(), s(p, "checkpoint")?)?;
+    let latest = arr(blocklist, "checkpoints")?.last().ok_or("blocklist.json has no checkpoint")?;
+    eq("page checkpoint is blocklist.json's latest", page.checkpoint.note(), s(latest, "note")?)?;
+    let texts: Vec<&str> =
+        arr(p, "leaves")?.iter().map(|l| l.as_str().ok_or("leaf: not a string")).collect::<Result<_, _>>()?;
+    eq(
+        "page leaves",
+        page.leaves.iter().map(|l| l.as_slice()).collect::<Vec<_>>(),
+        texts.iter().map(|t| t.as_bytes()).collect(),
+    )?;
+    let answered: Vec<&str> = arr(&federation["messages"]["list_entries_answer"], "entries")?
+        .iter()
+        .map(|e| e.as_str().ok_or("entry: not a string"))
+        .collect::<Result<_, _>>()?;
+    eq("page leaves are list_entries_answer's", texts.clone(), answered)?;
+    let verified = page.checkpoint.verify(&list).map_err(|e| format!("page checkpoint: {e}"))?;
+    let mut log = MerkleLog::new();
+    for e in arr(blocklist, "entries")?.iter().take(held as usize) {
+        log.push(s(e, "json")?.as_bytes());
+    }
+    for leaf in &page.leaves {
+        ListEntry::parse(leaf).map_err(|e| format!("page leaf: {e}"))?;
+        log.push(leaf);
+    }
+    eq("page: held + paged size", log.size(), verified.checkpoint.size)?;
+    eq("page: root over held + paged leaves", log.root(), verified.checkpoint.root)?;
+    let rebuilt = ListPageResponse::Page(ListPage::filled(page.checkpoint.clone(), page.leaves.clone())).encode();
+    eq("page bytes", rebuilt, page_bytes.clone())?;
+
+    let e = &f["error"];
+    let error_bytes = bytes(e, "hex")?;
+    let error = ListPageResponse::decode(&error_bytes).map_err(|e| format!("error: {e}"))?;
+    let want = ListPageResponse::Error { code: s(e, "code")?.to_string(), message: s(e, "message")?.to_string() };
+    eq("error", &error, &want)?;
+    eq("error code", s(e, "code")?, "unknown_list")?;
+    eq("error bytes", error.encode(), error_bytes)?;
+
+    // The refused frames, rebuilt from the good ones.
+    let count_at = 1 + 2 + page.checkpoint.note().len();
+    let with_count = |c: u32| [&page_bytes[..count_at], &c.to_be_bytes()[..], &page_bytes[count_at + 4..]].concat();
+    let head = &page_bytes[..count_at + 4];
+    let pages: Vec<(&str, Vec<u8>)> = vec![
+        ("page_truncated", page_bytes[..page_bytes.len() - 1].to_vec()),
+        ("page_trailing_bytes", [&page_bytes[..], &[0]].concat()),
+        ("page_bad_length", with_count(MAX_PAGE_LEAVES as u32 + 1)),
+        ("page_truncated", with_count(2)),
+        ("page_bad_length", [head, &4097u16.to_be_bytes()[..], b"xyz"].concat()),
+        ("page_bad_length", [head, &[0, 0][..], b"xyz"].concat()),
+        ("page_bad_length", vec![0, 0, 0]),
+        ("page_bad_status", vec![2]),
+        ("page_bad_text", vec![1, 1, b'X', 0, 0]),
+    ];
+    let cut = request_bytes.len();
+    let requests: Vec<(&str, Vec<u8>)> = vec![
+        ("page_truncated", request_bytes[..cut - 1].to_vec()),
+        ("page_bad_length", [&request_bytes[..cut - 4], &[0u8; 4][..]].concat()),
+        ("page_bad_length", vec![0]),
+        ("page_bad_text", [&[3u8][..], b"x/y", &[0u8; 12][..]].concat()),
+        ("page_trailing_bytes", [&request_bytes[..], &[0]].concat()),
+    ];
+    let check_refused = |key: &str, want: Vec<(&str, Vec<u8>)>, decode: &dyn Fn(&[u8]) -> Option<&'static str>| {
+        let cases = arr(f, key)?;
+        eq(key, cases.len(), want.len())?;
+        for (case, (code, frame)) in cases.iter().zip(want) {
+            eq(key, (s(case, "code")?, s(case, "hex")?.to_string()), (code, hex::encode(&frame)))?;
+            eq("refused with its code", decode(&frame), Some(code))?;
+        }
+        Ok::<(), String>(())
+    };
+    check_refused("refused_pages", pages, &|b| ListPageResponse::decode(b).err().map(|e| e.code()))?;
+    check_refused("refused_requests", requests, &|b| ListPageRequest::decode(b).err().map(|e| e.code()))?;
     Ok(())
 }
 

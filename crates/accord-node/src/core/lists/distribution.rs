@@ -4,13 +4,14 @@
 
 use crate::core::Core;
 use crate::core::lists::{ListError, Observation};
-use crate::network::PeerId;
+use crate::network::{NetworkError, PeerId};
 use accord_proto::blocklist::checkpoint::{SignedCheckpoint, VerifiedCheckpoint};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::witness::{AddCheckpoint, WitnessError, WitnessKey, cosignatures_in_answer};
 use accord_proto::federation::{
     EQUIVOCATION_TOPIC, FedRequest, FedResponse, LISTS_TOPIC, ListAnnouncement, MAX_LIST_ENTRIES_PER_RESPONSE,
 };
+use accord_proto::list_page::{ListPage, ListPageRequest, ListPageResponse, MAX_PAGE_LEAVES};
 use accord_proto::{ListId, NodeId};
 use std::sync::Arc;
 
@@ -144,19 +145,57 @@ pub(crate) async fn fetch(state: &Arc<Core>, list: &ListId, first: Option<PeerId
     applied.ok_or(last)
 }
 
+/// How pages of leaves are asked of a peer: binary pages on
+/// `/accord/list-pages/1`, or `list_entries` on `/accord/federation/1` for
+/// a peer that does not speak the former (spec/federation.md §3.13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageForm {
+    Binary,
+    Json,
+}
+
+/// One page of `list`'s leaves from `from`, asked of `peer` in `form`
+/// (which becomes [`PageForm::Json`] if the peer does not speak binary
+/// pages). A page that does not decode is counted against the peer.
+async fn page(
+    state: &Core,
+    peer: PeerId,
+    list: &ListId,
+    from: u64,
+    form: &mut PageForm,
+) -> Result<(SignedCheckpoint, Vec<Vec<u8>>), ListError> {
+    if *form == PageForm::Binary {
+        let request = ListPageRequest { list: list.clone(), from, limit: MAX_PAGE_LEAVES as u32 };
+        match state.network.fetch_page(peer, request).await {
+            Ok(bytes) => {
+                return match ListPageResponse::decode(&bytes) {
+                    Ok(ListPageResponse::Page(page)) => Ok((page.checkpoint, page.leaves)),
+                    Ok(ListPageResponse::Error { .. }) => Err(ListError::UnknownList),
+                    Err(e) => {
+                        state.metrics.fed_reject(e.code());
+                        state.network.penalize(peer, e.code()).await;
+                        Err(ListError::BadPage(e))
+                    }
+                };
+            }
+            Err(NetworkError::Unsupported { .. }) => *form = PageForm::Json,
+            Err(_) => return Err(ListError::UnknownList),
+        }
+    }
+    let request = FedRequest::ListEntries { list: list.clone(), from, limit: MAX_LIST_ENTRIES_PER_RESPONSE as u64 };
+    let response = state.network.request(peer, request).await.map_err(|_| ListError::UnknownList)?;
+    let FedResponse::ListEntries { checkpoint, entries } = response else { return Err(ListError::UnknownList) };
+    Ok((checkpoint, entries.into_iter().map(String::into_bytes).collect()))
+}
+
 async fn fetch_from(state: &Arc<Core>, list: &ListId, peer: PeerId) -> Result<usize, ListError> {
     let held = state.lists.record(list).await.ok_or(ListError::UnknownList)?;
     let from = held.size;
     let mut target: Option<VerifiedCheckpoint> = None;
     let mut leaves: Vec<Vec<u8>> = Vec::new();
+    let mut form = PageForm::Binary;
     loop {
-        let request = FedRequest::ListEntries {
-            list: list.clone(),
-            from: from + leaves.len() as u64,
-            limit: MAX_LIST_ENTRIES_PER_RESPONSE as u64,
-        };
-        let response = state.network.request(peer, request).await.map_err(|_| ListError::UnknownList)?;
-        let FedResponse::ListEntries { checkpoint, entries } = response else { return Err(ListError::UnknownList) };
+        let (checkpoint, entries) = page(state, peer, list, from + leaves.len() as u64, &mut form).await?;
         let verified = checkpoint.verify(list).map_err(|e| {
             state.metrics.fed_reject(e.code());
             ListError::BadCheckpoint(e.to_string())
@@ -189,7 +228,7 @@ async fn fetch_from(state: &Arc<Core>, list: &ListId, peer: PeerId) -> Result<us
         if entries.is_empty() {
             return Err(ListError::BadRange);
         }
-        leaves.extend(entries.into_iter().map(String::into_bytes));
+        leaves.extend(entries);
         if from + leaves.len() as u64 >= goal {
             break;
         }
@@ -271,6 +310,21 @@ pub(crate) fn sync_with(state: &Arc<Core>, peer: PeerId) {
             }
         }
     });
+}
+
+/// Answers a peer's request for a binary page of a list's leaves
+/// (`/accord/list-pages/1`); the peer counts as one of the list's
+/// followers for a while.
+pub(crate) async fn answer_page(state: &Core, peer: NodeId, request: &ListPageRequest) -> ListPageResponse {
+    let list = &request.list;
+    match state.lists.leaves(&state.store, list, request.from, request.served()).await {
+        Ok(Some((checkpoint, leaves))) => {
+            state.lists.activity.fetched_by(list, peer, std::time::Instant::now());
+            ListPageResponse::Page(ListPage::filled(checkpoint, leaves))
+        }
+        Ok(None) => ListPageResponse::error("unknown_list", "this node does not hold that list"),
+        Err(e) => ListPageResponse::error(e.code(), &e.to_string()),
+    }
 }
 
 /// Answers a peer's request for a list's entries; the peer counts as one

@@ -20,7 +20,7 @@ use accord_proto::blocklist::checkpoint::{Checkpoint, SignedCheckpoint, Verified
 use accord_proto::blocklist::entry::{ListEntry, Target, TargetKind, target_hash};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::merkle::MerkleLog;
-use accord_proto::blocklist::range::{RangeError, apply_range};
+use accord_proto::blocklist::range::{RangeError, apply_range_with};
 use accord_proto::blocklist::witness::{CosignatureError, WitnessKey, add_cosignatures, check_quorum};
 use accord_proto::event::{Event, EventBody, EventContent, OriginStamp, UnverifiedEvent};
 use accord_proto::{AccountId, IssuerId, ListId, ListName, NodeId, RoomId, SecretKey, Sha256Hash, Timestamp};
@@ -62,6 +62,9 @@ pub enum ListError {
     /// Suggestions are decided only for a subscription in `suggest` mode.
     #[error("the subscription is not in suggest mode")]
     NotSuggest,
+    /// A peer's page of leaves does not decode (spec/federation.md §3.13).
+    #[error("a page of leaves refused: {0}")]
+    BadPage(#[from] accord_proto::list_page::ListPageError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -80,6 +83,7 @@ impl ListError {
             ListError::Distrusted(_) => "distrusted",
             ListError::Uncosigned(e) => e.code(),
             ListError::NotSuggest => "not_suggest_mode",
+            ListError::BadPage(e) => e.code(),
             ListError::Store(_) => "internal",
         }
     }
@@ -155,14 +159,23 @@ fn policy(record: &ListRecord) -> Policy {
 /// after its removal, spec/blocklists.md §11.8).
 fn index_leaf(index: &mut Index, store: &Store, list: &ListId, at: u64, leaf: &[u8], kept: &HashSet<u64>) {
     match ListEntry::parse(leaf) {
-        Ok(ListEntry::Add { target, category, action, expires, .. }) => {
+        Ok(entry) => index_entry(index, store, list, at, entry, kept),
+        Err(e) => tracing::warn!("list {list}: leaf {at} does not parse: {e}"),
+    }
+}
+
+/// Indexes one entry, parsed from a leaf already verified to be in the
+/// signed log and stored (see [`index_leaf`]).
+fn index_entry(index: &mut Index, store: &Store, list: &ListId, at: u64, entry: ListEntry, kept: &HashSet<u64>) {
+    match entry {
+        ListEntry::Add { target, category, action, expires, .. } => {
             index.add(list, at, target.index_key(), category, action, expires);
             if let Target::Pdq { hash } = target {
                 index.add_pdq(list, at, hash, category, action);
             }
         }
-        Ok(ListEntry::Remove { entry, .. }) if kept.contains(&entry) => index.keep(list, entry),
-        Ok(ListEntry::Remove { entry, .. }) => {
+        ListEntry::Remove { entry, .. } if kept.contains(&entry) => index.keep(list, entry),
+        ListEntry::Remove { entry, .. } => {
             match store.list_leaf(list, entry).ok().flatten().map(|l| ListEntry::parse(&l)) {
                 Some(Ok(ListEntry::Add { target, .. })) => {
                     index.remove(list, entry, target.index_key());
@@ -173,7 +186,6 @@ fn index_leaf(index: &mut Index, store: &Store, list: &ListId, at: u64, leaf: &[
                 _ => tracing::warn!("list {list}: leaf {at} retracts entry {entry}, which is not an add entry"),
             }
         }
-        Err(e) => tracing::warn!("list {list}: leaf {at} does not parse: {e}"),
     }
 }
 
@@ -541,10 +553,12 @@ impl Lists {
             return Err(ListError::Distrusted(why.clone()));
         }
         self.check_cosigned(list, &verified.signed)?;
-        let log = apply_range(&held.log, &verified.checkpoint, from, leaves).map_err(|e| match e {
-            RangeError::InvalidEntry { .. } => ListError::BadEntry(e.to_string()),
-            _ => ListError::BadRange,
-        })?;
+        // Each leaf is parsed once: to check it is an entry, and for the index.
+        let (log, entries) =
+            apply_range_with(&held.log, &verified.checkpoint, from, leaves, |e| e).map_err(|e| match e {
+                RangeError::InvalidEntry { .. } => ListError::BadEntry(e.to_string()),
+                _ => ListError::BadRange,
+            })?;
         let mut record = held.record.clone();
         record.size = log.size();
         record.checkpoint = Some(verified.signed.clone());
@@ -554,8 +568,8 @@ impl Lists {
         kept.extend(arrivals.kept.iter().map(|k| k.entry));
         {
             let mut index = self.index();
-            for (i, leaf) in leaves.iter().enumerate() {
-                index_leaf(&mut index, store, list, from + i as u64, leaf, &kept);
+            for (i, entry) in entries.into_iter().enumerate() {
+                index_entry(&mut index, store, list, from + i as u64, entry, &kept);
             }
         }
         held.log = log;
