@@ -43,6 +43,16 @@ async fn logs_in(node: &TestNode, key: &SecretKey) -> bool {
 }
 
 /// A registered account on `node`.
+/// B, cut off from A until now, reaches A again: A's two entries arrive
+/// and `y`, named by the second, can no longer log in on B.
+async fn catches_up_and_blocks(a: &TestNode, b: &TestNode, list: &ListId, y: &SecretKey) {
+    b.unblock_peer(a).await.unwrap();
+    eventually("B catches up with A", PATIENCE, || async { record(b, list).await.is_some_and(|r| r["size"] == 2) })
+        .await
+        .unwrap();
+    eventually("y is blocked on B", PATIENCE, || async { !logs_in(b, y).await }).await.unwrap();
+}
+
 async fn account(node: &TestNode, name: &str) -> SecretKey {
     let key = SecretKey::generate().unwrap();
     node.client(key.clone()).unwrap().register(name, None).await.unwrap();
@@ -110,11 +120,7 @@ async fn a_peer_serving_a_forged_range_is_refused_and_the_genuine_list_still_arr
     assert!(logs_in(b, &z).await, "z, named only by the forgery, is not blocked");
 
     // Once B reaches A again, the genuine entry arrives and is enforced.
-    b.unblock_peer(a).await.unwrap();
-    eventually("B catches up with A", PATIENCE, || async { record(b, &list).await.is_some_and(|r| r["size"] == 2) })
-        .await
-        .unwrap();
-    eventually("y is blocked on B", PATIENCE, || async { !logs_in(b, &y).await }).await.unwrap();
+    catches_up_and_blocks(a, b, &list, &y).await;
     assert!(logs_in(b, &z).await, "z is still not blocked");
     net.stop().await.unwrap();
 }
@@ -178,11 +184,7 @@ async fn a_truncated_or_oversized_list_page_is_refused_with_its_code_and_nothing
     assert!(logs_in(b, &y).await, "y is not blocked by a refused page");
 
     // Once B reaches A again, the genuine page arrives and is enforced.
-    b.unblock_peer(a).await.unwrap();
-    eventually("B catches up with A", PATIENCE, || async { record(b, &list).await.is_some_and(|r| r["size"] == 2) })
-        .await
-        .unwrap();
-    eventually("y is blocked on B", PATIENCE, || async { !logs_in(b, &y).await }).await.unwrap();
+    catches_up_and_blocks(a, b, &list, &y).await;
     net.stop().await.unwrap();
 }
 

@@ -292,8 +292,10 @@ async fn follow(
                         let _ = out.send(refusal).await;
                         return;
                     }
-                    if let Some(text) = frame(&state, &room, &live.item)
-                        && out.send(text).await.is_err()
+                    // Encoded once per item, for every follower of the room.
+                    let encoded = live.encoded.get_or_init(|| frame(&state, &room, &live.item).map(Arc::from));
+                    if let Some(text) = encoded
+                        && out.send(text.to_string()).await.is_err()
                     {
                         return;
                     }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::broadcast;
 
 /// Capacity of each room's live feed; a subscriber further behind is told
@@ -69,6 +69,10 @@ pub struct LiveItem {
     pub item: TimelineItem,
     /// The account the event made a non-member (leave, kick, ban).
     pub removed: Option<AccountId>,
+    /// The item as its followers are sent it, encoded by the first of them
+    /// and shared by the rest (`None`: not sent). What a follower is sent
+    /// does not depend on who it is.
+    pub encoded: OnceLock<Option<Arc<str>>>,
 }
 
 impl LiveItem {
@@ -80,7 +84,7 @@ impl LiveItem {
             EventContent::Kick { target, .. } | EventContent::Ban { target, .. } => Some(*target),
             _ => None,
         };
-        LiveItem { item, removed }
+        LiveItem { item, removed, encoded: OnceLock::new() }
     }
 }
 
