@@ -1,0 +1,359 @@
+//! Simulation: 10, 20, 50 and 100 real nodes in this process, federating
+//! over libp2p's in-process memory transport (noise and yamux on top, as
+//! over TCP; `[testing] memory_transport`), each with its own RocksDB, its
+//! client API on loopback and one subscribed SDK client. Every node but
+//! the first is given only the first as its bootstrap peer and finds the
+//! rest through Kademlia, as in a real federation.
+//!
+//! At each size: how long the network takes to connect fully; the CPU it
+//! uses idle; an entry published on a list every other node subscribes to,
+//! until every node enforces it; a room spanning every node, at a light
+//! offered rate fixed across sizes (so that growth with the size is
+//! visible), with send-to-receive latency and the share delivered. CPU is
+//! this process's (user and system, every thread) over each window,
+//! divided by the number of nodes: CPU-seconds per node per second, beside
+//! the ceiling of every core shared among the nodes. It includes each
+//! node's subscribed SDK client and the harness's polling.
+//!
+//! The smoke run (3 and 5 nodes) fails on any list entry not enforced
+//! everywhere, any message lost and any network not fully connected.
+
+use crate::net::{Collector, drain, offer, room_across, unlimited};
+use crate::report::Report;
+use crate::stats::{Samples, cpu_time, open_fds, rss_bytes};
+use accord_proto::SecretKey;
+use accord_sdk::Room;
+use accord_testkit::{TestNet, TestNode};
+use serde_json::json;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// How long one list entry may take to be enforced everywhere before the
+/// scenario counts it as broken.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// How often the harness asks every node whether it enforces an entry.
+const POLL_EVERY: Duration = Duration::from_millis(10);
+
+/// Sizes and durations.
+struct Plan {
+    /// List entries timed per size.
+    entries: u64,
+    /// Messages per second offered to the room, whatever the size.
+    rate: f64,
+    /// How long the room's load is offered.
+    span: Duration,
+    /// How long CPU is measured with nothing offered.
+    idle: Duration,
+    /// How long the network may take to connect fully.
+    mesh_patience: Duration,
+}
+
+/// What one size measured: one row of the table.
+#[derive(Debug, Default)]
+struct Row {
+    nodes: usize,
+    setup_s: f64,
+    mesh_s: Option<f64>,
+    min_peers: usize,
+    rss_mb_per_node: f64,
+    fds: usize,
+    idle_cpu: f64,
+    list_p50_ms: f64,
+    list_max_ms: f64,
+    list_cpu: f64,
+    room_p50_ms: f64,
+    room_p99_ms: f64,
+    room_delivered: f64,
+    room_cpu: f64,
+}
+
+/// Runs every size in `sizes` (the defaults when empty).
+pub(crate) async fn run(quick: bool, sizes: &[usize], report: &mut Report) -> anyhow::Result<()> {
+    let default_sizes: &[usize] = if quick { &[3, 5] } else { &[10, 20, 50, 100] };
+    let sizes = if sizes.is_empty() { default_sizes } else { sizes };
+    let plan = if quick {
+        Plan {
+            entries: 3,
+            rate: 10.0,
+            span: Duration::from_secs(2),
+            idle: Duration::from_secs(1),
+            mesh_patience: Duration::from_secs(60),
+        }
+    } else {
+        Plan {
+            entries: 10,
+            rate: 10.0,
+            span: Duration::from_secs(20),
+            idle: Duration::from_secs(10),
+            mesh_patience: Duration::from_secs(90),
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut rows = Vec::new();
+    for &n in sizes {
+        anyhow::ensure!(n >= 2, "a simulation needs at least two nodes, not {n}");
+        let row = one_size(n, &plan, quick).await?;
+        let ceiling = Some(cores as f64 / n as f64);
+        let name = |what: &str| format!("sim_{n}_nodes_{what}");
+        report.figure(&name("setup"), row.setup_s, "s", None);
+        report.figure(&name("mesh"), row.mesh_s.unwrap_or(f64::NAN), "s", None);
+        report.figure(&name("rss_per_node"), row.rss_mb_per_node, "MB", None);
+        report.figure(&name("fds"), row.fds as f64, "fds", None);
+        report.figure(&name("idle_cpu_per_node"), row.idle_cpu, "cpu-s/s", ceiling);
+        report.figure(&name("list_p50"), row.list_p50_ms, "ms", None);
+        report.figure(&name("list_max"), row.list_max_ms, "ms", None);
+        report.figure(&name("list_cpu_per_node"), row.list_cpu, "cpu-s/s", ceiling);
+        report.figure(&name("room_p50"), row.room_p50_ms, "ms", None);
+        report.figure(&name("room_p99"), row.room_p99_ms, "ms", None);
+        report.figure(&name("room_delivered"), row.room_delivered * 100.0, "%", Some(100.0));
+        report.figure(&name("room_cpu_per_node"), row.room_cpu, "cpu-s/s", ceiling);
+        rows.push(row);
+        eprint!("{}", table(&rows, &plan, cores));
+    }
+    Ok(())
+}
+
+/// The rows so far as a Markdown table, for the log.
+fn table(rows: &[Row], plan: &Plan, cores: usize) -> String {
+    let mut out = format!(
+        "simulation: {} list entries per size; room at {} msg/s for {} s; CPU in CPU-s per node per s \
+         ({cores} cores: ceiling {cores}/N)\n",
+        plan.entries,
+        plan.rate,
+        plan.span.as_secs()
+    );
+    out.push_str(
+        "| nodes | setup s | mesh s | min peers | RSS MB/node | fds | idle CPU/node | list p50 ms | list max ms \
+         | list CPU/node | room p50 ms | room p99 ms | delivered | room CPU/node |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let mesh = r.mesh_s.map_or_else(|| "never".to_string(), |s| format!("{s:.1}"));
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} | {mesh} | {} | {:.1} | {} | {:.4} | {:.0} | {:.0} | {:.4} | {:.0} | {:.0} | {:.2} % | {:.4} |",
+            r.nodes,
+            r.setup_s,
+            r.min_peers,
+            r.rss_mb_per_node,
+            r.fds,
+            r.idle_cpu,
+            r.list_p50_ms,
+            r.list_max_ms,
+            r.list_cpu,
+            r.room_p50_ms,
+            r.room_p99_ms,
+            r.room_delivered * 100.0,
+            r.room_cpu,
+        );
+    }
+    out
+}
+
+/// This process's CPU time since `since` (of [`cpu_time`]) per node per
+/// second of `window`.
+fn cpu_per_node(since: Duration, window: Duration, n: usize) -> f64 {
+    let used = cpu_time().unwrap_or_default().saturating_sub(since);
+    used.as_secs_f64() / window.as_secs_f64().max(1e-9) / n as f64
+}
+
+async fn one_size(n: usize, plan: &Plan, quick: bool) -> anyhow::Result<Row> {
+    let mut row = Row { nodes: n, ..Row::default() };
+    let rss_before = rss_bytes().unwrap_or(0);
+    let started = Instant::now();
+    let net = start(n).await?;
+    let started_all = started.elapsed();
+    match net.wait_connected(plan.mesh_patience).await {
+        Ok(()) => row.mesh_s = Some(started.elapsed().as_secs_f64()),
+        // In the smoke run a network that does not connect is broken; at
+        // full size it is a finding, and the run goes on (a push dials the
+        // peers it needs).
+        Err(e) if quick => return Err(e),
+        Err(e) => eprintln!("simulation: {e}"),
+    }
+    row.min_peers = net.nodes.iter().map(|node| node.node().network().peer_count()).min().unwrap_or(0);
+    eprintln!(
+        "simulation: {n} nodes started in {:.1} s, {} connected (fewest peers {})",
+        started_all.as_secs_f64(),
+        row.mesh_s.map_or_else(|| "not fully".into(), |s| format!("fully in {s:.1} s")),
+        row.min_peers
+    );
+    let result = measure(&net, plan, quick, &mut row, started, rss_before).await;
+    let stopping = Instant::now();
+    let stopped = futures::future::join_all(net.nodes.into_iter().map(TestNode::stop)).await;
+    eprintln!("simulation: {n} nodes stopped in {:.1} s", stopping.elapsed().as_secs_f64());
+    result?;
+    stopped.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+    Ok(row)
+}
+
+/// `n` nodes on the memory transport, each after the first given the first
+/// as its only bootstrap peer.
+async fn start(n: usize) -> anyhow::Result<TestNet> {
+    let mut nodes: Vec<TestNode> = Vec::with_capacity(n);
+    for i in 0..n {
+        let seed = nodes.first().map(TestNode::p2p_addr);
+        let node = TestNode::start_with(|c| {
+            unlimited(c);
+            c.node.name = format!("s{i}.test").parse().unwrap_or_else(|_| c.node.name.clone());
+            c.testing.memory_transport = true;
+            c.p2p.listen = vec!["/memory/0".into()];
+            c.p2p.bootstrap = seed.into_iter().collect();
+        })
+        .await?;
+        nodes.push(node);
+    }
+    Ok(TestNet { nodes })
+}
+
+async fn measure(
+    net: &TestNet,
+    plan: &Plan,
+    quick: bool,
+    row: &mut Row,
+    started: Instant,
+    rss_before: u64,
+) -> anyhow::Result<()> {
+    let n = net.nodes.len();
+    // One room on every node, converged (every node holds every join, so
+    // every node pushes to every other).
+    let (clients, rooms) = room_across(&net.nodes).await?;
+    converged(&rooms, Duration::from_secs(120)).await?;
+    // One list on the first node, followed by every other.
+    let issuer = &net.nodes[0];
+    let created = issuer.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await?;
+    let list = created["list"].as_str().unwrap_or_default().to_owned();
+    for node in &net.nodes[1..] {
+        node.admin("POST", "/subscriptions", Some(json!({"list": list}))).await?;
+    }
+    // A first entry, not timed: every subscriber has fetched the list.
+    publish(issuer).await?;
+    until_everywhere(&net.nodes, 1, Instant::now()).await?;
+    let collectors: Vec<Collector> = rooms.iter().map(|r| Collector::spawn(r.subscribe(0))).collect();
+    row.setup_s = started.elapsed().as_secs_f64();
+    row.rss_mb_per_node = rss_bytes().unwrap_or(0).saturating_sub(rss_before) as f64 / n as f64 / 1e6;
+    row.fds = open_fds().unwrap_or(0);
+    eprintln!("simulation: {n} nodes in one room and on one list in {:.1} s", row.setup_s);
+
+    // Idle: nothing offered, the nodes' own upkeep (Kademlia, gossipsub,
+    // pings, the periodic sync rounds).
+    let cpu = cpu_time().unwrap_or_default();
+    let t = Instant::now();
+    tokio::time::sleep(plan.idle).await;
+    row.idle_cpu = cpu_per_node(cpu, t.elapsed(), n);
+
+    // List propagation.
+    let cpu = cpu_time().unwrap_or_default();
+    let t = Instant::now();
+    let mut everywhere = Samples::default();
+    for k in 0..plan.entries {
+        let published = Instant::now();
+        publish(issuer).await?;
+        let per_node = until_everywhere(&net.nodes, k + 2, published).await?;
+        everywhere.push(per_node.into_iter().max().unwrap_or_default());
+    }
+    row.list_cpu = cpu_per_node(cpu, t.elapsed(), n);
+    row.list_p50_ms = everywhere.percentile_ms(50.0);
+    row.list_max_ms = everywhere.percentile_ms(100.0);
+    eprintln!(
+        "simulation: {n} nodes: list entries enforced everywhere after p50 {:.0} ms, max {:.0} ms",
+        row.list_p50_ms, row.list_max_ms
+    );
+
+    // Room delivery: a user of every node sends in turn.
+    let cpu = cpu_time().unwrap_or_default();
+    let t = Instant::now();
+    let tag = format!("sim{n}");
+    let offered = offer(&rooms, &tag, plan.rate, plan.span, quick).await;
+    drain(&collectors, &tag, offered.accepted, Duration::from_secs(15)).await?;
+    row.room_cpu = cpu_per_node(cpu, t.elapsed(), n);
+    let mut samples = Samples::default();
+    let mut delivered = 0;
+    for c in &collectors {
+        for latency in c.latencies(&tag) {
+            samples.push(latency);
+        }
+        delivered += c.count(&tag);
+    }
+    let expected = offered.accepted * collectors.len();
+    row.room_delivered = if expected == 0 { 0.0 } else { delivered as f64 / expected as f64 };
+    row.room_p50_ms = samples.percentile_ms(50.0);
+    row.room_p99_ms = samples.percentile_ms(99.0);
+    eprintln!(
+        "simulation: {n} nodes: {} accepted ({:.1}/s), {} not sent, {} failed, {delivered}/{expected} delivered",
+        offered.accepted, offered.rate, offered.unsent, offered.failed
+    );
+    drop(collectors);
+    drop(clients);
+    // In the smoke run a lost message is a bug; at full size it is the
+    // figure above.
+    if quick {
+        anyhow::ensure!(offered.failed == 0, "sends failed: {:?}", offered.first_error);
+        anyhow::ensure!(offered.unsent == 0, "{} messages could not be sent in time", offered.unsent);
+        anyhow::ensure!(delivered == expected, "messages lost: {delivered}/{expected} delivered");
+    }
+    Ok(())
+}
+
+/// Waits until every room's node holds every member's join and all agree
+/// on the room's history.
+async fn converged(rooms: &[Room], patience: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let states = futures::future::join_all(rooms.iter().map(Room::state)).await;
+        let seen: Vec<(usize, Option<String>)> = states
+            .iter()
+            .map(|s| match s {
+                Ok(s) => (s.members.len(), Some(s.history_hash.to_string())),
+                Err(_) => (0, None),
+            })
+            .collect();
+        if seen.iter().all(|s| s.0 == rooms.len() && s.1.is_some() && s.1 == seen[0].1) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the room did not converge on {} members within {patience:?}: members seen {:?}",
+            rooms.len(),
+            seen.iter().map(|s| s.0).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Adds one account entry to list `abuse` on `issuer`.
+async fn publish(issuer: &TestNode) -> anyhow::Result<()> {
+    let account = SecretKey::generate()?.account_id().to_string();
+    issuer
+        .admin("POST", "/lists/abuse/entries", Some(json!({"kind": "account", "id": account, "category": "spam"})))
+        .await?;
+    Ok(())
+}
+
+/// Per node, the time since `started` until it indexes `want` entries: every
+/// node not there yet is asked at once, every [`POLL_EVERY`].
+async fn until_everywhere(nodes: &[TestNode], want: u64, started: Instant) -> anyhow::Result<Vec<Duration>> {
+    let mut at: Vec<Option<Duration>> = vec![None; nodes.len()];
+    while at.iter().any(Option::is_none) {
+        let pending: Vec<usize> = (0..nodes.len()).filter(|i| at[*i].is_none()).collect();
+        let answers = futures::future::join_all(
+            pending.iter().map(|&i| async move { nodes[i].admin("GET", "/lists", None).await }),
+        )
+        .await;
+        let now = started.elapsed();
+        for (&i, answer) in pending.iter().zip(answers) {
+            if answer?["indexed"].as_u64().unwrap_or(0) >= want {
+                at[i] = Some(now);
+            }
+        }
+        anyhow::ensure!(
+            started.elapsed() < PATIENCE,
+            "entry {want} not enforced everywhere within {PATIENCE:?}: {} of {} nodes",
+            at.iter().flatten().count(),
+            nodes.len()
+        );
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+    Ok(at.into_iter().flatten().collect())
+}
