@@ -283,6 +283,13 @@ impl Node {
         &self.core.network
     }
 
+    /// How many list entries the node enforces now (its enforcement
+    /// index's size, `indexed` of `GET /admin/lists`), read in place: for a
+    /// harness that watches many nodes in its own process.
+    pub fn lists_indexed(&self) -> usize {
+        self.core.lists.indexed()
+    }
+
     /// What the operator needs to know.
     pub fn info(&self) -> NodeInfo {
         let network = &self.core.network;
