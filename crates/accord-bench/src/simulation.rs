@@ -3,17 +3,22 @@
 //! over TCP; `[testing] memory_transport`), each with its own RocksDB, its
 //! client API on loopback and one subscribed SDK client. Every node but
 //! the first is given only the first as its bootstrap peer and finds the
-//! rest through Kademlia, as in a real federation.
+//! rest through Kademlia, as in a real federation. Writes are acknowledged
+//! once in the WAL, without an fsync (`storage.sync = "wal"`): in a
+//! federation every node has a disk of its own, here a hundred would queue
+//! on one.
 //!
 //! At each size: how long the network takes to connect fully; the CPU it
-//! uses idle; an entry published on a list every other node subscribes to,
+//! uses idle (over a whole period of the nodes' sync rounds); an entry published on a list every other node subscribes to,
 //! until every node enforces it; a room spanning every node, at a light
 //! offered rate fixed across sizes (so that growth with the size is
 //! visible), with send-to-receive latency and the share delivered. CPU is
 //! this process's (user and system, every thread) over each window,
 //! divided by the number of nodes: CPU-seconds per node per second, beside
 //! the ceiling of every core shared among the nodes. It includes each
-//! node's subscribed SDK client (which verifies every message again).
+//! node's subscribed SDK client (which verifies every message again). The
+//! room's CPU beyond idle, per message and per node, is the cost that
+//! does not depend on the rate: how much one more node costs each message.
 //!
 //! The smoke run (3 and 5 nodes) fails on any list entry not enforced
 //! everywhere, any message lost and any network not fully connected.
@@ -22,6 +27,7 @@ use crate::net::{Collector, drain, offer, room_across, unlimited};
 use crate::report::Report;
 use crate::stats::{Samples, cpu_time, open_fds, rss_bytes};
 use accord_proto::SecretKey;
+use accord_store::SyncPolicy;
 use accord_sdk::Room;
 use accord_testkit::{TestNet, TestNode};
 use serde_json::json;
@@ -61,6 +67,30 @@ struct Plan {
     mesh_patience: Duration,
 }
 
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                entries: 3,
+                rate: 10.0,
+                span: Duration::from_secs(2),
+                idle: Duration::from_secs(1),
+                mesh_patience: Duration::from_secs(60),
+            }
+        } else {
+            // 2 msg/s: at 10 msg/s the debug build's 50 nodes needed more
+            // than the machine's two cores, and latency measured a queue.
+            Plan {
+                entries: 10,
+                rate: 2.0,
+                span: Duration::from_secs(30),
+                idle: Duration::from_secs(30),
+                mesh_patience: Duration::from_secs(120),
+            }
+        }
+    }
+}
+
 /// What one size measured: one row of the table.
 #[derive(Debug, Default)]
 struct Row {
@@ -73,34 +103,22 @@ struct Row {
     idle_cpu: f64,
     list_p50_ms: f64,
     list_max_ms: f64,
+    /// Entries not enforced everywhere within [`PATIENCE`].
+    list_missed: u64,
     list_cpu: f64,
     room_p50_ms: f64,
     room_p99_ms: f64,
     room_delivered: f64,
     room_cpu: f64,
+    /// The room's CPU beyond idle, per message and per node, in ms.
+    room_cpu_ms_per_msg_node: f64,
 }
 
 /// Runs every size in `sizes` (the defaults when empty).
 pub(crate) async fn run(quick: bool, sizes: &[usize], report: &mut Report) -> anyhow::Result<()> {
     let default_sizes: &[usize] = if quick { &[3, 5] } else { &[10, 20, 50, 100] };
     let sizes = if sizes.is_empty() { default_sizes } else { sizes };
-    let plan = if quick {
-        Plan {
-            entries: 3,
-            rate: 10.0,
-            span: Duration::from_secs(2),
-            idle: Duration::from_secs(1),
-            mesh_patience: Duration::from_secs(60),
-        }
-    } else {
-        Plan {
-            entries: 10,
-            rate: 10.0,
-            span: Duration::from_secs(20),
-            idle: Duration::from_secs(10),
-            mesh_patience: Duration::from_secs(90),
-        }
-    };
+    let plan = Plan::new(quick);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let largest = sizes.iter().copied().max().unwrap_or(0);
     if let Some(limit) = open_files_limit() {
@@ -124,11 +142,13 @@ pub(crate) async fn run(quick: bool, sizes: &[usize], report: &mut Report) -> an
         report.figure(&name("idle_cpu_per_node"), row.idle_cpu, "cpu-s/s", ceiling);
         report.figure(&name("list_p50"), row.list_p50_ms, "ms", None);
         report.figure(&name("list_max"), row.list_max_ms, "ms", None);
+        report.figure(&name("list_missed"), row.list_missed as f64, "entries", Some(0.0));
         report.figure(&name("list_cpu_per_node"), row.list_cpu, "cpu-s/s", ceiling);
         report.figure(&name("room_p50"), row.room_p50_ms, "ms", None);
         report.figure(&name("room_p99"), row.room_p99_ms, "ms", None);
         report.figure(&name("room_delivered"), row.room_delivered * 100.0, "%", Some(100.0));
         report.figure(&name("room_cpu_per_node"), row.room_cpu, "cpu-s/s", ceiling);
+        report.figure(&name("room_cpu_per_msg_per_node"), row.room_cpu_ms_per_msg_node, "ms", None);
         rows.push(row);
         eprint!("{}", table(&rows, &plan, cores));
     }
@@ -146,14 +166,14 @@ fn table(rows: &[Row], plan: &Plan, cores: usize) -> String {
     );
     out.push_str(
         "| nodes | setup s | mesh s | min peers | RSS MB/node | fds | idle CPU/node | list p50 ms | list max ms \
-         | list CPU/node | room p50 ms | room p99 ms | delivered | room CPU/node |\n",
+         | missed | list CPU/node | room p50 ms | room p99 ms | delivered | room CPU/node | room CPU ms/msg/node |\n",
     );
-    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let mesh = r.mesh_s.map_or_else(|| "never".to_string(), |s| format!("{s:.1}"));
         let _ = writeln!(
             out,
-            "| {} | {:.1} | {mesh} | {} | {:.1} | {} | {:.4} | {:.0} | {:.0} | {:.4} | {:.0} | {:.0} | {:.2} % | {:.4} |",
+            "| {} | {:.1} | {mesh} | {} | {:.1} | {} | {:.4} | {:.0} | {:.0} | {} | {:.4} | {:.0} | {:.0} | {:.2} % | {:.4} | {:.2} |",
             r.nodes,
             r.setup_s,
             r.min_peers,
@@ -162,11 +182,13 @@ fn table(rows: &[Row], plan: &Plan, cores: usize) -> String {
             r.idle_cpu,
             r.list_p50_ms,
             r.list_max_ms,
+            r.list_missed,
             r.list_cpu,
             r.room_p50_ms,
             r.room_p99_ms,
             r.room_delivered * 100.0,
             r.room_cpu,
+            r.room_cpu_ms_per_msg_node,
         );
     }
     out
@@ -218,6 +240,7 @@ async fn start(n: usize) -> anyhow::Result<TestNet> {
             unlimited(c);
             c.node.name = format!("s{i}.test").parse().unwrap_or_else(|_| c.node.name.clone());
             c.testing.memory_transport = true;
+            c.storage.sync = SyncPolicy::Wal;
             c.p2p.listen = vec!["/memory/0".into()];
             c.p2p.bootstrap = seed.into_iter().collect();
         })
@@ -248,7 +271,7 @@ async fn measure(
     }
     // A first entry, not timed: every subscriber has fetched the list.
     publish(issuer).await?;
-    until_everywhere(&net.nodes, 1, Instant::now()).await?;
+    until_everywhere(&net.nodes, 1, Instant::now(), true).await?;
     let collectors: Vec<Collector> = rooms.iter().map(|r| Collector::spawn(r.subscribe(0))).collect();
     row.setup_s = started.elapsed().as_secs_f64();
     // The whole process's, harness and clients included: memory freed by a
@@ -271,8 +294,10 @@ async fn measure(
     for k in 0..plan.entries {
         let published = Instant::now();
         publish(issuer).await?;
-        let per_node = until_everywhere(&net.nodes, k + 2, published).await?;
-        everywhere.push(per_node.into_iter().max().unwrap_or_default());
+        match until_everywhere(&net.nodes, k + 2, published, quick).await? {
+            Some(last) => everywhere.push(last),
+            None => row.list_missed += 1,
+        }
     }
     row.list_cpu = cpu_per_node(cpu, t.elapsed(), n);
     row.list_p50_ms = everywhere.percentile_ms(50.0);
@@ -288,7 +313,10 @@ async fn measure(
     let tag = format!("sim{n}");
     let offered = offer(&rooms, &tag, plan.rate, plan.span, quick).await;
     drain(&collectors, &tag, offered.accepted, Duration::from_secs(15)).await?;
-    row.room_cpu = cpu_per_node(cpu, t.elapsed(), n);
+    let window = t.elapsed();
+    row.room_cpu = cpu_per_node(cpu, window, n);
+    let beyond_idle = (row.room_cpu - row.idle_cpu).max(0.0) * window.as_secs_f64();
+    row.room_cpu_ms_per_msg_node = beyond_idle * 1000.0 / offered.accepted.max(1) as f64;
     let mut samples = Samples::default();
     let mut delivered = 0;
     for c in &collectors {
@@ -352,25 +380,33 @@ async fn publish(issuer: &TestNode) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Per node, the time since `started` until it enforces `want` entries
-/// (read in place, every [`POLL_EVERY`]: asking a hundred admin endpoints
-/// that often would measure the harness).
-async fn until_everywhere(nodes: &[TestNode], want: u64, started: Instant) -> anyhow::Result<Vec<Duration>> {
-    let mut at: Vec<Option<Duration>> = vec![None; nodes.len()];
-    while at.iter().any(Option::is_none) {
+/// The time since `started` until every node enforces `want` entries (read
+/// in place, every [`POLL_EVERY`]: asking a hundred admin endpoints that
+/// often would measure the harness). After [`PATIENCE`], an error when
+/// `strict`, none otherwise.
+async fn until_everywhere(
+    nodes: &[TestNode],
+    want: u64,
+    started: Instant,
+    strict: bool,
+) -> anyhow::Result<Option<Duration>> {
+    let mut left: Vec<&TestNode> = nodes.iter().collect();
+    loop {
+        left.retain(|node| (node.node().lists_indexed() as u64) < want);
         let now = started.elapsed();
-        for (i, node) in nodes.iter().enumerate() {
-            if at[i].is_none() && node.node().lists_indexed() as u64 >= want {
-                at[i] = Some(now);
-            }
+        if left.is_empty() {
+            return Ok(Some(now));
         }
-        anyhow::ensure!(
-            now < PATIENCE,
-            "entry {want} not enforced everywhere within {PATIENCE:?}: {} of {} nodes",
-            at.iter().flatten().count(),
-            nodes.len()
-        );
+        if now > PATIENCE {
+            anyhow::ensure!(
+                !strict,
+                "entry {want} not enforced everywhere within {PATIENCE:?}: {} of {} nodes lack it",
+                left.len(),
+                nodes.len()
+            );
+            eprintln!("simulation: entry {want} not enforced on {} of {} nodes within {PATIENCE:?}", left.len(), nodes.len());
+            return Ok(None);
+        }
         tokio::time::sleep(POLL_EVERY).await;
     }
-    Ok(at.into_iter().flatten().collect())
 }
