@@ -27,10 +27,11 @@ use crate::net::{Collector, drain, offer, room_across, unlimited};
 use crate::report::Report;
 use crate::stats::{Samples, cpu_time, open_fds, rss_bytes};
 use accord_proto::SecretKey;
-use accord_store::SyncPolicy;
 use accord_sdk::Room;
+use accord_store::SyncPolicy;
 use accord_testkit::{TestNet, TestNode};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -109,6 +110,8 @@ struct Row {
     room_p50_ms: f64,
     room_p99_ms: f64,
     room_delivered: f64,
+    /// Sends the origin node did not acknowledge, or not in time.
+    room_unsent: usize,
     room_cpu: f64,
     /// The room's CPU beyond idle, per message and per node, in ms.
     room_cpu_ms_per_msg_node: f64,
@@ -147,6 +150,7 @@ pub(crate) async fn run(quick: bool, sizes: &[usize], report: &mut Report) -> an
         report.figure(&name("room_p50"), row.room_p50_ms, "ms", None);
         report.figure(&name("room_p99"), row.room_p99_ms, "ms", None);
         report.figure(&name("room_delivered"), row.room_delivered * 100.0, "%", Some(100.0));
+        report.figure(&name("room_unsent"), row.room_unsent as f64, "messages", Some(0.0));
         report.figure(&name("room_cpu_per_node"), row.room_cpu, "cpu-s/s", ceiling);
         report.figure(&name("room_cpu_per_msg_per_node"), row.room_cpu_ms_per_msg_node, "ms", None);
         rows.push(row);
@@ -166,14 +170,14 @@ fn table(rows: &[Row], plan: &Plan, cores: usize) -> String {
     );
     out.push_str(
         "| nodes | setup s | mesh s | min peers | RSS MB/node | fds | idle CPU/node | list p50 ms | list max ms \
-         | missed | list CPU/node | room p50 ms | room p99 ms | delivered | room CPU/node | room CPU ms/msg/node |\n",
+         | missed | list CPU/node | room p50 ms | room p99 ms | delivered | unsent | room CPU/node | room CPU ms/msg/node |\n",
     );
-    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let mesh = r.mesh_s.map_or_else(|| "never".to_string(), |s| format!("{s:.1}"));
         let _ = writeln!(
             out,
-            "| {} | {:.1} | {mesh} | {} | {:.1} | {} | {:.4} | {:.0} | {:.0} | {} | {:.4} | {:.0} | {:.0} | {:.2} % | {:.4} | {:.2} |",
+            "| {} | {:.1} | {mesh} | {} | {:.1} | {} | {:.4} | {:.0} | {:.0} | {} | {:.4} | {:.0} | {:.0} | {:.2} % | {} | {:.4} | {:.2} |",
             r.nodes,
             r.setup_s,
             r.min_peers,
@@ -187,6 +191,7 @@ fn table(rows: &[Row], plan: &Plan, cores: usize) -> String {
             r.room_p50_ms,
             r.room_p99_ms,
             r.room_delivered * 100.0,
+            r.room_unsent,
             r.room_cpu,
             r.room_cpu_ms_per_msg_node,
         );
@@ -250,13 +255,7 @@ async fn start(n: usize) -> anyhow::Result<TestNet> {
     Ok(TestNet { nodes })
 }
 
-async fn measure(
-    net: &TestNet,
-    plan: &Plan,
-    quick: bool,
-    row: &mut Row,
-    started: Instant,
-) -> anyhow::Result<()> {
+async fn measure(net: &TestNet, plan: &Plan, quick: bool, row: &mut Row, started: Instant) -> anyhow::Result<()> {
     let n = net.nodes.len();
     // One room on every node, converged (every node holds every join, so
     // every node pushes to every other).
@@ -282,10 +281,16 @@ async fn measure(
 
     // Idle: nothing offered, the nodes' own upkeep (Kademlia, gossipsub,
     // pings, the periodic sync rounds).
+    let mut seen = counters(&net.nodes).await?;
+    let mut phase = |name: &str, now: BTreeMap<String, f64>| {
+        eprintln!("simulation: {n} nodes, {name}, per node: {}", grown(&seen, &now, n));
+        seen = now;
+    };
     let cpu = cpu_time().unwrap_or_default();
     let t = Instant::now();
     tokio::time::sleep(plan.idle).await;
     row.idle_cpu = cpu_per_node(cpu, t.elapsed(), n);
+    phase("idle", counters(&net.nodes).await?);
 
     // List propagation.
     let cpu = cpu_time().unwrap_or_default();
@@ -302,6 +307,7 @@ async fn measure(
     row.list_cpu = cpu_per_node(cpu, t.elapsed(), n);
     row.list_p50_ms = everywhere.percentile_ms(50.0);
     row.list_max_ms = everywhere.percentile_ms(100.0);
+    phase("list", counters(&net.nodes).await?);
     eprintln!(
         "simulation: {n} nodes: list entries enforced everywhere after p50 {:.0} ms, max {:.0} ms",
         row.list_p50_ms, row.list_max_ms
@@ -317,6 +323,7 @@ async fn measure(
     row.room_cpu = cpu_per_node(cpu, window, n);
     let beyond_idle = (row.room_cpu - row.idle_cpu).max(0.0) * window.as_secs_f64();
     row.room_cpu_ms_per_msg_node = beyond_idle * 1000.0 / offered.accepted.max(1) as f64;
+    phase("room", counters(&net.nodes).await?);
     let mut samples = Samples::default();
     let mut delivered = 0;
     for c in &collectors {
@@ -327,11 +334,16 @@ async fn measure(
     }
     let expected = offered.accepted * collectors.len();
     row.room_delivered = if expected == 0 { 0.0 } else { delivered as f64 / expected as f64 };
+    row.room_unsent = offered.failed + usize::try_from(offered.unsent).unwrap_or(usize::MAX);
     row.room_p50_ms = samples.percentile_ms(50.0);
     row.room_p99_ms = samples.percentile_ms(99.0);
     eprintln!(
-        "simulation: {n} nodes: {} accepted ({:.1}/s), {} not sent, {} failed, {delivered}/{expected} delivered",
-        offered.accepted, offered.rate, offered.unsent, offered.failed
+        "simulation: {n} nodes: {} accepted ({:.1}/s), {} not sent, {} failed{}, {delivered}/{expected} delivered",
+        offered.accepted,
+        offered.rate,
+        offered.unsent,
+        offered.failed,
+        offered.first_error.as_ref().map(|e| format!(" (first: {e})")).unwrap_or_default()
     );
     drop(collectors);
     drop(clients);
@@ -404,9 +416,49 @@ async fn until_everywhere(
                 left.len(),
                 nodes.len()
             );
-            eprintln!("simulation: entry {want} not enforced on {} of {} nodes within {PATIENCE:?}", left.len(), nodes.len());
+            eprintln!(
+                "simulation: entry {want} not enforced on {} of {} nodes within {PATIENCE:?}",
+                left.len(),
+                nodes.len()
+            );
             return Ok(None);
         }
         tokio::time::sleep(POLL_EVERY).await;
     }
+}
+
+/// The nodes' federation counters (`accord_fed_*` and list entries
+/// applied, from each node's `/metrics`), summed over the nodes, by series.
+async fn counters(nodes: &[TestNode]) -> anyhow::Result<BTreeMap<String, f64>> {
+    let http = reqwest::Client::new();
+    let pages = futures::future::join_all(nodes.iter().map(|node| {
+        let http = http.clone();
+        async move { http.get(format!("{}/metrics", node.url())).send().await?.text().await }
+    }))
+    .await;
+    let mut sums = BTreeMap::new();
+    for page in pages {
+        for line in page?.lines() {
+            let Some((series, value)) = line.rsplit_once(' ') else { continue };
+            let counted = series.starts_with("accord_fed_") || series.starts_with("accord_list_entries_applied");
+            if counted && series.contains("_total") {
+                *sums.entry(series.to_owned()).or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
+            }
+        }
+    }
+    Ok(sums)
+}
+
+/// The counters that grew from `before` to `after`, per node, as one log
+/// line.
+fn grown(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, n: usize) -> String {
+    after
+        .iter()
+        .filter_map(|(series, v)| {
+            let d = v - before.get(series).copied().unwrap_or(0.0);
+            let name = series.trim_start_matches("accord_").replace("_total", "");
+            (d > 0.0).then(|| format!("{name} {:.1}", d / n as f64))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
