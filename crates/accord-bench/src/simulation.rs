@@ -54,6 +54,10 @@ fn open_files_limit() -> Option<u64> {
     line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
 }
 
+/// How long the SDK's HTTP client keeps an idle connection (reqwest's
+/// default).
+const CLIENT_IDLE_SECS: u64 = 90;
+
 /// Sizes and durations.
 struct Plan {
     /// List entries timed per size.
@@ -246,6 +250,12 @@ async fn start(n: usize) -> anyhow::Result<TestNet> {
             c.node.name = format!("s{i}.test").parse().unwrap_or_else(|_| c.node.name.clone());
             c.testing.memory_transport = true;
             c.storage.sync = SyncPolicy::Wal;
+            // The SDK keeps an idle connection 90 s and the node 60 s: a
+            // client reusing one as the node closes it fails ("connection
+            // closed before message completed"), which a hundred nodes on
+            // two cores made happen during the joins. Longer than the
+            // client's, so that the client always closes first.
+            c.api.idle_timeout_secs = CLIENT_IDLE_SECS * 2;
             c.p2p.listen = vec!["/memory/0".into()];
             c.p2p.bootstrap = seed.into_iter().collect();
         })
