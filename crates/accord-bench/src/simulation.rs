@@ -23,11 +23,11 @@
 //! The smoke run (3 and 5 nodes) fails on any list entry not enforced
 //! everywhere, any message lost and any network not fully connected.
 
-use crate::net::{Collector, drain, offer, room_across, unlimited};
+use crate::net::{Collector, drain, offer, unlimited};
 use crate::report::Report;
 use crate::stats::{Samples, cpu_time, open_fds, rss_bytes};
 use accord_proto::SecretKey;
-use accord_sdk::Room;
+use accord_sdk::{Client, JoinRule, Room};
 use accord_store::SyncPolicy;
 use accord_testkit::{TestNet, TestNode};
 use serde_json::json;
@@ -239,6 +239,35 @@ async fn one_size(n: usize, plan: &Plan, quick: bool) -> anyhow::Result<Row> {
     Ok(row)
 }
 
+/// How long an SDK request may take: the SDK's 30 s is for a node with
+/// cores of its own.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A room on `nodes[0]` that a user of every node has joined through
+/// `nodes[0]`, each client with [`REQUEST_TIMEOUT`]; the clients and their
+/// room handles, in node order.
+async fn room_across(nodes: &[TestNode]) -> anyhow::Result<(Vec<Client>, Vec<Room>)> {
+    let mut clients = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let client = Client::builder()
+            .node_url(node.url())
+            .key(SecretKey::generate()?)
+            .request_timeout(REQUEST_TIMEOUT)
+            .build()?;
+        client.register(&format!("user{i}"), None).await?;
+        clients.push(client);
+    }
+    let room = clients[0].create_room("simulation", JoinRule::Public).await?;
+    let via = vec![nodes[0].node_id()];
+    let mut rooms = vec![room.clone()];
+    for client in &clients[1..] {
+        let joined = client.room(room.id());
+        joined.join_via(&via).await?;
+        rooms.push(joined);
+    }
+    Ok((clients, rooms))
+}
+
 /// `n` nodes on the memory transport, each after the first given the first
 /// as its only bootstrap peer.
 async fn start(n: usize) -> anyhow::Result<TestNet> {
@@ -250,12 +279,17 @@ async fn start(n: usize) -> anyhow::Result<TestNet> {
             c.node.name = format!("s{i}.test").parse().unwrap_or_else(|_| c.node.name.clone());
             c.testing.memory_transport = true;
             c.storage.sync = SyncPolicy::Wal;
-            // The SDK keeps an idle connection 90 s and the node 60 s: a
+            // A hundred nodes share two cores here: a connection's task can
+            // wait longer than the API's timeouts, set for one node per
+            // machine, allow. And the SDK keeps an idle connection 90 s
+            // while the node closes one idle for its header timeout: a
             // client reusing one as the node closes it fails ("connection
-            // closed before message completed"), which a hundred nodes on
-            // two cores made happen during the joins. Longer than the
-            // client's, so that the client always closes first.
+            // closed before message completed"), which happened during the
+            // joins of a hundred nodes. Both longer than the client's, so
+            // that the client always closes first.
+            c.api.header_timeout_secs = CLIENT_IDLE_SECS * 2;
             c.api.idle_timeout_secs = CLIENT_IDLE_SECS * 2;
+            c.api.body_timeout_secs = CLIENT_IDLE_SECS * 2;
             c.p2p.listen = vec!["/memory/0".into()];
             c.p2p.bootstrap = seed.into_iter().collect();
         })
@@ -270,6 +304,7 @@ async fn measure(net: &TestNet, plan: &Plan, quick: bool, row: &mut Row, started
     // One room on every node, converged (every node holds every join, so
     // every node pushes to every other).
     let (clients, rooms) = room_across(&net.nodes).await?;
+    eprintln!("simulation: {n} nodes: every node's user joined after {:.1} s", started.elapsed().as_secs_f64());
     converged(&rooms, Duration::from_secs(120)).await?;
     // One list on the first node, followed by every other.
     let issuer = &net.nodes[0];
