@@ -21,7 +21,7 @@
 //! does not depend on the rate: how much one more node costs each message.
 //!
 //! The smoke run (3 and 5 nodes) fails on any list entry not enforced
-//! everywhere, any message lost and any network not fully connected.
+//! everywhere, any room not converged, any message lost or not sent.
 
 use crate::net::{Collector, drain, offer, unlimited};
 use crate::report::Report;
@@ -217,10 +217,9 @@ async fn one_size(n: usize, plan: &Plan, quick: bool) -> anyhow::Result<Row> {
     let started_all = started.elapsed();
     match net.wait_connected(plan.mesh_patience).await {
         Ok(()) => row.mesh_s = Some(started.elapsed().as_secs_f64()),
-        // In the smoke run a network that does not connect is broken; at
-        // full size it is a finding, and the run goes on (a push dials the
-        // peers it needs).
-        Err(e) if quick => return Err(e),
+        // Not a breakage by itself (a node pushes to a host it is not
+        // connected to by finding it in the DHT): a figure, and the run
+        // goes on; what breaks is a message or an entry that never arrives.
         Err(e) => eprintln!("simulation: {e}"),
     }
     row.min_peers = net.nodes.iter().map(|node| node.node().network().peer_count()).min().unwrap_or(0);
@@ -305,7 +304,7 @@ async fn measure(net: &TestNet, plan: &Plan, quick: bool, row: &mut Row, started
     // every node pushes to every other).
     let (clients, rooms) = room_across(&net.nodes).await?;
     eprintln!("simulation: {n} nodes: every node's user joined after {:.1} s", started.elapsed().as_secs_f64());
-    converged(&rooms, Duration::from_secs(120)).await?;
+    converged(&rooms, Duration::from_secs(600)).await?;
     // One list on the first node, followed by every other.
     let issuer = &net.nodes[0];
     let created = issuer.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await?;
