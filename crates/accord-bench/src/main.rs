@@ -34,6 +34,7 @@ mod pdq;
 mod propagation;
 mod report;
 mod scale;
+mod simulation;
 mod stats;
 
 use clap::{Parser, ValueEnum};
@@ -71,6 +72,10 @@ enum Scenario {
     /// Joins by room id alone through the DHT, beside joins through a
     /// named node, and refusals of rooms nobody announces.
     Discovery,
+    /// 10, 20, 50 and 100 nodes in this process on libp2p's memory
+    /// transport: list propagation, room delivery and CPU per node as the
+    /// federation grows.
+    Simulation,
 }
 
 /// Benchmarks Accord nodes against ceilings measured in the same run.
@@ -97,6 +102,10 @@ struct Args {
     /// memory and restart targets are set at, which takes several minutes).
     #[arg(long, default_value_t = 200_000)]
     growth_events: usize,
+    /// Node counts the simulation scenario runs (default 10,20,50,100; in
+    /// the smoke run 3,5).
+    #[arg(long, value_delimiter = ',')]
+    simulation_nodes: Vec<usize>,
     /// Internal: runs a node on this data directory until killed (the
     /// growth scenario measures it as a process of its own).
     #[arg(long, hide = true)]
@@ -164,5 +173,6 @@ async fn run(
         Scenario::Flood => flood::run(quick, report).await,
         Scenario::Growth => growth::run(quick, args.growth_events, report).await,
         Scenario::Discovery => discovery::run(quick, report).await,
+        Scenario::Simulation => simulation::run(quick, &args.simulation_nodes, report).await,
     }
 }

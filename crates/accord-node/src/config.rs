@@ -681,6 +681,12 @@ pub struct TestingSection {
     /// that a test can watch `/readyz` say "loading rooms" on a store of a
     /// few rooms (spec/client-api.md §11). 0, the default, adds nothing.
     pub room_load_delay_ms: u64,
+    /// TEST ONLY: also listen and dial on libp2p's in-process memory
+    /// transport (`/memory/PORT` addresses, `/memory/0` for any free
+    /// port), noise and yamux on top as over TCP, so that many nodes in one
+    /// process federate without a socket each (accord-bench's simulation).
+    /// Off, the default, a node has only TCP and QUIC.
+    pub memory_transport: bool,
 }
 
 impl TestingSection {

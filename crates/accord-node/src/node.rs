@@ -13,7 +13,7 @@ use crate::http::gate::Gate;
 use crate::http::serve::{ConnectionLimits, Listener, serve};
 use crate::keyfile::{self, KeyFileError};
 use crate::metrics::Metrics;
-use crate::network::{Network, NetworkError};
+use crate::network::{Network, NetworkError, Transports};
 use accord_proto::{NodeId, SecretKey};
 use accord_store::{Store, StoreConfig, StoreError};
 use serde::Serialize;
@@ -285,6 +285,13 @@ impl Node {
         &self.core.network
     }
 
+    /// How many list entries the node enforces now (its enforcement
+    /// index's size, `indexed` of `GET /admin/lists`), read in place: for a
+    /// harness that watches many nodes in its own process.
+    pub fn lists_indexed(&self) -> usize {
+        self.core.lists.indexed()
+    }
+
     /// What the operator needs to know.
     pub fn info(&self) -> NodeInfo {
         let network = &self.core.network;
@@ -380,8 +387,10 @@ async fn assemble(
         }
     }
     let (events_tx, net_events) = tokio::sync::mpsc::channel(crate::network::INBOUND_QUEUE);
+    let transports = if config.testing.memory_transport { Transports::WithMemory } else { Transports::Sockets };
     let network =
-        Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, events_tx, metrics.clone()).await?;
+        Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, transports, events_tx, metrics.clone())
+            .await?;
     let core = Arc::new(Core::new(core::Parts {
         node_key,
         config,

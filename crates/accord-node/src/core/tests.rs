@@ -10,7 +10,7 @@ use super::rooms::append::{self, SubmitError};
 use super::{Core, Parts, Tasks};
 use crate::config::{Config, RegistrationPolicy};
 use crate::metrics::Metrics;
-use crate::network::Network;
+use crate::network::{Network, Transports};
 use accord_proto::event::{EventBody, EventContent, JoinRule, MessageText, RoomName};
 use accord_proto::identity::{Handle, IdentityDocument};
 use accord_proto::{AccountId, NodeId, RoomId, SecretKey, SignedBytes, Timestamp, Verified};
@@ -40,7 +40,9 @@ impl TestCore {
                 .expect("store");
         let metrics = Arc::new(Metrics::new());
         let (tx, events) = tokio::sync::mpsc::channel(16);
-        let network = Network::start(&node_key, &config.p2p.listen, &[], tx, metrics.clone()).await.expect("network");
+        let network = Network::start(&node_key, &config.p2p.listen, &[], Transports::Sockets, tx, metrics.clone())
+            .await
+            .expect("network");
         let parts = Parts {
             accounts: Accounts::load(&store, node_id).expect("accounts"),
             rooms: Rooms::load(&store, node_id, &Default::default(), std::time::Duration::ZERO).expect("rooms"),

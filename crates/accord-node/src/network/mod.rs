@@ -21,6 +21,8 @@ use accord_proto::SecretKey;
 use accord_proto::federation::{self, FedRequest, FedResponse};
 use futures::StreamExt;
 pub use libp2p::PeerId;
+use libp2p::core::transport::{MemoryTransport, OptionalTransport, Transport as _};
+use libp2p::core::upgrade;
 use libp2p::kad::{self, store::MemoryStore};
 use libp2p::metrics::Recorder;
 use libp2p::multiaddr::Protocol;
@@ -366,6 +368,17 @@ pub struct PeerReputation {
     pub blocked: bool,
 }
 
+/// The transports a node's swarm speaks (noise and yamux on each stream
+/// transport).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transports {
+    /// TCP and QUIC: what a node runs with.
+    Sockets,
+    /// TCP, QUIC and libp2p's in-process memory transport (`/memory/PORT`),
+    /// for many nodes in one process (`[testing] memory_transport`).
+    WithMemory,
+}
+
 /// Handle to the running network task.
 #[derive(Clone)]
 pub struct Network {
@@ -397,13 +410,14 @@ pub fn node_id(peer: &PeerId) -> Option<accord_proto::NodeId> {
 }
 
 impl Network {
-    /// Builds the swarm from the node key, listens on `listen`, dials
-    /// `bootstrap`, and spawns the event loop. Requests from peers and
+    /// Builds the swarm from the node key with `transports`, listens on
+    /// `listen`, dials `bootstrap`, and spawns the event loop. Requests from peers and
     /// connection changes are delivered on `events`.
     pub async fn start(
         key: &SecretKey,
         listen: &[String],
         bootstrap: &[String],
+        transports: Transports,
         events: mpsc::Sender<NetEvent>,
         metrics: Arc<Metrics>,
     ) -> Result<Network, NetworkError> {
@@ -415,6 +429,18 @@ impl Network {
             .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
             .map_err(|e| setup(&e))?
             .with_quic()
+            .with_other_transport(|k| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(match transports {
+                    Transports::Sockets => OptionalTransport::none(),
+                    Transports::WithMemory => OptionalTransport::some(
+                        MemoryTransport::default()
+                            .upgrade(upgrade::Version::V1)
+                            .authenticate(noise::Config::new(k)?)
+                            .multiplex(yamux::Config::default()),
+                    ),
+                })
+            })
+            .map_err(|e| setup(&e))?
             .with_behaviour(|k| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
                 Ok(Behaviour {
                     blocked: allow_block_list::Behaviour::default(),
