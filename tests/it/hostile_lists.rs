@@ -45,7 +45,7 @@ async fn logs_in(node: &TestNode, key: &SecretKey) -> bool {
 /// A registered account on `node`.
 /// B, cut off from A until now, reaches A again: A's two entries arrive
 /// and `y`, named by the second, can no longer log in on B.
-async fn catches_up_and_blocks(a: &TestNode, b: &TestNode, list: &ListId, y: &SecretKey) {
+async fn catches_up_and_blocks(a: &TestNode, b: &TestNode, list: &str, y: &SecretKey) {
     b.unblock_peer(a).await.unwrap();
     eventually("B catches up with A", PATIENCE, || async { record(b, list).await.is_some_and(|r| r["size"] == 2) })
         .await

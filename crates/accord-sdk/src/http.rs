@@ -28,6 +28,10 @@ pub(crate) struct Http {
     retry: RetryPolicy,
 }
 
+/// How long an idle connection to the node is kept for the next request:
+/// less than a node's shortest idle allowance.
+const IDLE_CONNECTION: Duration = Duration::from_secs(5);
+
 impl Http {
     pub(crate) fn new(
         base: Url,
@@ -38,6 +42,11 @@ impl Http {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // A node closes a kept-alive connection that sends no request
+            // within its `header_timeout_secs` (10 s by default): a client
+            // that kept it longer could send a request just as it closes
+            // ("connection closed before message completed").
+            .pool_idle_timeout(IDLE_CONNECTION)
             .user_agent(concat!("accord-sdk/", env!("CARGO_PKG_VERSION")))
             .tls_backend_preconfigured(rustls::ClientConfig::clone(&tls))
             .build()
