@@ -43,6 +43,24 @@ async fn logs_in(node: &TestNode, key: &SecretKey) -> bool {
 }
 
 /// A registered account on `node`.
+/// An account entry of list `l` (category spam).
+fn entry(k: &SecretKey) -> Value {
+    json!({"kind": "account", "id": k.account_id().to_string(), "category": "spam"})
+}
+
+/// List `l`, issued on A with one entry and followed by B once B holds
+/// that entry; its id.
+async fn followed_list(a: &TestNode, b: &TestNode) -> String {
+    let list =
+        a.admin("POST", "/lists", Some(json!({"name": "l"}))).await.unwrap()["list"].as_str().unwrap().to_owned();
+    b.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
+    a.admin("POST", "/lists/l/entries", Some(entry(&SecretKey::generate().unwrap()))).await.unwrap();
+    eventually("B follows the list", PATIENCE, || async { record(b, &list).await.is_some_and(|r| r["size"] == 1) })
+        .await
+        .unwrap();
+    list
+}
+
 /// B, cut off from A until now, reaches A again: A's two entries arrive
 /// and `y`, named by the second, can no longer log in on B.
 async fn catches_up_and_blocks(a: &TestNode, b: &TestNode, list: &str, y: &SecretKey) {
@@ -83,14 +101,7 @@ async fn a_peer_serving_a_forged_range_is_refused_and_the_genuine_list_still_arr
     let net = TestNet::start(2).await.unwrap();
     let (a, b) = (&net.nodes[0], &net.nodes[1]);
     let (y, z) = (account(b, "y").await, account(b, "z").await);
-    let list =
-        a.admin("POST", "/lists", Some(json!({"name": "l"}))).await.unwrap()["list"].as_str().unwrap().to_owned();
-    b.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
-    let entry = |k: &SecretKey| json!({"kind": "account", "id": k.account_id().to_string(), "category": "spam"});
-    a.admin("POST", "/lists/l/entries", Some(entry(&SecretKey::generate().unwrap()))).await.unwrap();
-    eventually("B follows the list", PATIENCE, || async { record(b, &list).await.is_some_and(|r| r["size"] == 1) })
-        .await
-        .unwrap();
+    let list = followed_list(a, b).await;
 
     // B is cut off from A while A blocks y.
     b.block_peer(a).await.unwrap();
@@ -133,14 +144,7 @@ async fn a_truncated_or_oversized_list_page_is_refused_with_its_code_and_nothing
     let net = TestNet::start(2).await.unwrap();
     let (a, b) = (&net.nodes[0], &net.nodes[1]);
     let y = account(b, "y").await;
-    let list =
-        a.admin("POST", "/lists", Some(json!({"name": "l"}))).await.unwrap()["list"].as_str().unwrap().to_owned();
-    b.admin("POST", "/subscriptions", Some(json!({"list": list}))).await.unwrap();
-    let entry = |k: &SecretKey| json!({"kind": "account", "id": k.account_id().to_string(), "category": "spam"});
-    a.admin("POST", "/lists/l/entries", Some(entry(&SecretKey::generate().unwrap()))).await.unwrap();
-    eventually("B follows the list", PATIENCE, || async { record(b, &list).await.is_some_and(|r| r["size"] == 1) })
-        .await
-        .unwrap();
+    let list = followed_list(a, b).await;
     b.block_peer(a).await.unwrap();
     eventually("B is cut off from A", PATIENCE, || async { !b.is_connected_to(a) }).await.unwrap();
     a.admin("POST", "/lists/l/entries", Some(entry(&y))).await.unwrap();

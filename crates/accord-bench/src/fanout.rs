@@ -4,9 +4,8 @@
 //! verified it) at p50/p95/p99, and the share delivered; then the highest
 //! offered rate that every receiver got without loss.
 
-use crate::net::{Collector, drain, offer, room_across, unlimited};
+use crate::net::{Collector, Tally, drain, offer, room_across, unlimited};
 use crate::report::Report;
-use crate::stats::Samples;
 use accord_store::SyncPolicy;
 use accord_testkit::TestNet;
 use std::time::Duration;
@@ -58,16 +57,9 @@ async fn measure(
         let tag = format!("{name}{rate}");
         let offered = offer(&sending, &tag, f64::from(rate), span, quick).await;
         drain(&collectors, &tag, offered.accepted, Duration::from_secs(10)).await?;
-        let mut samples = Samples::default();
-        let mut delivered = 0;
-        for c in &collectors {
-            for latency in c.latencies(&tag) {
-                samples.push(latency);
-            }
-            delivered += c.count(&tag);
-        }
-        let expected = offered.accepted * collectors.len();
-        let share = if expected == 0 { 0.0 } else { delivered as f64 / expected as f64 };
+        let tally = Tally::of(&collectors, &tag, offered.accepted);
+        let share = tally.share();
+        let Tally { samples, delivered, expected } = tally;
         eprintln!(
             "{name} {rate}/s: {} accepted ({:.0}/s), {} not sent, {} failed{}, {delivered}/{expected} delivered",
             offered.accepted,

@@ -1,5 +1,6 @@
 //! Node setup shared by the scenarios, on top of `accord-testkit`.
 
+use crate::stats::Samples;
 use accord_node::Config;
 use accord_sdk::{Client, EventContent, JoinRule, Room, Subscription, TimelineItem};
 use accord_testkit::{TestNet, TestNode};
@@ -34,8 +35,15 @@ pub(crate) async fn room_across(nodes: &[TestNode]) -> anyhow::Result<(Vec<Clien
     for (i, node) in nodes.iter().enumerate() {
         clients.push(node.user(&format!("user{i}")).await?);
     }
-    let room = clients[0].create_room("bench", JoinRule::Public).await?;
-    let via = vec![nodes[0].node_id()];
+    room_of(clients, &nodes[0]).await
+}
+
+/// A room created by the first of `clients` on `home`, joined by the
+/// others through `home`; the clients and their room handles, in order.
+pub(crate) async fn room_of(clients: Vec<Client>, home: &TestNode) -> anyhow::Result<(Vec<Client>, Vec<Room>)> {
+    let first = clients.first().ok_or_else(|| anyhow::anyhow!("a room needs a client"))?;
+    let room = first.create_room("bench", JoinRule::Public).await?;
+    let via = vec![home.node_id()];
     let mut rooms = vec![room.clone()];
     for client in &clients[1..] {
         let joined = client.room(room.id());
@@ -43,6 +51,37 @@ pub(crate) async fn room_across(nodes: &[TestNode]) -> anyhow::Result<(Vec<Clien
         rooms.push(joined);
     }
     Ok((clients, rooms))
+}
+
+/// What the collectors saw of one run.
+pub(crate) struct Tally {
+    /// Every send-to-receive latency.
+    pub(crate) samples: Samples,
+    /// Messages received, over all collectors.
+    pub(crate) delivered: usize,
+    /// Messages that every collector should have received, in all.
+    pub(crate) expected: usize,
+}
+
+impl Tally {
+    /// What `collectors` saw of run `tag`, in which `accepted` messages
+    /// were sent.
+    pub(crate) fn of(collectors: &[Collector], tag: &str, accepted: usize) -> Tally {
+        let mut samples = Samples::default();
+        let mut delivered = 0;
+        for c in collectors {
+            for latency in c.latencies(tag) {
+                samples.push(latency);
+            }
+            delivered += c.count(tag);
+        }
+        Tally { samples, delivered, expected: accepted * collectors.len() }
+    }
+
+    /// The share of the expected messages received.
+    pub(crate) fn share(&self) -> f64 {
+        if self.expected == 0 { 0.0 } else { self.delivered as f64 / self.expected as f64 }
+    }
 }
 
 /// The instant the latency clock counts from: sent messages carry their

@@ -18,8 +18,19 @@ async fn indexed(node: &TestNode) -> anyhow::Result<u64> {
     Ok(node.admin("GET", "/lists", None).await?["indexed"].as_u64().unwrap_or(0))
 }
 
+/// List `abuse`, made on the first of `nodes` and followed by every other.
+pub(crate) async fn one_list(nodes: &[TestNode]) -> anyhow::Result<()> {
+    let issuer = nodes.first().ok_or_else(|| anyhow::anyhow!("a list needs a node"))?;
+    let created = issuer.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await?;
+    let list = created["list"].as_str().unwrap_or_default().to_owned();
+    for node in &nodes[1..] {
+        node.admin("POST", "/subscriptions", Some(json!({"list": list}))).await?;
+    }
+    Ok(())
+}
+
 /// Adds one account entry to list `abuse` on `issuer`.
-async fn publish(issuer: &TestNode) -> anyhow::Result<()> {
+pub(crate) async fn publish(issuer: &TestNode) -> anyhow::Result<()> {
     let account = SecretKey::generate()?.account_id().to_string();
     issuer
         .admin("POST", "/lists/abuse/entries", Some(json!({"kind": "account", "id": account, "category": "spam"})))
@@ -47,11 +58,7 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
     for &(size, entries) in runs {
         let net = start_net(size).await?;
         let issuer = &net.nodes[0];
-        let created = issuer.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await?;
-        let list = created["list"].as_str().unwrap_or_default().to_owned();
-        for node in &net.nodes[1..] {
-            node.admin("POST", "/subscriptions", Some(json!({"list": list}))).await?;
-        }
+        one_list(&net.nodes).await?;
         // A first entry, not timed: every subscriber has fetched the list.
         publish(issuer).await?;
         until_everywhere(&net.nodes, 1, Instant::now()).await?;

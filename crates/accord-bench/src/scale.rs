@@ -3,9 +3,8 @@
 //! on every node: the share of messages every node delivered, and the
 //! send-to-receive latency.
 
-use crate::net::{Collector, drain, offer, room_across, start_net};
+use crate::net::{Collector, Tally, drain, offer, room_across, start_net};
 use crate::report::Report;
-use crate::stats::Samples;
 use std::time::Duration;
 
 pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> {
@@ -19,20 +18,13 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
     let tag = "scale";
     let offered = offer(&rooms, tag, rate, span, quick).await;
     drain(&collectors, tag, offered.accepted, Duration::from_secs(15)).await?;
-    let mut samples = Samples::default();
-    let mut delivered = 0;
-    for c in &collectors {
-        for latency in c.latencies(tag) {
-            samples.push(latency);
-        }
-        delivered += c.count(tag);
-    }
-    let expected = offered.accepted * collectors.len();
+    let tally = Tally::of(&collectors, tag, offered.accepted);
+    let share = tally.share();
+    let Tally { samples, delivered, expected } = tally;
     eprintln!(
         "scale: {} accepted ({:.0}/s), {} not sent, {} failed, {delivered}/{expected} delivered",
         offered.accepted, offered.rate, offered.unsent, offered.failed
     );
-    let share = if expected == 0 { 0.0 } else { delivered as f64 / expected as f64 };
     let r = rate as u32;
     report.figure(&format!("scale_{size}_nodes_{r}_delivered"), share * 100.0, "%", Some(100.0));
     report.figure(&format!("scale_{size}_nodes_{r}_p50"), samples.percentile_ms(50.0), "ms", None);

@@ -23,14 +23,14 @@
 //! The smoke run (3 and 5 nodes) fails on any list entry not enforced
 //! everywhere, any room not converged, any message lost or not sent.
 
-use crate::net::{Collector, drain, offer, unlimited};
+use crate::net::{Collector, Tally, drain, offer, room_of, unlimited};
+use crate::propagation::{one_list, publish};
 use crate::report::Report;
 use crate::stats::{Samples, cpu_time, open_fds, rss_bytes};
 use accord_proto::SecretKey;
-use accord_sdk::{Client, JoinRule, Room};
+use accord_sdk::{Client, Room};
 use accord_store::SyncPolicy;
 use accord_testkit::{TestNet, TestNode};
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -256,15 +256,7 @@ async fn room_across(nodes: &[TestNode]) -> anyhow::Result<(Vec<Client>, Vec<Roo
         client.register(&format!("user{i}"), None).await?;
         clients.push(client);
     }
-    let room = clients[0].create_room("simulation", JoinRule::Public).await?;
-    let via = vec![nodes[0].node_id()];
-    let mut rooms = vec![room.clone()];
-    for client in &clients[1..] {
-        let joined = client.room(room.id());
-        joined.join_via(&via).await?;
-        rooms.push(joined);
-    }
-    Ok((clients, rooms))
+    room_of(clients, &nodes[0]).await
 }
 
 /// `n` nodes on the memory transport, each after the first given the first
@@ -307,11 +299,7 @@ async fn measure(net: &TestNet, plan: &Plan, quick: bool, row: &mut Row, started
     converged(&rooms, Duration::from_secs(600)).await?;
     // One list on the first node, followed by every other.
     let issuer = &net.nodes[0];
-    let created = issuer.admin("POST", "/lists", Some(json!({"name": "abuse"}))).await?;
-    let list = created["list"].as_str().unwrap_or_default().to_owned();
-    for node in &net.nodes[1..] {
-        node.admin("POST", "/subscriptions", Some(json!({"list": list}))).await?;
-    }
+    one_list(&net.nodes).await?;
     // A first entry, not timed: every subscriber has fetched the list.
     publish(issuer).await?;
     until_everywhere(&net.nodes, 1, Instant::now(), true).await?;
@@ -368,16 +356,10 @@ async fn measure(net: &TestNet, plan: &Plan, quick: bool, row: &mut Row, started
     let beyond_idle = (row.room_cpu - row.idle_cpu).max(0.0) * window.as_secs_f64();
     row.room_cpu_ms_per_msg_node = beyond_idle * 1000.0 / offered.accepted.max(1) as f64;
     phase("room", counters(&net.nodes).await?);
-    let mut samples = Samples::default();
-    let mut delivered = 0;
-    for c in &collectors {
-        for latency in c.latencies(&tag) {
-            samples.push(latency);
-        }
-        delivered += c.count(&tag);
-    }
-    let expected = offered.accepted * collectors.len();
-    row.room_delivered = if expected == 0 { 0.0 } else { delivered as f64 / expected as f64 };
+    let tally = Tally::of(&collectors, &tag, offered.accepted);
+    let share = tally.share();
+    let Tally { samples, delivered, expected } = tally;
+    row.room_delivered = share;
     row.room_unsent = offered.failed + usize::try_from(offered.unsent).unwrap_or(usize::MAX);
     row.room_p50_ms = samples.percentile_ms(50.0);
     row.room_p99_ms = samples.percentile_ms(99.0);
@@ -425,15 +407,6 @@ async fn converged(rooms: &[Room], patience: Duration) -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Adds one account entry to list `abuse` on `issuer`.
-async fn publish(issuer: &TestNode) -> anyhow::Result<()> {
-    let account = SecretKey::generate()?.account_id().to_string();
-    issuer
-        .admin("POST", "/lists/abuse/entries", Some(json!({"kind": "account", "id": account, "category": "spam"})))
-        .await?;
-    Ok(())
 }
 
 /// The time since `started` until every node enforces `want` entries (read
