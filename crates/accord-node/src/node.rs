@@ -351,7 +351,7 @@ struct Loading {
     names: crate::core::names::Names,
 }
 
-/// Loads what the store holds (the rooms, verified again), starts the
+/// Loads what the store holds (the rooms from their snapshots), starts the
 /// network and the node's work, and opens the listeners' gates onto the
 /// assembled core.
 async fn assemble(

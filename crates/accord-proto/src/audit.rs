@@ -205,6 +205,27 @@ pub struct ModAction {
     pub ts: Timestamp,
 }
 
+impl ModAction {
+    /// `moderator`'s `action` on `case` at `node`, now, with `reason` and
+    /// none of the fields that only some actions carry (list, expiry,
+    /// assignee, report, appeal).
+    pub fn new(node: NodeId, moderator: Moderator, case: Sha256Hash, action: Verdict, reason: Option<Reason>) -> Self {
+        ModAction {
+            node,
+            moderator,
+            case,
+            action,
+            list: None,
+            reason,
+            expires: None,
+            assignee: None,
+            report: None,
+            appeal: None,
+            ts: Timestamp::now(),
+        }
+    }
+}
+
 impl Payload for ModAction {
     const DOMAIN: Domain = Domain::ModAction;
     const MAX_BODY: usize = MAX_MOD_ACTION_BODY;

@@ -162,19 +162,7 @@ impl Client {
         let node = self.node_info().await?.node;
         let reason =
             reason.map(|r| Reason::new(r).map_err(|e| SdkError::InvalidInput(format!("reason: {e}")))).transpose()?;
-        let mut action = ModAction {
-            node,
-            moderator: Moderator::Account(self.account()),
-            case,
-            action: verdict,
-            list: None,
-            reason,
-            expires: None,
-            assignee: None,
-            report: None,
-            appeal: None,
-            ts: Timestamp::now(),
-        };
+        let mut action = ModAction::new(node, Moderator::Account(self.account()), case, verdict, reason);
         fill(&mut action);
         let signed = self.sign(action)?;
         let url = self.inner.http.url(&["v1", "mod", "actions"]);

@@ -221,19 +221,7 @@ fn build_action(
     };
     let reason =
         reason.map(|r| Reason::new(r).map_err(|e| SdkError::InvalidInput(format!("reason: {e}")))).transpose()?;
-    Ok(ModAction {
-        node,
-        moderator: Moderator::Account(moderator),
-        case,
-        action: verdict,
-        list,
-        reason,
-        expires,
-        assignee: None,
-        report: None,
-        appeal: None,
-        ts,
-    })
+    Ok(ModAction { list, expires, ts, ..ModAction::new(node, Moderator::Account(moderator), case, verdict, reason) })
 }
 
 fn verify_case(case: Sha256Hash, resp: CaseResponse) -> Result<CaseDetail> {

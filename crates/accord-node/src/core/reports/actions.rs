@@ -309,17 +309,5 @@ pub(crate) async fn remove_entries(
 /// An action signed by the node itself (for its operator, or one of its
 /// automatic measures): on `case`, with nothing but its verdict and reason.
 pub(crate) fn node_action(state: &Core, case: Sha256Hash, verdict: Verdict, reason: Option<Reason>) -> ModAction {
-    ModAction {
-        node: state.node_id,
-        moderator: Moderator::Node(state.node_id),
-        case,
-        action: verdict,
-        list: None,
-        reason,
-        expires: None,
-        assignee: None,
-        report: None,
-        appeal: None,
-        ts: Timestamp::now(),
-    }
+    ModAction::new(state.node_id, Moderator::Node(state.node_id), case, verdict, reason)
 }

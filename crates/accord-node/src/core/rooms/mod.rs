@@ -159,57 +159,32 @@ fn take_up(store: &Store, me: NodeId, room: RoomId) -> Result<(RoomRuntime, bool
         Some(snapshot) => RoomRuntime::from_snapshot(snapshot, me, &history)?,
         None => None,
     };
-    let from_snapshot = taken.is_some();
-    let mut rt = match taken {
-        Some(rt) => rt,
-        None => {
-            let events = history.events(latest)?;
-            let mut rt = RoomRuntime::from_events(events, me)
-                .ok_or_else(|| LoadError::Damaged { room, detail: "no valid create event".into() })?;
-            rt.cursor = latest;
-            rt.settle(None);
-            return Ok((rt, false));
-        }
+    let Some(mut rt) = taken else {
+        let mut rt = RoomRuntime::from_events(history.events(latest)?, me)
+            .ok_or_else(|| LoadError::Damaged { room, detail: "no valid create event".into() })?;
+        rt.cursor = latest;
+        rt.settle(None);
+        return Ok((rt, false));
     };
     let after = rt.cursor;
     loop {
         let entries = store.timeline(&room, Some(rt.cursor), None, SNAPSHOT_EVERY as usize)?;
-        let Some(last) = entries.last().map(|e| e.cursor) else { break };
+        if entries.is_empty() {
+            break;
+        }
         for entry in entries {
             let event = entry.event.from_own_store().map_err(|e| damaged_event(&entry.event.claimed_id(), e))?;
             rt.cursor = entry.cursor;
-            if !rt.contains(&event.id(), &NoHistory)? {
-                rt.add(event, &history)?;
-            }
+            rt.add(event, &history)?;
         }
-        rt.cursor = last;
         rt.settle(None);
     }
     tracing::debug!(%room, snapshot = after, cursor = rt.cursor, "room taken up from its snapshot");
-    Ok((rt, from_snapshot))
-}
-
-/// No stored events: for asking whether the runtime itself holds one.
-struct NoHistory;
-
-impl History for NoHistory {
-    fn event(&self, _: &EventId) -> Result<Option<Event>, StoreError> {
-        Ok(None)
-    }
-    fn holds(&self, _: &EventId) -> Result<bool, StoreError> {
-        Ok(false)
-    }
-    fn at_seq(&self, _: &NodeId, _: u64) -> Result<Option<EventId>, StoreError> {
-        Ok(None)
-    }
-    fn events(&self, _: u64) -> Result<Vec<Event>, StoreError> {
-        Ok(Vec::new())
-    }
+    Ok((rt, true))
 }
 
 impl Rooms {
-    /// Rebuilds every room from the store: verifies its events and derives
-    /// its state, counting the rooms done in `progress`. `pause` is waited
+    /// Takes every room up from the store ([`load_room`]), counting the rooms done in `progress`. `pause` is waited
     /// before each room (only tests set it: `[testing]`).
     pub fn load(store: &Store, me: NodeId, progress: &LoadProgress, pause: Duration) -> Result<Rooms, LoadError> {
         let rooms = Rooms::default();

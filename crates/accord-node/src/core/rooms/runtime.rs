@@ -295,7 +295,18 @@ impl MessageAuthors for Lookup<'_> {
     }
 }
 
-impl Lookup<'_> {
+impl<'a> Lookup<'a> {
+    fn new(
+        recent: &'a HashMap<EventId, Recent>,
+        refused: &'a HashSet<EventId>,
+        history: &'a dyn History,
+        room: accord_proto::RoomId,
+        before: (u64, EventId),
+    ) -> Lookup<'a> {
+        Lookup { recent, refused, history, room, before, failed: RefCell::new(None) }
+    }
+
+    /// `value`, unless a lookup failed to read the store.
     fn finish<T>(self, value: T) -> Result<T, StoreError> {
         match self.failed.into_inner() {
             Some(e) => Err(e),
@@ -540,20 +551,9 @@ impl RoomRuntime {
 
     /// Whether the rules allow `event` as the next event in the order.
     pub fn authorize(&self, event: &Event, history: &dyn History) -> Result<Result<(), AuthError>, StoreError> {
-        let lookup = self.lookup(history, event.order_key());
+        let lookup = Lookup::new(&self.recent, &self.refused, history, self.state.room(), event.order_key());
         let verdict = self.state.authorize(event, &lookup);
         lookup.finish(verdict)
-    }
-
-    fn lookup<'a>(&'a self, history: &'a dyn History, before: (u64, EventId)) -> Lookup<'a> {
-        Lookup {
-            recent: &self.recent,
-            refused: &self.refused,
-            history,
-            room: self.state.room(),
-            before,
-            failed: RefCell::new(None),
-        }
     }
 
     /// Adds a verified event whose `prev` are all held. The rules judge it
@@ -567,16 +567,9 @@ impl RoomRuntime {
         let key = event.order_key();
         let is_message = matches!(event.content(), EventContent::Message { .. });
         if key > self.head {
-            let authorized = self.authorize(&event, history)?;
+            let lookup = Lookup::new(&self.recent, &self.refused, history, self.state.room(), key);
+            let authorized = self.state.authorize(&event, &lookup);
             let memberships = if authorized.is_ok() { self.membership_changes(&event) } else { vec![] };
-            let lookup = Lookup {
-                recent: &self.recent,
-                refused: &self.refused,
-                history,
-                room: self.state.room(),
-                before: key,
-                failed: RefCell::new(None),
-            };
             let verdict = authorized.and_then(|()| self.state.apply(&event, &lookup));
             let verdict = lookup.finish(verdict)?;
             match &verdict {
