@@ -24,7 +24,8 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
         // compactions, freed memory) would weigh on it.
         measure("fanout_wal", SyncPolicy::Wal, &[1_000], span, senders, quick, report).await?;
     }
-    measure("fanout", SyncPolicy::Fsync, rates, span, senders, quick, report).await
+    measure("fanout", SyncPolicy::Fsync, rates, span, senders, quick, report).await?;
+    crate::fanout_node::run(quick, report).await
 }
 
 /// One network of three nodes with durability `sync`, the offered rates

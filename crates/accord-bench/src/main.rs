@@ -23,6 +23,7 @@
 mod ceiling;
 mod discovery;
 mod fanout;
+mod fanout_node;
 mod flood;
 mod growth;
 mod ingest;
@@ -48,7 +49,8 @@ enum Scenario {
     Ceilings,
     /// One node, K clients sending signed messages into rooms.
     Ingest,
-    /// Three nodes: send-to-receive latency at offered rates.
+    /// Three nodes: send-to-receive latency at offered rates, through the
+    /// SDK and node only (events signed before the run, plain followers).
     Fanout,
     /// A large list: build, checkpoint, fresh subscriber sync.
     Listsync,
@@ -106,6 +108,10 @@ struct Args {
     /// the smoke run 3,5).
     #[arg(long, value_delimiter = ',')]
     simulation_nodes: Vec<usize>,
+    /// RocksDB's memory budget, in MiB, of every node the scenarios start
+    /// (default: the node's own default, `[storage] memory_mb`).
+    #[arg(long)]
+    memory_mb: Option<usize>,
     /// Internal: runs a node on this data directory until killed (the
     /// growth scenario measures it as a process of its own).
     #[arg(long, hide = true)]
@@ -114,6 +120,9 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(mb) = args.memory_mb {
+        net::set_memory_mb(mb);
+    }
     if let Some(dir) = &args.node_process {
         return growth::serve(dir);
     }

@@ -9,10 +9,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// RocksDB's budget of the nodes started, if not the default
+/// (`--memory-mb`).
+static MEMORY_MB: OnceLock<usize> = OnceLock::new();
+
+/// Gives every node started from now on `mb` MiB for RocksDB.
+pub(crate) fn set_memory_mb(mb: usize) {
+    let _ = MEMORY_MB.set(mb);
+}
+
 /// Lifts the per-account and per-address rate limits, which would
 /// otherwise measure the limiter (every benchmark client connects from
-/// 127.0.0.1). Durability stays at the node's default (`fsync`).
+/// 127.0.0.1). Durability stays at the node's default (`fsync`); RocksDB's
+/// budget too, unless `--memory-mb` says otherwise.
 pub(crate) fn unlimited(config: &mut Config) {
+    if let Some(mb) = MEMORY_MB.get() {
+        config.storage.memory_mb = *mb;
+    }
     let l = &mut config.limits;
     l.events_per_second = 1_000_000;
     l.burst = 1_000_000;

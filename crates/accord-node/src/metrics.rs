@@ -71,6 +71,18 @@ pub struct Metrics {
     pub reports: Counter,
     /// Moderation actions taken, by action.
     pub mod_actions: Family<OutcomeLabel, Counter>,
+    /// RocksDB's memory, by part (`memtables`, `block_cache`,
+    /// `table_readers`), sampled when the metrics are read.
+    pub store_memory: Family<PartLabel, Gauge>,
+    /// The process's resident memory, sampled when the metrics are read.
+    pub resident: Gauge,
+}
+
+/// Labels: a part of something measured.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PartLabel {
+    /// The part.
+    pub part: String,
 }
 
 /// Labels: a push outcome.
@@ -168,6 +180,10 @@ impl Metrics {
         registry.register("fed_syncs", "Sync rounds run with peers", fed_syncs.clone());
         registry.register("fed_events_received", "Events received from peers and stored", fed_events_received.clone());
         registry.register("fed_rejections", "Events and requests from peers refused, by code", fed_rejections.clone());
+        let store_memory = Family::<PartLabel, Gauge>::default();
+        let resident = Gauge::default();
+        registry.register("store_memory_bytes", "RocksDB's memory, by part", store_memory.clone());
+        registry.register("resident_bytes", "The node process's resident memory", resident.clone());
         Self {
             registry: Mutex::new(registry),
             events_accepted,
@@ -195,7 +211,14 @@ impl Metrics {
             media_purged,
             reports,
             mod_actions,
+            store_memory,
+            resident,
         }
+    }
+
+    /// Sets a part of RocksDB's memory.
+    pub fn store_memory(&self, part: &str, bytes: u64) {
+        self.store_memory.get_or_create(&PartLabel { part: part.to_string() }).set(bytes as i64);
     }
 
     /// Counts an image whose bytes were purged.

@@ -433,6 +433,7 @@ async fn assemble(
         loop {
             tick.tick().await;
             housekeeping.limits.prune();
+            housekeeping.rooms.release_idle_feeds();
         }
     });
     Ok(core)

@@ -134,7 +134,7 @@ pub struct StoreConfig {
 }
 
 /// The default memory budget of a store, in MiB.
-pub const DEFAULT_MEMORY_MB: usize = 64;
+pub const DEFAULT_MEMORY_MB: usize = 32;
 
 impl StoreConfig {
     /// A configuration with the defaults: fsync, migrations applied, the
@@ -166,6 +166,19 @@ impl StoreConfig {
 pub struct Store {
     db: Arc<DB>,
     writer: writer::Writer,
+    /// The block cache every column family shares (for its memory usage).
+    cache: Cache,
+}
+
+/// Where a store's memory goes, in bytes (RocksDB's own accounting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreMemory {
+    /// The memtables of every column family, flushed or not yet.
+    pub memtables: u64,
+    /// The table readers outside the block cache.
+    pub table_readers: u64,
+    /// The block cache: data blocks, indexes and filters.
+    pub block_cache: u64,
 }
 
 impl std::fmt::Debug for Store {
@@ -214,18 +227,28 @@ impl Store {
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
         opts.set_max_background_jobs(2);
         opts.set_keep_log_file_num(4);
-        // One memory budget: the memtables of all column families flush
-        // once together they pass half of it, and one block cache, which
-        // also holds the index and filter blocks, takes the other half.
+        // One memory budget: the memtables of all column families take
+        // half of it (a write buffer manager flushes the largest once they
+        // near it, and stalls writers while they are over it, so that a
+        // burst of writes cannot outrun flushing), and one block cache,
+        // which also holds the index and filter blocks, the other half.
         let budget = config.memory_mb.max(8) << 20;
-        opts.set_db_write_buffer_size(budget / 2);
+        let memtables = rocksdb::WriteBufferManager::new_write_buffer_manager(budget / 2, true);
+        opts.set_write_buffer_manager(&memtables);
         let cache = Cache::new_lru_cache(budget / 2);
         let mut table = BlockBasedOptions::default();
         table.set_block_cache(&cache);
         table.set_cache_index_and_filter_blocks(true);
         table.set_pin_l0_filter_and_index_blocks_in_cache(true);
         table.set_bloom_filter(10.0, false);
-        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(*cf, &table)));
+        let cfs = Cf::ALL.iter().map(|cf| {
+            let mut cf_opts = cf_options(*cf, &table);
+            cf_opts.set_write_buffer_manager(&memtables);
+            // One column family's memtable is switched for a new one at a
+            // quarter of the budget, so that flushes stay small.
+            cf_opts.set_write_buffer_size(budget / 4);
+            ColumnFamilyDescriptor::new(cf.name(), cf_opts)
+        });
         let db = DB::open_cf_descriptors(&opts, &config.path, cfs)?;
         let found = match db.get_cf(Self::handle_of(&db, Cf::Meta)?, keys::META_SCHEMA)? {
             Some(v) => migrate::decode_version(&v)?,
@@ -241,7 +264,7 @@ impl Store {
         };
         let done = migrate::run(&db, found)?;
         let db = Arc::new(db);
-        let store = Store { writer: writer::Writer::start(db.clone(), config.sync), db };
+        let store = Store { writer: writer::Writer::start(db.clone(), config.sync), db, cache };
         store.check_schema()?;
         Ok((store, done))
     }
@@ -284,10 +307,21 @@ impl Store {
     /// RocksDB releases its lock when it has.
     pub fn close(self) -> Result<(), StoreError> {
         self.flush()?;
-        let Store { db, writer } = self;
+        let Store { db, writer, cache } = self;
+        drop(cache);
         drop(db);
         writer.close();
         Ok(())
+    }
+
+    /// Where the store's memory goes now.
+    pub fn memory(&self) -> Result<StoreMemory, StoreError> {
+        let stats = rocksdb::perf::get_memory_usage_stats(Some(&[&self.db]), Some(&[&self.cache]))?;
+        Ok(StoreMemory {
+            memtables: stats.mem_table_total,
+            table_readers: stats.mem_table_readers_total,
+            block_cache: stats.cache_total,
+        })
     }
 
     /// Flushes memtables and syncs the WAL (for shutdown).

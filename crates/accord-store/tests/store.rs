@@ -228,3 +228,33 @@ async fn origin_events_page_one_origins_events_by_sequence_number() {
     let stranger: NodeId = SecretKey::generate().unwrap().public().into();
     assert!(store.origin_events(&room, &stranger, 0, 10).unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_store_keeps_its_memtables_and_block_cache_within_its_memory_budget_and_reports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(dir.path().to_path_buf()).sync(SyncPolicy::Wal);
+    config.memory_mb = 8;
+    let half = 4u64 << 20;
+    let store = Store::open(&config).unwrap();
+    // 24 MiB of records, six times what the memtables may hold.
+    let value = vec![7u8; 1024];
+    for chunk in 0..96u32 {
+        let mut b = Batch::new();
+        for i in 0..256u32 {
+            b.put(Cf::Meta, format!("k{chunk:03}-{i:03}").into_bytes(), value.clone());
+        }
+        store.write(b).await.unwrap();
+    }
+    let written = store.memory().unwrap();
+    assert!(written.memtables > 0, "what was written is in a memtable: {written:?}");
+    assert!(written.memtables <= 2 * half, "memtables are flushed at their half of the budget: {written:?}");
+    // Reading everything back goes through the block cache.
+    for chunk in 0..96u32 {
+        for i in (0..256u32).step_by(16) {
+            assert!(store.get(Cf::Meta, format!("k{chunk:03}-{i:03}").as_bytes()).unwrap().is_some());
+        }
+    }
+    let read = store.memory().unwrap();
+    assert!(read.block_cache > 0, "reads filled the block cache: {read:?}");
+    assert!(read.block_cache <= half + (half / 4), "the block cache keeps to its half of the budget: {read:?}");
+}

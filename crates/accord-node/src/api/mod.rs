@@ -91,6 +91,7 @@ pub(crate) async fn limited(
 }
 
 async fn metrics(State(state): State<Arc<Core>>) -> impl IntoResponse {
+    crate::core::status::sample_memory(&state);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.encode())
 }
 

@@ -10,6 +10,30 @@ use accord_api::admin::{KeyMetrics, ListLag, PeerStatus, StatusResponse};
 use accord_api::moderation::CaseFilter;
 use std::time::Instant;
 
+/// Samples the memory gauges (RocksDB's parts and the process's resident
+/// memory) into the metrics, before they are read.
+pub fn sample_memory(state: &Core) {
+    match state.store.memory() {
+        Ok(m) => {
+            state.metrics.store_memory("memtables", m.memtables);
+            state.metrics.store_memory("block_cache", m.block_cache);
+            state.metrics.store_memory("table_readers", m.table_readers);
+        }
+        Err(e) => tracing::debug!("the store's memory could not be read: {e}"),
+    }
+    state.metrics.resident.set(resident_bytes() as i64);
+}
+
+/// The process's resident memory in bytes (0 where `/proc` does not say).
+fn resident_bytes() -> u64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return 0 };
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+    kib.unwrap_or(0) * 1024
+}
+
 /// What `GET /admin/status` answers.
 pub async fn status(state: &Core) -> StatusResponse {
     let now = Instant::now();

@@ -50,6 +50,31 @@ async fn a_node_is_alive_and_ready_with_its_store_and_rooms_and_no_peers_configu
     node.stop().await.unwrap();
 }
 
+/// The value of the metrics line starting with `name`, if there is one.
+fn metric(body: &str, name: &str) -> Option<f64> {
+    body.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_say_where_the_memory_goes_and_rocksdb_keeps_to_its_budget() {
+    let node = TestNode::start().await.unwrap();
+    let client = node.user("remembers").await.unwrap();
+    let room = client.create_room("memory", JoinRule::Public).await.unwrap();
+    for i in 0..20 {
+        room.send_text(&format!("message {i}")).await.unwrap();
+    }
+    let body = reqwest::get(format!("{}/metrics", node.url())).await.unwrap().text().await.unwrap();
+    let budget = (accord_store::DEFAULT_MEMORY_MB << 20) as f64;
+    let memtables = metric(&body, "accord_store_memory_bytes{part=\"memtables\"}").expect("memtables reported");
+    let cache = metric(&body, "accord_store_memory_bytes{part=\"block_cache\"}").expect("block cache reported");
+    metric(&body, "accord_store_memory_bytes{part=\"table_readers\"}").expect("table readers reported");
+    assert!(memtables > 0.0, "the messages are in a memtable: {memtables}");
+    assert!(memtables + cache <= budget, "RocksDB keeps to its budget: {memtables} + {cache}");
+    let resident = metric(&body, "accord_resident_bytes").expect("resident memory reported");
+    assert!(resident > memtables, "the process holds at least the memtables: {resident}");
+    node.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_with_bootstrap_peers_is_ready_only_while_one_is_connected() {
     let a = TestNode::start().await.unwrap();

@@ -380,9 +380,13 @@ async fn append_group(core: &Arc<Core>, room: RoomId, rt: &mut RoomRuntime, queu
                 return;
             }
         };
-        let hosts_before = rt.hosts().clone();
-        rt.refresh_hosts(|a| core.home_of(a));
-        new_hosts.extend(rt.hosts().difference(&hosts_before).copied());
+        // Only membership events change the hosts (a message's author is a
+        // member, and local: its home is this node).
+        if super::ingest::changes_hosts(event.content()) || added.rederived {
+            let hosts_before = rt.hosts().clone();
+            rt.refresh_hosts(|a| core.home_of(a));
+            new_hosts.extend(rt.hosts().difference(&hosts_before).copied());
+        }
         let cursor = rt.cursor + 1 + staged.len() as u64;
         staged.push(Staged { event, cursor, memberships: added.memberships, targets, done });
     }

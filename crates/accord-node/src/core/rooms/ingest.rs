@@ -299,7 +299,7 @@ fn forged(code: &str) -> bool {
 }
 
 /// Whether an event of this kind can change the room's hosts.
-fn changes_hosts(content: &EventContent) -> bool {
+pub(super) fn changes_hosts(content: &EventContent) -> bool {
     matches!(
         content,
         EventContent::Join {}

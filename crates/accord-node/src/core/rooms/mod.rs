@@ -218,6 +218,18 @@ impl Rooms {
         store.put_room_snapshots(snapshots).await
     }
 
+    /// Frees the live feed of every room nobody follows any more (a feed's
+    /// buffer is otherwise kept until the room's next event). A room busy
+    /// at the moment is looked at the next time.
+    pub fn release_idle_feeds(&self) {
+        let handles: Vec<_> = self.lock().values().cloned().collect();
+        for handle in handles {
+            if let Ok(mut rt) = handle.try_lock() {
+                rt.release_idle_feed();
+            }
+        }
+    }
+
     /// Every room held here.
     pub fn ids(&self) -> Vec<RoomId> {
         self.lock().keys().copied().collect()

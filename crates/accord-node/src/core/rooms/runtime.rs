@@ -216,8 +216,10 @@ pub struct RoomRuntime {
     /// The order key of the last event held that is not a message (the
     /// `create` at least): messages placed after it change no verdict.
     structural: (u64, EventId),
-    /// Recent events by id, and their arrival order (for pruning).
-    recent: HashMap<EventId, Recent>,
+    /// Recent events by id, and their arrival order (for pruning). A
+    /// B-tree rather than a hash map: its nodes shrink as the window
+    /// slides, where a hash table's tombstones doubled it (31 KB a room).
+    recent: BTreeMap<EventId, Recent>,
     recent_order: VecDeque<EventId>,
     /// Events added since the room last settled: not in the store yet.
     unsettled: Vec<Event>,
@@ -265,7 +267,7 @@ fn membership_diff(old: &RoomState, new: &RoomState) -> Vec<MembershipChange> {
 /// The authors of the messages accepted before `before`, from the recent
 /// window or the store; a store failure is kept for the caller.
 struct Lookup<'a> {
-    recent: &'a HashMap<EventId, Recent>,
+    recent: &'a BTreeMap<EventId, Recent>,
     refused: &'a HashSet<EventId>,
     history: &'a dyn History,
     room: accord_proto::RoomId,
@@ -297,7 +299,7 @@ impl MessageAuthors for Lookup<'_> {
 
 impl<'a> Lookup<'a> {
     fn new(
-        recent: &'a HashMap<EventId, Recent>,
+        recent: &'a BTreeMap<EventId, Recent>,
         refused: &'a HashSet<EventId>,
         history: &'a dyn History,
         room: accord_proto::RoomId,
@@ -324,7 +326,7 @@ impl RoomRuntime {
             head: create.order_key(),
             structural: create.order_key(),
             state,
-            recent: HashMap::new(),
+            recent: BTreeMap::new(),
             recent_order: VecDeque::new(),
             unsettled: Vec::new(),
             refused: HashSet::new(),
@@ -384,7 +386,7 @@ impl RoomRuntime {
             state: snapshot.state,
             head: snapshot.head,
             structural: snapshot.structural,
-            recent: HashMap::new(),
+            recent: BTreeMap::new(),
             recent_order: VecDeque::new(),
             unsettled: Vec::new(),
             refused: snapshot.refused.into_iter().collect(),
@@ -699,6 +701,19 @@ impl RoomRuntime {
         self.live.get_or_insert_with(|| broadcast::channel(LIVE_FEED).0).subscribe()
     }
 
+    /// Frees the live feed's buffer if nobody follows the room any more.
+    pub fn release_idle_feed(&mut self) {
+        if self.live.as_ref().is_some_and(|live| live.receiver_count() == 0) {
+            self.live = None;
+        }
+    }
+
+    /// Whether the room has a live feed (someone followed it since it was
+    /// last released).
+    pub fn has_feed(&self) -> bool {
+        self.live.is_some()
+    }
+
     /// Publishes a stored item to live subscribers, if any.
     pub fn publish(&mut self, item: LiveItem) {
         if let Some(live) = &self.live
@@ -769,6 +784,27 @@ mod tests {
         let signed = Verified::sign(body, &author).expect("sign");
         let prev = room.map(|r| vec![EventId(r.0)]).unwrap_or_default();
         Event::stamp(signed, &key(200), seq, prev, depth, Timestamp::from_millis(2_000 + seq)).expect("stamp")
+    }
+
+    #[test]
+    fn a_live_feed_is_freed_once_nobody_follows_the_room_and_kept_while_someone_does() {
+        let create = event(
+            1,
+            None,
+            EventContent::Create { name: "room".to_string().try_into().expect("name"), join_rule: JoinRule::Public },
+            1,
+            0,
+        );
+        let mut rt = RoomRuntime::from_create(&create, NodeId::from(key(200).public())).expect("runtime");
+        assert!(!rt.has_feed(), "a room nobody followed has no feed");
+        let first = rt.subscribe();
+        let second = rt.subscribe();
+        drop(first);
+        rt.release_idle_feed();
+        assert!(rt.has_feed(), "one follower is left");
+        drop(second);
+        rt.release_idle_feed();
+        assert!(!rt.has_feed(), "the last follower left");
     }
 
     /// What each generated step does: (kind, author, depth).
