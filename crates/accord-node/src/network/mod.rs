@@ -75,8 +75,6 @@ mod behaviour {
 
 /// Incoming connections being set up at once.
 const MAX_PENDING_INCOMING: u32 = 64;
-/// Established incoming connections.
-const MAX_INCOMING: u32 = 512;
 /// Established connections per peer.
 const MAX_PER_PEER: u32 = 4;
 /// Requests from peers waiting for the node to answer; more are refused
@@ -415,7 +413,8 @@ pub fn node_id(peer: &PeerId) -> Option<accord_proto::NodeId> {
 }
 
 impl Network {
-    /// Builds the swarm from the node key with `transports`, listens on
+    /// Builds the swarm from the node key with `transports`, accepting at
+    /// most `max_incoming` established incoming connections, listens on
     /// `listen`, dials `bootstrap`, and spawns the event loop. Requests from peers and
     /// connection changes are delivered on `events`.
     pub async fn start(
@@ -423,6 +422,7 @@ impl Network {
         listen: &[String],
         bootstrap: &[String],
         transports: Transports,
+        max_incoming: u32,
         events: mpsc::Sender<NetEvent>,
         metrics: Arc<Metrics>,
     ) -> Result<Network, NetworkError> {
@@ -473,7 +473,7 @@ impl Network {
                     limits: connection_limits::Behaviour::new(
                         connection_limits::ConnectionLimits::default()
                             .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
-                            .with_max_established_incoming(Some(MAX_INCOMING))
+                            .with_max_established_incoming(Some(max_incoming))
                             .with_max_established_per_peer(Some(MAX_PER_PEER)),
                     ),
                     identify: identify::Behaviour::new(identify::Config::new(PROTOCOL_VERSION.into(), k.public())),
@@ -1058,11 +1058,7 @@ impl EventLoop {
                     }
                     kad::Event::OutboundQueryProgressed {
                         id, result: kad::QueryResult::Bootstrap(_), step, ..
-                    } => {
-                        if step.last && self.bootstrapping == Some(id) {
-                            self.bootstrapping = None;
-                        }
-                    }
+                    } if step.last && self.bootstrapping == Some(id) => self.bootstrapping = None,
                     kad::Event::OutboundQueryProgressed {
                         id,
                         result: kad::QueryResult::GetProviders(result),
