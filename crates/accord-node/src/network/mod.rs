@@ -1166,12 +1166,18 @@ impl EventLoop {
     fn federation(&mut self, event: request_response::Event<Wire, FedResponse>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request: Wire::Invalid { code, detail }, channel, .. } => {
+                request_response::Message::Request {
+                    request: Wire::Invalid { code, detail, fault }, channel, ..
+                } => {
                     tracing::debug!("unreadable request from {peer}: {detail}");
                     self.metrics.fed_reject(code);
                     let refusal = FedResponse::Error { code: code.into(), message: detail };
                     let _ = self.swarm.behaviour_mut().federation.send_response(channel, refusal);
-                    self.penalize(peer, "bad_frame");
+                    // A request the peer gave up on before writing it (its
+                    // own timeout) is no fault of the peer.
+                    if fault {
+                        self.penalize(peer, "bad_frame");
+                    }
                 }
                 request_response::Message::Request { request: Wire::Valid(request), channel, .. } => {
                     if let Err(refused) = self.events.try_send(NetEvent::Request(Inbound { peer, request, channel })) {
