@@ -720,6 +720,73 @@ async fn a_peer_further_behind_on_a_required_list_than_max_lag_is_refused() {
     c.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_found_behind_with_an_old_manifest_is_asked_again_and_federates_once_caught_up() {
+    use accord_proto::federation::{FedRequest, FedResponse};
+    use accord_proto::policy::{DeclaredList, PolicyManifest};
+    use accord_testkit::hostile::HostilePeer;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let _machine = crate::shared().await;
+    // Arrange: node C holds one entry of its own list "required" and
+    // requires its peers to hold all of it.
+    let mut c = TestNode::start().await.unwrap();
+    let list = c.admin("POST", "/lists", Some(json!({"name": "required"}))).await.unwrap()["list"]
+        .as_str()
+        .unwrap()
+        .parse::<accord_proto::ListId>()
+        .unwrap();
+    let id = accord_proto::SecretKey::generate().unwrap().account_id().to_string();
+    c.admin("POST", "/lists/required/entries", Some(json!({"kind": "account", "id": id, "category": "spam"})))
+        .await
+        .unwrap();
+    let path = accord_node::DataDir::new(c.data_dir()).config();
+    let mut config = accord_node::Config::load(&path).unwrap();
+    config.p2p.require_lists = vec![accord_node::config::RequiredList { list: list.clone(), max_lag: 0 }];
+    config.save(&path).unwrap();
+    c.restart().await.unwrap();
+    // A peer that answers every manifest request with a manifest signed
+    // then, declaring the size it holds at that moment: none of the list
+    // at first. It never gossips its manifest.
+    let seed = accord_proto::SecretKey::generate().unwrap().to_seed();
+    let peer = HostilePeer::start(Some(accord_proto::SecretKey::from_seed(*seed))).await.unwrap();
+    let signer = accord_proto::SecretKey::from_seed(*seed);
+    let held = Arc::new(AtomicU64::new(0));
+    let declared = held.clone();
+    let node = peer.node_id();
+    peer.serve(move |request| {
+        matches!(serde_json::from_slice(request), Ok(FedRequest::Manifest {})).then(|| {
+            let manifest = PolicyManifest {
+                node,
+                name: None,
+                lists: vec![DeclaredList { list: list.clone(), size: declared.load(Ordering::SeqCst) }],
+                time: accord_proto::Timestamp::now(),
+            };
+            let signed = accord_proto::Verified::sign(manifest, &signer).unwrap().raw().clone();
+            serde_json::to_vec(&FedResponse::Manifest { manifest: Box::new(signed) }).unwrap()
+        })
+    })
+    .await
+    .unwrap();
+    let sync = FedRequest::Sync {
+        room: accord_proto::RoomId::from(accord_proto::EventId(accord_proto::Sha256Hash::digest(b"r"))),
+        held: Default::default(),
+    };
+    let c_peer = peer.connect(&c.p2p_addr()).await.unwrap();
+    let refused = peer.request(c_peer, &sync).await.unwrap();
+    assert!(matches!(&refused, FedResponse::Error { code, .. } if code == "policy"), "{refused:?}");
+
+    // Act: the peer catches up; its manifest held by C grows old (C's
+    // periodic round is 30 s away and picks peers at random).
+    held.store(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let answered = peer.request(c_peer, &sync).await.unwrap();
+
+    // Assert: C asked for a newer manifest before judging, and serves it.
+    assert!(matches!(&answered, FedResponse::Error { code, .. } if code == "unknown_room"), "{answered:?}");
+    c.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_block_relaying_nodes_a_node_relaying_what_its_declared_list_blocks_is_cut_off() {
     let _machine = crate::shared().await;

@@ -270,3 +270,27 @@ async fn the_operators_peer_blocks_and_those_earned_by_misconduct_survive_a_rest
     .unwrap();
     net.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_streams_a_peer_gave_up_on_before_writing_count_nothing_against_it() {
+    let _machine = crate::shared().await;
+    let node = TestNode::start().await.unwrap();
+    let peer = HostilePeer::start(None).await.unwrap();
+    let target = peer.connect(&node.p2p_addr()).await.unwrap();
+
+    // Act: request streams that end before their first byte, as a peer's
+    // timed-out requests read (yamux reads a reset stream as ended); more
+    // than the malformed requests that cut a peer off.
+    for _ in 0..8 {
+        let answer = peer.request_raw(target, Vec::new()).await.unwrap();
+        let refusal: FedResponse = serde_json::from_slice(&answer).unwrap();
+        assert!(matches!(&refusal, FedResponse::Error { code, .. } if code == "abandoned"), "{refusal:?}");
+    }
+
+    // Assert: the peer is still connected, and served.
+    assert!(peer.is_connected(&target));
+    let answer = peer.request(target, &FedRequest::Identities { accounts: vec![] }).await.unwrap();
+    assert_eq!(answer, FedResponse::Identities { identities: vec![] });
+    assert!(metric(&node, "accord_fed_rejections_total{code=\"abandoned\"} 8").await);
+    node.stop().await.unwrap();
+}

@@ -22,8 +22,12 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
     let share = tally.share();
     let Tally { samples, delivered, expected } = tally;
     eprintln!(
-        "scale: {} accepted ({:.0}/s), {} not sent, {} failed, {delivered}/{expected} delivered",
-        offered.accepted, offered.rate, offered.unsent, offered.failed
+        "scale: {} accepted ({:.0}/s), {} not sent, {} failed{}, {delivered}/{expected} delivered",
+        offered.accepted,
+        offered.rate,
+        offered.unsent,
+        offered.failed,
+        offered.first_error.as_ref().map(|e| format!(" (first: {e})")).unwrap_or_default()
     );
     let r = rate as u32;
     report.figure(&format!("scale_{size}_nodes_{r}_delivered"), share * 100.0, "%", Some(100.0));

@@ -474,10 +474,16 @@ pub struct P2pSection {
     /// Cut off (for ten minutes) a peer that relays an event of an account
     /// blocked on a list the peer declares.
     pub block_relaying_nodes: bool,
-    /// Seconds between the periodic rounds that sync every room with every
-    /// connected host and catch up every followed list; 0 turns them off,
-    /// leaving the catch-up every new connection starts.
+    /// Seconds between the periodic rounds that sync every room with a few
+    /// of its connected hosts, ask a few peers for their manifests and
+    /// catch up every followed list; 0 turns them off, leaving the
+    /// catch-up every new connection starts.
     pub sync_interval_secs: u64,
+    /// Established incoming connections accepted at once; more are
+    /// refused. There is no forwarding of room events, so every host of a
+    /// room connects to every other: in a federation of more nodes than
+    /// this, the first ones (bootstrap peers) refuse the latest.
+    pub max_incoming: u32,
     /// Federate rooms only with peers whose name verifies (spec/names.md
     /// §5): a fresh key that proves no name cannot reach this node's
     /// members.
@@ -534,6 +540,7 @@ impl Default for P2pSection {
             require_lists: vec![],
             block_relaying_nodes: false,
             sync_interval_secs: 30,
+            max_incoming: 512,
             require_verified_names: false,
         }
     }

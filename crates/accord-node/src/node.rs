@@ -388,9 +388,16 @@ async fn assemble(
     }
     let (events_tx, net_events) = tokio::sync::mpsc::channel(crate::network::INBOUND_QUEUE);
     let transports = if config.testing.memory_transport { Transports::WithMemory } else { Transports::Sockets };
-    let network =
-        Network::start(&node_key, &config.p2p.listen, &config.p2p.bootstrap, transports, events_tx, metrics.clone())
-            .await?;
+    let network = Network::start(
+        &node_key,
+        &config.p2p.listen,
+        &config.p2p.bootstrap,
+        transports,
+        config.p2p.max_incoming,
+        events_tx,
+        metrics.clone(),
+    )
+    .await?;
     let core = Arc::new(Core::new(core::Parts {
         node_key,
         config,

@@ -256,15 +256,27 @@ pub enum WireError {
     /// unknown `type`, a field missing or extra, bad JSON).
     #[error("does not decode: {0}")]
     Malformed(String),
+    /// The stream ended before its first byte: the sender gave up on the
+    /// exchange (yamux reads a reset stream as ended), which is no fault.
+    #[error("the stream ended before any byte was sent")]
+    Abandoned,
 }
 
 impl WireError {
-    /// A stable machine-readable code: `too_large` or `bad_request`.
+    /// A stable machine-readable code: `too_large`, `bad_request` or
+    /// `abandoned`.
     pub fn code(&self) -> &'static str {
         match self {
             WireError::TooLarge(_) => "too_large",
             WireError::Malformed(_) => "bad_request",
+            WireError::Abandoned => "abandoned",
         }
+    }
+
+    /// Whether the message counts against the peer that sent it: an
+    /// abandoned exchange does not (spec/federation.md §1.2).
+    pub fn is_fault(&self) -> bool {
+        !matches!(self, WireError::Abandoned)
     }
 }
 
@@ -272,6 +284,9 @@ impl WireError {
 fn decode_bounded<T: serde::de::DeserializeOwned>(bytes: &[u8], limit: u64) -> Result<T, WireError> {
     if bytes.len() as u64 > limit {
         return Err(WireError::TooLarge(limit));
+    }
+    if bytes.is_empty() {
+        return Err(WireError::Abandoned);
     }
     serde_json::from_slice(bytes).map_err(|e| WireError::Malformed(e.to_string()))
 }
@@ -491,6 +506,18 @@ mod tests {
     use crate::blocklist::checkpoint::Checkpoint;
     use crate::blocklist::merkle::MerkleLog;
     use crate::{IssuerId, ListId, SecretKey, Timestamp};
+
+    #[test]
+    fn a_request_that_ends_before_its_first_byte_is_abandoned_not_malformed() {
+        let empty = FedRequest::decode(b"").unwrap_err();
+        assert_eq!(empty, WireError::Abandoned);
+        assert_eq!(empty.code(), "abandoned");
+        assert!(!empty.is_fault());
+        // A byte is enough to be the sender's fault.
+        let cut = FedRequest::decode(b"{").unwrap_err();
+        assert_eq!(cut.code(), "bad_request");
+        assert!(cut.is_fault());
+    }
 
     #[test]
     fn a_rooms_provider_key_is_the_domain_separated_hash_of_its_id() {

@@ -33,6 +33,7 @@ pub mod status;
 mod tasks;
 #[cfg(test)]
 mod tests;
+pub(crate) mod upkeep;
 
 pub use tasks::Tasks;
 

@@ -7,36 +7,60 @@ use crate::core::lists::Provenance;
 use crate::network;
 use accord_proto::event::UnverifiedEvent;
 use accord_proto::federation::{FedRequest, FedResponse, MANIFESTS_TOPIC};
-use accord_proto::policy::PolicyManifest;
+use accord_proto::policy::{DeclaredList, PolicyManifest};
 use accord_proto::{ListId, NodeId, SignedBytes, Timestamp, Unverified, Verified};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the node checks whether its manifest changed (and announces
 /// it).
 const PUBLISH_EVERY: Duration = Duration::from_secs(2);
 
+/// How often, at most, the node announces a manifest in which only the
+/// sizes of the lists it declares changed: one announcement costs every
+/// node of the federation a verification, and a busy list changes size
+/// with every entry. A change in which lists are declared is announced at
+/// the next check.
+pub(crate) const SIZES_EVERY: Duration = Duration::from_secs(60);
+
+/// How old a peer's manifest held here may be before a check that finds
+/// the peer behind on a required list asks it for a newer one.
+const BEHIND_REFRESH_AFTER: Duration = Duration::from_secs(5);
+
+/// A peer's manifest and when this node received it.
+#[derive(Clone)]
+struct Held {
+    manifest: Verified<PolicyManifest>,
+    received: Instant,
+}
+
 /// Peers' latest verified policy manifests.
 #[derive(Default)]
-pub(crate) struct Manifests(Mutex<HashMap<NodeId, Verified<PolicyManifest>>>);
+pub(crate) struct Manifests(Mutex<HashMap<NodeId, Held>>);
 
 impl Manifests {
     /// The latest manifest held from `node`.
     pub(crate) fn get(&self, node: &NodeId) -> Option<Verified<PolicyManifest>> {
-        self.lock().get(node).cloned()
+        self.lock().get(node).map(|h| h.manifest.clone())
+    }
+
+    /// Whether the manifest held from `node` was received longer than
+    /// `age` ago (or none is held).
+    fn older_than(&self, node: &NodeId, age: Duration) -> bool {
+        self.lock().get(node).is_none_or(|h| h.received.elapsed() > age)
     }
 
     /// Keeps `manifest` unless a newer one from its node is held.
     fn keep(&self, manifest: Verified<PolicyManifest>) {
         let mut held = self.lock();
-        if held.get(&manifest.node).is_none_or(|old| old.time < manifest.time) {
-            held.insert(manifest.node, manifest);
+        if held.get(&manifest.node).is_none_or(|old| old.manifest.time < manifest.time) {
+            held.insert(manifest.node, Held { manifest, received: Instant::now() });
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NodeId, Verified<PolicyManifest>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NodeId, Held>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -74,8 +98,22 @@ pub(crate) async fn refresh(state: &Core, peer: NodeId) {
     }
 }
 
-/// Whether a peer meets this node's `require_lists`; if not, why.
+/// Whether a peer meets this node's `require_lists`; if not, why. A peer
+/// found behind on a required list whose manifest held here is older than
+/// [`BEHIND_REFRESH_AFTER`] is asked for its current one first: peers
+/// announce a change of sizes alone at most every [`SIZES_EVERY`].
 pub(crate) async fn meets(state: &Core, peer: &NodeId) -> Result<(), PolicyError> {
+    match meets_as_held(state, peer).await {
+        Err(PolicyError::Behind { .. }) if state.policy.older_than(peer, BEHIND_REFRESH_AFTER) => {
+            refresh(state, *peer).await;
+            meets_as_held(state, peer).await
+        }
+        judged => judged,
+    }
+}
+
+/// Whether a peer meets this node's `require_lists` by the manifest held.
+async fn meets_as_held(state: &Core, peer: &NodeId) -> Result<(), PolicyError> {
     crate::core::names::meets(state, peer).await?;
     let required = &state.config.p2p.require_lists;
     if required.is_empty() {
@@ -134,10 +172,14 @@ impl PolicyError {
     }
 }
 
-/// Announces this node's manifest whenever the lists it declares change.
+/// Announces this node's manifest at start and whenever the lists it
+/// declares change; a change of their sizes alone at most once per
+/// [`SIZES_EVERY`] (not once per entry applied: one announcement costs
+/// every node of the federation a verification).
 pub(crate) fn spawn_publisher(state: Arc<Core>) {
     state.tasks.clone().spawn(async move {
-        let mut last = None;
+        let mut last: Option<Vec<DeclaredList>> = None;
+        let mut sizes_announced: Option<Instant> = None;
         let mut tick = tokio::time::interval(PUBLISH_EVERY);
         loop {
             tokio::select! {
@@ -145,17 +187,46 @@ pub(crate) fn spawn_publisher(state: Arc<Core>) {
                 () = state.tasks.shutdown().cancelled() => break,
             }
             let declared = state.lists.declared().await;
-            if last.as_ref() == Some(&declared) {
+            let Some(change) = due(last.as_deref(), sizes_announced.map(|at| at.elapsed()), &declared) else {
                 continue;
-            }
+            };
             if let Some(signed) = own(&state).await
                 && let Ok(bytes) = serde_json::to_vec(signed.raw())
             {
                 let _ = state.network.publish(MANIFESTS_TOPIC, bytes).await;
             }
+            if change == Change::Sizes {
+                sizes_announced = Some(Instant::now());
+            }
             last = Some(declared);
         }
     });
+}
+
+/// What changed in the lists a node declares since it last announced them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// Nothing announced yet, or a list declared or no longer declared.
+    Lists,
+    /// Only the sizes of the lists declared.
+    Sizes,
+}
+
+/// The change to announce now, if any: `last` is what was last announced
+/// (none yet: `None`), `sizes_ago` how long ago a change of sizes alone
+/// was last announced. A change of lists is due at once; one of sizes
+/// alone once [`SIZES_EVERY`] has passed since the last such
+/// announcement.
+fn due(last: Option<&[DeclaredList]>, sizes_ago: Option<Duration>, now: &[DeclaredList]) -> Option<Change> {
+    let Some(last) = last else { return Some(Change::Lists) };
+    if last == now {
+        return None;
+    }
+    let same_lists = last.len() == now.len() && last.iter().zip(now).all(|(a, b)| a.list == b.list);
+    if !same_lists {
+        return Some(Change::Lists);
+    }
+    sizes_ago.is_none_or(|ago| ago >= SIZES_EVERY).then_some(Change::Sizes)
 }
 
 /// A peer relayed an event that a list it declares blocks, as of an entry
@@ -205,5 +276,54 @@ pub(crate) async fn relayed_blocked(state: &Core, peer: NodeId, event: &Unverifi
     );
     if state.config.p2p.block_relaying_nodes {
         state.network.penalize(network::peer_id(&peer), "relayed_blocked").await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Change, DeclaredList, SIZES_EVERY, due};
+    use accord_proto::ListId;
+    use std::time::Duration;
+
+    fn declared(lists: &[(&str, u64)]) -> Vec<DeclaredList> {
+        let issuer = accord_proto::IssuerId::from(accord_proto::SecretKey::from_seed([7; 32]).public());
+        lists
+            .iter()
+            .map(|(name, size)| DeclaredList { list: ListId { issuer, name: name.parse().unwrap() }, size: *size })
+            .collect()
+    }
+
+    #[test]
+    fn a_first_manifest_is_announced() {
+        assert_eq!(due(None, None, &declared(&[])), Some(Change::Lists));
+    }
+
+    #[test]
+    fn an_unchanged_manifest_is_not_announced_again() {
+        let now = declared(&[("abuse", 3)]);
+        assert_eq!(due(Some(&now), None, &now), None);
+    }
+
+    #[test]
+    fn new_sizes_are_announced_at_most_once_per_period() {
+        let last = declared(&[("abuse", 3)]);
+        let now = declared(&[("abuse", 4)]);
+        // The first change of sizes goes out at once (a peer's evidence
+        // and require_lists see the entry applied)...
+        assert_eq!(due(Some(&last), None, &now), Some(Change::Sizes));
+        // ...the next ones once the period since it has passed.
+        assert_eq!(due(Some(&last), Some(Duration::from_secs(2)), &now), None);
+        assert_eq!(due(Some(&last), Some(SIZES_EVERY), &now), Some(Change::Sizes));
+    }
+
+    #[test]
+    fn a_list_declared_or_dropped_is_announced_at_once() {
+        let last = declared(&[("abuse", 3)]);
+        let added = declared(&[("abuse", 3), ("spam", 0)]);
+        let swapped = declared(&[("spam", 3)]);
+        let just_now = Some(Duration::ZERO);
+        assert_eq!(due(Some(&last), just_now, &added), Some(Change::Lists));
+        assert_eq!(due(Some(&last), just_now, &swapped), Some(Change::Lists));
+        assert_eq!(due(Some(&added), just_now, &last), Some(Change::Lists));
     }
 }

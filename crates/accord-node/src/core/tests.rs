@@ -40,9 +40,17 @@ impl TestCore {
                 .expect("store");
         let metrics = Arc::new(Metrics::new());
         let (tx, events) = tokio::sync::mpsc::channel(16);
-        let network = Network::start(&node_key, &config.p2p.listen, &[], Transports::Sockets, tx, metrics.clone())
-            .await
-            .expect("network");
+        let network = Network::start(
+            &node_key,
+            &config.p2p.listen,
+            &[],
+            Transports::Sockets,
+            config.p2p.max_incoming,
+            tx,
+            metrics.clone(),
+        )
+        .await
+        .expect("network");
         let parts = Parts {
             accounts: Accounts::load(&store, node_id).expect("accounts"),
             rooms: Rooms::load(&store, node_id, &Default::default(), std::time::Duration::ZERO).expect("rooms"),

@@ -37,8 +37,9 @@ pub(crate) const CONCURRENT_REQUESTS: usize = 16;
 /// Serves the network's events until the node shuts down.
 pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>) {
     let permits = Arc::new(Semaphore::new(CONCURRENT_REQUESTS));
-    // Every room is synced with every connected host, and every followed
-    // list caught up, each `p2p.sync_interval_secs` (0: only on connection).
+    // The core's round of upkeep (a few hosts of each room synced, a few
+    // peers' manifests asked, every followed list caught up) runs each
+    // `p2p.sync_interval_secs` (0: only on connection).
     let every = state.config.p2p.sync_interval_secs;
     let mut sync_tick = tokio::time::interval(Duration::from_secs(every.max(1)));
     sync_tick.tick().await;
@@ -46,12 +47,7 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
         let event = tokio::select! {
             event = events.recv() => event,
             _ = sync_tick.tick(), if every > 0 => {
-                for peer in state.network.peers().iter().filter_map(network::node_id) {
-                    let state = state.clone();
-                    state.tasks.clone().spawn(async move { policy::refresh(&state, peer).await });
-                }
-                sync::sync_all(&state);
-                lists::sync_all(&state);
+                crate::core::upkeep::round(&state);
                 continue;
             }
             () = state.tasks.shutdown().cancelled() => None,

@@ -19,10 +19,13 @@ pub enum Wire {
     Valid(FedRequest),
     /// A request that could not be read as one.
     Invalid {
-        /// `too_large` or `bad_request`.
+        /// `too_large`, `bad_request` or `abandoned`.
         code: &'static str,
         /// What was wrong.
         detail: String,
+        /// Whether it counts against the peer (an abandoned request
+        /// does not).
+        fault: bool,
     },
 }
 
@@ -50,7 +53,7 @@ impl libp2p::request_response::Codec for FedCodec {
         let bytes = read_bounded(io, MAX_REQUEST_BYTES).await?;
         Ok(match FedRequest::decode(&bytes) {
             Ok(request) => Wire::Valid(request),
-            Err(e) => Wire::Invalid { code: e.code(), detail: e.to_string() },
+            Err(e) => Wire::Invalid { code: e.code(), detail: e.to_string(), fault: e.is_fault() },
         })
     }
 

@@ -75,8 +75,6 @@ mod behaviour {
 
 /// Incoming connections being set up at once.
 const MAX_PENDING_INCOMING: u32 = 64;
-/// Established incoming connections.
-const MAX_INCOMING: u32 = 512;
 /// Established connections per peer.
 const MAX_PER_PEER: u32 = 4;
 /// Requests from peers waiting for the node to answer; more are refused
@@ -140,7 +138,12 @@ const CUT_OFF_AFTER: Duration = Duration::from_millis(500);
 /// How often the Kademlia routing table is refreshed, at most. Right after
 /// start it is refreshed after 1 s, then 2, 4, … : peers that started at
 /// the same moment find each other in seconds, not after a full period.
-const KAD_BOOTSTRAP_EVERY: Duration = Duration::from_secs(30);
+/// One refresh is a lookup per bucket, so it is not repeated while one is
+/// under way, nor on every change of the routing table.
+const KAD_BOOTSTRAP_EVERY: Duration = Duration::from_secs(300);
+/// How often each connection is pinged: every connection costs both ends
+/// a ping per period, and a node of a large federation holds hundreds.
+const PING_EVERY: Duration = Duration::from_secs(60);
 /// Connections carrying no stream stay open this long.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often Kademlia republishes the provider records of this node's
@@ -410,7 +413,8 @@ pub fn node_id(peer: &PeerId) -> Option<accord_proto::NodeId> {
 }
 
 impl Network {
-    /// Builds the swarm from the node key with `transports`, listens on
+    /// Builds the swarm from the node key with `transports`, accepting at
+    /// most `max_incoming` established incoming connections, listens on
     /// `listen`, dials `bootstrap`, and spawns the event loop. Requests from peers and
     /// connection changes are delivered on `events`.
     pub async fn start(
@@ -418,6 +422,7 @@ impl Network {
         listen: &[String],
         bootstrap: &[String],
         transports: Transports,
+        max_incoming: u32,
         events: mpsc::Sender<NetEvent>,
         metrics: Arc<Metrics>,
     ) -> Result<Network, NetworkError> {
@@ -448,6 +453,8 @@ impl Network {
                         let me = k.public().to_peer_id();
                         let mut config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
                         config
+                            // The event loop refreshes the table itself.
+                            .set_periodic_bootstrap_interval(None)
                             .set_provider_publication_interval(Some(REPROVIDE_EVERY))
                             .set_provider_record_ttl(Some(PROVIDER_TTL));
                         let store_config = kad::store::MemoryStoreConfig {
@@ -466,11 +473,11 @@ impl Network {
                     limits: connection_limits::Behaviour::new(
                         connection_limits::ConnectionLimits::default()
                             .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
-                            .with_max_established_incoming(Some(MAX_INCOMING))
+                            .with_max_established_incoming(Some(max_incoming))
                             .with_max_established_per_peer(Some(MAX_PER_PEER)),
                     ),
                     identify: identify::Behaviour::new(identify::Config::new(PROTOCOL_VERSION.into(), k.public())),
-                    ping: ping::Behaviour::default(),
+                    ping: ping::Behaviour::new(ping::Config::new().with_interval(PING_EVERY)),
                     federation: request_response::Behaviour::with_codec(
                         FedCodec,
                         [(protocol, ProtocolSupport::Full)],
@@ -530,6 +537,7 @@ impl Network {
             pending_pages: HashMap::new(),
             pending_providers: HashMap::new(),
             reprovide_pending: false,
+            bootstrapping: None,
             network: network.clone(),
             seeds,
             reputation: Reputation::default(),
@@ -720,6 +728,8 @@ struct EventLoop {
     pending_pages: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, NetworkError>>>,
     /// DHT lookups of providers under way, and where their answer goes.
     pending_providers: HashMap<kad::QueryId, oneshot::Sender<Vec<PeerId>>>,
+    /// The routing table refresh this loop started, while under way.
+    bootstrapping: Option<kad::QueryId>,
     /// A key was provided while the routing table was empty: provide
     /// every key again at the next refresh that finds peers.
     reprovide_pending: bool,
@@ -752,8 +762,10 @@ impl EventLoop {
                 _ = redial.tick() => self.redial(),
                 _ = cut.tick(), if !self.cutting.is_empty() => self.cut_off_due(),
                 () = &mut kad_refresh => {
-                    // Fails only while the routing table is empty.
-                    let _ = self.swarm.behaviour_mut().kad.bootstrap();
+                    if self.bootstrapping.is_none() {
+                        // Fails only while the routing table is empty.
+                        self.bootstrapping = self.swarm.behaviour_mut().kad.bootstrap().ok();
+                    }
                     if self.reprovide_pending && self.routing_table_filled() {
                         // Keys provided while the table was empty reached
                         // nobody: announce them now that it has peers.
@@ -1045,6 +1057,9 @@ impl EventLoop {
                         }
                     }
                     kad::Event::OutboundQueryProgressed {
+                        id, result: kad::QueryResult::Bootstrap(_), step, ..
+                    } if step.last && self.bootstrapping == Some(id) => self.bootstrapping = None,
+                    kad::Event::OutboundQueryProgressed {
                         id,
                         result: kad::QueryResult::GetProviders(result),
                         step,
@@ -1151,12 +1166,18 @@ impl EventLoop {
     fn federation(&mut self, event: request_response::Event<Wire, FedResponse>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request: Wire::Invalid { code, detail }, channel, .. } => {
+                request_response::Message::Request {
+                    request: Wire::Invalid { code, detail, fault }, channel, ..
+                } => {
                     tracing::debug!("unreadable request from {peer}: {detail}");
                     self.metrics.fed_reject(code);
                     let refusal = FedResponse::Error { code: code.into(), message: detail };
                     let _ = self.swarm.behaviour_mut().federation.send_response(channel, refusal);
-                    self.penalize(peer, "bad_frame");
+                    // A request the peer gave up on before writing it (its
+                    // own timeout) is no fault of the peer.
+                    if fault {
+                        self.penalize(peer, "bad_frame");
+                    }
                 }
                 request_response::Message::Request { request: Wire::Valid(request), channel, .. } => {
                     if let Err(refused) = self.events.try_send(NetEvent::Request(Inbound { peer, request, channel })) {

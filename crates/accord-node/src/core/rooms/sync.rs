@@ -295,15 +295,6 @@ pub(crate) fn sync_with(state: &Arc<Core>, peer: NodeId) {
     });
 }
 
-/// Syncs every room with each of its connected hosts.
-pub(crate) fn sync_all(state: &Arc<Core>) {
-    for peer in state.network.peers() {
-        if let Some(node) = network::node_id(&peer) {
-            sync_with(state, node);
-        }
-    }
-}
-
 /// Fetches a room from the nodes in `via` so that `joiner` (homed here)
 /// can join it: pages of the room's events, checked and stored as if
 /// pushed.
