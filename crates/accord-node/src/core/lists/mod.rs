@@ -623,6 +623,7 @@ impl Lists {
         kept.extend(arrivals.kept.iter().map(|k| k.entry));
         {
             let mut index = self.index();
+            index.reserve(range.read.len());
             for (i, entry) in range.read.into_iter().enumerate() {
                 index_entry(&mut index, store, list, from + i as u64, entry, &kept);
             }
