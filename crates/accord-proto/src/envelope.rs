@@ -170,8 +170,32 @@ impl fmt::Debug for SignedBytes {
 /// Whether `bytes` is the canonical encoding of `value`: the compact JSON
 /// this crate writes (fields in declaration order, absent optional fields
 /// omitted, no whitespace, minimal string escapes, lowercase text forms).
+/// The canonical encoding is compared as it is written, without being
+/// kept: the first byte that differs stops it.
 pub(crate) fn is_canonical<T: Serialize>(value: &T, bytes: &[u8]) -> bool {
-    serde_json::to_vec(value).is_ok_and(|canonical| canonical == bytes)
+    let mut rest = Matching { rest: bytes };
+    serde_json::to_writer(&mut rest, value).is_ok() && rest.rest.is_empty()
+}
+
+/// A writer that accepts only the bytes it expects next.
+struct Matching<'a> {
+    rest: &'a [u8],
+}
+
+impl std::io::Write for Matching<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.rest.strip_prefix(buf) {
+            Some(rest) => {
+                self.rest = rest;
+                Ok(buf.len())
+            }
+            None => Err(std::io::Error::other("not the canonical encoding")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A kind of signed object: its domain, size limit, who must sign it and

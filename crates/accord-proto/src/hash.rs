@@ -29,12 +29,41 @@ impl Sha256Hash {
     }
 
     /// Parses 64 hexadecimal digits (either case).
+    /// A digit at a time through a table: this runs for every content
+    /// target of a list entry that is parsed.
     pub fn parse_hex(text: &str) -> Result<Self, HashParseError> {
+        let digits = text.as_bytes();
+        if digits.len() != 64 {
+            return Err(HashParseError);
+        }
         let mut out = [0u8; 32];
-        hex::decode_to_slice(text, &mut out).map_err(|_| HashParseError)?;
+        for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+            let (high, low) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
+            if high > 15 || low > 15 {
+                return Err(HashParseError);
+            }
+            *byte = high << 4 | low;
+        }
         Ok(Self(out))
     }
 }
+
+/// The value of each hexadecimal digit (either case); 255 for any other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [255u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// A digest was not 64 hexadecimal digits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,3 +93,19 @@ impl FromStr for Sha256Hash {
 }
 
 crate::codec::serde_via_str!(Sha256Hash);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_digits_of_either_case_parse_and_anything_else_is_refused() {
+        let hash = Sha256Hash::digest(b"some content");
+        let lower = hash.to_string();
+        assert_eq!(Sha256Hash::parse_hex(&lower), Ok(hash));
+        assert_eq!(Sha256Hash::parse_hex(&lower.to_uppercase()), Ok(hash));
+        for bad in [&lower[..62], &format!("{lower}00"), &format!("g{}", &lower[1..]), &format!("{}é", &lower[..62])] {
+            assert_eq!(Sha256Hash::parse_hex(bad), Err(HashParseError), "{bad}");
+        }
+    }
+}

@@ -114,7 +114,7 @@ impl Store {
 
     /// Appends leaves to a list's log and writes its updated record (with
     /// the new size and checkpoint) in one atomic write.
-    pub async fn append_list(&self, record: &ListRecord, first: u64, leaves: &[Vec<u8>]) -> Result<(), StoreError> {
+    pub async fn append_list(&self, record: &ListRecord, first: u64, leaves: Vec<Vec<u8>>) -> Result<(), StoreError> {
         self.append_list_with(record, first, leaves, &Arrivals::default()).await
     }
 
@@ -124,14 +124,14 @@ impl Store {
         &self,
         record: &ListRecord,
         first: u64,
-        leaves: &[Vec<u8>],
+        leaves: Vec<Vec<u8>>,
         arrivals: &Arrivals,
     ) -> Result<(), StoreError> {
         let mut b = Batch::new();
         put_arrivals(&mut b, arrivals);
         let list_key = keys::list(&record.list);
-        for (i, leaf) in leaves.iter().enumerate() {
-            b.put(Cf::ListEntries, keys::list_entry_at(&list_key, first + i as u64).to_vec(), leaf.clone());
+        for (leaf, at) in leaves.into_iter().zip(first..) {
+            b.put(Cf::ListEntries, keys::list_entry_at(&list_key, at).to_vec(), leaf);
         }
         b.put(Cf::Lists, keys::list(&record.list).to_vec(), json(record));
         self.write(b).await

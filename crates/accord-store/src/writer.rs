@@ -171,20 +171,37 @@ fn run(db: Arc<DB>, sync: SyncPolicy, mut rx: mpsc::Receiver<Request>) {
 }
 
 fn write_group(db: &DB, opts: &WriteOptions, group: &[Request]) -> Result<(), String> {
-    let mut wb = WriteBatch::default();
+    // Sized once: a batch of a million list leaves is not copied as it grows.
+    let bytes = group.iter().flat_map(|r| &r.batch.ops).map(Op::size).sum();
+    let mut wb = WriteBatch::with_capacity_bytes(bytes);
+    // The handle of the column family of the last operation: a large
+    // batch is mostly one column family.
+    let mut last: Option<(Cf, &rocksdb::ColumnFamily)> = None;
+    let mut handle = |cf: Cf| match last {
+        Some((at, h)) if at == cf => Ok(h),
+        _ => {
+            let h = db.cf_handle(cf.name()).ok_or_else(|| format!("missing column family {}", cf.name()))?;
+            last = Some((cf, h));
+            Ok::<_, String>(h)
+        }
+    };
     for req in group {
         for op in &req.batch.ops {
             match op {
-                Op::Put(cf, k, v) => {
-                    let h = db.cf_handle(cf.name()).ok_or_else(|| format!("missing column family {}", cf.name()))?;
-                    wb.put_cf(h, k, v);
-                }
-                Op::Delete(cf, k) => {
-                    let h = db.cf_handle(cf.name()).ok_or_else(|| format!("missing column family {}", cf.name()))?;
-                    wb.delete_cf(h, k);
-                }
+                Op::Put(cf, k, v) => wb.put_cf(handle(*cf)?, k, v),
+                Op::Delete(cf, k) => wb.delete_cf(handle(*cf)?, k),
             }
         }
     }
     db.write_opt(wb, opts).map_err(|e| e.into_string())
+}
+
+impl Op {
+    /// About the bytes the operation takes in a RocksDB write batch.
+    fn size(&self) -> usize {
+        match self {
+            Op::Put(_, k, v) => k.len() + v.len() + 12,
+            Op::Delete(_, k) => k.len() + 8,
+        }
+    }
 }

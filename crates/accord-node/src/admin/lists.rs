@@ -30,7 +30,7 @@ use std::sync::Arc;
 impl From<ListError> for ApiError {
     fn from(e: ListError) -> Self {
         match &e {
-            ListError::Store(_) => ApiError::internal(e),
+            ListError::Store(_) | ListError::Interrupted(_) => ApiError::internal(e),
             _ => ApiError::new(e.code(), e.to_string()),
         }
     }

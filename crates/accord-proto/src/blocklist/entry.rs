@@ -214,7 +214,7 @@ impl Target {
             Target::Account { id } => target_hash(kind, &id.to_string()),
             Target::Node { id } => target_hash(kind, &id.to_string()),
             Target::Room { id } => target_hash(kind, &id.to_string()),
-            Target::Content { id } => target_hash(kind, &id.to_string()),
+            Target::Content { id } => content_target_hash(&id.0),
             Target::Pdq { hash } => target_hash(kind, &hash.to_string()),
             Target::Domain { name } => target_hash(kind, &name.to_string()),
             Target::Hashed { hash, .. } => *hash,

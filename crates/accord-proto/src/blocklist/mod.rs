@@ -12,5 +12,5 @@ pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use entry::{Action, Category, EntryError, ListEntry, Target, TargetKind, target_hash};
 pub use equivocation::{EquivocationError, EquivocationProof};
 pub use merkle::{MerkleLog, ProofError};
-pub use range::{RangeError, apply_range, apply_range_with};
+pub use range::{RangeError, Received, VerifiedRange, apply_range};
 pub use witness::{AddCheckpoint, CosignatureError, WitnessError, WitnessKey, WitnessState};

@@ -9,7 +9,7 @@ use crate::fixtures::key;
 use accord_proto::blocklist::Checkpoint;
 use accord_proto::blocklist::entry::{Action, Category, ListEntry, Target, TargetKind};
 use accord_proto::blocklist::merkle::MerkleLog;
-use accord_proto::blocklist::range::{RangeError, apply_range};
+use accord_proto::blocklist::range::{RangeError, Received, apply_range};
 use accord_proto::{ListId, Sha256Hash, Timestamp};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -192,5 +192,45 @@ proptest! {
             let result = apply_range(&log, &target, h as u64, &swapped);
             prop_assert_eq!(result.unwrap_err().code(), "bad_range");
         }
+    }
+
+    #[test]
+    fn a_range_received_in_any_pages_is_the_range_received_whole_and_a_bad_page_adds_nothing(
+        n in 1usize..48,
+        held in any::<Index>(),
+        at in proptest::collection::vec(any::<Index>(), 0..8),
+        which in any::<Index>(),
+        seed in any::<u64>(),
+    ) {
+        let all = leaves(n, seed);
+        let h = held.index(n);
+        let log = log_of(&all[..h]);
+        let target = checkpoint(&all, n);
+        let cuts: Vec<usize> = cuts(n - h, &at).into_iter().map(|c| h + c).collect();
+        let bad = which.index(cuts.len() - 1);
+        let mut received = Received::new(h as u64);
+        for (k, pair) in cuts.windows(2).enumerate() {
+            let page = all[pair[0]..pair[1]].to_vec();
+            if k == bad && !page.is_empty() {
+                // The same page with its last leaf not an entry: refused whole.
+                let mut broken = page.clone();
+                *broken.last_mut().unwrap() = b"{}".to_vec();
+                let before = received.len();
+                let refused = received.add(broken, |e| e.created());
+                prop_assert_eq!(refused.unwrap_err().code(), "invalid_entry");
+                prop_assert_eq!(received.len(), before);
+            }
+            received.add(page, |e| e.created()).unwrap();
+        }
+        let range = received.apply(&log, &target).unwrap();
+        prop_assert_eq!(range.log.root(), log_of(&all).root());
+        prop_assert_eq!(&range.leaves[..], &all[h..]);
+        let created: Vec<Timestamp> = all[h..].iter().map(|l| ListEntry::parse(l).unwrap().created()).collect();
+        prop_assert_eq!(range.read, created);
+        // One leaf short of the checkpoint: refused.
+        let mut short = Received::new(h as u64);
+        short.add(all[h..].to_vec(), |_| ()).unwrap();
+        short.truncate(n - h - 1);
+        prop_assert_eq!(short.apply(&log, &target).unwrap_err().code(), "bad_range");
     }
 }

@@ -3,10 +3,11 @@
 //! equivocation proofs.
 
 use crate::core::Core;
-use crate::core::lists::{ListError, Observation};
+use crate::core::lists::{Indexed, ListError, Observation};
 use crate::network::{NetworkError, PeerId};
 use accord_proto::blocklist::checkpoint::{SignedCheckpoint, VerifiedCheckpoint};
 use accord_proto::blocklist::equivocation::EquivocationProof;
+use accord_proto::blocklist::range::{RangeError, Received};
 use accord_proto::blocklist::witness::{AddCheckpoint, WitnessError, WitnessKey, cosignatures_in_answer};
 use accord_proto::federation::{
     EQUIVOCATION_TOPIC, FedRequest, FedResponse, LISTS_TOPIC, ListAnnouncement, MAX_LIST_ENTRIES_PER_RESPONSE,
@@ -188,14 +189,29 @@ async fn page(
     Ok((checkpoint, entries.into_iter().map(String::into_bytes).collect()))
 }
 
+/// The leaves received so far and the result of checking the last page
+/// added to them, which runs beside the fetch of the next.
+type Checked = (Received<Indexed>, Result<(), RangeError>);
+
+/// Waits for the check of the last page added to `received`.
+async fn checked(check: tokio::task::JoinHandle<Checked>) -> Result<Received<Indexed>, ListError> {
+    let (received, result) = check.await.map_err(|e| ListError::Interrupted(e.to_string()))?;
+    result.map_err(|e| ListError::BadEntry(e.to_string()))?;
+    Ok(received)
+}
+
 async fn fetch_from(state: &Arc<Core>, list: &ListId, peer: PeerId) -> Result<usize, ListError> {
     let held = state.lists.record(list).await.ok_or(ListError::UnknownList)?;
     let from = held.size;
     let mut target: Option<VerifiedCheckpoint> = None;
-    let mut leaves: Vec<Vec<u8>> = Vec::new();
+    let mut fetched = 0u64;
     let mut form = PageForm::Binary;
+    // Each page is parsed, read for the index and hashed on a blocking
+    // thread while the next one is fetched.
+    let mut idle = Some(Received::new(from));
+    let mut check: Option<tokio::task::JoinHandle<Checked>> = None;
     loop {
-        let (checkpoint, entries) = page(state, peer, list, from + leaves.len() as u64, &mut form).await?;
+        let (checkpoint, mut entries) = page(state, peer, list, from + fetched, &mut form).await?;
         let verified = checkpoint.verify(list).map_err(|e| {
             state.metrics.fed_reject(e.code());
             ListError::BadCheckpoint(e.to_string())
@@ -228,14 +244,27 @@ async fn fetch_from(state: &Arc<Core>, list: &ListId, peer: PeerId) -> Result<us
         if entries.is_empty() {
             return Err(ListError::BadRange);
         }
-        leaves.extend(entries);
-        if from + leaves.len() as u64 >= goal {
+        // Leaves past the target are not asked for again and not applied.
+        entries.truncate((goal - from - fetched).min(entries.len() as u64) as usize);
+        fetched += entries.len() as u64;
+        let mut received = match check.take() {
+            Some(previous) => checked(previous).await?,
+            None => idle.take().ok_or(ListError::Interrupted("no range to add to".into()))?,
+        };
+        check = Some(tokio::task::spawn_blocking(move || {
+            let result = received.add(entries, Indexed::of);
+            (received, result)
+        }));
+        if from + fetched >= goal {
             break;
         }
     }
+    let received = match check {
+        Some(last) => checked(last).await?,
+        None => return Ok(0),
+    };
     let Some(target) = target else { return Ok(0) };
-    leaves.truncate((target.checkpoint.size - from) as usize);
-    match state.lists.apply_range(&state.store, &target, from, &leaves).await {
+    match state.lists.apply_received(&state.store, &target, received).await {
         Ok(applied) => {
             let n = applied.leaves;
             tracing::info!(

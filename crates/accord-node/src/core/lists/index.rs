@@ -67,7 +67,8 @@ type Keyed = foldhash::fast::RandomState;
 #[derive(Debug, Default)]
 pub struct Index {
     lists: Vec<ListId>,
-    slots: HashMap<ListId, u32>,
+    /// Looked up for every entry indexed.
+    slots: HashMap<ListId, u32, Keyed>,
     policies: Vec<Policy>,
     /// The first hit of each target hash: a slot in `arena`.
     first: HashMap<Sha256Hash, u32, Keyed>,
@@ -126,6 +127,13 @@ pub struct Vote {
 }
 
 impl Index {
+    /// Makes room for `additional` more target hashes (a range about to
+    /// be indexed), so that the table is not grown step by step.
+    pub fn reserve(&mut self, additional: usize) {
+        self.first.reserve(additional);
+        self.arena.reserve(additional.saturating_sub(self.free.len()));
+    }
+
     /// The slot of a list, made on first use.
     pub fn slot(&mut self, list: &ListId) -> u32 {
         if let Some(slot) = self.slots.get(list) {

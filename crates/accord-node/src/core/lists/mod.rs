@@ -20,7 +20,7 @@ use accord_proto::blocklist::checkpoint::{Checkpoint, SignedCheckpoint, Verified
 use accord_proto::blocklist::entry::{ListEntry, Target, TargetKind, target_hash};
 use accord_proto::blocklist::equivocation::EquivocationProof;
 use accord_proto::blocklist::merkle::MerkleLog;
-use accord_proto::blocklist::range::{RangeError, apply_range_with};
+use accord_proto::blocklist::range::{RangeError, Received};
 use accord_proto::blocklist::witness::{CosignatureError, WitnessKey, add_cosignatures, check_quorum};
 use accord_proto::event::{Event, EventBody, EventContent, OriginStamp, UnverifiedEvent};
 use accord_proto::{AccountId, IssuerId, ListId, ListName, NodeId, RoomId, SecretKey, Sha256Hash, Timestamp};
@@ -65,6 +65,10 @@ pub enum ListError {
     /// A peer's page of leaves does not decode (spec/federation.md §3.13).
     #[error("a page of leaves refused: {0}")]
     BadPage(#[from] accord_proto::list_page::ListPageError),
+    /// The check of a page of leaves was interrupted (the node is
+    /// stopping); nothing of the range is applied.
+    #[error("the check of a page of leaves was interrupted: {0}")]
+    Interrupted(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -84,7 +88,7 @@ impl ListError {
             ListError::Uncosigned(e) => e.code(),
             ListError::NotSuggest => "not_suggest_mode",
             ListError::BadPage(e) => e.code(),
-            ListError::Store(_) => "internal",
+            ListError::Interrupted(_) | ListError::Store(_) => "internal",
         }
     }
 }
@@ -153,39 +157,72 @@ fn policy(record: &ListRecord) -> Policy {
     }
 }
 
+/// What the index takes of an entry, read from it while its page is
+/// checked (the index key of an `add` entry is a hash of its target).
+#[derive(Debug)]
+pub struct Indexed(Reading);
+
+#[derive(Debug)]
+enum Reading {
+    Add {
+        key: (TargetKind, Sha256Hash),
+        pdq: Option<accord_pdq::PdqHash>,
+        category: accord_proto::blocklist::entry::Category,
+        action: accord_proto::blocklist::entry::Action,
+        expires: Option<Timestamp>,
+    },
+    Remove {
+        entry: u64,
+    },
+}
+
+impl Indexed {
+    /// What the index takes of `entry`.
+    pub fn of(entry: ListEntry) -> Indexed {
+        Indexed(match entry {
+            ListEntry::Add { target, category, action, expires, .. } => {
+                let pdq = match target {
+                    Target::Pdq { hash } => Some(hash),
+                    _ => None,
+                };
+                Reading::Add { key: target.index_key(), pdq, category, action, expires }
+            }
+            ListEntry::Remove { entry, .. } => Reading::Remove { entry },
+        })
+    }
+}
+
 /// Indexes one leaf (already verified to be in the signed log and
 /// stored). A `remove` entry retracts the `add` entry it names, whose
 /// target is read back from `store`, unless that entry is in `kept` (kept
 /// after its removal, spec/blocklists.md §11.8).
 fn index_leaf(index: &mut Index, store: &Store, list: &ListId, at: u64, leaf: &[u8], kept: &HashSet<u64>) {
     match ListEntry::parse(leaf) {
-        Ok(entry) => index_entry(index, store, list, at, entry, kept),
+        Ok(entry) => index_entry(index, store, list, at, Indexed::of(entry), kept),
         Err(e) => tracing::warn!("list {list}: leaf {at} does not parse: {e}"),
     }
 }
 
-/// Indexes one entry, parsed from a leaf already verified to be in the
+/// Indexes one entry, read from a leaf already verified to be in the
 /// signed log and stored (see [`index_leaf`]).
-fn index_entry(index: &mut Index, store: &Store, list: &ListId, at: u64, entry: ListEntry, kept: &HashSet<u64>) {
-    match entry {
-        ListEntry::Add { target, category, action, expires, .. } => {
-            index.add(list, at, target.index_key(), category, action, expires);
-            if let Target::Pdq { hash } = target {
+fn index_entry(index: &mut Index, store: &Store, list: &ListId, at: u64, entry: Indexed, kept: &HashSet<u64>) {
+    match entry.0 {
+        Reading::Add { key, pdq, category, action, expires } => {
+            index.add(list, at, key, category, action, expires);
+            if let Some(hash) = pdq {
                 index.add_pdq(list, at, hash, category, action);
             }
         }
-        ListEntry::Remove { entry, .. } if kept.contains(&entry) => index.keep(list, entry),
-        ListEntry::Remove { entry, .. } => {
-            match store.list_leaf(list, entry).ok().flatten().map(|l| ListEntry::parse(&l)) {
-                Some(Ok(ListEntry::Add { target, .. })) => {
-                    index.remove(list, entry, target.index_key());
-                    if matches!(target, Target::Pdq { .. }) {
-                        index.remove_pdq(list, entry);
-                    }
+        Reading::Remove { entry } if kept.contains(&entry) => index.keep(list, entry),
+        Reading::Remove { entry } => match store.list_leaf(list, entry).ok().flatten().map(|l| ListEntry::parse(&l)) {
+            Some(Ok(ListEntry::Add { target, .. })) => {
+                index.remove(list, entry, target.index_key());
+                if matches!(target, Target::Pdq { .. }) {
+                    index.remove_pdq(list, entry);
                 }
-                _ => tracing::warn!("list {list}: leaf {at} retracts entry {entry}, which is not an add entry"),
             }
-        }
+            _ => tracing::warn!("list {list}: leaf {at} retracts entry {entry}, which is not an add entry"),
+        },
     }
 }
 
@@ -307,6 +344,7 @@ impl Lists {
         }
         let first = held.record.size;
         let mut leaves = Vec::with_capacity(entries.len());
+        let mut indexed = Vec::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
             if let ListEntry::Remove { entry: target, .. } = entry {
                 let is_add = *target < first + i as u64
@@ -321,7 +359,9 @@ impl Lists {
                 }
             }
             let bytes = entry.to_bytes().map_err(|e| ListError::BadEntry(e.to_string()))?;
-            ListEntry::parse(&bytes).map_err(|e| ListError::BadEntry(e.to_string()))?;
+            // What is logged is what a subscriber will parse and index.
+            let parsed = ListEntry::parse(&bytes).map_err(|e| ListError::BadEntry(e.to_string()))?;
+            indexed.push(Indexed::of(parsed));
             leaves.push(bytes);
         }
         let mut log = held.log.clone();
@@ -332,11 +372,11 @@ impl Lists {
         let mut record = held.record.clone();
         record.size = log.size();
         record.checkpoint = Some(checkpoint.clone());
-        store.append_list(&record, first, &leaves).await?;
+        store.append_list(&record, first, leaves).await?;
         {
             let mut index = self.index();
-            for (i, leaf) in leaves.iter().enumerate() {
-                index_leaf(&mut index, store, list, first + i as u64, leaf, &HashSet::new());
+            for (i, entry) in indexed.into_iter().enumerate() {
+                index_entry(&mut index, store, list, first + i as u64, entry, &HashSet::new());
             }
         }
         held.log = log;
@@ -546,35 +586,51 @@ impl Lists {
         from: u64,
         leaves: &[Vec<u8>],
     ) -> Result<Applied, ListError> {
+        let mut received = Received::new(from);
+        received.add(leaves.to_vec(), Indexed::of).map_err(|e| ListError::BadEntry(e.to_string()))?;
+        self.apply_received(store, verified, received).await
+    }
+
+    /// [`Lists::apply_range`] for leaves received page by page, each
+    /// already parsed and hashed ([`Received::add`] with [`Indexed::of`]):
+    /// the range is applied if it makes exactly the signed checkpoint's
+    /// tree. All or nothing.
+    pub async fn apply_received(
+        &self,
+        store: &Store,
+        verified: &VerifiedCheckpoint,
+        received: Received<Indexed>,
+    ) -> Result<Applied, ListError> {
         let list = &verified.checkpoint.list;
+        let from = received.from();
         let mut logs = self.logs.lock().await;
         let held = logs.get_mut(list).ok_or(ListError::UnknownList)?;
         if let Some(why) = &held.record.distrusted {
             return Err(ListError::Distrusted(why.clone()));
         }
         self.check_cosigned(list, &verified.signed)?;
-        // Each leaf is parsed once: to check it is an entry, and for the index.
-        let (log, entries) =
-            apply_range_with(&held.log, &verified.checkpoint, from, leaves, |e| e).map_err(|e| match e {
-                RangeError::InvalidEntry { .. } => ListError::BadEntry(e.to_string()),
-                _ => ListError::BadRange,
-            })?;
+        let range = received.apply(&held.log, &verified.checkpoint).map_err(|e| match e {
+            RangeError::InvalidEntry { .. } => ListError::BadEntry(e.to_string()),
+            _ => ListError::BadRange,
+        })?;
         let mut record = held.record.clone();
-        record.size = log.size();
+        record.size = range.log.size();
         record.checkpoint = Some(verified.signed.clone());
-        let arrivals = curation::arrivals(store, &held.record, from, leaves)?;
-        store.append_list_with(&record, from, leaves, &arrivals).await?;
+        let arrivals = curation::arrivals(store, &held.record, from, &range.leaves)?;
+        let count = range.leaves.len();
+        store.append_list_with(&record, from, range.leaves, &arrivals).await?;
         let mut kept: HashSet<u64> = store.kept(list)?.into_iter().map(|k| k.entry).collect();
         kept.extend(arrivals.kept.iter().map(|k| k.entry));
         {
             let mut index = self.index();
-            for (i, entry) in entries.into_iter().enumerate() {
+            index.reserve(range.read.len());
+            for (i, entry) in range.read.into_iter().enumerate() {
                 index_entry(&mut index, store, list, from + i as u64, entry, &kept);
             }
         }
-        held.log = log;
+        held.log = range.log;
         held.record = record;
-        Ok(curation::applied(leaves.len(), &arrivals))
+        Ok(curation::applied(count, &arrivals))
     }
 
     /// Stops trusting every list of `issuer`: nothing of them is enforced
