@@ -1,7 +1,7 @@
 //! Join: a member of node B joins a room that holds a long history on
 //! node A, as a user does (through the SDK, by room id with `via` node A),
-//! and B fetches the whole history from A (spec/federation.md §5, join
-//! pages).
+//! and B fetches the whole history from A (its join pages,
+//! spec/federation.md §3.5).
 //!
 //! Node A runs in this process; node B runs in a process of its own (this
 //! binary, re-run with the hidden `--node-process DIR`, as in the growth
