@@ -33,14 +33,14 @@ pub(crate) fn serve(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// The node's process.
-struct NodeChild {
+pub(crate) struct NodeChild {
     child: Child,
 }
 
 impl NodeChild {
     /// Starts the node on `dir` and waits until `url` is ready; how long
     /// that took.
-    async fn start(dir: &Path, url: &str) -> anyhow::Result<(NodeChild, Duration)> {
+    pub(crate) async fn start(dir: &Path, url: &str) -> anyhow::Result<(NodeChild, Duration)> {
         let started = Instant::now();
         let child = Command::new(std::env::current_exe()?)
             .arg("--node-process")
@@ -75,7 +75,7 @@ impl NodeChild {
     }
 
     /// Kills the process outright and reaps it.
-    fn kill(mut self) -> anyhow::Result<()> {
+    pub(crate) fn kill(mut self) -> anyhow::Result<()> {
         self.child.kill()?;
         self.child.wait()?;
         Ok(())
@@ -90,7 +90,7 @@ impl Drop for NodeChild {
 }
 
 /// Resident memory after the node has settled for a moment.
-async fn settled_rss(node: &NodeChild) -> anyhow::Result<f64> {
+pub(crate) async fn settled_rss(node: &NodeChild) -> anyhow::Result<f64> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     node.rss()
 }

@@ -27,6 +27,7 @@ mod fanout_node;
 mod flood;
 mod growth;
 mod ingest;
+mod join;
 mod listsync;
 mod lookup;
 mod media;
@@ -74,6 +75,10 @@ enum Scenario {
     /// Joins by room id alone through the DHT, beside joins through a
     /// named node, and refusals of rooms nobody announces.
     Discovery,
+    /// A member of one node joins a room holding 100,000 events on
+    /// another: until the join is acknowledged, until the whole history is
+    /// held, the joining node's memory and the federation traffic.
+    Join,
     /// 10, 20, 50 and 100 nodes in this process on libp2p's memory
     /// transport: list propagation, room delivery and CPU per node as the
     /// federation grows.
@@ -182,6 +187,7 @@ async fn run(
         Scenario::Flood => flood::run(quick, report).await,
         Scenario::Growth => growth::run(quick, args.growth_events, report).await,
         Scenario::Discovery => discovery::run(quick, report).await,
+        Scenario::Join => join::run(quick, ceilings, report).await,
         Scenario::Simulation => simulation::run(quick, &args.simulation_nodes, report).await,
     }
 }

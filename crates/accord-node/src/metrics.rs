@@ -15,6 +15,21 @@ pub struct CodeLabel {
     pub code: String,
 }
 
+/// Requests and bytes of the `/accord/federation/1` protocol, as its codec
+/// reads and writes them (each side's whole message, before transport
+/// framing and encryption).
+#[derive(Debug, Clone, Default)]
+pub struct FedTraffic {
+    /// Requests sent to peers.
+    pub requests_sent: Counter,
+    /// Requests read from peers.
+    pub requests_received: Counter,
+    /// Bytes of requests and answers written to peers.
+    pub bytes_sent: Counter,
+    /// Bytes of requests and answers read from peers.
+    pub bytes_received: Counter,
+}
+
 /// The node's metrics.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -41,6 +56,8 @@ pub struct Metrics {
     pub fed_syncs: Counter,
     /// Events received from peers and stored.
     pub fed_events_received: Counter,
+    /// Traffic of the `/accord/federation/1` protocol.
+    pub fed_traffic: FedTraffic,
     /// Rooms taken up at start from their snapshots.
     pub rooms_from_snapshot: Gauge,
     /// Rooms derived at start from all their events.
@@ -184,6 +201,23 @@ impl Metrics {
         let resident = Gauge::default();
         registry.register("store_memory_bytes", "RocksDB's memory, by part", store_memory.clone());
         registry.register("resident_bytes", "The node process's resident memory", resident.clone());
+        let fed_traffic = FedTraffic::default();
+        registry.register("fed_requests_sent", "Federation requests sent to peers", fed_traffic.requests_sent.clone());
+        registry.register(
+            "fed_requests_received",
+            "Federation requests read from peers",
+            fed_traffic.requests_received.clone(),
+        );
+        registry.register(
+            "fed_bytes_sent",
+            "Federation request and answer bytes written",
+            fed_traffic.bytes_sent.clone(),
+        );
+        registry.register(
+            "fed_bytes_received",
+            "Federation request and answer bytes read",
+            fed_traffic.bytes_received.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             events_accepted,
@@ -197,6 +231,7 @@ impl Metrics {
             fed_push_retries,
             fed_syncs,
             fed_events_received,
+            fed_traffic,
             rooms_from_snapshot,
             rooms_derived,
             fed_rejections,

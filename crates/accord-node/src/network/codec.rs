@@ -7,6 +7,7 @@
 //! not a silent stream failure: it becomes [`Wire::Invalid`], so the node
 //! answers it with an error and counts it against the peer.
 
+use crate::metrics::FedTraffic;
 use accord_proto::federation::{FedRequest, FedResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
@@ -29,9 +30,25 @@ pub enum Wire {
     },
 }
 
-/// Reads and writes federation messages.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FedCodec;
+/// Reads and writes federation messages, counting them.
+#[derive(Debug, Clone, Default)]
+pub struct FedCodec {
+    traffic: FedTraffic,
+}
+
+impl FedCodec {
+    /// A codec that counts what it reads and writes in `traffic`.
+    pub fn new(traffic: FedTraffic) -> FedCodec {
+        FedCodec { traffic }
+    }
+
+    /// Writes `bytes` and counts them.
+    async fn write_counted<T: AsyncWrite + Unpin + Send>(&self, io: &mut T, bytes: &[u8]) -> io::Result<()> {
+        io.write_all(bytes).await?;
+        self.traffic.bytes_sent.inc_by(bytes.len() as u64);
+        Ok(())
+    }
+}
 
 /// Reads to the end of the stream, at most `limit` bytes and one more (so
 /// that an over-long message is seen and refused by its decoder).
@@ -51,6 +68,8 @@ impl libp2p::request_response::Codec for FedCodec {
         T: AsyncRead + Unpin + Send,
     {
         let bytes = read_bounded(io, MAX_REQUEST_BYTES).await?;
+        self.traffic.requests_received.inc();
+        self.traffic.bytes_received.inc_by(bytes.len() as u64);
         Ok(match FedRequest::decode(&bytes) {
             Ok(request) => Wire::Valid(request),
             Err(e) => Wire::Invalid { code: e.code(), detail: e.to_string(), fault: e.is_fault() },
@@ -62,6 +81,7 @@ impl libp2p::request_response::Codec for FedCodec {
         T: AsyncRead + Unpin + Send,
     {
         let bytes = read_bounded(io, MAX_RESPONSE_BYTES).await?;
+        self.traffic.bytes_received.inc_by(bytes.len() as u64);
         FedResponse::decode(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
@@ -72,13 +92,14 @@ impl libp2p::request_response::Codec for FedCodec {
         let Wire::Valid(request) = request else {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "only valid requests are sent"));
         };
-        io.write_all(&serde_json::to_vec(&request)?).await
+        self.traffic.requests_sent.inc();
+        self.write_counted(io, &serde_json::to_vec(&request)?).await
     }
 
     async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, response: FedResponse) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        io.write_all(&serde_json::to_vec(&response)?).await
+        self.write_counted(io, &serde_json::to_vec(&response)?).await
     }
 }

@@ -479,7 +479,7 @@ impl Network {
                     identify: identify::Behaviour::new(identify::Config::new(PROTOCOL_VERSION.into(), k.public())),
                     ping: ping::Behaviour::new(ping::Config::new().with_interval(PING_EVERY)),
                     federation: request_response::Behaviour::with_codec(
-                        FedCodec,
+                        FedCodec::new(metrics.fed_traffic.clone()),
                         [(protocol, ProtocolSupport::Full)],
                         request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
                     ),

@@ -9,7 +9,7 @@
 
 use crate::core::Core;
 use crate::core::rooms::{LiveItem, RoomRuntime, StoredRoom, TimelineItem};
-use accord_proto::event::{Event, EventContent, UnverifiedEvent};
+use accord_proto::event::{Event, EventContent, EventError, UnverifiedEvent};
 use accord_proto::federation::{IdentityPair, MAX_IDENTITIES_PER_MESSAGE, PushOutcome};
 use accord_proto::{AccountId, EventId, NodeId, RoomId};
 use accord_store::{EventRecord, RoomRecord, StoreError};
@@ -139,6 +139,9 @@ pub(crate) async fn ingest(
             .collect();
         return Ok(Ingested { outcomes, ..Ingested::default() });
     };
+    // Also before: every event's signatures, on all cores. They are most of
+    // the work of a sync or join page and need nothing of the room.
+    let verified = verify_all(&events).await;
     let mut rt = handle.lock().await;
     let hosts_before = rt.hosts().clone();
     let mut records: Vec<(Event, u64, Vec<accord_store::MembershipChange>)> = Vec::new();
@@ -152,7 +155,7 @@ pub(crate) async fn ingest(
         for i in std::mem::take(&mut pending) {
             let wire = &events[i];
             let id = wire.claimed_id();
-            let checked = match check(state, carried, &rt, &history, peer, via, wire) {
+            let checked = match check(state, carried, &rt, &history, peer, via, wire, &verified[i]) {
                 Ok(event) if !event.attachments().is_empty() => {
                     match crate::core::media::fetch::check_ingress(state, &event).await {
                         Ok(()) => Ok(event),
@@ -351,7 +354,40 @@ async fn room_for(
     Ok(Some(state.rooms.insert(room, runtime)))
 }
 
-/// The checks of spec/federation.md §4 against the room as held now.
+/// Events in a batch below which their signatures are verified in place.
+const VERIFY_IN_PLACE: usize = 8;
+
+/// Both signatures of every event (each event singly, spec/federation.md
+/// §4 check 1), in order: spread over the blocking threads, one share per
+/// core, for a batch of [`VERIFY_IN_PLACE`] events or more.
+async fn verify_all(events: &[UnverifiedEvent]) -> Vec<Result<Event, EventError>> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if events.len() < VERIFY_IN_PLACE || cores == 1 {
+        return events.iter().map(UnverifiedEvent::verify).collect();
+    }
+    let share = events.len().div_ceil(cores);
+    let tasks: Vec<_> = events
+        .chunks(share)
+        .map(|chunk| {
+            let chunk = chunk.to_vec();
+            tokio::task::spawn_blocking(move || chunk.iter().map(UnverifiedEvent::verify).collect::<Vec<_>>())
+        })
+        .collect();
+    let mut verified = Vec::with_capacity(events.len());
+    for (task, chunk) in tasks.into_iter().zip(events.chunks(share)) {
+        match task.await {
+            Ok(done) => verified.extend(done),
+            // The task was cancelled (the runtime is shutting down): verify
+            // its share here.
+            Err(_) => verified.extend(chunk.iter().map(UnverifiedEvent::verify)),
+        }
+    }
+    verified
+}
+
+/// The checks of spec/federation.md §4 against the room as held now;
+/// `verified` is the outcome of verifying `wire`'s signatures.
+#[allow(clippy::too_many_arguments, reason = "the checks' whole context, passed once")]
 fn check(
     state: &Core,
     carried: &Carried,
@@ -360,6 +396,7 @@ fn check(
     peer: NodeId,
     via: Via,
     wire: &UnverifiedEvent,
+    verified: &Result<Event, EventError>,
 ) -> Result<Event, Skip> {
     let refused = |code| Skip::Refused { code, tombstone: None };
     let room = rt.state.room();
@@ -368,7 +405,7 @@ fn check(
     }
     // Singly: the sender composed this set, so a batch would let it make
     // honest events look bad or bad ones look good.
-    let event = wire.verify().map_err(|e| refused(e.code()))?;
+    let event = verified.as_ref().map_err(|e| refused(e.code()))?.clone();
     if event.room() != room || matches!(event.content(), EventContent::Create { .. }) {
         return Err(refused("wrong_room"));
     }

@@ -309,10 +309,14 @@ pub(crate) async fn join_via(
     let pair = IdentityPair { identity, attestation };
     let mut last = String::from("no node to ask");
     for peer in via.iter().filter(|p| **p != state.node_id) {
-        let mut after = 0;
-        for _ in 0..MAX_JOIN_PAGES {
+        let ask = |after| {
             let request = FedRequest::Join { room, joiner: Box::new(pair.clone()), after };
-            let response = match state.network.request(network::peer_id(peer), request).await {
+            state.network.request(network::peer_id(peer), request)
+        };
+        let mut after = 0;
+        let mut answer = ask(after).await;
+        for _ in 0..MAX_JOIN_PAGES {
+            let response = match answer {
                 Ok(response) => response,
                 Err(e) => {
                     last = e.to_string();
@@ -321,10 +325,16 @@ pub(crate) async fn join_via(
             };
             match response {
                 FedResponse::Events { events, identities, more, next } => {
-                    receive(state, *peer, Via::Join, room, events, &identities).await?;
-                    if !more || next <= after {
-                        break;
-                    }
+                    // The next page is asked for while this one is checked
+                    // and stored, so that neither side waits for the other.
+                    let follows = more && next > after;
+                    let (stored, following) =
+                        tokio::join!(receive(state, *peer, Via::Join, room, events, &identities), async {
+                            if follows { Some(ask(next).await) } else { None }
+                        });
+                    stored?;
+                    let Some(following) = following else { break };
+                    answer = following;
                     after = next;
                 }
                 FedResponse::Error { code, message } => {
