@@ -647,6 +647,38 @@ async fn a_subscription_in_the_configuration_is_followed_from_start() {
     net.stop().await.unwrap();
 }
 
+/// A node holding `entries` entries of its own list "required", which it
+/// requires its peers to hold at most `max_lag` entries behind; the list.
+async fn node_requiring_its_list(entries: usize, max_lag: u64) -> (TestNode, accord_proto::ListId) {
+    let mut c = TestNode::start().await.unwrap();
+    let list = c.admin("POST", "/lists", Some(json!({"name": "required"}))).await.unwrap()["list"]
+        .as_str()
+        .unwrap()
+        .parse::<accord_proto::ListId>()
+        .unwrap();
+    for _ in 0..entries {
+        let id = accord_proto::SecretKey::generate().unwrap().account_id().to_string();
+        c.admin("POST", "/lists/required/entries", Some(json!({"kind": "account", "id": id, "category": "spam"})))
+            .await
+            .unwrap();
+    }
+    let path = accord_node::DataDir::new(c.data_dir()).config();
+    let mut config = accord_node::Config::load(&path).unwrap();
+    config.p2p.require_lists = vec![accord_node::config::RequiredList { list: list.clone(), max_lag }];
+    config.save(&path).unwrap();
+    c.restart().await.unwrap();
+    (c, list)
+}
+
+/// A sync request for a room nobody holds: served, it is answered
+/// `unknown_room`; refused for policy, `policy`.
+fn sync_of_an_unknown_room() -> accord_proto::federation::FedRequest {
+    accord_proto::federation::FedRequest::Sync {
+        room: accord_proto::RoomId::from(accord_proto::EventId(accord_proto::Sha256Hash::digest(b"r"))),
+        held: Default::default(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_further_behind_on_a_required_list_than_max_lag_is_refused() {
     use accord_proto::federation::{FedRequest, FedResponse};
@@ -655,23 +687,7 @@ async fn a_peer_further_behind_on_a_required_list_than_max_lag_is_refused() {
     let _machine = crate::shared().await;
     // Arrange: node C holds two entries of its own list "required", and
     // requires its peers to enforce it at most one entry behind.
-    let mut c = TestNode::start().await.unwrap();
-    let list = c.admin("POST", "/lists", Some(json!({"name": "required"}))).await.unwrap()["list"]
-        .as_str()
-        .unwrap()
-        .parse::<accord_proto::ListId>()
-        .unwrap();
-    for _ in 0..2 {
-        let id = accord_proto::SecretKey::generate().unwrap().account_id().to_string();
-        c.admin("POST", "/lists/required/entries", Some(json!({"kind": "account", "id": id, "category": "spam"})))
-            .await
-            .unwrap();
-    }
-    let path = accord_node::DataDir::new(c.data_dir()).config();
-    let mut config = accord_node::Config::load(&path).unwrap();
-    config.p2p.require_lists = vec![accord_node::config::RequiredList { list: list.clone(), max_lag: 1 }];
-    config.save(&path).unwrap();
-    c.restart().await.unwrap();
+    let (c, list) = node_requiring_its_list(2, 1).await;
     // Two peers declare the list in their signed manifests: one holding
     // its first entry (one behind), one holding none (two behind).
     let peer_declaring = |size: u64| {
@@ -694,10 +710,7 @@ async fn a_peer_further_behind_on_a_required_list_than_max_lag_is_refused() {
             peer
         }
     };
-    let sync = FedRequest::Sync {
-        room: accord_proto::RoomId::from(accord_proto::EventId(accord_proto::Sha256Hash::digest(b"r"))),
-        held: Default::default(),
-    };
+    let sync = sync_of_an_unknown_room();
     let within = peer_declaring(1).await;
     let behind = peer_declaring(0).await;
 
@@ -730,21 +743,7 @@ async fn a_peer_found_behind_with_an_old_manifest_is_asked_again_and_federates_o
     let _machine = crate::shared().await;
     // Arrange: node C holds one entry of its own list "required" and
     // requires its peers to hold all of it.
-    let mut c = TestNode::start().await.unwrap();
-    let list = c.admin("POST", "/lists", Some(json!({"name": "required"}))).await.unwrap()["list"]
-        .as_str()
-        .unwrap()
-        .parse::<accord_proto::ListId>()
-        .unwrap();
-    let id = accord_proto::SecretKey::generate().unwrap().account_id().to_string();
-    c.admin("POST", "/lists/required/entries", Some(json!({"kind": "account", "id": id, "category": "spam"})))
-        .await
-        .unwrap();
-    let path = accord_node::DataDir::new(c.data_dir()).config();
-    let mut config = accord_node::Config::load(&path).unwrap();
-    config.p2p.require_lists = vec![accord_node::config::RequiredList { list: list.clone(), max_lag: 0 }];
-    config.save(&path).unwrap();
-    c.restart().await.unwrap();
+    let (c, list) = node_requiring_its_list(1, 0).await;
     // A peer that answers every manifest request with a manifest signed
     // then, declaring the size it holds at that moment: none of the list
     // at first. It never gossips its manifest.
@@ -768,10 +767,7 @@ async fn a_peer_found_behind_with_an_old_manifest_is_asked_again_and_federates_o
     })
     .await
     .unwrap();
-    let sync = FedRequest::Sync {
-        room: accord_proto::RoomId::from(accord_proto::EventId(accord_proto::Sha256Hash::digest(b"r"))),
-        held: Default::default(),
-    };
+    let sync = sync_of_an_unknown_room();
     let c_peer = peer.connect(&c.p2p_addr()).await.unwrap();
     let refused = peer.request(c_peer, &sync).await.unwrap();
     assert!(matches!(&refused, FedResponse::Error { code, .. } if code == "policy"), "{refused:?}");
