@@ -440,7 +440,7 @@ async fn assemble(
         loop {
             tick.tick().await;
             housekeeping.limits.prune();
-            housekeeping.rooms.release_idle_feeds();
+            housekeeping.rooms.release_idle();
         }
     });
     Ok(core)

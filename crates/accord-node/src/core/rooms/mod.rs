@@ -218,14 +218,15 @@ impl Rooms {
         store.put_room_snapshots(snapshots).await
     }
 
-    /// Frees the live feed of every room nobody follows any more (a feed's
-    /// buffer is otherwise kept until the room's next event). A room busy
-    /// at the moment is looked at the next time.
-    pub fn release_idle_feeds(&self) {
+    /// Frees in every room what traffic that has passed left behind
+    /// ([`RoomRuntime::release_idle`]), which a room otherwise keeps until
+    /// its next event. A room busy at the moment is looked at the next
+    /// time.
+    pub fn release_idle(&self) {
         let handles: Vec<_> = self.lock().values().cloned().collect();
         for handle in handles {
             if let Ok(mut rt) = handle.try_lock() {
-                rt.release_idle_feed();
+                rt.release_idle();
             }
         }
     }

@@ -20,6 +20,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 /// Capacity of each room's live feed; a subscriber further behind is told
@@ -93,10 +94,21 @@ impl LiveItem {
 /// that new events name are nearly always among them.
 const RECENT_EVENTS: usize = if cfg!(test) { 3 } else { 64 };
 
-/// Links of the history chain held once the room has settled: a message
-/// that arrives placed before all of them derives the room anew from the
-/// store instead of re-chaining in place.
+/// Links of the history chain held at least once the room has settled: a
+/// message that arrives placed before all of them derives the room anew
+/// from the store instead of re-chaining in place. A snapshot keeps this
+/// many.
 const CHAIN_LINKS: usize = if cfg!(test) { 3 } else { 64 };
+
+/// A busy room keeps, beyond [`CHAIN_LINKS`], as many links as events
+/// arrived in this span: with many origins sending at once, messages
+/// arrive placed before events a network delay's worth of traffic later,
+/// and deriving the room anew for each (reading its whole history) would
+/// make a delay feed itself.
+const CHAIN_KEEP: Duration = Duration::from_secs(10);
+
+/// The most links a room's chain holds however fast its events arrive.
+const CHAIN_LINKS_MAX: usize = if cfg!(test) { 8 } else { 8192 };
 
 /// Sequence numbers held per origin below its contiguous mark.
 const ORIGIN_SEQS: u64 = if cfg!(test) { 2 } else { 16 };
@@ -234,6 +246,9 @@ pub struct RoomRuntime {
     /// The history hash after each of the latest accepted events, by order
     /// key: where a message that arrives out of order re-chains from.
     chain: BTreeMap<(u64, EventId), Sha256Hash>,
+    /// When each of the events of the last [`CHAIN_KEEP`] arrived: how
+    /// many links the chain keeps past [`CHAIN_LINKS`].
+    arrivals: VecDeque<Instant>,
     /// Per origin node: its events by sequence number.
     origins: HashMap<NodeId, OriginSeqs>,
     /// This node's `create` and `join` events in the room.
@@ -323,6 +338,7 @@ impl RoomRuntime {
         let state = RoomState::from_create(create).ok()?;
         let mut rt = RoomRuntime {
             chain: BTreeMap::from([(create.order_key(), state.history_hash())]),
+            arrivals: VecDeque::new(),
             head: create.order_key(),
             structural: create.order_key(),
             state,
@@ -362,6 +378,8 @@ impl RoomRuntime {
                 rt.index(event);
             }
         }
+        // Taken up, not arrived: a busy room's chain grows with new events.
+        rt.arrivals.clear();
         let all = rt.unsettled.clone();
         rt.derive(all, create.id()).ok()?;
         Some(rt)
@@ -393,6 +411,7 @@ impl RoomRuntime {
             blocked: HashMap::new(),
             remembered: HashMap::new(),
             chain: snapshot.chain.into_iter().collect(),
+            arrivals: VecDeque::new(),
             origins: snapshot.origins.into_iter().collect(),
             own,
             me,
@@ -413,7 +432,11 @@ impl RoomRuntime {
             head: self.head,
             structural: self.structural,
             refused: self.refused.iter().copied().collect(),
-            chain: self.chain.iter().map(|(k, h)| (*k, *h)).collect(),
+            chain: {
+                let mut links: Vec<_> = self.chain.iter().rev().take(CHAIN_LINKS).map(|(k, h)| (*k, *h)).collect();
+                links.reverse();
+                links
+            },
             origins: self
                 .origins
                 .iter()
@@ -448,15 +471,32 @@ impl RoomRuntime {
                 self.recent.remove(&id);
             }
         }
-        while self.chain.len() > CHAIN_LINKS {
-            self.chain.pop_first();
-        }
+        self.prune_chain();
         for seqs in self.origins.values_mut() {
             seqs.prune();
         }
     }
 
+    /// Drops the chain's oldest links beyond what [`CHAIN_LINKS`] and the
+    /// events of the last [`CHAIN_KEEP`] ask for.
+    fn prune_chain(&mut self) {
+        let now = Instant::now();
+        while self.arrivals.front().is_some_and(|at| now.duration_since(*at) > CHAIN_KEEP)
+            || self.arrivals.len() > CHAIN_LINKS_MAX
+        {
+            self.arrivals.pop_front();
+        }
+        if self.arrivals.capacity() > 4 * self.arrivals.len().max(RECENT_EVENTS) {
+            self.arrivals.shrink_to_fit();
+        }
+        let keep = self.arrivals.len().clamp(CHAIN_LINKS, CHAIN_LINKS_MAX);
+        while self.chain.len() > keep {
+            self.chain.pop_first();
+        }
+    }
+
     fn index(&mut self, event: Event) {
+        self.arrivals.push_back(Instant::now());
         let stamp = event.stamp_part();
         if stamp.origin == self.me {
             self.next_seq = self.next_seq.max(stamp.seq + 1);
@@ -667,9 +707,7 @@ impl RoomRuntime {
                 self.structural = self.structural.max(event.order_key());
             }
         }
-        while self.chain.len() > CHAIN_LINKS {
-            self.chain.pop_first();
-        }
+        self.prune_chain();
         self.state = state;
         verdict
     }
@@ -701,11 +739,14 @@ impl RoomRuntime {
         self.live.get_or_insert_with(|| broadcast::channel(LIVE_FEED).0).subscribe()
     }
 
-    /// Frees the live feed's buffer if nobody follows the room any more.
-    pub fn release_idle_feed(&mut self) {
+    /// Frees what the room holds for traffic that has passed: the live
+    /// feed's buffer if nobody follows the room any more, and the history
+    /// chain's links kept for the events of the last [`CHAIN_KEEP`].
+    pub fn release_idle(&mut self) {
         if self.live.as_ref().is_some_and(|live| live.receiver_count() == 0) {
             self.live = None;
         }
+        self.prune_chain();
     }
 
     /// Whether the room has a live feed (someone followed it since it was
@@ -800,11 +841,47 @@ mod tests {
         let first = rt.subscribe();
         let second = rt.subscribe();
         drop(first);
-        rt.release_idle_feed();
+        rt.release_idle();
         assert!(rt.has_feed(), "one follower is left");
         drop(second);
-        rt.release_idle_feed();
+        rt.release_idle();
         assert!(!rt.has_feed(), "the last follower left");
+    }
+
+    #[test]
+    fn a_late_message_in_a_busy_room_rechains_in_place_within_the_recent_links_and_derives_anew_beyond() {
+        let create = event(
+            1,
+            None,
+            EventContent::Create { name: "room".to_string().try_into().expect("name"), join_rule: JoinRule::Public },
+            1,
+            0,
+        );
+        let room = RoomId::from(create.id());
+        let me = NodeId::from(key(200).public());
+        let mut rt = RoomRuntime::from_create(&create, me).expect("runtime");
+        let mut stored = Stored(vec![create]);
+        let message = |n: u64, depth: u64| {
+            let text = format!("message {n}").try_into().expect("text");
+            event(1, Some(room), EventContent::Message { text, reply_to: None, attachments: vec![] }, n, depth)
+        };
+        let mut add = |rt: &mut RoomRuntime, e: Event| {
+            let added = rt.add(e.clone(), &stored).expect("add");
+            stored.0.push(e);
+            rt.cursor += 1;
+            rt.settle(None);
+            let expected = resolve(room, &stored.0).expect("resolve");
+            assert_eq!(rt.state, expected.state, "the runtime agrees with resolving from scratch");
+            assert!(added.verdict.is_ok(), "{:?}", added.verdict);
+            added.rederived
+        };
+        for n in 1..=10 {
+            assert!(!add(&mut rt, message(n + 1, n * 10)), "in order");
+        }
+        assert_eq!(rt.chain.len(), CHAIN_LINKS_MAX, "a busy room keeps the links of its recent events");
+        assert!(!add(&mut rt, message(12, 45)), "placed within the recent links: re-chained in place");
+        assert!(add(&mut rt, message(13, 5)), "placed before every link held: derived anew");
+        assert_eq!(rt.snapshot(rt.cursor).chain.len(), CHAIN_LINKS, "a snapshot keeps the fewest links");
     }
 
     /// What each generated step does: (kind, author, depth).
