@@ -134,7 +134,7 @@ pub struct StoreConfig {
 }
 
 /// The default memory budget of a store, in MiB.
-pub const DEFAULT_MEMORY_MB: usize = 64;
+pub const DEFAULT_MEMORY_MB: usize = 32;
 
 impl StoreConfig {
     /// A configuration with the defaults: fsync, migrations applied, the
