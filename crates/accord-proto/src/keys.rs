@@ -39,8 +39,13 @@ pub enum KeyError {
 /// An ed25519 public key that is a valid, non-weak curve point.
 ///
 /// JSON form: standard base64 of the 32 key bytes.
+///
+/// Held as its 32 checked bytes, not as the decoded point (192 bytes):
+/// account and node ids are keys, and a node holds many of them (members,
+/// hosts, origins, windows of recent events). The point is taken from the
+/// cache of recently decoded keys when a signature is checked.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PublicKey(VerifyingKey);
+pub struct PublicKey([u8; 32]);
 
 /// Keys decoded and checked recently. Decoding a key costs a square root
 /// and an inversion in the field (the canonical-encoding check), more than
@@ -55,20 +60,27 @@ const RECENT_KEYS_MAX: usize = 4096;
 impl PublicKey {
     /// Decodes 32 bytes, rejecting invalid and small-order points.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        Self::point(bytes)?;
+        Ok(Self(*bytes))
+    }
+
+    /// The decoded point of checked key bytes, from the cache of recent
+    /// keys or decoded (and checked) now.
+    fn point(bytes: &[u8; 32]) -> Result<VerifyingKey, KeyError> {
         let recent = RECENT_KEYS.get_or_init(Default::default);
         if let Some(key) = recent.lock().unwrap_or_else(|p| p.into_inner()).get(bytes) {
-            return Ok(Self(*key));
+            return Ok(*key);
         }
         let key = Self::decode(bytes)?;
         let mut recent = recent.lock().unwrap_or_else(|p| p.into_inner());
         if recent.len() >= RECENT_KEYS_MAX {
             recent.clear();
         }
-        recent.insert(*bytes, key.0);
+        recent.insert(*bytes, key);
         Ok(key)
     }
 
-    fn decode(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+    fn decode(bytes: &[u8; 32]) -> Result<VerifyingKey, KeyError> {
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotOnCurve)?;
         if key.is_weak() {
             return Err(KeyError::WeakKey);
@@ -76,7 +88,7 @@ impl PublicKey {
         if key.to_edwards().compress().to_bytes() != *bytes {
             return Err(KeyError::NonCanonical);
         }
-        Ok(Self(key))
+        Ok(key)
     }
 
     /// Decodes a slice that must be exactly 32 bytes.
@@ -90,7 +102,7 @@ impl PublicKey {
 
     /// The 32 key bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        self.0.as_bytes()
+        &self.0
     }
 
     /// The account id for this key.
@@ -101,11 +113,13 @@ impl PublicKey {
     /// Strict verification of `sig` over `message`: RFC 8032 Ed25519 with
     /// canonical `S`, canonical `R`, and `R` and the key not of small order.
     pub fn verify(&self, message: &[u8], sig: &Signature) -> bool {
-        self.0.verify_strict(message, &sig.0).is_ok()
+        self.dalek().is_some_and(|key| key.verify_strict(message, &sig.0).is_ok())
     }
 
-    pub(crate) fn dalek(&self) -> &VerifyingKey {
-        &self.0
+    /// The decoded point (the bytes were checked when the key was made:
+    /// `None` does not happen, and would fail the signature).
+    pub(crate) fn dalek(&self) -> Option<VerifyingKey> {
+        Self::point(&self.0).ok()
     }
 }
 
@@ -205,7 +219,7 @@ impl SecretKey {
 
     /// The public half.
     pub fn public(&self) -> PublicKey {
-        PublicKey(self.0.verifying_key())
+        PublicKey(self.0.verifying_key().to_bytes())
     }
 
     /// The account id of the public half.
@@ -249,8 +263,8 @@ pub fn verify_batch(items: &[(PublicKey, &[u8], Signature)]) -> Vec<bool> {
     if pre_ok {
         let messages: Vec<&[u8]> = items.iter().map(|(_, m, _)| *m).collect();
         let sigs: Vec<ed25519_dalek::Signature> = items.iter().map(|(_, _, s)| s.0).collect();
-        let keys: Vec<VerifyingKey> = items.iter().map(|(k, _, _)| *k.dalek()).collect();
-        if ed25519_dalek::verify_batch(&messages, &sigs, &keys).is_ok() {
+        let keys: Option<Vec<VerifyingKey>> = items.iter().map(|(k, _, _)| k.dalek()).collect();
+        if keys.is_some_and(|keys| ed25519_dalek::verify_batch(&messages, &sigs, &keys).is_ok()) {
             return vec![true; items.len()];
         }
     }

@@ -67,6 +67,19 @@ fn content_hash_is_sha256sum_hex() {
 }
 
 #[test]
+fn account_and_node_ids_take_their_32_key_bytes_in_memory() {
+    // A node holds many of them (members, hosts, origins, recent events):
+    // not the decoded curve point, six times the size.
+    assert_eq!(std::mem::size_of::<AccountId>(), 32);
+    assert_eq!(std::mem::size_of::<NodeId>(), 32);
+    let id = key(1).account_id();
+    let msg = b"checked against the key its bytes name";
+    let sig = key(1).sign_raw(msg);
+    assert!(id.public_key().verify(msg, &sig), "a key held as bytes still verifies");
+    assert!(!key(2).account_id().public_key().verify(msg, &sig));
+}
+
+#[test]
 fn weak_keys_are_not_accounts() {
     // The identity point (0, 1) encodes as 01 00 … 00: small order.
     let mut bytes = [0u8; 32];
