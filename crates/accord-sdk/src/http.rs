@@ -136,7 +136,11 @@ impl Http {
             }
             body.extend_from_slice(&chunk);
         }
-        if (200..300).contains(&status) { Ok(body) } else { Err(decode_error(status, retry_after.as_deref(), &body)) }
+        if (200..300).contains(&status) && !is_pending(status, &body) {
+            Ok(body)
+        } else {
+            Err(decode_error(status, retry_after.as_deref(), &body))
+        }
     }
 
     /// Sends a request once.
@@ -151,7 +155,7 @@ impl Http {
             }
             body.extend_from_slice(&chunk);
         }
-        if (200..300).contains(&status) {
+        if (200..300).contains(&status) && !is_pending(status, &body) {
             decode_body(&body)
         } else {
             Err(decode_error(status, retry_after.as_deref(), &body))
@@ -185,6 +189,13 @@ fn join(base: &Url, segments: &[&str]) -> Url {
         path.pop_if_empty().extend(segments);
     }
     url
+}
+
+/// Whether an answer is `202 Accepted` with an error body: a request the
+/// node carries on without the client (`join_in_progress`, client API
+/// §4.1), read as an [`SdkError::Api`] with that code.
+fn is_pending(status: u16, body: &[u8]) -> bool {
+    status == 202 && serde_json::from_slice::<ErrorBody>(body).is_ok()
 }
 
 /// Parses a success body.

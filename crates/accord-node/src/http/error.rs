@@ -143,6 +143,11 @@ impl From<SubmitError> for ApiError {
             SubmitError::Blocked(p) => Self::blocked(p),
             SubmitError::Attachment(crate::core::media::AttachmentError::Blocked(_, p)) => Self::blocked(p),
             SubmitError::Store(_) | SubmitError::Internal(_) => Self::internal(e),
+            SubmitError::JoinInProgress(status) => {
+                let mut error = Self::new(ErrorCode::JoinInProgress, e.to_string());
+                error.detail = error.detail.with_join((**status).clone());
+                error
+            }
             _ => Self::new(e.code(), e.to_string()),
         }
     }
