@@ -33,6 +33,7 @@ const HISTORY: usize = 600;
 /// released, counting them.
 struct Setup {
     net: TestNet,
+    owner: Client,
     room: Room,
     hostile: HostilePeer,
     joins_asked: Arc<AtomicUsize>,
@@ -80,7 +81,7 @@ async fn setup(join_wait_secs: u64) -> Setup {
     hostile.hold().await.unwrap();
     let hostile_addr = format!("{}/p2p/{}", hostile.listen_addrs()[0], hostile.node_id());
     let via = vec![hostile_addr, net.nodes[0].node_id()];
-    Setup { net, room, hostile, joins_asked, via }
+    Setup { net, owner, room, hostile, joins_asked, via }
 }
 
 /// Polls `room.join_status()` until `done` holds for it (errors, such as
@@ -272,5 +273,59 @@ async fn a_join_longer_than_the_nodes_wait_is_answered_join_in_progress_and_the_
     let body: ErrorBody = again.json().await.unwrap();
     assert_eq!(body.error.code, "duplicate_event");
     same_room(&s.room, &joined).await;
+    s.net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_account_starts_at_most_four_fetches_at_once_and_a_fifth_join_is_rate_limited_and_starts_nothing() {
+    let _machine = crate::shared().await;
+    let s = setup(0).await;
+    let mut rooms = vec![s.room.id()];
+    for name in ["two", "three", "four", "five"] {
+        rooms.push(s.owner.create_room(name, JoinRule::Public).await.unwrap().id());
+    }
+    let key = SecretKey::generate().unwrap();
+    let joiner: Client = s.net.nodes[1].client(key.clone()).unwrap();
+    joiner.register("joiner", None).await.unwrap();
+    let http = reqwest::Client::new();
+    let token = login(&http, &s.net.nodes[1], &key).await;
+    let send = |room| {
+        let join = Verified::sign(
+            EventBody {
+                room: Some(room),
+                author: key.account_id(),
+                ts: Timestamp::now(),
+                content: EventContent::Join {},
+            },
+            &key,
+        )
+        .unwrap();
+        http.post(format!("{}/v1/events", s.net.nodes[1].url()))
+            .bearer_auth(&token)
+            .json(&json!({"event": join.raw(), "via": s.via}))
+            .send()
+    };
+
+    // Four joins of four rooms: four fetches under way (held by the first
+    // node they ask).
+    for room in &rooms[..4] {
+        assert_eq!(send(*room).await.unwrap().status().as_u16(), 202);
+    }
+    // The fifth is refused before anything starts.
+    let refused = send(rooms[4]).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    let body: ErrorBody = refused.json().await.unwrap();
+    assert_eq!(body.error.code, "rate_limited");
+    assert!(body.error.retry_after_ms.is_some_and(|ms| ms > 0));
+    assert!(joiner.room(rooms[4]).join_status().await.is_err(), "no join of the fifth room under way");
+
+    // Once the fetches are over, the fifth join goes through.
+    s.hostile.release().await.unwrap();
+    for room in &rooms[..4] {
+        join_status_until(&joiner.room(*room), "a join sent by the node", |j| j.state == JoinState::Held && j.member)
+            .await;
+    }
+    assert_eq!(send(rooms[4]).await.unwrap().status().as_u16(), 202, "started (the node's wait is 0)");
+    join_status_until(&joiner.room(rooms[4]), "the fifth join", |j| j.state == JoinState::Held && j.member).await;
     s.net.stop().await.unwrap();
 }

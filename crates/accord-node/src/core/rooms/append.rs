@@ -57,6 +57,10 @@ pub enum SubmitError {
     /// None of the nodes named lets the account join the room.
     #[error("no node named lets this account join: {0}")]
     JoinRefused(String),
+    /// The node, or the account, has as many joins' fetches under way as
+    /// it may; nothing was started.
+    #[error(transparent)]
+    TooManyJoins(#[from] super::joins::StartError),
     /// The room's history is still being fetched for a join: the fetch
     /// and the event carry on without the caller (spec/client-api.md §4.1).
     #[error("the room's history is still being fetched ({} events so far); the event is sent once the room is held", .0.events_fetched)]
@@ -114,6 +118,7 @@ impl SubmitError {
             SubmitError::UnknownRoom | SubmitError::JoinRefused(_) => "unknown_room",
             SubmitError::NoProvider => "no_provider",
             SubmitError::JoinInProgress(_) => "join_in_progress",
+            SubmitError::TooManyJoins(_) => "rate_limited",
             SubmitError::Auth(e) => e.code(),
             SubmitError::Attachment(e) => e.code(),
             SubmitError::StorageFull => "storage_full",
@@ -206,7 +211,10 @@ pub async fn submit(
                 } else {
                     None
                 };
-                nodes.map(|nodes| super::joins::Joins::start(core, room, nodes, account))
+                match nodes {
+                    Some(nodes) => Some(super::joins::Joins::start(core, room, nodes, account)?),
+                    None => None,
+                }
             }
             None => None,
         };

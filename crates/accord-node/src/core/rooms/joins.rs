@@ -20,6 +20,21 @@ use tokio::sync::watch;
 
 /// Fetches over that are remembered for their joiners' status queries.
 const MAX_FINISHED: usize = 1024;
+/// Fetches under way at once on the node.
+pub const MAX_RUNNING: usize = 64;
+/// Fetches under way at once that one account started.
+pub const MAX_RUNNING_PER_ACCOUNT: usize = 4;
+
+/// Why no fetch of a room could be started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The node, or the account, has as many fetches under way as it may.
+    #[error("too many joins under way ({running} at most); try again once one is over")]
+    TooMany {
+        /// The bound that was reached.
+        running: usize,
+    },
+}
 
 /// The joins under way, and the latest ones over.
 #[derive(Default)]
@@ -49,6 +64,8 @@ struct Finished {
 /// waits for it.
 pub struct JoinRun {
     room: RoomId,
+    /// The account whose event started the fetch.
+    starter: AccountId,
     started: Instant,
     events: AtomicU64,
     pages: AtomicU64,
@@ -61,6 +78,7 @@ impl JoinRun {
     fn new(room: RoomId, joiner: AccountId) -> JoinRun {
         JoinRun {
             room,
+            starter: joiner,
             started: Instant::now(),
             events: AtomicU64::new(0),
             pages: AtomicU64::new(0),
@@ -137,13 +155,26 @@ impl Joins {
     }
 
     /// Attaches `joiner` to the fetch of `room` under way, or starts one
-    /// from `nodes`, in order, as a task of the core.
-    pub(crate) fn start(core: &Arc<Core>, room: RoomId, nodes: Vec<NodeId>, joiner: AccountId) -> Arc<JoinRun> {
+    /// from `nodes`, in order, as a task of the core: at most
+    /// [`MAX_RUNNING`] on the node and [`MAX_RUNNING_PER_ACCOUNT`] started
+    /// by one account at once.
+    pub(crate) fn start(
+        core: &Arc<Core>,
+        room: RoomId,
+        nodes: Vec<NodeId>,
+        joiner: AccountId,
+    ) -> Result<Arc<JoinRun>, StartError> {
         let run = {
             let mut state = core.rooms.joins.lock();
             if let Some(run) = state.running.get(&room) {
                 run.joiners().insert(joiner);
-                return run.clone();
+                return Ok(run.clone());
+            }
+            if state.running.len() >= MAX_RUNNING {
+                return Err(StartError::TooMany { running: MAX_RUNNING });
+            }
+            if state.running.values().filter(|r| r.starter == joiner).count() >= MAX_RUNNING_PER_ACCOUNT {
+                return Err(StartError::TooMany { running: MAX_RUNNING_PER_ACCOUNT });
             }
             let run = Arc::new(JoinRun::new(room, joiner));
             state.running.insert(room, run.clone());
@@ -161,7 +192,7 @@ impl Joins {
             }
             task_core.rooms.joins.finish(&task_run, outcome);
         });
-        run
+        Ok(run)
     }
 
     /// Ends a fetch: remembers its outcome and hands it to its waiters.

@@ -359,5 +359,7 @@ pub(crate) async fn join_via(
 /// Fetches a room from `peer` in the background for a local account
 /// invited to it (or attaches the account to the fetch under way).
 pub(crate) fn spawn_join(state: &Arc<Core>, room: RoomId, peer: NodeId, joiner: AccountId) {
-    super::joins::Joins::start(state, room, vec![peer], joiner);
+    if let Err(e) = super::joins::Joins::start(state, room, vec![peer], joiner) {
+        tracing::info!(%room, "not fetching a room for invited {joiner}: {e}");
+    }
 }
