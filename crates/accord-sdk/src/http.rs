@@ -310,6 +310,19 @@ mod tests {
     }
 
     #[test]
+    fn a_202_with_an_error_body_is_a_request_the_node_carries_on_not_a_success() {
+        let body =
+            br#"{"error": {"code": "join_in_progress", "message": "still fetching", "join": {"state": "fetching"}}}"#;
+        assert!(is_pending(202, body));
+        assert!(!is_pending(200, body));
+        assert!(!is_pending(202, br#"{"event_id": "ev1x"}"#));
+        let err = decode_error(202, None, body);
+        assert!(matches!(&err, SdkError::Api { status: 202, .. }), "{err:?}");
+        assert_eq!(err.code(), "join_in_progress");
+        assert!(!err.is_transient());
+    }
+
+    #[test]
     fn error_bodies_decode_to_api_errors() {
         let body = br#"{"error": {"code": "not_member", "message": "author is not a member of this room"}}"#;
         match decode_error(403, None, body) {
