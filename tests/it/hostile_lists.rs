@@ -338,3 +338,37 @@ async fn an_equivocation_proof_reaches_a_node_that_never_saw_the_fork_and_distru
     assert!(subscribed["distrusted"].is_string(), "the kept proof distrusts the issuer's other lists: {subscribed}");
     net.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_page_request_streams_a_peer_gave_up_on_before_writing_count_nothing_against_it() {
+    let _machine = crate::shared().await;
+    let node = TestNode::start().await.unwrap();
+    let peer = HostilePeer::start_with_list_pages(None).await.unwrap();
+    let target = peer.connect(&node.p2p_addr()).await.unwrap();
+    let refused_with = |answer: &[u8]| match ListPageResponse::decode(answer) {
+        Ok(ListPageResponse::Error { code, .. }) => code,
+        other => panic!("an error answer expected, got {other:?}"),
+    };
+
+    // Act: list page request streams that end before their first byte, as
+    // a peer's timed-out requests read (yamux reads a reset stream as
+    // ended); more than the bad pages that cut a peer off (4 of weight 25).
+    for _ in 0..8 {
+        let answer = peer.request_page_raw(target, Vec::new()).await.unwrap();
+        assert_eq!(refused_with(&answer), "abandoned");
+    }
+
+    // Assert: the peer is still connected, and served.
+    assert!(peer.is_connected(&target));
+    let list = ListId { issuer: IssuerId::from(SecretKey::generate().unwrap().public()), name: "l".parse().unwrap() };
+    let asked = ListPageRequest { list, from: 0, limit: 10 };
+    let answer = peer.request_page_raw(target, asked.encode()).await.unwrap();
+    assert_eq!(refused_with(&answer), "unknown_list");
+    assert_eq!(metric(&node, "accord_fed_rejections_total{code=\"abandoned\"}").await, 8.0);
+
+    // A single byte that does not decode still counts against the peer.
+    let answer = peer.request_page_raw(target, vec![0]).await.unwrap();
+    assert_eq!(refused_with(&answer), "page_bad_length");
+    assert_eq!(metric(&node, "accord_fed_rejections_total{code=\"page_bad_length\"}").await, 1.0);
+    node.stop().await.unwrap();
+}

@@ -362,3 +362,34 @@ async fn a_peer_asking_for_chunks_faster_than_its_rate_is_answered_rate_limited_
     assert!(greedy.is_connected(&node_peer), "asking fast is not misbehaviour: the peer stays connected");
     node.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_request_streams_a_peer_gave_up_on_before_writing_count_nothing_against_it() {
+    let _machine = crate::shared().await;
+    let node = TestNode::start().await.unwrap();
+    let peer = HostilePeer::start(None).await.unwrap();
+    let target = peer.connect(&node.p2p_addr()).await.unwrap();
+
+    // Act: media request streams that end before their first byte, as a
+    // peer's timed-out requests read (yamux reads a reset stream as ended);
+    // more than the bad frames that cut a peer off (5 of weight 20).
+    for _ in 0..8 {
+        let answer = peer.request_media_raw(target, Vec::new()).await.unwrap();
+        assert_eq!(MediaResponse::decode(&answer), Ok(MediaResponse::BadRequest));
+    }
+
+    // Assert: the peer is still connected, and served; nothing counted as
+    // a bad frame.
+    assert!(peer.is_connected(&target));
+    let request = MediaRequest { hash: Sha256Hash::digest(b"not held here"), offset: 0, length: 16 };
+    let answer = peer.request_media_raw(target, request.encode().to_vec()).await.unwrap();
+    assert_eq!(MediaResponse::decode(&answer), Ok(MediaResponse::NotFound));
+    assert_eq!(crate::hostile_lists::metric(&node, "accord_fed_rejections_total{code=\"abandoned\"}").await, 8.0);
+    assert_eq!(crate::hostile_lists::metric(&node, "accord_fed_rejections_total{code=\"bad_media_frame\"}").await, 0.0);
+
+    // A single byte that does not decode still is a bad frame.
+    let answer = peer.request_media_raw(target, vec![0]).await.unwrap();
+    assert_eq!(MediaResponse::decode(&answer), Ok(MediaResponse::BadRequest));
+    assert_eq!(crate::hostile_lists::metric(&node, "accord_fed_rejections_total{code=\"bad_media_frame\"}").await, 1.0);
+    node.stop().await.unwrap();
+}

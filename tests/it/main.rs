@@ -14,6 +14,7 @@ mod hostile_flood;
 mod hostile_lists;
 mod hostile_media;
 mod hostile_peer;
+mod joins;
 mod media;
 mod moderation_teams;
 mod names;

@@ -3,6 +3,7 @@
 //! spec/blocklists.md §12.1).
 
 use crate::provenance::Provenance;
+use crate::rooms::JoinStatus;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::convert::Infallible;
 use std::fmt;
@@ -178,6 +179,11 @@ error_codes! {
     /// A request with the admin session cookie lacks the header
     /// `X-Accord-Dashboard: 1` (spec/blocklists.md §12.1a).
     DashboardHeaderRequired = "dashboard_header_required", 403;
+    /// A join through other nodes is still fetching the room's history:
+    /// the node carries it on by itself and sends the event once the room
+    /// is held; the error carries the join's progress (spec/client-api.md
+    /// §4.1). Answered `202 Accepted`: nothing failed.
+    JoinInProgress = "join_in_progress", 202;
     /// No such room on this node.
     UnknownRoom = "unknown_room", 404;
     /// A join names no node and no node announces the room in the DHT
@@ -345,17 +351,27 @@ pub struct ErrorDetail {
     /// is dropped, so that the code and message stay readable.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::lenient::option")]
     pub provenance: Option<Box<Provenance>>,
+    /// For `join_in_progress`: how far the join has got
+    /// (spec/client-api.md §4.1). Read leniently, as `provenance` is.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::lenient::option")]
+    pub join: Option<Box<JoinStatus>>,
 }
 
 impl ErrorDetail {
     /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ErrorDetail { code, message: message.into(), retry_after_ms: None, provenance: None }
+        ErrorDetail { code, message: message.into(), retry_after_ms: None, provenance: None, join: None }
     }
 
     /// With `retry_after_ms`.
     pub fn with_retry_after_ms(mut self, ms: u64) -> Self {
         self.retry_after_ms = Some(ms);
+        self
+    }
+
+    /// With a join's progress (for `join_in_progress`).
+    pub fn with_join(mut self, join: JoinStatus) -> Self {
+        self.join = Some(Box::new(join));
         self
     }
 

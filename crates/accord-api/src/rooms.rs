@@ -19,6 +19,12 @@ crate::endpoint! {
 }
 
 crate::endpoint! {
+    /// `GET /v1/rooms/{room}/join`: where a join through other nodes
+    /// stands (spec/client-api.md §4.1).
+    GetJoin = Get "/v1/rooms/{room}/join", Session, () => JoinStatus
+}
+
+crate::endpoint! {
     /// `GET /v1/rooms/{room}/events`: a page of history (spec/client-api.md §5).
     History = Get "/v1/rooms/{room}/events", Session, HistoryQuery => HistoryResponse
 }
@@ -73,6 +79,53 @@ pub struct RoomState {
     pub accepted: u64,
     /// The greatest cursor of the room on this node.
     pub latest_cursor: u64,
+}
+
+/// Where a join through other nodes stands (spec/client-api.md §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum JoinState {
+    /// The node is fetching the room's history from other nodes; the
+    /// event that asked for the join is sent once it holds the room.
+    Fetching,
+    /// The node holds the room: the join's fetch is over.
+    Held,
+    /// The fetch failed: no node named let the account join; `error`
+    /// says why.
+    Failed,
+    /// A state this crate does not know (from a newer node).
+    #[serde(other)]
+    Unknown,
+}
+
+/// `JOIN_STATUS`, the answer of `GET /v1/rooms/{room}/join` and the `join`
+/// of a `join_in_progress` error (spec/client-api.md §4.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinStatus {
+    /// The room.
+    pub room: RoomId,
+    /// Where the join stands.
+    pub state: JoinState,
+    /// Events fetched, checked and stored so far by the join's fetch.
+    #[serde(default)]
+    pub events_fetched: u64,
+    /// Pages of events received so far.
+    #[serde(default)]
+    pub pages: u64,
+    /// Events waiting for the fetch, each sent once the room is held
+    /// (the joins of this node's accounts asked meanwhile).
+    #[serde(default)]
+    pub waiting: u64,
+    /// Milliseconds since the fetch started (its whole length once over).
+    #[serde(default)]
+    pub elapsed_ms: u64,
+    /// Whether the session's account is a member of the room here.
+    #[serde(default)]
+    pub member: bool,
+    /// For `failed`: the code and message the join was refused with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Box<crate::ErrorDetail>>,
 }
 
 /// `GET /v1/rooms/{room}/events` query (spec/client-api.md §5): `after`

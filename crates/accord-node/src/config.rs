@@ -242,6 +242,11 @@ pub struct ApiSection {
     /// request is in progress (a body sent slowly, an answer not read)
     /// before it is closed.
     pub idle_timeout_secs: u64,
+    /// Seconds an event that makes the node join a room it does not hold
+    /// waits for the room's history to be fetched before it is answered
+    /// `202 join_in_progress` (the fetch and the event carry on; 0: answer
+    /// at once). Kept below `idle_timeout_secs`.
+    pub join_wait_secs: u64,
     /// Seconds a request's body has to arrive whole, counted from the end
     /// of its head, plus one second per `body_min_bytes_per_sec` bytes
     /// received (a body sent slower than that rate runs out of time
@@ -267,6 +272,15 @@ pub struct ApiSection {
 }
 
 impl ApiSection {
+    /// How long a join's event waits for the room's history before it is
+    /// answered `join_in_progress`: `join_wait_secs`, at most half the
+    /// idle timeout (so the answer always comes before the connection is
+    /// closed as idle).
+    pub fn join_wait(&self) -> std::time::Duration {
+        let ceiling = self.idle_timeout_secs.max(1) * 1000 / 2;
+        std::time::Duration::from_millis((self.join_wait_secs * 1000).min(ceiling))
+    }
+
     /// The URL scheme the API is served with: `https` with `[api.tls]`,
     /// `http` without.
     pub fn scheme(&self) -> &'static str {
@@ -282,6 +296,7 @@ impl Default for ApiSection {
             max_connections: 4096,
             header_timeout_secs: 10,
             idle_timeout_secs: 60,
+            join_wait_secs: 20,
             body_timeout_secs: 30,
             body_min_bytes_per_sec: 16 * 1024,
             trusted_proxies: Vec::new(),

@@ -58,6 +58,11 @@ pub enum ListPageError {
     /// A text field is not UTF-8 or not what it must be (a list id, a code).
     #[error("{0} is not valid")]
     BadText(&'static str),
+    /// A request stream ended before its first byte: the requester gave
+    /// up on the exchange (yamux reads a reset stream as ended), which is
+    /// no fault.
+    #[error("the request stream ended before any byte was sent")]
+    Abandoned,
 }
 
 impl ListPageError {
@@ -70,7 +75,14 @@ impl ListPageError {
             ListPageError::BadLength { .. } => "page_bad_length",
             ListPageError::BadStatus(_) => "page_bad_status",
             ListPageError::BadText(_) => "page_bad_text",
+            ListPageError::Abandoned => "abandoned",
         }
+    }
+
+    /// Whether the message counts against the peer that sent it: an
+    /// abandoned request does not (spec/federation.md §3.13).
+    pub fn is_fault(&self) -> bool {
+        !matches!(self, ListPageError::Abandoned)
     }
 }
 
@@ -144,6 +156,9 @@ impl ListPageRequest {
     pub fn decode(bytes: &[u8]) -> Result<ListPageRequest, ListPageError> {
         if bytes.len() > MAX_PAGE_REQUEST_BYTES {
             return Err(ListPageError::TooLarge(MAX_PAGE_REQUEST_BYTES));
+        }
+        if bytes.is_empty() {
+            return Err(ListPageError::Abandoned);
         }
         let mut r = Reader { rest: bytes };
         let len = r.length(1, 1, MAX_PAGE_LIST_ID, "the list id's length")?;
@@ -325,6 +340,11 @@ mod tests {
         assert_eq!(code(&[&good[..], &[0]].concat()), "page_trailing_bytes");
         assert_eq!(code(&[&good[..good.len() - 4], &[0, 0, 0, 0][..]].concat()), "page_bad_length");
         assert_eq!(code(&[0]), "page_bad_length");
+        assert!(ListPageRequest::decode(&[0]).unwrap_err().is_fault());
+        // A stream that ended before its first byte: given up, no fault.
+        assert_eq!(ListPageRequest::decode(&[]), Err(ListPageError::Abandoned));
+        assert_eq!(code(&[]), "abandoned");
+        assert!(!ListPageRequest::decode(&[]).unwrap_err().is_fault());
         assert_eq!(code(&vec![1; MAX_PAGE_REQUEST_BYTES + 1]), "page_too_large");
         let mut bad_id = good.clone();
         bad_id[1] = b'X';

@@ -217,12 +217,27 @@ pub enum MediaWireError {
     /// The first byte of a response is no known status.
     #[error("unknown media response status {0}")]
     Status(u8),
+    /// A request stream ended before its first byte: the requester gave
+    /// up on the exchange (yamux reads a reset stream as ended), which is
+    /// no fault.
+    #[error("the request stream ended before any byte was sent")]
+    Abandoned,
 }
 
 impl MediaWireError {
-    /// A stable machine-readable code.
+    /// A stable machine-readable code: `abandoned` for an abandoned
+    /// request, `bad_media_frame` for the rest.
     pub fn code(&self) -> &'static str {
-        "bad_media_frame"
+        match self {
+            MediaWireError::Abandoned => "abandoned",
+            _ => "bad_media_frame",
+        }
+    }
+
+    /// Whether the message counts against the peer that sent it: an
+    /// abandoned request does not (spec/federation.md §10.1).
+    pub fn is_fault(&self) -> bool {
+        !matches!(self, MediaWireError::Abandoned)
     }
 }
 
@@ -238,6 +253,9 @@ impl MediaRequest {
 
     /// Reads a request.
     pub fn decode(bytes: &[u8]) -> Result<MediaRequest, MediaWireError> {
+        if bytes.is_empty() {
+            return Err(MediaWireError::Abandoned);
+        }
         let bytes: &[u8; MEDIA_REQUEST_BYTES] = bytes.try_into().map_err(|_| MediaWireError::Length)?;
         let mut hash = [0u8; 32];
         hash.copy_from_slice(&bytes[..32]);
@@ -331,6 +349,10 @@ mod wire_tests {
         let mut zero = req.encode();
         zero[40..].copy_from_slice(&0u32.to_be_bytes());
         assert_eq!(MediaRequest::decode(&zero), Err(MediaWireError::ChunkLength));
+        assert_eq!(MediaRequest::decode(&[]), Err(MediaWireError::Abandoned));
+        assert!(!MediaRequest::decode(&[]).unwrap_err().is_fault());
+        assert_eq!(MediaRequest::decode(&[0]), Err(MediaWireError::Length));
+        assert!(MediaRequest::decode(&[0]).unwrap_err().is_fault());
         for r in [
             MediaResponse::Chunk { total: 9, bytes: vec![1, 2, 3] },
             MediaResponse::NotFound,

@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 
 /// How many verified identities a client keeps.
 const IDENTITY_CACHE_CAPACITY: usize = 4096;
+/// How many times one submission waits for a join's fetch and is sent
+/// again (a fetch that ends with the room held needs one).
+const MAX_JOIN_WAITS: usize = 3;
 /// A session is renewed this long before the node said it expires.
 const SESSION_MARGIN: Duration = Duration::from_secs(60);
 /// Used when the node's expiry time makes no sense against the local clock
@@ -286,20 +289,31 @@ impl Client {
         via: &[String],
     ) -> Result<SendReceipt> {
         let signed = self.sign_event(room, content)?;
-        let url = self.inner.http.url(&["v1", "events"]);
-        let sent: Result<SendEventResponse> = self
-            .authed_with(
-                Method::POST,
-                url,
-                Some(&SendEventRequest { event: signed.raw().clone(), via: via.to_vec() }),
-                true,
-            )
-            .await;
-        match sent {
-            Ok(resp) => self.verify_receipt(&signed, resp).await,
-            Err(err) if err.code() == "duplicate_event" => self.stored_receipt(&signed, err).await,
-            Err(err) => Err(err),
+        let mut waited = 0;
+        loop {
+            match self.post_event(&signed, via).await {
+                Ok(resp) => return self.verify_receipt(&signed, resp).await,
+                Err(err) if err.code() == "duplicate_event" => return self.stored_receipt(&signed, err).await,
+                // The node fetches the room's history and sends the event
+                // once it holds the room: wait for the fetch, then send the
+                // same event again (answered with it, or `duplicate_event`
+                // if the node sent it meanwhile).
+                Err(err) if err.code() == "join_in_progress" && waited < MAX_JOIN_WAITS => {
+                    let Some(room) = room else { return Err(err) };
+                    self.wait_for_join(room, err).await?;
+                    waited += 1;
+                }
+                Err(err) => return Err(err),
+            }
         }
+    }
+
+    /// Posts a signed event once (`POST /v1/events`), retried after
+    /// `rate_limited`.
+    pub(crate) async fn post_event(&self, signed: &Verified<EventBody>, via: &[String]) -> Result<SendEventResponse> {
+        let url = self.inner.http.url(&["v1", "events"]);
+        let request = SendEventRequest { event: signed.raw().clone(), via: via.to_vec() };
+        self.authed_with(Method::POST, url, Some(&request), true).await
     }
 
     /// Signs an event of this account with the client's clock.

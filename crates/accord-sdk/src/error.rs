@@ -268,7 +268,7 @@ impl SdkError {
     /// An [`SdkError::Api`] from the node's error object; without an HTTP
     /// status (on the live stream) the status is the code's.
     pub(crate) fn api(status: Option<u16>, detail: ErrorDetail) -> Self {
-        let ErrorDetail { code, message, retry_after_ms, provenance } = detail;
+        let ErrorDetail { code, message, retry_after_ms, provenance, .. } = detail;
         let status = status.unwrap_or_else(|| code.status());
         SdkError::Api { status, code, message, retry_after_ms, provenance }
     }

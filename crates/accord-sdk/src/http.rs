@@ -136,7 +136,11 @@ impl Http {
             }
             body.extend_from_slice(&chunk);
         }
-        if (200..300).contains(&status) { Ok(body) } else { Err(decode_error(status, retry_after.as_deref(), &body)) }
+        if (200..300).contains(&status) && !is_pending(status, &body) {
+            Ok(body)
+        } else {
+            Err(decode_error(status, retry_after.as_deref(), &body))
+        }
     }
 
     /// Sends a request once.
@@ -151,7 +155,7 @@ impl Http {
             }
             body.extend_from_slice(&chunk);
         }
-        if (200..300).contains(&status) {
+        if (200..300).contains(&status) && !is_pending(status, &body) {
             decode_body(&body)
         } else {
             Err(decode_error(status, retry_after.as_deref(), &body))
@@ -185,6 +189,13 @@ fn join(base: &Url, segments: &[&str]) -> Url {
         path.pop_if_empty().extend(segments);
     }
     url
+}
+
+/// Whether an answer is `202 Accepted` with an error body: a request the
+/// node carries on without the client (`join_in_progress`, client API
+/// §4.1), read as an [`SdkError::Api`] with that code.
+fn is_pending(status: u16, body: &[u8]) -> bool {
+    status == 202 && serde_json::from_slice::<ErrorBody>(body).is_ok()
 }
 
 /// Parses a success body.
@@ -296,6 +307,19 @@ mod tests {
         ] {
             assert!(matches!(parse_base_url(bad), Err(BuildError::InvalidUrl { .. })), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_202_with_an_error_body_is_a_request_the_node_carries_on_not_a_success() {
+        let body =
+            br#"{"error": {"code": "join_in_progress", "message": "still fetching", "join": {"state": "fetching"}}}"#;
+        assert!(is_pending(202, body));
+        assert!(!is_pending(200, body));
+        assert!(!is_pending(202, br#"{"event_id": "ev1x"}"#));
+        let err = decode_error(202, None, body);
+        assert!(matches!(&err, SdkError::Api { status: 202, .. }), "{err:?}");
+        assert_eq!(err.code(), "join_in_progress");
+        assert!(!err.is_transient());
     }
 
     #[test]

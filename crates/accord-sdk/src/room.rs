@@ -4,7 +4,7 @@
 use crate::client::Client;
 use crate::error::{Result, SdkError};
 use crate::timeline::{HiddenItem, HistoryQuery, SendReceipt, TimelineItem};
-use accord_api::rooms::{HistoryResponse, RoomState as RoomStateView};
+use accord_api::rooms::{HistoryResponse, JoinStatus, RoomState as RoomStateView};
 use accord_proto::event::{EventContent, JoinRule, MessageText, Reason, Role, RoomName};
 use accord_proto::media::Attachment;
 use accord_proto::{AccountId, EventId, RoomId};
@@ -91,8 +91,22 @@ impl Room {
     /// nodes): `via` names nodes that hold it, by node id or by p2p address
     /// ending in `/p2p/NODE_ID`. The home node fetches the room from them,
     /// verifies it, and then sends the join.
+    ///
+    /// A long history outlasts the node's wait (`join_in_progress`): this
+    /// then follows the fetch ([`Room::join_status`]) until the node holds
+    /// the room and returns the join's receipt. The fetch and the join run
+    /// at the node: dropping this future, or a timeout, cancels neither.
     pub async fn join_via(&self, via: &[String]) -> Result<SendReceipt> {
         self.client.send_event_via(Some(self.id), EventContent::Join {}, via).await
+    }
+
+    /// Where the account's join of this room stands (`GET
+    /// /v1/rooms/{room}/join`): the node's fetch of the room's history
+    /// (events fetched so far), `held` once it holds the room, or why the
+    /// fetch failed. `unknown_room` when the account never asked to join
+    /// the room and is neither a member nor invited.
+    pub async fn join_status(&self) -> Result<JoinStatus> {
+        self.client.join_status(self.id).await
     }
 
     /// Leaves the room.

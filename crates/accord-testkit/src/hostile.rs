@@ -48,6 +48,7 @@ use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, identity, noise, tcp, yamux};
 use std::collections::{HashMap, HashSet};
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -152,6 +153,9 @@ enum Command {
     PageRequest { peer: PeerId, bytes: Vec<u8>, reply: oneshot::Sender<anyhow::Result<Vec<u8>>> },
     /// Answer list page requests with this responder.
     ServePages(Responder),
+    /// Keep federation requests unanswered from now on (true), or answer
+    /// those kept and the next ones as they come (false).
+    Hold(bool),
 }
 
 /// A libp2p peer that speaks `/accord/federation/1` with whatever bytes a
@@ -163,6 +167,7 @@ pub struct HostilePeer {
     commands: mpsc::Sender<Command>,
     connected: Arc<Mutex<HashSet<PeerId>>>,
     listen_addrs: Vec<Multiaddr>,
+    held_count: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for HostilePeer {
@@ -234,6 +239,7 @@ impl HostilePeer {
         };
         let (commands, rx) = mpsc::channel(64);
         let connected = Arc::new(Mutex::new(HashSet::new()));
+        let held_count = Arc::new(AtomicUsize::new(0));
         let event_loop = EventLoop {
             swarm,
             commands: rx,
@@ -243,11 +249,14 @@ impl HostilePeer {
             pending_media: HashMap::new(),
             pending_pages: HashMap::new(),
             responder: None,
+            holding: false,
+            held: Vec::new(),
+            held_count: held_count.clone(),
             media_responder: None,
             pages_responder: None,
         };
         tokio::spawn(event_loop.run());
-        Ok(HostilePeer { key, node_id, commands, connected, listen_addrs })
+        Ok(HostilePeer { key, node_id, commands, connected, listen_addrs, held_count })
     }
 
     /// The peer's node id (its libp2p PeerId as an Accord id).
@@ -365,6 +374,25 @@ impl HostilePeer {
         self.send(Command::ServeMedia(Arc::new(responder))).await
     }
 
+    /// Keeps every federation request a node sends this peer from now on
+    /// unanswered, its stream open, until [`HostilePeer::release`]: a peer
+    /// that takes as long as a test needs to answer.
+    pub async fn hold(&self) -> anyhow::Result<()> {
+        self.send(Command::Hold(true)).await
+    }
+
+    /// Answers the requests kept since [`HostilePeer::hold`] with the
+    /// responder ([`HostilePeer::serve`]; none: their streams are closed),
+    /// and the next ones as they come.
+    pub async fn release(&self) -> anyhow::Result<()> {
+        self.send(Command::Hold(false)).await
+    }
+
+    /// How many federation requests are kept unanswered now.
+    pub fn held(&self) -> usize {
+        self.held_count.load(Ordering::Acquire)
+    }
+
     /// Whether a connection to `peer` is currently open.
     pub fn is_connected(&self, peer: &PeerId) -> bool {
         self.connected.lock().unwrap_or_else(|p| p.into_inner()).contains(peer)
@@ -406,6 +434,12 @@ struct EventLoop {
     pending_pages: HashMap<OutboundRequestId, oneshot::Sender<anyhow::Result<Vec<u8>>>>,
     /// What answers the requests of nodes.
     responder: Option<Responder>,
+    /// Whether requests are kept unanswered.
+    holding: bool,
+    /// The requests kept unanswered, with their channels.
+    held: Vec<(Vec<u8>, request_response::ResponseChannel<Vec<u8>>)>,
+    /// How many are kept (shared with the `HostilePeer`).
+    held_count: Arc<AtomicUsize>,
     /// What answers the media requests of nodes.
     media_responder: Option<Responder>,
     /// What answers the list page requests of nodes.
@@ -470,6 +504,15 @@ impl EventLoop {
                 }
             },
             Command::ServePages(responder) => self.pages_responder = Some(responder),
+            Command::Hold(holding) => {
+                self.holding = holding;
+                if !holding {
+                    for (request, channel) in std::mem::take(&mut self.held) {
+                        self.answer(&request, channel);
+                    }
+                    self.held_count.store(0, Ordering::Release);
+                }
+            }
         }
     }
 
@@ -554,6 +597,15 @@ impl EventLoop {
         }
     }
 
+    /// Answers a federation request with the responder's bytes, or closes
+    /// its stream.
+    fn answer(&mut self, request: &[u8], channel: request_response::ResponseChannel<Vec<u8>>) {
+        if let Some(answer) = self.responder.as_ref().and_then(|r| r(request)) {
+            // Fails only if the node went away meanwhile.
+            let _ = self.swarm.behaviour_mut().federation.send_response(channel, answer);
+        }
+    }
+
     fn federation(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
         match event {
             request_response::Event::Message {
@@ -573,9 +625,11 @@ impl EventLoop {
                 message: request_response::Message::Request { request, channel, .. },
                 ..
             } => {
-                if let Some(answer) = self.responder.as_ref().and_then(|r| r(&request)) {
-                    // Fails only if the node went away meanwhile.
-                    let _ = self.swarm.behaviour_mut().federation.send_response(channel, answer);
+                if self.holding {
+                    self.held.push((request, channel));
+                    self.held_count.store(self.held.len(), Ordering::Release);
+                } else {
+                    self.answer(&request, channel);
                 }
             }
             _ => {}

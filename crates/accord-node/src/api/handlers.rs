@@ -5,7 +5,7 @@ use super::auth::Session;
 use crate::config::RegistrationPolicy;
 use crate::core::Core;
 use crate::core::accounts;
-use crate::core::rooms::{TimelineItem, append, may_read};
+use crate::core::rooms::{TimelineItem, append, joins, may_read};
 use crate::http::extract::{Json, Query};
 use crate::http::reply::{Reply, wire_item};
 use accord_api::ErrorCode;
@@ -13,7 +13,7 @@ use accord_api::events::{SendEventRequest, SendEventResponse};
 use accord_api::identities::IdentityResponse;
 use accord_api::node::{self, NodeInfo};
 use accord_api::register::{RegisterRequest, RegisterResponse};
-use accord_api::rooms::{HistoryQuery, HistoryResponse, RoomState, RoomSummary, RoomsResponse};
+use accord_api::rooms::{HistoryQuery, HistoryResponse, JoinStatus, RoomState, RoomSummary, RoomsResponse};
 use accord_proto::{AccountId, RoomId};
 use axum::extract::{ConnectInfo, Path, State};
 use std::net::SocketAddr;
@@ -105,11 +105,27 @@ pub(crate) async fn send(
             state.metrics.events_accepted.inc();
             state.metrics.ack_seconds.observe(started.elapsed().as_secs_f64());
         }
+        // Not a refusal: the event is sent once its room is held.
+        Err(e) if *e.code() == ErrorCode::JoinInProgress => {}
         Err(e) => state.metrics.reject(e.code().as_str()),
     }
     let done = result?;
     let event = done.item.event.ok_or_else(|| ApiError::internal("a stored event without its envelopes"))?;
     Ok(SendEventResponse { event_id: done.event_id, room: done.room, cursor: done.item.cursor, event })
+}
+
+/// `GET /v1/rooms/{room}/join`: where the session's account's join of the
+/// room stands; `404 unknown_room` for a room it neither asked to join nor
+/// is a member of or invited to.
+pub async fn join_status(
+    State(state): State<Arc<Core>>,
+    Session(account): Session,
+    Path(room): Path<String>,
+) -> Result<Reply<JoinStatus>, ApiError> {
+    let room: RoomId = room.parse().map_err(|e| ApiError::bad_request(format!("room: {e}")))?;
+    joins::status(&state, room, &account).await.map(Reply).ok_or_else(|| {
+        ApiError::new(ErrorCode::UnknownRoom, "no join of this room by this account, and no such room here")
+    })
 }
 
 /// `GET /v1/rooms`

@@ -134,6 +134,7 @@ pub fn router(state: ApiState, doors: Router<ApiState>) -> Router {
         .route("/v1/rooms", get(handlers::my_rooms))
         .route("/v1/rooms/{room}", get(handlers::room_state))
         .route("/v1/rooms/{room}/events", get(handlers::history))
+        .route("/v1/rooms/{room}/join", get(handlers::join_status))
         .route("/v1/stream", get(stream::stream))
         .route("/v1/media", post(media::upload).layer(DefaultBodyLimit::disable()))
         .route("/v1/media/{hash}", get(media::download))

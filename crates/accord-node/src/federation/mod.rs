@@ -114,7 +114,11 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
                         (Ok(request), Some(node)) => media::serve::answer(&state, &node, &request),
                         (Err(e), _) => {
                             state.metrics.fed_reject(e.code());
-                            state.network.penalize(peer, e.code()).await;
+                            // A request the peer gave up on before writing
+                            // it is no fault of the peer.
+                            if e.is_fault() {
+                                state.network.penalize(peer, e.code()).await;
+                            }
                             MediaResponse::BadRequest
                         }
                         (Ok(_), None) => MediaResponse::BadRequest,
@@ -142,7 +146,12 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
                 let state = state.clone();
                 state.tasks.clone().spawn(async move {
                     let (response, penalty) = match (request, node) {
-                        (Err(e), _) => (ListPageResponse::error(e.code(), &e.to_string()), Some(e.code().to_owned())),
+                        // A request the peer gave up on before writing it
+                        // is no fault of the peer.
+                        (Err(e), _) => (
+                            ListPageResponse::error(e.code(), &e.to_string()),
+                            e.is_fault().then(|| e.code().to_owned()),
+                        ),
                         (Ok(_), None) => (ListPageResponse::error("forbidden", "only ed25519 node ids federate"), None),
                         (Ok(request), Some(node)) => match blocked(&state, &node) {
                             Some(why) => (ListPageResponse::error("blocked", &why), Some("blocked_node".to_owned())),

@@ -9,6 +9,10 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// When to try a join again after `rate_limited` for too many joins under
+/// way (spec/client-api.md §4.1).
+const JOINS_RETRY_AFTER_MS: u64 = 5_000;
+
 /// A refused request.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -143,6 +147,16 @@ impl From<SubmitError> for ApiError {
             SubmitError::Blocked(p) => Self::blocked(p),
             SubmitError::Attachment(crate::core::media::AttachmentError::Blocked(_, p)) => Self::blocked(p),
             SubmitError::Store(_) | SubmitError::Internal(_) => Self::internal(e),
+            SubmitError::TooManyJoins(_) => {
+                let mut error = Self::rate_limited(JOINS_RETRY_AFTER_MS);
+                error.detail.message = e.to_string();
+                error
+            }
+            SubmitError::JoinInProgress(status) => {
+                let mut error = Self::new(ErrorCode::JoinInProgress, e.to_string());
+                error.detail = error.detail.with_join((**status).clone());
+                error
+            }
             _ => Self::new(e.code(), e.to_string()),
         }
     }

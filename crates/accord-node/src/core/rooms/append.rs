@@ -57,6 +57,14 @@ pub enum SubmitError {
     /// None of the nodes named lets the account join the room.
     #[error("no node named lets this account join: {0}")]
     JoinRefused(String),
+    /// The node, or the account, has as many joins' fetches under way as
+    /// it may; nothing was started.
+    #[error(transparent)]
+    TooManyJoins(#[from] super::joins::StartError),
+    /// The room's history is still being fetched for a join: the fetch
+    /// and the event carry on without the caller (spec/client-api.md §4.1).
+    #[error("the room's history is still being fetched ({} events so far); the event is sent once the room is held", .0.events_fetched)]
+    JoinInProgress(Box<accord_api::rooms::JoinStatus>),
     /// A join names no node, and no node announces the room in the DHT
     /// (spec/federation.md §1.4).
     #[error("no node announces this room; name one that holds it (via)")]
@@ -109,6 +117,8 @@ impl SubmitError {
             SubmitError::NoRoom | SubmitError::BadVia(_) => "bad_request",
             SubmitError::UnknownRoom | SubmitError::JoinRefused(_) => "unknown_room",
             SubmitError::NoProvider => "no_provider",
+            SubmitError::JoinInProgress(_) => "join_in_progress",
+            SubmitError::TooManyJoins(_) => "rate_limited",
             SubmitError::Auth(e) => e.code(),
             SubmitError::Attachment(e) => e.code(),
             SubmitError::StorageFull => "storage_full",
@@ -132,7 +142,10 @@ pub struct Submitted {
 /// Takes a signed event from `account`, homed here: checks it, fetches
 /// its room from the nodes in `via` if this node does not hold it yet (a
 /// join), then stamps, stores and publishes it. The store write and what
-/// follows it run to completion even if the caller goes away.
+/// follows it run to completion even if the caller goes away, and so do a
+/// join's fetch and the event waiting for it ([`super::joins`]): past
+/// `api.join_wait_secs` the caller is answered
+/// [`SubmitError::JoinInProgress`] and both carry on.
 pub async fn submit(
     core: &Arc<Core>,
     account: AccountId,
@@ -181,18 +194,48 @@ pub async fn submit(
             | EventContent::Kick { .. }
             | EventContent::Ban { .. }
     );
-    if !is_create && core.rooms.get(&room).is_none() {
-        if !via.is_empty() {
-            fetch_room(core, room, via, account).await?;
-        } else if matches!(body.content, EventContent::Join {}) {
-            // No node named: the DHT says who hosts the room.
-            let hosts = super::providers::find(core, &room).await.map_err(|e| match e {
-                super::providers::LookupError::NoProvider(_) => SubmitError::NoProvider,
-                e => SubmitError::Internal(e.to_string()),
-            })?;
-            join_through(core, room, &hosts, account).await?;
+    if !is_create {
+        let run = match core.rooms.joins.running(&room) {
+            // A fetch of the room is under way (it may hold part of the
+            // room already): wait for it, never join on part of the history.
+            Some(run) => Some(run),
+            None if core.rooms.get(&room).is_none() => {
+                let nodes = if !via.is_empty() {
+                    Some(via_nodes(core, via).await?)
+                } else if matches!(body.content, EventContent::Join {}) {
+                    // No node named: the DHT says who hosts the room.
+                    Some(super::providers::find(core, &room).await.map_err(|e| match e {
+                        super::providers::LookupError::NoProvider(_) => SubmitError::NoProvider,
+                        e => SubmitError::Internal(e.to_string()),
+                    })?)
+                } else {
+                    None
+                };
+                match nodes {
+                    Some(nodes) => Some(super::joins::Joins::start(core, room, nodes, account)?),
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        if let Some(run) = run {
+            return after_fetch(core, run, body, id, membership).await;
         }
     }
+    finish(core, body, id, is_create, membership).await
+}
+
+/// Stamps, stores and publishes a checked event (run to completion even if
+/// the caller goes away), then announces the room if hosting it may have
+/// begun or ended here.
+async fn finish(
+    core: &Arc<Core>,
+    body: Verified<EventBody>,
+    id: EventId,
+    is_create: bool,
+    membership: bool,
+) -> Result<Submitted, SubmitError> {
+    let room = body.room.unwrap_or(RoomId::from(id));
     let task_core = core.clone();
     let item = core
         .tasks
@@ -206,6 +249,40 @@ pub async fn submit(
         super::providers::announce(core, room).await;
     }
     Ok(Submitted { event_id: id, room, item })
+}
+
+/// Sends an event once the fetch of its room is over, from a task of the
+/// core: the caller waits for it at most `api.join_wait_secs`, then is
+/// answered `join_in_progress` with the fetch's progress, and the fetch
+/// and the event carry on without it.
+async fn after_fetch(
+    core: &Arc<Core>,
+    run: Arc<super::joins::JoinRun>,
+    body: Verified<EventBody>,
+    id: EventId,
+    membership: bool,
+) -> Result<Submitted, SubmitError> {
+    let waiting = run.wait(body.author);
+    let (done, outcome) = oneshot::channel();
+    let (task_core, task_run) = (core.clone(), run.clone());
+    core.tasks.spawn(async move {
+        let _waiting = waiting;
+        let sent = match task_run.outcome().await {
+            Ok(()) => finish(&task_core, body, id, false, membership).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &sent
+            && done.is_closed()
+        {
+            tracing::debug!(event = %id, "an event that waited for its room's fetch was refused: {e}");
+        }
+        let _ = done.send(sent);
+    });
+    match tokio::time::timeout(core.config.api.join_wait(), outcome).await {
+        Ok(Ok(sent)) => sent,
+        Ok(Err(_)) => Err(SubmitError::Internal("the node is shutting down".into())),
+        Err(_) => Err(SubmitError::JoinInProgress(Box::new(run.progress(false)))),
+    }
 }
 
 async fn create_room(core: &Core, body: Verified<EventBody>, id: EventId) -> Result<TimelineItem, SubmitError> {
@@ -251,9 +328,9 @@ fn push_targets(core: &Core, rt: &RoomRuntime, event: &Event) -> Vec<NodeId> {
     targets.into_iter().collect()
 }
 
-/// Fetches a room this node does not hold from the nodes in `via`: node
-/// ids, or p2p addresses ending in `/p2p/NODE_ID` (dialled first).
-async fn fetch_room(core: &Arc<Core>, room: RoomId, via: &[String], joiner: AccountId) -> Result<(), SubmitError> {
+/// The nodes named in `via`: node ids, or p2p addresses ending in
+/// `/p2p/NODE_ID` (dialled first).
+async fn via_nodes(core: &Arc<Core>, via: &[String]) -> Result<Vec<NodeId>, SubmitError> {
     if via.len() > MAX_VIA {
         return Err(SubmitError::BadVia(format!("at most {MAX_VIA} entries")));
     }
@@ -271,16 +348,7 @@ async fn fetch_room(core: &Arc<Core>, room: RoomId, via: &[String], joiner: Acco
         core.network.dial(addr).await.map_err(|e| SubmitError::Internal(e.to_string()))?;
         nodes.push(node);
     }
-    join_through(core, room, &nodes, joiner).await
-}
-
-/// Fetches a room this node does not hold from `nodes`, in order, so that
-/// `joiner` can join it.
-async fn join_through(core: &Arc<Core>, room: RoomId, nodes: &[NodeId], joiner: AccountId) -> Result<(), SubmitError> {
-    super::sync::join_via(core, room, nodes, joiner).await.map_err(|e| match e {
-        super::sync::JoinError::Store(e) => e.into(),
-        super::sync::JoinError::Refused(why) => SubmitError::JoinRefused(why),
-    })
+    Ok(nodes)
 }
 
 /// A local event waiting for its room's next store write, and where its

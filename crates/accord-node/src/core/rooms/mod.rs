@@ -9,6 +9,7 @@
 
 pub mod append;
 pub(crate) mod ingest;
+pub mod joins;
 pub mod providers;
 mod runtime;
 pub(crate) mod sync;
@@ -78,6 +79,8 @@ pub struct Rooms {
     /// After a restore from a backup: the rooms not yet synced with a peer,
     /// where this node stamps nothing (see `core::backup`).
     catching_up: Mutex<HashSet<RoomId>>,
+    /// Joins through other nodes under way.
+    pub(crate) joins: joins::Joins,
 }
 
 /// A room's stored events as its runtime reads them ([`History`]).

@@ -297,12 +297,14 @@ pub(crate) fn sync_with(state: &Arc<Core>, peer: NodeId) {
 
 /// Fetches a room from the nodes in `via` so that `joiner` (homed here)
 /// can join it: pages of the room's events, checked and stored as if
-/// pushed.
+/// pushed, each counted in `run`. Runs as a task of the core
+/// ([`super::joins`]), never as part of a client's request.
 pub(crate) async fn join_via(
     state: &Arc<Core>,
     room: RoomId,
     via: &[NodeId],
     joiner: AccountId,
+    run: &super::joins::JoinRun,
 ) -> Result<(), JoinError> {
     let (identity, attestation) =
         state.store.identity(&joiner)?.ok_or_else(|| JoinError::Refused("unknown joiner".into()))?;
@@ -332,7 +334,7 @@ pub(crate) async fn join_via(
                         tokio::join!(receive(state, *peer, Via::Join, room, events, &identities), async {
                             if follows { Some(ask(next).await) } else { None }
                         });
-                    stored?;
+                    run.page(stored?);
                     let Some(following) = following else { break };
                     answer = following;
                     after = next;
@@ -355,12 +357,9 @@ pub(crate) async fn join_via(
 }
 
 /// Fetches a room from `peer` in the background for a local account
-/// invited to it.
+/// invited to it (or attaches the account to the fetch under way).
 pub(crate) fn spawn_join(state: &Arc<Core>, room: RoomId, peer: NodeId, joiner: AccountId) {
-    let state = state.clone();
-    state.tasks.clone().spawn(async move {
-        if let Err(e) = join_via(&state, room, &[peer], joiner).await {
-            tracing::debug!("fetching room {room} for invited {joiner} failed: {e}");
-        }
-    });
+    if let Err(e) = super::joins::Joins::start(state, room, vec![peer], joiner) {
+        tracing::info!(%room, "not fetching a room for invited {joiner}: {e}");
+    }
 }
