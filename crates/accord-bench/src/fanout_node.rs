@@ -8,7 +8,7 @@
 //! cores (signing each message, verifying each receipt and each delivered
 //! event): about half the signature work of the end-to-end figure.
 
-use crate::ingest::login;
+use crate::ingest::{login, ws_config};
 use crate::net::{room_across, unlimited};
 use crate::report::Report;
 use crate::stats::Samples;
@@ -41,7 +41,7 @@ async fn stream(http: &reqwest::Client, node: &TestNode, key: &SecretKey) -> any
     let ws_url = format!("{}/v1/stream?token={token}", url.replacen("http", "ws", 1));
     // Without Nagle's algorithm, as the SDK connects: a frame written
     // right after another does not wait for the peer's delayed ACK.
-    Ok(tokio_tungstenite::connect_async_with_config(ws_url, None, true).await?.0)
+    Ok(tokio_tungstenite::connect_async_with_config(ws_url, Some(ws_config()), true).await?.0)
 }
 
 /// A follower of `room`: every event frame, timed on arrival (parsed, not

@@ -7,7 +7,7 @@ use crate::core::Core;
 use crate::core::accounts;
 use crate::core::rooms::{TimelineItem, append, joins, may_read};
 use crate::http::extract::{Json, Query};
-use crate::http::reply::{Reply, wire_item};
+use crate::http::reply::{ReceiptReply, Reply, wire_item};
 use accord_api::ErrorCode;
 use accord_api::events::{SendEventRequest, SendEventResponse};
 use accord_api::identities::IdentityResponse;
@@ -83,8 +83,8 @@ pub async fn submit(
     State(state): State<Arc<Core>>,
     Session(account): Session,
     Json(req): Json<SendEventRequest>,
-) -> Result<Reply<SendEventResponse>, ApiError> {
-    Ok(Reply(send(&state, account, req).await?))
+) -> Result<ReceiptReply, ApiError> {
+    Ok(ReceiptReply(send(&state, account, req).await?))
 }
 
 /// Submits an event for `account` (`POST /v1/events`, and `send` frames of

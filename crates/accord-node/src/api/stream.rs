@@ -162,7 +162,9 @@ async fn connection(state: Arc<Core>, Session(account): Session, ip: IpAddr, soc
                 let Ok(permit) = sends.clone().acquire_owned().await else { break };
                 while tasks.try_join_next().is_some() {}
                 let (state, out) = (state.clone(), out_tx.clone());
-                tasks.spawn(async move {
+                // Boxed: the send's future is kilobytes, and the task
+                // then copies a pointer instead of it.
+                tasks.spawn(Box::pin(async move {
                     let answer =
                         match super::handlers::send(&state, account, SendEventRequest { event: *event, via }).await {
                             Ok(receipt) => ServerFrame::Sent { id, receipt: Box::new(receipt) },
@@ -170,7 +172,7 @@ async fn connection(state: Arc<Core>, Session(account): Session, ip: IpAddr, soc
                         };
                     let _ = out.send(text_frame(&answer)).await;
                     drop(permit);
-                });
+                }));
             }
             Ok(ClientFrame::Unsubscribe { room }) => {
                 if let Some(task) = subs.remove(&room) {
@@ -214,7 +216,7 @@ async fn connection(state: Arc<Core>, Session(account): Session, ip: IpAddr, soc
 
 /// A frame as text, written as the node writes all its JSON (keys sorted).
 fn text_frame(frame: &ServerFrame) -> String {
-    serde_json::to_value(frame).map(|v| v.to_string()).unwrap_or_default()
+    crate::http::sorted::frame(frame)
 }
 
 /// The event frame of an item, as served to this connection; `None` for an

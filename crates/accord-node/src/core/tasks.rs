@@ -19,12 +19,15 @@ impl Tasks {
     /// the node shuts down (syncs, deliveries, gossip handling).
     pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
         let shutdown = self.shutdown.clone();
-        self.tracker.spawn(async move {
+        // Boxed: the task then holds a pointer, and spawning it (and
+        // storing its output) copies that instead of the whole future.
+        let work = Box::pin(work);
+        self.tracker.spawn(Box::pin(async move {
             tokio::select! {
                 () = work => {}
                 () = shutdown.cancelled() => {}
             }
-        });
+        }));
     }
 
     /// Spawns work that must run to its end even when whoever asked for it
@@ -33,7 +36,9 @@ impl Tasks {
         &self,
         work: impl Future<Output = T> + Send + 'static,
     ) -> JoinHandle<T> {
-        self.tracker.spawn(work)
+        // Boxed, as in `spawn`: a send's future is kilobytes, copied at
+        // every move otherwise.
+        self.tracker.spawn(Box::pin(work))
     }
 
     /// Tracks a future run elsewhere (a WebSocket connection that the HTTP

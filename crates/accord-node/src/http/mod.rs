@@ -11,6 +11,7 @@ pub mod forwarded;
 pub mod gate;
 pub mod reply;
 pub mod serve;
+pub mod sorted;
 
 pub use error::ApiError;
 

@@ -3,7 +3,9 @@
 //! and the node's timeline items as the wire's.
 
 use crate::core::rooms::TimelineItem;
+use accord_api::events::SendEventResponse;
 use accord_api::rooms::{self, ItemContent};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -16,6 +18,17 @@ impl<T: Serialize> IntoResponse for Reply<T> {
             Ok(value) => axum::Json(value).into_response(),
             Err(e) => super::ApiError::internal(format!("writing an answer: {e}")).into_response(),
         }
+    }
+}
+
+/// A send receipt (`POST /v1/events`), the same bytes as a [`Reply`]
+/// writes, without building a `serde_json::Value` first
+/// ([`super::sorted`]).
+pub struct ReceiptReply(pub SendEventResponse);
+
+impl IntoResponse for ReceiptReply {
+    fn into_response(self) -> Response {
+        ([(header::CONTENT_TYPE, "application/json")], super::sorted::receipt(&self.0)).into_response()
     }
 }
 

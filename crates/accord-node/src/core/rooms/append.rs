@@ -176,15 +176,22 @@ pub async fn submit(
     {
         return Err(SubmitError::Blocked(Box::new(p)));
     }
-    if core.store.has_event(&id)? {
+    let is_create = matches!(body.content, EventContent::Create { .. });
+    let attachments = match &body.content {
+        EventContent::Message { attachments, .. } => attachments.as_slice(),
+        _ => &[],
+    };
+    // A duplicate is refused under the room's lock (`append_group`); it is
+    // looked for here first only where other work would come before that
+    // (a room's creation, a join's fetch, the attachments' check), so that
+    // a new event costs one store read, not two.
+    let held = core.rooms.get(&room).is_some();
+    if (is_create || !held || !attachments.is_empty()) && core.store.has_event(&id)? {
         return Err(SubmitError::Duplicate(id));
     }
-    if let EventContent::Message { attachments, .. } = &body.content
-        && !attachments.is_empty()
-    {
+    if !attachments.is_empty() {
         crate::core::media::check_send(core, attachments).await?;
     }
-    let is_create = matches!(body.content, EventContent::Create { .. });
     // Events that may begin or end this node's hosting of the room.
     let membership = matches!(
         body.content,
