@@ -42,13 +42,7 @@ struct Setup {
 
 async fn setup(join_wait_secs: u64) -> Setup {
     let net = TestNet::start_with(2, |i, _, c| {
-        let l = &mut c.limits;
-        l.events_per_second = 1_000_000;
-        l.burst = 1_000_000;
-        l.requests_per_second_per_ip = 1_000_000;
-        l.ip_burst = 1_000_000;
-        l.peer_events_per_second = 1_000_000;
-        l.peer_burst = 1_000_000;
+        accord_testkit::lift_rate_limits(c);
         if i == 1 {
             c.api.join_wait_secs = join_wait_secs;
         }

@@ -26,14 +26,8 @@ pub(crate) fn unlimited(config: &mut Config) {
     if let Some(mb) = MEMORY_MB.get() {
         config.storage.memory_mb = *mb;
     }
-    let l = &mut config.limits;
-    l.events_per_second = 1_000_000;
-    l.burst = 1_000_000;
-    l.requests_per_second_per_ip = 1_000_000;
-    l.ip_burst = 1_000_000;
-    l.peer_events_per_second = 1_000_000;
-    l.peer_burst = 1_000_000;
-    l.streams_per_account = 64;
+    accord_testkit::lift_rate_limits(config);
+    config.limits.streams_per_account = 64;
 }
 
 /// `n` federated nodes with [`unlimited`] limits.

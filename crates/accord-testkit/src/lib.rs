@@ -45,6 +45,19 @@ use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// Lifts a node's per-account, per-address and per-peer rate limits, for
+/// tests and benchmarks whose every client connects from 127.0.0.1 and
+/// whose load would otherwise measure the limiter.
+pub fn lift_rate_limits(config: &mut Config) {
+    let l = &mut config.limits;
+    l.events_per_second = 1_000_000;
+    l.burst = 1_000_000;
+    l.requests_per_second_per_ip = 1_000_000;
+    l.ip_burst = 1_000_000;
+    l.peer_events_per_second = 1_000_000;
+    l.peer_burst = 1_000_000;
+}
+
 /// A free TCP port on 127.0.0.1 (bound, then released) for a listener
 /// that must keep its port across restarts.
 ///
