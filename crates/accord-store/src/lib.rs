@@ -37,7 +37,7 @@ pub use reports::{
 };
 pub use writer::{Batch, SyncPolicy};
 
-use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -350,6 +350,11 @@ impl Store {
 
     /// Reads up to `limit` entries whose keys start with `prefix`, from
     /// `start` (inclusive) in `direction`.
+    ///
+    /// The iterator is bounded to the prefix: unbounded, a scan that
+    /// reaches the end of its prefix steps over every deleted key after it
+    /// until it finds a live one (a peer's outbox scan stepped over all of
+    /// the next peer's delivered entries, every push).
     pub fn scan(
         &self,
         cf: Cf,
@@ -359,14 +364,48 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<KeyValue>, StoreError> {
         let dir = if forward { Direction::Forward } else { Direction::Reverse };
+        let mut bounds = ReadOptions::default();
+        if !forward {
+            bounds.set_iterate_lower_bound(prefix);
+        } else if let Some(end) = prefix_end(prefix) {
+            bounds.set_iterate_upper_bound(end);
+        }
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.handle(cf)?, IteratorMode::From(start, dir)) {
+        if limit == 0 {
+            return Ok(out);
+        }
+        for item in self.db.iterator_cf_opt(self.handle(cf)?, bounds, IteratorMode::From(start, dir)) {
             let (k, v) = item?;
-            if !k.starts_with(prefix) || out.len() >= limit {
+            if !k.starts_with(prefix) {
                 break;
             }
             out.push((k.into_vec(), v.into_vec()));
+            if out.len() >= limit {
+                break;
+            }
         }
         Ok(out)
+    }
+}
+
+/// The first key after every key that starts with `prefix` (`None` when
+/// there is none: an empty prefix, or one of `0xff` bytes only).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let last = prefix.iter().rposition(|b| *b != 0xff)?;
+    let mut end = prefix[..=last].to_vec();
+    end[last] += 1;
+    Some(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_ends_at_its_last_byte_that_can_grow() {
+        assert_eq!(prefix_end(&[1, 2, 3]), Some(vec![1, 2, 4]));
+        assert_eq!(prefix_end(&[1, 0xff, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+        assert_eq!(prefix_end(&[]), None);
     }
 }
