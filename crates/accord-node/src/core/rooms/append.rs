@@ -218,10 +218,7 @@ pub async fn submit(
                 } else {
                     None
                 };
-                match nodes {
-                    Some(nodes) => Some(super::joins::Joins::start(core, room, nodes, account)?),
-                    None => None,
-                }
+                nodes.map(|nodes| super::joins::Joins::start(core, room, nodes, account)).transpose()?
             }
             None => None,
         };

@@ -436,11 +436,12 @@ impl RoomRuntime {
             head: self.head,
             structural: self.structural,
             refused: self.refused.iter().copied().collect(),
-            chain: {
-                let mut links: Vec<_> = self.chain.iter().rev().take(CHAIN_LINKS).map(|(k, h)| (*k, *h)).collect();
-                links.reverse();
-                links
-            },
+            chain: self
+                .chain
+                .iter()
+                .skip(self.chain.len().saturating_sub(CHAIN_LINKS))
+                .map(|(k, h)| (*k, *h))
+                .collect(),
             origins: self
                 .origins
                 .iter()
