@@ -15,6 +15,7 @@
 mod accounts;
 mod backup;
 mod cf;
+mod ingest;
 pub mod keys;
 mod lists;
 mod media;
@@ -27,7 +28,7 @@ mod sessions;
 pub mod writer;
 
 pub use cf::Cf;
-pub use lists::{Arrivals, Enforce, Kept, ListRecord, Note, OnRemoval, SubscriptionMode, Suggestion};
+pub use lists::{Arrivals, BULK_LEAVES, Enforce, Kept, ListRecord, Note, OnRemoval, SubscriptionMode, Suggestion};
 pub use media::{BlobRecord, NewBlob};
 pub use migrate::Migrate;
 pub use records::{EventRecord, MembershipChange, OutboxEntry, RoomRecord, TimelineEntry};
@@ -249,6 +250,7 @@ impl Store {
             cf_opts.set_write_buffer_size(budget / 4);
             ColumnFamilyDescriptor::new(cf.name(), cf_opts)
         });
+        ingest::clear(&config.path)?;
         let db = DB::open_cf_descriptors(&opts, &config.path, cfs)?;
         let found = match db.get_cf(Self::handle_of(&db, Cf::Meta)?, keys::META_SCHEMA)? {
             Some(v) => migrate::decode_version(&v)?,

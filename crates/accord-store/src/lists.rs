@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 pub use accord_api::admin::Enforce;
 pub use accord_api::curation::{Kept, Note, OnRemoval, SubscriptionMode, Suggestion};
 
+/// Ranges of at least this many leaves are written as a table file of
+/// their own ([`Store::append_list_with`]).
+pub const BULK_LEAVES: usize = 65_536;
+
 /// What the store keeps about one list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListRecord {
@@ -119,7 +123,12 @@ impl Store {
     }
 
     /// [`Store::append_list`], with the suggestions and kept entries the
-    /// new leaves make, in the same atomic write.
+    /// new leaves make, in the same atomic write. A range of at least
+    /// [`BULK_LEAVES`] leaves is written first, as a table file of its own
+    /// (it never passes through the write-ahead log or a memtable), then
+    /// the record and the arrivals: a crash between the two leaves leaves
+    /// past the record's size, which readers do not read (they stop at the
+    /// size) and a later append of those indexes replaces.
     pub async fn append_list_with(
         &self,
         record: &ListRecord,
@@ -130,8 +139,17 @@ impl Store {
         let mut b = Batch::new();
         put_arrivals(&mut b, arrivals);
         let list_key = keys::list(&record.list);
-        for (leaf, at) in leaves.into_iter().zip(first..) {
-            b.put(Cf::ListEntries, keys::list_entry_at(&list_key, at).to_vec(), leaf);
+        if leaves.len() >= BULK_LEAVES {
+            let store = self.clone();
+            let rows = move || {
+                let rows = leaves.into_iter().zip(first..).map(|(leaf, at)| (keys::list_entry_at(&list_key, at), leaf));
+                store.ingest_sorted(Cf::ListEntries, rows)
+            };
+            tokio::task::spawn_blocking(rows).await.map_err(|e| StoreError::Db(format!("ingesting leaves: {e}")))??;
+        } else {
+            for (leaf, at) in leaves.into_iter().zip(first..) {
+                b.put(Cf::ListEntries, keys::list_entry_at(&list_key, at).to_vec(), leaf);
+            }
         }
         b.put(Cf::Lists, keys::list(&record.list).to_vec(), json(record));
         self.write(b).await

@@ -1,10 +1,10 @@
 //! The store: typed records, atomic batches, group commit, schema version.
 
 use accord_proto::event::{Event, EventBody, EventContent, JoinRule, Role};
-use accord_proto::{NodeId, SecretKey, Timestamp, Verified};
+use accord_proto::{IssuerId, ListId, NodeId, SecretKey, Timestamp, Verified};
 use accord_store::{
-    Batch, Cf, EventRecord, MembershipChange, Migrate, RoomRecord, SCHEMA_VERSION, Store, StoreConfig, StoreError,
-    SyncPolicy,
+    BULK_LEAVES, Batch, Cf, EventRecord, ListRecord, MembershipChange, Migrate, RoomRecord, SCHEMA_VERSION, Store,
+    StoreConfig, StoreError, SyncPolicy,
 };
 
 fn open(dir: &std::path::Path) -> Store {
@@ -257,4 +257,62 @@ async fn a_store_keeps_its_memtables_and_block_cache_within_its_memory_budget_an
     let read = store.memory().unwrap();
     assert!(read.block_cache > 0, "reads filled the block cache: {read:?}");
     assert!(read.block_cache <= half + (half / 4), "the block cache keeps to its half of the budget: {read:?}");
+}
+
+fn list_record(size: u64) -> ListRecord {
+    ListRecord {
+        list: ListId { issuer: IssuerId::from(SecretKey::from_seed([3; 32]).public()), name: "big".parse().unwrap() },
+        own: false,
+        subscribed: true,
+        actions: Default::default(),
+        pdq_threshold: None,
+        size,
+        checkpoint: None,
+        distrusted: None,
+        mode: Default::default(),
+        on_removal: Default::default(),
+        priority: 0,
+        description: None,
+    }
+}
+
+fn leaves(range: std::ops::Range<u64>, tag: &str) -> Vec<Vec<u8>> {
+    // 100 bytes and more: a bulk range is more than the memtable check's 4 MiB.
+    range.map(|i| format!("{tag}{i}{:.>100}", "").into_bytes()).collect()
+}
+
+#[tokio::test]
+async fn a_bulk_range_of_leaves_is_written_as_one_table_and_survives_reopening_with_no_build_files_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = BULK_LEAVES as u64 + 10;
+    {
+        let store = open(dir.path());
+        store.append_list(&list_record(3), 0, leaves(0..3, "a")).await.unwrap();
+        store.append_list(&list_record(n), 3, leaves(3..n, "b")).await.unwrap();
+        let record = list_record(n);
+        assert_eq!(store.lists().unwrap(), vec![record.clone()]);
+        let got = store.list_leaves(&record.list, 0, usize::MAX).unwrap();
+        assert_eq!(got.len() as u64, n);
+        assert_eq!(got[..3], leaves(0..3, "a"));
+        assert_eq!(got[3..], leaves(3..n, "b"));
+        let memtables = store.memory().unwrap().memtables;
+        assert!(memtables < 4 << 20, "the bulk range did not pass through a memtable: {memtables} bytes");
+        drop(store);
+    }
+    let ingest = dir.path().join("ingest");
+    assert!(!ingest.exists() || std::fs::read_dir(&ingest).unwrap().next().is_none(), "no table file is left to build");
+    // A table file left half-built by a crash is cleared when the store opens.
+    std::fs::create_dir_all(&ingest).unwrap();
+    std::fs::write(ingest.join("list_entries-1-0.sst"), b"half a table").unwrap();
+    let store = open(dir.path());
+    assert!(!ingest.exists(), "the leftover build directory is removed at open");
+    let record = list_record(n);
+    let got = store.list_leaves(&record.list, n - 2, 10).unwrap();
+    assert_eq!(got, leaves(n - 2..n, "b"));
+    // A later write of the same indexes replaces the ingested leaves.
+    store.append_list(&list_record(n), n - 1, leaves(n - 1..n, "c")).await.unwrap();
+    assert_eq!(
+        store.list_leaves(&record.list, n - 2, 10).unwrap(),
+        [leaves(n - 2..n - 1, "b"), leaves(n - 1..n, "c")].concat()
+    );
 }

@@ -214,6 +214,8 @@ pub async fn show(
     };
     let record = state.lists.record(&list).await.ok_or(ListError::UnknownList)?;
     let limit = q.limit.unwrap_or(1000).min(100_000);
+    // Leaves past the record's size are not the list's (yet).
+    let limit = limit.min(record.size.saturating_sub(q.from).try_into().unwrap_or(usize::MAX));
     let leaves = state.store.list_leaves(&list, q.from, limit)?;
     let entries = leaves
         .iter()
@@ -282,7 +284,7 @@ pub async fn export(
     let mut active: BTreeMap<u64, (Target, Category, Action, Option<Reason>)> = BTreeMap::new();
     let mut at = 0;
     while at < record.size {
-        let leaves = state.store.list_leaves(&list, at, 65_536)?;
+        let leaves = state.store.list_leaves(&list, at, (record.size - at).min(65_536) as usize)?;
         if leaves.is_empty() {
             break;
         }

@@ -133,3 +133,37 @@ async fn without_fsync_acknowledged_messages_are_lost_in_a_power_cut() {
     );
     assert!(outcome.discarded.bytes_cut > 0, "the cut discarded the unsynced WAL: {:?}", outcome.discarded);
 }
+
+/// Entries in the list imported before the cut: more than a store's bulk
+/// range, so the leaves are written as a table file and ingested.
+const LIST_ENTRIES: usize = accord_store::BULK_LEAVES + 1_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_bulk_list_import_survives_a_power_cut_whole() {
+    let mut fs = LossyFs::mount().expect("the power-loss tests need the lossy FUSE filesystem");
+    let binary = Path::new(env!("CARGO_BIN_EXE_accord-node"));
+    let mut node = NodeProcess::init_in(binary, fs.path(), "power.local", |_| {}).expect("accord-node init");
+    fs.sync_all();
+    node.start(START).await.unwrap();
+    node.admin("POST", "/lists", Some(serde_json::json!({"name": "big"}))).await.unwrap();
+    let text: String = (0..LIST_ENTRIES)
+        .map(|i| format!("{} spam\n", accord_proto::Sha256Hash::digest(&(i as u64).to_be_bytes())))
+        .collect();
+    let imported = node
+        .admin("POST", "/lists/big/import", Some(serde_json::json!({"format": "plain", "text": text})))
+        .await
+        .unwrap();
+    assert_eq!(imported["count"].as_u64(), Some(LIST_ENTRIES as u64), "{imported}");
+
+    node.kill().unwrap();
+    let discarded = fs.power_cut().expect("power cut");
+    node.start(START).await.expect("the node starts after the power cut");
+    let lists = node.admin("GET", "/lists", None).await.unwrap();
+    assert_eq!(lists["lists"][0]["size"].as_u64(), Some(LIST_ENTRIES as u64), "{lists}");
+    assert_eq!(lists["indexed"].as_u64(), Some(LIST_ENTRIES as u64), "every leaf is read back: {lists}");
+    let last = node.admin("GET", &format!("/lists/big/entries?from={}&limit=5", LIST_ENTRIES - 1), None).await.unwrap();
+    assert_eq!(last["entries"].as_array().map(Vec::len), Some(1), "no leaf past the list's size: {last}");
+    assert!(last["entries"][0]["entry"].is_object(), "the last leaf parses: {last}");
+    eprintln!("bulk list import kept whole; {discarded:?}");
+    node.kill().unwrap();
+}

@@ -131,8 +131,10 @@ impl TargetKind {
 /// given only by [`target_hash`], so a public list is not an address book,
 /// and `{"type": "pdq", "hash": HEX}` for images whose PDQ hash is within
 /// the subscriber's distance threshold of `hash` (it has no hashed form).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+///
+/// Read field by field (`entry_de`), not by serde's derive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Target {
     /// An account.
     Account {
@@ -236,8 +238,10 @@ impl Target {
 /// One leaf of a list's log. JSON: an object with `op` = `add` or
 /// `remove`; the leaf's bytes are the entry's JSON exactly as the issuer
 /// logged it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+///
+/// Read field by field (`entry_de`), not by serde's derive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant, reason = "entries are parsed one at a time, never stored in bulk as this enum")]
 pub enum ListEntry {
     /// Blocks a target.

@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod entry;
+mod entry_de;
 pub mod equivocation;
 pub mod merkle;
 pub mod range;

@@ -198,14 +198,14 @@ impl Indexed {
 /// after its removal, spec/blocklists.md §11.8).
 fn index_leaf(index: &mut Index, store: &Store, list: &ListId, at: u64, leaf: &[u8], kept: &HashSet<u64>) {
     match ListEntry::parse(leaf) {
-        Ok(entry) => index_entry(index, store, list, at, Indexed::of(entry), kept),
+        Ok(entry) => index_entry(index, store, list, at, &Indexed::of(entry), kept),
         Err(e) => tracing::warn!("list {list}: leaf {at} does not parse: {e}"),
     }
 }
 
 /// Indexes one entry, read from a leaf already verified to be in the
 /// signed log and stored (see [`index_leaf`]).
-fn index_entry(index: &mut Index, store: &Store, list: &ListId, at: u64, entry: Indexed, kept: &HashSet<u64>) {
+fn index_entry(index: &mut Index, store: &Store, list: &ListId, at: u64, entry: &Indexed, kept: &HashSet<u64>) {
     match entry.0 {
         Reading::Add { key, pdq, category, action, expires } => {
             index.add(list, at, key, category, action, expires);
@@ -242,7 +242,7 @@ impl Lists {
             let mut log = MerkleLog::new();
             let mut at = 0;
             while at < record.size {
-                let leaves = store.list_leaves(&record.list, at, 65_536)?;
+                let leaves = store.list_leaves(&record.list, at, (record.size - at).min(65_536) as usize)?;
                 if leaves.is_empty() {
                     break;
                 }
@@ -376,7 +376,7 @@ impl Lists {
         {
             let mut index = self.index();
             for (i, entry) in indexed.into_iter().enumerate() {
-                index_entry(&mut index, store, list, first + i as u64, entry, &HashSet::new());
+                index_entry(&mut index, store, list, first + i as u64, &entry, &HashSet::new());
             }
         }
         held.log = log;
@@ -618,16 +618,41 @@ impl Lists {
         record.checkpoint = Some(verified.signed.clone());
         let arrivals = curation::arrivals(store, &held.record, from, &range.leaves)?;
         let count = range.leaves.len();
-        store.append_list_with(&record, from, range.leaves, &arrivals).await?;
         let mut kept: HashSet<u64> = store.kept(list)?.into_iter().map(|k| k.entry).collect();
         kept.extend(arrivals.kept.iter().map(|k| k.entry));
+        // The entries that add are indexed while the store writes the
+        // range: each names only itself. Retractions read the entry they
+        // retract from the store, so they follow the write; if it fails,
+        // the adds are taken out again.
+        let writing = {
+            let (store, record, arrivals) = (store.clone(), record.clone(), arrivals.clone());
+            tokio::spawn(async move { store.append_list_with(&record, from, range.leaves, &arrivals).await })
+        };
         {
             let mut index = self.index();
             index.reserve(range.read.len());
-            for (i, entry) in range.read.into_iter().enumerate() {
-                index_entry(&mut index, store, list, from + i as u64, entry, &kept);
+            for (at, entry) in (from..).zip(&range.read) {
+                if let Reading::Add { .. } = entry.0 {
+                    index_entry(&mut index, store, list, at, entry, &kept);
+                }
             }
         }
+        let written = writing.await.map_err(|e| ListError::Interrupted(e.to_string())).and_then(|w| Ok(w?));
+        let mut index = self.index();
+        for (at, entry) in (from..).zip(&range.read) {
+            match (&entry.0, &written) {
+                (Reading::Add { key, pdq, .. }, Err(_)) => {
+                    index.remove(list, at, *key);
+                    if pdq.is_some() {
+                        index.remove_pdq(list, at);
+                    }
+                }
+                (Reading::Remove { .. }, Ok(())) => index_entry(&mut index, store, list, at, entry, &kept),
+                _ => {}
+            }
+        }
+        drop(index);
+        written?;
         held.log = range.log;
         held.record = record;
         Ok(curation::applied(count, &arrivals))
@@ -669,13 +694,14 @@ impl Lists {
         from: u64,
         limit: usize,
     ) -> Result<Option<(SignedCheckpoint, Vec<Vec<u8>>)>, ListError> {
-        let checkpoint = {
+        let (checkpoint, size) = {
             let logs = self.logs.lock().await;
             match logs.get(list).and_then(|l| l.record.checkpoint.clone().map(|c| (c, l.record.size))) {
-                Some((c, size)) if from <= size => c,
+                Some((c, size)) if from <= size => (c, size),
                 _ => return Ok(None),
             }
         };
+        let limit = limit.min((size - from).try_into().unwrap_or(usize::MAX));
         Ok(Some((checkpoint, store.list_leaves(list, from, limit)?)))
     }
 
