@@ -197,6 +197,14 @@ impl Tables {
 
     fn build(&mut self) {
         let n = self.hashes.len();
+        if n < FLAT_BELOW {
+            // Scanned, not looked up (`query`): no tables, which take
+            // 4 MiB even when empty.
+            self.offsets = Vec::new();
+            self.members = Vec::new();
+            self.built = n;
+            return;
+        }
         self.offsets = Vec::with_capacity(CHUNKS);
         self.members = Vec::with_capacity(CHUNKS);
         for table in 0..CHUNKS {
@@ -301,6 +309,26 @@ mod tests {
             got.sort_unstable();
             want.sort_unstable();
             assert_eq!(got, want, "radius {radius}");
+        }
+    }
+
+    #[test]
+    fn a_small_index_holds_no_tables_and_a_large_one_does_and_both_find_the_same() {
+        let hash = |i: u64| {
+            let mut bits = [0u8; 32];
+            for (k, b) in bits.iter_mut().enumerate() {
+                *b = (i.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(k as u32 * 7) >> 8) as u8;
+            }
+            PdqHash(bits)
+        };
+        let small = PdqIndex::from_items((0..10u64).map(|i| (hash(i), i)));
+        assert!(small.tables.offsets.is_empty() && small.tables.members.is_empty(), "no tables below FLAT_BELOW");
+        let large = PdqIndex::from_items((0..FLAT_BELOW as u64 + 10).map(|i| (hash(i), i)));
+        assert_eq!(large.tables.offsets.len(), CHUNKS, "tables at FLAT_BELOW and above");
+        for index in [&small, &large] {
+            let mut found: Vec<u64> = index.query(&hash(3), 0).into_iter().map(|f| f.value).collect();
+            found.sort_unstable();
+            assert_eq!(found, vec![3]);
         }
     }
 }

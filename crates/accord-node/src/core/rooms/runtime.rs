@@ -470,8 +470,9 @@ impl RoomRuntime {
             self.snapshot_cursor = cursor;
         }
         self.churn += self.unsettled.len();
-        self.unsettled.clear();
-        self.unsettled.shrink_to(RECENT_EVENTS);
+        // Freed, not kept at capacity: an event is several hundred bytes
+        // inline, and room for 64 of them was 44 KB in every room held.
+        self.unsettled = Vec::new();
         while self.recent_order.len() > RECENT_EVENTS {
             if let Some(id) = self.recent_order.pop_front() {
                 self.recent.remove(&id);
