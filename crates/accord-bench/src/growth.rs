@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 
 /// Accounts that create the rooms and send into them.
 const ACCOUNTS: usize = 16;
+/// How long the loaded node is left without writes before its memory is
+/// read again (longer than the 10 s for which a room keeps chain links).
+const QUIET: Duration = Duration::from_secs(30);
 /// Sends in flight per account over its WebSocket.
 const DEPTH: usize = 16;
 
@@ -156,6 +159,12 @@ pub(crate) async fn run(quick: bool, full_events: usize, report: &mut Report) ->
     let loaded = settled_rss(&node).await?;
     report.figure("growth_rss_loaded", loaded / MB, "MB", None);
     report.figure("growth_rss_per_stored_event", (loaded - with_rooms) / stored as f64, "B", None);
+    // The same node once writing has stopped for a while: what it holds
+    // for the history, without what the burst of writes left behind (the
+    // chain links of its last seconds).
+    tokio::time::sleep(if quick { Duration::from_secs(1) } else { QUIET }).await;
+    let quiet = settled_rss(&node).await?;
+    report.figure("growth_rss_loaded_quiet", quiet / MB, "MB", None);
 
     // Idle WebSocket clients, each following one room.
     let mut sockets = Vec::new();
