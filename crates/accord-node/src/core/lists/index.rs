@@ -69,6 +69,9 @@ pub struct Index {
     lists: Vec<ListId>,
     /// Looked up for every entry indexed.
     slots: HashMap<ListId, u32, Keyed>,
+    /// The slot of the list last added to (a range's entries are all of
+    /// one list): a slot never changes once given.
+    last_slot: Option<(u32, ListId)>,
     policies: Vec<Policy>,
     /// The first hit of each target hash: a slot in `arena`.
     first: HashMap<Sha256Hash, u32, Keyed>,
@@ -167,28 +170,36 @@ impl Index {
         action: Action,
         expires: Option<Timestamp>,
     ) {
-        let slot = self.slot(list);
+        let slot = match self.last_slot {
+            Some((at, ref last)) if last == list => at,
+            _ => {
+                let slot = self.slot(list);
+                self.last_slot = Some((slot, list.clone()));
+                slot
+            }
+        };
         self.any_domain |= key.0 == TargetKind::Domain;
         let hit = Hit { entry, list: slot, kind: key.0, category, action, expires: expires.is_some() };
         if let Some(at) = expires {
             self.expiry.insert((slot, entry), at);
         }
         self.len += 1;
-        if self.first.contains_key(&key.1) {
-            self.more.entry(key.1).or_default().push(hit);
-            return;
+        match self.first.entry(key.1) {
+            std::collections::hash_map::Entry::Occupied(_) => self.more.entry(key.1).or_default().push(hit),
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                let at = match self.free.pop() {
+                    Some(at) => {
+                        self.arena[at as usize] = hit;
+                        at
+                    }
+                    None => {
+                        self.arena.push(hit);
+                        (self.arena.len() - 1) as u32
+                    }
+                };
+                vacant.insert(at);
+            }
         }
-        let at = match self.free.pop() {
-            Some(at) => {
-                self.arena[at as usize] = hit;
-                at
-            }
-            None => {
-                self.arena.push(hit);
-                (self.arena.len() - 1) as u32
-            }
-        };
-        self.first.insert(key.1, at);
     }
 
     /// Adds an active PDQ entry (besides [`Index::add`], which keeps its

@@ -618,41 +618,18 @@ impl Lists {
         record.checkpoint = Some(verified.signed.clone());
         let arrivals = curation::arrivals(store, &held.record, from, &range.leaves)?;
         let count = range.leaves.len();
+        store.append_list_with(&record, from, range.leaves, &arrivals).await?;
         let mut kept: HashSet<u64> = store.kept(list)?.into_iter().map(|k| k.entry).collect();
         kept.extend(arrivals.kept.iter().map(|k| k.entry));
-        // The entries that add are indexed while the store writes the
-        // range: each names only itself. Retractions read the entry they
-        // retract from the store, so they follow the write; if it fails,
-        // the adds are taken out again.
-        let writing = {
-            let (store, record, arrivals) = (store.clone(), record.clone(), arrivals.clone());
-            tokio::spawn(async move { store.append_list_with(&record, from, range.leaves, &arrivals).await })
-        };
+        // Indexed once stored, not while being written: a match must never
+        // be found whose entry cannot be read (its provenance's reason).
         {
             let mut index = self.index();
             index.reserve(range.read.len());
             for (at, entry) in (from..).zip(&range.read) {
-                if let Reading::Add { .. } = entry.0 {
-                    index_entry(&mut index, store, list, at, entry, &kept);
-                }
+                index_entry(&mut index, store, list, at, entry, &kept);
             }
         }
-        let written = writing.await.map_err(|e| ListError::Interrupted(e.to_string())).and_then(|w| Ok(w?));
-        let mut index = self.index();
-        for (at, entry) in (from..).zip(&range.read) {
-            match (&entry.0, &written) {
-                (Reading::Add { key, pdq, .. }, Err(_)) => {
-                    index.remove(list, at, *key);
-                    if pdq.is_some() {
-                        index.remove_pdq(list, at);
-                    }
-                }
-                (Reading::Remove { .. }, Ok(())) => index_entry(&mut index, store, list, at, entry, &kept),
-                _ => {}
-            }
-        }
-        drop(index);
-        written?;
         held.log = range.log;
         held.record = record;
         Ok(curation::applied(count, &arrivals))
