@@ -5,7 +5,7 @@
 //! subscription are written once, and never held in memory.
 
 use crate::{Cf, Store, StoreError};
-use rocksdb::{BlockBasedOptions, DBCompressionType, IngestExternalFileOptions, Options, SstFileWriter};
+use rocksdb::{IngestExternalFileOptions, SstFileWriter};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -56,13 +56,9 @@ impl Store {
         file: &Path,
         rows: impl IntoIterator<Item = (K, V)>,
     ) -> Result<(), StoreError> {
-        // The table format of the column families (see `Store::open`),
-        // without the shared block cache, which only reading uses.
-        let mut opts = Options::default();
-        opts.set_compression_type(DBCompressionType::Lz4);
-        let mut table = BlockBasedOptions::default();
-        table.set_bloom_filter(10.0, false);
-        opts.set_block_based_table_factory(&table);
+        // The column family's own options and table format, without the
+        // shared block cache, which only reading uses.
+        let opts = crate::cf_options(cf, &crate::table_format());
         let mut writer = SstFileWriter::create(&opts);
         writer.open(file)?;
         let mut any = false;

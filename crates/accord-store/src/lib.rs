@@ -196,6 +196,14 @@ impl std::fmt::Debug for Store {
 /// (and whose garbage they drop) in the `blobs` column family.
 const BLOB_GC_AGE_CUTOFF: f64 = 0.25;
 
+/// The format of the column families' table files: a bloom filter of 10
+/// bits a key. What only reading uses (the block cache) is set apart.
+fn table_format() -> BlockBasedOptions {
+    let mut table = BlockBasedOptions::default();
+    table.set_bloom_filter(10.0, false);
+    table
+}
+
 fn cf_options(cf: Cf, table: &BlockBasedOptions) -> Options {
     let mut opts = Options::default();
     opts.set_block_based_table_factory(table);
@@ -237,11 +245,10 @@ impl Store {
         let memtables = rocksdb::WriteBufferManager::new_write_buffer_manager(budget / 2, true);
         opts.set_write_buffer_manager(&memtables);
         let cache = Cache::new_lru_cache(budget / 2);
-        let mut table = BlockBasedOptions::default();
+        let mut table = table_format();
         table.set_block_cache(&cache);
         table.set_cache_index_and_filter_blocks(true);
         table.set_pin_l0_filter_and_index_blocks_in_cache(true);
-        table.set_bloom_filter(10.0, false);
         let cfs = Cf::ALL.iter().map(|cf| {
             let mut cf_opts = cf_options(*cf, &table);
             cf_opts.set_write_buffer_manager(&memtables);

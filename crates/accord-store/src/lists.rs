@@ -141,11 +141,13 @@ impl Store {
         let list_key = keys::list(&record.list);
         if leaves.len() >= BULK_LEAVES {
             let store = self.clone();
-            let rows = move || {
+            let ingest = move || {
                 let rows = leaves.into_iter().zip(first..).map(|(leaf, at)| (keys::list_entry_at(&list_key, at), leaf));
                 store.ingest_sorted(Cf::ListEntries, rows)
             };
-            tokio::task::spawn_blocking(rows).await.map_err(|e| StoreError::Db(format!("ingesting leaves: {e}")))??;
+            tokio::task::spawn_blocking(ingest)
+                .await
+                .map_err(|e| StoreError::Db(format!("ingesting leaves: {e}")))??;
         } else {
             for (leaf, at) in leaves.into_iter().zip(first..) {
                 b.put(Cf::ListEntries, keys::list_entry_at(&list_key, at).to_vec(), leaf);
@@ -155,9 +157,17 @@ impl Store {
         self.write(b).await
     }
 
-    /// Up to `limit` leaves of a list from index `from`.
-    pub fn list_leaves(&self, list: &ListId, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        let rows = self.scan(Cf::ListEntries, &keys::list(list), &keys::list_entry(list, from), true, limit)?;
+    /// Up to `limit` leaves of a list with indexes in `range`, from its
+    /// start. `range` ends at the list's size (its record's): leaves past
+    /// it are not the list's (see [`Store::append_list_with`]).
+    pub fn list_leaves(
+        &self,
+        list: &ListId,
+        range: std::ops::Range<u64>,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let limit = limit.min((range.end.saturating_sub(range.start)).try_into().unwrap_or(usize::MAX));
+        let rows = self.scan(Cf::ListEntries, &keys::list(list), &keys::list_entry(list, range.start), true, limit)?;
         Ok(rows.into_iter().map(|(_, v)| v).collect())
     }
 

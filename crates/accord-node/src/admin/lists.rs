@@ -214,9 +214,7 @@ pub async fn show(
     };
     let record = state.lists.record(&list).await.ok_or(ListError::UnknownList)?;
     let limit = q.limit.unwrap_or(1000).min(100_000);
-    // Leaves past the record's size are not the list's (yet).
-    let limit = limit.min(record.size.saturating_sub(q.from).try_into().unwrap_or(usize::MAX));
-    let leaves = state.store.list_leaves(&list, q.from, limit)?;
+    let leaves = state.store.list_leaves(&list, q.from..record.size, limit)?;
     let entries = leaves
         .iter()
         .enumerate()
@@ -284,7 +282,7 @@ pub async fn export(
     let mut active: BTreeMap<u64, (Target, Category, Action, Option<Reason>)> = BTreeMap::new();
     let mut at = 0;
     while at < record.size {
-        let leaves = state.store.list_leaves(&list, at, (record.size - at).min(65_536) as usize)?;
+        let leaves = state.store.list_leaves(&list, at..record.size, 65_536)?;
         if leaves.is_empty() {
             break;
         }

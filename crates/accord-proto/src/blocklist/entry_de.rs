@@ -36,10 +36,11 @@ fn required<T, E: de::Error>(slot: Option<T>, field: &'static str) -> Result<T, 
     slot.ok_or_else(|| E::missing_field(field))
 }
 
-/// An error if `slot` holds a field the variant does not have.
-fn absent<T, E: de::Error>(slot: &Option<T>, field: &str, allowed: &'static [&'static str]) -> Result<(), E> {
-    match slot {
-        Some(_) => Err(E::unknown_field(field, allowed)),
+/// An error for the first field `present` that the variant's fields,
+/// `allowed`, do not name.
+fn only<E: de::Error>(present: &[(&'static str, bool)], allowed: &'static [&'static str]) -> Result<(), E> {
+    match present.iter().find(|(field, is)| *is && !allowed.contains(field)) {
+        Some((field, _)) => Err(E::unknown_field(field, allowed)),
         None => Ok(()),
     }
 }
@@ -105,20 +106,17 @@ impl<'de> Visitor<'de> for TargetVisitor {
                 }
             }
         }
-        let ty = ty.ok_or_else(|| de::Error::missing_field("type"))?;
+        let ty = required(ty, "type")?;
         let allowed = match ty {
             TargetType::Account | TargetType::Node | TargetType::Room | TargetType::Content => ID_FIELDS,
             TargetType::Pdq => PDQ_FIELDS,
             TargetType::Domain => DOMAIN_FIELDS,
             TargetType::Hashed => HASHED_FIELDS,
         };
-        for (present, field) in
-            [(id.is_some(), "id"), (hash.is_some(), "hash"), (name.is_some(), "name"), (kind.is_some(), "kind")]
-        {
-            if present && !allowed.contains(&field) {
-                return Err(de::Error::unknown_field(field, allowed));
-            }
-        }
+        only(
+            &[("id", id.is_some()), ("hash", hash.is_some()), ("name", name.is_some()), ("kind", kind.is_some())],
+            allowed,
+        )?;
         Ok(match ty {
             TargetType::Account => Target::Account { id: parsed(required(id, "id")?)? },
             TargetType::Node => Target::Node { id: parsed(required(id, "id")?)? },
@@ -185,9 +183,17 @@ impl<'de> Visitor<'de> for EntryVisitor {
                 other => return Err(de::Error::unknown_field(other, ADD_FIELDS)),
             }
         }
-        match op.ok_or_else(|| de::Error::missing_field("op"))? {
+        let present = [
+            ("target", target.is_some()),
+            ("category", category.is_some()),
+            ("action", action.is_some()),
+            ("evidence", evidence.is_some()),
+            ("expires", expires.is_some()),
+            ("entry", entry.is_some()),
+        ];
+        match required(op, "op")? {
             Op::Add => {
-                absent(&entry, "entry", ADD_FIELDS)?;
+                only(&present, ADD_FIELDS)?;
                 Ok(ListEntry::Add {
                     created: required(created, "created")?,
                     target: required(target, "target")?,
@@ -199,11 +205,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
                 })
             }
             Op::Remove => {
-                absent(&target, "target", REMOVE_FIELDS)?;
-                absent(&category, "category", REMOVE_FIELDS)?;
-                absent(&action, "action", REMOVE_FIELDS)?;
-                absent(&evidence, "evidence", REMOVE_FIELDS)?;
-                absent(&expires, "expires", REMOVE_FIELDS)?;
+                only(&present, REMOVE_FIELDS)?;
                 Ok(ListEntry::Remove {
                     created: required(created, "created")?,
                     entry: required(entry, "entry")?,

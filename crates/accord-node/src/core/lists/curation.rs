@@ -221,7 +221,7 @@ pub(super) fn held_arrivals(store: &Store, record: &ListRecord) -> Result<Arriva
     let mut active: BTreeMap<u64, ListEntry> = BTreeMap::new();
     let mut at = 0;
     while at < record.size {
-        let leaves = store.list_leaves(list, at, (record.size - at).min(65_536) as usize)?;
+        let leaves = store.list_leaves(list, at..record.size, 65_536)?;
         if leaves.is_empty() {
             break;
         }

@@ -242,7 +242,7 @@ impl Lists {
             let mut log = MerkleLog::new();
             let mut at = 0;
             while at < record.size {
-                let leaves = store.list_leaves(&record.list, at, (record.size - at).min(65_536) as usize)?;
+                let leaves = store.list_leaves(&record.list, at..record.size, 65_536)?;
                 if leaves.is_empty() {
                     break;
                 }
@@ -678,8 +678,7 @@ impl Lists {
                 _ => return Ok(None),
             }
         };
-        let limit = limit.min((size - from).try_into().unwrap_or(usize::MAX));
-        Ok(Some((checkpoint, store.list_leaves(list, from, limit)?)))
+        Ok(Some((checkpoint, store.list_leaves(list, from..size, limit)?)))
     }
 
     /// Every PDQ entry that applies to an image with PDQ hash `hash` here,
@@ -738,7 +737,7 @@ impl Lists {
                 Err(_) => return Ok(None),
             }
         };
-        Ok(store.list_leaves(list, index, 1)?.into_iter().next().map(|leaf| (checkpoint, leaf, proof)))
+        Ok(store.list_leaf(list, index)?.map(|leaf| (checkpoint, leaf, proof)))
     }
 
     /// The strongest match for a target.
