@@ -100,6 +100,20 @@ pub(crate) async fn settled_rss(node: &NodeChild) -> anyhow::Result<f64> {
 
 const MB: f64 = 1024.0 * 1024.0;
 
+/// RocksDB's memtables and block cache, in bytes, as the node's metrics
+/// report them.
+async fn store_memory(url: &str) -> anyhow::Result<(f64, f64)> {
+    let body = reqwest::get(format!("{url}/metrics")).await?.text().await?;
+    let part = |name: &str| {
+        let prefix = format!("accord_store_memory_bytes{{part=\"{name}\"}} ");
+        body.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .ok_or_else(|| anyhow::anyhow!("the node's metrics have no {name}"))
+    };
+    Ok((part("memtables")?, part("block_cache")?))
+}
+
 pub(crate) async fn run(quick: bool, full_events: usize, report: &mut Report) -> anyhow::Result<()> {
     let (rooms, events, clients) = if quick { (16, 1_600, 64) } else { (1_000, full_events, 1_000) };
     let dir = tempfile::tempdir()?;
@@ -158,6 +172,9 @@ pub(crate) async fn run(quick: bool, full_events: usize, report: &mut Report) ->
     eprintln!("growth: stored {stored} in {:.1} s", loading.elapsed().as_secs_f64());
     let loaded = settled_rss(&node).await?;
     report.figure("growth_rss_loaded", loaded / MB, "MB", None);
+    let (memtables, cache) = store_memory(&url).await?;
+    report.figure("growth_store_memtables_loaded", memtables / MB, "MB", None);
+    report.figure("growth_store_block_cache_loaded", cache / MB, "MB", None);
     report.figure("growth_rss_per_stored_event", (loaded - with_rooms) / stored as f64, "B", None);
     // The same node once writing has stopped for a while: what it holds
     // for the history, without what the burst of writes left behind (the

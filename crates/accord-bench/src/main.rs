@@ -125,6 +125,9 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // The nodes measured run with the allocator's settings of
+    // `accord-node run`, whether in this process or in one of their own.
+    accord_node::allocator::reexec_with_settings()?;
     if let Some(mb) = args.memory_mb {
         net::set_memory_mb(mb);
     }

@@ -662,7 +662,7 @@ pub struct StorageSection {
     /// `apply` its migrations (default), or `refuse` to start until
     /// `accord-node migrate` has run.
     pub migrate: accord_store::Migrate,
-    /// RocksDB's memory budget in MiB (at least 8; default 64): half for
+    /// RocksDB's memory budget in MiB (at least 8; default 32): half for
     /// the block cache, half for the memtables. What the node holds of its
     /// rooms beside it does not grow with their history.
     pub memory_mb: usize,

@@ -15,6 +15,7 @@
 
 pub mod admin;
 mod admin_listener;
+pub mod allocator;
 pub mod api;
 pub mod config;
 pub mod core;

@@ -317,9 +317,18 @@ async fn next_signal() -> Signal {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if matches!(cli.command, None | Some(Command::Run { .. }))
+        && let Err(e) = accord_node::allocator::reexec_with_settings()
+    {
+        eprintln!("warning: running with the allocator's defaults ({e})");
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(command(cli))
+}
+
+/// Runs the command given.
+async fn command(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Run { data_dir: PathBuf::from("accord-data") }) {
         Command::Run { data_dir } => run(DataDir::new(data_dir)).await,
         Command::List { target, command } => admin_cli::list(target, command).await,

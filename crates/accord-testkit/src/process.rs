@@ -18,6 +18,9 @@ pub struct NodeProcess {
     api: String,
     p2p: String,
     child: Option<Child>,
+    /// Environment variables set (`Some`) or removed (`None`) for the
+    /// process, beyond the test's own.
+    env: Vec<(String, Option<String>)>,
 }
 
 impl NodeProcess {
@@ -50,7 +53,7 @@ impl NodeProcess {
         let mut config = Config::load(&path)?;
         edit(&mut config);
         config.save(&path)?;
-        Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None })
+        Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None, env: Vec::new() })
     }
 
     /// Copies the data directory `source` (a fixture, e.g. one written by
@@ -67,7 +70,7 @@ impl NodeProcess {
         config.p2p.listen = vec![p2p.clone()];
         config.admin.listen = "127.0.0.1:0".parse().map_err(anyhow::Error::msg)?;
         config.save(&path)?;
-        Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None })
+        Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None, env: Vec::new() })
     }
 
     /// Runs `BINARY restore --from BACKUP` into a new temporary data
@@ -87,7 +90,7 @@ impl NodeProcess {
         let config = Config::load(&DataDir::new(dir.path()).config())?;
         let api = config.api.listen.to_string();
         let p2p = config.p2p.listen.first().cloned().unwrap_or_default();
-        Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None })
+        Ok(NodeProcess { binary: binary.to_path_buf(), dir, api, p2p, child: None, env: Vec::new() })
     }
 
     /// Starts `accord-node run` and waits until its API answers. A node
@@ -112,16 +115,24 @@ impl NodeProcess {
         }
     }
 
+    /// Sets (`Some`) or removes (`None`) an environment variable for the
+    /// process at its next start.
+    pub fn env(&mut self, key: &str, value: Option<&str>) {
+        self.env.push((key.to_owned(), value.map(str::to_owned)));
+    }
+
     /// Runs `BINARY run` on the data directory without waiting for
     /// anything (to watch the node start).
     pub fn spawn(&mut self) -> anyhow::Result<()> {
-        let child = Command::new(&self.binary)
-            .args(["run", "--data-dir"])
-            .arg(self.dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let mut command = Command::new(&self.binary);
+        command.args(["run", "--data-dir"]).arg(self.dir.path()).env("RUST_LOG", "warn");
+        for (key, value) in &self.env {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
         self.child = Some(child);
         Ok(())
     }

@@ -23,7 +23,7 @@ use futures::StreamExt;
 pub use libp2p::PeerId;
 use libp2p::core::transport::{MemoryTransport, OptionalTransport, Transport as _};
 use libp2p::core::upgrade;
-use libp2p::kad::{self, store::MemoryStore};
+use libp2p::kad;
 use libp2p::metrics::Recorder;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
@@ -42,6 +42,7 @@ pub use libp2p::Multiaddr as Address;
 
 pub mod bytes_codec;
 pub mod codec;
+mod dht_store;
 
 use accord_proto::list_page::{
     LIST_PAGES_PROTOCOL, ListPageError, ListPageRequest, ListPageResponse, MAX_PAGE_BYTES, MAX_PAGE_REQUEST_BYTES,
@@ -54,7 +55,8 @@ mod behaviour {
     #![allow(missing_docs, reason = "the derive generates an undocumented event enum")]
     use super::bytes_codec::BytesCodec;
     use super::codec::FedCodec;
-    use libp2p::kad::{self, store::MemoryStore};
+    use super::dht_store::DhtStore;
+    use libp2p::kad;
     use libp2p::swarm::NetworkBehaviour;
     use libp2p::{allow_block_list, connection_limits, gossipsub, identify, ping, request_response};
 
@@ -65,7 +67,7 @@ mod behaviour {
         pub(super) limits: connection_limits::Behaviour,
         pub(super) identify: identify::Behaviour,
         pub(super) ping: ping::Behaviour,
-        pub(super) kad: kad::Behaviour<MemoryStore>,
+        pub(super) kad: kad::Behaviour<DhtStore>,
         pub(super) federation: request_response::Behaviour<FedCodec>,
         pub(super) media: request_response::Behaviour<BytesCodec>,
         pub(super) pages: request_response::Behaviour<BytesCodec>,
@@ -457,12 +459,7 @@ impl Network {
                             .set_periodic_bootstrap_interval(None)
                             .set_provider_publication_interval(Some(REPROVIDE_EVERY))
                             .set_provider_record_ttl(Some(PROVIDER_TTL));
-                        let store_config = kad::store::MemoryStoreConfig {
-                            max_records: MAX_DHT_RECORDS,
-                            max_provided_keys: MAX_DHT_RECORDS,
-                            ..Default::default()
-                        };
-                        let store = MemoryStore::with_config(me, store_config);
+                        let store = dht_store::DhtStore::new(me, MAX_DHT_RECORDS, MAX_DHT_RECORDS);
                         let mut kad = kad::Behaviour::with_config(me, store, config);
                         // Loopback and private networks never confirm an
                         // external address: serve the DHT regardless.

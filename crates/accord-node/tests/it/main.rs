@@ -2,6 +2,7 @@
 //! real HTTP and WebSocket, SDK clients and hand-made hostile requests.
 
 mod admin_listener;
+mod allocator;
 mod architecture;
 mod backup;
 mod chat;

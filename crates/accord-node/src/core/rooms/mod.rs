@@ -13,6 +13,7 @@ pub mod joins;
 pub mod providers;
 mod runtime;
 pub(crate) mod sync;
+mod window;
 
 pub use runtime::{Added, History, LIVE_FEED, LiveItem, RoomRuntime, SNAPSHOT_EVERY, Snapshot, TimelineItem};
 

@@ -11,6 +11,7 @@
 //! lets a restart take the room up from it instead of deriving it from
 //! `create`.
 
+use super::window::{Chain, Recent, RecentEvents};
 use accord_proto::event::{Event, EventContent, Role, UnverifiedEvent};
 use accord_proto::room::{AuthError, MessageAuthors, MessageIndex, RoomState, chain_history, history_seed};
 use accord_proto::{AccountId, EventId, NodeId, Sha256Hash};
@@ -18,7 +19,6 @@ use accord_store::{MembershipChange, StoreError, TimelineEntry};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::ops::Bound;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
@@ -137,13 +137,6 @@ pub trait History {
     fn events(&self, upto: u64) -> Result<Vec<Event>, StoreError>;
 }
 
-/// What the runtime holds of a recent event.
-struct Recent {
-    depth: u64,
-    /// The author, for a message.
-    author: Option<AccountId>,
-}
-
 /// One origin's events in a room, by sequence number.
 #[derive(Default, Serialize, Deserialize)]
 struct OriginSeqs {
@@ -228,11 +221,8 @@ pub struct RoomRuntime {
     /// The order key of the last event held that is not a message (the
     /// `create` at least): messages placed after it change no verdict.
     structural: (u64, EventId),
-    /// Recent events by id, and their arrival order (for pruning). A
-    /// B-tree rather than a hash map: its nodes shrink as the window
-    /// slides, where a hash table's tombstones doubled it (31 KB a room).
-    recent: BTreeMap<EventId, Recent>,
-    recent_order: VecDeque<EventId>,
+    /// Recent events by id, in arrival order (`window.rs`).
+    recent: RecentEvents,
     /// Events added since the room last settled: not in the store yet.
     unsettled: Vec<Event>,
     /// Events the rules refuse at their place.
@@ -245,7 +235,7 @@ pub struct RoomRuntime {
     remembered: HashMap<(NodeId, u64), EventId>,
     /// The history hash after each of the latest accepted events, by order
     /// key: where a message that arrives out of order re-chains from.
-    chain: BTreeMap<(u64, EventId), Sha256Hash>,
+    chain: Chain,
     /// When each of the events of the last [`CHAIN_KEEP`] arrived: how
     /// many links the chain keeps past [`CHAIN_LINKS`].
     arrivals: VecDeque<Instant>,
@@ -263,8 +253,6 @@ pub struct RoomRuntime {
     pub cursor: u64,
     /// The cursor of the last snapshot written.
     snapshot_cursor: u64,
-    /// Events added since the window's B-trees were last rebuilt.
-    churn: usize,
     /// Live feed of newly stored timeline items, made on first subscribe
     /// (a room nobody follows costs no buffer).
     live: Option<broadcast::Sender<Arc<LiveItem>>>,
@@ -284,7 +272,7 @@ fn membership_diff(old: &RoomState, new: &RoomState) -> Vec<MembershipChange> {
 /// The authors of the messages accepted before `before`, from the recent
 /// window or the store; a store failure is kept for the caller.
 struct Lookup<'a> {
-    recent: &'a BTreeMap<EventId, Recent>,
+    recent: &'a RecentEvents,
     refused: &'a HashSet<EventId>,
     history: &'a dyn History,
     room: accord_proto::RoomId,
@@ -316,7 +304,7 @@ impl MessageAuthors for Lookup<'_> {
 
 impl<'a> Lookup<'a> {
     fn new(
-        recent: &'a BTreeMap<EventId, Recent>,
+        recent: &'a RecentEvents,
         refused: &'a HashSet<EventId>,
         history: &'a dyn History,
         room: accord_proto::RoomId,
@@ -339,13 +327,12 @@ impl RoomRuntime {
     pub fn from_create(create: &Event, me: NodeId) -> Option<RoomRuntime> {
         let state = RoomState::from_create(create).ok()?;
         let mut rt = RoomRuntime {
-            chain: BTreeMap::from([(create.order_key(), state.history_hash())]),
+            chain: Chain::from_links(vec![(create.order_key(), state.history_hash())]),
             arrivals: VecDeque::new(),
             head: create.order_key(),
             structural: create.order_key(),
             state,
-            recent: BTreeMap::new(),
-            recent_order: VecDeque::new(),
+            recent: RecentEvents::default(),
             unsettled: Vec::new(),
             refused: HashSet::new(),
             blocked: HashMap::new(),
@@ -357,7 +344,6 @@ impl RoomRuntime {
             next_seq: 1,
             cursor: 1,
             snapshot_cursor: 0,
-            churn: 0,
             live: None,
         };
         rt.index(create.clone());
@@ -407,13 +393,12 @@ impl RoomRuntime {
             state: snapshot.state,
             head: snapshot.head,
             structural: snapshot.structural,
-            recent: BTreeMap::new(),
-            recent_order: VecDeque::new(),
+            recent: RecentEvents::default(),
             unsettled: Vec::new(),
             refused: snapshot.refused.into_iter().collect(),
             blocked: HashMap::new(),
             remembered: HashMap::new(),
-            chain: snapshot.chain.into_iter().collect(),
+            chain: Chain::from_links(snapshot.chain),
             arrivals: VecDeque::new(),
             origins: snapshot.origins.into_iter().collect(),
             own,
@@ -421,7 +406,6 @@ impl RoomRuntime {
             next_seq: snapshot.next_seq,
             cursor: snapshot.cursor,
             snapshot_cursor: snapshot.cursor,
-            churn: 0,
             live: None,
         }))
     }
@@ -436,12 +420,7 @@ impl RoomRuntime {
             head: self.head,
             structural: self.structural,
             refused: self.refused.iter().copied().collect(),
-            chain: self
-                .chain
-                .iter()
-                .skip(self.chain.len().saturating_sub(CHAIN_LINKS))
-                .map(|(k, h)| (*k, *h))
-                .collect(),
+            chain: self.chain.iter().skip(self.chain.len().saturating_sub(CHAIN_LINKS)).copied().collect(),
             origins: self
                 .origins
                 .iter()
@@ -469,40 +448,13 @@ impl RoomRuntime {
         if let Some(cursor) = snapshot {
             self.snapshot_cursor = cursor;
         }
-        self.churn += self.unsettled.len();
         // Freed, not kept at capacity: an event is several hundred bytes
         // inline, and room for 64 of them was 44 KB in every room held.
         self.unsettled = Vec::new();
-        while self.recent_order.len() > RECENT_EVENTS {
-            if let Some(id) = self.recent_order.pop_front() {
-                self.recent.remove(&id);
-            }
-        }
+        self.recent.keep_latest(RECENT_EVENTS);
         self.prune_chain();
         for seqs in self.origins.values_mut() {
             seqs.prune();
-        }
-        self.compact();
-    }
-
-    /// Rebuilds the window's B-trees once as many events as the window
-    /// holds have passed through it. Entries leave them in no order the
-    /// trees favour (the window is keyed by event id) and a B-tree node
-    /// merges with a neighbour only when under a third full, so a sliding
-    /// window otherwise settles at three times the nodes it needs (18 KB a
-    /// room, where rebuilt it takes 6): memory that a node with many quiet
-    /// rooms holds for each.
-    fn compact(&mut self) {
-        if self.churn < RECENT_EVENTS {
-            return;
-        }
-        self.churn = 0;
-        self.recent = std::mem::take(&mut self.recent).into_iter().collect();
-        if self.chain.len() <= 2 * CHAIN_LINKS {
-            self.chain = std::mem::take(&mut self.chain).into_iter().collect();
-        }
-        if self.recent_order.capacity() > 2 * self.recent_order.len().max(RECENT_EVENTS) {
-            self.recent_order.shrink_to(RECENT_EVENTS);
         }
     }
 
@@ -519,9 +471,7 @@ impl RoomRuntime {
             self.arrivals.shrink_to_fit();
         }
         let keep = self.arrivals.len().clamp(CHAIN_LINKS, CHAIN_LINKS_MAX);
-        while self.chain.len() > keep {
-            self.chain.pop_first();
-        }
+        self.chain.keep_latest(keep, CHAIN_LINKS);
     }
 
     fn index(&mut self, event: Event) {
@@ -532,8 +482,7 @@ impl RoomRuntime {
         }
         let id = event.id();
         let is_message = matches!(event.content(), EventContent::Message { .. });
-        self.recent.insert(id, Recent { depth: stamp.depth, author: is_message.then(|| event.author()) });
-        self.recent_order.push_back(id);
+        self.recent.push(id, Recent { depth: stamp.depth, author: is_message.then(|| event.author()) });
         self.origins.entry(stamp.origin).or_default().add(stamp.seq, id);
         if !is_message {
             self.structural = self.structural.max(event.order_key());
@@ -552,7 +501,7 @@ impl RoomRuntime {
 
     /// Whether the room holds the event (or saw it refused by a blocklist).
     pub fn contains(&self, id: &EventId, history: &dyn History) -> Result<bool, StoreError> {
-        if self.recent.contains_key(id) || self.blocked.contains_key(id) {
+        if self.recent.contains(id) || self.blocked.contains_key(id) {
             return Ok(true);
         }
         history.holds(id)
@@ -654,7 +603,7 @@ impl RoomRuntime {
             self.index(event);
             return Ok(Added { verdict, memberships, rederived: false });
         }
-        let chained = self.chain.first_key_value().is_some_and(|(first, _)| *first < key);
+        let chained = self.chain.first_key().is_some_and(|first| first < key);
         if key > self.structural && is_message && chained {
             // A message's authorization names no earlier message.
             let verdict = self.state.authorize(&event, &MessageIndex::default()).and_then(|()| {
@@ -686,10 +635,10 @@ impl RoomRuntime {
     /// every accepted event after it again; the history hash after the
     /// last of them.
     fn rechain(&mut self, key: (u64, EventId)) -> Sha256Hash {
-        let before = self.chain.range(..key).next_back().map(|(_, h)| *h);
+        let before = self.chain.before(key);
         let mut history = chain_history(before.unwrap_or_else(|| history_seed(self.state.room())), &key.1);
         self.chain.insert(key, history);
-        for (later, link) in self.chain.range_mut((Bound::Excluded(key), Bound::Unbounded)) {
+        for (later, link) in self.chain.after_mut(key) {
             history = chain_history(history, &later.1);
             *link = history;
         }
