@@ -68,13 +68,9 @@ impl NodeChild {
 
     /// Resident memory, in bytes.
     fn rss(&self) -> anyhow::Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let kib = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        let bytes = accord_node::metrics::resident_bytes(Some(self.child.id()))
             .ok_or_else(|| anyhow::anyhow!("no VmRSS in /proc/{}/status", self.child.id()))?;
-        Ok(kib * 1024.0)
+        Ok(bytes as f64)
     }
 
     /// Kills the process outright and reaps it.

@@ -38,10 +38,7 @@ impl Samples {
 /// The resident set size of this process in bytes (Linux
 /// `/proc/self/status`), or none elsewhere.
 pub(crate) fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    accord_node::metrics::resident_bytes(None)
 }
 
 /// The CPU time this process has used, user and system, all threads

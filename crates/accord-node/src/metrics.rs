@@ -8,6 +8,15 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Mutex;
 
+/// The resident memory of process `pid` (this process if `None`), in bytes,
+/// from Linux's `/proc/PID/status`; `None` where it cannot be read.
+pub fn resident_bytes(pid: Option<u32>) -> Option<u64> {
+    let path = pid.map_or_else(|| "/proc/self/status".to_owned(), |pid| format!("/proc/{pid}/status"));
+    let status = std::fs::read_to_string(path).ok()?;
+    let kib = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim();
+    Some(kib.parse::<u64>().ok()? * 1024)
+}
+
 /// Labels: a stable error code.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CodeLabel {
@@ -295,5 +304,22 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::resident_bytes;
+
+    #[test]
+    fn resident_memory_is_read_for_this_process_and_a_child_and_not_for_a_process_that_is_gone() {
+        let own = resident_bytes(None).expect("this process's resident memory");
+        assert!(own > 1 << 20, "a test process holds more than 1 MiB: {own}");
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().expect("sleep runs");
+        let pid = child.id();
+        assert!(resident_bytes(Some(pid)).is_some_and(|b| b > 0), "a running child's memory is read");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(resident_bytes(Some(pid)), None, "a reaped process has no status");
     }
 }

@@ -21,17 +21,7 @@ pub fn sample_memory(state: &Core) {
         }
         Err(e) => tracing::debug!("the store's memory could not be read: {e}"),
     }
-    state.metrics.resident.set(resident_bytes() as i64);
-}
-
-/// The process's resident memory in bytes (0 where `/proc` does not say).
-fn resident_bytes() -> u64 {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return 0 };
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-    kib.unwrap_or(0) * 1024
+    state.metrics.resident.set(crate::metrics::resident_bytes(None).unwrap_or(0) as i64);
 }
 
 /// What `GET /admin/status` answers.
