@@ -451,6 +451,10 @@ impl RoomRuntime {
         // Freed, not kept at capacity: an event is several hundred bytes
         // inline, and room for 64 of them was 44 KB in every room held.
         self.unsettled = Vec::new();
+        // This node's create and join events are kept whole: no spare room.
+        if self.own.capacity() > self.own.len() {
+            self.own.shrink_to_fit();
+        }
         self.recent.keep_latest(RECENT_EVENTS);
         self.prune_chain();
         for seqs in self.origins.values_mut() {
