@@ -99,12 +99,11 @@ const MB: f64 = 1024.0 * 1024.0;
 /// RocksDB's memtables and block cache, in bytes, as the node's metrics
 /// report them.
 async fn store_memory(url: &str) -> anyhow::Result<(f64, f64)> {
-    let body = reqwest::get(format!("{url}/metrics")).await?.text().await?;
+    let series = crate::net::metrics(url).await?;
     let part = |name: &str| {
-        let prefix = format!("accord_store_memory_bytes{{part=\"{name}\"}} ");
-        body.lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .and_then(|v| v.trim().parse::<f64>().ok())
+        series
+            .get(&format!("accord_store_memory_bytes{{part=\"{name}\"}}"))
+            .copied()
             .ok_or_else(|| anyhow::anyhow!("the node's metrics have no {name}"))
     };
     Ok((part("memtables")?, part("block_cache")?))

@@ -15,7 +15,7 @@
 
 use crate::ceiling::Ceilings;
 use crate::growth::NodeChild;
-use crate::net::unlimited;
+use crate::net::{metrics, unlimited};
 use crate::report::Report;
 use accord_node::DataDir;
 use accord_sdk::{Client, JoinRule};
@@ -170,13 +170,7 @@ pub(crate) async fn run(quick: bool, ceilings: &mut Ceilings, report: &mut Repor
 /// A node's federation counters (`accord_fed_*_total`, from its
 /// `/metrics`), by series.
 async fn fed_counters(url: &str) -> anyhow::Result<BTreeMap<String, f64>> {
-    let page = reqwest::get(format!("{url}/metrics")).await?.error_for_status()?.text().await?;
-    let mut counters = BTreeMap::new();
-    for line in page.lines() {
-        let Some((series, value)) = line.rsplit_once(' ') else { continue };
-        if series.starts_with("accord_fed_") && series.contains("_total") {
-            counters.insert(series.to_owned(), value.parse::<f64>()?);
-        }
-    }
+    let mut counters = metrics(url).await?;
+    counters.retain(|series, _| series.starts_with("accord_fed_") && series.contains("_total"));
     Ok(counters)
 }

@@ -22,6 +22,18 @@ pub(crate) fn set_memory_mb(mb: usize) {
 /// otherwise measure the limiter (every benchmark client connects from
 /// 127.0.0.1). Durability stays at the node's default (`fsync`); RocksDB's
 /// budget too, unless `--memory-mb` says otherwise.
+/// Every series a node at `url` reports on `/metrics` (name with its
+/// labels), with its value.
+pub(crate) async fn metrics(url: &str) -> anyhow::Result<BTreeMap<String, f64>> {
+    let page = reqwest::get(format!("{url}/metrics")).await?.error_for_status()?.text().await?;
+    let mut series = BTreeMap::new();
+    for line in page.lines().filter(|l| !l.starts_with('#')) {
+        let Some((name, value)) = line.rsplit_once(' ') else { continue };
+        series.insert(name.to_owned(), value.parse::<f64>()?);
+    }
+    Ok(series)
+}
+
 pub(crate) fn unlimited(config: &mut Config) {
     if let Some(mb) = MEMORY_MB.get() {
         config.storage.memory_mb = *mb;

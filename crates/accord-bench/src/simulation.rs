@@ -23,7 +23,7 @@
 //! The smoke run (3 and 5 nodes) fails on any list entry not enforced
 //! everywhere, any room not converged, any message lost or not sent.
 
-use crate::net::{Collector, Tally, drain, offer, room_of, unlimited};
+use crate::net::{Collector, Tally, drain, metrics, offer, room_of, unlimited};
 use crate::propagation::{one_list, publish};
 use crate::report::Report;
 use crate::stats::{Samples, cpu_time, open_fds, rss_bytes};
@@ -447,19 +447,14 @@ async fn until_everywhere(
 /// The nodes' federation counters (`accord_fed_*` and list entries
 /// applied, from each node's `/metrics`), summed over the nodes, by series.
 async fn counters(nodes: &[TestNode]) -> anyhow::Result<BTreeMap<String, f64>> {
-    let http = reqwest::Client::new();
-    let pages = futures::future::join_all(nodes.iter().map(|node| {
-        let http = http.clone();
-        async move { http.get(format!("{}/metrics", node.url())).send().await?.text().await }
-    }))
-    .await;
+    let urls: Vec<String> = nodes.iter().map(TestNode::url).collect();
+    let pages = futures::future::join_all(urls.iter().map(|url| metrics(url))).await;
     let mut sums = BTreeMap::new();
     for page in pages {
-        for line in page?.lines() {
-            let Some((series, value)) = line.rsplit_once(' ') else { continue };
+        for (series, value) in page? {
             let counted = series.starts_with("accord_fed_") || series.starts_with("accord_list_entries_applied");
             if counted && series.contains("_total") {
-                *sums.entry(series.to_owned()).or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
+                *sums.entry(series).or_insert(0.0) += value;
             }
         }
     }
