@@ -33,6 +33,7 @@ mod lookup;
 mod media;
 mod net;
 mod pdq;
+mod presigned;
 mod propagation;
 mod report;
 mod scale;

@@ -1,10 +1,12 @@
 //! Scale: many nodes on one machine, one room spanning all of them, a user
 //! on every node sending in turn at an offered rate, a live subscription
 //! on every node: the share of messages every node delivered, and the
-//! send-to-receive latency.
+//! send-to-receive latency, through the SDK and node only.
 
 use crate::net::{Collector, Tally, drain, offer, room_across, unlimited};
+use crate::presigned::{self, Follower, Load};
 use crate::report::Report;
+use accord_proto::SecretKey;
 use accord_store::SyncPolicy;
 use accord_testkit::TestNet;
 use std::time::Duration;
@@ -16,6 +18,53 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
         // share one disk here, each with its own fsyncs; the same run
         // with writes acknowledged once in the WAL shows what that costs.
         measure("scale_wal", SyncPolicy::Wal, quick, report).await?;
+    }
+    node_only(quick, report).await
+}
+
+/// The same network and load with the clients of [`crate::presigned`]:
+/// each node's sender writes events signed before the run, and each
+/// node's follower is a plain WebSocket, verified after the run. Twenty
+/// SDKs' signing and verifying would otherwise share the two cores with
+/// the twenty nodes. Figures `scale_node_only_{size}_…`.
+async fn node_only(quick: bool, report: &mut Report) -> anyhow::Result<()> {
+    let (size, rate, span) =
+        if quick { (5, 20.0, Duration::from_secs(2)) } else { (20, 100.0, Duration::from_secs(20)) };
+    let started = std::time::Instant::now();
+    let net = TestNet::start_with(size, |_, _, c| unlimited(c)).await?;
+    let (_clients, rooms) = room_across(&net.nodes).await?;
+    let room = rooms[0].id();
+    let http = reqwest::Client::new();
+    let mut senders = Vec::new();
+    let mut followers = Vec::new();
+    for (i, node) in net.nodes.iter().enumerate() {
+        let key = SecretKey::generate()?;
+        let client = node.client(key.clone())?;
+        client.register(&format!("presender{i}"), None).await?;
+        if i == 0 {
+            client.room(room).join().await?;
+        } else {
+            client.room(room).join_via(&[net.nodes[0].node_id()]).await?;
+        }
+        followers.push(Follower::start(&http, node, &key, room).await?);
+        senders.push((node, key));
+    }
+    eprintln!("scale node only: {size} nodes up and in one room in {:.1} s", started.elapsed().as_secs_f64());
+    let load = Load { tag: "scalenodeonly", rate, span, idle: Duration::from_secs(15) };
+    let run = presigned::offer(&http, &senders, &followers, room, &load).await?;
+    let (delivered, expected) = (run.delivered.delivered, run.expected);
+    eprintln!(
+        "scale node only: {} sent ({:.0}/s), {} refused, {delivered}/{expected} delivered",
+        run.sent, run.carried, run.refused
+    );
+    let name = format!("scale_node_only_{size}_nodes_{}", rate as u32);
+    report.figure(&format!("{name}_delivered"), run.share() * 100.0, "%", Some(100.0));
+    report.figure(&format!("{name}_p50"), run.delivered.samples.percentile_ms(50.0), "ms", None);
+    report.figure(&format!("{name}_p99"), run.delivered.samples.percentile_ms(99.0), "ms", None);
+    drop(followers);
+    net.stop().await?;
+    if quick {
+        anyhow::ensure!(run.lossless(), "messages lost: {delivered}/{expected} delivered, {} refused", run.refused);
     }
     Ok(())
 }
