@@ -3,9 +3,10 @@
 //! outages, and convergence of every node's history (spec/federation.md).
 
 use accord_node::network::{Address, PeerId};
-use accord_proto::federation::{FedRequest, FedResponse, MAX_FETCH_IDENTITIES};
+use accord_proto::federation::{FedRequest, FedResponse, MAX_FETCH_IDENTITIES, PushOutcome};
 use accord_proto::{NodeId, SecretKey};
-use accord_sdk::{Client, EventContent, JoinRule, Room, Subscription};
+use accord_sdk::{Client, EventContent, HistoryQuery, JoinRule, Room, Subscription};
+use accord_testkit::hostile;
 use accord_testkit::observe::{converged, send_from_each, texts};
 use accord_testkit::{TestNet, TestNode};
 use futures::StreamExt;
@@ -284,4 +285,86 @@ async fn gossip_announcements_are_checked_before_they_are_accepted() {
     }
     assert_eq!(metric(b, "accord_fed_gossip_accepted_total").await, 1.0, "the forged one was not accepted");
     net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_push_lacking_causal_references_is_completed_by_fetching_them_from_its_sender() {
+    let _machine = crate::shared().await;
+    // Arrange: a public room on node A, joined honestly by a scripted
+    // peer's account (so that the peer is a host), and two messages the
+    // peer stamps: the second names the first, which A has not seen.
+    let a = TestNode::start().await.unwrap();
+    let alice = a.user("alice").await.unwrap();
+    let room = alice.create_room("open", JoinRule::Public).await.unwrap();
+    let peer = hostile::HostilePeer::start(None).await.unwrap();
+    let node = peer.connect(&a.p2p_addr()).await.unwrap();
+    let last = room.history(HistoryQuery::after(0)).await.unwrap().items.pop().unwrap().unwrap().event;
+    let depth = last.stamp_part().depth;
+    let mallory = SecretKey::generate().unwrap();
+    let pair = hostile::identity_pair(&mallory, peer.key(), "mallory@peer.test").unwrap();
+    let join = hostile::join_event(&mallory, peer.key(), room.id(), 1, vec![last.id()], depth + 1).unwrap();
+    let join_id = join.claimed_id();
+    let pushed = |events| FedRequest::Push { room: room.id(), events, identities: vec![pair.clone()] };
+    assert_eq!(outcome(&peer, node, pushed(vec![join])).await, "accepted");
+    let first = hostile::message_event(&mallory, peer.key(), room.id(), 2, vec![join_id], depth + 2, "first").unwrap();
+    let second =
+        hostile::message_event(&mallory, peer.key(), room.id(), 3, vec![first.claimed_id()], depth + 3, "second")
+            .unwrap();
+
+    // Act 1: the second is pushed while the peer answers nothing A asks.
+    let unanswered = outcome(&peer, node, pushed(vec![second.clone()])).await;
+
+    // Act 2: the same push while the peer answers a fetch by id with the
+    // first message (and every sync with nothing).
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = asked.clone();
+    let held = first.clone();
+    peer.serve(move |bytes| {
+        let answer = match serde_json::from_slice::<FedRequest>(bytes).ok()? {
+            FedRequest::Events { ids, .. } => {
+                noted.lock().unwrap().extend(ids.clone());
+                let events = if ids.contains(&held.claimed_id()) { vec![held.clone()] } else { vec![] };
+                FedResponse::Events { events, identities: vec![], more: false, next: 0 }
+            }
+            _ => FedResponse::Events { events: vec![], identities: vec![], more: false, next: 0 },
+        };
+        serde_json::to_vec(&answer).ok()
+    })
+    .await
+    .unwrap();
+    let completed = outcome(&peer, node, pushed(vec![second])).await;
+
+    // Assert: without an answer the push waits for a later try; with one,
+    // A fetched exactly the missing message and accepted the push, and
+    // both messages are in the room in order.
+    assert_eq!(unanswered, "retry missing_prev");
+    assert_eq!(completed, "accepted");
+    assert_eq!(*asked.lock().unwrap(), vec![first.claimed_id()]);
+    let texts: Vec<String> = room
+        .history(HistoryQuery::after(0))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|i| match i.unwrap().event.content() {
+            EventContent::Message { text, .. } => Some(text.as_str().to_owned()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["first", "second"]);
+    a.stop().await.unwrap();
+}
+
+/// The single outcome of a push: its status, and its code if it has one.
+async fn outcome(peer: &hostile::HostilePeer, node: PeerId, push: FedRequest) -> String {
+    match peer.request(node, &push).await.expect("the node answers a well-formed push") {
+        FedResponse::Pushed { outcomes } => match outcomes.as_slice() {
+            [PushOutcome::Accepted { .. }] => "accepted".into(),
+            [PushOutcome::Duplicate { .. }] => "duplicate".into(),
+            [PushOutcome::Retry { code, .. }] => format!("retry {code}"),
+            [PushOutcome::Refused { code, .. }] => format!("refused {code}"),
+            other => panic!("one outcome expected, got {other:?}"),
+        },
+        other => panic!("unexpected answer {other:?}"),
+    }
 }

@@ -114,6 +114,13 @@ struct Args {
     /// the smoke run 3,5).
     #[arg(long, value_delimiter = ',')]
     simulation_nodes: Vec<usize>,
+    /// Seconds the scale scenario's twenty nodes run before the load is
+    /// offered (default 30; 0 in the smoke run): the time a federation
+    /// that has just started takes to form (Kademlia's first table
+    /// refreshes, one second apart and doubling, take about half the two
+    /// cores for a second each).
+    #[arg(long)]
+    scale_settle_secs: Option<u64>,
     /// RocksDB's memory budget, in MiB, of every node the scenarios start
     /// (default: the node's own default, `[storage] memory_mb`).
     #[arg(long)]
@@ -186,7 +193,10 @@ async fn run(
         Scenario::Lookup => lookup::run(quick, report).await,
         Scenario::Pdq => pdq::run(quick, report),
         Scenario::Propagation => propagation::run(quick, report).await,
-        Scenario::Scale => scale::run(quick, report).await,
+        Scenario::Scale => {
+            let settle = args.scale_settle_secs.unwrap_or(if quick { 0 } else { 30 });
+            scale::run(quick, std::time::Duration::from_secs(settle), report).await
+        }
         Scenario::Media => media::run(quick, report).await,
         Scenario::Flood => flood::run(quick, report).await,
         Scenario::Growth => growth::run(quick, args.growth_events, report).await,

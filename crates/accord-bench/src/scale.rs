@@ -11,15 +11,33 @@ use accord_store::SyncPolicy;
 use accord_testkit::TestNet;
 use std::time::Duration;
 
-pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> {
-    measure("scale", SyncPolicy::Fsync, quick, report).await?;
+/// The scenario; each network runs for `settle` before its load.
+pub(crate) async fn run(quick: bool, settle: Duration, report: &mut Report) -> anyhow::Result<()> {
+    measure("scale", SyncPolicy::Fsync, quick, settle, report).await?;
     if !quick {
         // Diagnosis, not a figure of the default setup: the twenty nodes
         // share one disk here, each with its own fsyncs; the same run
         // with writes acknowledged once in the WAL shows what that costs.
-        measure("scale_wal", SyncPolicy::Wal, quick, report).await?;
+        measure("scale_wal", SyncPolicy::Wal, quick, settle, report).await?;
     }
-    node_only(quick, report).await
+    node_only(quick, settle, report).await
+}
+
+/// Prints the federation counters of every node of `net`, summed: what the
+/// run cost in pushes, syncs and requests.
+async fn federation_counters(net: &TestNet) -> anyhow::Result<()> {
+    let mut sums = std::collections::BTreeMap::<String, f64>::new();
+    for node in &net.nodes {
+        for (series, value) in crate::net::metrics(&node.url()).await? {
+            if series.starts_with("accord_fed") && !series.contains("peers") && !series.contains("blocked") {
+                *sums.entry(series).or_default() += value;
+            }
+        }
+    }
+    for (series, value) in sums {
+        eprintln!("  {series} {value}");
+    }
+    Ok(())
 }
 
 /// The same network and load with the clients of [`crate::presigned`]:
@@ -27,7 +45,7 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
 /// node's follower is a plain WebSocket, verified after the run. Twenty
 /// SDKs' signing and verifying would otherwise share the two cores with
 /// the twenty nodes. Figures `scale_node_only_{size}_…`.
-async fn node_only(quick: bool, report: &mut Report) -> anyhow::Result<()> {
+async fn node_only(quick: bool, settle: Duration, report: &mut Report) -> anyhow::Result<()> {
     let (size, rate, span) =
         if quick { (5, 20.0, Duration::from_secs(2)) } else { (20, 100.0, Duration::from_secs(20)) };
     let started = std::time::Instant::now();
@@ -50,6 +68,7 @@ async fn node_only(quick: bool, report: &mut Report) -> anyhow::Result<()> {
         senders.push((node, key));
     }
     eprintln!("scale node only: {size} nodes up and in one room in {:.1} s", started.elapsed().as_secs_f64());
+    tokio::time::sleep(settle).await;
     let load = Load { tag: "scalenodeonly", rate, span, idle: Duration::from_secs(15) };
     let run = presigned::offer(&http, &senders, &followers, room, &load).await?;
     let (delivered, expected) = (run.delivered.delivered, run.expected);
@@ -57,6 +76,7 @@ async fn node_only(quick: bool, report: &mut Report) -> anyhow::Result<()> {
         "scale node only: {} sent ({:.0}/s), {} refused, {delivered}/{expected} delivered",
         run.sent, run.carried, run.refused
     );
+    federation_counters(&net).await?;
     let name = format!("scale_node_only_{size}_nodes_{}", rate as u32);
     report.figure(&format!("{name}_delivered"), run.share() * 100.0, "%", Some(100.0));
     report.figure(&format!("{name}_p50"), run.delivered.samples.percentile_ms(50.0), "ms", None);
@@ -70,7 +90,13 @@ async fn node_only(quick: bool, report: &mut Report) -> anyhow::Result<()> {
 }
 
 /// One network with durability `sync`; figures named `{name}_{size}_…`.
-async fn measure(name: &str, sync: SyncPolicy, quick: bool, report: &mut Report) -> anyhow::Result<()> {
+async fn measure(
+    name: &str,
+    sync: SyncPolicy,
+    quick: bool,
+    settle: Duration,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let (size, rate, span) =
         if quick { (5, 20.0, Duration::from_secs(2)) } else { (20, 100.0, Duration::from_secs(20)) };
     let started = std::time::Instant::now();
@@ -81,6 +107,7 @@ async fn measure(name: &str, sync: SyncPolicy, quick: bool, report: &mut Report)
     .await?;
     let (clients, rooms) = room_across(&net.nodes).await?;
     eprintln!("{name}: {size} nodes up and in one room in {:.1} s", started.elapsed().as_secs_f64());
+    tokio::time::sleep(settle).await;
     let collectors: Vec<Collector> = rooms.iter().map(|r| Collector::spawn(r.subscribe(0))).collect();
     let tag = name;
     let offered = offer(&rooms, tag, rate, span, quick).await;

@@ -389,12 +389,12 @@ async fn push(
         // yet: fetch it from the inviting node.
         sync::spawn_join(state, room, peer, invitee);
     }
-    let result = ingest::ingest(state, peer, Via::Push, room, events, &carried).await?;
+    let mut result = ingest::ingest(state, peer, Via::Push, room, &events, &carried).await?;
+    if result.missing_prev() {
+        sync::complete_push(state, peer, room, &events, &carried, &mut result).await?;
+    }
     tracing::debug!("push of {room} from {peer}: {} stored, outcomes {:?}", result.stored, result.outcomes);
     penalties.extend(result.penalties.iter().map(|c| c.to_string()));
-    if result.missing_prev() {
-        sync::sync_room_later(state, peer, room);
-    }
     Ok(FedResponse::Pushed { outcomes: result.outcomes })
 }
 

@@ -36,19 +36,28 @@ pub(crate) struct Ingested {
     pub stored: usize,
     /// Codes to count against the sending peer.
     pub penalties: Vec<&'static str>,
+    /// The causal references not held of the events answered
+    /// `missing_prev`, each once.
+    pub missing: Vec<EventId>,
 }
 
 impl Ingested {
     /// Whether some event lacked a causal reference.
     pub(crate) fn missing_prev(&self) -> bool {
-        self.outcomes.iter().any(|o| matches!(o, PushOutcome::Retry { code, .. } if code == "missing_prev"))
+        (0..self.outcomes.len()).any(|i| self.is_missing_prev(i))
+    }
+
+    /// Whether the `i`th event lacked a causal reference.
+    pub(crate) fn is_missing_prev(&self, i: usize) -> bool {
+        matches!(self.outcomes.get(i), Some(PushOutcome::Retry { code, .. }) if code == "missing_prev")
     }
 }
 
 /// A check an event failed, or why it is not stored.
 enum Skip {
     Duplicate,
-    MissingPrev,
+    /// The causal references not held.
+    MissingPrev(Vec<EventId>),
     /// Refused; `tombstone` when the origin really stamped it (so sync
     /// need not ask again).
     Refused {
@@ -124,15 +133,15 @@ pub(crate) async fn ingest(
     peer: NodeId,
     via: Via,
     room: RoomId,
-    events: Vec<UnverifiedEvent>,
+    events: &[UnverifiedEvent],
     carried: &Carried,
 ) -> Result<Ingested, StoreError> {
     let mut result = Ingested::default();
     let mut outcomes: Vec<Option<PushOutcome>> = vec![None; events.len()];
     // Before the room is locked: the images the events carry are fetched
     // and checked, so that one a list matches is refused at the door.
-    crate::core::media::fetch::prefetch(state, room, &events).await;
-    let Some(handle) = room_for(state, via, room, &events, carried).await? else {
+    crate::core::media::fetch::prefetch(state, room, events).await;
+    let Some(handle) = room_for(state, via, room, events, carried).await? else {
         let outcomes = events
             .iter()
             .map(|e| PushOutcome::Refused { event: e.claimed_id(), code: "unknown_room".into() })
@@ -141,7 +150,7 @@ pub(crate) async fn ingest(
     };
     // Also before: every event's signatures, on all cores. They are most of
     // the work of a sync or join page and need nothing of the room.
-    let verified = verify_all(&events).await;
+    let verified = verify_all(events).await;
     let mut rt = handle.lock().await;
     let hosts_before = rt.hosts().clone();
     let mut records: Vec<(Event, u64, Vec<accord_store::MembershipChange>)> = Vec::new();
@@ -149,6 +158,7 @@ pub(crate) async fn ingest(
     let mut relayed = Vec::new();
     let history = StoredRoom::new(&state.store, room);
     let mut failed = None;
+    let mut missing: HashMap<usize, Vec<EventId>> = HashMap::new();
     'passes: loop {
         let mut progress = false;
         let mut again = Vec::new();
@@ -188,7 +198,10 @@ pub(crate) async fn ingest(
                     progress = true;
                 }
                 Err(Skip::Duplicate) => outcomes[i] = Some(PushOutcome::Duplicate { event: id }),
-                Err(Skip::MissingPrev) => again.push(i),
+                Err(Skip::MissingPrev(ids)) => {
+                    missing.insert(i, ids);
+                    again.push(i);
+                }
                 Err(Skip::Blocked(seen)) => {
                     rt.remember_blocked(seen.0, seen.1, id, seen.2);
                     if via == Via::Push {
@@ -226,6 +239,11 @@ pub(crate) async fn ingest(
     }
     for i in pending {
         outcomes[i] = Some(PushOutcome::Retry { event: events[i].claimed_id(), code: "missing_prev".into() });
+        for id in missing.remove(&i).unwrap_or_default() {
+            if !result.missing.contains(&id) {
+                result.missing.push(id);
+            }
+        }
     }
     if !records.is_empty() {
         for (event, _, _) in &records {
@@ -286,7 +304,7 @@ pub(crate) async fn ingest(
     }
     result.outcomes = outcomes
         .into_iter()
-        .zip(&events)
+        .zip(events)
         .map(|(o, e)| o.unwrap_or(PushOutcome::Retry { event: e.claimed_id(), code: "missing_prev".into() }))
         .collect();
     Ok(result)
@@ -434,9 +452,15 @@ fn check(
         return Err(refused("equivocation"));
     }
     let mut max_depth = None;
+    let mut missing = Vec::new();
     for prev in &stamp.prev {
-        let Some(depth) = rt.depth_of(prev, history)? else { return Err(Skip::MissingPrev) };
-        max_depth = max_depth.max(Some(depth));
+        match rt.depth_of(prev, history)? {
+            Some(depth) => max_depth = max_depth.max(Some(depth)),
+            None => missing.push(*prev),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Skip::MissingPrev(missing));
     }
     if max_depth.map(|d| d + 1) != Some(stamp.depth) {
         return Err(refused("bad_depth"));

@@ -7,7 +7,7 @@ use super::ingest::{self, Via};
 use crate::core::Core;
 use crate::network;
 use accord_proto::event::{JoinRule, UnverifiedEvent};
-use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, MAX_EVENTS_PER_RESPONSE};
+use accord_proto::federation::{FedRequest, FedResponse, IdentityPair, MAX_EVENTS_PER_RESPONSE, PushOutcome};
 use accord_proto::{AccountId, EventId, NodeId, RoomId};
 use accord_store::StoreError;
 use std::collections::BTreeMap;
@@ -261,18 +261,110 @@ async fn receive(
     events: Vec<UnverifiedEvent>,
     identities: &[IdentityPair],
 ) -> Result<usize, StoreError> {
+    Ok(receive_all(state, peer, via, room, events, identities).await?.stored)
+}
+
+/// As [`receive`], with what became of each event.
+async fn receive_all(
+    state: &Arc<Core>,
+    peer: NodeId,
+    via: Via,
+    room: RoomId,
+    mut events: Vec<UnverifiedEvent>,
+    identities: &[IdentityPair],
+) -> Result<ingest::Ingested, StoreError> {
     let libp2p_peer = network::peer_id(&peer);
     let (carried, failures) = ingest::Carried::verify(state, identities);
     for code in failures {
         state.metrics.fed_reject(code);
         state.network.penalize(libp2p_peer, code).await;
     }
-    let events: Vec<UnverifiedEvent> = events.into_iter().take(MAX_EVENTS_PER_RESPONSE).collect();
-    let result = ingest::ingest(state, peer, via, room, events, &carried).await?;
+    events.truncate(MAX_EVENTS_PER_RESPONSE);
+    let result = ingest::ingest(state, peer, via, room, &events, &carried).await?;
     for code in &result.penalties {
         state.network.penalize(libp2p_peer, code).await;
     }
-    Ok(result.stored)
+    Ok(result)
+}
+
+/// Rounds of fetching the causal references a push lacks before it is
+/// answered.
+const FETCH_ROUNDS: usize = 4;
+
+/// Completes a push from `peer` whose `events` lacked causal references
+/// (`result` is what their ingest gave): fetches those from the pusher by
+/// id, which holds them since its events name them, along with any they
+/// lack in turn, for up to [`FETCH_ROUNDS`] rounds, and places the pushed
+/// events again. Without this the push is answered `missing_prev`, and its
+/// sender waits at least a second before it pushes again. What is still
+/// missing after it is left to a sync with the pusher
+/// (spec/federation.md §3.2).
+pub(crate) async fn complete_push(
+    state: &Arc<Core>,
+    peer: NodeId,
+    room: RoomId,
+    events: &[UnverifiedEvent],
+    carried: &ingest::Carried,
+    result: &mut ingest::Ingested,
+) -> Result<(), StoreError> {
+    let mut asked = std::collections::HashSet::new();
+    let mut wanted = std::mem::take(&mut result.missing);
+    for _ in 0..FETCH_ROUNDS {
+        wanted.retain(|id| asked.insert(*id));
+        if wanted.is_empty() {
+            break;
+        }
+        let Some(fetched) = fetch_events(state, peer, room, std::mem::take(&mut wanted)).await? else { break };
+        wanted = fetched.missing;
+        // Also when the fetched events were all duplicates: another push
+        // or a sync may have brought them while they were fetched.
+        let placed_some =
+            fetched.outcomes.iter().any(|o| matches!(o, PushOutcome::Accepted { .. } | PushOutcome::Duplicate { .. }));
+        if placed_some {
+            let again: Vec<usize> = (0..events.len()).filter(|&i| result.is_missing_prev(i)).collect();
+            let retry: Vec<UnverifiedEvent> = again.iter().map(|&i| events[i].clone()).collect();
+            let placed = ingest::ingest(state, peer, Via::Push, room, &retry, carried).await?;
+            for (i, outcome) in again.into_iter().zip(placed.outcomes) {
+                result.outcomes[i] = outcome;
+            }
+            result.stored += placed.stored;
+            result.penalties.extend(placed.penalties);
+            wanted.extend(placed.missing);
+        }
+        if !result.missing_prev() {
+            break;
+        }
+    }
+    if result.missing_prev() {
+        sync_room_later(state, peer, room);
+    }
+    Ok(())
+}
+
+/// Fetches the events of `room` named in `ids` from `peer` (spec/federation.md
+/// §3.4) and stores those that pass, as a sync answer's; `None` when the
+/// peer did not answer with events.
+pub(crate) async fn fetch_events(
+    state: &Arc<Core>,
+    peer: NodeId,
+    room: RoomId,
+    mut ids: Vec<EventId>,
+) -> Result<Option<ingest::Ingested>, StoreError> {
+    ids.truncate(accord_proto::federation::MAX_FETCH_EVENTS);
+    let request = FedRequest::Events { room, ids };
+    match state.network.request(network::peer_id(&peer), request).await {
+        Ok(FedResponse::Events { events, identities, .. }) => {
+            receive_all(state, peer, Via::Sync, room, events, &identities).await.map(Some)
+        }
+        Ok(other) => {
+            tracing::debug!("fetch of {room} events from {peer}: answered {other:?}");
+            Ok(None)
+        }
+        Err(e) => {
+            tracing::debug!("fetch of {room} events from {peer} failed: {e}");
+            Ok(None)
+        }
+    }
 }
 
 /// Starts a sync of `room` with `peer` in the background.
