@@ -40,11 +40,12 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
     // The core's round of upkeep (a few hosts of each room synced, a few
     // peers' manifests asked, every followed list caught up) runs each
     // `p2p.sync_interval_secs` (0: only on connection).
-    // The first round comes after half a period to one and a half, at
-    // random, so that nodes started together do not all sync at once.
+    // The first round comes at a random point of the first period (never
+    // later than one period), so that nodes started together do not all
+    // sync at once.
     let every = state.config.p2p.sync_interval_secs;
     let period = Duration::from_secs(every.max(1));
-    let first = tokio::time::Instant::now() + period.mul_f64(0.5 + fastrand::f64());
+    let first = tokio::time::Instant::now() + period.mul_f64(1.0 - fastrand::f64());
     let mut sync_tick = tokio::time::interval_at(first, period);
     loop {
         let event = tokio::select! {
