@@ -5,16 +5,15 @@
 //! half the signature work of the end-to-end figure.
 
 use crate::net::{room_across, unlimited};
-use crate::presigned::{Follower, Load, offer};
+use crate::presigned::{Follower, Load, member, offer};
 use crate::report::Report;
-use accord_proto::SecretKey;
 use accord_testkit::TestNet;
 use std::time::Duration;
 
 /// The node-only fan-out at each offered rate; figures
 /// `fanout_node_only_{rate}_…`.
 pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> {
-    let (rates, span, senders): (&[u32], _, usize) = if quick {
+    let (rates, span, senders_count): (&[u32], _, usize) = if quick {
         (&[20, 100], Duration::from_secs(1), 2)
     } else {
         (&[1_000, 2_000, 5_000], Duration::from_secs(5), 8)
@@ -23,21 +22,13 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
     let (_clients, rooms) = room_across(&net.nodes).await?;
     let room = rooms[0].id();
     let http = reqwest::Client::new();
-    let mut keys = Vec::new();
-    for i in 0..senders {
-        let key = SecretKey::generate()?;
-        let client = net.nodes[0].client(key.clone())?;
-        client.register(&format!("presender{i}"), None).await?;
-        client.room(room).join().await?;
-        keys.push(key);
+    let mut senders = Vec::new();
+    for i in 0..senders_count {
+        senders.push((&net.nodes[0], member(&net.nodes[0], &format!("presender{i}"), room, &net.nodes[0]).await?));
     }
-    let senders: Vec<_> = keys.into_iter().map(|key| (&net.nodes[0], key)).collect();
     let mut followers = Vec::new();
     for (i, node) in net.nodes[1..].iter().enumerate() {
-        let key = SecretKey::generate()?;
-        let client = node.client(key.clone())?;
-        client.register(&format!("follower{i}"), None).await?;
-        client.room(room).join_via(&[net.nodes[0].node_id()]).await?;
+        let key = member(node, &format!("follower{i}"), room, &net.nodes[0]).await?;
         followers.push(Follower::start(&http, node, &key, room).await?);
     }
     let mut best = 0;

@@ -26,13 +26,13 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 
 /// The events a follower received (not yet verified), with the instant
 /// each frame arrived.
-pub(crate) type Arrivals = Arc<Mutex<Vec<(Instant, UnverifiedEvent)>>>;
+type Arrivals = Arc<Mutex<Vec<(Instant, UnverifiedEvent)>>>;
 
 /// The events of a run by id: their sequence numbers.
-pub(crate) type RunIds = HashMap<EventId, u64>;
+type RunIds = HashMap<EventId, u64>;
 
 /// Opens the live stream of `key`'s account on `node`.
-pub(crate) async fn stream(http: &reqwest::Client, node: &TestNode, key: &SecretKey) -> anyhow::Result<Socket> {
+async fn stream(http: &reqwest::Client, node: &TestNode, key: &SecretKey) -> anyhow::Result<Socket> {
     let url = node.url();
     let token = login(http, &url, key).await?;
     let ws_url = format!("{}/v1/stream?token={token}", url.replacen("http", "ws", 1));
@@ -43,7 +43,7 @@ pub(crate) async fn stream(http: &reqwest::Client, node: &TestNode, key: &Secret
 
 /// A follower of `room`: every event frame, timed on arrival (parsed, not
 /// verified: that waits until after the run).
-pub(crate) async fn follow(mut ws: Socket, room: RoomId) -> anyhow::Result<(Arrivals, tokio::task::JoinHandle<()>)> {
+async fn follow(mut ws: Socket, room: RoomId) -> anyhow::Result<(Arrivals, tokio::task::JoinHandle<()>)> {
     let subscribe = serde_json::to_string(&ClientFrame::Subscribe { room, after: 0 })?;
     ws.send(Message::Text(subscribe.into())).await?;
     let arrivals: Arrivals = Arc::default();
@@ -162,6 +162,21 @@ async fn send_all(ws: Socket, frames: Vec<(u64, String)>, start: Instant, rate: 
     }
     let _sink = writer.await??;
     Ok((sent, refused))
+}
+
+/// A new account on `node`, registered as `name` and joined to `room`
+/// (through `home`, the node that holds it, unless `node` is that node):
+/// the account's key.
+pub(crate) async fn member(node: &TestNode, name: &str, room: RoomId, home: &TestNode) -> anyhow::Result<SecretKey> {
+    let key = SecretKey::generate()?;
+    let client = node.client(key.clone())?;
+    client.register(name, None).await?;
+    if node.node_id() == home.node_id() {
+        client.room(room).join().await?;
+    } else {
+        client.room(room).join_via(&[home.node_id()]).await?;
+    }
+    Ok(key)
 }
 
 /// A follower of a room on one node: the events it received, with the

@@ -6,7 +6,6 @@
 use crate::net::{Collector, Tally, drain, offer, room_across, unlimited};
 use crate::presigned::{self, Follower, Load};
 use crate::report::Report;
-use accord_proto::SecretKey;
 use accord_store::SyncPolicy;
 use accord_testkit::TestNet;
 use std::time::Duration;
@@ -21,6 +20,12 @@ pub(crate) async fn run(quick: bool, settle: Duration, report: &mut Report) -> a
         measure("scale_wal", SyncPolicy::Wal, quick, settle, report).await?;
     }
     node_only(quick, settle, report).await
+}
+
+/// The nodes, the offered rate and for how long: 20 nodes at 100 msg/s
+/// for 20 s, or 5 at 20 msg/s for 2 s in the smoke run.
+fn shape(quick: bool) -> (usize, f64, Duration) {
+    if quick { (5, 20.0, Duration::from_secs(2)) } else { (20, 100.0, Duration::from_secs(20)) }
 }
 
 /// Prints the federation counters of every node of `net`, summed: what the
@@ -46,8 +51,7 @@ async fn federation_counters(net: &TestNet) -> anyhow::Result<()> {
 /// SDKs' signing and verifying would otherwise share the two cores with
 /// the twenty nodes. Figures `scale_node_only_{size}_…`.
 async fn node_only(quick: bool, settle: Duration, report: &mut Report) -> anyhow::Result<()> {
-    let (size, rate, span) =
-        if quick { (5, 20.0, Duration::from_secs(2)) } else { (20, 100.0, Duration::from_secs(20)) };
+    let (size, rate, span) = shape(quick);
     let started = std::time::Instant::now();
     let net = TestNet::start_with(size, |_, _, c| unlimited(c)).await?;
     let (_clients, rooms) = room_across(&net.nodes).await?;
@@ -56,14 +60,7 @@ async fn node_only(quick: bool, settle: Duration, report: &mut Report) -> anyhow
     let mut senders = Vec::new();
     let mut followers = Vec::new();
     for (i, node) in net.nodes.iter().enumerate() {
-        let key = SecretKey::generate()?;
-        let client = node.client(key.clone())?;
-        client.register(&format!("presender{i}"), None).await?;
-        if i == 0 {
-            client.room(room).join().await?;
-        } else {
-            client.room(room).join_via(&[net.nodes[0].node_id()]).await?;
-        }
+        let key = presigned::member(node, &format!("presender{i}"), room, &net.nodes[0]).await?;
         followers.push(Follower::start(&http, node, &key, room).await?);
         senders.push((node, key));
     }
@@ -97,8 +94,7 @@ async fn measure(
     settle: Duration,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let (size, rate, span) =
-        if quick { (5, 20.0, Duration::from_secs(2)) } else { (20, 100.0, Duration::from_secs(20)) };
+    let (size, rate, span) = shape(quick);
     let started = std::time::Instant::now();
     let net = TestNet::start_with(size, |_, _, c| {
         unlimited(c);

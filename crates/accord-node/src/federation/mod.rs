@@ -39,10 +39,9 @@ pub(crate) async fn serve(state: Arc<Core>, mut events: mpsc::Receiver<NetEvent>
     let permits = Arc::new(Semaphore::new(CONCURRENT_REQUESTS));
     // The core's round of upkeep (a few hosts of each room synced, a few
     // peers' manifests asked, every followed list caught up) runs each
-    // `p2p.sync_interval_secs` (0: only on connection).
-    // The first round comes at a random point of the first period (never
-    // later than one period), so that nodes started together do not all
-    // sync at once.
+    // `p2p.sync_interval_secs` (0: only on connection), the first at a
+    // random point of the first period, so that nodes started together do
+    // not all sync at once.
     let every = state.config.p2p.sync_interval_secs;
     let period = Duration::from_secs(every.max(1));
     let first = tokio::time::Instant::now() + period.mul_f64(1.0 - fastrand::f64());

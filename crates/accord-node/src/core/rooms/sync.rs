@@ -344,7 +344,7 @@ pub(crate) async fn complete_push(
 /// Fetches the events of `room` named in `ids` from `peer` (spec/federation.md
 /// §3.4) and stores those that pass, as a sync answer's; `None` when the
 /// peer did not answer with events.
-pub(crate) async fn fetch_events(
+async fn fetch_events(
     state: &Arc<Core>,
     peer: NodeId,
     room: RoomId,
