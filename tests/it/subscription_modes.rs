@@ -22,8 +22,11 @@ use accord_testkit::{TestNet, TestNode};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-/// How long the network may take to carry a checkpoint.
-const PATIENCE: Duration = Duration::from_secs(30);
+/// How long the network may take to carry a checkpoint: a subscriber that
+/// missed the issuer's gossip announcement catches up at its next round of
+/// upkeep, up to one period (`p2p.sync_interval_secs`, 30 s) later, and the
+/// fetch comes on top of that.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 /// How soon an approval must be enforced after the call returns.
 const APPROVAL_DEADLINE: Duration = Duration::from_secs(1);

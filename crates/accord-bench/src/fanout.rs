@@ -14,7 +14,7 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
     let (rates, span, senders): (&[u32], _, usize) = if quick {
         (&[20, 100], Duration::from_secs(1), 2)
     } else {
-        (&[100, 1_000, 2_000, 5_000], Duration::from_secs(5), 8)
+        (&[100, 1_000, 2_000, 3_000, 5_000], Duration::from_secs(5), 8)
     };
     if !quick {
         // Diagnosis, not a figure of the default setup: the same at

@@ -16,7 +16,7 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
     let (rates, span, senders_count): (&[u32], _, usize) = if quick {
         (&[20, 100], Duration::from_secs(1), 2)
     } else {
-        (&[1_000, 2_000, 5_000], Duration::from_secs(5), 8)
+        (&[1_000, 2_000, 3_000, 5_000], Duration::from_secs(5), 8)
     };
     let net = TestNet::start_with(3, |_, _, c| unlimited(c)).await?;
     let (_clients, rooms) = room_across(&net.nodes).await?;
