@@ -42,6 +42,9 @@ pub(crate) async fn run(quick: bool, report: &mut Report) -> anyhow::Result<()> 
             "fanout node only {rate}/s: {sent} sent ({carried:.0}/s), {refused} refused, {delivered}/{expected} delivered"
         );
         let name = format!("fanout_node_only_{rate}");
+        if !quick {
+            crate::net::federation_counters(&net).await?;
+        }
         report.figure(&format!("{name}_p50"), run.delivered.samples.percentile_ms(50.0), "ms", None);
         report.figure(&format!("{name}_p99"), run.delivered.samples.percentile_ms(99.0), "ms", None);
         report.figure(&format!("{name}_delivered"), run.share() * 100.0, "%", Some(100.0));

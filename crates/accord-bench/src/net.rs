@@ -286,3 +286,20 @@ pub(crate) async fn offer(senders: &[Room], tag: &str, rate: f64, span: Duration
     out.rate = out.accepted as f64 / start.elapsed().as_secs_f64();
     out
 }
+
+/// Prints the federation counters of every node of `net`, summed: what the
+/// run cost in pushes, syncs and requests (a diagnosis, not a figure).
+pub(crate) async fn federation_counters(net: &TestNet) -> anyhow::Result<()> {
+    let mut sums = std::collections::BTreeMap::<String, f64>::new();
+    for node in &net.nodes {
+        for (series, value) in metrics(&node.url()).await? {
+            if series.starts_with("accord_fed") && !series.contains("peers") && !series.contains("blocked") {
+                *sums.entry(series).or_default() += value;
+            }
+        }
+    }
+    for (series, value) in sums {
+        eprintln!("  {series} {value}");
+    }
+    Ok(())
+}

@@ -28,23 +28,6 @@ fn shape(quick: bool) -> (usize, f64, Duration) {
     if quick { (5, 20.0, Duration::from_secs(2)) } else { (20, 100.0, Duration::from_secs(20)) }
 }
 
-/// Prints the federation counters of every node of `net`, summed: what the
-/// run cost in pushes, syncs and requests.
-async fn federation_counters(net: &TestNet) -> anyhow::Result<()> {
-    let mut sums = std::collections::BTreeMap::<String, f64>::new();
-    for node in &net.nodes {
-        for (series, value) in crate::net::metrics(&node.url()).await? {
-            if series.starts_with("accord_fed") && !series.contains("peers") && !series.contains("blocked") {
-                *sums.entry(series).or_default() += value;
-            }
-        }
-    }
-    for (series, value) in sums {
-        eprintln!("  {series} {value}");
-    }
-    Ok(())
-}
-
 /// The same network and load with the clients of [`crate::presigned`]:
 /// each node's sender writes events signed before the run, and each
 /// node's follower is a plain WebSocket, verified after the run. Twenty
@@ -73,7 +56,7 @@ async fn node_only(quick: bool, settle: Duration, report: &mut Report) -> anyhow
         "scale node only: {} sent ({:.0}/s), {} refused, {delivered}/{expected} delivered",
         run.sent, run.carried, run.refused
     );
-    federation_counters(&net).await?;
+    crate::net::federation_counters(&net).await?;
     let name = format!("scale_node_only_{size}_nodes_{}", rate as u32);
     report.figure(&format!("{name}_delivered"), run.share() * 100.0, "%", Some(100.0));
     report.figure(&format!("{name}_p50"), run.delivered.samples.percentile_ms(50.0), "ms", None);
