@@ -355,6 +355,93 @@ async fn a_push_lacking_causal_references_is_completed_by_fetching_them_from_its
     a.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_push_leaves_out_the_identity_pairs_its_receiver_holds_and_sends_them_again_when_it_lost_them() {
+    let _machine = crate::shared().await;
+    // Arrange: a public room on node A, joined by an account of a scripted
+    // peer, which A then pushes alice's messages to. The peer notes each
+    // push (its events, and whether alice's pair came with it) and accepts
+    // it, except that it answers the first push lacking the pair
+    // `unknown_author`, as a peer restored from an older backup would.
+    let a = TestNode::start().await.unwrap();
+    let alice = a.user("alice").await.unwrap();
+    let room = alice.create_room("open", JoinRule::Public).await.unwrap();
+    let peer = hostile::HostilePeer::start(None).await.unwrap();
+    let node = peer.connect(&a.p2p_addr()).await.unwrap();
+    let pushes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = pushes.clone();
+    let refused_once = std::sync::atomic::AtomicBool::new(false);
+    let alice_id = alice.account();
+    peer.serve(move |bytes| {
+        let answer = match serde_json::from_slice::<FedRequest>(bytes).ok()? {
+            FedRequest::Push { events, identities, .. } => {
+                let with_pair = identities.iter().any(|p| p.verify().is_ok_and(|(doc, _)| doc.account == alice_id));
+                let refuse = !with_pair && !refused_once.swap(true, std::sync::atomic::Ordering::SeqCst);
+                let ids = events.iter().map(|e| e.claimed_id()).collect::<Vec<_>>();
+                noted.lock().unwrap().push(Noted { ids, with_pair, accepted: !refuse });
+                let outcomes = events
+                    .iter()
+                    .map(|e| match refuse {
+                        true => PushOutcome::Refused { event: e.claimed_id(), code: "unknown_author".into() },
+                        false => PushOutcome::Accepted { event: e.claimed_id() },
+                    })
+                    .collect();
+                FedResponse::Pushed { outcomes }
+            }
+            _ => FedResponse::Events { events: vec![], identities: vec![], more: false, next: 0 },
+        };
+        serde_json::to_vec(&answer).ok()
+    })
+    .await
+    .unwrap();
+    let last = room.history(HistoryQuery::after(0)).await.unwrap().items.pop().unwrap().unwrap().event;
+    let depth = last.stamp_part().depth;
+    let mallory = SecretKey::generate().unwrap();
+    let pair = hostile::identity_pair(&mallory, peer.key(), "mallory@peer.test").unwrap();
+    let join = hostile::join_event(&mallory, peer.key(), room.id(), 1, vec![last.id()], depth + 1).unwrap();
+    let push = FedRequest::Push { room: room.id(), events: vec![join], identities: vec![pair] };
+    assert_eq!(outcome(&peer, node, push).await, "accepted");
+
+    // Act: alice sends four messages, each once the peer accepted the one
+    // before.
+    let mut sent = Vec::new();
+    for text in ["one", "two", "three", "four"] {
+        let id = room.send_text(text).await.unwrap().event_id;
+        sent.push(id);
+        accord_testkit::observe::eventually("the peer accepts the message", PATIENCE, || async {
+            pushes.lock().unwrap().iter().any(|p| p.accepted && p.ids.contains(&id))
+        })
+        .await
+        .unwrap();
+    }
+
+    // Assert: alice's pair came with A's first push; the first push that
+    // left it out (A had it accepted by then) was refused `unknown_author`
+    // and the same events came again at once with the pair; the last two
+    // messages, after that, came without it. A counts what it left out.
+    let pushes = pushes.lock().unwrap().clone();
+    assert!(pushes[0].with_pair, "{pushes:?}");
+    let first_without = pushes.iter().position(|p| !p.with_pair).expect("a push left the pair out");
+    assert!(!pushes[first_without].accepted, "{pushes:?}");
+    let again = &pushes[first_without + 1];
+    assert_eq!((&again.ids, again.with_pair), (&pushes[first_without].ids, true), "{pushes:?}");
+    for message in &sent[2..] {
+        let carried: Vec<bool> = pushes.iter().filter(|p| p.ids.contains(message)).map(|p| p.with_pair).collect();
+        assert_eq!(carried, [false], "{pushes:?}");
+    }
+    let left_out = pushes.iter().filter(|p| !p.with_pair).count();
+    assert_eq!(metric(&a, "accord_fed_push_pairs_left_out_total").await, left_out as f64);
+    a.stop().await.unwrap();
+}
+
+/// What a scripted peer noted of a push it was sent.
+#[derive(Debug, Clone)]
+struct Noted {
+    ids: Vec<accord_proto::EventId>,
+    with_pair: bool,
+    accepted: bool,
+}
+
 /// The single outcome of a push: its status, and its code if it has one.
 async fn outcome(peer: &hostile::HostilePeer, node: PeerId, push: FedRequest) -> String {
     match peer.request(node, &push).await.expect("the node answers a well-formed push") {

@@ -61,6 +61,9 @@ pub struct Metrics {
     pub fed_pushes: Family<OutcomeLabel, Counter>,
     /// Push attempts that failed or must be repeated.
     pub fed_push_retries: Counter,
+    /// Identity pairs left out of pushes because the peer already holds
+    /// them (spec/federation.md §3.2).
+    pub fed_push_pairs_left_out: Counter,
     /// Sync rounds run with peers.
     pub fed_syncs: Counter,
     /// Events received from peers and stored.
@@ -142,6 +145,7 @@ impl Metrics {
         let fed_blocked = Gauge::default();
         let fed_pushes = Family::<OutcomeLabel, Counter>::default();
         let fed_push_retries = Counter::default();
+        let fed_push_pairs_left_out = Counter::default();
         let fed_syncs = Counter::default();
         let fed_events_received = Counter::default();
         let fed_rejections = Family::<CodeLabel, Counter>::default();
@@ -203,6 +207,11 @@ impl Metrics {
             "Push attempts that failed or must be repeated",
             fed_push_retries.clone(),
         );
+        registry.register(
+            "fed_push_pairs_left_out",
+            "Identity pairs left out of pushes because the peer holds them",
+            fed_push_pairs_left_out.clone(),
+        );
         registry.register("fed_syncs", "Sync rounds run with peers", fed_syncs.clone());
         registry.register("fed_events_received", "Events received from peers and stored", fed_events_received.clone());
         registry.register("fed_rejections", "Events and requests from peers refused, by code", fed_rejections.clone());
@@ -238,6 +247,7 @@ impl Metrics {
             fed_blocked,
             fed_pushes,
             fed_push_retries,
+            fed_push_pairs_left_out,
             fed_syncs,
             fed_events_received,
             fed_traffic,

@@ -8,12 +8,18 @@
 //! time, and removes them when the peer's answer is final; failures and
 //! `retry` answers back off exponentially. Workers resume at start from
 //! what the store holds.
+//!
+//! A push carries the identity pairs of its events' authors, except those
+//! the peer is known to hold: an author with an event the peer answered
+//! `accepted` or `duplicate` since the worker last (re)connected to it
+//! (spec/federation.md §3.2). They were half of the federation's bytes.
 
 use crate::core::Core;
 use crate::network;
 use accord_proto::federation::{FedRequest, FedResponse, MAX_PUSH_EVENTS, PushOutcome};
-use accord_proto::{NodeId, RoomId};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use accord_proto::{AccountId, NodeId, RoomId};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -25,6 +31,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Shortest delay between failed attempts, even when a connection to the
 /// peer comes and goes quickly.
 const RETRY_FLOOR: Duration = Duration::from_millis(200);
+/// The most authors whose pairs a worker remembers its peer holds; past
+/// it, it forgets them all and sends their pairs again.
+const MAX_HELD_PAIRS: usize = 65_536;
 
 /// Wakes a peer's worker.
 #[derive(Default)]
@@ -35,6 +44,8 @@ struct Signals {
     rooms: Mutex<BTreeSet<RoomId>>,
     /// The peer (re)connected: retry at once.
     connected: Notify,
+    /// The peer (re)connected: forget which pairs it holds.
+    reconnected: AtomicBool,
 }
 
 impl Signals {
@@ -76,6 +87,7 @@ impl Outbox {
     pub(crate) fn connected(&self, _state: &Arc<Core>, peer: NodeId) {
         let signals = self.workers.lock().unwrap_or_else(|p| p.into_inner()).get(&peer).cloned();
         if let Some(signals) = signals {
+            signals.reconnected.store(true, Ordering::Release);
             signals.connected.notify_one();
         }
     }
@@ -119,12 +131,16 @@ impl Queue {
 async fn worker(state: Arc<Core>, peer: NodeId, signals: Arc<Signals>) {
     let mut backoff = BACKOFF_MIN;
     let mut queue = Queue::default();
+    let mut held = HashSet::new();
     loop {
         if state.tasks.shutdown().is_cancelled() {
             break;
         }
         queue.take_announced(&signals);
-        match push_once(&state, peer, &mut queue).await {
+        if signals.reconnected.swap(false, Ordering::AcqRel) || held.len() > MAX_HELD_PAIRS {
+            held.clear();
+        }
+        match push_once(&state, peer, &mut queue, &mut held).await {
             Ok(Delivery::Empty) => {
                 tokio::select! {
                     () = signals.work.notified() => {}
@@ -161,8 +177,14 @@ enum Delivery {
 }
 
 /// Sends the oldest entries of the next room with entries waiting to
-/// `peer` and removes those with a final outcome.
-async fn push_once(state: &Arc<Core>, peer: NodeId, queue: &mut Queue) -> Result<Delivery, ()> {
+/// `peer` and removes those with a final outcome. `held`: the authors
+/// whose identity pairs the peer holds, which the push leaves out.
+async fn push_once(
+    state: &Arc<Core>,
+    peer: NodeId,
+    queue: &mut Queue,
+    held: &mut HashSet<AccountId>,
+) -> Result<Delivery, ()> {
     let log = |e: &dyn std::fmt::Display| tracing::error!("outbox of {peer}: {e}");
     if let Err(why) = crate::core::policy::meets(state, &peer).await {
         // Not federated with until it meets this node's policy; kept.
@@ -205,7 +227,11 @@ async fn push_once(state: &Arc<Core>, peer: NodeId, queue: &mut Queue) -> Result
         queue.rooms.insert(room, past);
         return Ok(Delivery::Done);
     }
-    let identities = super::rooms::author_identities(&state.store, &events).map_err(|e| log(&e))?;
+    let authors: Vec<AccountId> = events.iter().map(super::rooms::author_of).collect();
+    let left_out: HashSet<AccountId> = authors.iter().filter(|a| held.contains(*a)).copied().collect();
+    let identities =
+        super::rooms::author_identities_except(&state.store, &events, |a| held.contains(a)).map_err(|e| log(&e))?;
+    state.metrics.fed_push_pairs_left_out.inc_by(left_out.len() as u64);
     tracing::debug!("pushing {} events of {room} to {peer}", events.len());
     let request = FedRequest::Push { room, events, identities };
     let response = state.network.request(network::peer_id(&peer), request).await.map_err(|e| {
@@ -224,9 +250,18 @@ async fn push_once(state: &Arc<Core>, peer: NodeId, queue: &mut Queue) -> Result
     };
     let by_event: HashMap<_, _> = outcomes.iter().map(|o| (o.event(), o)).collect();
     let mut stays: Option<u64> = None;
-    for entry in &entries {
+    let mut later = false;
+    for (entry, author) in entries.iter().zip(authors) {
         match by_event.get(&entry.event) {
+            Some(PushOutcome::Refused { code, .. }) if code == "unknown_author" && left_out.contains(&author) => {
+                // The peer no longer holds the pair (restored from a
+                // backup): sent again at once, with it.
+                held.remove(&author);
+            }
             Some(outcome) if outcome.is_final() => {
+                if matches!(outcome, PushOutcome::Accepted { .. } | PushOutcome::Duplicate { .. }) {
+                    held.insert(author);
+                }
                 if let PushOutcome::Refused { code, .. } = outcome {
                     tracing::warn!("{peer} refused event {}: {code}", entry.event);
                 }
@@ -235,8 +270,9 @@ async fn push_once(state: &Arc<Core>, peer: NodeId, queue: &mut Queue) -> Result
             }
             Some(PushOutcome::Retry { code, .. }) => {
                 tracing::debug!("{peer} asks to push event {} again later: {code}", entry.event);
+                later = true;
             }
-            _ => {}
+            _ => later = true,
         }
         stays = Some(stays.map_or(entry.cursor, |c| c.min(entry.cursor)));
     }
@@ -251,5 +287,5 @@ async fn push_once(state: &Arc<Core>, peer: NodeId, queue: &mut Queue) -> Result
     }
     state.store.outbox_remove(gone).await.map_err(|e| log(&e))?;
     queue.rooms.insert(room, stays.unwrap_or(past));
-    Ok(if stays.is_some() { Delivery::Retry } else { Delivery::Done })
+    Ok(if later { Delivery::Retry } else { Delivery::Done })
 }

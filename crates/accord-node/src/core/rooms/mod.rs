@@ -302,9 +302,17 @@ impl Rooms {
 
 /// The identity pairs of the authors of `events`, as stored here.
 pub(crate) fn author_identities(store: &Store, events: &[UnverifiedEvent]) -> Result<Vec<IdentityPair>, StoreError> {
-    // The author envelope's signer is the author's key (checked when the
-    // event was stored).
-    let authors: BTreeSet<AccountId> = events.iter().map(|e| e.author.raw().signer.account_id()).collect();
+    author_identities_except(store, events, |_| false)
+}
+
+/// The identity pairs of the authors of `events`, except those of the
+/// authors for which `held` is true.
+pub(crate) fn author_identities_except(
+    store: &Store,
+    events: &[UnverifiedEvent],
+    held: impl Fn(&AccountId) -> bool,
+) -> Result<Vec<IdentityPair>, StoreError> {
+    let authors: BTreeSet<AccountId> = events.iter().map(author_of).filter(|a| !held(a)).collect();
     let mut pairs = Vec::with_capacity(authors.len());
     for account in authors {
         if let Some((identity, attestation)) = store.identity(&account)? {
@@ -312,6 +320,12 @@ pub(crate) fn author_identities(store: &Store, events: &[UnverifiedEvent]) -> Re
         }
     }
     Ok(pairs)
+}
+
+/// The author of a stored event: the author envelope's signer (checked
+/// when the event was stored).
+pub(crate) fn author_of(event: &UnverifiedEvent) -> AccountId {
+    event.author.raw().signer.account_id()
 }
 
 /// Whether `account` may read a room's history and follow it live: its
