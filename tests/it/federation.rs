@@ -290,25 +290,15 @@ async fn gossip_announcements_are_checked_before_they_are_accepted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_push_lacking_causal_references_is_completed_by_fetching_them_from_its_sender() {
     let _machine = crate::shared().await;
-    // Arrange: a public room on node A, joined honestly by a scripted
-    // peer's account (so that the peer is a host), and two messages the
-    // peer stamps: the second names the first, which A has not seen.
-    let a = TestNode::start().await.unwrap();
-    let alice = a.user("alice").await.unwrap();
-    let room = alice.create_room("open", JoinRule::Public).await.unwrap();
-    let peer = hostile::HostilePeer::start(None).await.unwrap();
-    let node = peer.connect(&a.p2p_addr()).await.unwrap();
-    let last = room.history(HistoryQuery::after(0)).await.unwrap().items.pop().unwrap().unwrap().event;
-    let depth = last.stamp_part().depth;
-    let mallory = SecretKey::generate().unwrap();
-    let pair = hostile::identity_pair(&mallory, peer.key(), "mallory@peer.test").unwrap();
-    let join = hostile::join_event(&mallory, peer.key(), room.id(), 1, vec![last.id()], depth + 1).unwrap();
-    let join_id = join.claimed_id();
+    // Arrange: a room of A with a scripted peer as a host, which answers
+    // nothing A asks, and two messages the peer stamps: the second names
+    // the first, which A has not seen.
+    let ScriptedHost { a, room, peer, node, mallory, pair, join: join_id, depth, .. } =
+        ScriptedHost::start(|_| None).await;
     let pushed = |events| FedRequest::Push { room: room.id(), events, identities: vec![pair.clone()] };
-    assert_eq!(outcome(&peer, node, pushed(vec![join])).await, "accepted");
-    let first = hostile::message_event(&mallory, peer.key(), room.id(), 2, vec![join_id], depth + 2, "first").unwrap();
+    let first = hostile::message_event(&mallory, peer.key(), room.id(), 2, vec![join_id], depth + 1, "first").unwrap();
     let second =
-        hostile::message_event(&mallory, peer.key(), room.id(), 3, vec![first.claimed_id()], depth + 3, "second")
+        hostile::message_event(&mallory, peer.key(), room.id(), 3, vec![first.claimed_id()], depth + 2, "second")
             .unwrap();
 
     // Act 1: the second is pushed while the peer answers nothing A asks.
@@ -363,19 +353,14 @@ async fn a_push_leaves_out_the_identity_pairs_its_receiver_holds_and_sends_them_
     // push (its events, and whether alice's pair came with it) and accepts
     // it, except that it answers the first push lacking the pair
     // `unknown_author`, as a peer restored from an older backup would.
-    let a = TestNode::start().await.unwrap();
-    let alice = a.user("alice").await.unwrap();
-    let room = alice.create_room("open", JoinRule::Public).await.unwrap();
-    let peer = hostile::HostilePeer::start(None).await.unwrap();
-    let node = peer.connect(&a.p2p_addr()).await.unwrap();
     let pushes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let noted = pushes.clone();
     let refused_once = std::sync::atomic::AtomicBool::new(false);
-    let alice_id = alice.account();
-    peer.serve(move |bytes| {
+    let host = ScriptedHost::start(move |bytes| {
         let answer = match serde_json::from_slice::<FedRequest>(bytes).ok()? {
             FedRequest::Push { events, identities, .. } => {
-                let with_pair = identities.iter().any(|p| p.verify().is_ok_and(|(doc, _)| doc.account == alice_id));
+                // A pushes the peer alice's messages only: a pair is hers.
+                let with_pair = !identities.is_empty();
                 let refuse = !with_pair && !refused_once.swap(true, std::sync::atomic::Ordering::SeqCst);
                 let ids = events.iter().map(|e| e.claimed_id()).collect::<Vec<_>>();
                 noted.lock().unwrap().push(Noted { ids, with_pair, accepted: !refuse });
@@ -392,15 +377,8 @@ async fn a_push_leaves_out_the_identity_pairs_its_receiver_holds_and_sends_them_
         };
         serde_json::to_vec(&answer).ok()
     })
-    .await
-    .unwrap();
-    let last = room.history(HistoryQuery::after(0)).await.unwrap().items.pop().unwrap().unwrap().event;
-    let depth = last.stamp_part().depth;
-    let mallory = SecretKey::generate().unwrap();
-    let pair = hostile::identity_pair(&mallory, peer.key(), "mallory@peer.test").unwrap();
-    let join = hostile::join_event(&mallory, peer.key(), room.id(), 1, vec![last.id()], depth + 1).unwrap();
-    let push = FedRequest::Push { room: room.id(), events: vec![join], identities: vec![pair] };
-    assert_eq!(outcome(&peer, node, push).await, "accepted");
+    .await;
+    let (a, room) = (host.a, host.room);
 
     // Act: alice sends four messages, each once the peer accepted the one
     // before.
@@ -432,6 +410,42 @@ async fn a_push_leaves_out_the_identity_pairs_its_receiver_holds_and_sends_them_
     let left_out = pushes.iter().filter(|p| !p.with_pair).count();
     assert_eq!(metric(&a, "accord_fed_push_pairs_left_out_total").await, left_out as f64);
     a.stop().await.unwrap();
+}
+
+/// A public room of alice's on a new node A, joined honestly by the
+/// account mallory of a scripted peer, which is then one of its hosts.
+struct ScriptedHost {
+    a: TestNode,
+    room: Room,
+    peer: hostile::HostilePeer,
+    node: PeerId,
+    mallory: SecretKey,
+    pair: accord_proto::federation::IdentityPair,
+    /// Mallory's join, pushed by the peer and accepted.
+    join: accord_proto::EventId,
+    /// The join's depth.
+    depth: u64,
+}
+
+impl ScriptedHost {
+    /// Arranges it; the peer answers what A asks with `responder` from
+    /// before the join.
+    async fn start(responder: impl Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static) -> ScriptedHost {
+        let a = TestNode::start().await.unwrap();
+        let alice = a.user("alice").await.unwrap();
+        let room = alice.create_room("open", JoinRule::Public).await.unwrap();
+        let peer = hostile::HostilePeer::start(None).await.unwrap();
+        let node = peer.connect(&a.p2p_addr()).await.unwrap();
+        peer.serve(responder).await.unwrap();
+        let last = room.history(HistoryQuery::after(0)).await.unwrap().items.pop().unwrap().unwrap().event;
+        let depth = last.stamp_part().depth + 1;
+        let mallory = SecretKey::generate().unwrap();
+        let pair = hostile::identity_pair(&mallory, peer.key(), "mallory@peer.test").unwrap();
+        let join = hostile::join_event(&mallory, peer.key(), room.id(), 1, vec![last.id()], depth).unwrap();
+        let push = FedRequest::Push { room: room.id(), events: vec![join.clone()], identities: vec![pair.clone()] };
+        assert_eq!(outcome(&peer, node, push).await, "accepted");
+        ScriptedHost { a, room, peer, node, mallory, pair, join: join.claimed_id(), depth }
+    }
 }
 
 /// What a scripted peer noted of a push it was sent.
