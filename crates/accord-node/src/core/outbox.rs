@@ -229,8 +229,8 @@ async fn push_once(
     }
     let authors: Vec<AccountId> = events.iter().map(super::rooms::author_of).collect();
     let left_out: HashSet<AccountId> = authors.iter().filter(|a| held.contains(*a)).copied().collect();
-    let identities =
-        super::rooms::author_identities_except(&state.store, &events, |a| held.contains(a)).map_err(|e| log(&e))?;
+    let wanted = authors.iter().filter(|a| !held.contains(*a)).copied();
+    let identities = super::rooms::identities_of(&state.store, wanted).map_err(|e| log(&e))?;
     state.metrics.fed_push_pairs_left_out.inc_by(left_out.len() as u64);
     tracing::debug!("pushing {} events of {room} to {peer}", events.len());
     let request = FedRequest::Push { room, events, identities };

@@ -143,13 +143,6 @@ const CUT_OFF_AFTER: Duration = Duration::from_millis(500);
 /// One refresh is a lookup per bucket, so it is not repeated while one is
 /// under way, nor on every change of the routing table.
 const KAD_BOOTSTRAP_EVERY: Duration = Duration::from_secs(300);
-/// `delay` stretched or shrunk by up to a quarter, at random: nodes that
-/// started together (a federation restarted after an upgrade) do not all
-/// refresh their routing tables in the same instant.
-fn jittered(delay: Duration) -> Duration {
-    delay.mul_f64(0.75 + fastrand::f64() / 2.0)
-}
-
 /// How often each connection is pinged: every connection costs both ends
 /// a ping per period, and a node of a large federation holds hundreds.
 const PING_EVERY: Duration = Duration::from_secs(60);
@@ -163,6 +156,13 @@ const REPROVIDE_EVERY: Duration = Duration::from_secs(3600);
 const PROVIDER_TTL: Duration = Duration::from_secs(4 * 3600);
 /// Most keys this node provides, and most records it keeps for others.
 const MAX_DHT_RECORDS: usize = 65_536;
+
+/// `delay` stretched or shrunk by up to a quarter, at random: nodes that
+/// started together (a federation restarted after an upgrade) do not all
+/// refresh their routing tables in the same instant.
+fn jittered(delay: Duration) -> Duration {
+    delay.mul_f64(0.75 + fastrand::f64() / 2.0)
+}
 
 /// Why the network could not start or a request failed.
 #[derive(Debug, thiserror::Error)]

@@ -302,19 +302,17 @@ impl Rooms {
 
 /// The identity pairs of the authors of `events`, as stored here.
 pub(crate) fn author_identities(store: &Store, events: &[UnverifiedEvent]) -> Result<Vec<IdentityPair>, StoreError> {
-    author_identities_except(store, events, |_| false)
+    identities_of(store, events.iter().map(author_of))
 }
 
-/// The identity pairs of the authors of `events`, except those of the
-/// authors for which `held` is true.
-pub(crate) fn author_identities_except(
+/// The identity pairs of `accounts` (each once), as stored here.
+pub(crate) fn identities_of(
     store: &Store,
-    events: &[UnverifiedEvent],
-    held: impl Fn(&AccountId) -> bool,
+    accounts: impl IntoIterator<Item = AccountId>,
 ) -> Result<Vec<IdentityPair>, StoreError> {
-    let authors: BTreeSet<AccountId> = events.iter().map(author_of).filter(|a| !held(a)).collect();
-    let mut pairs = Vec::with_capacity(authors.len());
-    for account in authors {
+    let accounts: BTreeSet<AccountId> = accounts.into_iter().collect();
+    let mut pairs = Vec::with_capacity(accounts.len());
+    for account in accounts {
         if let Some((identity, attestation)) = store.identity(&account)? {
             pairs.push(IdentityPair { identity, attestation });
         }
