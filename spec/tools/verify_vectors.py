@@ -1813,6 +1813,27 @@ def check_federation(f, envelopes, room_file, blocklist, equivocation, g="federa
     for k in ("request", "response", "error"):
         run(g, f"{k} parses", parse_request if k == "request" else parse_response, msgs[k])
 
+    # The push stream (federation.md §1.2a): frames of a 4-byte big-endian
+    # length, at least 1 and at most the request or answer limit, then the bytes.
+    ps = f["push_stream"]
+    check_eq(g, "push stream protocol", ps["protocol"], "/accord/push/1")
+    check_eq(g, "push stream limits", (ps["request_limit"], ps["response_limit"]), (2097152, 8388608))
+    frame = bytes.fromhex(ps["frame"])
+    body = texts["request"].encode()
+    check_eq(g, "push stream frame", frame, len(body).to_bytes(4, "big") + body)
+
+    def frame_length(prefix, limit):
+        n = int.from_bytes(prefix, "big")
+        if n == 0:
+            return "bad_request"
+        return "too_large" if n > limit else n
+
+    check_eq(g, "push stream frame length", frame_length(frame[:4], ps["request_limit"]), len(body))
+    for case in ps["refused_requests"]:
+        prefix = bytes.fromhex(case["prefix"])
+        check_eq(g, f"push stream prefix {case['prefix']} length", int.from_bytes(prefix, "big"), case["length"])
+        check_eq(g, f"push stream prefix {case['prefix']} refused", frame_length(prefix, ps["request_limit"]), case["code"])
+
     # The other messages (values; field order free), carrying room.json's events.
     seeds = {k: bytes.fromhex(v) for k, v in f["seeds"].items()}
     check_eq(g, "seeds", sorted(seeds), ["alice", "bob", "carol", "dave", "node", "node_b"])

@@ -251,6 +251,25 @@ async fn metric(node: &TestNode, prefix: &str) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pushes_to_a_peer_travel_on_one_long_lived_push_stream() {
+    let _machine = crate::shared().await;
+    let net = TestNet::start(2).await.unwrap();
+    let (_clients, rooms) = room_across(&net).await;
+    let mut sub = rooms[1].subscribe(0);
+    // Each message is received before the next is sent: each is a push
+    // of its own.
+    for i in 0..5 {
+        let text = format!("one at a time #{i}");
+        rooms[0].send_text(&text).await.unwrap();
+        receive_all(&mut sub, &BTreeSet::from([text])).await;
+    }
+    let a = &net.nodes[0];
+    assert_eq!(metric(a, "accord_fed_push_streams_opened_total").await, 1.0, "one stream to the one peer");
+    assert!(metric(a, "accord_fed_pushes_streamed_total").await >= 5.0, "every push went on it");
+    net.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn gossip_announcements_are_checked_before_they_are_accepted() {
     let _machine = crate::shared().await;
     use accord_proto::blocklist::checkpoint::{Checkpoint, SignedCheckpoint};

@@ -294,3 +294,61 @@ async fn request_streams_a_peer_gave_up_on_before_writing_count_nothing_against_
     assert!(metric(&node, "accord_fed_rejections_total{code=\"abandoned\"} 8").await);
     node.stop().await.unwrap();
 }
+
+/// `bytes` as one push stream frame (spec/federation.md §1.2a).
+fn frame(bytes: &[u8]) -> Vec<u8> {
+    accord_proto::federation::push_stream_frame(bytes).expect("a frame")
+}
+
+/// The code of an `error` answer frame.
+fn refusal_code(answer: &[u8]) -> String {
+    match FedResponse::decode(answer).expect("an answer") {
+        FedResponse::Error { code, .. } => code,
+        other => panic!("an error expected, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn push_stream_frames_of_a_bad_length_or_bad_json_are_refused_with_codes_and_a_peer_that_keeps_sending_them_is_cut_off()
+ {
+    let _machine = crate::shared().await;
+    let node = TestNode::start().await.unwrap();
+    let peer = HostilePeer::start_with_push_stream(None).await.unwrap();
+    let id = peer.connect(&node.p2p_addr()).await.unwrap();
+    let fetch = serde_json::to_vec(&FedRequest::Identities { accounts: vec![] }).unwrap();
+
+    // A frame that does not decode is answered, and the stream goes on:
+    // the well-formed request after it is answered too.
+    let mut bytes = frame(b"\xff not json");
+    bytes.extend(frame(&fetch));
+    let read = peer.push_stream_raw(id, bytes, 2).await.unwrap();
+    assert_eq!(read.answers.len(), 2, "both frames answered");
+    assert_eq!(refusal_code(&read.answers[0]), "bad_request");
+    assert!(matches!(FedResponse::decode(&read.answers[1]).unwrap(), FedResponse::Identities { .. }));
+    assert!(!read.closed, "the stream goes on after a frame that does not decode");
+
+    // A length over the limit: `too_large`, and the stream is closed (the
+    // next frame cannot be found). Nothing of the announced 4 GiB is
+    // awaited or allocated.
+    let read = peer.push_stream_raw(id, vec![0xff, 0xff, 0xff, 0xff, b'{'], 1).await.unwrap();
+    assert_eq!(read.answers.iter().map(|a| refusal_code(a)).collect::<Vec<_>>(), ["too_large"]);
+    assert!(read.closed, "the stream ends after a bad length");
+    // A length of 0: `bad_request`, closed.
+    let read = peer.push_stream_raw(id, vec![0, 0, 0, 0], 1).await.unwrap();
+    assert_eq!(read.answers.iter().map(|a| refusal_code(a)).collect::<Vec<_>>(), ["bad_request"]);
+    assert!(read.closed);
+    assert!(metric(&node, "accord_fed_rejections_total{code=\"too_large\"}").await);
+
+    // Each counted against the peer (25 of the threshold's 100, halving
+    // over time): a peer that keeps sending them is cut off.
+    for _ in 0..4 {
+        if !peer.is_connected(&id) {
+            break;
+        }
+        let _ = peer.push_stream_raw(id, vec![0, 0, 0, 0], 1).await;
+    }
+    assert!(peer.wait_disconnected(&id, Duration::from_secs(10)).await, "the peer is cut off");
+    // The node itself carries on.
+    let alice = node.user("alice").await.unwrap();
+    alice.create_room("after", JoinRule::Public).await.unwrap();
+}

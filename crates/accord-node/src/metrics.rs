@@ -64,6 +64,11 @@ pub struct Metrics {
     /// Identity pairs left out of pushes because the peer already holds
     /// them (spec/federation.md §3.2).
     pub fed_push_pairs_left_out: Counter,
+    /// Pushes sent on a push stream (spec/federation.md §1.2a) rather than
+    /// as requests of their own.
+    pub fed_pushes_streamed: Counter,
+    /// Push streams this node opened to peers.
+    pub fed_push_streams_opened: Counter,
     /// Sync rounds run with peers.
     pub fed_syncs: Counter,
     /// Events received from peers and stored.
@@ -146,6 +151,8 @@ impl Metrics {
         let fed_pushes = Family::<OutcomeLabel, Counter>::default();
         let fed_push_retries = Counter::default();
         let fed_push_pairs_left_out = Counter::default();
+        let fed_pushes_streamed = Counter::default();
+        let fed_push_streams_opened = Counter::default();
         let fed_syncs = Counter::default();
         let fed_events_received = Counter::default();
         let fed_rejections = Family::<CodeLabel, Counter>::default();
@@ -212,6 +219,12 @@ impl Metrics {
             "Identity pairs left out of pushes because the peer holds them",
             fed_push_pairs_left_out.clone(),
         );
+        registry.register(
+            "fed_pushes_streamed",
+            "Pushes sent on a push stream rather than as requests of their own",
+            fed_pushes_streamed.clone(),
+        );
+        registry.register("fed_push_streams_opened", "Push streams opened to peers", fed_push_streams_opened.clone());
         registry.register("fed_syncs", "Sync rounds run with peers", fed_syncs.clone());
         registry.register("fed_events_received", "Events received from peers and stored", fed_events_received.clone());
         registry.register("fed_rejections", "Events and requests from peers refused, by code", fed_rejections.clone());
@@ -248,6 +261,8 @@ impl Metrics {
             fed_pushes,
             fed_push_retries,
             fed_push_pairs_left_out,
+            fed_pushes_streamed,
+            fed_push_streams_opened,
             fed_syncs,
             fed_events_received,
             fed_traffic,

@@ -20,7 +20,8 @@ use accord_proto::event::Event;
 use accord_proto::event::{EventBody, EventContent, JoinRule, Role};
 use accord_proto::federation::{
     EQUIVOCATION_TOPIC, FedRequest, FedResponse, IdentityPair, IssuedList, ListAnnouncement, MANIFESTS_TOPIC,
-    MAX_GOSSIP_BYTES, MAX_LIST_ENTRIES_PER_RESPONSE, PushOutcome,
+    MAX_GOSSIP_BYTES, MAX_LIST_ENTRIES_PER_RESPONSE, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, PUSH_STREAM_PROTOCOL,
+    PushOutcome, push_stream_frame,
 };
 use accord_proto::identity::{Attestation, Handle, IdentityDocument, KeyRotation, SignedRotation, VerificationLevel};
 use accord_proto::media::{Attachment, MAX_CHUNK, MediaRequest, MediaResponse, MediaType};
@@ -839,8 +840,26 @@ fn main() -> anyhow::Result<()> {
         &dir,
         "federation.json",
         &json!({
-            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline; a subscriber of blocklist.json's list that holds its first three entries asks for the entries from index 3 (`list_entries`) and gets the size-4 checkpoint and the fourth leaf (`list_entries_answer`), which with the three held make the signed root (spec/blocklists.md §10); node 9 asks node B for its policy manifest (`manifest`) and gets it (`manifest_answer`): signed by node B in domain accord/v1/manifest, it declares blocklist.json's list with its size, 4 (spec/federation.md §7; the same envelope is the `policy manifest` case of envelopes.json); node B asks node 9, the issuer of blocklist.json's list, for the lists it issues (`lists`) and gets that list with a description, the verifier key of blocklist.json's witness and the size-4 checkpoint (`lists_answer`, spec/federation.md §3.12). `gossip` holds a list announcement on the gossipsub topic (spec/federation.md §1.3), a JSON value: the list and size-4 checkpoint of blocklist.json; the same announcement with byte 10 of the issuer's Ed25519 signature flipped, which must fail verification (bad_signature); on the equivocation topic, the `fork` proof of equivocation.json as a node that detected it publishes it; and the manifests topic, on which a node publishes its signed manifest envelope, as in `manifest_answer`. `room_provider` is the Kademlia key under which the hosts of room.json's room announce it (spec/federation.md §1.4): SHA-256 of the domain, a zero byte and the room id's 32 bytes.",
+            "description": "Node-to-node messages on /accord/federation/1 (spec/federation.md §3). `request`, `response` and `error` are exact texts: an identity fetch, its answer (the identity document and attestation of envelopes.json) and an error. `messages` holds one example of every other message as a JSON value, carrying events of room.json: node 9 pushes alice's \"hello, room\"; a push answer with one outcome of each status; node B (seed 0b…0b), which holds node 9's events up to seq 5 and its own up to seq 2, syncs and gets node 9's events 6-8 in ascending order key (depth, id); an event fetch; node B asks to join the public room for dave (seed 04…04, homed at B) and gets node 9's whole timeline; a subscriber of blocklist.json's list that holds its first three entries asks for the entries from index 3 (`list_entries`) and gets the size-4 checkpoint and the fourth leaf (`list_entries_answer`), which with the three held make the signed root (spec/blocklists.md §10); node 9 asks node B for its policy manifest (`manifest`) and gets it (`manifest_answer`): signed by node B in domain accord/v1/manifest, it declares blocklist.json's list with its size, 4 (spec/federation.md §7; the same envelope is the `policy manifest` case of envelopes.json); node B asks node 9, the issuer of blocklist.json's list, for the lists it issues (`lists`) and gets that list with a description, the verifier key of blocklist.json's witness and the size-4 checkpoint (`lists_answer`, spec/federation.md §3.12). `gossip` holds a list announcement on the gossipsub topic (spec/federation.md §1.3), a JSON value: the list and size-4 checkpoint of blocklist.json; the same announcement with byte 10 of the issuer's Ed25519 signature flipped, which must fail verification (bad_signature); on the equivocation topic, the `fork` proof of equivocation.json as a node that detected it publishes it; and the manifests topic, on which a node publishes its signed manifest envelope, as in `manifest_answer`. `room_provider` is the Kademlia key under which the hosts of room.json's room announce it (spec/federation.md §1.4): SHA-256 of the domain, a zero byte and the room id's 32 bytes. `push_stream` is the push stream (spec/federation.md §1.2a): its protocol, `request` as one frame of it (`frame`, hex: the length as 4 bytes big-endian, then the bytes), the limits of a request's and an answer's length, and length prefixes a reader of requests refuses, each with the length it announces and its code.",
             "protocol": accord_proto::federation::PROTOCOL,
+            "push_stream": {
+                "protocol": PUSH_STREAM_PROTOCOL,
+                "frame": hex::encode(
+                    push_stream_frame(serde_json::to_string(&fed_request)?.as_bytes())
+                        .ok_or_else(|| anyhow::anyhow!("the request is no frame"))?
+                ),
+                "request_limit": MAX_REQUEST_BYTES,
+                "response_limit": MAX_RESPONSE_BYTES,
+                "refused_requests": [
+                    { "prefix": "00000000", "length": 0, "code": "bad_request" },
+                    {
+                        "prefix": hex::encode(u32::try_from(MAX_REQUEST_BYTES + 1)?.to_be_bytes()),
+                        "length": MAX_REQUEST_BYTES + 1,
+                        "code": "too_large",
+                    },
+                    { "prefix": "ffffffff", "length": u32::MAX, "code": "too_large" },
+                ],
+            },
             "gossip": {
                 "topic": accord_proto::federation::LISTS_TOPIC,
                 "announcement": announcement,

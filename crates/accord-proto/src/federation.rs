@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 
 /// The request-response protocol name.
 pub const PROTOCOL: &str = "/accord/federation/1";
+/// The push stream's protocol name: one long-lived stream per peer that
+/// carries requests and their answers as length-prefixed frames
+/// (spec/federation.md §1.2a).
+pub const PUSH_STREAM_PROTOCOL: &str = "/accord/push/1";
 /// Most accounts one identity fetch may name.
 pub const MAX_FETCH_IDENTITIES: usize = 64;
 /// Most events in one push.
@@ -52,6 +56,53 @@ pub const MAX_LIST_WITNESSES: usize = 32;
 pub const MAX_LIST_DESCRIPTION: usize = 1024;
 /// The domain of a room's provider key in the DHT (spec/federation.md §1.4).
 pub const ROOM_PROVIDER_DOMAIN: &str = "accord/v1/room-provider";
+
+/// A request or answer as one frame of the push stream
+/// (spec/federation.md §1.2a): its length as 4 bytes, big-endian, then its
+/// bytes. `None` for an empty message or one over [`MAX_RESPONSE_BYTES`].
+pub fn push_stream_frame(bytes: &[u8]) -> Option<Vec<u8>> {
+    let length = u32::try_from(bytes.len()).ok().filter(|n| *n > 0 && u64::from(*n) <= MAX_RESPONSE_BYTES)?;
+    let mut frame = Vec::with_capacity(4 + bytes.len());
+    frame.extend_from_slice(&length.to_be_bytes());
+    frame.extend_from_slice(bytes);
+    Some(frame)
+}
+
+/// Why a push stream frame's length is refused (spec/federation.md §1.2a).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FrameLengthError {
+    /// A length of 0.
+    #[error("an empty frame")]
+    Empty,
+    /// A length over the reader's limit.
+    #[error("a frame of {0} bytes, over the limit")]
+    TooLarge(u32),
+}
+
+impl FrameLengthError {
+    /// The code the frame is answered with: `bad_request` or `too_large`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FrameLengthError::Empty => "bad_request",
+            FrameLengthError::TooLarge(_) => "too_large",
+        }
+    }
+}
+
+/// The length of the message a push stream frame announces in its first 4
+/// bytes, if it is at least 1 and at most `limit`
+/// ([`MAX_REQUEST_BYTES`] for a request, [`MAX_RESPONSE_BYTES`] for an
+/// answer).
+pub fn push_stream_frame_length(prefix: [u8; 4], limit: u64) -> Result<usize, FrameLengthError> {
+    let length = u32::from_be_bytes(prefix);
+    if length == 0 {
+        return Err(FrameLengthError::Empty);
+    }
+    if u64::from(length) > limit {
+        return Err(FrameLengthError::TooLarge(length));
+    }
+    usize::try_from(length).map_err(|_| FrameLengthError::TooLarge(length))
+}
 
 /// The Kademlia key under which the nodes hosting `room` announce
 /// themselves as providers (spec/federation.md §1.4): SHA-256 of

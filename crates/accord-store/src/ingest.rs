@@ -58,7 +58,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         // The column family's own options and table format, without the
         // shared block cache, which only reading uses.
-        let opts = crate::cf_options(cf, &crate::table_format());
+        let opts = crate::cf_options(cf, &crate::table_format(cf));
         let mut writer = SstFileWriter::create(&opts);
         writer.open(file)?;
         let mut any = false;

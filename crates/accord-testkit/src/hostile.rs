@@ -16,7 +16,11 @@
 //! [`HostilePeer::start_with_list_pages`], it also speaks
 //! `/accord/list-pages/1` ([`HostilePeer::request_page_raw`],
 //! [`HostilePeer::serve_pages`]); otherwise it refuses that protocol, as a
-//! node that does not know it does.
+//! node that does not know it does. Started with
+//! [`HostilePeer::start_with_push_stream`], it opens push streams
+//! (`/accord/push/1`) and writes raw bytes on them
+//! ([`HostilePeer::push_stream_raw`]); otherwise it refuses the node's push
+//! streams, as an older node does, and the node pushes to it as requests.
 //!
 //! ```no_run
 //! # async fn demo(node_addr: &str) -> anyhow::Result<()> {
@@ -66,6 +70,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 mod behaviour {
     #![allow(missing_docs, reason = "the derive generates an undocumented event enum")]
+    use accord_node::network::push_stream;
     use libp2p::swarm::NetworkBehaviour;
     use libp2p::swarm::behaviour::toggle::Toggle;
     use libp2p::{identify, request_response};
@@ -77,6 +82,7 @@ mod behaviour {
         pub(super) federation: request_response::Behaviour<super::RawCodec>,
         pub(super) media: request_response::Behaviour<super::RawCodec>,
         pub(super) pages: Toggle<request_response::Behaviour<super::RawCodec>>,
+        pub(super) push: Toggle<push_stream::Behaviour>,
     }
 }
 
@@ -145,6 +151,8 @@ enum Command {
     Request { peer: PeerId, bytes: Vec<u8>, reply: oneshot::Sender<anyhow::Result<Vec<u8>>> },
     /// Send raw bytes as a media request (`/accord/media/1`).
     MediaRequest { peer: PeerId, bytes: Vec<u8>, reply: oneshot::Sender<anyhow::Result<Vec<u8>>> },
+    /// Open a push stream, write raw bytes on it and read answer frames.
+    PushStream { peer: PeerId, bytes: Vec<u8>, answers: usize, reply: oneshot::Sender<anyhow::Result<PushStreamRead>> },
     /// Answer requests with this responder from now on.
     Serve(Responder),
     /// Answer media requests (`/accord/media/1`) with this responder.
@@ -180,16 +188,22 @@ impl HostilePeer {
     /// Starts a peer with this node key (a fresh one if None) listening on
     /// 127.0.0.1 TCP.
     pub async fn start(key: Option<SecretKey>) -> anyhow::Result<HostilePeer> {
-        HostilePeer::start_speaking(key, false).await
+        HostilePeer::start_speaking(key, false, false).await
     }
 
     /// Starts a peer as [`HostilePeer::start`] does that also speaks
     /// `/accord/list-pages/1` (spec/federation.md §3.13).
     pub async fn start_with_list_pages(key: Option<SecretKey>) -> anyhow::Result<HostilePeer> {
-        HostilePeer::start_speaking(key, true).await
+        HostilePeer::start_speaking(key, true, false).await
     }
 
-    async fn start_speaking(key: Option<SecretKey>, list_pages: bool) -> anyhow::Result<HostilePeer> {
+    /// A peer that also speaks `/accord/push/1`
+    /// ([`HostilePeer::push_stream_raw`]).
+    pub async fn start_with_push_stream(key: Option<SecretKey>) -> anyhow::Result<HostilePeer> {
+        HostilePeer::start_speaking(key, false, true).await
+    }
+
+    async fn start_speaking(key: Option<SecretKey>, list_pages: bool, push: bool) -> anyhow::Result<HostilePeer> {
         let key = match key {
             Some(key) => key,
             None => SecretKey::generate()?,
@@ -225,6 +239,7 @@ impl HostilePeer {
                         )
                     })
                     .into(),
+                push: push.then(accord_node::network::push_stream::Behaviour::default).into(),
             })?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
             .build();
@@ -254,6 +269,7 @@ impl HostilePeer {
             held_count: held_count.clone(),
             media_responder: None,
             pages_responder: None,
+            pushing: HashMap::new(),
         };
         tokio::spawn(event_loop.run());
         Ok(HostilePeer { key, node_id, commands, connected, listen_addrs, held_count })
@@ -354,6 +370,20 @@ impl HostilePeer {
         serde_json::from_slice(&response).context("response is not a FedResponse")
     }
 
+    /// Opens a push stream to `peer`, writes `bytes` on it as they are,
+    /// and reads up to `answers` frames back (each 4 bytes of length, then
+    /// that many bytes), then whether the node closed the stream.
+    pub async fn push_stream_raw(
+        &self,
+        peer: PeerId,
+        bytes: Vec<u8>,
+        answers: usize,
+    ) -> anyhow::Result<PushStreamRead> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::PushStream { peer, bytes, answers, reply }).await?;
+        answer.await.map_err(|_| anyhow!("the hostile peer has stopped"))?
+    }
+
     /// Answers every request a node sends this peer from now on with what
     /// `responder` makes of its raw bytes (`None`: the stream is closed
     /// without an answer, as for every request while no responder is set).
@@ -444,6 +474,8 @@ struct EventLoop {
     media_responder: Option<Responder>,
     /// What answers the list page requests of nodes.
     pages_responder: Option<Responder>,
+    /// Push stream writes waiting for their stream, by peer.
+    pushing: HashMap<PeerId, Vec<PushStreamWrite>>,
 }
 
 impl EventLoop {
@@ -504,6 +536,15 @@ impl EventLoop {
                 }
             },
             Command::ServePages(responder) => self.pages_responder = Some(responder),
+            Command::PushStream { peer, bytes, answers, reply } => match self.swarm.behaviour_mut().push.as_mut() {
+                Some(push) => {
+                    push.open(peer);
+                    self.pushing.entry(peer).or_default().push((bytes, answers, reply));
+                }
+                None => {
+                    let _ = reply.send(Err(anyhow!("this peer does not speak /accord/push/1")));
+                }
+            },
             Command::Hold(holding) => {
                 self.holding = holding;
                 if !holding {
@@ -538,7 +579,34 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Federation(event)) => self.federation(event),
             SwarmEvent::Behaviour(BehaviourEvent::Media(event)) => self.media(event),
             SwarmEvent::Behaviour(BehaviourEvent::Pages(event)) => self.pages(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Push(event)) => self.push(event),
             _ => {}
+        }
+    }
+
+    fn push(&mut self, event: accord_node::network::push_stream::Event) {
+        use accord_node::network::push_stream::Event;
+        let (peer, outcome) = match event {
+            Event::Outbound { peer, stream } => (peer, Ok(stream)),
+            Event::Unsupported { peer } => (peer, Err(anyhow!("{peer} does not speak /accord/push/1"))),
+            Event::Failed { peer, reason } => (peer, Err(anyhow!("no push stream to {peer}: {reason}"))),
+            // A node's own push streams are not served: dropped.
+            Event::Inbound { .. } => return,
+        };
+        let Some((bytes, answers, reply)) =
+            self.pushing.get_mut(&peer).and_then(|w| (!w.is_empty()).then(|| w.remove(0)))
+        else {
+            return;
+        };
+        match outcome {
+            Ok(stream) => {
+                tokio::spawn(async move {
+                    let _ = reply.send(push_stream_exchange(stream, bytes, answers).await);
+                });
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
         }
     }
 
@@ -635,6 +703,52 @@ impl EventLoop {
             _ => {}
         }
     }
+}
+
+/// Bytes to write on a push stream, how many answer frames to read, and
+/// where what was read goes.
+type PushStreamWrite = (Vec<u8>, usize, oneshot::Sender<anyhow::Result<PushStreamRead>>);
+
+/// What a push stream written by [`HostilePeer::push_stream_raw`] gave back.
+#[derive(Debug)]
+pub struct PushStreamRead {
+    /// The answer frames read, without their length prefixes.
+    pub answers: Vec<Vec<u8>>,
+    /// Whether the node ended the stream after them (within 2 s).
+    pub closed: bool,
+}
+
+/// Writes `bytes`, reads up to `answers` frames, then waits up to 2 s to
+/// see whether the stream ends.
+async fn push_stream_exchange(
+    mut stream: libp2p::Stream,
+    bytes: Vec<u8>,
+    answers: usize,
+) -> anyhow::Result<PushStreamRead> {
+    tokio::time::timeout(REQUEST_TIMEOUT, async {
+        stream.write_all(&bytes).await?;
+        stream.flush().await?;
+        let mut read = Vec::new();
+        for _ in 0..answers {
+            let mut prefix = [0u8; 4];
+            if stream.read_exact(&mut prefix).await.is_err() {
+                break;
+            }
+            let length = u32::from_be_bytes(prefix) as usize;
+            anyhow::ensure!(length as u64 <= MAX_RAW_RESPONSE_BYTES, "an answer frame of {length} bytes");
+            let mut answer = vec![0u8; length];
+            stream.read_exact(&mut answer).await?;
+            read.push(answer);
+        }
+        let mut more = [0u8; 1];
+        let closed = match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut more)).await {
+            Ok(Ok(0) | Err(_)) => true,
+            Ok(Ok(_)) | Err(_) => false,
+        };
+        Ok(PushStreamRead { answers: read, closed })
+    })
+    .await
+    .map_err(|_| anyhow!("the push stream exchange timed out"))?
 }
 
 /// Signs `payload` in its domain with `key` without any check: not the

@@ -234,7 +234,7 @@ async fn push_once(
     state.metrics.fed_push_pairs_left_out.inc_by(left_out.len() as u64);
     tracing::debug!("pushing {} events of {room} to {peer}", events.len());
     let request = FedRequest::Push { room, events, identities };
-    let response = state.network.request(network::peer_id(&peer), request).await.map_err(|e| {
+    let response = state.network.push(network::peer_id(&peer), request).await.map_err(|e| {
         tracing::debug!("push to {peer} failed: {e}");
     })?;
     let outcomes = match response {

@@ -43,6 +43,7 @@ pub use libp2p::Multiaddr as Address;
 pub mod bytes_codec;
 pub mod codec;
 mod dht_store;
+pub mod push_stream;
 
 use accord_proto::list_page::{
     LIST_PAGES_PROTOCOL, ListPageError, ListPageRequest, ListPageResponse, MAX_PAGE_BYTES, MAX_PAGE_REQUEST_BYTES,
@@ -56,6 +57,7 @@ mod behaviour {
     use super::bytes_codec::BytesCodec;
     use super::codec::FedCodec;
     use super::dht_store::DhtStore;
+    use super::push_stream;
     use libp2p::kad;
     use libp2p::swarm::NetworkBehaviour;
     use libp2p::{allow_block_list, connection_limits, gossipsub, identify, ping, request_response};
@@ -69,6 +71,7 @@ mod behaviour {
         pub(super) ping: ping::Behaviour,
         pub(super) kad: kad::Behaviour<DhtStore>,
         pub(super) federation: request_response::Behaviour<FedCodec>,
+        pub(super) push: push_stream::Behaviour,
         pub(super) media: request_response::Behaviour<BytesCodec>,
         pub(super) pages: request_response::Behaviour<BytesCodec>,
         pub(super) gossipsub: gossipsub::Behaviour,
@@ -196,7 +199,16 @@ pub struct Inbound {
     /// What it asked.
     pub request: FedRequest,
     /// Where the answer goes.
-    pub channel: ResponseChannel<FedResponse>,
+    pub channel: Reply,
+}
+
+/// Where the answer to a peer's request goes: the request's own stream of
+/// `/accord/federation/1`, or the push stream it came on.
+pub enum Reply {
+    /// A request of `/accord/federation/1`, answered through the event loop.
+    Request(ResponseChannel<FedResponse>),
+    /// A request on a push stream, answered to the stream's task.
+    Stream(oneshot::Sender<FedResponse>),
 }
 
 /// A peer's request for a piece of a blob, for the node to answer with
@@ -256,6 +268,16 @@ pub enum NetEvent {
 
 /// Commands to the network task.
 pub enum Command {
+    /// Send a push, on the peer's push stream where it has one, and
+    /// report the answer.
+    Push {
+        /// The peer.
+        peer: PeerId,
+        /// The push (boxed: requests are large).
+        request: Box<FedRequest>,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<FedResponse, NetworkError>>,
+    },
     /// Send a request and report the answer.
     Request {
         /// The peer.
@@ -487,6 +509,7 @@ impl Network {
                         [(protocol, ProtocolSupport::Full)],
                         request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
                     ),
+                    push: push_stream::Behaviour::default(),
                     media: request_response::Behaviour::with_codec(
                         BytesCodec { request_limit: MEDIA_REQUEST_BYTES, response_limit: MediaResponse::MAX_BYTES },
                         [(StreamProtocol::new(MEDIA_PROTOCOL), ProtocolSupport::Full)],
@@ -547,6 +570,11 @@ impl Network {
             reputation: Reputation::default(),
             operator_blocked: HashSet::new(),
             cutting: Vec::new(),
+            push_streams: HashMap::new(),
+            push_waiting: HashMap::new(),
+            push_unsupported: HashSet::new(),
+            push_inbound: HashMap::new(),
+            push_tasks: tokio::task::JoinSet::new(),
             metrics,
             libp2p_metrics,
         };
@@ -648,9 +676,30 @@ impl Network {
         let _ = self.commands.send(Command::MediaRespond { channel, response }).await;
     }
 
+    /// Sends a push to a peer and waits for its answer, like
+    /// [`Network::request`], on the peer's push stream (opened at the
+    /// first push, spec/federation.md §1.2a); to a peer that does not
+    /// speak it, as a request of its own.
+    pub async fn push(&self, peer: PeerId, request: FedRequest) -> Result<FedResponse, NetworkError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Push { peer, request: Box::new(request), reply })
+            .await
+            .map_err(|_| NetworkError::Stopped)?;
+        answer.await.map_err(|_| NetworkError::Stopped)?
+    }
+
     /// Answers a peer's request.
-    pub async fn respond(&self, channel: ResponseChannel<FedResponse>, response: FedResponse) {
-        let _ = self.commands.send(Command::Respond { channel, response }).await;
+    pub async fn respond(&self, channel: Reply, response: FedResponse) {
+        match channel {
+            Reply::Request(channel) => {
+                let _ = self.commands.send(Command::Respond { channel, response }).await;
+            }
+            // Fails only if the stream ended meanwhile.
+            Reply::Stream(reply) => {
+                let _ = reply.send(response);
+            }
+        }
     }
 
     /// Refuses and drops every connection to `peer` until
@@ -745,6 +794,16 @@ struct EventLoop {
     /// Peers blocked for misbehaviour whose connections are closed at the
     /// instant given, once the answer that told them why has been sent.
     cutting: Vec<(PeerId, tokio::time::Instant)>,
+    /// Each peer's push stream, by the queue of its task.
+    push_streams: HashMap<PeerId, mpsc::Sender<push_stream::Exchange>>,
+    /// Pushes waiting for a push stream being opened.
+    push_waiting: HashMap<PeerId, Vec<push_stream::Exchange>>,
+    /// Peers connected now that do not speak the push stream.
+    push_unsupported: HashSet<PeerId>,
+    /// Push streams each peer has open to this node.
+    push_inbound: HashMap<PeerId, usize>,
+    /// The push streams' tasks; a serving task returns its peer.
+    push_tasks: tokio::task::JoinSet<Option<PeerId>>,
     metrics: Arc<Metrics>,
     libp2p_metrics: libp2p::metrics::Metrics,
 }
@@ -763,6 +822,11 @@ impl EventLoop {
                     Some(Command::Shutdown) | None => break,
                     Some(command) => self.command(command),
                 },
+                Some(ended) = self.push_tasks.join_next(), if !self.push_tasks.is_empty() => {
+                    if let Ok(Some(peer)) = ended {
+                        self.push_served(peer);
+                    }
+                }
                 _ = redial.tick() => self.redial(),
                 _ = cut.tick(), if !self.cutting.is_empty() => self.cut_off_due(),
                 () = &mut kad_refresh => {
@@ -822,6 +886,7 @@ impl EventLoop {
 
     fn command(&mut self, command: Command) {
         match command {
+            Command::Push { peer, request, reply } => self.push(peer, request, reply),
             Command::Request { peer, request, reply } => {
                 let id = self.swarm.behaviour_mut().federation.send_request(&peer, Wire::Valid(*request));
                 self.pending.insert(id, reply);
@@ -1031,6 +1096,9 @@ impl EventLoop {
                 tracing::debug!("disconnected from {peer_id}");
                 self.set_peers();
                 if num_established == 0 {
+                    self.push_streams.remove(&peer_id);
+                    self.push_unsupported.remove(&peer_id);
+                    self.push_unsent(peer_id);
                     let _ = self.events.try_send(NetEvent::Disconnected(peer_id));
                 }
             }
@@ -1095,6 +1163,7 @@ impl EventLoop {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Federation(event)) => self.federation(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Push(event)) => self.push_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Media(event)) => self.media(event),
             SwarmEvent::Behaviour(BehaviourEvent::Pages(event)) => self.pages(event),
             _ => {}
@@ -1167,6 +1236,103 @@ impl EventLoop {
         }
     }
 
+    /// Sends a push on the peer's push stream, opening one if there is
+    /// none; as a request of its own to a peer that is not connected (the
+    /// request dials it) or does not speak the push stream.
+    fn push(
+        &mut self,
+        peer: PeerId,
+        request: Box<FedRequest>,
+        reply: oneshot::Sender<Result<FedResponse, NetworkError>>,
+    ) {
+        if self.push_unsupported.contains(&peer) || !self.swarm.is_connected(&peer) {
+            return self.command(Command::Request { peer, request, reply });
+        }
+        let (request, reply) = match self.push_streams.get(&peer) {
+            None => (request, reply),
+            Some(queue) => match queue.try_send((request, reply)) {
+                Ok(()) => return,
+                // The stream's queue is full: this one goes on its own.
+                Err(mpsc::error::TrySendError::Full((request, reply))) => {
+                    return self.command(Command::Request { peer, request, reply });
+                }
+                Err(mpsc::error::TrySendError::Closed(exchange)) => {
+                    self.push_streams.remove(&peer);
+                    exchange
+                }
+            },
+        };
+        let waiting = self.push_waiting.entry(peer).or_default();
+        waiting.push((request, reply));
+        if waiting.len() == 1 {
+            self.swarm.behaviour_mut().push.open(peer);
+        }
+    }
+
+    /// Sends the pushes waiting for a push stream to `peer` as requests of
+    /// their own.
+    fn push_unsent(&mut self, peer: PeerId) {
+        for (request, reply) in self.push_waiting.remove(&peer).unwrap_or_default() {
+            self.command(Command::Request { peer, request, reply });
+        }
+    }
+
+    /// A serving task's stream to `peer` ended.
+    fn push_served(&mut self, peer: PeerId) {
+        if let Some(open) = self.push_inbound.get_mut(&peer) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                self.push_inbound.remove(&peer);
+            }
+        }
+    }
+
+    fn push_event(&mut self, event: push_stream::Event) {
+        match event {
+            push_stream::Event::Outbound { peer, stream } => {
+                let (queue, requests) = mpsc::channel(push_stream::QUEUE);
+                let mut overflow = Vec::new();
+                for exchange in self.push_waiting.remove(&peer).unwrap_or_default() {
+                    if let Err(refused) = queue.try_send(exchange) {
+                        overflow.push(refused.into_inner());
+                    }
+                }
+                self.push_streams.insert(peer, queue);
+                self.metrics.fed_push_streams_opened.inc();
+                let metrics = self.metrics.clone();
+                self.push_tasks.spawn(async move {
+                    push_stream::drive(peer, stream, requests, metrics, REQUEST_TIMEOUT).await;
+                    None
+                });
+                for (request, reply) in overflow {
+                    self.command(Command::Request { peer, request, reply });
+                }
+            }
+            push_stream::Event::Inbound { peer, stream } => {
+                let open = self.push_inbound.entry(peer).or_default();
+                if *open >= push_stream::MAX_INBOUND_PER_PEER {
+                    // Dropped: the peer's own pushes go on the streams it
+                    // has, or as requests of their own.
+                    tracing::debug!("{peer} opened more push streams than {}", push_stream::MAX_INBOUND_PER_PEER);
+                    return;
+                }
+                *open += 1;
+                let (events, commands, metrics) =
+                    (self.events.clone(), self.network.commands.clone(), self.metrics.clone());
+                self.push_tasks
+                    .spawn(async move { Some(push_stream::serve(peer, stream, events, commands, metrics).await) });
+            }
+            push_stream::Event::Unsupported { peer } => {
+                self.push_unsupported.insert(peer);
+                self.push_unsent(peer);
+            }
+            push_stream::Event::Failed { peer, reason } => {
+                tracing::debug!("no push stream to {peer}: {reason}");
+                self.push_unsent(peer);
+            }
+        }
+    }
+
     fn federation(&mut self, event: request_response::Event<Wire, FedResponse>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
@@ -1184,10 +1350,13 @@ impl EventLoop {
                     }
                 }
                 request_response::Message::Request { request: Wire::Valid(request), channel, .. } => {
+                    let channel = Reply::Request(channel);
                     if let Err(refused) = self.events.try_send(NetEvent::Request(Inbound { peer, request, channel })) {
                         // Finish local work before taking more from peers:
                         // when the node is behind, say so at once.
-                        if let NetEvent::Request(Inbound { channel, .. }) = refused.into_inner() {
+                        if let NetEvent::Request(Inbound { channel: Reply::Request(channel), .. }) =
+                            refused.into_inner()
+                        {
                             let busy = FedResponse::Error { code: "busy".into(), message: "try again later".into() };
                             let _ = self.swarm.behaviour_mut().federation.send_response(channel, busy);
                         }

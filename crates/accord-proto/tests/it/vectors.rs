@@ -505,9 +505,34 @@ fn check_list_entries(msgs: &Value, blocklist: &Value) -> Check {
     Ok(())
 }
 
+/// The push stream of `federation.json` (spec/federation.md §1.2a):
+/// `request` as one frame, its length read back, and the length prefixes
+/// a reader of requests refuses, with their codes.
+fn check_push_stream(p: &Value, request: &str) -> Check {
+    use accord_proto::federation::{
+        MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, PUSH_STREAM_PROTOCOL, push_stream_frame, push_stream_frame_length,
+    };
+    eq("push stream protocol", s(p, "protocol")?, PUSH_STREAM_PROTOCOL)?;
+    eq("push stream request limit", p["request_limit"].as_u64(), Some(MAX_REQUEST_BYTES))?;
+    eq("push stream response limit", p["response_limit"].as_u64(), Some(MAX_RESPONSE_BYTES))?;
+    let frame = push_stream_frame(request.as_bytes()).ok_or("the request is no frame")?;
+    eq("push stream frame", hex::encode(&frame), s(p, "frame")?.to_string())?;
+    let prefix: [u8; 4] = frame[..4].try_into().map_err(|_| "short frame")?;
+    eq("push stream frame length", push_stream_frame_length(prefix, MAX_REQUEST_BYTES), Ok(request.len()))?;
+    for case in arr(p, "refused_requests")? {
+        let bytes = hex::decode(s(case, "prefix")?).map_err(|e| e.to_string())?;
+        let prefix: [u8; 4] = bytes.as_slice().try_into().map_err(|_| "a prefix of 4 bytes")?;
+        eq("push stream prefix length", u64::from(u32::from_be_bytes(prefix)), n(case, "length")?)?;
+        let refused = push_stream_frame_length(prefix, MAX_REQUEST_BYTES).err().ok_or("a refused prefix was taken")?;
+        eq("push stream refusal code", refused.code(), s(case, "code")?)?;
+    }
+    Ok(())
+}
+
 fn check_federation(f: &Value, envelopes: &Value, room_file: &Value, blocklist: &Value, equivocation: &Value) -> Check {
     use accord_proto::federation::{FedRequest, FedResponse, PROTOCOL, PushOutcome};
     eq("protocol", s(f, "protocol")?, PROTOCOL)?;
+    check_push_stream(&f["push_stream"], s(f, "request")?)?;
     let alice = seed_key(s(&arr(envelopes, "cases")?[0], "seed")?)?;
     let request: FedRequest = serde_json::from_str(s(f, "request")?).map_err(|e| e.to_string())?;
     eq("request", &request, &FedRequest::Identities { accounts: vec![alice.account_id()] })?;
