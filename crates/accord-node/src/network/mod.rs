@@ -680,13 +680,20 @@ impl Network {
     /// [`Network::request`], on the peer's push stream (opened at the
     /// first push, spec/federation.md §1.2a); to a peer that does not
     /// speak it, as a request of its own.
+    ///
+    /// Bounded by twice the request timeout (opening the stream, then the
+    /// exchange): a push whose stream was asked of a connection that closed
+    /// before opening it is given up, and the next push asks again.
     pub async fn push(&self, peer: PeerId, request: FedRequest) -> Result<FedResponse, NetworkError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::Push { peer, request: Box::new(request), reply })
             .await
             .map_err(|_| NetworkError::Stopped)?;
-        answer.await.map_err(|_| NetworkError::Stopped)?
+        match tokio::time::timeout(2 * REQUEST_TIMEOUT, answer).await {
+            Ok(answer) => answer.map_err(|_| NetworkError::Stopped)?,
+            Err(_) => Err(NetworkError::Request { peer, reason: "no push stream opened in time".into() }),
+        }
     }
 
     /// Answers a peer's request.
@@ -1263,6 +1270,9 @@ impl EventLoop {
             },
         };
         let waiting = self.push_waiting.entry(peer).or_default();
+        // Pushes given up on while waiting (their stream was asked of a
+        // connection that closed first): the stream is asked for again.
+        waiting.retain(|(_, reply)| !reply.is_closed());
         waiting.push((request, reply));
         if waiting.len() == 1 {
             self.swarm.behaviour_mut().push.open(peer);
