@@ -107,20 +107,33 @@ pub async fn prefetch(core: &Arc<Core>, room: accord_proto::RoomId, events: &[ac
     let Some(handle) = core.rooms.get(&room) else { return };
     let hosts = handle.lock().await.hosts().clone();
     let mut wanted = Vec::new();
+    // Images a fetch started elsewhere is bringing (the same event came by
+    // another path at the same time): waited for too, or the event would
+    // be judged before its image is known.
+    let mut elsewhere = Vec::new();
     for wire in events.iter().filter(|w| may_carry_attachments(w)) {
         let Ok(event) = wire.verify() else { continue };
         if event.room() != room || !hosts.contains(&event.origin()) {
             continue;
         }
         for a in event.attachments().iter().filter(|a| a.media_type.is_image()) {
-            if matches!(core.store.blob_record(&a.hash), Ok(None)) && core.media.start_fetch(a.hash) {
-                wanted.push((event.origin(), *a));
+            if matches!(core.store.blob_record(&a.hash), Ok(None)) {
+                if core.media.start_fetch(a.hash) {
+                    wanted.push((event.origin(), *a));
+                } else {
+                    elsewhere.push(a.hash);
+                }
             }
         }
     }
-    if wanted.is_empty() {
+    if wanted.is_empty() && elsewhere.is_empty() {
         return;
     }
+    let others = elsewhere.iter().map(|hash| async move {
+        if tokio::time::timeout(PREFETCH_WAIT, core.media.fetch_done(hash)).await.is_err() {
+            tracing::debug!("attachment {hash}: not fetched in time at ingress (fetched elsewhere)");
+        }
+    });
     let fetches = wanted.iter().map(|(origin, a)| async move {
         let result = tokio::time::timeout(PREFETCH_WAIT, fetch_one(core, *origin, a)).await;
         core.media.end_fetch(&a.hash);
@@ -133,7 +146,7 @@ pub async fn prefetch(core: &Arc<Core>, room: accord_proto::RoomId, events: &[ac
             Err(_) => tracing::debug!("attachment {} from {origin}: not fetched in time at ingress", a.hash),
         }
     });
-    futures::future::join_all(fetches).await;
+    futures::future::join(futures::future::join_all(fetches), futures::future::join_all(others)).await;
 }
 
 /// Whether an event's body names attachments: a cheap test, before the

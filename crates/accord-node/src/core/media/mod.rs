@@ -51,6 +51,8 @@ pub struct Media {
     pub(crate) quota_lock: tokio::sync::Mutex<()>,
     /// Blobs being fetched from peers now.
     fetching: Mutex<HashSet<Sha256Hash>>,
+    /// Woken each time a fetch ends.
+    fetch_ended: tokio::sync::Notify,
     /// Chunks served per peer.
     peer_chunks: DefaultKeyedRateLimiter<NodeId>,
 }
@@ -66,6 +68,7 @@ impl Media {
             stored: AtomicU64::new(store.blob_bytes()?),
             quota_lock: tokio::sync::Mutex::new(()),
             fetching: Mutex::new(HashSet::new()),
+            fetch_ended: tokio::sync::Notify::new(),
             peer_chunks: RateLimiter::keyed(Quota::per_second(rate).allow_burst(rate.saturating_mul(NonZeroU32::MIN))),
         })
     }
@@ -90,6 +93,20 @@ impl Media {
 
     pub(crate) fn end_fetch(&self, hash: &Sha256Hash) {
         self.fetching.lock().unwrap_or_else(|p| p.into_inner()).remove(hash);
+        self.fetch_ended.notify_waiters();
+    }
+
+    /// Waits until no fetch of `hash` is under way (one started elsewhere,
+    /// for the same event arriving by another path).
+    pub(crate) async fn fetch_done(&self, hash: &Sha256Hash) {
+        loop {
+            // Created before the check, so that an end in between wakes it.
+            let ended = self.fetch_ended.notified();
+            if !self.fetching.lock().unwrap_or_else(|p| p.into_inner()).contains(hash) {
+                return;
+            }
+            ended.await;
+        }
     }
 
     pub(crate) fn peer_chunk(&self, peer: &NodeId) -> bool {
