@@ -1327,10 +1327,9 @@ impl EventLoop {
                     return;
                 }
                 *open += 1;
-                let (events, commands, metrics) =
-                    (self.events.clone(), self.network.commands.clone(), self.metrics.clone());
+                let (events, network, metrics) = (self.events.clone(), self.network.clone(), self.metrics.clone());
                 self.push_tasks
-                    .spawn(async move { Some(push_stream::serve(peer, stream, events, commands, metrics).await) });
+                    .spawn(async move { Some(push_stream::serve(peer, stream, events, network, metrics).await) });
             }
             push_stream::Event::Unsupported { peer } => {
                 self.push_unsupported.insert(peer);

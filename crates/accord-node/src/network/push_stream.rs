@@ -9,7 +9,7 @@
 //! peer's requests, hands them to the node like any other, and writes the
 //! answers back in order.
 
-use super::{Command, Inbound, NetEvent, NetworkError, Reply};
+use super::{Inbound, NetEvent, Network, NetworkError, Reply};
 use crate::metrics::Metrics;
 use accord_proto::federation::{
     FedRequest, FedResponse, FrameLengthError, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, PUSH_STREAM_PROTOCOL,
@@ -307,7 +307,7 @@ pub(super) async fn serve(
     peer: PeerId,
     mut stream: Stream,
     events: mpsc::Sender<NetEvent>,
-    commands: mpsc::Sender<Command>,
+    network: Network,
     metrics: Arc<Metrics>,
 ) -> PeerId {
     let traffic = &metrics.fed_traffic;
@@ -318,7 +318,7 @@ pub(super) async fn serve(
             Ok(None) | Err(FrameError::Io(_)) => break,
             Err(FrameError::Length(e)) => {
                 metrics.fed_reject(e.code());
-                let _ = commands.send(Command::Penalize { peer, code: "bad_frame".into() }).await;
+                network.penalize(peer, "bad_frame").await;
                 let answer = refuse(e.code(), format!("a request: {e}"));
                 if let Ok(bytes) = serde_json::to_vec(&answer) {
                     let _ = write_frame(&mut stream, &bytes).await;
@@ -332,7 +332,7 @@ pub(super) async fn serve(
             Err(e) => {
                 metrics.fed_reject(e.code());
                 if e.is_fault() {
-                    let _ = commands.send(Command::Penalize { peer, code: "bad_frame".into() }).await;
+                    network.penalize(peer, "bad_frame").await;
                 }
                 refuse(e.code(), e.to_string())
             }
