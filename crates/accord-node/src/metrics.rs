@@ -110,6 +110,19 @@ pub struct Metrics {
     pub store_memory: Family<PartLabel, Gauge>,
     /// The process's resident memory, sampled when the metrics are read.
     pub resident: Gauge,
+    /// The store's group commits, sampled when the metrics are read.
+    store_commits: StoreCommits,
+}
+
+/// The store writer's counts as counters: each sample adds what the
+/// writer committed since the last one.
+#[derive(Default)]
+struct StoreCommits {
+    commits: Counter,
+    fsyncs: Counter,
+    batches: Counter,
+    /// The counts at the last sample.
+    last: Mutex<accord_store::CommitStats>,
 }
 
 /// Labels: a part of something measured.
@@ -232,6 +245,14 @@ impl Metrics {
         let resident = Gauge::default();
         registry.register("store_memory_bytes", "RocksDB's memory, by part", store_memory.clone());
         registry.register("resident_bytes", "The node process's resident memory", resident.clone());
+        let store_commits = StoreCommits::default();
+        registry.register("store_commits", "Group commits written to the store", store_commits.commits.clone());
+        registry.register("store_fsyncs", "Group commits that were fsynced", store_commits.fsyncs.clone());
+        registry.register(
+            "store_committed_batches",
+            "Write batches the group commits carried",
+            store_commits.batches.clone(),
+        );
         let fed_traffic = FedTraffic::default();
         registry.register("fed_requests_sent", "Federation requests sent to peers", fed_traffic.requests_sent.clone());
         registry.register(
@@ -282,7 +303,18 @@ impl Metrics {
             mod_actions,
             store_memory,
             resident,
+            store_commits,
         }
+    }
+
+    /// Brings the store's commit counters up to `now`, the writer's counts.
+    pub fn store_commits(&self, now: accord_store::CommitStats) {
+        let c = &self.store_commits;
+        let mut last = c.last.lock().unwrap_or_else(|p| p.into_inner());
+        c.commits.inc_by(now.commits.saturating_sub(last.commits));
+        c.fsyncs.inc_by(now.fsyncs.saturating_sub(last.fsyncs));
+        c.batches.inc_by(now.batches.saturating_sub(last.batches));
+        *last = now;
     }
 
     /// Sets a part of RocksDB's memory.

@@ -36,7 +36,7 @@ pub use reports::{
     AppealRecord, AppealState, AuditWork, CaseRecord, Forward, ForwardState, ModeratorRecord, ModeratorRole,
     MuteRecord, NoteRecord, ReportRecord, ReportSource, Resolution,
 };
-pub use writer::{Batch, SyncPolicy};
+pub use writer::{Batch, CommitStats, SyncPolicy};
 
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions};
 use std::path::{Path, PathBuf};
@@ -333,6 +333,12 @@ impl Store {
         drop(db);
         writer.close();
         Ok(())
+    }
+
+    /// What the writer has committed since the store was opened: group
+    /// commits, the fsynced ones, and the batches they carried.
+    pub fn commits(&self) -> CommitStats {
+        self.writer.stats()
     }
 
     /// Where the store's memory goes now.

@@ -95,6 +95,41 @@ async fn concurrent_writes_all_land_through_group_commit() {
     }
 }
 
+/// Writers committing at once share fsyncs: 400 acknowledged batches,
+/// written as they arrive, take on average at least ten to an fsync, and
+/// the store's counts add up. (How far apart fsynced groups are spaced is
+/// a matter of timing, measured by `accord-bench`, not asserted here.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_fsynced_writes_share_fsyncs_and_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let before = store.commits();
+    let tasks: Vec<_> = (0..400u32)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut b = Batch::new();
+                b.put(Cf::Meta, format!("shared{i}").into_bytes(), i.to_be_bytes().to_vec());
+                store.write(b).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let after = store.commits();
+    assert_eq!(after.batches - before.batches, 400);
+    let fsyncs = after.fsyncs - before.fsyncs;
+    assert!(fsyncs >= 1, "acknowledged fsynced writes were never fsynced");
+    assert!(fsyncs * 10 <= 400, "400 concurrent writes took {fsyncs} fsyncs");
+    assert_eq!(after.commits - before.commits, fsyncs, "every group held an fsynced batch");
+    let mut recoverable = Batch::new().recoverable();
+    recoverable.put(Cf::Meta, b"relaxed".to_vec(), b"1".to_vec());
+    store.write(recoverable).await.unwrap();
+    let last = store.commits();
+    assert_eq!((last.commits, last.fsyncs, last.batches), (after.commits + 1, after.fsyncs, after.batches + 1));
+}
+
 fn files_of(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()

@@ -11,8 +11,10 @@ use accord_api::moderation::CaseFilter;
 use std::time::Instant;
 
 /// Samples the memory gauges (RocksDB's parts and the process's resident
-/// memory) into the metrics, before they are read.
+/// memory) and the store's commit counters into the metrics, before they
+/// are read.
 pub fn sample_memory(state: &Core) {
+    state.metrics.store_commits(state.store.commits());
     match state.store.memory() {
         Ok(m) => {
             state.metrics.store_memory("memtables", m.memtables);

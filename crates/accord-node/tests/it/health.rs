@@ -76,6 +76,33 @@ async fn the_metrics_say_where_the_memory_goes_and_rocksdb_keeps_to_its_budget()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_count_the_stores_group_commits_and_the_fsyncs_the_acknowledged_sends_took() {
+    let node = TestNode::start().await.unwrap();
+    let client = node.user("commits").await.unwrap();
+    let room = client.create_room("commits", JoinRule::Public).await.unwrap();
+    let read = |body: &str| {
+        let count = |name| metric(body, name).unwrap_or_else(|| panic!("{name} reported"));
+        (
+            count("accord_store_commits_total"),
+            count("accord_store_fsyncs_total"),
+            count("accord_store_committed_batches_total"),
+        )
+    };
+    let url = format!("{}/metrics", node.url());
+    let before = read(&reqwest::get(&url).await.unwrap().text().await.unwrap());
+    for i in 0..10 {
+        room.send_text(&format!("counted {i}")).await.unwrap();
+    }
+    let after = read(&reqwest::get(&url).await.unwrap().text().await.unwrap());
+    // Each send was acknowledged after its own fsynced write (one at a
+    // time): at least ten more of each.
+    assert!(after.1 - before.1 >= 10.0, "fsyncs: {before:?} -> {after:?}");
+    assert!(after.0 - before.0 >= after.1 - before.1, "every fsync is a commit: {before:?} -> {after:?}");
+    assert!(after.2 - before.2 >= after.0 - before.0, "every commit carries a batch: {before:?} -> {after:?}");
+    node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_with_bootstrap_peers_is_ready_only_while_one_is_connected() {
     let a = TestNode::start().await.unwrap();
     let addr = a.p2p_addr();
