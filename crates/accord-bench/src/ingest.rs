@@ -28,7 +28,7 @@ use futures::{SinkExt as _, StreamExt as _};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 pub(crate) async fn run(quick: bool, ceilings: &mut Ceilings, report: &mut Report) -> anyhow::Result<()> {
     end_to_end(quick, ceilings, report).await?;
@@ -265,8 +265,17 @@ async fn node_only(
     let elapsed = started.elapsed().as_secs_f64();
     let mut receipts = 0;
     for (plan, answers) in answered {
-        for (k, bytes) in answers {
-            let resp: SendEventResponse = serde_json::from_slice(&bytes)?;
+        for answer in answers {
+            let (k, resp): (usize, SendEventResponse) = match answer {
+                Answer::Body(k, bytes) => (k, serde_json::from_slice(&bytes)?),
+                Answer::Frame(text) => match serde_json::from_str::<ServerFrame>(text.as_str())? {
+                    ServerFrame::Sent { id, receipt } => (id as usize, *receipt),
+                    ServerFrame::NotSent { id, error } => {
+                        anyhow::bail!("event {id}: {}: {}", error.code, error.message)
+                    }
+                    other => anyhow::bail!("an unexpected frame among the answers: {other:?}"),
+                },
+            };
             let event = resp.event.verify_stamp_of(&plan.signed[k])?;
             anyhow::ensure!(event.id() == resp.event_id, "event {k}: the receipt names another event");
             receipts += 1;
@@ -282,8 +291,17 @@ async fn node_only(
     Ok(())
 }
 
-/// Answers of one room's sends: (event index, the receipt's JSON).
-type Answers = (Arc<Plan>, Vec<(usize, Vec<u8>)>);
+/// Answers of one room's sends.
+type Answers = (Arc<Plan>, Vec<Answer>);
+
+/// One send's answer as it came, decoded only after the timed window.
+enum Answer {
+    /// A `POST /v1/events` answer: the event's index and the body.
+    Body(usize, Vec<u8>),
+    /// A frame of the WebSocket, expected to be the `sent` frame of one of
+    /// the sends (anything else fails the run when it is decoded).
+    Frame(Utf8Bytes),
+}
 
 /// Posts the plan's events, the next one not yet taken each time.
 async fn post_all(
@@ -306,13 +324,13 @@ async fn post_all(
         let status = resp.status();
         let bytes = resp.bytes().await?;
         anyhow::ensure!(status.is_success(), "event {k}: {status}: {}", String::from_utf8_lossy(&bytes));
-        answers.push((k, bytes.to_vec()));
+        answers.push(Answer::Body(k, bytes.to_vec()));
     }
     Ok((plan, answers))
 }
 
 /// Writes every `send` frame of the plan on `ws` while reading the
-/// answers; the receipts, by event index.
+/// answers; the answers' frames, undecoded.
 async fn stream_all<S>(plan: Arc<Plan>, ws: S) -> anyhow::Result<Answers>
 where
     S: futures::Sink<Message, Error = WsError> + futures::Stream<Item = Result<Message, WsError>> + Send + 'static,
@@ -325,14 +343,13 @@ where
         }
         anyhow::Ok(sink)
     });
-    let mut answers = Vec::new();
+    // One text frame per send (the connection subscribes to nothing), kept
+    // as it came: decoding and checking them is not the node's work.
+    let mut answers = Vec::with_capacity(plan.bodies.len());
     while answers.len() < plan.bodies.len() {
         let Some(message) = source.next().await else { anyhow::bail!("the node closed the stream") };
-        let Message::Text(text) = message? else { continue };
-        match serde_json::from_str::<ServerFrame>(text.as_str())? {
-            ServerFrame::Sent { id, receipt } => answers.push((id as usize, serde_json::to_vec(&receipt)?)),
-            ServerFrame::NotSent { id, error } => anyhow::bail!("event {id}: {}: {}", error.code, error.message),
-            _ => {}
+        if let Message::Text(text) = message? {
+            answers.push(Answer::Frame(text));
         }
     }
     let _sink = writer.await??;
