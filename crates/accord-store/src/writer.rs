@@ -8,8 +8,8 @@
 //! time; every fsync then costs the node CPU (the system call, the
 //! device's interrupt, waking the writer) that a larger group would share.
 //! So while several writers commit at once (the last fsynced group held
-//! batches of [`SIBLINGS`] or more, e.g. rooms written to together), the
-//! next fsynced group starts no sooner than [`FSYNC_SPACING`] after the
+//! batches of `SIBLINGS` or more, e.g. rooms written to together), the
+//! next fsynced group starts no sooner than `FSYNC_SPACING` after the
 //! last one started, and takes in what was queued meanwhile: under load, at
 //! most about a thousand fsyncs a second, each for more batches. A lone
 //! writer (one busy room, whose next batch comes only once its last is
@@ -42,10 +42,10 @@ const MAX_GROUP: usize = 512;
 const QUEUE: usize = 4096;
 /// Least time between the starts of two fsynced groups while several
 /// writers commit at once.
-pub const FSYNC_SPACING: Duration = Duration::from_millis(1);
+const FSYNC_SPACING: Duration = Duration::from_millis(1);
 /// Fsynced batches in the last group from which the next fsynced group
 /// keeps [`FSYNC_SPACING`].
-pub const SIBLINGS: usize = 2;
+const SIBLINGS: usize = 2;
 
 /// What the writer has committed since the store was opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -208,8 +208,8 @@ fn run(db: Arc<DB>, sync: SyncPolicy, mut rx: mpsc::Receiver<Request>, counts: &
     // it held.
     let mut last_fsync: Option<(Instant, usize)> = None;
     while let Some(first) = rx.blocking_recv() {
+        // Only set under `SyncPolicy::Fsync`.
         if first.batch.fsync
-            && sync == SyncPolicy::Fsync
             && let Some((at, siblings)) = last_fsync
             && siblings >= SIBLINGS
         {
